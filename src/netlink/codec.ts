@@ -1,0 +1,385 @@
+/**
+ * The generic attribute engine: decodes and encodes any attribute set
+ * described in schema.ts. Decoding fills a plain object in wire order (so
+ * re-encoding keeps the kernel's order); attributes the schema does not know
+ * are kept raw, with their position, and written back byte for byte.
+ */
+import ipaddr from 'ipaddr.js';
+import { align, NLA_HDRLEN } from './align.js';
+import { NLA_F_NESTED, NLA_TYPE_MASK } from './constants.js';
+import { DecodeError, ValidationError } from './errors.js';
+import { HOST_LE } from './layout.js';
+import { type Attr, type AttrSet, resolveSet } from './schema.js';
+import { Writer } from './writer.js';
+
+/** An attribute kept as bytes because the schema does not describe it. */
+export interface RawAttr {
+  /** Attribute number, flags masked off. */
+  type: number;
+  /** The NLA_F_NESTED / NLA_F_NET_BYTEORDER bits it came with. */
+  flags: number;
+  data: Uint8Array;
+  /** Its position among its siblings, so it is written back where it was. */
+  at: number;
+}
+
+/** Set on a decoded nest whose attribute came without NLA_F_NESTED, so re-encoding matches. */
+export const UNFLAGGED_NEST: unique symbol = Symbol('vxnet.unflaggedNest');
+/** Bytes past the end of a known struct (a newer kernel's struct grew). */
+export const STRUCT_TAIL: unique symbol = Symbol('vxnet.structTail');
+
+export type Decoded = Record<string, unknown> & { unknown?: RawAttr[] };
+
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+// Host-order readers/writers, picked once.
+const readU16 = HOST_LE ? 'readUInt16LE' : 'readUInt16BE';
+const readU32 = HOST_LE ? 'readUInt32LE' : 'readUInt32BE';
+const readS16 = HOST_LE ? 'readInt16LE' : 'readInt16BE';
+const readS32 = HOST_LE ? 'readInt32LE' : 'readInt32BE';
+const readU64 = HOST_LE ? 'readBigUInt64LE' : 'readBigUInt64BE';
+const readS64 = HOST_LE ? 'readBigInt64LE' : 'readBigInt64BE';
+
+const FIXED_SIZE: Record<number, number> = { 0: 1, 1: 2, 2: 4, 3: 8, 4: 1, 5: 2, 6: 4, 7: 8, 8: 2, 9: 4, 10: 8, 13: 0, 14: 4, 15: 16 };
+
+// ---------------------------------------------------------------- decoding
+
+/**
+ * Decodes the attributes in `buf[start, end)` into `out`. Throws only
+ * DecodeError, with the byte offset and the attribute path.
+ */
+export function decodeAttrs(set: AttrSet, buf: Buffer, start: number, end: number, out: Decoded): Decoded {
+  let offset = start;
+  let position = 0;
+  while (offset < end) {
+    if (end - offset < NLA_HDRLEN) throw new DecodeError(set.name, `${end - offset} trailing bytes, too short for an attribute header`, offset);
+    const length = buf[readU16](offset);
+    const rawType = buf[readU16](offset + 2);
+    if (length < NLA_HDRLEN) throw new DecodeError(set.name, `attribute length ${length} is shorter than its header`, offset);
+    if (offset + length > end) {
+      throw new DecodeError(set.name, `attribute type ${rawType & NLA_TYPE_MASK} claims ${length} bytes, only ${end - offset} remain`, offset);
+    }
+    const type = rawType & NLA_TYPE_MASK;
+    const attr = set.byType[type];
+    const valueStart = offset + NLA_HDRLEN;
+    const valueEnd = offset + length;
+    if (attr === undefined) {
+      (out.unknown ??= []).push({ type, flags: rawType & ~NLA_TYPE_MASK, data: buf.slice(valueStart, valueEnd), at: position });
+    } else {
+      let value: unknown;
+      try {
+        value = decodeValue(attr, buf, valueStart, valueEnd, out, rawType);
+      } catch (error) {
+        throw error instanceof DecodeError ? error.within(attr.name) : error;
+      }
+      if (value === SKIP) {
+        (out.unknown ??= []).push({ type, flags: rawType & ~NLA_TYPE_MASK, data: buf.slice(valueStart, valueEnd), at: position });
+      } else if (attr.multi) {
+        const list = out[attr.name] as unknown[] | undefined;
+        if (list === undefined) out[attr.name] = [value];
+        else list.push(value);
+      } else {
+        out[attr.name] = value;
+      }
+    }
+    position++;
+    // The last attribute may omit its padding; never step past `end`.
+    offset = Math.min(offset + align(length), end);
+  }
+  return out;
+}
+
+/** Returned by decodeValue when an attribute must be kept raw (unknown sub-message). */
+const SKIP = Symbol('skip');
+
+function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblings: Decoded, rawType: number): unknown {
+  const size = end - start;
+  const fixed = FIXED_SIZE[attr.code];
+  if (fixed !== undefined && size !== fixed) {
+    throw new DecodeError('attribute', `${attr.kind} needs ${fixed} bytes, got ${size}`, start);
+  }
+  switch (attr.code) {
+    case 0: return buf[start];
+    case 1: return buf[readU16](start);
+    case 2: return buf[readU32](start);
+    case 3: return buf[readU64](start);
+    case 4: return buf.readInt8(start);
+    case 5: return buf[readS16](start);
+    case 6: return buf[readS32](start);
+    case 7: return buf[readS64](start);
+    case 8: return buf.readUInt16BE(start);
+    case 9: return buf.readUInt32BE(start);
+    case 10: return buf.readBigUInt64BE(start);
+    case 11: return decodeString(buf, start, end);
+    case 12: return buf.slice(start, end);
+    case 13: return true;
+    case 14: return formatIPv4(buf, start);
+    case 15: return formatIPv6(buf, start);
+    case 16:
+      if (size === 4) return formatIPv4(buf, start);
+      if (size === 16) return formatIPv6(buf, start);
+      throw new DecodeError('attribute', `an IP address has 4 or 16 bytes, got ${size}`, start);
+    case 17: return formatMac(buf, start, end);
+    case 18: {
+      let set: AttrSet | undefined;
+      if (attr.select) {
+        const selector = siblings[attr.select.by];
+        const chosen = typeof selector === 'string' ? attr.select.sets[selector] : undefined;
+        if (chosen === undefined) return SKIP;
+        set = resolveSet(chosen);
+      } else {
+        set = resolveSet(attr.set!);
+      }
+      const nested = decodeAttrs(set, buf, start, end, {});
+      if ((rawType & NLA_F_NESTED) === 0) (nested as any)[UNFLAGGED_NEST] = true;
+      return nested;
+    }
+    case 19: {
+      const layout = attr.layout!;
+      if (size < layout.size) throw new DecodeError('attribute', `struct ${layout.name} needs ${layout.size} bytes, got ${size}`, start);
+      const value = layout.read(buf, start);
+      if (size > layout.size) (value as any)[STRUCT_TAIL] = buf.slice(start + layout.size, end);
+      return value;
+    }
+  }
+  throw new DecodeError('attribute', `kind ${attr.kind} has no decoder`, start);
+}
+
+function decodeString(buf: Buffer, start: number, end: number): string {
+  // Stop at the first NUL: the kernel always terminates, but be lenient about it.
+  let stop = start;
+  while (stop < end && buf[stop] !== 0) stop++;
+  return buf.toString('utf8', start, stop);
+}
+
+export function formatIPv4(buf: Uint8Array, at: number): string {
+  return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
+}
+
+/** RFC 5952 text, with the dotted tail inet_ntop uses for IPv4-mapped addresses (as `ip` prints them). */
+export function formatIPv6(buf: Uint8Array, at: number): string {
+  const address = ipaddr.fromByteArray(Array.from(buf.subarray(at, at + 16))) as ipaddr.IPv6;
+  const words = address.parts;
+  // inet_ntop writes the last 32 bits as a dotted quad when the first 80 are
+  // zero and the next 16 are ffff (mapped) or zero, with a non-zero word 6.
+  if (words[0] === 0 && words[1] === 0 && words[2] === 0 && words[3] === 0 && words[4] === 0) {
+    const tail = `${buf[at + 12]}.${buf[at + 13]}.${buf[at + 14]}.${buf[at + 15]}`;
+    if (words[5] === 0xffff) return `::ffff:${tail}`;
+    if (words[5] === 0 && words[6] !== 0) return `::${tail}`;
+  }
+  return address.toRFC5952String();
+}
+
+export function formatMac(buf: Uint8Array, start: number, end: number): string {
+  let text = '';
+  for (let i = start; i < end; i++) text += i === start ? HEX[buf[i]!] : `:${HEX[buf[i]!]}`;
+  return text;
+}
+
+// ---------------------------------------------------------------- encoding
+
+/**
+ * Encodes the attributes of `value` described by `set`. Keys are written in
+ * the object's order (a decoded object keeps wire order); raw attributes in
+ * `value.unknown` go back to their recorded positions. A key that is neither
+ * an attribute nor a header field is a ValidationError: a typo must not be
+ * silently dropped.
+ */
+export function encodeAttrs(set: AttrSet, value: Decoded, w: Writer, path: string): void {
+  const raws = value.unknown;
+  let rawIndex = 0;
+  let position = 0;
+  const flushRaws = (): void => {
+    while (raws && rawIndex < raws.length && raws[rawIndex]!.at <= position) {
+      writeRaw(raws[rawIndex]!, w);
+      rawIndex++;
+      position++;
+    }
+  };
+  for (const key in value) {
+    if (key === 'unknown') continue;
+    const attr = set.byName.get(key);
+    const v = value[key];
+    if (attr === undefined) {
+      if (set.headerFields.has(key)) continue;
+      throw new ValidationError(join(path, key), `not an attribute of ${set.name}`);
+    }
+    if (v === undefined) continue;
+    if (attr.multi) {
+      if (!Array.isArray(v)) throw new ValidationError(join(path, key), 'expected an array (this attribute repeats)', v);
+      for (let i = 0; i < v.length; i++) {
+        flushRaws();
+        if (writeAttr(attr, v[i], value, w, `${join(path, key)}[${i}]`)) position++;
+      }
+    } else {
+      flushRaws();
+      if (writeAttr(attr, v, value, w, join(path, key))) position++;
+    }
+  }
+  // Raw attributes recorded after every known one.
+  while (raws && rawIndex < raws.length) writeRaw(raws[rawIndex++]!, w);
+}
+
+function join(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+function writeRaw(raw: RawAttr, w: Writer): void {
+  if (!Number.isInteger(raw.type) || raw.type < 0 || raw.type > NLA_TYPE_MASK) throw new ValidationError('unknown.type', 'not an attribute number', raw.type);
+  const start = w.beginAttr(raw.type | (raw.flags & ~NLA_TYPE_MASK));
+  w.bytes(raw.data);
+  w.endAttr(start);
+}
+
+/** Writes one attribute; returns false when nothing was written (a false flag). */
+function writeAttr(attr: Attr, v: unknown, siblings: Decoded, w: Writer, path: string): boolean {
+  switch (attr.code) {
+    case 13:
+      if (v === false) return false;
+      if (v !== true) throw new ValidationError(path, 'a flag is true or false', v);
+      w.endAttr(w.beginAttr(attr.type));
+      return true;
+    case 18: {
+      let set: AttrSet;
+      if (attr.select) {
+        const selector = siblings[attr.select.by];
+        const chosen = typeof selector === 'string' ? attr.select.sets[selector] : undefined;
+        if (chosen === undefined) {
+          throw new ValidationError(path, `no attribute set for ${attr.select.by} ${JSON.stringify(selector)}`);
+        }
+        set = resolveSet(chosen);
+      } else {
+        set = resolveSet(attr.set!);
+      }
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ValidationError(path, 'expected an object of nested attributes', v);
+      const flagged = (v as any)[UNFLAGGED_NEST] === true ? 0 : NLA_F_NESTED;
+      const start = w.beginAttr(attr.type | flagged);
+      encodeAttrs(set, v as Decoded, w, path);
+      w.endAttr(start);
+      return true;
+    }
+    default: {
+      const start = w.beginAttr(attr.type);
+      writeScalar(attr, v, w, path);
+      w.endAttr(start);
+      return true;
+    }
+  }
+}
+
+function writeScalar(attr: Attr, v: unknown, w: Writer, path: string): void {
+  switch (attr.code) {
+    case 0: return w.u8(checkInt(v, 0, 0xff, path));
+    case 1: return w.u16(checkInt(v, 0, 0xffff, path));
+    case 2: return w.u32(checkInt(v, 0, 0xffffffff, path));
+    case 3: return w.u64(checkBig(v, 0n, 0xffffffffffffffffn, path));
+    case 4: return w.s8(checkInt(v, -0x80, 0x7f, path));
+    case 5: return w.s16(checkInt(v, -0x8000, 0x7fff, path));
+    case 6: return w.s32(checkInt(v, -0x80000000, 0x7fffffff, path));
+    case 7: return w.s64(checkBig(v, -0x8000000000000000n, 0x7fffffffffffffffn, path));
+    case 8: return w.be16(checkInt(v, 0, 0xffff, path));
+    case 9: return w.be32(checkInt(v, 0, 0xffffffff, path));
+    case 10: return w.be64(checkBig(v, 0n, 0xffffffffffffffffn, path));
+    case 11: {
+      if (typeof v !== 'string') throw new ValidationError(path, 'expected a string', v);
+      if (v.includes('\0')) throw new ValidationError(path, 'a string cannot contain NUL', v);
+      w.string(v);
+      w.u8(0);
+      return;
+    }
+    case 12:
+      if (!(v instanceof Uint8Array)) throw new ValidationError(path, 'expected bytes (Uint8Array)', v);
+      return w.bytes(v);
+    case 14: return w.bytes(parseIPv4(v, path));
+    case 15: return w.bytes(parseIPv6(v, path));
+    case 16: return w.bytes(parseIP(v, path));
+    case 17: return w.bytes(parseMac(v, path));
+    case 19: {
+      if (typeof v !== 'object' || v === null) throw new ValidationError(path, `expected a ${attr.layout!.name} object`, v);
+      const layout = attr.layout!;
+      const at = w.reserve(layout.size);
+      try {
+        layout.write(w.buf, at, v as any);
+      } catch (error) {
+        throw new ValidationError(path, `not a valid ${layout.name}: ${(error as Error).message}`);
+      }
+      const tail = (v as any)[STRUCT_TAIL] as Uint8Array | undefined;
+      if (tail) w.bytes(tail);
+      return;
+    }
+  }
+}
+
+export function checkInt(v: unknown, min: number, max: number, path: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ValidationError(path, `expected an integer from ${min} to ${max}`, v);
+  }
+  return v;
+}
+
+function checkBig(v: unknown, min: bigint, max: bigint, path: string): bigint {
+  let b: bigint;
+  if (typeof v === 'bigint') b = v;
+  else if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
+  else throw new ValidationError(path, 'expected a bigint (or a safe integer)', v);
+  if (b < min || b > max) throw new ValidationError(path, `expected a value from ${min} to ${max}`, v);
+  return b;
+}
+
+export function parseIPv4(v: unknown, path: string): number[] {
+  if (typeof v !== 'string' || !ipaddr.IPv4.isValidFourPartDecimal(v)) throw new ValidationError(path, 'expected an IPv4 address (a.b.c.d)', v);
+  return ipaddr.IPv4.parse(v).toByteArray();
+}
+
+export function parseIPv6(v: unknown, path: string): number[] {
+  if (typeof v !== 'string' || v.includes('%') || !ipaddr.IPv6.isValid(v)) throw new ValidationError(path, 'expected an IPv6 address without a zone', v);
+  return ipaddr.IPv6.parse(v).toByteArray();
+}
+
+export function parseIP(v: unknown, path: string): number[] {
+  if (typeof v === 'string' && ipaddr.IPv4.isValidFourPartDecimal(v)) return ipaddr.IPv4.parse(v).toByteArray();
+  if (typeof v === 'string' && !v.includes('%') && ipaddr.IPv6.isValid(v)) return ipaddr.IPv6.parse(v).toByteArray();
+  throw new ValidationError(path, 'expected an IPv4 or IPv6 address', v);
+}
+
+export function parseMac(v: unknown, path: string): number[] {
+  if (typeof v !== 'string' || !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2})*$/.test(v)) {
+    throw new ValidationError(path, 'expected a link-layer address like 02:00:00:aa:bb:cc', v);
+  }
+  return v.split(':').map((h) => parseInt(h, 16));
+}
+
+// ---------------------------------------------------------------- offsets → paths
+
+/**
+ * Names the attribute that contains byte `target` of an attribute block, as a
+ * dotted path. Used to turn an extended-ack offset into words.
+ */
+export function attributePathAt(set: AttrSet, buf: Buffer, start: number, end: number, target: number): string | undefined {
+  let offset = start;
+  const decodedSoFar: Decoded = {};
+  while (offset + NLA_HDRLEN <= end) {
+    const length = buf[readU16](offset);
+    const rawType = buf[readU16](offset + 2);
+    if (length < NLA_HDRLEN || offset + length > end) return undefined;
+    const type = rawType & NLA_TYPE_MASK;
+    const attr = set.byType[type];
+    if (target >= offset && target < offset + align(length)) {
+      const name = attr?.name ?? `#${type}`;
+      if (attr?.code === 18 && target >= offset + NLA_HDRLEN) {
+        let nested: AttrSet | undefined;
+        if (attr.select) {
+          const selector = decodedSoFar[attr.select.by];
+          const chosen = typeof selector === 'string' ? attr.select.sets[selector] : undefined;
+          nested = chosen ? resolveSet(chosen) : undefined;
+        } else nested = resolveSet(attr.set!);
+        const inner = nested && attributePathAt(nested, buf, offset + NLA_HDRLEN, offset + length, target);
+        return inner ? `${name}.${inner}` : name;
+      }
+      return name;
+    }
+    if (attr && attr.code === 11) decodedSoFar[attr.name] = decodeString(buf, offset + NLA_HDRLEN, offset + length);
+    offset += align(length);
+  }
+  return undefined;
+}

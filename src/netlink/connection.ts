@@ -1,0 +1,565 @@
+/**
+ * A netlink connection: requests matched to replies by sequence number,
+ * dumps streamed one at a time, batches of writes with a bounded in-flight
+ * window, timeouts and AbortSignals, and a clean close.
+ *
+ * Flow control is the point of this file. node-netlink aborts the process
+ * when the kernel reports ENOBUFS on a socket without an error listener, and
+ * replies that overflow the receive buffer are lost either way. So the
+ * number of messages awaiting an answer is bounded (`window`), the receive
+ * buffer is sized, and an overrun fails the affected requests with a typed
+ * error instead of leaving them hanging.
+ */
+import { randomInt } from 'node:crypto';
+import { align, NLMSG_HDRLEN } from './align.js';
+import { attributePathAt } from './codec.js';
+import { NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN } from './constants.js';
+import {
+  AbortError, ClosedError, DecodeError, DumpInterruptedError, NetlinkError, OverrunError, TimeoutError,
+} from './errors.js';
+import { doneErrno, encodeRaw, forEachMessage, type MessageSchema, parseAck, type RawMessage, stamp, type Ack } from './message.js';
+import { RelayTransport } from './relay.js';
+import { NativeTransport, type NativeTransportOptions, type Transport } from './transport.js';
+
+export interface ConnectionOptions extends NativeTransportOptions {
+  /** Netlink protocol (NETLINK_ROUTE, NETLINK_NETFILTER). */
+  protocol: number;
+  /** Run the socket inside this network namespace (/run/netns/NAME), through a relay process. */
+  namespace?: string;
+  /** Use this transport instead of opening one (record/replay in tests). */
+  transport?: Transport;
+  /** Messages that may await an answer at once. Default 128. */
+  window?: number;
+  /** Default timeout per request, in ms. Default 30 s. */
+  timeoutMs?: number;
+}
+
+/** Describes a request for error messages. */
+export interface RequestContext {
+  /** "create link", "dump routes". */
+  operation: string;
+  /** "vx0 (vxlan id 42)". */
+  object?: string;
+  /** The request's schema, to name the attribute an extended-ack offset points at. */
+  schema?: MessageSchema;
+  /** Family knowledge: a sentence naming the likely cause of this errno, if it has one. */
+  explain?: (errno: number, ack: Ack) => string | undefined;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface DumpOptions<T> extends RequestOptions {
+  /** Turns each message into a value; by default the raw message is yielded. */
+  decode?: (message: RawMessage) => T;
+  /** On NLM_F_DUMP_INTR, start over up to this many times (collecting form only). Default 0: throw. */
+  retries?: number;
+}
+
+export interface BatchOptions extends RequestOptions {
+  /**
+   * 'errors' (default): messages ask for no ack; the kernel still reports
+   * every failure, and a barrier after each chunk tells when it is done.
+   * 'each': every message asks for its own ack.
+   */
+  acks?: 'errors' | 'each';
+  /** Messages per sendmsg. Default min(window, 64). */
+  chunk?: number;
+}
+
+export interface BatchFailure {
+  /** Index of the failed message in the batch. */
+  index: number;
+  error: NetlinkError;
+}
+
+export interface BatchResult {
+  /** How many messages succeeded. */
+  succeeded: number;
+  failed: BatchFailure[];
+}
+
+interface Pending {
+  seq: number;
+  context: RequestContext;
+  request: Buffer;
+  /** Messages that occupy window slots until this entry settles. */
+  slots: number;
+  onMessage(message: RawMessage): void;
+  fail(error: Error): void;
+  timer?: ReturnType<typeof setTimeout>;
+  abort?: () => void;
+  signal?: AbortSignal;
+}
+
+const DEFAULT_WINDOW = 128;
+const DEFAULT_TIMEOUT = 30_000;
+
+export class Connection implements AsyncDisposable {
+  readonly transport: Transport;
+  readonly window: number;
+  private readonly timeoutMs: number;
+  private seq: number;
+  private readonly pending = new Map<number, Pending>();
+  private inFlight = 0;
+  private readonly waiters: (() => void)[] = [];
+  private dumpLock: Promise<void> = Promise.resolve();
+  private closed = false;
+  private referenced = false;
+  /** Replies that matched no pending request (late answers after a timeout, strays). */
+  unmatched = 0;
+
+  private constructor(transport: Transport, options: Partial<ConnectionOptions>) {
+    this.transport = transport;
+    this.window = Math.max(1, options.window ?? DEFAULT_WINDOW);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT;
+    // A random start, so replies meant for an earlier socket with the same port cannot match.
+    this.seq = randomInt(1, 0x7fffffff);
+    transport.attach({
+      datagram: (datagram) => this.receive(datagram),
+      error: (error, fatal) => this.transportFailed(error, fatal),
+    });
+  }
+
+  /** Opens a connection: a socket in this process, or in a named namespace through a relay. */
+  static async open(options: ConnectionOptions): Promise<Connection> {
+    let transport = options.transport;
+    if (!transport) {
+      transport = options.namespace
+        ? await RelayTransport.open(options.protocol, { namespace: options.namespace, readSize: options.readSize, receiveBufferSize: options.receiveBufferSize })
+        : new NativeTransport(options.protocol, options);
+    }
+    return new Connection(transport, options);
+  }
+
+  /** Wraps an existing transport (used by tests and the fixture tools). */
+  static over(transport: Transport, options: Partial<ConnectionOptions> = {}): Connection {
+    return new Connection(transport, options);
+  }
+
+  get port(): number {
+    return this.transport.port;
+  }
+
+  private nextSeq(): number {
+    this.seq = this.seq >= 0xffffffff ? 1 : this.seq + 1;
+    return this.seq;
+  }
+
+  // ------------------------------------------------------------ window
+
+  private async acquire(slots: number, signal?: AbortSignal, operation = 'request'): Promise<void> {
+    while (this.inFlight + slots > this.window && this.inFlight > 0) {
+      if (this.closed) throw new ClosedError(operation);
+      if (signal?.aborted) throw new AbortError(operation, signal.reason);
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    if (this.closed) throw new ClosedError(operation);
+    if (signal?.aborted) throw new AbortError(operation, signal.reason);
+    this.inFlight += slots;
+    this.updateRef();
+  }
+
+  private release(slots: number): void {
+    this.inFlight -= slots;
+    // Wake everyone: each re-checks the window (cheap, and avoids lost wake-ups).
+    const waiters = this.waiters.splice(0);
+    for (const wake of waiters) wake();
+    this.updateRef();
+  }
+
+  /** Holds the event loop only while answers are awaited. */
+  private updateRef(): void {
+    const busy = this.pending.size > 0 || this.inFlight > 0;
+    if (busy && !this.referenced) {
+      this.transport.ref();
+      this.referenced = true;
+    } else if (!busy && this.referenced) {
+      this.transport.unref();
+      this.referenced = false;
+    }
+  }
+
+  // ------------------------------------------------------------ receive
+
+  private receive(datagram: Buffer): void {
+    try {
+      forEachMessage(datagram, (message) => {
+        if (message.pid !== this.transport.port && message.pid !== 0) {
+          this.unmatched++;
+          return;
+        }
+        const pending = this.pending.get(message.seq);
+        if (pending === undefined) {
+          this.unmatched++;
+          return;
+        }
+        pending.onMessage(message);
+      });
+    } catch (error) {
+      // A malformed datagram: whoever was waiting on this socket must hear of it.
+      if (error instanceof DecodeError) for (const pending of [...this.pending.values()]) pending.fail(error);
+      else throw error;
+    }
+  }
+
+  private transportFailed(error: Error, fatal: boolean): void {
+    // Lost replies cannot be told apart: every request awaiting one is now in doubt.
+    for (const pending of [...this.pending.values()]) pending.fail(error);
+    if (fatal) this.shutdown(error.message);
+  }
+
+  // ------------------------------------------------------------ pending entries
+
+  private register(entry: Omit<Pending, 'timer' | 'abort'>, options: RequestOptions): Pending {
+    const pending = entry as Pending;
+    this.pending.set(pending.seq, pending);
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
+      pending.timer = setTimeout(() => pending.fail(new TimeoutError(pending.context.operation, timeoutMs)), timeoutMs);
+    }
+    if (options.signal) {
+      pending.signal = options.signal;
+      pending.abort = () => pending.fail(new AbortError(pending.context.operation, options.signal!.reason));
+      options.signal.addEventListener('abort', pending.abort, { once: true });
+    }
+    this.updateRef();
+    return pending;
+  }
+
+  /** Forgets an entry; false if it was already gone. */
+  private unregister(pending: Pending): boolean {
+    if (this.pending.get(pending.seq) !== pending) return false;
+    this.pending.delete(pending.seq);
+    if (pending.timer) clearTimeout(pending.timer);
+    if (pending.abort) pending.signal!.removeEventListener('abort', pending.abort);
+    if (this.pending.size === 0) this.updateRef();
+    return true;
+  }
+
+  /** Forgets an entry and frees its window slots. */
+  private settle(pending: Pending): void {
+    if (this.unregister(pending)) this.release(pending.slots);
+  }
+
+  /** Turns an NLMSG_ERROR into a NetlinkError with words a person can act on. */
+  errorFor(ack: Ack, context: RequestContext, request: Buffer | undefined, index?: number): NetlinkError {
+    let attributePath: string | undefined;
+    if (ack.offset !== undefined && context.schema && request) {
+      const attrsStart = NLMSG_HDRLEN + align(context.schema.header.size);
+      attributePath = attributePathAt(context.schema.attrs, request, attrsStart, request.length, ack.offset);
+    }
+    return new NetlinkError({
+      errno: ack.errno,
+      operation: context.operation,
+      object: context.object,
+      cause: context.explain?.(ack.errno, ack),
+      kernelMessage: ack.message,
+      attributePath,
+      index,
+    });
+  }
+
+  // ------------------------------------------------------------ requests
+
+  /**
+   * Sends one request and resolves with the messages that answered it once
+   * the kernel acknowledged it (NLM_F_ACK is always set). A negative errno
+   * rejects with a NetlinkError.
+   */
+  async request(message: Buffer, context: RequestContext, options: RequestOptions = {}): Promise<RawMessage[]> {
+    this.assertOpen(context.operation);
+    await this.acquire(1, options.signal, context.operation);
+    const seq = this.nextSeq();
+    const flags = message.readUInt16LE(6) | NLM_F_REQUEST | NLM_F_ACK;
+    message.writeUInt16LE(flags, 6);
+    stamp(message, seq, this.transport.port);
+    return new Promise<RawMessage[]>((resolve, reject) => {
+      const replies: RawMessage[] = [];
+      const pending = this.register(
+        {
+          seq, context, request: message, slots: 1,
+          onMessage: (reply) => {
+            if (reply.type === NLMSG_ERROR) {
+              const ack = parseAck(reply);
+              this.settle(pending);
+              if (ack.errno === 0) resolve(replies);
+              else reject(this.errorFor(ack, context, message));
+            } else if (reply.type === NLMSG_OVERRUN) {
+              this.settle(pending);
+              reject(new OverrunError(context.operation, 'the kernel reported NLMSG_OVERRUN'));
+            } else if (reply.type !== NLMSG_NOOP) {
+              replies.push(reply);
+            }
+          },
+          fail: (error) => {
+            this.settle(pending);
+            reject(error);
+          },
+        },
+        options,
+      );
+      this.transport.send([message]).catch((error) => pending.fail(error));
+    });
+  }
+
+  /**
+   * Streams a dump. Only one dump runs per socket at a time (the kernel
+   * answers a second one with EBUSY); others wait their turn. A dump is always
+   * read to NLMSG_DONE, even when the caller stops early.
+   */
+  async *dump<T = RawMessage>(message: Buffer, context: RequestContext, options: DumpOptions<T> = {}): AsyncGenerator<T[], void, undefined> {
+    this.assertOpen(context.operation);
+    let unlock!: () => void;
+    const previous = this.dumpLock;
+    this.dumpLock = new Promise<void>((resolve) => (unlock = resolve));
+    await previous;
+    try {
+      yield* this.runDump(message, context, options);
+    } finally {
+      unlock();
+    }
+  }
+
+  private async *runDump<T>(message: Buffer, context: RequestContext, options: DumpOptions<T>): AsyncGenerator<T[], void, undefined> {
+    await this.acquire(1, options.signal, context.operation);
+    const seq = this.nextSeq();
+    message.writeUInt16LE(message.readUInt16LE(6) | NLM_F_REQUEST | NLM_F_DUMP, 6);
+    stamp(message, seq, this.transport.port);
+    const decode = options.decode ?? ((m: RawMessage) => m as unknown as T);
+
+    // Batches of decoded values, one per datagram, handed from the receive callback to the consumer.
+    const ready: T[][] = [];
+    let finished = false;
+    let failure: Error | undefined;
+    let interrupted = false;
+    let wake: (() => void) | undefined;
+    const notify = (): void => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    let batch: T[] | undefined;
+    let stopped = false; // consumer gone: keep draining to DONE, discard values
+
+    const pending = this.register(
+      {
+        seq, context, request: message, slots: 1,
+        onMessage: (m) => {
+          if (m.flags & NLM_F_DUMP_INTR) interrupted = true;
+          if (m.type === NLMSG_DONE) {
+            const errno = doneErrno(m);
+            this.settle(pending);
+            if (errno) failure = this.errorFor({ errno, request: { type: 0, flags: 0, seq, pid: 0 } }, context, message);
+            else if (interrupted) failure = new DumpInterruptedError(context.operation, 1);
+            finished = true;
+          } else if (m.type === NLMSG_ERROR) {
+            const ack = parseAck(m);
+            if (ack.errno === 0) return;
+            this.settle(pending);
+            failure = this.errorFor(ack, context, message);
+            finished = true;
+          } else if (m.type >= 0x10 && !stopped) {
+            try {
+              (batch ??= []).push(decode(m));
+            } catch (error) {
+              // Stop decoding, but let the dump run to DONE so the socket stays usable.
+              failure = error as Error;
+              stopped = true;
+            }
+          }
+          if (batch && batch.length >= 256) {
+            ready.push(batch);
+            batch = undefined;
+          }
+          if (finished) {
+            if (batch) ready.push(batch);
+            batch = undefined;
+          }
+          notify();
+        },
+        fail: (error) => {
+          this.settle(pending);
+          failure ??= error;
+          finished = true;
+          notify();
+        },
+      },
+      options,
+    );
+    this.transport.send([message]).catch((error) => pending.fail(error));
+
+    try {
+      for (;;) {
+        if (ready.length === 0 && batch && batch.length) {
+          ready.push(batch);
+          batch = undefined;
+        }
+        if (ready.length > 0) {
+          const next = ready.shift()!;
+          if (!stopped) yield next;
+          continue;
+        }
+        if (finished) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      if (failure) throw failure;
+    } finally {
+      if (!finished) {
+        // The consumer left early: discard the rest, but read the dump to its end.
+        stopped = true;
+        ready.length = 0;
+        await new Promise<void>((resolve) => {
+          const check = (): void => (finished ? resolve() : void (wake = check));
+          check();
+        });
+      }
+    }
+  }
+
+  /** Collects a whole dump; with `retries`, starts over when the kernel flags it interrupted. */
+  async dumpAll<T = RawMessage>(build: () => Buffer, context: RequestContext, options: DumpOptions<T> = {}): Promise<T[]> {
+    const attempts = (options.retries ?? 0) + 1;
+    for (let attempt = 1; ; attempt++) {
+      const out: T[] = [];
+      try {
+        for await (const batch of this.dump(build(), context, options)) {
+          for (let i = 0; i < batch.length; i++) out.push(batch[i]!);
+        }
+        return out;
+      } catch (error) {
+        if (!(error instanceof DumpInterruptedError)) throw error;
+        if (attempt >= attempts) throw new DumpInterruptedError(context.operation, attempt);
+      }
+    }
+  }
+
+  /**
+   * Sends many write requests, several per sendmsg, with at most `window`
+   * awaiting an answer. Each failure is reported with its message's index;
+   * one failure does not stop the others (netlink has no transactions here).
+   */
+  async batch(messages: Buffer[], context: RequestContext | ((index: number) => RequestContext), options: BatchOptions = {}): Promise<BatchResult> {
+    const contextFor = typeof context === 'function' ? context : () => context;
+    this.assertOpen(contextFor(0).operation);
+    const acks = options.acks ?? 'errors';
+    const chunkSize = Math.max(1, Math.min(options.chunk ?? 64, this.window - (acks === 'errors' ? 1 : 0) || 1));
+    const failed: BatchFailure[] = [];
+    const chunks: Promise<void>[] = [];
+
+    for (let first = 0; first < messages.length; first += chunkSize) {
+      const last = Math.min(first + chunkSize, messages.length);
+      const count = last - first;
+      const slots = acks === 'errors' ? count + 1 : count;
+      await this.acquire(slots, options.signal, contextFor(first).operation);
+      chunks.push(this.sendChunk(messages, first, last, acks, contextFor, failed, options, slots));
+    }
+    const outcomes = await Promise.allSettled(chunks);
+    const broken = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (broken) throw broken.reason;
+    failed.sort((a, b) => a.index - b.index);
+    return { succeeded: messages.length - failed.length, failed };
+  }
+
+  private sendChunk(
+    messages: Buffer[], first: number, last: number, acks: 'errors' | 'each',
+    contextFor: (index: number) => RequestContext, failed: BatchFailure[], options: RequestOptions, slots: number,
+  ): Promise<void> {
+    const out: Buffer[] = [];
+    const seqs: number[] = [];
+    for (let i = first; i < last; i++) {
+      const message = messages[i]!;
+      let flags = message.readUInt16LE(6) | NLM_F_REQUEST;
+      flags = acks === 'each' ? flags | NLM_F_ACK : flags & ~NLM_F_ACK;
+      message.writeUInt16LE(flags, 6);
+      const seq = this.nextSeq();
+      stamp(message, seq, this.transport.port);
+      out.push(message);
+      seqs.push(seq);
+    }
+    // The barrier: a NOOP that asks for an ack. The kernel handles a socket's
+    // messages in order, so once it is acknowledged every error before it has arrived.
+    const barrierSeq = acks === 'errors' ? this.nextSeq() : 0;
+    if (acks === 'errors') {
+      const barrier = encodeRaw(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK);
+      stamp(barrier, barrierSeq, this.transport.port);
+      out.push(barrier);
+    }
+
+    return new Promise<void>((resolve, reject) => {
+      let open = out.length;
+      let ended = false;
+      const entries: Pending[] = [];
+      const end = (error?: Error): void => {
+        if (ended) return;
+        ended = true;
+        for (const entry of entries) this.unregister(entry);
+        this.release(slots);
+        if (error) reject(error);
+        else resolve();
+      };
+      const answered = (): void => {
+        if (--open === 0) end();
+      };
+      seqs.forEach((seq, k) => {
+        const index = first + k;
+        const context = contextFor(index);
+        const entry: Pending = this.register(
+          {
+            seq, context, request: messages[index]!, slots: 0,
+            onMessage: (reply) => {
+              if (reply.type !== NLMSG_ERROR || !this.unregister(entry)) return;
+              const ack = parseAck(reply);
+              if (ack.errno !== 0) failed.push({ index, error: this.errorFor(ack, context, messages[index], index) });
+              answered();
+            },
+            fail: end,
+          },
+          // With a barrier, the barrier carries the timeout for the whole chunk.
+          acks === 'each' ? options : { signal: options.signal, timeoutMs: 0 },
+        );
+        entries.push(entry);
+      });
+      if (acks === 'errors') {
+        const barrier: Pending = this.register(
+          {
+            seq: barrierSeq, context: contextFor(first), request: out[out.length - 1]!, slots: 0,
+            onMessage: (reply) => {
+              if (reply.type !== NLMSG_ERROR || !this.unregister(barrier)) return;
+              // Every message that has reported nothing by now succeeded.
+              for (const entry of entries) if (this.unregister(entry)) open--;
+              answered();
+            },
+            fail: end,
+          },
+          options,
+        );
+        entries.push(barrier);
+      }
+      this.transport.send(out).catch(end);
+    });
+  }
+
+  private assertOpen(operation: string): void {
+    if (this.closed) throw new ClosedError(operation);
+  }
+
+  private shutdown(why: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const pending of [...this.pending.values()]) pending.fail(new ClosedError(pending.context.operation, why));
+    for (const wake of this.waiters.splice(0)) wake();
+    this.transport.close();
+  }
+
+  /** Closes the socket; pending requests reject with ClosedError. Nothing keeps the event loop alive afterwards. */
+  close(): void {
+    this.shutdown('the connection was closed');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Fixed C structures (nlmsghdr, ifinfomsg, rtmsg, nfgenmsg, ...).
+ *
+ * struct-fu is the single source of each layout: it computes every field's
+ * offset and the struct's size. Its own pack/unpack cost about 1 µs per
+ * nlmsghdr+ifinfomsg, against ~75 ns for direct Buffer reads, so the hot path
+ * uses a reader and a writer generated once from struct-fu's offsets.
+ */
+import { endianness } from 'node:os';
+import fu, { type Field } from 'struct-fu';
+
+/** True on little-endian hosts: "host order" fields use the LE readers. */
+export const HOST_LE = endianness() === 'LE';
+
+export type FieldKind =
+  | 'u8' | 's8'
+  | 'u16' | 's16' | 'u32' | 's32' | 'u64' // host byte order
+  | 'be16' | 'be32' | 'be64' // network byte order
+  | 'pad'; // reserved bytes: written as zero, not read
+
+export interface FieldSpec {
+  name: string;
+  kind: FieldKind;
+  /** Bytes, for `pad` only. */
+  size?: number;
+}
+
+export interface Layout<T> {
+  readonly name: string;
+  readonly size: number;
+  readonly fields: readonly (FieldSpec & { offset: number })[];
+  /** Reads the struct at `offset`. The caller has checked that `size` bytes are there. */
+  read(buffer: Buffer, offset: number): T;
+  /** Writes the struct at `offset`; missing fields are written as zero. */
+  write(buffer: Buffer, offset: number, value: Partial<T>): void;
+  /** Copies the struct's fields out of `value` onto `target` (used to flatten headers into objects). */
+  readInto(buffer: Buffer, offset: number, target: Record<string, unknown>): void;
+}
+
+function fuField(spec: FieldSpec): Field {
+  const { name, kind } = spec;
+  switch (kind) {
+    case 'u8': return fu.uint8(name);
+    case 's8': return fu.int8(name);
+    case 'u16': return HOST_LE ? fu.uint16le(name) : fu.uint16(name);
+    case 's16': return HOST_LE ? fu.int16le(name) : fu.int16(name);
+    case 'u32': return HOST_LE ? fu.uint32le(name) : fu.uint32(name);
+    case 's32': return HOST_LE ? fu.int32le(name) : fu.int32(name);
+    case 'be16': return fu.uint16(name);
+    case 'be32': return fu.uint32(name);
+    // struct-fu has no 64-bit integers: declare the 8 bytes, read them ourselves.
+    case 'u64': case 'be64': return fu.byte(name, 8);
+    case 'pad': return fu.byte(name, spec.size ?? 1);
+  }
+}
+
+const E = HOST_LE ? 'LE' : 'BE';
+const READ: Record<Exclude<FieldKind, 'pad'>, string> = {
+  u8: 'readUInt8', s8: 'readInt8',
+  u16: `readUInt16${E}`, s16: `readInt16${E}`, u32: `readUInt32${E}`, s32: `readInt32${E}`,
+  u64: `readBigUInt64${E}`,
+  be16: 'readUInt16BE', be32: 'readUInt32BE', be64: 'readBigUInt64BE',
+};
+const WRITE: Record<Exclude<FieldKind, 'pad'>, string> = {
+  u8: 'writeUInt8', s8: 'writeInt8',
+  u16: `writeUInt16${E}`, s16: `writeInt16${E}`, u32: `writeUInt32${E}`, s32: `writeInt32${E}`,
+  u64: `writeBigUInt64${E}`,
+  be16: 'writeUInt16BE', be32: 'writeUInt32BE', be64: 'writeBigUInt64BE',
+};
+
+/**
+ * Declares a struct. Field names are JavaScript identifiers (they are used
+ * as property names in generated code).
+ */
+export function layout<T>(name: string, specs: FieldSpec[]): Layout<T> {
+  for (const spec of specs) {
+    if (!/^[A-Za-z_$][\w$]*$/.test(spec.name)) throw new Error(`layout ${name}: bad field name ${spec.name}`);
+  }
+  const struct = fu.struct(specs.map(fuField));
+  const fields = specs.map((spec) => {
+    const offset = struct.fields[spec.name]!.offset;
+    if (typeof offset !== 'number') throw new Error(`layout ${name}: ${spec.name} is not byte aligned`);
+    return { ...spec, offset };
+  });
+  const data = fields.filter((f) => f.kind !== 'pad');
+
+  // Generated once per layout: straight-line reads at constant offsets, which
+  // V8 compiles to a handful of loads (the reason this beats unpack()).
+  const readBody = data.map((f) => `${f.name}: b.${READ[f.kind as keyof typeof READ]}(o + ${f.offset})`).join(',\n');
+  const intoBody = data.map((f) => `t.${f.name} = b.${READ[f.kind as keyof typeof READ]}(o + ${f.offset});`).join('\n');
+  const writeBody = fields
+    .map((f) => {
+      if (f.kind === 'pad') return `b.fill(0, o + ${f.offset}, o + ${f.offset + (f.size ?? 1)});`;
+      const zero = f.kind === 'u64' || f.kind === 'be64' ? '0n' : '0';
+      return `b.${WRITE[f.kind]}(v.${f.name} ?? ${zero}, o + ${f.offset});`;
+    })
+    .join('\n');
+  const read = new Function('b', 'o', `return {\n${readBody}\n};`) as Layout<T>['read'];
+  const readInto = new Function('b', 'o', 't', intoBody) as Layout<T>['readInto'];
+  const write = new Function('b', 'o', 'v', writeBody) as Layout<T>['write'];
+  return { name, size: struct.size, fields, read, write, readInto };
+}
+
+export const u8 = (name: string): FieldSpec => ({ name, kind: 'u8' });
+export const s8 = (name: string): FieldSpec => ({ name, kind: 's8' });
+export const u16 = (name: string): FieldSpec => ({ name, kind: 'u16' });
+export const s16 = (name: string): FieldSpec => ({ name, kind: 's16' });
+export const u32 = (name: string): FieldSpec => ({ name, kind: 'u32' });
+export const s32 = (name: string): FieldSpec => ({ name, kind: 's32' });
+export const u64 = (name: string): FieldSpec => ({ name, kind: 'u64' });
+export const be16 = (name: string): FieldSpec => ({ name, kind: 'be16' });
+export const be32 = (name: string): FieldSpec => ({ name, kind: 'be32' });
+export const be64 = (name: string): FieldSpec => ({ name, kind: 'be64' });
+export const pad = (name: string, size: number): FieldSpec => ({ name, kind: 'pad', size });
+
+/** struct nlmsghdr */
+export interface NlMsgHdr {
+  len: number;
+  type: number;
+  flags: number;
+  seq: number;
+  pid: number;
+}
+export const nlmsghdr = layout<NlMsgHdr>('nlmsghdr', [u32('len'), u16('type'), u16('flags'), u32('seq'), u32('pid')]);
+
+/** struct nlattr */
+export interface NlAttr {
+  len: number;
+  type: number;
+}
+export const nlattr = layout<NlAttr>('nlattr', [u16('len'), u16('type')]);
+
+/** struct nlmsgerr: the error code, then the header of the request it answers. */
+export interface NlMsgErr {
+  error: number;
+}
+export const nlmsgerr = layout<NlMsgErr>('nlmsgerr', [s32('error')]);

@@ -1,0 +1,197 @@
+/**
+ * Netlink messages: the nlmsghdr around a family payload, walking a datagram
+ * into messages, and reading NLMSG_ERROR / NLMSG_DONE.
+ */
+import { align, NLA_HDRLEN, NLMSG_HDRLEN } from './align.js';
+import { decodeAttrs, type Decoded, encodeAttrs } from './codec.js';
+import {
+  NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSG_DONE, NLMSG_ERROR, NLMSGERR_ATTR_MISS_NEST, NLMSGERR_ATTR_MISS_TYPE,
+  NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS, NLA_TYPE_MASK,
+} from './constants.js';
+import { DecodeError } from './errors.js';
+import { HOST_LE, type Layout, nlmsghdr } from './layout.js';
+import type { AttrSet } from './schema.js';
+import { Writer } from './writer.js';
+
+/**
+ * A family message: a fixed header (ifinfomsg, rtmsg, nfgenmsg, ...) whose
+ * fields and the attributes after it decode into one flat object.
+ */
+export interface MessageSchema {
+  /** Used in errors: "link", "route". */
+  readonly name: string;
+  readonly header: Layout<any>;
+  readonly attrs: AttrSet;
+}
+
+/** One message as it arrived, its payload still bytes. */
+export interface RawMessage {
+  type: number;
+  flags: number;
+  seq: number;
+  pid: number;
+  /** The datagram it arrived in, and where its payload (after nlmsghdr) lies. */
+  buffer: Buffer;
+  start: number;
+  end: number;
+}
+
+const readU32 = HOST_LE ? 'readUInt32LE' : 'readUInt32BE';
+const readU16 = HOST_LE ? 'readUInt16LE' : 'readUInt16BE';
+
+/**
+ * Calls `visit` for each message in a datagram. Lengths are checked; a final
+ * message whose length is not a multiple of 4 is accepted.
+ */
+export function forEachMessage(datagram: Buffer, visit: (message: RawMessage) => void): void {
+  let offset = 0;
+  const total = datagram.length;
+  while (offset < total) {
+    if (total - offset < NLMSG_HDRLEN) throw new DecodeError('nlmsghdr', `${total - offset} trailing bytes, too short for a message header`, offset);
+    const length = datagram[readU32](offset);
+    if (length < NLMSG_HDRLEN) throw new DecodeError('nlmsghdr', `message length ${length} is shorter than its header`, offset);
+    if (offset + length > total) throw new DecodeError('nlmsghdr', `message claims ${length} bytes, only ${total - offset} remain`, offset);
+    visit({
+      type: datagram[readU16](offset + 4),
+      flags: datagram[readU16](offset + 6),
+      seq: datagram[readU32](offset + 8),
+      pid: datagram[readU32](offset + 12),
+      buffer: datagram,
+      start: offset + NLMSG_HDRLEN,
+      end: offset + length,
+    });
+    offset += align(length);
+  }
+}
+
+/** Splits a datagram into messages. */
+export function parseMessages(datagram: Buffer): RawMessage[] {
+  const messages: RawMessage[] = [];
+  forEachMessage(datagram, (m) => messages.push(m));
+  return messages;
+}
+
+/** Decodes a family payload (header fields + attributes) into one object. */
+export function decodePayload<T = Decoded>(schema: MessageSchema, buf: Buffer, start: number, end: number): T {
+  if (end - start < schema.header.size) {
+    throw new DecodeError(schema.name, `payload of ${end - start} bytes is shorter than ${schema.header.name} (${schema.header.size})`, start);
+  }
+  const out = schema.header.read(buf, start) as Decoded;
+  try {
+    decodeAttrs(schema.attrs, buf, start + align(schema.header.size), end, out);
+  } catch (error) {
+    throw error instanceof DecodeError ? error.decoding(schema.name) : error;
+  }
+  return out as T;
+}
+
+export function decodeMessage<T = Decoded>(schema: MessageSchema, message: RawMessage): T {
+  return decodePayload<T>(schema, message.buffer, message.start, message.end);
+}
+
+/** Encodes a whole message; seq and pid are left 0 for the connection to fill. */
+export function encodeMessage(type: number, flags: number, schema: MessageSchema, value: object): Buffer {
+  const w = new Writer(256);
+  w.reserve(NLMSG_HDRLEN);
+  encodePayloadInto(w, schema, value);
+  return finishMessage(w, type, flags);
+}
+
+export function encodePayloadInto(w: Writer, schema: MessageSchema, value: object): void {
+  const at = w.reserve(schema.header.size);
+  schema.header.write(w.buf, at, value as any);
+  w.pad();
+  encodeAttrs(schema.attrs, value as Decoded, w, '');
+}
+
+/** Writes the nlmsghdr at the writer's start, once the payload is complete. */
+export function finishMessage(w: Writer, type: number, flags: number): Buffer {
+  w.pad();
+  nlmsghdr.write(w.buf, 0, { len: w.pos, type, flags, seq: 0, pid: 0 });
+  return w.finish();
+}
+
+/** A message made of a bare header and raw payload (control messages, family headers we do not model). */
+export function encodeRaw(type: number, flags: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
+  const buf = Buffer.alloc(align(NLMSG_HDRLEN + payload.length));
+  buf.set(payload, NLMSG_HDRLEN);
+  nlmsghdr.write(buf, 0, { len: buf.length, type, flags, seq: 0, pid: 0 });
+  return buf;
+}
+
+/** Sets seq and pid of an encoded message in place. */
+export function stamp(message: Buffer, seq: number, pid: number): void {
+  if (HOST_LE) {
+    message.writeUInt32LE(seq >>> 0, 8);
+    message.writeUInt32LE(pid >>> 0, 12);
+  } else {
+    message.writeUInt32BE(seq >>> 0, 8);
+    message.writeUInt32BE(pid >>> 0, 12);
+  }
+}
+
+/** What an NLMSG_ERROR says. errno 0 is an acknowledgement, never an error. */
+export interface Ack {
+  /** Positive errno; 0 for a plain acknowledgement. */
+  errno: number;
+  /** The header of the request it answers. */
+  request: { type: number; flags: number; seq: number; pid: number };
+  /** Extended-ack text, if the kernel sent one. */
+  message?: string;
+  /** Extended-ack offset: a byte offset into the request message. */
+  offset?: number;
+  /** Extended-ack: the attribute that was missing, and the nest it was missing from (as an offset). */
+  missingType?: number;
+  missingNestOffset?: number;
+}
+
+/** Reads NLMSG_ERROR's payload, including extended-ack TLVs when present. */
+export function parseAck(m: RawMessage): Ack {
+  const { buffer: b, start, end } = m;
+  if (end - start < 4 + NLMSG_HDRLEN) throw new DecodeError('nlmsgerr', `payload of ${end - start} bytes is too short`, start);
+  const error = HOST_LE ? b.readInt32LE(start) : b.readInt32BE(start);
+  const requestLength = b[readU32](start + 4);
+  const request = {
+    type: b[readU16](start + 8),
+    flags: b[readU16](start + 10),
+    seq: b[readU32](start + 12),
+    pid: b[readU32](start + 16),
+  };
+  const ack: Ack = { errno: -error, request };
+  if (m.flags & NLM_F_ACK_TLVS) {
+    // The original request follows in full unless the kernel capped it to its header.
+    const echoed = m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : align(requestLength);
+    let offset = start + 4 + echoed;
+    while (offset + NLA_HDRLEN <= end) {
+      const length = b[readU16](offset);
+      const type = b[readU16](offset + 2) & NLA_TYPE_MASK;
+      if (length < NLA_HDRLEN || offset + length > end) break;
+      const value = offset + NLA_HDRLEN;
+      const size = length - NLA_HDRLEN;
+      if (type === NLMSGERR_ATTR_MSG) {
+        let stop = value;
+        while (stop < offset + length && b[stop] !== 0) stop++;
+        ack.message = b.toString('utf8', value, stop);
+      } else if (type === NLMSGERR_ATTR_OFFS && size === 4) ack.offset = b[readU32](value);
+      else if (type === NLMSGERR_ATTR_MISS_TYPE && size === 4) ack.missingType = b[readU32](value);
+      else if (type === NLMSGERR_ATTR_MISS_NEST && size === 4) ack.missingNestOffset = b[readU32](value);
+      offset += align(length);
+    }
+  }
+  return ack;
+}
+
+/** NLMSG_DONE may carry an error code for the whole dump (an int after the header). */
+export function doneErrno(m: RawMessage): number {
+  if (m.end - m.start < 4) return 0;
+  const code = HOST_LE ? m.buffer.readInt32LE(m.start) : m.buffer.readInt32BE(m.start);
+  return code < 0 ? -code : 0;
+}
+
+export function isError(m: RawMessage): boolean {
+  return m.type === NLMSG_ERROR;
+}
+
+export function isDone(m: RawMessage): boolean {
+  return m.type === NLMSG_DONE;
+}

@@ -1,0 +1,118 @@
+/**
+ * The program of a relay process. Node cannot setns(2), so to talk to the
+ * kernel inside another network namespace vxnet starts `node` there (through
+ * nsenter) running this function, and relays datagrams over the child's
+ * stdin/stdout. Subscriptions run here too: if a burst of events overruns a
+ * socket, or node-netlink aborts on ENOBUFS, the damage stays in this child.
+ *
+ * The function is sent as source text (`node -e`), so it must be
+ * self-contained: no imports, no references to anything outside its body.
+ * It is plain JavaScript in TypeScript clothing.
+ *
+ * Frames, both directions: u32 body length (LE), u8 op, body.
+ */
+export function relayMain(load: (id: string) => any, args: string[]): void {
+  const [netlinkRaw, protocolText, maxBacklogText, readSizeText, receiveBufferText] = args as [string, string, string, string, string];
+  const { RawNetlinkSocket } = load(netlinkRaw);
+  const fs = load('fs');
+  const OP = { SEND: 1, ADD: 2, DROP: 3, OPEN: 4, CLOSE: 5, READY: 0x81, DATAGRAM: 0x82, SENT: 0x83, ERROR: 0x84, FD: 0x85, OVERRUN: 0x86 };
+  const maxBacklog = Number(maxBacklogText);
+  const out = process.stdout;
+  let dropped = 0;
+
+  function frame(op: number, body: Buffer): void {
+    const head = Buffer.allocUnsafe(5);
+    head.writeUInt32LE(body.length, 0);
+    head[4] = op;
+    out.write(Buffer.concat([head, body]));
+  }
+  function u32s(...values: number[]): Buffer {
+    const b = Buffer.allocUnsafe(values.length * 4);
+    values.forEach((v, i) => b.writeInt32LE(v | 0, i * 4));
+    return b;
+  }
+  function reportOverrun(): void {
+    if (dropped > 0 && out.writableLength <= maxBacklog / 2) {
+      frame(OP.OVERRUN, u32s(dropped));
+      dropped = 0;
+    }
+  }
+
+  const socket = new RawNetlinkSocket(Number(protocolText), {
+    messagePeeking: false,
+    msgBufferSize: Number(readSizeText),
+    recvBufferSize: Number(receiveBufferText),
+    sendBufferSize: 1024 * 1024,
+  });
+  socket.on('message', (datagram: Buffer) => {
+    // A parent that stops reading must not make this process grow without
+    // bound: past the backlog limit, drop and tell the parent to resync.
+    if (out.writableLength > maxBacklog) {
+      dropped++;
+      return;
+    }
+    reportOverrun();
+    frame(OP.DATAGRAM, datagram);
+  });
+  socket.on('truncatedMessage', () => {
+    dropped++;
+    reportOverrun();
+  });
+  socket.on('error', (error: { errno?: number; code?: string }) => {
+    if (error.code === 'ENOBUFS') {
+      dropped++;
+      reportOverrun();
+      return;
+    }
+    frame(OP.ERROR, Buffer.concat([u32s(error.errno ?? 0), Buffer.from(String(error.code ?? ''))]));
+  });
+  out.on('drain', reportOverrun);
+
+  let input: Buffer = Buffer.alloc(0);
+  process.stdin.on('data', (chunk: Buffer) => {
+    input = input.length ? Buffer.concat([input, chunk]) : chunk;
+    while (input.length >= 5) {
+      const length = input.readUInt32LE(0);
+      if (input.length < 5 + length) break;
+      const op = input[4];
+      const body = input.subarray(5, 5 + length);
+      input = input.subarray(5 + length);
+      if (op === OP.SEND) {
+        const id = body.readUInt32LE(0);
+        const count = body.readUInt32LE(4);
+        const parts: Buffer[] = [];
+        let at = 8;
+        for (let i = 0; i < count; i++) {
+          const size = body.readUInt32LE(at);
+          parts.push(Buffer.from(body.subarray(at + 4, at + 4 + size)));
+          at += 4 + size;
+        }
+        socket.send(parts, {}, (error?: { errno?: number }) => frame(OP.SENT, u32s(id, error ? -(error.errno ?? 1) : 0)));
+      } else if (op === OP.ADD) {
+        socket.addMembership(body.readUInt32LE(0));
+      } else if (op === OP.DROP) {
+        socket.dropMembership(body.readUInt32LE(0));
+      } else if (op === OP.OPEN) {
+        const id = body.readUInt32LE(0);
+        let result;
+        try {
+          result = fs.openSync(body.subarray(4).toString(), 'r');
+        } catch (error) {
+          result = -((error as { errno?: number }).errno ? Math.abs((error as { errno: number }).errno) : 1);
+        }
+        frame(OP.FD, u32s(id, result));
+      } else if (op === OP.CLOSE) {
+        try {
+          fs.closeSync(body.readUInt32LE(0));
+        } catch {
+          // already closed: nothing to do
+        }
+      }
+    }
+  });
+  // The parent went away (closed us, or died): so do we, leaving nothing behind.
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  out.on('error', () => process.exit(0));
+  frame(OP.READY, u32s(socket.address().port));
+}

@@ -1,0 +1,267 @@
+/**
+ * RelayTransport: a netlink socket owned by a child process, optionally
+ * inside a named network namespace, relayed over the child's stdio. Used for
+ * connections into other namespaces and for event subscriptions, whose
+ * overruns and crashes must never take the caller's process down.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { errnoCode, OverrunError, VxnetError } from './errors.js';
+import { namespacePath } from './namespace.js';
+import { relayMain } from './relay-child.js';
+import { DEFAULT_READ_SIZE, DEFAULT_RECEIVE_BUFFER, type Transport, type TransportHandlers } from './transport.js';
+
+const OP = { SEND: 1, ADD: 2, DROP: 3, OPEN: 4, CLOSE: 5, READY: 0x81, DATAGRAM: 0x82, SENT: 0x83, ERROR: 0x84, FD: 0x85, OVERRUN: 0x86 };
+
+export interface RelayOptions {
+  /** Network namespace name (/run/netns/NAME) or a path to a namespace file. Omitted: ours. */
+  namespace?: string;
+  /**
+   * Bytes the child may hold for a parent that is not reading before it drops
+   * datagrams and reports an overrun. Unlimited for request connections
+   * (their replies are bounded by the window), bounded for subscriptions.
+   */
+  maxBacklog?: number;
+  readSize?: number;
+  receiveBufferSize?: number;
+  /** How long the child may take to start and bind its socket. */
+  startTimeoutMs?: number;
+}
+
+let relaySource: string | undefined;
+function relayProgram(): string {
+  // The child runs relayMain's own source text, so nothing has to be located on disk
+  // (it works the same from src/ under tsx and from the ESM and CJS bundles).
+  // Transpilers that keep function names (tsx does) wrap inner functions in a
+  // `__name(fn, "name")` helper defined at module level: give the child a stand-in.
+  relaySource ??= `var __name = (fn) => fn;\n(${relayMain.toString()})(require, process.argv.slice(1));`;
+  return relaySource;
+}
+
+function netlinkRawPath(): string {
+  return createRequire(import.meta.url).resolve('netlink/dist/raw.js');
+}
+
+function u32s(...values: number[]): Buffer {
+  const b = Buffer.allocUnsafe(values.length * 4);
+  values.forEach((v, i) => b.writeUInt32LE(v >>> 0, i * 4));
+  return b;
+}
+
+export class RelayTransport implements Transport {
+  readonly protocol: number;
+  port = 0;
+  private child!: ChildProcess;
+  private handlers?: TransportHandlers;
+  private early: Buffer[] = [];
+  private nextId = 1;
+  private readonly sends = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly fds = new Map<number, { resolve: (fd: number) => void; reject: (e: Error) => void }>();
+  private closed = false;
+  private input: Buffer = Buffer.alloc(0);
+  private readonly where: string;
+
+  private constructor(protocol: number, where: string) {
+    this.protocol = protocol;
+    this.where = where;
+  }
+
+  /** Starts the child and waits until its socket is bound. */
+  static async open(protocol: number, options: RelayOptions = {}): Promise<RelayTransport> {
+    const where = options.namespace ? `netlink relay in namespace ${options.namespace}` : 'netlink relay';
+    const relay = new RelayTransport(protocol, where);
+    const nodeArgs = [
+      '-e', relayProgram(), '--',
+      netlinkRawPath(), String(protocol),
+      String(options.maxBacklog ?? Number.MAX_SAFE_INTEGER),
+      String(options.readSize ?? DEFAULT_READ_SIZE),
+      String(options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER),
+    ];
+    const [command, args] = options.namespace
+      ? ['nsenter', [`--net=${namespacePath(options.namespace)}`, '--', process.execPath, ...nodeArgs]]
+      : [process.execPath, nodeArgs];
+    // The child must not inherit loaders (tsx) meant for the parent: it runs plain JavaScript.
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    relay.child = spawn(command as string, args as string[], { stdio: ['pipe', 'pipe', 'pipe'], env });
+    await relay.started(options.startTimeoutMs ?? 10_000);
+    return relay;
+  }
+
+  private started(timeoutMs: number): Promise<void> {
+    const child = this.child;
+    let stderr = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => {
+      if (stderr.length < 4096) stderr += text;
+    });
+    return new Promise((resolve, reject) => {
+      const fail = (why: string): void => {
+        clearTimeout(timer);
+        this.closed = true;
+        child.kill('SIGKILL');
+        reject(new VxnetError(`${this.where}: could not start: ${why}${stderr ? `: ${stderr.trim()}` : ''}`));
+      };
+      const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
+      child.once('error', (error) => fail(error.message));
+      child.once('exit', (code, signal) => {
+        if (this.port === 0) fail(`exited (${signal ?? `code ${code}`})`);
+        else this.died(code, signal, stderr);
+      });
+      child.stdout!.on('data', (chunk: Buffer) => {
+        this.onData(chunk);
+        if (this.port !== 0 && timer) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  }
+
+  private died(code: number | null, signal: NodeJS.Signals | null, stderr: string): void {
+    const wasClosed = this.closed;
+    this.closed = true;
+    const error = new VxnetError(`${this.where}: the relay process exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`);
+    for (const pending of this.sends.values()) pending.reject(error);
+    for (const pending of this.fds.values()) pending.reject(error);
+    this.sends.clear();
+    this.fds.clear();
+    if (!wasClosed) this.handlers?.error(error, true);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.input = this.input.length ? Buffer.concat([this.input, chunk]) : chunk;
+    let input = this.input;
+    while (input.length >= 5) {
+      const length = input.readUInt32LE(0);
+      if (input.length < 5 + length) break;
+      const op = input[4];
+      const body = input.subarray(5, 5 + length);
+      input = input.subarray(5 + length);
+      this.onFrame(op!, body);
+    }
+    this.input = input;
+  }
+
+  private onFrame(op: number, body: Buffer): void {
+    switch (op) {
+      case OP.READY:
+        this.port = body.readUInt32LE(0);
+        break;
+      case OP.DATAGRAM:
+        // The frame buffer is shared with following frames: hand out a copy.
+        if (this.handlers) this.handlers.datagram(Buffer.from(body));
+        else this.early.push(Buffer.from(body));
+        break;
+      case OP.SENT: {
+        const id = body.readUInt32LE(0);
+        const status = body.readInt32LE(4);
+        const pending = this.sends.get(id);
+        this.sends.delete(id);
+        if (status === 0) pending?.resolve();
+        else pending?.reject(new VxnetError(`${this.where}: sendmsg failed: ${errnoCode(-status)}`));
+        break;
+      }
+      case OP.FD: {
+        const id = body.readUInt32LE(0);
+        const fd = body.readInt32LE(4);
+        const pending = this.fds.get(id);
+        this.fds.delete(id);
+        if (fd >= 0) pending?.resolve(fd);
+        else pending?.reject(new VxnetError(`${this.where}: cannot open namespace file: ${errnoCode(-fd)}`));
+        break;
+      }
+      case OP.ERROR: {
+        const errno = body.readInt32LE(0);
+        this.handlers?.error(new VxnetError(`${this.where}: socket error ${body.subarray(4).toString() || errnoCode(errno)}`), false);
+        break;
+      }
+      case OP.OVERRUN:
+        this.handlers?.error(new OverrunError(this.where, `${body.readUInt32LE(0)} datagram(s) dropped`), false);
+        break;
+    }
+  }
+
+  attach(handlers: TransportHandlers): void {
+    this.handlers = handlers;
+    for (const datagram of this.early.splice(0)) handlers.datagram(datagram);
+  }
+
+  private write(op: number, body: Buffer): void {
+    if (this.closed) throw new VxnetError(`${this.where}: closed`);
+    const head = Buffer.allocUnsafe(5);
+    head.writeUInt32LE(body.length, 0);
+    head[4] = op;
+    this.child.stdin!.write(Buffer.concat([head, body]));
+  }
+
+  send(messages: Buffer[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++ >>> 0;
+      const parts: Buffer[] = [u32s(id, messages.length)];
+      for (const message of messages) parts.push(u32s(message.length), message);
+      try {
+        this.write(OP.SEND, Buffer.concat(parts));
+        this.sends.set(id, { resolve, reject });
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+
+  addMembership(group: number): void {
+    this.write(OP.ADD, u32s(group));
+  }
+
+  dropMembership(group: number): void {
+    this.write(OP.DROP, u32s(group));
+  }
+
+  openFd(path: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++ >>> 0;
+      try {
+        this.write(OP.OPEN, Buffer.concat([u32s(id), Buffer.from(path)]));
+        this.fds.set(id, { resolve, reject });
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+
+  async closeFd(fd: number): Promise<void> {
+    if (!this.closed) this.write(OP.CLOSE, u32s(fd));
+  }
+
+  ref(): void {
+    if (this.closed) return;
+    this.child.ref();
+    (this.child.stdout as any)?.ref?.();
+  }
+
+  unref(): void {
+    if (this.closed) return;
+    this.child.unref();
+    // The pipes are handles of their own: unref them too, or an idle relay keeps the loop alive.
+    (this.child.stdout as any)?.unref?.();
+    (this.child.stdin as any)?.unref?.();
+    (this.child.stderr as any)?.unref?.();
+  }
+
+  /** The relay's process id (for tests that prove a crash is contained). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.child.stdin!.end();
+    // Closing stdin makes the child exit by itself; make sure of it.
+    const child = this.child;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 1000);
+    timer.unref();
+    child.once('exit', () => clearTimeout(timer));
+    this.unref();
+  }
+}
