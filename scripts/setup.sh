@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian machine (as root) to build, test and demo vxnet.
+# Idempotent: installs only what is missing. Usage: bash scripts/setup.sh [--bench]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System tools the tests and the demo use: ip/bridge and nft are test oracles
+# (the library never runs them), dnsmasq is the DHCP server vxnet supervises,
+# udhcpc the real DHCP client in the containers, nsenter (util-linux) is how
+# vxnet runs a socket inside a named network namespace.
+# dnsmasq-base is the binary without Debian's system service, which would
+# otherwise start and hold ports 53/67 on every interface.
+need_apt=()
+command -v ip >/dev/null || need_apt+=(iproute2)
+command -v nft >/dev/null || need_apt+=(nftables)
+command -v dnsmasq >/dev/null || need_apt+=(dnsmasq-base)
+command -v udhcpc >/dev/null || need_apt+=(udhcpc)
+command -v nsenter >/dev/null || need_apt+=(util-linux)
+command -v ping >/dev/null || need_apt+=(iputils-ping)
+[ -f /usr/include/linux/if_link.h ] || need_apt+=(linux-libc-dev)
+if [ "${1:-}" = "--bench" ]; then
+  python3 -c 'import pyroute2' 2>/dev/null || need_apt+=(python3-pyroute2)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# node_modules from the lockfile. npm 11 does not run dependencies' install
+# scripts unless allowed; none is needed (node-netlink ships a prebuilt
+# binary, esbuild ships its platform package).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run build --silent
+echo "setup: ready"
