@@ -160,6 +160,12 @@ export class Connection implements AsyncDisposable {
     if (signal?.aborted) throw new AbortError(operation, signal.reason);
     this.inFlight += slots;
     this.updateRef();
+    // The caller resumes a microtask later: a close() in between must win.
+    await Promise.resolve();
+    if (this.closed) {
+      this.release(slots);
+      throw new ClosedError(operation);
+    }
   }
 
   private release(slots: number): void {

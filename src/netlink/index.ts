@@ -30,3 +30,4 @@ export {
 export { NativeTransport, type NativeTransportOptions, type Transport, type TransportHandlers } from './transport.js';
 export { RelayTransport, type RelayOptions } from './relay.js';
 export { namespacePath, NETNS_RUN_DIR, validateNamespaceName } from './namespace.js';
+export { Subscription, type SubscriptionEvent, type SubscriptionOptions } from './subscription.js';

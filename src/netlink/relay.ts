@@ -58,6 +58,7 @@ export class RelayTransport implements Transport {
   private readonly sends = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private readonly fds = new Map<number, { resolve: (fd: number) => void; reject: (e: Error) => void }>();
   private closed = false;
+  private wanted = false;
   private input: Buffer = Buffer.alloc(0);
   private readonly where: string;
 
@@ -167,6 +168,7 @@ export class RelayTransport implements Transport {
         const fd = body.readInt32LE(4);
         const pending = this.fds.get(id);
         this.fds.delete(id);
+        this.applyRef();
         if (fd >= 0) pending?.resolve(fd);
         else pending?.reject(new VxnetError(`${this.where}: cannot open namespace file: ${errnoCode(-fd)}`));
         break;
@@ -223,6 +225,7 @@ export class RelayTransport implements Transport {
       try {
         this.write(OP.OPEN, Buffer.concat([u32s(id), Buffer.from(path)]));
         this.fds.set(id, { resolve, reject });
+        this.applyRef();
       } catch (error) {
         reject(error);
       }
@@ -233,19 +236,26 @@ export class RelayTransport implements Transport {
     if (!this.closed) this.write(OP.CLOSE, u32s(fd));
   }
 
+  /** The owner wants the event loop held (answers are awaited). */
   ref(): void {
-    if (this.closed) return;
-    this.child.ref();
-    (this.child.stdout as any)?.ref?.();
+    this.wanted = true;
+    this.applyRef();
   }
 
   unref(): void {
+    this.wanted = false;
+    this.applyRef();
+  }
+
+  /** Held while the owner wants it or while we await an answer of our own (openFd). */
+  private applyRef(): void {
     if (this.closed) return;
-    this.child.unref();
-    // The pipes are handles of their own: unref them too, or an idle relay keeps the loop alive.
-    (this.child.stdout as any)?.unref?.();
-    (this.child.stdin as any)?.unref?.();
-    (this.child.stderr as any)?.unref?.();
+    const hold = this.wanted || this.fds.size > 0;
+    // The pipes are handles of their own: an idle relay must release them too.
+    for (const handle of [this.child, this.child.stdout, this.child.stdin, this.child.stderr] as any[]) {
+      if (hold) handle?.ref?.();
+      else handle?.unref?.();
+    }
   }
 
   /** The relay's process id (for tests that prove a crash is contained). */
