@@ -8,6 +8,9 @@ import { getSystemErrorMap } from 'node:util';
 
 const ERRNO_NAMES = new Map<number, [code: string, message: string]>();
 for (const [negative, entry] of getSystemErrorMap()) ERRNO_NAMES.set(-negative, entry);
+// Where libuv picks a synonym, use the name the kernel's netlink code returns.
+const EOPNOTSUPP = ERRNO_NAMES.get(95);
+if (EOPNOTSUPP) ERRNO_NAMES.set(95, ['EOPNOTSUPP', EOPNOTSUPP[1]]);
 
 /** `EEXIST` for 17, `E123` for an errno this platform does not name. */
 export function errnoCode(errno: number): string {
