@@ -96,6 +96,8 @@ interface Pending {
 
 const DEFAULT_WINDOW = 128;
 const DEFAULT_TIMEOUT = 30_000;
+/** Bytes per sendmsg before the outbox is flushed early (well under the socket's send buffer). */
+const MAX_DATAGRAM = 64 * 1024;
 
 export class Connection implements AsyncDisposable {
   readonly transport: Transport;
@@ -108,6 +110,10 @@ export class Connection implements AsyncDisposable {
   private dumpLock: Promise<void> = Promise.resolve();
   private closed = false;
   private referenced = false;
+  private outbox: Buffer[] = [];
+  private outboxFailures: ((error: Error) => void)[] = [];
+  private outboxBytes = 0;
+  private flushQueued = false;
   /** Replies that matched no pending request (late answers after a timeout, strays). */
   unmatched = 0;
 
@@ -307,7 +313,7 @@ export class Connection implements AsyncDisposable {
         },
         options,
       );
-      this.transport.send([message]).catch((error) => pending.fail(error));
+      this.enqueue(message, (error) => pending.fail(error));
     });
   }
 
@@ -395,7 +401,7 @@ export class Connection implements AsyncDisposable {
       },
       options,
     );
-    this.transport.send([message]).catch((error) => pending.fail(error));
+    this.enqueue(message, (error) => pending.fail(error));
 
     try {
       for (;;) {
@@ -545,6 +551,35 @@ export class Connection implements AsyncDisposable {
         entries.push(barrier);
       }
       this.transport.send(out).catch(end);
+    });
+  }
+
+  /**
+   * Requests issued in the same tick leave in one sendmsg: the kernel
+   * processes a datagram's messages in order, and one syscall for many
+   * requests is most of the cost of a burst of small ones.
+   */
+  private enqueue(message: Buffer, failed: (error: Error) => void): void {
+    this.outbox.push(message);
+    this.outboxFailures.push(failed);
+    this.outboxBytes += message.length;
+    if (this.outboxBytes >= MAX_DATAGRAM) this.flush();
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.outbox.length === 0) return;
+    const messages = this.outbox;
+    const failures = this.outboxFailures;
+    this.outbox = [];
+    this.outboxFailures = [];
+    this.outboxBytes = 0;
+    this.transport.send(messages).catch((error) => {
+      for (const failed of failures) failed(error);
     });
   }
 
