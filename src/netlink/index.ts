@@ -31,3 +31,9 @@ export { NativeTransport, type NativeTransportOptions, type Transport, type Tran
 export { RelayTransport, type RelayOptions } from './relay.js';
 export { namespacePath, NETNS_RUN_DIR, validateNamespaceName } from './namespace.js';
 export { Subscription, type SubscriptionEvent, type SubscriptionOptions } from './subscription.js';
+export {
+  type Chunk, comparedBytes, DEFAULT_REPLAY_PORT, firstDifference, type Fixture, type FixtureEntry, type FixtureHeader,
+  type FixtureMeta, FixtureParseError, FIXTURE_FORMAT_VERSION, formatFixture, type FormatOptions, hexDiff, type HexDiffOptions,
+  type MessageHeader, parseFixture, type Recording, RecordingTransport, ReplayMismatchError, type ReplayOptions, ReplayTransport,
+  splitDatagram,
+} from './fixtures.js';
