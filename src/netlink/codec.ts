@@ -89,6 +89,13 @@ export function decodeAttrs(set: AttrSet, buf: Buffer, start: number, end: numbe
   return out;
 }
 
+/** The set a sibling's value selects: strings (IFLA_INFO_KIND) and numbers (RTA_ENCAP_TYPE) alike. */
+function selectSet(attr: Attr, selector: unknown): AttrSet | (() => AttrSet) | undefined {
+  if (typeof selector !== 'string' && typeof selector !== 'number') return undefined;
+  const sets = attr.select!.sets;
+  return Object.hasOwn(sets, selector) ? sets[selector] : undefined;
+}
+
 /** Returned by decodeValue when an attribute must be kept raw (unknown sub-message). */
 const SKIP = Symbol('skip');
 
@@ -124,7 +131,7 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
       let set: AttrSet | undefined;
       if (attr.select) {
         const selector = siblings[attr.select.by];
-        const chosen = typeof selector === 'string' ? attr.select.sets[selector] : undefined;
+        const chosen = selectSet(attr, selector);
         if (chosen === undefined) return SKIP;
         set = resolveSet(chosen);
       } else {
@@ -243,7 +250,7 @@ function writeAttr(attr: Attr, v: unknown, siblings: Decoded, w: Writer, path: s
       let set: AttrSet;
       if (attr.select) {
         const selector = siblings[attr.select.by];
-        const chosen = typeof selector === 'string' ? attr.select.sets[selector] : undefined;
+        const chosen = selectSet(attr, selector);
         if (chosen === undefined) {
           throw new ValidationError(path, `no attribute set for ${attr.select.by} ${JSON.stringify(selector)}`);
         }
@@ -370,7 +377,7 @@ export function attributePathAt(set: AttrSet, buf: Buffer, start: number, end: n
         let nested: AttrSet | undefined;
         if (attr.select) {
           const selector = decodedSoFar[attr.select.by];
-          const chosen = typeof selector === 'string' ? attr.select.sets[selector] : undefined;
+          const chosen = selectSet(attr, selector);
           nested = chosen ? resolveSet(chosen) : undefined;
         } else nested = resolveSet(attr.set!);
         const inner = nested && attributePathAt(nested, buf, offset + NLA_HDRLEN, offset + length, target);
@@ -378,7 +385,9 @@ export function attributePathAt(set: AttrSet, buf: Buffer, start: number, end: n
       }
       return name;
     }
-    if (attr && attr.code === 11) decodedSoFar[attr.name] = decodeString(buf, offset + NLA_HDRLEN, offset + length);
+    // Remember selector candidates (strings and small integers) for the nests that follow.
+    if (attr && attr.code <= 2 && length === NLA_HDRLEN + FIXED_SIZE[attr.code]!) decodedSoFar[attr.name] = decodeValue(attr, buf, offset + NLA_HDRLEN, offset + length, decodedSoFar, rawType);
+    else if (attr && attr.code === 11) decodedSoFar[attr.name] = decodeString(buf, offset + NLA_HDRLEN, offset + length);
     offset += align(length);
   }
   return undefined;

@@ -20,7 +20,7 @@ export type AttrKind =
 export interface SubMessage {
   /** Name of the sibling attribute whose value selects the set. */
   by: string;
-  /** Set per selector value; a value not listed keeps the attribute raw. */
+  /** Set per selector value (a string, or a number written as a key); a value not listed keeps the attribute raw. */
   sets: Record<string, AttrSet | (() => AttrSet)>;
 }
 
