@@ -1,0 +1,81 @@
+/**
+ * Addresses (RTM_NEWADDR / DELADDR / GETADDR): struct ifaddrmsg and IFA_*.
+ *
+ * IFA_ADDRESS and IFA_LOCAL are 4 or 16 bytes by family, so they use the
+ * `ip` kind. On a broadcast link they are equal; on a point-to-point link
+ * IFA_LOCAL is ours and IFA_ADDRESS the peer (ip prints "local" and "address").
+ */
+import type { RawAttr } from '../../netlink/codec.js';
+import { layout, u32, u8 } from '../../netlink/layout.js';
+import type { MessageSchema } from '../../netlink/message.js';
+import { attr } from '../../netlink/schema.js';
+import { fieldsOf, uapiSet } from './uapi.js';
+
+/** struct ifaddrmsg. */
+export interface IfAddrMsg {
+  family: number;
+  prefixlen: number;
+  /**
+   * The legacy u8 flags (IFA_F_* below 0x100). Named after the C field
+   * because the IFA_FLAGS attribute (u32, which wins when present) is `flags`.
+   */
+  ifa_flags: number;
+  /** RT_SCOPE_*. */
+  scope: number;
+  ifindex: number;
+}
+export const ifaddrmsg = layout<IfAddrMsg>('ifaddrmsg', [
+  u8('family'), u8('prefixlen'), u8('ifa_flags'), u8('scope'), u32('ifindex'),
+]);
+
+/**
+ * struct ifa_cacheinfo, with ip's names for the lifetimes (seconds;
+ * 0xffffffff is forever). The timestamps are centiseconds since boot.
+ */
+export interface AddressCacheinfo {
+  preferred_life_time: number;
+  valid_life_time: number;
+  cstamp: number;
+  tstamp: number;
+}
+export const ifaCacheinfo = layout<AddressCacheinfo>('ifa_cacheinfo', [
+  u32('preferred_life_time'), u32('valid_life_time'), u32('cstamp'), u32('tstamp'),
+]);
+
+export const addressAttrs = uapiSet('address', {
+  /** Prefix address; the peer on point-to-point links. */
+  address: ['IFA_ADDRESS', attr.ip(1)],
+  local: ['IFA_LOCAL', attr.ip(2)],
+  /** IPv4 only: the label (`eth0:1`), defaults to the link name. */
+  label: ['IFA_LABEL', attr.string(3)],
+  broadcast: ['IFA_BROADCAST', attr.ipv4(4)],
+  anycast: ['IFA_ANYCAST', attr.ip(5)],
+  cacheinfo: ['IFA_CACHEINFO', attr.struct(6, ifaCacheinfo)],
+  /** RTM_GETMULTICAST replies. */
+  multicast: ['IFA_MULTICAST', attr.ip(7)],
+  /** IFA_F_* as u32; supersedes ifa_flags. */
+  flags: ['IFA_FLAGS', attr.u32(8)],
+  /** Metric of the prefix route the kernel adds with the address. */
+  metric: ['IFA_RT_PRIORITY', attr.u32(9)],
+  target_netnsid: ['IFA_TARGET_NETNSID', attr.s32(10)],
+  /** IFAPROT_*. */
+  protocol: ['IFA_PROTO', attr.u8(11)],
+}, fieldsOf(ifaddrmsg));
+
+export const addressSchema: MessageSchema = { name: 'address', header: ifaddrmsg, attrs: addressAttrs };
+
+/** A decoded address message: ifaddrmsg's fields and the attributes, flat. */
+export interface AddressMessage extends IfAddrMsg {
+  address?: string;
+  local?: string;
+  label?: string;
+  broadcast?: string;
+  anycast?: string;
+  cacheinfo?: AddressCacheinfo;
+  multicast?: string;
+  flags?: number;
+  metric?: number;
+  target_netnsid?: number;
+  protocol?: number;
+  unknown?: RawAttr[];
+}
