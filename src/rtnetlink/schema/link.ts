@@ -2,15 +2,15 @@
  * Links (RTM_NEWLINK / DELLINK / GETLINK / SETLINK): struct ifinfomsg and
  * the IFLA_* attributes, with IFLA_LINKINFO's data chosen by kind.
  *
- * Two schemas, because the same attribute numbers carry different things
- * depending on the message's family, which a set cannot select on:
- * - linkSchema: ordinary link messages (family AF_UNSPEC; what `ip link`
- *   sends and reads). IFLA_AF_SPEC holds one nest per address family.
- * - bridgeLinkSchema: AF_BRIDGE link messages (`bridge link`, port state,
- *   bridge VLANs). IFLA_PROTINFO holds IFLA_BRPORT_*, IFLA_AF_SPEC holds
- *   IFLA_BRIDGE_*.
- * IFLA_PROTINFO is left out of linkSchema: only AF_INET6 and AF_BRIDGE
- * messages carry it, each with its own contents.
+ * Two attributes mean different things depending on the message's family,
+ * so their set is selected by the header's `family`:
+ * - IFLA_AF_SPEC: in ordinary messages (AF_UNSPEC, what `ip link` sends and
+ *   reads) one nest per address family; in AF_BRIDGE messages (`bridge
+ *   link`, bridge VLANs, and the bridge's own RTNLGRP_LINK notifications)
+ *   the IFLA_BRIDGE_* attributes.
+ * - IFLA_PROTINFO: IFLA_BRPORT_* in AF_BRIDGE messages, IFLA_INET6_* in
+ *   AF_INET6 ones (RTM_GETLINK for AF_INET6); absent otherwise.
+ * A request that carries either must therefore give `family`.
  *
  * Not modelled (kept raw, written back byte for byte): IFLA_VFINFO_LIST,
  * IFLA_VF_PORTS and IFLA_PORT_SELF (SR-IOV hardware only, nothing here to
@@ -23,12 +23,13 @@ import { layout, pad, s32, u16, u32, u64, u8 } from '../../netlink/layout.js';
 import { decodePayload, encodePayloadInto, type MessageSchema } from '../../netlink/message.js';
 import { attr } from '../../netlink/schema.js';
 import { Writer } from '../../netlink/writer.js';
+import { AF_BRIDGE, AF_INET6, AF_UNSPEC } from '../constants.js';
 import { type BridgeAfSpec, bridgeAfSpecAttrs, type BridgeInfoData, bridgeAttrs, type BridgePortData, bridgePortAttrs } from './kinds/bridge.js';
 import { type IpvlanInfoData, ipvlanAttrs } from './kinds/ipvlan.js';
 import { type MacvlanInfoData, macvlanAttrs } from './kinds/macvlan.js';
 import { type VethInfoData, vethAttrs } from './kinds/veth.js';
 import { type VxlanInfoData, vxlanAttrs } from './kinds/vxlan.js';
-import { fieldsOf, type UapiAttr, uapiSet } from './uapi.js';
+import { fieldsOf, uapiSet } from './uapi.js';
 
 // ------------------------------------------------------------ structs
 
@@ -171,7 +172,7 @@ export const inetAfSpecAttrs = uapiSet('af_spec inet', {
   conf: ['IFLA_INET_CONF', attr.binary(1)],
 });
 
-/** IFLA_AF_SPEC > AF_INET6. */
+/** IFLA_AF_SPEC > AF_INET6, and IFLA_PROTINFO of AF_INET6 link messages (the kernel fills both alike). */
 export const inet6AfSpecAttrs = uapiSet('af_spec inet6', {
   flags: ['IFLA_INET6_FLAGS', attr.u32(1)],
   /** net.ipv6.conf.DEV.*: an s32 per DEVCONF_* index. */
@@ -193,7 +194,7 @@ export const IN6_ADDR_GEN_MODE_NONE = 1;
 export const IN6_ADDR_GEN_MODE_STABLE_PRIVACY = 2;
 export const IN6_ADDR_GEN_MODE_RANDOM = 3;
 
-/** IFLA_AF_SPEC of ordinary link messages: attributes numbered by address family. */
+/** IFLA_AF_SPEC of ordinary (AF_UNSPEC) link messages: attributes numbered by address family. */
 export const linkAfSpecAttrs = uapiSet('af_spec', {
   inet: ['AF_INET', attr.nest(2, inetAfSpecAttrs)],
   inet6: ['AF_INET6', attr.nest(10, inet6AfSpecAttrs)],
@@ -201,7 +202,8 @@ export const linkAfSpecAttrs = uapiSet('af_spec', {
 
 // ------------------------------------------------------------ IFLA_*
 
-const linkDefs: Record<string, UapiAttr> = {
+/** The IFLA_* set. */
+export const linkAttrs = uapiSet('link', {
   /** Link-layer address; any length (6 for Ethernet, 0 for none, 4 for IPv4 tunnels). */
   address: ['IFLA_ADDRESS', attr.mac(1)],
   broadcast: ['IFLA_BROADCAST', attr.mac(2)],
@@ -215,6 +217,11 @@ const linkDefs: Record<string, UapiAttr> = {
   master: ['IFLA_MASTER', attr.u32(10)],
   /** Wireless-extension event payload (events only). */
   wireless: ['IFLA_WIRELESS', attr.binary(11)],
+  /** Chosen by family: bridge port state (AF_BRIDGE) or IPv6 link data (AF_INET6). */
+  protinfo: ['IFLA_PROTINFO', attr.select(12, 'family', {
+    [AF_BRIDGE]: bridgePortAttrs,
+    [AF_INET6]: inet6AfSpecAttrs,
+  })],
   txqlen: ['IFLA_TXQLEN', attr.u32(13)],
   map: ['IFLA_MAP', attr.struct(14, rtnlLinkIfmap)],
   weight: ['IFLA_WEIGHT', attr.u32(15)],
@@ -228,7 +235,11 @@ const linkDefs: Record<string, UapiAttr> = {
   ifalias: ['IFLA_IFALIAS', attr.string(20)],
   num_vf: ['IFLA_NUM_VF', attr.u32(21)],
   stats64: ['IFLA_STATS64', attr.struct(23, rtnlLinkStats64)],
-  af_spec: ['IFLA_AF_SPEC', attr.nest(26, linkAfSpecAttrs)],
+  /** Chosen by family: per-family nests (AF_UNSPEC) or IFLA_BRIDGE_* (AF_BRIDGE). */
+  af_spec: ['IFLA_AF_SPEC', attr.select(26, 'family', {
+    [AF_UNSPEC]: linkAfSpecAttrs,
+    [AF_BRIDGE]: bridgeAfSpecAttrs,
+  })],
   group: ['IFLA_GROUP', attr.u32(27)],
   /** Request-only: move the link to the network namespace this file descriptor refers to. */
   net_ns_fd: ['IFLA_NET_NS_FD', attr.u32(28)],
@@ -271,24 +282,9 @@ const linkDefs: Record<string, UapiAttr> = {
   tso_max_size: ['IFLA_TSO_MAX_SIZE', attr.u32(59)],
   tso_max_segs: ['IFLA_TSO_MAX_SEGS', attr.u32(60)],
   allmulti: ['IFLA_ALLMULTI', attr.u32(61)],
-};
-
-/** The IFLA_* set of ordinary link messages. */
-export const linkAttrs = uapiSet('link', linkDefs, fieldsOf(ifinfomsg));
-
-export const linkSchema: MessageSchema = { name: 'link', header: ifinfomsg, attrs: linkAttrs };
-
-/**
- * The IFLA_* set of AF_BRIDGE link messages (br_fill_ifinfo): the same
- * numbers, with IFLA_PROTINFO and IFLA_AF_SPEC holding bridge data.
- */
-export const bridgeLinkAttrs = uapiSet('bridge link', {
-  ...linkDefs,
-  protinfo: ['IFLA_PROTINFO', attr.nest(12, bridgePortAttrs)],
-  af_spec: ['IFLA_AF_SPEC', attr.nest(26, bridgeAfSpecAttrs)],
 }, fieldsOf(ifinfomsg));
 
-export const bridgeLinkSchema: MessageSchema = { name: 'bridge link', header: ifinfomsg, attrs: bridgeLinkAttrs };
+export const linkSchema: MessageSchema = { name: 'link', header: ifinfomsg, attrs: linkAttrs };
 
 // ------------------------------------------------------------ veth peer
 
@@ -367,8 +363,8 @@ export interface LinkAfSpec {
   unknown?: RawAttr[];
 }
 
-/** Attributes common to both link schemas. */
-interface LinkAttributes {
+/** A decoded link message: ifinfomsg's fields and the attributes, flat. */
+export interface LinkMessage extends IfInfoMsg {
   address?: string;
   broadcast?: string;
   ifname?: string;
@@ -377,6 +373,8 @@ interface LinkAttributes {
   qdisc?: string;
   stats?: LinkStats;
   master?: number;
+  /** BridgePortData when family is AF_BRIDGE, Inet6AfSpec when AF_INET6. */
+  protinfo?: BridgePortData | Inet6AfSpec;
   wireless?: Uint8Array;
   txqlen?: number;
   map?: LinkIfmap;
@@ -388,6 +386,8 @@ interface LinkAttributes {
   ifalias?: string;
   num_vf?: number;
   stats64?: LinkStats64;
+  /** LinkAfSpec when family is AF_UNSPEC, BridgeAfSpec when AF_BRIDGE. */
+  af_spec?: LinkAfSpec | BridgeAfSpec;
   group?: number;
   net_ns_fd?: number;
   ext_mask?: number;
@@ -423,15 +423,4 @@ interface LinkAttributes {
   tso_max_segs?: number;
   allmulti?: number;
   unknown?: RawAttr[];
-}
-
-/** A decoded ordinary link message: ifinfomsg's fields and the attributes, flat. */
-export interface LinkMessage extends IfInfoMsg, LinkAttributes {
-  af_spec?: LinkAfSpec;
-}
-
-/** A decoded AF_BRIDGE link message. */
-export interface BridgeLinkMessage extends IfInfoMsg, LinkAttributes {
-  protinfo?: BridgePortData;
-  af_spec?: BridgeAfSpec;
 }
