@@ -8,7 +8,7 @@ import ipaddr from 'ipaddr.js';
 import { align, NLA_HDRLEN } from './align.js';
 import { NLA_F_NESTED, NLA_TYPE_MASK } from './constants.js';
 import { DecodeError, ValidationError } from './errors.js';
-import { HOST_LE } from './layout.js';
+import { HOST_LE, readS32, readU16, readU32 } from './bytes.js';
 import { type Attr, type AttrSet, resolveSet } from './schema.js';
 import { Writer } from './writer.js';
 
@@ -32,11 +32,8 @@ export type Decoded = Record<string, unknown> & { unknown?: RawAttr[] };
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
-// Host-order readers/writers, picked once.
-const readU16 = HOST_LE ? 'readUInt16LE' : 'readUInt16BE';
-const readU32 = HOST_LE ? 'readUInt32LE' : 'readUInt32BE';
+// Host-order readers for the rarer kinds, picked once.
 const readS16 = HOST_LE ? 'readInt16LE' : 'readInt16BE';
-const readS32 = HOST_LE ? 'readInt32LE' : 'readInt32BE';
 const readU64 = HOST_LE ? 'readBigUInt64LE' : 'readBigUInt64BE';
 const readS64 = HOST_LE ? 'readBigInt64LE' : 'readBigInt64BE';
 
@@ -53,8 +50,8 @@ export function decodeAttrs(set: AttrSet, buf: Buffer, start: number, end: numbe
   let position = 0;
   while (offset < end) {
     if (end - offset < NLA_HDRLEN) throw new DecodeError(set.name, `${end - offset} trailing bytes, too short for an attribute header`, offset);
-    const length = buf[readU16](offset);
-    const rawType = buf[readU16](offset + 2);
+    const length = readU16(buf, offset);
+    const rawType = readU16(buf, offset + 2);
     if (length < NLA_HDRLEN) throw new DecodeError(set.name, `attribute length ${length} is shorter than its header`, offset);
     if (offset + length > end) {
       throw new DecodeError(set.name, `attribute type ${rawType & NLA_TYPE_MASK} claims ${length} bytes, only ${end - offset} remain`, offset);
@@ -64,7 +61,7 @@ export function decodeAttrs(set: AttrSet, buf: Buffer, start: number, end: numbe
     const valueStart = offset + NLA_HDRLEN;
     const valueEnd = offset + length;
     if (attr === undefined) {
-      (out.unknown ??= []).push({ type, flags: rawType & ~NLA_TYPE_MASK, data: buf.slice(valueStart, valueEnd), at: position });
+      (out.unknown ??= []).push({ type, flags: rawType & ~NLA_TYPE_MASK, data: copy(buf, valueStart, valueEnd), at: position });
     } else {
       let value: unknown;
       try {
@@ -73,7 +70,7 @@ export function decodeAttrs(set: AttrSet, buf: Buffer, start: number, end: numbe
         throw error instanceof DecodeError ? error.within(attr.name) : error;
       }
       if (value === SKIP) {
-        (out.unknown ??= []).push({ type, flags: rawType & ~NLA_TYPE_MASK, data: buf.slice(valueStart, valueEnd), at: position });
+        (out.unknown ??= []).push({ type, flags: rawType & ~NLA_TYPE_MASK, data: copy(buf, valueStart, valueEnd), at: position });
       } else if (attr.multi) {
         const list = out[attr.name] as unknown[] | undefined;
         if (list === undefined) out[attr.name] = [value];
@@ -107,18 +104,18 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
   }
   switch (attr.code) {
     case 0: return buf[start];
-    case 1: return buf[readU16](start);
-    case 2: return buf[readU32](start);
+    case 1: return readU16(buf, start);
+    case 2: return readU32(buf, start);
     case 3: return buf[readU64](start);
     case 4: return buf.readInt8(start);
     case 5: return buf[readS16](start);
-    case 6: return buf[readS32](start);
+    case 6: return readS32(buf, start);
     case 7: return buf[readS64](start);
     case 8: return buf.readUInt16BE(start);
     case 9: return buf.readUInt32BE(start);
     case 10: return buf.readBigUInt64BE(start);
     case 11: return decodeString(buf, start, end);
-    case 12: return buf.slice(start, end);
+    case 12: return copy(buf, start, end);
     case 13: return true;
     case 14: return formatIPv4(buf, start);
     case 15: return formatIPv6(buf, start);
@@ -145,11 +142,16 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
       const layout = attr.layout!;
       if (size < layout.size) throw new DecodeError('attribute', `struct ${layout.name} needs ${layout.size} bytes, got ${size}`, start);
       const value = layout.read(buf, start);
-      if (size > layout.size) (value as any)[STRUCT_TAIL] = buf.slice(start + layout.size, end);
+      if (size > layout.size) (value as any)[STRUCT_TAIL] = copy(buf, start + layout.size, end);
       return value;
     }
   }
   throw new DecodeError('attribute', `kind ${attr.kind} has no decoder`, start);
+}
+
+/** Decoded values own their bytes: a transport may reuse its receive buffer. */
+function copy(buf: Buffer, start: number, end: number): Buffer {
+  return Buffer.from(buf.subarray(start, end));
 }
 
 function decodeString(buf: Buffer, start: number, end: number): string {
@@ -366,8 +368,8 @@ export function attributePathAt(set: AttrSet, buf: Buffer, start: number, end: n
   let offset = start;
   const decodedSoFar: Decoded = {};
   while (offset + NLA_HDRLEN <= end) {
-    const length = buf[readU16](offset);
-    const rawType = buf[readU16](offset + 2);
+    const length = readU16(buf, offset);
+    const rawType = readU16(buf, offset + 2);
     if (length < NLA_HDRLEN || offset + length > end) return undefined;
     const type = rawType & NLA_TYPE_MASK;
     const attr = set.byType[type];

@@ -17,7 +17,9 @@ import { NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMS
 import {
   AbortError, ClosedError, DecodeError, DumpInterruptedError, NetlinkError, OverrunError, TimeoutError,
 } from './errors.js';
-import { doneErrno, encodeRaw, forEachMessage, type MessageSchema, parseAck, type RawMessage, stamp, type Ack } from './message.js';
+import {
+  type Ack, doneErrno, encodeRaw, forEachMessage, type MessageSchema, messageFlags, parseAck, type RawMessage, setMessageFlags, stamp,
+} from './message.js';
 import { RelayTransport } from './relay.js';
 import { NativeTransport, type NativeTransportOptions, type Transport } from './transport.js';
 
@@ -285,8 +287,7 @@ export class Connection implements AsyncDisposable {
     this.assertOpen(context.operation);
     await this.acquire(1, options.signal, context.operation);
     const seq = this.nextSeq();
-    const flags = message.readUInt16LE(6) | NLM_F_REQUEST | NLM_F_ACK;
-    message.writeUInt16LE(flags, 6);
+    setMessageFlags(message, messageFlags(message) | NLM_F_REQUEST | NLM_F_ACK);
     stamp(message, seq, this.transport.port);
     return new Promise<RawMessage[]>((resolve, reject) => {
       const replies: RawMessage[] = [];
@@ -338,7 +339,7 @@ export class Connection implements AsyncDisposable {
   private async *runDump<T>(message: Buffer, context: RequestContext, options: DumpOptions<T>): AsyncGenerator<T[], void, undefined> {
     await this.acquire(1, options.signal, context.operation);
     const seq = this.nextSeq();
-    message.writeUInt16LE(message.readUInt16LE(6) | NLM_F_REQUEST | NLM_F_DUMP, 6);
+    setMessageFlags(message, messageFlags(message) | NLM_F_REQUEST | NLM_F_DUMP);
     stamp(message, seq, this.transport.port);
     const decode = options.decode ?? ((m: RawMessage) => m as unknown as T);
 
@@ -483,9 +484,8 @@ export class Connection implements AsyncDisposable {
     const seqs: number[] = [];
     for (let i = first; i < last; i++) {
       const message = messages[i]!;
-      let flags = message.readUInt16LE(6) | NLM_F_REQUEST;
-      flags = acks === 'each' ? flags | NLM_F_ACK : flags & ~NLM_F_ACK;
-      message.writeUInt16LE(flags, 6);
+      const flags = messageFlags(message) | NLM_F_REQUEST;
+      setMessageFlags(message, acks === 'each' ? flags | NLM_F_ACK : flags & ~NLM_F_ACK);
       const seq = this.nextSeq();
       stamp(message, seq, this.transport.port);
       out.push(message);

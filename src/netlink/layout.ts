@@ -6,11 +6,10 @@
  * nlmsghdr+ifinfomsg, against ~75 ns for direct Buffer reads, so the hot path
  * uses a reader and a writer generated once from struct-fu's offsets.
  */
-import { endianness } from 'node:os';
 import fu, { type Field } from 'struct-fu';
+import { HOST_LE } from './bytes.js';
 
-/** True on little-endian hosts: "host order" fields use the LE readers. */
-export const HOST_LE = endianness() === 'LE';
+export { HOST_LE };
 
 export type FieldKind =
   | 'u8' | 's8'
@@ -68,6 +67,29 @@ const WRITE: Record<Exclude<FieldKind, 'pad'>, string> = {
   be16: 'writeUInt16BE', be32: 'writeUInt32BE', be64: 'writeBigUInt64BE',
 };
 
+/** A byte at offset `o + at` in generated code. */
+const byte = (at: number): string => `b[o + ${at}]`;
+
+/**
+ * Source of an expression reading one field: plain byte arithmetic for the
+ * common widths (no per-call argument validation, unlike Buffer's readers),
+ * Buffer's readers for the rest.
+ */
+function readExpression(kind: Exclude<FieldKind, 'pad'>, at: number): string {
+  const [lo, hi] = HOST_LE ? [0, 1] : [1, 0];
+  const le32 = `((${byte(at)} | (${byte(at + 1)} << 8) | (${byte(at + 2)} << 16)) + ${byte(at + 3)} * 0x1000000)`;
+  const be32 = `(${byte(at)} * 0x1000000 + ((${byte(at + 1)} << 16) | (${byte(at + 2)} << 8) | ${byte(at + 3)}))`;
+  switch (kind) {
+    case 'u8': return byte(at);
+    case 'u16': return `(${byte(at + lo)} | (${byte(at + hi)} << 8))`;
+    case 'u32': return HOST_LE ? le32 : be32;
+    case 's32': return `(${HOST_LE ? le32 : be32} | 0)`;
+    case 'be16': return `((${byte(at)} << 8) | ${byte(at + 1)})`;
+    case 'be32': return be32;
+    default: return `b.${READ[kind]}(o + ${at})`;
+  }
+}
+
 /**
  * Declares a struct. Field names are JavaScript identifiers (they are used
  * as property names in generated code).
@@ -86,8 +108,8 @@ export function layout<T>(name: string, specs: FieldSpec[]): Layout<T> {
 
   // Generated once per layout: straight-line reads at constant offsets, which
   // V8 compiles to a handful of loads (the reason this beats unpack()).
-  const readBody = data.map((f) => `${f.name}: b.${READ[f.kind as keyof typeof READ]}(o + ${f.offset})`).join(',\n');
-  const intoBody = data.map((f) => `t.${f.name} = b.${READ[f.kind as keyof typeof READ]}(o + ${f.offset});`).join('\n');
+  const readBody = data.map((f) => `${f.name}: ${readExpression(f.kind as Exclude<FieldKind, 'pad'>, f.offset)}`).join(',\n');
+  const intoBody = data.map((f) => `t.${f.name} = ${readExpression(f.kind as Exclude<FieldKind, 'pad'>, f.offset)};`).join('\n');
   const writeBody = fields
     .map((f) => {
       if (f.kind === 'pad') return `b.fill(0, o + ${f.offset}, o + ${f.offset + (f.size ?? 1)});`;

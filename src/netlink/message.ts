@@ -9,7 +9,8 @@ import {
   NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS, NLA_TYPE_MASK,
 } from './constants.js';
 import { DecodeError } from './errors.js';
-import { HOST_LE, type Layout, nlmsghdr } from './layout.js';
+import { HOST_LE, readS32, readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { type Layout, nlmsghdr } from './layout.js';
 import type { AttrSet } from './schema.js';
 import { Writer } from './writer.js';
 
@@ -36,8 +37,6 @@ export interface RawMessage {
   end: number;
 }
 
-const readU32 = HOST_LE ? 'readUInt32LE' : 'readUInt32BE';
-const readU16 = HOST_LE ? 'readUInt16LE' : 'readUInt16BE';
 
 /**
  * Calls `visit` for each message in a datagram. Lengths are checked; a final
@@ -48,14 +47,14 @@ export function forEachMessage(datagram: Buffer, visit: (message: RawMessage) =>
   const total = datagram.length;
   while (offset < total) {
     if (total - offset < NLMSG_HDRLEN) throw new DecodeError('nlmsghdr', `${total - offset} trailing bytes, too short for a message header`, offset);
-    const length = datagram[readU32](offset);
+    const length = readU32(datagram, offset);
     if (length < NLMSG_HDRLEN) throw new DecodeError('nlmsghdr', `message length ${length} is shorter than its header`, offset);
     if (offset + length > total) throw new DecodeError('nlmsghdr', `message claims ${length} bytes, only ${total - offset} remain`, offset);
     visit({
-      type: datagram[readU16](offset + 4),
-      flags: datagram[readU16](offset + 6),
-      seq: datagram[readU32](offset + 8),
-      pid: datagram[readU32](offset + 12),
+      type: readU16(datagram, offset + 4),
+      flags: readU16(datagram, offset + 6),
+      seq: readU32(datagram, offset + 8),
+      pid: readU32(datagram, offset + 12),
       buffer: datagram,
       start: offset + NLMSG_HDRLEN,
       end: offset + length,
@@ -121,13 +120,17 @@ export function encodeRaw(type: number, flags: number, payload: Uint8Array = new
 
 /** Sets seq and pid of an encoded message in place. */
 export function stamp(message: Buffer, seq: number, pid: number): void {
-  if (HOST_LE) {
-    message.writeUInt32LE(seq >>> 0, 8);
-    message.writeUInt32LE(pid >>> 0, 12);
-  } else {
-    message.writeUInt32BE(seq >>> 0, 8);
-    message.writeUInt32BE(pid >>> 0, 12);
-  }
+  writeU32(message, 8, seq >>> 0);
+  writeU32(message, 12, pid >>> 0);
+}
+
+/** nlmsghdr.nlmsg_flags of an encoded message. */
+export function messageFlags(message: Uint8Array): number {
+  return readU16(message, 6);
+}
+
+export function setMessageFlags(message: Uint8Array, flags: number): void {
+  writeU16(message, 6, flags);
 }
 
 /** What an NLMSG_ERROR says. errno 0 is an acknowledgement, never an error. */
@@ -149,13 +152,13 @@ export interface Ack {
 export function parseAck(m: RawMessage): Ack {
   const { buffer: b, start, end } = m;
   if (end - start < 4 + NLMSG_HDRLEN) throw new DecodeError('nlmsgerr', `payload of ${end - start} bytes is too short`, start);
-  const error = HOST_LE ? b.readInt32LE(start) : b.readInt32BE(start);
-  const requestLength = b[readU32](start + 4);
+  const error = readS32(b, start);
+  const requestLength = readU32(b, start + 4);
   const request = {
-    type: b[readU16](start + 8),
-    flags: b[readU16](start + 10),
-    seq: b[readU32](start + 12),
-    pid: b[readU32](start + 16),
+    type: readU16(b, start + 8),
+    flags: readU16(b, start + 10),
+    seq: readU32(b, start + 12),
+    pid: readU32(b, start + 16),
   };
   const ack: Ack = { errno: -error, request };
   if (m.flags & NLM_F_ACK_TLVS) {
@@ -163,8 +166,8 @@ export function parseAck(m: RawMessage): Ack {
     const echoed = m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : align(requestLength);
     let offset = start + 4 + echoed;
     while (offset + NLA_HDRLEN <= end) {
-      const length = b[readU16](offset);
-      const type = b[readU16](offset + 2) & NLA_TYPE_MASK;
+      const length = readU16(b, offset);
+      const type = readU16(b, offset + 2) & NLA_TYPE_MASK;
       if (length < NLA_HDRLEN || offset + length > end) break;
       const value = offset + NLA_HDRLEN;
       const size = length - NLA_HDRLEN;
@@ -172,9 +175,9 @@ export function parseAck(m: RawMessage): Ack {
         let stop = value;
         while (stop < offset + length && b[stop] !== 0) stop++;
         ack.message = b.toString('utf8', value, stop);
-      } else if (type === NLMSGERR_ATTR_OFFS && size === 4) ack.offset = b[readU32](value);
-      else if (type === NLMSGERR_ATTR_MISS_TYPE && size === 4) ack.missingType = b[readU32](value);
-      else if (type === NLMSGERR_ATTR_MISS_NEST && size === 4) ack.missingNestOffset = b[readU32](value);
+      } else if (type === NLMSGERR_ATTR_OFFS && size === 4) ack.offset = readU32(b, value);
+      else if (type === NLMSGERR_ATTR_MISS_TYPE && size === 4) ack.missingType = readU32(b, value);
+      else if (type === NLMSGERR_ATTR_MISS_NEST && size === 4) ack.missingNestOffset = readU32(b, value);
       offset += align(length);
     }
   }
@@ -184,7 +187,7 @@ export function parseAck(m: RawMessage): Ack {
 /** NLMSG_DONE may carry an error code for the whole dump (an int after the header). */
 export function doneErrno(m: RawMessage): number {
   if (m.end - m.start < 4) return 0;
-  const code = HOST_LE ? m.buffer.readInt32LE(m.start) : m.buffer.readInt32BE(m.start);
+  const code = readS32(m.buffer, m.start);
   return code < 0 ? -code : 0;
 }
 

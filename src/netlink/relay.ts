@@ -50,7 +50,7 @@ function u32s(...values: number[]): Buffer {
 
 export class RelayTransport implements Transport {
   readonly protocol: number;
-  port = 0;
+  private boundPort = 0;
   private child!: ChildProcess;
   private handlers?: TransportHandlers;
   private early: Buffer[] = [];
@@ -65,6 +65,11 @@ export class RelayTransport implements Transport {
   private constructor(protocol: number, where: string) {
     this.protocol = protocol;
     this.where = where;
+  }
+
+  /** The relay socket's netlink port; known once the child is ready. */
+  get port(): number {
+    return this.boundPort;
   }
 
   /** Starts the child and waits until its socket is bound. */
@@ -106,12 +111,12 @@ export class RelayTransport implements Transport {
       const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
       child.once('error', (error) => fail(error.message));
       child.once('exit', (code, signal) => {
-        if (this.port === 0) fail(`exited (${signal ?? `code ${code}`})`);
+        if (this.boundPort === 0) fail(`exited (${signal ?? `code ${code}`})`);
         else this.died(code, signal, stderr);
       });
       child.stdout!.on('data', (chunk: Buffer) => {
         this.onData(chunk);
-        if (this.port !== 0 && timer) {
+        if (this.boundPort !== 0 && timer) {
           clearTimeout(timer);
           resolve();
         }
@@ -147,7 +152,7 @@ export class RelayTransport implements Transport {
   private onFrame(op: number, body: Buffer): void {
     switch (op) {
       case OP.READY:
-        this.port = body.readUInt32LE(0);
+        this.boundPort = body.readUInt32LE(0);
         break;
       case OP.DATAGRAM:
         // The frame buffer is shared with following frames: hand out a copy.

@@ -25,7 +25,10 @@ export interface Transport {
   readonly port: number;
   /** Starts delivery. Called once, by the connection that owns the transport. */
   attach(handlers: TransportHandlers): void;
-  /** Sends the messages in one sendmsg call: one datagram, processed by the kernel in order. */
+  /**
+   * Sends the messages in one sendmsg call: one datagram, processed by the
+   * kernel in order. Never throws: every failure is a rejection.
+   */
   send(messages: Buffer[]): Promise<void>;
   addMembership(group: number): void;
   dropMembership(group: number): void;
