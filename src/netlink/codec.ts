@@ -165,16 +165,17 @@ export function formatIPv4(buf: Uint8Array, at: number): string {
   return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
 }
 
-/** RFC 5952 text, with the dotted tail inet_ntop uses for IPv4-mapped addresses (as `ip` prints them). */
+/**
+ * RFC 5952 text; IPv4-mapped addresses with the dotted tail, as inet_ntop and
+ * `ip` print them. (inet_ntop also writes the deprecated IPv4-compatible form
+ * "::0.1.0.2" for ::1:2; we do not, because parsers, ipaddr.js among them, read
+ * that text back as a different, mapped address.)
+ */
 export function formatIPv6(buf: Uint8Array, at: number): string {
   const address = ipaddr.fromByteArray(Array.from(buf.subarray(at, at + 16))) as ipaddr.IPv6;
   const words = address.parts;
-  // inet_ntop writes the last 32 bits as a dotted quad when the first 80 are
-  // zero and the next 16 are ffff (mapped) or zero, with a non-zero word 6.
-  if (words[0] === 0 && words[1] === 0 && words[2] === 0 && words[3] === 0 && words[4] === 0) {
-    const tail = `${buf[at + 12]}.${buf[at + 13]}.${buf[at + 14]}.${buf[at + 15]}`;
-    if (words[5] === 0xffff) return `::ffff:${tail}`;
-    if (words[5] === 0 && words[6] !== 0) return `::${tail}`;
+  if (words[0] === 0 && words[1] === 0 && words[2] === 0 && words[3] === 0 && words[4] === 0 && words[5] === 0xffff) {
+    return `::ffff:${buf[at + 12]}.${buf[at + 13]}.${buf[at + 14]}.${buf[at + 15]}`;
   }
   return address.toRFC5952String();
 }
