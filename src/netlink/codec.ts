@@ -138,6 +138,14 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
       if ((rawType & NLA_F_NESTED) === 0) (nested as any)[UNFLAGGED_NEST] = true;
       return nested;
     }
+    case 20:
+      if (size === 0) return true;
+      if (size === 1) return buf[start];
+      throw new DecodeError('attribute', `u8flag has 0 or 1 bytes, got ${size}`, start);
+    case 21:
+      if (size === 4) return readU32(buf, start);
+      if (size === 8) return buf[readU64](start);
+      throw new DecodeError('attribute', `uint has 4 or 8 bytes, got ${size}`, start);
     case 19: {
       const layout = attr.layout!;
       if (size < layout.size) throw new DecodeError('attribute', `struct ${layout.name} needs ${layout.size} bytes, got ${size}`, start);
@@ -249,6 +257,19 @@ function writeAttr(attr: Attr, v: unknown, siblings: Decoded, w: Writer, path: s
       if (v !== true) throw new ValidationError(path, 'a flag is true or false', v);
       w.endAttr(w.beginAttr(attr.type));
       return true;
+    case 20:
+      // A request sets it as a flag; a value read from a dump goes back as the u8 it was.
+      if (v === false) return false;
+      if (v === true) {
+        w.endAttr(w.beginAttr(attr.type));
+        return true;
+      }
+      {
+        const start = w.beginAttr(attr.type);
+        w.u8(checkInt(v, 0, 0xff, path));
+        w.endAttr(start);
+      }
+      return true;
     case 18: {
       let set: AttrSet;
       if (attr.select) {
@@ -304,6 +325,9 @@ function writeScalar(attr: Attr, v: unknown, w: Writer, path: string): void {
     case 15: return w.bytes(parseIPv6(v, path));
     case 16: return w.bytes(parseIP(v, path));
     case 17: return w.bytes(parseMac(v, path));
+    case 21:
+      if (typeof v === 'bigint') return w.u64(checkBig(v, 0n, 0xffffffffffffffffn, path));
+      return w.u32(checkInt(v, 0, 0xffffffff, path));
     case 19: {
       if (typeof v !== 'object' || v === null) throw new ValidationError(path, `expected a ${attr.layout!.name} object`, v);
       const layout = attr.layout!;

@@ -14,7 +14,9 @@ export type AttrKind =
   | 'ipv4' | 'ipv6' | 'ip' // address as text; `ip` takes either by length
   | 'mac' // link-layer address as aa:bb:cc:...
   | 'nest' // nested attribute set (or one chosen by a sibling: `select`)
-  | 'struct'; // a fixed C struct (Layout)
+  | 'struct' // a fixed C struct (Layout)
+  | 'u8flag' // a u8 in dumps, a flag in requests (IFLA_VXLAN_TTL_INHERIT): true writes the flag, a number the u8
+  | 'uint'; // 4 or 8 bytes by length (NLA_UINT, RTA_EXPIRES): number for 4, bigint for 8
 
 /** Picks the set of a nested attribute from a sibling's value (IFLA_INFO_KIND → IFLA_INFO_DATA). */
 export interface SubMessage {
@@ -48,7 +50,7 @@ export const KIND_CODES: Record<AttrKind, number> = {
   u8: 0, u16: 1, u32: 2, u64: 3, s8: 4, s16: 5, s32: 6, s64: 7,
   be16: 8, be32: 9, be64: 10,
   string: 11, binary: 12, flag: 13, ipv4: 14, ipv6: 15, ip: 16, mac: 17,
-  nest: 18, struct: 19,
+  nest: 18, struct: 19, u8flag: 20, uint: 21,
 };
 
 export interface AttrSet {
@@ -111,6 +113,8 @@ export const attr = {
   nest: (type: number, set: AttrSet | (() => AttrSet)): AttrDef => ({ type, kind: 'nest', set }),
   select: (type: number, by: string, sets: SubMessage['sets']): AttrDef => ({ type, kind: 'nest', select: { by, sets } }),
   struct: (type: number, layout: Layout<any>): AttrDef => ({ type, kind: 'struct', layout }),
+  u8flag: (type: number): AttrDef => ({ type, kind: 'u8flag' }),
+  uint: (type: number): AttrDef => ({ type, kind: 'uint' }),
   /** Any of the above, repeated. */
   multi: (def: AttrDef): AttrDef => ({ ...def, multi: true }),
 };

@@ -161,6 +161,33 @@ test('encoding validates values and names the field', () => {
   }
 });
 
+test('u8flag: a flag in requests, a u8 in dumps, each written back as it came', () => {
+  const set = attrSet('s', { inherit: attr.u8flag(1), expires: attr.uint(2) });
+  const enc = (value: Decoded) => {
+    const w = new Writer(8);
+    encodeAttrs(set, value, w, '');
+    return w.finish();
+  };
+  assert.equal([...enc({ inherit: true })], [4, 0, 1, 0]);
+  assert.equal([...enc({ inherit: 1 })], [5, 0, 1, 0, 1, 0, 0, 0]);
+  assert.is(enc({ inherit: false }).length, 0);
+  const fromDump = Buffer.from([5, 0, 1, 0, 1, 0, 0, 0]);
+  assert.equal(decodeAttrs(set, fromDump, 0, fromDump.length, {}), { inherit: 1 });
+  const fromRequest = Buffer.from([4, 0, 1, 0]);
+  assert.equal(decodeAttrs(set, fromRequest, 0, fromRequest.length, {}), { inherit: true });
+});
+
+test('uint: 4 bytes as a number, 8 bytes as a bigint, by length', () => {
+  const set = attrSet('s', { expires: attr.uint(2) });
+  const four = Buffer.from([8, 0, 2, 0, 1, 0, 0, 0]);
+  const eight = Buffer.from([12, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 1]);
+  assert.equal(decodeAttrs(set, four, 0, four.length, {}), { expires: 1 });
+  assert.equal(decodeAttrs(set, eight, 0, eight.length, {}), { expires: 0x0100000000000001n });
+  const w = new Writer(8);
+  encodeAttrs(set, { expires: 0x0100000000000001n }, w, '');
+  assert.equal([...w.finish()], [...eight]);
+});
+
 test('a false flag and undefined values write nothing', () => {
   assert.is(encode({ on: false, u8: undefined }).length, 0);
 });

@@ -11,7 +11,6 @@ import * as bridgeKind from '../../src/rtnetlink/schema/kinds/bridge.js';
 import * as ipvlanKind from '../../src/rtnetlink/schema/kinds/ipvlan.js';
 import * as macvlanKind from '../../src/rtnetlink/schema/kinds/macvlan.js';
 import * as vxlanKind from '../../src/rtnetlink/schema/kinds/vxlan.js';
-import { vxlanTtlInheritFlag } from '../../src/rtnetlink/schema/kinds/vxlan.js';
 import * as linkModule from '../../src/rtnetlink/schema/link.js';
 import { decodeVethPeer, encodeVethPeer, linkSchema } from '../../src/rtnetlink/schema/link.js';
 import { neighbourSchema } from '../../src/rtnetlink/schema/neighbour.js';
@@ -203,14 +202,14 @@ test('vxlan over IPv6: group6/local6 and the big-endian flow label', () => {
   assert.ok(includes(bytes, nla(26, [0x00, 0x01, 0x23, 0x45])));
 });
 
-test('vxlan TTL inherit: the dump shape (u8) decodes, the set shape (flag) goes out raw', () => {
+test('vxlan TTL inherit: the dump shape (u8) round-trips, true goes out as the flag a request needs', () => {
   // As a dump carries it: a u8.
   const dumped = roundTrip<any>(RTM_NEWLINK, linkSchema, { ...LINK_HEADER, linkinfo: { info_kind: 'vxlan', info_data: { ttl_inherit: 1 } } });
   assert.ok(includes(dumped.bytes, nla(28, [1])));
   assert.is(dumped.decoded.linkinfo.info_data.ttl_inherit, 1);
   // As a create request must carry it: no payload at all.
   const request = encodeMessage(RTM_NEWLINK, 0, linkSchema, {
-    ifname: 'vx0', linkinfo: { info_kind: 'vxlan', info_data: { id: 42, unknown: [vxlanTtlInheritFlag()] } },
+    ifname: 'vx0', linkinfo: { info_kind: 'vxlan', info_data: { ttl_inherit: true, id: 42 } },
   });
   assert.ok(includes(request, [...nla(28, []), ...nla(1, [42, 0, 0, 0])]));
 });

@@ -124,7 +124,8 @@ export const routeAttrs = uapiSet('route', {
    * Seconds until expiry, IPv6 routes, request side. Dumps report expiry in
    * cacheinfo instead; multicast routing (ipmr) dumps put a u64 here.
    */
-  expires: ['RTA_EXPIRES', attr.u32(23)],
+  /** Seconds until expiry: a u32 for IPv6 routes, a u64 in multicast (ipmr) dumps. */
+  expires: ['RTA_EXPIRES', attr.uint(23)],
   uid: ['RTA_UID', attr.u32(25)],
   ttl_propagate: ['RTA_TTL_PROPAGATE', attr.u8(26)],
   /** Route lookups (RTM_GETROUTE) by flow: IP protocol and ports, ports big-endian. */
@@ -177,7 +178,7 @@ export interface RouteMessage extends RtMsg {
   newdst?: Uint8Array;
   pref?: number;
   encap_type?: number;
-  expires?: number;
+  expires?: number | bigint;
   uid?: number;
   ttl_propagate?: number;
   ip_proto?: number;

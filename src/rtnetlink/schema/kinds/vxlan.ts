@@ -60,27 +60,16 @@ export const vxlanAttrs = uapiSet('vxlan info_data', {
   label: ['IFLA_VXLAN_LABEL', attr.be32(26)],
   gpe: ['IFLA_VXLAN_GPE', attr.flag(27)],
   /**
-   * Shape differs by direction: the kernel's policy wants a FLAG (no payload)
-   * when creating, and dumps a u8 0/1. Declared as u8, the dump shape, so
-   * dumps decode; to create a device with TTL inherit, send the flag form
-   * instead (vxlanTtlInheritFlag below).
+   * Shape differs by direction: the kernel's policy wants a flag (no payload)
+   * when creating, and dumps a u8 0/1 (a u8 in a request is refused with
+   * ERANGE). `true` sends the flag; a number read from a dump goes back as is.
    */
-  ttl_inherit: ['IFLA_VXLAN_TTL_INHERIT', attr.u8(28)],
+  ttl_inherit: ['IFLA_VXLAN_TTL_INHERIT', attr.u8flag(28)],
   /** VXLAN_DF_UNSET / SET / INHERIT. */
   df: ['IFLA_VXLAN_DF', attr.u8(29)],
   /** Per-VNI filtering (needs external); u8 both ways. */
   vnifilter: ['IFLA_VXLAN_VNIFILTER', attr.u8(30)],
 });
-
-/**
- * IFLA_VXLAN_TTL_INHERIT as the kernel wants it in a create request: a flag
- * (zero-length attribute); a u8 there is refused with ERANGE. Put it in
- * `info_data.unknown` (the engine writes raw attributes as they are), and
- * leave `ttl_inherit` unset, since the set declares the dump shape.
- */
-export function vxlanTtlInheritFlag(): RawAttr {
-  return { type: 28, flags: 0, data: new Uint8Array(0), at: 0 };
-}
 
 /** Decoded IFLA_INFO_DATA of a vxlan link. */
 export interface VxlanInfoData {
@@ -111,7 +100,8 @@ export interface VxlanInfoData {
   external?: number;
   label?: number;
   gpe?: boolean;
-  ttl_inherit?: number;
+  /** true in a request (sent as the flag the kernel wants); 0/1 as dumped. */
+  ttl_inherit?: boolean | number;
   df?: number;
   vnifilter?: number;
   unknown?: RawAttr[];
