@@ -3,3 +3,4 @@
  * Each layer is also available as a subpath: vxnet/netlink, vxnet/rtnetlink.
  */
 export * from './netlink/index.js';
+export * from './rtnetlink/index.js';

@@ -1,0 +1,316 @@
+/**
+ * Links: get, list, create, change, delete, and move between namespaces.
+ *
+ * Objects are the decoded link messages (`LinkMessage`), with the names
+ * `ip -j -d link show` prints (`ifname`, `mtu`, `linkinfo.info_kind`, ...).
+ * Requests take the same shape, plus conveniences: a `kind` with its options,
+ * devices named by name or index, `up`, and `namespace` for where a device
+ * (or a veth peer) should live.
+ */
+import { NLM_F_CREATE, NLM_F_EXCL } from '../netlink/constants.js';
+import { NetlinkError, ValidationError } from '../netlink/errors.js';
+import { decodeMessage, encodeMessage } from '../netlink/message.js';
+import { namespacePath } from '../netlink/namespace.js';
+import type { Rtnetlink } from './client.js';
+import { AF_UNSPEC, IFF_UP, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK } from './constants.js';
+import { explainLinkError } from './explain.js';
+import type { BridgeInfoData, BridgePortData } from './schema/kinds/bridge.js';
+import type { IpvlanInfoData } from './schema/kinds/ipvlan.js';
+import { MACVLAN_MODE_BRIDGE, MACVLAN_MODE_PASSTHRU, MACVLAN_MODE_PRIVATE, MACVLAN_MODE_SOURCE, MACVLAN_MODE_VEPA, type MacvlanInfoData } from './schema/kinds/macvlan.js';
+import { IPVLAN_MODE_L2, IPVLAN_MODE_L3, IPVLAN_MODE_L3S } from './schema/kinds/ipvlan.js';
+import type { VxlanInfoData } from './schema/kinds/vxlan.js';
+import { encodeVethPeer, type LinkInfo, type LinkMessage, linkSchema } from './schema/link.js';
+import { isMulticast, sameFamily, validateIfname, validateMtu, validatePort, validateVni } from './validate.js';
+
+export type Link = LinkMessage;
+/** A device by name or by index. */
+export type LinkRef = string | number;
+
+/** What a new or changed device may say about itself, whatever its kind. */
+interface CommonSpec {
+  mtu?: number;
+  address?: string;
+  txqlen?: number;
+  /** IFLA_IFALIAS: free text, shown by `ip link` as "alias". */
+  ifalias?: string;
+  group?: number;
+  /** Enslave to this device (a bridge). `null` (in changes) releases it. */
+  master?: LinkRef | null;
+  /** Bring it up (true) or down (false). */
+  up?: boolean;
+}
+
+export interface VxlanOptions extends Omit<VxlanInfoData, 'link' | 'unknown'> {
+  id: number;
+  /** The underlay device, by name or index (IFLA_VXLAN_LINK). */
+  link?: LinkRef;
+}
+
+export interface VethPeer {
+  ifname: string;
+  /** Create the peer directly in this network namespace (/run/netns/NAME). */
+  namespace?: string;
+  mtu?: number;
+  address?: string;
+}
+
+export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
+export type IpvlanMode = 'l2' | 'l3' | 'l3s';
+
+/** A device to create: its name, its kind and that kind's options. */
+export type LinkSpec = CommonSpec & { ifname: string; /** Create it directly in this namespace. */ namespace?: string } & (
+    | { kind: 'vxlan'; vxlan: VxlanOptions }
+    | { kind: 'bridge'; bridge?: Omit<BridgeInfoData, 'unknown'> }
+    | { kind: 'veth'; peer: VethPeer }
+    | { kind: 'macvlan' | 'macvtap'; link: LinkRef; mode?: MacvlanMode; macvlan?: Omit<MacvlanInfoData, 'unknown'> }
+    | { kind: 'ipvlan'; link: LinkRef; mode?: IpvlanMode; ipvlan?: Omit<IpvlanInfoData, 'unknown'> }
+    /** Any other kind, with IFLA_INFO_DATA as the schema knows it (or none). */
+    | { kind: string; linkinfo?: LinkInfo; link?: LinkRef }
+  );
+
+/** Changes to an existing device. */
+export interface LinkChanges extends CommonSpec {
+  /** Rename. */
+  ifname?: string;
+  /** Move into this network namespace (/run/netns/NAME or a namespace file path). */
+  namespace?: string;
+  /** Kind-specific changes (IFLA_INFO_DATA), e.g. `{ info_kind: 'bridge', info_data: { stp_state: 0 } }`. */
+  linkinfo?: LinkInfo;
+}
+
+const MACVLAN_MODES: Record<MacvlanMode, number> = {
+  private: MACVLAN_MODE_PRIVATE, vepa: MACVLAN_MODE_VEPA, bridge: MACVLAN_MODE_BRIDGE, passthru: MACVLAN_MODE_PASSTHRU, source: MACVLAN_MODE_SOURCE,
+};
+const IPVLAN_MODES: Record<IpvlanMode, number> = { l2: IPVLAN_MODE_L2, l3: IPVLAN_MODE_L3, l3s: IPVLAN_MODE_L3S };
+
+function describeSpec(spec: LinkSpec): string {
+  if (spec.kind === 'vxlan' && 'vxlan' in spec) return `${spec.ifname} (vxlan id ${spec.vxlan.id})`;
+  if (spec.kind === 'veth' && 'peer' in spec) return `${spec.ifname} (veth, peer ${spec.peer.ifname})`;
+  return `${spec.ifname} (${spec.kind})`;
+}
+
+export class Links {
+  constructor(private readonly rt: Rtnetlink) {}
+
+  /** Every link in the namespace (one dump), optionally only those of a kind or under a master. */
+  async list(filter: { kind?: string; master?: LinkRef } = {}): Promise<Link[]> {
+    const links = await this.rt.connection.dumpAll(
+      () => encodeMessage(RTM_GETLINK, 0, linkSchema, { family: AF_UNSPEC }),
+      { operation: 'list links' },
+      { decode: (m) => decodeMessage<Link>(linkSchema, m), retries: 3 },
+    );
+    let masterIndex: number | undefined;
+    if (filter.master !== undefined) {
+      masterIndex = typeof filter.master === 'number' ? filter.master : links.find((l) => l.ifname === filter.master)?.ifindex ?? -1;
+    }
+    return links.filter(
+      (l) => (filter.kind === undefined || l.linkinfo?.info_kind === filter.kind) && (masterIndex === undefined || l.master === masterIndex),
+    );
+  }
+
+  /** One link by name or index; NetlinkError ENODEV when there is none. */
+  async get(ref: LinkRef): Promise<Link> {
+    const request = typeof ref === 'number' ? { ifindex: ref } : { ifname: validateIfname(ref) };
+    const replies = await this.rt.connection.request(encodeMessage(RTM_GETLINK, 0, linkSchema, request), {
+      operation: 'get link',
+      object: String(ref),
+      explain: (errno) => (errno === 19 ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref} in ${this.rt.where}` : undefined),
+    });
+    return decodeMessage<Link>(linkSchema, replies[0]!);
+  }
+
+  /** Like get, but undefined when the device does not exist. */
+  async find(ref: LinkRef): Promise<Link | undefined> {
+    try {
+      return await this.get(ref);
+    } catch (error) {
+      if (error instanceof NetlinkError && error.code === 'ENODEV') return undefined;
+      throw error;
+    }
+  }
+
+  /** The ifindex of a device, resolving names. `field` names the option in the error if it does not exist. */
+  async indexOf(ref: LinkRef, field: string, operation: string): Promise<number> {
+    if (typeof ref === 'number') {
+      if (!Number.isInteger(ref) || ref <= 0) throw new ValidationError(field, 'an interface index is a positive integer', ref);
+      return ref;
+    }
+    validateIfname(ref, field);
+    const link = await this.find(ref);
+    if (!link) {
+      throw new NetlinkError({ errno: 19, operation, object: String(ref), cause: `${field}: no device named ${ref} in ${this.rt.where}` });
+    }
+    return link.ifindex;
+  }
+
+  /**
+   * Creates a device and returns it as the kernel reports it. Fails with
+   * EEXIST if the name is taken (the error says by what); nothing is changed
+   * when validation fails.
+   */
+  async create(spec: LinkSpec): Promise<Link> {
+    validateIfname(spec.ifname);
+    const operation = 'create link';
+    const object = describeSpec(spec);
+    const fds: number[] = [];
+    try {
+      const message = await this.buildCreate(spec, operation, fds);
+      try {
+        await this.rt.connection.request(encodeMessage(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, linkSchema, message), { operation, object, schema: linkSchema });
+      } catch (error) {
+        if (error instanceof NetlinkError) throw await explainLinkError(this.rt, spec, error);
+        throw error;
+      }
+    } finally {
+      for (const fd of fds) await this.rt.connection.transport.closeFd(fd);
+    }
+    // Created elsewhere: it is not ours to read back.
+    if (spec.namespace) return { ifname: spec.ifname } as Link;
+    return this.get(spec.ifname);
+  }
+
+  private async buildCreate(spec: LinkSpec, operation: string, fds: number[]): Promise<Record<string, unknown>> {
+    const message: Record<string, unknown> = { family: AF_UNSPEC, ifname: spec.ifname };
+    await this.applyCommon(message, spec, operation);
+    let linkinfo: LinkInfo = { info_kind: spec.kind };
+    switch (spec.kind) {
+      case 'vxlan':
+        linkinfo.info_data = await this.vxlanData((spec as { vxlan: VxlanOptions }).vxlan, operation);
+        break;
+      case 'bridge': {
+        const { bridge } = spec as { bridge?: BridgeInfoData };
+        if (bridge) linkinfo.info_data = { ...bridge };
+        break;
+      }
+      case 'veth': {
+        const { peer: options } = spec as { peer: VethPeer };
+        const peer: Record<string, unknown> = { ifname: validateIfname(options?.ifname, 'peer.ifname') };
+        if (options.mtu !== undefined) peer.mtu = validateMtu(options.mtu, 'peer.mtu');
+        if (options.address !== undefined) peer.address = options.address;
+        if (options.namespace) peer.net_ns_fd = await this.openNamespace(options.namespace, fds);
+        linkinfo.info_data = { peer: encodeVethPeer(peer) };
+        break;
+      }
+      case 'macvlan':
+      case 'macvtap': {
+        const { mode, macvlan } = spec as { mode?: MacvlanMode; macvlan?: MacvlanInfoData };
+        const data: MacvlanInfoData = { ...macvlan };
+        if (mode !== undefined) data.mode = macvlanMode(mode);
+        if (Object.keys(data).length) linkinfo.info_data = data;
+        break;
+      }
+      case 'ipvlan': {
+        const { mode, ipvlan } = spec as { mode?: IpvlanMode; ipvlan?: IpvlanInfoData };
+        const data: IpvlanInfoData = { ...ipvlan };
+        if (mode !== undefined) data.mode = ipvlanMode(mode);
+        if (Object.keys(data).length) linkinfo.info_data = data;
+        break;
+      }
+      default: {
+        const { linkinfo: given } = spec as { linkinfo?: LinkInfo };
+        if (given) linkinfo = { ...given, info_kind: spec.kind };
+      }
+    }
+    message.linkinfo = linkinfo;
+    if ('link' in spec && spec.link !== undefined && spec.kind !== 'vxlan') {
+      message.link = await this.rt.links.indexOf(spec.link, 'link', operation);
+    }
+    if (spec.namespace) message.net_ns_fd = await this.openNamespace(spec.namespace, fds);
+    return message;
+  }
+
+  private async vxlanData(options: VxlanOptions, operation: string): Promise<VxlanInfoData> {
+    validateVni(options.id, 'vxlan.id');
+    if (options.port !== undefined) validatePort(options.port, 'vxlan.port');
+    if (options.ttl !== undefined && (!Number.isInteger(options.ttl) || options.ttl < 0 || options.ttl > 255)) {
+      throw new ValidationError('vxlan.ttl', 'a TTL is 0 to 255 (0: inherit from the route)', options.ttl);
+    }
+    sameFamily([['vxlan.group', options.group], ['vxlan.local', options.local]]);
+    sameFamily([['vxlan.group6', options.group6], ['vxlan.local6', options.local6]]);
+    if (options.group !== undefined && options.group6 !== undefined) {
+      throw new ValidationError('vxlan.group6', 'a device has one remote: group (IPv4) or group6 (IPv6), not both', options.group6);
+    }
+    const data: VxlanInfoData = { ...options, link: undefined };
+    delete data.link;
+    for (const [field, family] of [['group', 4], ['group6', 6], ['local', 4], ['local6', 6]] as const) {
+      const value = options[field];
+      if (value !== undefined && sameFamily([[`vxlan.${field}`, value]]) !== family) {
+        throw new ValidationError(`vxlan.${field}`, `expected an IPv${family} address`, value);
+      }
+    }
+    const remote = options.group ?? options.group6;
+    if (remote !== undefined && isMulticast(remote) && options.link === undefined) {
+      // The kernel refuses this with a bare EINVAL ("multicast destination requires interface").
+      throw new ValidationError('vxlan.link', `a multicast group (${remote}) needs the underlay device to join it on`);
+    }
+    // The kernel lists the VNI first in its dumps; keep requests in the same order.
+    const ordered: VxlanInfoData = { id: options.id, ...data };
+    if (options.link !== undefined) ordered.link = await this.rt.links.indexOf(options.link, 'vxlan.link', operation);
+    return ordered;
+  }
+
+  private async applyCommon(message: Record<string, unknown>, spec: CommonSpec, operation: string): Promise<void> {
+    if (spec.mtu !== undefined) message.mtu = validateMtu(spec.mtu);
+    if (spec.address !== undefined) message.address = spec.address;
+    if (spec.txqlen !== undefined) message.txqlen = spec.txqlen;
+    if (spec.ifalias !== undefined) message.ifalias = spec.ifalias;
+    if (spec.group !== undefined) message.group = spec.group;
+    if (spec.master === null) message.master = 0;
+    else if (spec.master !== undefined) message.master = await this.indexOf(spec.master, 'master', operation);
+    if (spec.up !== undefined) {
+      message.flags = spec.up ? IFF_UP : 0;
+      message.change = IFF_UP;
+    }
+  }
+
+  private async openNamespace(namespace: string, fds: number[]): Promise<number> {
+    // The descriptor must be valid in the process that sends the request (a relay, for namespaced connections).
+    const fd = await this.rt.connection.transport.openFd(namespacePath(namespace));
+    fds.push(fd);
+    return fd;
+  }
+
+  /** Changes a device: rename, MTU, address, alias, up/down, master/nomaster, namespace, kind options. */
+  async set(ref: LinkRef, changes: LinkChanges): Promise<void> {
+    const operation = 'change link';
+    const ifindex = await this.indexOf(ref, 'link', operation);
+    const message: Record<string, unknown> = { family: AF_UNSPEC, ifindex };
+    if (changes.ifname !== undefined) message.ifname = validateIfname(changes.ifname);
+    await this.applyCommon(message, changes, operation);
+    if (changes.linkinfo !== undefined) message.linkinfo = changes.linkinfo;
+    const fds: number[] = [];
+    try {
+      if (changes.namespace !== undefined) message.net_ns_fd = await this.openNamespace(changes.namespace, fds);
+      await this.rt.connection.request(encodeMessage(RTM_NEWLINK, 0, linkSchema, message), { operation, object: String(ref), schema: linkSchema });
+    } finally {
+      for (const fd of fds) await this.rt.connection.transport.closeFd(fd);
+    }
+  }
+
+  /** Sets bridge-port options (IFLA_BRPORT_*) of a device enslaved to a bridge. */
+  async setBridgePort(ref: LinkRef, options: Omit<BridgePortData, 'unknown'>): Promise<void> {
+    await this.set(ref, { linkinfo: { info_slave_kind: 'bridge', info_slave_data: options } });
+  }
+
+  /** Deletes a device (a veth takes its peer with it). */
+  async delete(ref: LinkRef): Promise<void> {
+    const request = typeof ref === 'number' ? { ifindex: ref } : { ifname: validateIfname(ref) };
+    await this.rt.connection.request(encodeMessage(RTM_DELLINK, 0, linkSchema, request), {
+      operation: 'delete link',
+      object: String(ref),
+      explain: (errno) => (errno === 19 ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref} in ${this.rt.where}` : undefined),
+    });
+  }
+}
+
+function macvlanMode(mode: MacvlanMode): number {
+  const value = MACVLAN_MODES[mode];
+  if (value === undefined) throw new ValidationError('mode', `one of ${Object.keys(MACVLAN_MODES).join(', ')}`, mode);
+  return value;
+}
+
+function ipvlanMode(mode: IpvlanMode): number {
+  const value = IPVLAN_MODES[mode];
+  if (value === undefined) throw new ValidationError('mode', `one of ${Object.keys(IPVLAN_MODES).join(', ')}`, mode);
+  return value;
+}

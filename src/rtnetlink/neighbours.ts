@@ -1,0 +1,253 @@
+/**
+ * Neighbours (ARP / NDP entries) and the bridge forwarding database (FDB):
+ * both are RTM_*NEIGH messages; the FDB is family AF_BRIDGE, keyed by MAC.
+ *
+ * For a VXLAN device the FDB says where to send frames: an entry per remote
+ * MAC, and the all-zeros MAC entries that list where to flood broadcast and
+ * unknown traffic when there is no multicast group (one per peer, added with
+ * append: `bridge fdb append 00:00:00:00:00:00 dev vx0 dst PEER`).
+ */
+import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants.js';
+import type { BatchResult } from '../netlink/connection.js';
+import { ValidationError } from '../netlink/errors.js';
+import { decodeMessage, encodeMessage } from '../netlink/message.js';
+import { parseMac } from '../netlink/codec.js';
+import type { Rtnetlink } from './client.js';
+import {
+  AF_BRIDGE, AF_INET, AF_INET6, AF_UNSPEC, NTF_EXT_LEARNED, NTF_MASTER, NTF_PROXY, NTF_ROUTER, NTF_SELF, NTF_STICKY,
+  NUD_DELAY, NUD_FAILED, NUD_INCOMPLETE, NUD_NOARP, NUD_NONE, NUD_PERMANENT, NUD_PROBE, NUD_REACHABLE, NUD_STALE,
+  RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH,
+} from './constants.js';
+import type { LinkRef } from './links.js';
+import { type NeighbourMessage, neighbourSchema } from './schema/neighbour.js';
+import { addressFamily, validatePort, validateVni } from './validate.js';
+
+export type Neighbour = NeighbourMessage;
+export type FdbEntry = NeighbourMessage;
+
+export type NeighbourState = 'permanent' | 'noarp' | 'reachable' | 'stale' | 'none' | 'incomplete' | 'delay' | 'probe' | 'failed';
+const STATES: Record<NeighbourState, number> = {
+  permanent: NUD_PERMANENT, noarp: NUD_NOARP, reachable: NUD_REACHABLE, stale: NUD_STALE, none: NUD_NONE,
+  incomplete: NUD_INCOMPLETE, delay: NUD_DELAY, probe: NUD_PROBE, failed: NUD_FAILED,
+};
+
+function stateNumber(state: NeighbourState, field = 'state'): number {
+  const value = STATES[state];
+  if (value === undefined) throw new ValidationError(field, `one of ${Object.keys(STATES).join(', ')}`, state);
+  return value;
+}
+
+export interface NeighbourSpec {
+  dev: LinkRef;
+  /** The neighbour's IP address. */
+  dst: string;
+  lladdr?: string;
+  /** Default permanent, as `ip neigh add`. */
+  state?: NeighbourState;
+  router?: boolean;
+  proxy?: boolean;
+}
+
+export class Neighbours {
+  constructor(private readonly rt: Rtnetlink) {}
+
+  async list(filter: { family?: 4 | 6; dev?: LinkRef } = {}): Promise<Neighbour[]> {
+    const family = filter.family === 4 ? AF_INET : filter.family === 6 ? AF_INET6 : AF_UNSPEC;
+    const ifindex = filter.dev === undefined ? 0 : await this.rt.links.indexOf(filter.dev, 'dev', 'list neighbours');
+    const all = await this.rt.connection.dumpAll(
+      () => encodeMessage(RTM_GETNEIGH, 0, neighbourSchema, { family }),
+      { operation: 'list neighbours' },
+      { decode: (m) => decodeMessage<Neighbour>(neighbourSchema, m), retries: 3 },
+    );
+    // AF_UNSPEC dumps include the bridge FDB (AF_BRIDGE): those are not neighbours.
+    return all.filter((n) => n.family !== AF_BRIDGE && (ifindex === 0 || n.ifindex === ifindex));
+  }
+
+  add(spec: NeighbourSpec): Promise<void> {
+    return this.write(spec, NLM_F_CREATE | NLM_F_EXCL, 'add neighbour');
+  }
+
+  replace(spec: NeighbourSpec): Promise<void> {
+    return this.write(spec, NLM_F_CREATE | NLM_F_REPLACE, 'replace neighbour');
+  }
+
+  async delete(spec: Pick<NeighbourSpec, 'dev' | 'dst'>): Promise<void> {
+    const message = await this.message({ ...spec }, 'delete neighbour');
+    await this.rt.connection.request(encodeMessage(RTM_DELNEIGH, 0, neighbourSchema, message), {
+      operation: 'delete neighbour',
+      object: `${spec.dst} on ${spec.dev}`,
+      explain: (errno) => (errno === 2 ? `no neighbour entry for ${spec.dst} on ${spec.dev}` : undefined),
+    });
+  }
+
+  private async write(spec: NeighbourSpec, flags: number, operation: string): Promise<void> {
+    const message = await this.message(spec, operation);
+    await this.rt.connection.request(encodeMessage(RTM_NEWNEIGH, flags, neighbourSchema, message), {
+      operation,
+      object: `${spec.dst} on ${spec.dev}`,
+      schema: neighbourSchema,
+    });
+  }
+
+  private async message(spec: NeighbourSpec, operation: string): Promise<Record<string, unknown>> {
+    const family = addressFamily(spec.dst, 'dst');
+    if (spec.lladdr !== undefined) parseMac(spec.lladdr, 'lladdr');
+    return {
+      family: family === 4 ? AF_INET : AF_INET6,
+      ifindex: await this.rt.links.indexOf(spec.dev, 'dev', operation),
+      state: stateNumber(spec.state ?? 'permanent'),
+      flags: (spec.router ? NTF_ROUTER : 0) | (spec.proxy ? NTF_PROXY : 0),
+      type: 0,
+      dst: spec.dst,
+      ...(spec.lladdr !== undefined ? { lladdr: spec.lladdr } : {}),
+    };
+  }
+}
+
+export interface FdbSpec {
+  /** The device whose table holds the entry (a vxlan device, or a bridge port). */
+  dev: LinkRef;
+  /** The MAC address; 00:00:00:00:00:00 for the flood list of a VXLAN device. */
+  mac: string;
+  /** VXLAN: the remote VTEP's IP address. */
+  dst?: string;
+  /** VXLAN: the remote's UDP port, when it differs from the device's. */
+  port?: number;
+  /** VXLAN: the remote's VNI, when it differs from the device's. */
+  vni?: number;
+  /** VXLAN external mode: the VNI of this entry. */
+  src_vni?: number;
+  /** VXLAN: the underlay device to reach the remote through. */
+  via?: LinkRef;
+  /** Which table: the device's own (self, the default, as `bridge fdb`) and/or its master bridge's. */
+  self?: boolean;
+  master?: boolean;
+  /** Default permanent, as `bridge fdb add` without a state word. */
+  state?: 'permanent' | 'static' | 'dynamic';
+  extern_learn?: boolean;
+  sticky?: boolean;
+  vlan?: number;
+}
+
+export interface FdbFilter {
+  /** Only entries in this device's table (filtered by the kernel). */
+  dev?: LinkRef;
+}
+
+function describeFdb(spec: FdbSpec): string {
+  return `${spec.mac} dev ${spec.dev}${spec.dst ? ` dst ${spec.dst}` : ''}`;
+}
+
+export class Fdb {
+  constructor(private readonly rt: Rtnetlink) {}
+
+  /** FDB entries, all or one device's (the kernel filters by ndm_ifindex). */
+  async list(filter: FdbFilter = {}): Promise<FdbEntry[]> {
+    const ifindex = filter.dev === undefined ? 0 : await this.rt.links.indexOf(filter.dev, 'dev', 'list fdb');
+    return this.rt.connection.dumpAll(
+      () => encodeMessage(RTM_GETNEIGH, 0, neighbourSchema, { family: AF_BRIDGE, ifindex }),
+      { operation: 'list fdb', object: filter.dev === undefined ? undefined : `dev ${filter.dev}` },
+      { decode: (m) => decodeMessage<FdbEntry>(neighbourSchema, m), retries: 3 },
+    );
+  }
+
+  /** Adds an entry; EEXIST if that MAC already has one (use append for extra flood destinations). */
+  add(spec: FdbSpec): Promise<void> {
+    return this.write([spec], NLM_F_CREATE | NLM_F_EXCL, 'add fdb entry').then(single);
+  }
+
+  /** Adds another destination for a MAC (the VXLAN flood list: one all-zeros entry per peer). */
+  append(spec: FdbSpec): Promise<void> {
+    return this.write([spec], NLM_F_CREATE | NLM_F_APPEND, 'append fdb entry').then(single);
+  }
+
+  replace(spec: FdbSpec): Promise<void> {
+    return this.write([spec], NLM_F_CREATE | NLM_F_REPLACE, 'replace fdb entry').then(single);
+  }
+
+  /** Deletes an entry; with `dst`, only that destination of the MAC. */
+  delete(spec: FdbSpec): Promise<void> {
+    return this.write([spec], 0, 'delete fdb entry', RTM_DELNEIGH).then(single);
+  }
+
+  /** Many entries at once (several per sendmsg); each failure is reported with its index. */
+  appendMany(specs: FdbSpec[]): Promise<BatchResult> {
+    return this.write(specs, NLM_F_CREATE | NLM_F_APPEND, 'append fdb entry');
+  }
+
+  deleteMany(specs: FdbSpec[]): Promise<BatchResult> {
+    return this.write(specs, 0, 'delete fdb entry', RTM_DELNEIGH);
+  }
+
+  private async write(specs: FdbSpec[], flags: number, operation: string, type = RTM_NEWNEIGH): Promise<BatchResult> {
+    const names = new Map<LinkRef, number>();
+    const resolve = async (ref: LinkRef, field: string): Promise<number> => {
+      let index = names.get(ref);
+      if (index === undefined) names.set(ref, (index = await this.rt.links.indexOf(ref, field, operation)));
+      return index;
+    };
+    const messages: Buffer[] = [];
+    for (const [i, spec] of specs.entries()) {
+      const at = specs.length === 1 ? '' : `fdb[${i}].`;
+      try {
+        messages.push(encodeMessage(type, flags, neighbourSchema, await this.message(spec, resolve)));
+      } catch (error) {
+        if (error instanceof ValidationError && at) throw new ValidationError(`${at}${error.field}`, error.reason, error.value);
+        throw error;
+      }
+    }
+    if (messages.length === 1) {
+      await this.rt.connection.request(messages[0]!, {
+        operation,
+        object: describeFdb(specs[0]!),
+        schema: neighbourSchema,
+        explain: (errno) => fdbCause(errno, specs[0]!),
+      });
+      return { succeeded: 1, failed: [] };
+    }
+    return this.rt.connection.batch(messages, (index) => ({ operation, object: describeFdb(specs[index]!) }));
+  }
+
+  private async message(spec: FdbSpec, resolve: (ref: LinkRef, field: string) => Promise<number>): Promise<Record<string, unknown>> {
+    parseMac(spec.mac, 'mac');
+    if (spec.dst !== undefined) addressFamily(spec.dst, 'dst');
+    if (spec.port !== undefined) validatePort(spec.port);
+    if (spec.vni !== undefined) validateVni(spec.vni, 'vni');
+    if (spec.src_vni !== undefined) validateVni(spec.src_vni, 'src_vni');
+    // The states `bridge fdb` sends for its words (checked with strace against iproute2).
+    const states = { permanent: NUD_NOARP | NUD_PERMANENT, static: NUD_NOARP | NUD_REACHABLE, dynamic: NUD_REACHABLE };
+    const state = states[spec.state ?? 'permanent'];
+    if (state === undefined) throw new ValidationError('state', `one of ${Object.keys(states).join(', ')}`, spec.state);
+    let flags = (spec.self ? NTF_SELF : 0) | (spec.master ? NTF_MASTER : 0);
+    if (!flags) flags = NTF_SELF; // as `bridge fdb`: the device's own table unless told otherwise
+    if (spec.extern_learn) flags |= NTF_EXT_LEARNED;
+    if (spec.sticky) flags |= NTF_STICKY;
+    const message: Record<string, unknown> = {
+      family: AF_BRIDGE,
+      ifindex: await resolve(spec.dev, 'dev'),
+      state,
+      flags,
+      type: 0,
+      lladdr: spec.mac,
+    };
+    if (spec.dst !== undefined) message.dst = spec.dst;
+    if (spec.vlan !== undefined) message.vlan = spec.vlan;
+    if (spec.port !== undefined) message.port = spec.port;
+    if (spec.vni !== undefined) message.vni = spec.vni;
+    if (spec.via !== undefined) message.viaIfIndex = await resolve(spec.via, 'via');
+    if (spec.src_vni !== undefined) message.src_vni = spec.src_vni;
+    return message;
+  }
+}
+
+function single(result: BatchResult): void {
+  if (result.failed.length) throw result.failed[0]!.error;
+}
+
+function fdbCause(errno: number, spec: FdbSpec): string | undefined {
+  if (errno === 17) return `${spec.mac} already has an entry on ${spec.dev}; use append to add another destination (VXLAN flood list) or replace`;
+  if (errno === 2) return `no entry for ${spec.mac}${spec.dst ? ` with dst ${spec.dst}` : ''} on ${spec.dev}`;
+  if (errno === 97) return `the destination ${spec.dst} is not of the device's address family (an IPv4 VXLAN device takes IPv4 remotes)`;
+  if (errno === 95) return `${spec.dev} has no forwarding database of its own: is it a vxlan device or a bridge port? (set master: true for the bridge's table)`;
+  return undefined;
+}

@@ -1,0 +1,57 @@
+/**
+ * RTA_MULTIPATH: a list of struct rtnexthop, each followed by its own
+ * attributes (RTA_GATEWAY, ...) and sized by its rtnh_len. The attribute
+ * engine has no "struct, then attributes, repeated" kind, so the route
+ * schema keeps the payload as bytes and these two functions read and build it
+ * with the route attribute set.
+ */
+import { align } from '../netlink/align.js';
+import { readU16, readU32, writeU16, writeU32 } from '../netlink/bytes.js';
+import { decodeAttrs, type Decoded, encodeAttrs } from '../netlink/codec.js';
+import { DecodeError } from '../netlink/errors.js';
+import { Writer } from '../netlink/writer.js';
+import { routeAttrs } from './schema/route.js';
+
+/** sizeof(struct rtnexthop): len u16, flags u8, hops u8, ifindex s32. */
+const RTNH_LENGTH = 8;
+
+export interface Nexthop {
+  /** RTNH_F_* bits. */
+  flags: number;
+  /** Weight - 1, as the kernel stores it (ip prints weight = hops + 1). */
+  hops: number;
+  ifindex: number;
+  gateway?: string;
+  /** Any other route attribute of this hop (encap, flow, ...). */
+  [attribute: string]: unknown;
+}
+
+export function decodeNexthops(payload: Uint8Array): Nexthop[] {
+  const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const hops: Nexthop[] = [];
+  let offset = 0;
+  while (offset < buf.length) {
+    if (buf.length - offset < RTNH_LENGTH) throw new DecodeError('rtnexthop', `${buf.length - offset} trailing bytes`, offset);
+    const length = readU16(buf, offset);
+    if (length < RTNH_LENGTH || offset + length > buf.length) throw new DecodeError('rtnexthop', `length ${length} does not fit`, offset);
+    const hop = { flags: buf[offset + 2]!, hops: buf[offset + 3]!, ifindex: readU32(buf, offset + 4) | 0 } as Nexthop;
+    decodeAttrs(routeAttrs, buf, offset + RTNH_LENGTH, offset + length, hop as Decoded);
+    hops.push(hop);
+    offset += align(length);
+  }
+  return hops;
+}
+
+export function encodeNexthops(hops: Nexthop[]): Uint8Array {
+  const w = new Writer(64);
+  for (const hop of hops) {
+    const start = w.reserve(RTNH_LENGTH);
+    w.buf[start + 2] = hop.flags & 0xff;
+    w.buf[start + 3] = hop.hops & 0xff;
+    writeU32(w.buf, start + 4, hop.ifindex >>> 0);
+    const { flags: _f, hops: _h, ifindex: _i, ...attrs } = hop;
+    encodeAttrs(routeAttrs, attrs as Decoded, w, 'nexthops');
+    writeU16(w.buf, start, w.pos - start);
+  }
+  return w.finish();
+}
