@@ -83,6 +83,19 @@ export interface BatchResult {
   failed: BatchFailure[];
 }
 
+/** What came back for one message of `sendGroup`. */
+export interface GroupReply {
+  /**
+   * The kernel's answer: 0 acknowledged, a positive errno refused, undefined
+   * no answer (the message asked for no ack, or the kernel stopped before it).
+   */
+  errno?: number;
+  /** The refusal as a NetlinkError carrying the message's index and context. */
+  error?: NetlinkError;
+  /** Other messages that carried this message's sequence number (NLM_F_ECHO copies, answers to a GET). */
+  replies: RawMessage[];
+}
+
 interface Pending {
   seq: number;
   context: RequestContext;
@@ -551,6 +564,88 @@ export class Connection implements AsyncDisposable {
         entries.push(barrier);
       }
       this.transport.send(out).catch(end);
+    });
+  }
+
+  /**
+   * Sends prepared messages in ONE sendmsg (one datagram), for families that
+   * treat a datagram as a unit (nfnetlink batches: BEGIN ... END), and
+   * collects, for each message, its ack or error and any other reply that
+   * carries its sequence number (NLM_F_ECHO copies). Flags are kept as given,
+   * plus NLM_F_REQUEST: which messages ask for an ack is the caller's choice.
+   *
+   * The kernel handles the datagram inside sendmsg, so everything it has to
+   * say about it is queued on the socket before a second sendmsg: a NOOP
+   * with NLM_F_ACK sent after it is the barrier that tells when the answers
+   * are complete, whatever the family acks (or does not) for its control
+   * messages. The timeout covers the whole group.
+   */
+  async sendGroup(messages: Buffer[], context: RequestContext | ((index: number) => RequestContext), options: RequestOptions = {}): Promise<GroupReply[]> {
+    const contextFor = typeof context === 'function' ? context : () => context;
+    const operation = contextFor(0).operation;
+    this.assertOpen(operation);
+    const slots = messages.length + 1;
+    await this.acquire(slots, options.signal, operation);
+    // Requests queued earlier leave first, so the kernel sees calls in the order they were made.
+    this.flush();
+    const results: GroupReply[] = messages.map(() => ({ replies: [] }));
+    const seqs = messages.map((message) => {
+      setMessageFlags(message, messageFlags(message) | NLM_F_REQUEST);
+      const seq = this.nextSeq();
+      stamp(message, seq, this.transport.port);
+      return seq;
+    });
+    const barrierSeq = this.nextSeq();
+    const barrier = encodeRaw(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK);
+    stamp(barrier, barrierSeq, this.transport.port);
+
+    return new Promise<GroupReply[]>((resolve, reject) => {
+      const entries: Pending[] = [];
+      let ended = false;
+      const end = (error?: Error): void => {
+        if (ended) return;
+        ended = true;
+        for (const entry of entries) this.unregister(entry);
+        this.release(slots);
+        if (error) reject(error);
+        else resolve(results);
+      };
+      seqs.forEach((seq, index) => {
+        const messageContext = contextFor(index);
+        entries.push(this.register(
+          {
+            seq, context: messageContext, request: messages[index]!, slots: 0,
+            onMessage: (reply) => {
+              const result = results[index]!;
+              if (reply.type === NLMSG_ERROR) {
+                const ack = parseAck(reply);
+                // The first answer counts: a family may answer a message twice (an error, then its own ack).
+                if (result.errno !== undefined) return;
+                result.errno = ack.errno;
+                if (ack.errno !== 0) result.error = this.errorFor(ack, messageContext, messages[index], index);
+              } else if (reply.type !== NLMSG_NOOP && reply.type !== NLMSG_DONE) {
+                result.replies.push(reply);
+              }
+            },
+            fail: end,
+          },
+          { signal: options.signal, timeoutMs: 0 },
+        ));
+      });
+      entries.push(this.register(
+        {
+          seq: barrierSeq, context: contextFor(0), request: barrier, slots: 0,
+          onMessage: (reply) => {
+            if (reply.type === NLMSG_ERROR) end();
+          },
+          fail: end,
+        },
+        options,
+      ));
+      this.transport.send(messages).then(
+        () => (ended ? undefined : this.transport.send([barrier]).catch(end)),
+        end,
+      );
     });
   }
 

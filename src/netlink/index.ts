@@ -24,7 +24,7 @@ export {
   type NetlinkErrorDetails, OverrunError, TimeoutError, ValidationError, VxnetError,
 } from './errors.js';
 export {
-  type BatchFailure, type BatchOptions, type BatchResult, Connection, type ConnectionOptions, type DumpOptions,
+  type BatchFailure, type BatchOptions, type BatchResult, Connection, type ConnectionOptions, type DumpOptions, type GroupReply,
   type RequestContext, type RequestOptions,
 } from './connection.js';
 export { NativeTransport, type NativeTransportOptions, type Transport, type TransportHandlers } from './transport.js';
