@@ -4,3 +4,8 @@
  */
 export * from './netlink/index.js';
 export * from './rtnetlink/index.js';
+export * from './vxlan/index.js';
+export * from './bridge/index.js';
+export { type Change, type ChangeAction, applyChanges, describeChange } from './common/plan.js';
+export { ConflictError, type Difference } from './common/conflict.js';
+export { ownerAlias, ownerFromAlias, validateOwner } from './common/ownership.js';

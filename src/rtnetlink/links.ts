@@ -166,12 +166,15 @@ export class Links {
     }
     // Created elsewhere: it is not ours to read back.
     if (spec.namespace) return { ifname: spec.ifname } as Link;
+    // The kernel ignores IFLA_IFALIAS when creating (rtnl_create_link has no alias): set it after.
+    if (spec.ifalias !== undefined) await this.set(spec.ifname, { ifalias: spec.ifalias });
     return this.get(spec.ifname);
   }
 
   private async buildCreate(spec: LinkSpec, operation: string, fds: number[]): Promise<Record<string, unknown>> {
     const message: Record<string, unknown> = { family: AF_UNSPEC, ifname: spec.ifname };
     await this.applyCommon(message, spec, operation);
+    delete message.ifalias; // set after creation, see create()
     let linkinfo: LinkInfo = { info_kind: spec.kind };
     switch (spec.kind) {
       case 'vxlan':

@@ -1,0 +1,122 @@
+/**
+ * The bridge: plan and ensure it (STP off and forward delay 0 by default, MTU,
+ * gateway address, up), attach and detach ports, list them.
+ */
+import { ConflictError } from '../common/conflict.js';
+import { ownerAlias, ownerFromAlias } from '../common/ownership.js';
+import { applyChanges, type Change } from '../common/plan.js';
+import { NetlinkError, ValidationError } from '../netlink/errors.js';
+import type { Rtnetlink } from '../rtnetlink/client.js';
+import type { Link, LinkRef } from '../rtnetlink/links.js';
+import type { BridgeInfoData } from '../rtnetlink/schema/kinds/bridge.js';
+import { parsePrefix } from '../rtnetlink/validate.js';
+import { canonicalAddress } from '../vxlan/spec.js';
+import { type BridgeSpec, validateBridgeSpec } from './spec.js';
+
+/** Bridge times are in centiseconds (USER_HZ) on the wire. */
+const CENTISECONDS = 100;
+
+export async function planBridge(rt: Rtnetlink, spec: BridgeSpec): Promise<Change[]> {
+  validateBridgeSpec(spec);
+  const alias = spec.owner !== undefined ? ownerAlias(spec.owner) : undefined;
+  const wanted: BridgeInfoData = { stp_state: spec.stp ? 1 : 0, forward_delay: Math.round((spec.forwardDelay ?? 0) * CENTISECONDS) };
+  const existing = await rt.links.find(spec.name);
+  const changes: Change[] = [];
+  if (!existing) {
+    changes.push({
+      action: 'create',
+      target: `link ${spec.name}`,
+      detail: `bridge, stp ${spec.stp ? 'on' : 'off'}, forward delay ${spec.forwardDelay ?? 0}s${spec.mtu ? `, mtu ${spec.mtu}` : ''}`,
+      apply: async () => {
+        await rt.links.create({ ifname: spec.name, kind: 'bridge', bridge: wanted, ...(spec.mtu ? { mtu: spec.mtu } : {}), ...(alias ? { ifalias: alias } : {}), up: true });
+      },
+    });
+  } else {
+    if (existing.linkinfo?.info_kind !== 'bridge') {
+      throw new ConflictError(`link ${spec.name}`, [{ field: 'kind', actual: existing.linkinfo?.info_kind ?? 'none', wanted: 'bridge' }], 'pick another bridge name, or delete that device');
+    }
+    const current = ownerFromAlias(existing.ifalias);
+    if (alias !== undefined && current !== undefined && current !== spec.owner) {
+      throw new ConflictError(`link ${spec.name}`, [{ field: 'owner', actual: current, wanted: spec.owner }], 'it belongs to another vxnet network');
+    }
+    const data = (existing.linkinfo.info_data ?? {}) as BridgeInfoData;
+    const updates: string[] = [];
+    const set: Parameters<Rtnetlink['links']['set']>[1] = {};
+    const info: BridgeInfoData = {};
+    if (data.stp_state !== wanted.stp_state) {
+      info.stp_state = wanted.stp_state;
+      updates.push(`stp ${spec.stp ? 'on' : 'off'}`);
+    }
+    if (data.forward_delay !== wanted.forward_delay) {
+      info.forward_delay = wanted.forward_delay;
+      updates.push(`forward delay ${(wanted.forward_delay ?? 0) / CENTISECONDS}s`);
+    }
+    if (Object.keys(info).length) set.linkinfo = { info_kind: 'bridge', info_data: info };
+    if (spec.mtu !== undefined && existing.mtu !== spec.mtu) {
+      set.mtu = spec.mtu;
+      updates.push(`mtu ${existing.mtu} → ${spec.mtu}`);
+    }
+    if (alias !== undefined && existing.ifalias !== alias) {
+      set.ifalias = alias;
+      updates.push(`owner ${spec.owner}`);
+    }
+    if ((existing.flags & 1) === 0) {
+      set.up = true;
+      updates.push('up');
+    }
+    if (updates.length) changes.push({ action: 'update', target: `link ${spec.name}`, detail: updates.join(', '), apply: () => rt.links.set(spec.name, set) });
+  }
+  if (spec.address !== undefined) {
+    const prefix = parsePrefix(spec.address, 'address');
+    const address = canonicalAddress(prefix.address);
+    const present = existing
+      ? (await rt.addresses.list({ dev: existing.ifindex })).some((a) => (a.local ?? a.address) === address && a.prefixlen === prefix.prefixlen)
+      : false;
+    if (!present) {
+      changes.push({
+        action: 'add',
+        target: `address ${spec.address} on ${spec.name}`,
+        apply: () => rt.addresses.add({ dev: spec.name, address: spec.address!, ...(prefix.family === 6 ? { flags: 0x80 /* IFA_F_NODAD: the gateway is ours */ } : {}) }),
+      });
+    }
+  }
+  return changes;
+}
+
+export async function ensureBridge(rt: Rtnetlink, spec: BridgeSpec): Promise<Change[]> {
+  const changes = await planBridge(rt, spec);
+  await applyChanges(changes);
+  return changes;
+}
+
+/** The change that enslaves `port` to `bridge` (and brings it up), or none if it already is. */
+export async function planPort(rt: Rtnetlink, bridge: string, port: LinkRef): Promise<Change[]> {
+  const [master, link] = await Promise.all([rt.links.find(bridge), rt.links.find(port)]);
+  if (!link) throw new ValidationError('port', `no device ${port} in ${rt.where}`, port);
+  if (master && master.linkinfo?.info_kind !== 'bridge') throw new ValidationError('bridge', `${bridge} is not a bridge`, bridge);
+  if (master && link.master === master.ifindex && (link.flags & 1) !== 0) return [];
+  return [{ action: 'add', target: `port ${link.ifname} on ${bridge}`, apply: () => rt.links.set(link.ifindex, { master: bridge, up: true }) }];
+}
+
+/** Enslaves a device to the bridge and brings it up. Returns false if it already was. */
+export async function attachPort(rt: Rtnetlink, bridge: string, port: LinkRef): Promise<boolean> {
+  const changes = await planPort(rt, bridge, port);
+  await applyChanges(changes);
+  return changes.length > 0;
+}
+
+/** Releases a device from its bridge. Returns false if it was not enslaved. */
+export async function detachPort(rt: Rtnetlink, port: LinkRef): Promise<boolean> {
+  const link = await rt.links.find(port);
+  if (!link) throw new ValidationError('port', `no device ${port} in ${rt.where}`, port);
+  if (!link.master) return false;
+  await rt.links.set(link.ifindex, { master: null });
+  return true;
+}
+
+/** The devices enslaved to a bridge. */
+export async function listPorts(rt: Rtnetlink, bridge: string): Promise<Link[]> {
+  const master = await rt.links.find(bridge);
+  if (!master) throw new NetlinkError({ errno: 19, operation: 'list ports', object: bridge, cause: `no bridge named ${bridge} in ${rt.where}` });
+  return rt.links.list({ master: master.ifindex });
+}

@@ -1,0 +1,88 @@
+/**
+ * What a VXLAN device looks like now, and what is likely wrong with it: the
+ * readout an operator wants when pings across the overlay fail.
+ */
+import { ownerFromAlias } from '../common/ownership.js';
+import type { Rtnetlink } from '../rtnetlink/client.js';
+import type { VxlanInfoData } from '../rtnetlink/schema/kinds/vxlan.js';
+import { isFloodEntry } from './peers.js';
+import { LINUX_DEFAULT_VXLAN_PORT, VXLAN_PORT } from './spec.js';
+
+export interface LearnedEntry {
+  mac: string;
+  /** The remote VTEP it was learned from. */
+  dst?: string;
+  /** NUD_* state (permanent entries were added, not learned). */
+  state: number;
+}
+
+export interface VxlanStatus {
+  name: string;
+  exists: boolean;
+  up?: boolean;
+  vni?: number;
+  port?: number;
+  group?: string;
+  local?: string;
+  underlay?: string;
+  mtu?: number;
+  owner?: string;
+  /** Unicast flood destinations. */
+  peers: string[];
+  /** Remote MACs in the FDB (learned or static), without the flood entries. */
+  entries: LearnedEntry[];
+  /** Likely problems, in sentences. Empty when nothing looks wrong. */
+  problems: string[];
+}
+
+export interface StatusExpectations {
+  /** The port the overlay uses on every host; default 4789. */
+  port?: number;
+  vni?: number;
+}
+
+export async function vxlanStatus(rt: Rtnetlink, name: string, expect: StatusExpectations = {}): Promise<VxlanStatus> {
+  const link = await rt.links.find(name);
+  if (!link) return { name, exists: false, peers: [], entries: [], problems: [`no device ${name} in ${rt.where}`] };
+  const data = (link.linkinfo?.info_data ?? {}) as VxlanInfoData;
+  const underlay = data.link ? await rt.links.find(data.link) : undefined;
+  const fdb = await rt.fdb.list({ dev: link.ifindex });
+  const status: VxlanStatus = {
+    name,
+    exists: true,
+    up: (link.flags & 1) !== 0,
+    vni: data.id,
+    port: data.port,
+    group: data.group ?? data.group6,
+    local: data.local ?? data.local6,
+    underlay: underlay?.ifname,
+    mtu: link.mtu,
+    owner: ownerFromAlias(link.ifalias),
+    peers: fdb.filter(isFloodEntry).map((e) => e.dst!),
+    entries: fdb.filter((e) => !isFloodEntry(e) && e.lladdr !== '00:00:00:00:00:00' && e.master === undefined).map((e) => ({ mac: e.lladdr!, dst: e.dst, state: e.state })),
+    problems: [],
+  };
+  const problems = status.problems;
+  if (link.linkinfo?.info_kind !== 'vxlan') problems.push(`${name} is a ${link.linkinfo?.info_kind ?? 'plain'} device, not vxlan`);
+  const wantedPort = expect.port ?? VXLAN_PORT;
+  if (data.port !== undefined && data.port !== wantedPort) {
+    const why = data.port === LINUX_DEFAULT_VXLAN_PORT
+      ? ` (${LINUX_DEFAULT_VXLAN_PORT} is the Linux driver's default when no port is given)`
+      : '';
+    problems.push(`port mismatch: ${name} uses UDP port ${data.port} but the overlay expects ${wantedPort}${why}; hosts on different ports cannot reach each other`);
+  }
+  if (expect.vni !== undefined && data.id !== expect.vni) problems.push(`VNI mismatch: ${name} has VNI ${data.id}, the overlay uses ${expect.vni}`);
+  if (!status.up) problems.push(`${name} is down`);
+  if (data.link && !underlay) problems.push(`the underlay device (index ${data.link}) no longer exists`);
+  else if (underlay && (underlay.flags & 1) === 0) problems.push(`the underlay device ${underlay.ifname} is down`);
+  if (!status.group && status.peers.length === 0 && !data.external) {
+    problems.push('no multicast group and no unicast peers: broadcast (ARP, DHCP) reaches no other host');
+  }
+  if (underlay?.mtu !== undefined && link.mtu !== undefined) {
+    const overhead = status.group?.includes(':') || status.local?.includes(':') ? 70 : 50;
+    if (link.mtu > underlay.mtu - overhead) {
+      problems.push(`MTU ${link.mtu} exceeds the underlay's ${underlay.mtu} minus ${overhead} bytes of VXLAN overhead: large packets will be dropped`);
+    }
+  }
+  return status;
+}

@@ -1,0 +1,167 @@
+/**
+ * The lab: hosts, an underlay and containers, all network namespaces on this
+ * machine, for integration tests, examples and the demo.
+ *
+ *   underlay namespace: bridge "ul" (multicast flooded: snooping off)
+ *     ├─ veth ── host 1 namespace: eth0 192.168.100.1/24   (br0, vx0 ... built by vxnet)
+ *     ├─ veth ── host 2 namespace: eth0 192.168.100.2/24
+ *     └─ veth ── host 3 ...
+ *   container namespaces: eth0, whose peer sits in a host's namespace (to be attached to its bridge)
+ *
+ * The lab's own plumbing uses `ip` (a test tool here); what is under test is
+ * built with vxnet. Every name carries a per-run prefix, so runs never
+ * collide, and destroy() removes every namespace the lab made, whatever
+ * state a failed test left behind.
+ */
+import { spawnSync } from 'node:child_process';
+import { sh } from './netns.js';
+
+export interface LabOptions {
+  hosts: number;
+  /** Prefix of every namespace name; default vxl-<pid>-<counter>. */
+  prefix?: string;
+  /** Underlay addressing: IPv4 192.168.100.0/24 (default) or IPv6 fd00:100::/64. */
+  family?: 4 | 6;
+  /** Underlay MTU (default 1500). */
+  mtu?: number;
+}
+
+export interface LabHost {
+  /** 1-based. */
+  index: number;
+  /** Network namespace name. */
+  ns: string;
+  /** The underlay device inside the host. */
+  dev: 'eth0';
+  /** The host's underlay address (no prefix). */
+  address: string;
+}
+
+export interface LabContainer {
+  name: string;
+  ns: string;
+  host: LabHost;
+  /** The container's interface. */
+  dev: 'eth0';
+  /** The veth end in the host namespace (to attach to the host's bridge). */
+  hostDev: string;
+  /** Static address with prefix, if given. */
+  address?: string;
+}
+
+let labs = 0;
+
+export class Lab {
+  readonly prefix: string;
+  readonly family: 4 | 6;
+  readonly underlay: string;
+  readonly hosts: LabHost[] = [];
+  readonly containers: LabContainer[] = [];
+  private readonly namespaces: string[] = [];
+
+  private constructor(options: LabOptions) {
+    this.prefix = options.prefix ?? `vxl-${process.pid}-${labs++}`;
+    this.family = options.family ?? 4;
+    this.underlay = `${this.prefix}-ul`;
+  }
+
+  /** Builds the underlay and the hosts. On failure, removes what it made. */
+  static create(options: LabOptions): Lab {
+    const lab = new Lab(options);
+    try {
+      lab.build(options);
+    } catch (error) {
+      lab.destroy();
+      throw error;
+    }
+    return lab;
+  }
+
+  private addNamespace(name: string): string {
+    sh('ip', ['netns', 'add', name]);
+    this.namespaces.push(name);
+    sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+    return name;
+  }
+
+  private build(options: LabOptions): void {
+    const mtu = String(options.mtu ?? 1500);
+    this.addNamespace(this.underlay);
+    // Snooping off: the underlay floods multicast to every host, as a switch without IGMP snooping does.
+    sh('ip', ['-n', this.underlay, 'link', 'add', 'ul', 'type', 'bridge', 'mcast_snooping', '0', 'stp_state', '0', 'forward_delay', '0']);
+    sh('ip', ['-n', this.underlay, 'link', 'set', 'ul', 'mtu', mtu, 'up']);
+    for (let i = 1; i <= options.hosts; i++) {
+      const ns = this.addNamespace(`${this.prefix}-h${i}`);
+      const address = this.family === 4 ? `192.168.100.${i}` : `fd00:100::${i}`;
+      sh('ip', ['-n', this.underlay, 'link', 'add', `h${i}`, 'mtu', mtu, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns, 'mtu', mtu]);
+      sh('ip', ['-n', this.underlay, 'link', 'set', `h${i}`, 'master', 'ul', 'up']);
+      sh('ip', ['-n', ns, 'addr', 'add', `${address}/${this.family === 4 ? 24 : 64}`, 'dev', 'eth0', ...(this.family === 6 ? ['nodad'] : [])]);
+      sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+      this.hosts.push({ index: i, ns, dev: 'eth0', address });
+    }
+  }
+
+  host(index: number): LabHost {
+    const host = this.hosts[index - 1];
+    if (!host) throw new Error(`the lab has no host ${index}`);
+    return host;
+  }
+
+  /**
+   * A container: a namespace whose eth0 is a veth into `host`'s namespace
+   * (the host end is `hostDev`, left for the caller to attach to its bridge).
+   * With `address` it is configured statically, with `gateway` as default route.
+   */
+  addContainer(host: LabHost, name: string, options: { address?: string; gateway?: string; mtu?: number } = {}): LabContainer {
+    const ns = this.addNamespace(`${this.prefix}-${name}`);
+    const hostDev = `v-${name}`.slice(0, 15);
+    sh('ip', ['-n', host.ns, 'link', 'add', hostDev, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    if (options.mtu) {
+      sh('ip', ['-n', host.ns, 'link', 'set', hostDev, 'mtu', String(options.mtu)]);
+      sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'mtu', String(options.mtu)]);
+    }
+    sh('ip', ['-n', host.ns, 'link', 'set', hostDev, 'up']);
+    sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    if (options.address) sh('ip', ['-n', ns, 'addr', 'add', options.address, 'dev', 'eth0', ...(options.address.includes(':') ? ['nodad'] : [])]);
+    if (options.gateway) sh('ip', ['-n', ns, 'route', 'add', 'default', 'via', options.gateway]);
+    const container = { name, ns, host, dev: 'eth0' as const, hostDev, address: options.address };
+    this.containers.push(container);
+    return container;
+  }
+
+  /** An extra namespace of the test's own (an upstream server, ...), removed with the lab. */
+  addNamespaceNamed(tag: string): string {
+    return this.addNamespace(`${this.prefix}-${tag}`);
+  }
+
+  /**
+   * Pings from a namespace; true if every reply came back. `size` is the ICMP
+   * payload; `dontFragment` sets DF (and forbids local fragmentation).
+   */
+  ping(fromNs: string, to: string, options: { count?: number; size?: number; dontFragment?: boolean; timeoutSeconds?: number } = {}): boolean {
+    const args = ['netns', 'exec', fromNs, 'ping', '-n', '-q', '-c', String(options.count ?? 2), '-i', '0.2', '-W', String(options.timeoutSeconds ?? 1)];
+    if (options.size !== undefined) args.push('-s', String(options.size));
+    if (options.dontFragment) args.push('-M', 'do');
+    args.push(to);
+    return spawnSync('ip', args, { stdio: 'ignore' }).status === 0;
+  }
+
+  /** Pings until one succeeds or `seconds` pass (ARP, FDB learning and multicast joins take a moment). */
+  async pingEventually(fromNs: string, to: string, seconds = 5): Promise<boolean> {
+    const deadline = Date.now() + seconds * 1000;
+    while (Date.now() < deadline) {
+      if (this.ping(fromNs, to, { count: 1, timeoutSeconds: 1 })) return true;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return false;
+  }
+
+  /** Deletes every namespace the lab made (their devices go with them). Safe to call twice. */
+  destroy(): void {
+    for (const ns of this.namespaces.splice(0).reverse()) spawnSync('ip', ['netns', 'del', ns]);
+  }
+
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+}
