@@ -28,7 +28,10 @@ export async function planBridge(rt: Rtnetlink, spec: BridgeSpec): Promise<Chang
       target: `link ${spec.name}`,
       detail: `bridge, stp ${spec.stp ? 'on' : 'off'}, forward delay ${spec.forwardDelay ?? 0}s${spec.mtu ? `, mtu ${spec.mtu}` : ''}`,
       apply: async () => {
-        await rt.links.create({ ifname: spec.name, kind: 'bridge', bridge: wanted, ...(spec.mtu ? { mtu: spec.mtu } : {}), ...(alias ? { ifalias: alias } : {}), up: true });
+        await rt.links.create({ ifname: spec.name, kind: 'bridge', bridge: wanted, ...(alias ? { ifalias: alias } : {}), up: true });
+        // An MTU given at creation is not "set by the user" for the bridge driver, which then
+        // follows its ports' MTUs (a 1500-byte veth would raise it). Setting it afterwards sticks.
+        if (spec.mtu) await rt.links.set(spec.name, { mtu: spec.mtu });
       },
     });
   } else {
