@@ -89,6 +89,33 @@ export function formatExpression(e: Expression): string {
 }
 
 /**
+ * Whether two expression lists do the same thing, as an idempotent manager
+ * needs to know: counter values, a lookup's batch-local set id, and the
+ * defaults the kernel lists back explicitly (a lookup's flags 0, a
+ * bitwise's mask-xor op) do not count as differences.
+ */
+export function equivalentExpressions(a: readonly Expression[], b: readonly Expression[]): boolean {
+  return a.length === b.length && sameWire(a.map(canonical), b.map(canonical));
+}
+
+function canonical(e: Expression): Expression {
+  switch (e.type) {
+    case 'counter':
+      return { type: 'counter' };
+    case 'lookup': {
+      const { setId: _id, invert, ...rest } = e;
+      return invert ? { ...rest, invert } : rest;
+    }
+    case 'bitwise': {
+      const { op, ...rest } = e;
+      return op === undefined || op === 'mask-xor' ? rest : e;
+    }
+    default:
+      return e;
+  }
+}
+
+/**
  * Same attributes and values, in any order; `pad` attributes (alignment
  * filler some architectures add) do not count.
  */

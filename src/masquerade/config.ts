@@ -1,0 +1,95 @@
+/**
+ * What the masquerade building block is asked for, and its validation:
+ * every mistake is a ValidationError naming the field, raised before
+ * anything is sent to the kernel.
+ */
+import { ValidationError } from '../netlink/errors.js';
+import { checkInt } from '../netlink/codec.js';
+import type { MasqFlag } from '../nftables/expr/masq.js';
+import { parseIPv4, parsePrefix, type Prefix } from '../nftables/match.js';
+import { checkInterfaceName, checkName } from '../nftables/names.js';
+
+/** IANA's VXLAN port. (Linux's own default, when no port is given to `ip link add ... type vxlan`, is 8472.) */
+export const VXLAN_PORT = 4789;
+export const DEFAULT_TABLE = 'vxnet';
+
+export interface MasqueradeConfig {
+  /** The overlay's IPv4 subnet: its traffic to anywhere else leaves with the host's address. */
+  subnet: string;
+  /** Masquerade only what leaves through this interface (`oifname`). Default: any interface. */
+  egress?: string;
+  /** Masquerade flags: random, fully-random (source port choice), persistent. */
+  flags?: MasqFlag[];
+  /** Accept VXLAN (UDP to `port`, default 4789) in vxnet's input chain; with `peers`, only from them, and drop it from anyone else. */
+  vxlan?: { port?: number; peers?: string[] };
+  /** The overlay bridge: accept what it forwards out, and the replies to it (vxnet's forward chain). */
+  bridge?: string;
+  /**
+   * vxnet's input chain policy. 'drop' makes vxnet's table the host's
+   * input firewall: only established/related traffic, loopback and VXLAN
+   * (from the peers, when listed) get in. Default 'accept'.
+   */
+  inputPolicy?: 'accept' | 'drop';
+}
+
+/** The validated form: parsed addresses, defaults filled in. */
+export interface NormalizedConfig {
+  subnet: Prefix;
+  egress?: string;
+  flags: MasqFlag[];
+  vxlan?: { port: number; peers?: string[] };
+  bridge?: string;
+  inputPolicy: 'accept' | 'drop';
+}
+
+const FLAGS: MasqFlag[] = ['random', 'fully-random', 'persistent'];
+
+export function normalizeConfig(config: MasqueradeConfig): NormalizedConfig {
+  if (typeof config !== 'object' || config === null) throw new ValidationError('config', 'expected an object', config);
+  const known = ['subnet', 'egress', 'flags', 'vxlan', 'bridge', 'inputPolicy'];
+  for (const key of Object.keys(config)) if (!known.includes(key)) throw new ValidationError(key, `not a masquerade option (${known.join(', ')})`);
+  const subnet = parsePrefix(config.subnet, 'subnet');
+  if (subnet.family !== 'ipv4') throw new ValidationError('subnet', 'family mismatch: vxnet masquerades IPv4 overlays (its table is of the ip family)', config.subnet);
+  const out: NormalizedConfig = { subnet, flags: [], inputPolicy: 'accept' };
+  if (config.egress !== undefined) out.egress = checkInterfaceName(config.egress, 'egress');
+  if (config.bridge !== undefined) out.bridge = checkInterfaceName(config.bridge, 'bridge');
+  if (config.flags !== undefined) {
+    if (!Array.isArray(config.flags)) throw new ValidationError('flags', 'a list of masquerade flags', config.flags);
+    config.flags.forEach((flag, i) => {
+      if (!FLAGS.includes(flag)) throw new ValidationError(`flags[${i}]`, `not a masquerade flag (${FLAGS.join(', ')})`, flag);
+    });
+    out.flags = FLAGS.filter((flag) => config.flags!.includes(flag));
+  }
+  if (config.vxlan !== undefined) {
+    const port = checkInt(config.vxlan.port ?? VXLAN_PORT, 1, 0xffff, 'vxlan.port');
+    out.vxlan = { port };
+    if (config.vxlan.peers !== undefined) {
+      const peers = config.vxlan.peers;
+      if (!Array.isArray(peers) || peers.length === 0) {
+        throw new ValidationError('vxlan.peers', 'a non-empty list of IPv4 addresses (leave it out to accept VXLAN from anyone)', peers);
+      }
+      const seen = new Set<string>();
+      peers.forEach((peer, i) => {
+        const bytes = parseIPv4(peer, `vxlan.peers[${i}]`);
+        seen.add(bytes.join('.'));
+      });
+      out.vxlan.peers = [...seen].sort(compareIPv4);
+    }
+  }
+  if (config.inputPolicy !== undefined) {
+    if (config.inputPolicy !== 'accept' && config.inputPolicy !== 'drop') throw new ValidationError('inputPolicy', 'accept or drop', config.inputPolicy);
+    out.inputPolicy = config.inputPolicy;
+  }
+  return out;
+}
+
+export function checkTableName(name: unknown): string {
+  return checkName(name, 'table');
+}
+
+function compareIPv4(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < 4; i++) if (pa[i] !== pb[i]) return pa[i]! - pb[i]!;
+  return 0;
+}

@@ -1,0 +1,278 @@
+/**
+ * The masquerade building block: one nf_tables table that vxnet owns, made
+ * to match a configuration idempotently (only the differences are written,
+ * in one atomic batch checked against the ruleset generation), a report of
+ * other tables' chains that would drop the overlay's traffic anyway, and a
+ * removal that deletes only vxnet's table.
+ */
+import { ipForwarding, enableIpForwarding } from './forwarding.js';
+import type { NftBatch } from '../nftables/batch.js';
+import type { Chain } from '../nftables/chain.js';
+import { Nftables, type NftablesOptions } from '../nftables/client.js';
+import { equivalentExpressions } from '../nftables/expr/index.js';
+import type { Rule } from '../nftables/rule.js';
+import type { NftSet, SetElement } from '../nftables/set.js';
+import type { Table } from '../nftables/table.js';
+import { checkTableName, DEFAULT_TABLE, type MasqueradeConfig, normalizeConfig, type NormalizedConfig } from './config.js';
+import { type Desired, desiredState, OWNER_MARK, PEER_SET } from './desired.js';
+import { NotOwnedError } from './errors.js';
+
+export interface MasqueradeOptions extends NftablesOptions {
+  /** The table vxnet owns (family ip). Default "vxnet". */
+  table?: string;
+}
+
+/** A chain of another table that drops what vxnet's rules accept: nf_tables runs every base chain of a hook, and a drop anywhere is final. */
+export interface BlockingChain {
+  family: string;
+  table: string;
+  chain: string;
+  hook: 'input' | 'forward';
+  priority: number;
+  /** What it would drop, in words. */
+  reason: string;
+  /** An nft command the operator could run to let the traffic through there (vxnet never changes other tables). */
+  suggestion: string;
+}
+
+export interface EnsureResult {
+  /** False when the table already matched: nothing was sent but the reads. */
+  changed: boolean;
+  /** The batch's messages, in words ("create rule ip vxnet postrouting ..."). */
+  changes: string[];
+  blocking: BlockingChain[];
+}
+
+export interface MasqueradeStatus {
+  /** vxnet's table exists (and carries vxnet's mark). */
+  present: boolean;
+  table?: Table;
+  chains: Chain[];
+  rules: Rule[];
+  /** The VXLAN peers in the peer set, if there is one. */
+  peers?: string[];
+}
+
+export class Masquerade implements AsyncDisposable {
+  readonly table: string;
+
+  private constructor(readonly nft: Nftables, private readonly namespace: string | undefined, table: string, private readonly ownsClient: boolean) {
+    this.table = table;
+  }
+
+  static async open(options: MasqueradeOptions = {}): Promise<Masquerade> {
+    const table = checkTableName(options.table ?? DEFAULT_TABLE);
+    return new Masquerade(await Nftables.open(options), options.namespace, table, true);
+  }
+
+  /** On an existing client (its connection's namespace is the one used). */
+  static over(nft: Nftables, options: { table?: string; namespace?: string } = {}): Masquerade {
+    return new Masquerade(nft, options.namespace, checkTableName(options.table ?? DEFAULT_TABLE), false);
+  }
+
+  close(): void {
+    if (this.ownsClient) this.nft.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  /**
+   * Makes vxnet's table match `config`: creates what is missing, rewrites
+   * what differs, deletes what is no longer asked for, in one atomic batch.
+   * Refuses (NotOwnedError) if a table of that name exists without vxnet's
+   * mark. A concurrent change of the ruleset makes it read and plan again.
+   */
+  async ensure(config: MasqueradeConfig, options: { retries?: number } = {}): Promise<EnsureResult> {
+    const normalized = normalizeConfig(config);
+    const desired = desiredState(this.table, normalized);
+    const { result, value } = await this.nft.transaction(async (batch) => {
+      await this.plan(batch, desired);
+      return batch.describe();
+    }, options);
+    return { changed: result.echoes.length > 0, changes: value, blocking: await this.blocking(normalized) };
+  }
+
+  /** What ensure() would change, without changing it. */
+  async diff(config: MasqueradeConfig): Promise<string[]> {
+    const batch = this.nft.batch();
+    await this.plan(batch, desiredState(this.table, normalizeConfig(config)));
+    return batch.describe();
+  }
+
+  /** Deletes vxnet's table (and so all it holds); nothing else. False if there was none. */
+  async remove(options: { retries?: number } = {}): Promise<{ removed: boolean }> {
+    const { value } = await this.nft.transaction(async (batch) => {
+      const table = await this.ownedTable();
+      if (table) batch.deleteTable('ip', this.table);
+      return table !== undefined;
+    }, options);
+    return { removed: value };
+  }
+
+  async status(): Promise<MasqueradeStatus> {
+    const table = await this.ownedTable();
+    if (!table) return { present: false, chains: [], rules: [] };
+    const [chains, rules, sets] = [
+      await this.nft.listChains({ family: 'ip', table: this.table }),
+      await this.nft.listRules({ family: 'ip', table: this.table }),
+      await this.nft.listSets({ family: 'ip', table: this.table }),
+    ];
+    const status: MasqueradeStatus = { present: true, table, chains, rules };
+    if (sets.some((s) => s.name === PEER_SET)) {
+      status.peers = (await this.nft.listElements({ family: 'ip', table: this.table, set: PEER_SET })).map((e) => e.key.join('.')).sort();
+    }
+    return status;
+  }
+
+  /**
+   * Base chains of other tables at the hooks vxnet's rules accept on, whose
+   * policy is drop: their drop wins over vxnet's accept unless a rule of
+   * theirs accepts the traffic first.
+   */
+  blockingChains(config: MasqueradeConfig): Promise<BlockingChain[]> {
+    return this.blocking(normalizeConfig(config));
+  }
+
+  private async blocking(normalized: NormalizedConfig): Promise<BlockingChain[]> {
+    const chains = await this.nft.listChains();
+    const out: BlockingChain[] = [];
+    for (const c of chains) {
+      if ((c.family === 'ip' && c.table === this.table) || (c.family !== 'ip' && c.family !== 'inet') || c.policy !== 'drop') continue;
+      const where = `${c.family} ${c.table} ${c.name}`;
+      if (c.hook === 'forward' && normalized.bridge) {
+        out.push({
+          family: c.family, table: c.table, chain: c.name, hook: 'forward', priority: c.priority ?? 0,
+          reason: `chain ${where} drops forwarded packets by default: the overlay's traffic through ${normalized.bridge} is dropped there unless one of its rules accepts it`,
+          suggestion: `nft insert rule ${where} iifname "${normalized.bridge}" accept; nft insert rule ${where} oifname "${normalized.bridge}" ct state established,related accept`,
+        });
+      }
+      if (c.hook === 'input' && normalized.vxlan) {
+        const from = normalized.vxlan.peers ? `ip saddr { ${normalized.vxlan.peers.join(', ')} } ` : '';
+        out.push({
+          family: c.family, table: c.table, chain: c.name, hook: 'input', priority: c.priority ?? 0,
+          reason: `chain ${where} drops incoming packets by default: VXLAN (UDP ${normalized.vxlan.port}) is dropped there unless one of its rules accepts it`,
+          suggestion: `nft insert rule ${where} ${from}udp dport ${normalized.vxlan.port} accept`,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** IPv4 forwarding in this block's namespace. */
+  forwarding(): Promise<boolean> {
+    return ipForwarding(this.namespace);
+  }
+
+  enableForwarding(): Promise<void> {
+    return enableIpForwarding(this.namespace);
+  }
+
+  // ------------------------------------------------------------ planning
+
+  /** vxnet's table, undefined if absent; NotOwnedError if someone else's holds the name. */
+  private async ownedTable(): Promise<Table | undefined> {
+    const table = await this.nft.getTable('ip', this.table);
+    if (!table) return undefined;
+    if (table.comment === undefined || !table.comment.startsWith(OWNER_MARK.slice(0, OWNER_MARK.indexOf(' ')))) {
+      throw new NotOwnedError('ip', this.table, table.comment === undefined ? 'it carries no vxnet mark' : `its comment is "${table.comment}"`);
+    }
+    return table;
+  }
+
+  private async plan(batch: NftBatch, desired: Desired): Promise<void> {
+    const table = await this.ownedTable();
+    if (!table) {
+      batch.createTable(desired.table);
+      const setId = desired.peers ? this.createPeers(batch, desired.peers) : undefined;
+      for (const { chain, rules } of desired.chains) {
+        batch.createChain(chain);
+        for (const rule of rules) batch.createRule(withSetId(rule, setId));
+      }
+      return;
+    }
+    const [chains, rules, sets] = [
+      await this.nft.listChains({ family: 'ip', table: this.table }),
+      await this.nft.listRules({ family: 'ip', table: this.table }),
+      await this.nft.listSets({ family: 'ip', table: this.table }),
+    ];
+    const rulesOf = (chain: string) => rules.filter((r) => r.chain === chain);
+    const wanted = new Map(desired.chains.map((d) => [d.chain.name, d]));
+
+    // 1. Rules that go, chains that go or must be recreated (type, hook and priority cannot change in place).
+    const recreate = new Set<string>();
+    const rewrite = new Set<string>();
+    for (const existing of chains) {
+      const want = wanted.get(existing.name);
+      if (!want || !sameHook(existing, want.chain)) {
+        for (const r of rulesOf(existing.name)) batch.deleteRule('ip', this.table, existing.name, r.handle!);
+        batch.deleteChain('ip', this.table, existing.name);
+        if (want) recreate.add(existing.name);
+      } else if (!sameRules(rulesOf(existing.name), want.rules)) {
+        for (const r of rulesOf(existing.name)) batch.deleteRule('ip', this.table, existing.name, r.handle!);
+        rewrite.add(existing.name);
+      }
+    }
+    // 2. The peer set: created, updated element by element, or deleted (after the rules that looked it up).
+    const existingSet = sets.find((s) => s.name === PEER_SET);
+    let setId: number | undefined;
+    if (desired.peers && (!existingSet || !sameSet(existingSet, desired.peers.set))) {
+      if (existingSet) batch.deleteSet('ip', this.table, PEER_SET);
+      setId = this.createPeers(batch, desired.peers);
+    } else if (desired.peers && existingSet) {
+      const current = (await this.nft.listElements({ family: 'ip', table: this.table, set: PEER_SET })).map((e) => e.key.join('.'));
+      const add = desired.peers.addresses.filter((a) => !current.includes(a));
+      const drop = current.filter((a) => !desired.peers!.addresses.includes(a));
+      const ref = { family: 'ip' as const, table: this.table, set: PEER_SET };
+      if (drop.length) batch.deleteElements(ref, drop.map(element));
+      if (add.length) batch.addElements(ref, add.map(element));
+    } else if (!desired.peers && existingSet) {
+      batch.deleteSet('ip', this.table, PEER_SET);
+    }
+    // 3. Chains and rules to (re)create, policies to update.
+    for (const { chain, rules: wantRules } of desired.chains) {
+      const existing = chains.find((c) => c.name === chain.name);
+      if (!existing || recreate.has(chain.name)) {
+        batch.createChain(chain);
+      } else if (existing.policy !== chain.policy) {
+        batch.createChain(chain);
+      }
+      if (!existing || recreate.has(chain.name) || rewrite.has(chain.name)) {
+        for (const rule of wantRules) batch.createRule(withSetId(rule, setId));
+      }
+    }
+  }
+
+  private createPeers(batch: NftBatch, peers: NonNullable<Desired['peers']>): number {
+    const id = batch.nextId();
+    batch.createSet({ ...peers.set, id });
+    batch.addElements({ family: 'ip', table: this.table, set: PEER_SET, setId: id }, peers.addresses.map(element));
+    return id;
+  }
+}
+
+function element(address: string): SetElement {
+  return { key: Uint8Array.from(address.split('.').map(Number)) };
+}
+
+/** A set created in the same batch is looked up by its id, as nft does. */
+function withSetId(rule: Rule, setId: number | undefined): Rule {
+  if (setId === undefined) return rule;
+  return { ...rule, expressions: rule.expressions.map((e) => (e.type === 'lookup' && e.set === PEER_SET ? { ...e, setId } : e)) };
+}
+
+function sameHook(a: Chain, b: Chain): boolean {
+  return a.type === b.type && a.hook === b.hook && a.priority === b.priority;
+}
+
+function sameSet(a: NftSet, b: NftSet): boolean {
+  return a.keyType === b.keyType && a.keyLen === b.keyLen && (a.flags ?? []).length === 0;
+}
+
+function sameRules(existing: Rule[], wanted: Rule[]): boolean {
+  return existing.length === wanted.length && existing.every((r, i) => {
+    const w = wanted[i]!;
+    return r.comment === w.comment && r.userdata === undefined && equivalentExpressions(r.expressions, w.expressions);
+  });
+}
