@@ -9,14 +9,14 @@ import { type Decoded, encodeAttrs } from '../netlink/codec.js';
 import { NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants.js';
 import type { Connection, GroupReply, RequestOptions } from '../netlink/connection.js';
 import { NetlinkError, VxnetError } from '../netlink/errors.js';
-import { decodeMessage, finishMessage, type RawMessage } from '../netlink/message.js';
+import { decodeMessage, finishMessage, type MessageSchema, type RawMessage } from '../netlink/message.js';
 import { attr } from '../netlink/schema.js';
 import { Writer } from '../netlink/writer.js';
 import { NLMSG_HDRLEN } from '../netlink/align.js';
 import { type Chain, chainLabel, deleteChainMessage, newChainMessage } from './chain.js';
 import { NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFT_MSG_NEWRULE, NFPROTO_UNSPEC } from './constants.js';
 import { ERESTART, explainNftables, GenerationChangedError, NftBatchError } from './errors.js';
-import { type Family, header, nfgenmsg, nftType } from './nfgenmsg.js';
+import { type Family, header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
 import { deleteRuleMessage, newRuleMessage, type Rule, ruleFromWire, ruleLabel, ruleSchema } from './rule.js';
 import {
   deleteSetElementsMessage, deleteSetMessage, newSetElementsMessage, newSetMessage, type NftSet, type SetElement, setLabel, type SetRef,
@@ -24,7 +24,10 @@ import {
 import { deleteTableMessage, newTableMessage, type Table, tableLabel } from './table.js';
 import { uapiSet } from './uapi.js';
 
-const batchAttrs = uapiSet('batch', { genid: ['NFNL_BATCH_GENID', attr.be32(1)] });
+const batchAttrs = uapiSet('batch', { genid: ['NFNL_BATCH_GENID', attr.be32(1)] }, NFGENMSG_FIELDS);
+
+/** BATCH_BEGIN and BATCH_END as messages: nfgenmsg, and the generation on BEGIN. */
+export const batchSchema: MessageSchema = { name: 'batch', header: nfgenmsg, attrs: batchAttrs };
 
 /** BATCH_BEGIN and BATCH_END: nfgenmsg with res_id = NFNL_SUBSYS_NFTABLES (big-endian), optionally the generation. */
 export function batchControlMessage(type: typeof NFNL_MSG_BATCH_BEGIN | typeof NFNL_MSG_BATCH_END, generation?: number): Buffer {
@@ -108,8 +111,9 @@ export class NftBatch {
     return this.add(deleteRuleMessage(family, table, chain, handle), 'delete rule', ruleLabel({ family, table, chain, handle }));
   }
 
+  /** The kernel wants every new set to carry an id (NFTA_SET_ID); one is assigned when `set.id` is not given. */
   createSet(set: NftSet, options: { exclusive?: boolean } = {}): number {
-    return this.add(newSetMessage(set, NLM_F_CREATE | (options.exclusive ? NLM_F_EXCL : 0)), 'create set', setLabel(set));
+    return this.add(newSetMessage({ ...set, id: set.id ?? this.nextId() }, NLM_F_CREATE | (options.exclusive ? NLM_F_EXCL : 0)), 'create set', setLabel(set));
   }
 
   deleteSet(family: Family, table: string, name: string): number {

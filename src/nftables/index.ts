@@ -5,7 +5,7 @@
  */
 export * from './constants.js';
 export { type Family, familyName, familyNumber, header, type NfGenMsg, nfgenmsg, nftablesTypeName, nftType } from './nfgenmsg.js';
-export { batchControlMessage, commitBatch, type CommitOptions, type CommitResult, NftBatch, type RuleOptions } from './batch.js';
+export { batchControlMessage, batchSchema, commitBatch, type CommitOptions, type CommitResult, NftBatch, type RuleOptions } from './batch.js';
 export { type Generation, generationFromWire, generationSchema, readGeneration } from './generation.js';
 export { ERESTART, explainNftables, GenerationChangedError, NftBatchError } from './errors.js';
 export {

@@ -85,7 +85,8 @@ export function ruleFromWire(w: Decoded): Rule {
   if (typeof w.handle === 'bigint') r.handle = w.handle;
   Object.assign(r, userdataFromWire(w.userdata));
   if (w.compat) r.compat = { ...(w.compat as { proto?: number; flags?: number }) };
-  if (typeof w.position === 'bigint') r.position = w.position;
+  // Listings carry NFTA_RULE_POSITION as the handle of the rule before; it is not
+  // kept: written back, it would place the rule relative to a rule that may be gone.
   return r;
 }
 

@@ -9,6 +9,14 @@ import { addressSchema } from '../../src/rtnetlink/schema/address.js';
 import { linkSchema } from '../../src/rtnetlink/schema/link.js';
 import { neighbourSchema } from '../../src/rtnetlink/schema/neighbour.js';
 import { routeSchema } from '../../src/rtnetlink/schema/route.js';
+import { batchSchema } from '../../src/nftables/batch.js';
+import { chainSchema } from '../../src/nftables/chain.js';
+import { NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END } from '../../src/nftables/constants.js';
+import { generationSchema } from '../../src/nftables/generation.js';
+import { nftType } from '../../src/nftables/nfgenmsg.js';
+import { ruleSchema } from '../../src/nftables/rule.js';
+import { setElementsSchema, setSchema } from '../../src/nftables/set.js';
+import { tableSchema } from '../../src/nftables/table.js';
 import { FIXTURES_DIR } from './fixtures.js';
 
 const ROUTE_SCHEMAS: Record<number, MessageSchema> = {
@@ -19,8 +27,20 @@ const ROUTE_SCHEMAS: Record<number, MessageSchema> = {
   28: neighbourSchema, 29: neighbourSchema, 30: neighbourSchema,
 };
 
+/** NETLINK_NETFILTER: the nf_tables messages (NEW/GET/DEL of each object share a schema) and the batch frame. */
+const NETFILTER_SCHEMAS: Record<number, MessageSchema> = {
+  [NFNL_MSG_BATCH_BEGIN]: batchSchema, [NFNL_MSG_BATCH_END]: batchSchema,
+  [nftType(0)]: tableSchema, [nftType(1)]: tableSchema, [nftType(2)]: tableSchema,
+  [nftType(3)]: chainSchema, [nftType(4)]: chainSchema, [nftType(5)]: chainSchema,
+  [nftType(6)]: ruleSchema, [nftType(7)]: ruleSchema, [nftType(8)]: ruleSchema,
+  [nftType(9)]: setSchema, [nftType(10)]: setSchema, [nftType(11)]: setSchema,
+  [nftType(12)]: setElementsSchema, [nftType(13)]: setElementsSchema, [nftType(14)]: setElementsSchema,
+  [nftType(15)]: generationSchema, [nftType(16)]: generationSchema,
+};
+
 export function schemaFor(protocol: number, type: number): MessageSchema | undefined {
   if (protocol === 0) return ROUTE_SCHEMAS[type];
+  if (protocol === 12) return NETFILTER_SCHEMAS[type];
   return undefined;
 }
 
