@@ -102,10 +102,15 @@ export class NetlinkError extends VxnetError {
 
   /** The same failure with a sharper cause, found by the family after the fact. */
   withCause(cause: string): NetlinkError {
-    return new NetlinkError({ ...this.details(), cause });
+    return new NetlinkError({ ...this.toDetails(), cause });
   }
 
-  details(): NetlinkErrorDetails {
+  /**
+   * The constructor's argument that makes this error again. (Not called
+   * `details`: test runners such as uvu read `err.details` as diff text, and
+   * a function there makes uvu drop the failure without a word.)
+   */
+  toDetails(): NetlinkErrorDetails {
     const { errno, operation, object, likelyCause: cause, kernelMessage, attributePath, index } = this;
     return { errno, operation, object, cause, kernelMessage, attributePath, index };
   }

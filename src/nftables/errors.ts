@@ -61,7 +61,7 @@ export class NftBatchError extends NetlinkError {
   constructor(failures: NetlinkError[]) {
     const first = failures[0]!;
     const others = failures.length > 1 ? `; ${failures.length - 1} more message(s) of the batch failed too` : '';
-    super({ ...first.details(), cause: `${first.likelyCause ?? 'the kernel refused it'}${others}. The batch was rolled back: nothing was changed` });
+    super({ ...first.toDetails(), cause: `${first.likelyCause ?? 'the kernel refused it'}${others}. The batch was rolled back: nothing was changed` });
     this.failures = failures;
   }
 }
