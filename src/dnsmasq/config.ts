@@ -5,6 +5,7 @@
  * separate dhcp-hostsfile because that is what dnsmasq re-reads on SIGHUP:
  * changing a mapping then needs no restart.
  */
+import { renameSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import type { ValidHost, ValidInstance, ValidSpec } from './spec.js';
 
@@ -105,6 +106,12 @@ export async function writeAtomic(path: string, contents: string): Promise<void>
   const temporary = `${path}.${process.pid}.${temporaries++}.tmp`;
   await writeFile(temporary, contents, { mode: 0o644 });
   await rename(temporary, path);
+}
+
+export function writeAtomicSync(path: string, contents: string): void {
+  const temporary = `${path}.${process.pid}.${temporaries++}.tmp`;
+  writeFileSync(temporary, contents, { mode: 0o644 });
+  renameSync(temporary, path);
 }
 
 export async function writeInstanceFiles(paths: InstancePaths, config: string, hosts: string): Promise<void> {

@@ -182,6 +182,7 @@ export function validateSpec(spec: unknown): ValidSpec {
     else {
       const d = object(s.dns, 'dns', DNS_KEYS);
       const port = d.port === undefined ? 53 : validatePort(d.port, 'dns.port');
+      if (port === 67 || port === 68) throw new ValidationError('dns.port', 'is a DHCP port', port);
       const upstream = d.upstream === undefined ? [] : list(d.upstream, 'dns.upstream').map((a, i) => anyIp(a, `dns.upstream[${i}]`));
       dns = { port, upstream };
     }

@@ -173,6 +173,7 @@ test('dnsServers and dns.upstream: addresses only', () => {
   assert.equal(validateSpec(withValue('dns.upstream', ['2001:db8:0:0::1', '9.9.9.9'])).dns, { port: 53, upstream: ['2001:db8::1', '9.9.9.9'] });
   rejects(() => validateSpec(withValue('dns.port', 0)), 'dns.port');
   rejects(() => validateSpec(withValue('dns.port', 70000)), 'dns.port');
+  rejects(() => validateSpec(withValue('dns.port', 67)), 'dns.port', /DHCP port/);
   rejects(() => validateSpec(withValue('dns.cache', 10)), 'dns.cache', /unknown field/);
   rejects(() => validateSpec(withValue('dns', 'yes')), 'dns', /object/);
   assert.equal(validateSpec(withValue('dns', true)).dns, { port: 53, upstream: [] });
