@@ -161,11 +161,24 @@ export interface CommitResult {
 export async function commitBatch(conn: Connection, batch: NftBatch, options: CommitOptions = {}): Promise<CommitResult> {
   if (batch.size === 0) return { echoes: [], rules: [] };
   const { messages, entries } = batch.frame(options.generation);
-  const replies = await conn.sendGroup(
-    messages,
-    (index) => ({ operation: entries[index]!.operation, object: entries[index]!.object, explain: (errno) => explainNftables(entries[index]!.operation, errno) }),
-    options,
-  );
+  let replies: GroupReply[];
+  try {
+    replies = await conn.sendGroup(
+      messages,
+      (index) => ({ operation: entries[index]!.operation, object: entries[index]!.object, explain: (errno) => explainNftables(entries[index]!.operation, errno) }),
+      options,
+    );
+  } catch (error) {
+    // The transports report a refused sendmsg by its errno in words.
+    if (error instanceof VxnetError && /EMSGSIZE/.test(error.message)) {
+      const bytes = messages.reduce((sum, m) => sum + m.length, 0);
+      throw new VxnetError(
+        `commit ${batch.size} change(s): the batch (${bytes} bytes) is larger than the socket's send buffer allows for one datagram ` +
+          '(net.core.wmem_max); the kernel received nothing. A batch must travel in one datagram to be atomic: commit fewer changes at a time',
+      );
+    }
+    throw error;
+  }
   const begin = replies[0]!;
   if (begin.errno === ERESTART && options.generation !== undefined) throw new GenerationChangedError(options.generation, `commit ${batch.describe().join(', ')}`);
   const failures = replies.map((r) => r.error).filter((e): e is NetlinkError => e !== undefined);
