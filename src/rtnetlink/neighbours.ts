@@ -9,7 +9,7 @@
  */
 import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants.js';
 import type { BatchResult } from '../netlink/connection.js';
-import { ValidationError } from '../netlink/errors.js';
+import { NetlinkError, ValidationError } from '../netlink/errors.js';
 import { decodeMessage, encodeMessage } from '../netlink/message.js';
 import { parseMac } from '../netlink/codec.js';
 import type { Rtnetlink } from './client.js';
@@ -19,6 +19,7 @@ import {
   RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH,
 } from './constants.js';
 import type { LinkRef } from './links.js';
+import { linkSchema } from './schema/link.js';
 import { type NeighbourMessage, neighbourSchema } from './schema/neighbour.js';
 import { addressFamily, validatePort, validateVni } from './validate.js';
 
@@ -53,7 +54,7 @@ export class Neighbours {
 
   async list(filter: { family?: 4 | 6; dev?: LinkRef } = {}): Promise<Neighbour[]> {
     const family = filter.family === 4 ? AF_INET : filter.family === 6 ? AF_INET6 : AF_UNSPEC;
-    const ifindex = filter.dev === undefined ? 0 : await this.rt.links.indexOf(filter.dev, 'dev', 'list neighbours');
+    const ifindex = filter.dev === undefined ? 0 : await this.rt.links.indexOf(filter.dev, 'dev', 'list neighbours', `on ${filter.dev}`);
     const all = await this.rt.connection.dumpAll(
       () => encodeMessage(RTM_GETNEIGH, 0, neighbourSchema, { family }),
       { operation: 'list neighbours' },
@@ -82,11 +83,36 @@ export class Neighbours {
 
   private async write(spec: NeighbourSpec, flags: number, operation: string): Promise<void> {
     const message = await this.message(spec, operation);
-    await this.rt.connection.request(encodeMessage(RTM_NEWNEIGH, flags, neighbourSchema, message), {
-      operation,
-      object: `${spec.dst} on ${spec.dev}`,
-      schema: neighbourSchema,
-    });
+    try {
+      await this.rt.connection.request(encodeMessage(RTM_NEWNEIGH, flags, neighbourSchema, message), {
+        operation,
+        object: `${spec.dst} on ${spec.dev}`,
+        schema: neighbourSchema,
+        explain: (errno) => (errno === 17 ? `${spec.dst} already has an entry on ${spec.dev}; use replace to change it` : undefined),
+      });
+    } catch (error) {
+      if (error instanceof NetlinkError && error.code === 'EINVAL') throw await this.explainInvalid(spec, message.ifindex as number, error);
+      throw error;
+    }
+  }
+
+  /** EINVAL on a neighbour write: the link-layer address is missing, or not the device's length. */
+  private async explainInvalid(spec: NeighbourSpec, ifindex: number, error: NetlinkError): Promise<NetlinkError> {
+    const state = spec.state ?? 'permanent';
+    if (spec.lladdr === undefined && !spec.proxy && !['none', 'incomplete', 'failed'].includes(state)) {
+      return error.withCause(`lladdr: a ${state} entry needs a link-layer address (only none, incomplete and failed entries, and proxies, go without)`);
+    }
+    try {
+      const link = await this.rt.links.get(ifindex);
+      const wanted = link.address === undefined ? 0 : link.address.split(':').length;
+      const given = spec.lladdr === undefined ? 0 : spec.lladdr.split(':').length;
+      if (spec.lladdr !== undefined && given !== wanted) {
+        return error.withCause(`lladdr: ${spec.lladdr} has ${given} bytes, but ${link.ifname} takes ${wanted}-byte link-layer addresses`);
+      }
+    } catch {
+      // The device vanished meanwhile: keep the kernel's answer.
+    }
+    return error;
   }
 
   private async message(spec: NeighbourSpec, operation: string): Promise<Record<string, unknown>> {
@@ -94,7 +120,7 @@ export class Neighbours {
     if (spec.lladdr !== undefined) parseMac(spec.lladdr, 'lladdr');
     return {
       family: family === 4 ? AF_INET : AF_INET6,
-      ifindex: await this.rt.links.indexOf(spec.dev, 'dev', operation),
+      ifindex: await this.rt.links.indexOf(spec.dev, 'dev', operation, `${spec.dst} on ${spec.dev}`),
       state: stateNumber(spec.state ?? 'permanent'),
       flags: (spec.router ? NTF_ROUTER : 0) | (spec.proxy ? NTF_PROXY : 0),
       type: 0,
@@ -141,14 +167,22 @@ function describeFdb(spec: FdbSpec): string {
 export class Fdb {
   constructor(private readonly rt: Rtnetlink) {}
 
-  /** FDB entries, all or one device's (the kernel filters by ndm_ifindex). */
+  /**
+   * FDB entries, all or one device's. The kernel filters by device, but only
+   * if asked the way it understands on a socket without strict checking
+   * (ours: node-netlink cannot set NETLINK_GET_STRICT_CHK): there it ignores
+   * ndm_ifindex and reads the request as a struct ifinfomsg, taking the port
+   * from ifi_index (valid_fdb_dump_legacy). So a filtered dump is an AF_BRIDGE
+   * ifinfomsg, as older iproute2 sent it; the entries are checked again here.
+   */
   async list(filter: FdbFilter = {}): Promise<FdbEntry[]> {
-    const ifindex = filter.dev === undefined ? 0 : await this.rt.links.indexOf(filter.dev, 'dev', 'list fdb');
-    return this.rt.connection.dumpAll(
-      () => encodeMessage(RTM_GETNEIGH, 0, neighbourSchema, { family: AF_BRIDGE, ifindex }),
+    const ifindex = filter.dev === undefined ? 0 : await this.rt.links.indexOf(filter.dev, 'dev', 'list fdb', `dev ${filter.dev}`);
+    const entries = await this.rt.connection.dumpAll(
+      () => ifindex ? encodeMessage(RTM_GETNEIGH, 0, linkSchema, { family: AF_BRIDGE, ifindex }) : encodeMessage(RTM_GETNEIGH, 0, neighbourSchema, { family: AF_BRIDGE }),
       { operation: 'list fdb', object: filter.dev === undefined ? undefined : `dev ${filter.dev}` },
       { decode: (m) => decodeMessage<FdbEntry>(neighbourSchema, m), retries: 3 },
     );
+    return ifindex ? entries.filter((e) => e.ifindex === ifindex) : entries;
   }
 
   /** Adds an entry; EEXIST if that MAC already has one (use append for extra flood destinations). */
@@ -183,11 +217,13 @@ export class Fdb {
     const names = new Map<LinkRef, number>();
     const resolve = async (ref: LinkRef, field: string): Promise<number> => {
       let index = names.get(ref);
-      if (index === undefined) names.set(ref, (index = await this.rt.links.indexOf(ref, field, operation)));
+      if (index === undefined) names.set(ref, (index = await this.rt.links.indexOf(ref, field, operation, describeFdb(specs[current]!))));
       return index;
     };
     const messages: Buffer[] = [];
+    let current = 0;
     for (const [i, spec] of specs.entries()) {
+      current = i;
       const at = specs.length === 1 ? '' : `fdb[${i}].`;
       try {
         messages.push(encodeMessage(type, flags, neighbourSchema, await this.message(spec, resolve)));
@@ -197,19 +233,37 @@ export class Fdb {
       }
     }
     if (messages.length === 1) {
-      await this.rt.connection.request(messages[0]!, {
-        operation,
-        object: describeFdb(specs[0]!),
-        schema: neighbourSchema,
-        explain: (errno) => fdbCause(errno, specs[0]!),
-      });
+      try {
+        await this.rt.connection.request(messages[0]!, {
+          operation,
+          object: describeFdb(specs[0]!),
+          schema: neighbourSchema,
+          explain: (errno) => fdbCause(errno, specs[0]!),
+        });
+      } catch (error) {
+        if (error instanceof NetlinkError && error.code === 'EINVAL') throw await this.explainInvalid(specs[0]!, error);
+        throw error;
+      }
       return { succeeded: 1, failed: [] };
     }
     return this.rt.connection.batch(messages, (index) => ({ operation, object: describeFdb(specs[index]!) }));
   }
 
+  /** EINVAL on an FDB write: a VXLAN entry without its remote. */
+  private async explainInvalid(spec: FdbSpec, error: NetlinkError): Promise<NetlinkError> {
+    try {
+      const link = await this.rt.links.get(spec.dev);
+      if (link.linkinfo?.info_kind === 'vxlan' && spec.dst === undefined && !spec.master) {
+        return error.withCause(`dst: an entry in the table of VXLAN device ${link.ifname} says where to send: give the remote VTEP's address`);
+      }
+    } catch {
+      // The device vanished meanwhile: keep the kernel's answer.
+    }
+    return error;
+  }
+
   private async message(spec: FdbSpec, resolve: (ref: LinkRef, field: string) => Promise<number>): Promise<Record<string, unknown>> {
-    parseMac(spec.mac, 'mac');
+    if (parseMac(spec.mac, 'mac').length !== 6) throw new ValidationError('mac', 'an FDB entry is for a 6-byte Ethernet address', spec.mac);
     if (spec.dst !== undefined) addressFamily(spec.dst, 'dst');
     if (spec.port !== undefined) validatePort(spec.port);
     if (spec.vni !== undefined) validateVni(spec.vni, 'vni');
@@ -218,6 +272,10 @@ export class Fdb {
     const states = { permanent: NUD_NOARP | NUD_PERMANENT, static: NUD_NOARP | NUD_REACHABLE, dynamic: NUD_REACHABLE };
     const state = states[spec.state ?? 'permanent'];
     if (state === undefined) throw new ValidationError('state', `one of ${Object.keys(states).join(', ')}`, spec.state);
+    if (spec.sticky && state & NUD_PERMANENT) {
+      // The bridge refuses it with a bare EINVAL: a permanent entry never moves anyway.
+      throw new ValidationError('sticky', 'a sticky entry is static or dynamic, not permanent (the default): give state', spec.state ?? 'permanent');
+    }
     let flags = (spec.self ? NTF_SELF : 0) | (spec.master ? NTF_MASTER : 0);
     if (!flags) flags = NTF_SELF; // as `bridge fdb`: the device's own table unless told otherwise
     if (spec.extern_learn) flags |= NTF_EXT_LEARNED;
@@ -248,6 +306,10 @@ function fdbCause(errno: number, spec: FdbSpec): string | undefined {
   if (errno === 17) return `${spec.mac} already has an entry on ${spec.dev}; use append to add another destination (VXLAN flood list) or replace`;
   if (errno === 2) return `no entry for ${spec.mac}${spec.dst ? ` with dst ${spec.dst}` : ''} on ${spec.dev}`;
   if (errno === 97) return `the destination ${spec.dst} is not of the device's address family (an IPv4 VXLAN device takes IPv4 remotes)`;
-  if (errno === 95) return `${spec.dev} has no forwarding database of its own: is it a vxlan device or a bridge port? (set master: true for the bridge's table)`;
+  if (errno === 95) {
+    return spec.master
+      ? `master: ${spec.dev} is not a bridge port, so there is no bridge table to put the entry in (enslave it first)`
+      : `${spec.dev} has no forwarding database of its own: is it a vxlan device or a bridge port? (set master: true for the bridge's table)`;
+  }
   return undefined;
 }

@@ -38,7 +38,13 @@ const NETFILTER_SCHEMAS: Record<number, MessageSchema> = {
   [nftType(15)]: generationSchema, [nftType(16)]: generationSchema,
 };
 
-export function schemaFor(protocol: number, type: number): MessageSchema | undefined {
+/**
+ * The schema of a message type; pass the message itself where requests are
+ * swept too: an FDB dump filtered by device (RTM_GETNEIGH) is sent as an
+ * AF_BRIDGE struct ifinfomsg, the legacy form the kernel reads (see Fdb.list).
+ */
+export function schemaFor(protocol: number, type: number, message?: { buffer: Buffer; start: number; end: number }): MessageSchema | undefined {
+  if (protocol === 0 && type === 30 && message && message.end - message.start === 16 && message.buffer[message.start] === 7) return linkSchema;
   if (protocol === 0) return ROUTE_SCHEMAS[type];
   if (protocol === 12) return NETFILTER_SCHEMAS[type];
   return undefined;

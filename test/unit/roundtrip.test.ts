@@ -18,7 +18,7 @@ for (const file of allFixtureFiles()) {
     for (const entry of fixture.entries) {
       if (entry.kind === 'openfd') continue;
       forEachMessage(entry.datagram, (m) => {
-        const schema = schemaFor(fixture.protocol, m.type);
+        const schema = schemaFor(fixture.protocol, m.type, m);
         if (!schema) return;
         const original = m.buffer.subarray(m.start - 16, m.end);
         const again = encodeMessage(m.type, m.flags, schema, decodeMessage(schema, m));
