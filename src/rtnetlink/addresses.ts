@@ -31,7 +31,7 @@ export interface AddressSpec {
   /** Point-to-point peer (IFA_ADDRESS when it differs from the local address). */
   peer?: string;
   broadcast?: string;
-  /** IPv4 label such as "eth0:1"; it must start with the device's name. */
+  /** IPv4 label such as "eth0:1" (ip insists that it starts with the device's name; the kernel takes any). */
   label?: string;
   scope?: Scope;
   /** IFA_F_* bits (e.g. IFA_F_NOPREFIXROUTE). */
@@ -51,7 +51,7 @@ export class Addresses {
   /** Every address, or those of one family or device. */
   async list(filter: { family?: 4 | 6; dev?: LinkRef } = {}): Promise<Address[]> {
     const family = filter.family === 4 ? AF_INET : filter.family === 6 ? AF_INET6 : AF_UNSPEC;
-    const ifindex = filter.dev === undefined ? undefined : await this.rt.links.indexOf(filter.dev, 'dev', 'list addresses');
+    const ifindex = filter.dev === undefined ? undefined : await this.rt.links.indexOf(filter.dev, 'dev', 'list addresses', `on ${filter.dev}`);
     const all = await this.rt.connection.dumpAll(
       () => encodeMessage(RTM_GETADDR, 0, addressSchema, { family }),
       { operation: 'list addresses' },
@@ -74,7 +74,9 @@ export class Addresses {
     await this.rt.connection.request(encodeMessage(RTM_DELADDR, 0, addressSchema, message), {
       operation: 'delete address',
       object: `${spec.address} on ${spec.dev}`,
-      explain: (errno) => (errno === 99 ? `${spec.address} is not configured on ${spec.dev}` : undefined),
+      explain: (errno) => (errno === 99
+        ? `${spec.address} is not configured on ${spec.dev}${spec.address.includes('/') ? '' : ' as a /32 or /128: give the prefix length it was added with (e.g. 10.0.0.1/24)'}`
+        : undefined),
     });
   }
 
@@ -93,7 +95,7 @@ export class Addresses {
     sameFamily([['address', prefix.address], ['peer', spec.peer], ['broadcast', spec.broadcast]]);
     if (spec.broadcast !== undefined && prefix.family !== 4) throw new ValidationError('broadcast', 'only IPv4 addresses have a broadcast address', spec.broadcast);
     if (spec.label !== undefined && prefix.family !== 4) throw new ValidationError('label', 'only IPv4 addresses have labels', spec.label);
-    const ifindex = await this.rt.links.indexOf(spec.dev, 'dev', operation);
+    const ifindex = await this.rt.links.indexOf(spec.dev, 'dev', operation, `${spec.address} on ${spec.dev}`);
     const message: Record<string, unknown> = {
       family: prefix.family === 4 ? AF_INET : AF_INET6,
       prefixlen: prefix.prefixlen,

@@ -10,17 +10,18 @@
 import { NLM_F_CREATE, NLM_F_EXCL } from '../netlink/constants.js';
 import { NetlinkError, ValidationError } from '../netlink/errors.js';
 import { decodeMessage, encodeMessage } from '../netlink/message.js';
-import { namespacePath } from '../netlink/namespace.js';
+import { namespacePath, validateNamespaceName } from '../netlink/namespace.js';
+import type { Decoded } from '../netlink/codec.js';
 import type { Rtnetlink } from './client.js';
 import { AF_UNSPEC, IFF_UP, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK } from './constants.js';
-import { explainLinkError } from './explain.js';
+import { explainChangeError, explainLinkError } from './explain.js';
 import type { BridgeInfoData, BridgePortData } from './schema/kinds/bridge.js';
 import type { IpvlanInfoData } from './schema/kinds/ipvlan.js';
 import { MACVLAN_MODE_BRIDGE, MACVLAN_MODE_PASSTHRU, MACVLAN_MODE_PRIVATE, MACVLAN_MODE_SOURCE, MACVLAN_MODE_VEPA, type MacvlanInfoData } from './schema/kinds/macvlan.js';
 import { IPVLAN_MODE_L2, IPVLAN_MODE_L3, IPVLAN_MODE_L3S } from './schema/kinds/ipvlan.js';
 import type { VxlanInfoData } from './schema/kinds/vxlan.js';
 import { encodeVethPeer, type LinkInfo, type LinkMessage, linkSchema } from './schema/link.js';
-import { isMulticast, sameFamily, validateIfname, validateMtu, validatePort, validateVni } from './validate.js';
+import { validateIfname, validateMtu, validateUnicastMac, validateVxlanOptions } from './validate.js';
 
 export type Link = LinkMessage;
 /** A device by name or by index. */
@@ -129,8 +130,13 @@ export class Links {
     }
   }
 
-  /** The ifindex of a device, resolving names. `field` names the option in the error if it does not exist. */
-  async indexOf(ref: LinkRef, field: string, operation: string): Promise<number> {
+  /**
+   * The ifindex of a device, resolving names. If there is none, the ENODEV
+   * names the option that named it (`field`) and belongs to the request being
+   * built (`operation` on `object`, e.g. "create link mv0 (macvlan)"), not to
+   * the missing device.
+   */
+  async indexOf(ref: LinkRef, field: string, operation: string, object?: string): Promise<number> {
     if (typeof ref === 'number') {
       if (!Number.isInteger(ref) || ref <= 0) throw new ValidationError(field, 'an interface index is a positive integer', ref);
       return ref;
@@ -138,7 +144,7 @@ export class Links {
     validateIfname(ref, field);
     const link = await this.find(ref);
     if (!link) {
-      throw new NetlinkError({ errno: 19, operation, object: String(ref), cause: `${field}: no device named ${ref} in ${this.rt.where}` });
+      throw new NetlinkError({ errno: 19, operation, object: object ?? String(ref), cause: `${field}: no device named ${ref} in ${this.rt.where}` });
     }
     return link.ifindex;
   }
@@ -154,9 +160,9 @@ export class Links {
     const object = describeSpec(spec);
     const fds: number[] = [];
     try {
-      const message = await this.buildCreate(spec, operation, fds);
+      const message = await this.buildCreate(spec, operation, object, fds);
       try {
-        await this.rt.connection.request(encodeMessage(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, linkSchema, message), { operation, object, schema: linkSchema });
+        await this.rt.connection.request(encodeLink(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, message, spec.kind), { operation, object, schema: linkSchema });
       } catch (error) {
         if (error instanceof NetlinkError) throw await explainLinkError(this.rt, spec, error);
         throw error;
@@ -171,14 +177,14 @@ export class Links {
     return this.get(spec.ifname);
   }
 
-  private async buildCreate(spec: LinkSpec, operation: string, fds: number[]): Promise<Record<string, unknown>> {
+  private async buildCreate(spec: LinkSpec, operation: string, object: string, fds: number[]): Promise<Record<string, unknown>> {
     const message: Record<string, unknown> = { family: AF_UNSPEC, ifname: spec.ifname };
-    await this.applyCommon(message, spec, operation);
+    await this.applyCommon(message, spec, operation, object, spec.kind);
     delete message.ifalias; // set after creation, see create()
     let linkinfo: LinkInfo = { info_kind: spec.kind };
     switch (spec.kind) {
       case 'vxlan':
-        linkinfo.info_data = await this.vxlanData((spec as { vxlan: VxlanOptions }).vxlan, operation);
+        linkinfo.info_data = await this.vxlanData((spec as { vxlan: VxlanOptions }).vxlan, operation, object);
         break;
       case 'bridge': {
         const { bridge } = spec as { bridge?: BridgeInfoData };
@@ -189,9 +195,9 @@ export class Links {
         const { peer: options } = spec as { peer: VethPeer };
         const peer: Record<string, unknown> = { ifname: validateIfname(options?.ifname, 'peer.ifname') };
         if (options.mtu !== undefined) peer.mtu = validateMtu(options.mtu, 'peer.mtu');
-        if (options.address !== undefined) peer.address = options.address;
-        if (options.namespace) peer.net_ns_fd = await this.openNamespace(options.namespace, fds);
-        linkinfo.info_data = { peer: encodeVethPeer(peer) };
+        if (options.address !== undefined) peer.address = validateUnicastMac(options.address, 'peer.address');
+        if (options.namespace) peer.net_ns_fd = await this.openNamespace(options.namespace, fds, 'peer.namespace');
+        linkinfo.info_data = { peer: withField('peer.', () => encodeVethPeer(peer)) };
         break;
       }
       case 'macvlan':
@@ -216,59 +222,47 @@ export class Links {
     }
     message.linkinfo = linkinfo;
     if ('link' in spec && spec.link !== undefined && spec.kind !== 'vxlan') {
-      message.link = await this.rt.links.indexOf(spec.link, 'link', operation);
+      message.link = await this.rt.links.indexOf(spec.link, 'link', operation, object);
     }
     if (spec.namespace) message.net_ns_fd = await this.openNamespace(spec.namespace, fds);
     return message;
   }
 
-  private async vxlanData(options: VxlanOptions, operation: string): Promise<VxlanInfoData> {
-    validateVni(options.id, 'vxlan.id');
-    if (options.port !== undefined) validatePort(options.port, 'vxlan.port');
-    if (options.ttl !== undefined && (!Number.isInteger(options.ttl) || options.ttl < 0 || options.ttl > 255)) {
-      throw new ValidationError('vxlan.ttl', 'a TTL is 0 to 255 (0: inherit from the route)', options.ttl);
-    }
-    sameFamily([['vxlan.group', options.group], ['vxlan.local', options.local]]);
-    sameFamily([['vxlan.group6', options.group6], ['vxlan.local6', options.local6]]);
-    if (options.group !== undefined && options.group6 !== undefined) {
-      throw new ValidationError('vxlan.group6', 'a device has one remote: group (IPv4) or group6 (IPv6), not both', options.group6);
-    }
+  private async vxlanData(options: VxlanOptions, operation: string, object: string): Promise<VxlanInfoData> {
+    validateVxlanOptions(options);
     const data: VxlanInfoData = { ...options, link: undefined };
     delete data.link;
-    for (const [field, family] of [['group', 4], ['group6', 6], ['local', 4], ['local6', 6]] as const) {
-      const value = options[field];
-      if (value !== undefined && sameFamily([[`vxlan.${field}`, value]]) !== family) {
-        throw new ValidationError(`vxlan.${field}`, `expected an IPv${family} address`, value);
-      }
-    }
-    const remote = options.group ?? options.group6;
-    if (remote !== undefined && isMulticast(remote) && options.link === undefined) {
-      // The kernel refuses this with a bare EINVAL ("multicast destination requires interface").
-      throw new ValidationError('vxlan.link', `a multicast group (${remote}) needs the underlay device to join it on`);
-    }
     // The kernel lists the VNI first in its dumps; keep requests in the same order.
     const ordered: VxlanInfoData = { id: options.id, ...data };
-    if (options.link !== undefined) ordered.link = await this.rt.links.indexOf(options.link, 'vxlan.link', operation);
+    if (options.link !== undefined) ordered.link = await this.rt.links.indexOf(options.link, 'vxlan.link', operation, object);
     return ordered;
   }
 
-  private async applyCommon(message: Record<string, unknown>, spec: CommonSpec, operation: string): Promise<void> {
+  private async applyCommon(message: Record<string, unknown>, spec: CommonSpec, operation: string, object: string, kind?: string): Promise<void> {
     if (spec.mtu !== undefined) message.mtu = validateMtu(spec.mtu);
-    if (spec.address !== undefined) message.address = spec.address;
+    if (spec.address !== undefined) message.address = kind !== undefined && ETHERNET_KINDS.has(kind) ? validateUnicastMac(spec.address, 'address') : spec.address;
     if (spec.txqlen !== undefined) message.txqlen = spec.txqlen;
     if (spec.ifalias !== undefined) message.ifalias = spec.ifalias;
     if (spec.group !== undefined) message.group = spec.group;
     if (spec.master === null) message.master = 0;
-    else if (spec.master !== undefined) message.master = await this.indexOf(spec.master, 'master', operation);
+    else if (spec.master !== undefined) message.master = await this.indexOf(spec.master, 'master', operation, object);
     if (spec.up !== undefined) {
       message.flags = spec.up ? IFF_UP : 0;
       message.change = IFF_UP;
     }
   }
 
-  private async openNamespace(namespace: string, fds: number[]): Promise<number> {
-    // The descriptor must be valid in the process that sends the request (a relay, for namespaced connections).
-    const fd = await this.rt.connection.transport.openFd(namespacePath(namespace));
+  private async openNamespace(namespace: string, fds: number[], field = 'namespace'): Promise<number> {
+    if (typeof namespace !== 'string' || !namespace.startsWith('/')) validateNamespaceName(namespace, field);
+    const path = namespacePath(namespace);
+    let fd: number;
+    try {
+      // The descriptor must be valid in the process that sends the request (a relay, for namespaced connections).
+      fd = await this.rt.connection.transport.openFd(path);
+    } catch (error) {
+      // Nothing was sent yet: a namespace that cannot be opened is a bad value, named as such.
+      throw new ValidationError(field, `cannot open network namespace ${namespace} (${path}): ${(error as Error).message}; is it created (ip netns add)?`, namespace);
+    }
     fds.push(fd);
     return fd;
   }
@@ -276,15 +270,21 @@ export class Links {
   /** Changes a device: rename, MTU, address, alias, up/down, master/nomaster, namespace, kind options. */
   async set(ref: LinkRef, changes: LinkChanges): Promise<void> {
     const operation = 'change link';
+    const object = String(ref);
     const ifindex = await this.indexOf(ref, 'link', operation);
     const message: Record<string, unknown> = { family: AF_UNSPEC, ifindex };
     if (changes.ifname !== undefined) message.ifname = validateIfname(changes.ifname);
-    await this.applyCommon(message, changes, operation);
+    await this.applyCommon(message, changes, operation, object);
     if (changes.linkinfo !== undefined) message.linkinfo = changes.linkinfo;
     const fds: number[] = [];
     try {
       if (changes.namespace !== undefined) message.net_ns_fd = await this.openNamespace(changes.namespace, fds);
-      await this.rt.connection.request(encodeMessage(RTM_NEWLINK, 0, linkSchema, message), { operation, object: String(ref), schema: linkSchema });
+      try {
+        await this.rt.connection.request(encodeMessage(RTM_NEWLINK, 0, linkSchema, message), { operation, object, schema: linkSchema });
+      } catch (error) {
+        if (error instanceof NetlinkError) throw await explainChangeError(this.rt, ref, changes, error);
+        throw error;
+      }
     } finally {
       for (const fd of fds) await this.rt.connection.transport.closeFd(fd);
     }
@@ -303,6 +303,35 @@ export class Links {
       object: String(ref),
       explain: (errno) => (errno === 19 ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref} in ${this.rt.where}` : undefined),
     });
+  }
+}
+
+/** Kinds whose devices take a 6-byte Ethernet address of their own. */
+const ETHERNET_KINDS = new Set(['vxlan', 'bridge', 'veth', 'macvlan', 'macvtap']);
+
+/** Where each kind's options sit in a LinkSpec, to name them in encoding errors as the caller wrote them. */
+const KIND_OPTIONS: Record<string, string> = { vxlan: 'vxlan', bridge: 'bridge', macvlan: 'macvlan', macvtap: 'macvlan', ipvlan: 'ipvlan' };
+
+/** Encodes a link message; a ValidationError inside IFLA_INFO_DATA names the option as given (`vxlan.ttl`, not `linkinfo.info_data.ttl`). */
+function encodeLink(type: number, flags: number, message: Record<string, unknown>, kind: string): Buffer {
+  try {
+    return encodeMessage(type, flags, linkSchema, message as Decoded);
+  } catch (error) {
+    const options = KIND_OPTIONS[kind];
+    if (options && error instanceof ValidationError && error.field.startsWith('linkinfo.info_data.')) {
+      throw new ValidationError(`${options}.${error.field.slice('linkinfo.info_data.'.length)}`, error.reason, error.value);
+    }
+    throw error;
+  }
+}
+
+/** Runs an encoder whose ValidationErrors should carry a prefix (the veth peer's own link message). */
+function withField<T>(prefix: string, encode: () => T): T {
+  try {
+    return encode();
+  } catch (error) {
+    if (error instanceof ValidationError) throw new ValidationError(`${prefix}${error.field}`, error.reason, error.value);
+    throw error;
   }
 }
 

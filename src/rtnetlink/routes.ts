@@ -4,6 +4,7 @@
  * table main, protocol boot, type unicast, scope link for a route without a
  * gateway and universe otherwise.
  */
+import ipaddr from 'ipaddr.js';
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants.js';
 import type { BatchResult } from '../netlink/connection.js';
 import { ValidationError } from '../netlink/errors.js';
@@ -131,11 +132,7 @@ export class Routes {
       operation,
       object: describe(spec),
       schema: routeSchema,
-      explain: (errno) => {
-        if (errno === 17) return `a route to ${spec.dst} already exists in table ${spec.table ?? RT_TABLE_MAIN} with the same metric; use replace`;
-        if (errno === 101) return `the gateway ${spec.gateway} is not reachable through a connected route${spec.dev !== undefined ? ` on ${spec.dev}` : ''}`;
-        return undefined;
-      },
+      explain: (errno) => routeCause(errno, spec),
     });
   }
 
@@ -144,7 +141,7 @@ export class Routes {
     const resolve = async (ref: LinkRef, field: string): Promise<number> => {
       let index = names.get(ref);
       if (index === undefined) {
-        index = await this.rt.links.indexOf(ref, field, operation);
+        index = await this.rt.links.indexOf(ref, field, operation, describe(spec));
         names.set(ref, index);
       }
       return index;
@@ -160,6 +157,9 @@ export class Routes {
       family = prefix.family;
       dst = prefix.address;
       dstLen = prefix.prefixlen;
+      // The kernel refuses host bits with a bare EINVAL (ip checks it first: "Invalid prefix for given prefix length").
+      const network = networkOf(prefix);
+      if (network) throw new ValidationError('dst', `${spec.dst} has host bits set: the network is ${network}/${dstLen}`, spec.dst);
       if (spec.family !== undefined && spec.family !== family) throw new ValidationError('family', `dst ${spec.dst} is IPv${family}`, spec.family);
     }
     sameFamily([['dst', dst], ['gateway', spec.gateway], ['prefsrc', spec.prefsrc], ...(spec.nexthops ?? []).map((h, i): [string, string | undefined] => [`nexthops[${i}].gateway`, h.gateway])]);
@@ -168,6 +168,10 @@ export class Routes {
     const type = spec.type === undefined ? TYPES.unicast : TYPES[spec.type];
     if (type === undefined) throw new ValidationError('type', `one of ${Object.keys(TYPES).join(', ')}`, spec.type);
     const hasGateway = spec.gateway !== undefined || (spec.nexthops ?? []).some((h) => h.gateway !== undefined);
+    if (!forDelete && type === TYPES.unicast && !hasGateway && spec.dev === undefined && !(spec.nexthops ?? []).some((h) => h.dev !== undefined)) {
+      // The kernel answers ENODEV ("no such device"), which points at the wrong thing.
+      throw new ValidationError('dev', `a unicast route to ${spec.dst} needs a gateway or a device (or a type such as blackhole)`);
+    }
     const scope = spec.scope !== undefined
       ? scopeNumber(spec.scope)
       : forDelete ? 255 // RT_SCOPE_NOWHERE: match any scope, as ip route del does
@@ -202,6 +206,35 @@ export class Routes {
     }
     return message;
   }
+}
+
+/** The likely cause of a refused route write, naming the option at fault. */
+function routeCause(errno: number, spec: RouteSpec): string | undefined {
+  const gateways = [spec.gateway, ...(spec.nexthops ?? []).map((h) => h.gateway)].filter((g) => g !== undefined);
+  switch (errno) {
+    case 17: return `a route to ${spec.dst} already exists in table ${spec.table ?? RT_TABLE_MAIN} with the same metric; use replace`;
+    case 101: return `gateway: ${gateways.join(', ')} is not reachable through a connected route${spec.dev !== undefined ? ` on ${spec.dev}` : ''}`;
+    case 22:
+      if (spec.prefsrc !== undefined) return `prefsrc: ${spec.prefsrc} must be an address configured on this host (in this namespace)`;
+      if (gateways.length) return `gateway: the kernel refused ${gateways.join(', ')} (a local address, or not reachable as a neighbour on the device)`;
+      return undefined;
+    case 19: return spec.dev !== undefined ? `dev: ${spec.dev} is gone or down` : undefined;
+    default: return undefined;
+  }
+}
+
+/** If the prefix has host bits set, the network it belongs to (host bits cleared), as text; otherwise undefined. */
+function networkOf(prefix: { address: string; prefixlen: number }): string | undefined {
+  const bytes = ipaddr.parse(prefix.address).toByteArray();
+  let hostBits = false;
+  for (let bit = prefix.prefixlen; bit < bytes.length * 8; bit++) {
+    const mask = 0x80 >> (bit & 7);
+    if (bytes[bit >> 3]! & mask) hostBits = true;
+    bytes[bit >> 3]! &= ~mask;
+  }
+  if (!hostBits) return undefined;
+  const network = ipaddr.fromByteArray(bytes);
+  return network.kind() === 'ipv6' ? (network as ipaddr.IPv6).toRFC5952String() : network.toString();
 }
 
 function decodeRoute(m: RawMessage): Route {

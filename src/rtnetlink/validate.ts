@@ -3,6 +3,7 @@
  * with a bare EINVAL gets a ValidationError that names the field instead.
  */
 import ipaddr from 'ipaddr.js';
+import { parseMac } from '../netlink/codec.js';
 import { ValidationError } from '../netlink/errors.js';
 
 /** IFNAMSIZ is 16 with the NUL: 15 bytes of name. */
@@ -40,6 +41,19 @@ export function validateMtu(mtu: unknown, field = 'mtu'): number {
   return mtu;
 }
 
+/**
+ * The address of an Ethernet device: six bytes, not multicast (the lowest
+ * bit of the first byte), not all zeros. The kernel refuses the others with
+ * EINVAL or EADDRNOTAVAIL.
+ */
+export function validateUnicastMac(mac: unknown, field = 'address'): string {
+  const bytes = parseMac(mac, field);
+  if (bytes.length !== 6) throw new ValidationError(field, `an Ethernet address has 6 bytes, this one ${bytes.length}`, mac);
+  if (bytes[0]! & 1) throw new ValidationError(field, 'a device address must be unicast (the first byte is odd: multicast)', mac);
+  if (bytes.every((b) => b === 0)) throw new ValidationError(field, 'a device address cannot be all zeros', mac);
+  return mac as string;
+}
+
 export type Family = 4 | 6;
 
 /** Parses an address (no zone, no prefix); returns its family. */
@@ -71,6 +85,105 @@ export function parsePrefix(text: unknown, field: string): Prefix {
   if (length === undefined) return { address: address!, prefixlen: max, family };
   if (!/^\d{1,3}$/.test(length) || Number(length) > max) throw new ValidationError(field, `a prefix length is 0 to ${max}`, text);
   return { address: address!, prefixlen: Number(length), family };
+}
+
+/** A UDP source port range (IFLA_VXLAN_PORT_RANGE): 0 0 is the driver's default; low may not exceed high. */
+export function validatePortRange(range: unknown, field = 'port_range'): { low: number; high: number } {
+  const r = range as { low?: unknown; high?: unknown } | null;
+  if (typeof r !== 'object' || r === null) throw new ValidationError(field, 'expected { low, high }', range);
+  for (const end of ['low', 'high'] as const) {
+    const port = r[end];
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new ValidationError(`${field}.${end}`, 'a UDP port is an integer from 0 to 65535', port);
+    }
+  }
+  if ((r.low as number) > (r.high as number)) throw new ValidationError(field, `low (${r.low}) cannot exceed high (${r.high})`, range);
+  return r as { low: number; high: number };
+}
+
+/** fe80::/10: an IPv6 address that is only meaningful together with an interface. */
+export function isLinkLocal6(address: string): boolean {
+  return ipaddr.parse(address).range() === 'linkLocal';
+}
+
+/**
+ * Everything about VXLAN options that can be known before asking the
+ * kernel, in the order the kernel itself checks them. Each rule here is one
+ * the kernel answers with a bare EINVAL (or, for the flow label, silently
+ * truncates), so the error names the field instead.
+ */
+export function validateVxlanOptions(options: VxlanLike): void {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('vxlan', 'expected the vxlan options ({ id, ... })', options);
+  validateVni(options.id, 'vxlan.id');
+  if (options.port !== undefined) validatePort(options.port, 'vxlan.port');
+  if (options.port_range !== undefined) validatePortRange(options.port_range, 'vxlan.port_range');
+  const byte = (field: 'ttl' | 'tos', what: string): void => {
+    const value = options[field];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 255)) {
+      throw new ValidationError(`vxlan.${field}`, what, value);
+    }
+  };
+  byte('ttl', 'a TTL is 0 to 255 (0: inherit from the route)');
+  byte('tos', 'a TOS is 0 to 255 (1: inherit from the inner packet)');
+  if (options.df !== undefined && (typeof options.df !== 'number' || ![0, 1, 2].includes(options.df))) {
+    throw new ValidationError('vxlan.df', 'df is 0 (unset), 1 (set) or 2 (inherit)', options.df);
+  }
+  if (options.label !== undefined && (typeof options.label !== 'number' || !Number.isInteger(options.label) || options.label < 0 || options.label > 0xfffff)) {
+    // The kernel masks the label to 20 bits without a word: a larger value would be silently changed.
+    throw new ValidationError('vxlan.label', 'an IPv6 flow label is 0 to 1048575 (20 bits)', options.label);
+  }
+  if (options.ageing === 0) {
+    // The kernel reads 0 as "use the default" and stores 300 without a word.
+    throw new ValidationError('vxlan.ageing', 'an FDB lifetime is 1 second or more (the kernel turns 0 into its default, 300 s); omit it for the default', 0);
+  }
+  for (const [field, family] of [['group', 4], ['local', 4], ['group6', 6], ['local6', 6]] as const) {
+    const value = options[field];
+    if (value !== undefined && addressFamily(value, `vxlan.${field}`) !== family) {
+      throw new ValidationError(`vxlan.${field}`, `expected an IPv${family} address (use ${family === 4 ? `${field}6` : field.slice(0, -1)} for IPv${family === 4 ? 6 : 4})`, value);
+    }
+  }
+  if (options.group !== undefined && options.group6 !== undefined) {
+    throw new ValidationError('vxlan.group6', 'a device has one remote: group (IPv4) or group6 (IPv6), not both', options.group6);
+  }
+  if (options.local !== undefined && options.local6 !== undefined) {
+    throw new ValidationError('vxlan.local6', 'a device has one local address: local (IPv4) or local6 (IPv6), not both', options.local6);
+  }
+  const remote = options.group !== undefined ? (['group', options.group, 4] as const) : options.group6 !== undefined ? (['group6', options.group6, 6] as const) : undefined;
+  const local = options.local !== undefined ? (['local', options.local, 4] as const) : options.local6 !== undefined ? (['local6', options.local6, 6] as const) : undefined;
+  if (remote && local && remote[2] !== local[2]) {
+    throw new ValidationError(`vxlan.${local[0]}`, `is IPv${local[2]} but vxlan.${remote[0]} is IPv${remote[2]}: the local and remote addresses of a device are one family`, local[1]);
+  }
+  if (remote && isMulticast(remote[1]) && options.link === undefined) {
+    // The kernel refuses this with a bare EINVAL ("multicast destination requires interface").
+    throw new ValidationError('vxlan.link', `a multicast group (${remote[1]}) needs the underlay device to join it on`);
+  }
+  for (const [field, value] of [['group6', options.group6], ['local6', options.local6]] as const) {
+    if (value !== undefined && isLinkLocal6(value) && options.link === undefined) {
+      throw new ValidationError('vxlan.link', `a link-local ${field} (${value}) is only meaningful on one interface: give the underlay device`);
+    }
+  }
+  if (options.vnifilter && !options.external) {
+    throw new ValidationError('vxlan.vnifilter', 'VNI filtering works only on an external (collect-metadata) device: set external: 1', options.vnifilter);
+  }
+}
+
+/** The VXLAN options validateVxlanOptions reads (links.ts's VxlanOptions). */
+export interface VxlanLike {
+  id?: unknown;
+  port?: number;
+  port_range?: { low: number; high: number };
+  ttl?: number;
+  tos?: number;
+  df?: number;
+  label?: number;
+  ageing?: number;
+  group?: string;
+  group6?: string;
+  local?: string;
+  local6?: string;
+  link?: unknown;
+  external?: number;
+  vnifilter?: number;
 }
 
 /** Addresses that must share one family (a VXLAN's group, local address and peers). */
