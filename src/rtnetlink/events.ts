@@ -6,25 +6,30 @@
  * list again.
  */
 import { NETLINK_ROUTE } from '../netlink/constants.js';
-import { OverrunError } from '../netlink/errors.js';
+import { OverrunError, ValidationError } from '../netlink/errors.js';
 import { decodeMessage, type RawMessage } from '../netlink/message.js';
 import { Subscription, type SubscriptionEvent } from '../netlink/subscription.js';
 import type { Address } from './addresses.js';
 import type { Rtnetlink } from './client.js';
 import {
-  RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_DELROUTE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE,
+  AF_BRIDGE, RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_DELROUTE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE,
   RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE, RTNLGRP_LINK, RTNLGRP_NEIGH,
 } from './constants.js';
 import type { Link } from './links.js';
-import type { Neighbour } from './neighbours.js';
+import type { FdbEntry, Neighbour } from './neighbours.js';
 import type { Route } from './routes.js';
 import { addressSchema } from './schema/address.js';
 import { linkSchema } from './schema/link.js';
 import { neighbourSchema } from './schema/neighbour.js';
 import { routeSchema } from './schema/route.js';
 
-export type EventGroup = 'link' | 'ipv4-address' | 'ipv6-address' | 'ipv4-route' | 'ipv6-route' | 'neighbour';
+export type EventGroup = 'link' | 'ipv4-address' | 'ipv6-address' | 'ipv4-route' | 'ipv6-route' | 'neighbour' | 'fdb';
 
+/**
+ * The kernel group of each. Neighbours (ARP/NDP) and bridge FDB entries share
+ * RTNLGRP_NEIGH; they are told apart by family (AF_BRIDGE is the FDB) and
+ * delivered only to those who asked for them.
+ */
 const GROUPS: Record<EventGroup, number> = {
   link: RTNLGRP_LINK,
   'ipv4-address': RTNLGRP_IPV4_IFADDR,
@@ -32,6 +37,7 @@ const GROUPS: Record<EventGroup, number> = {
   'ipv4-route': RTNLGRP_IPV4_ROUTE,
   'ipv6-route': RTNLGRP_IPV6_ROUTE,
   neighbour: RTNLGRP_NEIGH,
+  fdb: RTNLGRP_NEIGH,
 };
 
 /** `existing`: listed at the start (listFirst); `new` covers changes too, as in the kernel. */
@@ -42,6 +48,8 @@ export type RtEvent =
   | { kind: 'address'; action: Action; address: Address }
   | { kind: 'route'; action: Action; route: Route }
   | { kind: 'neighbour'; action: Action; neighbour: Neighbour }
+  /** A bridge FDB entry (a neighbour message of family AF_BRIDGE): a learned MAC, a VXLAN remote. */
+  | { kind: 'fdb'; action: Action; entry: FdbEntry }
   /** The initial listing is complete (listFirst only). */
   | { kind: 'synced' }
   /** Events were lost: list again before trusting your view. */
@@ -64,8 +72,11 @@ export function decodeEvent(message: RawMessage): RtEvent | undefined {
       return { kind: 'address', action: message.type === RTM_NEWADDR ? 'new' : 'del', address: decodeMessage<Address>(addressSchema, message) };
     case RTM_NEWROUTE: case RTM_DELROUTE:
       return { kind: 'route', action: message.type === RTM_NEWROUTE ? 'new' : 'del', route: decodeMessage<Route>(routeSchema, message) };
-    case RTM_NEWNEIGH: case RTM_DELNEIGH:
-      return { kind: 'neighbour', action: message.type === RTM_NEWNEIGH ? 'new' : 'del', neighbour: decodeMessage<Neighbour>(neighbourSchema, message) };
+    case RTM_NEWNEIGH: case RTM_DELNEIGH: {
+      const action = message.type === RTM_NEWNEIGH ? 'new' : 'del';
+      const decoded = decodeMessage<Neighbour>(neighbourSchema, message);
+      return decoded.family === AF_BRIDGE ? { kind: 'fdb', action, entry: decoded } : { kind: 'neighbour', action, neighbour: decoded };
+    }
     default:
       return undefined;
   }
@@ -76,18 +87,18 @@ export function decodeEvent(message: RawMessage): RtEvent | undefined {
  * missed (an object may then appear twice: once existing, once new).
  */
 export async function* watch(rt: Rtnetlink, options: EventOptions): AsyncGenerator<RtEvent, void, undefined> {
-  const groups = options.groups.map((g) => {
-    const number = GROUPS[g];
-    if (number === undefined) throw new TypeError(`unknown event group ${g}; one of ${Object.keys(GROUPS).join(', ')}`);
+  const groups = [...new Set(options.groups.map((g) => {
+    const number = Object.hasOwn(GROUPS, g) ? GROUPS[g] : undefined;
+    if (number === undefined) throw new ValidationError('groups', `unknown event group ${JSON.stringify(g)}; one of ${Object.keys(GROUPS).join(', ')}`, g);
     return number;
-  });
+  }))];
+  const wanted = new Set(options.groups);
   const subscription = await Subscription.open({ protocol: NETLINK_ROUTE, groups, namespace: rt.namespace, maxBacklog: options.maxBacklog });
   try {
     const live = subscription[Symbol.asyncIterator]();
     // Start the iterator now so events queue while we list.
     const first = live.next();
     if (options.listFirst) {
-      const wanted = new Set(options.groups);
       if (wanted.has('link')) for (const link of await rt.links.list()) yield { kind: 'link', action: 'existing', link };
       if (wanted.has('ipv4-address') || wanted.has('ipv6-address')) {
         for (const address of await rt.addresses.list()) {
@@ -100,6 +111,7 @@ export async function* watch(rt: Rtnetlink, options: EventOptions): AsyncGenerat
         }
       }
       if (wanted.has('neighbour')) for (const neighbour of await rt.neighbours.list()) yield { kind: 'neighbour', action: 'existing', neighbour };
+      if (wanted.has('fdb')) for (const entry of await rt.fdb.list()) yield { kind: 'fdb', action: 'existing', entry };
       yield { kind: 'synced' };
     }
     for (let step = await first; !step.done; step = await live.next()) {
@@ -108,7 +120,8 @@ export async function* watch(rt: Rtnetlink, options: EventOptions): AsyncGenerat
       else if (event.kind === 'error') throw event.error;
       else {
         const decoded = decodeEvent(event.message);
-        if (decoded) yield decoded;
+        // Neighbours and the FDB share a kernel group: deliver only what was asked for.
+        if (decoded && (decoded.kind !== 'neighbour' || wanted.has('neighbour')) && (decoded.kind !== 'fdb' || wanted.has('fdb'))) yield decoded;
       }
     }
   } finally {
