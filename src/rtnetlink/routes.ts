@@ -167,6 +167,7 @@ export class Routes {
     if (!Number.isInteger(table) || table < 0 || table > 0xffffffff) throw new ValidationError('table', 'a table id is a 32-bit unsigned integer', table);
     const type = spec.type === undefined ? TYPES.unicast : TYPES[spec.type];
     if (type === undefined) throw new ValidationError('type', `one of ${Object.keys(TYPES).join(', ')}`, spec.type);
+    if (spec.nexthops !== undefined && (!Array.isArray(spec.nexthops) || spec.nexthops.length === 0)) throw new ValidationError('nexthops', 'at least one next hop', spec.nexthops);
     const hasGateway = spec.gateway !== undefined || (spec.nexthops ?? []).some((h) => h.gateway !== undefined);
     if (!forDelete && type === TYPES.unicast && !hasGateway && spec.dev === undefined && !(spec.nexthops ?? []).some((h) => h.dev !== undefined)) {
       // The kernel answers ENODEV ("no such device"), which points at the wrong thing.
