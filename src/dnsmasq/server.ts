@@ -19,7 +19,7 @@ import type { DnsmasqExit } from './errors.js';
 import { type Lease, type LeaseChanges, LeaseWatcher, parseLeases, pruneLeaseText, readLeases, type StaleLease, staleLeases } from './leases.js';
 import { findTools, preflight } from './preflight.js';
 import { DnsmasqProcess } from './process.js';
-import { type DnsmasqSpec, type InstanceOptions, type StaticHost, validateHosts, validateInstance, validateSpec, type ValidSpec } from './spec.js';
+import { type DnsmasqSpec, type InstanceOptions, type StaticHost, validateHosts, validateInstance, validateSpec, type ValidHost, type ValidSpec } from './spec.js';
 import { type RestartInfo, type RestartPolicy, Supervisor, type SupervisorStatus, validatePolicy } from './supervisor.js';
 
 export interface DnsmasqServerOptions extends InstanceOptions {
@@ -86,6 +86,7 @@ export class DnsmasqServer extends EventEmitter<DnsmasqServerEvents> implements 
   private readonly supervisor: Supervisor;
   private readonly watcher: LeaseWatcher;
   private stopping?: Promise<void>;
+  private updates: Promise<unknown> = Promise.resolve();
 
   private constructor(spec: ValidSpec, instance: string, namespace: string | undefined, paths: InstancePaths, supervisor: Supervisor) {
     super();
@@ -179,6 +180,13 @@ export class DnsmasqServer extends EventEmitter<DnsmasqServerEvents> implements 
    */
   async updateHosts(hosts: StaticHost[]): Promise<HostsUpdate> {
     const valid = validateHosts(hosts, this.current, 'hosts');
+    // One update at a time: each decides on the leases and hosts the previous one left.
+    const run = this.updates.then(() => this.applyHosts(valid));
+    this.updates = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyHosts(valid: ValidHost[]): Promise<HostsUpdate> {
     const state = this.supervisor.status().state;
     if (this.stopping || state === 'stopped' || state === 'failed') {
       throw new VxnetError(`dnsmasq instance ${this.instance} is ${state === 'failed' ? 'failed (the supervisor gave up)' : 'stopped'}: start a new server to change its hosts`);

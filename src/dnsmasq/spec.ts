@@ -372,7 +372,7 @@ function flag(value: unknown, field: string, fallback: boolean): boolean {
 export interface InstanceOptions {
   /** Names the instance's state directory. Default: the interface name, prefixed with the namespace's. */
   instance?: string;
-  /** Run dnsmasq inside this network namespace (/run/netns/NAME). */
+  /** Run dnsmasq inside this network namespace: a name (/run/netns/NAME) or a namespace file's path (/proc/PID/ns/net). */
   namespace?: string;
   /** Directory for the configuration, hosts, lease and pid files. Default /run/vxnet/dnsmasq/<instance>. */
   stateDir?: string;
@@ -401,7 +401,8 @@ const ACCOUNT = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 export function validateInstance(options: InstanceOptions, spec: Pick<ValidSpec, 'interface'>): ValidInstance {
   const valid: ValidInstance = { instance: '', stateDir: '' };
   if (options.namespace !== undefined) {
-    validateNamespaceName(options.namespace, 'namespace');
+    if (typeof options.namespace === 'string' && options.namespace.startsWith('/')) safePath(options.namespace, 'namespace');
+    else validateNamespaceName(options.namespace, 'namespace');
     valid.namespace = options.namespace;
   }
   if (options.instance !== undefined) {
@@ -410,6 +411,7 @@ export function validateInstance(options: InstanceOptions, spec: Pick<ValidSpec,
       throw new ValidationError('instance', 'an instance name is 1–64 letters, digits, "_", "." or "-", starting with a letter or digit', options.instance);
     }
   } else {
+    if (options.namespace?.startsWith('/')) throw new ValidationError('instance', 'with a namespace given as a path, give an instance name', options.instance);
     valid.instance = options.namespace ? `${options.namespace}.${spec.interface}` : spec.interface;
     if (!INSTANCE.test(valid.instance) || valid.instance.includes('..')) {
       throw new ValidationError('instance', `the default name "${valid.instance}" (namespace.interface) is not a safe file name: give an instance name`, valid.instance);

@@ -429,6 +429,15 @@ it('updateHosts: a new mapping is reloaded by SIGHUP; a mapping that contradicts
     const c1again = await udhcpc(c1.ns, { requestIp: dynamic.ip });
     assert.is.not(c1again.ip, dynamic.ip, 'c1 cannot take back the address now fixed to c2');
     assert.equal(server.spec.hosts, [{ mac: c2.mac, ip: dynamic.ip, name: 'two' }]);
+
+    // Updates asked at once run one after the other: the last one wins, each confirmed.
+    const [u1, u2] = await Promise.all([
+      server.updateHosts([{ mac: c2.mac, ip: dynamic.ip, name: 'two' }, { mac: c1.mac, ip: '10.77.0.61' }]),
+      server.updateHosts([{ mac: c2.mac, ip: dynamic.ip, name: 'deux' }]),
+    ]);
+    assert.equal([u1.method, u2.method], ['restarted', 'reloaded']);
+    assert.equal(u1.pruned.map((s) => s.lease.mac), [c1.mac]);
+    assert.is(readFileSync(server.paths.hosts, 'utf8'), `${c2.mac},${dynamic.ip},deux\n`);
   });
 });
 

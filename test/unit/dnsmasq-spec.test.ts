@@ -247,6 +247,10 @@ test('instance options: names, paths and accounts that cannot inject anything', 
   rejects(() => validateInstance({ stateDir: '/run/../etc' }, spec), 'stateDir');
   rejects(() => validateInstance({ namespace: 'a b' }, spec), 'namespace');
   rejects(() => validateInstance({ namespace: 'a/b' }, spec), 'namespace');
+  // A namespace file's path works, with an explicit instance name.
+  assert.is(validateInstance({ namespace: '/proc/1/ns/net', instance: 'init' }, spec).namespace, '/proc/1/ns/net');
+  rejects(() => validateInstance({ namespace: '/proc/1/ns/net' }, spec), 'instance', /give an instance name/);
+  rejects(() => validateInstance({ namespace: '/proc/1/ns/net\nx', instance: 'i' }, spec), 'namespace');
   // A namespace name that is legal but unsafe as a file name needs an explicit instance.
   rejects(() => validateInstance({ namespace: 'ns,1' }, spec), 'instance', /give an instance name/);
   assert.is(validateInstance({ namespace: 'ns,1', instance: 'ns1' }, spec).instance, 'ns1');
