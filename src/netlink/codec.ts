@@ -8,7 +8,7 @@ import ipaddr from 'ipaddr.js';
 import { align, NLA_HDRLEN } from './align.js';
 import { NLA_F_NESTED, NLA_TYPE_MASK } from './constants.js';
 import { DecodeError, ValidationError } from './errors.js';
-import { HOST_LE, readS32, readU16, readU32 } from './bytes.js';
+import { HOST_LE, readBE16, readBE32, readS32, readU16, readU32 } from './bytes.js';
 import { type Attr, type AttrSet, resolveSet } from './schema.js';
 import { Writer } from './writer.js';
 
@@ -31,6 +31,7 @@ export const STRUCT_TAIL: unique symbol = Symbol('vxnet.structTail');
 export type Decoded = Record<string, unknown> & { unknown?: RawAttr[] };
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const HEX_DIGIT = Uint8Array.from('0123456789abcdef', (ch) => ch.charCodeAt(0));
 
 // Host-order readers for the rarer kinds, picked once.
 const readS16 = HOST_LE ? 'readInt16LE' : 'readInt16BE';
@@ -44,8 +45,21 @@ const FIXED_SIZE: Record<number, number> = { 0: 1, 1: 2, 2: 4, 3: 8, 4: 1, 5: 2,
 /**
  * Decodes the attributes in `buf[start, end)` into `out`. Throws only
  * DecodeError, with the byte offset and the attribute path.
+ *
+ * Each attribute set is compiled, on first use, into a function with one
+ * `case` per attribute number (see compileDecoder): it stores each value
+ * under a constant property name and reads the common kinds inline.
+ * `decodeAttrsInterpreted` below is the same algorithm as a plain loop over
+ * the schema; the tests hold the two to identical results and errors.
  */
 export function decodeAttrs(set: AttrSet, buf: Buffer, start: number, end: number, out: Decoded): Decoded {
+  let decode = compiledDecoders.get(set);
+  if (decode === undefined) compiledDecoders.set(set, (decode = compileDecoder(set)));
+  return decode(buf, start, end, out);
+}
+
+/** The reference decoder: a loop that interprets the schema (kept for the tests, and as the specification of compileDecoder). */
+export function decodeAttrsInterpreted(set: AttrSet, buf: Buffer, start: number, end: number, out: Decoded): Decoded {
   let offset = start;
   let position = 0;
   while (offset < end) {
@@ -65,7 +79,7 @@ export function decodeAttrs(set: AttrSet, buf: Buffer, start: number, end: numbe
     } else {
       let value: unknown;
       try {
-        value = decodeValue(attr, buf, valueStart, valueEnd, out, rawType);
+        value = decodeValue(attr, buf, valueStart, valueEnd, out, rawType, decodeAttrsInterpreted);
       } catch (error) {
         throw error instanceof DecodeError ? error.within(attr.name) : error;
       }
@@ -86,6 +100,108 @@ export function decodeAttrs(set: AttrSet, buf: Buffer, start: number, end: numbe
   return out;
 }
 
+type AttrsDecoder = (buf: Buffer, start: number, end: number, out: Decoded) => Decoded;
+const compiledDecoders = new WeakMap<AttrSet, AttrsDecoder>();
+
+/** Thrown by compiled decoders for an attribute of a fixed size that came with another (the interpreter's words). */
+function sizeError(attr: Attr, size: number, at: number): DecodeError {
+  return new DecodeError('attribute', `${attr.kind} needs ${FIXED_SIZE[attr.code]} bytes, got ${size}`, at);
+}
+
+function ipSizeError(size: number, at: number): DecodeError {
+  return new DecodeError('attribute', `an IP address has 4 or 16 bytes, got ${size}`, at);
+}
+
+/**
+ * Statements that decode attribute `A[k]` into `v` inline, for the kinds a
+ * dump is mostly made of; undefined for the others, which go through
+ * decodeValue (nests, structs, 64-bit and rare kinds).
+ */
+function inlineDecode(attr: Attr, k: number): string | undefined {
+  const fixed = (n: number, read: string) => `if (size !== ${n}) throw sizeError(A[${k}], size, vs); v = ${read};`;
+  switch (attr.code) {
+    case 0: return fixed(1, 'buf[vs]');
+    case 1: return fixed(2, 'readU16(buf, vs)');
+    case 2: return fixed(4, 'readU32(buf, vs)');
+    case 6: return fixed(4, 'readS32(buf, vs)');
+    case 8: return fixed(2, 'readBE16(buf, vs)');
+    case 9: return fixed(4, 'readBE32(buf, vs)');
+    case 11: return 'v = decodeString(buf, vs, ve);';
+    case 12: return 'v = copy(buf, vs, ve);';
+    case 13: return fixed(0, 'true');
+    case 14: return fixed(4, 'formatIPv4(buf, vs)');
+    case 15: return fixed(16, 'formatIPv6(buf, vs)');
+    case 16: return 'if (size === 4) v = formatIPv4(buf, vs); else if (size === 16) v = formatIPv6(buf, vs); else throw ipSizeError(size, vs);';
+    case 17: return 'v = formatMac(buf, vs, ve);';
+    default: return undefined;
+  }
+}
+
+/**
+ * Generates the decoder of one attribute set: decodeAttrsInterpreted with
+ * the schema lookups resolved at compile time. Property names are constant
+ * in each `case`, so V8 stores them with monomorphic inline caches instead of
+ * the megamorphic keyed store of `out[attr.name] = value` (the difference is
+ * about a third of a 100k-route dump's decode).
+ */
+function compileDecoder(set: AttrSet): AttrsDecoder {
+  const attrs: Attr[] = [];
+  const cases: string[] = [];
+  set.byType.forEach((attr, type) => {
+    if (attr === undefined) return;
+    const k = attrs.push(attr) - 1;
+    const key = JSON.stringify(attr.name);
+    const read = inlineDecode(attr, k)
+      ?? `v = decodeValue(A[${k}], buf, vs, ve, out, rawType, decodeAttrs); if (v === SKIP) { attr = undefined; keepRaw(out, buf, vs, ve, rawType, position); break; }`;
+    const store = attr.multi ? `{ const list = out[${key}]; if (list === undefined) out[${key}] = [v]; else list.push(v); }` : `out[${key}] = v;`;
+    cases.push(`case ${type}: attr = A[${k}]; ${read} ${store} attr = undefined; break;`);
+  });
+  const name = `decode_${set.name.replace(/[^\w$]/g, '_')}`;
+  const source = `
+    return function ${name}(buf, start, end, out) {
+      let offset = start;
+      let position = 0;
+      let attr;
+      try {
+        while (offset < end) {
+          if (end - offset < ${NLA_HDRLEN}) throw new DecodeError(S.name, \`\${end - offset} trailing bytes, too short for an attribute header\`, offset);
+          const length = readU16(buf, offset);
+          const rawType = readU16(buf, offset + 2);
+          if (length < ${NLA_HDRLEN}) throw new DecodeError(S.name, \`attribute length \${length} is shorter than its header\`, offset);
+          if (offset + length > end) {
+            throw new DecodeError(S.name, \`attribute type \${rawType & ${NLA_TYPE_MASK}} claims \${length} bytes, only \${end - offset} remain\`, offset);
+          }
+          const vs = offset + ${NLA_HDRLEN};
+          const ve = offset + length;
+          const size = length - ${NLA_HDRLEN};
+          let v;
+          switch (rawType & ${NLA_TYPE_MASK}) {
+            ${cases.join('\n            ')}
+            default: keepRaw(out, buf, vs, ve, rawType, position);
+          }
+          position++;
+          // The last attribute may omit its padding; never step past \`end\`.
+          offset = Math.min(offset + ((length + 3) & ~3), end);
+        }
+      } catch (error) {
+        if (attr !== undefined && error instanceof DecodeError) throw error.within(attr.name);
+        throw error;
+      }
+      return out;
+    };`;
+  const helpers = {
+    DecodeError, readU16, readU32, readS32, readBE16, readBE32, decodeString, copy, formatIPv4, formatIPv6, formatMac,
+    decodeValue, decodeAttrs, keepRaw, sizeError, ipSizeError, SKIP,
+  };
+  const names = Object.keys(helpers);
+  return new Function('A', 'S', ...names, source)(attrs, set, ...names.map((n) => helpers[n as keyof typeof helpers])) as AttrsDecoder;
+}
+
+/** Keeps an attribute as raw bytes, with its position among its siblings. */
+function keepRaw(out: Decoded, buf: Buffer, valueStart: number, valueEnd: number, rawType: number, position: number): void {
+  (out.unknown ??= []).push({ type: rawType & NLA_TYPE_MASK, flags: rawType & ~NLA_TYPE_MASK, data: copy(buf, valueStart, valueEnd), at: position });
+}
+
 /** The set a sibling's value selects: strings (IFLA_INFO_KIND) and numbers (RTA_ENCAP_TYPE) alike. */
 function selectSet(attr: Attr, selector: unknown): AttrSet | (() => AttrSet) | undefined {
   if (typeof selector !== 'string' && typeof selector !== 'number') return undefined;
@@ -96,7 +212,9 @@ function selectSet(attr: Attr, selector: unknown): AttrSet | (() => AttrSet) | u
 /** Returned by decodeValue when an attribute must be kept raw (unknown sub-message). */
 const SKIP = Symbol('skip');
 
-function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblings: Decoded, rawType: number): unknown {
+type NestDecoder = (set: AttrSet, buf: Buffer, start: number, end: number, out: Decoded) => Decoded;
+
+function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblings: Decoded, rawType: number, nested: NestDecoder): unknown {
   const size = end - start;
   const fixed = FIXED_SIZE[attr.code];
   if (fixed !== undefined && size !== fixed) {
@@ -134,9 +252,9 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
       } else {
         set = resolveSet(attr.set!);
       }
-      const nested = decodeAttrs(set, buf, start, end, {});
-      if ((rawType & NLA_F_NESTED) === 0) (nested as any)[UNFLAGGED_NEST] = true;
-      return nested;
+      const value = nested(set, buf, start, end, {});
+      if ((rawType & NLA_F_NESTED) === 0) (value as any)[UNFLAGGED_NEST] = true;
+      return value;
     }
     case 20:
       if (size === 0) return true;
@@ -169,8 +287,56 @@ function decodeString(buf: Buffer, start: number, end: number): string {
   return buf.toString('utf8', start, stop);
 }
 
+/**
+ * Text is built as character codes in a scratch array and made into a string
+ * with one String.fromCharCode call of the right arity: one allocation per
+ * address. A template literal (`${a}.${b}.${c}.${d}`) allocates an
+ * intermediate string per piece, and longer results become trees of cons
+ * strings; in a 100k-route dump that was a third of the decode time.
+ */
+const chars = new Uint8Array(64);
+const fromCharCode = String.fromCharCode;
+
+/** The first `n` codes of `chars` as a string (n < 18: one call; longer: a slower path). */
+function charsToString(n: number): string {
+  const c = chars;
+  switch (n) {
+    case 7: return fromCharCode(c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
+    case 8: return fromCharCode(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
+    case 9: return fromCharCode(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]);
+    case 10: return fromCharCode(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]);
+    case 11: return fromCharCode(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10]);
+    case 12: return fromCharCode(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11]);
+    case 13: return fromCharCode(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12]);
+    case 14: return fromCharCode(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13]);
+    case 15: return fromCharCode(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14]);
+    case 16: return fromCharCode(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]);
+    case 17: return fromCharCode(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15], c[16]);
+    default: return fromCharCode.apply(null, Array.from(c.subarray(0, n)));
+  }
+}
+
+/** Writes `v` (0–255) in decimal at `chars[n]`; returns the next position. */
+function putDecimal(v: number, n: number): number {
+  if (v >= 100) {
+    chars[n++] = 48 + ((v / 100) | 0);
+    chars[n++] = 48 + (((v / 10) | 0) % 10);
+  } else if (v >= 10) {
+    chars[n++] = 48 + ((v / 10) | 0);
+  }
+  chars[n++] = 48 + (v % 10);
+  return n;
+}
+
 export function formatIPv4(buf: Uint8Array, at: number): string {
-  return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
+  let n = putDecimal(buf[at]!, 0);
+  chars[n++] = 46;
+  n = putDecimal(buf[at + 1]!, n);
+  chars[n++] = 46;
+  n = putDecimal(buf[at + 2]!, n);
+  chars[n++] = 46;
+  n = putDecimal(buf[at + 3]!, n);
+  return charsToString(n);
 }
 
 /**
@@ -188,10 +354,21 @@ export function formatIPv6(buf: Uint8Array, at: number): string {
   return address.toRFC5952String();
 }
 
+/** aa:bb:cc:dd:ee:ff (any length; the common 6 bytes in one allocation, see charsToString). */
 export function formatMac(buf: Uint8Array, start: number, end: number): string {
-  let text = '';
-  for (let i = start; i < end; i++) text += i === start ? HEX[buf[i]!] : `:${HEX[buf[i]!]}`;
-  return text;
+  if (end - start > 21) {
+    let text = '';
+    for (let i = start; i < end; i++) text += i === start ? HEX[buf[i]!] : `:${HEX[buf[i]!]}`;
+    return text;
+  }
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    if (i !== start) chars[n++] = 58;
+    const b = buf[i]!;
+    chars[n++] = HEX_DIGIT[b >> 4]!;
+    chars[n++] = HEX_DIGIT[b & 15]!;
+  }
+  return charsToString(n);
 }
 
 // ---------------------------------------------------------------- encoding
@@ -413,7 +590,7 @@ export function attributePathAt(set: AttrSet, buf: Buffer, start: number, end: n
       return name;
     }
     // Remember selector candidates (strings and small integers) for the nests that follow.
-    if (attr && attr.code <= 2 && length === NLA_HDRLEN + FIXED_SIZE[attr.code]!) decodedSoFar[attr.name] = decodeValue(attr, buf, offset + NLA_HDRLEN, offset + length, decodedSoFar, rawType);
+    if (attr && attr.code <= 2 && length === NLA_HDRLEN + FIXED_SIZE[attr.code]!) decodedSoFar[attr.name] = decodeValue(attr, buf, offset + NLA_HDRLEN, offset + length, decodedSoFar, rawType, decodeAttrs);
     else if (attr && attr.code === 11) decodedSoFar[attr.name] = decodeString(buf, offset + NLA_HDRLEN, offset + length);
     offset += align(length);
   }
