@@ -1,18 +1,30 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    'netlink/index': 'src/netlink/index.ts',
-    'rtnetlink/index': 'src/rtnetlink/index.ts',
+/** One entry per layer (each a subpath export in package.json), plus the CLI. */
+const layers = ['netlink', 'rtnetlink', 'nftables', 'vxlan', 'bridge', 'masquerade', 'dnsmasq', 'overlay'];
+
+export default defineConfig([
+  {
+    entry: {
+      index: 'src/index.ts',
+      ...Object.fromEntries(layers.map((layer) => [`${layer}/index`, `src/${layer}/index.ts`])),
+    },
+    format: ['esm', 'cjs'],
+    dts: true,
+    // import.meta.url in the CJS build (the relay locates node-netlink from it).
+    shims: true,
+    splitting: true,
+    sourcemap: true,
+    clean: false, // the build script empties dist/ first: two configs build side by side
+    target: 'node20',
+    platform: 'node',
   },
-  format: ['esm', 'cjs'],
-  dts: true,
-  // import.meta.url in the CJS build (the relay locates node-netlink from it).
-  shims: true,
-  splitting: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  platform: 'node',
-});
+  {
+    // The command line: ESM only, with its shebang (package.json "bin").
+    entry: { cli: 'src/cli/main.ts' },
+    format: ['esm'],
+    sourcemap: true,
+    target: 'node20',
+    platform: 'node',
+  },
+]);

@@ -3,6 +3,7 @@
  * every mistake is a ValidationError naming the field, raised before
  * anything is sent to the kernel.
  */
+import { VXLAN_PORT } from '../vxlan/spec.js';
 import { ValidationError } from '../netlink/errors.js';
 import { checkInt } from '../netlink/codec.js';
 import type { MasqFlag } from '../nftables/expr/masq.js';
@@ -10,7 +11,6 @@ import { parseIPv4, parsePrefix, type Prefix } from '../nftables/match.js';
 import { checkInterfaceName, checkName } from '../nftables/names.js';
 
 /** IANA's VXLAN port. (Linux's own default, when no port is given to `ip link add ... type vxlan`, is 8472.) */
-export const VXLAN_PORT = 4789;
 export const DEFAULT_TABLE = 'vxnet';
 
 export interface MasqueradeConfig {
@@ -18,6 +18,12 @@ export interface MasqueradeConfig {
   subnet: string;
   /** Masquerade only what leaves through this interface (`oifname`). Default: any interface. */
   egress?: string;
+  /**
+   * The masquerade (NAT) rule itself. Default true; false keeps only the
+   * firewall part (the VXLAN port, the bridge's forwarding), for hosts whose
+   * containers need no way out.
+   */
+  nat?: boolean;
   /** Masquerade flags: random, fully-random (source port choice), persistent. */
   flags?: MasqFlag[];
   /** Accept VXLAN (UDP to `port`, default 4789) in vxnet's input chain; with `peers`, only from them, and drop it from anyone else. */
@@ -36,6 +42,7 @@ export interface MasqueradeConfig {
 export interface NormalizedConfig {
   subnet: Prefix;
   egress?: string;
+  nat: boolean;
   flags: MasqFlag[];
   vxlan?: { port: number; peers?: string[] };
   bridge?: string;
@@ -46,11 +53,15 @@ const FLAGS: MasqFlag[] = ['random', 'fully-random', 'persistent'];
 
 export function normalizeConfig(config: MasqueradeConfig): NormalizedConfig {
   if (typeof config !== 'object' || config === null) throw new ValidationError('config', 'expected an object', config);
-  const known = ['subnet', 'egress', 'flags', 'vxlan', 'bridge', 'inputPolicy'];
+  const known = ['subnet', 'egress', 'nat', 'flags', 'vxlan', 'bridge', 'inputPolicy'];
   for (const key of Object.keys(config)) if (!known.includes(key)) throw new ValidationError(key, `not a masquerade option (${known.join(', ')})`);
   const subnet = parsePrefix(config.subnet, 'subnet');
   if (subnet.family !== 'ipv4') throw new ValidationError('subnet', 'family mismatch: vxnet masquerades IPv4 overlays (its table is of the ip family)', config.subnet);
-  const out: NormalizedConfig = { subnet, flags: [], inputPolicy: 'accept' };
+  const out: NormalizedConfig = { subnet, nat: true, flags: [], inputPolicy: 'accept' };
+  if (config.nat !== undefined) {
+    if (typeof config.nat !== 'boolean') throw new ValidationError('nat', 'true or false', config.nat);
+    out.nat = config.nat;
+  }
   if (config.egress !== undefined) out.egress = checkInterfaceName(config.egress, 'egress');
   if (config.bridge !== undefined) out.bridge = checkInterfaceName(config.bridge, 'bridge');
   if (config.flags !== undefined) {

@@ -58,7 +58,7 @@ export function desiredState(table: string, config: NormalizedConfig): Desired {
     family, table, name, type, hook, priority, policy,
   });
   const subnet = config.subnet.text;
-  const chains: DesiredChain[] = [{
+  const chains: DesiredChain[] = !config.nat ? [] : [{
     chain: base('postrouting', 'nat', 'postrouting', PRIORITY.srcnat, 'accept'),
     rules: [rule('postrouting', `vxnet: masquerade ${subnet}`, [
       ...match.ipSaddr(config.subnet),

@@ -2,7 +2,7 @@
  * vxnet/masquerade: the overlay's way out (masquerade), its VXLAN port
  * opening and its forwarding, in one nf_tables table vxnet owns.
  */
-export { DEFAULT_TABLE, type MasqueradeConfig, normalizeConfig, type NormalizedConfig, VXLAN_PORT } from './config.js';
+export { DEFAULT_TABLE, type MasqueradeConfig, normalizeConfig, type NormalizedConfig } from './config.js';
 export { type Desired, desiredState, OWNER_MARK, PEER_SET } from './desired.js';
 export { NotOwnedError } from './errors.js';
 export { enableIpForwarding, ipForwarding } from './forwarding.js';

@@ -5,6 +5,7 @@
  * other tables' chains that would drop the overlay's traffic anyway, and a
  * removal that deletes only vxnet's table.
  */
+import { parseIPv4 } from '../netlink/codec.js';
 import { ipForwarding, enableIpForwarding } from './forwarding.js';
 import type { NftBatch } from '../nftables/batch.js';
 import type { Chain } from '../nftables/chain.js';
@@ -109,6 +110,31 @@ export class Masquerade implements AsyncDisposable {
       return table !== undefined;
     }, options);
     return { removed: value };
+  }
+
+  /**
+   * Adds VXLAN peers to the peer set, if the table has one (unicast mode with
+   * peers only); false when there is no set to edit. Already present: no-op.
+   */
+  async addPeers(addresses: string[]): Promise<boolean> {
+    return this.editPeers(addresses, 'add');
+  }
+
+  async removePeers(addresses: string[]): Promise<boolean> {
+    return this.editPeers(addresses, 'delete');
+  }
+
+  private async editPeers(addresses: string[], how: 'add' | 'delete'): Promise<boolean> {
+    const keys = addresses.map((a, i) => Uint8Array.from(parseIPv4(a, `peers[${i}]`)));
+    if (!(await this.ownedTable())) return false;
+    const ref = { family: 'ip' as const, table: this.table, set: PEER_SET };
+    if (!(await this.nft.getSet('ip', this.table, PEER_SET))) return false;
+    const present = new Set((await this.nft.listElements(ref)).map((e) => e.key.join('.')));
+    const chosen = keys.filter((k) => present.has(k.join('.')) === (how === 'delete'));
+    if (chosen.length === 0) return true;
+    if (how === 'add') await this.nft.addElements(ref, chosen.map((key) => ({ key })));
+    else await this.nft.deleteElements(ref, chosen.map((key) => ({ key })));
+    return true;
   }
 
   async status(): Promise<MasqueradeStatus> {

@@ -22,6 +22,6 @@ export {
 } from './set.js';
 export * from './expr/index.js';
 export { COMMENT_MAXLEN, commentOf, encodeComment, encodeUserdata, parseUserdata, type UserdataItem } from './userdata.js';
-export { counter, masquerade, type MasqueradeOptions, match, parseIPv4, parsePrefix, type Prefix, verdict } from './match.js';
+export { counter, masquerade, type MasqExpressionOptions, match, verdict } from './match.js';
 export { checkInterfaceName, checkName } from './names.js';
 export { type ListOptions, Nftables, type NftablesOptions, type Ruleset } from './client.js';

@@ -169,14 +169,14 @@ export const verdict = {
 /** `counter`. */
 export const counter = (): Expression => ({ type: 'counter' });
 
-export interface MasqueradeOptions {
+export interface MasqExpressionOptions {
   flags?: MasqFlag[];
   /** `to :MIN-MAX`: the source ports to use (nft requires a tcp/udp match before it). */
   ports?: readonly [number, number];
 }
 
 /** `masquerade [to :MIN-MAX] [flags]`. */
-export function masquerade(options: MasqueradeOptions = {}): Expression[] {
+export function masquerade(options: MasqExpressionOptions = {}): Expression[] {
   if (!options.ports) return [{ type: 'masq', ...(options.flags?.length ? { flags: [...options.flags] } : {}) }];
   const [min, max] = options.ports;
   checkInt(min, 1, 0xffff, 'ports[0]');

@@ -13,7 +13,10 @@
  * collide, and destroy() removes every namespace the lab made, whatever
  * state a failed test left behind.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sh } from './netns.js';
 
 export interface LabOptions {
@@ -45,9 +48,33 @@ export interface LabContainer {
   dev: 'eth0';
   /** The veth end in the host namespace (to attach to the host's bridge). */
   hostDev: string;
-  /** Static address with prefix, if given. */
+  /** Its address with prefix: given statically, or leased by dhcp(). */
   address?: string;
 }
+
+export interface DhcpLease {
+  ip: string;
+  router?: string;
+  mtu?: number;
+}
+
+// udhcpc's event script: on a lease, configure eth0 from it and note what was applied.
+const LEASE_SCRIPT = `#!/bin/sh
+case "$1" in
+  bound|renew)
+    prefix=24
+    case "$subnet" in
+      255.255.255.0) prefix=24 ;; 255.255.0.0) prefix=16 ;; 255.0.0.0) prefix=8 ;; 255.255.255.128) prefix=25 ;; 255.255.255.192) prefix=26 ;;
+    esac
+    ip addr flush dev "$interface"
+    ip addr add "$ip/$prefix" dev "$interface"
+    [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
+    [ -n "$router" ] && ip route replace default via "$router"
+    printf 'ip=%s\nmask=%s\nrouter=%s\nmtu=%s\n' "$ip" "$prefix" "$router" "$mtu" > "$VXL_LEASE"
+    ;;
+esac
+exit 0
+`;
 
 let labs = 0;
 
@@ -127,6 +154,42 @@ export class Lab {
     const container = { name, ns, host, dev: 'eth0' as const, hostDev, address: options.address };
     this.containers.push(container);
     return container;
+  }
+
+  /**
+   * Configures a container by DHCP, as a real one would: udhcpc on eth0, whose
+   * script applies the lease (address, MTU option 26, default route). Resolves
+   * with what was applied; rejects with udhcpc's output if no lease came.
+   */
+  async dhcp(container: LabContainer, options: { tries?: number } = {}): Promise<DhcpLease> {
+    const dir = mkdtempSync(join(tmpdir(), 'vxl-dhcp-'));
+    const script = join(dir, 'apply.sh');
+    const result = join(dir, 'lease');
+    writeFileSync(script, LEASE_SCRIPT);
+    chmodSync(script, 0o755);
+    try {
+      const run = await new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = spawn('ip', ['netns', 'exec', container.ns, 'udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-s', script, '-t', String(options.tries ?? 10), '-T', '1', '-A', '1'], {
+          env: { ...process.env, VXL_LEASE: result },
+        });
+        let output = '';
+        child.stdout.on('data', (d) => (output += d));
+        child.stderr.on('data', (d) => (output += d));
+        child.on('exit', (code) => resolve({ code, output }));
+      });
+      let text: string;
+      try {
+        text = readFileSync(result, 'utf8');
+      } catch {
+        throw new Error(`no DHCP lease for ${container.name} (udhcpc exit ${run.code}):\n${run.output.trim()}`);
+      }
+      const fields = Object.fromEntries(text.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
+      const lease: DhcpLease = { ip: fields.ip!, router: fields.router || undefined, mtu: fields.mtu ? Number(fields.mtu) : undefined };
+      container.address = `${lease.ip}/${fields.mask ?? 24}`;
+      return lease;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /** An extra namespace of the test's own (an upstream server, ...), removed with the lab. */

@@ -1,0 +1,142 @@
+/**
+ * The CLI's commands, separate from argument parsing so they can be tested
+ * and reused. Each prints through `out` and returns the exit code.
+ */
+import { describeChange, type Change } from '../common/plan.js';
+import { VxnetError } from '../netlink/errors.js';
+import { OverlayHost, type OverlayStatus } from '../overlay/host.js';
+import { loadSpec } from '../overlay/spec.js';
+
+export class UsageError extends VxnetError {
+  override name = 'UsageError';
+}
+
+export interface CommandOptions {
+  namespace?: string;
+  spec?: string;
+  json?: boolean;
+  replace?: boolean;
+}
+
+type Out = (line: string) => void;
+
+const json = (value: unknown): string => JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? String(v) : v), 2);
+const changeJson = (c: Change) => ({ action: c.action, target: c.target, ...(c.detail ? { detail: c.detail } : {}) });
+
+function positional(args: string[], index: number, what: string): string {
+  const value = args[index];
+  if (value === undefined) throw new UsageError(`missing ${what}`);
+  return value;
+}
+
+export async function runCommand(args: string[], options: CommandOptions, out: Out): Promise<number> {
+  const [command] = args;
+  switch (command) {
+    case 'plan': return plan(positional(args, 1, 'FILE'), options, out);
+    case 'apply': return apply(positional(args, 1, 'FILE'), options, out);
+    case 'destroy': return destroy(positional(args, 1, 'NAME'), options, out);
+    case 'status': return status(positional(args, 1, 'NAME'), options, out);
+    case 'peers': {
+      const verb = positional(args, 1, 'add or rm');
+      if (verb !== 'add' && verb !== 'rm') throw new UsageError(`peers takes add or rm, not ${verb}`);
+      return peers(verb, positional(args, 2, 'NAME'), positional(args, 3, 'ADDRESS'), options, out);
+    }
+    default:
+      throw new UsageError(`unknown command ${command}`);
+  }
+}
+
+async function plan(file: string, options: CommandOptions, out: Out): Promise<number> {
+  const spec = await loadSpec(file);
+  await using host = await OverlayHost.open({ namespace: options.namespace });
+  const changes = await host.plan(spec);
+  if (options.json) out(json({ network: spec.name, changes: changes.map(changeJson) }));
+  else if (changes.length === 0) out(`${spec.name}: nothing to change`);
+  else for (const change of changes) out(`+ ${describeChange(change)}`);
+  return changes.length === 0 ? 0 : 2;
+}
+
+/**
+ * Converges the host. When this host serves the network's DHCP, the command
+ * stays in the foreground supervising dnsmasq until it is interrupted
+ * (Ctrl-C, SIGTERM — which `vxnet destroy` sends); the network itself stays.
+ */
+async function apply(file: string, options: CommandOptions, out: Out): Promise<number> {
+  const spec = await loadSpec(file);
+  const host = await OverlayHost.open({ namespace: options.namespace });
+  let changes: Change[];
+  try {
+    changes = await host.apply(spec, {
+      replace: options.replace,
+      onChange: (change) => {
+        if (!options.json) out(`✓ ${describeChange(change)}`);
+      },
+    });
+  } catch (error) {
+    await host.close();
+    throw error;
+  }
+  const status = spec.dhcp?.serve ? await host.status(spec.name) : undefined;
+  if (options.json) out(json({ network: spec.name, changes: changes.map(changeJson), ...(status?.dhcp ? { dhcp: status.dhcp } : {}) }));
+  else if (changes.length === 0) out(`${spec.name}: already up to date`);
+  if (!spec.dhcp?.serve || !status?.dhcp || status.dhcp.ownerPid !== undefined) {
+    // Nothing for this process to supervise (or another process already does).
+    await host.close();
+    return 0;
+  }
+  if (!options.json) out(`serving DHCP for ${spec.name} on ${spec.bridge} (dnsmasq pid ${status.dhcp.pid}); Ctrl-C or \`vxnet destroy ${spec.name}\` stops it`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await host.close();
+  if (!options.json) out(`stopped DHCP for ${spec.name}`);
+  return 0;
+}
+
+async function destroy(name: string, options: CommandOptions, out: Out): Promise<number> {
+  await using host = await OverlayHost.open({ namespace: options.namespace });
+  const changes = await host.destroy(name);
+  if (options.json) out(json({ network: name, removed: changes.map(changeJson) }));
+  else if (changes.length === 0) out(`${name}: nothing of it exists here`);
+  else for (const change of changes) out(`- ${describeChange(change)}`);
+  return 0;
+}
+
+function printStatus(s: OverlayStatus, out: Out): void {
+  out(`network ${s.name}`);
+  for (const link of s.links) out(`  link ${link.name} (${link.kind ?? 'plain'}) mtu ${link.mtu} ${link.up ? 'up' : 'DOWN'}`);
+  if (s.vxlan?.exists) {
+    const v = s.vxlan;
+    out(`  vxlan vni ${v.vni} port ${v.port} ${v.group ? `group ${v.group}` : `peers ${v.peers.join(', ') || 'none'}`}${v.local ? ` local ${v.local}` : ''}${v.underlay ? ` dev ${v.underlay}` : ''}`);
+    out(`  remote MACs known: ${v.entries.length}`);
+  }
+  if (s.bridge) out(`  bridge ${s.bridge.name}: ports ${s.bridge.ports.join(', ') || 'none'}; addresses ${s.bridge.addresses.join(', ') || 'none'}`);
+  if (s.firewall) out(`  nftables table ${s.firewall.table}: ${s.firewall.rules.length} rule(s)${s.firewall.peers ? `, peers ${s.firewall.peers.join(', ')}` : ''}`);
+  if (s.dhcp) {
+    out(`  dhcp: ${s.dhcp.running ? `running (dnsmasq pid ${s.dhcp.pid}${s.dhcp.ownerPid ? `, supervised by pid ${s.dhcp.ownerPid}` : ''})` : 'not running'}, ${s.dhcp.leases.length} lease(s)`);
+    for (const lease of s.dhcp.leases) out(`    ${lease.ip} ${lease.mac}${lease.hostname ? ` ${lease.hostname}` : ''}`);
+  }
+  for (const drift of s.drift) out(`  drift: apply would ${drift}`);
+  for (const problem of s.problems) out(`  problem: ${problem}`);
+  if (s.drift.length === 0 && s.problems.length === 0) out('  ok');
+}
+
+async function status(name: string, options: CommandOptions, out: Out): Promise<number> {
+  const spec = options.spec ? await loadSpec(options.spec) : undefined;
+  if (spec && spec.name !== name) throw new UsageError(`the spec ${options.spec} describes network ${spec.name}, not ${name}`);
+  await using host = await OverlayHost.open({ namespace: options.namespace });
+  const s = await host.status(name, spec);
+  if (options.json) out(json(s));
+  else printStatus(s, out);
+  return s.problems.length || s.drift.length ? 2 : 0;
+}
+
+async function peers(verb: 'add' | 'rm', name: string, address: string, options: CommandOptions, out: Out): Promise<number> {
+  await using host = await OverlayHost.open({ namespace: options.namespace });
+  const changed = verb === 'add' ? await host.addPeer(name, address) : await host.removePeer(name, address);
+  const message = `${verb === 'add' ? 'added' : 'removed'} peer ${address}${changed ? '' : ' (no change: it was already so)'}`;
+  out(options.json ? json({ network: name, peer: address, action: verb, changed }) : `${name}: ${message}`);
+  return 0;
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+/**
+ * The vxnet command line: one spec file per host, one command per step.
+ *
+ *   vxnet plan FILE [--namespace NS]        what apply would change
+ *   vxnet apply FILE [--namespace NS]       converge this host (and serve DHCP here if the spec says so)
+ *   vxnet status NAME [--spec FILE]         devices, peers, leases, problems, drift from the spec
+ *   vxnet destroy NAME                      remove exactly what vxnet created for NAME
+ *   vxnet peers add|rm NAME ADDRESS         edit the unicast flood list
+ *
+ * Output is a line per step; --json prints one JSON document instead. Errors
+ * are one line (no stack) unless --debug. Exit codes: 0 done (or, for plan,
+ * nothing to change), 2 plan has changes / status found problems, 1 error,
+ * 64 usage.
+ */
+import { parseArgs } from 'node:util';
+import { runCommand, UsageError } from './commands.js';
+
+const USAGE = `usage:
+  vxnet plan FILE [--namespace NS] [--json]
+  vxnet apply FILE [--namespace NS] [--replace] [--json]
+  vxnet status NAME [--spec FILE] [--namespace NS] [--json]
+  vxnet destroy NAME [--namespace NS] [--json]
+  vxnet peers add|rm NAME ADDRESS [--namespace NS] [--json]
+options:
+  --namespace NS   work inside the network namespace /run/netns/NS
+  --json           machine-readable output
+  --debug          show stack traces
+  --help`;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        namespace: { type: 'string', short: 'n' },
+        spec: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        debug: { type: 'boolean', default: false },
+        replace: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`vxnet: ${(error as Error).message}\n${USAGE}\n`);
+    return 64;
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? 0 : 64;
+  }
+  try {
+    return await runCommand(positionals, values, (line) => process.stdout.write(`${line}\n`));
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`vxnet: ${error.message}\n${USAGE}\n`);
+      return 64;
+    }
+    if (values.json) process.stdout.write(`${JSON.stringify({ error: { name: (error as Error).name, message: (error as Error).message } })}\n`);
+    process.stderr.write(values.debug ? `${(error as Error).stack}\n` : `vxnet: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

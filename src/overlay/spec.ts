@@ -1,0 +1,258 @@
+/**
+ * The overlay spec: one host's part of an overlay network, declared once
+ * (in code, or a JSON / YAML file) and fully validated, every error naming
+ * its field ("dhcp.ranges[0].start: ...").
+ */
+import { readFile } from 'node:fs/promises';
+import ipaddr from 'ipaddr.js';
+import { parse as parseYaml } from 'yaml';
+import { validateOwner } from '../common/ownership.js';
+import { type DhcpRange, type StaticHost, validateSpec as validateDnsmasqSpec } from '../dnsmasq/spec.js';
+import { ValidationError, VxnetError } from '../netlink/errors.js';
+import { addressFamily, isMulticast, validateIfname, validateMtu, validatePort, validateVni } from '../rtnetlink/validate.js';
+import { canonicalAddress, VXLAN_PORT } from '../vxlan/spec.js';
+
+export interface OverlayDhcp {
+  /** Serve DHCP from this host (one host per overlay does). Default true when `dhcp` is given. */
+  serve?: boolean;
+  ranges: DhcpRange[];
+  /** Fixed addresses by MAC. */
+  hosts?: StaticHost[];
+  /** Default lease time ("12h", seconds, ...). Default "1h". */
+  leaseTime?: number | string;
+  /** DNS servers handed to clients. */
+  dnsServers?: string[];
+  domain?: string;
+}
+
+export interface OverlayMasquerade {
+  /** Default true when `masquerade` is given. */
+  enabled?: boolean;
+  /** Masquerade only traffic leaving through this device. Default: any device. */
+  egress?: string;
+}
+
+export interface OverlayFirewall {
+  /** Accept the VXLAN UDP port in an input chain of vxnet's. Default true. */
+  openPort?: boolean;
+  /** In unicast mode, accept it only from the listed peers. Default true. */
+  peersOnly?: boolean;
+}
+
+export interface OverlaySpec {
+  /** Network name: tags everything vxnet creates for it (alias, table, dnsmasq instance). */
+  name: string;
+  vni: number;
+  /** UDP port; default 4789. Must be the same on every host. */
+  port?: number;
+  underlay: {
+    /** The device the overlay runs over, e.g. "eth0". */
+    device: string;
+    /** This host's address on it. Required in unicast mode. */
+    address?: string;
+  };
+  /** Multicast group (multicast mode). */
+  group?: string;
+  /** The other hosts' underlay addresses (unicast mode, for clouds without multicast). */
+  peers?: string[];
+  /** The containers' network, e.g. "10.10.0.0/24". */
+  subnet: string;
+  /** This host's address on the bridge (the containers' router), inside the subnet. */
+  gateway?: string;
+  /** Device names; defaults derived from the network name (vx-NAME, br-NAME). */
+  vxlan?: string;
+  bridge?: string;
+  /** Overlay MTU; default the underlay's minus 50 (IPv4) / 70 (IPv6). */
+  mtu?: number;
+  dhcp?: OverlayDhcp;
+  masquerade?: boolean | OverlayMasquerade;
+  firewall?: boolean | OverlayFirewall;
+}
+
+/** A spec with defaults filled in and addresses in canonical form. */
+export interface ResolvedSpec {
+  name: string;
+  vni: number;
+  port: number;
+  underlay: { device: string; address?: string };
+  mode: 'multicast' | 'unicast';
+  group?: string;
+  peers: string[];
+  subnet: { text: string; address: string; prefixlen: number };
+  gateway?: string;
+  vxlan: string;
+  bridge: string;
+  mtu?: number;
+  dhcp?: OverlayDhcp & { serve: boolean };
+  masquerade?: { egress?: string };
+  firewall?: { peersOnly: boolean };
+}
+
+const TOP_KEYS = ['name', 'vni', 'port', 'underlay', 'group', 'peers', 'subnet', 'gateway', 'vxlan', 'bridge', 'mtu', 'dhcp', 'masquerade', 'firewall'];
+
+function checkKeys(value: Record<string, unknown>, allowed: string[], at: string): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) throw new ValidationError(at ? `${at}.${key}` : key, `unknown field (known: ${allowed.join(', ')})`);
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Runs a nested validation, prefixing the field of any ValidationError with `prefix`. */
+export function within<T>(prefix: string, validate: () => T): T {
+  try {
+    return validate();
+  } catch (error) {
+    if (error instanceof ValidationError) throw new ValidationError(`${prefix}.${error.field}`, error.reason, error.value);
+    throw error;
+  }
+}
+
+function defaultName(prefix: string, name: string, field: string): string {
+  const candidate = `${prefix}-${name}`;
+  if (Buffer.byteLength(candidate) > 15) {
+    throw new ValidationError(field, `the default ${candidate} is longer than 15 bytes: name the device in the spec`);
+  }
+  return candidate;
+}
+
+/** Validates a spec (from code or a parsed file) and fills in its defaults. */
+export function resolveSpec(input: unknown): ResolvedSpec {
+  if (!isObject(input)) throw new ValidationError('spec', 'expected an object', input);
+  checkKeys(input, TOP_KEYS, '');
+  const spec = input as unknown as OverlaySpec;
+  const name = validateOwner(spec.name, 'name');
+  const vni = validateVni(spec.vni, 'vni');
+  const port = spec.port === undefined ? VXLAN_PORT : validatePort(spec.port, 'port');
+
+  if (!isObject(spec.underlay)) throw new ValidationError('underlay', 'expected { device, address? }', spec.underlay);
+  checkKeys(spec.underlay, ['device', 'address'], 'underlay');
+  const device = validateIfname(spec.underlay.device, 'underlay.device');
+  let family: 4 | 6 | undefined;
+  let local: string | undefined;
+  if (spec.underlay.address !== undefined) {
+    family = addressFamily(spec.underlay.address, 'underlay.address');
+    local = canonicalAddress(spec.underlay.address);
+  }
+
+  if (spec.group !== undefined && spec.peers !== undefined) throw new ValidationError('peers', 'give a multicast group or unicast peers, not both');
+  if (spec.group === undefined && spec.peers === undefined) throw new ValidationError('group', 'give a multicast group (multicast mode) or peers (unicast mode)');
+  let group: string | undefined;
+  if (spec.group !== undefined) {
+    const groupFamily = addressFamily(spec.group, 'group');
+    if (!isMulticast(spec.group)) throw new ValidationError('group', 'is not a multicast address (224.0.0.0/4, ff00::/8)', spec.group);
+    if (family !== undefined && groupFamily !== family) throw new ValidationError('group', `is IPv${groupFamily} but underlay.address is IPv${family}`, spec.group);
+    family = groupFamily;
+    group = canonicalAddress(spec.group);
+  }
+  const peers: string[] = [];
+  if (spec.peers !== undefined) {
+    if (!Array.isArray(spec.peers)) throw new ValidationError('peers', 'expected a list of addresses', spec.peers);
+    if (local === undefined) throw new ValidationError('underlay.address', 'unicast mode needs this host\'s underlay address (peers send to it)');
+    spec.peers.forEach((peer, i) => {
+      const peerFamily = addressFamily(peer, `peers[${i}]`);
+      if (peerFamily !== family) throw new ValidationError(`peers[${i}]`, `is IPv${peerFamily} but underlay.address is IPv${family}`, peer);
+      if (isMulticast(peer)) throw new ValidationError(`peers[${i}]`, 'a peer is a unicast address', peer);
+      const canonical = canonicalAddress(peer);
+      if (canonical === local) return; // the same list on every host: skip ourselves
+      if (peers.includes(canonical)) throw new ValidationError(`peers[${i}]`, 'is listed twice', peer);
+      peers.push(canonical);
+    });
+  }
+
+  if (typeof spec.subnet !== 'string' || !spec.subnet.includes('/')) throw new ValidationError('subnet', 'expected a network like 10.10.0.0/24', spec.subnet);
+  let network: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  try {
+    network = ipaddr.parseCIDR(spec.subnet);
+  } catch {
+    throw new ValidationError('subnet', 'expected a network like 10.10.0.0/24', spec.subnet);
+  }
+  const [base, prefixlen] = network;
+  const networkAddress = (base.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(spec.subnet) : ipaddr.IPv6.networkAddressFromCIDR(spec.subnet)).toString();
+  if (canonicalAddress(base.toString()) !== canonicalAddress(networkAddress)) {
+    throw new ValidationError('subnet', `has host bits set: did you mean ${networkAddress}/${prefixlen}?`, spec.subnet);
+  }
+  const subnet = { text: `${canonicalAddress(networkAddress)}/${prefixlen}`, address: canonicalAddress(networkAddress), prefixlen };
+  let gateway: string | undefined;
+  if (spec.gateway !== undefined) {
+    addressFamily(spec.gateway, 'gateway');
+    const parsed = ipaddr.parse(spec.gateway);
+    if (parsed.kind() !== base.kind() || !parsed.match(network)) throw new ValidationError('gateway', `is not inside the subnet ${subnet.text}`, spec.gateway);
+    if (canonicalAddress(spec.gateway) === subnet.address) throw new ValidationError('gateway', 'is the network address itself', spec.gateway);
+    gateway = canonicalAddress(spec.gateway);
+  }
+
+  const vxlan = spec.vxlan === undefined ? defaultName('vx', name, 'vxlan') : validateIfname(spec.vxlan, 'vxlan');
+  const bridge = spec.bridge === undefined ? defaultName('br', name, 'bridge') : validateIfname(spec.bridge, 'bridge');
+  if (vxlan === bridge) throw new ValidationError('bridge', 'the bridge and the VXLAN device need different names', bridge);
+  if (vxlan === device || bridge === device) throw new ValidationError('underlay.device', 'is also the name of the VXLAN device or the bridge', device);
+  const mtu = spec.mtu === undefined ? undefined : validateMtu(spec.mtu, 'mtu');
+
+  let dhcp: ResolvedSpec['dhcp'];
+  if (spec.dhcp !== undefined) {
+    if (!isObject(spec.dhcp)) throw new ValidationError('dhcp', 'expected { ranges, hosts?, ... }', spec.dhcp);
+    checkKeys(spec.dhcp, ['serve', 'ranges', 'hosts', 'leaseTime', 'dnsServers', 'domain'], 'dhcp');
+    const serve = spec.dhcp.serve ?? true;
+    if (typeof serve !== 'boolean') throw new ValidationError('dhcp.serve', 'true or false', serve);
+    if (serve && gateway === undefined) throw new ValidationError('gateway', 'serving DHCP needs this host\'s address on the bridge (the gateway) for dnsmasq to listen on');
+    if (base.kind() !== 'ipv4' && serve) throw new ValidationError('dhcp', 'DHCP is served for IPv4 subnets only');
+    dhcp = { ...spec.dhcp, serve };
+    if (serve) {
+      // The DHCP module's own checks (ranges inside the subnet, not covering the gateway, MACs, names, no injection).
+      within('dhcp', () => validateDnsmasqSpec({
+        interface: 'bridge0', subnet: `${networkAddress}/${prefixlen}`, gateway: gateway!, ranges: spec.dhcp!.ranges,
+        ...(spec.dhcp!.hosts ? { hosts: spec.dhcp!.hosts } : {}), ...(spec.dhcp!.leaseTime !== undefined ? { leaseTime: spec.dhcp!.leaseTime } : {}),
+        ...(spec.dhcp!.dnsServers ? { dnsServers: spec.dhcp!.dnsServers } : {}), ...(spec.dhcp!.domain ? { domain: spec.dhcp!.domain } : {}),
+      }));
+    }
+  }
+
+  let masquerade: ResolvedSpec['masquerade'];
+  if (spec.masquerade !== undefined && spec.masquerade !== false) {
+    const m: Record<string, unknown> = spec.masquerade === true ? {} : (spec.masquerade as unknown as Record<string, unknown>);
+    if (!isObject(m)) throw new ValidationError('masquerade', 'true, false or { enabled?, egress? }', spec.masquerade);
+    checkKeys(m, ['enabled', 'egress'], 'masquerade');
+    if (m.enabled !== undefined && typeof m.enabled !== 'boolean') throw new ValidationError('masquerade.enabled', 'true or false', m.enabled);
+    if (m.enabled !== false) {
+      if (m.egress !== undefined) validateIfname(m.egress, 'masquerade.egress');
+      if (gateway === undefined) throw new ValidationError('gateway', 'masquerade needs a gateway on the bridge for containers to route through');
+      masquerade = m.egress !== undefined ? { egress: m.egress as string } : {};
+    }
+  }
+
+  let firewall: ResolvedSpec['firewall'];
+  if (spec.firewall !== undefined && spec.firewall !== false) {
+    const f: Record<string, unknown> = spec.firewall === true ? {} : (spec.firewall as unknown as Record<string, unknown>);
+    if (!isObject(f)) throw new ValidationError('firewall', 'true, false or { openPort?, peersOnly? }', spec.firewall);
+    checkKeys(f, ['openPort', 'peersOnly'], 'firewall');
+    for (const key of ['openPort', 'peersOnly'] as const) {
+      if (f[key] !== undefined && typeof f[key] !== 'boolean') throw new ValidationError(`firewall.${key}`, 'true or false', f[key]);
+    }
+    if (f.openPort !== false) firewall = { peersOnly: (f.peersOnly as boolean | undefined) ?? true };
+  }
+
+  return {
+    name, vni, port, underlay: { device, ...(local ? { address: local } : {}) }, mode: group ? 'multicast' : 'unicast',
+    ...(group ? { group } : {}), peers, subnet, ...(gateway ? { gateway } : {}), vxlan, bridge, ...(mtu ? { mtu } : {}),
+    ...(dhcp ? { dhcp } : {}), ...(masquerade ? { masquerade } : {}), ...(firewall ? { firewall } : {}),
+  };
+}
+
+/** Reads a spec file: JSON (.json) or YAML (anything else), then validates it. */
+export async function loadSpec(path: string): Promise<ResolvedSpec> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new VxnetError(`cannot read the spec ${path}: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new ValidationError('spec', `${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
+  }
+  return resolveSpec(parsed);
+}
