@@ -30,7 +30,12 @@ export interface ConnectionOptions extends NativeTransportOptions {
   namespace?: string;
   /** Use this transport instead of opening one (record/replay in tests). */
   transport?: Transport;
-  /** Messages that may await an answer at once. Default 128. */
+  /**
+   * Messages that may await an answer at once. Default: what the socket's
+   * receive buffer can hold if every one of them were answered at once
+   * (WINDOW_BYTES_PER_MESSAGE each), from 128 to 1024; 128 when the
+   * transport cannot tell its buffer size.
+   */
   window?: number;
   /** Default timeout per request, in ms. Default 30 s. */
   timeoutMs?: number;
@@ -67,7 +72,11 @@ export interface BatchOptions extends RequestOptions {
    * 'each': every message asks for its own ack.
    */
   acks?: 'errors' | 'each';
-  /** Messages per sendmsg. Default min(window, 64). */
+  /**
+   * Messages per sendmsg. Default a quarter of the window, at least 64, so
+   * that several chunks are in flight; always less than the window and than
+   * UIO_MAXIOV (each message is one iovec, the barrier one more).
+   */
   chunk?: number;
 }
 
@@ -110,9 +119,25 @@ interface Pending {
 }
 
 const DEFAULT_WINDOW = 128;
+const MAX_DEFAULT_WINDOW = 1024;
+/**
+ * Receive-buffer bytes budgeted per message in flight. The kernel charges an
+ * answer's skb truesize to the buffer: about 1 KiB for the NLMSG_ERROR that
+ * echoes a small failed request, a few KiB for a GET's reply. 8 KiB each keeps
+ * a whole window of answers well inside the buffer (no ENOBUFS).
+ */
+export const WINDOW_BYTES_PER_MESSAGE = 8 * 1024;
+/** UIO_MAXIOV: sendmsg takes at most this many iovecs (one per message here). */
+const MAX_IOVECS = 1024;
 const DEFAULT_TIMEOUT = 30_000;
 /** Bytes per sendmsg before the outbox is flushed early (well under the socket's send buffer). */
 const MAX_DATAGRAM = 64 * 1024;
+
+/** The default window for a socket whose receive buffer holds `receiveBufferSize` bytes (see WINDOW_BYTES_PER_MESSAGE). */
+export function defaultWindow(receiveBufferSize: number | undefined): number {
+  if (!receiveBufferSize) return DEFAULT_WINDOW;
+  return Math.min(MAX_DEFAULT_WINDOW, Math.max(DEFAULT_WINDOW, Math.floor(receiveBufferSize / WINDOW_BYTES_PER_MESSAGE)));
+}
 
 export class Connection implements AsyncDisposable {
   readonly transport: Transport;
@@ -139,7 +164,7 @@ export class Connection implements AsyncDisposable {
 
   private constructor(transport: Transport, options: Partial<ConnectionOptions>) {
     this.transport = transport;
-    this.window = Math.max(1, options.window ?? DEFAULT_WINDOW);
+    this.window = Math.max(1, options.window ?? defaultWindow(transport.receiveBufferSize));
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT;
     // A random start, so replies meant for an earlier socket with the same port cannot match.
     this.seq = randomInt(1, 0x7fffffff);
@@ -477,7 +502,8 @@ export class Connection implements AsyncDisposable {
     const contextFor = typeof context === 'function' ? context : () => context;
     this.assertOpen(contextFor(0).operation);
     const acks = options.acks ?? 'errors';
-    const chunkSize = Math.max(1, Math.min(options.chunk ?? 64, this.window - (acks === 'errors' ? 1 : 0) || 1));
+    const barrier = acks === 'errors' ? 1 : 0;
+    const chunkSize = Math.max(1, Math.min(options.chunk ?? Math.max(64, this.window >> 2), this.window - barrier || 1, MAX_IOVECS - barrier));
     const failed: BatchFailure[] = [];
     const chunks: Promise<void>[] = [];
 
@@ -664,7 +690,7 @@ export class Connection implements AsyncDisposable {
     this.outbox.push(message);
     this.outboxFailures.push(failed);
     this.outboxBytes += message.length;
-    if (this.outboxBytes >= MAX_DATAGRAM) this.flush();
+    if (this.outboxBytes >= MAX_DATAGRAM || this.outbox.length >= MAX_IOVECS) this.flush();
     else if (!this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(() => this.flush());

@@ -23,6 +23,11 @@ export interface Transport {
   readonly protocol: number;
   /** Our netlink port id (nl_pid); unicast replies carry it. */
   readonly port: number;
+  /**
+   * The socket's receive buffer as the kernel granted it (SO_RCVBUF), if
+   * known: the connection sizes its in-flight window after it.
+   */
+  readonly receiveBufferSize?: number;
   /** Starts delivery. Called once, by the connection that owns the transport. */
   attach(handlers: TransportHandlers): void;
   /**
@@ -80,6 +85,7 @@ export function transportError(error: ErrnoLike, where: string): { error: Error;
 export class NativeTransport implements Transport {
   readonly protocol: number;
   readonly port: number;
+  readonly receiveBufferSize: number;
   private readonly socket: RawNetlinkSocket;
   private closed = false;
 
@@ -92,6 +98,7 @@ export class NativeTransport implements Transport {
       sendBufferSize: options.sendBufferSize ?? 1024 * 1024,
     });
     this.port = this.socket.address().port;
+    this.receiveBufferSize = this.socket.getRecvBufferSize();
     // Idle until a connection attaches and has work: never hold the event loop by ourselves.
     this.socket.unref();
   }
