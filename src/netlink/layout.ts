@@ -106,21 +106,44 @@ export function layout<T>(name: string, specs: FieldSpec[]): Layout<T> {
   });
   const data = fields.filter((f) => f.kind !== 'pad');
 
-  // Generated once per layout: straight-line reads at constant offsets, which
-  // V8 compiles to a handful of loads (the reason this beats unpack()).
-  const readBody = data.map((f) => `${f.name}: ${readExpression(f.kind as Exclude<FieldKind, 'pad'>, f.offset)}`).join(',\n');
-  const intoBody = data.map((f) => `t.${f.name} = ${readExpression(f.kind as Exclude<FieldKind, 'pad'>, f.offset)};`).join('\n');
-  const writeBody = fields
-    .map((f) => {
-      if (f.kind === 'pad') return `b.fill(0, o + ${f.offset}, o + ${f.offset + (f.size ?? 1)});`;
-      const zero = f.kind === 'u64' || f.kind === 'be64' ? '0n' : '0';
-      return `b.${WRITE[f.kind]}(v.${f.name} ?? ${zero}, o + ${f.offset});`;
-    })
-    .join('\n');
-  const read = new Function('b', 'o', `return {\n${readBody}\n};`) as Layout<T>['read'];
-  const readInto = new Function('b', 'o', 't', intoBody) as Layout<T>['readInto'];
-  const write = new Function('b', 'o', 'v', writeBody) as Layout<T>['write'];
-  return { name, size: struct.size, fields, read, write, readInto };
+  // Generated on first use (most of the ~50 layouts a process loads are never
+  // read, and generating them all cost a few ms of start-up): straight-line
+  // reads at constant offsets, which V8 compiles to a handful of loads (the
+  // reason this beats unpack()). The stubs replace themselves on the object.
+  const generate = (): void => {
+    const readBody = data.map((f) => `${f.name}: ${readExpression(f.kind as Exclude<FieldKind, 'pad'>, f.offset)}`).join(',\n');
+    const intoBody = data.map((f) => `t.${f.name} = ${readExpression(f.kind as Exclude<FieldKind, 'pad'>, f.offset)};`).join('\n');
+    const writeBody = fields
+      .map((f) => {
+        if (f.kind === 'pad') return `b.fill(0, o + ${f.offset}, o + ${f.offset + (f.size ?? 1)});`;
+        const zero = f.kind === 'u64' || f.kind === 'be64' ? '0n' : '0';
+        return `b.${WRITE[f.kind]}(v.${f.name} ?? ${zero}, o + ${f.offset});`;
+      })
+      .join('\n');
+    generated.read = new Function('b', 'o', `return {\n${readBody}\n};`) as Layout<T>['read'];
+    generated.readInto = new Function('b', 'o', 't', intoBody) as Layout<T>['readInto'];
+    generated.write = new Function('b', 'o', 'v', writeBody) as Layout<T>['write'];
+    Object.assign(result, generated);
+  };
+  const generated = {} as Pick<Layout<T>, 'read' | 'write' | 'readInto'>;
+  const result: Layout<T> = {
+    name,
+    size: struct.size,
+    fields,
+    read(b, o) {
+      if (!generated.read) generate();
+      return generated.read(b, o);
+    },
+    write(b, o, v) {
+      if (!generated.write) generate();
+      generated.write(b, o, v);
+    },
+    readInto(b, o, t) {
+      if (!generated.readInto) generate();
+      generated.readInto(b, o, t);
+    },
+  };
+  return result;
 }
 
 export const u8 = (name: string): FieldSpec => ({ name, kind: 'u8' });
