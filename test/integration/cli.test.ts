@@ -144,7 +144,7 @@ for (const mode of ['multicast', 'unicast'] as const) {
       assert.is(exit, 0);
       agent = undefined;
       assert.equal(lab.hosts.map((h) => residue(h.ns)), before, 'links, FDB and nftables exactly as before');
-      assert.equal(processesWith('vxnet/dnsmasq'), [], 'no dnsmasq left');
+      assert.equal(processesWith(`${h1}.seed`), [], 'no dnsmasq (nor supervisor) of this network left');
       assert.equal(dnsmasqProcessesWith(h1), []);
       const nothing = vxnet(['destroy', 'seed', '--namespace', h1]);
       assert.match(nothing.stdout, /seed: nothing of it exists here/);
