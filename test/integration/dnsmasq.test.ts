@@ -99,7 +99,12 @@ function nextEvent<T>(emitter: { once(event: string, listener: (value: T) => voi
   });
 }
 
-/** A dnsmasq that is not ours, started by hand in a namespace: the "other server" preflight must find. */
+/**
+ * A dnsmasq that is not ours, started by hand in a namespace: the "other
+ * server" preflight must find. (`ip netns exec` execs it: the child is
+ * dnsmasq itself. Its arguments mention the scene's directory, so cleanup
+ * waits for it too.)
+ */
 function foreignDnsmasq(scene: Scene, ns: string, args: string[]): Promise<ChildProcess> {
   const child = spawn('ip', ['netns', 'exec', ns, 'dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--log-facility=-', '--pid-file=', ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -353,7 +358,7 @@ it('preflight: missing namespace, missing interface, no address in the subnet, a
     await new Promise((resolve) => other.once('close', resolve));
 
     // A DNS server on the bridge's address, when we want DNS.
-    const dns = await foreignDnsmasq(scene, host, ['--listen-address=10.77.0.1', '--bind-interfaces', '--port=53', '--no-resolv', '--no-hosts']);
+    const dns = await foreignDnsmasq(scene, host, ['--listen-address=10.77.0.1', '--bind-interfaces', '--port=53', '--no-resolv', '--no-hosts', `--dhcp-leasefile=${join(scene.root, 'foreign-dns.leases')}`]);
     await expectPreflight(spec({ dns: true }), { namespace: host, stateDir: scene.stateDir('a') }, 'dns-port-busy', /port 53 is taken .*10\.77\.0\.1:53.*held by dnsmasq \(pid \d+\)/);
     // DNS off: port 53 is none of our business.
     const server = await scene.start(spec(), { namespace: host, stateDir: scene.stateDir('a') });
