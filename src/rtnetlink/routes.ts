@@ -5,6 +5,7 @@
  * gateway and universe otherwise.
  */
 import ipaddr from 'ipaddr.js';
+import { parseIP } from '../netlink/codec.js';
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants.js';
 import type { BatchResult } from '../netlink/connection.js';
 import { ValidationError } from '../netlink/errors.js';
@@ -225,8 +226,9 @@ function routeCause(errno: number, spec: RouteSpec): string | undefined {
 }
 
 /** If the prefix has host bits set, the network it belongs to (host bits cleared), as text; otherwise undefined. */
-function networkOf(prefix: { address: string; prefixlen: number }): string | undefined {
-  const bytes = ipaddr.parse(prefix.address).toByteArray();
+function networkOf(prefix: { address: string; prefixlen: number; family: 4 | 6 }): string | undefined {
+  if (prefix.prefixlen === (prefix.family === 4 ? 32 : 128)) return undefined; // a host route has no host bits
+  const bytes = parseIP(prefix.address, 'dst');
   let hostBits = false;
   for (let bit = prefix.prefixlen; bit < bytes.length * 8; bit++) {
     const mask = 0x80 >> (bit & 7);
