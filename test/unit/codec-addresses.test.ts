@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import ipaddr from 'ipaddr.js';
-import { parseIP, parseIPv4, parseIPv6 } from '../../src/netlink/codec.js';
+import { parseIP, parseIPv4, parseIPv6, parseMac } from '../../src/netlink/codec.js';
 import { ValidationError } from '../../src/netlink/errors.js';
 
 const TRICKY = [
@@ -48,6 +48,13 @@ test('IPv4, IPv6 and either: same verdicts and bytes as ipaddr.js', () => {
     assert.is(attempt(parseIPv6, v), undefined);
     assert.is(attempt(parseIP, v), undefined);
   }
+});
+
+test('MAC text: same verdicts and bytes as a split and parseInt', () => {
+  const reference = (v: string): number[] | undefined => (/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2})*$/.test(v) ? v.split(':').map((h) => parseInt(h, 16)) : undefined);
+  const inputs = ['00:00:00:00:00:00', 'ff:FF:fF:Ff:00:09', '02:00:00:aa:bb:cc', 'aA', '0', '000', '00:', ':00', '00::00', '0g:00', 'gg', '00-11-22-33-44-55', '', '١٢:00', ' 00:11', '00:11 '];
+  for (let i = 0; i < 512; i++) inputs.push(Array.from({ length: 1 + (i % 20) }, (_, k) => ((i * 31 + k * 17) & 0xff).toString(16).padStart(2, '0')).join(':'));
+  for (const v of inputs) assert.equal(attempt(parseMac, v), reference(v), `MAC ${JSON.stringify(v)}`);
 });
 
 test.run();
