@@ -1,13 +1,24 @@
 /**
- * Benchmark helpers: medians over repeated runs, whole-process timing of
- * commands, throwaway namespaces, and a result table. Benchmarks run here,
- * never inside timed tests.
+ * Benchmark helpers: throwaway namespaces (always deleted), whole-process
+ * timing of commands run inside a namespace (wall clock and peak RSS,
+ * interleaved so that drift on a noisy machine hits every tool alike),
+ * in-process figures reported by child processes, medians, ratios, targets
+ * and the Markdown tables that go into docs/benchmarks.md.
+ *
+ * Benchmarks run here, never inside timed tests.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 export const CACHE_DIR = fileURLToPath(new URL('./.cache/', import.meta.url));
+export const BENCH_DIR = fileURLToPath(new URL('./', import.meta.url));
+export const ROOT_DIR = fileURLToPath(new URL('../', import.meta.url));
+
+/** The interpreters every measured child runs with (Debian's python3 has python3-pyroute2; pyenv's may not). */
+export const NODE = process.execPath;
+export const PYTHON = '/usr/bin/python3';
 
 export function cachePath(name: string): string {
   if (!existsSync(CACHE_DIR)) mkdirSync(CACHE_DIR, { recursive: true });
@@ -15,12 +26,13 @@ export function cachePath(name: string): string {
 }
 
 export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Median milliseconds of `runs` runs of `fn` (after one warm-up run). */
+/** Median milliseconds of `runs` runs of `fn` (after `warmup` runs). */
 export async function timeIt(runs: number, fn: () => unknown | Promise<unknown>, warmup = 1): Promise<number> {
   for (let i = 0; i < warmup; i++) await fn();
   const times: number[] = [];
@@ -32,60 +44,376 @@ export async function timeIt(runs: number, fn: () => unknown | Promise<unknown>,
   return median(times);
 }
 
-/** Median wall-clock milliseconds of a whole command, output discarded. */
-export function timeCommand(runs: number, command: string, args: string[], input?: string): number {
-  const times: number[] = [];
-  for (let i = 0; i < runs + 1; i++) {
-    const start = performance.now();
-    const run = spawnSync(command, args, { input, stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'], maxBuffer: 1 << 30 });
-    const elapsed = performance.now() - start;
-    if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${run.stderr?.toString().trim()}`);
-    if (i > 0) times.push(elapsed); // the first run warms caches
-  }
-  return median(times);
+/**
+ * The environment of measured children. NODE_EXTRA_CA_CERTS is set on this
+ * machine and makes every Node process parse a CA bundle at start-up (about
+ * 50 ms of a 75 ms `node -e 0`); it has nothing to do with netlink, so the
+ * children run without it. NODE_OPTIONS could carry tsx's loader: removed too.
+ */
+export function childEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  delete env.NODE_OPTIONS;
+  return env;
 }
 
 export function sh(command: string, args: string[], input?: string): string {
   const run = spawnSync(command, args, { input, encoding: 'utf8', maxBuffer: 1 << 30 });
-  if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${run.stderr.trim()}`);
+  if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${(run.stderr ?? '').trim() || run.error?.message}`);
   return run.stdout;
 }
 
+// ------------------------------------------------------------ namespaces
+
+const liveNamespaces = new Set<string>();
+
+function deleteNamespace(ns: string): void {
+  spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  liveNamespaces.delete(ns);
+}
+
+let cleanupInstalled = false;
+/** Namespaces are deleted on any exit: normal, an exception, or Ctrl-C. */
+function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.on('exit', () => {
+    for (const ns of [...liveNamespaces]) deleteNamespace(ns);
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      for (const ns of [...liveNamespaces]) deleteNamespace(ns);
+      process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const)[signal]);
+    });
+  }
+}
+
+/** Runs `body` with a fresh namespace `vxb-<pid>-<tag>` (lo up), deleted afterwards whatever happens. */
 export async function withNamespace<T>(tag: string, body: (ns: string) => Promise<T>): Promise<T> {
+  installCleanup();
   const ns = `vxb-${process.pid}-${tag}`;
   sh('ip', ['netns', 'add', ns]);
+  liveNamespaces.add(ns);
   try {
     sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     return await body(ns);
   } finally {
-    spawnSync('ip', ['netns', 'del', ns]);
+    deleteNamespace(ns);
   }
 }
 
-export interface Row {
-  suite: string;
-  measure: string;
-  value: string;
+/** A veth pair, both ends up: routes need a device that is up. */
+export function addVeth(ns: string, name: string, peer: string): void {
+  sh('ip', ['-n', ns, 'link', 'add', name, 'type', 'veth', 'peer', 'name', peer]);
+  sh('ip', ['-n', ns, 'link', 'set', name, 'up']);
+  sh('ip', ['-n', ns, 'link', 'set', peer, 'up']);
+}
+
+/** `ip -batch` from text (stdin), in the namespace. */
+export function ipBatch(ns: string, script: string, tool: 'ip' | 'bridge' = 'ip'): void {
+  sh(tool, ['-n', ns, '-batch', '-'], script);
+}
+
+// ------------------------------------------------------------ whole-process runs
+
+export interface Contestant {
+  /** Row name in the table. */
+  name: string;
+  /** The command, run inside the namespace with `ip netns exec`. */
+  argv: string[];
+  /** Where its stdout goes: /dev/null (the tool alone) or a pipe read by this process. */
+  stdout?: 'null' | 'pipe';
+  /** Fed on stdin. */
+  input?: string;
+  /** Untimed work before each run (undoing the previous run's creations). */
+  before?: () => void;
+  /** Exit codes accepted (ip -force -batch exits 1 when some commands failed). Default [0]. */
+  okStatus?: number[];
+  /** Measured runs (default: the suite's). */
+  runs?: number;
+  /** Untimed warm-up runs (default 1). */
+  warmup?: number;
+}
+
+export interface ProcessFigures {
+  /** Median wall-clock ms. */
+  wall: number;
+  /** Median peak RSS (KiB), from /usr/bin/time. */
+  rssKiB: number;
+  runs: number;
+  /** stdout and stderr of the last run (pipe mode), for checks. */
+  stdout: string;
+  stderr: string;
+}
+
+const TIME = '/usr/bin/time';
+
+/**
+ * Times whole processes started inside `ns`, round-robin (one run of each
+ * contestant per round), so that slow drift of a shared machine does not
+ * favour whoever ran first. Each run is `time -f %M -o FILE ip netns exec NS
+ * argv...`: the wrapper adds the same ~1 ms to everyone and reports peak RSS.
+ */
+export function timeProcesses(ns: string, contestants: Contestant[], runs: number): Map<string, ProcessFigures> {
+  const rssFile = cachePath(`rss-${process.pid}.txt`);
+  const walls = new Map<string, number[]>();
+  const rss = new Map<string, number[]>();
+  const last = new Map<string, SpawnSyncReturns<string>>();
+  const rounds = Math.max(...contestants.map((c) => (c.runs ?? runs) + (c.warmup ?? 1)));
+  for (let round = 0; round < rounds; round++) {
+    for (const c of contestants) {
+      const warmup = c.warmup ?? 1;
+      if (round >= (c.runs ?? runs) + warmup) continue;
+      c.before?.();
+      const start = performance.now();
+      const run = spawnSync(TIME, ['-f', '%M', '-o', rssFile, 'ip', 'netns', 'exec', ns, ...c.argv], {
+        input: c.input,
+        encoding: 'utf8',
+        env: childEnv(),
+        stdio: [c.input === undefined ? 'ignore' : 'pipe', c.stdout === 'pipe' ? 'pipe' : 'ignore', 'pipe'],
+        maxBuffer: 1 << 30,
+      });
+      const elapsed = performance.now() - start;
+      if (!(c.okStatus ?? [0]).includes(run.status ?? -1)) {
+        throw new Error(`${c.name}: ${c.argv.join(' ')} exited with ${run.status ?? run.signal}: ${run.stderr.trim().slice(-2000)}`);
+      }
+      last.set(c.name, run);
+      if (round < warmup) continue;
+      (walls.get(c.name) ?? walls.set(c.name, []).get(c.name)!).push(elapsed);
+      const kib = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
+      (rss.get(c.name) ?? rss.set(c.name, []).get(c.name)!).push(kib);
+    }
+  }
+  rmSync(rssFile, { force: true });
+  const out = new Map<string, ProcessFigures>();
+  for (const c of contestants) {
+    const run = last.get(c.name)!;
+    out.set(c.name, {
+      wall: median(walls.get(c.name) ?? []),
+      rssKiB: median(rss.get(c.name) ?? []),
+      runs: walls.get(c.name)?.length ?? 0,
+      stdout: run.stdout ?? '',
+      stderr: run.stderr ?? '',
+    });
+  }
+  return out;
+}
+
+/** What a measured child prints on its last stdout line (see bench/procs/). */
+export interface ChildReport {
+  /** In-process mode: ms per measured iteration (socket opened → objects ready). */
+  times?: number[];
+  /** Single mode: ms of the work in this process. */
+  ms?: number;
+  /** Objects produced (routes, entries) or messages walked. */
+  count?: number;
+  /** Peak RSS of the child, KiB (process.resourceUsage / getrusage). */
+  maxRssKiB?: number;
+  /** Batches: how many succeeded, and the failures by index. */
+  succeeded?: number;
+  failed?: { index: number; code?: string; errno?: number; message?: string }[];
+  [key: string]: unknown;
+}
+
+/** Runs a child inside the namespace and parses its report (the last stdout line, JSON). */
+export function runChild(ns: string, argv: string[]): ChildReport {
+  const run = spawnSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8', env: childEnv(), maxBuffer: 1 << 30 });
+  if (run.status !== 0) throw new Error(`${argv.join(' ')} exited with ${run.status ?? run.signal}: ${(run.stderr ?? '').trim().slice(-2000)}`);
+  return parseReport(run.stdout, argv);
+}
+
+export function parseReport(stdout: string, argv: string[]): ChildReport {
+  const line = stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as ChildReport;
+  } catch {
+    throw new Error(`${argv.join(' ')}: no report on stdout (got ${JSON.stringify(line.slice(0, 200))})`);
+  }
+}
+
+export interface InProcessSpec {
+  name: string;
+  /** The child's argv for `repeat` measured iterations after `warmup`. */
+  argv: (repeat: number, warmup: number) => string[];
+  repeat: number;
+  warmup: number;
+  /** Child processes (default: the call's `rounds`). */
+  rounds?: number;
+}
+
+export interface InProcessFigures {
+  /** Median ms over every measured iteration of every round. */
+  median: number;
+  times: number[];
+  /** The last child's report. */
+  report: ChildReport;
+}
+
+/**
+ * In-process figures: each child opens its own socket per iteration and
+ * reports ms from "socket opened" to "objects ready", after warm-up
+ * iterations. Children run round-robin (`rounds` processes each), so a noisy
+ * neighbour slows everyone alike; the median is over all measured iterations.
+ */
+export function inProcess(ns: string, specs: InProcessSpec[], rounds: number): Map<string, InProcessFigures> {
+  const times = new Map<string, number[]>();
+  const reports = new Map<string, ChildReport>();
+  const most = Math.max(...specs.map((s) => s.rounds ?? rounds));
+  for (let round = 0; round < most; round++) {
+    for (const spec of specs) {
+      if (round >= (spec.rounds ?? rounds)) continue;
+      const report = runChild(ns, spec.argv(spec.repeat, spec.warmup));
+      if (!report.times) throw new Error(`${spec.name}: the child reported no times`);
+      (times.get(spec.name) ?? times.set(spec.name, []).get(spec.name)!).push(...report.times);
+      reports.set(spec.name, report);
+    }
+  }
+  const out = new Map<string, InProcessFigures>();
+  for (const spec of specs) out.set(spec.name, { median: median(times.get(spec.name)!), times: times.get(spec.name)!, report: reports.get(spec.name)! });
+  return out;
+}
+
+let distSnapshot: string | undefined;
+
+/**
+ * The measured vxnet children run the built package (`npm run build`), not
+ * tsx. dist/ is copied once per run to bench/.cache/dist, so that a rebuild
+ * in the tree during a run (tsup empties dist/ first) cannot break or change
+ * the code being measured. The children find it through VXNET_DIST.
+ */
+export function requireDist(): string {
+  if (distSnapshot) return distSnapshot;
+  if (!existsSync(`${ROOT_DIR}dist/rtnetlink/index.cjs`) || !existsSync(`${ROOT_DIR}dist/rtnetlink/index.js`)) {
+    throw new Error('dist/ is missing: run `npm run build` first (the benchmarks run the built package, not tsx)');
+  }
+  const snapshot = cachePath('dist');
+  rmSync(snapshot, { recursive: true, force: true });
+  cpSync(`${ROOT_DIR}dist`, snapshot, { recursive: true });
+  distSnapshot = snapshot;
+  process.env.VXNET_DIST = snapshot;
+  return snapshot;
+}
+
+export const procs = {
+  vxnetCjs: (workload: string, options: object = {}) => [NODE, `${BENCH_DIR}procs/vxnet.cjs`, workload, JSON.stringify(options)],
+  vxnetEsm: (workload: string, options: object = {}) => [NODE, `${BENCH_DIR}procs/vxnet.mjs`, workload, JSON.stringify(options)],
+  nodeNetlink: (workload: string, options: object = {}) => [NODE, `${BENCH_DIR}procs/node-netlink.cjs`, workload, JSON.stringify(options)],
+  walk: (workload: string, options: object = {}) => [NODE, `${BENCH_DIR}procs/header-walk.cjs`, workload, JSON.stringify(options)],
+  pyroute2: (workload: string, options: object = {}) => [PYTHON, `${BENCH_DIR}procs/pyroute2-workloads.py`, workload, JSON.stringify(options)],
+};
+
+// ------------------------------------------------------------ results
+
+export interface ToolRow {
+  tool: string;
+  /** Whole process, median ms. */
+  whole?: number;
+  /** In-process, median ms. */
+  inProcess?: number;
+  /** Peak RSS, KiB. */
+  rssKiB?: number;
   note?: string;
 }
 
-export const rows: Row[] = [];
+export interface Target {
+  /** "vxnet in-process / bare header walk". */
+  what: string;
+  ratio: number;
+  /** The bound: ratio <= limit ('at most') or ratio >= limit ('at least'). */
+  limit: number;
+  sense: 'at most' | 'at least';
+  note?: string;
+}
 
-export function report(suite: string, measure: string, value: string, note?: string): void {
-  rows.push({ suite, measure, value, note });
-  console.log(`  ${measure.padEnd(56)} ${value.padStart(14)}${note ? `   ${note}` : ''}`);
+export interface Workload {
+  title: string;
+  setup: string;
+  rows: ToolRow[];
+  targets: Target[];
+  notes: string[];
+  commands: string[];
+}
+
+export const workloads: Workload[] = [];
+
+export function workload(title: string, setup: string): Workload {
+  const w: Workload = { title, setup, rows: [], targets: [], notes: [], commands: [] };
+  workloads.push(w);
+  console.log(`\n## ${title}\n${setup}`);
+  return w;
+}
+
+export function addRow(w: Workload, row: ToolRow): void {
+  w.rows.push(row);
+  const f = (v?: number) => (v === undefined || Number.isNaN(v) ? '—' : `${v.toFixed(1)} ms`);
+  console.log(`  ${row.tool.padEnd(44)} whole ${f(row.whole).padStart(11)}   in-process ${f(row.inProcess).padStart(11)}${row.rssKiB ? `   peak RSS ${mib(row.rssKiB)}` : ''}${row.note ? `   ${row.note}` : ''}`);
+}
+
+export function addTarget(w: Workload, target: Target): Target {
+  w.targets.push(target);
+  console.log(`  target: ${target.what} = ${target.ratio.toFixed(2)}× (${target.sense} ${target.limit}×) ${met(target) ? 'met' : 'MISSED'}${target.note ? ` — ${target.note}` : ''}`);
+  return target;
+}
+
+export function met(t: Target): boolean {
+  return t.sense === 'at most' ? t.ratio <= t.limit : t.ratio >= t.limit;
+}
+
+export function mib(kib: number): string {
+  return `${(kib / 1024).toFixed(0)} MiB`;
 }
 
 export function ms(value: number): string {
   return `${value.toFixed(1)} ms`;
 }
 
-export function ratio(ours: number, theirs: number): string {
-  return `${(ours / theirs).toFixed(2)}×`;
+function cell(v?: number): string {
+  if (v === undefined || Number.isNaN(v)) return '—';
+  return v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 2 : 1)} ms`;
 }
 
-export function markdownTable(): string {
-  const lines = ['| suite | measure | value | note |', '|---|---|---:|---|'];
-  for (const row of rows) lines.push(`| ${row.suite} | ${row.measure} | ${row.value} | ${row.note ?? ''} |`);
-  return lines.join('\n');
+export function markdown(): string {
+  const out: string[] = [];
+  for (const w of workloads) {
+    out.push(`### ${w.title}`, '', w.setup, '');
+    out.push('| tool | whole process | in-process | peak RSS (whole process) | note |', '|---|---:|---:|---:|---|');
+    for (const r of w.rows) out.push(`| ${r.tool} | ${cell(r.whole)} | ${cell(r.inProcess)} | ${r.rssKiB ? mib(r.rssKiB) : '—'} | ${r.note ?? ''} |`);
+    if (w.targets.length) {
+      out.push('', '| target | measured | bound | |', '|---|---:|---:|---|');
+      for (const t of w.targets) out.push(`| ${t.what}${t.note ? ` (${t.note})` : ''} | ${t.ratio.toFixed(2)}× | ${t.sense === 'at most' ? '≤' : '≥'} ${t.limit}× | ${met(t) ? 'met' : '**missed**'} |`);
+    }
+    for (const n of w.notes) out.push('', n);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+export function machine(): string {
+  const pyroute2 = spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'python3-pyroute2'], { encoding: 'utf8' }).stdout || 'not installed';
+  const ip = spawnSync('ip', ['-V'], { encoding: 'utf8' }).stdout.trim();
+  const rmem = (() => {
+    try {
+      return readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim();
+    } catch {
+      return '?';
+    }
+  })();
+  return [
+    `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Linux ${release()}, Node.js ${process.version}, ${ip},`,
+    `python3-pyroute2 ${pyroute2} (${PYTHON}), netlink (node-netlink) ${nodeNetlinkVersion()}, net.core.rmem_max=${rmem}`,
+  ].join(' ');
+}
+
+function nodeNetlinkVersion(): string {
+  try {
+    return JSON.parse(readFileSync(`${ROOT_DIR}node_modules/netlink/package.json`, 'utf8')).version;
+  } catch {
+    return '?';
+  }
+}
+
+export function writeResults(): string {
+  const text = `Machine: ${machine()}\n\n${markdown()}`;
+  writeFileSync(cachePath('last-run.md'), text);
+  return text;
 }

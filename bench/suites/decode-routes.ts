@@ -10,7 +10,8 @@ import { RelayTransport } from '../../src/netlink/relay.js';
 import type { Transport, TransportHandlers } from '../../src/netlink/transport.js';
 import { RTM_GETROUTE } from '../../src/rtnetlink/constants.js';
 import { routeSchema } from '../../src/rtnetlink/schema/route.js';
-import { cachePath, report, sh, timeIt, withNamespace } from '../lib.js';
+import { routeScript } from '../data.js';
+import { addRow, addVeth, cachePath, ipBatch, timeIt, withNamespace, workload } from '../lib.js';
 
 export const ROUTES = 100_000;
 
@@ -33,23 +34,10 @@ class TapTransport implements Transport {
   close() { this.inner.close(); }
 }
 
-/** `ip -batch` lines adding `count` /32 routes via a veth in the namespace. */
-export function routeScript(count: number, dev = 'vxb0'): string {
-  const lines: string[] = [];
-  for (let i = 0; i < count; i++) lines.push(`route add 10.${(i >> 16) & 0xff}.${(i >> 8) & 0xff}.${i & 0xff}/32 dev ${dev}`);
-  return `${lines.join('\n')}\n`;
-}
-
-export function prepareRoutes(ns: string, count: number): void {
-  sh('ip', ['-n', ns, 'link', 'add', 'vxb0', 'type', 'veth', 'peer', 'name', 'vxb1']);
-  sh('ip', ['-n', ns, 'link', 'set', 'vxb0', 'up']);
-  sh('ip', ['-n', ns, 'link', 'set', 'vxb1', 'up']);
-  sh('ip', ['-n', ns, '-batch', '-'], routeScript(count));
-}
-
 async function recordDump(): Promise<Buffer[]> {
   return withNamespace('decode', async (ns) => {
-    prepareRoutes(ns, ROUTES);
+    addVeth(ns, 'vxb0', 'vxb1');
+    ipBatch(ns, routeScript(ROUTES, 'vxb0'));
     const tap = new TapTransport(await RelayTransport.open(0, { namespace: ns }));
     const conn = Connection.over(tap);
     await conn.dumpAll(() => encodeMessage(RTM_GETROUTE, 0, routeSchema, { family: 2 }), { operation: 'dump routes' });
@@ -91,6 +79,7 @@ export async function run(): Promise<void> {
     for (const d of datagrams) forEachMessage(d, (m) => { if (m.type === 24) out.push(decodeMessage(routeSchema, m)); });
     return out;
   });
-  report('decode 100k routes (bytes, no kernel)', 'header walk only', `${(messages / walk / 1000).toFixed(2)} M msg/s`, `${walk.toFixed(1)} ms`);
-  report('decode 100k routes (bytes, no kernel)', 'decode into typed objects', `${(messages / decode / 1000).toFixed(2)} M msg/s`, `${decode.toFixed(1)} ms`);
+  const w = workload('Decode a recorded 100k-route dump (bytes, no kernel)', `${messages.toLocaleString('en')} route messages in ${datagrams.length} datagrams, recorded once and decoded from memory: the codec alone.`);
+  addRow(w, { tool: 'header walk only (`forEachMessage`)', inProcess: walk, note: `${(messages / walk / 1000).toFixed(2)} M msg/s` });
+  addRow(w, { tool: 'decode into typed route objects', inProcess: decode, note: `${(messages / decode / 1000).toFixed(2)} M msg/s` });
 }
