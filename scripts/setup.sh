@@ -19,7 +19,8 @@ command -v nsenter >/dev/null || need_apt+=(util-linux)
 command -v ping >/dev/null || need_apt+=(iputils-ping)
 [ -f /usr/include/linux/if_link.h ] || need_apt+=(linux-libc-dev)
 if [ "${1:-}" = "--bench" ]; then
-  python3 -c 'import pyroute2' 2>/dev/null || need_apt+=(python3-pyroute2)
+  # Debian's interpreter: the benchmarks run /usr/bin/python3 (a pyenv or venv python3 on PATH may lack it).
+  /usr/bin/python3 -c 'import pyroute2' 2>/dev/null || need_apt+=(python3-pyroute2)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
