@@ -61,6 +61,13 @@ export interface EventOptions {
   listFirst?: boolean;
   /** Bytes the relay may hold for a consumer that is not reading (see Subscription). */
   maxBacklog?: number;
+  /**
+   * Ends the stream: the subscription and its relay process are closed and
+   * the iteration finishes, also while it is waiting for the next event —
+   * which `break` and `return()` cannot interrupt (an async generator handles
+   * them only when it next resumes, that is, when an event arrives).
+   */
+  signal?: AbortSignal;
 }
 
 /** Decodes one event message; undefined for types this stream does not describe. */
@@ -93,7 +100,13 @@ export async function* watch(rt: Rtnetlink, options: EventOptions): AsyncGenerat
     return number;
   }))];
   const wanted = new Set(options.groups);
+  const { signal } = options;
+  if (signal?.aborted) return;
   const subscription = await Subscription.open({ protocol: NETLINK_ROUTE, groups, namespace: rt.namespace, maxBacklog: options.maxBacklog });
+  // Closing the subscription wakes a pending read, which then reports the end.
+  const stop = (): void => subscription.close();
+  signal?.addEventListener('abort', stop, { once: true });
+  if (signal?.aborted) stop();
   try {
     const live = subscription[Symbol.asyncIterator]();
     // Start the iterator now so events queue while we list.
@@ -112,6 +125,7 @@ export async function* watch(rt: Rtnetlink, options: EventOptions): AsyncGenerat
       }
       if (wanted.has('neighbour')) for (const neighbour of await rt.neighbours.list()) yield { kind: 'neighbour', action: 'existing', neighbour };
       if (wanted.has('fdb')) for (const entry of await rt.fdb.list()) yield { kind: 'fdb', action: 'existing', entry };
+      if (signal?.aborted) return;
       yield { kind: 'synced' };
     }
     for (let step = await first; !step.done; step = await live.next()) {
@@ -125,6 +139,7 @@ export async function* watch(rt: Rtnetlink, options: EventOptions): AsyncGenerat
       }
     }
   } finally {
+    signal?.removeEventListener('abort', stop);
     subscription.close();
   }
 }

@@ -26,18 +26,17 @@ function describe(event: RtEvent): string {
 }
 
 /**
- * Collects events until `done(seen)` says so (or the time runs out), running
- * `act` once the stream is live (after `synced` when listing first).
+ * Lists first, then runs `act` once the stream is live (after `synced`) and
+ * collects events until `done(seen)` says so. A deadline ends the stream
+ * through its AbortSignal, also when no event comes at all.
  */
-async function collect(rt: Rtnetlink, options: EventOptions, act: () => void | Promise<void>, done: (seen: string[]) => boolean, timeoutMs = 10_000): Promise<string[]> {
+async function collect(rt: Rtnetlink, options: Omit<EventOptions, 'listFirst' | 'signal'>, act: () => void | Promise<void>, done: (seen: string[]) => boolean, timeoutMs = 10_000): Promise<string[]> {
   const seen: string[] = [];
-  const stream = rt.events(options);
-  const timer = setTimeout(() => void stream.return(undefined), timeoutMs);
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), timeoutMs);
   let acted = false;
-  // Without listFirst the stream is live once its first step has been asked for.
-  const kick = options.listFirst ? undefined : setTimeout(() => { acted = true; void act(); }, 300);
   try {
-    for await (const event of stream) {
+    for await (const event of rt.events({ ...options, listFirst: true, signal: deadline.signal })) {
       seen.push(describe(event));
       if (event.kind === 'synced' && !acted) {
         acted = true;
@@ -47,7 +46,6 @@ async function collect(rt: Rtnetlink, options: EventOptions, act: () => void | P
     }
   } finally {
     clearTimeout(timer);
-    if (kick) clearTimeout(kick);
   }
   return seen;
 }
@@ -62,7 +60,7 @@ it('listFirst: existing links, addresses, routes and neighbours, then synced, th
     await using rt = await Rtnetlink.open({ namespace: ns });
     const seen = await collect(
       rt,
-      { groups: ['link', 'ipv4-address', 'ipv4-route', 'neighbour'], listFirst: true },
+      { groups: ['link', 'ipv4-address', 'ipv4-route', 'neighbour'] },
       () => {
         ipIn(ns, 'link', 'add', 'ev2', 'type', 'veth', 'peer', 'name', 'ev3');
         ipIn(ns, 'address', 'add', '10.60.0.9/24', 'dev', 'ev0');
@@ -119,6 +117,23 @@ it('IPv6 groups: addresses and routes of IPv6 only when asked for', async () => 
   });
 });
 
+it('an AbortSignal ends a stream that is waiting for an event, and closes its relay', async () => {
+  await withNamespaces(['quiet'], async (ns) => {
+    await using rt = await Rtnetlink.open({ namespace: ns });
+    const controller = new AbortController();
+    const started = Date.now();
+    setTimeout(() => controller.abort(), 300);
+    const seen: string[] = [];
+    for await (const event of rt.events({ groups: ['ipv6-route'], signal: controller.signal })) seen.push(describe(event));
+    assert.equal(seen, [], 'nothing happened in the namespace');
+    assert.ok(Date.now() - started < 5_000, 'the stream ended soon after the abort');
+    // Aborted before it starts: no subscription at all.
+    const already = new AbortController();
+    already.abort();
+    for await (const event of rt.events({ groups: ['link'], listFirst: true, signal: already.signal })) assert.unreachable(`no event after an abort: ${describe(event)}`);
+  });
+});
+
 it('FDB entries arrive as fdb events, never as neighbours; listFirst lists them for the fdb group', async () => {
   await withNamespaces(['fdbev'], async (ns) => {
     ipIn(ns, 'link', 'add', 'ev0', 'type', 'veth', 'peer', 'name', 'ev1');
@@ -130,11 +145,11 @@ it('FDB entries arrive as fdb events, never as neighbours; listFirst lists them 
       sh('bridge', ['-n', ns, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx0', 'dst', '192.0.2.2']);
       ipIn(ns, 'neigh', 'add', '10.80.0.1', 'lladdr', '02:00:00:00:00:01', 'dev', 'ev0');
     };
-    const neighbours = await collect(rt, { groups: ['neighbour'], listFirst: true }, act, (s) => s.includes('neighbour new 10.80.0.1'));
+    const neighbours = await collect(rt, { groups: ['neighbour'] }, act, (s) => s.includes('neighbour new 10.80.0.1'));
     assert.not.ok(neighbours.some((line) => line.startsWith('fdb ') || line.includes('192.0.2.')), `no FDB entries among neighbours:\n${neighbours.join('\n')}`);
     sh('bridge', ['-n', ns, 'fdb', 'del', '00:00:00:00:00:00', 'dev', 'vx0', 'dst', '192.0.2.2']);
     ipIn(ns, 'neigh', 'del', '10.80.0.1', 'dev', 'ev0');
-    const fdb = await collect(rt, { groups: ['fdb'], listFirst: true }, act, (s) => s.includes('fdb new 00:00:00:00:00:00 dst 192.0.2.2'));
+    const fdb = await collect(rt, { groups: ['fdb'] }, act, (s) => s.includes('fdb new 00:00:00:00:00:00 dst 192.0.2.2'));
     assert.ok(fdb.includes('fdb existing 00:00:00:00:00:00 dst 192.0.2.1'), fdb.join('\n'));
     assert.ok(fdb.includes('fdb new 00:00:00:00:00:00 dst 192.0.2.2'), fdb.join('\n'));
     assert.not.ok(fdb.some((line) => line.startsWith('neighbour ')), `no neighbours among FDB entries:\n${fdb.join('\n')}`);
