@@ -7,9 +7,10 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import ipaddr from 'ipaddr.js';
 import { align } from '../../src/netlink/align.js';
 import {
-  decodeAttrs, decodeAttrsInterpreted, type Decoded, formatIPv4, formatMac, STRUCT_TAIL, UNFLAGGED_NEST,
+  decodeAttrs, decodeAttrsInterpreted, type Decoded, formatIPv4, formatIPv6, formatMac, STRUCT_TAIL, UNFLAGGED_NEST,
 } from '../../src/netlink/codec.js';
 import { DecodeError } from '../../src/netlink/errors.js';
 import { forEachMessage, type MessageSchema } from '../../src/netlink/message.js';
@@ -141,6 +142,31 @@ test('formatMac: colon-separated lowercase hex, any length', () => {
     const bytes = Buffer.from(Array.from({ length: length + 3 }, () => Math.floor(random() * 256)));
     const expected = [...bytes.subarray(2, 2 + length)].map((x) => x.toString(16).padStart(2, '0')).join(':');
     assert.is(formatMac(bytes, 2, 2 + length), expected);
+  }
+});
+
+test('formatIPv6 writes what ipaddr.js writes (RFC 5952), and mapped IPv4 with a dotted tail', () => {
+  const reference = (bytes: Buffer): string => {
+    const address = ipaddr.fromByteArray([...bytes]) as ipaddr.IPv6;
+    const w = address.parts;
+    if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff) return `::ffff:${bytes.subarray(12).join('.')}`;
+    return address.toRFC5952String();
+  };
+  const random = prng(6);
+  const pick = (n: number) => Math.floor(random() * n);
+  const cases: Buffer[] = [Buffer.alloc(16), Buffer.from([...Buffer.alloc(10), 0xff, 0xff, 10, 0, 0, 1]), Buffer.from([...Buffer.alloc(10), 0xff, 0xfe, 10, 0, 0, 1])];
+  // Every pattern of zero and non-zero groups, with values of every width (1 to 4 hex digits).
+  for (let mask = 0; mask < 256; mask++) {
+    for (let r = 0; r < 8; r++) {
+      const b = Buffer.alloc(16);
+      for (let g = 0; g < 8; g++) if (mask & (1 << g)) b.writeUInt16BE([1 + pick(15), 16 + pick(240), 256 + pick(3840), 4096 + pick(61440)][pick(4)]!, g * 2);
+      cases.push(b);
+    }
+  }
+  for (const bytes of cases) {
+    const at = pick(4);
+    const framed = Buffer.concat([Buffer.alloc(at, 0xee), bytes]);
+    assert.is(formatIPv6(framed, at), reference(bytes), bytes.toString('hex'));
   }
 });
 
