@@ -10,7 +10,9 @@ const namespace = `vxwatch-${process.pid}`;
 spawnSync('ip', ['netns', 'add', namespace]); // the example's scaffolding; vxnet never runs ip
 try {
   await using rt = await Rtnetlink.open({ namespace });
-  const events = rt.events({ groups: ['link', 'ipv4-address', 'ipv4-route'], listFirst: true });
+  // The signal ends the stream even while it waits for an event (break cannot interrupt that wait).
+  const stop = new AbortController();
+  const events = rt.events({ groups: ['link', 'ipv4-address', 'ipv4-route'], listFirst: true, signal: stop.signal });
   const changes = (async () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     await rt.links.create({ ifname: 'w0', kind: 'veth', peer: { ifname: 'w1' }, up: true });
@@ -18,7 +20,7 @@ try {
     await rt.routes.add({ dst: '10.56.0.0/16', gateway: '10.55.0.2' });
     await rt.links.delete('w0');
   })();
-  const deadline = setTimeout(() => void events.return(), 2000);
+  const deadline = setTimeout(() => stop.abort(), 2000);
   for await (const event of events) {
     switch (event.kind) {
       case 'link': console.log(`${event.action.padEnd(8)} link ${event.link.ifname} (index ${event.link.ifindex})`); break;
