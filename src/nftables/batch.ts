@@ -22,7 +22,7 @@ import {
   deleteSetElementsMessage, deleteSetMessage, newSetElementsMessage, newSetMessage, type NftSet, type SetElement, setLabel, type SetRef,
 } from './set.js';
 import { deleteTableMessage, newTableMessage, type Table, tableLabel } from './table.js';
-import { uapiSet } from './uapi.js';
+import { uapiSet } from '../netlink/uapi.js';
 
 const batchAttrs = uapiSet('batch', { genid: ['NFNL_BATCH_GENID', attr.be32(1)] }, NFGENMSG_FIELDS);
 

@@ -14,7 +14,7 @@ import {
 import { flagsFromNumber, flagsToNumber } from './flags.js';
 import { checkInterfaceName, checkName } from './names.js';
 import { type Family, familyName, familyNumber, header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
-import { uapiSet } from './uapi.js';
+import { uapiSet } from '../netlink/uapi.js';
 import { userdataFromWire, userdataToWire } from './userdata.js';
 
 export type Hook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'ingress' | 'egress';

@@ -11,7 +11,7 @@ import { decodeMessage, encodeMessage, type MessageSchema } from '../netlink/mes
 import { attr } from '../netlink/schema.js';
 import { NFT_MSG_GETGEN, NFT_MSG_NEWGEN } from './constants.js';
 import { header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
-import { uapiSet } from './uapi.js';
+import { uapiSet } from '../netlink/uapi.js';
 
 export const generationAttrs = uapiSet('generation', {
   id: ['NFTA_GEN_ID', attr.be32(1)],

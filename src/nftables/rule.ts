@@ -11,7 +11,7 @@ import { NFT_MSG_DELRULE, NFT_MSG_GETRULE, NFT_MSG_NEWRULE } from './constants.j
 import { type Expression, expressionListAttrs, expressionsFromWire, expressionsToWire, formatExpression } from './expr/index.js';
 import { checkName } from './names.js';
 import { type Family, familyName, familyNumber, header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
-import { uapiSet } from './uapi.js';
+import { uapiSet } from '../netlink/uapi.js';
 import { userdataFromWire, userdataToWire } from './userdata.js';
 
 export interface Rule {

@@ -15,7 +15,7 @@ import { expressionAttrs, expressionListAttrs } from './expr/index.js';
 import { flagsFromNumber, flagsToNumber } from './flags.js';
 import { checkName } from './names.js';
 import { type Family, familyName, familyNumber, header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
-import { uapiSet } from './uapi.js';
+import { uapiSet } from '../netlink/uapi.js';
 
 export const SET_FLAGS = {
   anonymous: NFT_SET_ANONYMOUS, constant: NFT_SET_CONSTANT, interval: NFT_SET_INTERVAL, map: NFT_SET_MAP, timeout: NFT_SET_TIMEOUT,

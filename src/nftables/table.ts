@@ -6,7 +6,7 @@ import { NFT_MSG_DELTABLE, NFT_MSG_GETTABLE, NFT_MSG_NEWTABLE, NFT_TABLE_F_DORMA
 import { flagsFromNumber, flagsToNumber } from './flags.js';
 import { checkName } from './names.js';
 import { type Family, familyName, familyNumber, header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
-import { uapiSet } from './uapi.js';
+import { uapiSet } from '../netlink/uapi.js';
 import { userdataFromWire, userdataToWire } from './userdata.js';
 
 export const TABLE_FLAGS = { dormant: NFT_TABLE_F_DORMANT, owner: NFT_TABLE_F_OWNER, persist: NFT_TABLE_F_PERSIST } as const;

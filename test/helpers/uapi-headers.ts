@@ -3,7 +3,6 @@
  * (counting implicit values) and object-like #defines. Just enough C for
  * these headers: comments, `#define` lines inside enums, `A = B` aliases,
  * and expressions such as `(1 << 4)`, `0x80`, `NLMSG_MIN_TYPE+1` or `__X - 1`.
- * (The rtnetlink schema test carries its own copy of the same reader.)
  */
 import { readFileSync } from 'node:fs';
 

@@ -24,7 +24,7 @@ import { generationSchema } from '../../src/nftables/generation.js';
 import { ruleSchema } from '../../src/nftables/rule.js';
 import { setElementsSchema, setSchema } from '../../src/nftables/set.js';
 import { tableSchema, tableToWire } from '../../src/nftables/table.js';
-import { uapiConstant } from '../../src/nftables/uapi.js';
+import { uapiConstant } from '../../src/netlink/uapi.js';
 import { commentOf, encodeComment, userdataFromWire } from '../../src/nftables/userdata.js';
 import { readHeaders } from '../helpers/uapi-headers.js';
 

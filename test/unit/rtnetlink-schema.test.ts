@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NLA_F_NESTED } from '../../src/netlink/constants.js';
@@ -15,63 +15,10 @@ import * as linkModule from '../../src/rtnetlink/schema/link.js';
 import { decodeVethPeer, encodeVethPeer, linkSchema } from '../../src/rtnetlink/schema/link.js';
 import { neighbourSchema } from '../../src/rtnetlink/schema/neighbour.js';
 import { routeSchema } from '../../src/rtnetlink/schema/route.js';
-import { uapiConstant } from '../../src/rtnetlink/schema/uapi.js';
+import { uapiConstant } from '../../src/netlink/uapi.js';
+import { readHeaders } from '../helpers/uapi-headers.js';
 
 // ---------------------------------------------------------------- the uapi headers
-
-/**
- * Reads the numbers the uapi headers define: enum members (counting
- * implicit values) and object-like #defines. Just enough C for these
- * headers: comments, `#define` lines inside enums, `A = B` aliases, and
- * expressions such as `(1 << 4)`, `0x80` or `__X - 1`.
- */
-function readHeaders(paths: string[]): Map<string, number> {
-  const values = new Map<string, number>();
-  const evaluate = (expression: string): number | undefined => {
-    let known = true;
-    const substituted = expression
-      .replace(/\b(0x[0-9a-fA-F]+|\d+)[uUlL]*\b/g, '$1')
-      .replace(/\b[A-Za-z_]\w*\b/g, (name) => {
-        if (/^0x/.test(name)) return name;
-        const value = values.get(name);
-        if (value === undefined) known = false;
-        return String(value);
-      });
-    if (!known || !/^[\s\dxa-fA-F+\-<>|()~]+$/.test(substituted)) return undefined;
-    return Function(`"use strict"; return (${substituted});`)() as number;
-  };
-  const defines: [string, string][] = [];
-  for (const path of paths) {
-    const text = readFileSync(path, 'utf8').replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/.*$/gm, '');
-    for (const match of text.matchAll(/\benum\s*\w*\s*\{([\s\S]*?)\}\s*;/g)) {
-      let next: number | undefined = 0;
-      const body = match[1]!.split('\n').filter((line) => !line.trim().startsWith('#')).join('\n');
-      for (const entry of body.split(',')) {
-        const member = entry.trim().match(/^([A-Za-z_]\w*)\s*(?:=\s*([\s\S]+))?$/);
-        if (!member) continue;
-        const value: number | undefined = member[2] !== undefined ? evaluate(member[2]) : next;
-        if (value !== undefined) values.set(member[1]!, value);
-        next = value === undefined ? undefined : value + 1;
-      }
-    }
-    for (const match of text.matchAll(/^\s*#\s*define\s+([A-Za-z_]\w*)[ \t]+(.+?)\s*$/gm)) {
-      if (match[1] !== match[2]) defines.push([match[1]!, match[2]!]);
-    }
-  }
-  // Defines may refer to later ones (AF_INET → PF_INET): resolve until nothing changes.
-  for (let changed = true; changed;) {
-    changed = false;
-    for (const [name, expression] of defines) {
-      if (values.has(name)) continue;
-      const value = evaluate(expression);
-      if (value !== undefined) {
-        values.set(name, value);
-        changed = true;
-      }
-    }
-  }
-  return values;
-}
 
 const UAPI = '/usr/include/linux';
 const socketHeader = readdirSync('/usr/include', { withFileTypes: true })

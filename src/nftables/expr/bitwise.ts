@@ -3,7 +3,7 @@ import type { Decoded } from '../../netlink/codec.js';
 import { checkInt } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
 import { attr } from '../../netlink/schema.js';
-import { uapiSet } from '../uapi.js';
+import { uapiSet } from '../../netlink/uapi.js';
 import { enumeration, type ExpressionCodec, hasOnly, isU32, register } from './codec.js';
 import { dataAttrs, formatWords, valueFromWire, valueToWire } from './data.js';
 

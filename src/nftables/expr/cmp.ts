@@ -1,7 +1,7 @@
 /** cmp: compares a register with a value; false ends the rule. */
 import type { Decoded } from '../../netlink/codec.js';
 import { attr } from '../../netlink/schema.js';
-import { uapiSet } from '../uapi.js';
+import { uapiSet } from '../../netlink/uapi.js';
 import { enumeration, type ExpressionCodec, hasOnly, isU32, register } from './codec.js';
 import { dataAttrs, formatWords, valueFromWire, valueToWire } from './data.js';
 

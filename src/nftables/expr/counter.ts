@@ -1,7 +1,7 @@
 /** counter: packets and bytes that reached it. nft creates it empty (zeroes); listings carry the counts. */
 import type { Decoded } from '../../netlink/codec.js';
 import { attr } from '../../netlink/schema.js';
-import { uapiSet } from '../uapi.js';
+import { uapiSet } from '../../netlink/uapi.js';
 import { type ExpressionCodec, hasOnly } from './codec.js';
 
 export interface CounterExpression {

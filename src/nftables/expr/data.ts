@@ -9,7 +9,7 @@ import { attr } from '../../netlink/schema.js';
 import {
   NF_ACCEPT, NF_DROP, NF_QUEUE, NF_REPEAT, NF_STOLEN, NFT_BREAK, NFT_CONTINUE, NFT_DATA_VALUE_MAXLEN, NFT_GOTO, NFT_JUMP, NFT_RETURN,
 } from '../constants.js';
-import { uapiSet } from '../uapi.js';
+import { uapiSet } from '../../netlink/uapi.js';
 
 export const verdictAttrs = uapiSet('verdict', {
   /** Signed on the kernel's side (NFT_JUMP is -3): carried as its unsigned 32-bit pattern. */

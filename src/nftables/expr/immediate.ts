@@ -3,7 +3,7 @@ import type { Decoded } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
 import { attr } from '../../netlink/schema.js';
 import { NFT_REG_VERDICT } from '../constants.js';
-import { uapiSet } from '../uapi.js';
+import { uapiSet } from '../../netlink/uapi.js';
 import { type ExpressionCodec, hasOnly, isU32, register } from './codec.js';
 import { dataAttrs, formatVerdict, formatWords, valueFromWire, valueToWire, type Verdict, verdictFromWire, verdictToWire } from './data.js';
 

@@ -7,7 +7,7 @@
 import type { Decoded } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
 import { attr } from '../../netlink/schema.js';
-import { uapiSet } from '../uapi.js';
+import { uapiSet } from '../../netlink/uapi.js';
 import { bitwise, type BitwiseExpression } from './bitwise.js';
 import { cmp, type CmpExpression } from './cmp.js';
 import type { ExpressionCodec } from './codec.js';

@@ -9,7 +9,7 @@ import { attr } from '../../netlink/schema.js';
 import {
   NF_NAT_RANGE_PERSISTENT, NF_NAT_RANGE_PROTO_RANDOM, NF_NAT_RANGE_PROTO_RANDOM_FULLY, NF_NAT_RANGE_PROTO_SPECIFIED,
 } from '../constants.js';
-import { uapiSet } from '../uapi.js';
+import { uapiSet } from '../../netlink/uapi.js';
 import { type ExpressionCodec, hasOnly, isU32, register } from './codec.js';
 
 export type MasqFlag = 'random' | 'fully-random' | 'persistent';

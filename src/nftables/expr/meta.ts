@@ -2,7 +2,7 @@
 import type { Decoded } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
 import { attr } from '../../netlink/schema.js';
-import { uapiSet } from '../uapi.js';
+import { uapiSet } from '../../netlink/uapi.js';
 import { enumeration, type ExpressionCodec, hasOnly, isU32, register } from './codec.js';
 
 /** enum nft_meta_keys, by the names nft prints. */

@@ -29,7 +29,7 @@ import { type IpvlanInfoData, ipvlanAttrs } from './kinds/ipvlan.js';
 import { type MacvlanInfoData, macvlanAttrs } from './kinds/macvlan.js';
 import { type VethInfoData, vethAttrs } from './kinds/veth.js';
 import { type VxlanInfoData, vxlanAttrs } from './kinds/vxlan.js';
-import { fieldsOf, uapiSet } from './uapi.js';
+import { fieldsOf, uapiSet } from '../../netlink/uapi.js';
 
 // ------------------------------------------------------------ structs
 

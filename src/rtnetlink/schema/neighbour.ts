@@ -15,7 +15,7 @@ import type { RawAttr } from '../../netlink/codec.js';
 import { layout, pad, s32, u16, u32, u8 } from '../../netlink/layout.js';
 import type { MessageSchema } from '../../netlink/message.js';
 import { attr } from '../../netlink/schema.js';
-import { fieldsOf, uapiSet } from './uapi.js';
+import { fieldsOf, uapiSet } from '../../netlink/uapi.js';
 
 /** struct ndmsg. */
 export interface NdMsg {

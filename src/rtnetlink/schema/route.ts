@@ -16,7 +16,7 @@ import type { RawAttr } from '../../netlink/codec.js';
 import { layout, s32, u32, u64, u8 } from '../../netlink/layout.js';
 import type { MessageSchema } from '../../netlink/message.js';
 import { attr } from '../../netlink/schema.js';
-import { fieldsOf, uapiSet } from './uapi.js';
+import { fieldsOf, uapiSet } from '../../netlink/uapi.js';
 
 /** struct rtmsg. */
 export interface RtMsg {

@@ -12,7 +12,7 @@
 import type { RawAttr } from '../../../netlink/codec.js';
 import { layout, u16, u32 } from '../../../netlink/layout.js';
 import { attr } from '../../../netlink/schema.js';
-import { uapiSet } from '../uapi.js';
+import { uapiSet } from '../../../netlink/uapi.js';
 
 /** struct br_boolopt_multi: a bit per enum br_boolopt_id (no_linklocal_learn, mcast_vlan_snooping, ...). */
 export interface BridgeBooloptMulti {

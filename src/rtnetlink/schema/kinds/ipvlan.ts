@@ -4,7 +4,7 @@
  */
 import type { RawAttr } from '../../../netlink/codec.js';
 import { attr } from '../../../netlink/schema.js';
-import { uapiSet } from '../uapi.js';
+import { uapiSet } from '../../../netlink/uapi.js';
 
 /** IFLA_IPVLAN_MODE values (enum ipvlan_mode). */
 export const IPVLAN_MODE_L2 = 0;

@@ -4,7 +4,7 @@
  */
 import type { RawAttr } from '../../../netlink/codec.js';
 import { attr } from '../../../netlink/schema.js';
-import { uapiSet } from '../uapi.js';
+import { uapiSet } from '../../../netlink/uapi.js';
 
 /** IFLA_MACVLAN_MODE values (enum macvlan_mode, one bit each). */
 export const MACVLAN_MODE_PRIVATE = 1;

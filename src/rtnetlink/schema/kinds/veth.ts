@@ -9,7 +9,7 @@
  */
 import type { RawAttr } from '../../../netlink/codec.js';
 import { attr } from '../../../netlink/schema.js';
-import { uapiSet } from '../uapi.js';
+import { uapiSet } from '../../../netlink/uapi.js';
 
 export const vethAttrs = uapiSet('veth info_data', {
   /** ifinfomsg + IFLA_* of the peer (see encodeVethPeer). */

@@ -9,7 +9,7 @@
 import type { RawAttr } from '../../../netlink/codec.js';
 import { be16, layout } from '../../../netlink/layout.js';
 import { attr } from '../../../netlink/schema.js';
-import { uapiSet } from '../uapi.js';
+import { uapiSet } from '../../../netlink/uapi.js';
 
 /** struct ifla_vxlan_port_range: UDP source ports, both big-endian. */
 export interface VxlanPortRange {

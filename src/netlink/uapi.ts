@@ -6,8 +6,8 @@
  * constant lets a unit test read the installed uapi headers and check every
  * number, so a slip (or a header that moved) cannot go unnoticed.
  */
-import type { Layout } from '../../netlink/layout.js';
-import { type AttrDef, type AttrSet, attrSet } from '../../netlink/schema.js';
+import type { Layout } from './layout.js';
+import { type AttrDef, type AttrSet, attrSet } from './schema.js';
 
 /** An attribute definition and the constant it models, e.g. `['IFLA_VXLAN_ID', attr.u32(1)]`. */
 export type UapiAttr = readonly [constant: string, def: AttrDef];
