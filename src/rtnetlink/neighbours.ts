@@ -52,12 +52,17 @@ export interface NeighbourSpec {
 export class Neighbours {
   constructor(private readonly rt: Rtnetlink) {}
 
-  async list(filter: { family?: 4 | 6; dev?: LinkRef } = {}): Promise<Neighbour[]> {
+  /**
+   * Neighbour entries, or (proxy: true) the proxy entries — ARP/NDP answered
+   * on another host's behalf — which live in a table of their own that a
+   * dump lists only when asked with NTF_PROXY.
+   */
+  async list(filter: { family?: 4 | 6; dev?: LinkRef; proxy?: boolean } = {}): Promise<Neighbour[]> {
     const family = filter.family === 4 ? AF_INET : filter.family === 6 ? AF_INET6 : AF_UNSPEC;
     const ifindex = filter.dev === undefined ? 0 : await this.rt.links.indexOf(filter.dev, 'dev', 'list neighbours', `on ${filter.dev}`);
     const all = await this.rt.connection.dumpAll(
-      () => encodeMessage(RTM_GETNEIGH, 0, neighbourSchema, { family }),
-      { operation: 'list neighbours' },
+      () => encodeMessage(RTM_GETNEIGH, 0, neighbourSchema, { family, flags: filter.proxy ? NTF_PROXY : 0 }),
+      { operation: filter.proxy ? 'list proxy neighbours' : 'list neighbours' },
       { decode: (m) => decodeMessage<Neighbour>(neighbourSchema, m), retries: 3 },
     );
     // AF_UNSPEC dumps include the bridge FDB (AF_BRIDGE): those are not neighbours.
@@ -72,7 +77,8 @@ export class Neighbours {
     return this.write(spec, NLM_F_CREATE | NLM_F_REPLACE, 'replace neighbour');
   }
 
-  async delete(spec: Pick<NeighbourSpec, 'dev' | 'dst'>): Promise<void> {
+  /** Deletes an entry; a proxy entry needs `proxy: true` (it lives in the proxy table). */
+  async delete(spec: Pick<NeighbourSpec, 'dev' | 'dst' | 'proxy'>): Promise<void> {
     const message = await this.message({ ...spec }, 'delete neighbour');
     await this.rt.connection.request(encodeMessage(RTM_DELNEIGH, 0, neighbourSchema, message), {
       operation: 'delete neighbour',

@@ -114,6 +114,10 @@ async function assertParity(ns: string): Promise<Record<string, View>> {
     const { ctx } = await context();
     return { ours: (await rt.neighbours.list()).filter(shownByDefault).map((n) => neighbourAsIp(n, ctx.names, ctx.unaccounted)), unaccounted: ctx.unaccounted.entries };
   }, () => json('ip', ns, 'neigh')));
+  add(await compare('ip -j neigh show proxy', async () => {
+    const { ctx } = await context();
+    return { ours: (await rt.neighbours.list({ proxy: true })).map((n) => neighbourAsIp(n, ctx.names, ctx.unaccounted)), unaccounted: ctx.unaccounted.entries };
+  }, () => json('ip', ns, 'neigh', 'show', 'proxy')));
   add(await compare('bridge -j fdb show', async () => {
     const { ctx } = await context();
     return { ours: (await rt.fdb.list()).map((e) => fdbAsIp(e, ctx.names, ctx.unaccounted)), unaccounted: ctx.unaccounted.entries };
@@ -228,6 +232,8 @@ function buildZoo(ns: string, peerNs: string): void {
   ip('neigh', 'add', '192.0.2.13', 'dev', 'ul0', 'nud', 'failed');
   ip('neigh', 'add', '192.0.2.14', 'lladdr', '02:00:00:00:00:14', 'dev', 'ul0', 'extern_learn');
   ip('neigh', 'add', '2001:db8::9', 'lladdr', '02:00:00:00:00:09', 'dev', 'ul0', 'router', 'nud', 'stale');
+  ip('neigh', 'add', 'proxy', '192.0.2.11', 'dev', 'ul0');
+  ip('neigh', 'add', 'proxy', '2001:db8::11', 'dev', 'ul1');
 
   // FDB: the all-zeros flood list of a unicast VXLAN, remotes with their own port and VNI, static and dynamic
   // entries, one through another underlay, bridge (master) entries, a source-VNI entry, an IPv6 remote.
@@ -259,6 +265,7 @@ it('a zoo built with ip and bridge decodes field by field as ip -j and bridge -j
     assert.ok((views['ip -j -4 route show table all']!.ip as JsonObject[]).some((r) => r.nexthops), 'a multipath route');
     assert.ok((views['ip -j -6 route show table all']!.ip as JsonObject[]).some((r) => r.nexthops), 'an IPv6 multipath route');
     assert.ok(views['bridge -j -d link show']!.ip.length >= 3, 'three bridge ports');
+    assert.is(views['ip -j neigh show proxy']!.ip.length, 2, 'two proxy entries');
   });
 });
 
@@ -426,6 +433,10 @@ it('what vxnet creates, ip -j -d reads back as requested (every kind and option 
     assertIncludes(neighbour('2001:db8::9'), { lladdr: '02:00:00:00:00:09', router: null, state: ['STALE'] }, 'IPv6 neighbour');
     assert.is(neighbour('192.0.2.9'), undefined, 'deleted neighbour');
     assertIncludes(json('ip', ns, 'neigh', 'show', 'proxy')[0] as JsonObject, { dst: '192.0.2.11', dev: 'ul0', proxy: null }, 'proxy entry');
+    assert.equal((await rt.neighbours.list({ proxy: true })).map((n) => n.dst), ['192.0.2.11'], 'listed from the proxy table');
+    await rt.neighbours.add({ dev: 'ul0', dst: '192.0.2.12', proxy: true });
+    await rt.neighbours.delete({ dev: 'ul0', dst: '192.0.2.12', proxy: true });
+    assert.equal((json('ip', ns, 'neigh', 'show', 'proxy') as JsonObject[]).map((n) => n.dst), ['192.0.2.11'], 'a proxy entry deleted');
 
     // FDB.
     await rt.fdb.append({ dev: 'vxu', mac: '00:00:00:00:00:00', dst: '192.0.2.2' });

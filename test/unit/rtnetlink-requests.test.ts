@@ -270,7 +270,9 @@ test('neighbours: add (permanent by default), replace, router and proxy flags, d
   await rt.neighbours.add({ dev: 2, dst: '192.0.2.11', proxy: true });
   await rt.neighbours.delete({ dev: 'eth0', dst: '192.0.2.7' });
   await rt.neighbours.list({ family: 4 });
-  const [add, replace, proxy, del, dump] = requests();
+  await rt.neighbours.list({ proxy: true });
+  await rt.neighbours.delete({ dev: 2, dst: '192.0.2.11', proxy: true });
+  const [add, replace, proxy, del, dump, proxyDump, proxyDelete] = requests();
   assert.is(add!.type, RTM_NEWNEIGH);
   assert.is(add!.flags, WRITE | NLM_F_CREATE | NLM_F_EXCL);
   assert.equal({ ...neighbour(add!) }, { family: AF_INET, ifindex: 2, state: NUD_PERMANENT, flags: 0, type: 0, dst: '192.0.2.7', lladdr: '02:00:00:00:00:07' });
@@ -280,7 +282,9 @@ test('neighbours: add (permanent by default), replace, router and proxy flags, d
   assert.is(del!.type, RTM_DELNEIGH);
   assert.equal([neighbour(del!).dst, neighbour(del!).ifindex], ['192.0.2.7', 2]);
   assert.is(dump!.type, RTM_GETNEIGH);
-  assert.is(neighbour(dump!).family, AF_INET);
+  assert.equal([neighbour(dump!).family, neighbour(dump!).flags], [AF_INET, 0]);
+  assert.equal([proxyDump!.type, neighbour(proxyDump!).flags], [RTM_GETNEIGH, NTF_PROXY], 'the proxy table is dumped when asked with NTF_PROXY');
+  assert.equal([proxyDelete!.type, neighbour(proxyDelete!).flags], [RTM_DELNEIGH, NTF_PROXY], 'and a proxy entry deleted with it');
 });
 
 // ---------------------------------------------------------------- FDB
