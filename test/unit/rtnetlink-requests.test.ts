@@ -141,6 +141,17 @@ test('links.create bridge, macvlan, a device created in another namespace, an al
   assert.equal({ ...writes[1]! }, { family: 0, link_type: 0, ifindex: 9, flags: 0, change: 0, ifalias: 'overlay 9' });
 });
 
+test('links.create ipvlan (this kernel has none: bytes only): a u16 mode, the lower device as IFLA_LINK; any other kind with its linkinfo', async () => {
+  const { rt, requests } = fakeRtnetlink();
+  await rt.links.create({ ifname: 'ipv0', kind: 'ipvlan', link: 'eth0', mode: 'l3', ipvlan: { flags: 1 } }).catch(() => undefined);
+  await rt.links.create({ ifname: 'ifb0', kind: 'ifb', txqlen: 32 }).catch(() => undefined);
+  const [ipvlan, ifb] = requests().filter((m) => m.type === RTM_NEWLINK);
+  assert.equal(link(ipvlan!).linkinfo, { info_kind: 'ipvlan', info_data: { flags: 1, mode: 1 } });
+  assert.is(link(ipvlan!).link, 2);
+  assert.equal([...attrPayload(bytesOf(ipvlan!), 16, 1, [18, 2])], [1, 0], 'IFLA_IPVLAN_MODE is a u16, unlike macvlan\'s u32');
+  assert.equal({ ...link(ifb!) }, { family: 0, link_type: 0, ifindex: 0, flags: 0, change: 0, ifname: 'ifb0', txqlen: 32, linkinfo: { info_kind: 'ifb' } });
+});
+
 test('links.set: rename, MTU, address, alias, down, release, move; bridge port options as slave data; delete', async () => {
   const { rt, requests, kernel } = fakeRtnetlink();
   kernel.openFd = async () => 31;
