@@ -9,6 +9,7 @@ import { NetlinkError, ValidationError } from '../netlink/errors.js';
 import type { Rtnetlink } from '../rtnetlink/client.js';
 import type { Link, LinkRef } from '../rtnetlink/links.js';
 import type { BridgeInfoData } from '../rtnetlink/schema/kinds/bridge.js';
+import { IFA_F_NODAD } from '../rtnetlink/constants.js';
 import { parsePrefix } from '../rtnetlink/validate.js';
 import { canonicalAddress } from '../vxlan/spec.js';
 import { type BridgeSpec, validateBridgeSpec } from './spec.js';
@@ -79,7 +80,7 @@ export async function planBridge(rt: Rtnetlink, spec: BridgeSpec): Promise<Chang
       changes.push({
         action: 'add',
         target: `address ${spec.address} on ${spec.name}`,
-        apply: () => rt.addresses.add({ dev: spec.name, address: spec.address!, ...(prefix.family === 6 ? { flags: 0x80 /* IFA_F_NODAD: the gateway is ours */ } : {}) }),
+        apply: () => rt.addresses.add({ dev: spec.name, address: spec.address!, ...(prefix.family === 6 ? { flags: IFA_F_NODAD /* the gateway is ours: no duplicate address detection delay */ } : {}) }),
       });
     }
   }
