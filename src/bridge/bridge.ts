@@ -39,6 +39,7 @@ export async function planBridge(rt: Rtnetlink, spec: BridgeSpec): Promise<Chang
     if (existing.linkinfo?.info_kind !== 'bridge') {
       throw new ConflictError(`link ${spec.name}`, [{ field: 'kind', actual: existing.linkinfo?.info_kind ?? 'none', wanted: 'bridge' }], 'pick another bridge name, or delete that device');
     }
+    // Ownership is given at creation only: a bridge someone else made stays theirs (destroy never removes it).
     const current = ownerFromAlias(existing.ifalias);
     if (alias !== undefined && current !== undefined && current !== spec.owner) {
       throw new ConflictError(`link ${spec.name}`, [{ field: 'owner', actual: current, wanted: spec.owner }], 'it belongs to another vxnet network');
@@ -59,10 +60,6 @@ export async function planBridge(rt: Rtnetlink, spec: BridgeSpec): Promise<Chang
     if (spec.mtu !== undefined && existing.mtu !== spec.mtu) {
       set.mtu = spec.mtu;
       updates.push(`mtu ${existing.mtu} → ${spec.mtu}`);
-    }
-    if (alias !== undefined && existing.ifalias !== alias) {
-      set.ifalias = alias;
-      updates.push(`owner ${spec.owner}`);
     }
     if ((existing.flags & 1) === 0) {
       set.up = true;

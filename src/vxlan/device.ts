@@ -65,7 +65,7 @@ export function structuralDifferences(link: Link, wanted: VxlanOptions): Differe
 
 /**
  * What it takes to make the device match: nothing, a create, an in-place
- * update (MTU, owner alias, up), or a replace (if allowed).
+ * update (MTU, up), or a replace (if allowed). Ownership is given at creation only.
  */
 export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPlanOptions = {}): Promise<Change[]> {
   const resolved = await resolveVxlan(rt, spec);
@@ -107,13 +107,11 @@ export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPl
     changes.mtu = resolved.mtu;
     updates.push(`mtu ${existing.mtu} → ${resolved.mtu}`);
   }
-  if (alias !== undefined && existing.ifalias !== alias) {
-    const current = ownerFromAlias(existing.ifalias);
-    if (current !== undefined && current !== spec.owner) {
-      throw new ConflictError(`link ${spec.name}`, [{ field: 'owner', actual: current, wanted: spec.owner }], 'it belongs to another vxnet network');
-    }
-    changes.ifalias = alias;
-    updates.push(`owner ${spec.owner}`);
+  // Ownership is given at creation only: a device someone else made stays theirs (destroy never
+  // removes it), even when it matches the spec and is used as it is.
+  const current = ownerFromAlias(existing.ifalias);
+  if (spec.owner !== undefined && current !== undefined && current !== spec.owner) {
+    throw new ConflictError(`link ${spec.name}`, [{ field: 'owner', actual: current, wanted: spec.owner }], 'it belongs to another vxnet network');
   }
   if ((existing.flags & 1) === 0) {
     changes.up = true;

@@ -148,4 +148,29 @@ it('an apply interrupted after any step leaves a state the next apply converges 
   }
 });
 
+it('a matching device someone else made is used, not claimed: destroy leaves it', async () => {
+  const lab = Lab.create({ hosts: 1 });
+  try {
+    const h = lab.host(1);
+    sh('ip', ['-n', h.ns, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42', 'group', '239.1.1.1', 'local', h.address, 'dev', 'eth0', 'dstport', '4789']);
+    const spec: OverlaySpec = { name: 'seed', vni: 42, underlay: { device: 'eth0', address: h.address }, group: '239.1.1.1', subnet: '10.10.0.0/24', gateway: '10.10.0.1', vxlan: 'vx0', bridge: 'br0' };
+    const host = await OverlayHost.open({ namespace: h.ns, stateRoot: STATE });
+    try {
+      const changes = (await host.apply(spec)).map(describeChange);
+      // Used as it is: brought up, enslaved, never recreated or marked.
+      assert.not.ok(changes.some((c) => /^(create|replace|delete) link vx0/.test(c)), `vx0 is used as it is: ${changes.join('; ')}`);
+      assert.equal(await host.plan(spec), []);
+      const removed = (await host.destroy('seed')).map((c) => c.target);
+      assert.equal(removed, ['link br0']);
+      const [vx] = JSON.parse(sh('ip', ['-n', h.ns, '-j', 'link', 'show', 'vx0']));
+      assert.is(vx.ifname, 'vx0', 'the foreign device is still there');
+      assert.is(vx.ifalias, undefined, 'and carries no mark of ours');
+    } finally {
+      await host.close();
+    }
+  } finally {
+    lab.destroy();
+  }
+});
+
 test.run();
