@@ -129,6 +129,8 @@ export interface Contestant {
   before?: () => void;
   /** Exit codes accepted (ip -force -batch exits 1 when some commands failed). Default [0]. */
   okStatus?: number[];
+  /** Environment (default: childEnv()). */
+  env?: NodeJS.ProcessEnv;
   /** Measured runs (default: the suite's). */
   runs?: number;
   /** Untimed warm-up runs (default 1). */
@@ -169,7 +171,7 @@ export function timeProcesses(ns: string, contestants: Contestant[], runs: numbe
       const run = spawnSync(TIME, ['-f', '%M', '-o', rssFile, 'ip', 'netns', 'exec', ns, ...c.argv], {
         input: c.input,
         encoding: 'utf8',
-        env: childEnv(),
+        env: c.env ?? childEnv(),
         stdio: [c.input === undefined ? 'ignore' : 'pipe', c.stdout === 'pipe' ? 'pipe' : 'ignore', 'pipe'],
         maxBuffer: 1 << 30,
       });
@@ -283,12 +285,14 @@ let distSnapshot: string | undefined;
  */
 export function requireDist(): string {
   if (distSnapshot) return distSnapshot;
-  if (!existsSync(`${ROOT_DIR}dist/rtnetlink/index.cjs`) || !existsSync(`${ROOT_DIR}dist/rtnetlink/index.js`)) {
-    throw new Error('dist/ is missing: run `npm run build` first (the benchmarks run the built package, not tsx)');
+  // VXNET_BENCH_DIST: measure another build (e.g. an older commit's dist/) with the same harness.
+  const source = process.env.VXNET_BENCH_DIST ?? `${ROOT_DIR}dist`;
+  if (!existsSync(`${source}/rtnetlink/index.cjs`) || !existsSync(`${source}/rtnetlink/index.js`)) {
+    throw new Error(`${source} is missing: run \`npm run build\` first (the benchmarks run the built package, not tsx)`);
   }
   const snapshot = cachePath('dist');
   rmSync(snapshot, { recursive: true, force: true });
-  cpSync(`${ROOT_DIR}dist`, snapshot, { recursive: true });
+  cpSync(source, snapshot, { recursive: true });
   distSnapshot = snapshot;
   process.env.VXNET_DIST = snapshot;
   return snapshot;

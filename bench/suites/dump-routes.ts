@@ -36,6 +36,8 @@ export async function run(): Promise<void> {
       { name: 'pyroute2 get_routes()', argv: procs.pyroute2('dump-routes'), stdout: 'pipe', runs: 2, warmup: 0 },
       { name: 'node -e 0 (start-up floor)', argv: [NODE, '-e', '0'] },
     ];
+    // This machine sets NODE_EXTRA_CA_CERTS; the measured children run without it (see childEnv). Its cost, for the record:
+    if (process.env.NODE_EXTRA_CA_CERTS) contestants.push({ name: 'node -e 0 (CA)', argv: [NODE, '-e', '0'], env: { ...process.env, NODE_OPTIONS: '' } });
     const whole = timeProcesses(ns, contestants, 9);
     const listed = JSON.parse(whole.get('ip -j route show | pipe')!.stdout).length as number;
 
@@ -63,6 +65,9 @@ export async function run(): Promise<void> {
     addRow(w, { tool: 'node-netlink `getRoutes()`', whole: g('node-netlink getRoutes()').wall, inProcess: i('node-netlink'), rssKiB: g('node-netlink getRoutes()').rssKiB, note: 'addresses left as Buffers' });
     addRow(w, { tool: 'pyroute2 `get_routes()`', whole: g('pyroute2 get_routes()').wall, inProcess: i('pyroute2'), rssKiB: g('pyroute2 get_routes()').rssKiB });
     addRow(w, { tool: '`node -e 0`', whole: g('node -e 0 (start-up floor)').wall, rssKiB: g('node -e 0 (start-up floor)').rssKiB, note: 'Node.js start-up alone' });
+    if (whole.has('node -e 0 (CA)')) {
+      addRow(w, { tool: '`node -e 0` with this machine\'s NODE_EXTRA_CA_CERTS', whole: g('node -e 0 (CA)').wall, rssKiB: g('node -e 0 (CA)').rssKiB, note: 'every Node.js process here pays this unless the variable is unset (the measured children run without it)' });
+    }
 
     const vxWhole = g('vxnet (dist, CommonJS)').wall;
     addTarget(w, { what: 'vxnet in-process / bare header walk in-process', ratio: i('vxnet') / i('walk'), limit: 2, sense: 'at most' });
