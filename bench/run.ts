@@ -17,6 +17,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   'dump-fdb': () => import('./suites/dump-fdb.js'),
   'create-routes': () => import('./suites/create-routes.js'),
   'create-fdb': () => import('./suites/create-fdb.js'),
+  'converge-peers': () => import('./suites/converge-peers.js'),
 };
 
 const wanted = process.argv.slice(2);

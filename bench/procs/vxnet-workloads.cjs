@@ -32,6 +32,20 @@ function failures(result) {
 /** Each workload: one measured unit of work, returning what it produced. */
 function workloads(lib, options) {
   const { Rtnetlink } = lib;
+
+  async function convergePeers(again) {
+    const { peers } = JSON.parse(readFileSync(options.file, 'utf8'));
+    // The vxlan layer is loaded by these workloads only, so the others do not pay for it.
+    const dist = process.env.VXNET_DIST ?? require('node:path').join(__dirname, '../../dist');
+    const { setPeers } = require(`${dist}/vxlan/index.cjs`);
+    const rt = await Rtnetlink.open();
+    try {
+      const result = await setPeers(rt, 'vx0', peers);
+      return { count: peers.length, added: result.added.length, removed: result.removed.length, ...(again ? { messages: rt.connection.stats.messagesSent } : {}) };
+    } finally {
+      rt.close();
+    }
+  }
   return {
     /** 100k (or any number of) routes into typed objects, collected. */
     async 'dump-routes'() {
@@ -76,6 +90,14 @@ function workloads(lib, options) {
       } finally {
         rt.close();
       }
+    },
+    /** The VXLAN flood list converged to a list of unicast peers (vxnet/vxlan setPeers). */
+    async 'converge-peers'() {
+      return convergePeers(false);
+    },
+    /** The same on a device that already has them: must send no write, only the listing. */
+    async 'converge-peers-again'() {
+      return convergePeers(true);
     },
     async 'create-fdb'() {
       const { specs } = JSON.parse(readFileSync(options.file, 'utf8'));
