@@ -16,6 +16,7 @@ import { DecodeError } from '../../src/netlink/errors.js';
 import { forEachMessage, type MessageSchema } from '../../src/netlink/message.js';
 import { loadFixture } from '../helpers/fixtures.js';
 import { allFixtureFiles, schemaFor } from '../helpers/schemas.js';
+import { prng } from '../helpers/prng.js';
 
 type Decode = typeof decodeAttrs;
 
@@ -70,15 +71,6 @@ function samples(): Sample[] {
   return out;
 }
 
-/** mulberry32, so a failure can be reproduced. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('compiled and interpreted decoders agree on every recorded message', () => {
   const pool = samples();

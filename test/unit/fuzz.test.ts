@@ -8,16 +8,8 @@ import { DecodeError } from '../../src/netlink/errors.js';
 import { decodeMessage, forEachMessage } from '../../src/netlink/message.js';
 import { loadFixture } from '../helpers/fixtures.js';
 import { allFixtureFiles, schemaFor } from '../helpers/schemas.js';
+import { prng } from '../helpers/prng.js';
 
-/** A small deterministic PRNG (mulberry32), so a failure can be reproduced from its seed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Sample {
   protocol: number;
