@@ -1,6 +1,7 @@
 /**
  * vxnet: Linux container overlay networks from TypeScript.
- * Each layer is also available as a subpath: vxnet/netlink, vxnet/rtnetlink.
+ * Each layer is also a subpath: vxnet/netlink, vxnet/rtnetlink, vxnet/nftables, vxnet/vxlan,
+ * vxnet/bridge, vxnet/masquerade, vxnet/dnsmasq, vxnet/overlay.
  */
 export * from './netlink/index.js';
 export * from './rtnetlink/index.js';
@@ -11,5 +12,10 @@ export { ConflictError, type Difference } from './common/conflict.js';
 export { ownerAlias, ownerFromAlias, validateOwner } from './common/ownership.js';
 export * from './nftables/index.js';
 export * from './masquerade/index.js';
-export * from './dnsmasq/index.js';
+// The DHCP server, its spec and errors; the module's helpers (validateSpec, preflight, ...) stay under vxnet/dnsmasq.
+export {
+  DnsmasqServer, type DnsmasqServerEvents, type DnsmasqServerOptions, type DnsmasqStatus, type HostsUpdate,
+  type DhcpRange, type DnsmasqSpec, type DnsOptions, type LeaseTime, type StaticHost, type Lease, type LeaseChanges,
+  type DnsmasqExit, DnsmasqGaveUpError, DnsmasqReloadError, DnsmasqStartError, PreflightError,
+} from './dnsmasq/index.js';
 export * from './overlay/index.js';
