@@ -5,6 +5,8 @@
  * and expressions such as `(1 << 4)`, `0x80`, `NLMSG_MIN_TYPE+1` or `__X - 1`.
  */
 import { readFileSync } from 'node:fs';
+import type { AttrSet } from '../../src/netlink/schema.js';
+import { uapiConstant } from '../../src/netlink/uapi.js';
 
 export function readHeaders(paths: string[], seed: Record<string, number> = { NLMSG_MIN_TYPE: 0x10 }): Map<string, number> {
   const values = new Map<string, number>(Object.entries(seed));
@@ -51,4 +53,28 @@ export function readHeaders(paths: string[], seed: Record<string, number> = { NL
     }
   }
   return values;
+}
+
+/**
+ * Checks every attribute of `sets` against the headers: each must record the
+ * uapi constant it models (uapiSet), and its number must be that constant's.
+ * Returns the problems found and how many attributes were checked.
+ */
+export function uapiMismatches(sets: Iterable<AttrSet>, headers: Map<string, number>): { problems: string[]; checked: number } {
+  const problems: string[] = [];
+  let checked = 0;
+  for (const set of sets) {
+    for (const [name, attr] of set.byName) {
+      const constant = uapiConstant(set, name);
+      if (constant === undefined) {
+        problems.push(`${set.name}.${name}: no constant recorded`);
+        continue;
+      }
+      const expected = headers.get(constant);
+      if (expected === undefined) problems.push(`${set.name}.${name}: ${constant} is not in the headers`);
+      else if (expected !== attr.type) problems.push(`${set.name}.${name}: ${attr.type}, but ${constant} = ${expected}`);
+      checked++;
+    }
+  }
+  return { problems, checked };
 }

@@ -24,9 +24,8 @@ import { generationSchema } from '../../src/nftables/generation.js';
 import { ruleSchema } from '../../src/nftables/rule.js';
 import { setElementsSchema, setSchema } from '../../src/nftables/set.js';
 import { tableSchema, tableToWire } from '../../src/nftables/table.js';
-import { uapiConstant } from '../../src/netlink/uapi.js';
 import { commentOf, encodeComment, userdataFromWire } from '../../src/nftables/userdata.js';
-import { readHeaders } from '../helpers/uapi-headers.js';
+import { readHeaders, uapiMismatches } from '../helpers/uapi-headers.js';
 
 // ---------------------------------------------------------------- the uapi headers
 
@@ -67,21 +66,7 @@ function reachableSets(): AttrSet[] {
 }
 
 test('every attribute number equals the uapi value of the constant it models', () => {
-  const problems: string[] = [];
-  let checked = 0;
-  for (const set of reachableSets()) {
-    for (const [name, attr] of set.byName) {
-      const constant = uapiConstant(set, name);
-      if (constant === undefined) {
-        problems.push(`${set.name}.${name}: no constant recorded`);
-        continue;
-      }
-      const expected = headers.get(constant);
-      if (expected === undefined) problems.push(`${set.name}.${name}: ${constant} is not in the headers`);
-      else if (expected !== attr.type) problems.push(`${set.name}.${name}: ${attr.type}, but ${constant} = ${expected}`);
-      checked++;
-    }
-  }
+  const { problems, checked } = uapiMismatches(reachableSets(), headers);
   assert.equal(problems, []);
   assert.ok(checked >= 120, `only ${checked} attributes checked`);
 });
