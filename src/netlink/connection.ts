@@ -10,7 +10,6 @@
  * buffer is sized, and an overrun fails the affected requests with a typed
  * error instead of leaving them hanging.
  */
-import { randomInt } from 'node:crypto';
 import { align, NLMSG_HDRLEN } from './align.js';
 import { attributePathAt } from './codec.js';
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN } from './constants.js';
@@ -167,7 +166,8 @@ export class Connection implements AsyncDisposable {
     this.window = Math.max(1, options.window ?? defaultWindow(transport.receiveBufferSize));
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT;
     // A random start, so replies meant for an earlier socket with the same port cannot match.
-    this.seq = randomInt(1, 0x7fffffff);
+    // (Math.random is enough for that, and spares loading node:crypto at start-up.)
+    this.seq = 1 + Math.floor(Math.random() * 0x7ffffffe);
     transport.attach({
       datagram: (datagram) => this.receive(datagram),
       error: (error, fatal) => this.transportFailed(error, fatal),

@@ -4,9 +4,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { isIPv4 } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { parseIP, parseIPv4, parseIPv6, parseMac } from '../../src/netlink/codec.js';
+import { isIPv4Text, parseIP, parseIPv4, parseIPv6, parseMac } from '../../src/netlink/codec.js';
 import { ValidationError } from '../../src/netlink/errors.js';
+import { prng } from '../helpers/prng.js';
 
 const TRICKY = [
   '0.0.0.0', '255.255.255.255', '1.2.3.4', '10.0.0.1', '192.168.001.1', '01.2.3.4', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1.2.3.256',
@@ -48,6 +50,34 @@ test('IPv4, IPv6 and either: same verdicts and bytes as ipaddr.js', () => {
     assert.is(attempt(parseIPv6, v), undefined);
     assert.is(attempt(parseIP, v), undefined);
   }
+});
+
+test('IPv4 text: the same verdict as node:net isIPv4 and ipaddr.js, on valid text and on its mutations', () => {
+  const random = prng(4);
+  const pick = (n: number) => Math.floor(random() * n);
+  const alphabet = '0123456789..x -/:';
+  const inputs = [...TRICKY];
+  for (let i = 0; i < 5000; i++) {
+    const chars = [...`${pick(300)}.${pick(300)}.${pick(300)}.${pick(300)}`];
+    // Insert, delete or replace one or two characters.
+    for (let edits = 1 + pick(2); edits > 0; edits--) {
+      const at = pick(chars.length + 1);
+      const op = pick(3);
+      if (op === 0) chars.splice(at, 0, alphabet[pick(alphabet.length)]!);
+      else if (op === 1) chars.splice(at, 1);
+      else chars[at] = alphabet[pick(alphabet.length)]!;
+    }
+    inputs.push(chars.join(''));
+  }
+  let accepted = 0;
+  for (const v of inputs) {
+    const verdict = isIPv4Text(v);
+    assert.is(verdict, isIPv4(v), `node:net ${JSON.stringify(v)}`);
+    assert.is(verdict, ipaddr.IPv4.isValidFourPartDecimal(v), `ipaddr.js ${JSON.stringify(v)}`);
+    if (verdict) accepted++;
+  }
+  // The mutations must leave both kinds of input in the mix.
+  assert.ok(accepted > 500 && accepted < inputs.length - 500, `${accepted} of ${inputs.length} accepted`);
 });
 
 test('MAC text: same verdicts and bytes as a split and parseInt', () => {
