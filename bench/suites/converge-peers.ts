@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { address10 } from '../data.js';
 import {
-  addRow, addTarget, cachePath, type Contestant, inProcess, parseReport, procs, requireDist, runChild, sh, timeProcesses, withNamespace, workload,
+  addRow, addTarget, cachePath, type Contestant, inProcess, NODE, parseReport, procs, requireDist, runChild, sh, startupFloor, timeProcesses, withNamespace, workload,
 } from '../lib.js';
 
 export const PEERS = 1_000;
@@ -35,6 +35,8 @@ export async function run(): Promise<void> {
     const contestants: Contestant[] = [
       { name: 'bridge', argv: ['bridge', '-batch', script], before: resetInNs },
       { name: 'vxnet', argv: procs.vxnetCjs('converge-peers', { file }), stdout: 'pipe', before: resetInNs },
+      { name: 'node -e 0', argv: [NODE, '-e', '0'] },
+      { name: 'bridge empty', argv: ['bridge', '-batch', '/dev/null'] },
     ];
     const whole = timeProcesses(ns, contestants, 9);
     const flood = JSON.parse(sh('bridge', ['-n', ns, '-j', 'fdb', 'show', 'dev', 'vx0'])).filter((e: { mac: string; dst?: string }) => e.mac === '00:00:00:00:00:00' && e.dst).length;
@@ -54,7 +56,11 @@ export async function run(): Promise<void> {
       whole: g('vxnet').wall, inProcess: inproc.get('vxnet')!.median, rssKiB: g('vxnet').rssKiB,
       note: `setPeers again on the converged device: ${again.messages} message(s) sent, all reads (a link lookup and one FDB dump), no write`,
     });
-    addTarget(w, { what: 'vxnet whole process / `bridge -batch`', ratio: g('vxnet').wall / g('bridge').wall, limit: 1.3, sense: 'at most' });
+    addRow(w, { tool: '`node -e 0`', whole: g('node -e 0').wall, rssKiB: g('node -e 0').rssKiB, note: 'Node.js start-up alone' });
+    addTarget(w, {
+      what: 'vxnet whole process / `bridge -batch`', ratio: g('vxnet').wall / g('bridge').wall, limit: 1.3, sense: 'at most',
+      floor: startupFloor(g('node -e 0'), g('bridge'), g('bridge empty'), 'bridge -batch'),
+    });
     addTarget(w, { what: 'vxnet in-process / `bridge -batch` whole process', ratio: inproc.get('vxnet')!.median / g('bridge').wall, limit: 1.3, sense: 'at most', note: 'what an agent pays' });
   });
 }

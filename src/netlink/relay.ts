@@ -4,7 +4,7 @@
  * connections into other namespaces and for event subscriptions, whose
  * overruns and crashes must never take the caller's process down.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { errnoCode, OverrunError, VxnetError } from './errors.js';
 import { namespacePath } from './namespace.js';
@@ -40,6 +40,16 @@ function relayProgram(): string {
 
 function netlinkRawPath(): string {
   return createRequire(import.meta.url).resolve('netlink/dist/raw.js');
+}
+
+/**
+ * node:child_process, loaded on the first relay: it pulls in node:net and
+ * its streams (3–4 ms of start-up) that a process using only its own
+ * namespace's socket never needs.
+ */
+function spawn(...args: Parameters<typeof import('node:child_process').spawn>): ChildProcess {
+  const childProcess = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  return childProcess.spawn(...args);
 }
 
 function u32s(...values: number[]): Buffer {
