@@ -140,7 +140,7 @@ export interface Contestant {
 export interface ProcessFigures {
   /** Median wall-clock ms. */
   wall: number;
-  /** Median peak RSS (KiB), from wait4 (rusage.py). */
+  /** Median peak RSS (KiB), from GNU time (see rusage.py). */
   rssKiB: number;
   /** Median CPU time spent in the kernel on the process's behalf (ms), from wait4: for iproute2, mostly the netlink work itself. */
   systemMs: number;
@@ -158,8 +158,10 @@ const RUSAGE = `${BENCH_DIR}procs/rusage.py`;
  * contestant per round), so that slow drift of a shared machine does not
  * favour whoever ran first. Each run is `rusage.py FILE ip netns exec NS
  * argv...`, which times from fork to wait4 (its own start-up is not counted)
- * and reports peak RSS and system time to the microsecond (GNU time's %S
- * has 10 ms steps, as long as a whole `bridge -batch` run).
+ * and reports peak RSS and system time. (GNU time prints system time in
+ * 10 ms steps, as long as a whole `bridge -batch` run; wait4 gives
+ * microseconds, though the kernel splits CPU time between user and system
+ * by sampling at its tick, so one run's split is approximate: medians.)
  */
 export function timeProcesses(ns: string, contestants: Contestant[], runs: number): Map<string, ProcessFigures> {
   const usageFile = cachePath(`rss-${process.pid}.txt`);
