@@ -164,7 +164,7 @@ const RUSAGE = `${BENCH_DIR}procs/rusage.py`;
  * by sampling at its tick, so one run's split is approximate: medians.)
  */
 export function timeProcesses(ns: string, contestants: Contestant[], runs: number): Map<string, ProcessFigures> {
-  const usageFile = cachePath(`rss-${process.pid}.txt`);
+  const usageFile = cachePath(`usage-${process.pid}.json`);
   const walls = new Map<string, number[]>();
   const rss = new Map<string, number[]>();
   const system = new Map<string, number[]>();

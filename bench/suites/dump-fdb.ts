@@ -8,7 +8,7 @@
  */
 import { fdbScript } from '../data.js';
 import {
-  addRow, addTarget, type Contestant, inProcess, ipBatch, procs, requireDist, sh, timeProcesses, withNamespace, workload,
+  addRow, addTarget, type Contestant, inProcess, ipBatch, parseReport, procs, requireDist, sh, timeProcesses, withNamespace, workload,
 } from '../lib.js';
 
 export const ENTRIES = 50_000;
@@ -32,7 +32,13 @@ export async function run(): Promise<void> {
       { name: 'pyroute2', argv: procs.pyroute2('dump-fdb'), stdout: 'pipe', runs: 2, warmup: 0 },
     ];
     const whole = timeProcesses(ns, contestants, 9);
-    const listed = JSON.parse(whole.get('bridge pipe')!.stdout).length as number;
+    const bridgeEntries = JSON.parse(whole.get('bridge pipe')!.stdout) as { mac: string; dst?: string }[];
+    const listed = bridgeEntries.length;
+    // The floor's hand-written decoder must read what `bridge` reads.
+    const sample = parseReport(whole.get('walk-objects')!.stdout, ['walk-objects']).sample as { lladdr?: string; dst?: string } | undefined;
+    if (!sample?.lladdr || !sample.dst || !bridgeEntries.some((e) => e.mac === sample.lladdr && e.dst === sample.dst)) {
+      throw new Error(`the hand-written decoder's sample entry ${JSON.stringify(sample)} is not in \`bridge -j fdb show\``);
+    }
     const inproc = inProcess(ns, [
       { name: 'vxnet', argv: (repeat, warmup) => procs.vxnetCjs('dump-fdb', { repeat, warmup }), repeat: 6, warmup: 4 },
       { name: 'walk', argv: (repeat, warmup) => procs.walk('fdb', { repeat, warmup }), repeat: 6, warmup: 4 },

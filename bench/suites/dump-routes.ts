@@ -13,7 +13,7 @@
  */
 import { routeScript } from '../data.js';
 import {
-  addRow, addTarget, addVeth, type Contestant, inProcess, ipBatch, median, NODE, procs, requireDist, timeProcesses, withNamespace, workload,
+  addRow, addTarget, addVeth, type Contestant, inProcess, ipBatch, median, NODE, parseReport, procs, requireDist, timeProcesses, withNamespace, workload,
 } from '../lib.js';
 
 export const ROUTES = 100_000;
@@ -44,7 +44,13 @@ export async function run(): Promise<void> {
     // This machine sets NODE_EXTRA_CA_CERTS; the measured children run without it (see childEnv). Its cost, for the record:
     if (process.env.NODE_EXTRA_CA_CERTS) contestants.push({ name: 'node -e 0 (CA)', argv: [NODE, '-e', '0'], env: { ...process.env, NODE_OPTIONS: '' } });
     const whole = timeProcesses(ns, contestants, 9);
-    const listed = JSON.parse(whole.get('ip -j route show | pipe')!.stdout).length as number;
+    const ipRoutes = JSON.parse(whole.get('ip -j route show | pipe')!.stdout) as { dst: string; dev?: string }[];
+    const listed = ipRoutes.length;
+    // The floor's hand-written decoder must read what `ip` reads.
+    const sample = parseReport(whole.get('walk + hand-written objects')!.stdout, ['walk + hand-written objects']).sample as { dst?: string; dst_len?: number } | undefined;
+    if (!sample?.dst || sample.dst_len !== 32 || !ipRoutes.some((r) => r.dst === sample.dst && r.dev === 'vxb0')) {
+      throw new Error(`the hand-written decoder's sample route ${JSON.stringify(sample)} is not in \`ip -j route show\``);
+    }
 
     const inproc = inProcess(ns, [
       { name: 'vxnet', argv: (repeat, warmup) => procs.vxnetCjs('dump-routes', { repeat, warmup, gc: true }), repeat: 6, warmup: 4 },
