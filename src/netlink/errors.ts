@@ -121,7 +121,7 @@ export class DecodeError extends VxnetError {
   override name = 'DecodeError';
   /** Attribute path from the outermost set inward, e.g. ["linkinfo", "data", "port"]. */
   readonly path: string[];
-  /** Byte offset in the buffer being decoded. */
+  /** Byte offset in the buffer being decoded; -1 when the fault is an absence (a required attribute missing). */
   readonly offset: number;
   readonly reason: string;
   /** What was being decoded ("RTM_NEWLINK", "nlmsghdr"). */
@@ -152,7 +152,9 @@ export class DecodeError extends VxnetError {
 
   private refresh(): void {
     const at = this.path.length ? ` at ${this.path.join('.')}` : '';
-    this.message = `cannot decode ${this.what}${at} (byte ${this.offset}): ${this.reason}`;
+    // -1: found after decoding, in the decoded object (a required attribute missing), where no one byte is at fault.
+    const byte = this.offset >= 0 ? ` (byte ${this.offset})` : '';
+    this.message = `cannot decode ${this.what}${at}${byte}: ${this.reason}`;
   }
 }
 

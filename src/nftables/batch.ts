@@ -19,7 +19,7 @@ import { ERESTART, explainNftables, GenerationChangedError, NftBatchError } from
 import { type Family, header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
 import { deleteRuleMessage, newRuleMessage, type Rule, ruleFromWire, ruleLabel, ruleSchema } from './rule.js';
 import {
-  deleteSetElementsMessage, deleteSetMessage, newSetElementsMessage, newSetMessage, type NftSet, type SetElement, setLabel, type SetRef,
+  deleteSetElementsMessage, deleteSetMessage, newSetElementsMessage, newSetMessage, type NftSet, type SetElementInput, setLabel, type SetRef,
 } from './set.js';
 import { deleteTableMessage, newTableMessage, type Table, tableLabel } from './table.js';
 import { uapiSet } from '../netlink/uapi.js';
@@ -120,11 +120,11 @@ export class NftBatch {
     return this.add(deleteSetMessage(family, table, name), 'delete set', setLabel({ family, table, name }));
   }
 
-  addElements(ref: SetRef, elements: readonly SetElement[]): number {
+  addElements(ref: SetRef, elements: readonly SetElementInput[]): number {
     return this.add(newSetElementsMessage(ref, elements, NLM_F_CREATE), 'add set elements', `${setLabel({ ...ref, name: ref.set })} (${elements.length})`);
   }
 
-  deleteElements(ref: SetRef, elements: readonly SetElement[]): number {
+  deleteElements(ref: SetRef, elements: readonly SetElementInput[]): number {
     return this.add(deleteSetElementsMessage(ref, elements), 'delete set elements', `${setLabel({ ...ref, name: ref.set })} (${elements.length})`);
   }
 

@@ -15,6 +15,7 @@ import { flagsFromNumber, flagsToNumber } from './flags.js';
 import { checkInterfaceName, checkName } from './names.js';
 import { type Family, familyName, familyNumber, header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
 import { uapiSet } from '../netlink/uapi.js';
+import { hasUnknown, identity, refuseRaw } from './unmodeled.js';
 import { userdataFromWire, userdataToWire } from './userdata.js';
 
 export type Hook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'ingress' | 'egress';
@@ -60,6 +61,13 @@ export interface Chain {
   handle?: bigint;
   use?: number;
   counters?: { bytes: bigint; packets: bigint };
+  /**
+   * Listings only, and only when the fields above cannot say everything the
+   * kernel sent (an unknown attribute or family, a hook without its number or
+   * priority, counters without both values): the decoded message, whose
+   * encoding is the bytes it came from. Not written back (see unmodeled.ts).
+   */
+  raw?: Decoded;
 }
 
 const hookAttrs = uapiSet('hook', {
@@ -108,6 +116,7 @@ function hookName(family: Family, value: number): Hook | number {
 
 /** The wire object of a chain to create (or, for an existing base chain, to update: policy). */
 export function chainToWire(c: Chain, field = 'chain'): Decoded {
+  refuseRaw(c, field, 'chain');
   const family = familyNumber(c.family, `${field}.family`);
   const out: Decoded = { ...header(family), table: checkName(c.table, `${field}.table`), name: checkName(c.name, `${field}.name`) };
   const base = c.hook !== undefined || c.type !== undefined || c.priority !== undefined;
@@ -140,13 +149,17 @@ export function chainToWire(c: Chain, field = 'chain'): Decoded {
 }
 
 export function chainFromWire(w: Decoded): Chain {
-  const family = familyName(w.family as number) as Family;
-  const c: Chain = { family, table: w.table as string, name: w.name as string };
+  const family = familyName(w.family as number);
+  const c: Chain = { family: family as Family, table: identity(w, 'table', 'chain', 'NFTA_CHAIN_TABLE'), name: identity(w, 'name', 'chain', 'NFTA_CHAIN_NAME') };
+  let complete = typeof family === 'string' && !hasUnknown(w);
   if (typeof w.type === 'string') c.type = w.type;
   const hook = w.hook as Decoded | undefined;
   if (hook) {
-    if (typeof hook.hooknum === 'number') c.hook = hookName(family, hook.hooknum);
+    // A base chain's hook always has both; without them the typed form would write another chain.
+    if (typeof hook.hooknum === 'number') c.hook = typeof family === 'string' ? hookName(family, hook.hooknum) : hook.hooknum;
+    else complete = false;
     if (typeof hook.priority === 'number') c.priority = hook.priority | 0;
+    else complete = false;
     if (typeof hook.dev === 'string') c.device = hook.dev;
     if (hook.devs) c.devices = ((hook.devs as Decoded).name as string[] | undefined) ?? [];
   }
@@ -156,8 +169,11 @@ export function chainFromWire(w: Decoded): Chain {
   Object.assign(c, userdataFromWire(w.userdata));
   if (typeof w.handle === 'bigint') c.handle = w.handle;
   if (typeof w.use === 'number') c.use = w.use;
+  if (typeof w.id === 'number') c.id = w.id;
   const counters = w.counters as Decoded | undefined;
   if (counters && typeof counters.bytes === 'bigint' && typeof counters.packets === 'bigint') c.counters = { bytes: counters.bytes, packets: counters.packets };
+  else if (counters) complete = false;
+  if (!complete) c.raw = w;
   return c;
 }
 

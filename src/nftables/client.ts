@@ -16,7 +16,7 @@ import { readGeneration } from './generation.js';
 import { type Family, nftType } from './nfgenmsg.js';
 import { getRuleMessage, type Rule, ruleFromWire, ruleLabel, ruleSchema } from './rule.js';
 import {
-  elementsFromWire, getSetElementsMessage, getSetMessage, type NftSet, type SetElement, setElementsSchema, setFromWire, setLabel, type SetRef,
+  elementsFromWire, getSetElementsMessage, getSetMessage, type NftSet, type SetElement, type SetElementInput, setElementsSchema, setFromWire, setLabel, type SetRef,
   setSchema,
 } from './set.js';
 import { getTableMessage, type Table, tableFromWire, tableLabel, tableSchema } from './table.js';
@@ -185,11 +185,11 @@ export class Nftables implements AsyncDisposable {
     return lists.flat();
   }
 
-  async addElements(ref: SetRef, elements: readonly SetElement[]): Promise<void> {
+  async addElements(ref: SetRef, elements: readonly SetElementInput[]): Promise<void> {
     await this.single((b) => b.addElements(ref, elements));
   }
 
-  async deleteElements(ref: SetRef, elements: readonly SetElement[]): Promise<void> {
+  async deleteElements(ref: SetRef, elements: readonly SetElementInput[]): Promise<void> {
     await this.single((b) => b.deleteElements(ref, elements));
   }
 

@@ -12,6 +12,7 @@ import { attr } from '../netlink/schema.js';
 import { NFT_MSG_GETGEN, NFT_MSG_NEWGEN } from './constants.js';
 import { header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
 import { uapiSet } from '../netlink/uapi.js';
+import { required } from './unmodeled.js';
 
 export const generationAttrs = uapiSet('generation', {
   id: ['NFTA_GEN_ID', attr.be32(1)],
@@ -30,7 +31,7 @@ export interface Generation {
 }
 
 export function generationFromWire(w: Decoded): Generation {
-  const g: Generation = { id: w.id as number };
+  const g: Generation = { id: required(w, 'id', 'generation', 'NFTA_GEN_ID') };
   if (typeof w.proc_pid === 'number') g.pid = w.proc_pid;
   if (typeof w.proc_name === 'string') g.process = w.proc_name;
   return g;

@@ -17,7 +17,7 @@ export {
 } from './chain.js';
 export { formatRule, type Rule, ruleAttrs, ruleFromWire, ruleSchema, ruleToWire, newRuleMessage, deleteRuleMessage, getRuleMessage } from './rule.js';
 export {
-  elementsFromWire, type NftSet, SET_FLAGS, SET_KEY_TYPES, type SetElement, type SetFlag, type SetRef, setAttrs, setElementsSchema, setFromWire, setSchema,
+  elementsFromWire, type NftSet, SET_FLAGS, SET_KEY_TYPES, type SetElement, type SetElementInput, type SetFlag, type SetRef, setAttrs, setElementsSchema, setFromWire, setSchema,
   setToWire,
 } from './set.js';
 export * from './expr/index.js';

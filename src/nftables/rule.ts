@@ -12,6 +12,7 @@ import { type Expression, expressionListAttrs, expressionsFromWire, expressionsT
 import { checkName } from './names.js';
 import { type Family, familyName, familyNumber, header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
 import { uapiSet } from '../netlink/uapi.js';
+import { hasUnknown, identity, refuseRaw } from './unmodeled.js';
 import { userdataFromWire, userdataToWire } from './userdata.js';
 
 export interface Rule {
@@ -33,6 +34,13 @@ export interface Rule {
   chainId?: number;
   /** iptables-nft's compatibility data, kept as listed. */
   compat?: { proto?: number; flags?: number };
+  /**
+   * Listings only, and only when the fields above cannot say everything the
+   * kernel sent (an unknown attribute or family; an expression vxnet does not
+   * model is not that: it is a raw expression): the decoded message, whose
+   * encoding is the bytes it came from. Not written back (see unmodeled.ts).
+   */
+  raw?: Decoded;
 }
 
 const compatAttrs = uapiSet('rule compat', {
@@ -58,6 +66,7 @@ export const ruleSchema: MessageSchema = { name: 'rule', header: nfgenmsg, attrs
 
 /** The wire object of a rule to create (a handle, if given, makes it a replacement). */
 export function ruleToWire(r: Rule, field = 'rule'): Decoded {
+  refuseRaw(r, field, 'rule');
   const out: Decoded = {
     ...header(familyNumber(r.family, `${field}.family`)),
     table: checkName(r.table, `${field}.table`),
@@ -76,17 +85,27 @@ export function ruleToWire(r: Rule, field = 'rule'): Decoded {
 }
 
 export function ruleFromWire(w: Decoded): Rule {
+  const family = familyName(w.family as number);
   const r: Rule = {
-    family: familyName(w.family as number) as Family,
-    table: w.table as string,
-    chain: w.chain as string,
+    family: family as Family,
+    table: identity(w, 'table', 'rule', 'NFTA_RULE_TABLE'),
+    chain: identity(w, 'chain', 'rule', 'NFTA_RULE_CHAIN'),
     expressions: expressionsFromWire(w.expressions as Decoded | undefined),
   };
   if (typeof w.handle === 'bigint') r.handle = w.handle;
   Object.assign(r, userdataFromWire(w.userdata));
-  if (w.compat) r.compat = { ...(w.compat as { proto?: number; flags?: number }) };
+  if (w.compat) {
+    const { unknown: _, ...compat } = w.compat as { proto?: number; flags?: number; unknown?: unknown };
+    r.compat = compat;
+  }
+  if (typeof w.id === 'number') r.id = w.id;
+  if (typeof w.position_id === 'number') r.positionId = w.position_id;
+  if (typeof w.chain_id === 'number') r.chainId = w.chain_id;
   // Listings carry NFTA_RULE_POSITION as the handle of the rule before; it is not
   // kept: written back, it would place the rule relative to a rule that may be gone.
+  // Each expression's data is judged by expressionFromWire (raw expressions); the list itself is looked at here.
+  const expressions = w.expressions as Decoded | undefined;
+  if (typeof family === 'number' || hasUnknown(w, ['expressions']) || (expressions?.unknown?.length ?? 0) > 0) r.raw = w;
   return r;
 }
 

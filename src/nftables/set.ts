@@ -7,15 +7,16 @@ import { ValidationError } from '../netlink/errors.js';
 import { encodeMessage, type MessageSchema } from '../netlink/message.js';
 import { attr } from '../netlink/schema.js';
 import {
-  NFT_MSG_DELSET, NFT_MSG_DELSETELEM, NFT_MSG_GETSET, NFT_MSG_GETSETELEM, NFT_MSG_NEWSET, NFT_MSG_NEWSETELEM, NFT_SET_ANONYMOUS,
+  NFT_MSG_DELSET, NFT_MSG_DELSETELEM, NFT_MSG_GETSET, NFT_MSG_GETSETELEM, NFT_MSG_NEWSET, NFT_MSG_NEWSETELEM, NFT_SET_ANONYMOUS, NFT_SET_ELEM_CATCHALL,
   NFT_SET_CONCAT, NFT_SET_CONSTANT, NFT_SET_EVAL, NFT_SET_EXPR, NFT_SET_INTERVAL, NFT_SET_MAP, NFT_SET_OBJECT, NFT_SET_TIMEOUT,
 } from './constants.js';
-import { dataAttrs, valueFromWire, valueToWire } from './expr/data.js';
+import { dataAttrs, valueFromWire, valueToWire, type Verdict, verdictFromWire, verdictToWire } from './expr/data.js';
 import { expressionAttrs, expressionListAttrs } from './expr/index.js';
 import { flagsFromNumber, flagsToNumber } from './flags.js';
 import { checkName } from './names.js';
 import { type Family, familyName, familyNumber, header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
 import { uapiSet } from '../netlink/uapi.js';
+import { hasUnknown, identity, refuseRaw, required } from './unmodeled.js';
 
 export const SET_FLAGS = {
   anonymous: NFT_SET_ANONYMOUS, constant: NFT_SET_CONSTANT, interval: NFT_SET_INTERVAL, map: NFT_SET_MAP, timeout: NFT_SET_TIMEOUT,
@@ -46,17 +47,50 @@ export interface NftSet {
   userdata?: Uint8Array;
   /** Listings only. */
   handle?: bigint;
+  /**
+   * Listings only, and only when the fields above cannot say everything the
+   * kernel sent (an unknown attribute or family, or one vxnet does not model:
+   * a size or concatenation description, a policy, a GC interval, an object
+   * type, per-element expressions): the decoded message, whose encoding is
+   * the bytes it came from. Not written back (see unmodeled.ts).
+   */
+  raw?: Decoded;
 }
 
 export interface SetElement {
-  /** The key as the register holds it (an IPv4 address: its 4 bytes in network order). */
+  /**
+   * The key as the register holds it (an IPv4 address: its 4 bytes in
+   * network order). The catch-all element has no key: here it is empty (a
+   * real key has at least one byte), and `catchAll` is true.
+   */
   key: Uint8Array;
+  /**
+   * The catch-all element (nft's `*`, NFT_SET_ELEM_CATCHALL, kernel 5.13+):
+   * it matches every key no other element matches; a set holds at most one.
+   */
+  catchAll?: boolean;
   keyEnd?: Uint8Array;
+  /** NFTA_SET_ELEM_FLAGS other than the catch-all bit (NFT_SET_ELEM_INTERVAL_END). */
   flags?: number;
+  /** A data map's value. */
   data?: Uint8Array;
+  /** A verdict map's value (`10.0.0.1 : accept`, `* : jump other`). */
+  verdict?: Verdict;
   timeoutMs?: bigint;
+  /** Listings only: the time left before an element with a timeout expires. */
+  expiresMs?: bigint;
   userdata?: Uint8Array;
+  /**
+   * Listings only, and only when the fields above cannot say everything the
+   * kernel sent (an unknown attribute, no key on an element that is not the
+   * catch-all, an object reference, per-element expressions): the decoded
+   * NFTA_LIST_ELEM, whose encoding is the bytes it came from. Not written back.
+   */
+  raw?: Decoded;
 }
+
+/** An element to add or delete: a SetElement, whose key the catch-all element may leave out. */
+export type SetElementInput = Omit<SetElement, 'key'> & { key?: Uint8Array };
 
 const descAttrs = uapiSet('set desc', {
   size: ['NFTA_SET_DESC_SIZE', attr.be32(1)],
@@ -110,6 +144,7 @@ export const setElementListAttrs = uapiSet('set element list', {
 export const setElementsSchema: MessageSchema = { name: 'set elements', header: nfgenmsg, attrs: setElementListAttrs };
 
 export function setToWire(s: NftSet, field = 'set'): Decoded {
+  refuseRaw(s, field, 'set');
   const out: Decoded = {
     ...header(familyNumber(s.family, `${field}.family`)), table: checkName(s.table, `${field}.table`), name: checkName(s.name, `${field}.name`),
     flags: flagsToNumber(SET_FLAGS, s.flags, `${field}.flags`),
@@ -124,42 +159,88 @@ export function setToWire(s: NftSet, field = 'set'): Decoded {
   return out;
 }
 
+/** The attributes of a set listing the typed form says (pad is filler; the header's version and res_id are the message's). */
+const SET_READ = new Set(['family', 'version', 'res_id', 'table', 'name', 'flags', 'key_type', 'key_len', 'data_type', 'data_len', 'id', 'timeout', 'userdata', 'pad', 'handle']);
+
 export function setFromWire(w: Decoded): NftSet {
+  const family = familyName(w.family as number);
   const s: NftSet = {
-    family: familyName(w.family as number) as Family, table: w.table as string, name: w.name as string,
-    keyType: w.key_type as number, keyLen: w.key_len as number,
+    family: family as Family, table: identity(w, 'table', 'set', 'NFTA_SET_TABLE'), name: identity(w, 'name', 'set', 'NFTA_SET_NAME'),
+    // The kernel always lists both (a set created without a key type has type 0).
+    keyType: required(w, 'key_type', 'set', 'NFTA_SET_KEY_TYPE'), keyLen: required(w, 'key_len', 'set', 'NFTA_SET_KEY_LEN'),
   };
   if (typeof w.flags === 'number' && w.flags !== 0) s.flags = flagsFromNumber(SET_FLAGS, w.flags);
   if (typeof w.data_type === 'number') s.dataType = w.data_type;
   if (typeof w.data_len === 'number') s.dataLen = w.data_len;
+  if (typeof w.id === 'number') s.id = w.id;
   if (typeof w.timeout === 'bigint') s.timeoutMs = w.timeout;
   if (w.userdata instanceof Uint8Array) s.userdata = w.userdata;
   if (typeof w.handle === 'bigint') s.handle = w.handle;
+  // Kernels list NFTA_SET_DESC on every set, empty unless a size or a concatenation was given.
+  const said = (key: string) => SET_READ.has(key) || (key === 'desc' && Object.keys(w.desc as Decoded).length === 0);
+  if (typeof family === 'number' || Object.keys(w).some((key) => !said(key))) s.raw = w;
   return s;
 }
 
-function elementToWire(e: SetElement, field: string): Decoded {
-  const out: Decoded = { key: valueToWire(e.key, `${field}.key`) };
+function elementToWire(e: SetElementInput, field: string): Decoded {
+  refuseRaw(e, field, 'set element');
+  const catchAll = e.catchAll === true || (typeof e.flags === 'number' && (e.flags & NFT_SET_ELEM_CATCHALL) !== 0);
+  const out: Decoded = {};
+  if (!catchAll) out.key = valueToWire(e.key as Uint8Array, `${field}.key`);
+  else if (e.key !== undefined && !(e.key instanceof Uint8Array && e.key.length === 0)) {
+    throw new ValidationError(`${field}.key`, 'the catch-all element has no key (leave it out, or give an empty one)', e.key);
+  }
   if (e.keyEnd !== undefined) out.key_end = valueToWire(e.keyEnd, `${field}.keyEnd`);
+  if (e.data !== undefined && e.verdict !== undefined) throw new ValidationError(field, 'give data (a data map) or verdict (a verdict map), not both');
   if (e.data !== undefined) out.data = valueToWire(e.data, `${field}.data`);
-  if (e.flags !== undefined) out.flags = checkInt(e.flags, 0, 0xffffffff, `${field}.flags`);
+  if (e.verdict !== undefined) out.data = { verdict: verdictToWire(e.verdict, `${field}.verdict`) };
+  const flags = (e.flags === undefined ? 0 : checkInt(e.flags, 0, 0xffffffff, `${field}.flags`)) | (catchAll ? NFT_SET_ELEM_CATCHALL : 0);
+  if (e.flags !== undefined || catchAll) out.flags = flags >>> 0;
   if (e.timeoutMs !== undefined) out.timeout = e.timeoutMs;
   if (e.userdata !== undefined) out.userdata = e.userdata;
   return out;
 }
 
+/** The attributes of a listed element the typed form says. */
+const ELEMENT_READ = new Set(['key', 'key_end', 'data', 'flags', 'timeout', 'expiration', 'userdata', 'pad']);
+const NO_KEY = new Uint8Array(0);
+
 function elementFromWire(w: Decoded): SetElement {
+  const flags = typeof w.flags === 'number' ? w.flags : 0;
+  const catchAll = (flags & NFT_SET_ELEM_CATCHALL) !== 0;
   const key = valueFromWire(w.key);
-  if (!key) throw new ValidationError('set element', 'has no value key');
-  const e: SetElement = { key };
-  const keyEnd = valueFromWire(w.key_end);
-  if (keyEnd) e.keyEnd = keyEnd;
-  const data = valueFromWire(w.data);
-  if (data) e.data = data;
-  if (typeof w.flags === 'number') e.flags = w.flags;
+  const e: SetElement = { key: key ?? NO_KEY };
+  // The catch-all has no key, every other element has one.
+  let complete = catchAll ? w.key === undefined : key !== undefined;
+  if (catchAll) e.catchAll = true;
+  if (w.key_end !== undefined) {
+    const keyEnd = valueFromWire(w.key_end);
+    if (keyEnd) e.keyEnd = keyEnd;
+    else complete = false;
+  }
+  if (w.data !== undefined) {
+    const data = valueFromWire(w.data);
+    const verdict = dataVerdict(w.data);
+    if (data) e.data = data;
+    else if (verdict) e.verdict = verdict;
+    else complete = false;
+  }
+  if ((flags & ~NFT_SET_ELEM_CATCHALL) !== 0) e.flags = (flags & ~NFT_SET_ELEM_CATCHALL) >>> 0;
   if (typeof w.timeout === 'bigint') e.timeoutMs = w.timeout;
+  if (typeof w.expiration === 'bigint') e.expiresMs = w.expiration;
   if (w.userdata instanceof Uint8Array) e.userdata = w.userdata;
+  if (!complete || hasUnknown(w) || Object.keys(w).some((k) => !ELEMENT_READ.has(k))) e.raw = w;
   return e;
+}
+
+/** The verdict of a verdict map's element data, when that is all the data holds. */
+function dataVerdict(w: unknown): Verdict | undefined {
+  if (typeof w !== 'object' || w === null) return undefined;
+  const { verdict, ...rest } = w as Decoded;
+  if (Object.keys(rest).length !== 0 || typeof verdict !== 'object' || verdict === null) return undefined;
+  const v = verdict as Decoded;
+  if (Object.keys(v).some((k) => k !== 'code' && k !== 'chain')) return undefined;
+  return verdictFromWire(v);
 }
 
 export function setLabel(s: { family: Family | number; table: string; name: string }): string {
@@ -189,7 +270,7 @@ export interface SetRef {
   setId?: number;
 }
 
-function elementListWire(ref: SetRef, elements: readonly SetElement[] | undefined, field: string): Decoded {
+function elementListWire(ref: SetRef, elements: readonly SetElementInput[] | undefined, field: string): Decoded {
   const out: Decoded = { ...header(familyNumber(ref.family, `${field}.family`)), table: checkName(ref.table, `${field}.table`), set: checkName(ref.set, `${field}.set`) };
   if (ref.setId !== undefined) out.set_id = checkInt(ref.setId, 1, 0xffffffff, `${field}.setId`);
   if (elements !== undefined) {
@@ -199,11 +280,11 @@ function elementListWire(ref: SetRef, elements: readonly SetElement[] | undefine
   return out;
 }
 
-export function newSetElementsMessage(ref: SetRef, elements: readonly SetElement[], flags: number): Buffer {
+export function newSetElementsMessage(ref: SetRef, elements: readonly SetElementInput[], flags: number): Buffer {
   return encodeMessage(nftType(NFT_MSG_NEWSETELEM), flags, setElementsSchema, elementListWire(ref, elements, 'elements'));
 }
 
-export function deleteSetElementsMessage(ref: SetRef, elements: readonly SetElement[]): Buffer {
+export function deleteSetElementsMessage(ref: SetRef, elements: readonly SetElementInput[]): Buffer {
   return encodeMessage(nftType(NFT_MSG_DELSETELEM), 0, setElementsSchema, elementListWire(ref, elements, 'elements'));
 }
 
@@ -212,6 +293,10 @@ export function getSetElementsMessage(ref: SetRef): Buffer {
   return encodeMessage(nftType(NFT_MSG_GETSETELEM), 0, setElementsSchema, elementListWire(ref, undefined, 'elements'));
 }
 
+/**
+ * The elements of one NEWSETELEM message. (The list's own envelope holds the
+ * table and set the caller asked for, and nothing else in kernels to date.)
+ */
 export function elementsFromWire(w: Decoded): SetElement[] {
   const list = ((w.elements as Decoded | undefined)?.elem as Decoded[] | undefined) ?? [];
   return list.map(elementFromWire);

@@ -7,6 +7,7 @@ import { flagsFromNumber, flagsToNumber } from './flags.js';
 import { checkName } from './names.js';
 import { type Family, familyName, familyNumber, header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
 import { uapiSet } from '../netlink/uapi.js';
+import { hasUnknown, identity, refuseRaw } from './unmodeled.js';
 import { userdataFromWire, userdataToWire } from './userdata.js';
 
 export const TABLE_FLAGS = { dormant: NFT_TABLE_F_DORMANT, owner: NFT_TABLE_F_OWNER, persist: NFT_TABLE_F_PERSIST } as const;
@@ -30,6 +31,13 @@ export interface Table {
   use?: number;
   /** Listings only: the netlink port of the owner of an owned table. */
   ownerPort?: number;
+  /**
+   * Listings only, and only when the fields above cannot say everything the
+   * kernel sent (an attribute or a family this code does not know): the
+   * decoded message, whose encoding is the bytes it came from. A table with
+   * `raw` is not written back from its fields (see unmodeled.ts).
+   */
+  raw?: Decoded;
 }
 
 export const tableAttrs = uapiSet('table', {
@@ -46,6 +54,7 @@ export const tableSchema: MessageSchema = { name: 'table', header: nfgenmsg, att
 
 /** The wire object of a table to create. */
 export function tableToWire(t: Table, field = 'table'): Decoded {
+  refuseRaw(t, field, 'table');
   const out: Decoded = { ...header(familyNumber(t.family, `${field}.family`)), name: checkName(t.name, `${field}.name`) };
   out.flags = flagsToNumber(TABLE_FLAGS, t.flags, `${field}.flags`);
   const userdata = userdataToWire(t, field);
@@ -54,12 +63,14 @@ export function tableToWire(t: Table, field = 'table'): Decoded {
 }
 
 export function tableFromWire(w: Decoded): Table {
-  const t: Table = { family: familyName(w.family as number) as Family, name: w.name as string };
+  const family = familyName(w.family as number);
+  const t: Table = { family: family as Family, name: identity(w, 'name', 'table', 'NFTA_TABLE_NAME') };
   if (typeof w.flags === 'number' && w.flags !== 0) t.flags = flagsFromNumber(TABLE_FLAGS, w.flags);
   Object.assign(t, userdataFromWire(w.userdata));
   if (typeof w.handle === 'bigint') t.handle = w.handle;
   if (typeof w.use === 'number') t.use = w.use;
   if (typeof w.owner === 'number') t.ownerPort = w.owner;
+  if (typeof family === 'number' || hasUnknown(w)) t.raw = w;
   return t;
 }
 

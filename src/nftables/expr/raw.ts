@@ -24,7 +24,14 @@ const OPAQUE = attrSet('opaque expression', {});
 /** The element's attributes as bytes, exactly as decoded (the wire codec is lossless). */
 export function rawFromWire(elementSet: AttrSet, element: Decoded): RawExpression {
   const w = new Writer(128);
-  encodeAttrs(elementSet, element, w, '');
+  try {
+    encodeAttrs(elementSet, element, w, '');
+  } catch (error) {
+    // A decoded element always encodes, unless a second NFTA_EXPR_NAME came after
+    // the data it named (the later one is what the object holds): no kernel sends that.
+    if (error instanceof ValidationError) throw new DecodeError('expression', `its attributes do not agree (${error.message})`, -1);
+    throw error;
+  }
   return { type: 'raw', name: typeof element.name === 'string' ? element.name : '?', data: w.finish() };
 }
 
