@@ -209,6 +209,21 @@ function selectSet(attr: Attr, selector: unknown): AttrSet | (() => AttrSet) | u
   return Object.hasOwn(sets, selector) ? sets[selector] : undefined;
 }
 
+/**
+ * How deep attributes may nest, in decoding and encoding. A set can nest
+ * itself (a thunk, schema.ts), and each level is a few JS frames: from about
+ * 2,000 levels the stack overflows and a RangeError escapes, so bytes made
+ * of nothing but nest headers could crash a listing. The kernel's own parser
+ * gives up at 10 levels of nested policy (MAX_POLICY_RECURSION_DEPTH in
+ * lib/nlattr.c) and the deepest message vxnet decodes (a set element's
+ * expression data) is 6 deep: 64 is well above anything real.
+ */
+export const MAX_NEST_DEPTH = 64;
+
+/** Nests entered by the decoder now (decoding is synchronous: one count serves every call). */
+let decodeDepth = 0;
+let encodeDepth = 0;
+
 /** Returned by decodeValue when an attribute must be kept raw (unknown sub-message). */
 const SKIP = Symbol('skip');
 
@@ -252,7 +267,15 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
       } else {
         set = resolveSet(attr.set!);
       }
-      const value = nested(set, buf, start, end, {});
+      // Both decoders (compiled and interpreted) enter every nest here, so this bounds both.
+      if (decodeDepth >= MAX_NEST_DEPTH) throw new DecodeError('attribute', `nests deeper than ${MAX_NEST_DEPTH} levels`, start);
+      decodeDepth++;
+      let value: Decoded;
+      try {
+        value = nested(set, buf, start, end, {});
+      } finally {
+        decodeDepth--;
+      }
       if ((rawType & NLA_F_NESTED) === 0) (value as any)[UNFLAGGED_NEST] = true;
       return value;
     }
@@ -453,6 +476,11 @@ export function encodeAttrs(set: AttrSet, value: Decoded, w: Writer, path: strin
   while (raws && rawIndex < raws.length) writeRaw(raws[rawIndex++]!, w);
 }
 
+function shortPath(path: string): string {
+  const parts = path.split('.');
+  return parts.length <= 8 ? path : `${parts.slice(0, 4).join('.')}.(${parts.length - 8} more).${parts.slice(-4).join('.')}`;
+}
+
 function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
@@ -499,8 +527,15 @@ function writeAttr(attr: Attr, v: unknown, siblings: Decoded, w: Writer, path: s
       }
       if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ValidationError(path, 'expected an object of nested attributes', v);
       const flagged = (v as any)[UNFLAGGED_NEST] === true ? 0 : NLA_F_NESTED;
+      // The path names every level: cut it short, the start and the end say where.
+      if (encodeDepth >= MAX_NEST_DEPTH) throw new ValidationError(shortPath(path), `nests deeper than ${MAX_NEST_DEPTH} levels (an object that contains itself?)`);
       const start = w.beginAttr(attr.type | flagged);
-      encodeAttrs(set, v as Decoded, w, path);
+      encodeDepth++;
+      try {
+        encodeAttrs(set, v as Decoded, w, path);
+      } finally {
+        encodeDepth--;
+      }
       w.endAttr(start);
       return true;
     }
@@ -666,7 +701,7 @@ export function parseMac(v: unknown, path: string): number[] {
  * Names the attribute that contains byte `target` of an attribute block, as a
  * dotted path. Used to turn an extended-ack offset into words.
  */
-export function attributePathAt(set: AttrSet, buf: Buffer, start: number, end: number, target: number): string | undefined {
+export function attributePathAt(set: AttrSet, buf: Buffer, start: number, end: number, target: number, depth = 0): string | undefined {
   let offset = start;
   const decodedSoFar: Decoded = {};
   while (offset + NLA_HDRLEN <= end) {
@@ -684,7 +719,7 @@ export function attributePathAt(set: AttrSet, buf: Buffer, start: number, end: n
           const chosen = selectSet(attr, selector);
           nested = chosen ? resolveSet(chosen) : undefined;
         } else nested = resolveSet(attr.set!);
-        const inner = nested && attributePathAt(nested, buf, offset + NLA_HDRLEN, offset + length, target);
+        const inner = nested && depth < MAX_NEST_DEPTH ? attributePathAt(nested, buf, offset + NLA_HDRLEN, offset + length, target, depth + 1) : undefined;
         return inner ? `${name}.${inner}` : name;
       }
       return name;
