@@ -3,7 +3,8 @@
  * vxnet creates read back in `nft -j list ruleset` exactly like the rules
  * nft creates from the equivalent commands, their expressions are what
  * `nft --debug=netlink` prints, rules nft wrote are written back unchanged,
- * and a batch whose last message fails changes nothing.
+ * a batch whose last message fails changes nothing, and a verdict map's
+ * catch-all element (`* : drop`) is read and written.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,7 +14,9 @@ import { Masquerade } from '../../src/masquerade/masquerade.js';
 import { Nftables } from '../../src/nftables/client.js';
 import { NftBatchError } from '../../src/nftables/errors.js';
 import { match, verdict } from '../../src/nftables/match.js';
+import { NFT_DATA_VERDICT } from '../../src/nftables/constants.js';
 import { formatRule } from '../../src/nftables/rule.js';
+import { SET_KEY_TYPES, type SetElement } from '../../src/nftables/set.js';
 import { ATOMIC_SCRIPT, FOREIGN_SCRIPT } from '../fixtures/recipes/nftables.js';
 import { inNs, integrationReady, withNamespaces } from '../helpers/netns.js';
 
@@ -139,6 +142,51 @@ it('ensure is idempotent against the kernel, and remove leaves other tables alon
     assert.equal(rulesetJson(ns), once);
     assert.equal((await masq.remove()).removed, true);
     assert.equal(rulesetJson(ns), [{ table: { family: 'inet', name: 'other' } }, { chain: { family: 'inet', table: 'other', name: 'c', type: 'filter', hook: 'forward', prio: 0, policy: 'accept' } }]);
+  });
+});
+
+/** The map's elements as `nft -j list map` prints them: [key, verdict] pairs, the catch-all's key "*". */
+function mapElements(ns: string, table: string, map: string): unknown[] {
+  const parsed = JSON.parse(nft(ns, '-j', 'list', 'map', 'ip', table, map)) as { nftables: Record<string, any>[] };
+  return parsed.nftables.find((item) => item.map)!.map.elem ?? [];
+}
+
+const verdictText = (e: SetElement) => `${e.catchAll ? '*' : e.key.join('.')} : ${e.verdict?.verdict}`;
+
+it('catch-all: a verdict map nft filled (10.0.0.1 : accept, * : drop) lists both elements, the catch-all without a key', async () => {
+  await withNamespaces(['catchall-read'], async (ns) => {
+    nft(ns, 'add', 'table', 'ip', 't');
+    nft(ns, 'add', 'map', 'ip', 't', 'm', '{ type ipv4_addr : verdict; }');
+    nft(ns, 'add', 'element', 'ip', 't', 'm', '{ 10.0.0.1 : accept, * : drop }');
+    await using client = await Nftables.open({ namespace: ns });
+    const elements = await client.listElements({ family: 'ip', table: 't', set: 'm' });
+    assert.equal(elements.map(verdictText).sort(), ['* : drop', '10.0.0.1 : accept']);
+    const catchAll = elements.find((e) => e.catchAll)!;
+    assert.is(catchAll.key.length, 0);
+    assert.is(catchAll.flags, undefined, 'the catch-all bit is catchAll, not flags');
+    assert.ok(elements.every((e) => e.raw === undefined), 'nothing left unsaid');
+  });
+});
+
+it('catch-all: added and deleted with vxnet, read back with nft -j list map', async () => {
+  await withNamespaces(['catchall-write'], async (ns) => {
+    await using client = await Nftables.open({ namespace: ns });
+    const ref = { family: 'ip' as const, table: 't', set: 'm' };
+    const batch = client.batch();
+    batch.createTable({ family: 'ip', name: 't' });
+    batch.createSet({ family: 'ip', table: 't', name: 'm', flags: ['map'], keyType: SET_KEY_TYPES.ipv4_addr, keyLen: 4, dataType: NFT_DATA_VERDICT, dataLen: 16 });
+    batch.addElements(ref, [{ key: Uint8Array.of(10, 0, 0, 1), verdict: { verdict: 'accept' } }, { catchAll: true, verdict: { verdict: 'drop' } }]);
+    await client.commit(batch);
+    assert.equal(mapElements(ns, 't', 'm'), [['10.0.0.1', { accept: null }], ['*', { drop: null }]]);
+    // Deleted as listed: the catch-all has no key, the kernel finds it by its flag.
+    const listed = await client.listElements(ref);
+    await client.deleteElements(ref, listed.filter((e) => e.catchAll));
+    assert.equal(mapElements(ns, 't', 'm'), [['10.0.0.1', { accept: null }]]);
+    // Jump targets survive too: a catch-all that jumps to a chain.
+    await client.createChain({ family: 'ip', table: 't', name: 'other' });
+    await client.addElements(ref, [{ catchAll: true, verdict: { verdict: 'jump', chain: 'other' } }]);
+    assert.equal(mapElements(ns, 't', 'm'), [['10.0.0.1', { accept: null }], ['*', { jump: { target: 'other' } }]]);
+    assert.equal((await client.listElements(ref)).map(verdictText).sort(), ['* : jump', '10.0.0.1 : accept']);
   });
 });
 
