@@ -215,8 +215,8 @@ function selectSet(attr: Attr, selector: unknown): AttrSet | (() => AttrSet) | u
  * 2,000 levels the stack overflows and a RangeError escapes, so bytes made
  * of nothing but nest headers could crash a listing. The kernel's own parser
  * gives up at 10 levels of nested policy (MAX_POLICY_RECURSION_DEPTH in
- * lib/nlattr.c) and the deepest message vxnet decodes (a set element's
- * expression data) is 6 deep: 64 is well above anything real.
+ * lib/nlattr.c) and the deepest message vxnet decodes (a verdict in a set
+ * element's expression) is 7 deep: 64 is well above anything real.
  */
 export const MAX_NEST_DEPTH = 64;
 
