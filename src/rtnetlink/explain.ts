@@ -296,9 +296,8 @@ async function findChangeCause(rt: Rtnetlink, ref: LinkRef, changes: LinkChanges
     case 'EOPNOTSUPP': {
       const info = changes.linkinfo;
       if (info?.info_data !== undefined) {
-        // vxlan_changelink refuses options fixed at creation (VNI, port, ageing, ...) with EOPNOTSUPP.
         const keys = Object.keys(info.info_data).filter((k) => k !== 'unknown');
-        if (info.info_kind === 'vxlan' && keys.includes('id')) return 'linkinfo.info_data.id: the VNI of a VXLAN device cannot change: delete the device and create it again';
+        if (info.info_kind === 'vxlan') return vxlanUnchangeable(keys, changes);
         return `linkinfo.info_data: a ${info.info_kind ?? ''} device cannot change ${keys.join(', ')} after creation: delete it and create it again`;
       }
       if (changes.master !== undefined && changes.master !== null) {
@@ -368,6 +367,23 @@ async function findChangeCause(rt: Rtnetlink, ref: LinkRef, changes: LinkChanges
     default:
       return undefined;
   }
+}
+
+/** VXLAN options fixed at creation: vxlan_nl2conf refuses each in a change with EOPNOTSUPP, whatever its value. */
+const VXLAN_FIXED = new Set([
+  'port', 'port_range', 'limit', 'external', 'proxy', 'rsc', 'l2miss', 'l3miss', 'ttl_inherit', 'udp_csum', 'udp_zero_csum6_tx', 'udp_zero_csum6_rx',
+  'remcsum_tx', 'remcsum_rx', 'remcsum_nopartial', 'gbp', 'gpe', 'vnifilter',
+]);
+
+/** Which part of a change vxlan_nl2conf refused with EOPNOTSUPP, by its own rules, in its order. */
+function vxlanUnchangeable(keys: string[], changes: LinkChanges): string | undefined {
+  if (keys.includes('id')) return 'linkinfo.info_data.id: the VNI of a VXLAN device cannot change: delete the device and create it again';
+  const fixed = keys.filter((key) => VXLAN_FIXED.has(key));
+  if (fixed.length) return `linkinfo.info_data: a vxlan device cannot change ${fixed.join(', ')} after creation: delete it and create it again`;
+  if (changes.mtu !== undefined) return 'mtu: the vxlan driver refuses an MTU sent together with vxlan options (linkinfo.info_data): change the mtu in a request of its own';
+  const addresses = keys.filter((key) => ['group', 'group6', 'local', 'local6'].includes(key));
+  if (addresses.length) return `linkinfo.info_data: ${addresses.join(', ')} would change the address family of the device's remote or local address, which is fixed at creation`;
+  return undefined;
 }
 
 /** IFLA_NETNS_IMMUTABLE (67, Linux 6.12+, newer than the installed uapi headers, so kept raw by the schema). */
