@@ -359,7 +359,7 @@ async function findChangeCause(rt: Rtnetlink, ref: LinkRef, changes: LinkChanges
       }
       return undefined;
     case 'ENETDOWN':
-      if (slaveData) return 'the port or its bridge is down: bring both up before setting the port state';
+      if (slaveData) return portDown(rt, ref);
       return undefined;
     case 'EADDRNOTAVAIL':
       if (changes.address !== undefined) return `address: ${changes.address} is not a usable unicast MAC address (multicast bit set, or all zeros)`;
@@ -367,6 +367,26 @@ async function findChangeCause(rt: Rtnetlink, ref: LinkRef, changes: LinkChanges
     default:
       return undefined;
   }
+}
+
+/** IF_OPER_UP (RFC 2863 operational state "up"). */
+const IF_OPER_UP = 6;
+
+/**
+ * ENETDOWN on a bridge port's state: br_set_port_state takes a state only
+ * while the bridge is up and the port is operationally up (up, with a
+ * carrier: a veth has one only while its peer is up).
+ */
+async function portDown(rt: Rtnetlink, ref: LinkRef): Promise<string | undefined> {
+  const port = await rt.links.find(ref);
+  const bridge = port?.master ? await rt.links.find(port.master) : undefined;
+  if (!port || !bridge) return undefined;
+  if (!(bridge.flags & IFF_UP)) return `the bridge ${bridge.ifname} is down: bring it up before setting a port's state`;
+  if (port.operstate !== IF_OPER_UP) {
+    const why = !(port.flags & IFF_UP) ? 'it is down' : port.carrier === 0 ? 'it has no carrier (a veth has one only while its peer is up)' : `its operational state is ${port.operstate}`;
+    return `the port ${port.ifname} is not operationally up (${why}): a port takes a state only while it is up with a carrier`;
+  }
+  return undefined;
 }
 
 /** VXLAN options fixed at creation: vxlan_nl2conf refuses each in a change with EOPNOTSUPP, whatever its value. */
