@@ -48,15 +48,25 @@ async function sharpen(error: NetlinkError, find: () => Promise<string | undefin
 async function findCause(rt: Rtnetlink, spec: LinkSpec, error: NetlinkError): Promise<string | undefined> {
   switch (error.code) {
     case 'EEXIST': {
-      if (spec.namespace) return `a device named ${spec.ifname} may already exist in namespace ${spec.namespace}`;
-      const same = await rt.links.find(spec.ifname);
-      if (same) {
-        return `a device named ${spec.ifname} already exists in ${rt.where} (index ${same.ifindex}, kind ${same.linkinfo?.info_kind ?? 'none'})`;
+      // A device made in another namespace collides there: look there.
+      const there = spec.namespace ? await lookIn(spec.namespace) : rt;
+      try {
+        const same = await there.links.find(spec.ifname);
+        if (same) {
+          return `a device named ${spec.ifname} already exists in ${there.where} (index ${same.ifindex}, kind ${same.linkinfo?.info_kind ?? 'none'})`;
+        }
+      } finally {
+        if (there !== rt) there.close();
       }
+      // VNIs are unique within the namespace that creates the device (its sockets live there), wherever the device is put.
       if (spec.kind === 'vxlan' && 'vxlan' in spec) return vxlanConflict(rt, spec.vxlan);
       if (spec.kind === 'veth' && 'peer' in spec) {
-        if (spec.peer.namespace) return `the peer name ${spec.peer.ifname} may already be taken in namespace ${spec.peer.namespace}`;
-        if (await rt.links.find(spec.peer.ifname)) return `the peer name ${spec.peer.ifname} is already taken in ${rt.where}`;
+        const peerThere = spec.peer.namespace ? await lookIn(spec.peer.namespace) : rt;
+        try {
+          if (await peerThere.links.find(spec.peer.ifname)) return `the peer name ${spec.peer.ifname} is already taken in ${peerThere.where}`;
+        } finally {
+          if (peerThere !== rt) peerThere.close();
+        }
       }
       return undefined;
     }
@@ -72,14 +82,17 @@ async function findCause(rt: Rtnetlink, spec: LinkSpec, error: NetlinkError): Pr
         const lower = await rt.links.find(spec.link);
         if (lower?.mtu !== undefined && spec.mtu > lower.mtu) return `mtu: ${spec.mtu} exceeds the MTU of the lower device ${lower.ifname} (${lower.mtu})`;
       }
-      if (spec.mtu !== undefined) return `mtu: ${spec.mtu} may be outside what a ${spec.kind} device accepts`;
-      return undefined;
-    case 'ERANGE':
-      if (spec.mtu !== undefined) return `mtu: ${spec.mtu} is outside the range this device supports (see min_mtu/max_mtu)`;
+      // Anything else about the MTU would be a guess: the generic sentence stays.
       return undefined;
     default:
       return undefined;
   }
+}
+
+/** A connection into another namespace, to look there (loaded on demand: client.ts imports this module). */
+async function lookIn(namespace: string): Promise<Rtnetlink> {
+  const { Rtnetlink } = await import('./client.js');
+  return Rtnetlink.open({ namespace });
 }
 
 /** Options a VXLAN-GPE device cannot have (the kernel's VXLAN_F_ALLOWED_GPE leaves them out). */

@@ -86,6 +86,23 @@ it('EEXIST on a vxlan create names the device that holds that VNI on that port, 
   });
 });
 
+it('EEXIST for a device made in another namespace looks there: the name, the VNI, the veth peer name', async () => {
+  await withNamespaces(['here', 'there'], async (here, there) => {
+    ipIn(there, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '5', 'dstport', '4789');
+    ipIn(there, 'link', 'add', 'taken0', 'type', 'veth', 'peer', 'name', 'taken1');
+    await using rt = await Rtnetlink.open({ namespace: here });
+    const name = await netlinkError(rt.links.create({ ifname: 'vx0', kind: 'vxlan', namespace: there, vxlan: { id: 6, port: 4789 } }), 'EEXIST');
+    assert.match(name.likelyCause!, new RegExp(`^a device named vx0 already exists in namespace ${there} \\(index \\d+, kind vxlan\\)$`), name.message);
+    const peer = await netlinkError(rt.links.create({ ifname: 'vnew', kind: 'veth', peer: { ifname: 'taken1', namespace: there } }), 'EEXIST');
+    assert.is(peer.likelyCause, `the peer name taken1 is already taken in namespace ${there}`);
+    // The same errno for a free name: the VNI rule applies in the namespace that creates the device (here), wherever it is put.
+    await rt.links.create({ ifname: 'vxnew', kind: 'vxlan', namespace: there, vxlan: { id: 5, port: 4789 } });
+    ipIn(here, 'link', 'add', 'vxh', 'type', 'vxlan', 'id', '7', 'dstport', '4789');
+    const vni = await netlinkError(rt.links.create({ ifname: 'vxnew2', kind: 'vxlan', namespace: there, vxlan: { id: 7, port: 4789 } }), 'EEXIST');
+    assert.match(vni.likelyCause!, /^vxh already holds VNI 7 on UDP port 4789 \(IPv4\)/, vni.message);
+  });
+});
+
 it('EEXIST elsewhere: a taken veth peer name, a rename onto a taken name, a duplicate address, route, neighbour, FDB entry', async () => {
   await withNamespaces(['taken'], async (ns) => {
     underlay(ns);
@@ -350,6 +367,18 @@ it('EADDRINUSE on bringing a vxlan device up names the device or the process tha
     } finally {
       holder.kill('SIGKILL');
     }
+  });
+});
+
+it('EINVAL on a create with an MTU over the lower device names it; the same errno for another cause does not', async () => {
+  await withNamespaces(['lowermtu'], async (ns) => {
+    underlay(ns);
+    await using rt = await Rtnetlink.open({ namespace: ns });
+    const over = await netlinkError(rt.links.create({ ifname: 'mv0', kind: 'macvlan', link: 'ul1', mtu: 9000 }), 'EINVAL');
+    assert.is(over.likelyCause, 'mtu: 9000 exceeds the MTU of the lower device ul1 (1500)');
+    // macvlan refuses a loopback lower device: the MTU (below lo's) is not blamed, and no cause is made up.
+    const loopback = await netlinkError(rt.links.create({ ifname: 'mv1', kind: 'macvlan', link: 'lo', mtu: 1400 }), 'EINVAL');
+    assert.is(loopback.likelyCause, 'the kernel refused a value or a combination of attributes in the request');
   });
 });
 
