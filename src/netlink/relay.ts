@@ -58,6 +58,39 @@ function u32s(...values: number[]): Buffer {
   return b;
 }
 
+/** CAP_SYS_ADMIN's bit in the capability sets (linux/capability.h). */
+const CAP_SYS_ADMIN = 21;
+
+/** Whether this process holds a capability now (CapEff in /proc/self/status); undefined when that cannot be read. */
+function hasCapability(bit: number): boolean | undefined {
+  try {
+    const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+    const effective = /^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return effective === undefined ? undefined : ((BigInt(`0x${effective}`) >> BigInt(bit)) & 1n) === 1n;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why nsenter could not take the relay into a namespace, when its own words
+ * and this process's credentials both say so: joining another network
+ * namespace (setns) needs CAP_SYS_ADMIN, which an unprivileged user lacks;
+ * or the namespace file is not there.
+ */
+function namespaceRefusal(namespace: string, stderr: string): string | undefined {
+  if (/Operation not permitted/.test(stderr) && hasCapability(CAP_SYS_ADMIN) === false) {
+    const uid = process.getuid?.();
+    if (uid === 0) return `entering network namespace ${namespace} needs CAP_SYS_ADMIN, which this process lacks (it runs as root without it)`;
+    return `entering network namespace ${namespace} needs root (CAP_SYS_ADMIN), and this process runs as uid ${uid} without it`;
+  }
+  if (/cannot open .*No such file or directory/.test(stderr)) {
+    const create = namespace.startsWith('/') ? '' : ` (create it with ip netns add ${namespace})`;
+    return `there is no network namespace ${namespace}: ${namespacePath(namespace)} does not exist${create}`;
+  }
+  return undefined;
+}
+
 export class RelayTransport implements Transport {
   readonly protocol: number;
   private boundPort = 0;
@@ -100,11 +133,11 @@ export class RelayTransport implements Transport {
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
     relay.child = spawn(command as string, args as string[], { stdio: ['pipe', 'pipe', 'pipe'], env });
-    await relay.started(options.startTimeoutMs ?? 10_000);
+    await relay.started(options.startTimeoutMs ?? 10_000, options.namespace);
     return relay;
   }
 
-  private started(timeoutMs: number): Promise<void> {
+  private started(timeoutMs: number, namespace?: string): Promise<void> {
     const child = this.child;
     let stderr = '';
     child.stderr!.setEncoding('utf8');
@@ -116,7 +149,9 @@ export class RelayTransport implements Transport {
         clearTimeout(timer);
         this.closed = true;
         child.kill('SIGKILL');
-        reject(new VxnetError(`${this.where}: could not start: ${why}${stderr ? `: ${stderr.trim()}` : ''}`));
+        const cause = namespace === undefined ? undefined : namespaceRefusal(namespace, stderr);
+        const words = stderr ? `${cause ? ' (' : ': '}${stderr.trim()}${cause ? ')' : ''}` : '';
+        reject(new VxnetError(`${this.where}: could not start: ${cause ?? why}${words}`));
       };
       const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
       child.once('error', (error) => fail(error.message));

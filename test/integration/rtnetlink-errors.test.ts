@@ -3,13 +3,14 @@
  * EPERM, EINVAL (and their cousins) say after vxnet has looked around, and
  * validation errors raised before anything reaches the kernel.
  */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NetlinkError, ValidationError } from '../../src/netlink/errors.js';
 import { Rtnetlink } from '../../src/rtnetlink/client.js';
+import { explainChangeError, explainLinkError } from '../../src/rtnetlink/explain.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 import { integrationReady, ipIn, ipJson, sh, withNamespaces } from '../helpers/netns.js';
 
@@ -82,6 +83,23 @@ it('EEXIST on a vxlan create names the device that holds that VNI on that port, 
     ipIn(ns, 'link', 'add', 'vxe', 'type', 'vxlan', 'external', 'dstport', '4791');
     const external = await netlinkError(rt.links.create({ ifname: 'vxe2', kind: 'vxlan', vxlan: { id: 0, external: 1, port: 4791 } }), 'EEXIST');
     assert.match(external.likelyCause!, /^vxe already holds VNI 0 on UDP port 4791 \(IPv4\).*here external/);
+  });
+});
+
+it('EEXIST for a device made in another namespace looks there: the name, the VNI, the veth peer name', async () => {
+  await withNamespaces(['here', 'there'], async (here, there) => {
+    ipIn(there, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '5', 'dstport', '4789');
+    ipIn(there, 'link', 'add', 'taken0', 'type', 'veth', 'peer', 'name', 'taken1');
+    await using rt = await Rtnetlink.open({ namespace: here });
+    const name = await netlinkError(rt.links.create({ ifname: 'vx0', kind: 'vxlan', namespace: there, vxlan: { id: 6, port: 4789 } }), 'EEXIST');
+    assert.match(name.likelyCause!, new RegExp(`^a device named vx0 already exists in namespace ${there} \\(index \\d+, kind vxlan\\)$`), name.message);
+    const peer = await netlinkError(rt.links.create({ ifname: 'vnew', kind: 'veth', peer: { ifname: 'taken1', namespace: there } }), 'EEXIST');
+    assert.is(peer.likelyCause, `the peer name taken1 is already taken in namespace ${there}`);
+    // The same errno for a free name: the VNI rule applies in the namespace that creates the device (here), wherever it is put.
+    await rt.links.create({ ifname: 'vxnew', kind: 'vxlan', namespace: there, vxlan: { id: 5, port: 4789 } });
+    ipIn(here, 'link', 'add', 'vxh', 'type', 'vxlan', 'id', '7', 'dstport', '4789');
+    const vni = await netlinkError(rt.links.create({ ifname: 'vxnew2', kind: 'vxlan', namespace: there, vxlan: { id: 7, port: 4789 } }), 'EEXIST');
+    assert.match(vni.likelyCause!, /^vxh already holds VNI 7 on UDP port 4789 \(IPv4\)/, vni.message);
   });
 });
 
@@ -222,7 +240,15 @@ it('EINVAL (and EOPNOTSUPP, ENETDOWN, EADDRNOTAVAIL) name the attribute most lik
     const notPort = await netlinkError(rt.links.setBridgePort('ul0', { cost: 5 }), 'EOPNOTSUPP');
     assert.match(notPort.likelyCause!, /^ul0 has no master: bridge-port options apply to a port/);
     const down = await netlinkError(rt.links.setBridgePort('p0', { state: 3 }), 'ENETDOWN');
-    assert.match(down.likelyCause!, /the port or its bridge is down/);
+    assert.is(down.likelyCause, 'the bridge br0 is down: bring it up before setting a port\'s state');
+    // The same errno with the bridge up: the port is up but has no carrier (its veth peer is down), and that is what is named.
+    await rt.links.set('br0', { up: true });
+    await rt.links.set('p0', { up: true });
+    const noCarrier = await netlinkError(rt.links.setBridgePort('p0', { state: 3 }), 'ENETDOWN');
+    assert.match(noCarrier.likelyCause!, /^the port p0 is not operationally up \(it has no carrier \(a veth has one only while its peer is up\)\)/, noCarrier.message);
+    await rt.links.set('p0b', { up: true });
+    await rt.links.setBridgePort('p0', { state: 3 });
+    await rt.links.set('br0', { up: false });
     const mac = await netlinkError(rt.links.set('ul1', { address: '01:00:5e:00:00:01' }), 'EADDRNOTAVAIL');
     assert.match(mac.likelyCause!, /^address: 01:00:5e:00:00:01 is not a usable unicast MAC/);
     const prefsrc = await netlinkError(rt.routes.add({ dst: '10.99.0.0/16', dev: 'ul0', prefsrc: '10.1.1.1' }), 'EINVAL');
@@ -239,8 +265,201 @@ it('EINVAL (and EOPNOTSUPP, ENETDOWN, EADDRNOTAVAIL) name the attribute most lik
     assert.match(family.likelyCause!, /2001:db8::5 is not of the device's address family/);
     const noBridge = await netlinkError(rt.fdb.add({ dev: 'ul0', mac: '02:00:00:00:00:0b', master: true, state: 'static' }), 'EOPNOTSUPP');
     assert.match(noBridge.likelyCause!, /^master: ul0 is not a bridge port/);
-    const kind = await netlinkError(rt.links.create({ ifname: 'dm0', kind: 'dummy' }), 'EOPNOTSUPP');
-    assert.match(kind.likelyCause!, /this kernel has no "dummy" link driver/);
+  });
+});
+
+// ------------------------------------------------------------------ EOPNOTSUPP on create: a missing driver, or a refused option
+
+/** Whether `ip` (the oracle) finds the kind unknown to this kernel; a device it did create is deleted. */
+function ipKnowsKind(ns: string, kind: string): boolean {
+  const run = spawnSync('ip', ['-n', ns, 'link', 'add', 'kindprobe0', 'type', kind], { encoding: 'utf8' });
+  if (run.status === 0) ipIn(ns, 'link', 'del', 'kindprobe0');
+  return !/Unknown device type/.test(run.stderr);
+}
+
+it('EOPNOTSUPP on create blames a missing driver only when the kernel does not know the kind (ip agrees), and leaves nothing behind', async () => {
+  await withNamespaces(['nokind'], async (ns) => {
+    await using rt = await Rtnetlink.open({ namespace: ns });
+    // A kind no kernel has; and kinds some builds have (dummy, nlmon: not this one), with ip as the oracle either way.
+    for (const kind of ['vxnetnokind', 'dummy', 'nlmon']) {
+      const known = ipKnowsKind(ns, kind);
+      if (kind === 'vxnetnokind') assert.not.ok(known, 'ip agrees that no kernel has this kind');
+      if (known) {
+        await rt.links.create({ ifname: 'k0', kind });
+        await rt.links.delete('k0');
+        continue;
+      }
+      const error = await netlinkError(rt.links.create({ ifname: 'k0', kind }), 'EOPNOTSUPP');
+      assert.match(error.likelyCause!, new RegExp(`^this kernel has no "${kind}" link driver: it does not know the kind`), error.message);
+    }
+    // The probe that asked the kernel created nothing (and deleted nothing).
+    assert.equal(ipJson(ns, 'link', 'show').map((l: { ifname: string }) => l.ifname), ['lo']);
+  });
+});
+
+it('EOPNOTSUPP on a vxlan create with the driver there names the optional options set, never a missing driver', async () => {
+  await withNamespaces(['optional', 'novxlan'], async (ns, bare) => {
+    ipIn(ns, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '1', 'dstport', '4789');
+    await using rt = await Rtnetlink.open({ namespace: ns });
+    await using rtBare = await Rtnetlink.open({ namespace: bare });
+    // The real kernel: remcsum_nopartial is refused by some builds (EOPNOTSUPP), accepted by others. Either way is checked.
+    for (const [client, where, evidence] of [[rt, ns, 'vx0 is one'], [rtBare, bare, 'it knows the kind']] as const) {
+      const spec = { ifname: 'vxn', kind: 'vxlan', vxlan: { id: 7, port: 4790, remcsum_nopartial: true } } as const;
+      try {
+        await client.links.create(spec);
+        assert.is((ipJson(where, '-d', 'link', 'show', 'vxn')[0].linkinfo.info_kind), 'vxlan', 'created: ip reads it back');
+        ipIn(where, 'link', 'del', 'vxn');
+      } catch (error) {
+        assert.instance(error, NetlinkError, String(error));
+        assert.is((error as NetlinkError).code, 'EOPNOTSUPP', (error as Error).message);
+        assert.is((error as NetlinkError).likelyCause,
+          `the kernel has the vxlan driver (${evidence}); it refused the one of its optional vxlan features the request sets, vxlan.remcsum_nopartial, which not every build supports`);
+      }
+    }
+    assert.equal(ipJson(bare, 'link', 'show').map((l: { ifname: string }) => l.ifname), ['lo'], 'the probe left nothing behind');
+    // The same refusal whatever this build accepts: explain looks at the real namespace, for a request the kernel refused.
+    const refused = (object: string) => new NetlinkError({ errno: 95, operation: 'create link', object });
+    const several = await explainLinkError(rt, { ifname: 'vxm', kind: 'vxlan', vxlan: { id: 8, gbp: true, remcsum_rx: 1, remcsum_nopartial: true, learning: 0 } }, refused('vxm (vxlan id 8)'));
+    assert.is(several.likelyCause, 'the kernel has the vxlan driver (vx0 is one); it refused one of the optional vxlan features the request sets, which not every build supports: ' +
+      'vxlan.remcsum_nopartial, vxlan.remcsum_rx, vxlan.gbp (remcsum_nopartial is refused by some builds of a version that others accept it on)');
+    const bridge = await explainLinkError(rtBare, { ifname: 'br0', kind: 'bridge' }, refused('br0 (bridge)'));
+    assert.match(bridge.likelyCause!, /^the kernel has the bridge driver \(it knows the kind\), yet refused to create one: no bridge option was given/);
+    const missing = await explainLinkError(rtBare, { ifname: 'x0', kind: 'vxnetnokind' }, refused('x0 (vxnetnokind)'));
+    assert.match(missing.likelyCause!, /^this kernel has no "vxnetnokind" link driver/);
+    assert.equal(ipJson(bare, 'link', 'show').map((l: { ifname: string }) => l.ifname), ['lo'], 'nothing left behind');
+  });
+});
+
+// ------------------------------------------------------------------ EADDRINUSE: who holds the VXLAN port
+
+/** A process that holds UDP `port` (IPv4, every address) inside `ns` until killed; resolves once bound. */
+async function udpHolder(ns: string, port: number): Promise<ChildProcess> {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e',
+    `require('node:dgram').createSocket('udp4').bind(${port}, () => console.log('bound'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`the UDP holder exited (${code})`)));
+  });
+  return child;
+}
+
+it('EADDRINUSE on bringing a vxlan device up names the device or the process that holds its port', async () => {
+  await withNamespaces(['inuse'], async (ns) => {
+    // A device up on 5555 without receive options; a gbp device (down) on 5555 and on 5556.
+    ipIn(ns, 'link', 'add', 'vxa', 'type', 'vxlan', 'id', '1', 'dstport', '5555');
+    ipIn(ns, 'link', 'set', 'vxa', 'up');
+    ipIn(ns, 'link', 'add', 'vxb', 'type', 'vxlan', 'id', '2', 'dstport', '5555', 'gbp');
+    ipIn(ns, 'link', 'add', 'vxc', 'type', 'vxlan', 'id', '3', 'dstport', '5556', 'gbp');
+    await using rt = await Rtnetlink.open({ namespace: ns });
+    const set = await netlinkError(rt.links.set('vxb', { up: true }), 'EADDRINUSE');
+    assert.match(set.likelyCause!, /^vxa is up on UDP port 5555 \(IPv4\) with other receive options \(none, where vxb has gbp\)/, set.message);
+    const create = await netlinkError(rt.links.create({ ifname: 'vxd', kind: 'vxlan', up: true, vxlan: { id: 4, port: 5555, gbp: true } }), 'EADDRINUSE');
+    assert.match(create.likelyCause!, /^vxa is up on UDP port 5555 \(IPv4\) with other receive options \(none, where vxd has gbp\)/, create.message);
+    assert.not.ok(ipJson(ns, 'link', 'show').some((l: { ifname: string }) => l.ifname === 'vxd'), 'the refused device is not left behind');
+    // The same errno from a process's socket, with a vxlan device of other options on that port that is down: the process is named, not vxc.
+    const holder = await udpHolder(ns, 5556);
+    try {
+      const socket = await netlinkError(rt.links.create({ ifname: 'vxe', kind: 'vxlan', up: true, vxlan: { id: 5, port: 5556 } }), 'EADDRINUSE');
+      assert.match(socket.likelyCause!, new RegExp(`^a UDP socket already holds port 5556 in namespace ${ns} \\(0\\.0\\.0\\.0:5556 held by node \\(pid ${holder.pid}\\)\\)`), socket.message);
+      assert.not.match(socket.likelyCause!, /vxc/);
+      // An IPv6 device does not collide with an IPv4 socket: it comes up.
+      await rt.links.create({ ifname: 'vxf', kind: 'vxlan', up: true, vxlan: { id: 6, port: 5556, local6: '::1' } });
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+});
+
+it('EINVAL on a create with an MTU over the lower device names it; the same errno for another cause does not', async () => {
+  await withNamespaces(['lowermtu'], async (ns) => {
+    underlay(ns);
+    await using rt = await Rtnetlink.open({ namespace: ns });
+    const over = await netlinkError(rt.links.create({ ifname: 'mv0', kind: 'macvlan', link: 'ul1', mtu: 9000 }), 'EINVAL');
+    assert.is(over.likelyCause, 'mtu: 9000 exceeds the MTU of the lower device ul1 (1500)');
+    // macvlan refuses a loopback lower device: the MTU (below lo's) is not blamed, and no cause is made up.
+    const loopback = await netlinkError(rt.links.create({ ifname: 'mv1', kind: 'macvlan', link: 'lo', mtu: 1400 }), 'EINVAL');
+    assert.is(loopback.likelyCause, 'the kernel refused a value or a combination of attributes in the request');
+  });
+});
+
+// ------------------------------------------------------------------ EINVAL: a VXLAN MTU over its underlay; a flow label on IPv4
+
+it('EINVAL on a vxlan MTU names the underlay limit with numbers; another EINVAL with an MTU in the request does not', async () => {
+  await withNamespaces(['vxmtu'], async (ns) => {
+    underlay(ns);
+    ipIn(ns, 'link', 'add', 'vx4', 'type', 'vxlan', 'id', '1', 'dstport', '4789', 'local', '192.0.2.1', 'dev', 'ul0');
+    ipIn(ns, 'link', 'add', 'vx6', 'type', 'vxlan', 'id', '1', 'dstport', '4789', 'local', '2001:db8::1', 'dev', 'ul0');
+    ipIn(ns, 'link', 'add', 'vxn', 'type', 'vxlan', 'id', '2', 'dstport', '4789');
+    await using rt = await Rtnetlink.open({ namespace: ns });
+    const four = await netlinkError(rt.links.set('vx4', { mtu: 1451 }), 'EINVAL');
+    assert.is(four.likelyCause, 'mtu: 1451 is more than vx4 can carry over its underlay ul0: 1500 (the underlay\'s MTU) - 50 ' +
+      '(VXLAN over IPv4: outer IP, UDP and VXLAN headers and the inner Ethernet header) = 1450 at most');
+    await rt.links.set('vx4', { mtu: 1450 });
+    const six = await netlinkError(rt.links.set('vx6', { mtu: 1431 }), 'EINVAL');
+    assert.match(six.likelyCause!, /^mtu: 1431 is more than vx6 can carry over its underlay ul0: 1500 .* - 70 \(VXLAN over IPv6: .*\) = 1430 at most$/);
+    await rt.links.set('vx6', { mtu: 1430 });
+    // Without an underlay there is no such limit: the kernel takes any MTU up to 65535.
+    await rt.links.set('vxn', { mtu: 9000 });
+    // The same errno for a request whose MTU is within the limit (a flow label on an IPv4 device): the underlay is not blamed.
+    const label = await netlinkError(rt.links.set('vx4', { linkinfo: { info_kind: 'vxlan', info_data: { label: 5 } } }), 'EINVAL');
+    assert.match(label.likelyCause!, /^linkinfo\.info_data: the kernel refused one of label/, label.message);
+    const within = await explainChangeError(rt, 'vx4', { mtu: 1400 }, new NetlinkError({ errno: 22, operation: 'change link', object: 'vx4' }));
+    assert.not.match(within.likelyCause!, /underlay|1450/, within.message);
+    // An MTU sent with vxlan options: refused by the driver as such (EOPNOTSUPP), and said so, not blamed on the options.
+    const together = await netlinkError(rt.links.set('vx4', { mtu: 1400, linkinfo: { info_kind: 'vxlan', info_data: { ttl: 9 } } }), 'EOPNOTSUPP');
+    assert.match(together.likelyCause!, /^mtu: the vxlan driver refuses an MTU sent together with vxlan options/);
+    // On create the kernel does not refuse an MTU over the limit: it lowers it to the limit without a word.
+    const clamped = await rt.links.create({ ifname: 'vxc', kind: 'vxlan', mtu: 9000, vxlan: { id: 3, port: 4789, local: '192.0.2.1', link: 'ul0' } });
+    assert.is(clamped.mtu, 1450);
+    assert.is(ipJson(ns, 'link', 'show', 'vxc')[0].mtu, 1450);
+  });
+});
+
+it('EINVAL for a flow label on an IPv4 vxlan names the label; on an IPv6 device refused for another reason it does not', async () => {
+  await withNamespaces(['label'], async (ns) => {
+    underlay(ns);
+    await using rt = await Rtnetlink.open({ namespace: ns });
+    for (const vxlan of [{ id: 1, label: 5 }, { id: 1, label: 5, local: '192.0.2.1', link: 'ul0' }]) {
+      const error = await netlinkError(rt.links.create({ ifname: 'vxl', kind: 'vxlan', vxlan }), 'EINVAL');
+      assert.is(error.likelyCause, 'vxlan.label: a flow label (5) is a field of the IPv6 header, so it needs an IPv6 device (group6 or local6): this one is IPv4');
+    }
+    // IPv6 with a label is fine; a multicast local address is what the kernel refuses here (vxnet does not check it beforehand).
+    await rt.links.create({ ifname: 'vxl6', kind: 'vxlan', vxlan: { id: 2, label: 5, local6: '2001:db8::1' } });
+    const other = await netlinkError(rt.links.create({ ifname: 'vxm', kind: 'vxlan', vxlan: { id: 3, label: 5, local6: 'ff05::1', link: 'ul0' } }), 'EINVAL');
+    assert.not.match(other.likelyCause!, /^vxlan\.label|underlay device/, other.message);
+    assert.match(other.likelyCause!, /^the kernel refused the vxlan options, and none of the combinations vxnet knows it to refuse is in this request/);
+  });
+});
+
+// ------------------------------------------------------------------ entering a namespace
+
+/** Runs a small program that opens vxnet on namespace `ns` with `wrapper` in front (setpriv ...); returns what it printed. */
+function openAs(wrapper: string[], ns: string): { name: string; message: string } {
+  const client = pathToFileURL(resolve(REPO_ROOT, 'src/rtnetlink/client.ts')).href;
+  const program = `
+    import { Rtnetlink } from '${client}';
+    try { (await Rtnetlink.open({ namespace: ${JSON.stringify(ns)} })).close(); console.log(JSON.stringify({ name: 'opened', message: '' })); }
+    catch (error) { console.log(JSON.stringify({ name: error.name, message: error.message })); }
+  `;
+  const run = spawnSync(wrapper[0]!, [...wrapper.slice(1), process.execPath, '--import', 'tsx', '--input-type=module', '-e', program], {
+    cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000,
+  });
+  assert.is(run.status, 0, `the program ran: ${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop()!);
+}
+
+it('opening a namespace without CAP_SYS_ADMIN says entering it needs root, naming it; a missing namespace says so instead', async () => {
+  await withNamespaces(['enter'], async (ns) => {
+    const nobody = openAs(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], ns);
+    assert.is(nobody.name, 'VxnetError');
+    assert.match(nobody.message, new RegExp(`: could not start: entering network namespace ${ns} needs root \\(CAP_SYS_ADMIN\\), and this process runs as uid 65534 without it \\(nsenter: .*Operation not permitted\\)$`));
+    const capless = openAs(['setpriv', '--inh-caps=-sys_admin', '--bounding-set=-sys_admin'], ns);
+    assert.match(capless.message, new RegExp(`entering network namespace ${ns} needs CAP_SYS_ADMIN, which this process lacks \\(it runs as root without it\\)`));
+    // The same failure of nsenter for another cause: the namespace is not there. Root is not blamed.
+    const missing = openAs(['env'], `${ns}-missing`);
+    assert.match(missing.message, new RegExp(`could not start: there is no network namespace ${ns}-missing: /run/netns/${ns}-missing does not exist \\(create it with ip netns add ${ns}-missing\\)`));
+    assert.not.match(missing.message, /CAP_SYS_ADMIN/);
+    assert.equal(openAs(['env'], ns), { name: 'opened', message: '' }, 'root enters it');
   });
 });
 

@@ -191,7 +191,7 @@ test('rtnetlink/errors: each refusal names its cause, after the lookups vxnet ma
     renameTaken: ['EEXIST', /likely cause: ifname: a device named ul1 already exists .*kind veth/],
     notABridge: ['EOPNOTSUPP', /likely cause: master: vx4 is a vxlan device, which cannot take ports/],
     nested: ['ELOOP', /likely cause: master: br1 \(a bridge device\) cannot be a port of br0/],
-    portDown: ['ENETDOWN', /likely cause: the port or its bridge is down/],
+    portDown: ['ENETDOWN', /likely cause: the bridge br0 is down: bring it up before setting a port's state$/],
     notAPort: ['EOPNOTSUPP', /likely cause: ul0 has no master/],
     mtuOverLower: ['EINVAL', /likely cause: mtu: 9000 exceeds the MTU of mv0's lower device ul1 \(1500\)/],
     vniChange: ['EOPNOTSUPP', /likely cause: linkinfo\.info_data\.id: the VNI of a VXLAN device cannot change/],
