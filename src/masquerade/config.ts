@@ -7,8 +7,9 @@ import { VXLAN_PORT } from '../vxlan/spec.js';
 import { ValidationError } from '../netlink/errors.js';
 import { checkInt } from '../netlink/codec.js';
 import type { MasqFlag } from '../nftables/expr/masq.js';
-import { parseIPv4, parsePrefix, type Prefix } from '../nftables/match.js';
+import { parsePrefix, type Prefix } from '../nftables/match.js';
 import { checkInterfaceName, checkName } from '../nftables/names.js';
+import { type AddressFamily, peerAddress } from './addresses.js';
 
 /** IANA's VXLAN port. (Linux's own default, when no port is given to `ip link add ... type vxlan`, is 8472.) */
 export const DEFAULT_TABLE = 'vxnet';
@@ -26,8 +27,15 @@ export interface MasqueradeConfig {
   nat?: boolean;
   /** Masquerade flags: random, fully-random (source port choice), persistent. */
   flags?: MasqFlag[];
-  /** Accept VXLAN (UDP to `port`, default 4789) in vxnet's input chain; with `peers`, only from them, and drop it from anyone else. */
-  vxlan?: { port?: number; peers?: string[] };
+  /**
+   * Accept VXLAN (UDP to `port`, default 4789) in vxnet's input chain; with
+   * `peers`, only from them, and drop it from anyone else. `family` is the
+   * underlay's (the VXLAN packets' own addresses), inferred from the peers
+   * when they are given, else 4. Over an IPv6 underlay this part lives in a
+   * table of family ip6 of the same name (a table of family ip never sees
+   * IPv6 packets); the overlay's own IPv4 part stays in the ip table.
+   */
+  vxlan?: { port?: number; peers?: string[]; family?: AddressFamily };
   /** The overlay bridge: accept what it forwards out, and the replies to it (vxnet's forward chain). */
   bridge?: string;
   /**
@@ -44,7 +52,8 @@ export interface NormalizedConfig {
   egress?: string;
   nat: boolean;
   flags: MasqFlag[];
-  vxlan?: { port: number; peers?: string[] };
+  /** Peers in canonical text ("fd00::3"), sorted by address, deduplicated. */
+  vxlan?: { port: number; peers?: string[]; family: AddressFamily };
   bridge?: string;
   inputPolicy: 'accept' | 'drop';
 }
@@ -72,24 +81,33 @@ export function normalizeConfig(config: MasqueradeConfig): NormalizedConfig {
     out.flags = FLAGS.filter((flag) => config.flags!.includes(flag));
   }
   if (config.vxlan !== undefined) {
+    if (typeof config.vxlan !== 'object' || config.vxlan === null) throw new ValidationError('vxlan', 'expected { port?, peers?, family? }', config.vxlan);
     const port = checkInt(config.vxlan.port ?? VXLAN_PORT, 1, 0xffff, 'vxlan.port');
-    out.vxlan = { port };
+    const given = config.vxlan.family;
+    if (given !== undefined && given !== 4 && given !== 6) throw new ValidationError('vxlan.family', 'the underlay\'s address family: 4 or 6', given);
+    out.vxlan = { port, family: given ?? 4 };
     if (config.vxlan.peers !== undefined) {
       const peers = config.vxlan.peers;
       if (!Array.isArray(peers) || peers.length === 0) {
-        throw new ValidationError('vxlan.peers', 'a non-empty list of IPv4 addresses (leave it out to accept VXLAN from anyone)', peers);
+        throw new ValidationError('vxlan.peers', 'a non-empty list of addresses (leave it out to accept VXLAN from anyone)', peers);
       }
-      const seen = new Set<string>();
+      // One family for all: the given one, else the first peer's.
+      const family = given ?? peerAddress(peers[0], 'vxlan.peers[0]').family;
+      const seen = new Map<string, Uint8Array>();
       peers.forEach((peer, i) => {
-        const bytes = parseIPv4(peer, `vxlan.peers[${i}]`);
-        seen.add(bytes.join('.'));
+        const parsed = peerAddress(peer, `vxlan.peers[${i}]`, family);
+        seen.set(parsed.text, parsed.bytes);
       });
-      out.vxlan.peers = [...seen].sort(compareIPv4);
+      out.vxlan.family = family;
+      out.vxlan.peers = [...seen.entries()].sort((a, b) => compareBytes(a[1], b[1])).map(([text]) => text);
     }
   }
   if (config.inputPolicy !== undefined) {
     if (config.inputPolicy !== 'accept' && config.inputPolicy !== 'drop') throw new ValidationError('inputPolicy', 'accept or drop', config.inputPolicy);
     out.inputPolicy = config.inputPolicy;
+  }
+  if (out.inputPolicy === 'drop' && out.vxlan?.family === 6) {
+    throw new ValidationError('inputPolicy', 'drop is for IPv4 underlays: over an IPv6 underlay the VXLAN packets are IPv6, which vxnet\'s ip table does not see, and an ip6 input policy of drop would also drop neighbour discovery; use accept (and the host\'s own IPv6 firewall)', 'drop');
   }
   return out;
 }
@@ -98,9 +116,7 @@ export function checkTableName(name: unknown): string {
   return checkName(name, 'table');
 }
 
-function compareIPv4(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < 4; i++) if (pa[i] !== pb[i]) return pa[i]! - pb[i]!;
-  return 0;
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
 }

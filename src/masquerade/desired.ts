@@ -15,6 +15,19 @@
  *       iifname "br0" counter accept comment "vxnet: forward from br0"
  *       oifname "br0" ct state established,related counter accept comment "vxnet: replies to br0" }
  *   }
+ *
+ * Over an IPv6 underlay (config.vxlan.family 6) the VXLAN packets are IPv6,
+ * which a table of family ip never sees: the VXLAN part moves to a table of
+ * family ip6 of the same name and mark, and the ip table keeps the rest
+ * (the overlay is IPv4), byte for byte what it holds over an IPv4 underlay:
+ *
+ *   table ip6 vxnet {
+ *     comment "vxnet:managed (changes here are overwritten by vxnet)"
+ *     set vxlan-peers { type ipv6_addr; elements = { fd00::2, fd00::3 } }
+ *     chain input { type filter hook input priority filter; policy accept;
+ *       ip6 saddr @vxlan-peers udp dport 4789 counter accept comment "vxnet: vxlan from peers"
+ *       udp dport 4789 counter drop comment "vxnet: vxlan from others" }
+ *   }
  */
 import type { Chain } from '../nftables/chain.js';
 import { PRIORITY } from '../nftables/chain.js';
@@ -34,18 +47,25 @@ export interface DesiredChain {
   rules: Rule[];
 }
 
-export interface Desired {
+/** One table's wanted content. */
+export interface DesiredTable {
   table: Table;
   chains: DesiredChain[];
   peers?: { set: NftSet; addresses: string[] };
 }
 
+/** The ip table, and over an IPv6 underlay the ip6 table with the VXLAN part. */
+export interface Desired extends DesiredTable {
+  ip6?: DesiredTable;
+}
+
 /**
- * nft's set userdata for an IPv4 address key: item 0 (key byte order),
- * 4 bytes in host order, value 2 (big-endian). nft reads it back to print
- * the elements as addresses.
+ * nft's set userdata for an address key (ipv4_addr and ipv6_addr alike, as
+ * `nft --debug=mnl add set ip6 t s '{ type ipv6_addr; }'` shows): item 0
+ * (key byte order), 4 bytes in host order, value 2 (big-endian). nft reads
+ * it back to print the elements as addresses.
  */
-function ipv4KeyUserdata(): Uint8Array {
+function addressKeyUserdata(): Uint8Array {
   const value = new Uint8Array(4);
   new DataView(value.buffer).setUint32(0, 2, new Uint8Array(new Uint16Array([1]).buffer)[0] === 1);
   return encodeUserdata([{ type: 0, value }]);
@@ -68,22 +88,19 @@ export function desiredState(table: string, config: NormalizedConfig): Desired {
       ...masquerade({ flags: config.flags }),
     ])],
   }];
+  // The VXLAN part goes where the underlay's packets are seen: the ip table, or the ip6 one.
+  const ip6 = config.vxlan?.family === 6 ? vxlanTable(table, config) : undefined;
   let peers: Desired['peers'];
-  if (config.vxlan || config.inputPolicy === 'drop') {
+  if ((config.vxlan && !ip6) || config.inputPolicy === 'drop') {
     const rules: Rule[] = [];
     if (config.inputPolicy === 'drop') {
       rules.push(rule('input', 'vxnet: established', [...match.ctState(['established', 'related']), verdict.accept()]));
       rules.push(rule('input', 'vxnet: loopback', [...match.iifname('lo'), verdict.accept()]));
     }
-    if (config.vxlan?.peers) {
-      peers = {
-        set: { family, table, name: PEER_SET, keyType: SET_KEY_TYPES.ipv4_addr, keyLen: 4, userdata: ipv4KeyUserdata() },
-        addresses: config.vxlan.peers,
-      };
-      rules.push(rule('input', 'vxnet: vxlan from peers', [...match.ipSaddrInSet(PEER_SET), ...match.udpDport(config.vxlan.port), counter(), verdict.accept()]));
-      rules.push(rule('input', 'vxnet: vxlan from others', [...match.udpDport(config.vxlan.port), counter(), verdict.drop()]));
-    } else if (config.vxlan) {
-      rules.push(rule('input', 'vxnet: vxlan', [...match.udpDport(config.vxlan.port), counter(), verdict.accept()]));
+    if (!ip6) {
+      const part = vxlanRules(table, family, config);
+      rules.push(...part.rules);
+      peers = part.peers;
     }
     chains.push({ chain: base('input', 'filter', 'input', PRIORITY.filter, config.inputPolicy), rules });
   }
@@ -96,5 +113,33 @@ export function desiredState(table: string, config: NormalizedConfig): Desired {
       ],
     });
   }
-  return { table: { family, name: table, comment: OWNER_MARK }, chains, peers };
+  return { table: { family, name: table, comment: OWNER_MARK }, chains, peers, ...(ip6 ? { ip6 } : {}) };
+}
+
+/** The VXLAN rules (and the peer set) of the underlay's family. */
+function vxlanRules(table: string, family: 'ip' | 'ip6', config: NormalizedConfig): { rules: Rule[]; peers?: Desired['peers'] } {
+  const vxlan = config.vxlan!;
+  const rule = (comment: string, expressions: Rule['expressions']): Rule => ({ family, table, chain: 'input', comment, expressions });
+  if (!vxlan.peers) return { rules: [rule('vxnet: vxlan', [...match.udpDport(vxlan.port), counter(), verdict.accept()])] };
+  const set: NftSet = family === 'ip'
+    ? { family, table, name: PEER_SET, keyType: SET_KEY_TYPES.ipv4_addr, keyLen: 4, userdata: addressKeyUserdata() }
+    : { family, table, name: PEER_SET, keyType: SET_KEY_TYPES.ipv6_addr, keyLen: 16, userdata: addressKeyUserdata() };
+  return {
+    peers: { set, addresses: vxlan.peers },
+    rules: [
+      rule('vxnet: vxlan from peers', [...(family === 'ip' ? match.ipSaddrInSet(PEER_SET) : match.ip6SaddrInSet(PEER_SET)), ...match.udpDport(vxlan.port), counter(), verdict.accept()]),
+      rule('vxnet: vxlan from others', [...match.udpDport(vxlan.port), counter(), verdict.drop()]),
+    ],
+  };
+}
+
+/** The ip6 table of an IPv6 underlay: the VXLAN input chain (policy accept) and the peer set. */
+function vxlanTable(table: string, config: NormalizedConfig): DesiredTable {
+  const family = 'ip6' as const;
+  const { rules, peers } = vxlanRules(table, family, config);
+  return {
+    table: { family, name: table, comment: OWNER_MARK },
+    chains: [{ chain: { family, table, name: 'input', type: 'filter', hook: 'input', priority: PRIORITY.filter, policy: 'accept' }, rules }],
+    ...(peers ? { peers } : {}),
+  };
 }

@@ -108,6 +108,11 @@ export const match = {
     { type: 'payload', base: 'network', offset: 12, len: 4, dreg: NFT_REG_1 },
     { type: 'lookup', set: checkName(set, 'set'), sreg: NFT_REG_1, ...(setId !== undefined ? { setId } : {}) },
   ],
+  /** `ip6 saddr @SET` (an ipv6_addr set): a 16-byte load at network header + 8 and the lookup. */
+  ip6SaddrInSet: (set: string, setId?: number): Expression[] => [
+    { type: 'payload', base: 'network', offset: 8, len: 16, dreg: NFT_REG_1 },
+    { type: 'lookup', set: checkName(set, 'set'), sreg: NFT_REG_1, ...(setId !== undefined ? { setId } : {}) },
+  ],
   /** `meta nfproto ipv4|ipv6` (inet tables). */
   nfproto: (family: 'ipv4' | 'ipv6'): Expression[] => [
     { type: 'meta', key: 'nfproto', dreg: NFT_REG_1 },

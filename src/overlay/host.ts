@@ -25,7 +25,8 @@ import { Masquerade } from '../masquerade/masquerade.js';
 import type { MasqueradeConfig } from '../masquerade/config.js';
 import { planVxlan } from '../vxlan/device.js';
 import { addPeer, removePeer } from '../vxlan/peers.js';
-import { vxlanStatus, type VxlanStatus } from '../vxlan/status.js';
+import { underlayFamily, vxlanStatus, type VxlanStatus } from '../vxlan/status.js';
+import { peerAddress } from '../masquerade/addresses.js';
 import { resolveSpec, type OverlaySpec, type ResolvedSpec } from './spec.js';
 
 export interface OverlayHostOptions {
@@ -122,7 +123,7 @@ export class OverlayHost implements AsyncDisposable {
   private masqueradeFor(network: string): Promise<Masquerade> {
     let masquerade = this.masquerades.get(network);
     if (!masquerade) {
-      masquerade = Masquerade.open({ ...(this.options.namespace ? { namespace: this.options.namespace } : {}), table: OverlayHost.tableName(network) });
+      masquerade = Masquerade.open({ ...(this.options.namespace ? { namespace: this.options.namespace } : {}), table: OverlayHost.tableName(network), ip6: true });
       this.masquerades.set(network, masquerade);
     }
     return masquerade;
@@ -144,7 +145,7 @@ export class OverlayHost implements AsyncDisposable {
       ...(spec.masquerade?.egress ? { egress: spec.masquerade.egress } : {}),
       bridge: spec.bridge,
       ...(spec.firewall
-        ? { vxlan: { port: spec.port, ...(spec.mode === 'unicast' && spec.firewall.peersOnly && spec.peers.length ? { peers: spec.peers } : {}) } }
+        ? { vxlan: { port: spec.port, family: (spec.group ?? spec.underlay.address ?? '').includes(':') ? 6 : 4, ...(spec.mode === 'unicast' && spec.firewall.peersOnly && spec.peers.length ? { peers: spec.peers } : {}) } }
         : {}),
     };
     const changes: Change[] = [];
@@ -257,6 +258,7 @@ export class OverlayHost implements AsyncDisposable {
   async addPeer(name: string, address: string): Promise<boolean> {
     validateOwner(name, 'name');
     const device = await this.vxlanOf(name);
+    peerAddress(address, 'address', underlayFamily(device)); // before the FDB: a bad address changes nothing
     const added = await addPeer(this.rt, device.ifname!, address);
     await (await this.masqueradeFor(name)).addPeers([address]);
     return added;
@@ -266,6 +268,7 @@ export class OverlayHost implements AsyncDisposable {
   async removePeer(name: string, address: string): Promise<boolean> {
     validateOwner(name, 'name');
     const device = await this.vxlanOf(name);
+    peerAddress(address, 'address', underlayFamily(device));
     const removed = await removePeer(this.rt, device.ifname!, address);
     await (await this.masqueradeFor(name)).removePeers([address]);
     return removed;

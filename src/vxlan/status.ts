@@ -4,6 +4,7 @@
  */
 import { ownerFromAlias } from '../common/ownership.js';
 import type { Rtnetlink } from '../rtnetlink/client.js';
+import type { Link } from '../rtnetlink/links.js';
 import type { VxlanInfoData } from '../rtnetlink/schema/kinds/vxlan.js';
 import { isFloodEntry } from './peers.js';
 import { LINUX_DEFAULT_VXLAN_PORT, VXLAN_PORT } from './spec.js';
@@ -85,4 +86,15 @@ export async function vxlanStatus(rt: Rtnetlink, name: string, expect: StatusExp
     }
   }
   return status;
+}
+
+/**
+ * The underlay's address family of a VXLAN device, from its local or group
+ * address (local6/group6: IPv6); undefined when it has neither.
+ */
+export function underlayFamily(link: Link): 4 | 6 | undefined {
+  const data = (link.linkinfo?.info_data ?? {}) as VxlanInfoData;
+  if (data.local6 !== undefined || data.group6 !== undefined) return 6;
+  if (data.local !== undefined || data.group !== undefined) return 4;
+  return undefined;
 }
