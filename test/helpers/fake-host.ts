@@ -48,6 +48,8 @@ export function ethernet(ifname: string, options: Omit<InitialLink, 'ifname'> = 
 export interface FakeHostOptions {
   /** Default: lo, and eth0 (mtu 1500, 192.168.100.1/24). */
   links?: InitialLink[];
+  /** The nf_tables generation to start at (default 1). */
+  generation?: number;
 }
 
 /** One write, as failure-injection predicates see it. */
@@ -170,6 +172,7 @@ export class FakeHost {
 
   constructor(options: FakeHostOptions = {}) {
     this.rtnl = initialRtnlState(options.links ?? [LOOPBACK, ethernet('eth0', { addresses: ['192.168.100.1/24'] })]);
+    if (options.generation !== undefined) this.nft.generation = options.generation;
   }
 
   /** A new NETLINK_ROUTE socket. */

@@ -478,8 +478,9 @@ export function handleNftRead(s: NftState, m: RawMessage, port: number): Buffer[
       const w = decodeMessage<Decoded>(setElementsSchema, m);
       const t = findTable(s, family, w.table);
       const set = findSet(t, w.set);
-      if (set.elements.length === 0) return [];
-      return [out(NFT_MSG_NEWSETELEM, setElementsSchema, { ...genHeader(s, t.family), table: t.name, set: set.name, elements: { elem: set.elements } })];
+      // As recorded: the elements, then a message with an empty list (the dump's second pass finding nothing more).
+      const message = (elem: Decoded[]) => out(NFT_MSG_NEWSETELEM, setElementsSchema, { ...genHeader(s, t.family), table: t.name, set: set.name, elements: { elem } });
+      return set.elements.length ? [message(set.elements), message([])] : [message([])];
     }
     default:
       return fail(EOPNOTSUPP, `nf_tables message ${m.type} outside a batch`);
@@ -532,7 +533,12 @@ export function handleNftBatch(s: NftState, messages: RawMessage[], port: number
   if (failed) return { state: s, replies: acks };
   if (end.flags & NLM_F_ACK) acks.push(ack(end, port));
   scope.state.generation = (s.generation + 1) >>> 0;
-  // Echoes carry the generation of the commit that made them.
+  // Echoes carry the generation of the commit that made them. The kernel reports the new generation to
+  // the sender too when the batch's first change asked for an echo (it reads NLM_F_ECHO off that message).
+  const first = messages[1];
+  if (first && first !== end && first.flags & NLM_F_ECHO) {
+    echoes.push(reply(MSG(NFT_MSG_NEWGEN), 0, generationSchema, { ...genHeader(scope.state, 0), id: scope.state.generation, proc_pid: 4242, proc_name: 'node' }, first, port));
+  }
   return { state: scope.state, replies: [...echoes.map((e) => withGeneration(e, scope.state.generation)), ...acks] };
 }
 
