@@ -12,7 +12,7 @@
  * Frames, both directions: u32 body length (LE), u8 op, body.
  */
 export function relayMain(load: (id: string) => any, args: string[]): void {
-  const [netlinkRaw, protocolText, maxBacklogText, readSizeText, receiveBufferText] = args as [string, string, string, string, string];
+  const [netlinkRaw, protocolText, maxBacklogText, readSizeText, receiveBufferText, localPortText] = args as [string, string, string, string, string, string];
   const { RawNetlinkSocket } = load(netlinkRaw);
   const fs = load('fs');
   const OP = { SEND: 1, ADD: 2, DROP: 3, OPEN: 4, CLOSE: 5, READY: 0x81, DATAGRAM: 0x82, SENT: 0x83, ERROR: 0x84, FD: 0x85, OVERRUN: 0x86 };
@@ -38,12 +38,21 @@ export function relayMain(load: (id: string) => any, args: string[]): void {
     }
   }
 
-  const socket = new RawNetlinkSocket(Number(protocolText), {
-    messagePeeking: false,
-    msgBufferSize: Number(readSizeText),
-    recvBufferSize: Number(receiveBufferText),
-    sendBufferSize: 1024 * 1024,
-  });
+  let socket: any;
+  try {
+    socket = new RawNetlinkSocket(Number(protocolText), {
+      messagePeeking: false,
+      msgBufferSize: Number(readSizeText),
+      recvBufferSize: Number(receiveBufferText),
+      sendBufferSize: 1024 * 1024,
+      ...(localPortText ? { localPort: Number(localPortText) } : {}),
+    });
+  } catch (error) {
+    // The parent tells a taken port (a lock held elsewhere) from other failures by the exit code.
+    const code = (error as { code?: string }).code;
+    process.stderr.write(`bind: ${code ?? (error as Error).message}\n`);
+    process.exit(code === 'EADDRINUSE' ? 98 : 1);
+  }
   socket.on('message', (datagram: Buffer) => {
     // A parent that stops reading must not make this process grow without
     // bound: past the backlog limit, drop and tell the parent to resync.

@@ -13,6 +13,9 @@ import { DEFAULT_READ_SIZE, DEFAULT_RECEIVE_BUFFER, type Transport, type Transpo
 
 const OP = { SEND: 1, ADD: 2, DROP: 3, OPEN: 4, CLOSE: 5, READY: 0x81, DATAGRAM: 0x82, SENT: 0x83, ERROR: 0x84, FD: 0x85, OVERRUN: 0x86 };
 
+/** The relay's exit code when the port it was asked to bind is taken (EADDRINUSE's errno). */
+const RELAY_EXIT_PORT_IN_USE = 98;
+
 export interface RelayOptions {
   /** Network namespace name (/run/netns/NAME) or a path to a namespace file. Omitted: ours. */
   namespace?: string;
@@ -24,6 +27,8 @@ export interface RelayOptions {
   maxBacklog?: number;
   readSize?: number;
   receiveBufferSize?: number;
+  /** Bind to this netlink port id (see NativeTransportOptions.localPort). */
+  localPort?: number;
   /** How long the child may take to start and bind its socket. */
   startTimeoutMs?: number;
 }
@@ -125,6 +130,7 @@ export class RelayTransport implements Transport {
       String(options.maxBacklog ?? Number.MAX_SAFE_INTEGER),
       String(options.readSize ?? DEFAULT_READ_SIZE),
       String(options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER),
+      String(options.localPort ?? ''),
     ];
     const [command, args] = options.namespace
       ? ['nsenter', [`--net=${namespacePath(options.namespace)}`, '--', process.execPath, ...nodeArgs]]
@@ -145,18 +151,19 @@ export class RelayTransport implements Transport {
       if (stderr.length < 4096) stderr += text;
     });
     return new Promise((resolve, reject) => {
-      const fail = (why: string): void => {
+      const fail = (why: string, code?: string): void => {
         clearTimeout(timer);
         this.closed = true;
         child.kill('SIGKILL');
         const cause = namespace === undefined ? undefined : namespaceRefusal(namespace, stderr);
         const words = stderr ? `${cause ? ' (' : ': '}${stderr.trim()}${cause ? ')' : ''}` : '';
-        reject(new VxnetError(`${this.where}: could not start: ${cause ?? why}${words}`));
+        const error = new VxnetError(`${this.where}: could not start: ${cause ?? why}${words}`);
+        reject(code ? Object.assign(error, { code }) : error);
       };
       const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
       child.once('error', (error) => fail(error.message));
       child.once('exit', (code, signal) => {
-        if (this.boundPort === 0) fail(`exited (${signal ?? `code ${code}`})`);
+        if (this.boundPort === 0) fail(`exited (${signal ?? `code ${code}`})`, code === RELAY_EXIT_PORT_IN_USE ? 'EADDRINUSE' : undefined);
         else this.died(code, signal, stderr);
       });
       child.stdout!.on('data', (chunk: Buffer) => {

@@ -62,6 +62,13 @@ export interface NativeTransportOptions {
    * datagrams than node-netlink's peek-sized reads.
    */
   readSize?: number;
+  /**
+   * Bind to this netlink port id instead of a free one. A port is unique per
+   * protocol and network namespace, and the kernel frees it when the socket
+   * closes or its process dies: vxnet's per-network locks are such ports.
+   * Taken already: the open fails with an error whose code is EADDRINUSE.
+   */
+  localPort?: number;
 }
 
 export const DEFAULT_READ_SIZE = 64 * 1024;
@@ -96,6 +103,7 @@ export class NativeTransport implements Transport {
       msgBufferSize: options.readSize ?? DEFAULT_READ_SIZE,
       recvBufferSize: options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER,
       sendBufferSize: options.sendBufferSize ?? 1024 * 1024,
+      ...(options.localPort !== undefined ? { localPort: options.localPort } : {}),
     });
     this.port = this.socket.address().port;
     this.receiveBufferSize = this.socket.getRecvBufferSize();
