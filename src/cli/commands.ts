@@ -5,6 +5,7 @@
 import { describeChange, type Change } from '../common/plan.js';
 import { VxnetError } from '../netlink/errors.js';
 import { OverlayHost, type OverlayStatus } from '../overlay/host.js';
+import { describeHolder, type LockHolder } from '../overlay/lock.js';
 import { loadSpec } from '../overlay/spec.js';
 
 export class UsageError extends VxnetError {
@@ -60,43 +61,51 @@ async function plan(file: string, options: CommandOptions, out: Out): Promise<nu
  * Converges the host. When this host serves the network's DHCP, the command
  * stays in the foreground supervising dnsmasq until it is interrupted
  * (Ctrl-C, SIGTERM — which `vxnet destroy` sends); the network itself stays.
+ * If the supervisor gives up on dnsmasq, the command says so and exits 1.
+ * Whatever happens, what it opened is closed before it returns.
  */
 async function apply(file: string, options: CommandOptions, out: Out): Promise<number> {
   const spec = await loadSpec(file);
-  const host = await OverlayHost.open({ namespace: options.namespace });
-  let changes: Change[];
+  const host = await OverlayHost.open({ namespace: options.namespace, onLockWait: lockWait(options, out) });
   try {
-    changes = await host.apply(spec, {
+    const changes = await host.apply(spec, {
       replace: options.replace,
       onChange: (change) => {
         if (!options.json) out(`✓ ${describeChange(change)}`);
       },
     });
-  } catch (error) {
-    await host.close();
-    throw error;
-  }
-  const status = spec.dhcp?.serve ? await host.status(spec.name) : undefined;
-  if (options.json) out(json({ network: spec.name, changes: changes.map(changeJson), ...(status?.dhcp ? { dhcp: status.dhcp } : {}) }));
-  else if (changes.length === 0) out(`${spec.name}: already up to date`);
-  if (!spec.dhcp?.serve || !status?.dhcp || status.dhcp.ownerPid !== undefined) {
-    // Nothing for this process to supervise (or another process already does).
-    await host.close();
+    const status = spec.dhcp?.serve ? await host.status(spec.name) : undefined;
+    if (options.json) out(json({ network: spec.name, changes: changes.map(changeJson), ...(status?.dhcp ? { dhcp: status.dhcp } : {}) }));
+    else if (changes.length === 0) out(`${spec.name}: already up to date`);
+    if (!spec.dhcp?.serve || !status?.dhcp?.running || status.dhcp.ownerPid !== undefined) return 0; // nothing for this process to supervise
+    if (!options.json) out(`serving DHCP for ${spec.name} on ${spec.bridge} (dnsmasq pid ${status.dhcp.pid}); Ctrl-C or \`vxnet destroy ${spec.name}\` stops it`);
+    const failure = await new Promise<Error | undefined>((resolve) => {
+      const stop = (): void => resolve(undefined);
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      host.once('dhcpFailed', (_network, error) => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve(error);
+      });
+    });
+    if (failure) throw new VxnetError(`DHCP for ${spec.name} stopped: ${failure.message}`);
+    if (!options.json) out(`stopped DHCP for ${spec.name}`);
     return 0;
+  } finally {
+    await host.close();
   }
-  if (!options.json) out(`serving DHCP for ${spec.name} on ${spec.bridge} (dnsmasq pid ${status.dhcp.pid}); Ctrl-C or \`vxnet destroy ${spec.name}\` stops it`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  await host.close();
-  if (!options.json) out(`stopped DHCP for ${spec.name}`);
-  return 0;
+}
+
+/** Says once that a write waits for another vxnet process changing the same network. */
+function lockWait(options: CommandOptions, out: Out): (network: string, holder: LockHolder | undefined) => void {
+  return (network, holder) => {
+    if (!options.json) out(`waiting: network ${network} is being changed by ${describeHolder(holder)}`);
+  };
 }
 
 async function destroy(name: string, options: CommandOptions, out: Out): Promise<number> {
-  await using host = await OverlayHost.open({ namespace: options.namespace });
+  await using host = await OverlayHost.open({ namespace: options.namespace, onLockWait: lockWait(options, out) });
   const changes = await host.destroy(name);
   if (options.json) out(json({ network: name, removed: changes.map(changeJson) }));
   else if (changes.length === 0) out(`${name}: nothing of it exists here`);
@@ -115,11 +124,15 @@ function printStatus(s: OverlayStatus, out: Out): void {
   if (s.bridge) out(`  bridge ${s.bridge.name}: ports ${s.bridge.ports.join(', ') || 'none'}; addresses ${s.bridge.addresses.join(', ') || 'none'}`);
   if (s.firewall) out(`  nftables table ${s.firewall.table}: ${s.firewall.rules.length} rule(s)${s.firewall.peers ? `, peers ${s.firewall.peers.join(', ')}` : ''}`);
   if (s.dhcp) {
-    out(`  dhcp: ${s.dhcp.running ? `running (dnsmasq pid ${s.dhcp.pid}${s.dhcp.ownerPid ? `, supervised by pid ${s.dhcp.ownerPid}` : ''})` : 'not running'}, ${s.dhcp.leases.length} lease(s)`);
+    const state = s.dhcp.running
+      ? `running (dnsmasq pid ${s.dhcp.pid}${s.dhcp.ownerPid ? `, supervised by pid ${s.dhcp.ownerPid}` : ''})`
+      : s.dhcp.gaveUp ? `stopped (gave up at ${s.dhcp.gaveUp.at})` : 'not running';
+    out(`  dhcp: ${state}, ${s.dhcp.leases.length} lease(s)`);
     for (const lease of s.dhcp.leases) out(`    ${lease.ip} ${lease.mac}${lease.hostname ? ` ${lease.hostname}` : ''}`);
   }
   for (const drift of s.drift) out(`  drift: apply would ${drift}`);
   for (const problem of s.problems) out(`  problem: ${problem}`);
+  for (const unknown of s.unknown) out(`  unknown: ${unknown}`);
   if (s.drift.length === 0 && s.problems.length === 0) out('  ok');
 }
 
@@ -134,7 +147,7 @@ async function status(name: string, options: CommandOptions, out: Out): Promise<
 }
 
 async function peers(verb: 'add' | 'rm', name: string, address: string, options: CommandOptions, out: Out): Promise<number> {
-  await using host = await OverlayHost.open({ namespace: options.namespace });
+  await using host = await OverlayHost.open({ namespace: options.namespace, onLockWait: lockWait(options, out) });
   const changed = verb === 'add' ? await host.addPeer(name, address) : await host.removePeer(name, address);
   const message = `${verb === 'add' ? 'added' : 'removed'} peer ${address}${changed ? '' : ' (no change: it was already so)'}`;
   out(options.json ? json({ network: name, peer: address, action: verb, changed }) : `${name}: ${message}`);

@@ -32,12 +32,18 @@ export async function ipForwarding(namespace?: string): Promise<boolean> {
 }
 
 /** Turns IPv4 forwarding on. Needs root (CAP_NET_ADMIN and write access to /proc/sys). */
-export async function enableIpForwarding(namespace?: string): Promise<void> {
+export function enableIpForwarding(namespace?: string): Promise<void> {
+  return setIpForwarding(true, namespace);
+}
+
+/** Sets IPv4 forwarding on or off (off: to restore the value found before vxnet turned it on). */
+export async function setIpForwarding(on: boolean, namespace?: string): Promise<void> {
+  const value = on ? '1' : '0';
   try {
-    if (namespace) await inNamespace(namespace, `require('fs').writeFileSync('${IP_FORWARD}', '1')`);
-    else await writeFile(IP_FORWARD, '1');
+    if (namespace) await inNamespace(namespace, `require('fs').writeFileSync('${IP_FORWARD}', '${value}')`);
+    else await writeFile(IP_FORWARD, value);
   } catch (error) {
     if (error instanceof VxnetError) throw error;
-    throw new VxnetError(`enable ip_forward: ${(error as Error).message} (writing ${IP_FORWARD} needs root)`);
+    throw new VxnetError(`set ip_forward to ${value}: ${(error as Error).message} (writing ${IP_FORWARD} needs root)`);
   }
 }

@@ -5,5 +5,5 @@
 export { DEFAULT_TABLE, type MasqueradeConfig, normalizeConfig, type NormalizedConfig } from './config.js';
 export { type Desired, desiredState, OWNER_MARK, PEER_SET } from './desired.js';
 export { NotOwnedError } from './errors.js';
-export { enableIpForwarding, ipForwarding } from './forwarding.js';
+export { enableIpForwarding, ipForwarding, setIpForwarding } from './forwarding.js';
 export { type BlockingChain, type EnsureResult, Masquerade, type MasqueradeOptions, type MasqueradeStatus } from './masquerade.js';

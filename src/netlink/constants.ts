@@ -6,6 +6,8 @@
 /** Netlink protocols (socket(AF_NETLINK, SOCK_RAW, protocol)). */
 export const NETLINK_ROUTE = 0;
 export const NETLINK_NETFILTER = 12;
+/** For user-space protocols: no kernel messages. vxnet binds ports of it as locks. */
+export const NETLINK_USERSOCK = 2;
 
 /** Control message types, below NLMSG_MIN_TYPE. */
 export const NLMSG_NOOP = 0x1;

@@ -3,6 +3,7 @@
  * /run/netns/NAME. vxnet never creates them (that is the operator's or the
  * test lab's job); it runs connections inside them and moves links into them.
  */
+import { statSync } from 'node:fs';
 import { ValidationError } from './errors.js';
 
 export const NETNS_RUN_DIR = '/run/netns';
@@ -20,4 +21,34 @@ export function namespacePath(nameOrPath: string): string {
   if (typeof nameOrPath === 'string' && nameOrPath.startsWith('/')) return nameOrPath;
   validateNamespaceName(nameOrPath);
   return `${NETNS_RUN_DIR}/${nameOrPath}`;
+}
+
+/**
+ * A network namespace's identity: the device and inode of its nsfs file, as
+ * `ip netns identify` compares them. The same namespace has the same
+ * identity however a process reaches it (started inside with `ip netns
+ * exec`, or working in it by name), so per-namespace state is keyed by it.
+ */
+export interface NamespaceIdentity {
+  dev: number;
+  ino: number;
+  /** "ns-<dev>-<ino>": a file name. */
+  id: string;
+}
+
+/** The identity of a named namespace, of a namespace file, or (no argument) of this process's. */
+export function namespaceIdentity(nameOrPath?: string): NamespaceIdentity {
+  const path = nameOrPath === undefined ? '/proc/self/ns/net' : namespacePath(nameOrPath);
+  let stat: { dev: number; ino: number };
+  try {
+    stat = statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ValidationError(
+      'namespace',
+      code === 'ENOENT' ? `no network namespace ${nameOrPath} (${path} does not exist)` : `cannot read ${path}: ${code ?? (error as Error).message}`,
+      nameOrPath,
+    );
+  }
+  return { dev: stat.dev, ino: stat.ino, id: `ns-${stat.dev}-${stat.ino}` };
 }

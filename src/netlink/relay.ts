@@ -320,8 +320,20 @@ export class RelayTransport implements Transport {
     return this.child.pid;
   }
 
+  /**
+   * Ends the child at once (SIGKILL), for a socket whose closing others
+   * must see even while this process's event loop is blocked (a lock): the
+   * signal is sent now, while close()'s end of stdin waits for the loop.
+   */
+  kill(): void {
+    this.close();
+    this.child.kill('SIGKILL');
+  }
+
   close(): void {
     if (this.closed) return;
+    // Release the child's handles while applyRef still acts (it does nothing once closed).
+    this.unref();
     this.closed = true;
     this.child.stdin!.end();
     // Closing stdin makes the child exit by itself; make sure of it.
@@ -329,6 +341,5 @@ export class RelayTransport implements Transport {
     const timer = setTimeout(() => child.kill('SIGKILL'), 1000);
     timer.unref();
     child.once('exit', () => clearTimeout(timer));
-    this.unref();
   }
 }

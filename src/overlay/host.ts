@@ -7,33 +7,55 @@
  * changes nothing. Everything it creates is marked as the network's on the
  * object itself (link alias, table name, dnsmasq instance), which is how
  * destroy() finds exactly what to remove and status() what to report.
+ *
+ * Every plan is made, and so every input validated, before the first write.
+ * Writers of one network in one network namespace take turns (NetworkLock),
+ * whichever process they run in; state that outlives a process lives in the
+ * network's directory keyed by the namespace's identity (NetworkState).
  */
-import { rmSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
 import { attachPort, planBridge, planPort } from '../bridge/bridge.js';
+import { ConflictError } from '../common/conflict.js';
+import { ownerAlias, ownerFromAlias, validateOwner } from '../common/ownership.js';
 import type { Change } from '../common/plan.js';
 import { describeChange } from '../common/plan.js';
-import { ownerAlias, ownerFromAlias, validateOwner } from '../common/ownership.js';
-import { DnsmasqServer } from '../dnsmasq/server.js';
-import { type Lease, readLeases } from '../dnsmasq/leases.js';
-import { DEFAULT_STATE_ROOT, type DnsmasqSpec, validateSpec, type ValidSpec } from '../dnsmasq/spec.js';
-import { dhcpOwner, recordOwner, stopForeignDhcp } from './dhcp-owner.js';
-import { VxnetError } from '../netlink/errors.js';
+import type { DnsmasqServerOptions } from '../dnsmasq/server.js';
+import { peerAddress } from '../masquerade/addresses.js';
+import type { MasqueradeConfig } from '../masquerade/config.js';
+import { Masquerade } from '../masquerade/masquerade.js';
+import { NetlinkError, ValidationError, VxnetError } from '../netlink/errors.js';
+import { type NamespaceIdentity, namespaceIdentity } from '../netlink/namespace.js';
+import { Nftables } from '../nftables/client.js';
 import { Rtnetlink } from '../rtnetlink/client.js';
 import type { Link } from '../rtnetlink/links.js';
-import { enableIpForwarding, ipForwarding } from '../masquerade/forwarding.js';
-import { Masquerade } from '../masquerade/masquerade.js';
-import type { MasqueradeConfig } from '../masquerade/config.js';
 import { planVxlan } from '../vxlan/device.js';
 import { addPeer, removePeer } from '../vxlan/peers.js';
 import { underlayFamily, vxlanStatus, type VxlanStatus } from '../vxlan/status.js';
-import { peerAddress } from '../masquerade/addresses.js';
-import { resolveSpec, type OverlaySpec, type ResolvedSpec } from './spec.js';
+import { DhcpService, type DhcpStatus } from './dhcp-service.js';
+import { type IpForwardControl, planForwarding, planForwardingRelease, procIpForward } from './forwarding.js';
+import { type LockHolder, NetworkLock } from './lock.js';
+import { type OverlaySpec, type ResolvedSpec, toResolvedSpec } from './spec.js';
+import { DEFAULT_STATE_ROOT, NetworkState } from './state.js';
 
 export interface OverlayHostOptions {
-  /** Work inside this network namespace (/run/netns/NAME). */
+  /** Work inside this network namespace (/run/netns/NAME, or a path such as /proc/PID/ns/net). */
   namespace?: string;
-  /** Root of the DHCP servers' state directories. Default /run/vxnet/dnsmasq. */
+  /** Root of vxnet's per-network state (DHCP files, lock notes, the ip_forward record). Default /run/vxnet. */
   stateRoot?: string;
+  /** How long a write waits for another vxnet process changing the same network. Default 60 s. */
+  lockTimeoutMs?: number;
+  /** Called once when a write has to wait for that process. */
+  onLockWait?: (network: string, holder: LockHolder | undefined) => void;
+  /** Passed to every DHCP server this host starts (restart policy, dnsmasq path, timeouts). */
+  dhcp?: Partial<Pick<DnsmasqServerOptions, 'restart' | 'dnsmasqPath' | 'startTimeoutMs' | 'stopTimeoutMs' | 'preflight'>>;
+}
+
+/** What OverlayHost.over() works with: clients the caller opened (in the namespace `options.namespace` names). */
+export interface OverlayClients {
+  rtnetlink: Rtnetlink;
+  nftables: Nftables;
+  /** net.ipv4.ip_forward of that namespace. Default: /proc/sys, entered with nsenter for another namespace. */
+  ipForward?: IpForwardControl;
 }
 
 export interface ApplyOptions {
@@ -49,47 +71,91 @@ export interface OverlayStatus {
   links: { name: string; kind?: string; mtu?: number; up: boolean }[];
   vxlan?: VxlanStatus;
   bridge?: { name: string; ports: string[]; addresses: string[] };
-  /** The DHCP server, when this host serves it: dnsmasq's pid, and the pid of the process supervising it if that is not us. */
-  dhcp?: { running: boolean; pid?: number; ownerPid?: number; restarts: number; leases: Lease[] };
+  /** The DHCP server, when this host serves it (or served it until its supervisor gave up). */
+  dhcp?: DhcpStatus;
   /** vxnet's nf_tables table for the network: its rules (by comment) and the VXLAN peer set. */
   firewall?: { table: string; rules: string[]; peers?: string[] };
   /** What apply would still change (given a spec): drift from it. Empty when the host matches. */
   drift: string[];
   problems: string[];
+  /** What could not be read, and why (e.g. nf_tables without CAP_NET_ADMIN). */
+  unknown: string[];
 }
 
-export class OverlayHost implements AsyncDisposable {
-  private readonly servers = new Map<string, DnsmasqServer>();
-  private readonly masquerades = new Map<string, Promise<Masquerade>>();
+export interface OverlayHostEvents {
+  /** A DHCP server's supervisor gave up restarting dnsmasq (the error says why). Status shows it too. */
+  dhcpFailed: [network: string, error: Error];
+}
+
+export class OverlayHost extends EventEmitter<OverlayHostEvents> implements AsyncDisposable {
+  private readonly dhcp: DhcpService;
   /** Foreign chains found dropping what our rules accept, per network (from the last apply). */
   private readonly blocking = new Map<string, string[]>();
+  private readonly locks = new Map<string, { lock: NetworkLock; holders: number }>();
+  private nftables?: Promise<Nftables>;
+  private closed = false;
 
   private constructor(
     readonly rt: Rtnetlink,
     private readonly options: OverlayHostOptions,
-  ) {}
+    /** The namespace the host works in, by identity: the key of its state. */
+    readonly namespaceId: NamespaceIdentity,
+    private readonly ipForward: IpForwardControl,
+    nftables: Nftables | undefined,
+    private readonly ownsClients: boolean,
+  ) {
+    super();
+    if (nftables) this.nftables = Promise.resolve(nftables);
+    this.dhcp = new DhcpService(options.namespace, (network, error) => this.emit('dhcpFailed', network, error), options.dhcp);
+  }
 
+  /** Opens the clients this host needs (nf_tables only when first used) in `options.namespace`, or this process's. */
   static async open(options: OverlayHostOptions = {}): Promise<OverlayHost> {
-    return new OverlayHost(await Rtnetlink.open({ namespace: options.namespace }), options);
+    const identity = namespaceIdentity(options.namespace);
+    const rt = await Rtnetlink.open({ namespace: options.namespace });
+    return new OverlayHost(rt, options, identity, procIpForward(options.namespace), undefined, true);
+  }
+
+  /** Works with clients the caller opened and keeps; close() leaves them open. */
+  static over(clients: OverlayClients, options: OverlayHostOptions = {}): OverlayHost {
+    const identity = namespaceIdentity(options.namespace);
+    return new OverlayHost(clients.rtnetlink, options, identity, clients.ipForward ?? procIpForward(options.namespace), clients.nftables, false);
   }
 
   get namespace(): string | undefined {
     return this.options.namespace;
   }
 
-  private instanceName(network: string): string {
-    return this.options.namespace ? `${this.options.namespace}.${network}` : network;
+  /** The network's state on this host: its directory under the state root, keyed by the namespace's identity. */
+  state(network: string): NetworkState {
+    return new NetworkState(this.options.stateRoot ?? DEFAULT_STATE_ROOT, this.namespaceId, validateOwner(network, 'name'));
   }
 
-  /** The DHCP instance's state directory (dnsmasq's files and the owner's pid). */
-  stateDir(network: string): string {
-    return `${this.options.stateRoot ?? DEFAULT_STATE_ROOT}/${this.instanceName(network)}`;
+  /** nf_tables table of a network: vxnet-NAME, owned (marked) by vxnet. */
+  static tableName(network: string): string {
+    return `vxnet-${network}`;
   }
 
   /** The changes apply() would make, in order, without making them. */
   async plan(input: OverlaySpec | ResolvedSpec): Promise<Change[]> {
-    const spec = 'mode' in input ? input : resolveSpec(input);
-    return this.changesFor(spec, {});
+    return this.changesFor(toResolvedSpec(input), {});
+  }
+
+  /** Converges the host to the spec; returns the changes made (none: it already matched). */
+  async apply(input: OverlaySpec | ResolvedSpec, options: ApplyOptions = {}): Promise<Change[]> {
+    const spec = toResolvedSpec(input);
+    return this.locked(spec.name, async () => {
+      const changes = await this.changesFor(spec, options);
+      for (const [index, change] of changes.entries()) {
+        try {
+          await change.apply();
+        } catch (error) {
+          throw new VxnetError(`apply ${spec.name}: step ${index + 1} of ${changes.length} (${describeChange(change)}) failed: ${(error as Error).message}`, { cause: error });
+        }
+        options.onChange?.(change, index);
+      }
+      return changes;
+    });
   }
 
   private async changesFor(spec: ResolvedSpec, options: ApplyOptions): Promise<Change[]> {
@@ -97,7 +163,7 @@ export class OverlayHost implements AsyncDisposable {
     const changes: Change[] = [];
     changes.push(...(await planVxlan(rt, {
       name: spec.vxlan, vni: spec.vni, underlay: spec.underlay.device, local: spec.underlay.address, port: spec.port,
-      ...(spec.group ? { group: spec.group } : { peers: spec.peers }),
+      ...(spec.group ? { group: spec.group } : { peers: [...spec.peers] }),
       ...(spec.mtu ? { mtu: spec.mtu } : {}), owner: spec.name,
     }, { replace: options.replace })));
     // The bridge takes the VXLAN device's MTU: the one the spec gives, or the underlay's minus the overhead.
@@ -106,46 +172,46 @@ export class OverlayHost implements AsyncDisposable {
       name: spec.bridge, mtu, owner: spec.name,
       ...(spec.gateway ? { address: `${spec.gateway}/${spec.subnet.prefixlen}` } : {}),
     })));
-    const bridgeExists = await rt.links.find(spec.bridge);
-    const vxlanExists = await rt.links.find(spec.vxlan);
-    if (bridgeExists && vxlanExists) changes.push(...(await planPort(rt, spec.bridge, spec.vxlan)));
+    const [bridge, vxlan] = await Promise.all([rt.links.find(spec.bridge), rt.links.find(spec.vxlan)]);
+    if (bridge && vxlan) changes.push(...(await planPort(rt, spec.bridge, spec.vxlan)));
     else changes.push({ action: 'add', target: `port ${spec.vxlan} on ${spec.bridge}`, apply: async () => void (await attachPort(rt, spec.bridge, spec.vxlan)) });
     changes.push(...(await this.planFirewall(spec)));
-    if (spec.dhcp?.serve) changes.push(...this.planDhcp(spec, mtu));
+    if (spec.dhcp?.serve) changes.push(...this.dhcp.plan(spec, mtu, this.state(spec.name)));
     return changes;
   }
 
-  /** nf_tables table of a network: vxnet-NAME, owned (marked) by vxnet. */
-  static tableName(network: string): string {
-    return `vxnet-${network}`;
+  /** One nf_tables client for every network; a failed open is not remembered, so the next call tries again. */
+  private nft(): Promise<Nftables> {
+    if (!this.nftables) {
+      const opening = Nftables.open({ ...(this.options.namespace ? { namespace: this.options.namespace } : {}) });
+      this.nftables = opening;
+      opening.catch(() => {
+        if (this.nftables === opening) this.nftables = undefined;
+      });
+    }
+    return this.nftables;
   }
 
-  private masqueradeFor(network: string): Promise<Masquerade> {
-    let masquerade = this.masquerades.get(network);
-    if (!masquerade) {
-      masquerade = Masquerade.open({ ...(this.options.namespace ? { namespace: this.options.namespace } : {}), table: OverlayHost.tableName(network), ip6: true });
-      this.masquerades.set(network, masquerade);
-    }
-    return masquerade;
+  private async masqueradeFor(network: string): Promise<Masquerade> {
+    return Masquerade.over(await this.nft(), { table: OverlayHost.tableName(network), ip6: true, ...(this.options.namespace ? { namespace: this.options.namespace } : {}) });
   }
 
   /** The masquerade rule, the VXLAN port opening and the bridge's forwarding, in the network's own table. */
   private async planFirewall(spec: ResolvedSpec): Promise<Change[]> {
     const table = OverlayHost.tableName(spec.name);
+    const masquerade = await this.masqueradeFor(spec.name);
     if (!spec.masquerade && !spec.firewall) {
       // Neither asked for: a table left from an earlier spec goes.
-      const masquerade = await this.masqueradeFor(spec.name);
       if (!(await masquerade.status()).present) return [];
       return [{ action: 'delete', target: `nftables table ${table}`, detail: 'no longer in the spec', apply: async () => void (await masquerade.remove()) }];
     }
-    const masquerade = await this.masqueradeFor(spec.name);
     const config: MasqueradeConfig = {
       subnet: spec.subnet.text,
       nat: spec.masquerade !== undefined,
       ...(spec.masquerade?.egress ? { egress: spec.masquerade.egress } : {}),
       bridge: spec.bridge,
       ...(spec.firewall
-        ? { vxlan: { port: spec.port, family: (spec.group ?? spec.underlay.address ?? '').includes(':') ? 6 : 4, ...(spec.mode === 'unicast' && spec.firewall.peersOnly && spec.peers.length ? { peers: spec.peers } : {}) } }
+        ? { vxlan: { port: spec.port, family: underlayFamilyOf(spec), ...(spec.mode === 'unicast' && spec.firewall.peersOnly && spec.peers.length ? { peers: [...spec.peers] } : {}) } }
         : {}),
     };
     const changes: Change[] = [];
@@ -162,85 +228,13 @@ export class OverlayHost implements AsyncDisposable {
         },
       });
     }
-    if (spec.masquerade && !(await ipForwarding(this.options.namespace))) {
-      changes.push({ action: 'update', target: 'net.ipv4.ip_forward', detail: '0 → 1 (masquerade routes the containers\' traffic)', apply: () => enableIpForwarding(this.options.namespace) });
-    }
+    if (spec.masquerade) changes.push(...(await planForwarding(this.ipForward, this.state(spec.name))));
     return changes;
   }
 
   private async overlayMtu(spec: ResolvedSpec): Promise<number> {
     const underlay = await this.rt.links.find(spec.underlay.device);
-    const overhead = (spec.group ?? spec.underlay.address ?? '').includes(':') ? 70 : 50;
-    return (underlay?.mtu ?? 1500) - overhead;
-  }
-
-  private dhcpSpec(spec: ResolvedSpec, mtu: number): DnsmasqSpec {
-    const dhcp = spec.dhcp!;
-    return {
-      interface: spec.bridge,
-      subnet: spec.subnet.text,
-      gateway: spec.gateway!,
-      ranges: dhcp.ranges,
-      mtu,
-      ...(dhcp.hosts ? { hosts: dhcp.hosts } : {}),
-      ...(dhcp.leaseTime !== undefined ? { leaseTime: dhcp.leaseTime } : {}),
-      ...(dhcp.dnsServers ? { dnsServers: dhcp.dnsServers } : {}),
-      ...(dhcp.domain ? { domain: dhcp.domain } : {}),
-    };
-  }
-
-  private planDhcp(spec: ResolvedSpec, mtu: number): Change[] {
-    const running = this.servers.get(spec.name);
-    const wanted = this.dhcpSpec(spec, mtu);
-    const start = async (): Promise<void> => {
-      const server = await DnsmasqServer.start(wanted, {
-        instance: this.instanceName(spec.name),
-        ...(this.options.namespace ? { namespace: this.options.namespace } : {}),
-        stateDir: this.stateDir(spec.name),
-      });
-      this.servers.set(spec.name, server);
-      recordOwner(this.stateDir(spec.name));
-    };
-    if (!running) {
-      // Served by another process (an earlier `vxnet apply` still running): that one owns it.
-      const foreign = dhcpOwner(this.stateDir(spec.name));
-      if (foreign.ownerPid !== undefined && foreign.dnsmasqPid !== undefined) return [];
-    }
-    if (!running || running.status().state === 'stopped' || running.status().state === 'failed') {
-      return [{ action: 'start', target: `dhcp on ${spec.bridge}`, detail: `dnsmasq, ${wanted.ranges.map((r) => `${r.start}–${r.end}`).join(', ')}`, apply: start }];
-    }
-    const current = running.spec;
-    const want = validateSpec(wanted);
-    const withoutHosts = (v: ValidSpec): string => JSON.stringify({ ...v, hosts: undefined });
-    if (withoutHosts(current) !== withoutHosts(want)) {
-      return [{
-        action: 'restart', target: `dhcp on ${spec.bridge}`, detail: 'configuration changed',
-        apply: async () => {
-          await running.stop();
-          this.servers.delete(spec.name);
-          await start();
-        },
-      }];
-    }
-    if (JSON.stringify(current.hosts) !== JSON.stringify(want.hosts)) {
-      return [{ action: 'update', target: `dhcp static hosts on ${spec.bridge}`, apply: async () => void (await running.updateHosts(wanted.hosts ?? [])) }];
-    }
-    return [];
-  }
-
-  /** Converges the host to the spec; returns the changes made (none: it already matched). */
-  async apply(input: OverlaySpec | ResolvedSpec, options: ApplyOptions = {}): Promise<Change[]> {
-    const spec = 'mode' in input ? input : resolveSpec(input);
-    const changes = await this.changesFor(spec, options);
-    for (const [index, change] of changes.entries()) {
-      try {
-        await change.apply();
-      } catch (error) {
-        throw new VxnetError(`apply ${spec.name}: step ${index + 1} of ${changes.length} (${describeChange(change)}) failed: ${(error as Error).message}`, { cause: error });
-      }
-      options.onChange?.(change, index);
-    }
-    return changes;
+    return (underlay?.mtu ?? 1500) - (underlayFamilyOf(spec) === 6 ? 70 : 50);
   }
 
   /** The network's VXLAN device on this host (found by its mark). */
@@ -253,25 +247,30 @@ export class OverlayHost implements AsyncDisposable {
   /**
    * Adds a unicast peer: its flood entry on the VXLAN device and, if the
    * firewall accepts VXLAN from peers only, its address in the peer set.
-   * False if it was there already.
+   * False if it was there already. The address and the table are checked
+   * before the first write.
    */
   async addPeer(name: string, address: string): Promise<boolean> {
-    validateOwner(name, 'name');
-    const device = await this.vxlanOf(name);
-    peerAddress(address, 'address', underlayFamily(device)); // before the FDB: a bad address changes nothing
-    const added = await addPeer(this.rt, device.ifname!, address);
-    await (await this.masqueradeFor(name)).addPeers([address]);
-    return added;
+    return this.editPeer(name, address, 'add');
   }
 
   /** Removes a unicast peer (and what was learned behind it); false if it was not there. */
   async removePeer(name: string, address: string): Promise<boolean> {
+    return this.editPeer(name, address, 'remove');
+  }
+
+  private async editPeer(name: string, address: string, how: 'add' | 'remove'): Promise<boolean> {
     validateOwner(name, 'name');
-    const device = await this.vxlanOf(name);
-    peerAddress(address, 'address', underlayFamily(device));
-    const removed = await removePeer(this.rt, device.ifname!, address);
-    await (await this.masqueradeFor(name)).removePeers([address]);
-    return removed;
+    return this.locked(name, async () => {
+      const device = await this.vxlanOf(name);
+      peerAddress(address, 'address', underlayFamily(device));
+      const masquerade = await this.masqueradeFor(name);
+      await masquerade.status(); // a foreign table of our name refuses here, before the FDB changes
+      const changed = how === 'add' ? await addPeer(this.rt, device.ifname!, address) : await removePeer(this.rt, device.ifname!, address);
+      if (how === 'add') await masquerade.addPeers([address]);
+      else await masquerade.removePeers([address]);
+      return changed;
+    });
   }
 
   /** Links that carry this network's mark. */
@@ -282,52 +281,65 @@ export class OverlayHost implements AsyncDisposable {
 
   /**
    * Removes exactly what vxnet created for the network on this host: its DHCP
-   * server, its marked links. Devices without the mark are never touched.
+   * server, its marked links, its nf_tables table, its state; and puts
+   * ip_forward back if vxnet turned it on for this network alone. Devices
+   * without the mark are never touched. A failed step does not stop the
+   * others: every failure is reported together (an AggregateError), and a
+   * second destroy finishes what is left.
    */
   async destroy(name: string): Promise<Change[]> {
     validateOwner(name, 'name');
-    const changes: Change[] = [];
-    const server = this.servers.get(name);
-    if (server) {
-      changes.push({
-        action: 'stop', target: `dhcp of ${name}`,
-        apply: async () => {
-          await server.stop();
-          this.servers.delete(name);
-          rmSync(this.stateDir(name), { recursive: true, force: true });
-        },
-      });
-    } else {
-      const foreign = dhcpOwner(this.stateDir(name));
-      if (foreign.ownerPid !== undefined || foreign.dnsmasqPid !== undefined) {
-        changes.push({
-          action: 'stop', target: `dhcp of ${name}`, detail: `served by pid ${foreign.ownerPid ?? foreign.dnsmasqPid}`,
-          apply: async () => void (await stopForeignDhcp(this.stateDir(name))),
-        });
+    return this.locked(name, async () => {
+      const state = this.state(name);
+      const changes: Change[] = [];
+      const failures: Error[] = [];
+      const stopDhcp = this.dhcp.planStop(name, state);
+      if (stopDhcp) changes.push(stopDhcp);
+      // The bridge first: deleting it releases its ports; then the VXLAN device.
+      const owned = (await this.ownedLinks(name)).sort((a, b) => Number(b.linkinfo?.info_kind === 'bridge') - Number(a.linkinfo?.info_kind === 'bridge'));
+      for (const link of owned) {
+        changes.push({ action: 'delete', target: `link ${link.ifname}`, detail: link.linkinfo?.info_kind, apply: () => this.rt.links.delete(link.ifname!) });
       }
-    }
-    // The bridge first: deleting it releases its ports; then the VXLAN device.
-    const owned = (await this.ownedLinks(name)).sort((a, b) => Number(b.linkinfo?.info_kind === 'bridge') - Number(a.linkinfo?.info_kind === 'bridge'));
-    for (const link of owned) {
-      changes.push({ action: 'delete', target: `link ${link.ifname}`, detail: link.linkinfo?.info_kind, apply: () => this.rt.links.delete(link.ifindex) });
-    }
-    const masquerade = await this.masqueradeFor(name);
-    if ((await masquerade.status()).present) {
-      changes.push({ action: 'delete', target: `nftables table ${OverlayHost.tableName(name)}`, apply: async () => void (await masquerade.remove()) });
-    }
-    for (const change of changes) await change.apply();
-    return changes;
+      try {
+        const masquerade = await this.masqueradeFor(name);
+        if ((await masquerade.status()).present) {
+          changes.push({ action: 'delete', target: `nftables table ${OverlayHost.tableName(name)}`, apply: async () => void (await masquerade.remove()) });
+        }
+      } catch (error) {
+        failures.push(new VxnetError(`destroy ${name}: reading its nftables table failed: ${(error as Error).message}`, { cause: error }));
+      }
+      const forwarding = planForwardingRelease(this.ipForward, state);
+      if (forwarding) changes.push(forwarding);
+      const done: Change[] = [];
+      for (const change of changes) {
+        try {
+          await change.apply();
+          done.push(change);
+        } catch (error) {
+          if (error instanceof NetlinkError && error.code === 'ENODEV') continue; // gone already: what we wanted
+          failures.push(new VxnetError(`destroy ${name}: ${describeChange(change)} failed: ${(error as Error).message}`, { cause: error }));
+        }
+      }
+      // The state goes last, and only when everything else is gone: a failed destroy can be run again.
+      if (failures.length === 0) state.remove();
+      if (failures.length === 1) throw failures[0];
+      if (failures.length > 1) {
+        throw new AggregateError(failures, `destroy ${name}: ${failures.length} steps failed (the others were done): ${failures.map((f) => f.message).join('; ')}`);
+      }
+      return done;
+    });
   }
 
   async status(name: string, spec?: OverlaySpec | ResolvedSpec): Promise<OverlayStatus> {
     validateOwner(name, 'name');
-    const resolved = spec === undefined ? undefined : 'mode' in spec ? spec : resolveSpec(spec);
+    const resolved = spec === undefined ? undefined : toResolvedSpec(spec);
     const owned = await this.ownedLinks(name);
     const status: OverlayStatus = {
       name,
       links: owned.map((l) => ({ name: l.ifname!, kind: l.linkinfo?.info_kind, mtu: l.mtu, up: (l.flags & 1) !== 0 })),
       drift: [],
       problems: [],
+      unknown: [],
     };
     const vx = owned.find((l) => l.linkinfo?.info_kind === 'vxlan') ?? (resolved ? await this.rt.links.find(resolved.vxlan) : undefined);
     if (vx) {
@@ -340,38 +352,100 @@ export class OverlayHost implements AsyncDisposable {
       const addresses = (await this.rt.addresses.list({ dev: br.ifindex })).filter((a) => a.family === 2 || a.scope === 0).map((a) => `${a.local ?? a.address}/${a.prefixlen}`);
       status.bridge = { name: br.ifname!, ports, addresses };
     }
-    const server = this.servers.get(name);
-    if (server) {
-      const s = server.status();
-      status.dhcp = { running: s.state === 'running', pid: s.pid, restarts: s.restarts, leases: await server.leases() };
-    } else {
-      const foreign = dhcpOwner(this.stateDir(name));
-      if (foreign.dnsmasqPid !== undefined) {
-        const leases = await readLeases(`${this.stateDir(name)}/leases`).catch(() => []);
-        status.dhcp = { running: true, pid: foreign.dnsmasqPid, restarts: 0, leases, ...(foreign.ownerPid ? { ownerPid: foreign.ownerPid } : {}) };
-      }
+    const state = this.state(name);
+    const dhcp = await this.dhcp.status(name, state);
+    if (dhcp) {
+      status.dhcp = dhcp;
+      if (dhcp.gaveUp && !dhcp.running) status.problems.push(`dhcp: stopped (gave up at ${dhcp.gaveUp.at}: ${dhcp.gaveUp.reason})`);
     }
-    const masquerade = await (await this.masqueradeFor(name)).status();
-    if (masquerade.present) {
-      status.firewall = { table: OverlayHost.tableName(name), rules: masquerade.rules.map((r) => r.comment ?? '(no comment)'), ...(masquerade.peers ? { peers: masquerade.peers } : {}) };
-    }
+    const firewallKnown = await this.firewallStatus(name, status);
     status.problems.push(...(this.blocking.get(name) ?? []));
-    if (resolved) status.drift = (await this.changesFor(resolved, {})).map(describeChange);
-    if (owned.length === 0 && !resolved) status.problems.push(`nothing of network ${name} exists in ${this.rt.where}`);
+    if (resolved && firewallKnown) await this.drift(resolved, status);
+    else if (resolved) status.unknown.push('drift: planning reads nf_tables, which needs CAP_NET_ADMIN');
+    if (owned.length === 0 && !resolved && !dhcp) status.problems.push(`nothing of network ${name} exists in ${this.rt.where}`);
     for (const link of owned) if (ownerFromAlias(link.ifalias) !== name) status.problems.push(`${link.ifname} is marked for another network`);
     return status;
   }
 
-  /** Stops the DHCP servers this object started and closes the connection. */
+  /** The network's table into `status`; false when nf_tables cannot be read here (no CAP_NET_ADMIN). */
+  private async firewallStatus(name: string, status: OverlayStatus): Promise<boolean> {
+    let masquerade;
+    try {
+      masquerade = await (await this.masqueradeFor(name)).status();
+    } catch (error) {
+      if (error instanceof NetlinkError && (error.code === 'EPERM' || error.code === 'EACCES')) {
+        status.unknown.push(`firewall: reading nf_tables needs CAP_NET_ADMIN (${error.code})`);
+        return false;
+      }
+      throw error;
+    }
+    if (masquerade.present) {
+      status.firewall = { table: OverlayHost.tableName(name), rules: masquerade.rules.map((r) => r.comment ?? '(no comment)'), ...(masquerade.peers ? { peers: masquerade.peers } : {}) };
+    }
+    return true;
+  }
+
+  /** What apply would change, in words. A device apply would refuse to touch is drift too, said as the refusal. */
+  private async drift(spec: ResolvedSpec, status: OverlayStatus): Promise<void> {
+    try {
+      status.drift = (await this.changesFor(spec, {})).map(describeChange);
+    } catch (error) {
+      if (error instanceof ConflictError) status.drift.push(`refuse: ${error.message}`);
+      else if (error instanceof ValidationError) status.problems.push(`the spec cannot be applied here: ${error.message}`);
+      else throw error;
+    }
+  }
+
+  /** Runs `work` holding the network's lock (re-entrant within this object). */
+  private async locked<T>(network: string, work: () => Promise<T>): Promise<T> {
+    let entry = this.locks.get(network);
+    const state = this.state(network);
+    if (!entry) {
+      const lock = await NetworkLock.acquire(network, this.options.namespace, state.lockNote, {
+        ...(this.options.lockTimeoutMs !== undefined ? { timeoutMs: this.options.lockTimeoutMs } : {}),
+        onWait: (holder) => this.options.onLockWait?.(network, holder),
+      });
+      entry = this.locks.get(network) ?? { lock, holders: 0 };
+      if (entry.lock !== lock) lock.release();
+      this.locks.set(network, entry);
+    }
+    entry.holders++;
+    try {
+      return await work();
+    } finally {
+      if (--entry.holders === 0) {
+        this.locks.delete(network);
+        entry.lock.release();
+        state.removeIfEmpty();
+      }
+    }
+  }
+
+  /**
+   * Stops the DHCP servers this object started and closes the clients it
+   * opened. Every step runs even if one fails; the first failure is thrown.
+   */
   async close(): Promise<void> {
-    for (const server of this.servers.values()) await server.stop();
-    this.servers.clear();
-    for (const masquerade of this.masquerades.values()) (await masquerade).close();
-    this.masquerades.clear();
-    this.rt.close();
+    if (this.closed) return;
+    this.closed = true;
+    const failures: unknown[] = [];
+    await this.dhcp.close().catch((error) => failures.push(error));
+    for (const entry of this.locks.values()) entry.lock.release();
+    this.locks.clear();
+    if (this.ownsClients) {
+      const nftables = this.nftables;
+      this.nftables = undefined;
+      if (nftables) await nftables.then((nft) => nft.close(), () => undefined);
+      this.rt.close();
+    }
+    if (failures.length) throw failures[0];
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+function underlayFamilyOf(spec: ResolvedSpec): 4 | 6 {
+  return (spec.group ?? spec.underlay.address ?? '').includes(':') ? 6 : 4;
 }

@@ -1,6 +1,15 @@
 /**
  * vxnet/overlay: one declarative spec per host; plan, apply, destroy, status.
  */
-export { loadSpec, type OverlayDhcp, type OverlayFirewall, type OverlayMasquerade, type OverlaySpec, resolveSpec, type ResolvedSpec, within } from './spec.js';
-export { type ApplyOptions, OverlayHost, type OverlayHostOptions, type OverlayStatus } from './host.js';
+export {
+  isResolvedSpec, loadSpec, type OverlayDhcp, type OverlayFirewall, type OverlayMasquerade, type OverlaySpec, resolveSpec, type ResolvedSpec,
+  toResolvedSpec, within,
+} from './spec.js';
+export {
+  type ApplyOptions, type OverlayClients, OverlayHost, type OverlayHostEvents, type OverlayHostOptions, type OverlayStatus,
+} from './host.js';
+export { type DhcpStatus } from './dhcp-service.js';
 export { type DhcpOwner, dhcpOwner, stopForeignDhcp } from './dhcp-owner.js';
+export { type IpForwardControl } from './forwarding.js';
+export { describeHolder, type LockHolder, type LockOptions, lockPort, NetworkLock, NetworkLockedError } from './lock.js';
+export { type NetworkRecord, NetworkState } from './state.js';

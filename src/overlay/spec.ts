@@ -233,11 +233,42 @@ export function resolveSpec(input: unknown): ResolvedSpec {
     if (f.openPort !== false) firewall = { peersOnly: (f.peersOnly as boolean | undefined) ?? true };
   }
 
-  return {
+  return brand({
     name, vni, port, underlay: { device, ...(local ? { address: local } : {}) }, mode: group ? 'multicast' : 'unicast',
     ...(group ? { group } : {}), peers, subnet, ...(gateway ? { gateway } : {}), vxlan, bridge, ...(mtu ? { mtu } : {}),
     ...(dhcp ? { dhcp } : {}), ...(masquerade ? { masquerade } : {}), ...(firewall ? { firewall } : {}),
-  };
+  });
+}
+
+/**
+ * Specs that resolveSpec made. Only the library can add to this set, and a
+ * resolved spec is frozen, so an object that looks resolved (has a `mode`)
+ * but skipped validation, or was changed after it, is validated again.
+ */
+const resolvedSpecs = new WeakSet<object>();
+
+function brand(spec: ResolvedSpec): ResolvedSpec {
+  const frozen = deepFreeze(structuredClone(spec));
+  resolvedSpecs.add(frozen);
+  return frozen;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** True for a spec resolveSpec returned (and so validated). */
+export function isResolvedSpec(value: unknown): value is ResolvedSpec {
+  return typeof value === 'object' && value !== null && resolvedSpecs.has(value);
+}
+
+/** A validated spec: `input` itself when resolveSpec made it, else resolveSpec(input). */
+export function toResolvedSpec(input: unknown): ResolvedSpec {
+  return isResolvedSpec(input) ? input : resolveSpec(input);
 }
 
 /** Reads a spec file: JSON (.json) or YAML (anything else), then validates it. */

@@ -1,0 +1,158 @@
+/**
+ * The DHCP servers an OverlayHost runs: one supervised dnsmasq per network
+ * that this host serves, in the network's state directory. It plans starts,
+ * restarts and static-host updates like any other change, and it watches
+ * each server: when the supervisor gives up, the failure is recorded in the
+ * network's state (so `vxnet status` in any process reports it) and handed
+ * to the host's listener, instead of surfacing as an unhandled 'error'.
+ */
+import { rmSync } from 'node:fs';
+import type { Change } from '../common/plan.js';
+import type { Lease } from '../dnsmasq/leases.js';
+import { readLeases } from '../dnsmasq/leases.js';
+import { DnsmasqServer, type DnsmasqServerOptions } from '../dnsmasq/server.js';
+import { type DnsmasqSpec, validateSpec, type ValidSpec } from '../dnsmasq/spec.js';
+import { dhcpOwner, recordOwner, stopForeignDhcp } from './dhcp-owner.js';
+import type { ResolvedSpec } from './spec.js';
+import type { NetworkState } from './state.js';
+
+export interface DhcpStatus {
+  running: boolean;
+  pid?: number;
+  /** The process supervising dnsmasq, when it is not this one. */
+  ownerPid?: number;
+  restarts: number;
+  leases: Lease[];
+  /** The supervisor stopped restarting dnsmasq: when, and the last failure. */
+  gaveUp?: { at: string; reason: string };
+}
+
+export type DhcpFailureListener = (network: string, error: Error) => void;
+
+export class DhcpService {
+  private readonly servers = new Map<string, DnsmasqServer>();
+
+  constructor(
+    private readonly namespace: string | undefined,
+    private readonly onFailure: DhcpFailureListener,
+    /** Options for every server (tests shorten the restart policy, or point at another dnsmasq). */
+    private readonly serverOptions: Partial<DnsmasqServerOptions> = {},
+  ) {}
+
+  /** Whether this process supervises the network's server. */
+  serves(network: string): boolean {
+    return this.servers.has(network);
+  }
+
+  plan(spec: ResolvedSpec, mtu: number, state: NetworkState): Change[] {
+    const running = this.servers.get(spec.name);
+    const wanted = dhcpSpec(spec, mtu);
+    const target = `dhcp on ${spec.bridge}`;
+    if (!running) {
+      // Served by another process (an earlier `vxnet apply` still running): that one owns it.
+      const foreign = dhcpOwner(state.dhcpDir);
+      if (foreign.ownerPid !== undefined && foreign.dnsmasqPid !== undefined) return [];
+    }
+    const state_ = running?.status().state;
+    if (!running || state_ === 'stopped' || state_ === 'failed') {
+      return [{
+        action: 'start', target, detail: `dnsmasq, ${wanted.ranges.map((r) => `${r.start}–${r.end}`).join(', ')}`,
+        apply: () => this.start(spec.name, wanted, state),
+      }];
+    }
+    const current = running.spec;
+    const want = validateSpec(wanted);
+    const withoutHosts = (v: ValidSpec): string => JSON.stringify({ ...v, hosts: undefined });
+    if (withoutHosts(current) !== withoutHosts(want)) {
+      return [{
+        action: 'restart', target, detail: 'configuration changed',
+        apply: async () => {
+          await this.stop(spec.name);
+          await this.start(spec.name, wanted, state);
+        },
+      }];
+    }
+    if (JSON.stringify(current.hosts) !== JSON.stringify(want.hosts)) {
+      return [{ action: 'update', target: `dhcp static hosts on ${spec.bridge}`, apply: async () => void (await running.updateHosts(wanted.hosts ?? [])) }];
+    }
+    return [];
+  }
+
+  private async start(network: string, wanted: DnsmasqSpec, state: NetworkState): Promise<void> {
+    state.ensureDir();
+    state.update((record) => delete record.dhcp);
+    const server = await DnsmasqServer.start(wanted, {
+      ...this.serverOptions,
+      instance: network,
+      ...(this.namespace ? { namespace: this.namespace } : {}),
+      stateDir: state.dhcpDir,
+    });
+    server.on('error', (error) => {
+      state.update((record) => {
+        record.dhcp = { gaveUp: { at: new Date().toISOString(), reason: error.message } };
+      });
+      this.onFailure(network, error);
+    });
+    this.servers.set(network, server);
+    recordOwner(state.dhcpDir);
+  }
+
+  /** The change that stops the network's server, wherever it runs; none if none runs. */
+  planStop(network: string, state: NetworkState): Change | undefined {
+    if (this.servers.has(network)) {
+      return { action: 'stop', target: `dhcp of ${network}`, apply: () => this.stop(network, state) };
+    }
+    const foreign = dhcpOwner(state.dhcpDir);
+    if (foreign.ownerPid === undefined && foreign.dnsmasqPid === undefined) return undefined;
+    return {
+      action: 'stop', target: `dhcp of ${network}`, detail: `served by pid ${foreign.ownerPid ?? foreign.dnsmasqPid}`,
+      apply: async () => void (await stopForeignDhcp(state.dhcpDir)),
+    };
+  }
+
+  async stop(network: string, state?: NetworkState): Promise<void> {
+    const server = this.servers.get(network);
+    if (!server) return;
+    this.servers.delete(network);
+    await server.stop();
+    if (state) rmSync(state.dhcpDir, { recursive: true, force: true });
+  }
+
+  async status(network: string, state: NetworkState): Promise<DhcpStatus | undefined> {
+    const gaveUp = state.read().dhcp?.gaveUp;
+    const server = this.servers.get(network);
+    if (server) {
+      const s = server.status();
+      return { running: s.state === 'running', pid: s.pid, restarts: s.restarts, leases: await server.leases(), ...(gaveUp ? { gaveUp } : {}) };
+    }
+    const foreign = dhcpOwner(state.dhcpDir);
+    if (foreign.dnsmasqPid !== undefined) {
+      const leases = await readLeases(`${state.dhcpDir}/leases`).catch(() => []);
+      return { running: true, pid: foreign.dnsmasqPid, restarts: 0, leases, ...(foreign.ownerPid ? { ownerPid: foreign.ownerPid } : {}) };
+    }
+    if (gaveUp) return { running: false, restarts: 0, leases: [], gaveUp };
+    return undefined;
+  }
+
+  /** Stops every server this process runs. */
+  async close(): Promise<void> {
+    const servers = [...this.servers.values()];
+    this.servers.clear();
+    await Promise.all(servers.map((server) => server.stop()));
+  }
+}
+
+function dhcpSpec(spec: ResolvedSpec, mtu: number): DnsmasqSpec {
+  const dhcp = spec.dhcp!;
+  return {
+    interface: spec.bridge,
+    subnet: spec.subnet.text,
+    gateway: spec.gateway!,
+    ranges: dhcp.ranges.map((range) => ({ ...range })),
+    mtu,
+    ...(dhcp.hosts ? { hosts: dhcp.hosts.map((host) => ({ ...host })) } : {}),
+    ...(dhcp.leaseTime !== undefined ? { leaseTime: dhcp.leaseTime } : {}),
+    ...(dhcp.dnsServers ? { dnsServers: [...dhcp.dnsServers] } : {}),
+    ...(dhcp.domain ? { domain: dhcp.domain } : {}),
+  };
+}
