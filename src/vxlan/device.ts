@@ -125,7 +125,7 @@ export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPl
   const kind = existing.linkinfo?.info_kind;
   if (kind !== 'vxlan') {
     throw new ConflictError(target, [{ field: 'kind', actual: kind ?? 'none', wanted: 'vxlan' }],
-      `pick another name for the VXLAN device, or remove that ${kind ?? 'kindless'} device yourself: vxnet replaces only VXLAN devices`);
+      `pick another name for the VXLAN device, or remove that ${kind ?? 'kindless'} device yourself: vxnet never deletes a device of another kind`);
   }
   const differences = structuralDifferences(existing, resolved.options);
   // Never one marked by another vxnet network: it is that network's to change or destroy.
