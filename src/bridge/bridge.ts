@@ -96,7 +96,7 @@ export async function planPort(rt: Rtnetlink, bridge: string, port: LinkRef): Pr
   if (!link) throw new ValidationError('port', `no device ${port} in ${rt.where}`, port);
   if (master && master.linkinfo?.info_kind !== 'bridge') throw new ValidationError('bridge', `${bridge} is not a bridge`, bridge);
   if (master && link.master === master.ifindex && (link.flags & 1) !== 0) return [];
-  return [{ action: 'add', target: `port ${link.ifname} on ${bridge}`, apply: () => rt.links.set(link.ifindex, { master: bridge, up: true }) }];
+  return [{ action: 'add', target: `port ${link.ifname} on ${bridge}`, apply: () => rt.links.set(link, { master: bridge, up: true }) }];
 }
 
 /** Enslaves a device to the bridge and brings it up. Returns false if it already was. */
@@ -111,7 +111,7 @@ export async function detachPort(rt: Rtnetlink, port: LinkRef): Promise<boolean>
   const link = await rt.links.find(port);
   if (!link) throw new ValidationError('port', `no device ${port} in ${rt.where}`, port);
   if (!link.master) return false;
-  await rt.links.set(link.ifindex, { master: null });
+  await rt.links.set(link, { master: null });
   return true;
 }
 

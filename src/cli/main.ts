@@ -59,8 +59,11 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`vxnet: ${error.message}\n${USAGE}\n`);
       return 64;
     }
-    if (values.json) process.stdout.write(`${JSON.stringify({ error: { name: (error as Error).name, message: (error as Error).message } })}\n`);
-    process.stderr.write(values.debug ? `${(error as Error).stack}\n` : `vxnet: ${(error as Error).message}\n`);
+    // A conflict that a replace resolves says how to ask for one here: --replace, not the library's option.
+    const { ConflictError } = await import('../common/conflict.js');
+    const message = error instanceof ConflictError && error.replaceable ? error.messageFor('--replace') : (error as Error).message;
+    if (values.json) process.stdout.write(`${JSON.stringify({ error: { name: (error as Error).name, message } })}\n`);
+    process.stderr.write(values.debug ? `${(error as Error).stack}\n` : `vxnet: ${message}\n`);
     return 1;
   }
 }

@@ -4,7 +4,7 @@
  */
 export { Rtnetlink, type RtnetlinkOptions } from './client.js';
 export {
-  type IpvlanMode, type Link, type LinkChanges, type LinkRef, Links, type LinkSpec, type MacvlanMode, type VethPeer, type VxlanOptions,
+  type IpvlanMode, type KnownLink, type Link, type LinkChanges, type LinkRef, Links, type LinkSpec, type MacvlanMode, type VethPeer, type VxlanOptions,
 } from './links.js';
 export { type Address, Addresses, type AddressSpec, type Scope } from './addresses.js';
 export { type NexthopSpec, type Route, type RouteFilter, Routes, type RouteSpec, type RouteType } from './routes.js';

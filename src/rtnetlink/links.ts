@@ -27,6 +27,22 @@ export type Link = LinkMessage;
 /** A device by name or by index. */
 export type LinkRef = string | number;
 
+/**
+ * A device already looked up (a `Link` will do): a change or delete names it
+ * by index on the wire, as a number would, and by name in errors, with no
+ * lookup of its own.
+ */
+export interface KnownLink {
+  ifindex: number;
+  ifname?: string;
+}
+
+/** The ref a request is built from, and how errors name the device. */
+function target(ref: LinkRef | KnownLink): { ref: LinkRef; object: string } {
+  if (typeof ref === 'object' && ref !== null) return { ref: ref.ifindex, object: ref.ifname ?? String(ref.ifindex) };
+  return { ref, object: String(ref) };
+}
+
 /** What a new or changed device may say about itself, whatever its kind. */
 interface CommonSpec {
   mtu?: number;
@@ -268,10 +284,10 @@ export class Links {
   }
 
   /** Changes a device: rename, MTU, address, alias, up/down, master/nomaster, namespace, kind options. */
-  async set(ref: LinkRef, changes: LinkChanges): Promise<void> {
+  async set(device: LinkRef | KnownLink, changes: LinkChanges): Promise<void> {
     const operation = 'change link';
-    const object = String(ref);
-    const ifindex = await this.indexOf(ref, 'link', operation);
+    const { ref, object } = target(device);
+    const ifindex = await this.indexOf(ref, 'link', operation, object);
     const message: Record<string, unknown> = { family: AF_UNSPEC, ifindex };
     if (changes.ifname !== undefined) message.ifname = validateIfname(changes.ifname);
     await this.applyCommon(message, changes, operation, object);
@@ -291,17 +307,18 @@ export class Links {
   }
 
   /** Sets bridge-port options (IFLA_BRPORT_*) of a device enslaved to a bridge. */
-  async setBridgePort(ref: LinkRef, options: Omit<BridgePortData, 'unknown'>): Promise<void> {
+  async setBridgePort(ref: LinkRef | KnownLink, options: Omit<BridgePortData, 'unknown'>): Promise<void> {
     await this.set(ref, { linkinfo: { info_slave_kind: 'bridge', info_slave_data: options } });
   }
 
   /** Deletes a device (a veth takes its peer with it). */
-  async delete(ref: LinkRef): Promise<void> {
+  async delete(device: LinkRef | KnownLink): Promise<void> {
+    const { ref, object } = target(device);
     const request = typeof ref === 'number' ? { ifindex: ref } : { ifname: validateIfname(ref) };
     await this.rt.connection.request(encodeMessage(RTM_DELLINK, 0, linkSchema, request), {
       operation: 'delete link',
-      object: String(ref),
-      explain: (errno) => (errno === 19 ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref} in ${this.rt.where}` : undefined),
+      object,
+      explain: (errno) => (errno === 19 ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref}${object !== String(ref) ? ` (${object})` : ''} in ${this.rt.where}` : undefined),
     });
   }
 }

@@ -4,7 +4,8 @@
  * matches costs no write at all.
  */
 import { type Change, applyChanges } from '../common/plan.js';
-import { ConflictError, type Difference } from '../common/conflict.js';
+import { ConflictError, type Difference, formatDifference } from '../common/conflict.js';
+import { MtuNotAppliedError } from '../common/mtu.js';
 import { ownerAlias, ownerFromAlias } from '../common/ownership.js';
 import { ValidationError } from '../netlink/errors.js';
 import type { Rtnetlink } from '../rtnetlink/client.js';
@@ -14,7 +15,12 @@ import { FLOOD_MAC, planPeers } from './peers.js';
 import { type AddressFamily, canonicalAddress, validateVxlanSpec, VXLAN_OVERHEAD, VXLAN_PORT, type VxlanSpec } from './spec.js';
 
 export interface VxlanPlanOptions {
-  /** Recreate a device whose VNI, port, group, local address or underlay differ (else a ConflictError). */
+  /**
+   * Recreate a VXLAN device whose VNI, port, group, local address or underlay differ (else a
+   * ConflictError). Only a device marked as this network's, or one without any vxnet mark, is
+   * recreated, keeping its ownership; a device of another kind, or one marked by another vxnet
+   * network, is refused whatever this says.
+   */
   replace?: boolean;
 }
 
@@ -27,13 +33,21 @@ export interface ResolvedVxlan {
   options: VxlanOptions;
 }
 
-/** Fills in defaults from the host: the underlay's index and MTU. */
+/**
+ * Fills in defaults from the host: the underlay's index and MTU. An MTU the
+ * underlay cannot carry is refused here, before anything is written: the
+ * kernel would clamp it on creation without a word, and refuse it on a change.
+ */
 export async function resolveVxlan(rt: Rtnetlink, spec: VxlanSpec): Promise<ResolvedVxlan> {
   const family = validateVxlanSpec(spec);
   let underlay: Link | undefined;
   if (spec.underlay !== undefined) {
     underlay = await rt.links.find(spec.underlay);
     if (!underlay) throw new ValidationError('underlay', `no device named ${spec.underlay} in ${rt.where}`, spec.underlay);
+  }
+  if (underlay?.mtu !== undefined && spec.mtu !== undefined) {
+    const limit = underlayLimit(underlay, family);
+    if (spec.mtu > limit.max) throw new ValidationError('mtu', `${spec.name} cannot carry more than ${limit.text}`, spec.mtu);
   }
   const mtu = spec.mtu ?? (underlay?.mtu ?? 1500) - VXLAN_OVERHEAD[family];
   const options: VxlanOptions = { id: spec.vni, port: spec.port ?? VXLAN_PORT };
@@ -43,6 +57,17 @@ export async function resolveVxlan(rt: Rtnetlink, spec: VxlanSpec): Promise<Reso
   if (spec.ttl !== undefined) options.ttl = spec.ttl;
   options.learning = spec.learning === false ? 0 : 1;
   return { spec, family, underlayIndex: underlay?.ifindex, mtu, options };
+}
+
+/** The largest MTU a VXLAN device can have over `underlay`, and that limit in words. */
+function underlayLimit(underlay: Link, family: AddressFamily): { max: number; text: string } {
+  const overhead = VXLAN_OVERHEAD[family];
+  const max = underlay.mtu! - overhead;
+  return {
+    max,
+    text: `${max} over its underlay ${underlay.ifname}: ${underlay.ifname}'s MTU ${underlay.mtu} - ${overhead} bytes of VXLAN over IPv${family} ` +
+      '(outer IP, UDP and VXLAN headers and the inner Ethernet header)',
+  };
 }
 
 /** Differences in what can only be set at creation (the kernel refuses to change them in place). */
@@ -65,11 +90,14 @@ export function structuralDifferences(link: Link, wanted: VxlanOptions): Differe
 
 /**
  * What it takes to make the device match: nothing, a create, an in-place
- * update (MTU, up), or a replace (if allowed). Ownership is given at creation only.
+ * update (MTU, up), or a replace (if allowed). Ownership is given at creation
+ * only, and a replace keeps the old device's: what someone else made stays
+ * theirs. Every refusal happens here, before anything is written.
  */
 export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPlanOptions = {}): Promise<Change[]> {
   const resolved = await resolveVxlan(rt, spec);
   const existing = await rt.links.find(spec.name);
+  const target = `link ${spec.name}`;
   const alias = spec.owner !== undefined ? ownerAlias(spec.owner) : undefined;
   const peerEntries = (spec.peers ?? []).map((dst) => ({ dev: spec.name, mac: FLOOD_MAC, dst: canonicalAddress(dst) }));
   const addAllPeers = (): Change[] => (peerEntries.length === 0 ? [] : [{
@@ -81,22 +109,40 @@ export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPl
       if (result.failed.length) throw result.failed[0]!.error;
     },
   }]);
-  const create = (): Change => ({
+  const create = (ifalias: string | undefined, note = ''): Change => ({
     action: 'create',
-    target: `link ${spec.name}`,
-    detail: describeVxlan(resolved),
+    target,
+    detail: `${describeVxlan(resolved)}${note}`,
     apply: async () => {
-      await rt.links.create({ ifname: spec.name, kind: 'vxlan', vxlan: resolved.options, mtu: resolved.mtu, ...(alias ? { ifalias: alias } : {}), up: true });
+      const link = await rt.links.create({ ifname: spec.name, kind: 'vxlan', vxlan: resolved.options, mtu: resolved.mtu, ...(ifalias ? { ifalias } : {}), up: true });
+      if (link.mtu !== resolved.mtu) throw await mtuNotApplied(rt, spec.name, resolved, link.mtu);
     },
   });
-  if (!existing) return [create(), ...addAllPeers()];
+  if (!existing) return [create(alias), ...addAllPeers()];
 
+  // Never a device of another kind, whatever the options say: it is someone else's (a veth, say), and
+  // deleting it would take more with it (its peer) than this spec knows about.
+  const kind = existing.linkinfo?.info_kind;
+  if (kind !== 'vxlan') {
+    throw new ConflictError(target, [{ field: 'kind', actual: kind ?? 'none', wanted: 'vxlan' }],
+      `pick another name for the VXLAN device, or remove that ${kind ?? 'kindless'} device yourself: vxnet never deletes a device of another kind`);
+  }
   const differences = structuralDifferences(existing, resolved.options);
+  // Never one marked by another vxnet network: it is that network's to change or destroy.
+  const current = ownerFromAlias(existing.ifalias);
+  if (current !== undefined && current !== spec.owner && (spec.owner !== undefined || differences.length > 0)) {
+    throw new ConflictError(target, [{ field: 'owner', actual: current, wanted: spec.owner }, ...differences],
+      `it belongs to the vxnet network ${current}: pick another device name, or destroy that network first`);
+  }
   if (differences.length > 0) {
-    if (!options.replace) throw new ConflictError(`link ${spec.name}`, differences, 'change the spec, or ask for { replace: true } to recreate the device (traffic stops briefly)');
+    if (!options.replace) throw new ConflictError(target, differences, 'change the spec', { replaceable: true });
+    // The new device gets the old one's alias: marked only if the old one carried this network's
+    // mark (any other alias is not a vxnet mark here), so destroy still leaves what someone else made.
+    const keptAlias = existing.ifalias || undefined;
+    const whose = current !== undefined ? `marked ${existing.ifalias}` : "not marked as vxnet's";
     return [
-      { action: 'delete', target: `link ${spec.name}`, detail: 'to recreate it', apply: () => rt.links.delete(existing.ifindex) },
-      { ...create(), action: 'replace' },
+      { action: 'delete', target, detail: `${whose}, to recreate it: ${differences.map(formatDifference).join(', ')}`, apply: () => rt.links.delete(existing) },
+      { ...create(keptAlias, current !== undefined ? '' : ', left unmarked like the device it replaces'), action: 'replace' },
       ...addAllPeers(),
     ];
   }
@@ -107,21 +153,34 @@ export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPl
     changes.mtu = resolved.mtu;
     updates.push(`mtu ${existing.mtu} → ${resolved.mtu}`);
   }
-  // Ownership is given at creation only: a device someone else made stays theirs (destroy never
-  // removes it), even when it matches the spec and is used as it is.
-  const current = ownerFromAlias(existing.ifalias);
-  if (spec.owner !== undefined && current !== undefined && current !== spec.owner) {
-    throw new ConflictError(`link ${spec.name}`, [{ field: 'owner', actual: current, wanted: spec.owner }], 'it belongs to another vxnet network');
-  }
   if ((existing.flags & 1) === 0) {
     changes.up = true;
     updates.push('up');
   }
   const device: Change[] = updates.length === 0
     ? []
-    : [{ action: 'update', target: `link ${spec.name}`, detail: updates.join(', '), apply: () => rt.links.set(existing.ifindex, changes) }];
+    : [{
+        action: 'update',
+        target,
+        detail: updates.join(', '),
+        apply: async () => {
+          await rt.links.set(existing, changes);
+          if (changes.mtu === undefined) return;
+          const after = await rt.links.get(existing.ifindex);
+          if (after.mtu !== changes.mtu) throw await mtuNotApplied(rt, spec.name, resolved, after.mtu);
+        },
+      }];
   // The flood list is part of the spec when peers are given; a group device's is left alone.
   return spec.peers === undefined ? device : [...device, ...(await planPeers(rt, spec.name, spec.peers))];
+}
+
+/** The kernel set another MTU than asked: say which, and why when the underlay tells. */
+async function mtuNotApplied(rt: Rtnetlink, name: string, resolved: ResolvedVxlan, applied: number | undefined): Promise<MtuNotAppliedError> {
+  const underlay = resolved.underlayIndex === undefined ? undefined : await rt.links.find(resolved.underlayIndex).catch(() => undefined);
+  const cause = underlay?.mtu !== undefined && resolved.mtu > underlayLimit(underlay, resolved.family).max
+    ? `${name} can carry no more than ${underlayLimit(underlay, resolved.family).text}`
+    : undefined;
+  return new MtuNotAppliedError(name, resolved.mtu, applied, cause);
 }
 
 /** Makes the device match the spec; returns what was done (empty: it already matched). */

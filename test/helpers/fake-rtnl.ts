@@ -412,7 +412,12 @@ function createLink(state: RtnlState, req: Decoded): void {
       link.link = peer.ifindex;
     }
   }
-  if (typeof req.mtu === 'number') setMtu(state, link, req.mtu);
+  if (typeof req.mtu === 'number') {
+    // The vxlan driver clamps a new device's MTU to what its underlay carries (vxlan_config_apply), without a word;
+    // only a change (vxlan_change_mtu) is refused with EINVAL.
+    if (kind === 'vxlan' && req.mtu >= 68) link.mtu = Math.min(req.mtu, maxMtu(state, link));
+    else setMtu(state, link, req.mtu);
+  }
   if (req.net_ns_fd !== undefined || req.net_ns_pid !== undefined) {
     // Created in another namespace: nothing of it stays here (a peer would, but the fake keeps one namespace).
     state.nextIndex += peer ? 2 : 1;
