@@ -5,12 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import ipaddr from 'ipaddr.js';
-import { parse as parseYaml } from 'yaml';
 import { validateOwner } from '../common/ownership.js';
 import { type DhcpRange, type StaticHost, validateSpec as validateDnsmasqSpec } from '../dnsmasq/spec.js';
 import { ValidationError, VxnetError } from '../netlink/errors.js';
 import { addressFamily, isMulticast, validateMtu, validatePort, validatePortableIfname, validateVni } from '../rtnetlink/validate.js';
 import { canonicalAddress, VXLAN_PORT } from '../vxlan/spec.js';
+import { decodeSpecFile, parseSpecText } from './spec-file.js';
 
 export interface OverlayDhcp {
   /** Serve DHCP from this host (one host per overlay does). Default true when `dhcp` is given. */
@@ -240,19 +240,20 @@ export function resolveSpec(input: unknown): ResolvedSpec {
   };
 }
 
-/** Reads a spec file: JSON (.json) or YAML (anything else), then validates it. */
+/**
+ * Reads a spec file: JSON (.json) or YAML (anything else), then validates it.
+ * The bytes must be UTF-8 (a UTF-8 byte order mark is allowed): anything else
+ * is refused, never decoded with replacement characters. Every error about
+ * the file is a ValidationError on `spec`, one line: FILE:LINE:COLUMN and the
+ * reason (the parser's own error, with its excerpt, is its `cause`). Nothing
+ * is sent or written.
+ */
 export async function loadSpec(path: string): Promise<ResolvedSpec> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     throw new VxnetError(`cannot read the spec ${path}: ${(error as Error).message}`);
   }
-  let parsed: unknown;
-  try {
-    parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (error) {
-    throw new ValidationError('spec', `${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
-  }
-  return resolveSpec(parsed);
+  return resolveSpec(parseSpecText(decodeSpecFile(bytes, path), path));
 }
