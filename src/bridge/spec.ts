@@ -4,7 +4,7 @@
  */
 import { validateOwner } from '../common/ownership.js';
 import { ValidationError } from '../netlink/errors.js';
-import { parsePrefix, validateIfname, validateMtu } from '../rtnetlink/validate.js';
+import { parsePrefix, validateMtu, validatePortableIfname } from '../rtnetlink/validate.js';
 
 export interface BridgeSpec {
   /** Device name, e.g. "br0". */
@@ -23,7 +23,7 @@ export interface BridgeSpec {
 
 export function validateBridgeSpec(spec: BridgeSpec): void {
   if (typeof spec !== 'object' || spec === null) throw new ValidationError('bridge', 'expected a bridge spec object', spec);
-  validateIfname(spec.name, 'name');
+  validatePortableIfname(spec.name, 'name');
   if (spec.mtu !== undefined) validateMtu(spec.mtu);
   if (spec.stp !== undefined && typeof spec.stp !== 'boolean') throw new ValidationError('stp', 'true or false', spec.stp);
   if (spec.forwardDelay !== undefined && (typeof spec.forwardDelay !== 'number' || spec.forwardDelay < 0 || spec.forwardDelay > 30)) {

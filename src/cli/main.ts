@@ -14,6 +14,7 @@
  * 64 usage.
  */
 import { parseArgs } from 'node:util';
+import { ConflictError } from '../common/conflict.js';
 import { runCommand, UsageError } from './commands.js';
 
 const USAGE = `usage:
@@ -25,8 +26,22 @@ const USAGE = `usage:
 options:
   --namespace NS   work inside the network namespace /run/netns/NS
   --json           machine-readable output
-  --debug          show stack traces
+  --debug          show stack traces (and a spec file's parse error in full)
   --help`;
+
+/**
+ * --debug: the stack, then each cause's message in full (for a spec file that
+ * does not parse, the parser's error with its excerpt of the file).
+ */
+function debugText(error: unknown): string {
+  let text = `${error instanceof Error ? error.stack : String(error)}\n`;
+  let cause = error instanceof Error ? error.cause : undefined;
+  for (let depth = 0; cause !== undefined && depth < 8; depth++) {
+    text += `caused by: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}\n`;
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return text;
+}
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -60,10 +75,9 @@ async function main(argv: string[]): Promise<number> {
       return 64;
     }
     // A conflict that a replace resolves says how to ask for one here: --replace, not the library's option.
-    const { ConflictError } = await import('../common/conflict.js');
     const message = error instanceof ConflictError && error.replaceable ? error.messageFor('--replace') : (error as Error).message;
     if (values.json) process.stdout.write(`${JSON.stringify({ error: { name: (error as Error).name, message } })}\n`);
-    process.stderr.write(values.debug ? `${(error as Error).stack}\n` : `vxnet: ${message}\n`);
+    process.stderr.write(values.debug ? debugText(error) : `vxnet: ${message}\n`);
     return 1;
   }
 }

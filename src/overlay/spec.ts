@@ -5,12 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import ipaddr from 'ipaddr.js';
-import { parse as parseYaml } from 'yaml';
 import { validateOwner } from '../common/ownership.js';
 import { type DhcpRange, type StaticHost, validateSpec as validateDnsmasqSpec } from '../dnsmasq/spec.js';
 import { ValidationError, VxnetError } from '../netlink/errors.js';
-import { addressFamily, isMulticast, validateIfname, validateMtu, validatePort, validateVni } from '../rtnetlink/validate.js';
+import { addressFamily, isMulticast, validateMtu, validatePort, validatePortableIfname, validateVni } from '../rtnetlink/validate.js';
 import { canonicalAddress, VXLAN_PORT } from '../vxlan/spec.js';
+import { decodeSpecFile, parseSpecText } from './spec-file.js';
 
 export interface OverlayDhcp {
   /** Serve DHCP from this host (one host per overlay does). Default true when `dhcp` is given. */
@@ -129,7 +129,7 @@ export function resolveSpec(input: unknown): ResolvedSpec {
 
   if (!isObject(spec.underlay)) throw new ValidationError('underlay', 'expected { device, address? }', spec.underlay);
   checkKeys(spec.underlay, ['device', 'address'], 'underlay');
-  const device = validateIfname(spec.underlay.device, 'underlay.device');
+  const device = validatePortableIfname(spec.underlay.device, 'underlay.device');
   let family: 4 | 6 | undefined;
   let local: string | undefined;
   if (spec.underlay.address !== undefined) {
@@ -184,8 +184,8 @@ export function resolveSpec(input: unknown): ResolvedSpec {
     gateway = canonicalAddress(spec.gateway);
   }
 
-  const vxlan = spec.vxlan === undefined ? defaultName('vx', name, 'vxlan') : validateIfname(spec.vxlan, 'vxlan');
-  const bridge = spec.bridge === undefined ? defaultName('br', name, 'bridge') : validateIfname(spec.bridge, 'bridge');
+  const vxlan = spec.vxlan === undefined ? defaultName('vx', name, 'vxlan') : validatePortableIfname(spec.vxlan, 'vxlan');
+  const bridge = spec.bridge === undefined ? defaultName('br', name, 'bridge') : validatePortableIfname(spec.bridge, 'bridge');
   if (vxlan === bridge) throw new ValidationError('bridge', 'the bridge and the VXLAN device need different names', bridge);
   if (vxlan === device || bridge === device) throw new ValidationError('underlay.device', 'is also the name of the VXLAN device or the bridge', device);
   const mtu = spec.mtu === undefined ? undefined : validateMtu(spec.mtu, 'mtu');
@@ -216,7 +216,7 @@ export function resolveSpec(input: unknown): ResolvedSpec {
     checkKeys(m, ['enabled', 'egress'], 'masquerade');
     if (m.enabled !== undefined && typeof m.enabled !== 'boolean') throw new ValidationError('masquerade.enabled', 'true or false', m.enabled);
     if (m.enabled !== false) {
-      if (m.egress !== undefined) validateIfname(m.egress, 'masquerade.egress');
+      if (m.egress !== undefined) validatePortableIfname(m.egress, 'masquerade.egress');
       if (gateway === undefined) throw new ValidationError('gateway', 'masquerade needs a gateway on the bridge for containers to route through');
       masquerade = m.egress !== undefined ? { egress: m.egress as string } : {};
     }
@@ -271,19 +271,20 @@ export function toResolvedSpec(input: unknown): ResolvedSpec {
   return isResolvedSpec(input) ? input : resolveSpec(input);
 }
 
-/** Reads a spec file: JSON (.json) or YAML (anything else), then validates it. */
+/**
+ * Reads a spec file: JSON (.json) or YAML (anything else), then validates it.
+ * The bytes must be UTF-8 (a UTF-8 byte order mark is allowed): anything else
+ * is refused, never decoded with replacement characters. Every error about
+ * the file is a ValidationError on `spec`, one line: FILE:LINE:COLUMN and the
+ * reason (the parser's own error, with its excerpt, is its `cause`). Nothing
+ * is sent or written.
+ */
 export async function loadSpec(path: string): Promise<ResolvedSpec> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     throw new VxnetError(`cannot read the spec ${path}: ${(error as Error).message}`);
   }
-  let parsed: unknown;
-  try {
-    parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (error) {
-    throw new ValidationError('spec', `${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
-  }
-  return resolveSpec(parsed);
+  return resolveSpec(parseSpecText(decodeSpecFile(bytes, path), path));
 }

@@ -11,7 +11,7 @@ export { type NexthopSpec, type Route, type RouteFilter, Routes, type RouteSpec,
 export { decodeNexthops, encodeNexthops, type Nexthop } from './nexthops.js';
 export { Fdb, type FdbEntry, type FdbFilter, type FdbSpec, type Neighbour, Neighbours, type NeighbourSpec, type NeighbourState } from './neighbours.js';
 export { decodeEvent, type Action, type EventGroup, type EventOptions, type RtEvent } from './events.js';
-export { addressFamily, IFNAME_MAX_BYTES, isMulticast, parsePrefix, validateIfname, validateMtu, validatePort, validateVni } from './validate.js';
+export { addressFamily, IFNAME_MAX_BYTES, isMulticast, parsePrefix, validateIfname, validateMtu, validatePort, validatePortableIfname, validateVni } from './validate.js';
 export * from './constants.js';
 export * from './schema/link.js';
 export * from './schema/address.js';

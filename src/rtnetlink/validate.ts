@@ -9,14 +9,71 @@ import { ValidationError } from '../netlink/errors.js';
 /** IFNAMSIZ is 16 with the NUL: 15 bytes of name. */
 export const IFNAME_MAX_BYTES = 15;
 
-/** dev_valid_name(): 1–15 bytes, not "." or "..", no "/", ":" or whitespace. */
+/** The bytes the kernel's isspace() matches (lib/ctype.c): \t \n \v \f \r, space, and 0xA0 (Latin-1 no-break space). */
+function isKernelSpace(byte: number): boolean {
+  return (byte >= 0x09 && byte <= 0x0d) || byte === 0x20 || byte === 0xa0;
+}
+
+/** Whether a JS string has a lone UTF-16 surrogate (which would be sent as U+FFFD). */
+function hasLoneSurrogate(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+      else return true;
+    } else if (unit >= 0xdc00 && unit <= 0xdfff) return true;
+  }
+  return false;
+}
+
+/**
+ * The kernel's own rule, dev_valid_name(), on the UTF-8 bytes of the name:
+ * 1–15 bytes, not "." or "..", no "/", ":", NUL or isspace() byte (which
+ * includes 0xA0: "à" is C3 A0 and the kernel refuses it). Used for every
+ * request, including lookups of devices someone else named: a device with an
+ * odd (but kernel-valid) name can still be read and deleted. Names vxnet is
+ * asked to create go through validatePortableIfname as well.
+ */
 export function validateIfname(name: unknown, field = 'ifname'): string {
   if (typeof name !== 'string' || name.length === 0) throw new ValidationError(field, 'an interface name is a non-empty string', name);
-  if (Buffer.byteLength(name) > IFNAME_MAX_BYTES) throw new ValidationError(field, `an interface name has at most ${IFNAME_MAX_BYTES} bytes`, name);
-  if (name === '.' || name === '..' || /[/:\s\0]/.test(name)) {
-    throw new ValidationError(field, 'an interface name has no "/", ":", whitespace or NUL and is not "." or ".."', name);
+  if (hasLoneSurrogate(name)) throw new ValidationError(field, 'an interface name cannot hold a lone UTF-16 surrogate (it has no UTF-8 form)', name);
+  const bytes = Buffer.from(name, 'utf8');
+  if (bytes.length > IFNAME_MAX_BYTES) throw new ValidationError(field, `an interface name has at most ${IFNAME_MAX_BYTES} bytes`, name);
+  if (name === '.' || name === '..' || bytes.some((b) => b === 0x2f || b === 0x3a || b === 0 || isKernelSpace(b))) {
+    throw new ValidationError(field, 'an interface name has no "/", ":", whitespace or NUL and is not "." or ".." (the kernel also refuses the byte 0xA0, as in "à")', name);
   }
   return name;
+}
+
+function describeCharacter(char: string): string {
+  const code = char.codePointAt(0)!;
+  const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  // Printable characters are shown as themselves, the others (controls, spaces, format characters) only by code point.
+  return /^[\p{L}\p{N}\p{P}\p{S}]$/u.test(char) ? `"${char}" (${hex})` : hex;
+}
+
+/**
+ * Names vxnet creates, or is given in a spec: the kernel's rule, narrowed to
+ * what iproute2 and the other tools handle in practice: printable ASCII
+ * (0x21–0x7E) without "/" and ":", 1–15 bytes, not "." or "..". The error
+ * names the refused character and its position (1-based, in characters).
+ */
+export function validatePortableIfname(name: unknown, field = 'ifname'): string {
+  if (typeof name !== 'string' || name.length === 0) throw new ValidationError(field, 'an interface name is a non-empty string', name);
+  let position = 0;
+  for (const char of name) {
+    position++;
+    const code = char.codePointAt(0)!;
+    if (code < 0x21 || code > 0x7e || char === '/' || char === ':') {
+      throw new ValidationError(
+        field,
+        `refuses ${describeCharacter(char)} at position ${position}: an interface name is printable ASCII (! to ~) without "/" or ":"`,
+        name,
+      );
+    }
+  }
+  return validateIfname(name, field);
 }
 
 /** A VXLAN network identifier: 24 bits. */

@@ -5,7 +5,7 @@
 import { formatIPv6, parseIPv6 } from '../netlink/codec.js';
 import { ValidationError } from '../netlink/errors.js';
 import { validateOwner } from '../common/ownership.js';
-import { addressFamily, isMulticast, validateIfname, validateMtu, validatePort, validateVni } from '../rtnetlink/validate.js';
+import { addressFamily, isMulticast, validateIfname, validateMtu, validatePort, validatePortableIfname, validateVni } from '../rtnetlink/validate.js';
 
 /** IANA's VXLAN port. (The Linux driver's own default, when no port is given, is 8472.) */
 export const VXLAN_PORT = 4789;
@@ -44,7 +44,7 @@ export type AddressFamily = 4 | 6;
 /** Checks a spec; returns the underlay address family it implies (4 when nothing says). */
 export function validateVxlanSpec(spec: VxlanSpec): AddressFamily {
   if (typeof spec !== 'object' || spec === null) throw new ValidationError('vxlan', 'expected a VXLAN spec object', spec);
-  validateIfname(spec.name, 'name');
+  validatePortableIfname(spec.name, 'name');
   validateVni(spec.vni, 'vni');
   if (spec.port !== undefined) validatePort(spec.port, 'port');
   if (spec.underlay !== undefined) validateIfname(spec.underlay, 'underlay');

@@ -10,7 +10,7 @@ import { Connection } from '../../src/netlink/connection.js';
 import { ValidationError } from '../../src/netlink/errors.js';
 import { Rtnetlink } from '../../src/rtnetlink/client.js';
 import {
-  addressFamily, isLinkLocal6, isMulticast, parsePrefix, sameFamily, validateIfname, validateMtu, validatePort, validatePortRange,
+  addressFamily, isLinkLocal6, isMulticast, parsePrefix, sameFamily, validateIfname, validateMtu, validatePort, validatePortableIfname, validatePortRange,
   validateUnicastMac, validateVni, validateVxlanOptions,
 } from '../../src/rtnetlink/validate.js';
 import { MustNotSend } from '../helpers/fake-rtnetlink.js';
@@ -38,6 +38,54 @@ test('validateIfname: 1 to 15 bytes, no "/", ":", whitespace or NUL, not "." or 
   assert.match(refused(() => validateIfname('x'.repeat(16))).message, /^invalid ifname: an interface name has at most 15 bytes \(got "x{16}"\)$/);
   assert.match(refused(() => validateIfname('é'.repeat(8))).message, /at most 15 bytes/, 'bytes, not characters');
   assert.is(refused(() => validateIfname('a b', 'peer.ifname')).field, 'peer.ifname');
+});
+
+test('validateIfname is the kernel\'s byte rule: 0xA0 is a space to the kernel ("à" is C3 A0), U+2028 is not; lone surrogates refused', () => {
+  // Checked against the kernel (6.18, in a throwaway user+net namespace): `ip link add à type veth` is EINVAL,
+  // a name with U+2028 (E2 80 A8) or a raw 0xE9 byte is created.
+  assert.match(refused(() => validateIfname('à')).message, /0xA0/);
+  refused(() => validateIfname('vx\u00e0'));
+  for (const good of ['a\u2028b', 'a\u3000b', 'caf\u00e9']) assert.is(validateIfname(good), good);
+  for (const bad of ['a\ud800', '\udc00b']) assert.match(refused(() => validateIfname(bad)).message, /surrogate/);
+});
+
+test('validatePortableIfname: printable ASCII without "/" or ":", 1 to 15 bytes; the error names the character and its position', () => {
+  for (const good of ['eth0', 'vx-42', 'br_0.1', 'p1@x', 'x'.repeat(15), '!~', '.a', 'a..']) assert.is(validatePortableIfname(good, 'bridge'), good);
+  const cases: [unknown, RegExp][] = [
+    ['br\u00e9', /refuses "é" \(U\+00E9\) at position 3/],
+    ['br\ufffd', /U\+FFFD\)? at position 3/],
+    ['a b', /refuses U\+0020 at position 2/],
+    ['br\t0', /refuses U\+0009 at position 3/],
+    ['\u0001x', /refuses U\+0001 at position 1/],
+    ['x\u007f', /refuses U\+007F at position 2/],
+    ['x\u00a0', /refuses U\+00A0 at position 2/],
+    ['a\u2028b', /refuses U\+2028 at position 2/],
+    ['\u{1F600}z', /refuses "\u{1F600}" \(U\+1F600\) at position 1/u],
+    ['z\u{1F600}z\u00e9', /at position 2/],
+    ['a\ud800', /refuses U\+D800 at position 2/],
+    ['br/0', /refuses "\/" \(U\+002F\) at position 3/],
+    ['br:0', /refuses ":" \(U\+003A\) at position 3/],
+    ['a\0', /refuses U\+0000 at position 2/],
+    ['', /non-empty string/],
+    [42, /non-empty string/],
+    ['x'.repeat(16), /at most 15 bytes/],
+    ['.', /not "\." or "\.\."/],
+    ['..', /not "\." or "\.\."/],
+  ];
+  for (const [bad, why] of cases) {
+    const error = refused(() => validatePortableIfname(bad, 'bridge'));
+    assert.is(error.field, 'bridge');
+    assert.is(error.value, bad);
+    assert.match(error.message, why, String(bad));
+  }
+  // Every byte value: exactly 0x21-0x7E minus "/" and ":" is accepted.
+  for (let code = 0; code < 0x100; code++) {
+    const name = `a${String.fromCharCode(code)}`;
+    const accepted = code >= 0x21 && code <= 0x7e && code !== 0x2f && code !== 0x3a;
+    let ok = true;
+    try { validatePortableIfname(name); } catch { ok = false; }
+    assert.is(ok, accepted, `0x${code.toString(16)}`);
+  }
 });
 
 test('validateVni: 0 to 2^24 - 1; validatePort: 1 to 65535; validatePortRange: 0 to 65535, low <= high; validateMtu: 68 to 65535', () => {
