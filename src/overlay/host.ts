@@ -298,7 +298,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       // The bridge first: deleting it releases its ports; then the VXLAN device.
       const owned = (await this.ownedLinks(name)).sort((a, b) => Number(b.linkinfo?.info_kind === 'bridge') - Number(a.linkinfo?.info_kind === 'bridge'));
       for (const link of owned) {
-        changes.push({ action: 'delete', target: `link ${link.ifname}`, detail: link.linkinfo?.info_kind, apply: () => this.rt.links.delete(link.ifname!) });
+        changes.push({ action: 'delete', target: `link ${link.ifname}`, detail: link.linkinfo?.info_kind, apply: () => this.rt.links.delete(link) });
       }
       try {
         const masquerade = await this.masqueradeFor(name);
