@@ -89,7 +89,8 @@ async function apply(file: string, options: CommandOptions, out: Out): Promise<n
         resolve(error);
       });
     });
-    if (failure) throw new VxnetError(`DHCP for ${spec.name} stopped: ${failure.message}`);
+    // One line: the supervisor's error carries dnsmasq's last words on the lines after it (--debug shows them).
+    if (failure) throw new VxnetError(`DHCP for ${spec.name} stopped: ${failure.message.split('\n')[0]}`, { cause: failure });
     if (!options.json) out(`stopped DHCP for ${spec.name}`);
     return 0;
   } finally {

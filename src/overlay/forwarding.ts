@@ -4,7 +4,8 @@
  * them. So each network that needs it says so in its state, and the one that
  * turned it on records the value it found. When the last network that needs
  * it is destroyed, forwarding goes back to that value; while another still
- * needs it, the record passes to that one.
+ * needs it, the record passes to that one. A record counts only while its
+ * network has devices here: `live` is the set of those networks.
  */
 import type { Change } from '../common/plan.js';
 import { enableIpForwarding, ipForwarding, setIpForwarding } from '../masquerade/forwarding.js';
@@ -47,10 +48,11 @@ export async function planForwarding(control: IpForwardControl, state: NetworkSt
  * found before vxnet turned it on, once no other network of this namespace
  * needs it; hand the record to one that still does.
  */
-export function planForwardingRelease(control: IpForwardControl, state: NetworkState): Change | undefined {
-  const mine = state.read().ipForward;
+export function planForwardingRelease(control: IpForwardControl, state: NetworkState, live: ReadonlySet<string>): Change | undefined {
+  // Only records of networks that exist here count (see OverlayHost's stale state).
+  const mine = live.has(state.network) ? state.read().ipForward : undefined;
   if (mine === undefined) return undefined;
-  const others = state.siblings().filter((s) => s.read().ipForward !== undefined);
+  const others = state.siblings().filter((s) => live.has(s.network) && s.read().ipForward !== undefined);
   if (others.length > 0) {
     if (mine.before === undefined) return undefined;
     const heir = others[0]!;

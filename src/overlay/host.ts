@@ -31,6 +31,7 @@ import type { Link } from '../rtnetlink/links.js';
 import { planVxlan } from '../vxlan/device.js';
 import { addPeer, removePeer } from '../vxlan/peers.js';
 import { underlayFamily, vxlanStatus, type VxlanStatus } from '../vxlan/status.js';
+import { dhcpOwner } from './dhcp-owner.js';
 import { DhcpService, type DhcpStatus } from './dhcp-service.js';
 import { type IpForwardControl, planForwarding, planForwardingRelease, procIpForward } from './forwarding.js';
 import { type LockHolder, NetworkLock } from './lock.js';
@@ -145,6 +146,8 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
   async apply(input: OverlaySpec | ResolvedSpec, options: ApplyOptions = {}): Promise<Change[]> {
     const spec = toResolvedSpec(input);
     return this.locked(spec.name, async () => {
+      const state = this.state(spec.name);
+      if (this.isStale(state, await this.liveNetworks())) state.clear();
       const changes = await this.changesFor(spec, options);
       for (const [index, change] of changes.entries()) {
         try {
@@ -273,6 +276,24 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     });
   }
 
+  /** The networks that have marked links here (one dump). */
+  private async liveNetworks(): Promise<Set<string>> {
+    const owners = (await this.rt.links.list()).map((l) => ownerFromAlias(l.ifalias));
+    return new Set(owners.filter((owner): owner is string => owner !== undefined));
+  }
+
+  /**
+   * A network's state with no device of the network here and no DHCP server
+   * alive belongs to an earlier life: a namespace deleted with the network
+   * in it, whose inode a new namespace got (and so its state key); or
+   * devices deleted by hand. Such a record is not trusted.
+   */
+  private isStale(state: NetworkState, live: ReadonlySet<string>): boolean {
+    if (live.has(state.network)) return false;
+    const dhcp = dhcpOwner(state.dhcpDir);
+    return dhcp.ownerPid === undefined && dhcp.dnsmasqPid === undefined;
+  }
+
   /** Links that carry this network's mark. */
   private async ownedLinks(name: string): Promise<Link[]> {
     const alias = ownerAlias(name);
@@ -308,7 +329,9 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       } catch (error) {
         failures.push(new VxnetError(`destroy ${name}: reading its nftables table failed: ${(error as Error).message}`, { cause: error }));
       }
-      const forwarding = planForwardingRelease(this.ipForward, state);
+      const live = new Set([...(await this.liveNetworks())]);
+      if (owned.length > 0) live.add(name);
+      const forwarding = planForwardingRelease(this.ipForward, state, live);
       if (forwarding) changes.push(forwarding);
       const done: Change[] = [];
       for (const change of changes) {
@@ -354,7 +377,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     }
     const state = this.state(name);
     const dhcp = await this.dhcp.status(name, state);
-    if (dhcp) {
+    if (dhcp && (dhcp.running || owned.length > 0)) {
       status.dhcp = dhcp;
       if (dhcp.gaveUp && !dhcp.running) status.problems.push(`dhcp: stopped (gave up at ${dhcp.gaveUp.at}: ${dhcp.gaveUp.reason})`);
     }
@@ -362,7 +385,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     status.problems.push(...(this.blocking.get(name) ?? []));
     if (resolved && firewallKnown) await this.drift(resolved, status);
     else if (resolved) status.unknown.push('drift: planning reads nf_tables, which needs CAP_NET_ADMIN');
-    if (owned.length === 0 && !resolved && !dhcp) status.problems.push(`nothing of network ${name} exists in ${this.rt.where}`);
+    if (owned.length === 0 && !resolved && !status.dhcp) status.problems.push(`nothing of network ${name} exists in ${this.rt.where}`);
     for (const link of owned) if (ownerFromAlias(link.ifalias) !== name) status.problems.push(`${link.ifname} is marked for another network`);
     return status;
   }

@@ -94,6 +94,12 @@ export class NetworkState {
     }
   }
 
+  /** Forgets the record and the DHCP files (the lock note stays with its holder). */
+  clear(): void {
+    rmSync(this.recordPath, { force: true });
+    rmSync(this.dhcpDir, { recursive: true, force: true });
+  }
+
   /** Removes the directory if nothing is left in it (a lock taken for a network that has no state). */
   removeIfEmpty(): void {
     try {

@@ -14,7 +14,7 @@
  * state a failed test left behind.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sh } from './netns.js';
@@ -220,8 +220,21 @@ export class Lab {
   }
 
   /** Deletes every namespace the lab made (their devices go with them). Safe to call twice. */
+  /**
+   * Deletes every namespace the lab made, and vxnet's state directory of
+   * each (left by a test that failed before its destroy): a namespace made
+   * later may get the same inode, and so the same state key.
+   */
   destroy(): void {
-    for (const ns of this.namespaces.splice(0).reverse()) spawnSync('ip', ['netns', 'del', ns]);
+    for (const ns of this.namespaces.splice(0).reverse()) {
+      try {
+        const stat = statSync(`/run/netns/${ns}`);
+        rmSync(`/run/vxnet/ns-${stat.dev}-${stat.ino}`, { recursive: true, force: true });
+      } catch {
+        // Gone already.
+      }
+      spawnSync('ip', ['netns', 'del', ns]);
+    }
   }
 
   [Symbol.dispose](): void {

@@ -14,6 +14,7 @@ import { stringify as toYaml } from 'yaml';
 import { dnsmasqProcessesWith } from '../helpers/dhcp-scene.js';
 import { Lab, type LabHost } from '../helpers/lab.js';
 import { integrationReady, sh } from '../helpers/netns.js';
+import { hostResidue, namespaceStateDir } from '../helpers/residue.js';
 
 const it = integrationReady(['ip', 'nsenter', 'ping', 'dnsmasq', 'udhcpc', 'nft', 'bridge']) ? test : test.skip;
 const CLI = ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts')];
@@ -23,12 +24,7 @@ function vxnet(args: string[]): { code: number | null; stdout: string; stderr: s
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-function residue(ns: string): string {
-  const links = JSON.parse(sh('ip', ['-n', ns, '-j', '-d', 'link', 'show'])).filter((l: any) => !/^v-c\d$/.test(l.ifname)).map((l: any) => `${l.ifname}:${l.linkinfo?.info_kind ?? ''}`);
-  const fdb = JSON.parse(sh('bridge', ['-n', ns, '-j', 'fdb', 'show']) || '[]').filter((e: any) => e.dst).map((e: any) => `${e.mac}>${e.dst}`);
-  const nft = JSON.parse(sh('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'ruleset'])).nftables.filter((o: any) => o.table).map((o: any) => o.table.name);
-  return JSON.stringify({ links: links.sort(), fdb: fdb.sort(), nft: nft.sort() });
-}
+const residue = (ns: string) => hostResidue(ns, { skipLinks: /^v-c\d$/ });
 
 /** Processes whose command line mentions `needle` (ours excluded). */
 function processesWith(needle: string): string[] {
@@ -143,8 +139,8 @@ for (const mode of ['multicast', 'unicast'] as const) {
       const exit = await new Promise<number | null>((resolve) => (agent!.exitCode !== null ? resolve(agent!.exitCode) : agent!.once('exit', resolve)));
       assert.is(exit, 0);
       agent = undefined;
-      assert.equal(lab.hosts.map((h) => residue(h.ns)), before, 'links, FDB and nftables exactly as before');
-      assert.equal(processesWith(`${h1}.seed`), [], 'no dnsmasq (nor supervisor) of this network left');
+      assert.equal(lab.hosts.map((h) => residue(h.ns)), before, 'links (state, MTU, master, addresses), FDB, nftables, ip_forward and state directories exactly as before');
+      assert.equal(processesWith(namespaceStateDir(h1)), [], 'no dnsmasq (nor supervisor) of this network left');
       assert.equal(dnsmasqProcessesWith(h1), []);
       const nothing = vxnet(['destroy', 'seed', '--namespace', h1]);
       assert.match(nothing.stdout, /seed: nothing of it exists here/);

@@ -13,6 +13,7 @@ import type { OverlaySpec } from '../../src/overlay/spec.js';
 import { dnsmasqProcessesWith } from '../helpers/dhcp-scene.js';
 import { Lab, type LabHost } from '../helpers/lab.js';
 import { integrationReady, sh } from '../helpers/netns.js';
+import { hostResidue } from '../helpers/residue.js';
 
 const it = integrationReady(['ip', 'nsenter', 'ping', 'dnsmasq', 'udhcpc', 'nft', 'bridge']) ? test : test.skip;
 const STATE = `/tmp/vxnet-overlay-test-${process.pid}`;
@@ -28,16 +29,8 @@ function specFor(lab: Lab, host: LabHost, mode: 'multicast' | 'unicast'): Overla
   };
 }
 
-/** Everything a host's network stack holds that vxnet could have touched, for before/after comparisons. */
-function residue(ns: string): string {
-  // The containers' veths (v-cN) are the test's own, made after the snapshot: left out.
-  const links = JSON.parse(sh('ip', ['-n', ns, '-j', '-d', 'link', 'show']))
-    .filter((l: any) => !/^v-c\d$/.test(l.ifname))
-    .map((l: any) => `${l.ifname}:${l.linkinfo?.info_kind ?? ''}:${l.ifalias ?? ''}`);
-  const fdb = JSON.parse(sh('bridge', ['-n', ns, '-j', 'fdb', 'show']) || '[]').filter((e: any) => e.dst).map((e: any) => `${e.mac}>${e.dst}`);
-  const nft = JSON.parse(sh('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'ruleset'])).nftables.filter((o: any) => o.table).map((o: any) => o.table.name);
-  return JSON.stringify({ links: links.sort(), fdb: fdb.sort(), nft: nft.sort() });
-}
+/** The host's state for before/after comparisons; the containers' veths (v-cN) are the test's own, made after the snapshot. */
+const residue = (ns: string) => hostResidue(ns, { skipLinks: /^v-c\d$/, stateRoot: STATE });
 
 /** An upstream namespace behind host 1 (203.0.113.0/24 on up0), with a TCP server that answers with the address it sees. */
 async function upstream(lab: Lab): Promise<{ ns: string; stop: () => void }> {
@@ -105,7 +98,7 @@ for (const mode of ['multicast', 'unicast'] as const) {
 
       for (const host of hosts) await host.destroy('seed');
       const after = lab.hosts.map((h) => residue(h.ns));
-      assert.equal(after, before, 'links, FDB and nftables exactly as before');
+      assert.equal(after, before, 'links (state, MTU, master, addresses), FDB, nftables, ip_forward and state directories exactly as before');
       assert.equal(dnsmasqProcessesWith(STATE), [], 'no dnsmasq left');
     } finally {
       up?.stop();
