@@ -89,8 +89,7 @@ async function apply(file: string, options: CommandOptions, out: Out): Promise<n
         resolve(error);
       });
     });
-    // One line: the supervisor's error carries dnsmasq's last words on the lines after it (--debug shows them).
-    if (failure) throw new VxnetError(`DHCP for ${spec.name} stopped: ${failure.message.split('\n')[0]}`, { cause: failure });
+    if (failure) throw new VxnetError(`DHCP for ${spec.name} stopped: ${firstLine(failure.message)}`, { cause: failure });
     if (!options.json) out(`stopped DHCP for ${spec.name}`);
     return 0;
   } finally {
@@ -153,4 +152,14 @@ async function peers(verb: 'add' | 'rm', name: string, address: string, options:
   const message = `${verb === 'add' ? 'added' : 'removed'} peer ${address}${changed ? '' : ' (no change: it was already so)'}`;
   out(options.json ? json({ network: name, peer: address, action: verb, changed }) : `${name}: ${message}`);
   return 0;
+}
+
+/**
+ * The first line of a multi-line error, for the one line the CLI prints:
+ * dnsmasq's last words follow on the next lines, and --debug prints them
+ * (the full error is kept as the cause).
+ */
+function firstLine(message: string): string {
+  const [first = '', ...rest] = message.split('\n');
+  return rest.length ? `${first.replace(/[;:]?\s*dnsmasq said:$/, '')} (--debug shows dnsmasq's last words)` : first;
 }
