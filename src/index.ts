@@ -20,3 +20,4 @@ export {
   type DnsmasqExit, DnsmasqGaveUpError, DnsmasqReloadError, DnsmasqStartError, PreflightError,
 } from './dnsmasq/index.js';
 export * from './overlay/index.js';
+export { RTPROT_VXNET, type ResolvedRoutedSpec, type RoutedSpec, type RoutedStaticRoute } from './routed/index.js';

@@ -6,7 +6,7 @@ import { describeChange, type Change } from '../common/plan.js';
 import { VxnetError } from '../netlink/errors.js';
 import { OverlayHost, type OverlayStatus } from '../overlay/host.js';
 import { describeHolder, type LockHolder } from '../overlay/lock.js';
-import { loadSpec } from '../overlay/spec.js';
+import { loadAnySpec } from '../overlay/spec.js';
 
 export class UsageError extends VxnetError {
   override name = 'UsageError';
@@ -48,7 +48,7 @@ export async function runCommand(args: string[], options: CommandOptions, out: O
 }
 
 async function plan(file: string, options: CommandOptions, out: Out): Promise<number> {
-  const spec = await loadSpec(file);
+  const spec = await loadAnySpec(file);
   await using host = await OverlayHost.open({ namespace: options.namespace });
   const changes = await host.plan(spec);
   if (options.json) out(json({ network: spec.name, changes: changes.map(changeJson) }));
@@ -65,7 +65,7 @@ async function plan(file: string, options: CommandOptions, out: Out): Promise<nu
  * Whatever happens, what it opened is closed before it returns.
  */
 async function apply(file: string, options: CommandOptions, out: Out): Promise<number> {
-  const spec = await loadSpec(file);
+  const spec = await loadAnySpec(file);
   const host = await OverlayHost.open({ namespace: options.namespace, onLockWait: lockWait(options, out) });
   try {
     const changes = await host.apply(spec, {
@@ -122,6 +122,7 @@ function printStatus(s: OverlayStatus, out: Out): void {
     out(`  remote MACs known: ${v.entries.length}`);
   }
   if (s.bridge) out(`  bridge ${s.bridge.name}: ports ${s.bridge.ports.join(', ') || 'none'}; addresses ${s.bridge.addresses.join(', ') || 'none'}`);
+  if (s.routes) out(`  routes (proto vxnet): ${s.routes.map((r) => `${r.dst} via ${r.via ?? '-'} dev ${r.dev ?? '-'}`).join('; ') || 'none'}`);
   if (s.firewall) out(`  nftables table ${s.firewall.table}: ${s.firewall.rules.length} rule(s)${s.firewall.peers ? `, peers ${s.firewall.peers.join(', ')}` : ''}`);
   if (s.dhcp) {
     const state = s.dhcp.running
@@ -137,7 +138,7 @@ function printStatus(s: OverlayStatus, out: Out): void {
 }
 
 async function status(name: string, options: CommandOptions, out: Out): Promise<number> {
-  const spec = options.spec ? await loadSpec(options.spec) : undefined;
+  const spec = options.spec ? await loadAnySpec(options.spec) : undefined;
   if (spec && spec.name !== name) throw new UsageError(`the spec ${options.spec} describes network ${spec.name}, not ${name}`);
   await using host = await OverlayHost.open({ namespace: options.namespace });
   const s = await host.status(name, spec);

@@ -28,6 +28,16 @@ export interface MasqueradeConfig {
   /** Masquerade flags: random, fully-random (source port choice), persistent. */
   flags?: MasqFlag[];
   /**
+   * Destinations left unmasqueraded (default `subnet`): in routed mode the
+   * whole container range, so containers see each other's real addresses.
+   */
+  exclude?: string;
+  /**
+   * Routed mode: accept forwarding from this range (the other hosts'
+   * container subnets) to the bridge, in vxnet's forward chain.
+   */
+  routedFrom?: string;
+  /**
    * Accept VXLAN (UDP to `port`, default 4789) in vxnet's input chain; with
    * `peers`, only from them, and drop it from anyone else. `family` is the
    * underlay's (the VXLAN packets' own addresses), inferred from the peers
@@ -52,6 +62,8 @@ export interface NormalizedConfig {
   egress?: string;
   nat: boolean;
   flags: MasqFlag[];
+  exclude?: Prefix;
+  routedFrom?: Prefix;
   /** Peers in canonical text ("fd00::3"), sorted by address, deduplicated. */
   vxlan?: { port: number; peers?: string[]; family: AddressFamily };
   bridge?: string;
@@ -62,7 +74,7 @@ const FLAGS: MasqFlag[] = ['random', 'fully-random', 'persistent'];
 
 export function normalizeConfig(config: MasqueradeConfig): NormalizedConfig {
   if (typeof config !== 'object' || config === null) throw new ValidationError('config', 'expected an object', config);
-  const known = ['subnet', 'egress', 'nat', 'flags', 'vxlan', 'bridge', 'inputPolicy'];
+  const known = ['subnet', 'egress', 'nat', 'flags', 'exclude', 'routedFrom', 'vxlan', 'bridge', 'inputPolicy'];
   for (const key of Object.keys(config)) if (!known.includes(key)) throw new ValidationError(key, `not a masquerade option (${known.join(', ')})`);
   const subnet = parsePrefix(config.subnet, 'subnet');
   if (subnet.family !== 'ipv4') throw new ValidationError('subnet', 'family mismatch: vxnet masquerades IPv4 overlays (its table is of the ip family)', config.subnet);
@@ -70,6 +82,15 @@ export function normalizeConfig(config: MasqueradeConfig): NormalizedConfig {
   if (config.nat !== undefined) {
     if (typeof config.nat !== 'boolean') throw new ValidationError('nat', 'true or false', config.nat);
     out.nat = config.nat;
+  }
+  if (config.exclude !== undefined) {
+    out.exclude = parsePrefix(config.exclude, 'exclude');
+    if (out.exclude.family !== 'ipv4') throw new ValidationError('exclude', 'family mismatch: an IPv4 network', config.exclude);
+  }
+  if (config.routedFrom !== undefined) {
+    out.routedFrom = parsePrefix(config.routedFrom, 'routedFrom');
+    if (out.routedFrom.family !== 'ipv4') throw new ValidationError('routedFrom', 'family mismatch: an IPv4 network', config.routedFrom);
+    if (config.bridge === undefined) throw new ValidationError('routedFrom', 'needs the bridge the routed traffic goes to');
   }
   if (config.egress !== undefined) out.egress = checkInterfaceName(config.egress, 'egress');
   if (config.bridge !== undefined) out.bridge = checkInterfaceName(config.bridge, 'bridge');

@@ -80,9 +80,9 @@ export function desiredState(table: string, config: NormalizedConfig): Desired {
   const subnet = config.subnet.text;
   const chains: DesiredChain[] = !config.nat ? [] : [{
     chain: base('postrouting', 'nat', 'postrouting', PRIORITY.srcnat, 'accept'),
-    rules: [rule('postrouting', `vxnet: masquerade ${subnet}`, [
+    rules: [rule('postrouting', `vxnet: masquerade ${subnet}${config.exclude ? ` except to ${config.exclude.text}` : ''}`, [
       ...match.ipSaddr(config.subnet),
-      ...match.ipDaddr(config.subnet, { negate: true }),
+      ...match.ipDaddr(config.exclude ?? config.subnet, { negate: true }),
       ...(config.egress ? match.oifname(config.egress) : []),
       counter(),
       ...masquerade({ flags: config.flags }),
@@ -110,6 +110,9 @@ export function desiredState(table: string, config: NormalizedConfig): Desired {
       rules: [
         rule('forward', `vxnet: forward from ${config.bridge}`, [...match.iifname(config.bridge), counter(), verdict.accept()]),
         rule('forward', `vxnet: replies to ${config.bridge}`, [...match.oifname(config.bridge), ...match.ctState(['established', 'related']), counter(), verdict.accept()]),
+        ...(config.routedFrom
+          ? [rule('forward', `vxnet: routed ${config.routedFrom.text} to ${config.bridge}`, [...match.oifname(config.bridge), ...match.ipSaddr(config.routedFrom), counter(), verdict.accept()])]
+          : []),
       ],
     });
   }

@@ -27,6 +27,9 @@ export interface DhcpStatus {
   gaveUp?: { at: string; reason: string };
 }
 
+/** What the DHCP server is made from: the parts of a spec (VXLAN or routed) it reads. */
+export type DhcpSource = Pick<ResolvedSpec, 'name' | 'bridge' | 'subnet' | 'dhcp'> & { gateway?: string };
+
 export type DhcpFailureListener = (network: string, error: Error) => void;
 
 export class DhcpService {
@@ -44,7 +47,7 @@ export class DhcpService {
     return this.servers.has(network);
   }
 
-  plan(spec: ResolvedSpec, mtu: number, state: NetworkState): Change[] {
+  plan(spec: DhcpSource, mtu: number, state: NetworkState): Change[] {
     const running = this.servers.get(spec.name);
     const wanted = dhcpSpec(spec, mtu);
     const target = `dhcp on ${spec.bridge}`;
@@ -142,7 +145,7 @@ export class DhcpService {
   }
 }
 
-function dhcpSpec(spec: ResolvedSpec, mtu: number): DnsmasqSpec {
+function dhcpSpec(spec: DhcpSource, mtu: number): DnsmasqSpec {
   const dhcp = spec.dhcp!;
   return {
     interface: spec.bridge,

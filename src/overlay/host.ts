@@ -35,7 +35,8 @@ import { dhcpOwner } from './dhcp-owner.js';
 import { DhcpService, type DhcpStatus } from './dhcp-service.js';
 import { type IpForwardControl, planForwarding, planForwardingRelease, procIpForward } from './forwarding.js';
 import { type LockHolder, NetworkLock } from './lock.js';
-import { type OverlaySpec, type ResolvedSpec, toResolvedSpec } from './spec.js';
+import { planRouted, planRoutedRemoval, routedStatus } from '../routed/plan.js';
+import { type AnyResolvedSpec, type AnySpec, type ResolvedSpec, toAnyResolvedSpec } from './spec.js';
 import { DEFAULT_STATE_ROOT, NetworkState } from './state.js';
 
 export interface OverlayHostOptions {
@@ -74,6 +75,8 @@ export interface OverlayStatus {
   bridge?: { name: string; ports: string[]; addresses: string[] };
   /** The DHCP server, when this host serves it (or served it until its supervisor gave up). */
   dhcp?: DhcpStatus;
+  /** Routed mode: the network's routes (vxnet's protocol) as the kernel has them. */
+  routes?: { dst: string; via?: string; dev?: string }[];
   /** vxnet's nf_tables table for the network: its rules (by comment) and the VXLAN peer set. */
   firewall?: { table: string; rules: string[]; peers?: string[] };
   /** What apply would still change (given a spec): drift from it. Empty when the host matches. */
@@ -138,13 +141,13 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
   }
 
   /** The changes apply() would make, in order, without making them. */
-  async plan(input: OverlaySpec | ResolvedSpec): Promise<Change[]> {
-    return this.changesFor(toResolvedSpec(input), {});
+  async plan(input: AnySpec | AnyResolvedSpec): Promise<Change[]> {
+    return this.changesFor(toAnyResolvedSpec(input), {});
   }
 
   /** Converges the host to the spec; returns the changes made (none: it already matched). */
-  async apply(input: OverlaySpec | ResolvedSpec, options: ApplyOptions = {}): Promise<Change[]> {
-    const spec = toResolvedSpec(input);
+  async apply(input: AnySpec | AnyResolvedSpec, options: ApplyOptions = {}): Promise<Change[]> {
+    const spec = toAnyResolvedSpec(input);
     return this.locked(spec.name, async () => {
       const state = this.state(spec.name);
       if (this.isStale(state, await this.liveNetworks())) state.clear();
@@ -161,7 +164,13 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     });
   }
 
-  private async changesFor(spec: ResolvedSpec, options: ApplyOptions): Promise<Change[]> {
+  private async changesFor(spec: AnyResolvedSpec, options: ApplyOptions): Promise<Change[]> {
+    if (spec.mode === 'routed') {
+      return planRouted({
+        rt: this.rt, state: this.state(spec.name), masquerade: await this.masqueradeFor(spec.name), ipForward: this.ipForward, dhcp: this.dhcp,
+        onBlocking: (reasons) => this.blocking.set(spec.name, reasons),
+      }, spec);
+    }
     const rt = this.rt;
     const changes: Change[] = [];
     changes.push(...(await planVxlan(rt, {
@@ -316,6 +325,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       const failures: Error[] = [];
       const stopDhcp = this.dhcp.planStop(name, state);
       if (stopDhcp) changes.push(stopDhcp);
+      changes.push(...(await planRoutedRemoval(this.rt, state)));
       // The bridge first: deleting it releases its ports; then the VXLAN device.
       const owned = (await this.ownedLinks(name)).sort((a, b) => Number(b.linkinfo?.info_kind === 'bridge') - Number(a.linkinfo?.info_kind === 'bridge'));
       for (const link of owned) {
@@ -353,9 +363,10 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     });
   }
 
-  async status(name: string, spec?: OverlaySpec | ResolvedSpec): Promise<OverlayStatus> {
+  async status(name: string, spec?: AnySpec | AnyResolvedSpec): Promise<OverlayStatus> {
     validateOwner(name, 'name');
-    const resolved = spec === undefined ? undefined : toResolvedSpec(spec);
+    const any = spec === undefined ? undefined : toAnyResolvedSpec(spec);
+    const resolved = any?.mode === 'routed' ? undefined : any;
     const owned = await this.ownedLinks(name);
     const status: OverlayStatus = {
       name,
@@ -376,6 +387,8 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       status.bridge = { name: br.ifname!, ports, addresses };
     }
     const state = this.state(name);
+    const routes = await routedStatus(this.rt, state);
+    if (routes.length || any?.mode === 'routed') status.routes = routes;
     const dhcp = await this.dhcp.status(name, state);
     if (dhcp && (dhcp.running || owned.length > 0)) {
       status.dhcp = dhcp;
@@ -383,9 +396,9 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     }
     const firewallKnown = await this.firewallStatus(name, status);
     status.problems.push(...(this.blocking.get(name) ?? []));
-    if (resolved && firewallKnown) await this.drift(resolved, status);
-    else if (resolved) status.unknown.push('drift: planning reads nf_tables, which needs CAP_NET_ADMIN');
-    if (owned.length === 0 && !resolved && !status.dhcp) status.problems.push(`nothing of network ${name} exists in ${this.rt.where}`);
+    if (any && firewallKnown) await this.drift(any, status);
+    else if (any) status.unknown.push('drift: planning reads nf_tables, which needs CAP_NET_ADMIN');
+    if (owned.length === 0 && !any && !status.dhcp) status.problems.push(`nothing of network ${name} exists in ${this.rt.where}`);
     for (const link of owned) if (ownerFromAlias(link.ifalias) !== name) status.problems.push(`${link.ifname} is marked for another network`);
     return status;
   }
@@ -409,7 +422,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
   }
 
   /** What apply would change, in words. A device apply would refuse to touch is drift too, said as the refusal. */
-  private async drift(spec: ResolvedSpec, status: OverlayStatus): Promise<void> {
+  private async drift(spec: AnyResolvedSpec, status: OverlayStatus): Promise<void> {
     try {
       status.drift = (await this.changesFor(spec, {})).map(describeChange);
     } catch (error) {

@@ -2,6 +2,9 @@
  * vxnet/overlay: one declarative spec per host; plan, apply, destroy, status.
  */
 export {
+  type AnyResolvedSpec, type AnySpec, isRoutedSpec, loadAnySpec, resolveAnySpec, toAnyResolvedSpec,
+} from './spec.js';
+export {
   isResolvedSpec, loadSpec, type OverlayDhcp, type OverlayFirewall, type OverlayMasquerade, type OverlaySpec, resolveSpec, type ResolvedSpec,
   toResolvedSpec, within,
 } from './spec.js';

@@ -10,6 +10,7 @@ import { type DhcpRange, type StaticHost, validateSpec as validateDnsmasqSpec } 
 import { ValidationError, VxnetError } from '../netlink/errors.js';
 import { addressFamily, isMulticast, validateMtu, validatePort, validatePortableIfname, validateVni } from '../rtnetlink/validate.js';
 import { canonicalAddress, VXLAN_PORT } from '../vxlan/spec.js';
+import { type ResolvedRoutedSpec, resolveRoutedSpec, type RoutedSpec } from '../routed/spec.js';
 import { decodeSpecFile, parseSpecText } from './spec-file.js';
 
 export interface OverlayDhcp {
@@ -42,6 +43,8 @@ export interface OverlayFirewall {
 export interface OverlaySpec {
   /** Network name: tags everything vxnet creates for it (alias, table, dnsmasq instance). */
   name: string;
+  /** vxlan (the default); a routed spec is a RoutedSpec (see resolveAnySpec). */
+  mode?: 'vxlan';
   vni: number;
   /** UDP port; default 4789. Must be the same on every host. */
   port?: number;
@@ -88,7 +91,7 @@ export interface ResolvedSpec {
   firewall?: { peersOnly: boolean };
 }
 
-const TOP_KEYS = ['name', 'vni', 'port', 'underlay', 'group', 'peers', 'subnet', 'gateway', 'vxlan', 'bridge', 'mtu', 'dhcp', 'masquerade', 'firewall'];
+const TOP_KEYS = ['name', 'mode', 'vni', 'port', 'underlay', 'group', 'peers', 'subnet', 'gateway', 'vxlan', 'bridge', 'mtu', 'dhcp', 'masquerade', 'firewall'];
 
 function checkKeys(value: Record<string, unknown>, allowed: string[], at: string): void {
   for (const key of Object.keys(value)) {
@@ -121,6 +124,8 @@ function defaultName(prefix: string, name: string, field: string): string {
 /** Validates a spec (from code or a parsed file) and fills in its defaults. */
 export function resolveSpec(input: unknown): ResolvedSpec {
   if (!isObject(input)) throw new ValidationError('spec', 'expected an object', input);
+  if (input.mode === 'routed') throw new ValidationError('mode', 'a routed spec: resolve it with resolveAnySpec', input.mode);
+  if (input.mode !== undefined && input.mode !== 'vxlan') throw new ValidationError('mode', 'vxlan (the default) or routed', input.mode);
   checkKeys(input, TOP_KEYS, '');
   const spec = input as unknown as OverlaySpec;
   const name = validateOwner(spec.name, 'name');
@@ -247,7 +252,7 @@ export function resolveSpec(input: unknown): ResolvedSpec {
  */
 const resolvedSpecs = new WeakSet<object>();
 
-function brand(spec: ResolvedSpec): ResolvedSpec {
+function brand<T extends object>(spec: T): T {
   const frozen = deepFreeze(structuredClone(spec));
   resolvedSpecs.add(frozen);
   return frozen;
@@ -263,7 +268,27 @@ function deepFreeze<T>(value: T): T {
 
 /** True for a spec resolveSpec returned (and so validated). */
 export function isResolvedSpec(value: unknown): value is ResolvedSpec {
-  return typeof value === 'object' && value !== null && resolvedSpecs.has(value);
+  return typeof value === 'object' && value !== null && resolvedSpecs.has(value) && (value as { mode?: string }).mode !== 'routed';
+}
+
+/** A spec of either mode, as written. */
+export type AnySpec = OverlaySpec | RoutedSpec;
+/** A validated spec of either mode: `mode` tells which ('routed', or the VXLAN membership). */
+export type AnyResolvedSpec = ResolvedSpec | ResolvedRoutedSpec;
+
+/** Validates a spec of either mode (`mode: routed`, or VXLAN: the default) and fills in its defaults. */
+export function resolveAnySpec(input: unknown): AnyResolvedSpec {
+  if (isObject(input) && input.mode === 'routed') return brand(resolveRoutedSpec(input));
+  return resolveSpec(input);
+}
+
+/** Either mode: `input` itself when resolveAnySpec (or resolveSpec) made it, else resolveAnySpec(input). */
+export function toAnyResolvedSpec(input: unknown): AnyResolvedSpec {
+  return typeof input === 'object' && input !== null && resolvedSpecs.has(input) ? (input as AnyResolvedSpec) : resolveAnySpec(input);
+}
+
+export function isRoutedSpec(spec: AnyResolvedSpec): spec is ResolvedRoutedSpec {
+  return spec.mode === 'routed';
 }
 
 /** A validated spec: `input` itself when resolveSpec made it, else resolveSpec(input). */
@@ -280,11 +305,18 @@ export function toResolvedSpec(input: unknown): ResolvedSpec {
  * is sent or written.
  */
 export async function loadSpec(path: string): Promise<ResolvedSpec> {
+  const spec = await loadAnySpec(path);
+  if (isRoutedSpec(spec)) throw new ValidationError('mode', `${path} is a routed spec: read it with loadAnySpec`, 'routed');
+  return spec;
+}
+
+/** loadSpec for either mode. */
+export async function loadAnySpec(path: string): Promise<AnyResolvedSpec> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
   } catch (error) {
     throw new VxnetError(`cannot read the spec ${path}: ${(error as Error).message}`);
   }
-  return resolveSpec(parseSpecText(decodeSpecFile(bytes, path), path));
+  return resolveAnySpec(parseSpecText(decodeSpecFile(bytes, path), path));
 }
