@@ -18,6 +18,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   'create-routes': () => import('./suites/create-routes.js'),
   'create-fdb': () => import('./suites/create-fdb.js'),
   'converge-peers': () => import('./suites/converge-peers.js'),
+  'converge-routes': () => import('./suites/converge-routes.js'),
 };
 
 const wanted = process.argv.slice(2);
