@@ -121,6 +121,12 @@ function defaultName(prefix: string, name: string, field: string): string {
 /** Validates a spec (from code or a parsed file) and fills in its defaults. */
 export function resolveSpec(input: unknown): ResolvedSpec {
   if (!isObject(input)) throw new ValidationError('spec', 'expected an object', input);
+  if ('mode' in input) {
+    // Only resolveSpec's own results are trusted as resolved (see toResolvedSpec); a copy of one comes back here,
+    // where "unknown field mode" alone would not say why a spec that came from resolveSpec is refused.
+    throw new ValidationError('mode', 'is not a spec field: this looks like a resolved spec copied or changed after resolveSpec, ' +
+      'which is not trusted; change the spec it was resolved from, and pass that (or resolve it again)', input.mode);
+  }
   checkKeys(input, TOP_KEYS, '');
   const spec = input as unknown as OverlaySpec;
   const name = validateOwner(spec.name, 'name');
