@@ -2,9 +2,10 @@
  * The CLI's commands, separate from argument parsing so they can be tested
  * and reused. Each prints through `out` and returns the exit code.
  */
+import { ConflictError } from '../common/conflict.js';
 import { describeChange, type Change } from '../common/plan.js';
 import { VxnetError } from '../netlink/errors.js';
-import { OverlayHost, type OverlayStatus } from '../overlay/host.js';
+import { OverlayHost, type OverlayHostOptions, type OverlayStatus } from '../overlay/host.js';
 import { describeHolder, type LockHolder } from '../overlay/lock.js';
 import { loadAnySpec } from '../overlay/spec.js';
 
@@ -21,6 +22,28 @@ export interface CommandOptions {
 
 type Out = (line: string) => void;
 
+/**
+ * How a command gets its host: OverlayHost.open (the real kernel) unless the
+ * caller passes another, such as OverlayHost.over clients of a fake kernel.
+ * The command closes what it gets.
+ */
+export type OpenHost = (options: OverlayHostOptions) => Promise<OverlayHost>;
+
+const openOverlayHost: OpenHost = (options) => OverlayHost.open(options);
+
+/** How the command line asks for a replace, in every remedy it prints. */
+const REPLACE_FLAG = '--replace';
+
+/**
+ * A failed command's message, in the command line's words: a conflict that
+ * a replace resolves says to ask for one with --replace (the library's own
+ * message says `{ replace: true }`).
+ */
+export function errorMessage(error: unknown): string {
+  if (error instanceof ConflictError && error.replaceable) return error.messageFor(REPLACE_FLAG);
+  return error instanceof Error ? error.message : String(error);
+}
+
 const json = (value: unknown): string => JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? String(v) : v), 2);
 const changeJson = (c: Change) => ({ action: c.action, target: c.target, ...(c.detail ? { detail: c.detail } : {}) });
 
@@ -30,26 +53,26 @@ function positional(args: string[], index: number, what: string): string {
   return value;
 }
 
-export async function runCommand(args: string[], options: CommandOptions, out: Out): Promise<number> {
+export async function runCommand(args: string[], options: CommandOptions, out: Out, openHost: OpenHost = openOverlayHost): Promise<number> {
   const [command] = args;
   switch (command) {
-    case 'plan': return plan(positional(args, 1, 'FILE'), options, out);
-    case 'apply': return apply(positional(args, 1, 'FILE'), options, out);
-    case 'destroy': return destroy(positional(args, 1, 'NAME'), options, out);
-    case 'status': return status(positional(args, 1, 'NAME'), options, out);
+    case 'plan': return plan(positional(args, 1, 'FILE'), options, out, openHost);
+    case 'apply': return apply(positional(args, 1, 'FILE'), options, out, openHost);
+    case 'destroy': return destroy(positional(args, 1, 'NAME'), options, out, openHost);
+    case 'status': return status(positional(args, 1, 'NAME'), options, out, openHost);
     case 'peers': {
       const verb = positional(args, 1, 'add or rm');
       if (verb !== 'add' && verb !== 'rm') throw new UsageError(`peers takes add or rm, not ${verb}`);
-      return peers(verb, positional(args, 2, 'NAME'), positional(args, 3, 'ADDRESS'), options, out);
+      return peers(verb, positional(args, 2, 'NAME'), positional(args, 3, 'ADDRESS'), options, out, openHost);
     }
     default:
       throw new UsageError(`unknown command ${command}`);
   }
 }
 
-async function plan(file: string, options: CommandOptions, out: Out): Promise<number> {
+async function plan(file: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {
   const spec = await loadAnySpec(file);
-  await using host = await OverlayHost.open({ namespace: options.namespace });
+  await using host = await openHost({ namespace: options.namespace });
   const changes = await host.plan(spec);
   if (options.json) out(json({ network: spec.name, changes: changes.map(changeJson) }));
   else if (changes.length === 0) out(`${spec.name}: nothing to change`);
@@ -64,9 +87,9 @@ async function plan(file: string, options: CommandOptions, out: Out): Promise<nu
  * If the supervisor gives up on dnsmasq, the command says so and exits 1.
  * Whatever happens, what it opened is closed before it returns.
  */
-async function apply(file: string, options: CommandOptions, out: Out): Promise<number> {
+async function apply(file: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {
   const spec = await loadAnySpec(file);
-  const host = await OverlayHost.open({ namespace: options.namespace, onLockWait: lockWait(options, out) });
+  const host = await openHost({ namespace: options.namespace, onLockWait: lockWait(options, out) });
   try {
     const changes = await host.apply(spec, {
       replace: options.replace,
@@ -104,8 +127,8 @@ function lockWait(options: CommandOptions, out: Out): (network: string, holder: 
   };
 }
 
-async function destroy(name: string, options: CommandOptions, out: Out): Promise<number> {
-  await using host = await OverlayHost.open({ namespace: options.namespace, onLockWait: lockWait(options, out) });
+async function destroy(name: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {
+  await using host = await openHost({ namespace: options.namespace, onLockWait: lockWait(options, out) });
   const changes = await host.destroy(name);
   if (options.json) out(json({ network: name, removed: changes.map(changeJson) }));
   else if (changes.length === 0) out(`${name}: nothing of it exists here`);
@@ -137,18 +160,18 @@ function printStatus(s: OverlayStatus, out: Out): void {
   if (s.drift.length === 0 && s.problems.length === 0) out('  ok');
 }
 
-async function status(name: string, options: CommandOptions, out: Out): Promise<number> {
+async function status(name: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {
   const spec = options.spec ? await loadAnySpec(options.spec) : undefined;
   if (spec && spec.name !== name) throw new UsageError(`the spec ${options.spec} describes network ${spec.name}, not ${name}`);
-  await using host = await OverlayHost.open({ namespace: options.namespace });
-  const s = await host.status(name, spec);
+  await using host = await openHost({ namespace: options.namespace });
+  const s = await host.status(name, spec, { replace: REPLACE_FLAG });
   if (options.json) out(json(s));
   else printStatus(s, out);
   return s.problems.length || s.drift.length ? 2 : 0;
 }
 
-async function peers(verb: 'add' | 'rm', name: string, address: string, options: CommandOptions, out: Out): Promise<number> {
-  await using host = await OverlayHost.open({ namespace: options.namespace, onLockWait: lockWait(options, out) });
+async function peers(verb: 'add' | 'rm', name: string, address: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {
+  await using host = await openHost({ namespace: options.namespace, onLockWait: lockWait(options, out) });
   const changed = verb === 'add' ? await host.addPeer(name, address) : await host.removePeer(name, address);
   const message = `${verb === 'add' ? 'added' : 'removed'} peer ${address}${changed ? '' : ' (no change: it was already so)'}`;
   out(options.json ? json({ network: name, peer: address, action: verb, changed }) : `${name}: ${message}`);

@@ -14,8 +14,7 @@
  * 64 usage.
  */
 import { parseArgs } from 'node:util';
-import { ConflictError } from '../common/conflict.js';
-import { runCommand, UsageError } from './commands.js';
+import { errorMessage, runCommand, UsageError } from './commands.js';
 
 const USAGE = `usage:
   vxnet plan FILE [--namespace NS] [--json]
@@ -74,8 +73,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`vxnet: ${error.message}\n${USAGE}\n`);
       return 64;
     }
-    // A conflict that a replace resolves says how to ask for one here: --replace, not the library's option.
-    const message = error instanceof ConflictError && error.replaceable ? error.messageFor('--replace') : (error as Error).message;
+    const message = errorMessage(error);
     if (values.json) process.stdout.write(`${JSON.stringify({ error: { name: (error as Error).name, message } })}\n`);
     process.stderr.write(values.debug ? debugText(error) : `vxnet: ${message}\n`);
     return 1;

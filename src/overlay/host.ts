@@ -15,7 +15,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { attachPort, planBridge, planPort } from '../bridge/bridge.js';
-import { ConflictError } from '../common/conflict.js';
+import { ConflictError, LIBRARY_REPLACE } from '../common/conflict.js';
 import { ownerAlias, ownerFromAlias, validateOwner } from '../common/ownership.js';
 import type { Change } from '../common/plan.js';
 import { describeChange } from '../common/plan.js';
@@ -65,6 +65,15 @@ export interface ApplyOptions {
   replace?: boolean;
   /** Called after each change is carried out; throwing stops the apply there (the next apply resumes). */
   onChange?: (change: Change, index: number) => void;
+}
+
+export interface StatusOptions {
+  /**
+   * How the caller asks for a replace, for the remedy of a refusal in the
+   * drift ("ask for --replace to recreate it"). Default `{ replace: true }`,
+   * the library's words; the CLI passes `--replace`.
+   */
+  replace?: string;
 }
 
 export interface OverlayStatus {
@@ -173,23 +182,38 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     }
     const rt = this.rt;
     const changes: Change[] = [];
-    changes.push(...(await planVxlan(rt, {
+    const vxlanChanges = await planVxlan(rt, {
       name: spec.vxlan, vni: spec.vni, underlay: spec.underlay.device, local: spec.underlay.address, port: spec.port,
       ...(spec.group ? { group: spec.group } : { peers: [...spec.peers] }),
       ...(spec.mtu ? { mtu: spec.mtu } : {}), owner: spec.name,
-    }, { replace: options.replace })));
+    }, { replace: options.replace });
+    changes.push(...vxlanChanges);
     // The bridge takes the VXLAN device's MTU: the one the spec gives, or the underlay's minus the overhead.
     const mtu = spec.mtu ?? (await this.overlayMtu(spec));
     changes.push(...(await planBridge(rt, {
       name: spec.bridge, mtu, owner: spec.name,
       ...(spec.gateway ? { address: `${spec.gateway}/${spec.subnet.prefixlen}` } : {}),
     })));
-    const [bridge, vxlan] = await Promise.all([rt.links.find(spec.bridge), rt.links.find(spec.vxlan)]);
-    if (bridge && vxlan) changes.push(...(await planPort(rt, spec.bridge, spec.vxlan)));
-    else changes.push({ action: 'add', target: `port ${spec.vxlan} on ${spec.bridge}`, apply: async () => void (await attachPort(rt, spec.bridge, spec.vxlan)) });
+    changes.push(...(await this.planVxlanPort(spec, vxlanChanges)));
     changes.push(...(await this.planFirewall(spec)));
     if (spec.dhcp?.serve) changes.push(...this.dhcp.plan(spec, mtu, this.state(spec.name)));
     return changes;
+  }
+
+  /**
+   * The VXLAN device as a port of the bridge. Planned against the devices
+   * there now, unless apply creates one of them first: a device created, or
+   * recreated by a replace, has no master whatever the old one had, so its
+   * port is looked at when the step runs.
+   */
+  private async planVxlanPort(spec: ResolvedSpec, vxlanChanges: Change[]): Promise<Change[]> {
+    const rt = this.rt;
+    const fresh = vxlanChanges.some((c) => c.target === `link ${spec.vxlan}` && (c.action === 'create' || c.action === 'replace'));
+    if (!fresh) {
+      const [bridge, vxlan] = await Promise.all([rt.links.find(spec.bridge), rt.links.find(spec.vxlan)]);
+      if (bridge && vxlan) return planPort(rt, spec.bridge, spec.vxlan);
+    }
+    return [{ action: 'add', target: `port ${spec.vxlan} on ${spec.bridge}`, apply: async () => void (await attachPort(rt, spec.bridge, spec.vxlan)) }];
   }
 
   /** One nf_tables client for every network; a failed open is not remembered, so the next call tries again. */
@@ -363,7 +387,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     });
   }
 
-  async status(name: string, spec?: AnySpec | AnyResolvedSpec): Promise<OverlayStatus> {
+  async status(name: string, spec?: AnySpec | AnyResolvedSpec, options: StatusOptions = {}): Promise<OverlayStatus> {
     validateOwner(name, 'name');
     const any = spec === undefined ? undefined : toAnyResolvedSpec(spec);
     const resolved = any?.mode === 'routed' ? undefined : any;
@@ -396,7 +420,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     }
     const firewallKnown = await this.firewallStatus(name, status);
     status.problems.push(...(this.blocking.get(name) ?? []));
-    if (any && firewallKnown) await this.drift(any, status);
+    if (any && firewallKnown) await this.drift(any, status, options.replace ?? LIBRARY_REPLACE);
     else if (any) status.unknown.push('drift: planning reads nf_tables, which needs CAP_NET_ADMIN');
     if (owned.length === 0 && !any && !status.dhcp) status.problems.push(`nothing of network ${name} exists in ${this.rt.where}`);
     for (const link of owned) if (ownerFromAlias(link.ifalias) !== name) status.problems.push(`${link.ifname} is marked for another network`);
@@ -422,11 +446,11 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
   }
 
   /** What apply would change, in words. A device apply would refuse to touch is drift too, said as the refusal. */
-  private async drift(spec: AnyResolvedSpec, status: OverlayStatus): Promise<void> {
+  private async drift(spec: AnyResolvedSpec, status: OverlayStatus, replace: string): Promise<void> {
     try {
       status.drift = (await this.changesFor(spec, {})).map(describeChange);
     } catch (error) {
-      if (error instanceof ConflictError) status.drift.push(`refuse: ${error.message}`);
+      if (error instanceof ConflictError) status.drift.push(`refuse: ${error.messageFor(replace)}`);
       else if (error instanceof ValidationError) status.problems.push(`the spec cannot be applied here: ${error.message}`);
       else throw error;
     }

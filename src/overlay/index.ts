@@ -9,7 +9,7 @@ export {
   toResolvedSpec, within,
 } from './spec.js';
 export {
-  type ApplyOptions, type OverlayClients, OverlayHost, type OverlayHostEvents, type OverlayHostOptions, type OverlayStatus,
+  type ApplyOptions, type OverlayClients, OverlayHost, type OverlayHostEvents, type OverlayHostOptions, type OverlayStatus, type StatusOptions,
 } from './host.js';
 export { type DhcpStatus } from './dhcp-service.js';
 export { type DhcpOwner, dhcpOwner, stopForeignDhcp } from './dhcp-owner.js';

@@ -125,6 +125,12 @@ function defaultName(prefix: string, name: string, field: string): string {
 export function resolveSpec(input: unknown): ResolvedSpec {
   if (!isObject(input)) throw new ValidationError('spec', 'expected an object', input);
   if (input.mode === 'routed') throw new ValidationError('mode', 'a routed spec: resolve it with resolveAnySpec', input.mode);
+  if (input.mode === 'unicast' || input.mode === 'multicast') {
+    // A resolved VXLAN spec says unicast or multicast here. Only resolveSpec's own results are trusted as resolved
+    // (see toResolvedSpec); a copy of one comes back here, and the refusal says why.
+    throw new ValidationError('mode', 'is vxlan or routed in a spec: this looks like a resolved spec copied or changed after ' +
+      'resolveSpec, which is not trusted; change the spec it was resolved from, and pass that (or resolve it again)', input.mode);
+  }
   if (input.mode !== undefined && input.mode !== 'vxlan') throw new ValidationError('mode', 'vxlan (the default) or routed', input.mode);
   checkKeys(input, TOP_KEYS, '');
   const spec = input as unknown as OverlaySpec;

@@ -8,7 +8,7 @@
  * (or a veth peer) should live.
  */
 import { NLM_F_CREATE, NLM_F_EXCL } from '../netlink/constants.js';
-import { NetlinkError, ValidationError } from '../netlink/errors.js';
+import { NetlinkError, ValidationError, VxnetError } from '../netlink/errors.js';
 import { decodeMessage, encodeMessage } from '../netlink/message.js';
 import { namespacePath, validateNamespaceName } from '../netlink/namespace.js';
 import type { Decoded } from '../netlink/codec.js';
@@ -21,7 +21,7 @@ import { MACVLAN_MODE_BRIDGE, MACVLAN_MODE_PASSTHRU, MACVLAN_MODE_PRIVATE, MACVL
 import { IPVLAN_MODE_L2, IPVLAN_MODE_L3, IPVLAN_MODE_L3S } from './schema/kinds/ipvlan.js';
 import type { VxlanInfoData } from './schema/kinds/vxlan.js';
 import { encodeVethPeer, type LinkInfo, type LinkMessage, linkSchema } from './schema/link.js';
-import { validateIfname, validateMtu, validateUnicastMac, validateVxlanOptions } from './validate.js';
+import { validateIfalias, validateIfname, validateMtu, validateUnicastMac, validateVxlanOptions } from './validate.js';
 
 export type Link = LinkMessage;
 /** A device by name or by index. */
@@ -189,8 +189,35 @@ export class Links {
     // Created elsewhere: it is not ours to read back.
     if (spec.namespace) return { ifname: spec.ifname } as Link;
     // The kernel ignores IFLA_IFALIAS when creating (rtnl_create_link has no alias): set it after.
-    if (spec.ifalias !== undefined) await this.set(spec.ifname, { ifalias: spec.ifalias });
+    if (spec.ifalias !== undefined) await this.setCreatedAlias(spec.ifname, spec.ifalias, object);
     return this.get(spec.ifname);
+  }
+
+  /**
+   * The second half of a create with an alias. If the alias cannot be set,
+   * the device just created is deleted again: a device without the alias
+   * asked for is one its creator cannot recognise (vxnet marks what it owns
+   * with the alias, and destroys only what carries the mark), so none is left.
+   */
+  private async setCreatedAlias(ifname: string, ifalias: string, object: string): Promise<void> {
+    const created = await this.get(ifname);
+    try {
+      await this.set(created, { ifalias });
+    } catch (error) {
+      const reason = (error as Error).message;
+      try {
+        await this.delete(created);
+      } catch (cleanup) {
+        throw new VxnetError(
+          `create link ${object}: the device was created, but setting its alias failed (${reason}), and deleting it again failed too ` +
+            `(${(cleanup as Error).message}): ${ifname} is left without its alias; delete it yourself`,
+          { cause: error },
+        );
+      }
+      const cause = `setting its alias after creation failed, so the new device was deleted again: ${reason}`;
+      if (error instanceof NetlinkError) throw new NetlinkError({ ...error.toDetails(), operation: 'create link', object, cause });
+      throw new VxnetError(`create link ${object} failed: ${cause}`, { cause: error });
+    }
   }
 
   private async buildCreate(spec: LinkSpec, operation: string, object: string, fds: number[]): Promise<Record<string, unknown>> {
@@ -258,7 +285,7 @@ export class Links {
     if (spec.mtu !== undefined) message.mtu = validateMtu(spec.mtu);
     if (spec.address !== undefined) message.address = kind !== undefined && ETHERNET_KINDS.has(kind) ? validateUnicastMac(spec.address, 'address') : spec.address;
     if (spec.txqlen !== undefined) message.txqlen = spec.txqlen;
-    if (spec.ifalias !== undefined) message.ifalias = spec.ifalias;
+    if (spec.ifalias !== undefined) message.ifalias = validateIfalias(spec.ifalias);
     if (spec.group !== undefined) message.group = spec.group;
     if (spec.master === null) message.master = 0;
     else if (spec.master !== undefined) message.master = await this.indexOf(spec.master, 'master', operation, object);

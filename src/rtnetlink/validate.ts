@@ -99,6 +99,22 @@ export function validateMtu(mtu: unknown, field = 'mtu'): number {
 }
 
 /**
+ * A device alias (IFLA_IFALIAS): text, at most 254 bytes. The kernel keeps
+ * an alias and its terminating NUL (which vxnet sends) below IFALIASZ, 256,
+ * and refuses longer ones with ERANGE; on a create that refusal would come
+ * after the device exists (the alias is set after creation), so it is
+ * refused here, before anything is sent.
+ */
+export function validateIfalias(alias: unknown, field = 'ifalias'): string {
+  if (typeof alias !== 'string') throw new ValidationError(field, 'an alias is a string', alias);
+  if (alias.includes('\0')) throw new ValidationError(field, 'an alias cannot contain NUL', alias);
+  if (Buffer.byteLength(alias) > MAX_IFALIAS) throw new ValidationError(field, `an alias has at most ${MAX_IFALIAS} bytes`, alias);
+  return alias;
+}
+
+const MAX_IFALIAS = 254;
+
+/**
  * The address of an Ethernet device: six bytes, not multicast (the lowest
  * bit of the first byte), not all zeros. The kernel refuses the others with
  * EINVAL or EADDRNOTAVAIL.

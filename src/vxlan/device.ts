@@ -127,7 +127,7 @@ export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPl
     throw new ConflictError(target, [{ field: 'kind', actual: kind ?? 'none', wanted: 'vxlan' }],
       `pick another name for the VXLAN device, or remove that ${kind ?? 'kindless'} device yourself: vxnet never deletes a device of another kind`);
   }
-  const differences = structuralDifferences(existing, resolved.options);
+  const differences = await namingUnderlays(rt, structuralDifferences(existing, resolved.options), spec.underlay);
   // Never one marked by another vxnet network: it is that network's to change or destroy.
   const current = ownerFromAlias(existing.ifalias);
   if (current !== undefined && current !== spec.owner && (spec.owner !== undefined || differences.length > 0)) {
@@ -172,6 +172,23 @@ export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPl
       }];
   // The flood list is part of the spec when peers are given; a group device's is left alone.
   return spec.peers === undefined ? device : [...device, ...(await planPeers(rt, spec.name, spec.peers))];
+}
+
+/**
+ * The underlay in a difference by device name ("underlay is eth0, wanted
+ * eth1"), as the spec names it: the kernel and structuralDifferences speak
+ * ifindexes, which mean nothing to the person reading the refusal.
+ */
+async function namingUnderlays(rt: Rtnetlink, differences: Difference[], wanted: string | undefined): Promise<Difference[]> {
+  return Promise.all(differences.map(async (d) => {
+    if (d.field !== 'underlay') return d;
+    let actual = d.actual;
+    if (typeof actual === 'number') {
+      const device = await rt.links.find(actual).catch(() => undefined);
+      actual = device?.ifname ?? `ifindex ${actual} (no such device in ${rt.where})`;
+    }
+    return { ...d, actual, wanted: wanted ?? d.wanted };
+  }));
 }
 
 /** The kernel set another MTU than asked: say which, and why when the underlay tells. */

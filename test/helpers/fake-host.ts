@@ -7,6 +7,7 @@
  *   const rt = host.rtnetlink();      // Rtnetlink.over(Connection.over(transport))
  *   const nft = host.nftables();      // Nftables.over(Connection.over(transport))
  *   host.failWrite({ errno: 'EEXIST', nth: 2 });
+ *   host.failRead({ errno: 'EPERM', when: (r) => r.protocol === 'nftables', times: Infinity });
  *   const before = host.snapshot();   ... host.counts() ...
  *
  * Requests are decoded, and replies built, with the project's own schemas
@@ -64,13 +65,21 @@ export interface WriteInfo {
   index: number;
 }
 
-export interface FaultSpec {
+/** One read (a GET request or a dump), as failure-injection predicates see it. */
+export interface ReadInfo {
+  protocol: 'rtnetlink' | 'nftables';
+  /** RTM_GETLINK, NFT_MSG_GETTABLE, ... */
+  type: string;
+  flags: number;
+}
+
+export interface FaultSpec<Info = WriteInfo> {
   /** The errno to answer with: a number or its name ('EEXIST'). */
   errno: number | string;
-  /** Fail the nth write (1-based, counted from now) among those that `when` accepts. Default 1. */
+  /** Fail the nth request (1-based, counted from now) among those that `when` accepts. Default 1. */
   nth?: number;
-  when?: (write: WriteInfo) => boolean;
-  /** How many writes fail once it fires (default 1; Infinity: every one after). */
+  when?: (request: Info) => boolean;
+  /** How many requests fail once it fires (default 1; Infinity: every one after). */
   times?: number;
 }
 
@@ -80,8 +89,8 @@ export interface Fault {
   cancel(): void;
 }
 
-interface ActiveFault {
-  spec: FaultSpec;
+interface ActiveFault<Info = WriteInfo> {
+  spec: FaultSpec<Info>;
   errno: number;
   seen: number;
   hits: number;
@@ -163,6 +172,7 @@ export class FakeHost {
   private rtnl: RtnlState;
   private nft: NftState = initialNftState();
   private readonly faults: ActiveFault[] = [];
+  private readonly readFaults: ActiveFault<ReadInfo>[] = [];
   private readonly counted = new Map<string, number>();
   private writeCount = 0;
   private sendCount = 0;
@@ -198,28 +208,25 @@ export class FakeHost {
 
   /** Makes a write fail with an errno (once, by default): the nth from now, or the nth that `when` accepts. */
   failWrite(spec: FaultSpec): Fault {
-    const fault: ActiveFault = { spec, errno: errnoNumber(spec.errno), seen: 0, hits: 0, done: false };
-    this.faults.push(fault);
-    return {
-      get hits() {
-        return fault.hits;
-      },
-      cancel: () => void (fault.done = true),
-    };
+    return addFault(this.faults, spec);
+  }
+
+  /**
+   * Makes a read (a GET request or a dump) fail with an errno, answered as
+   * the kernel answers a refused request: an error instead of any reply.
+   * What nf_tables does for a process without CAP_NET_ADMIN is
+   * `failRead({ errno: 'EPERM', when: (r) => r.protocol === 'nftables', times: Infinity })`.
+   */
+  failRead(spec: FaultSpec<ReadInfo>): Fault {
+    return addFault(this.readFaults, spec);
   }
 
   private injected(write: Omit<WriteInfo, 'index'>): number | undefined {
-    const info: WriteInfo = { ...write, index: ++this.writeCount };
-    let errno: number | undefined;
-    for (const fault of this.faults) {
-      if (fault.done || (fault.spec.when && !fault.spec.when(info))) continue;
-      fault.seen++;
-      if (fault.seen < (fault.spec.nth ?? 1)) continue;
-      fault.hits++;
-      if (fault.hits >= (fault.spec.times ?? 1)) fault.done = true;
-      errno ??= fault.errno;
-    }
-    return errno;
+    return fire(this.faults, { ...write, index: ++this.writeCount });
+  }
+
+  private injectedRead(read: ReadInfo): number | undefined {
+    return fire(this.readFaults, read);
   }
 
   // ------------------------------------------------------------ counters
@@ -281,6 +288,9 @@ export class FakeHost {
             protocol: 'rtnetlink', type: typeName(NETLINK_ROUTE, m.type), flags: m.flags, message: schema ? decodeMessage<Decoded>(schema, m) : {},
           });
           if (errno) throw new KernelError(errno, 'injected failure');
+        } else {
+          const errno = this.injectedRead({ protocol: 'rtnetlink', type: typeName(NETLINK_ROUTE, m.type), flags: m.flags });
+          if (errno) throw new KernelError(errno, 'injected failure');
         }
         // Work on a copy: a request refused halfway changes nothing.
         const draft = structuredClone(this.rtnl);
@@ -322,6 +332,8 @@ export class FakeHost {
       }
       const dump = (m.flags & NLM_F_DUMP) === NLM_F_DUMP;
       try {
+        const errno = this.injectedRead({ protocol: 'nftables', type: typeName(NETLINK_NETFILTER, m.type), flags: m.flags });
+        if (errno) throw new KernelError(errno, 'injected failure');
         const replies = handleNftRead(this.nft, m, socket.port);
         out.push(Buffer.concat(dump ? [...replies, done(m, socket.port)] : [...replies, ...this.control(m, socket.port)]));
       } catch (error) {
@@ -375,4 +387,29 @@ export class FakeHost {
       },
     });
   }
+}
+
+function addFault<Info>(faults: ActiveFault<Info>[], spec: FaultSpec<Info>): Fault {
+  const fault: ActiveFault<Info> = { spec, errno: errnoNumber(spec.errno), seen: 0, hits: 0, done: false };
+  faults.push(fault);
+  return {
+    get hits() {
+      return fault.hits;
+    },
+    cancel: () => void (fault.done = true),
+  };
+}
+
+/** The errno the first matching fault answers `request` with (every matching fault counts it). */
+function fire<Info>(faults: ActiveFault<Info>[], request: Info): number | undefined {
+  let errno: number | undefined;
+  for (const fault of faults) {
+    if (fault.done || (fault.spec.when && !fault.spec.when(request))) continue;
+    fault.seen++;
+    if (fault.seen < (fault.spec.nth ?? 1)) continue;
+    fault.hits++;
+    if (fault.hits >= (fault.spec.times ?? 1)) fault.done = true;
+    errno ??= fault.errno;
+  }
+  return errno;
 }

@@ -353,4 +353,26 @@ test('counters: requests by type and round trips', async () => {
   assert.equal(host.counts(), { RTM_GETLINK: 1, RTM_NEWLINK: 1 });
 });
 
+test('read faults: an nf_tables read refused with EPERM (a process without CAP_NET_ADMIN), rtnetlink reads untouched; writes not counted', async () => {
+  const host = host1();
+  const rt = host.rtnetlink();
+  const nft = host.nftables();
+  await nft.createTable({ family: 'inet', name: 'hostfw' });
+  const writes = host.writes;
+  const fault = host.failRead({ errno: 'EPERM', when: (r) => r.protocol === 'nftables', times: 2 });
+  for (let i = 0; i < 2; i++) {
+    try {
+      await nft.listTables();
+      assert.unreachable('the read should have been refused');
+    } catch (error) {
+      assert.instance(error, NetlinkError);
+      assert.is((error as NetlinkError).code, 'EPERM');
+    }
+  }
+  assert.is((await rt.links.get('eth0')).ifname, 'eth0', 'rtnetlink reads are not matched');
+  assert.is(fault.hits, 2);
+  assert.equal((await nft.listTables()).map((t) => t.name), ['hostfw'], 'after `times` failures, reads answer again');
+  assert.is(host.writes, writes, 'reads are not writes');
+});
+
 test.run();

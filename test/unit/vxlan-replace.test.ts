@@ -147,4 +147,17 @@ test('bridge: a device of another kind, or one marked by another network, is a c
   assert.equal(host.snapshot(), before);
 });
 
+test('an underlay difference names the devices, as the spec does, not their ifindexes', async () => {
+  const host = new FakeHost({ links: [LOOPBACK, ethernet('eth0', { addresses: ['192.168.100.1/24'] }), ethernet('eth1', { addresses: ['192.168.200.1/24'] })] });
+  const rt = host.rtnetlink();
+  await ensureVxlan(rt, spec('vx0'));
+  const moved = await refusal(() => planVxlan(rt, spec('vx0', { underlay: 'eth1', local: undefined })));
+  assert.equal(moved.differences, [{ field: 'local', actual: '192.168.100.1', wanted: undefined }, { field: 'underlay', actual: 'eth0', wanted: 'eth1' }]);
+  assert.match(moved.message, /local is 192\.168\.100\.1, wanted unset, underlay is eth0, wanted eth1; /);
+  await rt.links.create({ ifname: 'vx1', kind: 'vxlan', vxlan: { id: 43, port: 4789, local: '192.168.100.1', learning: 1 } });
+  const bare = await refusal(() => planVxlan(rt, spec('vx1', { vni: 43 })));
+  assert.equal(bare.differences, [{ field: 'underlay', actual: undefined, wanted: 'eth0' }]);
+  assert.match(bare.message, /underlay is unset, wanted eth0/);
+});
+
 test.run();
