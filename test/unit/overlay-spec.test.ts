@@ -98,7 +98,7 @@ const LONG = 'a-name-so-long-that-vx-prefix-overflows';
 const REFUSALS: [what: string, input: unknown, field: string, reason: RegExp][] = [
   ['not an object', 'demo', 'spec', /expected an object/],
   ['a list', [MULTICAST], 'spec', /expected an object/],
-  ['an unknown top-level field', { ...MULTICAST, vnid: 42 }, 'vnid', /unknown field \(known: name, vni, /],
+  ['an unknown top-level field', { ...MULTICAST, vnid: 42 }, 'vnid', /unknown field \(known: name, mode, vni, /],
   ['a name with a space', { ...MULTICAST, name: 'my net' }, 'name', /1–64 letters/],
   ['no name', { ...MULTICAST, name: undefined }, 'name', /1–64 letters/],
   ['a VNI too large', { ...MULTICAST, vni: 1 << 24 }, 'vni', /./],
@@ -225,7 +225,7 @@ test('an object with a `mode` but no brand is not trusted: validated again as a 
     }
     assert.instance(error, ValidationError);
     assert.is((error as ValidationError).field, 'mode');
-    assert.match((error as ValidationError).reason, /not a spec field.*resolved spec copied or changed after resolveSpec/);
+    assert.match((error as ValidationError).reason, /vxlan or routed in a spec.*resolved spec copied or changed after resolveSpec/);
   }
 });
 
