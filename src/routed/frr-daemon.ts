@@ -23,7 +23,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { PreflightError, type DnsmasqExit, describeExit } from '../dnsmasq/errors.js';
+import { PreflightError, type DnsmasqExit } from '../dnsmasq/errors.js';
 import { childrenOf, findExecutable, processAlive, procStat, statusToExit } from '../dnsmasq/process.js';
 import { namespacePath } from '../netlink/namespace.js';
 import { VxnetError } from '../netlink/errors.js';
@@ -160,6 +160,19 @@ export function pidFileHolder(path: string): number | undefined {
   return undefined;
 }
 
+/** How a daemon ended, in words (FRR's exit codes carry no documented meaning beyond non-zero). */
+export function frrExit(exit: Pick<DnsmasqExit, 'code' | 'signal'>): string {
+  if (exit.signal) return `was killed by ${exit.signal}`;
+  if (exit.code === null) return 'ended for an unknown reason';
+  return `exited with code ${exit.code}`;
+}
+
+/** The lines worth quoting: the first ones (FRR says what is wrong before any usage text) and the last. */
+function excerpt(lines: string[]): string[] {
+  const said = lines.filter((line) => line.trim() !== '');
+  return said.length <= 12 ? said : [...said.slice(0, 4), '…', ...said.slice(-6)];
+}
+
 /** FRR did not come up: it exited during its start, or its socket did not appear in time. */
 export class FrrStartError extends VxnetError {
   override name = 'FrrStartError';
@@ -171,7 +184,7 @@ export class FrrStartError extends VxnetError {
     readonly stderr: string[],
     readonly exit?: Pick<DnsmasqExit, 'code' | 'signal'>,
   ) {
-    const said = stderr.filter((line) => line.trim() !== '').slice(-12);
+    const said = excerpt(stderr);
     super(`FRR ${daemon} (network ${instance}) failed to start: ${reason}${said.length ? `; ${daemon} said:\n  ${said.join('\n  ')}` : ''}`);
   }
 }
@@ -180,8 +193,8 @@ export class FrrStartError extends VxnetError {
 export class FrrGaveUpError extends VxnetError {
   override name = 'FrrGaveUpError';
   constructor(readonly instance: string, readonly daemon: FrrDaemonName, readonly crashes: number, windowMs: number, lastExit?: DnsmasqExit, lastError?: Error) {
-    const said = (lastExit?.stderr ?? []).filter((l) => l.trim()).slice(-5);
-    const last = lastError ? lastError.message : lastExit ? `${daemon} ${describeExit(lastExit)}${said.length ? `; ${daemon} said:\n  ${said.join('\n  ')}` : ''}` : 'no exit recorded';
+    const said = excerpt(lastExit?.stderr ?? []);
+    const last = lastError ? lastError.message : lastExit ? `${daemon} ${frrExit(lastExit)}${said.length ? `; ${daemon} said:\n  ${said.join('\n  ')}` : ''}` : 'no exit recorded';
     super(`FRR ${daemon} (network ${instance}) failed ${crashes} times within ${Math.round(windowMs / 1000)} s; no more restarts. Last failure: ${last}`);
   }
 }
@@ -260,7 +273,7 @@ export class FrrDaemonProcess extends EventEmitter<{ line: [string] }> {
       this.child.once('close', (code, signal) => {
         if (partial) this.line(partial);
         const exit = this.status !== undefined ? statusToExit(this.status) : { code, signal };
-        fail(`${spec.daemon} ${describeExit(exit)}`, exit);
+        fail(`${spec.daemon} ${frrExit(exit)}`, exit);
         this.finish(resolveExit, exit);
       });
     });
