@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # System tools the tests and the demo use: ip/bridge and nft are test oracles
 # (the library never runs them), dnsmasq is the DHCP server vxnet supervises,
-# udhcpc the real DHCP client in the containers, nsenter (util-linux) is how
+# udhcpc the real DHCP client in the containers, frr the BGP daemons, nsenter (util-linux) is how
 # vxnet runs a socket inside a named network namespace.
 # dnsmasq-base is the binary without Debian's system service, which would
 # otherwise start and hold ports 53/67 on every interface.
@@ -17,6 +17,10 @@ command -v dnsmasq >/dev/null || need_apt+=(dnsmasq-base)
 command -v udhcpc >/dev/null || need_apt+=(udhcpc)
 command -v nsenter >/dev/null || need_apt+=(util-linux)
 command -v ping >/dev/null || need_apt+=(iputils-ping)
+# FRR: routed mode with BGP (vxnet runs its zebra and bgpd per network; the
+# tests use vtysh read-only). Shared by the tests and the demo: the demo does
+# not need it, but setup has one list for both.
+[ -x /usr/lib/frr/bgpd ] && [ -x /usr/lib/frr/zebra ] && command -v vtysh >/dev/null || need_apt+=(frr)
 [ -f /usr/include/linux/if_link.h ] || need_apt+=(linux-libc-dev)
 if [ "${1:-}" = "--bench" ]; then
   # Debian's interpreter: the benchmarks run /usr/bin/python3 (a pyenv or venv python3 on PATH may lack it).

@@ -146,6 +146,13 @@ function printStatus(s: OverlayStatus, out: Out): void {
   }
   if (s.bridge) out(`  bridge ${s.bridge.name}: ports ${s.bridge.ports.join(', ') || 'none'}; addresses ${s.bridge.addresses.join(', ') || 'none'}`);
   if (s.routes) out(`  routes (proto vxnet): ${s.routes.map((r) => `${r.dst} via ${r.via ?? '-'} dev ${r.dev ?? '-'}`).join('; ') || 'none'}`);
+  if (s.bgp) {
+    const b = s.bgp;
+    const daemons = b.running ? `running (zebra pid ${b.pids.zebra}, bgpd pid ${b.pids.bgpd}${b.ownerPid ? `, supervised by pid ${b.ownerPid}` : ''})` : b.gaveUp ? `stopped (gave up at ${b.gaveUp.at})` : 'not running';
+    out(`  bgp: ${daemons}${b.asn !== undefined ? `, AS ${b.asn} router-id ${b.routerId}` : ''}, ${b.established}/${b.peers.length} session(s) established`);
+    for (const peer of b.peers) out(`    peer ${peer.address} ${peer.state}, ${peer.prefixesReceived} prefix(es) received`);
+    out(`  routes (proto bgp): ${b.routes.map((r) => `${r.dst} via ${r.via ?? '-'} dev ${r.dev ?? '-'}`).join('; ') || 'none'}`);
+  }
   if (s.firewall) out(`  nftables table ${s.firewall.table}: ${s.firewall.rules.length} rule(s)${s.firewall.peers ? `, peers ${s.firewall.peers.join(', ')}` : ''}`);
   if (s.dhcp) {
     const state = s.dhcp.running

@@ -1,5 +1,5 @@
 /**
- * Keeps one dnsmasq running: the start check, restarts with exponential
+ * Keeps one dnsmasq (or another daemon: FRR's, src/routed/frr-service.ts) running: the start check, restarts with exponential
  * backoff after a crash, giving up after too many crashes in a window,
  * graceful stop, reload on SIGHUP, and a status to look at.
  *
@@ -100,6 +100,8 @@ export interface SupervisorOptions {
   policy: RestartPolicy;
   stopTimeoutMs: number;
   reloadTimeoutMs: number;
+  /** The error emitted on giving up; default a DnsmasqGaveUpError (other daemons, FRR's, name themselves). */
+  gaveUp?: (crashes: number, windowMs: number, lastExit: DnsmasqExit | undefined, lastError: Error | undefined) => Error;
 }
 
 export class Supervisor extends EventEmitter<{
@@ -192,7 +194,8 @@ export class Supervisor extends EventEmitter<{
     if (count >= policy.maxCrashes) {
       this.state = 'failed';
       this.nextRestartAt = undefined;
-      this.emit('error', new DnsmasqGaveUpError(this.options.instance, count, policy.windowMs, exit ?? this.lastExit, error));
+      const lastExit = exit ?? this.lastExit;
+      this.emit('error', this.options.gaveUp?.(count, policy.windowMs, lastExit, error) ?? new DnsmasqGaveUpError(this.options.instance, count, policy.windowMs, lastExit, error));
       return;
     }
     const delayMs = backoffDelay(policy, count);

@@ -35,6 +35,7 @@ import { dhcpOwner } from './dhcp-owner.js';
 import { DhcpService, type DhcpStatus } from './dhcp-service.js';
 import { type IpForwardControl, planForwarding, planForwardingRelease, procIpForward } from './forwarding.js';
 import { type LockHolder, NetworkLock } from './lock.js';
+import { type BgpStatus, FrrService, type FrrServiceOptions } from '../routed/frr-service.js';
 import { planRouted, planRoutedRemoval, routedStatus } from '../routed/plan.js';
 import { type AnyResolvedSpec, type AnySpec, type ResolvedSpec, toAnyResolvedSpec } from './spec.js';
 import { DEFAULT_STATE_ROOT, NetworkState } from './state.js';
@@ -50,6 +51,8 @@ export interface OverlayHostOptions {
   onLockWait?: (network: string, holder: LockHolder | undefined) => void;
   /** Passed to every DHCP server this host starts (restart policy, dnsmasq path, timeouts). */
   dhcp?: Partial<Pick<DnsmasqServerOptions, 'restart' | 'dnsmasqPath' | 'startTimeoutMs' | 'stopTimeoutMs' | 'preflight'>>;
+  /** Routed mode with BGP: where FRR is, its restart policy and timeouts. */
+  frr?: FrrServiceOptions;
 }
 
 /** What OverlayHost.over() works with: clients the caller opened (in the namespace `options.namespace` names). */
@@ -86,6 +89,8 @@ export interface OverlayStatus {
   dhcp?: DhcpStatus;
   /** Routed mode: the network's routes (vxnet's protocol) as the kernel has them. */
   routes?: { dst: string; via?: string; dev?: string }[];
+  /** Routed mode with BGP: FRR's daemons, sessions, prefixes received, the routes zebra installed. */
+  bgp?: BgpStatus;
   /** vxnet's nf_tables table for the network: its rules (by comment) and the VXLAN peer set. */
   firewall?: { table: string; rules: string[]; peers?: string[] };
   /** What apply would still change (given a spec): drift from it. Empty when the host matches. */
@@ -98,10 +103,13 @@ export interface OverlayStatus {
 export interface OverlayHostEvents {
   /** A DHCP server's supervisor gave up restarting dnsmasq (the error says why). Status shows it too. */
   dhcpFailed: [network: string, error: Error];
+  /** The supervisor of a network's FRR daemon gave up restarting it. Status shows it too. */
+  frrFailed: [network: string, error: Error];
 }
 
 export class OverlayHost extends EventEmitter<OverlayHostEvents> implements AsyncDisposable {
   private readonly dhcp: DhcpService;
+  private readonly frr: FrrService;
   /** Foreign chains found dropping what our rules accept, per network (from the last apply). */
   private readonly blocking = new Map<string, string[]>();
   private readonly locks = new Map<string, { lock: NetworkLock; holders: number }>();
@@ -120,6 +128,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     super();
     if (nftables) this.nftables = Promise.resolve(nftables);
     this.dhcp = new DhcpService(options.namespace, (network, error) => this.emit('dhcpFailed', network, error), options.dhcp);
+    this.frr = new FrrService(options.namespace, (network, error) => this.emit('frrFailed', network, error), options.frr);
   }
 
   /** Opens the clients this host needs (nf_tables only when first used) in `options.namespace`, or this process's. */
@@ -176,7 +185,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
   private async changesFor(spec: AnyResolvedSpec, options: ApplyOptions): Promise<Change[]> {
     if (spec.mode === 'routed') {
       return planRouted({
-        rt: this.rt, state: this.state(spec.name), masquerade: await this.masqueradeFor(spec.name), ipForward: this.ipForward, dhcp: this.dhcp,
+        rt: this.rt, state: this.state(spec.name), masquerade: await this.masqueradeFor(spec.name), ipForward: this.ipForward, dhcp: this.dhcp, frr: this.frr,
         onBlocking: (reasons) => this.blocking.set(spec.name, reasons),
       }, spec);
     }
@@ -349,6 +358,8 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       const failures: Error[] = [];
       const stopDhcp = this.dhcp.planStop(name, state);
       if (stopDhcp) changes.push(stopDhcp);
+      const stopFrr = this.frr.planStop(name, state);
+      if (stopFrr) changes.push(stopFrr);
       changes.push(...(await planRoutedRemoval(this.rt, state)));
       // The bridge first: deleting it releases its ports; then the VXLAN device.
       const owned = (await this.ownedLinks(name)).sort((a, b) => Number(b.linkinfo?.info_kind === 'bridge') - Number(a.linkinfo?.info_kind === 'bridge'));
@@ -413,6 +424,11 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     const state = this.state(name);
     const routes = await routedStatus(this.rt, state);
     if (routes.length || any?.mode === 'routed') status.routes = routes;
+    const bgp = await this.frr.status(name, state, this.rt, any?.mode === 'routed' ? any.subnet : await this.bridgeSubnet(br));
+    if (bgp) {
+      status.bgp = bgp;
+      status.problems.push(...bgp.problems);
+    }
     const dhcp = await this.dhcp.status(name, state);
     if (dhcp && (dhcp.running || owned.length > 0)) {
       status.dhcp = dhcp;
@@ -425,6 +441,17 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     if (owned.length === 0 && !any && !status.dhcp) status.problems.push(`nothing of network ${name} exists in ${this.rt.where}`);
     for (const link of owned) if (ownerFromAlias(link.ifalias) !== name) status.problems.push(`${link.ifname} is marked for another network`);
     return status;
+  }
+
+  /** The bridge's IPv4 network (routed mode's subnet, for status without a spec). */
+  private async bridgeSubnet(bridge: Link | undefined): Promise<{ text: string; address: string; prefixlen: number } | undefined> {
+    if (!bridge) return undefined;
+    const address = (await this.rt.addresses.list({ dev: bridge.ifindex })).find((a) => a.family === 2);
+    if (!address?.local) return undefined;
+    const mask = address.prefixlen === 0 ? 0 : (0xffffffff << (32 - address.prefixlen)) >>> 0;
+    const n = (address.local.split('.').reduce((acc, part) => (acc << 8) + Number(part), 0) & mask) >>> 0;
+    const text = [24, 16, 8, 0].map((shift) => (n >>> shift) & 255).join('.');
+    return { text: `${text}/${address.prefixlen}`, address: text, prefixlen: address.prefixlen };
   }
 
   /** The network's table into `status`; false when nf_tables cannot be read here (no CAP_NET_ADMIN). */
@@ -490,6 +517,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     this.closed = true;
     const failures: unknown[] = [];
     await this.dhcp.close().catch((error) => failures.push(error));
+    await this.frr.close().catch((error) => failures.push(error));
     for (const entry of this.locks.values()) entry.lock.release();
     this.locks.clear();
     if (this.ownsClients) {

@@ -24,6 +24,7 @@ import type { NetworkState } from '../overlay/state.js';
 import type { Rtnetlink } from '../rtnetlink/client.js';
 import { RTPROT_KERNEL } from '../rtnetlink/constants.js';
 import type { Route } from '../rtnetlink/routes.js';
+import type { FrrService } from './frr-service.js';
 import { RTPROT_VXNET } from './protocol.js';
 import { checkNextHops, mainTable, planRemoveRoutes, planStaticRoutes, routeDestination } from './routes.js';
 import { overlaps, type ResolvedRoutedSpec, type Subnet } from './spec.js';
@@ -34,6 +35,8 @@ export interface RoutedContext {
   masquerade: Masquerade;
   ipForward: IpForwardControl;
   dhcp: DhcpService;
+  /** FRR (zebra + bgpd) for `routes.bgp`. */
+  frr: FrrService;
   /** Foreign chains that would drop the traffic anyway (reported in status). */
   onBlocking(reasons: string[]): void;
 }
@@ -127,6 +130,8 @@ export async function planRouted(ctx: RoutedContext, spec: ResolvedRoutedSpec): 
   changes.push(...(await planForwarding(ctx.ipForward, state)));
   if (spec.dhcp?.serve) changes.push(...ctx.dhcp.plan(spec, mtu, state));
   changes.push(...routePlan.changes);
+  // BGP: FRR advertises this host's subnet and installs the others' (checked, its tools found, before any write).
+  changes.push(...ctx.frr.plan(spec, state));
   return changes;
 }
 

@@ -64,8 +64,48 @@ test('addresses and networks: host bits, gateway, containerRange, via', () => {
   refuses({ ...base, routes: { static: [{ subnet: '10.20.2.0/24', via: 'host2' }] } }, 'routes.static[0].via');
   refuses({ ...base, routes: { static: [{ subnet: '10.20.2.0/24', via: '192.168.100.1' }] } }, 'routes.static[0].via', /own underlay address/);
   refuses({ ...base, routes: { static: [{ subnet: '10.20.2.0/24' }] } }, 'routes.static[0].via');
-  refuses({ ...base, routes: { bgp: {} } }, 'routes.bgp', /unknown field/);
+  refuses({ ...base, routes: { ...base.routes, bgp: {} } }, 'routes', /static or bgp, not both/);
   refuses({ ...base, vni: 42 }, 'vni', /unknown field/);
+});
+
+const bgp = (b: unknown, extra: Record<string, unknown> = {}) => ({ ...base, ...extra, routes: { bgp: b } });
+
+test('routes.bgp: defaults (router ID the underlay address, hold time 9 s, keepalive 3 s)', () => {
+  const spec = resolveAnySpec(bgp({ asn: 65000, neighbors: ['192.168.100.2', '192.168.100.3'], listen: '192.168.100.0/24' }));
+  assert.ok(spec.mode === 'routed');
+  if (spec.mode !== 'routed') return;
+  assert.equal(spec.routes.static, []);
+  assert.equal(spec.routes.bgp, {
+    asn: 65000, routerId: '192.168.100.1', neighbors: ['192.168.100.2', '192.168.100.3'],
+    listen: { text: '192.168.100.0/24', address: '192.168.100.0', prefixlen: 24 }, holdTime: 9, keepalive: 3,
+  });
+  const other = resolveAnySpec(bgp({ asn: 4294967295, routerId: '10.0.0.1', listen: '192.168.100.0/24', holdTime: 3 }, { underlay: { device: 'eth0' } }));
+  assert.equal(other.mode === 'routed' && other.routes.bgp, { asn: 4294967295, routerId: '10.0.0.1', neighbors: [], listen: { text: '192.168.100.0/24', address: '192.168.100.0', prefixlen: 24 }, holdTime: 3, keepalive: 1 });
+});
+
+test('routes.bgp: each mistake names its field', () => {
+  refuses(bgp({ asn: 0, neighbors: ['192.168.100.2'] }), 'routes.bgp.asn', /1 to 4294967295/);
+  refuses(bgp({ asn: 4294967296, neighbors: ['192.168.100.2'] }), 'routes.bgp.asn', /1 to 4294967295/);
+  refuses(bgp({ asn: 65000.5, neighbors: ['192.168.100.2'] }), 'routes.bgp.asn');
+  refuses(bgp({ asn: '65000', neighbors: ['192.168.100.2'] }), 'routes.bgp.asn');
+  refuses(bgp({ neighbors: ['192.168.100.2'] }), 'routes.bgp.asn');
+  refuses(bgp({ asn: 65000, neighbors: ['fd00::2'] }), 'routes.bgp.neighbors[0]', /IPv4/);
+  refuses(bgp({ asn: 65000, neighbors: ['host2'] }), 'routes.bgp.neighbors[0]');
+  refuses(bgp({ asn: 65000, neighbors: ['192.168.100.1'] }), 'routes.bgp.neighbors[0]', /own underlay address/);
+  refuses(bgp({ asn: 65000, neighbors: ['192.168.100.2', '192.168.100.2'] }), 'routes.bgp.neighbors[1]', /repeats/);
+  refuses(bgp({ asn: 65000, neighbors: '192.168.100.2' }), 'routes.bgp.neighbors');
+  refuses(bgp({ asn: 65000 }), 'routes.bgp.neighbors', /neighbors .* or listen/);
+  refuses(bgp({ asn: 65000, listen: '192.168.100.1/24' }), 'routes.bgp.listen', /host bits/);
+  refuses(bgp({ asn: 65000, listen: '192.168.100.7' }), 'routes.bgp.listen');
+  refuses(bgp({ asn: 65000, listen: 'fd00::/64' }), 'routes.bgp.listen');
+  refuses(bgp({ asn: 65000, listen: '192.168.100.0/24', routerId: 'fd00::1' }), 'routes.bgp.routerId', /IPv4/);
+  refuses(bgp({ asn: 65000, listen: '192.168.100.0/24', routerId: '0.0.0.0' }), 'routes.bgp.routerId');
+  refuses(bgp({ asn: 65000, listen: '192.168.100.0/24' }, { underlay: { device: 'eth0' } }), 'routes.bgp.routerId', /underlay\.address/);
+  refuses(bgp({ asn: 65000, listen: '192.168.100.0/24', holdTime: 2 }), 'routes.bgp.holdTime');
+  refuses(bgp({ asn: 65000, listen: '192.168.100.0/24', holdTime: 70000 }), 'routes.bgp.holdTime');
+  refuses(bgp({ asn: 65000, listen: '192.168.100.0/24', password: 'x' }), 'routes.bgp.password', /unknown field/);
+  refuses(bgp('65000'), 'routes.bgp');
+  refuses({ ...base, routes: { static: [], bgp: { asn: 65000, listen: '192.168.100.0/24' } } }, 'routes', /not both/);
 });
 
 test.run();

@@ -1,0 +1,389 @@
+/**
+ * One FRR daemon (zebra or bgpd) of one network, launched so that it can
+ * never outlive vxnet and never shares anything with another instance.
+ *
+ * The chain is dnsmasq's (src/dnsmasq/process.ts), plus a mount namespace:
+ *
+ *   node ── setpriv --pdeathsig SIGKILL ─ [nsenter --net=NS] ─ unshare --pid --fork --kill-child=SIGKILL --mount   (A)
+ *             └── sh: mount --bind DIR/tmp /var/tmp; "$@"; echo vxnet-frr-exit=$?   PID 1 of the new namespaces (B)
+ *                   └── /usr/lib/frr/bgpd -f DIR/bgpd.conf -i DIR/bgpd.pid -z DIR/zserv.api --vty_socket DIR -P 0   (C)
+ *
+ * Parent death kills A, A's --kill-child kills B, B's end kills C. Every
+ * path FRR would otherwise share is private: the configuration, pid files,
+ * zebra's API socket (-z) and the vty sockets (--vty_socket) are in the
+ * network's state directory; no vty TCP port (-P 0); and FRR's crash-log
+ * buffers, which it keeps under /var/tmp/frr/DAEMON.PID (the PID being 2 in
+ * every such PID namespace), go to the state directory through the bind
+ * mount, which only the daemon's mount namespace sees.
+ *
+ * The daemons run as FRR's own user (`frr`, made by the Debian package),
+ * which is how FRR wants it: run as root it refuses, root not being in its
+ * vty group. The state directory is handed to that user.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { PreflightError, type DnsmasqExit } from '../dnsmasq/errors.js';
+import { childrenOf, findExecutable, processAlive, procStat, statusToExit } from '../dnsmasq/process.js';
+import { namespacePath } from '../netlink/namespace.js';
+import { VxnetError } from '../netlink/errors.js';
+
+export const FRR_EXIT_MARKER = 'vxnet-frr-exit=';
+export const DEFAULT_FRR_DIR = '/usr/lib/frr';
+export const INSTALL_FRR = 'install FRR: Debian/Ubuntu: apt-get install frr (8.4 or later; vxnet runs its zebra and bgpd itself, the system service need not run)';
+const STDERR_LINES = 60;
+
+export type FrrDaemonName = 'zebra' | 'bgpd';
+
+export interface FrrTools {
+  zebra: string;
+  bgpd: string;
+  vtysh: string;
+  setpriv: string;
+  unshare: string;
+  sh: string;
+  nsenter?: string;
+  /** FRR's user and group ids (the daemons' files must be theirs). */
+  uid: number;
+  gid: number;
+}
+
+export interface FrrToolOptions {
+  /** Where zebra and bgpd are. Default /usr/lib/frr (Debian's). */
+  frrDir?: string;
+  /** vtysh (read-only status). Default: found in PATH. */
+  vtyshPath?: string;
+  /** PATH to look tools up in (default the process's). */
+  path?: string;
+}
+
+/** Finds FRR's daemons, vtysh, its user, and the util-linux tools of the chain; a PreflightError naming the package otherwise. */
+export function findFrr(options: FrrToolOptions & { namespace?: string }): FrrTools {
+  const dir = options.frrDir ?? DEFAULT_FRR_DIR;
+  const daemon = (name: FrrDaemonName): string => {
+    const found = findExecutable(`${dir}/${name}`);
+    if (!found) throw new PreflightError('tool-missing', `FRR's ${name} is not at ${dir}/${name}: ${INSTALL_FRR}`, { tool: name, package: 'frr', path: `${dir}/${name}` });
+    return found;
+  };
+  const zebra = daemon('zebra');
+  const bgpd = daemon('bgpd');
+  const vtysh = findExecutable(options.vtyshPath ?? 'vtysh', options.path);
+  if (!vtysh) throw new PreflightError('tool-missing', `vtysh is missing (${options.vtyshPath ?? 'not in PATH'}): ${INSTALL_FRR}`, { tool: 'vtysh', package: 'frr' });
+  const tool = (name: string, from: string): string => {
+    const found = findExecutable(name, options.path);
+    if (!found) throw new PreflightError('tool-missing', `${name} is missing; it comes with ${from} (Debian: apt-get install ${from})`, { tool: name });
+    return found;
+  };
+  const user = frrUser();
+  return {
+    zebra, bgpd, vtysh,
+    setpriv: tool('setpriv', 'util-linux'), unshare: tool('unshare', 'util-linux'), sh: tool('sh', 'dash'),
+    ...(options.namespace !== undefined ? { nsenter: tool('nsenter', 'util-linux') } : {}),
+    ...user,
+  };
+}
+
+/** The frr user's ids, from /etc/passwd (the package makes it). */
+function frrUser(): { uid: number; gid: number } {
+  let passwd = '';
+  try {
+    passwd = readFileSync('/etc/passwd', 'utf8');
+  } catch {
+    // below
+  }
+  const entry = passwd.split('\n').map((line) => line.split(':')).find((fields) => fields[0] === 'frr');
+  if (!entry) throw new PreflightError('tool-missing', `there is no user "frr", which FRR's daemons run as: ${INSTALL_FRR}`, { package: 'frr' });
+  return { uid: Number(entry[2]), gid: Number(entry[3]) };
+}
+
+/** The files of one network's FRR, all in one directory. */
+export interface FrrPaths {
+  dir: string;
+  tmp: string;
+  config(daemon: FrrDaemonName): string;
+  pid(daemon: FrrDaemonName): string;
+  vty(daemon: FrrDaemonName): string;
+  zserv: string;
+}
+
+export function frrPaths(dir: string): FrrPaths {
+  return {
+    dir,
+    tmp: `${dir}/tmp`,
+    config: (d) => `${dir}/${d}.conf`,
+    pid: (d) => `${dir}/${d}.pid`,
+    vty: (d) => `${dir}/${d}.vty`,
+    zserv: `${dir}/zserv.api`,
+  };
+}
+
+/** The daemon's own arguments: private paths, no vty TCP port, log to stdout. */
+export function daemonArgs(daemon: FrrDaemonName, paths: FrrPaths): string[] {
+  return ['-f', paths.config(daemon), '-i', paths.pid(daemon), '-z', paths.zserv, '--vty_socket', paths.dir, '-P', '0', '--log', 'stdout'];
+}
+
+/** The whole chain's command line (see the top of this file). */
+export function frrLaunchCommand(daemon: FrrDaemonName, tools: FrrTools, paths: FrrPaths, namespace?: string): { command: string; args: string[] } {
+  const args = ['--pdeathsig', 'SIGKILL', '--'];
+  if (namespace !== undefined) {
+    if (!tools.nsenter) throw new Error('nsenter is needed to run FRR in a namespace');
+    args.push(tools.nsenter, `--net=${namespacePath(namespace)}`, '--');
+  }
+  args.push(tools.unshare, '--pid', '--fork', '--kill-child=SIGKILL', '--mount', '--propagation', 'private', '--');
+  const script = `tmp=$1; shift; mount --bind "$tmp" /var/tmp || { echo "vxnet: cannot bind $tmp over /var/tmp" >&2; exit 97; }; "$@"; echo "${FRR_EXIT_MARKER}$?" >&2`;
+  args.push(tools.sh, '-c', script, `vxnet-${daemon}`, paths.tmp, tools[daemon], ...daemonArgs(daemon, paths));
+  return { command: tools.setpriv, args };
+}
+
+/** The process holding the POSIX lock FRR takes on its pid file (host pid), if any: the daemon, alive. */
+export function pidFileHolder(path: string): number | undefined {
+  let ino: number;
+  try {
+    ino = statSync(path).ino;
+  } catch {
+    return undefined;
+  }
+  let locks = '';
+  try {
+    locks = readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of locks.split('\n')) {
+    // "1: POSIX  ADVISORY  WRITE 12345 00:1a:67890 0 EOF"
+    const fields = line.trim().split(/\s+/);
+    if (fields[1] !== 'POSIX' && fields[1] !== 'OFDLCK') continue;
+    const pid = Number(fields[4]);
+    const inode = Number(fields[5]?.split(':')[2]);
+    if (inode === ino && pid > 0 && processAlive(pid)) return pid;
+  }
+  return undefined;
+}
+
+/** How a daemon ended, in words (FRR's exit codes carry no documented meaning beyond non-zero). */
+export function frrExit(exit: Pick<DnsmasqExit, 'code' | 'signal'>): string {
+  if (exit.signal) return `was killed by ${exit.signal}`;
+  if (exit.code === null) return 'ended for an unknown reason';
+  return `exited with code ${exit.code}`;
+}
+
+/** The lines worth quoting: the first ones (FRR says what is wrong before any usage text) and the last. */
+function excerpt(lines: string[]): string[] {
+  const said = lines.filter((line) => line.trim() !== '');
+  return said.length <= 12 ? said : [...said.slice(0, 4), '…', ...said.slice(-6)];
+}
+
+/** FRR did not come up: it exited during its start, or its socket did not appear in time. */
+export class FrrStartError extends VxnetError {
+  override name = 'FrrStartError';
+  constructor(
+    readonly instance: string,
+    readonly daemon: FrrDaemonName,
+    readonly reason: string,
+    /** The daemon's own words, oldest first. */
+    readonly stderr: string[],
+    readonly exit?: Pick<DnsmasqExit, 'code' | 'signal'>,
+  ) {
+    const said = excerpt(stderr);
+    super(`FRR ${daemon} (network ${instance}) failed to start: ${reason}${said.length ? `; ${daemon} said:\n  ${said.join('\n  ')}` : ''}`);
+  }
+}
+
+/** FRR crashed too often within the window: no more restarts. */
+export class FrrGaveUpError extends VxnetError {
+  override name = 'FrrGaveUpError';
+  constructor(readonly instance: string, readonly daemon: FrrDaemonName, readonly crashes: number, windowMs: number, lastExit?: DnsmasqExit, lastError?: Error) {
+    const said = excerpt(lastExit?.stderr ?? []);
+    const last = lastError ? lastError.message : lastExit ? `${daemon} ${frrExit(lastExit)}${said.length ? `; ${daemon} said:\n  ${said.join('\n  ')}` : ''}` : 'no exit recorded';
+    super(`FRR ${daemon} (network ${instance}) failed ${crashes} times within ${Math.round(windowMs / 1000)} s; no more restarts. Last failure: ${last}`);
+  }
+}
+
+export interface FrrLaunch {
+  instance: string;
+  daemon: FrrDaemonName;
+  tools: FrrTools;
+  paths: FrrPaths;
+  namespace?: string;
+  startTimeoutMs: number;
+}
+
+/**
+ * A launched FRR daemon. `ready` resolves with its (host) pid once its
+ * socket is there (zebra: the API socket; bgpd: its vty socket), or rejects
+ * with an FrrStartError carrying its output. `exited` resolves once the
+ * whole chain has ended.
+ */
+export class FrrDaemonProcess extends EventEmitter<{ line: [string] }> {
+  readonly child: ChildProcess;
+  readonly ready: Promise<number>;
+  readonly exited: Promise<DnsmasqExit>;
+  pid?: number;
+  version?: string;
+  private startTime?: number;
+  private lines: string[] = [];
+  private status?: number;
+  private ended = false;
+
+  private constructor(private readonly spec: FrrLaunch) {
+    super();
+    const { command, args } = frrLaunchCommand(spec.daemon, spec.tools, spec.paths, spec.namespace);
+    this.child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' }, detached: true });
+    let resolveExit!: (exit: DnsmasqExit) => void;
+    this.exited = new Promise((resolve) => (resolveExit = resolve));
+    const socket = spec.daemon === 'zebra' ? spec.paths.zserv : spec.paths.vty(spec.daemon);
+    this.ready = new Promise<number>((resolve, reject) => {
+      let settled = false;
+      const started = Date.now();
+      const fail = (reason: string, exit?: Pick<DnsmasqExit, 'code' | 'signal'>): void => {
+        if (settled) return;
+        settled = true;
+        clearInterval(poll);
+        reject(new FrrStartError(spec.instance, spec.daemon, reason, this.stderr(), exit));
+      };
+      const poll = setInterval(() => {
+        if (settled || this.ended) return;
+        if (existsSync(socket)) {
+          try {
+            this.locate();
+            settled = true;
+            clearInterval(poll);
+            resolve(this.pid!);
+          } catch (error) {
+            fail((error as Error).message);
+            this.kill();
+          }
+        } else if (Date.now() - started > spec.startTimeoutMs) {
+          fail(`${socket} did not appear within ${spec.startTimeoutMs} ms`);
+          this.kill();
+        }
+      }, 10);
+      this.child.once('error', (error) => {
+        fail(`could not run ${command}: ${error.message}`);
+        this.finish(resolveExit, { code: null, signal: null });
+      });
+      let partial = '';
+      const onData = (chunk: string): void => {
+        const parts = (partial + chunk).split('\n');
+        partial = parts.pop()!;
+        for (const line of parts) this.line(line);
+      };
+      this.child.stdout!.setEncoding('utf8').on('data', onData);
+      this.child.stderr!.setEncoding('utf8').on('data', onData);
+      this.child.once('close', (code, signal) => {
+        if (partial) this.line(partial);
+        const exit = this.status !== undefined ? statusToExit(this.status) : { code, signal };
+        fail(`${spec.daemon} ${frrExit(exit)}`, exit);
+        this.finish(resolveExit, exit);
+      });
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  static launch(spec: FrrLaunch): FrrDaemonProcess {
+    return new FrrDaemonProcess(spec);
+  }
+
+  private line(line: string): void {
+    if (line.startsWith(FRR_EXIT_MARKER)) {
+      const status = Number(line.slice(FRR_EXIT_MARKER.length));
+      if (Number.isInteger(status)) {
+        this.status = status;
+        return;
+      }
+    }
+    const version = /\b(?:zebra|bgpd) (\d+\.\d+\S*) starting/.exec(line);
+    if (version) this.version = version[1];
+    this.lines.push(line);
+    if (this.lines.length > STDERR_LINES) this.lines.shift();
+    this.emit('line', line);
+  }
+
+  stderr(): string[] {
+    return [...this.lines];
+  }
+
+  private finish(resolve: (exit: DnsmasqExit) => void, exit: Pick<DnsmasqExit, 'code' | 'signal'>): void {
+    if (this.ended) return;
+    this.ended = true;
+    resolve({ ...exit, at: new Date(), stderr: this.stderr() });
+  }
+
+  private locate(): void {
+    const wrapper = this.child.pid!;
+    const [shell] = childrenOf(wrapper);
+    const [daemon] = shell === undefined ? [] : childrenOf(shell);
+    if (daemon === undefined) throw new Error(`${this.spec.daemon} made its socket but is not found under its wrapper (pid ${wrapper})`);
+    this.pid = daemon;
+    this.startTime = procStat(daemon)?.startTime;
+  }
+
+  signal(signal: NodeJS.Signals): boolean {
+    if (this.ended || this.pid === undefined || !processAlive(this.pid, this.startTime)) return false;
+    try {
+      process.kill(this.pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  kill(): void {
+    if (this.ended) return;
+    this.signal('SIGKILL');
+    try {
+      this.child.kill('SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+
+  waitForLine<T>(match: (line: string) => T | undefined, timeoutMs: number, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const done = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        clearTimeout(timer);
+        this.off('line', onLine);
+        return true;
+      };
+      const onLine = (line: string): void => {
+        const value = match(line);
+        if (value !== undefined && done()) resolve(value);
+      };
+      const timer = setTimeout(() => done() && reject(new Error(`${what}: not seen within ${timeoutMs} ms`)), timeoutMs);
+      this.on('line', onLine);
+      void this.exited.then(() => done() && reject(new Error(`${what}: ${this.spec.daemon} ended first`)));
+    });
+  }
+
+  /** SIGTERM (FRR withdraws and cleans up), SIGKILL after `timeoutMs`; resolves when the daemon is gone. */
+  async terminate(timeoutMs: number): Promise<DnsmasqExit> {
+    if (!this.signal('SIGTERM')) this.kill();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const exit = await Promise.race([this.exited, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)))]);
+    clearTimeout(timer);
+    const result = exit ?? (this.kill(), await this.exited);
+    const deadline = Date.now() + timeoutMs;
+    while (this.pid !== undefined && processAlive(this.pid, this.startTime)) {
+      if (Date.now() > deadline) throw new Error(`${this.spec.daemon} (pid ${this.pid}) still runs ${timeoutMs} ms after its wrapper ended`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return result;
+  }
+}
+
+/** vtysh, read-only: one command's JSON from the network's private daemons. */
+export function vtyshJson(vtysh: string, dir: string, command: string, timeoutMs = 5000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    execFile(vtysh, ['--vty_socket', dir, '-c', command], { encoding: 'utf8', timeout: timeoutMs }, (error, stdout, stderr) => {
+      if (error) return reject(new Error(`vtysh -c '${command}': ${(stderr || error.message).trim()}`));
+      try {
+        resolve(JSON.parse(stdout));
+      } catch {
+        reject(new Error(`vtysh -c '${command}' did not answer JSON: ${stdout.slice(0, 200)}`));
+      }
+    });
+  });
+}
