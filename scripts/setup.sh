@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian machine (as root) to build, test and demo vxnet.
-# Idempotent: installs only what is missing. Usage: bash scripts/setup.sh [--bench]
+# Idempotent: installs only what is missing.
+#   bash scripts/setup.sh            what the demo needs (npm run demo)
+#   bash scripts/setup.sh --test     and what every test needs (npm test: FRR, …)
+#   bash scripts/setup.sh --bench    and what the benchmarks compare against (pyroute2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System tools the tests and the demo use: ip/bridge and nft are test oracles
 # (the library never runs them), dnsmasq is the DHCP server vxnet supervises,
-# udhcpc the real DHCP client in the containers, frr the BGP daemons, nsenter (util-linux) is how
+# udhcpc the real DHCP client in the containers, nsenter (util-linux) is how
 # vxnet runs a socket inside a named network namespace.
 # dnsmasq-base is the binary without Debian's system service, which would
 # otherwise start and hold ports 53/67 on every interface.
@@ -17,12 +20,21 @@ command -v dnsmasq >/dev/null || need_apt+=(dnsmasq-base)
 command -v udhcpc >/dev/null || need_apt+=(udhcpc)
 command -v nsenter >/dev/null || need_apt+=(util-linux)
 command -v ping >/dev/null || need_apt+=(iputils-ping)
-# FRR: routed mode with BGP (vxnet runs its zebra and bgpd per network; the
-# tests use vtysh read-only). Shared by the tests and the demo: the demo does
-# not need it, but setup has one list for both.
-[ -x /usr/lib/frr/bgpd ] && [ -x /usr/lib/frr/zebra ] && command -v vtysh >/dev/null || need_apt+=(frr)
 [ -f /usr/include/linux/if_link.h ] || need_apt+=(linux-libc-dev)
-if [ "${1:-}" = "--bench" ]; then
+want_test=false want_bench=false
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_test=true ;;
+    --bench) want_bench=true ;;
+    *) echo "setup: unknown option $arg (known: --test, --bench)" >&2; exit 64 ;;
+  esac
+done
+if $want_test; then
+  # FRR: routed mode with BGP (vxnet runs its own zebra and bgpd per network;
+  # the tests read vtysh as an oracle). The demo does not use it.
+  [ -x /usr/lib/frr/bgpd ] && [ -x /usr/lib/frr/zebra ] && command -v vtysh >/dev/null || need_apt+=(frr)
+fi
+if $want_bench; then
   # Debian's interpreter: the benchmarks run /usr/bin/python3 (a pyenv or venv python3 on PATH may lack it).
   /usr/bin/python3 -c 'import pyroute2' 2>/dev/null || need_apt+=(python3-pyroute2)
 fi
