@@ -292,7 +292,7 @@ async function planContainer(rt: Rtnetlink, container: Rtnetlink, c: Context): P
       routeGateway = gateway;
       const spec = { dst: 'default', family: wantedStatic.family, gateway, dev: ifname } as const;
       routeChanges.push({
-        action: 'add', target: `default route via ${gateway} on ${where}`,
+        action: 'add', target: `default route via ${gateway} on ${where}`, ...(ours(gateway) ? { detail: 'if the address change took it' } : {}),
         // Checked again when applied: the address changes before it may have taken a route through the old address with them.
         apply: async () => {
           const index = (await container.links.get(ifname)).ifindex;

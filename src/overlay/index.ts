@@ -1,13 +1,19 @@
 /**
- * vxnet/overlay: one declarative spec per host; plan, apply, destroy, status.
+ * vxnet/overlay: one declarative spec per host; plan, apply, destroy, status;
+ * containers attached to the network (attach, detach, checkAttachment, attachments).
  */
 export {
   isResolvedSpec, loadSpec, type OverlayDhcp, type OverlayFirewall, type OverlayMasquerade, type OverlaySpec, resolveSpec, type ResolvedSpec,
   toResolvedSpec, within,
 } from './spec.js';
 export {
-  type ApplyOptions, type OverlayClients, OverlayHost, type OverlayHostEvents, type OverlayHostOptions, type OverlayStatus,
+  type ApplyOptions, type OverlayAttachment, type OverlayAttachOptions, type OverlayClients, type OverlayDetachOptions, OverlayHost, type OverlayHostEvents,
+  type OverlayHostOptions, type OverlayStatus,
 } from './host.js';
+export {
+  type AttachmentCheck, type AttachResult, type DetachResult, AddressOutsideSubnetError, BridgeNotFoundError, IfnameTakenError, NetnsNotFoundError,
+  NetworkNotAppliedError,
+} from '../attach/index.js';
 export { type DhcpStatus } from './dhcp-service.js';
 export { type DhcpOwner, dhcpOwner, stopForeignDhcp } from './dhcp-owner.js';
 export { type IpForwardControl } from './forwarding.js';
