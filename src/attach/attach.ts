@@ -21,7 +21,7 @@
 import { ConflictError } from '../common/conflict.js';
 import { validateOwner } from '../common/ownership.js';
 import { type Change, describeChange } from '../common/plan.js';
-import { ValidationError, VxnetError } from '../netlink/errors.js';
+import { NetlinkError, ValidationError, VxnetError } from '../netlink/errors.js';
 import { namespaceIdentity } from '../netlink/namespace.js';
 import type { Address } from '../rtnetlink/addresses.js';
 import { Rtnetlink } from '../rtnetlink/client.js';
@@ -31,6 +31,7 @@ import type { Route } from '../rtnetlink/routes.js';
 import { validateIfname, validateMtu, validatePortableIfname, validateUnicastMac } from '../rtnetlink/validate.js';
 import { type Addressing, resolveAddressing } from './addressing.js';
 import { BridgeNotFoundError, IfnameTakenError, NetnsNotFoundError } from './errors.js';
+import type { Attachment } from './list.js';
 import { containerMark, hostMark, parseContainerMark, parseHostMark } from './mark.js';
 import { containerMac, HOST_VETH_ATTEMPTS, hostVethMac, hostVethName } from './names.js';
 import { type ContainerNamespace, containerNamespace } from './netns.js';
@@ -445,4 +446,23 @@ export async function detach(rt: Rtnetlink, options: DetachOptions): Promise<Det
   const change: Change = { action: 'delete', target: `veth ${ours.ifname}`, detail: `${ifname} in ${ns.label}`, apply: () => rt.links.delete(ours) };
   await change.apply();
   return { detached: true, host: ours.ifname!, changes: [change] };
+}
+
+/**
+ * Removes an attachment found by listAttachments, by its host end — for a
+ * sweep (a CNI GC) that has the listing, not the namespace: the device is
+ * looked up again and deleted only if it still carries the same mark.
+ * False when it is gone already (its namespace died, or a detach ran).
+ */
+export async function detachAttachment(rt: Rtnetlink, attachment: Pick<Attachment, 'network' | 'netnsId' | 'ifname'> & { host: Pick<Attachment['host'], 'ifname' | 'ifindex'> }): Promise<boolean> {
+  const link = await rt.links.find(attachment.host.ifindex);
+  const mark = parseHostMark(link?.ifalias);
+  if (!link || link.ifname !== attachment.host.ifname || !mark || mark.network !== attachment.network || mark.netnsId !== attachment.netnsId || mark.ifname !== attachment.ifname) return false;
+  try {
+    await rt.links.delete(link);
+  } catch (error) {
+    if (error instanceof NetlinkError && error.code === 'ENODEV') return false;
+    throw error;
+  }
+  return true;
 }

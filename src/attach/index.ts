@@ -4,7 +4,7 @@
  * OverlayHost.attach is this with the network's bridge, MTU and gateway.
  */
 export {
-  attach, type AttachIo, type AttachmentCheck, type AttachOptions, AttachPlan, type AttachResult, checkAttachment, detach, type DetachOptions,
+  attach, type AttachIo, type AttachmentCheck, type AttachOptions, AttachPlan, type AttachResult, checkAttachment, detach, detachAttachment, type DetachOptions,
   type DetachResult, planAttach, validateContainerId,
 } from './attach.js';
 export { type Attachment, listAttachments } from './list.js';

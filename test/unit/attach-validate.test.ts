@@ -10,7 +10,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveAddressing } from '../../src/attach/addressing.js';
-import { checkAttachment, detach, planAttach, validateContainerId } from '../../src/attach/attach.js';
+import { checkAttachment, detach, detachAttachment, planAttach, validateContainerId } from '../../src/attach/attach.js';
 import { AddressOutsideSubnetError, BridgeNotFoundError, IfnameTakenError, NetnsNotFoundError } from '../../src/attach/errors.js';
 import { containerMark, hostMark, parseContainerMark, parseHostMark } from '../../src/attach/mark.js';
 import { hostVethName } from '../../src/attach/names.js';
@@ -220,6 +220,20 @@ test('detach removes the host end carrying our mark for this container interface
   assert.not.ok(left.includes('vxcours'));
   assert.ok(left.includes('vxceth1') && left.includes(hostVethName(NS_ID, 'eth0')), left.join(' '));
   await refusal(ConflictError, () => detach(hostClient(host), { network: 'other', netns: CONTAINER_NS, ifname: 'eth1' }));
+});
+
+test('detachAttachment deletes a listed attachment only while its device still carries the same mark', async () => {
+  const mark = hostMark({ network: 'demo', netnsId: NS_ID, ifname: 'eth0' });
+  const host = bridgeHost([{ ifname: 'vxcours', ifindex: 10, type: 'veth', ifalias: mark }, { ifname: 'vxcfake', ifindex: 20, type: 'veth' }]);
+  const rt = hostClient(host);
+  const listed = { network: 'demo', netnsId: NS_ID, ifname: 'eth0', host: { ifname: 'vxcours', ifindex: 10 } } as const;
+  assert.is(await detachAttachment(rt, { ...listed, ifname: 'eth1' }), false, 'another interface\'s listing');
+  assert.is(await detachAttachment(rt, { ...listed, network: 'other' }), false, 'another network\'s listing');
+  assert.is(await detachAttachment(rt, { ...listed, host: { ifname: 'vxcfake', ifindex: 20 } }), false, 'an unmarked device');
+  assert.is(host.writes, 0);
+  assert.is(await detachAttachment(rt, listed), true);
+  assert.is(await detachAttachment(rt, listed), false, 'gone already');
+  assert.equal(host.snapshot().links.map((l) => l.ifname).filter((n) => n.startsWith('vxc')), ['vxcfake']);
 });
 
 test.run();
