@@ -19,6 +19,7 @@ import { AddressOutsideSubnetError, IfnameTakenError, NetnsNotFoundError, Networ
 import { listAttachments } from '../../src/attach/list.js';
 import { parseContainerMark, parseHostMark } from '../../src/attach/mark.js';
 import { containerMac, hostVethName } from '../../src/attach/names.js';
+import { attachPort } from '../../src/bridge/bridge.js';
 import { describeChange } from '../../src/common/plan.js';
 import { ValidationError } from '../../src/netlink/errors.js';
 import { namespaceIdentity } from '../../src/netlink/namespace.js';
@@ -428,6 +429,32 @@ it('a changed attach converges: static → another static → dhcp → none, rem
     assert.is(linkIn(web, 'eth0').address, containerMac('seed', `netns:${web}`, 'eth0'));
     assert.equal((await host.attach('seed', { netns: web })).changes, []);
     await host.destroy('seed');
+  } finally {
+    await host?.close();
+    lab.destroy();
+  }
+});
+
+it('the QEMU tap recipe of docs/containers.md: a tap on the overlay\'s bridge with its MTU, a stable guest MAC; destroy releases it and leaves it', async () => {
+  const lab = Lab.create({ hosts: 1 });
+  let host: OverlayHost | undefined;
+  try {
+    const h = lab.host(1).ns;
+    host = await OverlayHost.open({ namespace: h, stateRoot: STATE });
+    await host.apply(specFor(lab.host(1)));
+    sh('ip', ['-n', h, 'tuntap', 'add', 'dev', 'tap-vm1', 'mode', 'tap']); // what QEMU (or the operator before it) does
+    // The recipe, as written in the docs:
+    const rt = host.rt;
+    const bridge = await rt.links.get('br0');
+    await rt.links.set('tap-vm1', { mtu: bridge.mtu });
+    await attachPort(rt, 'br0', 'tap-vm1');
+    const mac = containerMac('seed', 'vm:vm1', 'eth0');
+    const tap = () => JSON.parse(sh('ip', ['-n', h, '-j', '-d', 'link', 'show', 'dev', 'tap-vm1']))[0];
+    assert.equal([tap().master, tap().mtu, tap().linkinfo.info_kind], ['br0', 1450, 'tun']);
+    assert.match(mac, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+    assert.equal(await host.attachments('seed'), [], 'a tap is not an attachment (nothing of vxnet\'s marks it)');
+    await host.destroy('seed');
+    assert.equal([tap().master, tap().ifalias], [undefined, undefined], 'released with the bridge, never deleted or marked');
   } finally {
     await host?.close();
     lab.destroy();
