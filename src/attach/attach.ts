@@ -25,7 +25,7 @@ import { NetlinkError, ValidationError, VxnetError } from '../netlink/errors.js'
 import { namespaceIdentity } from '../netlink/namespace.js';
 import type { Address } from '../rtnetlink/addresses.js';
 import { Rtnetlink } from '../rtnetlink/client.js';
-import { IFF_UP, RT_TABLE_MAIN } from '../rtnetlink/constants.js';
+import { AF_INET, AF_INET6, IFF_UP, RT_TABLE_MAIN } from '../rtnetlink/constants.js';
 import type { Link } from '../rtnetlink/links.js';
 import type { Route } from '../rtnetlink/routes.js';
 import { validateIfname, validateMtu, validatePortableIfname, validateUnicastMac } from '../rtnetlink/validate.js';
@@ -254,8 +254,8 @@ async function planContainer(rt: Rtnetlink, container: Rtnetlink, c: Context): P
 
   // Addresses and the default route inside the container, as they are now.
   const addresses = device ? await container.addresses.list({ dev: device.ifindex }) : [];
-  const family = wantedStatic?.family ?? (previous?.gateway?.includes(':') ? 6 : 4);
-  const defaults = (existing || wantedStatic?.gateway) ? (await container.routes.list({ family })).filter(isDefaultRoute) : [];
+  // Default routes of both families: the one vxnet added before may be of the other family than the one wanted now.
+  const defaults = (existing || wantedStatic?.gateway) ? (await container.routes.list()).filter(isDefaultRoute) : [];
   const ours = (gateway: string | undefined): Route | undefined =>
     gateway === undefined || !device ? undefined : defaults.find((r) => r.gateway === gateway && r.oif === device!.ifindex);
 
@@ -282,7 +282,8 @@ async function planContainer(rt: Rtnetlink, container: Rtnetlink, c: Context): P
   }
   if (wantedStatic?.gateway) {
     const gateway = wantedStatic.gateway;
-    const foreign = defaults.find((r) => !(r.gateway === gateway && r.oif === device?.ifindex));
+    const familyNumber = wantedStatic.family === 4 ? AF_INET : AF_INET6;
+    const foreign = defaults.find((r) => r.family === familyNumber && !(r.gateway === gateway && r.oif === device?.ifindex));
     if (ours(gateway) && addressChanges.length === 0) {
       routeGateway = gateway;
     } else if (foreign && !ours(gateway) && !(previous?.gateway && foreign === ours(previous.gateway))) {

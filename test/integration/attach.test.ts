@@ -236,10 +236,10 @@ it('building block: ip-netns and unshare containers (name, pid, /proc path), sta
     assert.is(linkIn(sleeper.path, 'eth1').mtu, 1300);
     assert.ok(await pingEventually(sleeper.path, 'fd00:20::1'), 'IPv6 gateway reachable (after DAD)');
 
-    // Again, identically — and the pid's namespace by its /proc path: the same attachment. Nothing written anywhere.
+    // Again, identically — web by its /var/run/netns path, the pid's namespace by its /proc path: the same attachments. Nothing written anywhere.
     const writesBefore = rt.writes();
     const again = countingContainers();
-    assert.equal((await attach(rt.rt, webAttach, again.io)).changes, []);
+    assert.equal((await attach(rt.rt, { ...webAttach, netns: `/var/run/netns/${web}` }, again.io)).changes, []);
     assert.equal((await attach(rt.rt, { network: 'demo', bridge: 'br0', netns: sleeper.path, address: 'dhcp' }, again.io)).changes, []);
     assert.equal((await attach(rt.rt, { network: 'demo', bridge: 'br0', netns: String(sleeper.pid), ifname: 'eth1', address: 'fd00:20::5/64', subnet: 'fd00:20::/64', gateway: 'fd00:20::1', mtu: 1300 }, again.io)).changes, []);
     assert.is(rt.writes() - writesBefore, 0, 'no write in the host');
