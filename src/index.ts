@@ -1,7 +1,7 @@
 /**
  * vxnet: Linux container overlay networks from TypeScript.
  * Each layer is also a subpath: vxnet/netlink, vxnet/rtnetlink, vxnet/nftables, vxnet/vxlan,
- * vxnet/bridge, vxnet/masquerade, vxnet/dnsmasq, vxnet/overlay.
+ * vxnet/bridge, vxnet/masquerade, vxnet/dnsmasq, vxnet/overlay, vxnet/attach.
  */
 export * from './netlink/index.js';
 export * from './rtnetlink/index.js';
@@ -21,3 +21,4 @@ export {
 } from './dnsmasq/index.js';
 export * from './overlay/index.js';
 export { RTPROT_VXNET, type ResolvedRoutedSpec, type RoutedSpec, type RoutedStaticRoute } from './routed/index.js';
+export * from './attach/index.js';

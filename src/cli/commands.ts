@@ -2,10 +2,11 @@
  * The CLI's commands, separate from argument parsing so they can be tested
  * and reused. Each prints through `out` and returns the exit code.
  */
+import type { AttachResult } from '../attach/attach.js';
 import { ConflictError } from '../common/conflict.js';
 import { describeChange, type Change } from '../common/plan.js';
 import { VxnetError } from '../netlink/errors.js';
-import { OverlayHost, type OverlayHostOptions, type OverlayStatus } from '../overlay/host.js';
+import { type OverlayAttachment, OverlayHost, type OverlayHostOptions, type OverlayStatus } from '../overlay/host.js';
 import { describeHolder, type LockHolder } from '../overlay/lock.js';
 import { loadAnySpec } from '../overlay/spec.js';
 
@@ -18,6 +19,12 @@ export interface CommandOptions {
   spec?: string;
   json?: boolean;
   replace?: boolean;
+  /** attach/detach: the container's namespace, its interface, address, MAC and MTU. */
+  netns?: string;
+  ifname?: string;
+  ip?: string;
+  mac?: string;
+  mtu?: string;
 }
 
 type Out = (line: string) => void;
@@ -60,6 +67,8 @@ export async function runCommand(args: string[], options: CommandOptions, out: O
     case 'apply': return apply(positional(args, 1, 'FILE'), options, out, openHost);
     case 'destroy': return destroy(positional(args, 1, 'NAME'), options, out, openHost);
     case 'status': return status(positional(args, 1, 'NAME'), options, out, openHost);
+    case 'attach': return attach(positional(args, 1, 'NAME'), options, out, openHost);
+    case 'detach': return detach(positional(args, 1, 'NAME'), options, out, openHost);
     case 'peers': {
       const verb = positional(args, 1, 'add or rm');
       if (verb !== 'add' && verb !== 'rm') throw new UsageError(`peers takes add or rm, not ${verb}`);
@@ -153,6 +162,7 @@ function printStatus(s: OverlayStatus, out: Out): void {
     for (const peer of b.peers) out(`    peer ${peer.address} ${peer.state}, ${peer.prefixesReceived} prefix(es) received`);
     out(`  routes (proto bgp): ${b.routes.map((r) => `${r.dst} via ${r.via ?? '-'} dev ${r.dev ?? '-'}`).join('; ') || 'none'}`);
   }
+  for (const a of s.attachments) out(`  attached: ${describeAttachment(a)}`);
   if (s.firewall) out(`  nftables table ${s.firewall.table}: ${s.firewall.rules.length} rule(s)${s.firewall.peers ? `, peers ${s.firewall.peers.join(', ')}` : ''}`);
   if (s.dhcp) {
     const state = s.dhcp.running
@@ -193,4 +203,63 @@ async function peers(verb: 'add' | 'rm', name: string, address: string, options:
 function firstLine(message: string): string {
   const [first = '', ...rest] = message.split('\n');
   return rest.length ? `${first.replace(/[;:]?\s*dnsmasq said:$/, '')} (--debug shows dnsmasq's last words)` : first;
+}
+
+/** "eth0 in /run/netns/web (vxc…) mac 02:… mtu 1450 address 10.10.0.5/24 via 10.10.0.1, lease 10.10.0.123 until …" */
+function describeAttachment(a: OverlayAttachment): string {
+  const parts = [`${a.ifname} in ${a.netns ?? a.netnsId}${a.containerId ? ` (container ${a.containerId})` : ''} through ${a.host.ifname}`];
+  if (a.container) {
+    parts.push(`mac ${a.container.mac} mtu ${a.container.mtu}${a.container.up ? '' : ' DOWN'}`);
+    if (a.container.address) parts.push(`address ${a.container.address}${a.container.gateway ? ` via ${a.container.gateway}` : ''}`);
+  }
+  if (a.lease) parts.push(`lease ${a.lease.ip}${a.lease.expires ? ` until ${a.lease.expires}` : ''}`);
+  return parts.join(', ');
+}
+
+function netnsOption(options: CommandOptions): string {
+  if (options.netns === undefined || options.netns === '') throw new UsageError('--netns NS is required: the container\'s namespace (a name, a path or a pid)');
+  return options.netns;
+}
+
+function resultJson(result: AttachResult) {
+  const { changes, ...attachment } = result;
+  return { ...attachment, changes: changes.map(changeJson) };
+}
+
+async function attach(name: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {
+  const netns = netnsOption(options);
+  let mtu: number | undefined;
+  if (options.mtu !== undefined) {
+    if (!/^\d+$/.test(options.mtu)) throw new UsageError(`--mtu takes a number of bytes, not ${options.mtu}`);
+    mtu = Number(options.mtu);
+  }
+  await using host = await openHost({ namespace: options.namespace, onLockWait: lockWait(options, out) });
+  const result = await host.attach(name, {
+    netns,
+    ...(options.ifname !== undefined ? { ifname: options.ifname } : {}),
+    ...(options.ip !== undefined ? { address: options.ip } : {}),
+    ...(options.mac !== undefined ? { mac: options.mac } : {}),
+    ...(mtu !== undefined ? { mtu } : {}),
+  });
+  if (options.json) {
+    out(json(resultJson(result)));
+    return 0;
+  }
+  for (const change of result.changes) out(`✓ ${describeChange(change)}`);
+  const address = result.address === 'dhcp'
+    ? `address by DHCP (run the container's client on ${result.ifname})`
+    : result.address ? `address ${result.address}${result.gateway ? ` via ${result.gateway}` : ''}` : 'no address';
+  out(`${name}: ${result.ifname} in ${result.netns} ${result.changes.length ? 'attached' : 'already attached'} through ${result.host.ifname} (mac ${result.container.mac}, mtu ${result.container.mtu}, ${address})`);
+  for (const note of result.notes) out(`  note: ${note}`);
+  return 0;
+}
+
+async function detach(name: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {
+  const netns = netnsOption(options);
+  await using host = await openHost({ namespace: options.namespace, onLockWait: lockWait(options, out) });
+  const result = await host.detach(name, { netns, ...(options.ifname !== undefined ? { ifname: options.ifname } : {}) });
+  if (options.json) out(json({ network: name, detached: result.detached, ...(result.host ? { host: result.host } : {}), ...(result.reason ? { reason: result.reason } : {}), removed: result.changes.map(changeJson) }));
+  else if (result.detached) for (const change of result.changes) out(`- ${describeChange(change)}`);
+  else out(`${name}: nothing to detach: ${result.reason}`);
+  return 0;
 }

@@ -7,6 +7,8 @@
  *   vxnet status NAME [--spec FILE]         devices, peers, leases, problems, drift from the spec
  *   vxnet destroy NAME                      remove exactly what vxnet created for NAME
  *   vxnet peers add|rm NAME ADDRESS         edit the unicast flood list
+ *   vxnet attach NAME --netns NS            put a container's namespace on the network (veth to the bridge)
+ *   vxnet detach NAME --netns NS            take it off again
  *
  * Output is a line per step; --json prints one JSON document instead. Errors
  * are one line (no stack) unless --debug. Exit codes: 0 done (or, for plan,
@@ -22,8 +24,11 @@ const USAGE = `usage:
   vxnet status NAME [--spec FILE] [--namespace NS] [--json]
   vxnet destroy NAME [--namespace NS] [--json]
   vxnet peers add|rm NAME ADDRESS [--namespace NS] [--json]
+  vxnet attach NAME --netns NS [--ifname eth0] [--ip CIDR|dhcp] [--mac MAC] [--mtu N] [--namespace NS] [--json]
+  vxnet detach NAME --netns NS [--ifname eth0] [--namespace NS] [--json]
 options:
-  --namespace NS   work inside the network namespace /run/netns/NS
+  --namespace NS   work inside the network namespace /run/netns/NS (the host's side)
+  --netns NS       the container's namespace: a name under /run/netns, a path (/proc/PID/ns/net) or a pid
   --json           machine-readable output
   --debug          show stack traces (and a spec file's parse error in full)
   --help`;
@@ -54,6 +59,11 @@ async function main(argv: string[]): Promise<number> {
         json: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
         replace: { type: 'boolean', default: false },
+        netns: { type: 'string' },
+        ifname: { type: 'string' },
+        ip: { type: 'string' },
+        mac: { type: 'string' },
+        mtu: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });

@@ -3,6 +3,10 @@
  * could drift: a link vxnet creates carries the alias "vxnet:<owner>"
  * (IFLA_IFALIAS, shown by `ip link` as "alias"), so destroy removes exactly
  * what vxnet made, and a device someone else made is never touched.
+ *
+ * A mark may say more after the owner, separated by a space (owner names
+ * have none): a container's veth carries "vxnet:<owner> attach ns=… if=…"
+ * (see src/attach/mark.ts). Its owner is still the network.
  */
 import { ValidationError } from '../netlink/errors.js';
 
@@ -14,9 +18,11 @@ export function ownerAlias(owner: string): string {
   return `${PREFIX}${owner}`;
 }
 
-/** The owner recorded in an alias, or undefined if it is not vxnet's. */
+/** The owner recorded in an alias (what follows a space is not part of it), or undefined if it is not vxnet's. */
 export function ownerFromAlias(alias: string | undefined): string | undefined {
-  return alias?.startsWith(PREFIX) ? alias.slice(PREFIX.length) : undefined;
+  if (!alias?.startsWith(PREFIX)) return undefined;
+  const space = alias.indexOf(' ', PREFIX.length);
+  return alias.slice(PREFIX.length, space === -1 ? undefined : space);
 }
 
 /** Owner names: what a network is called; they also appear in table names and file paths. */

@@ -29,7 +29,9 @@ export {
 } from './connection.js';
 export { NativeTransport, type NativeTransportOptions, type Transport, type TransportHandlers } from './transport.js';
 export { RelayTransport, type RelayOptions } from './relay.js';
-export { namespacePath, NETNS_RUN_DIR, validateNamespaceName } from './namespace.js';
+export {
+  type NamespaceIdentity, namespaceIdentity, namespacePath, type NamespaceRef, namespaceRef, NETNS_RUN_DIR, validateNamespaceName,
+} from './namespace.js';
 export { Subscription, type SubscriptionEvent, type SubscriptionOptions } from './subscription.js';
 export {
   type Chunk, comparedBytes, DEFAULT_REPLAY_PORT, firstDifference, type Fixture, type FixtureEntry, type FixtureHeader,

@@ -52,3 +52,43 @@ export function namespaceIdentity(nameOrPath?: string): NamespaceIdentity {
   }
   return { dev: stat.dev, ino: stat.ino, id: `ns-${stat.dev}-${stat.ino}` };
 }
+
+/**
+ * A network namespace given by name, path or process: what `namespaceRef`
+ * makes of it. `path` is what the rest of vxnet takes (a connection's
+ * `namespace`, a veth peer's `namespace`), `name` and `pid` say how it was
+ * reached when that is known.
+ */
+export interface NamespaceRef {
+  path: string;
+  /** Its name under /run/netns, when given as a name or as /run/netns/NAME (or /var/run/netns/NAME). */
+  name?: string;
+  /** The process whose namespace it is, when given as a pid or as /proc/PID/ns/net. */
+  pid?: number;
+}
+
+/**
+ * Reads a namespace reference as container tools give one: a pid (a number,
+ * or a string of digits: the namespace of that process, /proc/PID/ns/net),
+ * an absolute path (/proc/PID/ns/net, /var/run/netns/NAME, a bind mount
+ * elsewhere), or a name under /run/netns. A namespace named with digits only
+ * is reached by its path. Nothing is opened here.
+ */
+export function namespaceRef(ref: string | number, field = 'netns'): NamespaceRef {
+  if (typeof ref === 'number' || (typeof ref === 'string' && /^\d+$/.test(ref))) {
+    const pid = Number(ref);
+    if (!Number.isSafeInteger(pid) || pid <= 0) throw new ValidationError(field, 'a process id is a positive integer', ref);
+    return { path: `/proc/${pid}/ns/net`, pid };
+  }
+  if (typeof ref !== 'string' || ref.length === 0) throw new ValidationError(field, 'a namespace name, a path to a namespace file, or a process id', ref);
+  if (ref.startsWith('/')) {
+    if (ref.includes('\0')) throw new ValidationError(field, 'a path has no NUL', ref);
+    const named = /^\/(?:var\/)?run\/netns\/([^/]+)$/.exec(ref);
+    if (named) return { path: `${NETNS_RUN_DIR}/${named[1]}`, name: named[1] };
+    const proc = /^\/proc\/(\d+)\/ns\/net$/.exec(ref);
+    if (proc && Number(proc[1]) > 0) return { path: ref, pid: Number(proc[1]) };
+    return { path: ref };
+  }
+  validateNamespaceName(ref, field);
+  return { path: `${NETNS_RUN_DIR}/${ref}`, name: ref };
+}

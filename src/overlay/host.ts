@@ -8,12 +8,24 @@
  * object itself (link alias, table name, dnsmasq instance), which is how
  * destroy() finds exactly what to remove and status() what to report.
  *
+ * Containers join the network with attach() (a veth pair from the bridge
+ * into the container's namespace, see src/attach/): under the network's
+ * lock, on its bridge, with its MTU and its gateway; status() lists them and
+ * destroy() removes them with the rest.
+ *
  * Every plan is made, and so every input validated, before the first write.
  * Writers of one network in one network namespace take turns (NetworkLock),
  * whichever process they run in; state that outlives a process lives in the
  * network's directory keyed by the namespace's identity (NetworkState).
  */
 import { EventEmitter } from 'node:events';
+import ipaddr from 'ipaddr.js';
+import {
+  attach as attachContainer, type AttachIo, type AttachmentCheck, type AttachResult, checkAttachment, detach as detachContainer, type DetachResult,
+} from '../attach/attach.js';
+import { NetworkNotAppliedError } from '../attach/errors.js';
+import { type Attachment, listAttachments } from '../attach/list.js';
+import { parseHostMark } from '../attach/mark.js';
 import { attachPort, planBridge, planPort } from '../bridge/bridge.js';
 import { ConflictError, LIBRARY_REPLACE } from '../common/conflict.js';
 import { ownerAlias, ownerFromAlias, validateOwner } from '../common/ownership.js';
@@ -53,6 +65,8 @@ export interface OverlayHostOptions {
   dhcp?: Partial<Pick<DnsmasqServerOptions, 'restart' | 'dnsmasqPath' | 'startTimeoutMs' | 'stopTimeoutMs' | 'preflight'>>;
   /** Routed mode with BGP: where FRR is, its restart policy and timeouts. */
   frr?: FrrServiceOptions;
+  /** How attach reaches into a container's namespace (tests count its writes). Default: a relay through nsenter. */
+  attach?: AttachIo;
 }
 
 /** What OverlayHost.over() works with: clients the caller opened (in the namespace `options.namespace` names). */
@@ -79,6 +93,36 @@ export interface StatusOptions {
   replace?: string;
 }
 
+/** A container to attach to the network: what OverlayHost.attach takes (the bridge, MTU and gateway are the network's). */
+export interface OverlayAttachOptions {
+  /** The container's network namespace: a name under /run/netns, a path (/proc/PID/ns/net, /var/run/netns/NAME) or a pid. */
+  netns: string | number;
+  /** The interface inside the container. Default eth0. */
+  ifname?: string;
+  /** Default: a stable locally administered MAC derived from the network, the container and ifname. */
+  mac?: string;
+  /** 'dhcp' (the container's client asks the network's DHCP server), a static address inside the subnet ("10.10.0.5" or "10.10.0.5/24"), or omitted (none). */
+  address?: string;
+  /** Default: the overlay's MTU (the bridge's). */
+  mtu?: number;
+  /** A stable name for the container (a CNI container id): kept in the mark; the default MAC derives from it. */
+  containerId?: string;
+  /** With a static address, a default route via the network's gateway (default true; never over one through another device). */
+  defaultRoute?: boolean;
+}
+
+/** Which container interface: what detach and check take. */
+export interface OverlayDetachOptions {
+  netns: string | number;
+  /** Default eth0. */
+  ifname?: string;
+}
+
+/** An attachment as status() reports it: the DHCP lease of its MAC, when this host serves the network's DHCP. */
+export interface OverlayAttachment extends Attachment {
+  lease?: { ip: string; expires: string | null; hostname?: string };
+}
+
 export interface OverlayStatus {
   name: string;
   /** Links carrying this network's mark. */
@@ -91,6 +135,8 @@ export interface OverlayStatus {
   routes?: { dst: string; via?: string; dev?: string }[];
   /** Routed mode with BGP: FRR's daemons, sessions, prefixes received, the routes zebra installed. */
   bgp?: BgpStatus;
+  /** Containers attached to the network here. */
+  attachments: OverlayAttachment[];
   /** vxnet's nf_tables table for the network: its rules (by comment) and the VXLAN peer set. */
   firewall?: { table: string; rules: string[]; peers?: string[] };
   /** What apply would still change (given a spec): drift from it. Empty when the host matches. */
@@ -358,10 +404,17 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       const failures: Error[] = [];
       const stopDhcp = this.dhcp.planStop(name, state);
       if (stopDhcp) changes.push(stopDhcp);
+      // Containers' pairs first (deleting the host end takes the container's end with it), then the bridge
+      // (deleting it releases its ports), then the VXLAN device.
+      for (const link of await this.rt.links.list()) {
+        const mark = parseHostMark(link.ifalias);
+        if (mark?.network === name) {
+          changes.push({ action: 'delete', target: `veth ${link.ifname}`, detail: `attachment of ${mark.ifname} in ${mark.netnsId}`, apply: () => this.rt.links.delete(link) });
+        }
+      }
       const stopFrr = this.frr.planStop(name, state);
       if (stopFrr) changes.push(stopFrr);
       changes.push(...(await planRoutedRemoval(this.rt, state)));
-      // The bridge first: deleting it releases its ports; then the VXLAN device.
       const owned = (await this.ownedLinks(name)).sort((a, b) => Number(b.linkinfo?.info_kind === 'bridge') - Number(a.linkinfo?.info_kind === 'bridge'));
       for (const link of owned) {
         changes.push({ action: 'delete', target: `link ${link.ifname}`, detail: link.linkinfo?.info_kind, apply: () => this.rt.links.delete(link) });
@@ -406,6 +459,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     const status: OverlayStatus = {
       name,
       links: owned.map((l) => ({ name: l.ifname!, kind: l.linkinfo?.info_kind, mtu: l.mtu, up: (l.flags & 1) !== 0 })),
+      attachments: [],
       drift: [],
       problems: [],
       unknown: [],
@@ -434,11 +488,13 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       status.dhcp = dhcp;
       if (dhcp.gaveUp && !dhcp.running) status.problems.push(`dhcp: stopped (gave up at ${dhcp.gaveUp.at}: ${dhcp.gaveUp.reason})`);
     }
+    status.attachments = withLeases(await listAttachments(this.rt, { network: name }), status.dhcp);
+    for (const attachment of status.attachments) status.problems.push(...attachment.problems.map((p) => `attachment: ${p}`));
     const firewallKnown = await this.firewallStatus(name, status);
     status.problems.push(...(this.blocking.get(name) ?? []));
     if (any && firewallKnown) await this.drift(any, status, options.replace ?? LIBRARY_REPLACE);
     else if (any) status.unknown.push('drift: planning reads nf_tables, which needs CAP_NET_ADMIN');
-    if (owned.length === 0 && !any && !status.dhcp) status.problems.push(`nothing of network ${name} exists in ${this.rt.where}`);
+    if (owned.length === 0 && !any && !status.dhcp && status.attachments.length === 0) status.problems.push(`nothing of network ${name} exists in ${this.rt.where}`);
     for (const link of owned) if (ownerFromAlias(link.ifalias) !== name) status.problems.push(`${link.ifname} is marked for another network`);
     return status;
   }
@@ -481,6 +537,81 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       else if (error instanceof ValidationError) status.problems.push(`the spec cannot be applied here: ${error.message}`);
       else throw error;
     }
+  }
+
+  /**
+   * Attaches a container to the network on this host: a veth pair from the
+   * network's bridge into the container's namespace, with the overlay's MTU
+   * and, for a static address, a default route via this host's gateway (the
+   * bridge's address). A second call with the same options writes nothing.
+   * Under the network's lock; every input checked before the first write.
+   * NetworkNotAppliedError when the network has no bridge here.
+   */
+  async attach(network: string, options: OverlayAttachOptions): Promise<AttachResult> {
+    validateOwner(network, 'network');
+    return this.locked(network, async () => attachContainer(this.rt, await this.attachOptions(network, options), this.options.attach));
+  }
+
+  /**
+   * Takes a container off the network: removes the pair vxnet made for it
+   * (found by its mark, never by name). Nothing attached, or a namespace
+   * already gone, is not an error (`detached: false`, with the reason).
+   */
+  async detach(network: string, options: OverlayDetachOptions): Promise<DetachResult> {
+    validateOwner(network, 'network');
+    return this.locked(network, () => detachContainer(this.rt, { network, netns: options.netns, ...(options.ifname !== undefined ? { ifname: options.ifname } : {}) }));
+  }
+
+  /** Compares a container's attachment with `options`, changing nothing: what attach would still do, as problems. */
+  async checkAttachment(network: string, options: OverlayAttachOptions): Promise<AttachmentCheck> {
+    validateOwner(network, 'network');
+    return checkAttachment(this.rt, await this.attachOptions(network, options), this.options.attach);
+  }
+
+  /** The containers attached to the network here, with their DHCP leases when this host serves them. */
+  async attachments(network: string): Promise<OverlayAttachment[]> {
+    validateOwner(network, 'network');
+    const dhcp = await this.dhcp.status(network, this.state(network));
+    return withLeases(await listAttachments(this.rt, { network }), dhcp);
+  }
+
+  /**
+   * The building block's options for this network: its bridge (the marked
+   * one, or the master of its marked VXLAN device when the bridge was used,
+   * not created), and for a static address the subnet and gateway of the
+   * bridge's address of that family.
+   */
+  private async attachOptions(network: string, options: OverlayAttachOptions) {
+    const links = await this.rt.links.list();
+    const alias = ownerAlias(network);
+    let bridge = links.find((l) => l.ifalias === alias && l.linkinfo?.info_kind === 'bridge');
+    const vxlan = links.find((l) => l.ifalias === alias && l.linkinfo?.info_kind === 'vxlan');
+    if (!bridge && vxlan?.master) bridge = links.find((l) => l.ifindex === vxlan.master && l.linkinfo?.info_kind === 'bridge');
+    if (!bridge) throw new NetworkNotAppliedError(network, this.rt.where);
+    let subnet: string | undefined;
+    let gateway: string | undefined;
+    if (options.address !== undefined && options.address !== 'dhcp') {
+      const family = String(options.address).includes(':') ? 10 : 2;
+      const addresses = (await this.rt.addresses.list({ dev: bridge.ifindex })).filter((a) => a.scope === 0);
+      const candidates = addresses.filter((a) => a.family === family);
+      const chosen = candidates.find((a) => sameNetwork(a, String(options.address))) ?? candidates[0] ?? addresses[0];
+      if (chosen) {
+        gateway = chosen.local ?? chosen.address;
+        subnet = `${gateway}/${chosen.prefixlen}`;
+        if (chosen.family !== family) gateway = undefined;
+      }
+    }
+    return {
+      network, bridge: bridge.ifname!, netns: options.netns,
+      ...(options.ifname !== undefined ? { ifname: options.ifname } : {}),
+      ...(options.mac !== undefined ? { mac: options.mac } : {}),
+      ...(options.address !== undefined ? { address: options.address } : {}),
+      ...(subnet ? { subnet } : {}),
+      ...(gateway ? { gateway } : {}),
+      ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
+      ...(options.containerId !== undefined ? { containerId: options.containerId } : {}),
+      ...(options.defaultRoute !== undefined ? { defaultRoute: options.defaultRoute } : {}),
+    };
   }
 
   /** Runs `work` holding the network's lock (re-entrant within this object). */
@@ -532,6 +663,26 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** Each attachment with the DHCP lease of its container's MAC, if the server has one. */
+function withLeases(attachments: Attachment[], dhcp: DhcpStatus | undefined): OverlayAttachment[] {
+  return attachments.map((attachment) => {
+    const mac = attachment.container?.mac?.toLowerCase();
+    const lease = mac ? dhcp?.leases.find((l) => l.mac === mac) : undefined;
+    if (!lease) return attachment;
+    return { ...attachment, lease: { ip: lease.ip, expires: lease.expires ? lease.expires.toISOString() : null, ...(lease.hostname ? { hostname: lease.hostname } : {}) } };
+  });
+}
+
+/** Whether an address (with or without its prefix) lies in the bridge address's network. */
+function sameNetwork(bridgeAddress: { local?: string; address?: string; prefixlen: number }, address: string): boolean {
+  const ip = address.split('/')[0]!;
+  const base = bridgeAddress.local ?? bridgeAddress.address;
+  if (!base || !ipaddr.isValid(ip)) return false;
+  const parsed = ipaddr.parse(ip);
+  const network = ipaddr.parse(base);
+  return parsed.kind() === network.kind() && parsed.match(network, bridgeAddress.prefixlen);
 }
 
 function underlayFamilyOf(spec: ResolvedSpec): 4 | 6 {

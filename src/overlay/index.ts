@@ -1,5 +1,6 @@
 /**
- * vxnet/overlay: one declarative spec per host; plan, apply, destroy, status.
+ * vxnet/overlay: one declarative spec per host; plan, apply, destroy, status;
+ * containers attached to the network (attach, detach, checkAttachment, attachments).
  */
 export {
   type AnyResolvedSpec, type AnySpec, isRoutedSpec, loadAnySpec, resolveAnySpec, toAnyResolvedSpec,
@@ -9,8 +10,13 @@ export {
   toResolvedSpec, within,
 } from './spec.js';
 export {
-  type ApplyOptions, type OverlayClients, OverlayHost, type OverlayHostEvents, type OverlayHostOptions, type OverlayStatus, type StatusOptions,
+  type ApplyOptions, type OverlayAttachment, type OverlayAttachOptions, type OverlayClients, type OverlayDetachOptions, OverlayHost, type OverlayHostEvents,
+  type OverlayHostOptions, type OverlayStatus, type StatusOptions,
 } from './host.js';
+export {
+  type AttachmentCheck, type AttachResult, type DetachResult, AddressOutsideSubnetError, BridgeNotFoundError, IfnameTakenError, NetnsNotFoundError,
+  NetworkNotAppliedError,
+} from '../attach/index.js';
 export { type DhcpStatus } from './dhcp-service.js';
 export { type DhcpOwner, dhcpOwner, stopForeignDhcp } from './dhcp-owner.js';
 export { type IpForwardControl } from './forwarding.js';

@@ -125,21 +125,28 @@ export class Links {
     );
   }
 
-  /** One link by name or index; NetlinkError ENODEV when there is none. */
-  async get(ref: LinkRef): Promise<Link> {
-    const request = typeof ref === 'number' ? { ifindex: ref } : { ifname: validateIfname(ref) };
+  /**
+   * One link by name or index; NetlinkError ENODEV when there is none.
+   * `netnsid` reads it in another namespace, named by the id this one knows
+   * it by (IFLA_TARGET_NETNSID; a veth's `link_netnsid` names its peer's):
+   * no socket in that namespace is needed.
+   */
+  async get(ref: LinkRef, options: { netnsid?: number } = {}): Promise<Link> {
+    const request: Record<string, unknown> = typeof ref === 'number' ? { ifindex: ref } : { ifname: validateIfname(ref) };
+    if (options.netnsid !== undefined) request.target_netnsid = options.netnsid;
+    const where = options.netnsid === undefined ? this.rt.where : `the namespace with id ${options.netnsid} in ${this.rt.where}`;
     const replies = await this.rt.connection.request(encodeMessage(RTM_GETLINK, 0, linkSchema, request), {
       operation: 'get link',
       object: String(ref),
-      explain: (errno) => (errno === 19 ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref} in ${this.rt.where}` : undefined),
+      explain: (errno) => (errno === 19 ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref} in ${where}` : undefined),
     });
     return decodeMessage<Link>(linkSchema, replies[0]!);
   }
 
   /** Like get, but undefined when the device does not exist. */
-  async find(ref: LinkRef): Promise<Link | undefined> {
+  async find(ref: LinkRef, options: { netnsid?: number } = {}): Promise<Link | undefined> {
     try {
-      return await this.get(ref);
+      return await this.get(ref, options);
     } catch (error) {
       if (error instanceof NetlinkError && error.code === 'ENODEV') return undefined;
       throw error;

@@ -29,6 +29,7 @@ const EXAMPLES: [file: string, args: string[], expect: RegExp[]][] = [
   ['dhcp.ts', [], [/lease/i]],
   ['seed-demo.ts', [], [/the seed works\./]],
   ['seed-demo.ts', ['--unicast'], [/unicast peers/, /the seed works\./]],
+  ['attach-container.ts', [], [/\/proc\/\d+\/ns\/net → 10\.30\.0\.10: ok/, /host 2: 0 change\(s\)/, /leased 10\.30\.0\.1\d\d to/, /interfaces left in pid \d+: lo$/m]],
 ];
 
 for (const [file, args, expect] of EXAMPLES) {

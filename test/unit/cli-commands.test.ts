@@ -267,7 +267,7 @@ test('status --json: the OverlayStatus document, drift and problems included', a
   assert.is(code, 2);
   assert.is(lines.length, 1);
   const document = JSON.parse(lines[0]!);
-  assert.equal(Object.keys(document).sort(), ['bridge', 'drift', 'firewall', 'links', 'name', 'problems', 'unknown', 'vxlan']);
+  assert.equal(Object.keys(document).sort(), ['attachments', 'bridge', 'drift', 'firewall', 'links', 'name', 'problems', 'unknown', 'vxlan']);
   assert.equal(document.links.map((l: { name: string }) => l.name), ['vx-demo', 'br-demo']);
   assert.equal(document.bridge, { name: 'br-demo', ports: ['vx-demo'], addresses: ['10.10.0.1/24'] });
   assert.is(document.drift.length, 1);
