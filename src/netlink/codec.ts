@@ -9,7 +9,7 @@ import { align, NLA_HDRLEN } from './align.js';
 import { NLA_F_NESTED, NLA_TYPE_MASK } from './constants.js';
 import { DecodeError, ValidationError } from './errors.js';
 import { HOST_LE, readBE16, readBE32, readS32, readU16, readU32 } from './bytes.js';
-import { type Attr, type AttrSet, resolveSet } from './schema.js';
+import { type Attr, type AttrSet, Kind, type KindCode, resolveSet } from './schema.js';
 import { Writer } from './writer.js';
 
 /** An attribute kept as bytes because the schema does not describe it. */
@@ -38,7 +38,11 @@ const readS16 = HOST_LE ? 'readInt16LE' : 'readInt16BE';
 const readU64 = HOST_LE ? 'readBigUInt64LE' : 'readBigUInt64BE';
 const readS64 = HOST_LE ? 'readBigInt64LE' : 'readBigInt64BE';
 
-const FIXED_SIZE: Record<number, number> = { 0: 1, 1: 2, 2: 4, 3: 8, 4: 1, 5: 2, 6: 4, 7: 8, 8: 2, 9: 4, 10: 8, 13: 0, 14: 4, 15: 16 };
+/** Value bytes of the kinds that have exactly one size. */
+const FIXED_SIZE: Partial<Record<KindCode, number>> = {
+  [Kind.u8]: 1, [Kind.u16]: 2, [Kind.u32]: 4, [Kind.u64]: 8, [Kind.s8]: 1, [Kind.s16]: 2, [Kind.s32]: 4, [Kind.s64]: 8,
+  [Kind.be16]: 2, [Kind.be32]: 4, [Kind.be64]: 8, [Kind.flag]: 0, [Kind.ipv4]: 4, [Kind.ipv6]: 16,
+};
 
 // ---------------------------------------------------------------- decoding
 
@@ -120,19 +124,19 @@ function ipSizeError(size: number, at: number): DecodeError {
 function inlineDecode(attr: Attr, k: number): string | undefined {
   const fixed = (n: number, read: string) => `if (size !== ${n}) throw sizeError(A[${k}], size, vs); v = ${read};`;
   switch (attr.code) {
-    case 0: return fixed(1, 'buf[vs]');
-    case 1: return fixed(2, 'readU16(buf, vs)');
-    case 2: return fixed(4, 'readU32(buf, vs)');
-    case 6: return fixed(4, 'readS32(buf, vs)');
-    case 8: return fixed(2, 'readBE16(buf, vs)');
-    case 9: return fixed(4, 'readBE32(buf, vs)');
-    case 11: return 'v = decodeString(buf, vs, ve);';
-    case 12: return 'v = copy(buf, vs, ve);';
-    case 13: return fixed(0, 'true');
-    case 14: return fixed(4, 'formatIPv4(buf, vs)');
-    case 15: return fixed(16, 'formatIPv6(buf, vs)');
-    case 16: return 'if (size === 4) v = formatIPv4(buf, vs); else if (size === 16) v = formatIPv6(buf, vs); else throw ipSizeError(size, vs);';
-    case 17: return 'v = formatMac(buf, vs, ve);';
+    case Kind.u8: return fixed(1, 'buf[vs]');
+    case Kind.u16: return fixed(2, 'readU16(buf, vs)');
+    case Kind.u32: return fixed(4, 'readU32(buf, vs)');
+    case Kind.s32: return fixed(4, 'readS32(buf, vs)');
+    case Kind.be16: return fixed(2, 'readBE16(buf, vs)');
+    case Kind.be32: return fixed(4, 'readBE32(buf, vs)');
+    case Kind.string: return 'v = decodeString(buf, vs, ve);';
+    case Kind.binary: return 'v = copy(buf, vs, ve);';
+    case Kind.flag: return fixed(0, 'true');
+    case Kind.ipv4: return fixed(4, 'formatIPv4(buf, vs)');
+    case Kind.ipv6: return fixed(16, 'formatIPv6(buf, vs)');
+    case Kind.ip: return 'if (size === 4) v = formatIPv4(buf, vs); else if (size === 16) v = formatIPv6(buf, vs); else throw ipSizeError(size, vs);';
+    case Kind.mac: return 'v = formatMac(buf, vs, ve);';
     default: return undefined;
   }
 }
@@ -236,28 +240,28 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
     throw new DecodeError('attribute', `${attr.kind} needs ${fixed} bytes, got ${size}`, start);
   }
   switch (attr.code) {
-    case 0: return buf[start];
-    case 1: return readU16(buf, start);
-    case 2: return readU32(buf, start);
-    case 3: return buf[readU64](start);
-    case 4: return buf.readInt8(start);
-    case 5: return buf[readS16](start);
-    case 6: return readS32(buf, start);
-    case 7: return buf[readS64](start);
-    case 8: return buf.readUInt16BE(start);
-    case 9: return buf.readUInt32BE(start);
-    case 10: return buf.readBigUInt64BE(start);
-    case 11: return decodeString(buf, start, end);
-    case 12: return copy(buf, start, end);
-    case 13: return true;
-    case 14: return formatIPv4(buf, start);
-    case 15: return formatIPv6(buf, start);
-    case 16:
+    case Kind.u8: return buf[start];
+    case Kind.u16: return readU16(buf, start);
+    case Kind.u32: return readU32(buf, start);
+    case Kind.u64: return buf[readU64](start);
+    case Kind.s8: return buf.readInt8(start);
+    case Kind.s16: return buf[readS16](start);
+    case Kind.s32: return readS32(buf, start);
+    case Kind.s64: return buf[readS64](start);
+    case Kind.be16: return buf.readUInt16BE(start);
+    case Kind.be32: return buf.readUInt32BE(start);
+    case Kind.be64: return buf.readBigUInt64BE(start);
+    case Kind.string: return decodeString(buf, start, end);
+    case Kind.binary: return copy(buf, start, end);
+    case Kind.flag: return true;
+    case Kind.ipv4: return formatIPv4(buf, start);
+    case Kind.ipv6: return formatIPv6(buf, start);
+    case Kind.ip:
       if (size === 4) return formatIPv4(buf, start);
       if (size === 16) return formatIPv6(buf, start);
       throw new DecodeError('attribute', `an IP address has 4 or 16 bytes, got ${size}`, start);
-    case 17: return formatMac(buf, start, end);
-    case 18: {
+    case Kind.mac: return formatMac(buf, start, end);
+    case Kind.nest: {
       let set: AttrSet | undefined;
       if (attr.select) {
         const selector = siblings[attr.select.by];
@@ -279,15 +283,15 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
       if ((rawType & NLA_F_NESTED) === 0) (value as any)[UNFLAGGED_NEST] = true;
       return value;
     }
-    case 20:
+    case Kind.u8flag:
       if (size === 0) return true;
       if (size === 1) return buf[start];
       throw new DecodeError('attribute', `u8flag has 0 or 1 bytes, got ${size}`, start);
-    case 21:
+    case Kind.uint:
       if (size === 4) return readU32(buf, start);
       if (size === 8) return buf[readU64](start);
       throw new DecodeError('attribute', `uint has 4 or 8 bytes, got ${size}`, start);
-    case 19: {
+    case Kind.struct: {
       const layout = attr.layout!;
       if (size < layout.size) throw new DecodeError('attribute', `struct ${layout.name} needs ${layout.size} bytes, got ${size}`, start);
       const value = layout.read(buf, start);
@@ -495,12 +499,12 @@ function writeRaw(raw: RawAttr, w: Writer): void {
 /** Writes one attribute; returns false when nothing was written (a false flag). */
 function writeAttr(attr: Attr, v: unknown, siblings: Decoded, w: Writer, path: string): boolean {
   switch (attr.code) {
-    case 13:
+    case Kind.flag:
       if (v === false) return false;
       if (v !== true) throw new ValidationError(path, 'a flag is true or false', v);
       w.endAttr(w.beginAttr(attr.type));
       return true;
-    case 20:
+    case Kind.u8flag:
       // A request sets it as a flag; a value read from a dump goes back as the u8 it was.
       if (v === false) return false;
       if (v === true) {
@@ -513,7 +517,7 @@ function writeAttr(attr: Attr, v: unknown, siblings: Decoded, w: Writer, path: s
         w.endAttr(start);
       }
       return true;
-    case 18: {
+    case Kind.nest: {
       let set: AttrSet;
       if (attr.select) {
         const selector = siblings[attr.select.by];
@@ -550,35 +554,35 @@ function writeAttr(attr: Attr, v: unknown, siblings: Decoded, w: Writer, path: s
 
 function writeScalar(attr: Attr, v: unknown, w: Writer, path: string): void {
   switch (attr.code) {
-    case 0: return w.u8(checkInt(v, 0, 0xff, path));
-    case 1: return w.u16(checkInt(v, 0, 0xffff, path));
-    case 2: return w.u32(checkInt(v, 0, 0xffffffff, path));
-    case 3: return w.u64(checkBig(v, 0n, 0xffffffffffffffffn, path));
-    case 4: return w.s8(checkInt(v, -0x80, 0x7f, path));
-    case 5: return w.s16(checkInt(v, -0x8000, 0x7fff, path));
-    case 6: return w.s32(checkInt(v, -0x80000000, 0x7fffffff, path));
-    case 7: return w.s64(checkBig(v, -0x8000000000000000n, 0x7fffffffffffffffn, path));
-    case 8: return w.be16(checkInt(v, 0, 0xffff, path));
-    case 9: return w.be32(checkInt(v, 0, 0xffffffff, path));
-    case 10: return w.be64(checkBig(v, 0n, 0xffffffffffffffffn, path));
-    case 11: {
+    case Kind.u8: return w.u8(checkInt(v, 0, 0xff, path));
+    case Kind.u16: return w.u16(checkInt(v, 0, 0xffff, path));
+    case Kind.u32: return w.u32(checkInt(v, 0, 0xffffffff, path));
+    case Kind.u64: return w.u64(checkBig(v, 0n, 0xffffffffffffffffn, path));
+    case Kind.s8: return w.s8(checkInt(v, -0x80, 0x7f, path));
+    case Kind.s16: return w.s16(checkInt(v, -0x8000, 0x7fff, path));
+    case Kind.s32: return w.s32(checkInt(v, -0x80000000, 0x7fffffff, path));
+    case Kind.s64: return w.s64(checkBig(v, -0x8000000000000000n, 0x7fffffffffffffffn, path));
+    case Kind.be16: return w.be16(checkInt(v, 0, 0xffff, path));
+    case Kind.be32: return w.be32(checkInt(v, 0, 0xffffffff, path));
+    case Kind.be64: return w.be64(checkBig(v, 0n, 0xffffffffffffffffn, path));
+    case Kind.string: {
       if (typeof v !== 'string') throw new ValidationError(path, 'expected a string', v);
       if (v.includes('\0')) throw new ValidationError(path, 'a string cannot contain NUL', v);
       w.string(v);
       w.u8(0);
       return;
     }
-    case 12:
+    case Kind.binary:
       if (!(v instanceof Uint8Array)) throw new ValidationError(path, 'expected bytes (Uint8Array)', v);
       return w.bytes(v);
-    case 14: return w.bytes(parseIPv4(v, path));
-    case 15: return w.bytes(parseIPv6(v, path));
-    case 16: return w.bytes(parseIP(v, path));
-    case 17: return w.bytes(parseMac(v, path));
-    case 21:
+    case Kind.ipv4: return w.bytes(parseIPv4(v, path));
+    case Kind.ipv6: return w.bytes(parseIPv6(v, path));
+    case Kind.ip: return w.bytes(parseIP(v, path));
+    case Kind.mac: return w.bytes(parseMac(v, path));
+    case Kind.uint:
       if (typeof v === 'bigint') return w.u64(checkBig(v, 0n, 0xffffffffffffffffn, path));
       return w.u32(checkInt(v, 0, 0xffffffff, path));
-    case 19: {
+    case Kind.struct: {
       if (typeof v !== 'object' || v === null) throw new ValidationError(path, `expected a ${attr.layout!.name} object`, v);
       const layout = attr.layout!;
       const at = w.reserve(layout.size);
@@ -712,7 +716,7 @@ export function attributePathAt(set: AttrSet, buf: Buffer, start: number, end: n
     const attr = set.byType[type];
     if (target >= offset && target < offset + align(length)) {
       const name = attr?.name ?? `#${type}`;
-      if (attr?.code === 18 && target >= offset + NLA_HDRLEN) {
+      if (attr?.code === Kind.nest && target >= offset + NLA_HDRLEN) {
         let nested: AttrSet | undefined;
         if (attr.select) {
           const selector = decodedSoFar[attr.select.by];
@@ -725,8 +729,8 @@ export function attributePathAt(set: AttrSet, buf: Buffer, start: number, end: n
       return name;
     }
     // Remember selector candidates (strings and small integers) for the nests that follow.
-    if (attr && attr.code <= 2 && length === NLA_HDRLEN + FIXED_SIZE[attr.code]!) decodedSoFar[attr.name] = decodeValue(attr, buf, offset + NLA_HDRLEN, offset + length, decodedSoFar, rawType, decodeAttrs);
-    else if (attr && attr.code === 11) decodedSoFar[attr.name] = decodeString(buf, offset + NLA_HDRLEN, offset + length);
+    if (attr && (attr.code === Kind.u8 || attr.code === Kind.u16 || attr.code === Kind.u32) && length === NLA_HDRLEN + FIXED_SIZE[attr.code]!) decodedSoFar[attr.name] = decodeValue(attr, buf, offset + NLA_HDRLEN, offset + length, decodedSoFar, rawType, decodeAttrs);
+    else if (attr && attr.code === Kind.string) decodedSoFar[attr.name] = decodeString(buf, offset + NLA_HDRLEN, offset + length);
     offset += align(length);
   }
   return undefined;
