@@ -52,9 +52,9 @@ const FIXED_SIZE: Partial<Record<KindCode, number>> = {
  *
  * Each attribute set is compiled, on first use, into a function with one
  * `case` per attribute number (see compileDecoder): it stores each value
- * under a constant property name and reads the common kinds inline.
- * `decodeAttrsInterpreted` below is the same algorithm as a plain loop over
- * the schema; the tests hold the two to identical results and errors.
+ * under a constant property name and reads the common kinds inline. The
+ * tests hold it to a plain interpreter of the schema (test/helpers/decode-oracle.ts)
+ * on every recorded kernel message and on mutations of them.
  */
 export function decodeAttrs(set: AttrSet, buf: Buffer, start: number, end: number, out: Decoded): Decoded {
   let decode = compiledDecoders.get(set);
@@ -62,52 +62,10 @@ export function decodeAttrs(set: AttrSet, buf: Buffer, start: number, end: numbe
   return decode(buf, start, end, out);
 }
 
-/** The reference decoder: a loop that interprets the schema (kept for the tests, and as the specification of compileDecoder). */
-export function decodeAttrsInterpreted(set: AttrSet, buf: Buffer, start: number, end: number, out: Decoded): Decoded {
-  let offset = start;
-  let position = 0;
-  while (offset < end) {
-    if (end - offset < NLA_HDRLEN) throw new DecodeError(set.name, `${end - offset} trailing bytes, too short for an attribute header`, offset);
-    const length = readU16(buf, offset);
-    const rawType = readU16(buf, offset + 2);
-    if (length < NLA_HDRLEN) throw new DecodeError(set.name, `attribute length ${length} is shorter than its header`, offset);
-    if (offset + length > end) {
-      throw new DecodeError(set.name, `attribute type ${rawType & NLA_TYPE_MASK} claims ${length} bytes, only ${end - offset} remain`, offset);
-    }
-    const type = rawType & NLA_TYPE_MASK;
-    const attr = set.byType[type];
-    const valueStart = offset + NLA_HDRLEN;
-    const valueEnd = offset + length;
-    if (attr === undefined) {
-      (out.unknown ??= []).push({ type, flags: rawType & ~NLA_TYPE_MASK, data: copy(buf, valueStart, valueEnd), at: position });
-    } else {
-      let value: unknown;
-      try {
-        value = decodeValue(attr, buf, valueStart, valueEnd, out, rawType, decodeAttrsInterpreted);
-      } catch (error) {
-        throw error instanceof DecodeError ? error.within(attr.name) : error;
-      }
-      if (value === SKIP) {
-        (out.unknown ??= []).push({ type, flags: rawType & ~NLA_TYPE_MASK, data: copy(buf, valueStart, valueEnd), at: position });
-      } else if (attr.multi) {
-        const list = out[attr.name] as unknown[] | undefined;
-        if (list === undefined) out[attr.name] = [value];
-        else list.push(value);
-      } else {
-        out[attr.name] = value;
-      }
-    }
-    position++;
-    // The last attribute may omit its padding; never step past `end`.
-    offset = Math.min(offset + align(length), end);
-  }
-  return out;
-}
-
 type AttrsDecoder = (buf: Buffer, start: number, end: number, out: Decoded) => Decoded;
 const compiledDecoders = new WeakMap<AttrSet, AttrsDecoder>();
 
-/** Thrown by compiled decoders for an attribute of a fixed size that came with another (the interpreter's words). */
+/** For an attribute of a fixed size that came with another (decodeValue's words). */
 function sizeError(attr: Attr, size: number, at: number): DecodeError {
   return new DecodeError('attribute', `${attr.kind} needs ${FIXED_SIZE[attr.code]} bytes, got ${size}`, at);
 }
@@ -142,11 +100,11 @@ function inlineDecode(attr: Attr, k: number): string | undefined {
 }
 
 /**
- * Generates the decoder of one attribute set: decodeAttrsInterpreted with
- * the schema lookups resolved at compile time. Property names are constant
- * in each `case`, so V8 stores them with monomorphic inline caches instead of
- * the megamorphic keyed store of `out[attr.name] = value` (the difference is
- * about a third of a 100k-route dump's decode).
+ * Generates the decoder of one attribute set: a loop over the attributes
+ * with a `switch` on the attribute number, the schema lookups resolved at
+ * compile time. Each `case` stores its value under a constant property name,
+ * so V8 keeps monomorphic inline caches for the stores, where
+ * `out[attr.name] = value` in a loop is a megamorphic keyed store.
  */
 function compileDecoder(set: AttrSet): AttrsDecoder {
   const attrs: Attr[] = [];
@@ -156,7 +114,7 @@ function compileDecoder(set: AttrSet): AttrsDecoder {
     const k = attrs.push(attr) - 1;
     const key = JSON.stringify(attr.name);
     const read = inlineDecode(attr, k)
-      ?? `v = decodeValue(A[${k}], buf, vs, ve, out, rawType, decodeAttrs); if (v === SKIP) { attr = undefined; keepRaw(out, buf, vs, ve, rawType, position); break; }`;
+      ?? `v = decodeValue(A[${k}], buf, vs, ve, out, rawType); if (v === SKIP) { attr = undefined; keepRaw(out, buf, vs, ve, rawType, position); break; }`;
     const store = attr.multi ? `{ const list = out[${key}]; if (list === undefined) out[${key}] = [v]; else list.push(v); }` : `out[${key}] = v;`;
     cases.push(`case ${type}: attr = A[${k}]; ${read} ${store} attr = undefined; break;`);
   });
@@ -195,7 +153,7 @@ function compileDecoder(set: AttrSet): AttrsDecoder {
     };`;
   const helpers = {
     DecodeError, readU16, readU32, readS32, readBE16, readBE32, decodeString, copy, formatIPv4, formatIPv6, formatMac,
-    decodeValue, decodeAttrs, keepRaw, sizeError, ipSizeError, SKIP,
+    decodeValue, keepRaw, sizeError, ipSizeError, SKIP,
   };
   const names = Object.keys(helpers);
   return new Function('A', 'S', ...names, source)(attrs, set, ...names.map((n) => helpers[n as keyof typeof helpers])) as AttrsDecoder;
@@ -231,9 +189,8 @@ let encodeDepth = 0;
 /** Returned by decodeValue when an attribute must be kept raw (unknown sub-message). */
 const SKIP = Symbol('skip');
 
-type NestDecoder = (set: AttrSet, buf: Buffer, start: number, end: number, out: Decoded) => Decoded;
-
-function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblings: Decoded, rawType: number, nested: NestDecoder): unknown {
+/** Decodes one attribute's value: the kinds compileDecoder does not read inline, and every nest. */
+function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblings: Decoded, rawType: number): unknown {
   const size = end - start;
   const fixed = FIXED_SIZE[attr.code];
   if (fixed !== undefined && size !== fixed) {
@@ -271,12 +228,11 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
       } else {
         set = resolveSet(attr.set!);
       }
-      // Both decoders (compiled and interpreted) enter every nest here, so this bounds both.
       if (decodeDepth >= MAX_NEST_DEPTH) throw new DecodeError('attribute', `nests deeper than ${MAX_NEST_DEPTH} levels`, start);
       decodeDepth++;
       let value: Decoded;
       try {
-        value = nested(set, buf, start, end, {});
+        value = decodeAttrs(set, buf, start, end, {});
       } finally {
         decodeDepth--;
       }
@@ -729,7 +685,7 @@ export function attributePathAt(set: AttrSet, buf: Buffer, start: number, end: n
       return name;
     }
     // Remember selector candidates (strings and small integers) for the nests that follow.
-    if (attr && (attr.code === Kind.u8 || attr.code === Kind.u16 || attr.code === Kind.u32) && length === NLA_HDRLEN + FIXED_SIZE[attr.code]!) decodedSoFar[attr.name] = decodeValue(attr, buf, offset + NLA_HDRLEN, offset + length, decodedSoFar, rawType, decodeAttrs);
+    if (attr && (attr.code === Kind.u8 || attr.code === Kind.u16 || attr.code === Kind.u32) && length === NLA_HDRLEN + FIXED_SIZE[attr.code]!) decodedSoFar[attr.name] = decodeValue(attr, buf, offset + NLA_HDRLEN, offset + length, decodedSoFar, rawType);
     else if (attr && attr.code === Kind.string) decodedSoFar[attr.name] = decodeString(buf, offset + NLA_HDRLEN, offset + length);
     offset += align(length);
   }
