@@ -12,7 +12,9 @@
  */
 import { align, NLMSG_HDRLEN } from './align.js';
 import { attributePathAt } from './codec.js';
-import { NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN } from './constants.js';
+import {
+  NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLMSG_NOOP, NLMSG_OVERRUN,
+} from './constants.js';
 import {
   AbortError, ClosedError, DecodeError, DumpInterruptedError, NetlinkError, OverrunError, TimeoutError,
 } from './errors.js';
@@ -199,6 +201,14 @@ export class Connection implements AsyncDisposable {
     return this.seq;
   }
 
+  /** Sets flags on an encoded request (and clears others), stamps a new sequence number and our port; returns the number. */
+  private stampRequest(message: Buffer, set: number, clear = 0): number {
+    setMessageFlags(message, (messageFlags(message) | set) & ~clear);
+    const seq = this.nextSeq();
+    stamp(message, seq, this.transport.port);
+    return seq;
+  }
+
   // ------------------------------------------------------------ window
 
   private async acquire(slots: number, signal?: AbortSignal, operation = 'request'): Promise<void> {
@@ -330,9 +340,7 @@ export class Connection implements AsyncDisposable {
   async request(message: Buffer, context: RequestContext, options: RequestOptions = {}): Promise<RawMessage[]> {
     this.assertOpen(context.operation);
     await this.acquire(1, options.signal, context.operation);
-    const seq = this.nextSeq();
-    setMessageFlags(message, messageFlags(message) | NLM_F_REQUEST | NLM_F_ACK);
-    stamp(message, seq, this.transport.port);
+    const seq = this.stampRequest(message, NLM_F_REQUEST | NLM_F_ACK);
     return new Promise<RawMessage[]>((resolve, reject) => {
       const replies: RawMessage[] = [];
       const pending = this.register(
@@ -382,66 +390,30 @@ export class Connection implements AsyncDisposable {
 
   private async *runDump<T>(message: Buffer, context: RequestContext, options: DumpOptions<T>): AsyncGenerator<T[], void, undefined> {
     await this.acquire(1, options.signal, context.operation);
-    const seq = this.nextSeq();
-    setMessageFlags(message, messageFlags(message) | NLM_F_REQUEST | NLM_F_DUMP);
-    stamp(message, seq, this.transport.port);
-    const decode = options.decode ?? ((m: RawMessage) => m as unknown as T);
-
-    // Batches of decoded values, one per datagram, handed from the receive callback to the consumer.
-    const ready: T[][] = [];
-    let finished = false;
-    let failure: Error | undefined;
-    let interrupted = false;
-    let wake: (() => void) | undefined;
-    const notify = (): void => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    let batch: T[] | undefined;
-    let stopped = false; // consumer gone: keep draining to DONE, discard values
-
+    const seq = this.stampRequest(message, NLM_F_REQUEST | NLM_F_DUMP);
+    const dump = new DumpState<T>(options.decode ?? ((m: RawMessage) => m as unknown as T));
     const pending = this.register(
       {
         seq, context, request: message, slots: 1,
         onMessage: (m) => {
-          if (m.flags & NLM_F_DUMP_INTR) interrupted = true;
+          if (m.flags & NLM_F_DUMP_INTR) dump.interrupted = true;
           if (m.type === NLMSG_DONE) {
-            const errno = doneErrno(m);
             this.settle(pending);
-            if (errno) failure = this.errorFor({ errno, request: { type: 0, flags: 0, seq, pid: 0 } }, context, message);
-            else if (interrupted) failure = new DumpInterruptedError(context.operation, 1);
-            finished = true;
+            const errno = doneErrno(m);
+            if (errno) dump.end(this.errorFor({ errno, request: { type: 0, flags: 0, seq, pid: 0 } }, context, message));
+            else dump.end(dump.interrupted ? new DumpInterruptedError(context.operation, 1) : undefined);
           } else if (m.type === NLMSG_ERROR) {
             const ack = parseAck(m);
             if (ack.errno === 0) return;
             this.settle(pending);
-            failure = this.errorFor(ack, context, message);
-            finished = true;
-          } else if (m.type >= 0x10 && !stopped) {
-            try {
-              (batch ??= []).push(decode(m));
-            } catch (error) {
-              // Stop decoding, but let the dump run to DONE so the socket stays usable.
-              failure = error as Error;
-              stopped = true;
-            }
+            dump.end(this.errorFor(ack, context, message));
+          } else if (m.type >= NLMSG_MIN_TYPE) {
+            dump.add(m);
           }
-          if (batch && batch.length >= 256) {
-            ready.push(batch);
-            batch = undefined;
-          }
-          if (finished) {
-            if (batch) ready.push(batch);
-            batch = undefined;
-          }
-          notify();
         },
         fail: (error) => {
           this.settle(pending);
-          failure ??= error;
-          finished = true;
-          notify();
+          dump.fail(error);
         },
       },
       options,
@@ -450,28 +422,17 @@ export class Connection implements AsyncDisposable {
 
     try {
       for (;;) {
-        if (ready.length === 0 && batch && batch.length) {
-          ready.push(batch);
-          batch = undefined;
-        }
-        if (ready.length > 0) {
-          const next = ready.shift()!;
-          if (!stopped) yield next;
-          continue;
-        }
-        if (finished) break;
-        await new Promise<void>((resolve) => (wake = resolve));
+        const values = dump.take();
+        if (values !== undefined) yield values;
+        else if (dump.ended) break;
+        else await dump.arrival();
       }
-      if (failure) throw failure;
+      if (dump.failure) throw dump.failure;
     } finally {
-      if (!finished) {
-        // The consumer left early: discard the rest, but read the dump to its end.
-        stopped = true;
-        ready.length = 0;
-        await new Promise<void>((resolve) => {
-          const check = (): void => (finished ? resolve() : void (wake = check));
-          check();
-        });
+      // The consumer left early: drop the rest, but read the dump to its end.
+      if (!dump.ended) {
+        dump.abandon();
+        while (!dump.ended) await dump.arrival();
       }
     }
   }
@@ -736,5 +697,93 @@ export class Connection implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
+  }
+}
+
+/** Values handed to a dump's consumer at a time, at most (one datagram's worth, usually fewer). */
+const DUMP_BATCH = 256;
+
+/**
+ * One dump between the receive callback, which adds what the kernel sends,
+ * and the consumer, which takes the decoded values in batches. Each field
+ * has one meaning; the dump is read to its end whatever the consumer does.
+ */
+class DumpState<T> {
+  /** The kernel has ended the dump (DONE, or an error), or the request failed: nothing more will arrive. */
+  ended = false;
+  /** What the consumer is told once the dump has ended. */
+  failure: Error | undefined;
+  /** A message came flagged NLM_F_DUMP_INTR: what was read mixes states. */
+  interrupted = false;
+  /** Full batches waiting for the consumer. */
+  private readonly ready: T[][] = [];
+  /** The batch being filled. */
+  private filling: T[] | undefined;
+  /** A message failed to decode: nothing more is decoded or handed over. */
+  private decodeFailed = false;
+  /** The consumer has stopped: nothing more is decoded or handed over. */
+  private abandoned = false;
+  /** Resumes a consumer waiting in arrival(). */
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly decode: (message: RawMessage) => T) {}
+
+  /** A message of the dump (the receive callback). */
+  add(message: RawMessage): void {
+    if (!this.decodeFailed && !this.abandoned) {
+      try {
+        (this.filling ??= []).push(this.decode(message));
+        if (this.filling.length >= DUMP_BATCH) {
+          this.ready.push(this.filling);
+          this.filling = undefined;
+        }
+      } catch (error) {
+        // Decode no more, but the dump still runs to its end so the socket stays usable.
+        this.failure = error as Error;
+        this.decodeFailed = true;
+      }
+    }
+    this.notify();
+  }
+
+  /** The kernel ended the dump; its error, if any, is what the consumer gets. */
+  end(error: Error | undefined): void {
+    if (error) this.failure = error;
+    this.ended = true;
+    this.notify();
+  }
+
+  /** The request failed (timeout, abort, a closed socket); a failure already known stands. */
+  fail(error: Error): void {
+    this.failure ??= error;
+    this.ended = true;
+    this.notify();
+  }
+
+  /** The next batch for the consumer, if one is there. */
+  take(): T[] | undefined {
+    if (this.decodeFailed || this.abandoned) return undefined;
+    if (this.ready.length > 0) return this.ready.shift();
+    const values = this.filling;
+    this.filling = undefined;
+    return values;
+  }
+
+  /** Resolves when the receive callback has been called again. */
+  arrival(): Promise<void> {
+    return new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  /** The consumer has stopped: what arrives from now on is dropped. */
+  abandon(): void {
+    this.abandoned = true;
+    this.ready.length = 0;
+    this.filling = undefined;
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 }
