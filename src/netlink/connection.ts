@@ -119,6 +119,30 @@ interface Pending {
   signal?: AbortSignal;
 }
 
+/** What the batch engine (Connection.exchange) is asked to do. */
+interface Exchange {
+  /** Encoded messages, sent in one datagram; stamped by the engine. */
+  messages: Buffer[];
+  /** nlmsg_flags set on (and cleared from) every message. */
+  flags: { set: number; clear?: number };
+  /**
+   * 'same-datagram': the barrier ends the messages' datagram (batch, acks 'errors').
+   * 'next-datagram': the barrier follows in a datagram of its own, after the kernel has handled
+   * the messages' one as a unit (nfnetlink batches).
+   * 'none': every message asks for its ack (batch, acks 'each').
+   */
+  barrier: 'same-datagram' | 'next-datagram' | 'none';
+  /** The context of message `k` (its operation names timeouts and errors). */
+  contextAt(k: number): RequestContext;
+  /** Window slots the caller acquired for this exchange; freed when it settles. */
+  slots: number;
+  options: RequestOptions;
+  /** Message `k`'s first NLMSG_ERROR: errno 0 an ack, else a refusal. */
+  answered(k: number, ack: Ack, context: RequestContext, request: Buffer): void;
+  /** Any other message carrying message `k`'s sequence number. */
+  replied?(k: number, reply: RawMessage): void;
+}
+
 const DEFAULT_WINDOW = 128;
 const MAX_DEFAULT_WINDOW = 1024;
 /**
@@ -482,81 +506,21 @@ export class Connection implements AsyncDisposable {
     return { succeeded: messages.length - failed.length, failed };
   }
 
+  /** One chunk of a batch: messages `first` to `last` (excluded), in one sendmsg with the barrier if acks are 'errors'. */
   private sendChunk(
     messages: Buffer[], first: number, last: number, acks: 'errors' | 'each',
     contextFor: (index: number) => RequestContext, failed: BatchFailure[], options: RequestOptions, slots: number,
   ): Promise<void> {
-    const out: Buffer[] = [];
-    const seqs: number[] = [];
-    for (let i = first; i < last; i++) {
-      const message = messages[i]!;
-      const flags = messageFlags(message) | NLM_F_REQUEST;
-      setMessageFlags(message, acks === 'each' ? flags | NLM_F_ACK : flags & ~NLM_F_ACK);
-      const seq = this.nextSeq();
-      stamp(message, seq, this.transport.port);
-      out.push(message);
-      seqs.push(seq);
-    }
-    // The barrier: a NOOP that asks for an ack. The kernel handles a socket's
-    // messages in order, so once it is acknowledged every error before it has arrived.
-    const barrierSeq = acks === 'errors' ? this.nextSeq() : 0;
-    if (acks === 'errors') {
-      const barrier = encodeRaw(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK);
-      stamp(barrier, barrierSeq, this.transport.port);
-      out.push(barrier);
-    }
-
-    return new Promise<void>((resolve, reject) => {
-      let open = out.length;
-      let ended = false;
-      const entries: Pending[] = [];
-      const end = (error?: Error): void => {
-        if (ended) return;
-        ended = true;
-        for (const entry of entries) this.unregister(entry);
-        this.release(slots);
-        if (error) reject(error);
-        else resolve();
-      };
-      const answered = (): void => {
-        if (--open === 0) end();
-      };
-      seqs.forEach((seq, k) => {
-        const index = first + k;
-        const context = contextFor(index);
-        const entry: Pending = this.register(
-          {
-            seq, context, request: messages[index]!, slots: 0,
-            onMessage: (reply) => {
-              if (reply.type !== NLMSG_ERROR || !this.unregister(entry)) return;
-              const ack = parseAck(reply);
-              if (ack.errno !== 0) failed.push({ index, error: this.errorFor(ack, context, messages[index], index) });
-              answered();
-            },
-            fail: end,
-          },
-          // With a barrier, the barrier carries the timeout for the whole chunk.
-          acks === 'each' ? options : { signal: options.signal, timeoutMs: 0 },
-        );
-        entries.push(entry);
-      });
-      if (acks === 'errors') {
-        const barrier: Pending = this.register(
-          {
-            seq: barrierSeq, context: contextFor(first), request: out[out.length - 1]!, slots: 0,
-            onMessage: (reply) => {
-              if (reply.type !== NLMSG_ERROR || !this.unregister(barrier)) return;
-              // Every message that has reported nothing by now succeeded.
-              for (const entry of entries) if (this.unregister(entry)) open--;
-              answered();
-            },
-            fail: end,
-          },
-          options,
-        );
-        entries.push(barrier);
-      }
-      this.send(out).catch(end);
+    return this.exchange({
+      messages: messages.slice(first, last),
+      flags: acks === 'each' ? { set: NLM_F_REQUEST | NLM_F_ACK } : { set: NLM_F_REQUEST, clear: NLM_F_ACK },
+      barrier: acks === 'each' ? 'none' : 'same-datagram',
+      contextAt: (k) => contextFor(first + k),
+      slots,
+      options,
+      answered: (k, ack, context, request) => {
+        if (ack.errno !== 0) failed.push({ index: first + k, error: this.errorFor(ack, context, request, first + k) });
+      },
     });
   }
 
@@ -568,10 +532,10 @@ export class Connection implements AsyncDisposable {
    * plus NLM_F_REQUEST: which messages ask for an ack is the caller's choice.
    *
    * The kernel handles the datagram inside sendmsg, so everything it has to
-   * say about it is queued on the socket before a second sendmsg: a NOOP
-   * with NLM_F_ACK sent after it is the barrier that tells when the answers
-   * are complete, whatever the family acks (or does not) for its control
-   * messages. The timeout covers the whole group.
+   * say about it is queued on the socket before a second sendmsg: the
+   * barrier, in a datagram of its own, tells when the answers are complete,
+   * whatever the family acks (or does not) for its control messages. The
+   * timeout covers the whole group.
    */
   async sendGroup(messages: Buffer[], context: RequestContext | ((index: number) => RequestContext), options: RequestOptions = {}): Promise<GroupReply[]> {
     const contextFor = typeof context === 'function' ? context : () => context;
@@ -582,63 +546,101 @@ export class Connection implements AsyncDisposable {
     // Requests queued earlier leave first, so the kernel sees calls in the order they were made.
     this.flush();
     const results: GroupReply[] = messages.map(() => ({ replies: [] }));
-    const seqs = messages.map((message) => {
-      setMessageFlags(message, messageFlags(message) | NLM_F_REQUEST);
-      const seq = this.nextSeq();
-      stamp(message, seq, this.transport.port);
-      return seq;
+    await this.exchange({
+      messages,
+      flags: { set: NLM_F_REQUEST },
+      barrier: 'next-datagram',
+      contextAt: contextFor,
+      slots,
+      options,
+      answered: (index, ack, messageContext, request) => {
+        const result = results[index]!;
+        result.errno = ack.errno;
+        if (ack.errno !== 0) result.error = this.errorFor(ack, messageContext, request, index);
+      },
+      replied: (index, reply) => results[index]!.replies.push(reply),
     });
-    const barrierSeq = this.nextSeq();
-    const barrier = encodeRaw(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK);
-    stamp(barrier, barrierSeq, this.transport.port);
+    return results;
+  }
 
-    return new Promise<GroupReply[]>((resolve, reject) => {
+  /**
+   * The batch engine under `batch` and `sendGroup`: stamps the messages,
+   * sends them in one datagram, and reports each message's first
+   * NLMSG_ERROR (`answered`: an ack or an error; a family may answer a
+   * message twice, and the first answer counts) and any other reply carrying
+   * its sequence number (`replied`). It settles when the barrier is
+   * acknowledged: a NOOP asking for an ack, which the kernel answers only
+   * after everything sent before it on this socket, so by then every answer
+   * has arrived and a message that reported nothing succeeded. Without a
+   * barrier, every message asks for its ack and the last one settles it.
+   * With a barrier, the barrier carries the timeout for the whole exchange.
+   * Settling unregisters every entry and frees `slots` window slots, which
+   * the caller acquired.
+   */
+  private exchange(spec: Exchange): Promise<void> {
+    const { messages, barrier, options } = spec;
+    const seqs = messages.map((message) => this.stampRequest(message, spec.flags.set, spec.flags.clear));
+    let barrierMessage: Buffer | undefined;
+    let barrierSeq = 0;
+    if (barrier !== 'none') {
+      barrierMessage = encodeRaw(NLMSG_NOOP, 0);
+      barrierSeq = this.stampRequest(barrierMessage, NLM_F_REQUEST | NLM_F_ACK);
+    }
+
+    return new Promise<void>((resolve, reject) => {
       const entries: Pending[] = [];
-      let ended = false;
-      const end = (error?: Error): void => {
-        if (ended) return;
-        ended = true;
+      const isAnswered = new Uint8Array(messages.length);
+      let unanswered = messages.length;
+      let settled = false;
+      const settle = (error?: Error): void => {
+        if (settled) return;
+        settled = true;
         for (const entry of entries) this.unregister(entry);
-        this.release(slots);
+        this.release(spec.slots);
         if (error) reject(error);
-        else resolve(results);
+        else resolve();
       };
-      seqs.forEach((seq, index) => {
-        const messageContext = contextFor(index);
+      const perMessage = barrier === 'none' ? options : { signal: options.signal, timeoutMs: 0 };
+      seqs.forEach((seq, k) => {
+        const context = spec.contextAt(k);
         entries.push(this.register(
           {
-            seq, context: messageContext, request: messages[index]!, slots: 0,
+            seq, context, request: messages[k]!, slots: 0,
             onMessage: (reply) => {
-              const result = results[index]!;
               if (reply.type === NLMSG_ERROR) {
-                const ack = parseAck(reply);
-                // The first answer counts: a family may answer a message twice (an error, then its own ack).
-                if (result.errno !== undefined) return;
-                result.errno = ack.errno;
-                if (ack.errno !== 0) result.error = this.errorFor(ack, messageContext, messages[index], index);
+                if (isAnswered[k]) return;
+                isAnswered[k] = 1;
+                spec.answered(k, parseAck(reply), context, messages[k]!);
+                if (--unanswered === 0 && barrier === 'none') settle();
               } else if (reply.type !== NLMSG_NOOP && reply.type !== NLMSG_DONE) {
-                result.replies.push(reply);
+                spec.replied?.(k, reply);
               }
             },
-            fail: end,
+            fail: settle,
           },
-          { signal: options.signal, timeoutMs: 0 },
+          perMessage,
         ));
       });
+      if (barrierMessage === undefined) {
+        this.send(messages).catch(settle);
+        return;
+      }
       entries.push(this.register(
         {
-          seq: barrierSeq, context: contextFor(0), request: barrier, slots: 0,
+          seq: barrierSeq, context: spec.contextAt(0), request: barrierMessage, slots: 0,
           onMessage: (reply) => {
-            if (reply.type === NLMSG_ERROR) end();
+            if (reply.type === NLMSG_ERROR) settle();
           },
-          fail: end,
+          fail: settle,
         },
         options,
       ));
-      this.send(messages).then(
-        () => (ended ? undefined : this.send([barrier]).catch(end)),
-        end,
-      );
+      if (barrier === 'same-datagram') {
+        this.send([...messages, barrierMessage]).catch(settle);
+      } else {
+        const afterwards = barrierMessage;
+        this.send(messages).then(() => (settled ? undefined : this.send([afterwards]).catch(settle)), settle);
+      }
     });
   }
 
