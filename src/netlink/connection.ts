@@ -11,7 +11,6 @@
  * error instead of leaving them hanging.
  */
 import { align, NLMSG_HDRLEN } from './align.js';
-import { attributePathAt } from './codec.js';
 import {
   NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLMSG_NOOP, NLMSG_OVERRUN,
 } from './constants.js';
@@ -48,8 +47,6 @@ export interface RequestContext {
   operation: string;
   /** "vx0 (vxlan id 42)". */
   object?: string;
-  /** The request's schema, to name the attribute an extended-ack offset points at. */
-  schema?: MessageSchema;
   /** Family knowledge: a sentence naming the likely cause of this errno, if it has one. */
   explain?: (errno: number, ack: Ack) => string | undefined;
 }
@@ -337,19 +334,13 @@ export class Connection implements AsyncDisposable {
   }
 
   /** Turns an NLMSG_ERROR into a NetlinkError with words a person can act on. */
-  errorFor(ack: Ack, context: RequestContext, request: Buffer | undefined, index?: number): NetlinkError {
-    let attributePath: string | undefined;
-    if (ack.offset !== undefined && context.schema && request) {
-      const attrsStart = NLMSG_HDRLEN + align(context.schema.header.size);
-      attributePath = attributePathAt(context.schema.attrs, request, attrsStart, request.length, ack.offset);
-    }
+  errorFor(ack: Ack, context: RequestContext, index?: number): NetlinkError {
     return new NetlinkError({
       errno: ack.errno,
       operation: context.operation,
       object: context.object,
       cause: context.explain?.(ack.errno, ack),
       kernelMessage: ack.message,
-      attributePath,
       index,
     });
   }
@@ -375,7 +366,7 @@ export class Connection implements AsyncDisposable {
               const ack = parseAck(reply);
               this.settle(pending);
               if (ack.errno === 0) resolve(replies);
-              else reject(this.errorFor(ack, context, message));
+              else reject(this.errorFor(ack, context));
             } else if (reply.type === NLMSG_OVERRUN) {
               this.settle(pending);
               reject(new OverrunError(context.operation, 'the kernel reported NLMSG_OVERRUN'));
@@ -424,13 +415,13 @@ export class Connection implements AsyncDisposable {
           if (m.type === NLMSG_DONE) {
             this.settle(pending);
             const errno = doneErrno(m);
-            if (errno) dump.end(this.errorFor({ errno, request: { type: 0, flags: 0, seq, pid: 0 } }, context, message));
+            if (errno) dump.end(this.errorFor({ errno, request: { type: 0, flags: 0, seq, pid: 0 } }, context));
             else dump.end(dump.interrupted ? new DumpInterruptedError(context.operation, 1) : undefined);
           } else if (m.type === NLMSG_ERROR) {
             const ack = parseAck(m);
             if (ack.errno === 0) return;
             this.settle(pending);
-            dump.end(this.errorFor(ack, context, message));
+            dump.end(this.errorFor(ack, context));
           } else if (m.type >= NLMSG_MIN_TYPE) {
             dump.add(m);
           }
@@ -519,7 +510,7 @@ export class Connection implements AsyncDisposable {
       slots,
       options,
       answered: (k, ack, context, request) => {
-        if (ack.errno !== 0) failed.push({ index: first + k, error: this.errorFor(ack, context, request, first + k) });
+        if (ack.errno !== 0) failed.push({ index: first + k, error: this.errorFor(ack, context, first + k) });
       },
     });
   }
@@ -556,7 +547,7 @@ export class Connection implements AsyncDisposable {
       answered: (index, ack, messageContext, request) => {
         const result = results[index]!;
         result.errno = ack.errno;
-        if (ack.errno !== 0) result.error = this.errorFor(ack, messageContext, request, index);
+        if (ack.errno !== 0) result.error = this.errorFor(ack, messageContext, index);
       },
       replied: (index, reply) => results[index]!.replies.push(reply),
     });

@@ -1,8 +1,9 @@
 /**
  * The error model: one class per failure class, each carrying what a person
  * needs to act without reading code. The socket cannot ask the kernel for
- * extended-ack text (node-netlink has no setsockopt for NETLINK_EXT_ACK), so
- * the sentence that names the likely cause is ours.
+ * extended acks (node-netlink has no setsockopt for NETLINK_EXT_ACK), so the
+ * sentence that names the likely cause is ours; extended-ack text is shown
+ * when a reply carries it all the same.
  */
 import { getSystemErrorMap } from 'node:util';
 
@@ -64,8 +65,6 @@ export interface NetlinkErrorDetails {
   cause?: string;
   /** Extended-ack text, when the kernel sent one. */
   kernelMessage?: string;
-  /** Attribute path the kernel pointed at (extended-ack offset mapped back onto our request). */
-  attributePath?: string;
   /** Index of the failed message in a batch. */
   index?: number;
 }
@@ -79,7 +78,6 @@ export class NetlinkError extends VxnetError {
   readonly object?: string;
   readonly likelyCause?: string;
   readonly kernelMessage?: string;
-  readonly attributePath?: string;
   readonly index?: number;
 
   constructor(details: NetlinkErrorDetails) {
@@ -87,7 +85,6 @@ export class NetlinkError extends VxnetError {
     const cause = details.cause ?? genericCause(code);
     const parts = [`${details.operation}${details.object ? ` ${details.object}` : ''} failed: ${code} (${errnoMessage(details.errno)})`];
     if (details.kernelMessage) parts.push(`kernel says: ${details.kernelMessage}`);
-    if (details.attributePath) parts.push(`at attribute ${details.attributePath}`);
     if (cause) parts.push(`likely cause: ${cause}`);
     super(parts.join('; '));
     this.errno = details.errno;
@@ -96,7 +93,6 @@ export class NetlinkError extends VxnetError {
     this.object = details.object;
     this.likelyCause = cause;
     this.kernelMessage = details.kernelMessage;
-    this.attributePath = details.attributePath;
     this.index = details.index;
   }
 
@@ -111,8 +107,8 @@ export class NetlinkError extends VxnetError {
    * a function there makes uvu drop the failure without a word.)
    */
   toDetails(): NetlinkErrorDetails {
-    const { errno, operation, object, likelyCause: cause, kernelMessage, attributePath, index } = this;
-    return { errno, operation, object, cause, kernelMessage, attributePath, index };
+    const { errno, operation, object, likelyCause: cause, kernelMessage, index } = this;
+    return { errno, operation, object, cause, kernelMessage, index };
   }
 }
 

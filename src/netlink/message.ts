@@ -190,11 +190,3 @@ export function doneErrno(m: RawMessage): number {
   const code = readS32(m.buffer, m.start);
   return code < 0 ? -code : 0;
 }
-
-export function isError(m: RawMessage): boolean {
-  return m.type === NLMSG_ERROR;
-}
-
-export function isDone(m: RawMessage): boolean {
-  return m.type === NLMSG_DONE;
-}

@@ -85,7 +85,6 @@ export class Addresses {
     await this.rt.connection.request(encodeMessage(RTM_NEWADDR, flags, addressSchema, message), {
       operation,
       object: `${spec.address} on ${spec.dev}`,
-      schema: addressSchema,
       explain: (errno) => (errno === 17 ? `${spec.address} is already configured on ${spec.dev}; use replace to update it` : undefined),
     });
   }

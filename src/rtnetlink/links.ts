@@ -178,7 +178,7 @@ export class Links {
     try {
       const message = await this.buildCreate(spec, operation, object, fds);
       try {
-        await this.rt.connection.request(encodeLink(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, message, spec.kind), { operation, object, schema: linkSchema });
+        await this.rt.connection.request(encodeLink(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, message, spec.kind), { operation, object });
       } catch (error) {
         if (error instanceof NetlinkError) throw await explainLinkError(this.rt, spec, error);
         throw error;
@@ -296,7 +296,7 @@ export class Links {
     try {
       if (changes.namespace !== undefined) message.net_ns_fd = await this.openNamespace(changes.namespace, fds);
       try {
-        await this.rt.connection.request(encodeMessage(RTM_NEWLINK, 0, linkSchema, message), { operation, object, schema: linkSchema });
+        await this.rt.connection.request(encodeMessage(RTM_NEWLINK, 0, linkSchema, message), { operation, object });
       } catch (error) {
         if (error instanceof NetlinkError) throw await explainChangeError(this.rt, ref, changes, error);
         throw error;

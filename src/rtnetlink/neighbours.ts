@@ -93,7 +93,6 @@ export class Neighbours {
       await this.rt.connection.request(encodeMessage(RTM_NEWNEIGH, flags, neighbourSchema, message), {
         operation,
         object: `${spec.dst} on ${spec.dev}`,
-        schema: neighbourSchema,
         explain: (errno) => (errno === 17 ? `${spec.dst} already has an entry on ${spec.dev}; use replace to change it` : undefined),
       });
     } catch (error) {
@@ -243,7 +242,6 @@ export class Fdb {
         await this.rt.connection.request(messages[0]!, {
           operation,
           object: describeFdb(specs[0]!),
-          schema: neighbourSchema,
           explain: (errno) => fdbCause(errno, specs[0]!),
         });
       } catch (error) {

@@ -132,7 +132,6 @@ export class Routes {
     await this.rt.connection.request(encodeMessage(RTM_NEWROUTE, flags, routeSchema, message), {
       operation,
       object: describe(spec),
-      schema: routeSchema,
       explain: (errno) => routeCause(errno, spec),
     });
   }
