@@ -5,7 +5,7 @@
  * are kept raw, with their position, and written back byte for byte.
  */
 import ipaddr from 'ipaddr.js';
-import { align, NLA_HDRLEN } from './align.js';
+import { NLA_HDRLEN } from './align.js';
 import { NLA_F_NESTED, NLA_TYPE_MASK } from './constants.js';
 import { DecodeError, ValidationError } from './errors.js';
 import { HOST_LE, readBE16, readBE32, readS32, readU16, readU32 } from './bytes.js';

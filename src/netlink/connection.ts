@@ -10,7 +10,6 @@
  * buffer is sized, and an overrun fails the affected requests with a typed
  * error instead of leaving them hanging.
  */
-import { align, NLMSG_HDRLEN } from './align.js';
 import {
   NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLMSG_NOOP, NLMSG_OVERRUN,
 } from './constants.js';
@@ -18,7 +17,7 @@ import {
   AbortError, ClosedError, DecodeError, DumpInterruptedError, NetlinkError, OverrunError, TimeoutError,
 } from './errors.js';
 import {
-  type Ack, doneErrno, encodeRaw, forEachMessage, type MessageSchema, messageFlags, parseAck, type RawMessage, setMessageFlags, stamp,
+  type Ack, doneErrno, encodeRaw, forEachMessage, messageFlags, parseAck, type RawMessage, setMessageFlags, stamp,
 } from './message.js';
 import { RelayTransport } from './relay.js';
 import { NativeTransport, type NativeTransportOptions, type Transport } from './transport.js';
@@ -135,7 +134,7 @@ interface Exchange {
   slots: number;
   options: RequestOptions;
   /** Message `k`'s first NLMSG_ERROR: errno 0 an ack, else a refusal. */
-  answered(k: number, ack: Ack, context: RequestContext, request: Buffer): void;
+  answered(k: number, ack: Ack, context: RequestContext): void;
   /** Any other message carrying message `k`'s sequence number. */
   replied?(k: number, reply: RawMessage): void;
 }
@@ -509,7 +508,7 @@ export class Connection implements AsyncDisposable {
       contextAt: (k) => contextFor(first + k),
       slots,
       options,
-      answered: (k, ack, context, request) => {
+      answered: (k, ack, context) => {
         if (ack.errno !== 0) failed.push({ index: first + k, error: this.errorFor(ack, context, first + k) });
       },
     });
@@ -544,7 +543,7 @@ export class Connection implements AsyncDisposable {
       contextAt: contextFor,
       slots,
       options,
-      answered: (index, ack, messageContext, request) => {
+      answered: (index, ack, messageContext) => {
         const result = results[index]!;
         result.errno = ack.errno;
         if (ack.errno !== 0) result.error = this.errorFor(ack, messageContext, index);
@@ -601,7 +600,7 @@ export class Connection implements AsyncDisposable {
               if (reply.type === NLMSG_ERROR) {
                 if (isAnswered[k]) return;
                 isAnswered[k] = 1;
-                spec.answered(k, parseAck(reply), context, messages[k]!);
+                spec.answered(k, parseAck(reply), context);
                 if (--unanswered === 0 && barrier === 'none') settle();
               } else if (reply.type !== NLMSG_NOOP && reply.type !== NLMSG_DONE) {
                 spec.replied?.(k, reply);

@@ -5,11 +5,11 @@
 import { align, NLA_HDRLEN, NLMSG_HDRLEN } from './align.js';
 import { decodeAttrs, type Decoded, encodeAttrs } from './codec.js';
 import {
-  NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSG_DONE, NLMSG_ERROR, NLMSGERR_ATTR_MISS_NEST, NLMSGERR_ATTR_MISS_TYPE,
+  NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSGERR_ATTR_MISS_NEST, NLMSGERR_ATTR_MISS_TYPE,
   NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS, NLA_TYPE_MASK,
 } from './constants.js';
 import { DecodeError } from './errors.js';
-import { HOST_LE, readS32, readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { readS32, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { type Layout, nlmsghdr } from './layout.js';
 import type { AttrSet } from './schema.js';
 import { Writer } from './writer.js';
