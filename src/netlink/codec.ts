@@ -275,7 +275,7 @@ function decodeString(buf: Buffer, start: number, end: number): string {
  * with one String.fromCharCode call of the right arity: one allocation per
  * address. A template literal (`${a}.${b}.${c}.${d}`) allocates an
  * intermediate string per piece, and longer results become trees of cons
- * strings; in a 100k-route dump that was a third of the decode time.
+ * strings (docs/benchmarks.md has the measurements behind this file's shape).
  */
 const chars = new Uint8Array(64);
 const fromCharCode = String.fromCharCode;
@@ -316,10 +316,10 @@ export function formatIPv4(buf: Uint8Array, at: number): string {
 }
 
 /**
- * RFC 5952 text, built as character codes like formatIPv4 (ipaddr.js's
- * toRFC5952String, which this replaces, went through arrays, a normalized
- * string and a regular expression: most of an IPv6 dump's time); the tests
- * hold the two to the same text. IPv4-mapped addresses with the dotted tail,
+ * RFC 5952 text, built as character codes like formatIPv4, without the
+ * arrays, normalized string and regular expression of a general formatter
+ * such as ipaddr.js's toRFC5952String, which the tests hold it to.
+ * IPv4-mapped addresses with the dotted tail,
  * as inet_ntop and `ip` print them. (inet_ntop also writes the deprecated IPv4-compatible form
  * "::0.1.0.2" for ::1:2; we do not, because parsers, ipaddr.js among them, read
  * that text back as a different, mapped address.)
@@ -574,10 +574,9 @@ function checkBig(v: unknown, min: bigint, max: bigint, path: string): bigint {
  * Address text to bytes. IPv4 is the strict dotted-decimal grammar of
  * node:net's isIPv4 and ipaddr.js's isValidFourPartDecimal (four values
  * 0–255, no leading zeros), checked and read in one pass over the
- * characters: ipaddr.js parsed each address twice with a general grammar
- * (several microseconds per address in a 10k-route batch), and node:net
- * alone costs 2 ms of start-up to load. IPv6 goes through ipaddr.js, parsed
- * once. Undefined when `v` is not IPv4 text.
+ * characters, where ipaddr.js parses each address twice with a general
+ * grammar and node:net is a module of its own to load at start-up. IPv6
+ * goes through ipaddr.js, parsed once. Undefined when `v` is not IPv4 text.
  */
 function ipv4Bytes(v: string): number[] | undefined {
   const length = v.length;
@@ -649,7 +648,7 @@ export function parseMac(v: unknown, path: string): number[] {
   if (typeof v !== 'string' || !MAC_TEXT.test(v)) {
     throw new ValidationError(path, 'expected a link-layer address like 02:00:00:aa:bb:cc', v);
   }
-  // "aa:bb:...": two digits every three characters (split + parseInt was most of an FDB batch's validation).
+  // "aa:bb:...": two digits every three characters, read by character code (no split, no parseInt).
   const bytes = new Array<number>((v.length + 1) / 3);
   for (let i = 0, k = 0; i < v.length; i += 3, k++) bytes[k] = (hexValue(v.charCodeAt(i)) << 4) | hexValue(v.charCodeAt(i + 1));
   return bytes;

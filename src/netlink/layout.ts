@@ -2,9 +2,10 @@
  * Fixed C structures (nlmsghdr, ifinfomsg, rtmsg, nfgenmsg, ...).
  *
  * struct-fu is the single source of each layout: it computes every field's
- * offset and the struct's size. Its own pack/unpack cost about 1 µs per
- * nlmsghdr+ifinfomsg, against ~75 ns for direct Buffer reads, so the hot path
- * uses a reader and a writer generated once from struct-fu's offsets.
+ * offset and the struct's size. Its own pack/unpack are general (a loop over
+ * field objects per call), an order of magnitude slower than direct reads,
+ * so the hot path uses a reader and a writer generated from struct-fu's
+ * offsets.
  */
 import fu, { type Field } from 'struct-fu';
 import { HOST_LE } from './bytes.js';
@@ -104,10 +105,9 @@ export function layout<T>(name: string, specs: FieldSpec[]): Layout<T> {
   });
   const data = fields.filter((f) => f.kind !== 'pad');
 
-  // Generated on first use (most of the ~50 layouts a process loads are never
-  // read, and generating them all cost a few ms of start-up): straight-line
-  // reads at constant offsets, which V8 compiles to a handful of loads (the
-  // reason this beats unpack()). The stubs replace themselves on the object.
+  // Generated on first use, since most of the ~50 layouts a process loads are
+  // never read: straight-line reads at constant offsets, which V8 compiles to
+  // a handful of loads. The stubs replace themselves on the object.
   const generate = (): void => {
     const readBody = data.map((f) => `${f.name}: ${readExpression(f.kind as Exclude<FieldKind, 'pad'>, f.offset)}`).join(',\n');
     const writeBody = fields

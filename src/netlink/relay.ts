@@ -49,8 +49,8 @@ function netlinkRawPath(): string {
 
 /**
  * node:child_process, loaded on the first relay: it pulls in node:net and
- * its streams (3–4 ms of start-up) that a process using only its own
- * namespace's socket never needs.
+ * its streams, which a process using only its own namespace's socket never
+ * needs.
  */
 function spawn(...args: Parameters<typeof import('node:child_process').spawn>): ChildProcess {
   const childProcess = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');

@@ -116,8 +116,7 @@ export type Family = 4 | 6;
 /**
  * Parses an address (no zone, no prefix); returns its family. IPv4 is
  * checked in one pass by the codec (the grammar of ipaddr.js's
- * isValidFourPartDecimal, which parses the text in full first: most of a
- * 10k-route batch's validation time).
+ * isValidFourPartDecimal, without parsing the text in full first).
  */
 export function addressFamily(address: unknown, field: string): Family {
   if (typeof address === 'string') {
