@@ -280,6 +280,18 @@ function decodeString(buf: Buffer, start: number, end: number): string {
 const chars = new Uint8Array(64);
 const fromCharCode = String.fromCharCode;
 
+/** Character codes of address text. */
+const DOT = 0x2e; // '.'
+const COLON = 0x3a; // ':'
+const DIGIT_0 = 0x30; // '0'
+const DIGIT_9 = 0x39; // '9'
+const LOWER_A = 0x61; // 'a'
+const LOWER_F = 0x66; // 'f'
+/** ASCII letters differ from their lower case by this bit alone. */
+const LOWER_CASE_BIT = 0x20;
+/** The longest address text: an IPv6 address with a dotted IPv4 tail, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255". */
+const MAX_ADDRESS_TEXT = 45;
+
 /**
  * The first `n` codes of `chars` as a string: a String.fromCharCode call
  * with exactly n arguments, from a switch generated once (up to the 45 of
@@ -287,7 +299,7 @@ const fromCharCode = String.fromCharCode;
  */
 const charsToString = new Function('c', 'f', `return function charsToString(n) {
   switch (n) {
-    ${Array.from({ length: 46 }, (_, n) => `case ${n}: return f(${Array.from({ length: n }, (__, i) => `c[${i}]`).join(', ')});`).join('\n    ')}
+    ${Array.from({ length: MAX_ADDRESS_TEXT + 1 }, (_, n) => `case ${n}: return f(${Array.from({ length: n }, (__, i) => `c[${i}]`).join(', ')});`).join('\n    ')}
     default: return f.apply(null, Array.from(c.subarray(0, n)));
   }
 };`)(chars, fromCharCode) as (n: number) => string;
@@ -295,22 +307,22 @@ const charsToString = new Function('c', 'f', `return function charsToString(n) {
 /** Writes `v` (0–255) in decimal at `chars[n]`; returns the next position. */
 function putDecimal(v: number, n: number): number {
   if (v >= 100) {
-    chars[n++] = 48 + ((v / 100) | 0);
-    chars[n++] = 48 + (((v / 10) | 0) % 10);
+    chars[n++] = DIGIT_0 + ((v / 100) | 0);
+    chars[n++] = DIGIT_0 + (((v / 10) | 0) % 10);
   } else if (v >= 10) {
-    chars[n++] = 48 + ((v / 10) | 0);
+    chars[n++] = DIGIT_0 + ((v / 10) | 0);
   }
-  chars[n++] = 48 + (v % 10);
+  chars[n++] = DIGIT_0 + (v % 10);
   return n;
 }
 
 export function formatIPv4(buf: Uint8Array, at: number): string {
   let n = putDecimal(buf[at]!, 0);
-  chars[n++] = 46;
+  chars[n++] = DOT;
   n = putDecimal(buf[at + 1]!, n);
-  chars[n++] = 46;
+  chars[n++] = DOT;
   n = putDecimal(buf[at + 2]!, n);
-  chars[n++] = 46;
+  chars[n++] = DOT;
   n = putDecimal(buf[at + 3]!, n);
   return charsToString(n);
 }
@@ -339,29 +351,29 @@ export function formatIPv6(buf: Uint8Array, at: number): string {
   }
   if (zeroAt === 0 && zeroLength === 5 && buf[at + 10] === 0xff && buf[at + 11] === 0xff) {
     // ::ffff:a.b.c.d
-    chars[0] = 58;
-    chars[1] = 58;
-    chars[2] = chars[3] = chars[4] = chars[5] = 102;
-    chars[6] = 58;
+    chars[0] = COLON;
+    chars[1] = COLON;
+    chars[2] = chars[3] = chars[4] = chars[5] = LOWER_F;
+    chars[6] = COLON;
     let n = putDecimal(buf[at + 12]!, 7);
-    chars[n++] = 46;
+    chars[n++] = DOT;
     n = putDecimal(buf[at + 13]!, n);
-    chars[n++] = 46;
+    chars[n++] = DOT;
     n = putDecimal(buf[at + 14]!, n);
-    chars[n++] = 46;
+    chars[n++] = DOT;
     return charsToString(putDecimal(buf[at + 15]!, n));
   }
   // RFC 5952: lowercase hex without leading zeros, the run written "::".
   let n = 0;
   for (let i = 0; i < 8; i++) {
     if (i === zeroAt) {
-      chars[n++] = 58;
-      if (i === 0) chars[n++] = 58;
+      chars[n++] = COLON;
+      if (i === 0) chars[n++] = COLON;
       i += zeroLength - 1;
       continue;
     }
     n = putHexGroup((buf[at + 2 * i]! << 8) | buf[at + 2 * i + 1]!, n);
-    if (i < 7) chars[n++] = 58;
+    if (i < 7) chars[n++] = COLON;
   }
   return charsToString(n);
 }
@@ -377,14 +389,15 @@ function putHexGroup(v: number, n: number): number {
 
 /** aa:bb:cc:dd:ee:ff (any length; the common 6 bytes in one allocation, see charsToString). */
 export function formatMac(buf: Uint8Array, start: number, end: number): string {
-  if (end - start > 21) {
+  // Two digits and a colon a byte: text that would not fit the scratch array is built as a string.
+  if (3 * (end - start) - 1 > chars.length) {
     let text = '';
     for (let i = start; i < end; i++) text += i === start ? HEX[buf[i]!] : `:${HEX[buf[i]!]}`;
     return text;
   }
   let n = 0;
   for (let i = start; i < end; i++) {
-    if (i !== start) chars[n++] = 58;
+    if (i !== start) chars[n++] = COLON;
     const b = buf[i]!;
     chars[n++] = HEX_DIGIT[b >> 4]!;
     chars[n++] = HEX_DIGIT[b & 15]!;
@@ -586,13 +599,13 @@ function ipv4Bytes(v: string): number[] | undefined {
   let digits = 0;
   for (let i = 0; i < length; i++) {
     const c = v.charCodeAt(i);
-    if (c === 46) {
+    if (c === DOT) {
       if (digits === 0 || ++part > 3) return undefined;
       digits = 0;
-    } else if (c >= 48 && c <= 57) {
+    } else if (c >= DIGIT_0 && c <= DIGIT_9) {
       // A leading zero only as the whole value ("0", not "01").
       if (digits === 1 && out[part] === 0) return undefined;
-      const value = out[part]! * 10 + (c - 48);
+      const value = out[part]! * 10 + (c - DIGIT_0);
       if (value > 255) return undefined;
       out[part] = value;
       digits++;
@@ -641,7 +654,7 @@ const MAC_TEXT = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2})*$/;
 
 /** A hex digit's value, for a character the MAC pattern has already accepted. */
 function hexValue(c: number): number {
-  return c <= 57 ? c - 48 : (c | 32) - 87;
+  return c <= DIGIT_9 ? c - DIGIT_0 : (c | LOWER_CASE_BIT) - LOWER_A + 10;
 }
 
 export function parseMac(v: unknown, path: string): number[] {

@@ -5,13 +5,15 @@
  * sentence that names the likely cause is ours; extended-ack text is shown
  * when a reply carries it all the same.
  */
+import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 
 const ERRNO_NAMES = new Map<number, [code: string, message: string]>();
 for (const [negative, entry] of getSystemErrorMap()) ERRNO_NAMES.set(-negative, entry);
-// Where libuv picks a synonym, use the name the kernel's netlink code returns.
-const EOPNOTSUPP = ERRNO_NAMES.get(95);
-if (EOPNOTSUPP) ERRNO_NAMES.set(95, ['EOPNOTSUPP', EOPNOTSUPP[1]]);
+// Where libuv picks a synonym (ENOTSUP, the same number on Linux), use the name the kernel's netlink code returns.
+const { EOPNOTSUPP } = constants.errno;
+const notSupported = ERRNO_NAMES.get(EOPNOTSUPP);
+if (notSupported) ERRNO_NAMES.set(EOPNOTSUPP, ['EOPNOTSUPP', notSupported[1]]);
 
 /** `EEXIST` for 17, `E123` for an errno this platform does not name. */
 export function errnoCode(errno: number): string {

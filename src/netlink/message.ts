@@ -10,7 +10,7 @@ import {
 } from './constants.js';
 import { DecodeError } from './errors.js';
 import { readS32, readU16, readU32, writeU16, writeU32 } from './bytes.js';
-import { type Layout, nlmsghdr } from './layout.js';
+import { type Layout, nlmsgerr, nlmsghdr } from './layout.js';
 import type { AttrSet } from './schema.js';
 import { Writer } from './writer.js';
 
@@ -151,20 +151,22 @@ export interface Ack {
 /** Reads NLMSG_ERROR's payload, including extended-ack TLVs when present. */
 export function parseAck(m: RawMessage): Ack {
   const { buffer: b, start, end } = m;
-  if (end - start < 4 + NLMSG_HDRLEN) throw new DecodeError('nlmsgerr', `payload of ${end - start} bytes is too short`, start);
+  // struct nlmsgerr: the error, then the nlmsghdr of the request it answers.
+  const echo = start + nlmsgerr.size;
+  if (end - start < nlmsgerr.size + NLMSG_HDRLEN) throw new DecodeError('nlmsgerr', `payload of ${end - start} bytes is too short`, start);
   const error = readS32(b, start);
-  const requestLength = readU32(b, start + 4);
+  const requestLength = readU32(b, echo);
   const request = {
-    type: readU16(b, start + 8),
-    flags: readU16(b, start + 10),
-    seq: readU32(b, start + 12),
-    pid: readU32(b, start + 16),
+    type: readU16(b, echo + 4),
+    flags: readU16(b, echo + 6),
+    seq: readU32(b, echo + 8),
+    pid: readU32(b, echo + 12),
   };
   const ack: Ack = { errno: -error, request };
   if (m.flags & NLM_F_ACK_TLVS) {
     // The original request follows in full unless the kernel capped it to its header.
     const echoed = m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : align(requestLength);
-    let offset = start + 4 + echoed;
+    let offset = echo + echoed;
     while (offset + NLA_HDRLEN <= end) {
       const length = readU16(b, offset);
       const type = readU16(b, offset + 2) & NLA_TYPE_MASK;
