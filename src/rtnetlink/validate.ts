@@ -76,6 +76,10 @@ export function validatePortableIfname(name: unknown, field = 'ifname'): string 
   return validateIfname(name, field);
 }
 
+/** The MTUs the kernel accepts for an Ethernet device (ETH_MIN_MTU, ETH_MAX_MTU). */
+const MIN_MTU = 68;
+const MAX_MTU = 0xffff;
+
 /** A VXLAN network identifier: 24 bits. */
 export function validateVni(vni: unknown, field = 'id'): number {
   if (typeof vni !== 'number' || !Number.isInteger(vni) || vni < 0 || vni >= 2 ** 24) {
@@ -92,8 +96,8 @@ export function validatePort(port: unknown, field = 'port'): number {
 }
 
 export function validateMtu(mtu: unknown, field = 'mtu'): number {
-  if (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 68 || mtu > 65535) {
-    throw new ValidationError(field, 'an MTU is an integer from 68 to 65535', mtu);
+  if (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < MIN_MTU || mtu > MAX_MTU) {
+    throw new ValidationError(field, `an MTU is an integer from ${MIN_MTU} to ${MAX_MTU}`, mtu);
   }
   return mtu;
 }
