@@ -125,7 +125,7 @@ interface Exchange {
    * 'same-datagram': the barrier ends the messages' datagram (batch, acks 'errors').
    * 'next-datagram': the barrier follows in a datagram of its own, after the kernel has handled
    * the messages' one as a unit (nfnetlink batches).
-   * 'none': every message asks for its ack (batch, acks 'each').
+   * 'none': every message asks for its ack (batch, acks 'each'); there is at least one message.
    */
   barrier: 'same-datagram' | 'next-datagram' | 'none';
   /** The context of message `k` (its operation names timeouts and errors). */
