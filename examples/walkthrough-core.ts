@@ -59,13 +59,13 @@ try {
       mtu: 1450,
       linkinfo: { info_kind: 'veth', info_data: { peer: encodeVethPeer({ ifname: 'demo1', mtu: 1450 }) } },
     });
-  await conn.request(create(), { operation: 'create link', object: 'demo0 (veth peer demo1)', schema: linkSchema });
+  await conn.request(create(), { operation: 'create link', object: 'demo0 (veth peer demo1)' });
   await conn.request(encodeMessage(RTM_NEWLINK, 0, linkSchema, { ifname: 'demo0', flags: IFF_UP, change: IFF_UP }), { operation: 'set link up', object: 'demo0' });
   show(await listLinks(conn));
 
   step('create it again: the kernel says EEXIST, vxnet says what to do');
   try {
-    await conn.request(create(), { operation: 'create link', object: 'demo0 (veth peer demo1)', schema: linkSchema });
+    await conn.request(create(), { operation: 'create link', object: 'demo0 (veth peer demo1)' });
   } catch (error) {
     if (!(error instanceof NetlinkError)) throw error;
     console.log(`  ${error.name} ${error.code}: ${error.message}`);

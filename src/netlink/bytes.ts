@@ -1,8 +1,8 @@
 /**
  * Host-order integer access for the hot paths (message walk, attribute loop,
  * struct readers). Plain byte arithmetic: Buffer's readUInt16LE & co. validate
- * their arguments on every call, which showed up as several percent of a
- * 100k-route decode. Callers have already checked the bounds.
+ * their arguments on every call, and callers here have already checked the
+ * bounds.
  */
 import { endianness } from 'node:os';
 

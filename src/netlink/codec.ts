@@ -5,11 +5,11 @@
  * are kept raw, with their position, and written back byte for byte.
  */
 import ipaddr from 'ipaddr.js';
-import { align, NLA_HDRLEN } from './align.js';
+import { NLA_HDRLEN } from './align.js';
 import { NLA_F_NESTED, NLA_TYPE_MASK } from './constants.js';
 import { DecodeError, ValidationError } from './errors.js';
 import { HOST_LE, readBE16, readBE32, readS32, readU16, readU32 } from './bytes.js';
-import { type Attr, type AttrSet, resolveSet } from './schema.js';
+import { type Attr, type AttrSet, Kind, type KindCode, resolveSet } from './schema.js';
 import { Writer } from './writer.js';
 
 /** An attribute kept as bytes because the schema does not describe it. */
@@ -38,7 +38,11 @@ const readS16 = HOST_LE ? 'readInt16LE' : 'readInt16BE';
 const readU64 = HOST_LE ? 'readBigUInt64LE' : 'readBigUInt64BE';
 const readS64 = HOST_LE ? 'readBigInt64LE' : 'readBigInt64BE';
 
-const FIXED_SIZE: Record<number, number> = { 0: 1, 1: 2, 2: 4, 3: 8, 4: 1, 5: 2, 6: 4, 7: 8, 8: 2, 9: 4, 10: 8, 13: 0, 14: 4, 15: 16 };
+/** Value bytes of the kinds that have exactly one size. */
+const FIXED_SIZE: Partial<Record<KindCode, number>> = {
+  [Kind.u8]: 1, [Kind.u16]: 2, [Kind.u32]: 4, [Kind.u64]: 8, [Kind.s8]: 1, [Kind.s16]: 2, [Kind.s32]: 4, [Kind.s64]: 8,
+  [Kind.be16]: 2, [Kind.be32]: 4, [Kind.be64]: 8, [Kind.flag]: 0, [Kind.ipv4]: 4, [Kind.ipv6]: 16,
+};
 
 // ---------------------------------------------------------------- decoding
 
@@ -48,9 +52,9 @@ const FIXED_SIZE: Record<number, number> = { 0: 1, 1: 2, 2: 4, 3: 8, 4: 1, 5: 2,
  *
  * Each attribute set is compiled, on first use, into a function with one
  * `case` per attribute number (see compileDecoder): it stores each value
- * under a constant property name and reads the common kinds inline.
- * `decodeAttrsInterpreted` below is the same algorithm as a plain loop over
- * the schema; the tests hold the two to identical results and errors.
+ * under a constant property name and reads the common kinds inline. The
+ * tests hold it to a plain interpreter of the schema (test/helpers/decode-oracle.ts)
+ * on every recorded kernel message and on mutations of them.
  */
 export function decodeAttrs(set: AttrSet, buf: Buffer, start: number, end: number, out: Decoded): Decoded {
   let decode = compiledDecoders.get(set);
@@ -58,52 +62,10 @@ export function decodeAttrs(set: AttrSet, buf: Buffer, start: number, end: numbe
   return decode(buf, start, end, out);
 }
 
-/** The reference decoder: a loop that interprets the schema (kept for the tests, and as the specification of compileDecoder). */
-export function decodeAttrsInterpreted(set: AttrSet, buf: Buffer, start: number, end: number, out: Decoded): Decoded {
-  let offset = start;
-  let position = 0;
-  while (offset < end) {
-    if (end - offset < NLA_HDRLEN) throw new DecodeError(set.name, `${end - offset} trailing bytes, too short for an attribute header`, offset);
-    const length = readU16(buf, offset);
-    const rawType = readU16(buf, offset + 2);
-    if (length < NLA_HDRLEN) throw new DecodeError(set.name, `attribute length ${length} is shorter than its header`, offset);
-    if (offset + length > end) {
-      throw new DecodeError(set.name, `attribute type ${rawType & NLA_TYPE_MASK} claims ${length} bytes, only ${end - offset} remain`, offset);
-    }
-    const type = rawType & NLA_TYPE_MASK;
-    const attr = set.byType[type];
-    const valueStart = offset + NLA_HDRLEN;
-    const valueEnd = offset + length;
-    if (attr === undefined) {
-      (out.unknown ??= []).push({ type, flags: rawType & ~NLA_TYPE_MASK, data: copy(buf, valueStart, valueEnd), at: position });
-    } else {
-      let value: unknown;
-      try {
-        value = decodeValue(attr, buf, valueStart, valueEnd, out, rawType, decodeAttrsInterpreted);
-      } catch (error) {
-        throw error instanceof DecodeError ? error.within(attr.name) : error;
-      }
-      if (value === SKIP) {
-        (out.unknown ??= []).push({ type, flags: rawType & ~NLA_TYPE_MASK, data: copy(buf, valueStart, valueEnd), at: position });
-      } else if (attr.multi) {
-        const list = out[attr.name] as unknown[] | undefined;
-        if (list === undefined) out[attr.name] = [value];
-        else list.push(value);
-      } else {
-        out[attr.name] = value;
-      }
-    }
-    position++;
-    // The last attribute may omit its padding; never step past `end`.
-    offset = Math.min(offset + align(length), end);
-  }
-  return out;
-}
-
 type AttrsDecoder = (buf: Buffer, start: number, end: number, out: Decoded) => Decoded;
 const compiledDecoders = new WeakMap<AttrSet, AttrsDecoder>();
 
-/** Thrown by compiled decoders for an attribute of a fixed size that came with another (the interpreter's words). */
+/** For an attribute of a fixed size that came with another (decodeValue's words). */
 function sizeError(attr: Attr, size: number, at: number): DecodeError {
   return new DecodeError('attribute', `${attr.kind} needs ${FIXED_SIZE[attr.code]} bytes, got ${size}`, at);
 }
@@ -120,29 +82,29 @@ function ipSizeError(size: number, at: number): DecodeError {
 function inlineDecode(attr: Attr, k: number): string | undefined {
   const fixed = (n: number, read: string) => `if (size !== ${n}) throw sizeError(A[${k}], size, vs); v = ${read};`;
   switch (attr.code) {
-    case 0: return fixed(1, 'buf[vs]');
-    case 1: return fixed(2, 'readU16(buf, vs)');
-    case 2: return fixed(4, 'readU32(buf, vs)');
-    case 6: return fixed(4, 'readS32(buf, vs)');
-    case 8: return fixed(2, 'readBE16(buf, vs)');
-    case 9: return fixed(4, 'readBE32(buf, vs)');
-    case 11: return 'v = decodeString(buf, vs, ve);';
-    case 12: return 'v = copy(buf, vs, ve);';
-    case 13: return fixed(0, 'true');
-    case 14: return fixed(4, 'formatIPv4(buf, vs)');
-    case 15: return fixed(16, 'formatIPv6(buf, vs)');
-    case 16: return 'if (size === 4) v = formatIPv4(buf, vs); else if (size === 16) v = formatIPv6(buf, vs); else throw ipSizeError(size, vs);';
-    case 17: return 'v = formatMac(buf, vs, ve);';
+    case Kind.u8: return fixed(1, 'buf[vs]');
+    case Kind.u16: return fixed(2, 'readU16(buf, vs)');
+    case Kind.u32: return fixed(4, 'readU32(buf, vs)');
+    case Kind.s32: return fixed(4, 'readS32(buf, vs)');
+    case Kind.be16: return fixed(2, 'readBE16(buf, vs)');
+    case Kind.be32: return fixed(4, 'readBE32(buf, vs)');
+    case Kind.string: return 'v = decodeString(buf, vs, ve);';
+    case Kind.binary: return 'v = copy(buf, vs, ve);';
+    case Kind.flag: return fixed(0, 'true');
+    case Kind.ipv4: return fixed(4, 'formatIPv4(buf, vs)');
+    case Kind.ipv6: return fixed(16, 'formatIPv6(buf, vs)');
+    case Kind.ip: return 'if (size === 4) v = formatIPv4(buf, vs); else if (size === 16) v = formatIPv6(buf, vs); else throw ipSizeError(size, vs);';
+    case Kind.mac: return 'v = formatMac(buf, vs, ve);';
     default: return undefined;
   }
 }
 
 /**
- * Generates the decoder of one attribute set: decodeAttrsInterpreted with
- * the schema lookups resolved at compile time. Property names are constant
- * in each `case`, so V8 stores them with monomorphic inline caches instead of
- * the megamorphic keyed store of `out[attr.name] = value` (the difference is
- * about a third of a 100k-route dump's decode).
+ * Generates the decoder of one attribute set: a loop over the attributes
+ * with a `switch` on the attribute number, the schema lookups resolved at
+ * compile time. Each `case` stores its value under a constant property name,
+ * so V8 keeps monomorphic inline caches for the stores, where
+ * `out[attr.name] = value` in a loop is a megamorphic keyed store.
  */
 function compileDecoder(set: AttrSet): AttrsDecoder {
   const attrs: Attr[] = [];
@@ -152,7 +114,7 @@ function compileDecoder(set: AttrSet): AttrsDecoder {
     const k = attrs.push(attr) - 1;
     const key = JSON.stringify(attr.name);
     const read = inlineDecode(attr, k)
-      ?? `v = decodeValue(A[${k}], buf, vs, ve, out, rawType, decodeAttrs); if (v === SKIP) { attr = undefined; keepRaw(out, buf, vs, ve, rawType, position); break; }`;
+      ?? `v = decodeValue(A[${k}], buf, vs, ve, out, rawType); if (v === SKIP) { attr = undefined; keepRaw(out, buf, vs, ve, rawType, position); break; }`;
     const store = attr.multi ? `{ const list = out[${key}]; if (list === undefined) out[${key}] = [v]; else list.push(v); }` : `out[${key}] = v;`;
     cases.push(`case ${type}: attr = A[${k}]; ${read} ${store} attr = undefined; break;`);
   });
@@ -191,7 +153,7 @@ function compileDecoder(set: AttrSet): AttrsDecoder {
     };`;
   const helpers = {
     DecodeError, readU16, readU32, readS32, readBE16, readBE32, decodeString, copy, formatIPv4, formatIPv6, formatMac,
-    decodeValue, decodeAttrs, keepRaw, sizeError, ipSizeError, SKIP,
+    decodeValue, keepRaw, sizeError, ipSizeError, SKIP,
   };
   const names = Object.keys(helpers);
   return new Function('A', 'S', ...names, source)(attrs, set, ...names.map((n) => helpers[n as keyof typeof helpers])) as AttrsDecoder;
@@ -227,37 +189,36 @@ let encodeDepth = 0;
 /** Returned by decodeValue when an attribute must be kept raw (unknown sub-message). */
 const SKIP = Symbol('skip');
 
-type NestDecoder = (set: AttrSet, buf: Buffer, start: number, end: number, out: Decoded) => Decoded;
-
-function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblings: Decoded, rawType: number, nested: NestDecoder): unknown {
+/** Decodes one attribute's value: the kinds compileDecoder does not read inline, and every nest. */
+function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblings: Decoded, rawType: number): unknown {
   const size = end - start;
   const fixed = FIXED_SIZE[attr.code];
   if (fixed !== undefined && size !== fixed) {
     throw new DecodeError('attribute', `${attr.kind} needs ${fixed} bytes, got ${size}`, start);
   }
   switch (attr.code) {
-    case 0: return buf[start];
-    case 1: return readU16(buf, start);
-    case 2: return readU32(buf, start);
-    case 3: return buf[readU64](start);
-    case 4: return buf.readInt8(start);
-    case 5: return buf[readS16](start);
-    case 6: return readS32(buf, start);
-    case 7: return buf[readS64](start);
-    case 8: return buf.readUInt16BE(start);
-    case 9: return buf.readUInt32BE(start);
-    case 10: return buf.readBigUInt64BE(start);
-    case 11: return decodeString(buf, start, end);
-    case 12: return copy(buf, start, end);
-    case 13: return true;
-    case 14: return formatIPv4(buf, start);
-    case 15: return formatIPv6(buf, start);
-    case 16:
+    case Kind.u8: return buf[start];
+    case Kind.u16: return readU16(buf, start);
+    case Kind.u32: return readU32(buf, start);
+    case Kind.u64: return buf[readU64](start);
+    case Kind.s8: return buf.readInt8(start);
+    case Kind.s16: return buf[readS16](start);
+    case Kind.s32: return readS32(buf, start);
+    case Kind.s64: return buf[readS64](start);
+    case Kind.be16: return buf.readUInt16BE(start);
+    case Kind.be32: return buf.readUInt32BE(start);
+    case Kind.be64: return buf.readBigUInt64BE(start);
+    case Kind.string: return decodeString(buf, start, end);
+    case Kind.binary: return copy(buf, start, end);
+    case Kind.flag: return true;
+    case Kind.ipv4: return formatIPv4(buf, start);
+    case Kind.ipv6: return formatIPv6(buf, start);
+    case Kind.ip:
       if (size === 4) return formatIPv4(buf, start);
       if (size === 16) return formatIPv6(buf, start);
       throw new DecodeError('attribute', `an IP address has 4 or 16 bytes, got ${size}`, start);
-    case 17: return formatMac(buf, start, end);
-    case 18: {
+    case Kind.mac: return formatMac(buf, start, end);
+    case Kind.nest: {
       let set: AttrSet | undefined;
       if (attr.select) {
         const selector = siblings[attr.select.by];
@@ -267,27 +228,26 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
       } else {
         set = resolveSet(attr.set!);
       }
-      // Both decoders (compiled and interpreted) enter every nest here, so this bounds both.
       if (decodeDepth >= MAX_NEST_DEPTH) throw new DecodeError('attribute', `nests deeper than ${MAX_NEST_DEPTH} levels`, start);
       decodeDepth++;
       let value: Decoded;
       try {
-        value = nested(set, buf, start, end, {});
+        value = decodeAttrs(set, buf, start, end, {});
       } finally {
         decodeDepth--;
       }
       if ((rawType & NLA_F_NESTED) === 0) (value as any)[UNFLAGGED_NEST] = true;
       return value;
     }
-    case 20:
+    case Kind.u8flag:
       if (size === 0) return true;
       if (size === 1) return buf[start];
       throw new DecodeError('attribute', `u8flag has 0 or 1 bytes, got ${size}`, start);
-    case 21:
+    case Kind.uint:
       if (size === 4) return readU32(buf, start);
       if (size === 8) return buf[readU64](start);
       throw new DecodeError('attribute', `uint has 4 or 8 bytes, got ${size}`, start);
-    case 19: {
+    case Kind.struct: {
       const layout = attr.layout!;
       if (size < layout.size) throw new DecodeError('attribute', `struct ${layout.name} needs ${layout.size} bytes, got ${size}`, start);
       const value = layout.read(buf, start);
@@ -315,10 +275,22 @@ function decodeString(buf: Buffer, start: number, end: number): string {
  * with one String.fromCharCode call of the right arity: one allocation per
  * address. A template literal (`${a}.${b}.${c}.${d}`) allocates an
  * intermediate string per piece, and longer results become trees of cons
- * strings; in a 100k-route dump that was a third of the decode time.
+ * strings (docs/benchmarks.md has the measurements behind this file's shape).
  */
 const chars = new Uint8Array(64);
 const fromCharCode = String.fromCharCode;
+
+/** Character codes of address text. */
+const DOT = 0x2e; // '.'
+const COLON = 0x3a; // ':'
+const DIGIT_0 = 0x30; // '0'
+const DIGIT_9 = 0x39; // '9'
+const LOWER_A = 0x61; // 'a'
+const LOWER_F = 0x66; // 'f'
+/** ASCII letters differ from their lower case by this bit alone. */
+const LOWER_CASE_BIT = 0x20;
+/** The longest address text: an IPv6 address with a dotted IPv4 tail, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255". */
+const MAX_ADDRESS_TEXT = 45;
 
 /**
  * The first `n` codes of `chars` as a string: a String.fromCharCode call
@@ -327,7 +299,7 @@ const fromCharCode = String.fromCharCode;
  */
 const charsToString = new Function('c', 'f', `return function charsToString(n) {
   switch (n) {
-    ${Array.from({ length: 46 }, (_, n) => `case ${n}: return f(${Array.from({ length: n }, (__, i) => `c[${i}]`).join(', ')});`).join('\n    ')}
+    ${Array.from({ length: MAX_ADDRESS_TEXT + 1 }, (_, n) => `case ${n}: return f(${Array.from({ length: n }, (__, i) => `c[${i}]`).join(', ')});`).join('\n    ')}
     default: return f.apply(null, Array.from(c.subarray(0, n)));
   }
 };`)(chars, fromCharCode) as (n: number) => string;
@@ -335,31 +307,31 @@ const charsToString = new Function('c', 'f', `return function charsToString(n) {
 /** Writes `v` (0–255) in decimal at `chars[n]`; returns the next position. */
 function putDecimal(v: number, n: number): number {
   if (v >= 100) {
-    chars[n++] = 48 + ((v / 100) | 0);
-    chars[n++] = 48 + (((v / 10) | 0) % 10);
+    chars[n++] = DIGIT_0 + ((v / 100) | 0);
+    chars[n++] = DIGIT_0 + (((v / 10) | 0) % 10);
   } else if (v >= 10) {
-    chars[n++] = 48 + ((v / 10) | 0);
+    chars[n++] = DIGIT_0 + ((v / 10) | 0);
   }
-  chars[n++] = 48 + (v % 10);
+  chars[n++] = DIGIT_0 + (v % 10);
   return n;
 }
 
 export function formatIPv4(buf: Uint8Array, at: number): string {
   let n = putDecimal(buf[at]!, 0);
-  chars[n++] = 46;
+  chars[n++] = DOT;
   n = putDecimal(buf[at + 1]!, n);
-  chars[n++] = 46;
+  chars[n++] = DOT;
   n = putDecimal(buf[at + 2]!, n);
-  chars[n++] = 46;
+  chars[n++] = DOT;
   n = putDecimal(buf[at + 3]!, n);
   return charsToString(n);
 }
 
 /**
- * RFC 5952 text, built as character codes like formatIPv4 (ipaddr.js's
- * toRFC5952String, which this replaces, went through arrays, a normalized
- * string and a regular expression: most of an IPv6 dump's time); the tests
- * hold the two to the same text. IPv4-mapped addresses with the dotted tail,
+ * RFC 5952 text, built as character codes like formatIPv4, without the
+ * arrays, normalized string and regular expression of a general formatter
+ * such as ipaddr.js's toRFC5952String, which the tests hold it to.
+ * IPv4-mapped addresses with the dotted tail,
  * as inet_ntop and `ip` print them. (inet_ntop also writes the deprecated IPv4-compatible form
  * "::0.1.0.2" for ::1:2; we do not, because parsers, ipaddr.js among them, read
  * that text back as a different, mapped address.)
@@ -379,29 +351,29 @@ export function formatIPv6(buf: Uint8Array, at: number): string {
   }
   if (zeroAt === 0 && zeroLength === 5 && buf[at + 10] === 0xff && buf[at + 11] === 0xff) {
     // ::ffff:a.b.c.d
-    chars[0] = 58;
-    chars[1] = 58;
-    chars[2] = chars[3] = chars[4] = chars[5] = 102;
-    chars[6] = 58;
+    chars[0] = COLON;
+    chars[1] = COLON;
+    chars[2] = chars[3] = chars[4] = chars[5] = LOWER_F;
+    chars[6] = COLON;
     let n = putDecimal(buf[at + 12]!, 7);
-    chars[n++] = 46;
+    chars[n++] = DOT;
     n = putDecimal(buf[at + 13]!, n);
-    chars[n++] = 46;
+    chars[n++] = DOT;
     n = putDecimal(buf[at + 14]!, n);
-    chars[n++] = 46;
+    chars[n++] = DOT;
     return charsToString(putDecimal(buf[at + 15]!, n));
   }
   // RFC 5952: lowercase hex without leading zeros, the run written "::".
   let n = 0;
   for (let i = 0; i < 8; i++) {
     if (i === zeroAt) {
-      chars[n++] = 58;
-      if (i === 0) chars[n++] = 58;
+      chars[n++] = COLON;
+      if (i === 0) chars[n++] = COLON;
       i += zeroLength - 1;
       continue;
     }
     n = putHexGroup((buf[at + 2 * i]! << 8) | buf[at + 2 * i + 1]!, n);
-    if (i < 7) chars[n++] = 58;
+    if (i < 7) chars[n++] = COLON;
   }
   return charsToString(n);
 }
@@ -417,14 +389,15 @@ function putHexGroup(v: number, n: number): number {
 
 /** aa:bb:cc:dd:ee:ff (any length; the common 6 bytes in one allocation, see charsToString). */
 export function formatMac(buf: Uint8Array, start: number, end: number): string {
-  if (end - start > 21) {
+  // Two digits and a colon a byte: text that would not fit the scratch array is built as a string.
+  if (3 * (end - start) - 1 > chars.length) {
     let text = '';
     for (let i = start; i < end; i++) text += i === start ? HEX[buf[i]!] : `:${HEX[buf[i]!]}`;
     return text;
   }
   let n = 0;
   for (let i = start; i < end; i++) {
-    if (i !== start) chars[n++] = 58;
+    if (i !== start) chars[n++] = COLON;
     const b = buf[i]!;
     chars[n++] = HEX_DIGIT[b >> 4]!;
     chars[n++] = HEX_DIGIT[b & 15]!;
@@ -495,12 +468,12 @@ function writeRaw(raw: RawAttr, w: Writer): void {
 /** Writes one attribute; returns false when nothing was written (a false flag). */
 function writeAttr(attr: Attr, v: unknown, siblings: Decoded, w: Writer, path: string): boolean {
   switch (attr.code) {
-    case 13:
+    case Kind.flag:
       if (v === false) return false;
       if (v !== true) throw new ValidationError(path, 'a flag is true or false', v);
       w.endAttr(w.beginAttr(attr.type));
       return true;
-    case 20:
+    case Kind.u8flag:
       // A request sets it as a flag; a value read from a dump goes back as the u8 it was.
       if (v === false) return false;
       if (v === true) {
@@ -513,7 +486,7 @@ function writeAttr(attr: Attr, v: unknown, siblings: Decoded, w: Writer, path: s
         w.endAttr(start);
       }
       return true;
-    case 18: {
+    case Kind.nest: {
       let set: AttrSet;
       if (attr.select) {
         const selector = siblings[attr.select.by];
@@ -550,35 +523,35 @@ function writeAttr(attr: Attr, v: unknown, siblings: Decoded, w: Writer, path: s
 
 function writeScalar(attr: Attr, v: unknown, w: Writer, path: string): void {
   switch (attr.code) {
-    case 0: return w.u8(checkInt(v, 0, 0xff, path));
-    case 1: return w.u16(checkInt(v, 0, 0xffff, path));
-    case 2: return w.u32(checkInt(v, 0, 0xffffffff, path));
-    case 3: return w.u64(checkBig(v, 0n, 0xffffffffffffffffn, path));
-    case 4: return w.s8(checkInt(v, -0x80, 0x7f, path));
-    case 5: return w.s16(checkInt(v, -0x8000, 0x7fff, path));
-    case 6: return w.s32(checkInt(v, -0x80000000, 0x7fffffff, path));
-    case 7: return w.s64(checkBig(v, -0x8000000000000000n, 0x7fffffffffffffffn, path));
-    case 8: return w.be16(checkInt(v, 0, 0xffff, path));
-    case 9: return w.be32(checkInt(v, 0, 0xffffffff, path));
-    case 10: return w.be64(checkBig(v, 0n, 0xffffffffffffffffn, path));
-    case 11: {
+    case Kind.u8: return w.u8(checkInt(v, 0, 0xff, path));
+    case Kind.u16: return w.u16(checkInt(v, 0, 0xffff, path));
+    case Kind.u32: return w.u32(checkInt(v, 0, 0xffffffff, path));
+    case Kind.u64: return w.u64(checkBig(v, 0n, 0xffffffffffffffffn, path));
+    case Kind.s8: return w.s8(checkInt(v, -0x80, 0x7f, path));
+    case Kind.s16: return w.s16(checkInt(v, -0x8000, 0x7fff, path));
+    case Kind.s32: return w.s32(checkInt(v, -0x80000000, 0x7fffffff, path));
+    case Kind.s64: return w.s64(checkBig(v, -0x8000000000000000n, 0x7fffffffffffffffn, path));
+    case Kind.be16: return w.be16(checkInt(v, 0, 0xffff, path));
+    case Kind.be32: return w.be32(checkInt(v, 0, 0xffffffff, path));
+    case Kind.be64: return w.be64(checkBig(v, 0n, 0xffffffffffffffffn, path));
+    case Kind.string: {
       if (typeof v !== 'string') throw new ValidationError(path, 'expected a string', v);
       if (v.includes('\0')) throw new ValidationError(path, 'a string cannot contain NUL', v);
       w.string(v);
       w.u8(0);
       return;
     }
-    case 12:
+    case Kind.binary:
       if (!(v instanceof Uint8Array)) throw new ValidationError(path, 'expected bytes (Uint8Array)', v);
       return w.bytes(v);
-    case 14: return w.bytes(parseIPv4(v, path));
-    case 15: return w.bytes(parseIPv6(v, path));
-    case 16: return w.bytes(parseIP(v, path));
-    case 17: return w.bytes(parseMac(v, path));
-    case 21:
+    case Kind.ipv4: return w.bytes(parseIPv4(v, path));
+    case Kind.ipv6: return w.bytes(parseIPv6(v, path));
+    case Kind.ip: return w.bytes(parseIP(v, path));
+    case Kind.mac: return w.bytes(parseMac(v, path));
+    case Kind.uint:
       if (typeof v === 'bigint') return w.u64(checkBig(v, 0n, 0xffffffffffffffffn, path));
       return w.u32(checkInt(v, 0, 0xffffffff, path));
-    case 19: {
+    case Kind.struct: {
       if (typeof v !== 'object' || v === null) throw new ValidationError(path, `expected a ${attr.layout!.name} object`, v);
       const layout = attr.layout!;
       const at = w.reserve(layout.size);
@@ -614,10 +587,9 @@ function checkBig(v: unknown, min: bigint, max: bigint, path: string): bigint {
  * Address text to bytes. IPv4 is the strict dotted-decimal grammar of
  * node:net's isIPv4 and ipaddr.js's isValidFourPartDecimal (four values
  * 0–255, no leading zeros), checked and read in one pass over the
- * characters: ipaddr.js parsed each address twice with a general grammar
- * (several microseconds per address in a 10k-route batch), and node:net
- * alone costs 2 ms of start-up to load. IPv6 goes through ipaddr.js, parsed
- * once. Undefined when `v` is not IPv4 text.
+ * characters, where ipaddr.js parses each address twice with a general
+ * grammar and node:net is a module of its own to load at start-up. IPv6
+ * goes through ipaddr.js, parsed once. Undefined when `v` is not IPv4 text.
  */
 function ipv4Bytes(v: string): number[] | undefined {
   const length = v.length;
@@ -627,13 +599,13 @@ function ipv4Bytes(v: string): number[] | undefined {
   let digits = 0;
   for (let i = 0; i < length; i++) {
     const c = v.charCodeAt(i);
-    if (c === 46) {
+    if (c === DOT) {
       if (digits === 0 || ++part > 3) return undefined;
       digits = 0;
-    } else if (c >= 48 && c <= 57) {
+    } else if (c >= DIGIT_0 && c <= DIGIT_9) {
       // A leading zero only as the whole value ("0", not "01").
       if (digits === 1 && out[part] === 0) return undefined;
-      const value = out[part]! * 10 + (c - 48);
+      const value = out[part]! * 10 + (c - DIGIT_0);
       if (value > 255) return undefined;
       out[part] = value;
       digits++;
@@ -682,52 +654,15 @@ const MAC_TEXT = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2})*$/;
 
 /** A hex digit's value, for a character the MAC pattern has already accepted. */
 function hexValue(c: number): number {
-  return c <= 57 ? c - 48 : (c | 32) - 87;
+  return c <= DIGIT_9 ? c - DIGIT_0 : (c | LOWER_CASE_BIT) - LOWER_A + 10;
 }
 
 export function parseMac(v: unknown, path: string): number[] {
   if (typeof v !== 'string' || !MAC_TEXT.test(v)) {
     throw new ValidationError(path, 'expected a link-layer address like 02:00:00:aa:bb:cc', v);
   }
-  // "aa:bb:...": two digits every three characters (split + parseInt was most of an FDB batch's validation).
+  // "aa:bb:...": two digits every three characters, read by character code (no split, no parseInt).
   const bytes = new Array<number>((v.length + 1) / 3);
   for (let i = 0, k = 0; i < v.length; i += 3, k++) bytes[k] = (hexValue(v.charCodeAt(i)) << 4) | hexValue(v.charCodeAt(i + 1));
   return bytes;
-}
-
-// ---------------------------------------------------------------- offsets → paths
-
-/**
- * Names the attribute that contains byte `target` of an attribute block, as a
- * dotted path. Used to turn an extended-ack offset into words.
- */
-export function attributePathAt(set: AttrSet, buf: Buffer, start: number, end: number, target: number, depth = 0): string | undefined {
-  let offset = start;
-  const decodedSoFar: Decoded = {};
-  while (offset + NLA_HDRLEN <= end) {
-    const length = readU16(buf, offset);
-    const rawType = readU16(buf, offset + 2);
-    if (length < NLA_HDRLEN || offset + length > end) return undefined;
-    const type = rawType & NLA_TYPE_MASK;
-    const attr = set.byType[type];
-    if (target >= offset && target < offset + align(length)) {
-      const name = attr?.name ?? `#${type}`;
-      if (attr?.code === 18 && target >= offset + NLA_HDRLEN) {
-        let nested: AttrSet | undefined;
-        if (attr.select) {
-          const selector = decodedSoFar[attr.select.by];
-          const chosen = selectSet(attr, selector);
-          nested = chosen ? resolveSet(chosen) : undefined;
-        } else nested = resolveSet(attr.set!);
-        const inner = nested && depth < MAX_NEST_DEPTH ? attributePathAt(nested, buf, offset + NLA_HDRLEN, offset + length, target, depth + 1) : undefined;
-        return inner ? `${name}.${inner}` : name;
-      }
-      return name;
-    }
-    // Remember selector candidates (strings and small integers) for the nests that follow.
-    if (attr && attr.code <= 2 && length === NLA_HDRLEN + FIXED_SIZE[attr.code]!) decodedSoFar[attr.name] = decodeValue(attr, buf, offset + NLA_HDRLEN, offset + length, decodedSoFar, rawType, decodeAttrs);
-    else if (attr && attr.code === 11) decodedSoFar[attr.name] = decodeString(buf, offset + NLA_HDRLEN, offset + length);
-    offset += align(length);
-  }
-  return undefined;
 }

@@ -10,14 +10,14 @@
  * buffer is sized, and an overrun fails the affected requests with a typed
  * error instead of leaving them hanging.
  */
-import { align, NLMSG_HDRLEN } from './align.js';
-import { attributePathAt } from './codec.js';
-import { NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN } from './constants.js';
+import {
+  NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLMSG_NOOP, NLMSG_OVERRUN,
+} from './constants.js';
 import {
   AbortError, ClosedError, DecodeError, DumpInterruptedError, NetlinkError, OverrunError, TimeoutError,
 } from './errors.js';
 import {
-  type Ack, doneErrno, encodeRaw, forEachMessage, type MessageSchema, messageFlags, parseAck, type RawMessage, setMessageFlags, stamp,
+  type Ack, doneErrno, encodeRaw, forEachMessage, messageFlags, parseAck, type RawMessage, setMessageFlags, stamp,
 } from './message.js';
 import { RelayTransport } from './relay.js';
 import { NativeTransport, type NativeTransportOptions, type Transport } from './transport.js';
@@ -46,8 +46,6 @@ export interface RequestContext {
   operation: string;
   /** "vx0 (vxlan id 42)". */
   object?: string;
-  /** The request's schema, to name the attribute an extended-ack offset points at. */
-  schema?: MessageSchema;
   /** Family knowledge: a sentence naming the likely cause of this errno, if it has one. */
   explain?: (errno: number, ack: Ack) => string | undefined;
 }
@@ -115,6 +113,30 @@ interface Pending {
   timer?: ReturnType<typeof setTimeout>;
   abort?: () => void;
   signal?: AbortSignal;
+}
+
+/** What the batch engine (Connection.exchange) is asked to do. */
+interface Exchange {
+  /** Encoded messages, sent in one datagram; stamped by the engine. */
+  messages: Buffer[];
+  /** nlmsg_flags set on (and cleared from) every message. */
+  flags: { set: number; clear?: number };
+  /**
+   * 'same-datagram': the barrier ends the messages' datagram (batch, acks 'errors').
+   * 'next-datagram': the barrier follows in a datagram of its own, after the kernel has handled
+   * the messages' one as a unit (nfnetlink batches).
+   * 'none': every message asks for its ack (batch, acks 'each'); there is at least one message.
+   */
+  barrier: 'same-datagram' | 'next-datagram' | 'none';
+  /** The context of message `k` (its operation names timeouts and errors). */
+  contextAt(k: number): RequestContext;
+  /** Window slots the caller acquired for this exchange; freed when it settles. */
+  slots: number;
+  options: RequestOptions;
+  /** Message `k`'s first NLMSG_ERROR: errno 0 an ack, else a refusal. */
+  answered(k: number, ack: Ack, context: RequestContext): void;
+  /** Any other message carrying message `k`'s sequence number. */
+  replied?(k: number, reply: RawMessage): void;
 }
 
 const DEFAULT_WINDOW = 128;
@@ -197,6 +219,14 @@ export class Connection implements AsyncDisposable {
   private nextSeq(): number {
     this.seq = this.seq >= 0xffffffff ? 1 : this.seq + 1;
     return this.seq;
+  }
+
+  /** Sets flags on an encoded request (and clears others), stamps a new sequence number and our port; returns the number. */
+  private stampRequest(message: Buffer, set: number, clear = 0): number {
+    setMessageFlags(message, (messageFlags(message) | set) & ~clear);
+    const seq = this.nextSeq();
+    stamp(message, seq, this.transport.port);
+    return seq;
   }
 
   // ------------------------------------------------------------ window
@@ -303,19 +333,13 @@ export class Connection implements AsyncDisposable {
   }
 
   /** Turns an NLMSG_ERROR into a NetlinkError with words a person can act on. */
-  errorFor(ack: Ack, context: RequestContext, request: Buffer | undefined, index?: number): NetlinkError {
-    let attributePath: string | undefined;
-    if (ack.offset !== undefined && context.schema && request) {
-      const attrsStart = NLMSG_HDRLEN + align(context.schema.header.size);
-      attributePath = attributePathAt(context.schema.attrs, request, attrsStart, request.length, ack.offset);
-    }
+  errorFor(ack: Ack, context: RequestContext, index?: number): NetlinkError {
     return new NetlinkError({
       errno: ack.errno,
       operation: context.operation,
       object: context.object,
       cause: context.explain?.(ack.errno, ack),
       kernelMessage: ack.message,
-      attributePath,
       index,
     });
   }
@@ -330,9 +354,7 @@ export class Connection implements AsyncDisposable {
   async request(message: Buffer, context: RequestContext, options: RequestOptions = {}): Promise<RawMessage[]> {
     this.assertOpen(context.operation);
     await this.acquire(1, options.signal, context.operation);
-    const seq = this.nextSeq();
-    setMessageFlags(message, messageFlags(message) | NLM_F_REQUEST | NLM_F_ACK);
-    stamp(message, seq, this.transport.port);
+    const seq = this.stampRequest(message, NLM_F_REQUEST | NLM_F_ACK);
     return new Promise<RawMessage[]>((resolve, reject) => {
       const replies: RawMessage[] = [];
       const pending = this.register(
@@ -343,7 +365,7 @@ export class Connection implements AsyncDisposable {
               const ack = parseAck(reply);
               this.settle(pending);
               if (ack.errno === 0) resolve(replies);
-              else reject(this.errorFor(ack, context, message));
+              else reject(this.errorFor(ack, context));
             } else if (reply.type === NLMSG_OVERRUN) {
               this.settle(pending);
               reject(new OverrunError(context.operation, 'the kernel reported NLMSG_OVERRUN'));
@@ -382,66 +404,30 @@ export class Connection implements AsyncDisposable {
 
   private async *runDump<T>(message: Buffer, context: RequestContext, options: DumpOptions<T>): AsyncGenerator<T[], void, undefined> {
     await this.acquire(1, options.signal, context.operation);
-    const seq = this.nextSeq();
-    setMessageFlags(message, messageFlags(message) | NLM_F_REQUEST | NLM_F_DUMP);
-    stamp(message, seq, this.transport.port);
-    const decode = options.decode ?? ((m: RawMessage) => m as unknown as T);
-
-    // Batches of decoded values, one per datagram, handed from the receive callback to the consumer.
-    const ready: T[][] = [];
-    let finished = false;
-    let failure: Error | undefined;
-    let interrupted = false;
-    let wake: (() => void) | undefined;
-    const notify = (): void => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    let batch: T[] | undefined;
-    let stopped = false; // consumer gone: keep draining to DONE, discard values
-
+    const seq = this.stampRequest(message, NLM_F_REQUEST | NLM_F_DUMP);
+    const dump = new DumpState<T>(options.decode ?? ((m: RawMessage) => m as unknown as T));
     const pending = this.register(
       {
         seq, context, request: message, slots: 1,
         onMessage: (m) => {
-          if (m.flags & NLM_F_DUMP_INTR) interrupted = true;
+          if (m.flags & NLM_F_DUMP_INTR) dump.interrupted = true;
           if (m.type === NLMSG_DONE) {
-            const errno = doneErrno(m);
             this.settle(pending);
-            if (errno) failure = this.errorFor({ errno, request: { type: 0, flags: 0, seq, pid: 0 } }, context, message);
-            else if (interrupted) failure = new DumpInterruptedError(context.operation, 1);
-            finished = true;
+            const errno = doneErrno(m);
+            if (errno) dump.end(this.errorFor({ errno, request: { type: 0, flags: 0, seq, pid: 0 } }, context));
+            else dump.end(dump.interrupted ? new DumpInterruptedError(context.operation, 1) : undefined);
           } else if (m.type === NLMSG_ERROR) {
             const ack = parseAck(m);
             if (ack.errno === 0) return;
             this.settle(pending);
-            failure = this.errorFor(ack, context, message);
-            finished = true;
-          } else if (m.type >= 0x10 && !stopped) {
-            try {
-              (batch ??= []).push(decode(m));
-            } catch (error) {
-              // Stop decoding, but let the dump run to DONE so the socket stays usable.
-              failure = error as Error;
-              stopped = true;
-            }
+            dump.end(this.errorFor(ack, context));
+          } else if (m.type >= NLMSG_MIN_TYPE) {
+            dump.add(m);
           }
-          if (batch && batch.length >= 256) {
-            ready.push(batch);
-            batch = undefined;
-          }
-          if (finished) {
-            if (batch) ready.push(batch);
-            batch = undefined;
-          }
-          notify();
         },
         fail: (error) => {
           this.settle(pending);
-          failure ??= error;
-          finished = true;
-          notify();
+          dump.fail(error);
         },
       },
       options,
@@ -450,28 +436,17 @@ export class Connection implements AsyncDisposable {
 
     try {
       for (;;) {
-        if (ready.length === 0 && batch && batch.length) {
-          ready.push(batch);
-          batch = undefined;
-        }
-        if (ready.length > 0) {
-          const next = ready.shift()!;
-          if (!stopped) yield next;
-          continue;
-        }
-        if (finished) break;
-        await new Promise<void>((resolve) => (wake = resolve));
+        const values = dump.take();
+        if (values !== undefined) yield values;
+        else if (dump.ended) break;
+        else await dump.arrival();
       }
-      if (failure) throw failure;
+      if (dump.failure) throw dump.failure;
     } finally {
-      if (!finished) {
-        // The consumer left early: discard the rest, but read the dump to its end.
-        stopped = true;
-        ready.length = 0;
-        await new Promise<void>((resolve) => {
-          const check = (): void => (finished ? resolve() : void (wake = check));
-          check();
-        });
+      // The consumer left early: drop the rest, but read the dump to its end.
+      if (!dump.ended) {
+        dump.abandon();
+        while (!dump.ended) await dump.arrival();
       }
     }
   }
@@ -521,81 +496,21 @@ export class Connection implements AsyncDisposable {
     return { succeeded: messages.length - failed.length, failed };
   }
 
+  /** One chunk of a batch: messages `first` to `last` (excluded), in one sendmsg with the barrier if acks are 'errors'. */
   private sendChunk(
     messages: Buffer[], first: number, last: number, acks: 'errors' | 'each',
     contextFor: (index: number) => RequestContext, failed: BatchFailure[], options: RequestOptions, slots: number,
   ): Promise<void> {
-    const out: Buffer[] = [];
-    const seqs: number[] = [];
-    for (let i = first; i < last; i++) {
-      const message = messages[i]!;
-      const flags = messageFlags(message) | NLM_F_REQUEST;
-      setMessageFlags(message, acks === 'each' ? flags | NLM_F_ACK : flags & ~NLM_F_ACK);
-      const seq = this.nextSeq();
-      stamp(message, seq, this.transport.port);
-      out.push(message);
-      seqs.push(seq);
-    }
-    // The barrier: a NOOP that asks for an ack. The kernel handles a socket's
-    // messages in order, so once it is acknowledged every error before it has arrived.
-    const barrierSeq = acks === 'errors' ? this.nextSeq() : 0;
-    if (acks === 'errors') {
-      const barrier = encodeRaw(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK);
-      stamp(barrier, barrierSeq, this.transport.port);
-      out.push(barrier);
-    }
-
-    return new Promise<void>((resolve, reject) => {
-      let open = out.length;
-      let ended = false;
-      const entries: Pending[] = [];
-      const end = (error?: Error): void => {
-        if (ended) return;
-        ended = true;
-        for (const entry of entries) this.unregister(entry);
-        this.release(slots);
-        if (error) reject(error);
-        else resolve();
-      };
-      const answered = (): void => {
-        if (--open === 0) end();
-      };
-      seqs.forEach((seq, k) => {
-        const index = first + k;
-        const context = contextFor(index);
-        const entry: Pending = this.register(
-          {
-            seq, context, request: messages[index]!, slots: 0,
-            onMessage: (reply) => {
-              if (reply.type !== NLMSG_ERROR || !this.unregister(entry)) return;
-              const ack = parseAck(reply);
-              if (ack.errno !== 0) failed.push({ index, error: this.errorFor(ack, context, messages[index], index) });
-              answered();
-            },
-            fail: end,
-          },
-          // With a barrier, the barrier carries the timeout for the whole chunk.
-          acks === 'each' ? options : { signal: options.signal, timeoutMs: 0 },
-        );
-        entries.push(entry);
-      });
-      if (acks === 'errors') {
-        const barrier: Pending = this.register(
-          {
-            seq: barrierSeq, context: contextFor(first), request: out[out.length - 1]!, slots: 0,
-            onMessage: (reply) => {
-              if (reply.type !== NLMSG_ERROR || !this.unregister(barrier)) return;
-              // Every message that has reported nothing by now succeeded.
-              for (const entry of entries) if (this.unregister(entry)) open--;
-              answered();
-            },
-            fail: end,
-          },
-          options,
-        );
-        entries.push(barrier);
-      }
-      this.send(out).catch(end);
+    return this.exchange({
+      messages: messages.slice(first, last),
+      flags: acks === 'each' ? { set: NLM_F_REQUEST | NLM_F_ACK } : { set: NLM_F_REQUEST, clear: NLM_F_ACK },
+      barrier: acks === 'each' ? 'none' : 'same-datagram',
+      contextAt: (k) => contextFor(first + k),
+      slots,
+      options,
+      answered: (k, ack, context) => {
+        if (ack.errno !== 0) failed.push({ index: first + k, error: this.errorFor(ack, context, first + k) });
+      },
     });
   }
 
@@ -607,10 +522,10 @@ export class Connection implements AsyncDisposable {
    * plus NLM_F_REQUEST: which messages ask for an ack is the caller's choice.
    *
    * The kernel handles the datagram inside sendmsg, so everything it has to
-   * say about it is queued on the socket before a second sendmsg: a NOOP
-   * with NLM_F_ACK sent after it is the barrier that tells when the answers
-   * are complete, whatever the family acks (or does not) for its control
-   * messages. The timeout covers the whole group.
+   * say about it is queued on the socket before a second sendmsg: the
+   * barrier, in a datagram of its own, tells when the answers are complete,
+   * whatever the family acks (or does not) for its control messages. The
+   * timeout covers the whole group.
    */
   async sendGroup(messages: Buffer[], context: RequestContext | ((index: number) => RequestContext), options: RequestOptions = {}): Promise<GroupReply[]> {
     const contextFor = typeof context === 'function' ? context : () => context;
@@ -621,63 +536,101 @@ export class Connection implements AsyncDisposable {
     // Requests queued earlier leave first, so the kernel sees calls in the order they were made.
     this.flush();
     const results: GroupReply[] = messages.map(() => ({ replies: [] }));
-    const seqs = messages.map((message) => {
-      setMessageFlags(message, messageFlags(message) | NLM_F_REQUEST);
-      const seq = this.nextSeq();
-      stamp(message, seq, this.transport.port);
-      return seq;
+    await this.exchange({
+      messages,
+      flags: { set: NLM_F_REQUEST },
+      barrier: 'next-datagram',
+      contextAt: contextFor,
+      slots,
+      options,
+      answered: (index, ack, messageContext) => {
+        const result = results[index]!;
+        result.errno = ack.errno;
+        if (ack.errno !== 0) result.error = this.errorFor(ack, messageContext, index);
+      },
+      replied: (index, reply) => results[index]!.replies.push(reply),
     });
-    const barrierSeq = this.nextSeq();
-    const barrier = encodeRaw(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK);
-    stamp(barrier, barrierSeq, this.transport.port);
+    return results;
+  }
 
-    return new Promise<GroupReply[]>((resolve, reject) => {
+  /**
+   * The batch engine under `batch` and `sendGroup`: stamps the messages,
+   * sends them in one datagram, and reports each message's first
+   * NLMSG_ERROR (`answered`: an ack or an error; a family may answer a
+   * message twice, and the first answer counts) and any other reply carrying
+   * its sequence number (`replied`). It settles when the barrier is
+   * acknowledged: a NOOP asking for an ack, which the kernel answers only
+   * after everything sent before it on this socket, so by then every answer
+   * has arrived and a message that reported nothing succeeded. Without a
+   * barrier, every message asks for its ack and the last one settles it.
+   * With a barrier, the barrier carries the timeout for the whole exchange.
+   * Settling unregisters every entry and frees `slots` window slots, which
+   * the caller acquired.
+   */
+  private exchange(spec: Exchange): Promise<void> {
+    const { messages, barrier, options } = spec;
+    const seqs = messages.map((message) => this.stampRequest(message, spec.flags.set, spec.flags.clear));
+    let barrierMessage: Buffer | undefined;
+    let barrierSeq = 0;
+    if (barrier !== 'none') {
+      barrierMessage = encodeRaw(NLMSG_NOOP, 0);
+      barrierSeq = this.stampRequest(barrierMessage, NLM_F_REQUEST | NLM_F_ACK);
+    }
+
+    return new Promise<void>((resolve, reject) => {
       const entries: Pending[] = [];
-      let ended = false;
-      const end = (error?: Error): void => {
-        if (ended) return;
-        ended = true;
+      const isAnswered = new Uint8Array(messages.length);
+      let unanswered = messages.length;
+      let settled = false;
+      const settle = (error?: Error): void => {
+        if (settled) return;
+        settled = true;
         for (const entry of entries) this.unregister(entry);
-        this.release(slots);
+        this.release(spec.slots);
         if (error) reject(error);
-        else resolve(results);
+        else resolve();
       };
-      seqs.forEach((seq, index) => {
-        const messageContext = contextFor(index);
+      const perMessage = barrier === 'none' ? options : { signal: options.signal, timeoutMs: 0 };
+      seqs.forEach((seq, k) => {
+        const context = spec.contextAt(k);
         entries.push(this.register(
           {
-            seq, context: messageContext, request: messages[index]!, slots: 0,
+            seq, context, request: messages[k]!, slots: 0,
             onMessage: (reply) => {
-              const result = results[index]!;
               if (reply.type === NLMSG_ERROR) {
-                const ack = parseAck(reply);
-                // The first answer counts: a family may answer a message twice (an error, then its own ack).
-                if (result.errno !== undefined) return;
-                result.errno = ack.errno;
-                if (ack.errno !== 0) result.error = this.errorFor(ack, messageContext, messages[index], index);
+                if (isAnswered[k]) return;
+                isAnswered[k] = 1;
+                spec.answered(k, parseAck(reply), context);
+                if (--unanswered === 0 && barrier === 'none') settle();
               } else if (reply.type !== NLMSG_NOOP && reply.type !== NLMSG_DONE) {
-                result.replies.push(reply);
+                spec.replied?.(k, reply);
               }
             },
-            fail: end,
+            fail: settle,
           },
-          { signal: options.signal, timeoutMs: 0 },
+          perMessage,
         ));
       });
+      if (barrierMessage === undefined) {
+        this.send(messages).catch(settle);
+        return;
+      }
       entries.push(this.register(
         {
-          seq: barrierSeq, context: contextFor(0), request: barrier, slots: 0,
+          seq: barrierSeq, context: spec.contextAt(0), request: barrierMessage, slots: 0,
           onMessage: (reply) => {
-            if (reply.type === NLMSG_ERROR) end();
+            if (reply.type === NLMSG_ERROR) settle();
           },
-          fail: end,
+          fail: settle,
         },
         options,
       ));
-      this.send(messages).then(
-        () => (ended ? undefined : this.send([barrier]).catch(end)),
-        end,
-      );
+      if (barrier === 'same-datagram') {
+        this.send([...messages, barrierMessage]).catch(settle);
+      } else {
+        const afterwards = barrierMessage;
+        this.send(messages).then(() => (settled ? undefined : this.send([afterwards]).catch(settle)), settle);
+      }
     });
   }
 
@@ -736,5 +689,93 @@ export class Connection implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
+  }
+}
+
+/** Values handed to a dump's consumer at a time, at most (one datagram's worth, usually fewer). */
+const DUMP_BATCH = 256;
+
+/**
+ * One dump between the receive callback, which adds what the kernel sends,
+ * and the consumer, which takes the decoded values in batches. Each field
+ * has one meaning; the dump is read to its end whatever the consumer does.
+ */
+class DumpState<T> {
+  /** The kernel has ended the dump (DONE, or an error), or the request failed: nothing more will arrive. */
+  ended = false;
+  /** What the consumer is told once the dump has ended. */
+  failure: Error | undefined;
+  /** A message came flagged NLM_F_DUMP_INTR: what was read mixes states. */
+  interrupted = false;
+  /** Full batches waiting for the consumer. */
+  private readonly ready: T[][] = [];
+  /** The batch being filled. */
+  private filling: T[] | undefined;
+  /** A message failed to decode: nothing more is decoded or handed over. */
+  private decodeFailed = false;
+  /** The consumer has stopped: nothing more is decoded or handed over. */
+  private abandoned = false;
+  /** Resumes a consumer waiting in arrival(). */
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly decode: (message: RawMessage) => T) {}
+
+  /** A message of the dump (the receive callback). */
+  add(message: RawMessage): void {
+    if (!this.decodeFailed && !this.abandoned) {
+      try {
+        (this.filling ??= []).push(this.decode(message));
+        if (this.filling.length >= DUMP_BATCH) {
+          this.ready.push(this.filling);
+          this.filling = undefined;
+        }
+      } catch (error) {
+        // Decode no more, but the dump still runs to its end so the socket stays usable.
+        this.failure = error as Error;
+        this.decodeFailed = true;
+      }
+    }
+    this.notify();
+  }
+
+  /** The kernel ended the dump; its error, if any, is what the consumer gets. */
+  end(error: Error | undefined): void {
+    if (error) this.failure = error;
+    this.ended = true;
+    this.notify();
+  }
+
+  /** The request failed (timeout, abort, a closed socket); a failure already known stands. */
+  fail(error: Error): void {
+    this.failure ??= error;
+    this.ended = true;
+    this.notify();
+  }
+
+  /** The next batch for the consumer, if one is there. */
+  take(): T[] | undefined {
+    if (this.decodeFailed || this.abandoned) return undefined;
+    if (this.ready.length > 0) return this.ready.shift();
+    const values = this.filling;
+    this.filling = undefined;
+    return values;
+  }
+
+  /** Resolves when the receive callback has been called again. */
+  arrival(): Promise<void> {
+    return new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  /** The consumer has stopped: what arrives from now on is dropped. */
+  abandon(): void {
+    this.abandoned = true;
+    this.ready.length = 0;
+    this.filling = undefined;
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 }

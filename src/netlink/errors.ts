@@ -1,16 +1,19 @@
 /**
  * The error model: one class per failure class, each carrying what a person
  * needs to act without reading code. The socket cannot ask the kernel for
- * extended-ack text (node-netlink has no setsockopt for NETLINK_EXT_ACK), so
- * the sentence that names the likely cause is ours.
+ * extended acks (node-netlink has no setsockopt for NETLINK_EXT_ACK), so the
+ * sentence that names the likely cause is ours; extended-ack text is shown
+ * when a reply carries it all the same.
  */
+import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 
 const ERRNO_NAMES = new Map<number, [code: string, message: string]>();
 for (const [negative, entry] of getSystemErrorMap()) ERRNO_NAMES.set(-negative, entry);
-// Where libuv picks a synonym, use the name the kernel's netlink code returns.
-const EOPNOTSUPP = ERRNO_NAMES.get(95);
-if (EOPNOTSUPP) ERRNO_NAMES.set(95, ['EOPNOTSUPP', EOPNOTSUPP[1]]);
+// Where libuv picks a synonym (ENOTSUP, the same number on Linux), use the name the kernel's netlink code returns.
+const { EOPNOTSUPP } = constants.errno;
+const notSupported = ERRNO_NAMES.get(EOPNOTSUPP);
+if (notSupported) ERRNO_NAMES.set(EOPNOTSUPP, ['EOPNOTSUPP', notSupported[1]]);
 
 /** `EEXIST` for 17, `E123` for an errno this platform does not name. */
 export function errnoCode(errno: number): string {
@@ -64,8 +67,6 @@ export interface NetlinkErrorDetails {
   cause?: string;
   /** Extended-ack text, when the kernel sent one. */
   kernelMessage?: string;
-  /** Attribute path the kernel pointed at (extended-ack offset mapped back onto our request). */
-  attributePath?: string;
   /** Index of the failed message in a batch. */
   index?: number;
 }
@@ -79,7 +80,6 @@ export class NetlinkError extends VxnetError {
   readonly object?: string;
   readonly likelyCause?: string;
   readonly kernelMessage?: string;
-  readonly attributePath?: string;
   readonly index?: number;
 
   constructor(details: NetlinkErrorDetails) {
@@ -87,7 +87,6 @@ export class NetlinkError extends VxnetError {
     const cause = details.cause ?? genericCause(code);
     const parts = [`${details.operation}${details.object ? ` ${details.object}` : ''} failed: ${code} (${errnoMessage(details.errno)})`];
     if (details.kernelMessage) parts.push(`kernel says: ${details.kernelMessage}`);
-    if (details.attributePath) parts.push(`at attribute ${details.attributePath}`);
     if (cause) parts.push(`likely cause: ${cause}`);
     super(parts.join('; '));
     this.errno = details.errno;
@@ -96,7 +95,6 @@ export class NetlinkError extends VxnetError {
     this.object = details.object;
     this.likelyCause = cause;
     this.kernelMessage = details.kernelMessage;
-    this.attributePath = details.attributePath;
     this.index = details.index;
   }
 
@@ -111,8 +109,8 @@ export class NetlinkError extends VxnetError {
    * a function there makes uvu drop the failure without a word.)
    */
   toDetails(): NetlinkErrorDetails {
-    const { errno, operation, object, likelyCause: cause, kernelMessage, attributePath, index } = this;
-    return { errno, operation, object, cause, kernelMessage, attributePath, index };
+    const { errno, operation, object, likelyCause: cause, kernelMessage, index } = this;
+    return { errno, operation, object, cause, kernelMessage, index };
   }
 }
 

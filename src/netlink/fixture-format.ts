@@ -217,138 +217,213 @@ function parseUint(text: string, max: number): number | undefined {
   return value <= max ? value : undefined;
 }
 
+/** The lines of a fixture text and a cursor; every failure names a line (1-based in the error). */
+class FixtureLines {
+  private readonly lines: string[];
+  /** The line being read (0-based). */
+  index = 0;
+
+  constructor(text: string, private readonly source: string) {
+    this.lines = text.split('\n');
+    if (this.lines.length > 0 && this.lines[this.lines.length - 1] === '') this.lines.pop();
+  }
+
+  get count(): number {
+    return this.lines.length;
+  }
+
+  /** True once every line has been read. */
+  get done(): boolean {
+    return this.index >= this.lines.length;
+  }
+
+  /** Line `i` (the cursor's by default) without trailing blanks: editors strip or add them invisibly; nothing else is forgiven. */
+  at(i = this.index): string {
+    return this.lines[i]!.trimEnd();
+  }
+
+  /** True when the cursor is on a line that is there and not blank. */
+  get onText(): boolean {
+    return !this.done && this.at() !== '';
+  }
+
+  /** The line of header field `key`. */
+  lineOf(key: string): number {
+    return this.lines.findIndex((l) => l.startsWith(`${key}: `));
+  }
+
+  fail(reason: string, at = this.index): never {
+    throw new FixtureParseError(this.source, at + 1, reason);
+  }
+}
+
+/** The fields of a fixture's header, checked. */
+interface ParsedHeader {
+  header: FixtureHeader;
+  protocol: number;
+  port: number;
+}
+
 /**
  * Parses fixture text. Strict: anything that does not follow the format —
  * a missing header field, a hex line at the wrong offset, a summary that
  * disagrees with its bytes — is a FixtureParseError naming the line.
  */
 export function parseFixture(text: string, source = 'fixture'): Fixture {
-  const lines = text.split('\n');
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  let index = 0;
-  const fail = (reason: string, at = index): never => {
-    throw new FixtureParseError(source, at + 1, reason);
-  };
-  // Editors strip or add trailing blanks invisibly; nothing else is forgiven.
-  const lineAt = (i: number): string => lines[i]!.trimEnd();
+  const lines = new FixtureLines(text, source);
+  readBanner(lines);
+  const { header, protocol, port } = checkHeader(readHeaderFields(lines), lines);
+  const little = header.byteOrder === 'little-endian';
+  const entries: FixtureEntry[] = [];
+  while (!lines.done) {
+    if (lines.onText) entries.push(readBlock(lines, little));
+    else lines.index++;
+  }
+  return { header, protocol, port, entries };
+}
 
-  if (lines.length === 0 || lineAt(0) !== MAGIC) fail(`the first line must be the fixture banner "${MAGIC}"`, 0);
-  index = 1;
+function readBanner(lines: FixtureLines): void {
+  if (lines.count === 0 || lines.at(0) !== MAGIC) lines.fail(`the first line must be the fixture banner "${MAGIC}"`, 0);
+  lines.index = 1;
+}
 
-  // Header: "key: value" lines up to the first blank line.
-  const header: Record<string, string> = {};
+/** "key: value" lines up to the first blank line; `description` may repeat, nothing else. */
+function readHeaderFields(lines: FixtureLines): { fields: Record<string, string>; descriptions: string[] } {
+  const fields: Record<string, string> = {};
   const descriptions: string[] = [];
-  for (; index < lines.length && lineAt(index) !== ''; index++) {
-    const match = /^([a-z-]+): (.*)$/.exec(lineAt(index));
-    if (!match) fail('expected a header line "key: value"');
-    const [, key, value] = match!;
-    if (!(HEADER_KEYS as readonly string[]).includes(key!)) fail(`unknown header field "${key}" (known: ${HEADER_KEYS.join(', ')})`);
+  for (; lines.onText; lines.index++) {
+    const match = /^([a-z-]+): (.*)$/.exec(lines.at());
+    if (!match) lines.fail('expected a header line "key: value"');
+    const [, key, value] = match;
+    if (!(HEADER_KEYS as readonly string[]).includes(key!)) lines.fail(`unknown header field "${key}" (known: ${HEADER_KEYS.join(', ')})`);
     if (key === 'description') descriptions.push(value!);
-    else if (key! in header) fail(`header field "${key}" appears twice`);
-    else header[key!] = value!;
+    else if (key! in fields) lines.fail(`header field "${key}" appears twice`);
+    else fields[key!] = value!;
   }
   for (const key of HEADER_KEYS) {
-    if (key !== 'description' && !(key in header)) fail(`the header lacks "${key}"`, Math.max(0, index - 1));
+    if (key !== 'description' && !(key in fields)) lines.fail(`the header lacks "${key}"`, Math.max(0, lines.index - 1));
   }
-  const headerLine = (key: string): number => lines.findIndex((l) => l.startsWith(`${key}: `));
-  const format = parseUint(header.format!, 1000);
-  if (format !== FIXTURE_FORMAT_VERSION) fail(`format ${header.format} is not supported (this code reads format ${FIXTURE_FORMAT_VERSION})`, headerLine('format'));
-  const byteOrder = header['byte-order'];
-  if (byteOrder !== 'little-endian' && byteOrder !== 'big-endian') fail('byte-order is little-endian or big-endian', headerLine('byte-order'));
-  const little = byteOrder === 'little-endian';
-  const protocolMatch = /^(\d+)(?: ([A-Z_]+))?$/.exec(header.protocol!);
+  return { fields, descriptions };
+}
+
+/** Every header field's value checked, each failure on the field's own line. */
+function checkHeader({ fields, descriptions }: { fields: Record<string, string>; descriptions: string[] }, lines: FixtureLines): ParsedHeader {
+  const format = parseUint(fields.format!, 1000);
+  if (format !== FIXTURE_FORMAT_VERSION) {
+    lines.fail(`format ${fields.format} is not supported (this code reads format ${FIXTURE_FORMAT_VERSION})`, lines.lineOf('format'));
+  }
+  const byteOrder = fields['byte-order'];
+  if (byteOrder !== 'little-endian' && byteOrder !== 'big-endian') lines.fail('byte-order is little-endian or big-endian', lines.lineOf('byte-order'));
+  const protocolMatch = /^(\d+)(?: ([A-Z_]+))?$/.exec(fields.protocol!);
   const protocol = protocolMatch ? parseUint(protocolMatch[1]!, 31) : undefined;
-  if (protocol === undefined) fail(`protocol is a netlink protocol number, optionally followed by its name (got "${header.protocol}")`, headerLine('protocol'));
-  const port = parseUint(header.port!, 0xffffffff);
-  if (port === undefined) fail(`port is an unsigned 32-bit number (got "${header.port}")`, headerLine('port'));
-  if (!header.name) fail('name is empty', headerLine('name'));
-  if (!header.recipe) fail('recipe is empty', headerLine('recipe'));
-
-  // Body: blocks separated by blank lines.
-  const entries: FixtureEntry[] = [];
-  while (index < lines.length) {
-    if (lineAt(index) === '') {
-      index++;
-      continue;
-    }
-    const blockLine = index;
-    const opening = lineAt(index);
-    const openfd = /^openfd (\d+)$/.exec(opening);
-    if (openfd) {
-      const fd = parseUint(openfd[1]!, 0x7fffffff);
-      if (fd === undefined) fail('openfd takes a descriptor number');
-      entries.push({ kind: 'openfd', fd: fd!, line: blockLine + 1 });
-      index++;
-      continue;
-    }
-    if (opening !== 'send' && opening !== 'recv') fail(`expected a block: "send", "recv" or "openfd N" (got ${JSON.stringify(opening)})`);
-    index++;
-    const parts: Buffer[] = [];
-    let sawRaw = false;
-    let sawUnpadded = false;
-    while (index < lines.length && lineAt(index) !== '') {
-      const summaryLine = index;
-      const summary = lineAt(index);
-      const message = SUMMARY.exec(summary);
-      const raw = message ? null : RAW_SUMMARY.exec(summary);
-      if (!message && !raw) fail('expected a message summary ("  # len=N type=N flags=0xNNNN seq=N pid=N") or "  # raw len=N"');
-      if (sawRaw) fail('nothing may follow raw bytes in a datagram');
-      if (sawUnpadded) fail('only the last message of a datagram may lack its padding');
-      index++;
-
-      // The hex lines of this message.
-      const bytes: number[] = [];
-      let lastLineShort = false;
-      while (index < lines.length && HEX_LINE.test(lineAt(index))) {
-        const [, offsetText, groupText] = HEX_LINE.exec(lineAt(index))!;
-        if (lastLineShort) fail('a hex line with fewer than 16 bytes must be the last of its message', index - 1);
-        if (parseInt(offsetText!, 16) !== bytes.length) fail(`hex line offset ${offsetText} should be ${hex(bytes.length, 4)}`);
-        if (offsetText!.length > 4 && offsetText!.startsWith('0')) fail('offsets use 4 hex digits, more only when needed');
-        const groups = groupText!.split(' ');
-        groups.forEach((group, g) => {
-          if (group.length % 2 !== 0) fail('a group has an odd number of hex digits');
-          if (group.length < 8 && g < groups.length - 1) fail('only the last group of a line may have fewer than 4 bytes');
-        });
-        const lineBytes = Buffer.from(groups.join(''), 'hex');
-        if (lineBytes.length < 16) lastLineShort = true;
-        for (const byte of lineBytes) bytes.push(byte);
-        index++;
-      }
-      if (index < lines.length && lineAt(index) !== '' && !lineAt(index).startsWith('  # ')) {
-        fail('expected a hex line ("  0000: 00112233 ..."), a message summary or a blank line');
-      }
-      const chunk = Buffer.from(bytes);
-      if (raw) {
-        if (parseUint(raw[1]!, 0xffffffff) !== chunk.length) fail(`raw len=${raw[1]} but ${chunk.length} bytes follow`, summaryLine);
-        if (chunk.length === 0) fail('raw bytes cannot be empty', summaryLine);
-        sawRaw = true;
-      } else {
-        const [, len, type, , flags, seq, pid] = message!;
-        if (chunk.length < NLMSG_HDRLEN) fail(`a message has at least ${NLMSG_HDRLEN} bytes, ${chunk.length} follow`, summaryLine);
-        const actual = readHeader(chunk, 0, little);
-        const claimed = { len: Number(len), type: Number(type), flags: parseInt(flags!, 16), seq: Number(seq), pid: Number(pid) };
-        for (const field of ['len', 'type', 'flags', 'seq', 'pid'] as const) {
-          if (claimed[field] !== actual[field]) fail(`the summary says ${field}=${claimed[field]} but the bytes say ${actual[field]}`, summaryLine);
-        }
-        if (actual.len < NLMSG_HDRLEN) fail(`len=${actual.len} is shorter than the message header`, summaryLine);
-        if (chunk.length !== actual.len && chunk.length !== align(actual.len)) {
-          fail(`len=${actual.len} needs ${actual.len} bytes (${align(actual.len)} with padding), ${chunk.length} follow`, summaryLine);
-        }
-        if (chunk.length !== align(actual.len)) sawUnpadded = true;
-      }
-      parts.push(chunk);
-    }
-    if (parts.length === 0) fail(`a ${opening} block needs at least one message`, blockLine);
-    entries.push({ kind: opening as 'send' | 'recv', datagram: Buffer.concat(parts), line: blockLine + 1 });
+  if (protocol === undefined) {
+    lines.fail(`protocol is a netlink protocol number, optionally followed by its name (got "${fields.protocol}")`, lines.lineOf('protocol'));
   }
-
+  const port = parseUint(fields.port!, 0xffffffff);
+  if (port === undefined) lines.fail(`port is an unsigned 32-bit number (got "${fields.port}")`, lines.lineOf('port'));
+  if (!fields.name) lines.fail('name is empty', lines.lineOf('name'));
+  if (!fields.recipe) lines.fail('recipe is empty', lines.lineOf('recipe'));
   return {
     header: {
-      format: format!, name: header.name!, recipe: header.recipe!, kernel: header.kernel!, date: header.date!,
-      byteOrder: byteOrder as FixtureHeader['byteOrder'], description: descriptions.join('\n'),
+      format, name: fields.name, recipe: fields.recipe, kernel: fields.kernel!, date: fields.date!, byteOrder,
+      description: descriptions.join('\n'),
     },
-    protocol: protocol!,
-    port: port!,
-    entries,
+    protocol,
+    port,
   };
+}
+
+/** One block of the body: "openfd N", or "send" / "recv" and the messages of one datagram. */
+function readBlock(lines: FixtureLines, little: boolean): FixtureEntry {
+  const blockLine = lines.index;
+  const opening = lines.at();
+  const openfd = /^openfd (\d+)$/.exec(opening);
+  if (openfd) {
+    const fd = parseUint(openfd[1]!, 0x7fffffff);
+    if (fd === undefined) lines.fail('openfd takes a descriptor number');
+    lines.index++;
+    return { kind: 'openfd', fd, line: blockLine + 1 };
+  }
+  if (opening !== 'send' && opening !== 'recv') lines.fail(`expected a block: "send", "recv" or "openfd N" (got ${JSON.stringify(opening)})`);
+  lines.index++;
+  const parts: Buffer[] = [];
+  let previous: ReadChunk | undefined;
+  while (lines.onText) {
+    previous = readChunk(lines, little, previous);
+    parts.push(previous.bytes);
+  }
+  if (parts.length === 0) lines.fail(`a ${opening} block needs at least one message`, blockLine);
+  return { kind: opening, datagram: Buffer.concat(parts), line: blockLine + 1 };
+}
+
+/** Bytes between a summary line and the next, with the message header they hold (none for raw bytes). */
+interface ReadChunk {
+  bytes: Buffer;
+  header?: MessageHeader;
+}
+
+/**
+ * A summary line and its hex lines: one message (its header checked against
+ * the summary) or raw bytes. `previous` is the datagram's chunk before it:
+ * only a message that has its padding may be followed.
+ */
+function readChunk(lines: FixtureLines, little: boolean, previous: ReadChunk | undefined): ReadChunk {
+  const summaryLine = lines.index;
+  const summary = lines.at();
+  const message = SUMMARY.exec(summary);
+  const raw = message ? null : RAW_SUMMARY.exec(summary);
+  if (!message && !raw) lines.fail('expected a message summary ("  # len=N type=N flags=0xNNNN seq=N pid=N") or "  # raw len=N"');
+  if (previous && !previous.header) lines.fail('nothing may follow raw bytes in a datagram');
+  if (previous?.header && previous.bytes.length !== align(previous.header.len)) lines.fail('only the last message of a datagram may lack its padding');
+  lines.index++;
+  const bytes = readHexLines(lines);
+  if (!lines.done && lines.at() !== '' && !lines.at().startsWith('  # ')) {
+    lines.fail('expected a hex line ("  0000: 00112233 ..."), a message summary or a blank line');
+  }
+  if (raw) {
+    if (parseUint(raw[1]!, 0xffffffff) !== bytes.length) lines.fail(`raw len=${raw[1]} but ${bytes.length} bytes follow`, summaryLine);
+    if (bytes.length === 0) lines.fail('raw bytes cannot be empty', summaryLine);
+    return { bytes };
+  }
+  return { bytes, header: checkSummary(message!, bytes, little, lines, summaryLine) };
+}
+
+/** The hex lines under a summary, as bytes: offsets in order, 16 bytes a line, only the last line shorter. */
+function readHexLines(lines: FixtureLines): Buffer {
+  const bytes: number[] = [];
+  let lastLineShort = false;
+  for (;;) {
+    const match = lines.done ? null : HEX_LINE.exec(lines.at());
+    if (!match) break;
+    const [, offsetText, groupText] = match;
+    if (lastLineShort) lines.fail('a hex line with fewer than 16 bytes must be the last of its message', lines.index - 1);
+    if (parseInt(offsetText!, 16) !== bytes.length) lines.fail(`hex line offset ${offsetText} should be ${hex(bytes.length, 4)}`);
+    if (offsetText!.length > 4 && offsetText!.startsWith('0')) lines.fail('offsets use 4 hex digits, more only when needed');
+    const groups = groupText!.split(' ');
+    groups.forEach((group, g) => {
+      if (group.length % 2 !== 0) lines.fail('a group has an odd number of hex digits');
+      if (group.length < 8 && g < groups.length - 1) lines.fail('only the last group of a line may have fewer than 4 bytes');
+    });
+    const lineBytes = Buffer.from(groups.join(''), 'hex');
+    if (lineBytes.length < 16) lastLineShort = true;
+    for (const byte of lineBytes) bytes.push(byte);
+    lines.index++;
+  }
+  return Buffer.from(bytes);
+}
+
+/** The message header in `bytes`, which must say what the summary line says and fit the bytes that follow. */
+function checkSummary(summary: RegExpExecArray, bytes: Buffer, little: boolean, lines: FixtureLines, summaryLine: number): MessageHeader {
+  const [, len, type, , flags, seq, pid] = summary;
+  if (bytes.length < NLMSG_HDRLEN) lines.fail(`a message has at least ${NLMSG_HDRLEN} bytes, ${bytes.length} follow`, summaryLine);
+  const actual = readHeader(bytes, 0, little);
+  const claimed = { len: Number(len), type: Number(type), flags: parseInt(flags!, 16), seq: Number(seq), pid: Number(pid) };
+  for (const field of ['len', 'type', 'flags', 'seq', 'pid'] as const) {
+    if (claimed[field] !== actual[field]) lines.fail(`the summary says ${field}=${claimed[field]} but the bytes say ${actual[field]}`, summaryLine);
+  }
+  if (actual.len < NLMSG_HDRLEN) lines.fail(`len=${actual.len} is shorter than the message header`, summaryLine);
+  if (bytes.length !== actual.len && bytes.length !== align(actual.len)) {
+    lines.fail(`len=${actual.len} needs ${actual.len} bytes (${align(actual.len)} with padding), ${bytes.length} follow`, summaryLine);
+  }
+  return actual;
 }

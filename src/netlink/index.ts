@@ -11,7 +11,7 @@ export {
 } from './layout.js';
 export { attr, attrSet, type Attr, type AttrDef, type AttrKind, type AttrSet, type SubMessage } from './schema.js';
 export {
-  attributePathAt, decodeAttrs, encodeAttrs, formatIPv4, formatIPv6, formatMac, parseIP, parseIPv4, parseIPv6, parseMac,
+  decodeAttrs, encodeAttrs, formatIPv4, formatIPv6, formatMac, parseIP, parseIPv4, parseIPv6, parseMac,
   type Decoded, type RawAttr, STRUCT_TAIL, UNFLAGGED_NEST,
 } from './codec.js';
 export { Writer } from './writer.js';

@@ -2,9 +2,10 @@
  * Fixed C structures (nlmsghdr, ifinfomsg, rtmsg, nfgenmsg, ...).
  *
  * struct-fu is the single source of each layout: it computes every field's
- * offset and the struct's size. Its own pack/unpack cost about 1 µs per
- * nlmsghdr+ifinfomsg, against ~75 ns for direct Buffer reads, so the hot path
- * uses a reader and a writer generated once from struct-fu's offsets.
+ * offset and the struct's size. Its own pack/unpack are general (a loop over
+ * field objects per call), an order of magnitude slower than direct reads,
+ * so the hot path uses a reader and a writer generated from struct-fu's
+ * offsets.
  */
 import fu, { type Field } from 'struct-fu';
 import { HOST_LE } from './bytes.js';
@@ -32,8 +33,6 @@ export interface Layout<T> {
   read(buffer: Buffer, offset: number): T;
   /** Writes the struct at `offset`; missing fields are written as zero. */
   write(buffer: Buffer, offset: number, value: Partial<T>): void;
-  /** Copies the struct's fields out of `value` onto `target` (used to flatten headers into objects). */
-  readInto(buffer: Buffer, offset: number, target: Record<string, unknown>): void;
 }
 
 function fuField(spec: FieldSpec): Field {
@@ -106,13 +105,11 @@ export function layout<T>(name: string, specs: FieldSpec[]): Layout<T> {
   });
   const data = fields.filter((f) => f.kind !== 'pad');
 
-  // Generated on first use (most of the ~50 layouts a process loads are never
-  // read, and generating them all cost a few ms of start-up): straight-line
-  // reads at constant offsets, which V8 compiles to a handful of loads (the
-  // reason this beats unpack()). The stubs replace themselves on the object.
+  // Generated on first use, since most of the ~50 layouts a process loads are
+  // never read: straight-line reads at constant offsets, which V8 compiles to
+  // a handful of loads. The stubs replace themselves on the object.
   const generate = (): void => {
     const readBody = data.map((f) => `${f.name}: ${readExpression(f.kind as Exclude<FieldKind, 'pad'>, f.offset)}`).join(',\n');
-    const intoBody = data.map((f) => `t.${f.name} = ${readExpression(f.kind as Exclude<FieldKind, 'pad'>, f.offset)};`).join('\n');
     const writeBody = fields
       .map((f) => {
         if (f.kind === 'pad') return `b.fill(0, o + ${f.offset}, o + ${f.offset + (f.size ?? 1)});`;
@@ -121,11 +118,10 @@ export function layout<T>(name: string, specs: FieldSpec[]): Layout<T> {
       })
       .join('\n');
     generated.read = new Function('b', 'o', `return {\n${readBody}\n};`) as Layout<T>['read'];
-    generated.readInto = new Function('b', 'o', 't', intoBody) as Layout<T>['readInto'];
     generated.write = new Function('b', 'o', 'v', writeBody) as Layout<T>['write'];
     Object.assign(result, generated);
   };
-  const generated = {} as Pick<Layout<T>, 'read' | 'write' | 'readInto'>;
+  const generated = {} as Pick<Layout<T>, 'read' | 'write'>;
   const result: Layout<T> = {
     name,
     size: struct.size,
@@ -137,10 +133,6 @@ export function layout<T>(name: string, specs: FieldSpec[]): Layout<T> {
     write(b, o, v) {
       if (!generated.write) generate();
       generated.write(b, o, v);
-    },
-    readInto(b, o, t) {
-      if (!generated.readInto) generate();
-      generated.readInto(b, o, t);
     },
   };
   return result;

@@ -5,12 +5,12 @@
 import { align, NLA_HDRLEN, NLMSG_HDRLEN } from './align.js';
 import { decodeAttrs, type Decoded, encodeAttrs } from './codec.js';
 import {
-  NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSG_DONE, NLMSG_ERROR, NLMSGERR_ATTR_MISS_NEST, NLMSGERR_ATTR_MISS_TYPE,
+  NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSGERR_ATTR_MISS_NEST, NLMSGERR_ATTR_MISS_TYPE,
   NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS, NLA_TYPE_MASK,
 } from './constants.js';
 import { DecodeError } from './errors.js';
-import { HOST_LE, readS32, readU16, readU32, writeU16, writeU32 } from './bytes.js';
-import { type Layout, nlmsghdr } from './layout.js';
+import { readS32, readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { type Layout, nlmsgerr, nlmsghdr } from './layout.js';
 import type { AttrSet } from './schema.js';
 import { Writer } from './writer.js';
 
@@ -151,20 +151,22 @@ export interface Ack {
 /** Reads NLMSG_ERROR's payload, including extended-ack TLVs when present. */
 export function parseAck(m: RawMessage): Ack {
   const { buffer: b, start, end } = m;
-  if (end - start < 4 + NLMSG_HDRLEN) throw new DecodeError('nlmsgerr', `payload of ${end - start} bytes is too short`, start);
+  // struct nlmsgerr: the error, then the nlmsghdr of the request it answers.
+  const echo = start + nlmsgerr.size;
+  if (end - start < nlmsgerr.size + NLMSG_HDRLEN) throw new DecodeError('nlmsgerr', `payload of ${end - start} bytes is too short`, start);
   const error = readS32(b, start);
-  const requestLength = readU32(b, start + 4);
+  const requestLength = readU32(b, echo);
   const request = {
-    type: readU16(b, start + 8),
-    flags: readU16(b, start + 10),
-    seq: readU32(b, start + 12),
-    pid: readU32(b, start + 16),
+    type: readU16(b, echo + 4),
+    flags: readU16(b, echo + 6),
+    seq: readU32(b, echo + 8),
+    pid: readU32(b, echo + 12),
   };
   const ack: Ack = { errno: -error, request };
   if (m.flags & NLM_F_ACK_TLVS) {
     // The original request follows in full unless the kernel capped it to its header.
     const echoed = m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : align(requestLength);
-    let offset = start + 4 + echoed;
+    let offset = echo + echoed;
     while (offset + NLA_HDRLEN <= end) {
       const length = readU16(b, offset);
       const type = readU16(b, offset + 2) & NLA_TYPE_MASK;
@@ -189,12 +191,4 @@ export function doneErrno(m: RawMessage): number {
   if (m.end - m.start < 4) return 0;
   const code = readS32(m.buffer, m.start);
   return code < 0 ? -code : 0;
-}
-
-export function isError(m: RawMessage): boolean {
-  return m.type === NLMSG_ERROR;
-}
-
-export function isDone(m: RawMessage): boolean {
-  return m.type === NLMSG_DONE;
 }

@@ -11,17 +11,32 @@
  *
  * Frames, both directions: u32 body length (LE), u8 op, body.
  */
-export function relayMain(load: (id: string) => any, args: string[]): void {
+
+/** What parent and child agree on; the parent passes it to the child as JSON, with the source. */
+export const RELAY_PROTOCOL = {
+  /** Frame ops: parent to child below 0x80, child to parent above. */
+  OP: { SEND: 1, ADD: 2, DROP: 3, OPEN: 4, CLOSE: 5, READY: 0x81, DATAGRAM: 0x82, SENT: 0x83, ERROR: 0x84, FD: 0x85, OVERRUN: 0x86 },
+  /** u32 body length, u8 op. */
+  FRAME_HEADER: 5,
+  /** The child's exit code when the port it was asked to bind is taken (EADDRINUSE's errno). */
+  EXIT_PORT_IN_USE: 98,
+  /** The child's exit code for any other failure to open its socket. */
+  EXIT_FAILED: 1,
+  /** The child socket's send buffer (SO_SNDBUF). */
+  SEND_BUFFER: 1024 * 1024,
+} as const;
+
+export function relayMain(load: (id: string) => any, args: string[], protocol: typeof RELAY_PROTOCOL): void {
   const [netlinkRaw, protocolText, maxBacklogText, readSizeText, receiveBufferText, localPortText] = args as [string, string, string, string, string, string];
   const { RawNetlinkSocket } = load(netlinkRaw);
   const fs = load('fs');
-  const OP = { SEND: 1, ADD: 2, DROP: 3, OPEN: 4, CLOSE: 5, READY: 0x81, DATAGRAM: 0x82, SENT: 0x83, ERROR: 0x84, FD: 0x85, OVERRUN: 0x86 };
+  const { OP, FRAME_HEADER } = protocol;
   const maxBacklog = Number(maxBacklogText);
   const out = process.stdout;
   let dropped = 0;
 
   function frame(op: number, body: Buffer): void {
-    const head = Buffer.allocUnsafe(5);
+    const head = Buffer.allocUnsafe(FRAME_HEADER);
     head.writeUInt32LE(body.length, 0);
     head[4] = op;
     out.write(Buffer.concat([head, body]));
@@ -44,14 +59,14 @@ export function relayMain(load: (id: string) => any, args: string[]): void {
       messagePeeking: false,
       msgBufferSize: Number(readSizeText),
       recvBufferSize: Number(receiveBufferText),
-      sendBufferSize: 1024 * 1024,
+      sendBufferSize: protocol.SEND_BUFFER,
       ...(localPortText ? { localPort: Number(localPortText) } : {}),
     });
   } catch (error) {
     // The parent tells a taken port (a lock held elsewhere) from other failures by the exit code.
     const code = (error as { code?: string }).code;
     process.stderr.write(`bind: ${code ?? (error as Error).message}\n`);
-    process.exit(code === 'EADDRINUSE' ? 98 : 1);
+    process.exit(code === 'EADDRINUSE' ? protocol.EXIT_PORT_IN_USE : protocol.EXIT_FAILED);
   }
   socket.on('message', (datagram: Buffer) => {
     // A parent that stops reading must not make this process grow without
@@ -80,12 +95,12 @@ export function relayMain(load: (id: string) => any, args: string[]): void {
   let input: Buffer = Buffer.alloc(0);
   process.stdin.on('data', (chunk: Buffer) => {
     input = input.length ? Buffer.concat([input, chunk]) : chunk;
-    while (input.length >= 5) {
+    while (input.length >= FRAME_HEADER) {
       const length = input.readUInt32LE(0);
-      if (input.length < 5 + length) break;
+      if (input.length < FRAME_HEADER + length) break;
       const op = input[4];
-      const body = input.subarray(5, 5 + length);
-      input = input.subarray(5 + length);
+      const body = input.subarray(FRAME_HEADER, FRAME_HEADER + length);
+      input = input.subarray(FRAME_HEADER + length);
       if (op === OP.SEND) {
         const id = body.readUInt32LE(0);
         const count = body.readUInt32LE(4);

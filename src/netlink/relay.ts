@@ -8,13 +8,10 @@ import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { errnoCode, OverrunError, VxnetError } from './errors.js';
 import { namespacePath } from './namespace.js';
-import { relayMain } from './relay-child.js';
+import { RELAY_PROTOCOL, relayMain } from './relay-child.js';
 import { DEFAULT_READ_SIZE, DEFAULT_RECEIVE_BUFFER, type Transport, type TransportHandlers } from './transport.js';
 
-const OP = { SEND: 1, ADD: 2, DROP: 3, OPEN: 4, CLOSE: 5, READY: 0x81, DATAGRAM: 0x82, SENT: 0x83, ERROR: 0x84, FD: 0x85, OVERRUN: 0x86 };
-
-/** The relay's exit code when the port it was asked to bind is taken (EADDRINUSE's errno). */
-const RELAY_EXIT_PORT_IN_USE = 98;
+const { OP, FRAME_HEADER } = RELAY_PROTOCOL;
 
 export interface RelayOptions {
   /** Network namespace name (/run/netns/NAME) or a path to a namespace file. Omitted: ours. */
@@ -39,7 +36,7 @@ function relayProgram(): string {
   // (it works the same from src/ under tsx and from the ESM and CJS bundles).
   // Transpilers that keep function names (tsx does) wrap inner functions in a
   // `__name(fn, "name")` helper defined at module level: give the child a stand-in.
-  relaySource ??= `var __name = (fn) => fn;\n(${relayMain.toString()})(require, process.argv.slice(1));`;
+  relaySource ??= `var __name = (fn) => fn;\n(${relayMain.toString()})(require, process.argv.slice(1), ${JSON.stringify(RELAY_PROTOCOL)});`;
   return relaySource;
 }
 
@@ -49,8 +46,8 @@ function netlinkRawPath(): string {
 
 /**
  * node:child_process, loaded on the first relay: it pulls in node:net and
- * its streams (3–4 ms of start-up) that a process using only its own
- * namespace's socket never needs.
+ * its streams, which a process using only its own namespace's socket never
+ * needs.
  */
 function spawn(...args: Parameters<typeof import('node:child_process').spawn>): ChildProcess {
   const childProcess = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
@@ -163,7 +160,7 @@ export class RelayTransport implements Transport {
       const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
       child.once('error', (error) => fail(error.message));
       child.once('exit', (code, signal) => {
-        if (this.boundPort === 0) fail(`exited (${signal ?? `code ${code}`})`, code === RELAY_EXIT_PORT_IN_USE ? 'EADDRINUSE' : undefined);
+        if (this.boundPort === 0) fail(`exited (${signal ?? `code ${code}`})`, code === RELAY_PROTOCOL.EXIT_PORT_IN_USE ? 'EADDRINUSE' : undefined);
         else this.died(code, signal, stderr);
       });
       child.stdout!.on('data', (chunk: Buffer) => {
@@ -190,12 +187,12 @@ export class RelayTransport implements Transport {
   private onData(chunk: Buffer): void {
     this.input = this.input.length ? Buffer.concat([this.input, chunk]) : chunk;
     let input = this.input;
-    while (input.length >= 5) {
+    while (input.length >= FRAME_HEADER) {
       const length = input.readUInt32LE(0);
-      if (input.length < 5 + length) break;
+      if (input.length < FRAME_HEADER + length) break;
       const op = input[4];
-      const body = input.subarray(5, 5 + length);
-      input = input.subarray(5 + length);
+      const body = input.subarray(FRAME_HEADER, FRAME_HEADER + length);
+      input = input.subarray(FRAME_HEADER + length);
       this.onFrame(op!, body);
     }
     this.input = input;
@@ -248,7 +245,7 @@ export class RelayTransport implements Transport {
 
   private write(op: number, body: Buffer): void {
     if (this.closed) throw new VxnetError(`${this.where}: closed`);
-    const head = Buffer.allocUnsafe(5);
+    const head = Buffer.allocUnsafe(FRAME_HEADER);
     head.writeUInt32LE(body.length, 0);
     head[4] = op;
     this.child.stdin!.write(Buffer.concat([head, body]));

@@ -39,19 +39,26 @@ export interface AttrDef {
   multi?: boolean;
 }
 
-/** Internal, resolved form of an attribute definition. */
-export interface Attr extends AttrDef {
-  name: string;
-  /** Small integer for a fast switch in the codec. */
-  code: number;
-}
-
-export const KIND_CODES: Record<AttrKind, number> = {
+/**
+ * Each kind as a small integer, for the codec's switches (`case Kind.nest:`)
+ * and its tables indexed by kind: the hot paths compare numbers, not strings.
+ */
+export const Kind = {
   u8: 0, u16: 1, u32: 2, u64: 3, s8: 4, s16: 5, s32: 6, s64: 7,
   be16: 8, be32: 9, be64: 10,
   string: 11, binary: 12, flag: 13, ipv4: 14, ipv6: 15, ip: 16, mac: 17,
   nest: 18, struct: 19, u8flag: 20, uint: 21,
-};
+} as const satisfies Record<AttrKind, number>;
+
+/** The number of a kind (`Kind.nest` is 18). */
+export type KindCode = (typeof Kind)[AttrKind];
+
+/** Internal, resolved form of an attribute definition. */
+export interface Attr extends AttrDef {
+  name: string;
+  /** `Kind[kind]`. */
+  code: KindCode;
+}
 
 export interface AttrSet {
   readonly name: string;
@@ -76,7 +83,7 @@ export function attrSet(name: string, defs: Record<string, AttrDef>, headerField
     }
     if (byType[def.type]) throw new Error(`attribute set ${name}: ${attrName} and ${byType[def.type]!.name} share type ${def.type}`);
     if (def.kind === 'struct' && !def.layout) throw new Error(`attribute set ${name}: ${attrName} needs a layout`);
-    const attr: Attr = { ...def, name: attrName, code: KIND_CODES[def.kind] };
+    const attr: Attr = { ...def, name: attrName, code: Kind[def.kind] };
     byType[def.type] = attr;
     byName.set(attrName, attr);
   }

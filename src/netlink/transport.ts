@@ -5,7 +5,7 @@
  * (RelayTransport); in tests, the recording and replaying transports.
  */
 import { openSync, closeSync } from 'node:fs';
-// The raw layer only: node-netlink's index also loads its rtnetlink/genl layers, ~5x slower to start.
+// The raw layer only: node-netlink's index also loads its rtnetlink/genl layers, which vxnet does not use.
 import { RawNetlinkSocket } from 'netlink/dist/raw.js';
 import { errnoCode, OverrunError, VxnetError } from './errors.js';
 

@@ -7,8 +7,8 @@ import { ValidationError } from '../netlink/errors.js';
 import { encodeMessage, type MessageSchema } from '../netlink/message.js';
 import { attr } from '../netlink/schema.js';
 import {
-  NF_ACCEPT, NF_DROP, NF_INET_FORWARD, NF_INET_INGRESS, NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING,
-  NF_INET_PRE_ROUTING, NFT_CHAIN_BASE, NFT_CHAIN_BINDING, NFT_CHAIN_HW_OFFLOAD, NFT_MSG_DELCHAIN, NFT_MSG_GETCHAIN,
+  NF_ACCEPT, NF_ARP_FORWARD, NF_ARP_IN, NF_ARP_OUT, NF_DROP, NF_INET_FORWARD, NF_INET_INGRESS, NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING,
+  NF_INET_PRE_ROUTING, NF_NETDEV_EGRESS, NF_NETDEV_INGRESS, NFT_CHAIN_BASE, NFT_CHAIN_BINDING, NFT_CHAIN_HW_OFFLOAD, NFT_MSG_DELCHAIN, NFT_MSG_GETCHAIN,
   NFT_MSG_NEWCHAIN,
 } from './constants.js';
 import { flagsFromNumber, flagsToNumber } from './flags.js';
@@ -28,8 +28,8 @@ const INET_HOOKS: Partial<Record<Hook, number>> = {
 };
 const HOOKS: Record<Family, Partial<Record<Hook, number>>> = {
   ip: INET_HOOKS, ip6: INET_HOOKS, inet: INET_HOOKS, bridge: INET_HOOKS,
-  arp: { input: 0, output: 1, forward: 2 },
-  netdev: { ingress: 0, egress: 1 },
+  arp: { input: NF_ARP_IN, output: NF_ARP_OUT, forward: NF_ARP_FORWARD },
+  netdev: { ingress: NF_NETDEV_INGRESS, egress: NF_NETDEV_EGRESS },
 };
 const POLICIES: Record<Policy, number> = { accept: NF_ACCEPT, drop: NF_DROP };
 

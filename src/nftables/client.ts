@@ -218,7 +218,7 @@ export class Nftables implements AsyncDisposable {
 
   private async dumpObjects<T>(build: () => Buffer, operation: string, schema: MessageSchema, type: number, convert: (w: any) => T): Promise<T[]> {
     const wanted = nftType(type);
-    const found = await this.connection.dumpAll(build, { operation, schema }, {
+    const found = await this.connection.dumpAll(build, { operation }, {
       retries: 3,
       decode: (m: RawMessage) => (m.type === wanted ? convert(decodeMessage(schema, m)) : undefined),
     });
@@ -227,7 +227,7 @@ export class Nftables implements AsyncDisposable {
 
   private async getObject<T>(message: Buffer, operation: string, object: string, schema: MessageSchema, type: number, convert: (w: any) => T): Promise<T | undefined> {
     try {
-      const replies = await this.connection.request(message, { operation, object, schema, explain: (errno) => explainNftables(operation, errno) });
+      const replies = await this.connection.request(message, { operation, object, explain: (errno) => explainNftables(operation, errno) });
       const reply = replies.find((m) => m.type === nftType(type));
       return reply ? convert(decodeMessage(schema, reply)) : undefined;
     } catch (error) {

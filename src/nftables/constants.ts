@@ -68,6 +68,13 @@ export const NF_INET_FORWARD = 2;
 export const NF_INET_LOCAL_OUT = 3;
 export const NF_INET_POST_ROUTING = 4;
 export const NF_INET_INGRESS = 5;
+/** Hooks of the arp family (netfilter_arp.h). */
+export const NF_ARP_IN = 0;
+export const NF_ARP_OUT = 1;
+export const NF_ARP_FORWARD = 2;
+/** Hooks of the netdev family. */
+export const NF_NETDEV_INGRESS = 0;
+export const NF_NETDEV_EGRESS = 1;
 
 /** Netfilter verdicts (chain policies, verdict codes). */
 export const NF_DROP = 0;

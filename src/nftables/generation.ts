@@ -39,7 +39,7 @@ export function generationFromWire(w: Decoded): Generation {
 
 export async function readGeneration(conn: Connection): Promise<number> {
   const replies = await conn.request(encodeMessage(nftType(NFT_MSG_GETGEN), 0, generationSchema, header(0)), {
-    operation: 'read ruleset generation', schema: generationSchema,
+    operation: 'read ruleset generation',
   });
   const reply = replies.find((m) => m.type === nftType(NFT_MSG_NEWGEN));
   if (!reply) throw new VxnetError('read ruleset generation: the kernel answered without NFT_MSG_NEWGEN');

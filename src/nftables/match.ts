@@ -8,11 +8,20 @@
 import ipaddr from 'ipaddr.js';
 import { ValidationError } from '../netlink/errors.js';
 import { writeU32 } from '../netlink/bytes.js';
-import { CT_STATE_BITS, type CtStateName, IPPROTO_TCP, IPPROTO_UDP, NFPROTO_IPV4, NFPROTO_IPV6, NFT_REG_1, NFT_REG_2 } from './constants.js';
+import {
+  CT_STATE_BITS, type CtStateName, IPPROTO_TCP, IPPROTO_UDP, NFPROTO_IPV4, NFPROTO_IPV6, NFT_REG_1, NFT_REG_2, NFT_REG_VERDICT,
+} from './constants.js';
 import type { Expression } from './expr/index.js';
 import type { MasqFlag } from './expr/masq.js';
 import { checkInterfaceName, checkName } from './names.js';
 import { checkInt } from '../netlink/codec.js';
+
+/** Where the fields nft matches lie in their headers (offsetof in struct iphdr, ipv6hdr, udphdr and tcphdr). */
+const IPV4_SADDR = 12;
+const IPV4_DADDR = 16;
+const IPV6_SADDR = 8;
+const IPV6_DADDR = 24;
+const L4_DPORT = 2;
 
 /** A parsed prefix: the address family, the network's bytes and the prefix length. */
 export interface Prefix {
@@ -93,24 +102,24 @@ const L4 = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP } as const;
 export const match = {
   /** `ip saddr PREFIX` (or `!=` with negate). A bare address is a /32. */
   ipSaddr: (prefix: string | Prefix, options: { negate?: boolean } = {}): Expression[] =>
-    addressMatch(12, toPrefix(prefix, 'ip saddr', 'ipv4'), options.negate ? 'neq' : 'eq'),
+    addressMatch(IPV4_SADDR, toPrefix(prefix, 'ip saddr', 'ipv4'), options.negate ? 'neq' : 'eq'),
   /** `ip daddr PREFIX`. */
   ipDaddr: (prefix: string | Prefix, options: { negate?: boolean } = {}): Expression[] =>
-    addressMatch(16, toPrefix(prefix, 'ip daddr', 'ipv4'), options.negate ? 'neq' : 'eq'),
+    addressMatch(IPV4_DADDR, toPrefix(prefix, 'ip daddr', 'ipv4'), options.negate ? 'neq' : 'eq'),
   /** `ip6 saddr PREFIX`. */
   ip6Saddr: (prefix: string | Prefix, options: { negate?: boolean } = {}): Expression[] =>
-    addressMatch(8, toPrefix(prefix, 'ip6 saddr', 'ipv6'), options.negate ? 'neq' : 'eq'),
+    addressMatch(IPV6_SADDR, toPrefix(prefix, 'ip6 saddr', 'ipv6'), options.negate ? 'neq' : 'eq'),
   /** `ip6 daddr PREFIX`. */
   ip6Daddr: (prefix: string | Prefix, options: { negate?: boolean } = {}): Expression[] =>
-    addressMatch(24, toPrefix(prefix, 'ip6 daddr', 'ipv6'), options.negate ? 'neq' : 'eq'),
+    addressMatch(IPV6_DADDR, toPrefix(prefix, 'ip6 daddr', 'ipv6'), options.negate ? 'neq' : 'eq'),
   /** `ip saddr @SET`: the source address is in the named set (setId when the set is created in the same batch). */
   ipSaddrInSet: (set: string, setId?: number): Expression[] => [
-    { type: 'payload', base: 'network', offset: 12, len: 4, dreg: NFT_REG_1 },
+    { type: 'payload', base: 'network', offset: IPV4_SADDR, len: 4, dreg: NFT_REG_1 },
     { type: 'lookup', set: checkName(set, 'set'), sreg: NFT_REG_1, ...(setId !== undefined ? { setId } : {}) },
   ],
   /** `ip6 saddr @SET` (an ipv6_addr set): a 16-byte load at network header + 8 and the lookup. */
   ip6SaddrInSet: (set: string, setId?: number): Expression[] => [
-    { type: 'payload', base: 'network', offset: 8, len: 16, dreg: NFT_REG_1 },
+    { type: 'payload', base: 'network', offset: IPV6_SADDR, len: 16, dreg: NFT_REG_1 },
     { type: 'lookup', set: checkName(set, 'set'), sreg: NFT_REG_1, ...(setId !== undefined ? { setId } : {}) },
   ],
   /** `meta nfproto ipv4|ipv6` (inet tables). */
@@ -157,18 +166,18 @@ function portMatch(protocol: keyof typeof L4, port: number): Expression[] {
   const value = checkInt(port, 0, 0xffff, `${protocol} dport`);
   return [
     ...match.l4proto(protocol),
-    { type: 'payload', base: 'transport', offset: 2, len: 2, dreg: NFT_REG_1 },
+    { type: 'payload', base: 'transport', offset: L4_DPORT, len: 2, dreg: NFT_REG_1 },
     { type: 'cmp', sreg: NFT_REG_1, op: 'eq', data: Uint8Array.of(value >> 8, value & 0xff) },
   ];
 }
 
 /** Verdicts: the last expression of a rule. */
 export const verdict = {
-  accept: (): Expression => ({ type: 'immediate', dreg: 0, verdict: 'accept' }),
-  drop: (): Expression => ({ type: 'immediate', dreg: 0, verdict: 'drop' }),
-  return: (): Expression => ({ type: 'immediate', dreg: 0, verdict: 'return' }),
-  jump: (chain: string): Expression => ({ type: 'immediate', dreg: 0, verdict: 'jump', chain: checkName(chain, 'jump') }),
-  goto: (chain: string): Expression => ({ type: 'immediate', dreg: 0, verdict: 'goto', chain: checkName(chain, 'goto') }),
+  accept: (): Expression => ({ type: 'immediate', dreg: NFT_REG_VERDICT, verdict: 'accept' }),
+  drop: (): Expression => ({ type: 'immediate', dreg: NFT_REG_VERDICT, verdict: 'drop' }),
+  return: (): Expression => ({ type: 'immediate', dreg: NFT_REG_VERDICT, verdict: 'return' }),
+  jump: (chain: string): Expression => ({ type: 'immediate', dreg: NFT_REG_VERDICT, verdict: 'jump', chain: checkName(chain, 'jump') }),
+  goto: (chain: string): Expression => ({ type: 'immediate', dreg: NFT_REG_VERDICT, verdict: 'goto', chain: checkName(chain, 'goto') }),
 };
 
 /** `counter`. */

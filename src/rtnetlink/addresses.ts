@@ -2,11 +2,15 @@
  * Addresses (RTM_*ADDR): list, add, replace, delete — IPv4 and IPv6, with
  * prefix, label, broadcast, scope, flags and lifetimes.
  */
+import { constants } from 'node:os';
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants.js';
 import { ValidationError } from '../netlink/errors.js';
 import { decodeMessage, encodeMessage } from '../netlink/message.js';
 import type { Rtnetlink } from './client.js';
-import { AF_INET, AF_INET6, AF_UNSPEC, RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR } from './constants.js';
+import {
+  AF_INET, AF_INET6, AF_UNSPEC, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_SITE, RT_SCOPE_UNIVERSE, RTM_DELADDR, RTM_GETADDR,
+  RTM_NEWADDR,
+} from './constants.js';
 import type { LinkRef } from './links.js';
 import { type AddressMessage, addressSchema } from './schema/address.js';
 import { parsePrefix, sameFamily } from './validate.js';
@@ -14,7 +18,10 @@ import { parsePrefix, sameFamily } from './validate.js';
 export type Address = AddressMessage;
 
 export type Scope = 'global' | 'site' | 'link' | 'host' | 'nowhere' | number;
-const SCOPES: Record<string, number> = { global: 0, universe: 0, site: 200, link: 253, host: 254, nowhere: 255 };
+const SCOPES: Record<string, number> = {
+  global: RT_SCOPE_UNIVERSE, universe: RT_SCOPE_UNIVERSE, site: RT_SCOPE_SITE, link: RT_SCOPE_LINK, host: RT_SCOPE_HOST, nowhere: RT_SCOPE_NOWHERE,
+};
+const { EADDRNOTAVAIL, EEXIST } = constants.errno;
 
 export function scopeNumber(scope: Scope, field = 'scope'): number {
   const value = typeof scope === 'number' ? scope : SCOPES[scope];
@@ -74,7 +81,7 @@ export class Addresses {
     await this.rt.connection.request(encodeMessage(RTM_DELADDR, 0, addressSchema, message), {
       operation: 'delete address',
       object: `${spec.address} on ${spec.dev}`,
-      explain: (errno) => (errno === 99
+      explain: (errno) => (errno === EADDRNOTAVAIL
         ? `${spec.address} is not configured on ${spec.dev}${spec.address.includes('/') ? '' : ' as a /32 or /128: give the prefix length it was added with (e.g. 10.0.0.1/24)'}`
         : undefined),
     });
@@ -85,8 +92,7 @@ export class Addresses {
     await this.rt.connection.request(encodeMessage(RTM_NEWADDR, flags, addressSchema, message), {
       operation,
       object: `${spec.address} on ${spec.dev}`,
-      schema: addressSchema,
-      explain: (errno) => (errno === 17 ? `${spec.address} is already configured on ${spec.dev}; use replace to update it` : undefined),
+      explain: (errno) => (errno === EEXIST ? `${spec.address} is already configured on ${spec.dev}; use replace to update it` : undefined),
     });
   }
 
@@ -99,7 +105,7 @@ export class Addresses {
     const message: Record<string, unknown> = {
       family: prefix.family === 4 ? AF_INET : AF_INET6,
       prefixlen: prefix.prefixlen,
-      scope: spec.scope === undefined ? 0 : scopeNumber(spec.scope),
+      scope: spec.scope === undefined ? RT_SCOPE_UNIVERSE : scopeNumber(spec.scope),
       ifindex,
       local: prefix.address,
       address: spec.peer ?? prefix.address,

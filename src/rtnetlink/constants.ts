@@ -46,6 +46,11 @@ export const AF_INET = 2;
 export const AF_BRIDGE = 7;
 export const AF_INET6 = 10;
 
+// ------------------------------------------------------------ link types (if_arp.h: ifi_type, a link's link_type)
+
+export const ARPHRD_ETHER = 1;
+export const ARPHRD_LOOPBACK = 772;
+
 // ------------------------------------------------------------ link flags (if.h, enum net_device_flags)
 
 export const IFF_UP = 1 << 0;

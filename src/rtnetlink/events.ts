@@ -12,7 +12,7 @@ import { Subscription, type SubscriptionEvent } from '../netlink/subscription.js
 import type { Address } from './addresses.js';
 import type { Rtnetlink } from './client.js';
 import {
-  AF_BRIDGE, RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_DELROUTE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE,
+  AF_BRIDGE, AF_INET, RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_DELROUTE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE,
   RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE, RTNLGRP_LINK, RTNLGRP_NEIGH,
 } from './constants.js';
 import type { Link } from './links.js';
@@ -115,12 +115,12 @@ export async function* watch(rt: Rtnetlink, options: EventOptions): AsyncGenerat
       if (wanted.has('link')) for (const link of await rt.links.list()) yield { kind: 'link', action: 'existing', link };
       if (wanted.has('ipv4-address') || wanted.has('ipv6-address')) {
         for (const address of await rt.addresses.list()) {
-          if (wanted.has(address.family === 2 ? 'ipv4-address' : 'ipv6-address')) yield { kind: 'address', action: 'existing', address };
+          if (wanted.has(address.family === AF_INET ? 'ipv4-address' : 'ipv6-address')) yield { kind: 'address', action: 'existing', address };
         }
       }
       if (wanted.has('ipv4-route') || wanted.has('ipv6-route')) {
         for (const route of await rt.routes.list()) {
-          if (wanted.has(route.family === 2 ? 'ipv4-route' : 'ipv6-route')) yield { kind: 'route', action: 'existing', route };
+          if (wanted.has(route.family === AF_INET ? 'ipv4-route' : 'ipv6-route')) yield { kind: 'route', action: 'existing', route };
         }
       }
       if (wanted.has('neighbour')) for (const neighbour of await rt.neighbours.list()) yield { kind: 'neighbour', action: 'existing', neighbour };

@@ -15,7 +15,7 @@ import { NLM_F_CREATE, NLM_F_EXCL } from '../netlink/constants.js';
 import { NetlinkError } from '../netlink/errors.js';
 import { encodeMessage } from '../netlink/message.js';
 import type { Rtnetlink } from './client.js';
-import { AF_UNSPEC, IFF_UP, RTM_NEWLINK } from './constants.js';
+import { AF_UNSPEC, ARPHRD_ETHER, ARPHRD_LOOPBACK, IF_OPER_UP, IFF_UP, RTM_NEWLINK } from './constants.js';
 import type { Link, LinkChanges, LinkRef, LinkSpec, VxlanOptions } from './links.js';
 import type { VxlanInfoData } from './schema/kinds/vxlan.js';
 import { linkSchema } from './schema/link.js';
@@ -286,9 +286,17 @@ async function vxlanPortTaken(rt: Rtnetlink, wanted: VxlanSocket, ifname: string
   return `a UDP socket already holds port ${wanted.port} in ${rt.where} (${described.join('; ')}): ${ifname} binds that port on every ${families(wanted)} address when it comes up`;
 }
 
+/** Header sizes, for the MTU a VXLAN device can carry. */
+const IPV4_HEADER = 20;
+const IPV6_HEADER = 40;
+const UDP_HEADER = 8;
+const VXLAN_HEADER = 8;
+/** ETH_HLEN: destination, source, EtherType. */
+const ETHERNET_HEADER = 14;
+
 /** Bytes a VXLAN device adds in front of a frame (the kernel's vxlan_headroom): outer IP, UDP, VXLAN, and the inner Ethernet header unless GPE. */
 function vxlanOverhead(data: VxlanInfoData): number {
-  return (isIPv6(data) ? 40 : 20) + 8 + 8 + (data.gpe ? 0 : 14);
+  return (isIPv6(data) ? IPV6_HEADER : IPV4_HEADER) + UDP_HEADER + VXLAN_HEADER + (data.gpe ? 0 : ETHERNET_HEADER);
 }
 
 async function findChangeCause(rt: Rtnetlink, ref: LinkRef, changes: LinkChanges, error: NetlinkError): Promise<string | undefined> {
@@ -352,7 +360,7 @@ async function findChangeCause(rt: Rtnetlink, ref: LinkRef, changes: LinkChanges
       }
       if (changes.master !== undefined && changes.master !== null) {
         const [link, master] = await Promise.all([rt.links.find(ref), rt.links.find(changes.master)]);
-        if (link && master && link.link_type !== 1) return `master: ${link.ifname} is not an Ethernet device (link type ${link.link_type}) and cannot be a bridge port`;
+        if (link && master && link.link_type !== ARPHRD_ETHER) return `master: ${link.ifname} is not an Ethernet device (link type ${link.link_type}) and cannot be a bridge port`;
       }
       const info = changes.linkinfo;
       if (info?.info_kind === 'vxlan' && (info.info_data as VxlanInfoData | undefined)?.id !== undefined) {
@@ -381,9 +389,6 @@ async function findChangeCause(rt: Rtnetlink, ref: LinkRef, changes: LinkChanges
       return undefined;
   }
 }
-
-/** IF_OPER_UP (RFC 2863 operational state "up"). */
-const IF_OPER_UP = 6;
 
 /**
  * ENETDOWN on a bridge port's state: br_set_port_state takes a state only
@@ -426,7 +431,7 @@ function netnsImmutable(link: Link): boolean {
   const raw = link.unknown?.find((a) => a.type === IFLA_NETNS_IMMUTABLE);
   if (raw) return raw.data.length === 1 && raw.data[0] === 1;
   // Older kernels do not say; their rule was NETIF_F_NETNS_LOCAL, set by these drivers.
-  return link.linkinfo?.info_kind === 'bridge' || link.link_type === 772;
+  return link.linkinfo?.info_kind === 'bridge' || link.link_type === ARPHRD_LOOPBACK;
 }
 
 function kindOf(link: Link): string {

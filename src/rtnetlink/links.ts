@@ -7,6 +7,7 @@
  * devices named by name or index, `up`, and `namespace` for where a device
  * (or a veth peer) should live.
  */
+import { constants } from 'node:os';
 import { NLM_F_CREATE, NLM_F_EXCL } from '../netlink/constants.js';
 import { NetlinkError, ValidationError, VxnetError } from '../netlink/errors.js';
 import { decodeMessage, encodeMessage } from '../netlink/message.js';
@@ -99,6 +100,7 @@ const MACVLAN_MODES: Record<MacvlanMode, number> = {
   private: MACVLAN_MODE_PRIVATE, vepa: MACVLAN_MODE_VEPA, bridge: MACVLAN_MODE_BRIDGE, passthru: MACVLAN_MODE_PASSTHRU, source: MACVLAN_MODE_SOURCE,
 };
 const IPVLAN_MODES: Record<IpvlanMode, number> = { l2: IPVLAN_MODE_L2, l3: IPVLAN_MODE_L3, l3s: IPVLAN_MODE_L3S };
+const { ENODEV } = constants.errno;
 
 function describeSpec(spec: LinkSpec): string {
   if (spec.kind === 'vxlan' && 'vxlan' in spec) return `${spec.ifname} (vxlan id ${spec.vxlan.id})`;
@@ -138,7 +140,7 @@ export class Links {
     const replies = await this.rt.connection.request(encodeMessage(RTM_GETLINK, 0, linkSchema, request), {
       operation: 'get link',
       object: String(ref),
-      explain: (errno) => (errno === 19 ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref} in ${where}` : undefined),
+      explain: (errno) => (errno === ENODEV ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref} in ${where}` : undefined),
     });
     return decodeMessage<Link>(linkSchema, replies[0]!);
   }
@@ -167,7 +169,7 @@ export class Links {
     validateIfname(ref, field);
     const link = await this.find(ref);
     if (!link) {
-      throw new NetlinkError({ errno: 19, operation, object: object ?? String(ref), cause: `${field}: no device named ${ref} in ${this.rt.where}` });
+      throw new NetlinkError({ errno: ENODEV, operation, object: object ?? String(ref), cause: `${field}: no device named ${ref} in ${this.rt.where}` });
     }
     return link.ifindex;
   }
@@ -185,7 +187,7 @@ export class Links {
     try {
       const message = await this.buildCreate(spec, operation, object, fds);
       try {
-        await this.rt.connection.request(encodeLink(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, message, spec.kind), { operation, object, schema: linkSchema });
+        await this.rt.connection.request(encodeLink(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, message, spec.kind), { operation, object });
       } catch (error) {
         if (error instanceof NetlinkError) throw await explainLinkError(this.rt, spec, error);
         throw error;
@@ -330,7 +332,7 @@ export class Links {
     try {
       if (changes.namespace !== undefined) message.net_ns_fd = await this.openNamespace(changes.namespace, fds);
       try {
-        await this.rt.connection.request(encodeMessage(RTM_NEWLINK, 0, linkSchema, message), { operation, object, schema: linkSchema });
+        await this.rt.connection.request(encodeMessage(RTM_NEWLINK, 0, linkSchema, message), { operation, object });
       } catch (error) {
         if (error instanceof NetlinkError) throw await explainChangeError(this.rt, ref, changes, error);
         throw error;
@@ -352,7 +354,7 @@ export class Links {
     await this.rt.connection.request(encodeMessage(RTM_DELLINK, 0, linkSchema, request), {
       operation: 'delete link',
       object,
-      explain: (errno) => (errno === 19 ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref}${object !== String(ref) ? ` (${object})` : ''} in ${this.rt.where}` : undefined),
+      explain: (errno) => (errno === ENODEV ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref}${object !== String(ref) ? ` (${object})` : ''} in ${this.rt.where}` : undefined),
     });
   }
 }

@@ -7,6 +7,7 @@
  * unknown traffic when there is no multicast group (one per peer, added with
  * append: `bridge fdb append 00:00:00:00:00:00 dev vx0 dst PEER`).
  */
+import { constants } from 'node:os';
 import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants.js';
 import type { BatchResult } from '../netlink/connection.js';
 import { NetlinkError, ValidationError } from '../netlink/errors.js';
@@ -16,12 +17,14 @@ import type { Rtnetlink } from './client.js';
 import {
   AF_BRIDGE, AF_INET, AF_INET6, AF_UNSPEC, NTF_EXT_LEARNED, NTF_MASTER, NTF_PROXY, NTF_ROUTER, NTF_SELF, NTF_STICKY,
   NUD_DELAY, NUD_FAILED, NUD_INCOMPLETE, NUD_NOARP, NUD_NONE, NUD_PERMANENT, NUD_PROBE, NUD_REACHABLE, NUD_STALE,
-  RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH,
+  RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH, RTN_UNSPEC,
 } from './constants.js';
 import type { LinkRef } from './links.js';
 import { linkSchema } from './schema/link.js';
 import { type NeighbourMessage, neighbourSchema } from './schema/neighbour.js';
 import { addressFamily, validatePort, validateVni } from './validate.js';
+
+const { EAFNOSUPPORT, EEXIST, ENOENT, EOPNOTSUPP } = constants.errno;
 
 export type Neighbour = NeighbourMessage;
 export type FdbEntry = NeighbourMessage;
@@ -83,7 +86,7 @@ export class Neighbours {
     await this.rt.connection.request(encodeMessage(RTM_DELNEIGH, 0, neighbourSchema, message), {
       operation: 'delete neighbour',
       object: `${spec.dst} on ${spec.dev}`,
-      explain: (errno) => (errno === 2 ? `no neighbour entry for ${spec.dst} on ${spec.dev}` : undefined),
+      explain: (errno) => (errno === ENOENT ? `no neighbour entry for ${spec.dst} on ${spec.dev}` : undefined),
     });
   }
 
@@ -93,8 +96,7 @@ export class Neighbours {
       await this.rt.connection.request(encodeMessage(RTM_NEWNEIGH, flags, neighbourSchema, message), {
         operation,
         object: `${spec.dst} on ${spec.dev}`,
-        schema: neighbourSchema,
-        explain: (errno) => (errno === 17 ? `${spec.dst} already has an entry on ${spec.dev}; use replace to change it` : undefined),
+        explain: (errno) => (errno === EEXIST ? `${spec.dst} already has an entry on ${spec.dev}; use replace to change it` : undefined),
       });
     } catch (error) {
       if (error instanceof NetlinkError && error.code === 'EINVAL') throw await this.explainInvalid(spec, message.ifindex as number, error);
@@ -129,7 +131,7 @@ export class Neighbours {
       ifindex: await this.rt.links.indexOf(spec.dev, 'dev', operation, `${spec.dst} on ${spec.dev}`),
       state: stateNumber(spec.state ?? 'permanent'),
       flags: (spec.router ? NTF_ROUTER : 0) | (spec.proxy ? NTF_PROXY : 0),
-      type: 0,
+      type: RTN_UNSPEC,
       dst: spec.dst,
       ...(spec.lladdr !== undefined ? { lladdr: spec.lladdr } : {}),
     };
@@ -243,7 +245,6 @@ export class Fdb {
         await this.rt.connection.request(messages[0]!, {
           operation,
           object: describeFdb(specs[0]!),
-          schema: neighbourSchema,
           explain: (errno) => fdbCause(errno, specs[0]!),
         });
       } catch (error) {
@@ -291,7 +292,7 @@ export class Fdb {
       ifindex: await resolve(spec.dev, 'dev'),
       state,
       flags,
-      type: 0,
+      type: RTN_UNSPEC,
       lladdr: spec.mac,
     };
     if (spec.dst !== undefined) message.dst = spec.dst;
@@ -309,10 +310,10 @@ function single(result: BatchResult): void {
 }
 
 function fdbCause(errno: number, spec: FdbSpec): string | undefined {
-  if (errno === 17) return `${spec.mac} already has an entry on ${spec.dev}; use append to add another destination (VXLAN flood list) or replace`;
-  if (errno === 2) return `no entry for ${spec.mac}${spec.dst ? ` with dst ${spec.dst}` : ''} on ${spec.dev}`;
-  if (errno === 97) return `the destination ${spec.dst} is not of the device's address family (an IPv4 VXLAN device takes IPv4 remotes)`;
-  if (errno === 95) {
+  if (errno === EEXIST) return `${spec.mac} already has an entry on ${spec.dev}; use append to add another destination (VXLAN flood list) or replace`;
+  if (errno === ENOENT) return `no entry for ${spec.mac}${spec.dst ? ` with dst ${spec.dst}` : ''} on ${spec.dev}`;
+  if (errno === EAFNOSUPPORT) return `the destination ${spec.dst} is not of the device's address family (an IPv4 VXLAN device takes IPv4 remotes)`;
+  if (errno === EOPNOTSUPP) {
     return spec.master
       ? `master: ${spec.dev} is not a bridge port, so there is no bridge table to put the entry in (enslave it first)`
       : `${spec.dev} has no forwarding database of its own: is it a vxlan device or a bridge port? (set master: true for the bridge's table)`;

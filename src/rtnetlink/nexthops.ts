@@ -6,14 +6,18 @@
  * with the route attribute set.
  */
 import { align } from '../netlink/align.js';
-import { readU16, readU32, writeU16, writeU32 } from '../netlink/bytes.js';
+import { readU16, writeU16 } from '../netlink/bytes.js';
 import { decodeAttrs, type Decoded, encodeAttrs } from '../netlink/codec.js';
 import { DecodeError } from '../netlink/errors.js';
+import { layout, s32, u16, u8 } from '../netlink/layout.js';
 import { Writer } from '../netlink/writer.js';
 import { routeAttrs } from './schema/route.js';
 
-/** sizeof(struct rtnexthop): len u16, flags u8, hops u8, ifindex s32. */
-const RTNH_LENGTH = 8;
+/** struct rtnexthop; rtnh_len covers it and the attributes after it. */
+const rtnexthop = layout<{ len: number; flags: number; hops: number; ifindex: number }>('rtnexthop', [
+  u16('len'), u8('flags'), u8('hops'), s32('ifindex'),
+]);
+const RTNH_LENGTH = rtnexthop.size;
 
 export interface Nexthop {
   /** RTNH_F_* bits. */
@@ -34,7 +38,8 @@ export function decodeNexthops(payload: Uint8Array): Nexthop[] {
     if (buf.length - offset < RTNH_LENGTH) throw new DecodeError('rtnexthop', `${buf.length - offset} trailing bytes`, offset);
     const length = readU16(buf, offset);
     if (length < RTNH_LENGTH || offset + length > buf.length) throw new DecodeError('rtnexthop', `length ${length} does not fit`, offset);
-    const hop = { flags: buf[offset + 2]!, hops: buf[offset + 3]!, ifindex: readU32(buf, offset + 4) | 0 } as Nexthop;
+    const header = rtnexthop.read(buf, offset);
+    const hop: Nexthop = { flags: header.flags, hops: header.hops, ifindex: header.ifindex };
     decodeAttrs(routeAttrs, buf, offset + RTNH_LENGTH, offset + length, hop as Decoded);
     hops.push(hop);
     offset += align(length);
@@ -46,11 +51,10 @@ export function encodeNexthops(hops: Nexthop[]): Uint8Array {
   const w = new Writer(64);
   for (const hop of hops) {
     const start = w.reserve(RTNH_LENGTH);
-    w.buf[start + 2] = hop.flags & 0xff;
-    w.buf[start + 3] = hop.hops & 0xff;
-    writeU32(w.buf, start + 4, hop.ifindex >>> 0);
+    rtnexthop.write(w.buf, start, { len: 0, flags: hop.flags & 0xff, hops: hop.hops & 0xff, ifindex: hop.ifindex | 0 });
     const { flags: _f, hops: _h, ifindex: _i, ...attrs } = hop;
     encodeAttrs(routeAttrs, attrs as Decoded, w, 'nexthops');
+    // rtnh_len, now that the attributes are written.
     writeU16(w.buf, start, w.pos - start);
   }
   return w.finish();

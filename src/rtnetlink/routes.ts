@@ -4,6 +4,7 @@
  * table main, protocol boot, type unicast, scope link for a route without a
  * gateway and universe otherwise.
  */
+import { constants } from 'node:os';
 import ipaddr from 'ipaddr.js';
 import { parseIP } from '../netlink/codec.js';
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants.js';
@@ -13,8 +14,9 @@ import { decodeMessage, encodeMessage, type RawMessage } from '../netlink/messag
 import { scopeNumber, type Scope } from './addresses.js';
 import type { Rtnetlink } from './client.js';
 import {
-  AF_INET, AF_INET6, AF_UNSPEC, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTM_DELROUTE, RTM_GETROUTE,
-  RTM_NEWROUTE, RTPROT_BOOT,
+  AF_INET, AF_INET6, AF_UNSPEC, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_COMPAT, RT_TABLE_MAIN,
+  RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, RTN_ANYCAST, RTN_BLACKHOLE, RTN_BROADCAST, RTN_LOCAL, RTN_MULTICAST, RTN_NAT, RTN_PROHIBIT,
+  RTN_THROW, RTN_UNICAST, RTN_UNREACHABLE, RTN_UNSPEC, RTPROT_BOOT, RTPROT_UNSPEC,
 } from './constants.js';
 import type { LinkRef } from './links.js';
 import { encodeNexthops, type Nexthop } from './nexthops.js';
@@ -25,8 +27,10 @@ export type Route = RouteMessage;
 
 export type RouteType = 'unicast' | 'local' | 'broadcast' | 'anycast' | 'multicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw' | 'nat';
 const TYPES: Record<RouteType, number> = {
-  unicast: 1, local: 2, broadcast: 3, anycast: 4, multicast: 5, blackhole: 6, unreachable: 7, prohibit: 8, throw: 9, nat: 10,
+  unicast: RTN_UNICAST, local: RTN_LOCAL, broadcast: RTN_BROADCAST, anycast: RTN_ANYCAST, multicast: RTN_MULTICAST,
+  blackhole: RTN_BLACKHOLE, unreachable: RTN_UNREACHABLE, prohibit: RTN_PROHIBIT, throw: RTN_THROW, nat: RTN_NAT,
 };
+const { EEXIST, EINVAL, ENETUNREACH, ENODEV, ESRCH } = constants.errno;
 
 export interface NexthopSpec {
   gateway?: string;
@@ -104,7 +108,7 @@ export class Routes {
     await this.rt.connection.request(encodeMessage(RTM_DELROUTE, 0, routeSchema, message), {
       operation: 'delete route',
       object: describe(spec),
-      explain: (errno) => (errno === 3 ? `no route ${describe(spec)}` : undefined),
+      explain: (errno) => (errno === ESRCH ? `no route ${describe(spec)}` : undefined),
     });
   }
 
@@ -132,7 +136,6 @@ export class Routes {
     await this.rt.connection.request(encodeMessage(RTM_NEWROUTE, flags, routeSchema, message), {
       operation,
       object: describe(spec),
-      schema: routeSchema,
       explain: (errno) => routeCause(errno, spec),
     });
   }
@@ -176,17 +179,17 @@ export class Routes {
     }
     const scope = spec.scope !== undefined
       ? scopeNumber(spec.scope)
-      : forDelete ? 255 // RT_SCOPE_NOWHERE: match any scope, as ip route del does
+      : forDelete ? RT_SCOPE_NOWHERE // match any scope, as ip route del does
       : type === TYPES.local || type === TYPES.nat ? RT_SCOPE_HOST
       : type === TYPES.unicast && !hasGateway ? RT_SCOPE_LINK
       : RT_SCOPE_UNIVERSE;
     const message: Record<string, unknown> = {
       family: family === 4 ? AF_INET : AF_INET6,
       dst_len: dstLen,
-      rtm_table: table < 256 ? table : 252, // RT_TABLE_COMPAT; RTA_TABLE carries the real id
-      protocol: forDelete ? (spec.protocol ?? 0) : (spec.protocol ?? RTPROT_BOOT),
+      rtm_table: table < 256 ? table : RT_TABLE_COMPAT, // RTA_TABLE carries the real id
+      protocol: forDelete ? (spec.protocol ?? RTPROT_UNSPEC) : (spec.protocol ?? RTPROT_BOOT),
       scope,
-      type: forDelete && spec.type === undefined ? 0 : type,
+      type: forDelete && spec.type === undefined ? RTN_UNSPEC : type,
       table,
     };
     if (dst !== undefined) message.dst = dst;
@@ -214,13 +217,13 @@ export class Routes {
 function routeCause(errno: number, spec: RouteSpec): string | undefined {
   const gateways = [spec.gateway, ...(spec.nexthops ?? []).map((h) => h.gateway)].filter((g) => g !== undefined);
   switch (errno) {
-    case 17: return `a route to ${spec.dst} already exists in table ${spec.table ?? RT_TABLE_MAIN} with the same metric; use replace`;
-    case 101: return `gateway: ${gateways.join(', ')} is not reachable through a connected route${spec.dev !== undefined ? ` on ${spec.dev}` : ''}`;
-    case 22:
+    case EEXIST: return `a route to ${spec.dst} already exists in table ${spec.table ?? RT_TABLE_MAIN} with the same metric; use replace`;
+    case ENETUNREACH: return `gateway: ${gateways.join(', ')} is not reachable through a connected route${spec.dev !== undefined ? ` on ${spec.dev}` : ''}`;
+    case EINVAL:
       if (spec.prefsrc !== undefined) return `prefsrc: ${spec.prefsrc} must be an address configured on this host (in this namespace)`;
       if (gateways.length) return `gateway: the kernel refused ${gateways.join(', ')} (a local address, or not reachable as a neighbour on the device)`;
       return undefined;
-    case 19: return spec.dev !== undefined ? `dev: ${spec.dev} is gone or down` : undefined;
+    case ENODEV: return spec.dev !== undefined ? `dev: ${spec.dev} is gone or down` : undefined;
     default: return undefined;
   }
 }

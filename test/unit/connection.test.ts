@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { Connection } from '../../src/netlink/connection.js';
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_NOOP, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS } from '../../src/netlink/constants.js';
 import { DumpInterruptedError, NetlinkError, OverrunError, DecodeError } from '../../src/netlink/errors.js';
-import { decodeMessage, encodeMessage } from '../../src/netlink/message.js';
+import { decodeMessage, encodeMessage, parseAck, parseMessages, type RawMessage } from '../../src/netlink/message.js';
 import { doneReply, errorReply, FakeKernel, header, tlv } from '../helpers/fake-kernel.js';
 import { getLink, type MiniLink, miniLinkSchema, RTM_GETLINK, RTM_NEWLINK } from '../helpers/link-schema.js';
 
@@ -41,23 +41,25 @@ test('sequence numbers start at random and replies with other seq or port are ig
   assert.is(seqs.size, 5);
 });
 
-test('an extended ack: the kernel text and the offset mapped back to the attribute path', async () => {
-  const kernel = new FakeKernel((req, bytes) => {
-    const offset = Buffer.alloc(4);
-    offset.writeUInt32LE(16 + 16 + 8 + 4, 0); // nlmsghdr, ifinfomsg, ifname "vx0" (8 bytes), then inside mtu
-    return [errorReply(req, bytes, 22, [tlv(NLMSGERR_ATTR_MSG, Buffer.from('MTU too small\0')), tlv(NLMSGERR_ATTR_OFFS, offset)])];
-  });
-  const conn = Connection.over(kernel);
+test('an extended ack, should a reply carry one: its TLVs parsed, the kernel text in the error', async () => {
+  // No kernel reply carries one today (the socket cannot set NETLINK_EXT_ACK): this is the parser on synthetic bytes.
+  const offset = Buffer.alloc(4);
+  offset.writeUInt32LE(16 + 16 + 8 + 4, 0); // nlmsghdr, ifinfomsg, ifname "vx0" (8 bytes), then inside mtu
+  const refuse = (req: RawMessage, bytes: Buffer): Buffer =>
+    errorReply(req, bytes, 22, [tlv(NLMSGERR_ATTR_MSG, Buffer.from('MTU too small\0')), tlv(NLMSGERR_ATTR_OFFS, offset)]);
+  const request = encodeMessage(RTM_NEWLINK, 0, miniLinkSchema, { ifname: 'vx0', mtu: 10 });
+  const ack = parseAck(parseMessages(refuse(parseMessages(request)[0]!, request))[0]!);
+  assert.equal({ errno: ack.errno, message: ack.message, offset: ack.offset }, { errno: 22, message: 'MTU too small', offset: 44 });
+  const conn = Connection.over(new FakeKernel((req, bytes) => [refuse(req, bytes)]));
   try {
-    await conn.request(encodeMessage(RTM_NEWLINK, 0, miniLinkSchema, { ifname: 'vx0', mtu: 10 }), { operation: 'set link', object: 'vx0', schema: miniLinkSchema });
+    await conn.request(request, { operation: 'set link', object: 'vx0' });
     assert.unreachable();
   } catch (error) {
     assert.instance(error, NetlinkError);
     const e = error as NetlinkError;
     assert.is(e.code, 'EINVAL');
     assert.is(e.kernelMessage, 'MTU too small');
-    assert.is(e.attributePath, 'mtu');
-    assert.match(e.message, /set link vx0 failed: EINVAL .*kernel says: MTU too small; at attribute mtu/);
+    assert.match(e.message, /set link vx0 failed: EINVAL .*kernel says: MTU too small; likely cause: /);
   }
 });
 

@@ -16,7 +16,7 @@ test('NetlinkError: no details member; toDetails() rebuilds it, withCause() shar
   const error = new NetlinkError({ errno: 17, operation: 'create link', object: 'vx0' });
   assert.is((error as unknown as Record<string, unknown>).details, undefined);
   assert.equal(error.toDetails(), {
-    errno: 17, operation: 'create link', object: 'vx0', cause: error.likelyCause, kernelMessage: undefined, attributePath: undefined, index: undefined,
+    errno: 17, operation: 'create link', object: 'vx0', cause: error.likelyCause, kernelMessage: undefined, index: undefined,
   });
   const sharper = error.withCause('vx1 already holds VNI 42');
   assert.is(sharper.code, 'EEXIST');

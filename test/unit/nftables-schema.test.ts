@@ -31,7 +31,7 @@ import { readHeaders, uapiMismatches } from '../helpers/uapi-headers.js';
 
 const UAPI = '/usr/include/linux';
 if (!existsSync(`${UAPI}/netfilter/nf_tables.h`)) throw new Error(`${UAPI}/netfilter/nf_tables.h is missing: install linux-libc-dev (scripts/setup.sh does)`);
-const headers = readHeaders(['netfilter/nfnetlink.h', 'netfilter/nf_tables.h', 'netfilter.h', 'netfilter/nf_nat.h', 'in.h'].map((h) => `${UAPI}/${h}`));
+const headers = readHeaders(['netfilter/nfnetlink.h', 'netfilter/nf_tables.h', 'netfilter.h', 'netfilter_arp.h', 'netfilter/nf_nat.h', 'in.h'].map((h) => `${UAPI}/${h}`));
 
 /** Newer than the installed headers (linux-libc-dev 6.1); the kernel here is newer and takes them. */
 const NEWER_THAN_HEADERS: Record<string, string> = { NFT_TABLE_F_PERSIST: 'kernel 6.9' };

@@ -28,7 +28,7 @@ if (!existsSync(`${UAPI}/if_link.h`)) {
   throw new Error(`${UAPI}/if_link.h is missing: install linux-libc-dev (scripts/setup.sh does) to check the schemas against the kernel's headers`);
 }
 const headers = readHeaders([
-  ...['if.h', 'if_link.h', 'if_addr.h', 'rtnetlink.h', 'neighbour.h', 'if_bridge.h', 'veth.h'].map((name) => `${UAPI}/${name}`),
+  ...['if.h', 'if_arp.h', 'if_link.h', 'if_addr.h', 'rtnetlink.h', 'neighbour.h', 'if_bridge.h', 'veth.h'].map((name) => `${UAPI}/${name}`),
   ...(socketHeader ? [socketHeader] : []),
 ]);
 

@@ -35,7 +35,7 @@ export const immediate: ExpressionCodec<ImmediateExpression> = {
     if (w.dreg === NFT_REG_VERDICT) {
       if (Object.keys(data).length !== 1 || typeof data.verdict !== 'object' || data.verdict === null) return undefined;
       const verdict = verdictFromWire(data.verdict as Decoded);
-      return verdict && hasOnly(data.verdict as Decoded, ['code', 'chain', 'chain_id']) ? { type: 'immediate', dreg: 0, ...verdict } : undefined;
+      return verdict && hasOnly(data.verdict as Decoded, ['code', 'chain', 'chain_id']) ? { type: 'immediate', dreg: NFT_REG_VERDICT, ...verdict } : undefined;
     }
     const value = valueFromWire(data);
     return value ? { type: 'immediate', dreg: w.dreg, data: value } : undefined;
