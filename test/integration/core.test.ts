@@ -9,6 +9,7 @@ import { NETLINK_ROUTE, NLM_F_CREATE, NLM_F_EXCL } from '../../src/netlink/const
 import { ClosedError, NetlinkError, TimeoutError, AbortError } from '../../src/netlink/errors.js';
 import { decodeMessage, encodeMessage } from '../../src/netlink/message.js';
 import { Subscription } from '../../src/netlink/subscription.js';
+import { RelayTransport } from '../../src/netlink/relay.js';
 import { getLink, type MiniLink, miniLinkSchema, RTM_GETLINK, RTM_NEWLINK, RTNLGRP_IPV4_ROUTE } from '../helpers/link-schema.js';
 import { integrationReady, ipIn, ipJson, sh, withNamespaces } from '../helpers/netns.js';
 
@@ -92,11 +93,18 @@ it('timeouts and aborts reject with typed errors; close rejects what is pending'
       () => assert.unreachable('aborted before sending'),
       (error) => assert.instance(error, AbortError),
     );
-    // A zero-ish timeout cannot be met through a relay process.
-    await conn.request(getLink({ ifindex: 1 }), { operation: 'get link' }, { timeoutMs: 0.001 }).then(
-      () => assert.unreachable('should time out'),
-      (error) => assert.instance(error, TimeoutError),
-    );
+    // The relay is stopped (SIGSTOP) while the request waits, so no answer can beat the timer; it goes on afterwards.
+    const relay = conn.transport as RelayTransport;
+    assert.instance(relay, RelayTransport, 'a named namespace is reached through the relay');
+    process.kill(relay.pid!, 'SIGSTOP');
+    try {
+      await conn.request(getLink({ ifindex: 1 }), { operation: 'get link' }, { timeoutMs: 20 }).then(
+        () => assert.unreachable('should time out'),
+        (error) => assert.instance(error, TimeoutError),
+      );
+    } finally {
+      process.kill(relay.pid!, 'SIGCONT');
+    }
     const pending = conn.request(getLink({ ifindex: 1 }), { operation: 'get link' });
     conn.close();
     await pending.then(
