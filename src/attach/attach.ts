@@ -35,6 +35,7 @@ import type { Attachment } from './list.js';
 import { containerMark, hostMark, parseContainerMark, parseHostMark } from './mark.js';
 import { containerMac, HOST_VETH_ATTEMPTS, hostVethMac, hostVethName } from './names.js';
 import { type ContainerNamespace, containerNamespace } from './netns.js';
+import { ETHERNET_MTU } from '../common/mtu.js';
 
 export interface AttachOptions {
   /** The network the attachment belongs to: its mark's owner (1–64 of [A-Za-z0-9_.-]). */
@@ -188,7 +189,7 @@ export async function planAttach(rt: Rtnetlink, options: AttachOptions, io: Atta
   const bridge = links.find((l) => l.ifname === bridgeName);
   if (!bridge) throw new BridgeNotFoundError(bridgeName, rt.where, 'there is no device of that name');
   if (bridge.linkinfo?.info_kind !== 'bridge') throw new BridgeNotFoundError(bridgeName, rt.where, `it is a ${bridge.linkinfo?.info_kind ?? 'plain'} device, not a bridge`);
-  const bridgeMtu = bridge.mtu ?? 1500;
+  const bridgeMtu = bridge.mtu ?? ETHERNET_MTU;
   if (mtu !== undefined && mtu > bridgeMtu) {
     throw new ValidationError('mtu', `the bridge ${bridgeName} carries at most ${bridgeMtu} bytes: a larger MTU inside the container would be dropped on the way`, mtu);
   }

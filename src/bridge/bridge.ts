@@ -2,6 +2,7 @@
  * The bridge: plan and ensure it (STP off and forward delay 0 by default, MTU,
  * gateway address, up), attach and detach ports, list them.
  */
+import { constants } from 'node:os';
 import { ConflictError } from '../common/conflict.js';
 import { ownerAlias, ownerFromAlias } from '../common/ownership.js';
 import { applyChanges, type Change } from '../common/plan.js';
@@ -9,10 +10,12 @@ import { NetlinkError, ValidationError } from '../netlink/errors.js';
 import type { Rtnetlink } from '../rtnetlink/client.js';
 import type { Link, LinkRef } from '../rtnetlink/links.js';
 import type { BridgeInfoData } from '../rtnetlink/schema/kinds/bridge.js';
-import { IFA_F_NODAD } from '../rtnetlink/constants.js';
+import { IFA_F_NODAD, IFF_UP } from '../rtnetlink/constants.js';
 import { parsePrefix } from '../rtnetlink/validate.js';
 import { canonicalAddress } from '../vxlan/spec.js';
 import { type BridgeSpec, validateBridgeSpec } from './spec.js';
+
+const { ENODEV } = constants.errno;
 
 /** Bridge times are in centiseconds (USER_HZ) on the wire. */
 const CENTISECONDS = 100;
@@ -61,7 +64,7 @@ export async function planBridge(rt: Rtnetlink, spec: BridgeSpec): Promise<Chang
       set.mtu = spec.mtu;
       updates.push(`mtu ${existing.mtu} → ${spec.mtu}`);
     }
-    if ((existing.flags & 1) === 0) {
+    if ((existing.flags & IFF_UP) === 0) {
       set.up = true;
       updates.push('up');
     }
@@ -95,7 +98,7 @@ export async function planPort(rt: Rtnetlink, bridge: string, port: LinkRef): Pr
   const [master, link] = await Promise.all([rt.links.find(bridge), rt.links.find(port)]);
   if (!link) throw new ValidationError('port', `no device ${port} in ${rt.where}`, port);
   if (master && master.linkinfo?.info_kind !== 'bridge') throw new ValidationError('bridge', `${bridge} is not a bridge`, bridge);
-  if (master && link.master === master.ifindex && (link.flags & 1) !== 0) return [];
+  if (master && link.master === master.ifindex && (link.flags & IFF_UP) !== 0) return [];
   return [{ action: 'add', target: `port ${link.ifname} on ${bridge}`, apply: () => rt.links.set(link, { master: bridge, up: true }) }];
 }
 
@@ -118,6 +121,6 @@ export async function detachPort(rt: Rtnetlink, port: LinkRef): Promise<boolean>
 /** The devices enslaved to a bridge. */
 export async function listPorts(rt: Rtnetlink, bridge: string): Promise<Link[]> {
   const master = await rt.links.find(bridge);
-  if (!master) throw new NetlinkError({ errno: 19, operation: 'list ports', object: bridge, cause: `no bridge named ${bridge} in ${rt.where}` });
+  if (!master) throw new NetlinkError({ errno: ENODEV, operation: 'list ports', object: bridge, cause: `no bridge named ${bridge} in ${rt.where}` });
   return rt.links.list({ master: master.ifindex });
 }

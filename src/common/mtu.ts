@@ -6,6 +6,9 @@
  */
 import { VxnetError } from '../netlink/errors.js';
 
+/** Ethernet's MTU (ETH_DATA_LEN): what a device whose MTU cannot be read is taken to carry. */
+export const ETHERNET_MTU = 1500;
+
 export class MtuNotAppliedError extends VxnetError {
   override name = 'MtuNotAppliedError';
   constructor(

@@ -10,7 +10,7 @@ import { NLA_F_NESTED, NLA_TYPE_MASK } from './constants.js';
 import { DecodeError, ValidationError } from './errors.js';
 import { HOST_LE, readBE16, readBE32, readS32, readU16, readU32 } from './bytes.js';
 import { type Attr, type AttrSet, Kind, type KindCode, resolveSet } from './schema.js';
-import { Writer } from './writer.js';
+import type { Writer } from './writer.js';
 
 /** An attribute kept as bytes because the schema does not describe it. */
 export interface RawAttr {

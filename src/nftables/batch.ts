@@ -8,7 +8,7 @@
 import { type Decoded, encodeAttrs } from '../netlink/codec.js';
 import { NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants.js';
 import type { Connection, GroupReply, RequestOptions } from '../netlink/connection.js';
-import { NetlinkError, VxnetError } from '../netlink/errors.js';
+import { type NetlinkError, VxnetError } from '../netlink/errors.js';
 import { decodeMessage, finishMessage, type MessageSchema, type RawMessage } from '../netlink/message.js';
 import { attr } from '../netlink/schema.js';
 import { Writer } from '../netlink/writer.js';

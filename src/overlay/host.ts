@@ -51,6 +51,9 @@ import { type BgpStatus, FrrService, type FrrServiceOptions } from '../routed/fr
 import { planRouted, planRoutedRemoval, routedStatus } from '../routed/plan.js';
 import { type AnyResolvedSpec, type AnySpec, type ResolvedSpec, toAnyResolvedSpec } from './spec.js';
 import { DEFAULT_STATE_ROOT, NetworkState } from './state.js';
+import { ETHERNET_MTU } from '../common/mtu.js';
+import { AF_INET, IFF_UP, RT_SCOPE_UNIVERSE } from '../rtnetlink/constants.js';
+import { VXLAN_OVERHEAD } from '../vxlan/spec.js';
 
 export interface OverlayHostOptions {
   /** Work inside this network namespace (/run/netns/NAME, or a path such as /proc/PID/ns/net). */
@@ -325,7 +328,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
 
   private async overlayMtu(spec: ResolvedSpec): Promise<number> {
     const underlay = await this.rt.links.find(spec.underlay.device);
-    return (underlay?.mtu ?? 1500) - (underlayFamilyOf(spec) === 6 ? 70 : 50);
+    return (underlay?.mtu ?? ETHERNET_MTU) - VXLAN_OVERHEAD[underlayFamilyOf(spec)];
   }
 
   /** The network's VXLAN device on this host (found by its mark). */
@@ -458,7 +461,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     const owned = await this.ownedLinks(name);
     const status: OverlayStatus = {
       name,
-      links: owned.map((l) => ({ name: l.ifname!, kind: l.linkinfo?.info_kind, mtu: l.mtu, up: (l.flags & 1) !== 0 })),
+      links: owned.map((l) => ({ name: l.ifname!, kind: l.linkinfo?.info_kind, mtu: l.mtu, up: (l.flags & IFF_UP) !== 0 })),
       attachments: [],
       drift: [],
       problems: [],
@@ -472,7 +475,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     const br = owned.find((l) => l.linkinfo?.info_kind === 'bridge');
     if (br) {
       const ports = (await this.rt.links.list({ master: br.ifindex })).map((l) => l.ifname!);
-      const addresses = (await this.rt.addresses.list({ dev: br.ifindex })).filter((a) => a.family === 2 || a.scope === 0).map((a) => `${a.local ?? a.address}/${a.prefixlen}`);
+      const addresses = (await this.rt.addresses.list({ dev: br.ifindex })).filter((a) => a.family === AF_INET || a.scope === RT_SCOPE_UNIVERSE).map((a) => `${a.local ?? a.address}/${a.prefixlen}`);
       status.bridge = { name: br.ifname!, ports, addresses };
     }
     const state = this.state(name);
@@ -502,7 +505,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
   /** The bridge's IPv4 network (routed mode's subnet, for status without a spec). */
   private async bridgeSubnet(bridge: Link | undefined): Promise<{ text: string; address: string; prefixlen: number } | undefined> {
     if (!bridge) return undefined;
-    const address = (await this.rt.addresses.list({ dev: bridge.ifindex })).find((a) => a.family === 2);
+    const address = (await this.rt.addresses.list({ dev: bridge.ifindex })).find((a) => a.family === AF_INET);
     if (!address?.local) return undefined;
     const mask = address.prefixlen === 0 ? 0 : (0xffffffff << (32 - address.prefixlen)) >>> 0;
     const n = (address.local.split('.').reduce((acc, part) => (acc << 8) + Number(part), 0) & mask) >>> 0;
@@ -592,7 +595,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     let gateway: string | undefined;
     if (options.address !== undefined && options.address !== 'dhcp') {
       const family = String(options.address).includes(':') ? 10 : 2;
-      const addresses = (await this.rt.addresses.list({ dev: bridge.ifindex })).filter((a) => a.scope === 0);
+      const addresses = (await this.rt.addresses.list({ dev: bridge.ifindex })).filter((a) => a.scope === RT_SCOPE_UNIVERSE);
       const candidates = addresses.filter((a) => a.family === family);
       const chosen = candidates.find((a) => sameNetwork(a, String(options.address))) ?? candidates[0] ?? addresses[0];
       if (chosen) {

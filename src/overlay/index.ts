@@ -17,8 +17,8 @@ export {
   type AttachmentCheck, type AttachResult, type DetachResult, AddressOutsideSubnetError, BridgeNotFoundError, IfnameTakenError, NetnsNotFoundError,
   NetworkNotAppliedError,
 } from '../attach/index.js';
-export { type DhcpStatus } from './dhcp-service.js';
+export type { DhcpStatus } from './dhcp-service.js';
 export { type DhcpOwner, dhcpOwner, stopForeignDhcp } from './dhcp-owner.js';
-export { type IpForwardControl } from './forwarding.js';
+export type { IpForwardControl } from './forwarding.js';
 export { describeHolder, type LockHolder, type LockOptions, lockPort, NetworkLock, NetworkLockedError } from './lock.js';
 export { type NetworkRecord, NetworkState } from './state.js';

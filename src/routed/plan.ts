@@ -28,6 +28,7 @@ import type { FrrService } from './frr-service.js';
 import { RTPROT_VXNET } from './protocol.js';
 import { checkNextHops, mainTable, planRemoveRoutes, planStaticRoutes, routeDestination } from './routes.js';
 import { overlaps, type ResolvedRoutedSpec, type Subnet } from './spec.js';
+import { ETHERNET_MTU } from '../common/mtu.js';
 
 export interface RoutedContext {
   rt: Rtnetlink;
@@ -105,7 +106,7 @@ export async function planRouted(ctx: RoutedContext, spec: ResolvedRoutedSpec): 
   }, table);
 
   const changes: Change[] = [];
-  const mtu = spec.mtu ?? (await rt.links.find(spec.underlay.device))?.mtu ?? 1500;
+  const mtu = spec.mtu ?? (await rt.links.find(spec.underlay.device))?.mtu ?? ETHERNET_MTU;
   changes.push(...(await planBridge(rt, { name: spec.bridge, mtu, owner: spec.name, address: `${spec.gateway}/${spec.subnet.prefixlen}` })));
 
   const range = spec.containerRange?.text;

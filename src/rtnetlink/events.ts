@@ -6,7 +6,7 @@
  * list again.
  */
 import { NETLINK_ROUTE } from '../netlink/constants.js';
-import { OverrunError, ValidationError } from '../netlink/errors.js';
+import { type OverrunError, ValidationError } from '../netlink/errors.js';
 import { decodeMessage, type RawMessage } from '../netlink/message.js';
 import { Subscription, type SubscriptionEvent } from '../netlink/subscription.js';
 import type { Address } from './addresses.js';

@@ -5,7 +5,8 @@
  */
 import { type Change, applyChanges } from '../common/plan.js';
 import { ConflictError, type Difference, formatDifference } from '../common/conflict.js';
-import { MtuNotAppliedError } from '../common/mtu.js';
+import { ETHERNET_MTU, MtuNotAppliedError } from '../common/mtu.js';
+import { IFF_UP } from '../rtnetlink/constants.js';
 import { ownerAlias, ownerFromAlias } from '../common/ownership.js';
 import { ValidationError } from '../netlink/errors.js';
 import type { Rtnetlink } from '../rtnetlink/client.js';
@@ -49,7 +50,7 @@ export async function resolveVxlan(rt: Rtnetlink, spec: VxlanSpec): Promise<Reso
     const limit = underlayLimit(underlay, family);
     if (spec.mtu > limit.max) throw new ValidationError('mtu', `${spec.name} cannot carry more than ${limit.text}`, spec.mtu);
   }
-  const mtu = spec.mtu ?? (underlay?.mtu ?? 1500) - VXLAN_OVERHEAD[family];
+  const mtu = spec.mtu ?? (underlay?.mtu ?? ETHERNET_MTU) - VXLAN_OVERHEAD[family];
   const options: VxlanOptions = { id: spec.vni, port: spec.port ?? VXLAN_PORT };
   if (spec.group !== undefined) options[family === 4 ? 'group' : 'group6'] = canonicalAddress(spec.group);
   if (spec.local !== undefined) options[family === 4 ? 'local' : 'local6'] = canonicalAddress(spec.local);
@@ -153,7 +154,7 @@ export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPl
     changes.mtu = resolved.mtu;
     updates.push(`mtu ${existing.mtu} → ${resolved.mtu}`);
   }
-  if ((existing.flags & 1) === 0) {
+  if ((existing.flags & IFF_UP) === 0) {
     changes.up = true;
     updates.push('up');
   }

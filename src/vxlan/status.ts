@@ -4,10 +4,11 @@
  */
 import { ownerFromAlias } from '../common/ownership.js';
 import type { Rtnetlink } from '../rtnetlink/client.js';
+import { IFF_UP } from '../rtnetlink/constants.js';
 import type { Link } from '../rtnetlink/links.js';
 import type { VxlanInfoData } from '../rtnetlink/schema/kinds/vxlan.js';
 import { isFloodEntry } from './peers.js';
-import { LINUX_DEFAULT_VXLAN_PORT, VXLAN_PORT } from './spec.js';
+import { LINUX_DEFAULT_VXLAN_PORT, VXLAN_OVERHEAD, VXLAN_PORT } from './spec.js';
 
 export interface LearnedEntry {
   mac: string;
@@ -51,7 +52,7 @@ export async function vxlanStatus(rt: Rtnetlink, name: string, expect: StatusExp
   const status: VxlanStatus = {
     name,
     exists: true,
-    up: (link.flags & 1) !== 0,
+    up: (link.flags & IFF_UP) !== 0,
     vni: data.id,
     port: data.port,
     group: data.group ?? data.group6,
@@ -75,12 +76,12 @@ export async function vxlanStatus(rt: Rtnetlink, name: string, expect: StatusExp
   if (expect.vni !== undefined && data.id !== expect.vni) problems.push(`VNI mismatch: ${name} has VNI ${data.id}, the overlay uses ${expect.vni}`);
   if (!status.up) problems.push(`${name} is down`);
   if (data.link && !underlay) problems.push(`the underlay device (index ${data.link}) no longer exists`);
-  else if (underlay && (underlay.flags & 1) === 0) problems.push(`the underlay device ${underlay.ifname} is down`);
+  else if (underlay && (underlay.flags & IFF_UP) === 0) problems.push(`the underlay device ${underlay.ifname} is down`);
   if (!status.group && status.peers.length === 0 && !data.external) {
     problems.push('no multicast group and no unicast peers: broadcast (ARP, DHCP) reaches no other host');
   }
   if (underlay?.mtu !== undefined && link.mtu !== undefined) {
-    const overhead = status.group?.includes(':') || status.local?.includes(':') ? 70 : 50;
+    const overhead = status.group?.includes(':') || status.local?.includes(':') ? VXLAN_OVERHEAD[6] : VXLAN_OVERHEAD[4];
     if (link.mtu > underlay.mtu - overhead) {
       problems.push(`MTU ${link.mtu} exceeds the underlay's ${underlay.mtu} minus ${overhead} bytes of VXLAN overhead: large packets will be dropped`);
     }
