@@ -46,6 +46,7 @@ for (let round = 0; round < rounds; round++) {
   });
 }
 console.log('\n| crash | backoff | kill → serving again (median, min–max) |\n|---|---|---|');
-downtimes.forEach((d, i) =>
-  console.log(`| ${i + 1} | ${backoffs[i]} ms | ${median(d).toFixed(0)} ms (${Math.min(...d).toFixed(0)}–${Math.max(...d).toFixed(0)}) |`));
+for (const [i, d] of downtimes.entries()) {
+  console.log(`| ${i + 1} | ${backoffs[i]} ms | ${median(d).toFixed(0)} ms (${Math.min(...d).toFixed(0)}–${Math.max(...d).toFixed(0)}) |`);
+}
 console.log('| 5 | — | gives up: no restart, `error` event (DnsmasqGaveUpError) |');

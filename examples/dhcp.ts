@@ -18,8 +18,9 @@ import { Lab } from '../test/helpers/lab.js';
 import { ipJson } from '../test/helpers/netns.js';
 
 const step = (text: string) => console.log(`\n== ${text}`);
-const show = (leases: Lease[]) =>
-  leases.forEach((l) => console.log(`  ${l.ip.padEnd(12)} ${l.mac}  ${(l.hostname ?? '-').padEnd(8)} until ${l.expires?.toISOString() ?? 'forever'}`));
+const show = (leases: Lease[]) => {
+  for (const l of leases) console.log(`  ${l.ip.padEnd(12)} ${l.mac}  ${(l.hostname ?? '-').padEnd(8)} until ${l.expires?.toISOString() ?? 'forever'}`);
+};
 
 const lab = Lab.create({ hosts: 2 });
 const clients: Rtnetlink[] = [];

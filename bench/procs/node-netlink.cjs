@@ -122,7 +122,7 @@ function ipv6(text) {
   const t = tail === undefined ? [] : words(tail);
   const all = [...h, ...new Array(8 - h.length - t.length).fill(0), ...t];
   const out = Buffer.alloc(16);
-  all.forEach((w, i) => out.writeUInt16BE(w, i * 2));
+  for (const [i, w] of all.entries()) out.writeUInt16BE(w, i * 2);
   return out;
 }
 

@@ -15,7 +15,7 @@
  * nothing to change), 2 plan has changes / status found problems, 1 error,
  * 64 usage.
  */
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { errorMessage, runCommand, UsageError } from './commands.js';
 
 const USAGE = `usage:
@@ -48,7 +48,7 @@ function debugText(error: unknown): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs<ParseArgsConfig>>;
   try {
     parsed = parseArgs({
       args: argv,

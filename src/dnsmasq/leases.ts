@@ -67,11 +67,12 @@ export function parseLeaseFile(text: string): LeaseFile {
   const lines = text.split('\n');
   lines.pop(); // the part after the last newline: empty, or a line still being written
   let inV6 = false;
-  lines.forEach((raw, i) => {
+  // Reads one line into `out`; returns why it is invalid, if it is.
+  const parseLine = (raw: string): string | undefined => {
     const line = raw.trim();
     if (line === '') return;
     const fields = line.split(/\s+/);
-    const bad = (reason: string): void => void out.invalid.push({ line: i + 1, text: raw, reason });
+    const bad = (reason: string): string => reason;
     if (fields[0] === 'duid') {
       if (fields.length !== 2 || !HEX_BYTES.test(fields[1]!)) return bad('a duid line has one colon-separated hex value');
       out.serverDuid = fields[1]!.toLowerCase();
@@ -99,7 +100,11 @@ export function parseLeaseFile(text: string): LeaseFile {
     if (name) lease.hostname = name;
     if (clientId) lease.clientId = clientId;
     out.leases.push(lease);
-  });
+  };
+  for (const [i, raw] of lines.entries()) {
+    const reason = parseLine(raw);
+    if (reason !== undefined) out.invalid.push({ line: i + 1, text: raw, reason });
+  }
   return out;
 }
 

@@ -58,7 +58,10 @@ const FIXED_SIZE: Partial<Record<KindCode, number>> = {
  */
 export function decodeAttrs(set: AttrSet, buf: Buffer, start: number, end: number, out: Decoded): Decoded {
   let decode = compiledDecoders.get(set);
-  if (decode === undefined) compiledDecoders.set(set, (decode = compileDecoder(set)));
+  if (decode === undefined) {
+    decode = compileDecoder(set);
+    compiledDecoders.set(set, decode);
+  }
   return decode(buf, start, end, out);
 }
 
@@ -161,7 +164,8 @@ function compileDecoder(set: AttrSet): AttrsDecoder {
 
 /** Keeps an attribute as raw bytes, with its position among its siblings. */
 function keepRaw(out: Decoded, buf: Buffer, valueStart: number, valueEnd: number, rawType: number, position: number): void {
-  (out.unknown ??= []).push({ type: rawType & NLA_TYPE_MASK, flags: rawType & ~NLA_TYPE_MASK, data: copy(buf, valueStart, valueEnd), at: position });
+  out.unknown ??= [];
+  out.unknown.push({ type: rawType & NLA_TYPE_MASK, flags: rawType & ~NLA_TYPE_MASK, data: copy(buf, valueStart, valueEnd), at: position });
 }
 
 /** The set a sibling's value selects: strings (IFLA_INFO_KIND) and numbers (RTA_ENCAP_TYPE) alike. */
@@ -523,17 +527,17 @@ function writeAttr(attr: Attr, v: unknown, siblings: Decoded, w: Writer, path: s
 
 function writeScalar(attr: Attr, v: unknown, w: Writer, path: string): void {
   switch (attr.code) {
-    case Kind.u8: return w.u8(checkInt(v, 0, 0xff, path));
-    case Kind.u16: return w.u16(checkInt(v, 0, 0xffff, path));
-    case Kind.u32: return w.u32(checkInt(v, 0, 0xffffffff, path));
-    case Kind.u64: return w.u64(checkBig(v, 0n, 0xffffffffffffffffn, path));
-    case Kind.s8: return w.s8(checkInt(v, -0x80, 0x7f, path));
-    case Kind.s16: return w.s16(checkInt(v, -0x8000, 0x7fff, path));
-    case Kind.s32: return w.s32(checkInt(v, -0x80000000, 0x7fffffff, path));
-    case Kind.s64: return w.s64(checkBig(v, -0x8000000000000000n, 0x7fffffffffffffffn, path));
-    case Kind.be16: return w.be16(checkInt(v, 0, 0xffff, path));
-    case Kind.be32: return w.be32(checkInt(v, 0, 0xffffffff, path));
-    case Kind.be64: return w.be64(checkBig(v, 0n, 0xffffffffffffffffn, path));
+    case Kind.u8: w.u8(checkInt(v, 0, 0xff, path)); return;
+    case Kind.u16: w.u16(checkInt(v, 0, 0xffff, path)); return;
+    case Kind.u32: w.u32(checkInt(v, 0, 0xffffffff, path)); return;
+    case Kind.u64: w.u64(checkBig(v, 0n, 0xffffffffffffffffn, path)); return;
+    case Kind.s8: w.s8(checkInt(v, -0x80, 0x7f, path)); return;
+    case Kind.s16: w.s16(checkInt(v, -0x8000, 0x7fff, path)); return;
+    case Kind.s32: w.s32(checkInt(v, -0x80000000, 0x7fffffff, path)); return;
+    case Kind.s64: w.s64(checkBig(v, -0x8000000000000000n, 0x7fffffffffffffffn, path)); return;
+    case Kind.be16: w.be16(checkInt(v, 0, 0xffff, path)); return;
+    case Kind.be32: w.be32(checkInt(v, 0, 0xffffffff, path)); return;
+    case Kind.be64: w.be64(checkBig(v, 0n, 0xffffffffffffffffn, path)); return;
     case Kind.string: {
       if (typeof v !== 'string') throw new ValidationError(path, 'expected a string', v);
       if (v.includes('\0')) throw new ValidationError(path, 'a string cannot contain NUL', v);
@@ -543,14 +547,19 @@ function writeScalar(attr: Attr, v: unknown, w: Writer, path: string): void {
     }
     case Kind.binary:
       if (!(v instanceof Uint8Array)) throw new ValidationError(path, 'expected bytes (Uint8Array)', v);
-      return w.bytes(v);
-    case Kind.ipv4: return w.bytes(parseIPv4(v, path));
-    case Kind.ipv6: return w.bytes(parseIPv6(v, path));
-    case Kind.ip: return w.bytes(parseIP(v, path));
-    case Kind.mac: return w.bytes(parseMac(v, path));
+      w.bytes(v);
+      return;
+    case Kind.ipv4: w.bytes(parseIPv4(v, path)); return;
+    case Kind.ipv6: w.bytes(parseIPv6(v, path)); return;
+    case Kind.ip: w.bytes(parseIP(v, path)); return;
+    case Kind.mac: w.bytes(parseMac(v, path)); return;
     case Kind.uint:
-      if (typeof v === 'bigint') return w.u64(checkBig(v, 0n, 0xffffffffffffffffn, path));
-      return w.u32(checkInt(v, 0, 0xffffffff, path));
+      if (typeof v === 'bigint') {
+        w.u64(checkBig(v, 0n, 0xffffffffffffffffn, path));
+        return;
+      }
+      w.u32(checkInt(v, 0, 0xffffffff, path));
+      return;
     case Kind.struct: {
       if (typeof v !== 'object' || v === null) throw new ValidationError(path, `expected a ${attr.layout!.name} object`, v);
       const layout = attr.layout!;

@@ -724,7 +724,8 @@ class DumpState<T> {
   add(message: RawMessage): void {
     if (!this.decodeFailed && !this.abandoned) {
       try {
-        (this.filling ??= []).push(this.decode(message));
+        this.filling ??= [];
+        this.filling.push(this.decode(message));
         if (this.filling.length >= DUMP_BATCH) {
           this.ready.push(this.filling);
           this.filling = undefined;

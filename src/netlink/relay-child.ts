@@ -43,7 +43,9 @@ export function relayMain(load: (id: string) => any, args: string[], protocol: t
   }
   function u32s(...values: number[]): Buffer {
     const b = Buffer.allocUnsafe(values.length * 4);
-    values.forEach((v, i) => b.writeInt32LE(v | 0, i * 4));
+    values.forEach((v, i) => {
+      b.writeInt32LE(v | 0, i * 4);
+    });
     return b;
   }
   function reportOverrun(): void {
@@ -118,7 +120,7 @@ export function relayMain(load: (id: string) => any, args: string[], protocol: t
         socket.dropMembership(body.readUInt32LE(0));
       } else if (op === OP.OPEN) {
         const id = body.readUInt32LE(0);
-        let result;
+        let result: number;
         try {
           result = fs.openSync(body.subarray(4).toString(), 'r');
         } catch (error) {

@@ -56,7 +56,9 @@ function spawn(...args: Parameters<typeof import('node:child_process').spawn>): 
 
 function u32s(...values: number[]): Buffer {
   const b = Buffer.allocUnsafe(values.length * 4);
-  values.forEach((v, i) => b.writeUInt32LE(v >>> 0, i * 4));
+  values.forEach((v, i) => {
+    b.writeUInt32LE(v >>> 0, i * 4);
+  });
   return b;
 }
 

@@ -34,7 +34,7 @@ import { describeChange } from '../common/plan.js';
 import type { DnsmasqServerOptions } from '../dnsmasq/server.js';
 import { peerAddress } from '../masquerade/addresses.js';
 import type { MasqueradeConfig } from '../masquerade/config.js';
-import { Masquerade } from '../masquerade/masquerade.js';
+import { Masquerade, type MasqueradeStatus } from '../masquerade/masquerade.js';
 import { NetlinkError, ValidationError, VxnetError } from '../netlink/errors.js';
 import { type NamespaceIdentity, namespaceIdentity } from '../netlink/namespace.js';
 import { Nftables } from '../nftables/client.js';
@@ -515,7 +515,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
 
   /** The network's table into `status`; false when nf_tables cannot be read here (no CAP_NET_ADMIN). */
   private async firewallStatus(name: string, status: OverlayStatus): Promise<boolean> {
-    let masquerade;
+    let masquerade: MasqueradeStatus;
     try {
       masquerade = await (await this.masqueradeFor(name)).status();
     } catch (error) {

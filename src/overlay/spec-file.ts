@@ -277,7 +277,10 @@ export function jsonErrorIndex(text: string): number {
         } else fail(i);
       }
     }
-    if (c === '"') return string();
+    if (c === '"') {
+      string();
+      return;
+    }
     for (const word of ['true', 'false', 'null']) {
       if (c === word[0]) {
         for (let k = 1; k < word.length; k++) {

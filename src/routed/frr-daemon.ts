@@ -364,7 +364,8 @@ export class FrrDaemonProcess extends EventEmitter<{ line: [string] }> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const exit = await Promise.race([this.exited, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)))]);
     clearTimeout(timer);
-    const result = exit ?? (this.kill(), await this.exited);
+    if (!exit) this.kill();
+    const result = exit ?? (await this.exited);
     const deadline = Date.now() + timeoutMs;
     while (this.pid !== undefined && processAlive(this.pid, this.startTime)) {
       if (Date.now() > deadline) throw new Error(`${this.spec.daemon} (pid ${this.pid}) still runs ${timeoutMs} ms after its wrapper ended`);

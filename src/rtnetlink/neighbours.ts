@@ -225,7 +225,10 @@ export class Fdb {
     const names = new Map<LinkRef, number>();
     const resolve = async (ref: LinkRef, field: string): Promise<number> => {
       let index = names.get(ref);
-      if (index === undefined) names.set(ref, (index = await this.rt.links.indexOf(ref, field, operation, describeFdb(specs[current]!))));
+      if (index === undefined) {
+        index = await this.rt.links.indexOf(ref, field, operation, describeFdb(specs[current]!));
+        names.set(ref, index);
+      }
       return index;
     };
     const messages: Buffer[] = [];

@@ -207,7 +207,7 @@ it('devices created directly in another namespace, moved to another and back und
     assert.is((await b.links.get('vx9')).linkinfo?.info_kind, 'vxlan');
     assert.is(await a.links.find('br9'), undefined);
     await b.links.set('vx9', { namespace: one, ifname: 'vx8' });
-    assert.is(((await a.links.get('vx8')).linkinfo?.info_data as { id?: number }).id, 9, 'moved back under a new name');
+    assert.is(((await a.links.get('vx8')).linkinfo!.info_data as { id?: number }).id, 9, 'moved back under a new name');
     assert.is(await b.links.find('vx9'), undefined);
   });
 });

@@ -147,8 +147,8 @@ test('vxlan + bridge blocks: first apply writes, the second writes nothing; a di
   assert.ok(afterFirst >= 5, `the first apply wrote (${afterFirst} messages)`);
   const vx = await rt.links.get('vx0');
   assert.is(vx.mtu, 1450);
-  assert.is((vx.linkinfo?.info_data as any).port, 4789);
-  assert.is((vx.linkinfo?.info_data as any).learning, 1);
+  assert.is((vx.linkinfo!.info_data as any).port, 4789);
+  assert.is((vx.linkinfo!.info_data as any).learning, 1);
   assert.is(vx.master, (await rt.links.get('br0')).ifindex);
 
   assert.equal(await ensureVxlan(rt, spec), []);

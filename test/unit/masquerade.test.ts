@@ -207,7 +207,7 @@ test('IPv6 underlay without peers: the ip6 input chain accepts VXLAN from anyone
   const v6 = desiredState('vxnet', normalizeConfig({ subnet: '10.244.0.0/24', vxlan: { family: 6, port: 8472 } }));
   assert.equal(v6.chains.map((c) => c.chain.name), ['postrouting']);
   assert.is(v6.ip6?.peers, undefined);
-  assert.equal(v6.ip6?.chains[0]!.rules.map((r) => r.comment), ['vxnet: vxlan']);
+  assert.equal(v6.ip6!.chains[0]!.rules.map((r) => r.comment), ['vxnet: vxlan']);
   // nft --debug=netlink add rule ip6 vxnet input udp dport 8472 counter accept
   assert.match(formatRule(v6.ip6!.chains[0]!.rules[0]!), /\[ cmp eq reg 1 0x00001821 \]\n {2}\[ counter pkts 0 bytes 0 \]\n {2}\[ immediate reg 0 accept \]$/);
 });

@@ -166,7 +166,7 @@ test('UTF-16 and UTF-32 byte order marks are refused: "encoding", which mark, an
   const utf16le = Buffer.from(`\ufeff${SPEC}`, 'utf16le');
   const utf16be = Buffer.from(utf16le).swap16();
   const utf32le = Buffer.alloc(4 * (SPEC.length + 1));
-  [...`\ufeff${SPEC}`].forEach((c, i) => utf32le.writeUInt32LE(c.codePointAt(0)!, 4 * i));
+  for (const [i, c] of [...`\ufeff${SPEC}`].entries()) utf32le.writeUInt32LE(c.codePointAt(0)!, 4 * i);
   const utf32be = Buffer.from(utf32le).swap32();
   const cases: [Buffer, string, string][] = [
     [utf16le, 'UTF-16 LE', 'UTF-16'], [utf16be, 'UTF-16 BE', 'UTF-16'], [utf32le, 'UTF-32 LE', 'UTF-32'], [utf32be, 'UTF-32 BE', 'UTF-32'],

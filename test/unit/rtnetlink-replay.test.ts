@@ -223,7 +223,7 @@ test('decodeEvent: recorded link messages become typed link events', () => {
   const events = messages.map(decodeEvent);
   assert.ok(events.length >= 12);
   assert.ok(events.every((e) => e?.kind === 'link' && e.action === 'new'));
-  assert.ok(events.some((e) => e?.kind === 'link' && e.link.ifname === 'vx4' && (e.link.linkinfo?.info_data as VxlanInfoData).id === 42));
+  assert.ok(events.some((e) => e?.kind === 'link' && e.link.ifname === 'vx4' && (e.link.linkinfo?.info_data as VxlanInfoData | undefined)?.id === 42));
 });
 
 test.run();
