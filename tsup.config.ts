@@ -27,4 +27,14 @@ export default defineConfig([
     target: 'node20',
     platform: 'node',
   },
+  {
+    // The CNI plugin (package.json "bin" vxnet-cni): a runtime execs it once per container,
+    // so it is one lean file that loads only the plugin's own modules.
+    entry: { cni: 'src/cni/main.ts' },
+    format: ['esm'],
+    splitting: false,
+    sourcemap: true,
+    target: 'node20',
+    platform: 'node',
+  },
 ]);
