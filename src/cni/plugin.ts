@@ -33,7 +33,7 @@ import { type CniEnv, type Command, type NetConfig, peekVersion, readCommand, re
 import { CNI_ERRORS, CniError, VXNET_CNI_ERRORS } from './errors.js';
 import { execIpam, type IpamResult, ipamSpeaks } from './ipam.js';
 import { buildResult, type CniIp, type CniResult } from './result.js';
-import { CNI_SPEC_VERSION, SUPPORTED_VERSIONS } from './version.js';
+import { CNI_SPEC_VERSION, compareVersions, SUPPORTED_VERSIONS } from './version.js';
 
 export interface PluginOutput {
   /** What goes to stdout (a result, an error, or nothing). */
@@ -104,8 +104,28 @@ class Plugin {
     }
   }
 
-  private ipam(command: string, env: NodeJS.ProcessEnv = this.processEnv): Promise<IpamResult | undefined> {
-    return execIpam(this.config.ipam!.type, command, env, this.env.path, this.config.raw);
+  /**
+   * Runs the IPAM plugin with the config as received. An IPAM plugin older
+   * than the config (Debian's host-local 1.1.1 speaks up to 1.0.0; runtimes
+   * send GC and STATUS as 1.1.0) answers code 1: it is asked again with the
+   * config's cniVersion lowered to the highest version it speaks — the
+   * address parts of a result are the same from 0.3.0 on.
+   */
+  private async ipam(command: string, env: NodeJS.ProcessEnv = this.processEnv): Promise<IpamResult | undefined> {
+    const type = this.config.ipam!.type;
+    try {
+      return await execIpam(type, command, env, this.env.path, this.config.raw);
+    } catch (error) {
+      if (!(error instanceof CniError) || error.code !== CNI_ERRORS.INCOMPATIBLE_VERSION) throw error;
+      const reply = (await execIpam(type, 'VERSION', env, this.env.path, Buffer.from(JSON.stringify({ cniVersion: this.config.cniVersion })))) as { supportedVersions?: unknown } | undefined;
+      const spoken = Array.isArray(reply?.supportedVersions) ? (reply.supportedVersions as string[]) : [];
+      const best = spoken.filter((v) => compareVersions(v, this.config.cniVersion) < 0 && compareVersions(v, '0.3.0') >= 0).sort(compareVersions).at(-1);
+      if (!best) throw error;
+      this.log(`IPAM plugin ${type} speaks up to ${best}: asked again with cniVersion ${best}`);
+      const lowered: Record<string, unknown> = { ...(JSON.parse(this.config.raw.toString('utf8')) as Record<string, unknown>), cniVersion: best };
+      delete lowered['cni.dev/valid-attachments'];
+      return execIpam(type, command, env, this.env.path, Buffer.from(JSON.stringify(lowered)));
+    }
   }
 
   private needsPath(): void {
@@ -134,7 +154,7 @@ class Plugin {
     this.needsPath();
     const ns = this.namespace();
     await using rt = await Rtnetlink.open();
-    return this.locked(async () => {
+    return await this.locked(async () => {
       const bridge = await networkBridge(rt, this.config.network);
       if (!bridge) throw notApplied(this.config.network);
       // The relay into the container's namespace starts now, and runs while IPAM does.
