@@ -1,6 +1,6 @@
 /**
  * The CNI plugin as a runtime meets it: src/cni/main.ts bundled the way
- * tsup builds dist/cni.js (one ESM file, packages external), in a plugin
+ * tsup builds dist/cni.cjs (one CommonJS file), in a plugin
  * directory under the name "vxnet" (a one-line wrapper, as docs/containers.md
  * installs it), and run with CNI_* in the environment and the config on stdin.
  */
@@ -21,8 +21,12 @@ export interface PluginDir {
 export function buildPluginDir(): PluginDir {
   const dir = join(process.cwd(), 'scratch', `cni-plugin-${process.pid}`);
   mkdirSync(dir, { recursive: true });
-  const script = join(dir, 'cni.js');
-  buildSync({ entryPoints: [join(process.cwd(), 'src/cni/main.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: script, logLevel: 'error' });
+  const script = join(dir, 'cni.cjs');
+  // As tsup.config.ts builds dist/cni.cjs: CommonJS, the pure-JS dependencies inside, import.meta.url shimmed.
+  buildSync({
+    entryPoints: [join(process.cwd(), 'src/cni/main.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['netlink'], outfile: script, logLevel: 'error',
+    define: { 'import.meta.url': 'importMetaUrl' }, banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  });
   writeFileSync(join(dir, 'vxnet'), `#!/bin/sh\nexec ${process.execPath} ${script} "$@"\n`, { mode: 0o755 });
   return { dir, script, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
