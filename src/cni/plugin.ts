@@ -94,6 +94,11 @@ class Plugin {
     this.options.log?.(`vxnet-cni: ${line}`);
   }
 
+  /** With VXNET_CNI_TRACE=1, each step's time since the process started, on stderr. */
+  private trace(step: string): void {
+    if (this.processEnv.VXNET_CNI_TRACE === '1') this.log(`${performance.now().toFixed(1)} ms ${step}`);
+  }
+
   async run(command: Exclude<Command, 'VERSION'>): Promise<CniResult | undefined> {
     switch (command) {
       case 'ADD': return this.add();
@@ -153,8 +158,10 @@ class Plugin {
   private async add(): Promise<CniResult> {
     this.needsPath();
     const ns = this.namespace();
+    this.trace('ADD: checked');
     await using rt = await Rtnetlink.open();
     return await this.locked(async () => {
+      this.trace('ADD: locked');
       const bridge = await networkBridge(rt, this.config.network);
       if (!bridge) throw notApplied(this.config.network);
       // The relay into the container's namespace starts now, and runs while IPAM does.
@@ -169,6 +176,7 @@ class Plugin {
       let ipamCalled = false;
       try {
         const probe = await planAttach(rt, base, io);
+        this.trace('ADD: probed (container namespace read)');
         if (probe.exists) {
           throw new CniError(VXNET_CNI_ERRORS.IFNAME_TAKEN, `interface ${this.env.ifname} already exists in the container`, `${this.env.ifname} in ${ns.label} is attached to ${this.config.network} already (through ${probe.result.host.ifname}): DEL it first`);
         }
@@ -182,13 +190,16 @@ class Plugin {
         if (this.config.ipam) {
           ipamCalled = true;
           const result = await this.ipam('ADD');
+          this.trace('ADD: IPAM done');
           ip = this.chooseIp(result);
           dns = result?.dns;
         }
         const options: AttachOptions = { ...base, ...(ip ? await addressOptions(rt, bridge, ip) : this.config.address ? { address: 'dhcp' } : {}) };
         const plan = await planAttach(rt, options, io);
         if (!plan.exists) created = true;
+        this.trace('ADD: planned');
         const attached = await plan.apply();
+        this.trace('ADD: applied');
         const family = attached.address?.includes(':') ? 6 : 4;
         return buildResult(this.config.cniVersion, {
           host: { name: attached.host.ifname, mac: attached.host.mac },
