@@ -29,8 +29,10 @@ export async function run(): Promise<void> {
       const pluginDir = cachePath(`cni-plugins-${process.pid}`);
       sh('mkdir', ['-p', pluginDir]);
       writeFileSync(`${pluginDir}/vxnet`, `#!/bin/sh\nexec ${NODE} ${dist}/cni.cjs "$@"\n`, { mode: 0o755 });
+      const files: string[] = [];
       const pair = (type: string, config: object): string[] => {
         const file = cachePath(`cni-${type}-${process.pid}.json`);
+        files.push(file);
         writeFileSync(file, JSON.stringify(config));
         const plugin = type === 'vxnet' ? `${pluginDir}/vxnet` : `${REFERENCE}/${type}`;
         return ['sh', '-c', `CNI_COMMAND=ADD ${plugin} < ${file} > /dev/null && CNI_COMMAND=DEL ${plugin} < ${file}`];
@@ -60,6 +62,7 @@ export async function run(): Promise<void> {
       });
       rmSync(ipamDir, { recursive: true, force: true });
       rmSync(pluginDir, { recursive: true, force: true });
+      for (const file of files) rmSync(file, { force: true });
     });
   });
 }
