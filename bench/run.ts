@@ -19,6 +19,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   'create-fdb': () => import('./suites/create-fdb.js'),
   'converge-peers': () => import('./suites/converge-peers.js'),
   'converge-routes': () => import('./suites/converge-routes.js'),
+  cni: () => import('./suites/cni.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -33,6 +33,14 @@ if $want_test; then
   # FRR: routed mode with BGP (vxnet runs its own zebra and bgpd per network;
   # the tests read vtysh as an oracle). The demo does not use it.
   [ -x /usr/lib/frr/bgpd ] && [ -x /usr/lib/frr/zebra ] && command -v vtysh >/dev/null || need_apt+=(frr)
+  # Containers on the overlay through real runtimes (the CNI plugin, LXC):
+  # podman 4.3 with its CNI backend and runc (crun 1.8 refuses this VM's
+  # cgroup mode), the reference CNI plugins (/usr/lib/cni: bridge, host-local,
+  # static, dhcp), LXC 5 (lxc-create -t busybox).
+  command -v podman >/dev/null || need_apt+=(podman)
+  command -v runc >/dev/null || need_apt+=(runc)
+  [ -x /usr/lib/cni/host-local ] || need_apt+=(containernetworking-plugins)
+  command -v lxc-create >/dev/null || need_apt+=(lxc)
 fi
 if $want_bench; then
   # Debian's interpreter: the benchmarks run /usr/bin/python3 (a pyenv or venv python3 on PATH may lack it).
@@ -43,6 +51,20 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# A static busybox for container images (podman import) and LXC's busybox
+# template. Installing busybox-static would replace Debian's busybox, so the
+# package is unpacked into a directory of its own instead.
+BUSYBOX_STATIC_DIR=/var/cache/vxnet/busybox-static
+if $want_test && [ ! -x "$BUSYBOX_STATIC_DIR/bin/busybox" ]; then
+  echo "setup: unpacking busybox-static into $BUSYBOX_STATIC_DIR"
+  [ ${#need_apt[@]} -gt 0 ] || apt-get update -qq
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq busybox-static >/dev/null)
+  mkdir -p "$BUSYBOX_STATIC_DIR"
+  dpkg-deb -x "$tmp"/busybox-static_*.deb "$BUSYBOX_STATIC_DIR"
+  rm -rf "$tmp"
 fi
 
 # node_modules from the lockfile. npm 11 does not run dependencies' install

@@ -1,0 +1,61 @@
+/**
+ * The CNI plugin as a runtime meets it: src/cni/main.ts bundled the way
+ * tsup builds dist/cni.cjs (one CommonJS file), in a plugin
+ * directory under the name "vxnet" (a one-line wrapper, as docs/containers.md
+ * installs it), and run with CNI_* in the environment and the config on stdin.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+
+export interface PluginDir {
+  /** The directory holding `vxnet` (put it first in CNI_PATH / cni_plugin_dirs). */
+  dir: string;
+  /** The bundled plugin (node runs it). */
+  script: string;
+  remove(): void;
+}
+
+/** Bundles the plugin into a directory inside the repository (so node_modules resolves) and writes the `vxnet` wrapper. */
+export function buildPluginDir(): PluginDir {
+  const dir = join(process.cwd(), 'scratch', `cni-plugin-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const script = join(dir, 'cni.cjs');
+  // As tsup.config.ts builds dist/cni.cjs: CommonJS, the pure-JS dependencies inside, import.meta.url shimmed.
+  buildSync({
+    entryPoints: [join(process.cwd(), 'src/cni/main.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['netlink'], outfile: script, logLevel: 'error',
+    define: { 'import.meta.url': 'importMetaUrl' }, banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  });
+  writeFileSync(join(dir, 'vxnet'), `#!/bin/sh\nexec ${process.execPath} ${script} "$@"\n`, { mode: 0o755 });
+  return { dir, script, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface PluginRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed (undefined when empty). */
+  json?: any;
+  ms: number;
+}
+
+/**
+ * Runs the plugin in the host namespace `hostNs` (ip netns exec, as a runtime
+ * there would), with exactly `env` (plus PATH) and `stdin`.
+ */
+export function runPlugin(plugin: PluginDir, hostNs: string | undefined, env: Record<string, string | undefined>, stdin: string): PluginRun {
+  const clean: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) clean[key] = value;
+  const [command, args] = hostNs ? ['ip', ['netns', 'exec', hostNs, join(plugin.dir, 'vxnet')]] : [join(plugin.dir, 'vxnet'), []];
+  const started = Date.now();
+  const run = spawnSync(command as string, args as string[], { input: stdin, env: clean, encoding: 'utf8' });
+  const ms = Date.now() - started;
+  let json: unknown;
+  try {
+    json = run.stdout.trim() ? JSON.parse(run.stdout) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr, json, ms };
+}
