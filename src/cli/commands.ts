@@ -2,6 +2,7 @@
  * The CLI's commands, separate from argument parsing so they can be tested
  * and reused. Each prints through `out` and returns the exit code.
  */
+import { describeAgent } from '../agent/record.js';
 import type { AttachResult } from '../attach/attach.js';
 import { ConflictError } from '../common/conflict.js';
 import { describeChange, type Change } from '../common/plan.js';
@@ -171,6 +172,7 @@ function printStatus(s: OverlayStatus, out: Out): void {
     out(`  dhcp: ${state}, ${s.dhcp.leases.length} lease(s)`);
     for (const lease of s.dhcp.leases) out(`    ${lease.ip} ${lease.mac}${lease.hostname ? ` ${lease.hostname}` : ''}`);
   }
+  if (s.agent) out(`  agent: ${describeAgent(s.agent)}`);
   for (const drift of s.drift) out(`  drift: apply would ${drift}`);
   for (const problem of s.problems) out(`  problem: ${problem}`);
   for (const unknown of s.unknown) out(`  unknown: ${unknown}`);

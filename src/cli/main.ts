@@ -9,6 +9,7 @@
  *   vxnet peers add|rm NAME ADDRESS         edit the unicast flood list
  *   vxnet attach NAME --netns NS            put a container's namespace on the network (veth to the bridge)
  *   vxnet detach NAME --netns NS            take it off again
+ *   vxnet agent FILE [--namespace NS]       apply, then repair drift until stopped (docs/agent.md)
  *
  * Output is a line per step; --json prints one JSON document instead. Errors
  * are one line (no stack) unless --debug. Exit codes: 0 done (or, for plan,
@@ -16,6 +17,7 @@
  * 64 usage.
  */
 import { parseArgs } from 'node:util';
+import { agentCommand } from './agent.js';
 import { errorMessage, runCommand, UsageError } from './commands.js';
 
 const USAGE = `usage:
@@ -26,6 +28,7 @@ const USAGE = `usage:
   vxnet peers add|rm NAME ADDRESS [--namespace NS] [--json]
   vxnet attach NAME --netns NS [--ifname eth0] [--ip CIDR|dhcp] [--mac MAC] [--mtu N] [--namespace NS] [--json]
   vxnet detach NAME --netns NS [--ifname eth0] [--namespace NS] [--json]
+  vxnet agent FILE [--namespace NS] [--destroy-on-exit] [--log-format text|json] [--resync SECONDS]
 options:
   --namespace NS   work inside the network namespace /run/netns/NS (the host's side)
   --netns NS       the container's namespace: a name under /run/netns, a path (/proc/PID/ns/net) or a pid
@@ -64,6 +67,9 @@ async function main(argv: string[]): Promise<number> {
         ip: { type: 'string' },
         mac: { type: 'string' },
         mtu: { type: 'string' },
+        'destroy-on-exit': { type: 'boolean', default: false },
+        'log-format': { type: 'string' },
+        resync: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -77,7 +83,17 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 64;
   }
   try {
-    return await runCommand(positionals, values, (line) => process.stdout.write(`${line}\n`));
+    const out = (line: string): void => void process.stdout.write(`${line}\n`);
+    if (positionals[0] === 'agent') {
+      if (positionals[1] === undefined) throw new UsageError('missing FILE');
+      return await agentCommand(positionals[1], {
+        ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
+        destroyOnExit: values['destroy-on-exit'],
+        ...(values['log-format'] !== undefined ? { logFormat: values['log-format'] } : {}),
+        ...(values.resync !== undefined ? { resync: values.resync } : {}),
+      }, out);
+    }
+    return await runCommand(positionals, values, out);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`vxnet: ${error.message}\n${USAGE}\n`);
