@@ -72,6 +72,10 @@ export interface AgentEvents {
 }
 
 const RETRY_MS = 1000;
+/** Events remembered per repair (the first is its trigger). */
+const MAX_EVENTS = 8;
+/** Events this soon after an apply of ours ended are taken as its echo (the relay delivers them a little later). */
+const ECHO_MS = 25;
 
 export class OverlayAgent extends EventEmitter<AgentEvents> {
   private host?: OverlayHost;
@@ -85,7 +89,10 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   private watcher?: Promise<void>;
   private resyncTimer?: NodeJS.Timeout;
   private debounceTimer?: NodeJS.Timeout;
-  private pending?: { trigger: string; at: number };
+  /** Events since the last re-apply began, in order; `echo`: it came while (or just after) an apply of ours wrote. */
+  private pending?: { trigger: string; at: number; echo: boolean }[];
+  private applying = false;
+  private lastApplyEnd = -Infinity;
   private queue: Promise<unknown> = Promise.resolve();
   private stopping = false;
   private stopped?: Promise<void>;
@@ -140,7 +147,9 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       this.emit('started', started);
       return started;
     } catch (error) {
-      await this.teardown(false).catch(() => undefined);
+      // Never destroyOnExit here: the network may be another agent's (AgentRunningError) or half-applied by us.
+      this.stopped = this.teardown(false).catch(() => undefined);
+      await this.stopped;
       throw error;
     }
   }
@@ -195,7 +204,9 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   /** A re-apply after `delayMs`, for the first trigger since the last one ran; later triggers join it. */
   private schedule(trigger: string, delayMs = this.options.debounceMs ?? 50, at = performance.now()): void {
     if (this.stopping) return;
-    if (!this.pending) this.pending = { trigger, at };
+    const echo = this.applying || at - this.lastApplyEnd < ECHO_MS;
+    this.pending ??= [];
+    if (this.pending.length < MAX_EVENTS && !this.pending.some((e) => e.trigger === trigger && e.echo === echo)) this.pending.push({ trigger, at, echo });
     if (this.debounceTimer) {
       if (delayMs > 0) return;
       clearTimeout(this.debounceTimer);
@@ -208,15 +219,26 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
 
   /** Runs `work` after everything queued before it: one apply at a time. */
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work, work);
+    const tracked = async (): Promise<T> => {
+      this.applying = true;
+      try {
+        return await work();
+      } finally {
+        this.applying = false;
+        this.lastApplyEnd = performance.now();
+      }
+    };
+    const run = this.queue.then(tracked, tracked);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
   private async reapply(): Promise<void> {
-    const pending = this.pending;
+    const events = this.pending;
     this.pending = undefined;
-    if (!pending || this.stopping) return;
+    if (!events?.length || this.stopping) return;
+    // The repair is credited to the first event that was not the echo of our own writes (else the first at all).
+    const pending = events.find((e) => !e.echo) ?? events[0]!;
     const spec = this.spec!;
     this.reapplies++;
     try {
@@ -229,7 +251,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
         return;
       }
       const repair: AgentRepair = {
-        at: new Date().toISOString(), trigger: pending.trigger, ms: Math.round(performance.now() - pending.at), changes: changes.map(describeChange),
+        at: new Date().toISOString(), trigger: pending.trigger, ms: Math.round(performance.now() - pending.at), changes: changes.map(describeChange), events: events.map((e) => e.trigger),
       };
       if (this.record) {
         this.record.repairs = [...this.record.repairs, repair].slice(-KEEP_REPAIRS);
@@ -298,7 +320,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     await this.queue;
     const failures: unknown[] = [];
     let destroyed: string[] | undefined;
-    if (destroy && this.host && this.spec) {
+    if (destroy && this.host && this.spec && this.record) {
       try {
         destroyed = (await this.host.destroy(this.spec.name)).map(describeChange);
       } catch (error) {

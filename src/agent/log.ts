@@ -27,7 +27,7 @@ export function logAgent(agent: OverlayAgent, format: LogFormat, write: (line: s
     log({ level: 'info', network: s.network, event: 'started', message: `agent running (pid ${s.pid}); watching ${s.watching.join(', ')}; resync every ${s.resyncMs / 1000} s; ${s.changes.length} change(s) at start`, pid: s.pid, watching: s.watching, resyncMs: s.resyncMs, changes: s.changes });
   const onChange: (...a: any[]) => void = (c) => log({ level: 'info', network: c.network, event: 'change', message: `${c.cause === 'reload' ? 'reload: ' : ''}${c.change}`, cause: c.cause, change: c.change });
   const onRepair: (...a: any[]) => void = (r) =>
-    log({ level: 'info', network: r.network, event: 'repair', message: `repaired in ${r.ms} ms after ${r.trigger}: ${r.changes.join('; ')}`, trigger: r.trigger, ms: r.ms, changes: r.changes });
+    log({ level: 'info', network: r.network, event: 'repair', message: `repaired in ${r.ms} ms after ${r.trigger}${r.events?.length > 1 ? ` (+${r.events.length - 1} more event(s))` : ''}: ${r.changes.join('; ')}`, trigger: r.trigger, ms: r.ms, changes: r.changes, events: r.events ?? [r.trigger] });
   const onFailed: (...a: any[]) => void = (f) => log({ level: 'error', network: f.network, event: 'failed', message: `repair after ${f.trigger} failed (retrying): ${f.error.message}`, trigger: f.trigger, error: f.error.message });
   const onNotice: (...a: any[]) => void = (n) => log({ level: 'warn', network: n.network, event: 'notice', message: n.message });
   const onStopped: (...a: any[]) => void = (s) =>

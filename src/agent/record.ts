@@ -12,6 +12,8 @@ export interface AgentRepair {
   at: string;
   /** What started it: the first kernel event, "resync (timer)", "resync (overrun)", "reload". */
   trigger: string;
+  /** The distinct events that joined it, first to last (at most 8). */
+  events?: string[];
   /** From the triggering event to repaired. */
   ms: number;
   changes: string[];

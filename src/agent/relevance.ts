@@ -72,7 +72,8 @@ export class OwnedView {
       }
       case 'address': {
         const { address, action } = event;
-        if (action === 'existing') return undefined;
+        // Only global addresses are the spec's (the gateway); link-local ones come and go with the link.
+        if (action === 'existing' || address.scope !== 0) return undefined;
         if (address.ifindex !== this.bridgeIndex && address.ifindex !== this.vxlanIndex) return undefined;
         return `address ${address.local ?? address.address}/${address.prefixlen} on ${this.nameOf(address.ifindex)} ${action === 'del' ? 'deleted' : 'changed'}`;
       }

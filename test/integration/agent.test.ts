@@ -79,11 +79,11 @@ function agent(args: string[], options: { inside?: string } = {}): LiveAgent {
   return { child, line, lines, output: () => stdout + stderr, done };
 }
 
-function specFile(dir: string, host: LabHost): string {
+function specFile(dir: string, host: LabHost, extra: Record<string, unknown> = {}): string {
   const file = join(dir, `host${host.index}.yaml`);
   writeFileSync(file, toYaml({
     name: NAME, vni: 77, underlay: { device: 'eth0', address: host.address }, peers: ['192.168.100.1', '192.168.100.2'],
-    subnet: '10.40.0.0/24', gateway: '10.40.0.1', vxlan: 'vx0', bridge: 'br0', firewall: true,
+    subnet: '10.40.0.0/24', gateway: '10.40.0.1', vxlan: 'vx0', bridge: 'br0', firewall: true, ...extra,
   }));
   return file;
 }
@@ -122,7 +122,8 @@ it('repairs vx0 deleted, vx0 off its bridge, a flood entry deleted and the nftab
     const [h1, h2] = [lab.host(1), lab.host(2)];
     const applied = vxnet(['apply', specFile(dir, h2), '--namespace', h2.ns]);
     assert.is(applied.code, 0, applied.stderr);
-    live = agent(['agent', specFile(dir, h1), '--namespace', h1.ns, '--resync', '1']);
+    // The default resync period (30 s) is longer than the test: every repair here answers a kernel event.
+    live = agent(['agent', specFile(dir, h1), '--namespace', h1.ns]);
     const started = await live.line((e) => e.event === 'started');
     assert.is(started.pid, live.child.pid, 'the agent runs in the process started');
     assert.ok(started.watching.includes('nftables'), `nf_tables events are watched: ${started.watching}`);
@@ -131,6 +132,7 @@ it('repairs vx0 deleted, vx0 off its bridge, a flood entry deleted and the nftab
     assert.ok(await lab.pingEventually(c1, '10.40.0.12', 8), 'c1 → c2 before any breakage');
 
     const figures: Record<string, number> = {};
+    const triggers: Record<string, string> = {};
     const breakages: [string, () => void, () => void][] = [
       ['ip link del vx0', () => sh('ip', ['-n', h1.ns, 'link', 'del', 'vx0']), () => {
         assert.is(link(h1.ns, 'vx0')?.linkinfo?.info_data?.id, 77);
@@ -142,16 +144,24 @@ it('repairs vx0 deleted, vx0 off its bridge, a flood entry deleted and the nftab
       ['nft delete table', () => sh('ip', ['netns', 'exec', h1.ns, 'nft', 'delete', 'table', 'ip', `vxnet-${NAME}`]), () => assert.ok(tables(h1.ns).includes(`ip vxnet-${NAME}`), `${tables(h1.ns)}`)],
     ];
     for (const [what, breakIt, check] of breakages) {
+      // Let the agent settle (the re-apply that follows its own writes) so each repair answers one breakage.
+      await new Promise((resolve) => setTimeout(resolve, 600));
       const from = live.lines().length;
       breakIt();
       const repair = await live.line((e) => e.event === 'repair', from);
       check();
       assert.ok(repair.changes.length > 0 && typeof repair.ms === 'number', JSON.stringify(repair));
       figures[what] = repair.ms;
+      triggers[what] = repair.events.join(' | ');
       assert.ok(await lab.pingEventually(c1, '10.40.0.12', 8), `c1 → c2 after ${what} was repaired`);
       assert.ok(await lab.pingEventually(c2, '10.40.0.11', 8), `c2 → c1 after ${what} was repaired`);
     }
-    console.log(`agent repair times (event → repaired, ms): ${JSON.stringify(figures)}`);
+    console.log(`agent repair times (event → repaired, ms): ${JSON.stringify(figures)}; triggers: ${JSON.stringify(triggers)}`);
+    // Repaired from the kernel's events (the resync timer would say "resync (timer)").
+    assert.match(triggers['ip link del vx0']!, /link vx0 deleted/);
+    assert.match(triggers['ip link set vx0 nomaster']!, /link vx0 changed/);
+    assert.match(triggers['bridge fdb del (flood entry)']!, /flood entry 192\.168\.100\.2 on vx0 deleted/);
+    assert.match(triggers['nft delete table']!, /nftables \w+ deleted in table vxnet-agt/);
 
     // status shows the agent, in text and JSON, whichever way it reaches the namespace.
     const text = vxnet(['status', NAME, '--namespace', h1.ns]);
@@ -193,18 +203,41 @@ it('ip netns exec NS vxnet agent works as --namespace does; --destroy-on-exit le
   try {
     const h1 = lab.host(1);
     const before = hostResidue(h1.ns);
-    live = agent(['agent', specFile(dir, h1), '--destroy-on-exit'], { inside: h1.ns });
+    // Masquerade: the agent turns ip_forward on (and destroy puts it back). A resync every second.
+    live = agent(['agent', specFile(dir, h1, { masquerade: {} }), '--destroy-on-exit', '--resync', '1'], { inside: h1.ns });
     await live.line((e) => e.event === 'started');
     assert.ok(link(h1.ns, 'vx0') && link(h1.ns, 'br0'));
     // Seen from outside by --namespace: the same state, the same agent.
     assert.match(vxnet(['status', NAME, '--namespace', h1.ns]).stdout, /agent: running \(pid \d+/);
-    const second = vxnet(['agent', specFile(dir, h1), '--namespace', h1.ns]);
+    // A refused second agent never destroys, even with --destroy-on-exit: the network is the first one's.
+    const second = vxnet(['agent', specFile(dir, h1), '--namespace', h1.ns, '--destroy-on-exit']);
     assert.is(second.code, 1);
     assert.match(second.stderr, /already runs/);
+    assert.ok(link(h1.ns, 'vx0') && link(h1.ns, 'br0'), 'the network is still there');
+    assert.match(vxnet(['status', NAME, '--namespace', h1.ns]).stdout, /agent: running \(pid \d+/, 'and so is the first agent\'s record');
+
+    // SIGHUP re-reads the spec and applies the difference: a third peer.
+    const file = specFile(dir, h1);
+    specFile(dir, h1, { masquerade: {}, peers: ['192.168.100.1', '192.168.100.2', '192.168.100.3'] });
+    const beforeHup = live.lines().length;
+    live.child.kill('SIGHUP');
+    const reloaded = await live.line((e) => e.event === 'reload', beforeHup);
+    assert.ok(reloaded.changes.length >= 1, JSON.stringify(reloaded));
+    assert.ok(live.lines().slice(beforeHup).some((e) => e.event === 'change' && e.cause === 'reload'), 'a line per change of the reload');
+    assert.equal(floods(h1.ns), ['192.168.100.2', '192.168.100.3']);
     const from = live.lines().length;
     sh('ip', ['-n', h1.ns, 'link', 'del', 'vx0']);
     await live.line((e) => e.event === 'repair', from);
     assert.is(link(h1.ns, 'vx0')?.master, 'br0');
+
+    // A change no watched event reports (a sysctl write) is put back by the resync timer.
+    await new Promise((resolve) => setTimeout(resolve, 600)); // the re-apply after its own writes is done
+    const fromSysctl = live.lines().length;
+    sh('ip', ['netns', 'exec', h1.ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']);
+    const resync = await live.line((e) => e.event === 'repair', fromSysctl);
+    assert.ok(resync.events.includes('resync (timer)'), JSON.stringify(resync));
+    assert.match(resync.changes.join(), /net\.ipv4\.ip_forward/);
+    assert.is(sh('ip', ['netns', 'exec', h1.ns, 'cat', '/proc/sys/net/ipv4/ip_forward']).trim(), '1');
 
     live.child.kill('SIGTERM');
     const end = await live.done;
