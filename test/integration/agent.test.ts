@@ -179,6 +179,16 @@ it('repairs vx0 deleted, vx0 off its bridge, a flood entry deleted and the nftab
     }
     assert.is(live.child.exitCode, null, 'the first agent still runs');
 
+    // destroy and peers go through the agent, not around it: refused, naming it, nothing changed.
+    const destroy = vxnet(['destroy', NAME, '--namespace', h1.ns]);
+    assert.is(destroy.code, 1, destroy.stdout);
+    assert.match(destroy.stderr, new RegExp(`cannot destroy it: network ${NAME} is kept by its agent \\(pid ${live.child.pid}, `));
+    const peer = vxnet(['peers', 'add', NAME, '192.168.100.9', '--namespace', h1.ns]);
+    assert.is(peer.code, 1, peer.stdout);
+    assert.match(peer.stderr, /send the agent SIGHUP/);
+    assert.ok(link(h1.ns, 'vx0') && link(h1.ns, 'br0'));
+    assert.equal(floods(h1.ns), ['192.168.100.2']);
+
     // SIGTERM: exit 0, the network stays and keeps carrying traffic; status no longer shows an agent.
     live.child.kill('SIGTERM');
     const end = await exitOf(live);
