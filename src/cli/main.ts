@@ -33,6 +33,9 @@ options:
   --namespace NS   work inside the network namespace /run/netns/NS (the host's side)
   --netns NS       the container's namespace: a name under /run/netns, a path (/proc/PID/ns/net) or a pid
   --json           machine-readable output
+  --destroy-on-exit   agent: remove the network when stopped (default: it stays)
+  --log-format F   agent: text (default) or json, one object per line
+  --resync S       agent: seconds between full resyncs (default 30)
   --debug          show stack traces (and a spec file's parse error in full)
   --help`;
 

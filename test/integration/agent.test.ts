@@ -249,6 +249,16 @@ it('ip netns exec NS vxnet agent works as --namespace does; --destroy-on-exit le
     assert.match(resync.changes.join(), /net\.ipv4\.ip_forward/);
     assert.is(sh('ip', ['netns', 'exec', h1.ns, 'cat', '/proc/sys/net/ipv4/ip_forward']).trim(), '1');
 
+    // Killed outright: the kernel frees its lock, status says it is gone, and a new agent
+    // (this time with --namespace) starts at once and, nothing having changed, writes nothing.
+    const killed = live.child.pid;
+    live.child.kill('SIGKILL');
+    await live.done;
+    assert.match(vxnet(['status', NAME, '--namespace', h1.ns]).stdout, new RegExp(`agent: not running \\(pid ${killed} is gone`));
+    live = agent(['agent', file, '--namespace', h1.ns, '--destroy-on-exit']);
+    const restarted = await live.line((e) => e.event === 'started');
+    assert.equal(restarted.changes, [], 'a restart writes nothing when nothing changed');
+
     live.child.kill('SIGTERM');
     const end = await live.done;
     live = undefined;
