@@ -242,7 +242,10 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     const spec = this.spec!;
     this.reapplies++;
     try {
-      const changes = await this.host!.apply(spec);
+      // Plan first, without the write lock: most re-applies (the echo of our own writes, the timer) find
+      // nothing to do, and taking the lock costs a process start with --namespace (a relay into it).
+      const planned = await this.host!.plan(spec);
+      const changes = planned.length === 0 ? [] : await this.host!.apply(spec);
       this.view!.seed(await this.host!.rt.links.list());
       const failing = this.record?.failing !== undefined;
       if (this.record) delete this.record.failing;
