@@ -7,7 +7,7 @@
  * --destroy-on-exit leaves nothing.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -234,6 +234,18 @@ it('ip netns exec NS vxnet agent works as --namespace does; --destroy-on-exit le
     const reloaded = await live.line((e) => e.event === 'reload', beforeHup);
     assert.ok(reloaded.changes.length >= 1, JSON.stringify(reloaded));
     assert.ok(live.lines().slice(beforeHup).some((e) => e.event === 'change' && e.cause === 'reload'), 'a line per change of the reload');
+    assert.equal(floods(h1.ns), ['192.168.100.2', '192.168.100.3']);
+    // A spec of another network, or one that does not parse, is refused with a line; the running spec stays.
+    const good = readFileSync(file, 'utf8');
+    for (const [text, said] of [[good.replace(`name: ${NAME}`, 'name: other'), /the agent runs network agt; a spec of other needs an agent of its own/], ['vni: [', /reload of .* failed/]] as const) {
+      writeFileSync(file, text);
+      const beforeBad = live.lines().length;
+      live.child.kill('SIGHUP');
+      const refused = await live.line((e) => e.event === 'reload', beforeBad);
+      assert.is(refused.level, 'error');
+      assert.match(refused.message, said);
+    }
+    writeFileSync(file, good);
     assert.equal(floods(h1.ns), ['192.168.100.2', '192.168.100.3']);
     const from = live.lines().length;
     sh('ip', ['-n', h1.ns, 'link', 'del', 'vx0']);
