@@ -15,7 +15,8 @@ import * as assert from 'uvu/assert';
 import { stringify as toYaml } from 'yaml';
 import { Lab, type LabHost } from '../helpers/lab.js';
 import { integrationReady, sh } from '../helpers/netns.js';
-import { hostResidue } from '../helpers/residue.js';
+import { hostResidue, namespaceStateDir } from '../helpers/residue.js';
+import { NetworkLock } from '../../src/overlay/lock.js';
 
 const it = integrationReady(['ip', 'nsenter', 'nft', 'bridge', 'ping']) ? test : test.skip;
 const CLI = ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts')];
@@ -162,6 +163,19 @@ it('repairs vx0 deleted, vx0 off its bridge, a flood entry deleted and the nftab
     assert.match(triggers['ip link set vx0 nomaster']!, /link vx0 changed/);
     assert.match(triggers['bridge fdb del (flood entry)']!, /flood entry 192\.168\.100\.2 on vx0 deleted/);
     assert.match(triggers['nft delete table']!, /nftables \w+ deleted in table vxnet-agt/);
+
+    // Writers take turns: while another process holds the network's write lock, the repair waits for it.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const held = await NetworkLock.acquire(NAME, h1.ns, `${namespaceStateDir(h1.ns)}/${NAME}/lock`, { timeoutMs: 0 });
+    const fromHeld = live.lines().length;
+    sh('ip', ['-n', h1.ns, 'link', 'set', 'vx0', 'nomaster']);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.is(live.lines().slice(fromHeld).filter((e) => e.event === 'repair').length, 0, 'no repair while the lock is held');
+    assert.is(link(h1.ns, 'vx0')?.master, undefined);
+    held.release();
+    const waited = await live.line((e) => e.event === 'repair', fromHeld);
+    assert.ok(waited.ms >= 1000, `the repair waited for the lock: ${waited.ms} ms`);
+    assert.is(link(h1.ns, 'vx0')?.master, 'br0');
 
     // status shows the agent, in text and JSON, whichever way it reaches the namespace.
     const text = vxnet(['status', NAME, '--namespace', h1.ns]);
