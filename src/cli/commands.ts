@@ -2,6 +2,7 @@
  * The CLI's commands, separate from argument parsing so they can be tested
  * and reused. Each prints through `out` and returns the exit code.
  */
+import { agentStatus, describeAgent } from '../agent/record.js';
 import type { AttachResult } from '../attach/attach.js';
 import { ConflictError } from '../common/conflict.js';
 import { describeChange, type Change } from '../common/plan.js';
@@ -138,11 +139,22 @@ function lockWait(options: CommandOptions, out: Out): (network: string, holder: 
 
 async function destroy(name: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {
   await using host = await openHost({ namespace: options.namespace, onLockWait: lockWait(options, out) });
+  refuseWhileAgent(host, name, 'destroy it', 'stop the agent with --destroy-on-exit, or stop it (SIGTERM) and destroy again');
   const changes = await host.destroy(name);
   if (options.json) out(json({ network: name, removed: changes.map(changeJson) }));
   else if (changes.length === 0) out(`${name}: nothing of it exists here`);
   else for (const change of changes) out(`- ${describeChange(change)}`);
   return 0;
+}
+
+/**
+ * A network kept by a running agent is changed through the agent: it
+ * re-applies its spec after every change it sees, so a destroy here would
+ * be undone and a peer edited here reverted.
+ */
+function refuseWhileAgent(host: OverlayHost, name: string, what: string, remedy: string): void {
+  const agent = agentStatus(host.state(name));
+  if (agent?.running) throw new VxnetError(`cannot ${what}: network ${name} is kept by its agent (pid ${agent.pid}, since ${agent.since}${agent.file ? `, spec ${agent.file}` : ''}); ${remedy}`);
 }
 
 function printStatus(s: OverlayStatus, out: Out): void {
@@ -171,6 +183,7 @@ function printStatus(s: OverlayStatus, out: Out): void {
     out(`  dhcp: ${state}, ${s.dhcp.leases.length} lease(s)`);
     for (const lease of s.dhcp.leases) out(`    ${lease.ip} ${lease.mac}${lease.hostname ? ` ${lease.hostname}` : ''}`);
   }
+  if (s.agent) out(`  agent: ${describeAgent(s.agent)}`);
   for (const drift of s.drift) out(`  drift: apply would ${drift}`);
   for (const problem of s.problems) out(`  problem: ${problem}`);
   for (const unknown of s.unknown) out(`  unknown: ${unknown}`);
@@ -189,6 +202,7 @@ async function status(name: string, options: CommandOptions, out: Out, openHost:
 
 async function peers(verb: 'add' | 'rm', name: string, address: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {
   await using host = await openHost({ namespace: options.namespace, onLockWait: lockWait(options, out) });
+  refuseWhileAgent(host, name, `${verb === 'add' ? 'add' : 'remove'} a peer by hand`, 'edit the peers of its spec file and send the agent SIGHUP (it would undo a change made here)');
   const changed = verb === 'add' ? await host.addPeer(name, address) : await host.removePeer(name, address);
   const message = `${verb === 'add' ? 'added' : 'removed'} peer ${address}${changed ? '' : ' (no change: it was already so)'}`;
   out(options.json ? json({ network: name, peer: address, action: verb, changed }) : `${name}: ${message}`);

@@ -9,13 +9,15 @@
  *   vxnet peers add|rm NAME ADDRESS         edit the unicast flood list
  *   vxnet attach NAME --netns NS            put a container's namespace on the network (veth to the bridge)
  *   vxnet detach NAME --netns NS            take it off again
+ *   vxnet agent FILE [--namespace NS]       apply, then repair drift until stopped (docs/agent.md)
  *
  * Output is a line per step; --json prints one JSON document instead. Errors
  * are one line (no stack) unless --debug. Exit codes: 0 done (or, for plan,
  * nothing to change), 2 plan has changes / status found problems, 1 error,
  * 64 usage.
  */
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
+import { agentCommand } from './agent.js';
 import { errorMessage, runCommand, UsageError } from './commands.js';
 
 const USAGE = `usage:
@@ -26,10 +28,14 @@ const USAGE = `usage:
   vxnet peers add|rm NAME ADDRESS [--namespace NS] [--json]
   vxnet attach NAME --netns NS [--ifname eth0] [--ip CIDR|dhcp] [--mac MAC] [--mtu N] [--namespace NS] [--json]
   vxnet detach NAME --netns NS [--ifname eth0] [--namespace NS] [--json]
+  vxnet agent FILE [--namespace NS] [--destroy-on-exit] [--log-format text|json] [--resync SECONDS]
 options:
   --namespace NS   work inside the network namespace /run/netns/NS (the host's side)
   --netns NS       the container's namespace: a name under /run/netns, a path (/proc/PID/ns/net) or a pid
   --json           machine-readable output
+  --destroy-on-exit   agent: remove the network when stopped (default: it stays)
+  --log-format F   agent: text (default) or json, one object per line
+  --resync S       agent: seconds between full resyncs (default 30)
   --debug          show stack traces (and a spec file's parse error in full)
   --help`;
 
@@ -47,26 +53,33 @@ function debugText(error: unknown): string {
   return text;
 }
 
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      namespace: { type: 'string', short: 'n' },
+      spec: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      debug: { type: 'boolean', default: false },
+      replace: { type: 'boolean', default: false },
+      netns: { type: 'string' },
+      ifname: { type: 'string' },
+      ip: { type: 'string' },
+      mac: { type: 'string' },
+      mtu: { type: 'string' },
+      'destroy-on-exit': { type: 'boolean', default: false },
+      'log-format': { type: 'string' },
+      resync: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs<ParseArgsConfig>>;
+  let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        namespace: { type: 'string', short: 'n' },
-        spec: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        debug: { type: 'boolean', default: false },
-        replace: { type: 'boolean', default: false },
-        netns: { type: 'string' },
-        ifname: { type: 'string' },
-        ip: { type: 'string' },
-        mac: { type: 'string' },
-        mtu: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+    parsed = parse(argv);
   } catch (error) {
     process.stderr.write(`vxnet: ${(error as Error).message}\n${USAGE}\n`);
     return 64;
@@ -77,7 +90,17 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 64;
   }
   try {
-    return await runCommand(positionals, values, (line) => process.stdout.write(`${line}\n`));
+    const out = (line: string): void => void process.stdout.write(`${line}\n`);
+    if (positionals[0] === 'agent') {
+      if (positionals[1] === undefined) throw new UsageError('missing FILE');
+      return await agentCommand(positionals[1], {
+        ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
+        destroyOnExit: values['destroy-on-exit'],
+        ...(values['log-format'] !== undefined ? { logFormat: values['log-format'] } : {}),
+        ...(values.resync !== undefined ? { resync: values.resync } : {}),
+      }, out);
+    }
+    return await runCommand(positionals, values, out);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`vxnet: ${error.message}\n${USAGE}\n`);

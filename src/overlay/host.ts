@@ -43,6 +43,7 @@ import type { Link } from '../rtnetlink/links.js';
 import { planVxlan } from '../vxlan/device.js';
 import { addPeer, removePeer } from '../vxlan/peers.js';
 import { underlayFamily, vxlanStatus, type VxlanStatus } from '../vxlan/status.js';
+import { agentStatus, type AgentStatus } from '../agent/record.js';
 import { dhcpOwner } from './dhcp-owner.js';
 import { DhcpService, type DhcpStatus } from './dhcp-service.js';
 import { type IpForwardControl, planForwarding, planForwardingRelease, procIpForward } from './forwarding.js';
@@ -140,6 +141,8 @@ export interface OverlayStatus {
   bgp?: BgpStatus;
   /** Containers attached to the network here. */
   attachments: OverlayAttachment[];
+  /** The network's agent here (vxnet agent): its record, and whether its process runs. */
+  agent?: AgentStatus;
   /** vxnet's nf_tables table for the network: its rules (by comment) and the VXLAN peer set. */
   firewall?: { table: string; rules: string[]; peers?: string[] };
   /** What apply would still change (given a spec): drift from it. Empty when the host matches. */
@@ -479,6 +482,8 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       status.bridge = { name: br.ifname!, ports, addresses };
     }
     const state = this.state(name);
+    const agent = agentStatus(state);
+    if (agent) status.agent = agent;
     const routes = await routedStatus(this.rt, state);
     if (routes.length || any?.mode === 'routed') status.routes = routes;
     const bgp = await this.frr.status(name, state, this.rt, any?.mode === 'routed' ? any.subnet : await this.bridgeSubnet(br));

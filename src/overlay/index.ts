@@ -1,6 +1,7 @@
 /**
  * vxnet/overlay: one declarative spec per host; plan, apply, destroy, status;
- * containers attached to the network (attach, detach, checkAttachment, attachments).
+ * containers attached to the network (attach, detach, checkAttachment, attachments);
+ * OverlayAgent, which keeps a spec applied (docs/agent.md).
  */
 export {
   type AnyResolvedSpec, type AnySpec, isRoutedSpec, loadAnySpec, resolveAnySpec, toAnyResolvedSpec,
@@ -22,3 +23,6 @@ export { type DhcpOwner, dhcpOwner, stopForeignDhcp } from './dhcp-owner.js';
 export type { IpForwardControl } from './forwarding.js';
 export { describeHolder, type LockHolder, type LockOptions, lockPort, NetworkLock, NetworkLockedError } from './lock.js';
 export { type NetworkRecord, NetworkState } from './state.js';
+export { type AgentEvents, type AgentStarted, OverlayAgent, type OverlayAgentOptions } from '../agent/agent.js';
+export { AgentRunningError } from '../agent/errors.js';
+export { type AgentRecord, type AgentRepair, type AgentStatus } from '../agent/record.js';

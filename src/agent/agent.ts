@@ -1,0 +1,349 @@
+/**
+ * OverlayAgent: applies a network's spec on this host, then keeps it true
+ * until stopped.
+ *
+ * It watches the kernel's events for what the network owns (links,
+ * addresses, the VXLAN device's flood entries: see relevance.ts; changes in
+ * its nf_tables table: see nft-events.ts) and, on any, re-applies the spec
+ * after a short debounce. A full resync (the same re-apply) also runs on a
+ * timer and after every subscription overrun, so a lost event is never a
+ * lost repair. Every re-apply goes through OverlayHost.apply, which takes
+ * the network's lock for its writes: a concurrent `vxnet apply`, `peers` or
+ * `destroy` waits its turn, and the agent plans from what it left.
+ *
+ * One agent per network per namespace: the agent holds a second lock
+ * (`agent:NAME`, a netlink port the kernel frees when the process dies) for
+ * its whole life, and writes a record (agent.json, record.ts) into the
+ * network's state directory for `vxnet status`.
+ */
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { describeChange } from '../common/plan.js';
+import type { OverrunError } from '../netlink/errors.js';
+import { ValidationError } from '../netlink/errors.js';
+import { OverlayHost } from '../overlay/host.js';
+import { NetworkLock, NetworkLockedError } from '../overlay/lock.js';
+import { type AnyResolvedSpec, type AnySpec, toAnyResolvedSpec } from '../overlay/spec.js';
+import type { NetworkState } from '../overlay/state.js';
+import { watch } from '../rtnetlink/events.js';
+import { AgentRunningError } from './errors.js';
+import { type NftWatch, watchNftTable } from './nft-events.js';
+import { agentLockNote, type AgentRecord, type AgentRepair, KEEP_REPAIRS, removeAgentRecord, writeAgentRecord } from './record.js';
+import { OwnedView } from './relevance.js';
+
+export interface OverlayAgentOptions {
+  /** Work inside this network namespace (/run/netns/NAME or a path); default this process's. */
+  namespace?: string;
+  /** Root of vxnet's per-network state. Default /run/vxnet. */
+  stateRoot?: string;
+  /** Full resync period. Default 30 s. */
+  resyncMs?: number;
+  /** Quiet time after an event before the re-apply (events of one breakage come in bursts). Default 50 ms. */
+  debounceMs?: number;
+  /** stop() removes the network (OverlayHost.destroy) instead of leaving it in place. */
+  destroyOnExit?: boolean;
+  /** The spec file, for the record status shows. */
+  file?: string;
+  /** How long a re-apply waits for another vxnet process holding the network's lock. Default 60 s. */
+  lockTimeoutMs?: number;
+}
+
+export interface AgentStarted {
+  network: string;
+  pid: number;
+  /** The changes the first apply made. */
+  changes: string[];
+  /** Kernel groups watched ('nftables' when its events could be subscribed to). */
+  watching: string[];
+  resyncMs: number;
+}
+
+export interface AgentEvents {
+  started: [AgentStarted];
+  /** One change of the first apply or of a reload, as it is made. */
+  change: [{ network: string; cause: 'start' | 'reload'; change: string }];
+  /** A re-apply that changed something: what triggered it, how long from that event to repaired, what changed. */
+  repair: [AgentRepair & { network: string }];
+  /** A re-apply failed (it is retried; the error says why). */
+  failed: [{ network: string; trigger: string; error: Error }];
+  /** Something the operator should know that is not a repair (an overrun, a missing subscription). */
+  notice: [{ network: string; message: string }];
+  stopped: [{ network: string; destroyed?: string[] }];
+}
+
+const RETRY_MS = 1000;
+/** Events remembered per repair (the first is its trigger). */
+const MAX_EVENTS = 8;
+/** Events this soon after an apply of ours ended are taken as its echo (the relay delivers them a little later). */
+const ECHO_MS = 25;
+
+export class OverlayAgent extends EventEmitter<AgentEvents> {
+  private host?: OverlayHost;
+  private spec?: AnyResolvedSpec;
+  private view?: OwnedView;
+  private state?: NetworkState;
+  private lock?: NetworkLock;
+  private record?: AgentRecord;
+  private readonly abort = new AbortController();
+  private nft?: NftWatch;
+  private watcher?: Promise<void>;
+  private resyncTimer?: NodeJS.Timeout;
+  private debounceTimer?: NodeJS.Timeout;
+  /** Events since the last re-apply began, in order; `echo`: it came while (or just after) an apply of ours wrote. */
+  private pending?: { trigger: string; at: number; echo: boolean }[];
+  private applying = false;
+  private lastApplyEnd = -Infinity;
+  private queue: Promise<unknown> = Promise.resolve();
+  private stopping = false;
+  private stopped?: Promise<void>;
+  /** Re-applies done (with or without changes), for tests and status. */
+  reapplies = 0;
+
+  constructor(private readonly options: OverlayAgentOptions = {}) {
+    super();
+  }
+
+  get network(): string | undefined {
+    return this.spec?.name;
+  }
+
+  get resyncMs(): number {
+    return this.options.resyncMs ?? 30_000;
+  }
+
+  /**
+   * Takes the agent lock (failing at once with AgentRunningError if another
+   * agent runs the network here), subscribes, applies the spec, and starts
+   * repairing. On failure, everything it took is released.
+   */
+  async start(input: AnySpec | AnyResolvedSpec): Promise<AgentStarted> {
+    if (this.spec) throw new ValidationError('start', 'the agent runs already', input);
+    const spec = toAnyResolvedSpec(input);
+    const host = await OverlayHost.open({
+      ...(this.options.namespace !== undefined ? { namespace: this.options.namespace } : {}),
+      ...(this.options.stateRoot !== undefined ? { stateRoot: this.options.stateRoot } : {}),
+      ...(this.options.lockTimeoutMs !== undefined ? { lockTimeoutMs: this.options.lockTimeoutMs } : {}),
+    });
+    this.host = host;
+    this.spec = spec;
+    this.view = new OwnedView(spec);
+    const state = host.state(spec.name);
+    this.state = state;
+    try {
+      try {
+        this.lock = await NetworkLock.acquire(`agent:${spec.name}`, this.options.namespace, agentLockNote(state), { timeoutMs: 0 });
+      } catch (error) {
+        if (error instanceof NetworkLockedError) throw new AgentRunningError(spec.name, error.where, error.holder);
+        throw error;
+      }
+      // Subscribe first, so nothing that changes while we apply goes unseen.
+      const watching = await this.subscribe(spec);
+      const changes = await this.enqueue(() => host.apply(spec, { onChange: (change) => this.emit('change', { network: spec.name, cause: 'start', change: describeChange(change) }) }));
+      this.view.seed(await host.rt.links.list());
+      this.record = { pid: process.pid, since: new Date().toISOString(), ...(this.options.file ? { file: this.options.file } : {}), resyncMs: this.resyncMs, repairs: [] };
+      writeAgentRecord(state, this.record);
+      this.resyncTimer = setInterval(() => this.schedule('resync (timer)', 0), this.resyncMs);
+      const started: AgentStarted = { network: spec.name, pid: process.pid, changes: changes.map(describeChange), watching, resyncMs: this.resyncMs };
+      this.emit('started', started);
+      return started;
+    } catch (error) {
+      // Never destroyOnExit here: the network may be another agent's (AgentRunningError) or half-applied by us.
+      this.stopped = this.teardown(false).catch(() => undefined);
+      await this.stopped;
+      throw error;
+    }
+  }
+
+  /** Opens the event subscriptions; resolves with what is watched once they are in effect. */
+  private async subscribe(spec: AnyResolvedSpec): Promise<string[]> {
+    const host = this.host!;
+    const view = this.view!;
+    const groups = ['link', 'ipv4-address', 'ipv6-address', 'fdb'] as const;
+    const events = watch(host.rt, { groups: [...groups], listFirst: true, signal: this.abort.signal });
+    // The listing comes after the subscription is in effect: `synced` means ready.
+    for (;;) {
+      const step = await events.next();
+      if (step.done) break;
+      const event = step.value;
+      if (event.kind === 'link') view.relevant(event);
+      if (event.kind === 'synced') break;
+    }
+    this.watcher = (async () => {
+      try {
+        for await (const event of events) {
+          if (event.kind === 'overrun') this.overrun(event.error);
+          else {
+            const what = view.relevant(event);
+            if (what) this.schedule(what);
+          }
+        }
+      } catch (error) {
+        if (this.stopping) return;
+        this.emit('notice', { network: spec.name, message: `kernel events stopped (${(error as Error).message}); repairs now come from the resync timer only` });
+      }
+    })();
+    const watching: string[] = [...groups];
+    try {
+      this.nft = await watchNftTable(this.options.namespace, OverlayHost.tableName(spec.name), {
+        onTable: (event) => this.schedule(`nftables ${NFT_MESSAGES[event.message] ?? `message ${event.message}`} in table ${event.table}`),
+        onOverrun: (error) => this.overrun(error),
+        onError: (error) => this.emit('notice', { network: spec.name, message: `nf_tables events stopped (${error.message}); its drift is repaired by the resync timer only` }),
+      });
+      watching.push('nftables');
+    } catch (error) {
+      this.emit('notice', { network: spec.name, message: `nf_tables events unavailable (${(error as Error).message}); its drift is repaired by the resync timer only` });
+    }
+    return watching;
+  }
+
+  private overrun(error: OverrunError): void {
+    this.emit('notice', { network: this.spec!.name, message: `events lost (${error.message}); resyncing` });
+    this.schedule(`resync (overrun)`, 0);
+  }
+
+  /** A re-apply after `delayMs`, for the first trigger since the last one ran; later triggers join it. */
+  private schedule(trigger: string, delayMs = this.options.debounceMs ?? 50, at = performance.now()): void {
+    if (this.stopping) return;
+    const echo = this.applying || at - this.lastApplyEnd < ECHO_MS;
+    this.pending ??= [];
+    if (this.pending.length < MAX_EVENTS && !this.pending.some((e) => e.trigger === trigger && e.echo === echo)) this.pending.push({ trigger, at, echo });
+    if (this.debounceTimer) {
+      if (delayMs > 0) return;
+      clearTimeout(this.debounceTimer);
+    }
+    this.debounceTimer = setTimeout(() => {
+      this.debounceTimer = undefined;
+      void this.enqueue(() => this.reapply()).catch(() => undefined);
+    }, delayMs);
+  }
+
+  /** Runs `work` after everything queued before it: one apply at a time. */
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const tracked = async (): Promise<T> => {
+      this.applying = true;
+      try {
+        return await work();
+      } finally {
+        this.applying = false;
+        this.lastApplyEnd = performance.now();
+      }
+    };
+    const run = this.queue.then(tracked, tracked);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reapply(): Promise<void> {
+    const events = this.pending;
+    this.pending = undefined;
+    if (!events?.length || this.stopping) return;
+    // The repair is credited to the first event that was not the echo of our own writes (else the first at all).
+    const pending = events.find((e) => !e.echo) ?? events[0]!;
+    const spec = this.spec!;
+    this.reapplies++;
+    try {
+      // Plan first, without the write lock: most re-applies (the echo of our own writes, the timer) find
+      // nothing to do, and taking the lock costs a process start with --namespace (a relay into it).
+      const planned = await this.host!.plan(spec);
+      const changes = planned.length === 0 ? [] : await this.host!.apply(spec);
+      this.view!.seed(await this.host!.rt.links.list());
+      const failing = this.record?.failing !== undefined;
+      if (this.record) delete this.record.failing;
+      if (changes.length === 0) {
+        if (failing) this.saveRecord();
+        return;
+      }
+      const repair: AgentRepair = {
+        at: new Date().toISOString(), trigger: pending.trigger, ms: Math.round(performance.now() - pending.at), changes: changes.map(describeChange), events: events.map((e) => e.trigger),
+      };
+      if (this.record) {
+        this.record.repairs = [...this.record.repairs, repair].slice(-KEEP_REPAIRS);
+        this.saveRecord();
+      }
+      this.emit('repair', { network: spec.name, ...repair });
+    } catch (error) {
+      if (this.stopping) return;
+      if (this.record) {
+        this.record.failing = { at: new Date().toISOString(), error: (error as Error).message };
+        this.saveRecord();
+      }
+      this.emit('failed', { network: spec.name, trigger: pending.trigger, error: error as Error });
+      // Retried from the same trigger, so the repair's time still counts from the event.
+      this.schedule(pending.trigger, Math.min(RETRY_MS, this.resyncMs), pending.at);
+    }
+  }
+
+  private saveRecord(): void {
+    if (!this.record || !this.state || this.stopping) return;
+    try {
+      writeAgentRecord(this.state, this.record);
+    } catch {
+      // Status only; the agent works without it.
+    }
+  }
+
+  /**
+   * Applies a new spec of the same network (SIGHUP): what differs is changed,
+   * each change reported as it is made. Returns the changes.
+   */
+  async reload(input: AnySpec | AnyResolvedSpec): Promise<string[]> {
+    const spec = toAnyResolvedSpec(input);
+    const current = this.spec;
+    if (!current || this.stopping) throw new ValidationError('reload', 'the agent is not running', spec.name);
+    if (spec.name !== current.name) throw new ValidationError('name', `the agent runs network ${current.name}; a spec of ${spec.name} needs an agent of its own`, spec.name);
+    const changes = await this.enqueue(async () => {
+      const made = await this.host!.apply(spec, { onChange: (change) => this.emit('change', { network: spec.name, cause: 'reload', change: describeChange(change) }) });
+      this.spec = spec;
+      const view = new OwnedView(spec);
+      view.seed(await this.host!.rt.links.list());
+      this.view = view;
+      return made;
+    });
+    return changes.map(describeChange);
+  }
+
+  /**
+   * Stops watching and repairing. The network stays in place (its DHCP
+   * server, which this process supervised, stops), unless the agent was made
+   * with destroyOnExit: then it is removed. Safe to call twice.
+   */
+  stop(): Promise<void> {
+    this.stopped ??= this.teardown(this.options.destroyOnExit === true);
+    return this.stopped;
+  }
+
+  private async teardown(destroy: boolean): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.resyncTimer);
+    clearTimeout(this.debounceTimer);
+    this.pending = undefined;
+    this.abort.abort();
+    this.nft?.close();
+    await this.watcher;
+    await this.queue;
+    const failures: unknown[] = [];
+    let destroyed: string[] | undefined;
+    if (destroy && this.host && this.spec && this.record) {
+      try {
+        destroyed = (await this.host.destroy(this.spec.name)).map(describeChange);
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+    if (this.state && this.record) removeAgentRecord(this.state);
+    this.lock?.release();
+    this.state?.removeIfEmpty();
+    await this.host?.close().catch((error) => failures.push(error));
+    if (this.spec && this.record) this.emit('stopped', { network: this.spec.name, ...(destroyed ? { destroyed } : {}) });
+    if (failures.length) throw failures[0];
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+const NFT_MESSAGES: Record<number, string> = {
+  0: 'table added', 2: 'table deleted', 3: 'chain added', 5: 'chain deleted', 6: 'rule added', 8: 'rule deleted',
+  9: 'set added', 11: 'set deleted', 12: 'set element added', 14: 'set element deleted',
+};
