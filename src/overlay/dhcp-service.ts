@@ -6,8 +6,9 @@
  * network's state (so `vxnet status` in any process reports it) and handed
  * to the host's listener, instead of surfacing as an unhandled 'error'.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import type { Change } from '../common/plan.js';
+import { instancePaths, renderHosts, writeAtomic } from '../dnsmasq/config.js';
 import type { Lease } from '../dnsmasq/leases.js';
 import { readLeases } from '../dnsmasq/leases.js';
 import { DnsmasqServer, type DnsmasqServerOptions } from '../dnsmasq/server.js';
@@ -52,9 +53,9 @@ export class DhcpService {
     const wanted = dhcpSpec(spec, mtu);
     const target = `dhcp on ${spec.bridge}`;
     if (!running) {
-      // Served by another process (an earlier `vxnet apply` still running): that one owns it.
+      // Served by another process (an agent, or an earlier `vxnet apply` still running): that one owns it.
       const foreign = dhcpOwner(state.dhcpDir);
-      if (foreign.ownerPid !== undefined && foreign.dnsmasqPid !== undefined) return [];
+      if (foreign.ownerPid !== undefined && foreign.dnsmasqPid !== undefined) return planForeignHosts(spec, wanted, state, foreign.dnsmasqPid, foreign.ownerPid);
     }
     const state_ = running?.status().state;
     if (!running || state_ === 'stopped' || state_ === 'failed') {
@@ -143,6 +144,33 @@ export class DhcpService {
     this.servers.clear();
     await Promise.all(servers.map((server) => server.stop()));
   }
+}
+
+/**
+ * The static hosts of a server another process supervises: dnsmasq re-reads
+ * its hosts file on SIGHUP, so whoever supervises it, the file is rewritten
+ * (atomically) and dnsmasq signalled. The rest of its configuration stays
+ * with its supervisor. A lease that contradicts a new mapping is not pruned
+ * from here (that needs a restart, which only the supervisor does); dnsmasq
+ * refuses it at the client's next renewal.
+ */
+function planForeignHosts(spec: DhcpSource, wanted: DnsmasqSpec, state: NetworkState, dnsmasqPid: number, ownerPid: number): Change[] {
+  const text = renderHosts(validateSpec(wanted).hosts);
+  const path = instancePaths(state.dhcpDir).hosts;
+  let current: string | undefined;
+  try {
+    current = readFileSync(path, 'utf8');
+  } catch {
+    current = undefined;
+  }
+  if (current === text) return [];
+  return [{
+    action: 'update', target: `dhcp static hosts on ${spec.bridge}`, detail: `served by pid ${ownerPid}: hosts file rewritten, dnsmasq pid ${dnsmasqPid} reloaded (SIGHUP)`,
+    apply: async () => {
+      await writeAtomic(path, text);
+      process.kill(dnsmasqPid, 'SIGHUP');
+    },
+  }];
 }
 
 function dhcpSpec(spec: DhcpSource, mtu: number): DnsmasqSpec {
