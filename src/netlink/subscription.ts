@@ -102,8 +102,6 @@ export class Subscription implements AsyncIterable<SubscriptionEvent>, AsyncDisp
     const window = this.options.restartWindowMs ?? 60_000;
     this.restarts = this.restarts.filter((t) => now - t < window);
     this.restarts.push(now);
-    // Whatever happened while the relay was down is unknown: the consumer must resync.
-    this.emit({ kind: 'overrun', error: new OverrunError('subscription', `the event relay died and was restarted (${cause.message})`) });
     if (this.restarts.length > (this.options.maxRestarts ?? 5)) {
       this.emit({ kind: 'error', error: new VxnetError(`subscription: the event relay died ${this.restarts.length} times within ${window} ms; giving up (last: ${cause.message})`) });
       this.close();
@@ -114,7 +112,11 @@ export class Subscription implements AsyncIterable<SubscriptionEvent>, AsyncDisp
       await this.start();
     } catch (error) {
       await this.restart(error as Error);
+      return;
     }
+    // Whatever happened while the relay was down is unknown: the consumer must resync. Said once the new relay is
+    // subscribed: a resync before that would leave a gap in which a change is neither listed nor announced.
+    if (!this.closed) this.emit({ kind: 'overrun', error: new OverrunError('subscription', `the event relay died and was restarted (${cause.message})`) });
   }
 
   private emit(event: SubscriptionEvent): void {
