@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stringify as toYaml } from 'yaml';
-import { dnsmasqProcessesWith } from '../helpers/dhcp-scene.js';
+import { dnsmasqProcessesWith, udhcpc } from '../helpers/dhcp-scene.js';
 import { Lab, type LabHost } from '../helpers/lab.js';
-import { integrationReady, sh } from '../helpers/netns.js';
+import { integrationReady, ipJson, sh } from '../helpers/netns.js';
 import { hostResidue, namespaceStateDir } from '../helpers/residue.js';
 import { NetworkLock } from '../../src/overlay/lock.js';
 
@@ -295,6 +295,38 @@ it('without privileges: status reads links and says the firewall is unknown; wri
     assert.match(nsFlag.stderr, /CAP_SYS_ADMIN|root/);
     assert.is(vxnet(['destroy', 'safe', '--namespace', h1.ns]).code, 0);
   } finally {
+    lab.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('a second apply from another process changes the static hosts of the DHCP server a foreground apply supervises', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vxnet-safety-'));
+  const lab = Lab.create({ hosts: 1 });
+  let served: ChildProcess | undefined;
+  try {
+    const h1 = lab.host(1);
+    const started = await serveInForeground(['apply', specFile(dir, h1, DHCP), '--namespace', h1.ns]);
+    served = started.child;
+    const web = lab.addContainer(h1, 'web');
+    sh('ip', ['-n', h1.ns, 'link', 'set', web.hostDev, 'master', 'br0']);
+    const mac = ipJson<{ address: string }[]>(web.ns, 'link', 'show', 'eth0')[0]!.address;
+    // From inside the namespace, as another process: the running server's hosts must change, not stay stale.
+    const withHost = specFile(dir, h1, { dhcp: { ...DHCP.dhcp, hosts: [{ mac, ip: '10.30.0.42', name: 'web' }] } });
+    const second = vxnet(['apply', withHost], { inside: h1.ns });
+    assert.is(second.code, 0, second.stdout + second.stderr);
+    assert.match(second.stdout, /✓ update dhcp static hosts on br0 \(served by pid \d+: hosts file rewritten, dnsmasq pid \d+ reloaded \(SIGHUP\)\)/);
+    assert.not.match(second.stdout, /serving DHCP/, 'the second apply does not start a server of its own');
+    assert.equal(dnsmasqProcessesWith(namespaceStateDir(h1.ns)).length, 1, 'still one dnsmasq');
+    // The proof is a real client: it gets the static address.
+    const lease = await udhcpc(web.ns);
+    assert.is(lease.ip, '10.30.0.42');
+    assert.match(vxnet(['apply', withHost], { inside: h1.ns }).stdout, /already up to date/, 'a third apply finds the hosts in place');
+    assert.is(vxnet(['destroy', 'safe', '--namespace', h1.ns]).code, 0);
+    await exited(served);
+    served = undefined;
+  } finally {
+    served?.kill('SIGKILL');
     lab.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
