@@ -4,6 +4,7 @@
  * dnsmasq process behind.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { integrationReady } from '../helpers/netns.js';
@@ -14,8 +15,21 @@ function namespaces(): Set<string> {
   return new Set(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean));
 }
 
-function dnsmasqCount(): number {
-  return Number(spawnSync('pgrep', ['-c', '-x', 'dnsmasq'], { encoding: 'utf8' }).stdout.trim() || 0);
+/**
+ * dnsmasq processes started by one example run: each run's environment
+ * carries a marker, which the supervisor's chain passes down to dnsmasq.
+ * (Counting every dnsmasq on the machine would blame an example for the
+ * servers of tests running beside it.)
+ */
+function dnsmasqOfRun(marker: string): number[] {
+  const pids = spawnSync('pgrep', ['-x', 'dnsmasq'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+  return pids.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(marker);
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
 }
 
 const EXAMPLES: [file: string, args: string[], expect: RegExp[]][] = [
@@ -35,15 +49,17 @@ const EXAMPLES: [file: string, args: string[], expect: RegExp[]][] = [
 for (const [file, args, expect] of EXAMPLES) {
   it(`examples/${file} ${args.join(' ')}`.trim(), () => {
     const before = namespaces();
-    const dnsmasqBefore = dnsmasqCount();
-    const run = spawnSync(process.execPath, ['--import', 'tsx', `examples/${file}`, ...args], { encoding: 'utf8', timeout: 180_000, env: { ...process.env, FORCE_COLOR: '0' } });
+    const marker = `VXNET_EXAMPLE_RUN=${process.pid}-${file}-${Date.now()}`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', `examples/${file}`, ...args], {
+      encoding: 'utf8', timeout: 180_000, env: { ...process.env, FORCE_COLOR: '0', VXNET_EXAMPLE_RUN: marker.split('=')[1] },
+    });
     const output = `${run.stdout}${run.stderr}`;
     assert.is(run.status, 0, output);
     for (const pattern of expect) assert.match(output, pattern, output);
     // Examples name their namespaces after their pid (other runs may be making their own meanwhile).
     const leaked = [...namespaces()].filter((ns) => !before.has(ns) && ns.includes(`-${run.pid}-`) || ns.endsWith(`-${run.pid}`));
     assert.equal(leaked, [], 'no namespace left behind');
-    assert.ok(dnsmasqCount() <= dnsmasqBefore, 'no dnsmasq left behind');
+    assert.equal(dnsmasqOfRun(marker), [], 'no dnsmasq left behind');
   });
 }
 
