@@ -1,0 +1,85 @@
+/**
+ * Membership: where an agent learns which hosts are in the network. A
+ * source (the spec's static peer list today; etcd later) only says who the
+ * members are and how much that can be trusted; converging the kernel to it
+ * stays with the building blocks (flood entries in vxlan/, the firewall's
+ * peer set in masquerade/), driven by the agent.
+ *
+ * The one rule that keeps a control-plane fault from breaking the data
+ * plane lives here, in desiredPeers(): while the source is stale (cannot
+ * reach its store, or cannot tell whether what it saw is current), nothing
+ * is removed; members it still reports are added.
+ */
+import { canonicalAddress } from '../vxlan/spec.js';
+
+/** How far the member list can be trusted. */
+export type MembershipHealth =
+  /** The list is current as of `since` (static lists always are). */
+  | { state: 'fresh'; since: string }
+  /** The source lost track at `since` (etcd unreachable, a watch that went quiet...): `cause` says why. */
+  | { state: 'stale'; since: string; cause: string };
+
+export interface MembershipView {
+  /** The other members' underlay addresses (this host excluded), canonical and without duplicates. */
+  peers: readonly string[];
+  health: MembershipHealth;
+}
+
+/**
+ * A source of members. The agent calls start() once, view() whenever it
+ * converges, resync() on every full resync (a source with a store re-lists
+ * it there), and close() when it stops. A source calls the listeners given
+ * to onChange whenever its view changes (peers or health).
+ */
+export interface Membership {
+  /** What the source is, for logs and status: "static", "etcd". */
+  readonly source: string;
+  start(): Promise<void>;
+  view(): MembershipView;
+  resync(): Promise<void>;
+  /** Returns the function that removes the listener. */
+  onChange(listener: () => void): () => void;
+  close(): Promise<void>;
+}
+
+/** The peers (canonical) after a converge, and the kernel's peers kept only because the source is stale. */
+export interface DesiredPeers {
+  peers: string[];
+  /** Peers the kernel has that the view does not list, kept because the view is stale (empty when fresh). */
+  kept: string[];
+}
+
+/**
+ * The flood list to converge to. Fresh: exactly the members (vxnet-owned
+ * entries of non-members are collected). Stale: the members plus whatever
+ * the kernel has now, so nothing is removed on the word of a source that
+ * lost track. Order: the members' order, then the kept ones in the kernel's.
+ */
+export function desiredPeers(view: MembershipView, kernelPeers: readonly string[]): DesiredPeers {
+  const peers = unique(view.peers.map(canonicalAddress));
+  if (view.health.state === 'fresh') return { peers, kept: [] };
+  const listed = new Set(peers);
+  const kept = unique(kernelPeers.map(canonicalAddress)).filter((peer) => !listed.has(peer));
+  return { peers: [...peers, ...kept], kept };
+}
+
+export interface PeerDiff {
+  added: string[];
+  removed: string[];
+}
+
+/** What changes between two peer lists (for logs: "peers +192.0.2.4 -192.0.2.9"). */
+export function diffPeers(before: readonly string[], after: readonly string[]): PeerDiff {
+  const from = new Set(before.map(canonicalAddress));
+  const to = new Set(after.map(canonicalAddress));
+  return { added: [...to].filter((p) => !from.has(p)), removed: [...from].filter((p) => !to.has(p)) };
+}
+
+/** The health in words: "fresh since T", "stale since T: cause". */
+export function describeHealth(health: MembershipHealth): string {
+  return health.state === 'fresh' ? `fresh since ${health.since}` : `stale since ${health.since}: ${health.cause}`;
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
