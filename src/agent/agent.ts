@@ -11,6 +11,11 @@
  * the network's lock for its writes: a concurrent `vxnet apply`, `peers` or
  * `destroy` waits its turn, and the agent plans from what it left.
  *
+ * The peers come from a membership source (src/membership): the spec's own
+ * list by default (StaticMembership), another source when one is given. The
+ * flood entries and the firewall's peer set converge to its members; while
+ * it is stale, nothing is removed (desiredPeers).
+ *
  * One agent per network per namespace: the agent holds a second lock
  * (`agent:NAME`, a netlink port the kernel frees when the process dies) for
  * its whole life, and writes a record (agent.json, record.ts) into the
@@ -23,9 +28,13 @@ import type { OverrunError } from '../netlink/errors.js';
 import { ValidationError } from '../netlink/errors.js';
 import { OverlayHost } from '../overlay/host.js';
 import { NetworkLock, NetworkLockedError } from '../overlay/lock.js';
-import { type AnyResolvedSpec, type AnySpec, toAnyResolvedSpec } from '../overlay/spec.js';
+import { type AnyResolvedSpec, type AnySpec, type ResolvedSpec, toAnyResolvedSpec } from '../overlay/spec.js';
 import type { NetworkState } from '../overlay/state.js';
 import { watch } from '../rtnetlink/events.js';
+import { desiredPeers, describeHealth, diffPeers, type Membership, type MembershipHealth, type MembershipView } from '../membership/membership.js';
+import { withPeers } from '../membership/spec.js';
+import { StaticMembership } from '../membership/static.js';
+import { listPeers } from '../vxlan/peers.js';
 import { AgentRunningError } from './errors.js';
 import { type NftWatch, watchNftTable } from './nft-events.js';
 import { agentLockNote, type AgentRecord, type AgentRepair, KEEP_REPAIRS, removeAgentRecord, writeAgentRecord } from './record.js';
@@ -46,6 +55,11 @@ export interface OverlayAgentOptions {
   file?: string;
   /** How long a re-apply waits for another vxnet process holding the network's lock. Default 60 s. */
   lockTimeoutMs?: number;
+  /**
+   * Where the peers of a unicast network come from. Default: the spec's own
+   * `peers` (StaticMembership). Called again for the new spec on a reload.
+   */
+  membership?: (spec: ResolvedSpec) => Membership;
 }
 
 export interface AgentStarted {
@@ -68,6 +82,8 @@ export interface AgentEvents {
   failed: [{ network: string; trigger: string; error: Error }];
   /** Something the operator should know that is not a repair (an overrun, a missing subscription). */
   notice: [{ network: string; message: string }];
+  /** The membership source's members or health changed (a re-apply follows). */
+  membership: [{ network: string; source: string; health: MembershipHealth; peers: string[]; added: string[]; removed: string[] }];
   stopped: [{ network: string; destroyed?: string[] }];
 }
 
@@ -96,6 +112,11 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   private queue: Promise<unknown> = Promise.resolve();
   private stopping = false;
   private stopped?: Promise<void>;
+  private membership?: Membership;
+  private offMembership?: () => void;
+  private lastView?: MembershipView;
+  /** The peers last kept because the source was stale (said once per set). */
+  private lastKept = '';
   /** Re-applies done (with or without changes), for tests and status. */
   reapplies = 0;
 
@@ -136,11 +157,16 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
         if (error instanceof NetworkLockedError) throw new AgentRunningError(spec.name, error.where, error.holder);
         throw error;
       }
+      await this.startMembership(spec);
       // Subscribe first, so nothing that changes while we apply goes unseen.
       const watching = await this.subscribe(spec);
-      const changes = await this.enqueue(() => host.apply(spec, { onChange: (change) => this.emit('change', { network: spec.name, cause: 'start', change: describeChange(change) }) }));
+      const target = await this.effective();
+      const changes = await this.enqueue(() => host.apply(target, { onChange: (change) => this.emit('change', { network: spec.name, cause: 'start', change: describeChange(change) }) }));
       this.view.seed(await host.rt.links.list());
-      this.record = { pid: process.pid, since: new Date().toISOString(), ...(this.options.file ? { file: this.options.file } : {}), resyncMs: this.resyncMs, repairs: [] };
+      this.record = {
+        pid: process.pid, since: new Date().toISOString(), ...(this.options.file ? { file: this.options.file } : {}), resyncMs: this.resyncMs, repairs: [],
+        ...this.membershipRecord(),
+      };
       writeAgentRecord(state, this.record);
       this.resyncTimer = setInterval(() => this.schedule('resync (timer)', 0), this.resyncMs);
       const started: AgentStarted = { network: spec.name, pid: process.pid, changes: changes.map(describeChange), watching, resyncMs: this.resyncMs };
@@ -242,10 +268,13 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     const spec = this.spec!;
     this.reapplies++;
     try {
+      // A resync re-lists the membership source (a store-backed one: what a lost event may have hidden).
+      if (events.some((e) => e.trigger.startsWith('resync'))) await this.membership?.resync();
+      const target = await this.effective();
       // Plan first, without the write lock: most re-applies (the echo of our own writes, the timer) find
       // nothing to do, and taking the lock costs a process start with --namespace (a relay into it).
-      const planned = await this.host!.plan(spec);
-      const changes = planned.length === 0 ? [] : await this.host!.apply(spec);
+      const planned = await this.host!.plan(target);
+      const changes = planned.length === 0 ? [] : await this.host!.apply(target);
       this.view!.seed(await this.host!.rt.links.list());
       const failing = this.record?.failing !== undefined;
       if (this.record) delete this.record.failing;
@@ -273,6 +302,62 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     }
   }
 
+  /** Starts the source for `spec` (none for a routed network: its peers are not flood entries). */
+  private async startMembership(spec: AnyResolvedSpec): Promise<void> {
+    if (spec.mode === 'routed') {
+      this.membership = undefined;
+      this.offMembership = undefined;
+      return;
+    }
+    const source = this.options.membership?.(spec) ?? new StaticMembership(spec.peers);
+    await source.start();
+    this.membership = source;
+    this.lastView = source.view();
+    this.offMembership = source.onChange(() => this.membershipChanged());
+  }
+
+  private membershipChanged(): void {
+    const source = this.membership;
+    if (!source || this.stopping) return;
+    const view = source.view();
+    const before = this.lastView;
+    this.lastView = view;
+    const { added, removed } = diffPeers(before?.peers ?? [], view.peers);
+    if (!added.length && !removed.length && before?.health.state === view.health.state) return;
+    if (this.record) {
+      Object.assign(this.record, this.membershipRecord());
+      this.saveRecord();
+    }
+    this.emit('membership', { network: this.spec!.name, source: source.source, health: view.health, peers: [...view.peers], added, removed });
+    this.schedule(`membership: ${[...added.map((p) => `+${p}`), ...removed.map((p) => `-${p}`)].join(' ') || describeHealth(view.health)}`);
+  }
+
+  private membershipRecord(): Pick<AgentRecord, 'membership'> {
+    if (!this.membership) return {};
+    const view = this.membership.view();
+    const { health } = view;
+    return { membership: { source: this.membership.source, state: health.state, since: health.since, ...(health.state === 'stale' ? { cause: health.cause } : {}), peers: view.peers.length } };
+  }
+
+  /**
+   * The spec to converge to: the spec with the source's members as its peers
+   * (a unicast network). A stale source removes nothing: the kernel's
+   * current peers are kept beside the members it still lists.
+   */
+  private async effective(): Promise<AnyResolvedSpec> {
+    const spec = this.spec!;
+    if (spec.mode !== 'unicast' || !this.membership) return spec;
+    const view = this.membership.view();
+    const kernel = view.health.state === 'stale' ? await listPeers(this.host!.rt, spec.vxlan).catch(() => []) : [];
+    const { peers, kept } = desiredPeers(view, kernel);
+    const keptText = kept.join(', ');
+    if (kept.length && keptText !== this.lastKept) {
+      this.emit('notice', { network: spec.name, message: `membership ${describeHealth(view.health)}: keeping ${kept.length} peer(s) it no longer lists: ${keptText}` });
+    }
+    this.lastKept = keptText;
+    return withPeers(spec, peers);
+  }
+
   private saveRecord(): void {
     if (!this.record || !this.state || this.stopping) return;
     try {
@@ -292,8 +377,28 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     if (!current || this.stopping) throw new ValidationError('reload', 'the agent is not running', spec.name);
     if (spec.name !== current.name) throw new ValidationError('name', `the agent runs network ${current.name}; a spec of ${spec.name} needs an agent of its own`, spec.name);
     const changes = await this.enqueue(async () => {
-      const made = await this.host!.apply(spec, { onChange: (change) => this.emit('change', { network: spec.name, cause: 'reload', change: describeChange(change) }) });
+      // The new spec, with a source of its own, is in force once it is applied; if that fails, the old one stays.
+      const previous = { spec: this.spec, membership: this.membership, off: this.offMembership, view: this.lastView };
       this.spec = spec;
+      let made: Awaited<ReturnType<OverlayHost['apply']>>;
+      try {
+        await this.startMembership(spec);
+        made = await this.host!.apply(await this.effective(), { onChange: (change) => this.emit('change', { network: spec.name, cause: 'reload', change: describeChange(change) }) });
+      } catch (error) {
+        if (this.membership !== previous.membership) {
+          this.offMembership?.();
+          await this.membership?.close().catch(() => undefined);
+        }
+        this.spec = previous.spec;
+        this.membership = previous.membership;
+        this.offMembership = previous.off;
+        this.lastView = previous.view;
+        throw error;
+      }
+      previous.off?.();
+      await previous.membership?.close().catch(() => undefined);
+      if (this.record) Object.assign(this.record, this.membershipRecord());
+      this.saveRecord();
       const view = new OwnedView(spec);
       view.seed(await this.host!.rt.links.list());
       this.view = view;
@@ -319,8 +424,10 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     this.pending = undefined;
     this.abort.abort();
     this.nft?.close();
+    this.offMembership?.();
     await this.watcher;
     await this.queue;
+    await this.membership?.close().catch(() => undefined);
     const failures: unknown[] = [];
     let destroyed: string[] | undefined;
     if (destroy && this.host && this.spec && this.record) {

@@ -30,6 +30,8 @@ export interface AgentRecord {
   repairs: AgentRepair[];
   /** The last failed apply, until one succeeds. */
   failing?: { at: string; error: string };
+  /** Where the peers come from, and how far they can be trusted (VXLAN networks). */
+  membership?: { source: string; state: 'fresh' | 'stale'; since: string; cause?: string; peers: number };
 }
 
 /** As status reports it: the record, and whether its process still runs. */
@@ -85,10 +87,12 @@ function alive(pid: number): boolean {
   }
 }
 
-/** "running (pid 123, since T), last repair at T2 after link vx0 deleted (37 ms): 2 change(s)" */
+/** "running (pid 123, since T), last repair at T2 after link vx0 deleted (37 ms): 2 change(s); membership static: fresh since T, 2 peer(s)" */
 export function describeAgent(agent: AgentStatus): string {
   const head = agent.running ? `running (pid ${agent.pid}, since ${agent.since})` : `not running (pid ${agent.pid} is gone; it started ${agent.since})`;
   const last = agent.repairs.at(-1);
   const repair = last ? `, last repair at ${last.at} after ${last.trigger} (${last.ms} ms): ${last.changes.join('; ')}` : ', no repair yet';
-  return `${head}${repair}${agent.failing ? `; failing since ${agent.failing.at}: ${agent.failing.error}` : ''}`;
+  const m = agent.membership;
+  const membership = m ? `; membership ${m.source}: ${m.state} since ${m.since}${m.cause ? ` (${m.cause})` : ''}, ${m.peers} peer(s)` : '';
+  return `${head}${repair}${agent.failing ? `; failing since ${agent.failing.at}: ${agent.failing.error}` : ''}${membership}`;
 }

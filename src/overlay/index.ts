@@ -26,3 +26,7 @@ export { type NetworkRecord, NetworkState } from './state.js';
 export { type AgentEvents, type AgentStarted, OverlayAgent, type OverlayAgentOptions } from '../agent/agent.js';
 export { AgentRunningError } from '../agent/errors.js';
 export { type AgentRecord, type AgentRepair, type AgentStatus } from '../agent/record.js';
+export {
+  describeHealth, type DesiredPeers, desiredPeers, diffPeers, type Membership, type MembershipHealth, type MembershipView, type PeerDiff,
+  StaticMembership, specInput, withPeers,
+} from '../membership/index.js';
