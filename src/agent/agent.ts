@@ -26,6 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { describeChange } from '../common/plan.js';
 import type { OverrunError } from '../netlink/errors.js';
 import { ValidationError } from '../netlink/errors.js';
+import { dhcpOwner } from '../overlay/dhcp-owner.js';
 import { OverlayHost } from '../overlay/host.js';
 import { NetworkLock, NetworkLockedError } from '../overlay/lock.js';
 import { type AnyResolvedSpec, type AnySpec, type ResolvedSpec, toAnyResolvedSpec } from '../overlay/spec.js';
@@ -158,6 +159,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
         throw error;
       }
       await this.startMembership(spec);
+      await this.takeOverDhcp(spec, state);
       // Subscribe first, so nothing that changes while we apply goes unseen.
       const watching = await this.subscribe(spec);
       const target = await this.effective();
@@ -300,6 +302,27 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       // Retried from the same trigger, so the repair's time still counts from the event.
       this.schedule(pending.trigger, Math.min(RETRY_MS, this.resyncMs), pending.at);
     }
+  }
+
+  /**
+   * The network's DHCP server, supervised until now by a foreground `vxnet
+   * apply`, moves to the agent: that process is asked to stop (SIGTERM: it
+   * stops dnsmasq and exits; the lease file stays), and the first apply
+   * starts dnsmasq here. Only a genuine supervisor is signalled: its dnsmasq
+   * (checked by its command line) runs only while it does.
+   */
+  private async takeOverDhcp(spec: AnyResolvedSpec, state: NetworkState): Promise<void> {
+    if (!spec.dhcp?.serve) return;
+    const { ownerPid, dnsmasqPid } = dhcpOwner(state.dhcpDir);
+    if (ownerPid === undefined || dnsmasqPid === undefined || ownerPid === process.pid) return;
+    this.emit('notice', { network: spec.name, message: `taking over the DHCP server from pid ${ownerPid} (asking it to stop)` });
+    try {
+      process.kill(ownerPid, 'SIGTERM');
+    } catch {
+      return; // gone already
+    }
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && dhcpOwner(state.dhcpDir).dnsmasqPid !== undefined) await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
   /** Starts the source for `spec` (none for a routed network: its peers are not flood entries). */
