@@ -26,17 +26,20 @@ import { performance } from 'node:perf_hooks';
 import { describeChange } from '../common/plan.js';
 import type { OverrunError } from '../netlink/errors.js';
 import { ValidationError } from '../netlink/errors.js';
+import { Nftables } from '../nftables/client.js';
 import { dhcpOwner } from '../overlay/dhcp-owner.js';
 import { OverlayHost } from '../overlay/host.js';
 import { NetworkLock, NetworkLockedError } from '../overlay/lock.js';
 import { type AnyResolvedSpec, type AnySpec, type ResolvedSpec, toAnyResolvedSpec } from '../overlay/spec.js';
 import type { NetworkState } from '../overlay/state.js';
+import { Rtnetlink } from '../rtnetlink/client.js';
 import { watch } from '../rtnetlink/events.js';
 import { desiredPeers, describeHealth, diffPeers, type Membership, type MembershipHealth, type MembershipView } from '../membership/membership.js';
 import { withPeers } from '../membership/spec.js';
 import { StaticMembership } from '../membership/static.js';
 import { listPeers } from '../vxlan/peers.js';
 import { AgentRunningError } from './errors.js';
+import { netconfIpForward } from './netconf.js';
 import { type NftWatch, watchNftTable } from './nft-events.js';
 import { agentLockNote, type AgentRecord, type AgentRepair, KEEP_REPAIRS, removeAgentRecord, writeAgentRecord } from './record.js';
 import { OwnedView } from './relevance.js';
@@ -113,6 +116,8 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   private queue: Promise<unknown> = Promise.resolve();
   private stopping = false;
   private stopped?: Promise<void>;
+  /** The host's clients, opened (and closed) by the agent. */
+  private clients?: { rtnetlink: Rtnetlink; nftables: Nftables };
   private membership?: Membership;
   private offMembership?: () => void;
   private lastView?: MembershipView;
@@ -141,8 +146,19 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   async start(input: AnySpec | AnyResolvedSpec): Promise<AgentStarted> {
     if (this.spec) throw new ValidationError('start', 'the agent runs already', input);
     const spec = toAnyResolvedSpec(input);
-    const host = await OverlayHost.open({
-      ...(this.options.namespace !== undefined ? { namespace: this.options.namespace } : {}),
+    const namespace = this.options.namespace;
+    const rtnetlink = await Rtnetlink.open(namespace !== undefined ? { namespace } : {});
+    let nftables: Nftables;
+    try {
+      nftables = await Nftables.open(namespace !== undefined ? { namespace } : {});
+    } catch (error) {
+      rtnetlink.close();
+      throw error;
+    }
+    this.clients = { rtnetlink, nftables };
+    // ip_forward read over rtnetlink: /proc/sys of another namespace costs a helper process per read, and every re-apply plans.
+    const host = OverlayHost.over({ rtnetlink, nftables, ipForward: netconfIpForward(rtnetlink, namespace) }, {
+      ...(namespace !== undefined ? { namespace } : {}),
       ...(this.options.stateRoot !== undefined ? { stateRoot: this.options.stateRoot } : {}),
       ...(this.options.lockTimeoutMs !== undefined ? { lockTimeoutMs: this.options.lockTimeoutMs } : {}),
     });
@@ -464,6 +480,8 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     this.lock?.release();
     this.state?.removeIfEmpty();
     await this.host?.close().catch((error) => failures.push(error));
+    this.clients?.rtnetlink.close();
+    this.clients?.nftables.close();
     if (this.spec && this.record) this.emit('stopped', { network: this.spec.name, ...(destroyed ? { destroyed } : {}) });
     if (failures.length) throw failures[0];
   }
