@@ -51,7 +51,7 @@ export interface OverlayAgentOptions {
   stateRoot?: string;
   /** Full resync period. Default 30 s. */
   resyncMs?: number;
-  /** Quiet time after an event before the re-apply (events of one breakage come in bursts). Default 50 ms. */
+  /** Wait after the first event before the re-apply (the events of one breakage arrive within a few ms). Default 20 ms. */
   debounceMs?: number;
   /** stop() removes the network (OverlayHost.destroy) instead of leaving it in place. */
   destroyOnExit?: boolean;
@@ -246,7 +246,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   }
 
   /** A re-apply after `delayMs`, for the first trigger since the last one ran; later triggers join it. */
-  private schedule(trigger: string, delayMs = this.options.debounceMs ?? 50, at = performance.now()): void {
+  private schedule(trigger: string, delayMs = this.options.debounceMs ?? 20, at = performance.now()): void {
     if (this.stopping) return;
     const echo = this.applying || at - this.lastApplyEnd < ECHO_MS;
     this.pending ??= [];
