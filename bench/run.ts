@@ -20,6 +20,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   'converge-peers': () => import('./suites/converge-peers.js'),
   'converge-routes': () => import('./suites/converge-routes.js'),
   cni: () => import('./suites/cni.js'),
+  'agent-repair': () => import('./suites/agent-repair.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -62,8 +62,8 @@ class Agent {
   }
 
   get pid(): number {
-    const start = this.entries.find((e) => e.event === 'start') as (LogEntry & { pid?: number }) | undefined;
-    return start?.pid ?? this.child.pid!;
+    const started = this.entries.find((e) => e.event === 'started') as (LogEntry & { pid?: number }) | undefined;
+    return started?.pid ?? this.child.pid!;
   }
 
   async next(match: (e: LogEntry) => boolean, from: number, timeoutMs = 10_000): Promise<LogEntry> {
@@ -175,7 +175,7 @@ export async function run(): Promise<void> {
         : [NODE, cli, 'agent', spec, '--namespace', ns, '--log-format', 'json'];
       const agent = new Agent(argv);
       try {
-        await agent.next((e) => e.event === 'ready', 0, 30_000);
+        await agent.next((e) => e.event === 'started', 0, 30_000);
         const measured = await measureRepairs(agent, ns);
         // The relays that live as long as the agent (subscriptions; with --namespace its connections too), not a lock's passing one.
         const relays = children(agent.pid).filter((pid) => commandOf(pid).includes('relayMain') && !/raw\.js\s2\s/.test(commandOf(pid)));
