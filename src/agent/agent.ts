@@ -51,7 +51,7 @@ export interface OverlayAgentOptions {
   stateRoot?: string;
   /** Full resync period. Default 30 s. */
   resyncMs?: number;
-  /** Wait after the first event before the re-apply (the events of one breakage arrive within a few ms). Default 20 ms. */
+  /** Quiet time after the last event before the re-apply (at most 100 ms after the first of a burst). Default 20 ms. */
   debounceMs?: number;
   /** stop() removes the network (OverlayHost.destroy) instead of leaving it in place. */
   destroyOnExit?: boolean;
@@ -92,6 +92,8 @@ export interface AgentEvents {
 }
 
 const RETRY_MS = 1000;
+/** The longest a re-apply waits after the first event of a burst that keeps coming. */
+const MAX_DEBOUNCE_MS = 100;
 /** Events remembered per repair (the first is its trigger). */
 const MAX_EVENTS = 8;
 /** Events this soon after an apply of ours ended are taken as its echo (the relay delivers them a little later). */
@@ -109,6 +111,9 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   private watcher?: Promise<void>;
   private resyncTimer?: NodeJS.Timeout;
   private debounceTimer?: NodeJS.Timeout;
+  /** When the armed re-apply fires, and when the burst it answers began (performance.now()). */
+  private debounceDue = 0;
+  private burstStart = 0;
   /** Events since the last re-apply began, in order; `echo`: it came while (or just after) an apply of ours wrote. */
   private pending?: { trigger: string; at: number; echo: boolean }[];
   private applying = false;
@@ -251,14 +256,24 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     const echo = this.applying || at - this.lastApplyEnd < ECHO_MS;
     this.pending ??= [];
     if (this.pending.length < MAX_EVENTS && !this.pending.some((e) => e.trigger === trigger && e.echo === echo)) this.pending.push({ trigger, at, echo });
+    const now = performance.now();
+    let due = now + delayMs;
     if (this.debounceTimer) {
-      if (delayMs > 0) return;
+      // A burst's events can arrive spread out (relay delivery): the re-apply waits for the burst to go quiet,
+      // but never more than MAX_DEBOUNCE_MS after its first event, and a timer already due later (a retry's) stays.
+      if (delayMs > 0) {
+        due = Math.min(due, this.burstStart + MAX_DEBOUNCE_MS);
+        if (due <= this.debounceDue) return;
+      }
       clearTimeout(this.debounceTimer);
+    } else {
+      this.burstStart = now;
     }
+    this.debounceDue = due;
     this.debounceTimer = setTimeout(() => {
       this.debounceTimer = undefined;
       void this.enqueue(() => this.reapply()).catch(() => undefined);
-    }, delayMs);
+    }, Math.max(0, due - now));
   }
 
   /** Runs `work` after everything queued before it: one apply at a time. */

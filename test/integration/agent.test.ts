@@ -158,8 +158,11 @@ it('repairs vx0 deleted, vx0 off its bridge, a flood entry deleted and the nftab
       assert.ok(await lab.pingEventually(c2, '10.40.0.11', 8), `c2 → c1 after ${what} was repaired`);
     }
     console.log(`agent repair times (event → repaired, ms): ${JSON.stringify(figures)}; triggers: ${JSON.stringify(triggers)}`);
-    // Repaired from the kernel's events (the resync timer would say "resync (timer)").
-    assert.match(triggers['ip link del vx0']!, /link vx0 deleted/);
+    // Repaired from the kernel's events (the resync timer would say "resync (timer)"). A device's deletion sends
+    // its events over tens of milliseconds (the flood entries go first, the link last): the repair may start on
+    // the first of them and leave the rest to the next re-apply, which finds nothing.
+    for (const events of Object.values(triggers)) assert.not.match(events, /resync/);
+    assert.match(triggers['ip link del vx0']!, /link vx0 deleted|flood entry 192\.168\.100\.2 on vx0 deleted/);
     assert.match(triggers['ip link set vx0 nomaster']!, /link vx0 changed/);
     assert.match(triggers['bridge fdb del (flood entry)']!, /flood entry 192\.168\.100\.2 on vx0 deleted/);
     assert.match(triggers['nft delete table']!, /nftables \w+ deleted in table vxnet-agt/);
