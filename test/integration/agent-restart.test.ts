@@ -148,8 +148,9 @@ it('the event relay killed while a flood entry is deleted: the overrun\'s resync
     process.kill(relay!, 'SIGKILL');
     const notice = await agent.waitFor((e) => e.event === 'notice' && /relay died and was restarted/.test(e.message), { from, what: 'the overrun' });
     assert.match(notice.message, /resyncing/);
-    const repair = await agent.waitFor((e) => e.event === 'repair', { from, what: 'the resync\'s repair' });
-    assert.is(repair.trigger, 'resync (overrun)', JSON.stringify(repair));
+    // The overrun's own repair (a repair of something else may still be finishing under load: it is not this one).
+    const repair = await agent.waitFor((e) => e.event === 'repair' && e.trigger === 'resync (overrun)', { from, what: 'the resync\'s repair' });
+    assert.ok((repair.changes ?? []).some((c: string) => /peers of vx0/.test(c)), JSON.stringify(repair));
     assert.equal(floodEntries(h1.ns), [h2.address]);
     await eventually('a new relay', () => rtSubscriptionRelays(agent!.pid).some((pid) => pid !== relay));
     from = agent.entries.length;
