@@ -1,7 +1,18 @@
 import { defineConfig } from 'tsup';
 
 /** One entry per layer (each a subpath export in package.json), plus the CLI. */
-const layers = ['netlink', 'rtnetlink', 'nftables', 'vxlan', 'bridge', 'masquerade', 'dnsmasq', 'overlay', 'routed', 'attach'];
+const layers = [
+  'netlink',
+  'rtnetlink',
+  'nftables',
+  'vxlan',
+  'bridge',
+  'masquerade',
+  'dnsmasq',
+  'overlay',
+  'routed',
+  'attach',
+];
 
 export default defineConfig([
   {

@@ -75,7 +75,9 @@ export function createRoutes(count: number, dev: string): CreateSet<RouteSpecJso
   specs[bad[0]!] = { dst: specs[0]!.dst, dev };
   specs[bad[1]!] = { dst: '10.199.0.1/32', gateway: '198.51.100.1' };
   specs[bad[2]!] = { dst: specs[1]!.dst, dev };
-  const script = specs.map((s) => `route add ${s.dst}${s.gateway ? ` via ${s.gateway}` : ''}${s.dev ? ` dev ${s.dev}` : ''}`).join('\n');
+  const script = specs
+    .map((s) => `route add ${s.dst}${s.gateway ? ` via ${s.gateway}` : ''}${s.dev ? ` dev ${s.dev}` : ''}`)
+    .join('\n');
   return write('create-routes', specs, bad, `${script}\n`);
 }
 
@@ -90,7 +92,9 @@ export function createFdb(count: number, dev: string): CreateSet<FdbSpecJson> {
   specs[bad[0]!] = { dev, mac: fdbMac(0x200000), dst: '2001:db8::1' };
   specs[bad[1]!] = { dev, mac: fdbMac(0x200001) };
   specs[bad[2]!] = { dev, mac: fdbMac(0x200002), dst: '2001:db8::2' };
-  const script = specs.map((s) => `fdb append ${s.mac} dev ${s.dev}${s.dst ? ` dst ${s.dst}` : ''} self permanent`).join('\n');
+  const script = specs
+    .map((s) => `fdb append ${s.mac} dev ${s.dev}${s.dst ? ` dst ${s.dst}` : ''} self permanent`)
+    .join('\n');
   return write('create-fdb', specs, bad, `${script}\n`);
 }
 

@@ -25,20 +25,31 @@ for (let round = 0; round < rounds; round++) {
     const dir = mkdtempSync(join(tmpdir(), 'vxnet-bench-dhcp-'));
     chmodSync(dir, 0o755);
     const server = await DnsmasqServer.start(
-      { interface: 'br0', subnet: '10.30.0.0/24', gateway: '10.30.0.1', ranges: [{ start: '10.30.0.100', end: '10.30.0.199' }], pingCheck: false },
+      {
+        interface: 'br0',
+        subnet: '10.30.0.0/24',
+        gateway: '10.30.0.1',
+        ranges: [{ start: '10.30.0.100', end: '10.30.0.199' }],
+        pingCheck: false,
+      },
       { namespace: ns, stateDir: join(dir, 'br0') },
     );
     const gaveUp = new Promise<Error>((resolve) => server.once('error', resolve));
     try {
       for (let crash = 1; crash <= 5; crash++) {
-        const restarted = crash < 5 ? new Promise<{ downtimeMs: number; delayMs: number }>((resolve) => server.once('restart', resolve)) : undefined;
+        const restarted =
+          crash < 5
+            ? new Promise<{ downtimeMs: number; delayMs: number }>((resolve) => server.once('restart', resolve))
+            : undefined;
         process.kill(server.status().pid!, 'SIGKILL');
         if (!restarted) break;
         const info = await restarted;
         downtimes[crash - 1]!.push(info.downtimeMs);
         backoffs[crash - 1] = info.delayMs;
       }
-      console.log(`round ${round + 1}: ${downtimes.map((d) => `${d.at(-1)} ms`).join(', ')}; then: ${(await gaveUp).message.split('\n')[0]}`);
+      console.log(
+        `round ${round + 1}: ${downtimes.map((d) => `${d.at(-1)} ms`).join(', ')}; then: ${(await gaveUp).message.split('\n')[0]}`,
+      );
     } finally {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -47,6 +58,8 @@ for (let round = 0; round < rounds; round++) {
 }
 console.log('\n| crash | backoff | kill → serving again (median, min–max) |\n|---|---|---|');
 for (const [i, d] of downtimes.entries()) {
-  console.log(`| ${i + 1} | ${backoffs[i]} ms | ${median(d).toFixed(0)} ms (${Math.min(...d).toFixed(0)}–${Math.max(...d).toFixed(0)}) |`);
+  console.log(
+    `| ${i + 1} | ${backoffs[i]} ms | ${median(d).toFixed(0)} ms (${Math.min(...d).toFixed(0)}–${Math.max(...d).toFixed(0)}) |`,
+  );
 }
 console.log('| 5 | — | gives up: no restart, `error` event (DnsmasqGaveUpError) |');

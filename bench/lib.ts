@@ -59,7 +59,8 @@ export function childEnv(): NodeJS.ProcessEnv {
 
 export function sh(command: string, args: string[], input?: string): string {
   const run = spawnSync(command, args, { input, encoding: 'utf8', maxBuffer: 1 << 30 });
-  if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${(run.stderr ?? '').trim() || run.error?.message}`);
+  if (run.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed: ${(run.stderr ?? '').trim() || run.error?.message}`);
   return run.stdout;
 }
 
@@ -183,11 +184,17 @@ export function timeProcesses(ns: string, contestants: Contestant[], runs: numbe
         maxBuffer: 1 << 30,
       });
       if (!(c.okStatus ?? [0]).includes(run.status ?? -1)) {
-        throw new Error(`${c.name}: ${c.argv.join(' ')} exited with ${run.status ?? run.signal}: ${run.stderr.trim().slice(-2000)}`);
+        throw new Error(
+          `${c.name}: ${c.argv.join(' ')} exited with ${run.status ?? run.signal}: ${run.stderr.trim().slice(-2000)}`,
+        );
       }
       last.set(c.name, run);
       if (round < warmup) continue;
-      const usage = JSON.parse(readFileSync(usageFile, 'utf8')) as { wallMs: number; systemMs: number; maxRssKiB: number };
+      const usage = JSON.parse(readFileSync(usageFile, 'utf8')) as {
+        wallMs: number;
+        systemMs: number;
+        maxRssKiB: number;
+      };
       (walls.get(c.name) ?? walls.set(c.name, []).get(c.name)!).push(usage.wallMs);
       (rss.get(c.name) ?? rss.set(c.name, []).get(c.name)!).push(usage.maxRssKiB);
       (system.get(c.name) ?? system.set(c.name, []).get(c.name)!).push(usage.systemMs);
@@ -227,8 +234,15 @@ export interface ChildReport {
 
 /** Runs a child inside the namespace and parses its report (the last stdout line, JSON). */
 export function runChild(ns: string, argv: string[]): ChildReport {
-  const run = spawnSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8', env: childEnv(), maxBuffer: 1 << 30 });
-  if (run.status !== 0) throw new Error(`${argv.join(' ')} exited with ${run.status ?? run.signal}: ${(run.stderr ?? '').trim().slice(-2000)}`);
+  const run = spawnSync('ip', ['netns', 'exec', ns, ...argv], {
+    encoding: 'utf8',
+    env: childEnv(),
+    maxBuffer: 1 << 30,
+  });
+  if (run.status !== 0)
+    throw new Error(
+      `${argv.join(' ')} exited with ${run.status ?? run.signal}: ${(run.stderr ?? '').trim().slice(-2000)}`,
+    );
   return parseReport(run.stdout, argv);
 }
 
@@ -279,7 +293,12 @@ export function inProcess(ns: string, specs: InProcessSpec[], rounds: number): M
     }
   }
   const out = new Map<string, InProcessFigures>();
-  for (const spec of specs) out.set(spec.name, { median: median(times.get(spec.name)!), times: times.get(spec.name)!, report: reports.get(spec.name)! });
+  for (const spec of specs)
+    out.set(spec.name, {
+      median: median(times.get(spec.name)!),
+      times: times.get(spec.name)!,
+      report: reports.get(spec.name)!,
+    });
   return out;
 }
 
@@ -296,7 +315,9 @@ export function requireDist(): string {
   // VXNET_BENCH_DIST: measure another build (e.g. an older commit's dist/) with the same harness.
   const source = process.env.VXNET_BENCH_DIST ?? `${ROOT_DIR}dist`;
   if (!existsSync(`${source}/rtnetlink/index.cjs`) || !existsSync(`${source}/rtnetlink/index.js`)) {
-    throw new Error(`${source} is missing: run \`npm run build\` first (the benchmarks run the built package, not tsx)`);
+    throw new Error(
+      `${source} is missing: run \`npm run build\` first (the benchmarks run the built package, not tsx)`,
+    );
   }
   const snapshot = cachePath('dist');
   rmSync(snapshot, { recursive: true, force: true });
@@ -307,11 +328,36 @@ export function requireDist(): string {
 }
 
 export const procs = {
-  vxnetCjs: (workload: string, options: object = {}) => [NODE, `${BENCH_DIR}procs/vxnet.cjs`, workload, JSON.stringify(options)],
-  vxnetEsm: (workload: string, options: object = {}) => [NODE, `${BENCH_DIR}procs/vxnet.mjs`, workload, JSON.stringify(options)],
-  nodeNetlink: (workload: string, options: object = {}) => [NODE, `${BENCH_DIR}procs/node-netlink.cjs`, workload, JSON.stringify(options)],
-  walk: (workload: string, options: object = {}) => [NODE, `${BENCH_DIR}procs/header-walk.cjs`, workload, JSON.stringify(options)],
-  pyroute2: (workload: string, options: object = {}) => [PYTHON, `${BENCH_DIR}procs/pyroute2-workloads.py`, workload, JSON.stringify(options)],
+  vxnetCjs: (workload: string, options: object = {}) => [
+    NODE,
+    `${BENCH_DIR}procs/vxnet.cjs`,
+    workload,
+    JSON.stringify(options),
+  ],
+  vxnetEsm: (workload: string, options: object = {}) => [
+    NODE,
+    `${BENCH_DIR}procs/vxnet.mjs`,
+    workload,
+    JSON.stringify(options),
+  ],
+  nodeNetlink: (workload: string, options: object = {}) => [
+    NODE,
+    `${BENCH_DIR}procs/node-netlink.cjs`,
+    workload,
+    JSON.stringify(options),
+  ],
+  walk: (workload: string, options: object = {}) => [
+    NODE,
+    `${BENCH_DIR}procs/header-walk.cjs`,
+    workload,
+    JSON.stringify(options),
+  ],
+  pyroute2: (workload: string, options: object = {}) => [
+    PYTHON,
+    `${BENCH_DIR}procs/pyroute2-workloads.py`,
+    workload,
+    JSON.stringify(options),
+  ],
 };
 
 // ------------------------------------------------------------ results
@@ -364,13 +410,19 @@ export function workload(title: string, setup: string): Workload {
 export function addRow(w: Workload, row: ToolRow): void {
   w.rows.push(row);
   const f = (v?: number) => (v === undefined || Number.isNaN(v) ? '—' : `${v.toFixed(1)} ms`);
-  console.log(`  ${row.tool.padEnd(44)} whole ${f(row.whole).padStart(11)}   in-process ${f(row.inProcess).padStart(11)}${row.rssKiB ? `   peak RSS ${mib(row.rssKiB)}` : ''}${row.note ? `   ${row.note}` : ''}`);
+  console.log(
+    `  ${row.tool.padEnd(44)} whole ${f(row.whole).padStart(11)}   in-process ${f(row.inProcess).padStart(11)}${row.rssKiB ? `   peak RSS ${mib(row.rssKiB)}` : ''}${row.note ? `   ${row.note}` : ''}`,
+  );
 }
 
 export function addTarget(w: Workload, target: Target): Target {
   w.targets.push(target);
-  const floor = target.floor ? `; floor ${target.floor.ratio.toFixed(2)}× (${target.floor.how})${reachable(target) ? '' : ', out of reach'}` : '';
-  console.log(`  target: ${target.what} = ${target.ratio.toFixed(2)}× (${target.sense} ${target.limit}×) ${met(target) ? 'met' : 'MISSED'}${floor}${target.note ? ` — ${target.note}` : ''}`);
+  const floor = target.floor
+    ? `; floor ${target.floor.ratio.toFixed(2)}× (${target.floor.how})${reachable(target) ? '' : ', out of reach'}`
+    : '';
+  console.log(
+    `  target: ${target.what} = ${target.ratio.toFixed(2)}× (${target.sense} ${target.limit}×) ${met(target) ? 'met' : 'MISSED'}${floor}${target.note ? ` — ${target.note}` : ''}`,
+  );
   return target;
 }
 
@@ -385,7 +437,12 @@ function within(t: Target, ratio: number): boolean {
  * system time of the same tool given an empty batch (its own exec and
  * start-up, which `node -e 0` already stands for on Node's side).
  */
-export function startupFloor(node: ProcessFigures, tool: ProcessFigures, empty: ProcessFigures, command: string): { ratio: number; how: string } {
+export function startupFloor(
+  node: ProcessFigures,
+  tool: ProcessFigures,
+  empty: ProcessFigures,
+  command: string,
+): { ratio: number; how: string } {
   const kernel = Math.max(0, tool.systemMs - empty.systemMs);
   return {
     ratio: (node.wall + kernel) / tool.wall,
@@ -425,12 +482,17 @@ export function markdown(): string {
   for (const w of workloads) {
     out.push(`### ${w.title}`, '', w.setup, '');
     out.push('| tool | whole process | in-process | peak RSS (whole process) | note |', '|---|---:|---:|---:|---|');
-    for (const r of w.rows) out.push(`| ${r.tool} | ${cell(r.whole)} | ${cell(r.inProcess)} | ${r.rssKiB ? mib(r.rssKiB) : '—'} | ${r.note ?? ''} |`);
+    for (const r of w.rows)
+      out.push(
+        `| ${r.tool} | ${cell(r.whole)} | ${cell(r.inProcess)} | ${r.rssKiB ? mib(r.rssKiB) : '—'} | ${r.note ?? ''} |`,
+      );
     if (w.targets.length) {
       out.push('', '| target | measured | bound | floor (this run) | |', '|---|---:|---:|---|---|');
       for (const t of w.targets) {
         const floor = t.floor ? `${t.floor.ratio.toFixed(2)}×: ${t.floor.how}` : '—';
-        out.push(`| ${t.what}${t.note ? ` (${t.note})` : ''} | ${t.ratio.toFixed(2)}× | ${t.sense === 'at most' ? '≤' : '≥'} ${t.limit}× | ${floor} | ${verdict(t)} |`);
+        out.push(
+          `| ${t.what}${t.note ? ` (${t.note})` : ''} | ${t.ratio.toFixed(2)}× | ${t.sense === 'at most' ? '≤' : '≥'} ${t.limit}× | ${floor} | ${verdict(t)} |`,
+        );
       }
     }
     for (const n of w.notes) out.push('', n);
@@ -440,7 +502,9 @@ export function markdown(): string {
 }
 
 export function machine(): string {
-  const pyroute2 = spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'python3-pyroute2'], { encoding: 'utf8' }).stdout || 'not installed';
+  const pyroute2 =
+    spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'python3-pyroute2'], { encoding: 'utf8' }).stdout ||
+    'not installed';
   const ip = spawnSync('ip', ['-V'], { encoding: 'utf8' }).stdout.trim();
   const rmem = (() => {
     try {

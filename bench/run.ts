@@ -48,4 +48,6 @@ for (const [name, load] of Object.entries(suites)) {
   console.log(`  (${name}: ${((performance.now() - suiteStart) / 1000).toFixed(1)} s)`);
 }
 const text = writeResults();
-console.log(`\n${text}\n(total ${((performance.now() - started) / 1000).toFixed(0)} s; written to bench/.cache/last-run.md)`);
+console.log(
+  `\n${text}\n(total ${((performance.now() - started) / 1000).toFixed(0)} s; written to bench/.cache/last-run.md)`,
+);

@@ -19,7 +19,10 @@ import { ipJson } from '../test/helpers/netns.js';
 
 const step = (text: string) => console.log(`\n== ${text}`);
 const show = (leases: Lease[]) => {
-  for (const l of leases) console.log(`  ${l.ip.padEnd(12)} ${l.mac}  ${(l.hostname ?? '-').padEnd(8)} until ${l.expires?.toISOString() ?? 'forever'}`);
+  for (const l of leases)
+    console.log(
+      `  ${l.ip.padEnd(12)} ${l.mac}  ${(l.hostname ?? '-').padEnd(8)} until ${l.expires?.toISOString() ?? 'forever'}`,
+    );
 };
 
 const lab = Lab.create({ hosts: 2 });
@@ -30,7 +33,9 @@ chmodSync(stateRoot, 0o755);
 let server: DnsmasqServer | undefined;
 
 try {
-  step('two hosts, vx0 (VNI 42, unicast peers, port 4789) in br0 on each; br0 on host 1 holds the gateway 10.20.0.1/24');
+  step(
+    'two hosts, vx0 (VNI 42, unicast peers, port 4789) in br0 on each; br0 on host 1 holds the gateway 10.20.0.1/24',
+  );
   for (const host of lab.hosts) {
     const rt = await Rtnetlink.open({ namespace: host.ns });
     clients.push(rt);
@@ -64,12 +69,18 @@ try {
     for (const l of added) console.log(`  [leases] + ${l.ip} ${l.mac}${l.hostname ? ` (${l.hostname})` : ''}`);
     for (const l of removed) console.log(`  [leases] - ${l.ip} ${l.mac}`);
   });
-  server.on('restart', (info) => console.log(`  [restart] ${info.reason}: new pid ${info.pid} after ${info.downtimeMs} ms (backoff ${info.delayMs} ms)`));
+  server.on('restart', (info) =>
+    console.log(
+      `  [restart] ${info.reason}: new pid ${info.pid} after ${info.downtimeMs} ms (backoff ${info.delayMs} ms)`,
+    ),
+  );
 
   step('containers on host 2 ask for leases (udhcpc), across VXLAN');
   for (const c of [web, db]) {
     const got = await udhcpc(c.ns);
-    console.log(`  ${c.name}: ${got.ip}/${got.subnet} router ${got.router} mtu ${got.mtu} domain ${got.domain}${got.hostname ? ` name ${got.hostname}` : ''} (${got.elapsedMs.toFixed(0)} ms)`);
+    console.log(
+      `  ${c.name}: ${got.ip}/${got.subnet} router ${got.router} mtu ${got.mtu} domain ${got.domain}${got.hostname ? ` name ${got.hostname}` : ''} (${got.elapsedMs.toFixed(0)} ms)`,
+    );
   }
   show(await server.leases());
 
@@ -81,12 +92,16 @@ try {
 
   step('db moves to 10.20.0.11: its old lease is pruned, dnsmasq restarted, db asks again');
   const update = await server.updateHosts([{ mac: dbMac, ip: '10.20.0.11', name: 'db' }]);
-  console.log(`  ${update.method}; pruned: ${update.pruned.map((s) => `${s.lease.ip} (${s.reason})`).join(', ') || 'none'}`);
+  console.log(
+    `  ${update.method}; pruned: ${update.pruned.map((s) => `${s.lease.ip} (${s.reason})`).join(', ') || 'none'}`,
+  );
   console.log(`  db: ${(await udhcpc(db.ns)).ip}`);
 
   step('status');
   const { state, pid, restarts, controlledRestarts, reloads, lastExit } = server.status();
-  console.log(`  ${state}, pid ${pid}, restarts ${restarts}, controlled restarts ${controlledRestarts}, reloads ${reloads}, last exit ${lastExit?.signal ?? lastExit?.code}`);
+  console.log(
+    `  ${state}, pid ${pid}, restarts ${restarts}, controlled restarts ${controlledRestarts}, reloads ${reloads}, last exit ${lastExit?.signal ?? lastExit?.code}`,
+  );
 } finally {
   step('stop and clean up');
   await server?.stop();

@@ -54,9 +54,11 @@ try {
   await masq.enableForwarding();
   console.log(`  after:  ${await masq.forwarding()}`);
 
-  step('remove: deletes vxnet\'s table, nothing else');
+  step("remove: deletes vxnet's table, nothing else");
   console.log(`  removed: ${(await masq.remove()).removed}`);
-  console.log(`  tables left: ${JSON.stringify(run('ip', 'netns', 'exec', namespace, 'nft', 'list', 'tables').trim())}`);
+  console.log(
+    `  tables left: ${JSON.stringify(run('ip', 'netns', 'exec', namespace, 'nft', 'list', 'tables').trim())}`,
+  );
 } finally {
   spawnSync('ip', ['netns', 'del', namespace]);
 }

@@ -22,7 +22,14 @@ try {
     const rt = await Rtnetlink.open({ namespace: host.ns });
     clients.push(rt);
     const changes = [
-      ...(await ensureVxlan(rt, { name: 'vx0', vni: 42, group: '239.1.1.1', underlay: 'eth0', port: 4789, owner: 'example' })),
+      ...(await ensureVxlan(rt, {
+        name: 'vx0',
+        vni: 42,
+        group: '239.1.1.1',
+        underlay: 'eth0',
+        port: 4789,
+        owner: 'example',
+      })),
       ...(await ensureBridge(rt, { name: 'br0', mtu: 1450, owner: 'example' })),
     ];
     await attachPort(rt, 'br0', 'vx0');
@@ -41,7 +48,9 @@ try {
     }
   }
   const status = await vxlanStatus(clients[0]!, 'vx0');
-  console.log(`\nstatus of vx0 on host 1: vni ${status.vni} group ${status.group} port ${status.port} mtu ${status.mtu}; problems: ${status.problems.join('; ') || 'none'}`);
+  console.log(
+    `\nstatus of vx0 on host 1: vni ${status.vni} group ${status.group} port ${status.port} mtu ${status.mtu}; problems: ${status.problems.join('; ') || 'none'}`,
+  );
 } finally {
   for (const rt of clients) rt.close();
   if (keep) console.log(`\nkept: namespaces ${lab.prefix}-*`);

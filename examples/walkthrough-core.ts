@@ -7,7 +7,16 @@
  * with the overlay layer; until then this is `npm run demo`.)
  */
 import { spawnSync } from 'node:child_process';
-import { Connection, decodeMessage, encodeMessage, NETLINK_ROUTE, NetlinkError, NLM_F_CREATE, NLM_F_EXCL, Subscription } from '../src/index.js';
+import {
+  Connection,
+  decodeMessage,
+  encodeMessage,
+  NETLINK_ROUTE,
+  NetlinkError,
+  NLM_F_CREATE,
+  NLM_F_EXCL,
+  Subscription,
+} from '../src/index.js';
 import { IFF_UP, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK, RTNLGRP_LINK } from '../src/rtnetlink/constants.js';
 import { encodeVethPeer, type LinkMessage, linkSchema } from '../src/rtnetlink/schema/link.js';
 
@@ -21,15 +30,21 @@ function ip(...args: string[]): void {
 }
 
 async function listLinks(conn: Connection): Promise<LinkMessage[]> {
-  return conn.dumpAll(() => encodeMessage(RTM_GETLINK, 0, linkSchema, { family: 0 }), { operation: 'list links' }, {
-    decode: (m) => decodeMessage<LinkMessage>(linkSchema, m),
-  });
+  return conn.dumpAll(
+    () => encodeMessage(RTM_GETLINK, 0, linkSchema, { family: 0 }),
+    { operation: 'list links' },
+    {
+      decode: (m) => decodeMessage<LinkMessage>(linkSchema, m),
+    },
+  );
 }
 
 function show(links: LinkMessage[]): void {
   for (const link of links) {
     const kind = link.linkinfo?.info_kind ?? '-';
-    console.log(`  ${String(link.ifindex).padStart(3)}  ${(link.ifname ?? '?').padEnd(12)} mtu ${String(link.mtu).padEnd(6)} kind ${kind.padEnd(8)} ${link.address ?? ''}`);
+    console.log(
+      `  ${String(link.ifindex).padStart(3)}  ${(link.ifname ?? '?').padEnd(12)} mtu ${String(link.mtu).padEnd(6)} kind ${kind.padEnd(8)} ${link.address ?? ''}`,
+    );
   }
 }
 
@@ -47,7 +62,12 @@ try {
   events.on((event) => {
     if (event.kind === 'overrun') console.log(`  event: overrun (${event.error.message})`);
     if (event.kind !== 'message') return;
-    const type = event.message.type === RTM_NEWLINK ? 'new/changed' : event.message.type === RTM_DELLINK ? 'deleted' : `type ${event.message.type}`;
+    const type =
+      event.message.type === RTM_NEWLINK
+        ? 'new/changed'
+        : event.message.type === RTM_DELLINK
+          ? 'deleted'
+          : `type ${event.message.type}`;
     const link = decodeMessage<LinkMessage>(linkSchema, event.message);
     console.log(`  event: link ${link.ifname} ${type}${link.flags & IFF_UP ? ' (up)' : ''}`);
   });
@@ -60,7 +80,10 @@ try {
       linkinfo: { info_kind: 'veth', info_data: { peer: encodeVethPeer({ ifname: 'demo1', mtu: 1450 }) } },
     });
   await conn.request(create(), { operation: 'create link', object: 'demo0 (veth peer demo1)' });
-  await conn.request(encodeMessage(RTM_NEWLINK, 0, linkSchema, { ifname: 'demo0', flags: IFF_UP, change: IFF_UP }), { operation: 'set link up', object: 'demo0' });
+  await conn.request(encodeMessage(RTM_NEWLINK, 0, linkSchema, { ifname: 'demo0', flags: IFF_UP, change: IFF_UP }), {
+    operation: 'set link up',
+    object: 'demo0',
+  });
   show(await listLinks(conn));
 
   step('create it again: the kernel says EEXIST, vxnet says what to do');
@@ -72,7 +95,10 @@ try {
   }
 
   step('delete demo0 (its peer goes with it)');
-  await conn.request(encodeMessage(RTM_DELLINK, 0, linkSchema, { ifname: 'demo0' }), { operation: 'delete link', object: 'demo0' });
+  await conn.request(encodeMessage(RTM_DELLINK, 0, linkSchema, { ifname: 'demo0' }), {
+    operation: 'delete link',
+    object: 'demo0',
+  });
   show(await listLinks(conn));
   // Let the last events arrive before the namespace goes.
   await new Promise((resolve) => setTimeout(resolve, 300));

@@ -23,11 +23,23 @@ try {
   const deadline = setTimeout(() => stop.abort(), 2000);
   for await (const event of events) {
     switch (event.kind) {
-      case 'link': console.log(`${event.action.padEnd(8)} link ${event.link.ifname} (index ${event.link.ifindex})`); break;
-      case 'address': console.log(`${event.action.padEnd(8)} address ${event.address.local}/${event.address.prefixlen}`); break;
-      case 'route': console.log(`${event.action.padEnd(8)} route ${event.route.dst ?? 'default'}/${event.route.dst_len} table ${event.route.table}`); break;
-      case 'synced': console.log('-- listing done, live changes follow --'); break;
-      case 'overrun': console.log(`overrun: ${event.error.message}`); break;
+      case 'link':
+        console.log(`${event.action.padEnd(8)} link ${event.link.ifname} (index ${event.link.ifindex})`);
+        break;
+      case 'address':
+        console.log(`${event.action.padEnd(8)} address ${event.address.local}/${event.address.prefixlen}`);
+        break;
+      case 'route':
+        console.log(
+          `${event.action.padEnd(8)} route ${event.route.dst ?? 'default'}/${event.route.dst_len} table ${event.route.table}`,
+        );
+        break;
+      case 'synced':
+        console.log('-- listing done, live changes follow --');
+        break;
+      case 'overrun':
+        console.log(`overrun: ${event.error.message}`);
+        break;
     }
   }
   clearTimeout(deadline);

@@ -23,7 +23,12 @@ for (const tier of tiers) {
     continue;
   }
   console.log(`\n=== ${tier} tests ===`);
-  const run = spawnSync(process.execPath, [uvu, '-r', 'tsx', dir, '.test.ts$'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 256 * 1024 * 1024 });
+  const run = spawnSync(process.execPath, [uvu, '-r', 'tsx', dir, '.test.ts$'], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 256 * 1024 * 1024,
+  });
   process.stdout.write(run.stdout ?? '');
   const text = (run.stdout ?? '').replace(/\x1b\[[0-9;]*m/g, '');
   const count = (label) => Number(text.match(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'm'))?.[1] ?? 0);

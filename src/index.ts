@@ -15,9 +15,23 @@ export * from './nftables/index.js';
 export * from './masquerade/index.js';
 // The DHCP server, its spec and errors; the module's helpers (validateSpec, preflight, ...) stay under vxnet/dnsmasq.
 export {
-  DnsmasqServer, type DnsmasqServerEvents, type DnsmasqServerOptions, type DnsmasqStatus, type HostsUpdate,
-  type DhcpRange, type DnsmasqSpec, type DnsOptions, type LeaseTime, type StaticHost, type Lease, type LeaseChanges,
-  type DnsmasqExit, DnsmasqGaveUpError, DnsmasqReloadError, DnsmasqStartError, PreflightError,
+  DnsmasqServer,
+  type DnsmasqServerEvents,
+  type DnsmasqServerOptions,
+  type DnsmasqStatus,
+  type HostsUpdate,
+  type DhcpRange,
+  type DnsmasqSpec,
+  type DnsOptions,
+  type LeaseTime,
+  type StaticHost,
+  type Lease,
+  type LeaseChanges,
+  type DnsmasqExit,
+  DnsmasqGaveUpError,
+  DnsmasqReloadError,
+  DnsmasqStartError,
+  PreflightError,
 } from './dnsmasq/index.js';
 export * from './overlay/index.js';
 export { RTPROT_VXNET, type ResolvedRoutedSpec, type RoutedSpec, type RoutedStaticRoute } from './routed/index.js';

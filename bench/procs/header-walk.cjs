@@ -38,12 +38,15 @@ const REQUESTS = {
 // characters makes a rope of several strings, more work for the collector).
 const CHARS = new Uint8Array(32);
 const HEX_DIGIT = Array.from('0123456789abcdef', (ch) => ch.charCodeAt(0));
-const flatText = new Function('c', `return function flatText(n) {
+const flatText = new Function(
+  'c',
+  `return function flatText(n) {
   switch (n) {
     ${Array.from({ length: 18 }, (_, n) => `case ${n}: return String.fromCharCode(${Array.from({ length: n }, (__, i) => `c[${i}]`).join(', ')});`).join('\n    ')}
   }
   throw new Error('text too long');
-}`)(CHARS);
+}`,
+)(CHARS);
 
 function putDecimal(v, n) {
   if (v >= 100) CHARS[n++] = 48 + ((v / 100) | 0);
@@ -76,15 +79,28 @@ function mac(d, at) {
 /** The routes of this workload, by hand: rtmsg (12 bytes) then table, dst and oif. */
 function routeObject(d, start, end) {
   const route = {
-    family: d[start], dst_len: d[start + 1], src_len: d[start + 2], tos: d[start + 3],
-    table: d[start + 4], protocol: d[start + 5], scope: d[start + 6], type: d[start + 7], flags: d.readUInt32LE(start + 8),
+    family: d[start],
+    dst_len: d[start + 1],
+    src_len: d[start + 2],
+    tos: d[start + 3],
+    table: d[start + 4],
+    protocol: d[start + 5],
+    scope: d[start + 6],
+    type: d[start + 7],
+    flags: d.readUInt32LE(start + 8),
   };
   for (let at = start + 12; at < end; ) {
     const length = d[at] | (d[at + 1] << 8);
     switch (d[at + 2] | (d[at + 3] << 8)) {
-      case 15: route.table = d.readUInt32LE(at + 4); break;
-      case 1: route.dst = dottedQuad(d, at + 4); break;
-      case 4: route.oif = d.readUInt32LE(at + 4); break;
+      case 15:
+        route.table = d.readUInt32LE(at + 4);
+        break;
+      case 1:
+        route.dst = dottedQuad(d, at + 4);
+        break;
+      case 4:
+        route.oif = d.readUInt32LE(at + 4);
+        break;
     }
     at += (length + 3) & ~3;
   }
@@ -94,13 +110,21 @@ function routeObject(d, start, end) {
 /** The FDB entries of this workload, by hand: ndmsg (12 bytes) then lladdr and an IPv4 dst. */
 function fdbObject(d, start, end) {
   const entry = {
-    family: d[start], ifindex: d.readInt32LE(start + 4), state: d[start + 8] | (d[start + 9] << 8), flags: d[start + 10], type: d[start + 11],
+    family: d[start],
+    ifindex: d.readInt32LE(start + 4),
+    state: d[start + 8] | (d[start + 9] << 8),
+    flags: d[start + 10],
+    type: d[start + 11],
   };
   for (let at = start + 12; at < end; ) {
     const length = d[at] | (d[at + 1] << 8);
     switch (d[at + 2] | (d[at + 3] << 8)) {
-      case 2: entry.lladdr = mac(d, at + 4); break;
-      case 1: entry.dst = dottedQuad(d, at + 4); break;
+      case 2:
+        entry.lladdr = mac(d, at + 4);
+        break;
+      case 1:
+        entry.dst = dottedQuad(d, at + 4);
+        break;
     }
     at += (length + 3) & ~3;
   }
@@ -152,9 +176,10 @@ async function main() {
   const [what, json] = process.argv.slice(2);
   const options = json ? JSON.parse(json) : {};
   if (!REQUESTS[what]) throw new Error(`unknown dump ${what}`);
-  const socketOptions = options.socket === 'default'
-    ? undefined
-    : { messagePeeking: false, msgBufferSize: 64 * 1024, recvBufferSize: 4 * 1024 * 1024 };
+  const socketOptions =
+    options.socket === 'default'
+      ? undefined
+      : { messagePeeking: false, msgBufferSize: 64 * 1024, recvBufferSize: 4 * 1024 * 1024 };
   let report;
   if (options.repeat) {
     const times = [];

@@ -78,7 +78,14 @@ const workloads = {
         const attrs = { dst: ipv4(dst) };
         if (spec.dev) attrs.oif = await ifindex(rt, spec.dev, names);
         if (spec.gateway) attrs.gateway = ipv4(spec.gateway);
-        const data = { family: AF_INET, dstLen: Number(len ?? 32), table: 254, protocol: 'BOOT', scope: spec.gateway ? 'UNIVERSE' : 'LINK', type: 'UNICAST' };
+        const data = {
+          family: AF_INET,
+          dstLen: Number(len ?? 32),
+          table: 254,
+          protocol: 'BOOT',
+          scope: spec.gateway ? 'UNIVERSE' : 'LINK',
+          type: 'UNICAST',
+        };
         try {
           await rt.newRoute(data, attrs, { flags: FlagsNew.CREATE | FlagsNew.EXCL });
         } catch (error) {
@@ -100,7 +107,12 @@ const workloads = {
         const spec = specs[i];
         const attrs = { lladdr: mac(spec.mac) };
         if (spec.dst) attrs.dst = spec.dst.includes(':') ? ipv6(spec.dst) : ipv4(spec.dst);
-        const data = { family: AF_BRIDGE, ifindex: await ifindex(rt, spec.dev, names), state: { permanent: true, noarp: true }, flags: { self: true } };
+        const data = {
+          family: AF_BRIDGE,
+          ifindex: await ifindex(rt, spec.dev, names),
+          state: { permanent: true, noarp: true },
+          flags: { self: true },
+        };
         try {
           await rt.newNeighbor(data, attrs, { flags: FlagsNew.CREATE | FlagsNew.APPEND });
         } catch (error) {

@@ -25,10 +25,19 @@ function untimed(commands) {
 async function converge(table) {
   const rt = await Rtnetlink.open();
   try {
-    const plan = await planStaticRoutes(rt, { routes: table.routes, dev: table.dev, claimed: [], claim: () => undefined });
+    const plan = await planStaticRoutes(rt, {
+      routes: table.routes,
+      dev: table.dev,
+      claimed: [],
+      claim: () => undefined,
+    });
     const before = rt.connection.stats.messagesSent;
     for (const change of plan.changes) await change.apply();
-    return { changes: plan.changes.length, writes: rt.connection.stats.messagesSent - before, messages: rt.connection.stats.messagesSent };
+    return {
+      changes: plan.changes.length,
+      writes: rt.connection.stats.messagesSent - before,
+      messages: rt.connection.stats.messagesSent,
+    };
   } finally {
     rt.close();
   }

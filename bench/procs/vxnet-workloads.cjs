@@ -26,7 +26,12 @@ function untimed(commands) {
 }
 
 function failures(result) {
-  return result.failed.map((f) => ({ index: f.index, code: f.error.code, errno: f.error.errno, message: f.error.message }));
+  return result.failed.map((f) => ({
+    index: f.index,
+    code: f.error.code,
+    errno: f.error.errno,
+    message: f.error.message,
+  }));
 }
 
 /** Each workload: one measured unit of work, returning what it produced. */
@@ -41,7 +46,12 @@ function workloads(lib, options) {
     const rt = await Rtnetlink.open();
     try {
       const result = await setPeers(rt, 'vx0', peers);
-      return { count: peers.length, added: result.added.length, removed: result.removed.length, ...(again ? { messages: rt.connection.stats.messagesSent } : {}) };
+      return {
+        count: peers.length,
+        added: result.added.length,
+        removed: result.removed.length,
+        ...(again ? { messages: rt.connection.stats.messagesSent } : {}),
+      };
     } finally {
       rt.close();
     }

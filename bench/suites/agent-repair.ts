@@ -71,7 +71,10 @@ class Agent {
     for (;;) {
       const found = this.entries.slice(from).find(match);
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`agent: no matching entry within ${timeoutMs} ms; last: ${JSON.stringify(this.entries.slice(-3))}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `agent: no matching entry within ${timeoutMs} ms; last: ${JSON.stringify(this.entries.slice(-3))}`,
+        );
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 100);
@@ -95,8 +98,14 @@ function breakages(ns: string): { name: string; run: () => void }[] {
   return [
     { name: 'link del', run: () => sh('ip', ['-n', ns, 'link', 'del', 'vx0']) },
     { name: 'nomaster', run: () => sh('ip', ['-n', ns, 'link', 'set', 'vx0', 'nomaster']) },
-    { name: 'fdb del', run: () => sh('bridge', ['-n', ns, 'fdb', 'del', '00:00:00:00:00:00', 'dev', 'vx0', 'dst', '192.168.100.2']) },
-    { name: 'nft delete table', run: () => sh('ip', ['netns', 'exec', ns, 'nft', 'delete', 'table', 'ip', 'vxnet-bench']) },
+    {
+      name: 'fdb del',
+      run: () => sh('bridge', ['-n', ns, 'fdb', 'del', '00:00:00:00:00:00', 'dev', 'vx0', 'dst', '192.168.100.2']),
+    },
+    {
+      name: 'nft delete table',
+      run: () => sh('ip', ['netns', 'exec', ns, 'nft', 'delete', 'table', 'ip', 'vxnet-bench']),
+    },
     { name: 'nft flush ruleset', run: () => sh('ip', ['netns', 'exec', ns, 'nft', 'flush', 'ruleset']) },
   ];
 }
@@ -116,7 +125,10 @@ function usage(pid: number): { rssKiB: number; anonKiB: number; ticks: number } 
 }
 
 function children(pid: number): number[] {
-  return spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).stdout.split('\n').map((p) => Number(p.trim())).filter(Boolean);
+  return spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((p) => Number(p.trim()))
+    .filter(Boolean);
 }
 
 function commandOf(pid: number): string {
@@ -129,7 +141,10 @@ function commandOf(pid: number): string {
 
 const TICK_MS = 1000 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 
-async function measureRepairs(agent: Agent, ns: string): Promise<{ agentMs: number[]; outsideMs: number[]; perKind: Map<string, number[]> }> {
+async function measureRepairs(
+  agent: Agent,
+  ns: string,
+): Promise<{ agentMs: number[]; outsideMs: number[]; perKind: Map<string, number[]> }> {
   const agentMs: number[] = [];
   const outsideMs: number[] = [];
   const perKind = new Map<string, number[]>();
@@ -159,28 +174,56 @@ export async function run(): Promise<void> {
     sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
     sh('ip', ['-n', ns, 'link', 'set', 'eth0p', 'up']);
     const spec = cachePath('agent-spec.json');
-    writeFileSync(spec, JSON.stringify({
-      name: 'bench', vni: 42, underlay: { device: 'eth0', address: '192.168.100.1' }, peers: ['192.168.100.2', '192.168.100.3'],
-      subnet: '10.10.0.0/24', gateway: '10.10.0.1', vxlan: 'vx0', bridge: 'br0', firewall: true, masquerade: true,
-    }));
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        name: 'bench',
+        vni: 42,
+        underlay: { device: 'eth0', address: '192.168.100.1' },
+        peers: ['192.168.100.2', '192.168.100.3'],
+        subnet: '10.10.0.0/24',
+        gateway: '10.10.0.1',
+        vxlan: 'vx0',
+        bridge: 'br0',
+        firewall: true,
+        masquerade: true,
+      }),
+    );
     const cli = `${dist}/cli.js`;
     const w = workload(
       'Agent: drift repair, memory, idle CPU',
       `\`vxnet agent\` (built CLI) keeping a unicast overlay (VXLAN device with 2 peers, bridge with the gateway, nf_tables table with masquerade and the VXLAN port open to the peers). ${ROUNDS} rounds of 5 breakages: \`ip link del vx0\`, \`ip link set vx0 nomaster\`, \`bridge fdb del\` of a flood entry, \`nft delete table ip vxnet-bench\`, \`nft flush ruleset\`, 300 ms apart.`,
     );
-    const results: { mode: string; agentMs: number[]; outsideMs: number[]; perKind: Map<string, number[]>; rssKiB: number; anonKiB: number; relays: { rssKiB: number; anonKiB: number }[] }[] = [];
+    const results: {
+      mode: string;
+      agentMs: number[];
+      outsideMs: number[];
+      perKind: Map<string, number[]>;
+      rssKiB: number;
+      anonKiB: number;
+      relays: { rssKiB: number; anonKiB: number }[];
+    }[] = [];
     for (const mode of ['inside', 'option'] as const) {
-      const argv = mode === 'inside'
-        ? ['ip', 'netns', 'exec', ns, NODE, cli, 'agent', spec, '--log-format', 'json']
-        : [NODE, cli, 'agent', spec, '--namespace', ns, '--log-format', 'json'];
+      const argv =
+        mode === 'inside'
+          ? ['ip', 'netns', 'exec', ns, NODE, cli, 'agent', spec, '--log-format', 'json']
+          : [NODE, cli, 'agent', spec, '--namespace', ns, '--log-format', 'json'];
       const agent = new Agent(argv);
       try {
         await agent.next((e) => e.event === 'started', 0, 30_000);
         const measured = await measureRepairs(agent, ns);
         // The relays that live as long as the agent (subscriptions; with --namespace its connections too), not a lock's passing one.
-        const relays = children(agent.pid).filter((pid) => commandOf(pid).includes('relayMain') && !/raw\.js\s2\s/.test(commandOf(pid)));
+        const relays = children(agent.pid).filter(
+          (pid) => commandOf(pid).includes('relayMain') && !/raw\.js\s2\s/.test(commandOf(pid)),
+        );
         const own = usage(agent.pid);
-        results.push({ mode, ...measured, rssKiB: own.rssKiB, anonKiB: own.anonKiB, relays: relays.map((pid) => usage(pid)) });
+        results.push({
+          mode,
+          ...measured,
+          rssKiB: own.rssKiB,
+          anonKiB: own.anonKiB,
+          relays: relays.map((pid) => usage(pid)),
+        });
         if (mode === 'inside') {
           // Idle: nothing happens but the resync timer.
           const all = [agent.pid, ...relays];
@@ -216,20 +259,32 @@ export async function run(): Promise<void> {
     for (const r of results) {
       const kinds = [...r.perKind].map(([kind, values]) => `${kind} ${median(values).toFixed(0)}`).join(', ');
       addRow(w, {
-        tool: r.mode === 'inside' ? 'vxnet agent inside the namespace (`ip netns exec`): event → repaired' : 'vxnet agent `--namespace` (relays): event → repaired',
-        whole: median(r.outsideMs), inProcess: median(r.agentMs), rssKiB: r.rssKiB,
+        tool:
+          r.mode === 'inside'
+            ? 'vxnet agent inside the namespace (`ip netns exec`): event → repaired'
+            : 'vxnet agent `--namespace` (relays): event → repaired',
+        whole: median(r.outsideMs),
+        inProcess: median(r.agentMs),
+        rssKiB: r.rssKiB,
         note: `p99 ${percentile(r.agentMs, 99).toFixed(0)} ms (agent's own), ${percentile(r.outsideMs, 99).toFixed(0)} ms (outside); n=${r.agentMs.length}; p50 by breakage (ms): ${kinds}. RSS: agent ${mib(r.rssKiB)} (${mib(r.anonKiB)} of it its own, anonymous; the rest the node binary's shared pages) + ${r.relays.length} relay process(es) ${r.relays.map((x) => mib(x.rssKiB)).join(' + ')} (anonymous ${r.relays.map((x) => mib(x.anonKiB)).join(' + ')})`,
       });
     }
-    addRow(w, { tool: 'no agent: one-shot `vxnet apply` after the breakage', whole: median(oneshot), note: `n=${oneshot.length}; the whole process (start-up, plan, repair); p99 ${percentile(oneshot, 99).toFixed(0)} ms` });
+    addRow(w, {
+      tool: 'no agent: one-shot `vxnet apply` after the breakage',
+      whole: median(oneshot),
+      note: `n=${oneshot.length}; the whole process (start-up, plan, repair); p99 ${percentile(oneshot, 99).toFixed(0)} ms`,
+    });
     for (const r of results) {
       addTarget(w, {
-        what: `repair p99 ${r.mode === 'inside' ? 'inside the namespace' : 'with --namespace'} (agent's own) / 200 ms`, ratio: percentile(r.agentMs, 99) / 200, limit: 1, sense: 'at most',
+        what: `repair p99 ${r.mode === 'inside' ? 'inside the namespace' : 'with --namespace'} (agent's own) / 200 ms`,
+        ratio: percentile(r.agentMs, 99) / 200,
+        limit: 1,
+        sense: 'at most',
       });
     }
     const inside = results.find((r) => r.mode === 'inside')!;
     w.notes.push(
-      'whole process = the outside view (the breaking command returned → the agent\'s `repair` line read by the bench), in-process = the agent\'s own figure (event received → last change done); both medians. ' +
+      "whole process = the outside view (the breaking command returned → the agent's `repair` line read by the bench), in-process = the agent's own figure (event received → last change done); both medians. " +
         `Against the one-shot apply: the agent inside the namespace repairs ${(median(oneshot) / median(inside.outsideMs)).toFixed(0)}× sooner (outside view, medians), and without anyone running anything.`,
     );
   });

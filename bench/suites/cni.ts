@@ -7,13 +7,28 @@
  * process starts). Target (issue 13): vxnet-cni <= 2.0x the reference pair.
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { addRow, addTarget, cachePath, type Contestant, childEnv, NODE, requireDist, sh, timeProcesses, withNamespace, workload } from '../lib.js';
+import {
+  addRow,
+  addTarget,
+  cachePath,
+  type Contestant,
+  childEnv,
+  NODE,
+  requireDist,
+  sh,
+  timeProcesses,
+  withNamespace,
+  workload,
+} from '../lib.js';
 
 const REFERENCE = '/usr/lib/cni';
 
 export async function run(): Promise<void> {
   const dist = requireDist();
-  if (!existsSync(`${REFERENCE}/bridge`)) throw new Error(`${REFERENCE}/bridge is missing: bash scripts/setup.sh --test installs containernetworking-plugins`);
+  if (!existsSync(`${REFERENCE}/bridge`))
+    throw new Error(
+      `${REFERENCE}/bridge is missing: bash scripts/setup.sh --test installs containernetworking-plugins`,
+    );
   await withNamespace('cni-ctr', async (container) => {
     await withNamespace('cni-host', async (ns) => {
       // The overlay's bridge as vxnet-cni finds it (marked as network "cnib"), with its gateway address.
@@ -21,10 +36,31 @@ export async function run(): Promise<void> {
       sh('ip', ['-n', ns, 'link', 'set', 'br0', 'alias', 'vxnet:cnib', 'mtu', '1450', 'up']);
       sh('ip', ['-n', ns, 'addr', 'add', '10.50.0.1/24', 'dev', 'br0']);
       const ipamDir = cachePath(`cni-ipam-${process.pid}`);
-      const ipam = (start: string) => ({ type: 'host-local', ranges: [[{ subnet: '10.50.0.0/24', rangeStart: start, rangeEnd: start.replace(/\d+$/, (n) => String(Number(n) + 9)), gateway: '10.50.0.1' }]], dataDir: ipamDir });
+      const ipam = (start: string) => ({
+        type: 'host-local',
+        ranges: [
+          [
+            {
+              subnet: '10.50.0.0/24',
+              rangeStart: start,
+              rangeEnd: start.replace(/\d+$/, (n) => String(Number(n) + 9)),
+              gateway: '10.50.0.1',
+            },
+          ],
+        ],
+        dataDir: ipamDir,
+      });
       const configs = {
         vxnet: { cniVersion: '1.0.0', name: 'bench-vxnet', type: 'vxnet', network: 'cnib', ipam: ipam('10.50.0.10') },
-        bridge: { cniVersion: '1.0.0', name: 'bench-bridge', type: 'bridge', bridge: 'br0', mtu: 1450, isDefaultGateway: true, ipam: ipam('10.50.0.30') },
+        bridge: {
+          cniVersion: '1.0.0',
+          name: 'bench-bridge',
+          type: 'bridge',
+          bridge: 'br0',
+          mtu: 1450,
+          isDefaultGateway: true,
+          ipam: ipam('10.50.0.30'),
+        },
       };
       const pluginDir = cachePath(`cni-plugins-${process.pid}`);
       sh('mkdir', ['-p', pluginDir]);
@@ -37,11 +73,17 @@ export async function run(): Promise<void> {
         const plugin = type === 'vxnet' ? `${pluginDir}/vxnet` : `${REFERENCE}/${type}`;
         return ['sh', '-c', `CNI_COMMAND=ADD ${plugin} < ${file} > /dev/null && CNI_COMMAND=DEL ${plugin} < ${file}`];
       };
-      const env = { ...childEnv(), CNI_CONTAINERID: 'bench1', CNI_NETNS: `/run/netns/${container}`, CNI_IFNAME: 'eth0', CNI_PATH: `${pluginDir}:${REFERENCE}` };
+      const env = {
+        ...childEnv(),
+        CNI_CONTAINERID: 'bench1',
+        CNI_NETNS: `/run/netns/${container}`,
+        CNI_IFNAME: 'eth0',
+        CNI_PATH: `${pluginDir}:${REFERENCE}`,
+      };
       const w = workload(
         'CNI ADD then DEL',
         'One container attached and detached by a CNI plugin, run as a runtime runs it (two processes: ADD with the config on stdin, then DEL): ' +
-          'a veth from the bridge br0 (MTU 1450) into the container\'s namespace, named eth0, an address from host-local IPAM, the default route via 10.50.0.1; DEL removes them and releases the address. ' +
+          "a veth from the bridge br0 (MTU 1450) into the container's namespace, named eth0, an address from host-local IPAM, the default route via 10.50.0.1; DEL removes them and releases the address. " +
           'vxnet-cni through a one-line `sh` wrapper (as installed), the reference bridge plugin directly.',
       );
       const contestants: Contestant[] = [
@@ -53,12 +95,31 @@ export async function run(): Promise<void> {
       const left = sh('ip', ['-n', container, '-j', 'link', 'show']);
       if (JSON.parse(left).length !== 1) throw new Error(`the container namespace is not back to lo alone: ${left}`);
       const g = (name: string) => whole.get(name)!;
-      addRow(w, { tool: 'reference `bridge` + `host-local` (Go), ADD + DEL', whole: g('bridge').wall, rssKiB: g('bridge').rssKiB });
-      addRow(w, { tool: 'vxnet-cni (dist/cni.cjs) + `host-local`, ADD + DEL', whole: g('vxnet').wall, rssKiB: g('vxnet').rssKiB });
-      addRow(w, { tool: '`node -e 0` twice', whole: g('node twice').wall, rssKiB: g('node twice').rssKiB, note: 'two Node.js start-ups: the floor of a Node.js plugin' });
+      addRow(w, {
+        tool: 'reference `bridge` + `host-local` (Go), ADD + DEL',
+        whole: g('bridge').wall,
+        rssKiB: g('bridge').rssKiB,
+      });
+      addRow(w, {
+        tool: 'vxnet-cni (dist/cni.cjs) + `host-local`, ADD + DEL',
+        whole: g('vxnet').wall,
+        rssKiB: g('vxnet').rssKiB,
+      });
+      addRow(w, {
+        tool: '`node -e 0` twice',
+        whole: g('node twice').wall,
+        rssKiB: g('node twice').rssKiB,
+        note: 'two Node.js start-ups: the floor of a Node.js plugin',
+      });
       addTarget(w, {
-        what: 'vxnet-cni ADD+DEL / reference bridge ADD+DEL', ratio: g('vxnet').wall / g('bridge').wall, limit: 2.0, sense: 'at most',
-        floor: { ratio: g('node twice').wall / g('bridge').wall, how: `\`node -e 0\` twice (${g('node twice').wall.toFixed(1)} ms)` },
+        what: 'vxnet-cni ADD+DEL / reference bridge ADD+DEL',
+        ratio: g('vxnet').wall / g('bridge').wall,
+        limit: 2.0,
+        sense: 'at most',
+        floor: {
+          ratio: g('node twice').wall / g('bridge').wall,
+          how: `\`node -e 0\` twice (${g('node twice').wall.toFixed(1)} ms)`,
+        },
       });
       rmSync(ipamDir, { recursive: true, force: true });
       rmSync(pluginDir, { recursive: true, force: true });

@@ -10,7 +10,21 @@ import { runCreate } from '../create.js';
 import { requireDist, sh, withNamespace, workload } from '../lib.js';
 
 export const COUNT = 10_000;
-const VXLAN = ['ip', 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42', 'dstport', '4789', 'local', '192.0.2.1', 'nolearning'];
+const VXLAN = [
+  'ip',
+  'link',
+  'add',
+  'vx0',
+  'type',
+  'vxlan',
+  'id',
+  '42',
+  'dstport',
+  '4789',
+  'local',
+  '192.0.2.1',
+  'nolearning',
+];
 
 export async function run(): Promise<void> {
   requireDist();
@@ -23,7 +37,13 @@ export async function run(): Promise<void> {
         `Entries ${set.bad.join(', ')} are refused by the kernel on purpose (EAFNOSUPPORT twice, EINVAL once) and must be reported by index.`,
     );
     runCreate({
-      ns, w, set, workload: 'create-fdb', tool: 'bridge', limit: 1.3, vxnetCall: 'rt.fdb.appendMany()',
+      ns,
+      w,
+      set,
+      workload: 'create-fdb',
+      tool: 'bridge',
+      limit: 1.3,
+      vxnetCall: 'rt.fdb.appendMany()',
       reset: [['ip', 'link', 'del', 'vx0'], VXLAN],
       countCreated: () => JSON.parse(sh('bridge', ['-n', ns, '-j', 'fdb', 'show', 'dev', 'vx0'])).length,
     });

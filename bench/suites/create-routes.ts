@@ -22,8 +22,19 @@ export async function run(): Promise<void> {
         `Entries ${set.bad.join(', ')} are refused by the kernel on purpose (EEXIST twice, ENETUNREACH once) and must be reported by index.`,
     );
     runCreate({
-      ns, w, set, workload: 'create-routes', tool: 'ip', limit: 1.1, vxnetCall: 'rt.routes.addMany()',
-      reset: [['ip', 'link', 'del', 'vxb2'], ['ip', 'link', 'add', 'vxb2', 'type', 'veth', 'peer', 'name', 'vxb3'], ['ip', 'link', 'set', 'vxb2', 'up'], ['ip', 'link', 'set', 'vxb3', 'up']],
+      ns,
+      w,
+      set,
+      workload: 'create-routes',
+      tool: 'ip',
+      limit: 1.1,
+      vxnetCall: 'rt.routes.addMany()',
+      reset: [
+        ['ip', 'link', 'del', 'vxb2'],
+        ['ip', 'link', 'add', 'vxb2', 'type', 'veth', 'peer', 'name', 'vxb3'],
+        ['ip', 'link', 'set', 'vxb2', 'up'],
+        ['ip', 'link', 'set', 'vxb3', 'up'],
+      ],
       countCreated: () => JSON.parse(sh('ip', ['-n', ns, '-j', 'route', 'show', 'dev', 'vxb2'])).length,
     });
   });

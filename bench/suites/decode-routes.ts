@@ -19,19 +19,45 @@ export const ROUTES = 100_000;
 class TapTransport implements Transport {
   readonly received: Buffer[] = [];
   constructor(private readonly inner: Transport) {}
-  get protocol() { return this.inner.protocol; }
-  get port() { return this.inner.port; }
-  attach(handlers: TransportHandlers): void {
-    this.inner.attach({ datagram: (d) => { this.received.push(d); handlers.datagram(d); }, error: handlers.error });
+  get protocol() {
+    return this.inner.protocol;
   }
-  send(messages: Buffer[]) { return this.inner.send(messages); }
-  addMembership(group: number) { this.inner.addMembership(group); }
-  dropMembership(group: number) { this.inner.dropMembership(group); }
-  ref() { this.inner.ref(); }
-  unref() { this.inner.unref(); }
-  openFd(path: string) { return this.inner.openFd(path); }
-  closeFd(fd: number) { return this.inner.closeFd(fd); }
-  close() { this.inner.close(); }
+  get port() {
+    return this.inner.port;
+  }
+  attach(handlers: TransportHandlers): void {
+    this.inner.attach({
+      datagram: (d) => {
+        this.received.push(d);
+        handlers.datagram(d);
+      },
+      error: handlers.error,
+    });
+  }
+  send(messages: Buffer[]) {
+    return this.inner.send(messages);
+  }
+  addMembership(group: number) {
+    this.inner.addMembership(group);
+  }
+  dropMembership(group: number) {
+    this.inner.dropMembership(group);
+  }
+  ref() {
+    this.inner.ref();
+  }
+  unref() {
+    this.inner.unref();
+  }
+  openFd(path: string) {
+    return this.inner.openFd(path);
+  }
+  closeFd(fd: number) {
+    return this.inner.closeFd(fd);
+  }
+  close() {
+    this.inner.close();
+  }
 }
 
 async function recordDump(): Promise<Buffer[]> {
@@ -63,11 +89,16 @@ export async function run(): Promise<void> {
   let datagrams = load();
   if (datagrams.length === 0) {
     datagrams = await recordDump();
-    writeFileSync(cachePath('routes-100k.bin'), Buffer.concat(datagrams.flatMap((d) => [Buffer.from(Uint32Array.of(d.length).buffer), d])));
+    writeFileSync(
+      cachePath('routes-100k.bin'),
+      Buffer.concat(datagrams.flatMap((d) => [Buffer.from(Uint32Array.of(d.length).buffer), d])),
+    );
   }
   let messages = 0;
   for (const d of datagrams) forEachMessage(d, (m) => void (m.type === 24 && messages++));
-  console.log(`decode-routes: ${messages} route messages in ${datagrams.length} datagrams (${(datagrams.reduce((n, d) => n + d.length, 0) / 1e6).toFixed(1)} MB)`);
+  console.log(
+    `decode-routes: ${messages} route messages in ${datagrams.length} datagrams (${(datagrams.reduce((n, d) => n + d.length, 0) / 1e6).toFixed(1)} MB)`,
+  );
 
   const walk = await timeIt(7, () => {
     let n = 0;
@@ -76,10 +107,24 @@ export async function run(): Promise<void> {
   });
   const decode = await timeIt(7, () => {
     const out: unknown[] = [];
-    for (const d of datagrams) forEachMessage(d, (m) => { if (m.type === 24) out.push(decodeMessage(routeSchema, m)); });
+    for (const d of datagrams)
+      forEachMessage(d, (m) => {
+        if (m.type === 24) out.push(decodeMessage(routeSchema, m));
+      });
     return out;
   });
-  const w = workload('Decode a recorded 100k-route dump (bytes, no kernel)', `${messages.toLocaleString('en')} route messages in ${datagrams.length} datagrams, recorded once and decoded from memory: the codec alone.`);
-  addRow(w, { tool: 'header walk only (`forEachMessage`)', inProcess: walk, note: `${(messages / walk / 1000).toFixed(2)} M msg/s` });
-  addRow(w, { tool: 'decode into typed route objects', inProcess: decode, note: `${(messages / decode / 1000).toFixed(2)} M msg/s` });
+  const w = workload(
+    'Decode a recorded 100k-route dump (bytes, no kernel)',
+    `${messages.toLocaleString('en')} route messages in ${datagrams.length} datagrams, recorded once and decoded from memory: the codec alone.`,
+  );
+  addRow(w, {
+    tool: 'header walk only (`forEachMessage`)',
+    inProcess: walk,
+    note: `${(messages / walk / 1000).toFixed(2)} M msg/s`,
+  });
+  addRow(w, {
+    tool: 'decode into typed route objects',
+    inProcess: decode,
+    note: `${(messages / decode / 1000).toFixed(2)} M msg/s`,
+  });
 }

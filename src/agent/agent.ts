@@ -34,14 +34,28 @@ import { type AnyResolvedSpec, type AnySpec, type ResolvedSpec, toAnyResolvedSpe
 import type { NetworkState } from '../overlay/state.js';
 import { Rtnetlink } from '../rtnetlink/client.js';
 import { watch } from '../rtnetlink/events.js';
-import { desiredPeers, describeHealth, diffPeers, type Membership, type MembershipHealth, type MembershipView } from '../membership/membership.js';
+import {
+  desiredPeers,
+  describeHealth,
+  diffPeers,
+  type Membership,
+  type MembershipHealth,
+  type MembershipView,
+} from '../membership/membership.js';
 import { withPeers } from '../membership/spec.js';
 import { StaticMembership } from '../membership/static.js';
 import { listPeers } from '../vxlan/peers.js';
 import { AgentRunningError } from './errors.js';
 import { netconfIpForward } from './netconf.js';
 import { type NftWatch, watchNftTable } from './nft-events.js';
-import { agentLockNote, type AgentRecord, type AgentRepair, KEEP_REPAIRS, removeAgentRecord, writeAgentRecord } from './record.js';
+import {
+  agentLockNote,
+  type AgentRecord,
+  type AgentRepair,
+  KEEP_REPAIRS,
+  removeAgentRecord,
+  writeAgentRecord,
+} from './record.js';
 import { OwnedView } from './relevance.js';
 
 export interface OverlayAgentOptions {
@@ -87,7 +101,9 @@ export interface AgentEvents {
   /** Something the operator should know that is not a repair (an overrun, a missing subscription). */
   notice: [{ network: string; message: string }];
   /** The membership source's members or health changed (a re-apply follows). */
-  membership: [{ network: string; source: string; health: MembershipHealth; peers: string[]; added: string[]; removed: string[] }];
+  membership: [
+    { network: string; source: string; health: MembershipHealth; peers: string[]; added: string[]; removed: string[] },
+  ];
   stopped: [{ network: string; destroyed?: string[] }];
 }
 
@@ -162,11 +178,14 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     }
     this.clients = { rtnetlink, nftables };
     // ip_forward read over rtnetlink: /proc/sys of another namespace costs a helper process per read, and every re-apply plans.
-    const host = OverlayHost.over({ rtnetlink, nftables, ipForward: netconfIpForward(rtnetlink, namespace) }, {
-      ...(namespace !== undefined ? { namespace } : {}),
-      ...(this.options.stateRoot !== undefined ? { stateRoot: this.options.stateRoot } : {}),
-      ...(this.options.lockTimeoutMs !== undefined ? { lockTimeoutMs: this.options.lockTimeoutMs } : {}),
-    });
+    const host = OverlayHost.over(
+      { rtnetlink, nftables, ipForward: netconfIpForward(rtnetlink, namespace) },
+      {
+        ...(namespace !== undefined ? { namespace } : {}),
+        ...(this.options.stateRoot !== undefined ? { stateRoot: this.options.stateRoot } : {}),
+        ...(this.options.lockTimeoutMs !== undefined ? { lockTimeoutMs: this.options.lockTimeoutMs } : {}),
+      },
+    );
     this.host = host;
     this.spec = spec;
     this.view = new OwnedView(spec);
@@ -174,7 +193,9 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     this.state = state;
     try {
       try {
-        this.lock = await NetworkLock.acquire(`agent:${spec.name}`, this.options.namespace, agentLockNote(state), { timeoutMs: 0 });
+        this.lock = await NetworkLock.acquire(`agent:${spec.name}`, this.options.namespace, agentLockNote(state), {
+          timeoutMs: 0,
+        });
       } catch (error) {
         if (error instanceof NetworkLockedError) throw new AgentRunningError(spec.name, error.where, error.holder);
         throw error;
@@ -184,15 +205,30 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       // Subscribe first, so nothing that changes while we apply goes unseen.
       const watching = await this.subscribe(spec);
       const target = await this.effective();
-      const changes = await this.enqueue(() => host.apply(target, { onChange: (change) => this.emit('change', { network: spec.name, cause: 'start', change: describeChange(change) }) }));
+      const changes = await this.enqueue(() =>
+        host.apply(target, {
+          onChange: (change) =>
+            this.emit('change', { network: spec.name, cause: 'start', change: describeChange(change) }),
+        }),
+      );
       this.view.seed(await host.rt.links.list());
       this.record = {
-        pid: process.pid, since: new Date().toISOString(), ...(this.options.file ? { file: this.options.file } : {}), resyncMs: this.resyncMs, repairs: [],
+        pid: process.pid,
+        since: new Date().toISOString(),
+        ...(this.options.file ? { file: this.options.file } : {}),
+        resyncMs: this.resyncMs,
+        repairs: [],
         ...this.membershipRecord(),
       };
       writeAgentRecord(state, this.record);
       this.resyncTimer = setInterval(() => this.schedule('resync (timer)', 0), this.resyncMs);
-      const started: AgentStarted = { network: spec.name, pid: process.pid, changes: changes.map(describeChange), watching, resyncMs: this.resyncMs };
+      const started: AgentStarted = {
+        network: spec.name,
+        pid: process.pid,
+        changes: changes.map(describeChange),
+        watching,
+        resyncMs: this.resyncMs,
+      };
       this.emit('started', started);
       return started;
     } catch (error) {
@@ -228,19 +264,32 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
         }
       } catch (error) {
         if (this.stopping) return;
-        this.emit('notice', { network: spec.name, message: `kernel events stopped (${(error as Error).message}); repairs now come from the resync timer only` });
+        this.emit('notice', {
+          network: spec.name,
+          message: `kernel events stopped (${(error as Error).message}); repairs now come from the resync timer only`,
+        });
       }
     })();
     const watching: string[] = [...groups];
     try {
       this.nft = await watchNftTable(this.options.namespace, OverlayHost.tableName(spec.name), {
-        onTable: (event) => this.schedule(`nftables ${NFT_MESSAGES[event.message] ?? `message ${event.message}`} in table ${event.table}`),
+        onTable: (event) =>
+          this.schedule(
+            `nftables ${NFT_MESSAGES[event.message] ?? `message ${event.message}`} in table ${event.table}`,
+          ),
         onOverrun: (error) => this.overrun(error),
-        onError: (error) => this.emit('notice', { network: spec.name, message: `nf_tables events stopped (${error.message}); its drift is repaired by the resync timer only` }),
+        onError: (error) =>
+          this.emit('notice', {
+            network: spec.name,
+            message: `nf_tables events stopped (${error.message}); its drift is repaired by the resync timer only`,
+          }),
       });
       watching.push('nftables');
     } catch (error) {
-      this.emit('notice', { network: spec.name, message: `nf_tables events unavailable (${(error as Error).message}); its drift is repaired by the resync timer only` });
+      this.emit('notice', {
+        network: spec.name,
+        message: `nf_tables events unavailable (${(error as Error).message}); its drift is repaired by the resync timer only`,
+      });
     }
     return watching;
   }
@@ -255,7 +304,8 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     if (this.stopping) return;
     const echo = this.applying || at - this.lastApplyEnd < ECHO_MS;
     this.pending ??= [];
-    if (this.pending.length < MAX_EVENTS && !this.pending.some((e) => e.trigger === trigger && e.echo === echo)) this.pending.push({ trigger, at, echo });
+    if (this.pending.length < MAX_EVENTS && !this.pending.some((e) => e.trigger === trigger && e.echo === echo))
+      this.pending.push({ trigger, at, echo });
     const now = performance.now();
     let due = now + delayMs;
     if (this.debounceTimer) {
@@ -270,10 +320,13 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       this.burstStart = now;
     }
     this.debounceDue = due;
-    this.debounceTimer = setTimeout(() => {
-      this.debounceTimer = undefined;
-      void this.enqueue(() => this.reapply()).catch(() => undefined);
-    }, Math.max(0, due - now));
+    this.debounceTimer = setTimeout(
+      () => {
+        this.debounceTimer = undefined;
+        void this.enqueue(() => this.reapply()).catch(() => undefined);
+      },
+      Math.max(0, due - now),
+    );
   }
 
   /** Runs `work` after everything queued before it: one apply at a time. */
@@ -316,7 +369,11 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
         return;
       }
       const repair: AgentRepair = {
-        at: new Date().toISOString(), trigger: pending.trigger, ms: Math.round(performance.now() - pending.at), changes: changes.map(describeChange), events: events.map((e) => e.trigger),
+        at: new Date().toISOString(),
+        trigger: pending.trigger,
+        ms: Math.round(performance.now() - pending.at),
+        changes: changes.map(describeChange),
+        events: events.map((e) => e.trigger),
       };
       if (this.record) {
         this.record.repairs = [...this.record.repairs, repair].slice(-KEEP_REPAIRS);
@@ -346,14 +403,18 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     if (!spec.dhcp?.serve) return;
     const { ownerPid, dnsmasqPid } = dhcpOwner(state.dhcpDir);
     if (ownerPid === undefined || dnsmasqPid === undefined || ownerPid === process.pid) return;
-    this.emit('notice', { network: spec.name, message: `taking over the DHCP server from pid ${ownerPid} (asking it to stop)` });
+    this.emit('notice', {
+      network: spec.name,
+      message: `taking over the DHCP server from pid ${ownerPid} (asking it to stop)`,
+    });
     try {
       process.kill(ownerPid, 'SIGTERM');
     } catch {
       return; // gone already
     }
     const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline && dhcpOwner(state.dhcpDir).dnsmasqPid !== undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (Date.now() < deadline && dhcpOwner(state.dhcpDir).dnsmasqPid !== undefined)
+      await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
   /** Starts the source for `spec` (none for a routed network: its peers are not flood entries). */
@@ -382,15 +443,32 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       Object.assign(this.record, this.membershipRecord());
       this.saveRecord();
     }
-    this.emit('membership', { network: this.spec!.name, source: source.source, health: view.health, peers: [...view.peers], added, removed });
-    this.schedule(`membership: ${[...added.map((p) => `+${p}`), ...removed.map((p) => `-${p}`)].join(' ') || describeHealth(view.health)}`);
+    this.emit('membership', {
+      network: this.spec!.name,
+      source: source.source,
+      health: view.health,
+      peers: [...view.peers],
+      added,
+      removed,
+    });
+    this.schedule(
+      `membership: ${[...added.map((p) => `+${p}`), ...removed.map((p) => `-${p}`)].join(' ') || describeHealth(view.health)}`,
+    );
   }
 
   private membershipRecord(): Pick<AgentRecord, 'membership'> {
     if (!this.membership) return {};
     const view = this.membership.view();
     const { health } = view;
-    return { membership: { source: this.membership.source, state: health.state, since: health.since, ...(health.state === 'stale' ? { cause: health.cause } : {}), peers: view.peers.length } };
+    return {
+      membership: {
+        source: this.membership.source,
+        state: health.state,
+        since: health.since,
+        ...(health.state === 'stale' ? { cause: health.cause } : {}),
+        peers: view.peers.length,
+      },
+    };
   }
 
   /**
@@ -406,7 +484,10 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     const { peers, kept } = desiredPeers(view, kernel);
     const keptText = kept.join(', ');
     if (kept.length && keptText !== this.lastKept) {
-      this.emit('notice', { network: spec.name, message: `membership ${describeHealth(view.health)}: keeping ${kept.length} peer(s) it no longer lists: ${keptText}` });
+      this.emit('notice', {
+        network: spec.name,
+        message: `membership ${describeHealth(view.health)}: keeping ${kept.length} peer(s) it no longer lists: ${keptText}`,
+      });
     }
     this.lastKept = keptText;
     return withPeers(spec, peers);
@@ -429,7 +510,12 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     const spec = toAnyResolvedSpec(input);
     const current = this.spec;
     if (!current || this.stopping) throw new ValidationError('reload', 'the agent is not running', spec.name);
-    if (spec.name !== current.name) throw new ValidationError('name', `the agent runs network ${current.name}; a spec of ${spec.name} needs an agent of its own`, spec.name);
+    if (spec.name !== current.name)
+      throw new ValidationError(
+        'name',
+        `the agent runs network ${current.name}; a spec of ${spec.name} needs an agent of its own`,
+        spec.name,
+      );
     const changes = await this.enqueue(async () => {
       // The new spec, with a source of its own, is in force once it is applied; if that fails, the old one stays.
       const previous = { spec: this.spec, membership: this.membership, off: this.offMembership, view: this.lastView };
@@ -437,7 +523,10 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       let made: Awaited<ReturnType<OverlayHost['apply']>>;
       try {
         await this.startMembership(spec);
-        made = await this.host!.apply(await this.effective(), { onChange: (change) => this.emit('change', { network: spec.name, cause: 'reload', change: describeChange(change) }) });
+        made = await this.host!.apply(await this.effective(), {
+          onChange: (change) =>
+            this.emit('change', { network: spec.name, cause: 'reload', change: describeChange(change) }),
+        });
       } catch (error) {
         if (this.membership !== previous.membership) {
           this.offMembership?.();
@@ -497,7 +586,8 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     await this.host?.close().catch((error) => failures.push(error));
     this.clients?.rtnetlink.close();
     this.clients?.nftables.close();
-    if (this.spec && this.record) this.emit('stopped', { network: this.spec.name, ...(destroyed ? { destroyed } : {}) });
+    if (this.spec && this.record)
+      this.emit('stopped', { network: this.spec.name, ...(destroyed ? { destroyed } : {}) });
     if (failures.length) throw failures[0];
   }
 
@@ -507,6 +597,14 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
 }
 
 const NFT_MESSAGES: Record<number, string> = {
-  0: 'table added', 2: 'table deleted', 3: 'chain added', 5: 'chain deleted', 6: 'rule added', 8: 'rule deleted',
-  9: 'set added', 11: 'set deleted', 12: 'set element added', 14: 'set element deleted',
+  0: 'table added',
+  2: 'table deleted',
+  3: 'chain added',
+  5: 'chain deleted',
+  6: 'rule added',
+  8: 'rule deleted',
+  9: 'set added',
+  11: 'set deleted',
+  12: 'set element added',
+  14: 'set element deleted',
 };

@@ -9,6 +9,8 @@ export class AgentRunningError extends VxnetError {
     readonly where: string,
     readonly holder: LockHolder | undefined,
   ) {
-    super(`an agent for network ${network} already runs in ${where}: ${describeHolder(holder)}; stop it first (one agent per network per namespace)`);
+    super(
+      `an agent for network ${network} already runs in ${where}: ${describeHolder(holder)}; stop it first (one agent per network per namespace)`,
+    );
   }
 }

@@ -24,21 +24,78 @@ export function formatLog(entry: LogEntry, format: LogFormat, now = new Date()):
 export function logAgent(agent: OverlayAgent, format: LogFormat, write: (line: string) => void): () => void {
   const log = (entry: LogEntry): void => write(formatLog(entry, format));
   const onStarted: (...a: any[]) => void = (s) =>
-    log({ level: 'info', network: s.network, event: 'started', message: `agent running (pid ${s.pid}); watching ${s.watching.join(', ')}; resync every ${s.resyncMs / 1000} s; ${s.changes.length} change(s) at start`, pid: s.pid, watching: s.watching, resyncMs: s.resyncMs, changes: s.changes });
-  const onChange: (...a: any[]) => void = (c) => log({ level: 'info', network: c.network, event: 'change', message: `${c.cause === 'reload' ? 'reload: ' : ''}${c.change}`, cause: c.cause, change: c.change });
+    log({
+      level: 'info',
+      network: s.network,
+      event: 'started',
+      message: `agent running (pid ${s.pid}); watching ${s.watching.join(', ')}; resync every ${s.resyncMs / 1000} s; ${s.changes.length} change(s) at start`,
+      pid: s.pid,
+      watching: s.watching,
+      resyncMs: s.resyncMs,
+      changes: s.changes,
+    });
+  const onChange: (...a: any[]) => void = (c) =>
+    log({
+      level: 'info',
+      network: c.network,
+      event: 'change',
+      message: `${c.cause === 'reload' ? 'reload: ' : ''}${c.change}`,
+      cause: c.cause,
+      change: c.change,
+    });
   const onRepair: (...a: any[]) => void = (r) =>
-    log({ level: 'info', network: r.network, event: 'repair', message: `repaired in ${r.ms} ms after ${r.trigger}${r.events?.length > 1 ? ` (+${r.events.length - 1} more event(s))` : ''}: ${r.changes.join('; ')}`, trigger: r.trigger, ms: r.ms, changes: r.changes, events: r.events ?? [r.trigger] });
-  const onFailed: (...a: any[]) => void = (f) => log({ level: 'error', network: f.network, event: 'failed', message: `repair after ${f.trigger} failed (retrying): ${f.error.message}`, trigger: f.trigger, error: f.error.message });
-  const onNotice: (...a: any[]) => void = (n) => log({ level: 'warn', network: n.network, event: 'notice', message: n.message });
+    log({
+      level: 'info',
+      network: r.network,
+      event: 'repair',
+      message: `repaired in ${r.ms} ms after ${r.trigger}${r.events?.length > 1 ? ` (+${r.events.length - 1} more event(s))` : ''}: ${r.changes.join('; ')}`,
+      trigger: r.trigger,
+      ms: r.ms,
+      changes: r.changes,
+      events: r.events ?? [r.trigger],
+    });
+  const onFailed: (...a: any[]) => void = (f) =>
+    log({
+      level: 'error',
+      network: f.network,
+      event: 'failed',
+      message: `repair after ${f.trigger} failed (retrying): ${f.error.message}`,
+      trigger: f.trigger,
+      error: f.error.message,
+    });
+  const onNotice: (...a: any[]) => void = (n) =>
+    log({ level: 'warn', network: n.network, event: 'notice', message: n.message });
   const onMembership: (...a: any[]) => void = (m) =>
     log({
-      level: m.health.state === 'fresh' ? 'info' : 'warn', network: m.network, event: 'membership',
+      level: m.health.state === 'fresh' ? 'info' : 'warn',
+      network: m.network,
+      event: 'membership',
       message: `membership ${m.source}: ${[...m.added.map((p: string) => `+${p}`), ...m.removed.map((p: string) => `-${p}`)].join(' ') || 'same peers'}; ${m.health.state} since ${m.health.since}${m.health.cause ? ` (${m.health.cause})` : ''}`,
-      source: m.source, health: m.health, peers: m.peers, added: m.added, removed: m.removed,
+      source: m.source,
+      health: m.health,
+      peers: m.peers,
+      added: m.added,
+      removed: m.removed,
     });
   const onStopped: (...a: any[]) => void = (s) =>
-    log({ level: 'info', network: s.network, event: 'stopped', message: s.destroyed ? `agent stopped; network removed (${s.destroyed.length} change(s))` : 'agent stopped; the network stays in place', ...(s.destroyed ? { destroyed: s.destroyed } : {}) });
-  const pairs: [string, (...a: any[]) => void][] = [['started', onStarted], ['change', onChange], ['repair', onRepair], ['failed', onFailed], ['notice', onNotice], ['membership', onMembership], ['stopped', onStopped]];
+    log({
+      level: 'info',
+      network: s.network,
+      event: 'stopped',
+      message: s.destroyed
+        ? `agent stopped; network removed (${s.destroyed.length} change(s))`
+        : 'agent stopped; the network stays in place',
+      ...(s.destroyed ? { destroyed: s.destroyed } : {}),
+    });
+  const pairs: [string, (...a: any[]) => void][] = [
+    ['started', onStarted],
+    ['change', onChange],
+    ['repair', onRepair],
+    ['failed', onFailed],
+    ['notice', onNotice],
+    ['membership', onMembership],
+    ['stopped', onStopped],
+  ];
   const emitter = agent as unknown as NodeJS.EventEmitter;
   for (const [name, handler] of pairs) emitter.on(name, handler);
   return () => {

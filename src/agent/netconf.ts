@@ -38,7 +38,8 @@ export function forwardingOf(message: RawMessage): boolean | undefined {
   while (offset + 4 <= end) {
     const length = readU16(buffer, offset);
     if (length < 4 || offset + length > end) return undefined;
-    if ((readU16(buffer, offset + 2) & 0x3fff) === NETCONFA_FORWARDING && length >= 8) return readS32(buffer, offset + 4) !== 0;
+    if ((readU16(buffer, offset + 2) & 0x3fff) === NETCONFA_FORWARDING && length >= 8)
+      return readS32(buffer, offset + 4) !== 0;
     offset += (length + 3) & ~3;
   }
   return undefined;

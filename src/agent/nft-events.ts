@@ -52,9 +52,17 @@ export interface NftWatch {
 export async function watchNftTable(
   namespace: string | undefined,
   table: string,
-  handlers: { onTable: (event: NftTableEvent) => void; onOverrun: (error: OverrunError) => void; onError: (error: Error) => void },
+  handlers: {
+    onTable: (event: NftTableEvent) => void;
+    onOverrun: (error: OverrunError) => void;
+    onError: (error: Error) => void;
+  },
 ): Promise<NftWatch> {
-  const subscription = await Subscription.open({ protocol: NETLINK_NETFILTER, groups: [NFNLGRP_NFTABLES], ...(namespace ? { namespace } : {}) });
+  const subscription = await Subscription.open({
+    protocol: NETLINK_NETFILTER,
+    groups: [NFNLGRP_NFTABLES],
+    ...(namespace ? { namespace } : {}),
+  });
   subscription.on((event) => {
     if (event.kind === 'overrun') handlers.onOverrun(event.error);
     else if (event.kind === 'error') handlers.onError(event.error);

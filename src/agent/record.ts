@@ -89,10 +89,16 @@ function alive(pid: number): boolean {
 
 /** "running (pid 123, since T), last repair at T2 after link vx0 deleted (37 ms): 2 change(s); membership static: fresh since T, 2 peer(s)" */
 export function describeAgent(agent: AgentStatus): string {
-  const head = agent.running ? `running (pid ${agent.pid}, since ${agent.since})` : `not running (pid ${agent.pid} is gone; it started ${agent.since})`;
+  const head = agent.running
+    ? `running (pid ${agent.pid}, since ${agent.since})`
+    : `not running (pid ${agent.pid} is gone; it started ${agent.since})`;
   const last = agent.repairs.at(-1);
-  const repair = last ? `, last repair at ${last.at} after ${last.trigger} (${last.ms} ms): ${last.changes.join('; ')}` : ', no repair yet';
+  const repair = last
+    ? `, last repair at ${last.at} after ${last.trigger} (${last.ms} ms): ${last.changes.join('; ')}`
+    : ', no repair yet';
   const m = agent.membership;
-  const membership = m ? `; membership ${m.source}: ${m.state} since ${m.since}${m.cause ? ` (${m.cause})` : ''}, ${m.peers} peer(s)` : '';
+  const membership = m
+    ? `; membership ${m.source}: ${m.state} since ${m.since}${m.cause ? ` (${m.cause})` : ''}, ${m.peers} peer(s)`
+    : '';
   return `${head}${repair}${agent.failing ? `; failing since ${agent.failing.at}: ${agent.failing.error}` : ''}${membership}`;
 }

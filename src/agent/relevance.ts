@@ -43,13 +43,19 @@ export class OwnedView {
     const kind = link.linkinfo?.info_kind;
     const isVxlan = role === 'vxlan' || (link.ifalias === this.alias && kind === 'vxlan');
     const isBridge = role === 'bridge' || (link.ifalias === this.alias && kind === 'bridge');
-    if (isVxlan) this.vxlanIndex = action === 'del' ? (this.vxlanIndex === link.ifindex ? undefined : this.vxlanIndex) : link.ifindex;
-    if (isBridge) this.bridgeIndex = action === 'del' ? (this.bridgeIndex === link.ifindex ? undefined : this.bridgeIndex) : link.ifindex;
+    if (isVxlan)
+      this.vxlanIndex =
+        action === 'del' ? (this.vxlanIndex === link.ifindex ? undefined : this.vxlanIndex) : link.ifindex;
+    if (isBridge)
+      this.bridgeIndex =
+        action === 'del' ? (this.bridgeIndex === link.ifindex ? undefined : this.bridgeIndex) : link.ifindex;
   }
 
   private nameOf(ifindex: number | undefined): string {
-    if (ifindex !== undefined && ifindex === this.vxlanIndex) return [...this.names].find(([, r]) => r === 'vxlan')?.[0] ?? `ifindex ${ifindex}`;
-    if (ifindex !== undefined && ifindex === this.bridgeIndex) return [...this.names].find(([, r]) => r === 'bridge')?.[0] ?? `ifindex ${ifindex}`;
+    if (ifindex !== undefined && ifindex === this.vxlanIndex)
+      return [...this.names].find(([, r]) => r === 'vxlan')?.[0] ?? `ifindex ${ifindex}`;
+    if (ifindex !== undefined && ifindex === this.bridgeIndex)
+      return [...this.names].find(([, r]) => r === 'bridge')?.[0] ?? `ifindex ${ifindex}`;
     return `ifindex ${ifindex}`;
   }
 
@@ -67,7 +73,8 @@ export class OwnedView {
         this.track(link, action);
         if (action === 'existing') return undefined;
         if (!(wasOurs || port || named || link.ifalias === this.alias)) return undefined;
-        const what = action === 'del' ? 'deleted' : port && !wasOurs && !named ? 'changed (a port of the bridge)' : 'changed';
+        const what =
+          action === 'del' ? 'deleted' : port && !wasOurs && !named ? 'changed (a port of the bridge)' : 'changed';
         return `link ${link.ifname ?? link.ifindex} ${what}`;
       }
       case 'address': {

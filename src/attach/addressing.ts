@@ -14,16 +14,16 @@ export type Addressing =
   | { mode: 'none' }
   | { mode: 'dhcp' }
   | {
-    mode: 'static';
-    /** Canonical CIDR: "10.10.0.5/24". */
-    address: string;
-    /** The address alone, canonical. */
-    ip: string;
-    prefixlen: number;
-    family: 4 | 6;
-    /** The default route's next hop, when one is wanted. */
-    gateway?: string;
-  };
+      mode: 'static';
+      /** Canonical CIDR: "10.10.0.5/24". */
+      address: string;
+      /** The address alone, canonical. */
+      ip: string;
+      prefixlen: number;
+      family: 4 | 6;
+      /** The default route's next hop, when one is wanted. */
+      gateway?: string;
+    };
 
 export interface AddressingInput {
   /** 'dhcp', "10.10.0.5/24", or "10.10.0.5" (takes the subnet's prefix length). Omitted: none. */
@@ -40,7 +40,10 @@ export interface AddressingInput {
 export function networkOf(cidr: string, field: string): { network: string; prefixlen: number; family: 4 | 6 } {
   const prefix = parsePrefix(cidr, field);
   const parsed = ipaddr.parseCIDR(`${prefix.address}/${prefix.prefixlen}`);
-  const network = prefix.family === 4 ? ipaddr.IPv4.networkAddressFromCIDR(`${prefix.address}/${prefix.prefixlen}`).toString() : networkOf6(parsed);
+  const network =
+    prefix.family === 4
+      ? ipaddr.IPv4.networkAddressFromCIDR(`${prefix.address}/${prefix.prefixlen}`).toString()
+      : networkOf6(parsed);
   return { network: `${network}/${prefix.prefixlen}`, prefixlen: prefix.prefixlen, family: prefix.family };
 }
 
@@ -60,35 +63,53 @@ export function resolveAddressing(input: AddressingInput): Addressing {
   const { address } = input;
   if (address === undefined) return { mode: 'none' };
   if (address === 'dhcp') return { mode: 'dhcp' };
-  if (typeof address !== 'string') throw new ValidationError('address', "'dhcp', or a static address with its prefix length (10.10.0.5/24)", address);
+  if (typeof address !== 'string')
+    throw new ValidationError('address', "'dhcp', or a static address with its prefix length (10.10.0.5/24)", address);
   const subnet = input.subnet === undefined ? undefined : networkOf(input.subnet, 'subnet');
   const bare = !address.includes('/');
   const prefix = parsePrefix(address, 'address');
   const ip = canonicalAddress(prefix.address);
   let prefixlen = prefix.prefixlen;
   if (bare) {
-    if (!subnet) throw new ValidationError('address', 'give the prefix length (10.10.0.5/24): without a subnet it cannot be known', address);
+    if (!subnet)
+      throw new ValidationError(
+        'address',
+        'give the prefix length (10.10.0.5/24): without a subnet it cannot be known',
+        address,
+      );
     prefixlen = subnet.prefixlen;
   }
   if (subnet) {
-    if (prefix.family !== subnet.family || !inside(ip, subnet.network)) throw new AddressOutsideSubnetError(address, subnet.network);
+    if (prefix.family !== subnet.family || !inside(ip, subnet.network))
+      throw new AddressOutsideSubnetError(address, subnet.network);
     if (prefixlen !== subnet.prefixlen) {
-      throw new ValidationError('address', `the network ${subnet.network} is a /${subnet.prefixlen}: give ${ip}/${subnet.prefixlen} (or ${ip} alone)`, address);
+      throw new ValidationError(
+        'address',
+        `the network ${subnet.network} is a /${subnet.prefixlen}: give ${ip}/${subnet.prefixlen} (or ${ip} alone)`,
+        address,
+      );
     }
   }
   const cidr = `${ip}/${prefixlen}`;
   const own = networkOf(cidr, 'address');
   if (prefix.family === 4 && prefixlen <= 30) {
     const broadcast = ipaddr.IPv4.broadcastAddressFromCIDR(cidr).toString();
-    if (ip === own.network.split('/')[0]) throw new ValidationError('address', `is the network address of ${own.network}`, address);
+    if (ip === own.network.split('/')[0])
+      throw new ValidationError('address', `is the network address of ${own.network}`, address);
     if (ip === broadcast) throw new ValidationError('address', `is the broadcast address of ${own.network}`, address);
   }
   let gateway: string | undefined;
   if (input.gateway !== undefined && input.defaultRoute !== false) {
-    if (addressFamily(input.gateway, 'gateway') !== prefix.family) throw new ValidationError('gateway', `is not IPv${prefix.family} like the address ${cidr}`, input.gateway);
+    if (addressFamily(input.gateway, 'gateway') !== prefix.family)
+      throw new ValidationError('gateway', `is not IPv${prefix.family} like the address ${cidr}`, input.gateway);
     gateway = canonicalAddress(input.gateway);
     if (gateway === ip) throw new ValidationError('address', `is the gateway's address (${gateway})`, address);
-    if (!inside(gateway, own.network)) throw new ValidationError('gateway', `is not inside ${own.network}, so the container could not reach it`, input.gateway);
+    if (!inside(gateway, own.network))
+      throw new ValidationError(
+        'gateway',
+        `is not inside ${own.network}, so the container could not reach it`,
+        input.gateway,
+      );
   }
   return { mode: 'static', address: cidr, ip, prefixlen, family: prefix.family, ...(gateway ? { gateway } : {}) };
 }

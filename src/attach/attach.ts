@@ -109,7 +109,10 @@ export class AttachPlan implements AsyncDisposable {
         try {
           await change.apply();
         } catch (error) {
-          throw new VxnetError(`attach ${this.result.ifname} in ${this.result.netns} to ${this.result.network}: step ${index + 1} of ${this.changes.length} (${describeChange(change)}) failed: ${(error as Error).message}`, { cause: error });
+          throw new VxnetError(
+            `attach ${this.result.ifname} in ${this.result.netns} to ${this.result.network}: step ${index + 1} of ${this.changes.length} (${describeChange(change)}) failed: ${(error as Error).message}`,
+            { cause: error },
+          );
         }
         onChange?.(change, index);
       }
@@ -135,7 +138,11 @@ const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 /** A container id as CNI defines one (letters, digits, "_", ".", "-"), at most 100 characters. */
 export function validateContainerId(id: unknown, field = 'containerId'): string {
   if (typeof id !== 'string' || !CONTAINER_ID.test(id)) {
-    throw new ValidationError(field, 'a container id is 1–100 letters, digits, "_", "." or "-", starting with a letter or digit', id);
+    throw new ValidationError(
+      field,
+      'a container id is 1–100 letters, digits, "_", "." or "-", starting with a letter or digit',
+      id,
+    );
   }
   return id;
 }
@@ -146,7 +153,8 @@ const hasAddress = (addresses: Address[], cidr: string): boolean => {
   const [ip, length] = cidr.split('/');
   return addresses.some((a) => addressOf(a) === ip && a.prefixlen === Number(length));
 };
-const isDefaultRoute = (r: Route): boolean => r.dst_len === 0 && (r.table ?? r.rtm_table) === RT_TABLE_MAIN && r.type === 1;
+const isDefaultRoute = (r: Route): boolean =>
+  r.dst_len === 0 && (r.table ?? r.rtm_table) === RT_TABLE_MAIN && r.type === 1;
 
 function openNamespace(io: AttachIo): (path: string) => Promise<Rtnetlink> {
   return io.openNamespace ?? ((path) => Rtnetlink.open({ namespace: path }));
@@ -157,13 +165,18 @@ function markedFor(links: Link[], ns: ContainerNamespace, ifname: string): { lin
   const found: { link: Link; network: string }[] = [];
   for (const link of links) {
     const mark = parseHostMark(link.ifalias);
-    if (mark && mark.netnsId === ns.identity.id && mark.ifname === ifname && link.linkinfo?.info_kind === 'veth') found.push({ link, network: mark.network });
+    if (mark && mark.netnsId === ns.identity.id && mark.ifname === ifname && link.linkinfo?.info_kind === 'veth')
+      found.push({ link, network: mark.network });
   }
   return found;
 }
 
 function attachedElsewhere(ifname: string, ns: ContainerNamespace, other: string, network: string): ConflictError {
-  return new ConflictError(`attachment of ${ifname} in namespace ${ns.label}`, [{ field: 'network', actual: other, wanted: network }], `detach it from ${other} first, or pick another ifname`);
+  return new ConflictError(
+    `attachment of ${ifname} in namespace ${ns.label}`,
+    [{ field: 'network', actual: other, wanted: network }],
+    `detach it from ${other} first, or pick another ifname`,
+  );
 }
 
 /**
@@ -182,16 +195,29 @@ export async function planAttach(rt: Rtnetlink, options: AttachOptions, io: Atta
   const addressing = resolveAddressing(options);
   const ns = containerNamespace(options.netns);
   if (namespaceIdentity(rt.namespace).id === ns.identity.id) {
-    throw new ValidationError('netns', `is the namespace the bridge is in (${rt.where}); a container has a network namespace of its own`, options.netns);
+    throw new ValidationError(
+      'netns',
+      `is the namespace the bridge is in (${rt.where}); a container has a network namespace of its own`,
+      options.netns,
+    );
   }
 
   const links = await rt.links.list();
   const bridge = links.find((l) => l.ifname === bridgeName);
   if (!bridge) throw new BridgeNotFoundError(bridgeName, rt.where, 'there is no device of that name');
-  if (bridge.linkinfo?.info_kind !== 'bridge') throw new BridgeNotFoundError(bridgeName, rt.where, `it is a ${bridge.linkinfo?.info_kind ?? 'plain'} device, not a bridge`);
+  if (bridge.linkinfo?.info_kind !== 'bridge')
+    throw new BridgeNotFoundError(
+      bridgeName,
+      rt.where,
+      `it is a ${bridge.linkinfo?.info_kind ?? 'plain'} device, not a bridge`,
+    );
   const bridgeMtu = bridge.mtu ?? ETHERNET_MTU;
   if (mtu !== undefined && mtu > bridgeMtu) {
-    throw new ValidationError('mtu', `the bridge ${bridgeName} carries at most ${bridgeMtu} bytes: a larger MTU inside the container would be dropped on the way`, mtu);
+    throw new ValidationError(
+      'mtu',
+      `the bridge ${bridgeName} carries at most ${bridgeMtu} bytes: a larger MTU inside the container would be dropped on the way`,
+      mtu,
+    );
   }
   const wantedMtu = mtu ?? bridgeMtu;
   const marked = markedFor(links, ns, ifname);
@@ -203,7 +229,16 @@ export async function planAttach(rt: Rtnetlink, options: AttachOptions, io: Atta
   const container = await openNamespace(io)(ns.path);
   try {
     const plan = await planContainer(rt, container, {
-      network, bridge, ifname, ns, existing, links, wantedMtu, wantedMac, containerId, addressing,
+      network,
+      bridge,
+      ifname,
+      ns,
+      existing,
+      links,
+      wantedMtu,
+      wantedMac,
+      containerId,
+      addressing,
     });
     return new AttachPlan(plan.changes, plan.result, container, existing !== undefined);
   } catch (error) {
@@ -225,23 +260,41 @@ interface Context {
   addressing: Addressing;
 }
 
-async function planContainer(rt: Rtnetlink, container: Rtnetlink, c: Context): Promise<{ changes: Change[]; result: Omit<AttachResult, 'changes'> }> {
+async function planContainer(
+  rt: Rtnetlink,
+  container: Rtnetlink,
+  c: Context,
+): Promise<{ changes: Change[]; result: Omit<AttachResult, 'changes'> }> {
   const { network, bridge, ifname, ns, existing, addressing } = c;
   const where = `${ifname} in ${ns.label}`;
   const containerLinks = await container.links.list();
   const lo = containerLinks.find((l) => l.ifname === 'lo');
   let device: Link | undefined;
   if (existing) {
-    device = containerLinks.find((l) => l.ifindex === existing.link && l.link === existing.ifindex && l.linkinfo?.info_kind === 'veth');
-    if (!device) throw new VxnetError(`the attachment's host end ${existing.ifname} has no peer in namespace ${ns.label} (moved away?): detach it and attach again`);
-    if (device.ifname !== ifname) throw new VxnetError(`the container end of ${existing.ifname} is named ${device.ifname} in namespace ${ns.label}, not ${ifname} (renamed since): detach it and attach again`);
+    device = containerLinks.find(
+      (l) => l.ifindex === existing.link && l.link === existing.ifindex && l.linkinfo?.info_kind === 'veth',
+    );
+    if (!device)
+      throw new VxnetError(
+        `the attachment's host end ${existing.ifname} has no peer in namespace ${ns.label} (moved away?): detach it and attach again`,
+      );
+    if (device.ifname !== ifname)
+      throw new VxnetError(
+        `the container end of ${existing.ifname} is named ${device.ifname} in namespace ${ns.label}, not ${ifname} (renamed since): detach it and attach again`,
+      );
   } else {
     const holder = containerLinks.find((l) => l.ifname === ifname);
     if (holder) {
       const mark = parseContainerMark(holder.ifalias);
       if (mark && mark.network !== network) throw attachedElsewhere(ifname, ns, mark.network, network);
-      if (mark) throw new VxnetError(`${where} is attached to network ${network} from another network namespace (its host end is not in ${rt.where}): detach it there`);
-      throw new IfnameTakenError(ns.label, ifname, { kind: holder.linkinfo?.info_kind, ...(holder.ifalias ? { alias: holder.ifalias } : {}) });
+      if (mark)
+        throw new VxnetError(
+          `${where} is attached to network ${network} from another network namespace (its host end is not in ${rt.where}): detach it there`,
+        );
+      throw new IfnameTakenError(ns.label, ifname, {
+        kind: holder.linkinfo?.info_kind,
+        ...(holder.ifalias ? { alias: holder.ifalias } : {}),
+      });
     }
   }
 
@@ -249,42 +302,65 @@ async function planContainer(rt: Rtnetlink, container: Rtnetlink, c: Context): P
   const notes: string[] = [];
   const hostName = existing?.ifname ?? freeHostName(c);
   const hostMac = existing?.address ?? hostVethMac(hostName);
-  const hostMarkText = hostMark({ network, netnsId: ns.identity.id, ifname, ...(c.containerId ? { containerId: c.containerId } : {}) });
+  const hostMarkText = hostMark({
+    network,
+    netnsId: ns.identity.id,
+    ifname,
+    ...(c.containerId ? { containerId: c.containerId } : {}),
+  });
   const previous = device ? parseContainerMark(device.ifalias) : undefined;
   const wantedStatic = addressing.mode === 'static' ? addressing : undefined;
 
   // Addresses and the default route inside the container, as they are now.
   const addresses = device ? await container.addresses.list({ dev: device.ifindex }) : [];
   // Default routes of both families: the one vxnet added before may be of the other family than the one wanted now.
-  const defaults = (existing || wantedStatic?.gateway) ? (await container.routes.list()).filter(isDefaultRoute) : [];
+  const defaults = existing || wantedStatic?.gateway ? (await container.routes.list()).filter(isDefaultRoute) : [];
   const ours = (gateway: string | undefined): Route | undefined =>
-    gateway === undefined || !device ? undefined : defaults.find((r) => r.gateway === gateway && r.oif === device!.ifindex);
+    gateway === undefined || !device
+      ? undefined
+      : defaults.find((r) => r.gateway === gateway && r.oif === device!.ifindex);
 
   let routeGateway: string | undefined;
   const routeChanges: Change[] = [];
   const addressChanges: Change[] = [];
   // The static address vxnet set before and no longer wants goes first: removing a subnet's primary address takes its secondaries with it.
-  if (previous?.address && previous.address !== 'dhcp' && previous.address !== wantedStatic?.address && hasAddress(addresses, previous.address)) {
+  if (
+    previous?.address &&
+    previous.address !== 'dhcp' &&
+    previous.address !== wantedStatic?.address &&
+    hasAddress(addresses, previous.address)
+  ) {
     const old = previous.address;
-    addressChanges.push({ action: 'remove', target: `address ${old} from ${where}`, detail: 'no longer wanted', apply: () => container.addresses.delete({ dev: ifname, address: old }) });
+    addressChanges.push({
+      action: 'remove',
+      target: `address ${old} from ${where}`,
+      detail: 'no longer wanted',
+      apply: () => container.addresses.delete({ dev: ifname, address: old }),
+    });
   }
   if (wantedStatic && !hasAddress(addresses, wantedStatic.address)) {
     addressChanges.push({
-      action: 'add', target: `address ${wantedStatic.address} on ${where}`,
+      action: 'add',
+      target: `address ${wantedStatic.address} on ${where}`,
       apply: () => container.addresses.add({ dev: ifname, address: wantedStatic.address }),
     });
   }
   if (previous?.gateway && previous.gateway !== wantedStatic?.gateway && ours(previous.gateway)) {
     const gateway = previous.gateway;
     routeChanges.push({
-      action: 'remove', target: `default route via ${gateway} from ${where}`, detail: 'no longer wanted',
-      apply: () => container.routes.delete({ dst: 'default', family: gateway.includes(':') ? 6 : 4, gateway, dev: ifname }),
+      action: 'remove',
+      target: `default route via ${gateway} from ${where}`,
+      detail: 'no longer wanted',
+      apply: () =>
+        container.routes.delete({ dst: 'default', family: gateway.includes(':') ? 6 : 4, gateway, dev: ifname }),
     });
   }
   if (wantedStatic?.gateway) {
     const gateway = wantedStatic.gateway;
     const familyNumber = wantedStatic.family === 4 ? AF_INET : AF_INET6;
-    const foreign = defaults.find((r) => r.family === familyNumber && !(r.gateway === gateway && r.oif === device?.ifindex));
+    const foreign = defaults.find(
+      (r) => r.family === familyNumber && !(r.gateway === gateway && r.oif === device?.ifindex),
+    );
     if (ours(gateway) && addressChanges.length === 0) {
       routeGateway = gateway;
     } else if (foreign && !ours(gateway) && !(previous?.gateway && foreign === ours(previous.gateway))) {
@@ -295,7 +371,9 @@ async function planContainer(rt: Rtnetlink, container: Rtnetlink, c: Context): P
       routeGateway = gateway;
       const spec = { dst: 'default', family: wantedStatic.family, gateway, dev: ifname } as const;
       routeChanges.push({
-        action: 'add', target: `default route via ${gateway} on ${where}`, ...(ours(gateway) ? { detail: 'if the address change took it' } : {}),
+        action: 'add',
+        target: `default route via ${gateway} on ${where}`,
+        ...(ours(gateway) ? { detail: 'if the address change took it' } : {}),
         // Checked again when applied: the address changes before it may have taken a route through the old address with them.
         apply: async () => {
           const index = (await container.links.get(ifname)).ifindex;
@@ -306,18 +384,35 @@ async function planContainer(rt: Rtnetlink, container: Rtnetlink, c: Context): P
     }
   }
   const markAddress = addressing.mode === 'dhcp' ? 'dhcp' : wantedStatic?.address;
-  const containerMarkText = containerMark({ network, ...(markAddress ? { address: markAddress } : {}), ...(routeGateway ? { gateway: routeGateway } : {}) });
+  const containerMarkText = containerMark({
+    network,
+    ...(markAddress ? { address: markAddress } : {}),
+    ...(routeGateway ? { gateway: routeGateway } : {}),
+  });
 
   if (!existing) {
     changes.push({
-      action: 'create', target: `veth ${hostName} on ${bridge.ifname}`,
+      action: 'create',
+      target: `veth ${hostName} on ${bridge.ifname}`,
       detail: `peer ${ifname} in ${ns.label}, mtu ${c.wantedMtu}, mac ${c.wantedMac}`,
-      apply: async () => void (await rt.links.create({
-        ifname: hostName, kind: 'veth', address: hostMac, mtu: c.wantedMtu, master: bridge.ifindex, up: true, ifalias: hostMarkText,
-        peer: { ifname, namespace: ns.path, mtu: c.wantedMtu, address: c.wantedMac },
-      })),
+      apply: async () =>
+        void (await rt.links.create({
+          ifname: hostName,
+          kind: 'veth',
+          address: hostMac,
+          mtu: c.wantedMtu,
+          master: bridge.ifindex,
+          up: true,
+          ifalias: hostMarkText,
+          peer: { ifname, namespace: ns.path, mtu: c.wantedMtu, address: c.wantedMac },
+        })),
     });
-    changes.push({ action: 'update', target: `link ${where}`, detail: 'mark, up', apply: () => container.links.set(ifname, { ifalias: containerMarkText, up: true }) });
+    changes.push({
+      action: 'update',
+      target: `link ${where}`,
+      detail: 'mark, up',
+      apply: () => container.links.set(ifname, { ifalias: containerMarkText, up: true }),
+    });
   } else {
     const set: Parameters<Rtnetlink['links']['set']>[1] = {};
     const details: string[] = [];
@@ -337,7 +432,13 @@ async function planContainer(rt: Rtnetlink, container: Rtnetlink, c: Context): P
       set.ifalias = hostMarkText;
       details.push('mark');
     }
-    if (details.length) changes.push({ action: 'update', target: `link ${existing.ifname}`, detail: details.join(', '), apply: () => rt.links.set(existing, set) });
+    if (details.length)
+      changes.push({
+        action: 'update',
+        target: `link ${existing.ifname}`,
+        detail: details.join(', '),
+        apply: () => rt.links.set(existing, set),
+      });
     const inside: Parameters<Rtnetlink['links']['set']>[1] = {};
     const insideDetails: string[] = [];
     if (device!.mtu !== c.wantedMtu) {
@@ -352,19 +453,40 @@ async function planContainer(rt: Rtnetlink, container: Rtnetlink, c: Context): P
       inside.up = true;
       insideDetails.push('up');
     }
-    if (insideDetails.length) changes.push({ action: 'update', target: `link ${where}`, detail: insideDetails.join(', '), apply: () => container.links.set(device!, inside) });
+    if (insideDetails.length)
+      changes.push({
+        action: 'update',
+        target: `link ${where}`,
+        detail: insideDetails.join(', '),
+        apply: () => container.links.set(device!, inside),
+      });
   }
-  if (lo && !isUp(lo)) changes.push({ action: 'update', target: `link lo in ${ns.label}`, detail: 'up', apply: () => container.links.set(lo, { up: true }) });
+  if (lo && !isUp(lo))
+    changes.push({
+      action: 'update',
+      target: `link lo in ${ns.label}`,
+      detail: 'up',
+      apply: () => container.links.set(lo, { up: true }),
+    });
   changes.push(...addressChanges, ...routeChanges);
   // An existing attachment's container mark changes last: until then it says what to undo.
   if (existing && device!.ifalias !== containerMarkText) {
-    changes.push({ action: 'update', target: `link ${where}`, detail: 'mark', apply: () => container.links.set(device!, { ifalias: containerMarkText }) });
+    changes.push({
+      action: 'update',
+      target: `link ${where}`,
+      detail: 'mark',
+      apply: () => container.links.set(device!, { ifalias: containerMarkText }),
+    });
   }
 
   return {
     changes,
     result: {
-      network, netns: ns.path, netnsId: ns.identity.id, ifname, ...(c.containerId ? { containerId: c.containerId } : {}),
+      network,
+      netns: ns.path,
+      netnsId: ns.identity.id,
+      ifname,
+      ...(c.containerId ? { containerId: c.containerId } : {}),
       host: { ifname: hostName, mac: hostMac, bridge: bridge.ifname! },
       container: { ifname, mac: c.wantedMac, mtu: c.wantedMtu },
       ...(markAddress ? { address: markAddress } : {}),
@@ -381,7 +503,9 @@ function freeHostName(c: Context): string {
     const name = hostVethName(c.ns.identity.id, c.ifname, attempt);
     if (!taken.has(name)) return name;
   }
-  throw new VxnetError(`no free name for the host end of ${c.ifname} in ${c.ns.label}: the ${HOST_VETH_ATTEMPTS} candidates (${hostVethName(c.ns.identity.id, c.ifname)} …) are all taken by other devices`);
+  throw new VxnetError(
+    `no free name for the host end of ${c.ifname} in ${c.ns.label}: the ${HOST_VETH_ATTEMPTS} candidates (${hostVethName(c.ns.identity.id, c.ifname)} …) are all taken by other devices`,
+  );
 }
 
 /** Attaches (or converges an attachment); returns it with the changes made. */
@@ -400,9 +524,15 @@ export interface AttachmentCheck {
 }
 
 /** Compares an attachment with the options, changing nothing (a CNI CHECK). Throws as attach would on bad input. */
-export async function checkAttachment(rt: Rtnetlink, options: AttachOptions, io: AttachIo = {}): Promise<AttachmentCheck> {
+export async function checkAttachment(
+  rt: Rtnetlink,
+  options: AttachOptions,
+  io: AttachIo = {},
+): Promise<AttachmentCheck> {
   await using plan = await planAttach(rt, options, io);
-  const problems = plan.exists ? plan.changes.map((change) => `would ${describeChange(change)}`) : [`${plan.result.ifname} in ${plan.result.netns} is not attached to ${plan.result.network}`];
+  const problems = plan.exists
+    ? plan.changes.map((change) => `would ${describeChange(change)}`)
+    : [`${plan.result.ifname} in ${plan.result.netns} is not attached to ${plan.result.network}`];
   return { attached: plan.exists, problems, attachment: plan.result };
 }
 
@@ -437,15 +567,30 @@ export async function detach(rt: Rtnetlink, options: DetachOptions): Promise<Det
   try {
     ns = containerNamespace(options.netns);
   } catch (error) {
-    if (error instanceof NetnsNotFoundError) return { detached: false, reason: `${error.reason}: nothing is attached (a veth goes with its namespace)`, changes: [] };
+    if (error instanceof NetnsNotFoundError)
+      return {
+        detached: false,
+        reason: `${error.reason}: nothing is attached (a veth goes with its namespace)`,
+        changes: [],
+      };
     throw error;
   }
   const marked = markedFor(await rt.links.list(), ns, ifname);
   const other = marked.find((m) => m.network !== network);
   if (other) throw attachedElsewhere(ifname, ns, other.network, network);
   const ours = marked[0]?.link;
-  if (!ours) return { detached: false, reason: `${ifname} in ${ns.label} is not attached to ${network} in ${rt.where}`, changes: [] };
-  const change: Change = { action: 'delete', target: `veth ${ours.ifname}`, detail: `${ifname} in ${ns.label}`, apply: () => rt.links.delete(ours) };
+  if (!ours)
+    return {
+      detached: false,
+      reason: `${ifname} in ${ns.label} is not attached to ${network} in ${rt.where}`,
+      changes: [],
+    };
+  const change: Change = {
+    action: 'delete',
+    target: `veth ${ours.ifname}`,
+    detail: `${ifname} in ${ns.label}`,
+    apply: () => rt.links.delete(ours),
+  };
   await change.apply();
   return { detached: true, host: ours.ifname!, changes: [change] };
 }
@@ -456,10 +601,23 @@ export async function detach(rt: Rtnetlink, options: DetachOptions): Promise<Det
  * looked up again and deleted only if it still carries the same mark.
  * False when it is gone already (its namespace died, or a detach ran).
  */
-export async function detachAttachment(rt: Rtnetlink, attachment: Pick<Attachment, 'network' | 'netnsId' | 'ifname'> & { host: Pick<Attachment['host'], 'ifname' | 'ifindex'> }): Promise<boolean> {
+export async function detachAttachment(
+  rt: Rtnetlink,
+  attachment: Pick<Attachment, 'network' | 'netnsId' | 'ifname'> & {
+    host: Pick<Attachment['host'], 'ifname' | 'ifindex'>;
+  },
+): Promise<boolean> {
   const link = await rt.links.find(attachment.host.ifindex);
   const mark = parseHostMark(link?.ifalias);
-  if (!link || link.ifname !== attachment.host.ifname || !mark || mark.network !== attachment.network || mark.netnsId !== attachment.netnsId || mark.ifname !== attachment.ifname) return false;
+  if (
+    !link ||
+    link.ifname !== attachment.host.ifname ||
+    !mark ||
+    mark.network !== attachment.network ||
+    mark.netnsId !== attachment.netnsId ||
+    mark.ifname !== attachment.ifname
+  )
+    return false;
   try {
     await rt.links.delete(link);
   } catch (error) {

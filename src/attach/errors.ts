@@ -72,6 +72,8 @@ export class NetworkNotAppliedError extends VxnetError {
     readonly network: string,
     readonly where: string,
   ) {
-    super(`network ${network} is not applied in ${where} (no bridge of it is there): apply its spec on this host first`);
+    super(
+      `network ${network} is not applied in ${where} (no bridge of it is there): apply its spec on this host first`,
+    );
   }
 }

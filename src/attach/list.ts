@@ -21,7 +21,14 @@ export interface Attachment {
   /** The interface inside the container. */
   ifname: string;
   containerId?: string;
-  host: { ifname: string; ifindex: number; mac?: string; mtu: number; up: boolean; /** The bridge it is a port of. */ bridge?: string };
+  host: {
+    ifname: string;
+    ifindex: number;
+    mac?: string;
+    mtu: number;
+    up: boolean /** The bridge it is a port of. */;
+    bridge?: string;
+  };
   /** The container's end as the kernel reports it; undefined when it cannot be read from here. */
   container?: {
     ifname: string;
@@ -52,23 +59,39 @@ export async function listAttachments(rt: Rtnetlink, filter: { network?: string 
     const bridge = link.master ? byIndex.get(link.master) : undefined;
     const problems: string[] = [];
     const attachment: Attachment = {
-      network: mark.network, netnsId: mark.netnsId, ifname: mark.ifname,
+      network: mark.network,
+      netnsId: mark.netnsId,
+      ifname: mark.ifname,
       ...(paths.has(mark.netnsId) ? { netns: paths.get(mark.netnsId)! } : {}),
       ...(mark.containerId ? { containerId: mark.containerId } : {}),
-      host: { ifname: link.ifname!, ifindex: link.ifindex, mac: link.address, mtu: link.mtu ?? 0, up: (link.flags & IFF_UP) !== 0, ...(bridge ? { bridge: bridge.ifname! } : {}) },
+      host: {
+        ifname: link.ifname!,
+        ifindex: link.ifindex,
+        mac: link.address,
+        mtu: link.mtu ?? 0,
+        up: (link.flags & IFF_UP) !== 0,
+        ...(bridge ? { bridge: bridge.ifname! } : {}),
+      },
       problems,
     };
-    if (!bridge) problems.push(`${link.ifname} (${mark.ifname} in ${attachment.netns ?? mark.netnsId}) is not on a bridge`);
-    if (!attachment.host.up) problems.push(`${link.ifname} (${mark.ifname} in ${attachment.netns ?? mark.netnsId}) is down`);
+    if (!bridge)
+      problems.push(`${link.ifname} (${mark.ifname} in ${attachment.netns ?? mark.netnsId}) is not on a bridge`);
+    if (!attachment.host.up)
+      problems.push(`${link.ifname} (${mark.ifname} in ${attachment.netns ?? mark.netnsId}) is down`);
     const peer = await peerOf(rt, link);
     if (peer) {
       const inside = parseContainerMark(peer.ifalias);
       const container = {
-        ifname: peer.ifname!, mac: peer.address, mtu: peer.mtu ?? 0, up: (peer.flags & IFF_UP) !== 0,
-        ...(inside?.address ? { address: inside.address } : {}), ...(inside?.gateway ? { gateway: inside.gateway } : {}),
+        ifname: peer.ifname!,
+        mac: peer.address,
+        mtu: peer.mtu ?? 0,
+        up: (peer.flags & IFF_UP) !== 0,
+        ...(inside?.address ? { address: inside.address } : {}),
+        ...(inside?.gateway ? { gateway: inside.gateway } : {}),
       };
       attachment.container = container;
-      if (peer.ifname !== mark.ifname) problems.push(`the container end of ${link.ifname} is named ${peer.ifname}, not ${mark.ifname}`);
+      if (peer.ifname !== mark.ifname)
+        problems.push(`the container end of ${link.ifname} is named ${peer.ifname}, not ${mark.ifname}`);
       if (!container.up) problems.push(`${peer.ifname} in ${attachment.netns ?? mark.netnsId} is down`);
     } else {
       problems.push(`the container end of ${link.ifname} cannot be read from ${rt.where}`);

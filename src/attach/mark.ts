@@ -40,9 +40,16 @@ export interface ContainerMark {
 }
 
 function encode(network: string, fields: [string, string | undefined][]): string {
-  const text = [ownerAlias(network), KIND, ...fields.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`)].join(' ');
+  const text = [
+    ownerAlias(network),
+    KIND,
+    ...fields.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`),
+  ].join(' ');
   if (Buffer.byteLength(text) > ALIAS_MAX_BYTES) {
-    throw new ValidationError('containerId', `the mark "${text}" would exceed the kernel's ${ALIAS_MAX_BYTES} bytes of alias: use a shorter container id or network name`);
+    throw new ValidationError(
+      'containerId',
+      `the mark "${text}" would exceed the kernel's ${ALIAS_MAX_BYTES} bytes of alias: use a shorter container id or network name`,
+    );
   }
   return text;
 }
@@ -62,7 +69,11 @@ function decode(alias: string | undefined): { network: string; fields: Map<strin
 }
 
 export function hostMark(mark: HostMark): string {
-  return encode(mark.network, [['netns', mark.netnsId], ['ifname', mark.ifname], ['container', mark.containerId]]);
+  return encode(mark.network, [
+    ['netns', mark.netnsId],
+    ['ifname', mark.ifname],
+    ['container', mark.containerId],
+  ]);
 }
 
 /** The host end's mark read back; undefined for any other alias (or a mark missing its fields). */
@@ -76,7 +87,10 @@ export function parseHostMark(alias: string | undefined): HostMark | undefined {
 }
 
 export function containerMark(mark: ContainerMark): string {
-  return encode(mark.network, [['address', mark.address], ['gateway', mark.gateway]]);
+  return encode(mark.network, [
+    ['address', mark.address],
+    ['gateway', mark.gateway],
+  ]);
 }
 
 export function parseContainerMark(alias: string | undefined): ContainerMark | undefined {

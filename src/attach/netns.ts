@@ -38,18 +38,26 @@ export function containerNamespace(given: string | number, field = 'netns'): Con
     stat = statSync(ref.path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code !== 'ENOENT'
-      ? `cannot read ${ref.path}: ${code ?? (error as Error).message}`
-      : ref.pid !== undefined ? `no process ${ref.pid} (${ref.path} does not exist)`
-      : ref.name !== undefined ? `no network namespace ${ref.name} (${ref.path} does not exist; ip netns list shows the names)`
-      : `no network namespace at ${ref.path} (it does not exist)`;
+    const why =
+      code !== 'ENOENT'
+        ? `cannot read ${ref.path}: ${code ?? (error as Error).message}`
+        : ref.pid !== undefined
+          ? `no process ${ref.pid} (${ref.path} does not exist)`
+          : ref.name !== undefined
+            ? `no network namespace ${ref.name} (${ref.path} does not exist; ip netns list shows the names)`
+            : `no network namespace at ${ref.path} (it does not exist)`;
     throw new NetnsNotFoundError(given, ref.path, why);
   }
   if (stat.dev !== nsfs()) {
-    throw new NetnsNotFoundError(given, ref.path, `${ref.path} is not a namespace file (a network namespace is a file of nsfs: /proc/PID/ns/net, or its bind mount under /run/netns)`);
+    throw new NetnsNotFoundError(
+      given,
+      ref.path,
+      `${ref.path} is not a namespace file (a network namespace is a file of nsfs: /proc/PID/ns/net, or its bind mount under /run/netns)`,
+    );
   }
   const identity = { dev: stat.dev, ino: stat.ino, id: `ns-${stat.dev}-${stat.ino}` };
-  const key = ref.name !== undefined ? `netns:${ref.name}` : ref.pid !== undefined ? `pid:${ref.pid}` : `path:${ref.path}`;
+  const key =
+    ref.name !== undefined ? `netns:${ref.name}` : ref.pid !== undefined ? `pid:${ref.pid}` : `path:${ref.path}`;
   return { ...ref, given, identity, label, key };
 }
 
@@ -72,7 +80,10 @@ export function namespacePaths(wanted: ReadonlySet<string>): Map<string, string>
   if (wanted.size === 0) return found;
   for (const name of safeList(NETNS_RUN_DIR).sort()) consider(`${NETNS_RUN_DIR}/${name}`);
   if (found.size < wanted.size) {
-    const pids = safeList('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number).sort((a, b) => a - b);
+    const pids = safeList('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .map(Number)
+      .sort((a, b) => a - b);
     for (const pid of pids) {
       consider(`/proc/${pid}/ns/net`);
       if (found.size === wanted.size) break;

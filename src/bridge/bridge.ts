@@ -23,7 +23,10 @@ const CENTISECONDS = 100;
 export async function planBridge(rt: Rtnetlink, spec: BridgeSpec): Promise<Change[]> {
   validateBridgeSpec(spec);
   const alias = spec.owner !== undefined ? ownerAlias(spec.owner) : undefined;
-  const wanted: BridgeInfoData = { stp_state: spec.stp ? 1 : 0, forward_delay: Math.round((spec.forwardDelay ?? 0) * CENTISECONDS) };
+  const wanted: BridgeInfoData = {
+    stp_state: spec.stp ? 1 : 0,
+    forward_delay: Math.round((spec.forwardDelay ?? 0) * CENTISECONDS),
+  };
   const existing = await rt.links.find(spec.name);
   const changes: Change[] = [];
   if (!existing) {
@@ -32,7 +35,13 @@ export async function planBridge(rt: Rtnetlink, spec: BridgeSpec): Promise<Chang
       target: `link ${spec.name}`,
       detail: `bridge, stp ${spec.stp ? 'on' : 'off'}, forward delay ${spec.forwardDelay ?? 0}s${spec.mtu ? `, mtu ${spec.mtu}` : ''}`,
       apply: async () => {
-        await rt.links.create({ ifname: spec.name, kind: 'bridge', bridge: wanted, ...(alias ? { ifalias: alias } : {}), up: true });
+        await rt.links.create({
+          ifname: spec.name,
+          kind: 'bridge',
+          bridge: wanted,
+          ...(alias ? { ifalias: alias } : {}),
+          up: true,
+        });
         // An MTU given at creation is not "set by the user" for the bridge driver, which then
         // follows its ports' MTUs (a 1500-byte veth would raise it). Setting it afterwards sticks.
         if (spec.mtu) await rt.links.set(spec.name, { mtu: spec.mtu });
@@ -40,12 +49,20 @@ export async function planBridge(rt: Rtnetlink, spec: BridgeSpec): Promise<Chang
     });
   } else {
     if (existing.linkinfo?.info_kind !== 'bridge') {
-      throw new ConflictError(`link ${spec.name}`, [{ field: 'kind', actual: existing.linkinfo?.info_kind ?? 'none', wanted: 'bridge' }], 'pick another bridge name, or delete that device');
+      throw new ConflictError(
+        `link ${spec.name}`,
+        [{ field: 'kind', actual: existing.linkinfo?.info_kind ?? 'none', wanted: 'bridge' }],
+        'pick another bridge name, or delete that device',
+      );
     }
     // Ownership is given at creation only: a bridge someone else made stays theirs (destroy never removes it).
     const current = ownerFromAlias(existing.ifalias);
     if (alias !== undefined && current !== undefined && current !== spec.owner) {
-      throw new ConflictError(`link ${spec.name}`, [{ field: 'owner', actual: current, wanted: spec.owner }], 'it belongs to another vxnet network');
+      throw new ConflictError(
+        `link ${spec.name}`,
+        [{ field: 'owner', actual: current, wanted: spec.owner }],
+        'it belongs to another vxnet network',
+      );
     }
     const data = (existing.linkinfo.info_data ?? {}) as BridgeInfoData;
     const updates: string[] = [];
@@ -68,19 +85,34 @@ export async function planBridge(rt: Rtnetlink, spec: BridgeSpec): Promise<Chang
       set.up = true;
       updates.push('up');
     }
-    if (updates.length) changes.push({ action: 'update', target: `link ${spec.name}`, detail: updates.join(', '), apply: () => rt.links.set(spec.name, set) });
+    if (updates.length)
+      changes.push({
+        action: 'update',
+        target: `link ${spec.name}`,
+        detail: updates.join(', '),
+        apply: () => rt.links.set(spec.name, set),
+      });
   }
   if (spec.address !== undefined) {
     const prefix = parsePrefix(spec.address, 'address');
     const address = canonicalAddress(prefix.address);
     const present = existing
-      ? (await rt.addresses.list({ dev: existing.ifindex })).some((a) => (a.local ?? a.address) === address && a.prefixlen === prefix.prefixlen)
+      ? (await rt.addresses.list({ dev: existing.ifindex })).some(
+          (a) => (a.local ?? a.address) === address && a.prefixlen === prefix.prefixlen,
+        )
       : false;
     if (!present) {
       changes.push({
         action: 'add',
         target: `address ${spec.address} on ${spec.name}`,
-        apply: () => rt.addresses.add({ dev: spec.name, address: spec.address!, ...(prefix.family === 6 ? { flags: IFA_F_NODAD /* the gateway is ours: no duplicate address detection delay */ } : {}) }),
+        apply: () =>
+          rt.addresses.add({
+            dev: spec.name,
+            address: spec.address!,
+            ...(prefix.family === 6
+              ? { flags: IFA_F_NODAD /* the gateway is ours: no duplicate address detection delay */ }
+              : {}),
+          }),
       });
     }
   }
@@ -97,9 +129,16 @@ export async function ensureBridge(rt: Rtnetlink, spec: BridgeSpec): Promise<Cha
 export async function planPort(rt: Rtnetlink, bridge: string, port: LinkRef): Promise<Change[]> {
   const [master, link] = await Promise.all([rt.links.find(bridge), rt.links.find(port)]);
   if (!link) throw new ValidationError('port', `no device ${port} in ${rt.where}`, port);
-  if (master && master.linkinfo?.info_kind !== 'bridge') throw new ValidationError('bridge', `${bridge} is not a bridge`, bridge);
+  if (master && master.linkinfo?.info_kind !== 'bridge')
+    throw new ValidationError('bridge', `${bridge} is not a bridge`, bridge);
   if (master && link.master === master.ifindex && (link.flags & IFF_UP) !== 0) return [];
-  return [{ action: 'add', target: `port ${link.ifname} on ${bridge}`, apply: () => rt.links.set(link, { master: bridge, up: true }) }];
+  return [
+    {
+      action: 'add',
+      target: `port ${link.ifname} on ${bridge}`,
+      apply: () => rt.links.set(link, { master: bridge, up: true }),
+    },
+  ];
 }
 
 /** Enslaves a device to the bridge and brings it up. Returns false if it already was. */
@@ -121,6 +160,12 @@ export async function detachPort(rt: Rtnetlink, port: LinkRef): Promise<boolean>
 /** The devices enslaved to a bridge. */
 export async function listPorts(rt: Rtnetlink, bridge: string): Promise<Link[]> {
   const master = await rt.links.find(bridge);
-  if (!master) throw new NetlinkError({ errno: ENODEV, operation: 'list ports', object: bridge, cause: `no bridge named ${bridge} in ${rt.where}` });
+  if (!master)
+    throw new NetlinkError({
+      errno: ENODEV,
+      operation: 'list ports',
+      object: bridge,
+      cause: `no bridge named ${bridge} in ${rt.where}`,
+    });
   return rt.links.list({ master: master.ifindex });
 }

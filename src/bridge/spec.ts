@@ -22,16 +22,22 @@ export interface BridgeSpec {
 }
 
 export function validateBridgeSpec(spec: BridgeSpec): void {
-  if (typeof spec !== 'object' || spec === null) throw new ValidationError('bridge', 'expected a bridge spec object', spec);
+  if (typeof spec !== 'object' || spec === null)
+    throw new ValidationError('bridge', 'expected a bridge spec object', spec);
   validatePortableIfname(spec.name, 'name');
   if (spec.mtu !== undefined) validateMtu(spec.mtu);
-  if (spec.stp !== undefined && typeof spec.stp !== 'boolean') throw new ValidationError('stp', 'true or false', spec.stp);
-  if (spec.forwardDelay !== undefined && (typeof spec.forwardDelay !== 'number' || spec.forwardDelay < 0 || spec.forwardDelay > 30)) {
+  if (spec.stp !== undefined && typeof spec.stp !== 'boolean')
+    throw new ValidationError('stp', 'true or false', spec.stp);
+  if (
+    spec.forwardDelay !== undefined &&
+    (typeof spec.forwardDelay !== 'number' || spec.forwardDelay < 0 || spec.forwardDelay > 30)
+  ) {
     throw new ValidationError('forwardDelay', 'seconds, 0 to 30', spec.forwardDelay);
   }
   if (spec.address !== undefined) {
     const prefix = parsePrefix(spec.address, 'address');
-    if (!spec.address.includes('/')) throw new ValidationError('address', 'give the gateway with its prefix, e.g. 10.10.0.1/24', spec.address);
+    if (!spec.address.includes('/'))
+      throw new ValidationError('address', 'give the gateway with its prefix, e.g. 10.10.0.1/24', spec.address);
     if ((prefix.family === 4 && prefix.prefixlen > 30) || (prefix.family === 6 && prefix.prefixlen > 126)) {
       throw new ValidationError('address', 'the prefix leaves no room for containers', spec.address);
     }

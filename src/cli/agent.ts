@@ -17,13 +17,19 @@ export interface AgentCommandOptions {
   resync?: string;
 }
 
-export async function agentCommand(file: string, options: AgentCommandOptions, out: (line: string) => void): Promise<number> {
+export async function agentCommand(
+  file: string,
+  options: AgentCommandOptions,
+  out: (line: string) => void,
+): Promise<number> {
   const format = (options.logFormat ?? 'text') as LogFormat;
-  if (format !== 'text' && format !== 'json') throw new UsageError(`--log-format takes text or json, not ${options.logFormat}`);
+  if (format !== 'text' && format !== 'json')
+    throw new UsageError(`--log-format takes text or json, not ${options.logFormat}`);
   let resyncMs: number | undefined;
   if (options.resync !== undefined) {
     const seconds = Number(options.resync);
-    if (!/^\d+(\.\d+)?$/.test(options.resync) || seconds <= 0) throw new UsageError(`--resync takes a number of seconds, not ${options.resync}`);
+    if (!/^\d+(\.\d+)?$/.test(options.resync) || seconds <= 0)
+      throw new UsageError(`--resync takes a number of seconds, not ${options.resync}`);
     resyncMs = Math.round(seconds * 1000);
   }
   const spec = await loadAnySpec(file);
@@ -44,9 +50,31 @@ export async function agentCommand(file: string, options: AgentCommandOptions, o
       try {
         const next = await loadAnySpec(file);
         const changes = await agent.reload(next);
-        out(formatLog({ level: 'info', network: next.name, event: 'reload', message: `reloaded ${file}: ${changes.length ? `${changes.length} change(s)` : 'nothing to change'}`, changes }, format));
+        out(
+          formatLog(
+            {
+              level: 'info',
+              network: next.name,
+              event: 'reload',
+              message: `reloaded ${file}: ${changes.length ? `${changes.length} change(s)` : 'nothing to change'}`,
+              changes,
+            },
+            format,
+          ),
+        );
       } catch (error) {
-        out(formatLog({ level: 'error', network: spec.name, event: 'reload', message: `reload of ${file} failed (the running spec stays): ${(error as Error).message}`, error: (error as Error).message }, format));
+        out(
+          formatLog(
+            {
+              level: 'error',
+              network: spec.name,
+              event: 'reload',
+              message: `reload of ${file} failed (the running spec stays): ${(error as Error).message}`,
+              error: (error as Error).message,
+            },
+            format,
+          ),
+        );
       }
     });
   };

@@ -61,15 +61,26 @@ function positional(args: string[], index: number, what: string): string {
   return value;
 }
 
-export async function runCommand(args: string[], options: CommandOptions, out: Out, openHost: OpenHost = openOverlayHost): Promise<number> {
+export async function runCommand(
+  args: string[],
+  options: CommandOptions,
+  out: Out,
+  openHost: OpenHost = openOverlayHost,
+): Promise<number> {
   const [command] = args;
   switch (command) {
-    case 'plan': return plan(positional(args, 1, 'FILE'), options, out, openHost);
-    case 'apply': return apply(positional(args, 1, 'FILE'), options, out, openHost);
-    case 'destroy': return destroy(positional(args, 1, 'NAME'), options, out, openHost);
-    case 'status': return status(positional(args, 1, 'NAME'), options, out, openHost);
-    case 'attach': return attach(positional(args, 1, 'NAME'), options, out, openHost);
-    case 'detach': return detach(positional(args, 1, 'NAME'), options, out, openHost);
+    case 'plan':
+      return plan(positional(args, 1, 'FILE'), options, out, openHost);
+    case 'apply':
+      return apply(positional(args, 1, 'FILE'), options, out, openHost);
+    case 'destroy':
+      return destroy(positional(args, 1, 'NAME'), options, out, openHost);
+    case 'status':
+      return status(positional(args, 1, 'NAME'), options, out, openHost);
+    case 'attach':
+      return attach(positional(args, 1, 'NAME'), options, out, openHost);
+    case 'detach':
+      return detach(positional(args, 1, 'NAME'), options, out, openHost);
     case 'peers': {
       const verb = positional(args, 1, 'add or rm');
       if (verb !== 'add' && verb !== 'rm') throw new UsageError(`peers takes add or rm, not ${verb}`);
@@ -108,10 +119,16 @@ async function apply(file: string, options: CommandOptions, out: Out, openHost: 
       },
     });
     const status = spec.dhcp?.serve ? await host.status(spec.name) : undefined;
-    if (options.json) out(json({ network: spec.name, changes: changes.map(changeJson), ...(status?.dhcp ? { dhcp: status.dhcp } : {}) }));
+    if (options.json)
+      out(
+        json({ network: spec.name, changes: changes.map(changeJson), ...(status?.dhcp ? { dhcp: status.dhcp } : {}) }),
+      );
     else if (changes.length === 0) out(`${spec.name}: already up to date`);
     if (!spec.dhcp?.serve || !status?.dhcp?.running || status.dhcp.ownerPid !== undefined) return 0; // nothing for this process to supervise
-    if (!options.json) out(`serving DHCP for ${spec.name} on ${spec.bridge} (dnsmasq pid ${status.dhcp.pid}); Ctrl-C or \`vxnet destroy ${spec.name}\` stops it`);
+    if (!options.json)
+      out(
+        `serving DHCP for ${spec.name} on ${spec.bridge} (dnsmasq pid ${status.dhcp.pid}); Ctrl-C or \`vxnet destroy ${spec.name}\` stops it`,
+      );
     const failure = await new Promise<Error | undefined>((resolve) => {
       const stop = (): void => resolve(undefined);
       process.once('SIGINT', stop);
@@ -122,7 +139,8 @@ async function apply(file: string, options: CommandOptions, out: Out, openHost: 
         resolve(error);
       });
     });
-    if (failure) throw new VxnetError(`DHCP for ${spec.name} stopped: ${firstLine(failure.message)}`, { cause: failure });
+    if (failure)
+      throw new VxnetError(`DHCP for ${spec.name} stopped: ${firstLine(failure.message)}`, { cause: failure });
     if (!options.json) out(`stopped DHCP for ${spec.name}`);
     return 0;
   } finally {
@@ -139,7 +157,12 @@ function lockWait(options: CommandOptions, out: Out): (network: string, holder: 
 
 async function destroy(name: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {
   await using host = await openHost({ namespace: options.namespace, onLockWait: lockWait(options, out) });
-  refuseWhileAgent(host, name, 'destroy it', 'stop the agent with --destroy-on-exit, or stop it (SIGTERM) and destroy again');
+  refuseWhileAgent(
+    host,
+    name,
+    'destroy it',
+    'stop the agent with --destroy-on-exit, or stop it (SIGTERM) and destroy again',
+  );
   const changes = await host.destroy(name);
   if (options.json) out(json({ network: name, removed: changes.map(changeJson) }));
   else if (changes.length === 0) out(`${name}: nothing of it exists here`);
@@ -154,32 +177,58 @@ async function destroy(name: string, options: CommandOptions, out: Out, openHost
  */
 function refuseWhileAgent(host: OverlayHost, name: string, what: string, remedy: string): void {
   const agent = agentStatus(host.state(name));
-  if (agent?.running) throw new VxnetError(`cannot ${what}: network ${name} is kept by its agent (pid ${agent.pid}, since ${agent.since}${agent.file ? `, spec ${agent.file}` : ''}); ${remedy}`);
+  if (agent?.running)
+    throw new VxnetError(
+      `cannot ${what}: network ${name} is kept by its agent (pid ${agent.pid}, since ${agent.since}${agent.file ? `, spec ${agent.file}` : ''}); ${remedy}`,
+    );
 }
 
 function printStatus(s: OverlayStatus, out: Out): void {
   out(`network ${s.name}`);
-  for (const link of s.links) out(`  link ${link.name} (${link.kind ?? 'plain'}) mtu ${link.mtu} ${link.up ? 'up' : 'DOWN'}`);
+  for (const link of s.links)
+    out(`  link ${link.name} (${link.kind ?? 'plain'}) mtu ${link.mtu} ${link.up ? 'up' : 'DOWN'}`);
   if (s.vxlan?.exists) {
     const v = s.vxlan;
-    out(`  vxlan vni ${v.vni} port ${v.port} ${v.group ? `group ${v.group}` : `peers ${v.peers.join(', ') || 'none'}`}${v.local ? ` local ${v.local}` : ''}${v.underlay ? ` dev ${v.underlay}` : ''}`);
+    out(
+      `  vxlan vni ${v.vni} port ${v.port} ${v.group ? `group ${v.group}` : `peers ${v.peers.join(', ') || 'none'}`}${v.local ? ` local ${v.local}` : ''}${v.underlay ? ` dev ${v.underlay}` : ''}`,
+    );
     out(`  remote MACs known: ${v.entries.length}`);
   }
-  if (s.bridge) out(`  bridge ${s.bridge.name}: ports ${s.bridge.ports.join(', ') || 'none'}; addresses ${s.bridge.addresses.join(', ') || 'none'}`);
-  if (s.routes) out(`  routes (proto vxnet): ${s.routes.map((r) => `${r.dst} via ${r.via ?? '-'} dev ${r.dev ?? '-'}`).join('; ') || 'none'}`);
+  if (s.bridge)
+    out(
+      `  bridge ${s.bridge.name}: ports ${s.bridge.ports.join(', ') || 'none'}; addresses ${s.bridge.addresses.join(', ') || 'none'}`,
+    );
+  if (s.routes)
+    out(
+      `  routes (proto vxnet): ${s.routes.map((r) => `${r.dst} via ${r.via ?? '-'} dev ${r.dev ?? '-'}`).join('; ') || 'none'}`,
+    );
   if (s.bgp) {
     const b = s.bgp;
-    const daemons = b.running ? `running (zebra pid ${b.pids.zebra}, bgpd pid ${b.pids.bgpd}${b.ownerPid ? `, supervised by pid ${b.ownerPid}` : ''})` : b.gaveUp ? `stopped (gave up at ${b.gaveUp.at})` : 'not running';
-    out(`  bgp: ${daemons}${b.asn !== undefined ? `, AS ${b.asn} router-id ${b.routerId}` : ''}, ${b.established}/${b.peers.length} session(s) established`);
-    for (const peer of b.peers) out(`    peer ${peer.address} ${peer.state}, ${peer.prefixesReceived} prefix(es) received`);
-    out(`  routes (proto bgp): ${b.routes.map((r) => `${r.dst} via ${r.via ?? '-'} dev ${r.dev ?? '-'}`).join('; ') || 'none'}`);
+    const daemons = b.running
+      ? `running (zebra pid ${b.pids.zebra}, bgpd pid ${b.pids.bgpd}${b.ownerPid ? `, supervised by pid ${b.ownerPid}` : ''})`
+      : b.gaveUp
+        ? `stopped (gave up at ${b.gaveUp.at})`
+        : 'not running';
+    out(
+      `  bgp: ${daemons}${b.asn !== undefined ? `, AS ${b.asn} router-id ${b.routerId}` : ''}, ${b.established}/${b.peers.length} session(s) established`,
+    );
+    for (const peer of b.peers)
+      out(`    peer ${peer.address} ${peer.state}, ${peer.prefixesReceived} prefix(es) received`);
+    out(
+      `  routes (proto bgp): ${b.routes.map((r) => `${r.dst} via ${r.via ?? '-'} dev ${r.dev ?? '-'}`).join('; ') || 'none'}`,
+    );
   }
   for (const a of s.attachments) out(`  attached: ${describeAttachment(a)}`);
-  if (s.firewall) out(`  nftables table ${s.firewall.table}: ${s.firewall.rules.length} rule(s)${s.firewall.peers ? `, peers ${s.firewall.peers.join(', ')}` : ''}`);
+  if (s.firewall)
+    out(
+      `  nftables table ${s.firewall.table}: ${s.firewall.rules.length} rule(s)${s.firewall.peers ? `, peers ${s.firewall.peers.join(', ')}` : ''}`,
+    );
   if (s.dhcp) {
     const state = s.dhcp.running
       ? `running (dnsmasq pid ${s.dhcp.pid}${s.dhcp.ownerPid ? `, supervised by pid ${s.dhcp.ownerPid}` : ''})`
-      : s.dhcp.gaveUp ? `stopped (gave up at ${s.dhcp.gaveUp.at})` : 'not running';
+      : s.dhcp.gaveUp
+        ? `stopped (gave up at ${s.dhcp.gaveUp.at})`
+        : 'not running';
     out(`  dhcp: ${state}, ${s.dhcp.leases.length} lease(s)`);
     for (const lease of s.dhcp.leases) out(`    ${lease.ip} ${lease.mac}${lease.hostname ? ` ${lease.hostname}` : ''}`);
   }
@@ -192,7 +241,8 @@ function printStatus(s: OverlayStatus, out: Out): void {
 
 async function status(name: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {
   const spec = options.spec ? await loadAnySpec(options.spec) : undefined;
-  if (spec && spec.name !== name) throw new UsageError(`the spec ${options.spec} describes network ${spec.name}, not ${name}`);
+  if (spec && spec.name !== name)
+    throw new UsageError(`the spec ${options.spec} describes network ${spec.name}, not ${name}`);
   await using host = await openHost({ namespace: options.namespace });
   const s = await host.status(name, spec, { replace: REPLACE_FLAG });
   if (options.json) out(json(s));
@@ -200,9 +250,21 @@ async function status(name: string, options: CommandOptions, out: Out, openHost:
   return s.problems.length || s.drift.length ? 2 : 0;
 }
 
-async function peers(verb: 'add' | 'rm', name: string, address: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {
+async function peers(
+  verb: 'add' | 'rm',
+  name: string,
+  address: string,
+  options: CommandOptions,
+  out: Out,
+  openHost: OpenHost,
+): Promise<number> {
   await using host = await openHost({ namespace: options.namespace, onLockWait: lockWait(options, out) });
-  refuseWhileAgent(host, name, `${verb === 'add' ? 'add' : 'remove'} a peer by hand`, 'edit the peers of its spec file and send the agent SIGHUP (it would undo a change made here)');
+  refuseWhileAgent(
+    host,
+    name,
+    `${verb === 'add' ? 'add' : 'remove'} a peer by hand`,
+    'edit the peers of its spec file and send the agent SIGHUP (it would undo a change made here)',
+  );
   const changed = verb === 'add' ? await host.addPeer(name, address) : await host.removePeer(name, address);
   const message = `${verb === 'add' ? 'added' : 'removed'} peer ${address}${changed ? '' : ' (no change: it was already so)'}`;
   out(options.json ? json({ network: name, peer: address, action: verb, changed }) : `${name}: ${message}`);
@@ -221,17 +283,21 @@ function firstLine(message: string): string {
 
 /** "eth0 in /run/netns/web (vxc…) mac 02:… mtu 1450 address 10.10.0.5/24 via 10.10.0.1, lease 10.10.0.123 until …" */
 function describeAttachment(a: OverlayAttachment): string {
-  const parts = [`${a.ifname} in ${a.netns ?? a.netnsId}${a.containerId ? ` (container ${a.containerId})` : ''} through ${a.host.ifname}`];
+  const parts = [
+    `${a.ifname} in ${a.netns ?? a.netnsId}${a.containerId ? ` (container ${a.containerId})` : ''} through ${a.host.ifname}`,
+  ];
   if (a.container) {
     parts.push(`mac ${a.container.mac} mtu ${a.container.mtu}${a.container.up ? '' : ' DOWN'}`);
-    if (a.container.address) parts.push(`address ${a.container.address}${a.container.gateway ? ` via ${a.container.gateway}` : ''}`);
+    if (a.container.address)
+      parts.push(`address ${a.container.address}${a.container.gateway ? ` via ${a.container.gateway}` : ''}`);
   }
   if (a.lease) parts.push(`lease ${a.lease.ip}${a.lease.expires ? ` until ${a.lease.expires}` : ''}`);
   return parts.join(', ');
 }
 
 function netnsOption(options: CommandOptions): string {
-  if (options.netns === undefined || options.netns === '') throw new UsageError('--netns NS is required: the container\'s namespace (a name, a path or a pid)');
+  if (options.netns === undefined || options.netns === '')
+    throw new UsageError("--netns NS is required: the container's namespace (a name, a path or a pid)");
   return options.netns;
 }
 
@@ -260,10 +326,15 @@ async function attach(name: string, options: CommandOptions, out: Out, openHost:
     return 0;
   }
   for (const change of result.changes) out(`✓ ${describeChange(change)}`);
-  const address = result.address === 'dhcp'
-    ? `address by DHCP (run the container's client on ${result.ifname})`
-    : result.address ? `address ${result.address}${result.gateway ? ` via ${result.gateway}` : ''}` : 'no address';
-  out(`${name}: ${result.ifname} in ${result.netns} ${result.changes.length ? 'attached' : 'already attached'} through ${result.host.ifname} (mac ${result.container.mac}, mtu ${result.container.mtu}, ${address})`);
+  const address =
+    result.address === 'dhcp'
+      ? `address by DHCP (run the container's client on ${result.ifname})`
+      : result.address
+        ? `address ${result.address}${result.gateway ? ` via ${result.gateway}` : ''}`
+        : 'no address';
+  out(
+    `${name}: ${result.ifname} in ${result.netns} ${result.changes.length ? 'attached' : 'already attached'} through ${result.host.ifname} (mac ${result.container.mac}, mtu ${result.container.mtu}, ${address})`,
+  );
   for (const note of result.notes) out(`  note: ${note}`);
   return 0;
 }
@@ -271,8 +342,20 @@ async function attach(name: string, options: CommandOptions, out: Out, openHost:
 async function detach(name: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {
   const netns = netnsOption(options);
   await using host = await openHost({ namespace: options.namespace, onLockWait: lockWait(options, out) });
-  const result = await host.detach(name, { netns, ...(options.ifname !== undefined ? { ifname: options.ifname } : {}) });
-  if (options.json) out(json({ network: name, detached: result.detached, ...(result.host ? { host: result.host } : {}), ...(result.reason ? { reason: result.reason } : {}), removed: result.changes.map(changeJson) }));
+  const result = await host.detach(name, {
+    netns,
+    ...(options.ifname !== undefined ? { ifname: options.ifname } : {}),
+  });
+  if (options.json)
+    out(
+      json({
+        network: name,
+        detached: result.detached,
+        ...(result.host ? { host: result.host } : {}),
+        ...(result.reason ? { reason: result.reason } : {}),
+        removed: result.changes.map(changeJson),
+      }),
+    );
   else if (result.detached) for (const change of result.changes) out(`- ${describeChange(change)}`);
   else out(`${name}: nothing to detach: ${result.reason}`);
   return 0;

@@ -93,12 +93,16 @@ async function main(argv: string[]): Promise<number> {
     const out = (line: string): void => void process.stdout.write(`${line}\n`);
     if (positionals[0] === 'agent') {
       if (positionals[1] === undefined) throw new UsageError('missing FILE');
-      return await agentCommand(positionals[1], {
-        ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
-        destroyOnExit: values['destroy-on-exit'],
-        ...(values['log-format'] !== undefined ? { logFormat: values['log-format'] } : {}),
-        ...(values.resync !== undefined ? { resync: values.resync } : {}),
-      }, out);
+      return await agentCommand(
+        positionals[1],
+        {
+          ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
+          destroyOnExit: values['destroy-on-exit'],
+          ...(values['log-format'] !== undefined ? { logFormat: values['log-format'] } : {}),
+          ...(values.resync !== undefined ? { resync: values.resync } : {}),
+        },
+        out,
+      );
     }
     return await runCommand(positionals, values, out);
   } catch (error) {

@@ -32,19 +32,30 @@ export function findPlugin(type: string, path: string[]): string {
     }
   }
   throw new CniError(
-    CNI_ERRORS.INVALID_CONFIG, `failed to find IPAM plugin "${type}"`,
-    path.length ? `no executable ${type} in CNI_PATH (${path.join(':')})` : 'CNI_PATH is empty: the runtime names the plugin directories there',
+    CNI_ERRORS.INVALID_CONFIG,
+    `failed to find IPAM plugin "${type}"`,
+    path.length
+      ? `no executable ${type} in CNI_PATH (${path.join(':')})`
+      : 'CNI_PATH is empty: the runtime names the plugin directories there',
   );
 }
 
 /** Runs the IPAM plugin for `command`; resolves with its parsed stdout (undefined when empty). */
-export function execIpam(type: string, command: string, env: NodeJS.ProcessEnv, path: string[], stdin: Buffer): Promise<IpamResult | undefined> {
+export function execIpam(
+  type: string,
+  command: string,
+  env: NodeJS.ProcessEnv,
+  path: string[],
+  stdin: Buffer,
+): Promise<IpamResult | undefined> {
   const file = findPlugin(type, path);
   return new Promise((resolve, reject) => {
     const child = spawn(file, [], { env: { ...env, CNI_COMMAND: command }, stdio: ['pipe', 'pipe', 'inherit'] });
     const out: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.on('error', (error) => reject(new CniError(CNI_ERRORS.IO_FAILURE, `failed to run IPAM plugin ${file}`, error.message)));
+    child.on('error', (error) =>
+      reject(new CniError(CNI_ERRORS.IO_FAILURE, `failed to run IPAM plugin ${file}`, error.message)),
+    );
     child.stdin.on('error', () => undefined); // A plugin that exits without reading stdin.
     child.stdin.end(stdin);
     child.on('close', (code, signal) => {
@@ -56,21 +67,47 @@ export function execIpam(type: string, command: string, env: NodeJS.ProcessEnv, 
         parsed = undefined;
       }
       if (code === 0) {
-        if (text && !parsed) reject(new CniError(VXNET_CNI_ERRORS.IPAM_RESULT, `IPAM plugin ${type} printed no JSON result`, text.slice(0, 500)));
+        if (text && !parsed)
+          reject(
+            new CniError(
+              VXNET_CNI_ERRORS.IPAM_RESULT,
+              `IPAM plugin ${type} printed no JSON result`,
+              text.slice(0, 500),
+            ),
+          );
         else resolve(parsed as IpamResult | undefined);
         return;
       }
       if (parsed && typeof parsed.code === 'number') {
-        reject(new CniError(parsed.code, typeof parsed.msg === 'string' ? parsed.msg : `IPAM plugin ${type} failed`, typeof parsed.details === 'string' && parsed.details ? parsed.details : undefined));
+        reject(
+          new CniError(
+            parsed.code,
+            typeof parsed.msg === 'string' ? parsed.msg : `IPAM plugin ${type} failed`,
+            typeof parsed.details === 'string' && parsed.details ? parsed.details : undefined,
+          ),
+        );
       } else {
-        reject(new CniError(VXNET_CNI_ERRORS.IPAM_RESULT, `IPAM plugin ${type} failed (${signal ?? `exit ${code}`})`, text.slice(0, 500) || 'it printed no error JSON'));
+        reject(
+          new CniError(
+            VXNET_CNI_ERRORS.IPAM_RESULT,
+            `IPAM plugin ${type} failed (${signal ?? `exit ${code}`})`,
+            text.slice(0, 500) || 'it printed no error JSON',
+          ),
+        );
       }
     });
   });
 }
 
 /** Whether the IPAM plugin speaks spec `version` (STATUS and GC are 1.1.0), asked with VERSION. */
-export async function ipamSpeaks(type: string, version: string, env: NodeJS.ProcessEnv, path: string[]): Promise<boolean> {
-  const reply = (await execIpam(type, 'VERSION', env, path, Buffer.from(JSON.stringify({ cniVersion: version })))) as { supportedVersions?: unknown } | undefined;
+export async function ipamSpeaks(
+  type: string,
+  version: string,
+  env: NodeJS.ProcessEnv,
+  path: string[],
+): Promise<boolean> {
+  const reply = (await execIpam(type, 'VERSION', env, path, Buffer.from(JSON.stringify({ cniVersion: version })))) as
+    | { supportedVersions?: unknown }
+    | undefined;
   return Array.isArray(reply?.supportedVersions) && reply.supportedVersions.includes(version);
 }

@@ -16,7 +16,8 @@ function readStdin(): Buffer {
     return readFileSync(0);
   } catch (error) {
     // A terminal or a closed descriptor: no config.
-    if ((error as NodeJS.ErrnoException).code === 'EAGAIN' || (error as NodeJS.ErrnoException).code === 'EOF') return Buffer.alloc(0);
+    if ((error as NodeJS.ErrnoException).code === 'EAGAIN' || (error as NodeJS.ErrnoException).code === 'EOF')
+      return Buffer.alloc(0);
     throw error;
   }
 }
@@ -26,7 +27,9 @@ function main(): void {
   try {
     stdin = readStdin();
   } catch (error) {
-    process.stdout.write(`${JSON.stringify({ cniVersion: '1.1.0', code: 5, msg: 'failed to read the network config from stdin', details: (error as Error).message })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ cniVersion: '1.1.0', code: 5, msg: 'failed to read the network config from stdin', details: (error as Error).message })}\n`,
+    );
     process.exitCode = 1;
     return;
   }

@@ -25,7 +25,14 @@ import { DEFAULT_STATE_ROOT, NetworkState } from '../overlay/state.js';
 import { Rtnetlink } from '../rtnetlink/client.js';
 import { IFF_UP } from '../rtnetlink/constants.js';
 import type { Link } from '../rtnetlink/links.js';
-import { type AttachIo, type AttachOptions, checkAttachment, detach, detachAttachment, planAttach } from '../attach/attach.js';
+import {
+  type AttachIo,
+  type AttachOptions,
+  checkAttachment,
+  detach,
+  detachAttachment,
+  planAttach,
+} from '../attach/attach.js';
 import { AddressOutsideSubnetError, IfnameTakenError, NetnsNotFoundError } from '../attach/errors.js';
 import { listAttachments } from '../attach/list.js';
 import { type ContainerNamespace, containerNamespace } from '../attach/netns.js';
@@ -49,13 +56,23 @@ export interface PluginOptions {
 }
 
 /** Runs one CNI command: `env` as the runtime set it, `stdin` the config bytes. */
-export async function runPlugin(env: NodeJS.ProcessEnv, stdin: Buffer, options: PluginOptions = {}): Promise<PluginOutput> {
+export async function runPlugin(
+  env: NodeJS.ProcessEnv,
+  stdin: Buffer,
+  options: PluginOptions = {},
+): Promise<PluginOutput> {
   let version = peekVersion(stdin) ?? CNI_SPEC_VERSION;
   if (!(SUPPORTED_VERSIONS as readonly string[]).includes(version)) version = CNI_SPEC_VERSION;
   try {
     const command = readCommand(env);
     if (command === 'VERSION') {
-      return { stdout: JSON.stringify({ cniVersion: peekVersion(stdin) ?? CNI_SPEC_VERSION, supportedVersions: SUPPORTED_VERSIONS }), exitCode: 0 };
+      return {
+        stdout: JSON.stringify({
+          cniVersion: peekVersion(stdin) ?? CNI_SPEC_VERSION,
+          supportedVersions: SUPPORTED_VERSIONS,
+        }),
+        exitCode: 0,
+      };
     }
     const cni = readEnv(env, command);
     const config = readConfig(stdin, command);
@@ -71,12 +88,26 @@ export async function runPlugin(env: NodeJS.ProcessEnv, stdin: Buffer, options: 
 export function toCniError(error: unknown): CniError {
   if (error instanceof CniError) return error;
   const message = (error as Error)?.message ?? String(error);
-  if (error instanceof NetnsNotFoundError) return new CniError(CNI_ERRORS.UNKNOWN_CONTAINER, 'the container\'s network namespace does not exist', message);
-  if (error instanceof IfnameTakenError) return new CniError(VXNET_CNI_ERRORS.IFNAME_TAKEN, `interface ${error.ifname} already exists in the container`, message);
-  if (error instanceof ConflictError) return new CniError(VXNET_CNI_ERRORS.ATTACHED_ELSEWHERE, 'the interface is attached to another vxnet network', message);
-  if (error instanceof NetworkLockedError) return new CniError(CNI_ERRORS.TRY_AGAIN_LATER, 'the network is busy', message);
-  if (error instanceof AddressOutsideSubnetError || error instanceof ValidationError) return new CniError(VXNET_CNI_ERRORS.ADDRESS_REFUSED, 'the address cannot be used on this network', message);
-  if (error instanceof NetlinkError || (error as Error)?.cause instanceof NetlinkError) return new CniError(VXNET_CNI_ERRORS.KERNEL, 'the kernel refused a change', message);
+  if (error instanceof NetnsNotFoundError)
+    return new CniError(CNI_ERRORS.UNKNOWN_CONTAINER, "the container's network namespace does not exist", message);
+  if (error instanceof IfnameTakenError)
+    return new CniError(
+      VXNET_CNI_ERRORS.IFNAME_TAKEN,
+      `interface ${error.ifname} already exists in the container`,
+      message,
+    );
+  if (error instanceof ConflictError)
+    return new CniError(
+      VXNET_CNI_ERRORS.ATTACHED_ELSEWHERE,
+      'the interface is attached to another vxnet network',
+      message,
+    );
+  if (error instanceof NetworkLockedError)
+    return new CniError(CNI_ERRORS.TRY_AGAIN_LATER, 'the network is busy', message);
+  if (error instanceof AddressOutsideSubnetError || error instanceof ValidationError)
+    return new CniError(VXNET_CNI_ERRORS.ADDRESS_REFUSED, 'the address cannot be used on this network', message);
+  if (error instanceof NetlinkError || (error as Error)?.cause instanceof NetlinkError)
+    return new CniError(VXNET_CNI_ERRORS.KERNEL, 'the kernel refused a change', message);
   return new CniError(VXNET_CNI_ERRORS.INTERNAL, 'vxnet-cni failed', message);
 }
 
@@ -101,11 +132,16 @@ class Plugin {
 
   async run(command: Exclude<Command, 'VERSION'>): Promise<CniResult | undefined> {
     switch (command) {
-      case 'ADD': return this.add();
-      case 'DEL': return void (await this.del());
-      case 'CHECK': return void (await this.check());
-      case 'STATUS': return void (await this.status());
-      case 'GC': return void (await this.gc());
+      case 'ADD':
+        return this.add();
+      case 'DEL':
+        return void (await this.del());
+      case 'CHECK':
+        return void (await this.check());
+      case 'STATUS':
+        return void (await this.status());
+      case 'GC':
+        return void (await this.gc());
     }
   }
 
@@ -122,12 +158,24 @@ class Plugin {
       return await execIpam(type, command, env, this.env.path, this.config.raw);
     } catch (error) {
       if (!(error instanceof CniError) || error.code !== CNI_ERRORS.INCOMPATIBLE_VERSION) throw error;
-      const reply = (await execIpam(type, 'VERSION', env, this.env.path, Buffer.from(JSON.stringify({ cniVersion: this.config.cniVersion })))) as { supportedVersions?: unknown } | undefined;
+      const reply = (await execIpam(
+        type,
+        'VERSION',
+        env,
+        this.env.path,
+        Buffer.from(JSON.stringify({ cniVersion: this.config.cniVersion })),
+      )) as { supportedVersions?: unknown } | undefined;
       const spoken = Array.isArray(reply?.supportedVersions) ? (reply.supportedVersions as string[]) : [];
-      const best = spoken.filter((v) => compareVersions(v, this.config.cniVersion) < 0 && compareVersions(v, '0.3.0') >= 0).sort(compareVersions).at(-1);
+      const best = spoken
+        .filter((v) => compareVersions(v, this.config.cniVersion) < 0 && compareVersions(v, '0.3.0') >= 0)
+        .sort(compareVersions)
+        .at(-1);
       if (!best) throw error;
       this.log(`IPAM plugin ${type} speaks up to ${best}: asked again with cniVersion ${best}`);
-      const lowered: Record<string, unknown> = { ...(JSON.parse(this.config.raw.toString('utf8')) as Record<string, unknown>), cniVersion: best };
+      const lowered: Record<string, unknown> = {
+        ...(JSON.parse(this.config.raw.toString('utf8')) as Record<string, unknown>),
+        cniVersion: best,
+      };
       delete lowered['cni.dev/valid-attachments'];
       return execIpam(type, command, env, this.env.path, Buffer.from(JSON.stringify(lowered)));
     }
@@ -135,7 +183,11 @@ class Plugin {
 
   private needsPath(): void {
     if (this.config.ipam && this.env.path.length === 0) {
-      throw new CniError(CNI_ERRORS.INVALID_ENVIRONMENT, 'invalid environment variable CNI_PATH', `CNI_PATH is not set: the IPAM plugin ${this.config.ipam.type} is looked up there`);
+      throw new CniError(
+        CNI_ERRORS.INVALID_ENVIRONMENT,
+        'invalid environment variable CNI_PATH',
+        `CNI_PATH is not set: the IPAM plugin ${this.config.ipam.type} is looked up there`,
+      );
     }
   }
 
@@ -145,7 +197,11 @@ class Plugin {
 
   /** Runs `work` under the network's lock in this namespace. */
   private async locked<T>(work: () => Promise<T>): Promise<T> {
-    const state = new NetworkState(this.options.stateRoot ?? DEFAULT_STATE_ROOT, namespaceIdentity(), this.config.network);
+    const state = new NetworkState(
+      this.options.stateRoot ?? DEFAULT_STATE_ROOT,
+      namespaceIdentity(),
+      this.config.network,
+    );
     const lock = await NetworkLock.acquire(this.config.network, undefined, state.lockNote, { timeoutMs: 30_000 });
     try {
       return await work();
@@ -169,7 +225,11 @@ class Plugin {
       inside.catch(() => undefined);
       const io: AttachIo = { openNamespace: async () => keepOpen(await inside) };
       const base: AttachOptions = {
-        network: this.config.network, bridge: bridge.ifname!, netns: ns.path, ifname: this.env.ifname!, containerId: this.env.containerId!,
+        network: this.config.network,
+        bridge: bridge.ifname!,
+        netns: ns.path,
+        ifname: this.env.ifname!,
+        containerId: this.env.containerId!,
         ...(this.config.mtu !== undefined ? { mtu: this.config.mtu } : {}),
       };
       let created = false;
@@ -178,7 +238,11 @@ class Plugin {
         const probe = await planAttach(rt, base, io);
         this.trace('ADD: probed (container namespace read)');
         if (probe.exists) {
-          throw new CniError(VXNET_CNI_ERRORS.IFNAME_TAKEN, `interface ${this.env.ifname} already exists in the container`, `${this.env.ifname} in ${ns.label} is attached to ${this.config.network} already (through ${probe.result.host.ifname}): DEL it first`);
+          throw new CniError(
+            VXNET_CNI_ERRORS.IFNAME_TAKEN,
+            `interface ${this.env.ifname} already exists in the container`,
+            `${this.env.ifname} in ${ns.label} is attached to ${this.config.network} already (through ${probe.result.host.ifname}): DEL it first`,
+          );
         }
         // The dhcp IPAM plugin's daemon asks from inside the container: the interface must exist first.
         if (this.config.ipam?.type === 'dhcp') {
@@ -194,20 +258,39 @@ class Plugin {
           ip = this.chooseIp(result);
           dns = result?.dns;
         }
-        const options: AttachOptions = { ...base, ...(ip ? await addressOptions(rt, bridge, ip) : this.config.address ? { address: 'dhcp' } : {}) };
+        const options: AttachOptions = {
+          ...base,
+          ...(ip ? await addressOptions(rt, bridge, ip) : this.config.address ? { address: 'dhcp' } : {}),
+        };
         const plan = await planAttach(rt, options, io);
         if (!plan.exists) created = true;
         this.trace('ADD: planned');
         const attached = await plan.apply();
         this.trace('ADD: applied');
         const family = attached.address?.includes(':') ? 6 : 4;
-        return buildResult(this.config.cniVersion, {
-          host: { name: attached.host.ifname, mac: attached.host.mac },
-          container: { name: attached.ifname, mac: attached.container.mac, mtu: attached.container.mtu, sandbox: this.env.netns! },
-          ...(ip && attached.address ? { ip: { address: attached.address, ...(attached.gateway ?? ip.gateway ? { gateway: attached.gateway ?? ip.gateway } : {}) } } : {}),
-          ...(attached.gateway ? { defaultRoute: { dst: DEFAULT_ROUTE[family], gw: attached.gateway } } : {}),
-          ...(dns ? { dns } : {}),
-        }, this.config.prevResult);
+        return buildResult(
+          this.config.cniVersion,
+          {
+            host: { name: attached.host.ifname, mac: attached.host.mac },
+            container: {
+              name: attached.ifname,
+              mac: attached.container.mac,
+              mtu: attached.container.mtu,
+              sandbox: this.env.netns!,
+            },
+            ...(ip && attached.address
+              ? {
+                  ip: {
+                    address: attached.address,
+                    ...((attached.gateway ?? ip.gateway) ? { gateway: attached.gateway ?? ip.gateway } : {}),
+                  },
+                }
+              : {}),
+            ...(attached.gateway ? { defaultRoute: { dst: DEFAULT_ROUTE[family], gw: attached.gateway } } : {}),
+            ...(dns ? { dns } : {}),
+          },
+          this.config.prevResult,
+        );
       } catch (error) {
         await this.undoAdd(rt, ns, created, ipamCalled);
         throw error;
@@ -238,13 +321,26 @@ class Plugin {
   private chooseIp(result: IpamResult | undefined): { address: string; gateway?: string } {
     const ips = result?.ips ?? [];
     const type = this.config.ipam!.type;
-    if (ips.length === 0) throw new CniError(VXNET_CNI_ERRORS.IPAM_RESULT, `IPAM plugin ${type} returned no address`, JSON.stringify(result ?? null));
+    if (ips.length === 0)
+      throw new CniError(
+        VXNET_CNI_ERRORS.IPAM_RESULT,
+        `IPAM plugin ${type} returned no address`,
+        JSON.stringify(result ?? null),
+      );
     if (ips.length > 1) {
-      throw new CniError(VXNET_CNI_ERRORS.IPAM_RESULT, `IPAM plugin ${type} returned ${ips.length} addresses`, `vxnet attaches one address per interface (${ips.map((i) => i.address).join(', ')}): configure one range`);
+      throw new CniError(
+        VXNET_CNI_ERRORS.IPAM_RESULT,
+        `IPAM plugin ${type} returned ${ips.length} addresses`,
+        `vxnet attaches one address per interface (${ips.map((i) => i.address).join(', ')}): configure one range`,
+      );
     }
     for (const route of result?.routes ?? []) {
       if (route.dst !== '0.0.0.0/0' && route.dst !== '::/0') {
-        throw new CniError(CNI_ERRORS.UNSUPPORTED_FIELD, `unsupported field ipam.routes dst=${route.dst}`, 'vxnet sets the default route via the overlay\'s gateway only; other routes are not supported');
+        throw new CniError(
+          CNI_ERRORS.UNSUPPORTED_FIELD,
+          `unsupported field ipam.routes dst=${route.dst}`,
+          "vxnet sets the default route via the overlay's gateway only; other routes are not supported",
+        );
       }
     }
     const ip = ips[0]!;
@@ -273,7 +369,8 @@ class Plugin {
       } else {
         // The namespace is gone (its veths with it), or was not given: find what is left by the mark's container id.
         for (const attachment of await listAttachments(rt, { network: this.config.network })) {
-          if (attachment.containerId === this.env.containerId && attachment.ifname === this.env.ifname) await detachAttachment(rt, attachment);
+          if (attachment.containerId === this.env.containerId && attachment.ifname === this.env.ifname)
+            await detachAttachment(rt, attachment);
         }
       }
     });
@@ -286,23 +383,42 @@ class Plugin {
   private async check(): Promise<void> {
     this.needsPath();
     const prev = this.config.prevResult;
-    if (!prev) throw new CniError(CNI_ERRORS.INVALID_CONFIG, 'invalid network config', 'prevResult: CHECK needs the result of the ADD (the runtime passes it)');
+    if (!prev)
+      throw new CniError(
+        CNI_ERRORS.INVALID_CONFIG,
+        'invalid network config',
+        'prevResult: CHECK needs the result of the ADD (the runtime passes it)',
+      );
     const ns = this.namespace();
     if (this.config.ipam) await this.ipam('CHECK');
     const interfaces = Array.isArray(prev.interfaces) ? (prev.interfaces as { name?: string; sandbox?: string }[]) : [];
     const index = interfaces.findIndex((i) => i.name === this.env.ifname && i.sandbox === this.env.netns);
-    if (index < 0) throw new CniError(VXNET_CNI_ERRORS.CHECK_FAILED, 'prevResult has no such interface', `no interface ${this.env.ifname} with sandbox ${this.env.netns} in prevResult`);
+    if (index < 0)
+      throw new CniError(
+        VXNET_CNI_ERRORS.CHECK_FAILED,
+        'prevResult has no such interface',
+        `no interface ${this.env.ifname} with sandbox ${this.env.netns} in prevResult`,
+      );
     const ip = (Array.isArray(prev.ips) ? (prev.ips as CniIp[]) : []).find((i) => i.interface === index);
     await using rt = await Rtnetlink.open();
     const bridge = await networkBridge(rt, this.config.network);
     if (!bridge) throw notApplied(this.config.network);
     const options: AttachOptions = {
-      network: this.config.network, bridge: bridge.ifname!, netns: ns.path, ifname: this.env.ifname!, containerId: this.env.containerId!,
+      network: this.config.network,
+      bridge: bridge.ifname!,
+      netns: ns.path,
+      ifname: this.env.ifname!,
+      containerId: this.env.containerId!,
       ...(this.config.mtu !== undefined ? { mtu: this.config.mtu } : {}),
       ...(ip ? await addressOptions(rt, bridge, ip) : this.config.address ? { address: 'dhcp' } : {}),
     };
     const check = await checkAttachment(rt, options);
-    if (!check.attached || check.problems.length) throw new CniError(VXNET_CNI_ERRORS.CHECK_FAILED, `${this.env.ifname} in the container is not as ADD left it`, check.problems.join('; '));
+    if (!check.attached || check.problems.length)
+      throw new CniError(
+        VXNET_CNI_ERRORS.CHECK_FAILED,
+        `${this.env.ifname} in the container is not as ADD left it`,
+        check.problems.join('; '),
+      );
   }
 
   private async status(): Promise<void> {
@@ -310,13 +426,36 @@ class Plugin {
     const links = await rt.links.list();
     const alias = ownerAlias(this.config.network);
     const bridge = bridgeOf(links, this.config.network);
-    if (!bridge) throw new CniError(CNI_ERRORS.NOT_AVAILABLE, `network ${this.config.network} is not up on this host`, notApplied(this.config.network).details);
-    if ((bridge.flags & IFF_UP) === 0) throw new CniError(CNI_ERRORS.NOT_AVAILABLE_DEGRADED, `network ${this.config.network} is down on this host`, `its bridge ${bridge.ifname} is down: apply the network's spec again (vxnet apply)`);
-    const vxlan = links.find((l) => l.ifalias === alias && l.linkinfo?.info_kind === 'vxlan') ?? links.find((l) => l.master === bridge.ifindex && l.linkinfo?.info_kind === 'vxlan');
+    if (!bridge)
+      throw new CniError(
+        CNI_ERRORS.NOT_AVAILABLE,
+        `network ${this.config.network} is not up on this host`,
+        notApplied(this.config.network).details,
+      );
+    if ((bridge.flags & IFF_UP) === 0)
+      throw new CniError(
+        CNI_ERRORS.NOT_AVAILABLE_DEGRADED,
+        `network ${this.config.network} is down on this host`,
+        `its bridge ${bridge.ifname} is down: apply the network's spec again (vxnet apply)`,
+      );
+    const vxlan =
+      links.find((l) => l.ifalias === alias && l.linkinfo?.info_kind === 'vxlan') ??
+      links.find((l) => l.master === bridge.ifindex && l.linkinfo?.info_kind === 'vxlan');
     if (!vxlan || (vxlan.flags & IFF_UP) === 0) {
-      throw new CniError(CNI_ERRORS.NOT_AVAILABLE_DEGRADED, `network ${this.config.network} does not reach other hosts`, vxlan ? `its VXLAN device ${vxlan.ifname} is down: apply the network's spec again` : `its bridge ${bridge.ifname} has no VXLAN device: apply the network's spec again`);
+      throw new CniError(
+        CNI_ERRORS.NOT_AVAILABLE_DEGRADED,
+        `network ${this.config.network} does not reach other hosts`,
+        vxlan
+          ? `its VXLAN device ${vxlan.ifname} is down: apply the network's spec again`
+          : `its bridge ${bridge.ifname} has no VXLAN device: apply the network's spec again`,
+      );
     }
-    if (this.config.ipam && this.env.path.length && (await ipamSpeaks(this.config.ipam.type, CNI_SPEC_VERSION, this.processEnv, this.env.path))) await this.ipam('STATUS');
+    if (
+      this.config.ipam &&
+      this.env.path.length &&
+      (await ipamSpeaks(this.config.ipam.type, CNI_SPEC_VERSION, this.processEnv, this.env.path))
+    )
+      await this.ipam('STATUS');
   }
 
   private async gc(): Promise<void> {
@@ -327,9 +466,13 @@ class Plugin {
     await this.locked(async () => {
       for (const attachment of await listAttachments(rt, { network: this.config.network })) {
         // Only attachments a CNI runtime made carry a container id; vxnet attach's own are not the runtime's to collect.
-        if (attachment.containerId === undefined || valid.has(`${attachment.containerId}\0${attachment.ifname}`)) continue;
+        if (attachment.containerId === undefined || valid.has(`${attachment.containerId}\0${attachment.ifname}`))
+          continue;
         try {
-          if (await detachAttachment(rt, attachment)) this.log(`gc: removed ${attachment.host.ifname} (${attachment.ifname} of container ${attachment.containerId})`);
+          if (await detachAttachment(rt, attachment))
+            this.log(
+              `gc: removed ${attachment.host.ifname} (${attachment.ifname} of container ${attachment.containerId})`,
+            );
           removed.push({ containerId: attachment.containerId, ifname: attachment.ifname });
         } catch (error) {
           failures.push(`${attachment.host.ifname}: ${(error as Error).message}`);
@@ -348,19 +491,29 @@ class Plugin {
         }
       }
       try {
-        if (await ipamSpeaks(this.config.ipam.type, CNI_SPEC_VERSION, this.processEnv, this.env.path)) await this.ipam('GC');
-        else this.log(`gc: IPAM plugin ${this.config.ipam.type} does not speak ${CNI_SPEC_VERSION}: not sent GC (reservations of containers not seen here stay)`);
+        if (await ipamSpeaks(this.config.ipam.type, CNI_SPEC_VERSION, this.processEnv, this.env.path))
+          await this.ipam('GC');
+        else
+          this.log(
+            `gc: IPAM plugin ${this.config.ipam.type} does not speak ${CNI_SPEC_VERSION}: not sent GC (reservations of containers not seen here stay)`,
+          );
       } catch (error) {
         failures.push(`IPAM GC: ${(error as Error).message}`);
       }
     }
-    if (failures.length) throw new CniError(VXNET_CNI_ERRORS.INTERNAL, `GC removed ${removed.length} attachment(s), and failed on ${failures.length}`, failures.join('; '));
+    if (failures.length)
+      throw new CniError(
+        VXNET_CNI_ERRORS.INTERNAL,
+        `GC removed ${removed.length} attachment(s), and failed on ${failures.length}`,
+        failures.join('; '),
+      );
   }
 }
 
 function notApplied(network: string): CniError {
   return new CniError(
-    VXNET_CNI_ERRORS.NETWORK_NOT_APPLIED, `network ${network} is not applied on this host`,
+    VXNET_CNI_ERRORS.NETWORK_NOT_APPLIED,
+    `network ${network} is not applied on this host`,
     `no bridge of vxnet network ${network} in this network namespace: apply its spec here first (vxnet apply), or fix "network" in the CNI config`,
   );
 }
@@ -371,7 +524,9 @@ function bridgeOf(links: Link[], network: string): Link | undefined {
   const bridge = links.find((l) => l.ifalias === alias && l.linkinfo?.info_kind === 'bridge');
   if (bridge) return bridge;
   const vxlan = links.find((l) => l.ifalias === alias && l.linkinfo?.info_kind === 'vxlan');
-  return vxlan?.master ? links.find((l) => l.ifindex === vxlan.master && l.linkinfo?.info_kind === 'bridge') : undefined;
+  return vxlan?.master
+    ? links.find((l) => l.ifindex === vxlan.master && l.linkinfo?.info_kind === 'bridge')
+    : undefined;
 }
 
 async function networkBridge(rt: Rtnetlink, network: string): Promise<Link | undefined> {
@@ -379,25 +534,45 @@ async function networkBridge(rt: Rtnetlink, network: string): Promise<Link | und
 }
 
 /** The attach options for an IPAM address: the subnet and gateway of the bridge's address of its family. */
-async function addressOptions(rt: Rtnetlink, bridge: Link, ip: { address: string; gateway?: string }): Promise<Pick<AttachOptions, 'address' | 'subnet' | 'gateway'>> {
+async function addressOptions(
+  rt: Rtnetlink,
+  bridge: Link,
+  ip: { address: string; gateway?: string },
+): Promise<Pick<AttachOptions, 'address' | 'subnet' | 'gateway'>> {
   const family = ip.address.includes(':') ? 10 : 2;
-  const addresses = (await rt.addresses.list({ dev: bridge.ifindex })).filter((a) => a.scope === 0 && a.family === family);
+  const addresses = (await rt.addresses.list({ dev: bridge.ifindex })).filter(
+    (a) => a.scope === 0 && a.family === family,
+  );
   const [bare] = ip.address.split('/');
   const contains = addresses.find((a) => sameNetwork(a.local ?? a.address!, a.prefixlen, bare!));
   const chosen = contains ?? addresses[0];
   const bridgeIp = chosen ? (chosen.local ?? chosen.address) : undefined;
   const gateway = ip.gateway ?? bridgeIp;
-  return { address: ip.address, ...(chosen ? { subnet: `${bridgeIp}/${chosen.prefixlen}` } : {}), ...(gateway ? { gateway } : {}) };
+  return {
+    address: ip.address,
+    ...(chosen ? { subnet: `${bridgeIp}/${chosen.prefixlen}` } : {}),
+    ...(gateway ? { gateway } : {}),
+  };
 }
 
 function sameNetwork(a: string, prefixlen: number, b: string): boolean {
-  const bytes = (ip: string): number[] => ip.includes(':') ? [] : ip.split('.').map(Number);
+  const bytes = (ip: string): number[] => (ip.includes(':') ? [] : ip.split('.').map(Number));
   const x = bytes(a);
   const y = bytes(b);
-  if (x.length !== 4 || y.length !== 4) return a.split(':').slice(0, Math.floor(prefixlen / 16)).join(':') === b.split(':').slice(0, Math.floor(prefixlen / 16)).join(':');
+  if (x.length !== 4 || y.length !== 4)
+    return (
+      a
+        .split(':')
+        .slice(0, Math.floor(prefixlen / 16))
+        .join(':') ===
+      b
+        .split(':')
+        .slice(0, Math.floor(prefixlen / 16))
+        .join(':')
+    );
   const n = (v: number[]): number => ((v[0]! << 24) | (v[1]! << 16) | (v[2]! << 8) | v[3]!) >>> 0;
   const mask = prefixlen === 0 ? 0 : (0xffffffff << (32 - prefixlen)) >>> 0;
-  return ((n(x) & mask) >>> 0) === ((n(y) & mask) >>> 0);
+  return (n(x) & mask) >>> 0 === (n(y) & mask) >>> 0;
 }
 
 /** The container's client shared by the plans of one ADD: their close() leaves it open (ADD closes it at the end). */

@@ -6,9 +6,22 @@
  */
 import { compareVersions } from './version.js';
 
-export interface CniInterface { name: string; mac?: string; mtu?: number; sandbox?: string }
-export interface CniIp { address: string; gateway?: string; interface?: number; version?: string }
-export interface CniRoute { dst: string; gw?: string }
+export interface CniInterface {
+  name: string;
+  mac?: string;
+  mtu?: number;
+  sandbox?: string;
+}
+export interface CniIp {
+  address: string;
+  gateway?: string;
+  interface?: number;
+  version?: string;
+}
+export interface CniRoute {
+  dst: string;
+  gw?: string;
+}
 export interface CniResult {
   cniVersion: string;
   interfaces?: CniInterface[];
@@ -33,14 +46,27 @@ export function buildResult(version: string, added: Added, prev?: Record<string,
   const routes = Array.isArray(prev?.routes) ? [...(prev.routes as CniRoute[])] : [];
   const base = interfaces.length;
   interfaces.push({ name: added.host.name, mac: added.host.mac });
-  interfaces.push({ name: added.container.name, mac: added.container.mac, ...(withMtu ? { mtu: added.container.mtu } : {}), sandbox: added.container.sandbox });
+  interfaces.push({
+    name: added.container.name,
+    mac: added.container.mac,
+    ...(withMtu ? { mtu: added.container.mtu } : {}),
+    sandbox: added.container.sandbox,
+  });
   if (added.ip) {
     ips.push({
       ...(old ? { version: added.ip.address.includes(':') ? '6' : '4' } : {}),
-      address: added.ip.address, ...(added.ip.gateway ? { gateway: added.ip.gateway } : {}), interface: base + 1,
+      address: added.ip.address,
+      ...(added.ip.gateway ? { gateway: added.ip.gateway } : {}),
+      interface: base + 1,
     });
   }
   if (added.defaultRoute && !routes.some((r) => r.dst === added.defaultRoute!.dst)) routes.push(added.defaultRoute);
   const dns = (prev?.dns as Record<string, unknown> | undefined) ?? added.dns;
-  return { cniVersion: version, interfaces, ...(ips.length ? { ips } : {}), ...(routes.length ? { routes } : {}), ...(dns && Object.keys(dns).length ? { dns } : {}) };
+  return {
+    cniVersion: version,
+    interfaces,
+    ...(ips.length ? { ips } : {}),
+    ...(routes.length ? { routes } : {}),
+    ...(dns && Object.keys(dns).length ? { dns } : {}),
+  };
 }

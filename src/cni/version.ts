@@ -18,14 +18,26 @@ export function compareVersions(a: string, b: string): number {
 /** Checks that `version` is spoken, and that `command` exists in it. */
 export function checkVersion(version: unknown, command: string): string {
   if (typeof version !== 'string' || version.length === 0) {
-    throw new CniError(CNI_ERRORS.INVALID_CONFIG, 'invalid network config', 'cniVersion is missing (a string such as "1.1.0")');
+    throw new CniError(
+      CNI_ERRORS.INVALID_CONFIG,
+      'invalid network config',
+      'cniVersion is missing (a string such as "1.1.0")',
+    );
   }
   if (!(SUPPORTED_VERSIONS as readonly string[]).includes(version)) {
-    throw new CniError(CNI_ERRORS.INCOMPATIBLE_VERSION, `incompatible CNI version ${version}`, `vxnet-cni speaks ${SUPPORTED_VERSIONS.join(', ')}`);
+    throw new CniError(
+      CNI_ERRORS.INCOMPATIBLE_VERSION,
+      `incompatible CNI version ${version}`,
+      `vxnet-cni speaks ${SUPPORTED_VERSIONS.join(', ')}`,
+    );
   }
   const since = command === 'CHECK' ? '0.4.0' : command === 'STATUS' || command === 'GC' ? '1.1.0' : undefined;
   if (since && compareVersions(version, since) < 0) {
-    throw new CniError(CNI_ERRORS.INCOMPATIBLE_VERSION, `incompatible CNI version ${version}`, `${command} exists from spec ${since} on; the config says ${version}`);
+    throw new CniError(
+      CNI_ERRORS.INCOMPATIBLE_VERSION,
+      `incompatible CNI version ${version}`,
+      `${command} exists from spec ${since} on; the config says ${version}`,
+    );
   }
   return version;
 }

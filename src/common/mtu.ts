@@ -20,6 +20,8 @@ export class MtuNotAppliedError extends VxnetError {
     /** Why, when it could be told: "its underlay eth0 has mtu 1400: 1350 at most over IPv4". */
     readonly reason?: string,
   ) {
-    super(`${device}: asked for mtu ${requested}, the kernel set ${applied ?? 'none'}${reason ? ` (${reason})` : ''}; the MTU change was not made as asked`);
+    super(
+      `${device}: asked for mtu ${requested}, the kernel set ${applied ?? 'none'}${reason ? ` (${reason})` : ''}; the MTU change was not made as asked`,
+    );
   }
 }

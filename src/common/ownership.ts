@@ -28,7 +28,11 @@ export function ownerFromAlias(alias: string | undefined): string | undefined {
 /** Owner names: what a network is called; they also appear in table names and file paths. */
 export function validateOwner(owner: unknown, field = 'owner'): string {
   if (typeof owner !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(owner)) {
-    throw new ValidationError(field, 'a name of 1–64 letters, digits, "_", "." or "-", starting with a letter or digit', owner);
+    throw new ValidationError(
+      field,
+      'a name of 1–64 letters, digits, "_", "." or "-", starting with a letter or digit',
+      owner,
+    );
   }
   return owner;
 }

@@ -41,7 +41,11 @@ export function leaseCapacity(spec: ValidSpec): number {
   return spec.ranges.reduce((sum, r) => sum + (r.last - r.first + 1), 0) + spec.hosts.length;
 }
 
-export function renderConfig(spec: ValidSpec, paths: InstancePaths, instance: Pick<ValidInstance, 'instance' | 'user' | 'group'>): string {
+export function renderConfig(
+  spec: ValidSpec,
+  paths: InstancePaths,
+  instance: Pick<ValidInstance, 'instance' | 'user' | 'group'>,
+): string {
   const lines = [
     `# dnsmasq configuration of vxnet instance ${instance.instance}.`,
     '# Written by vxnet at every start: edits here are lost.',
@@ -92,7 +96,12 @@ export function renderConfig(spec: ValidSpec, paths: InstancePaths, instance: Pi
 /** One dhcp-host line per static host: MAC, IP, then name and lease time when given. */
 export function renderHosts(hosts: readonly ValidHost[]): string {
   return hosts
-    .map((h) => [h.mac, h.ip, ...(h.name ? [h.name] : []), ...(h.leaseTime !== undefined ? [leaseText(h.leaseTime)] : [])].join(',') + '\n')
+    .map(
+      (h) =>
+        [h.mac, h.ip, ...(h.name ? [h.name] : []), ...(h.leaseTime !== undefined ? [leaseText(h.leaseTime)] : [])].join(
+          ',',
+        ) + '\n',
+    )
     .join('');
 }
 

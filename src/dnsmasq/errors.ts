@@ -69,7 +69,9 @@ export class DnsmasqStartError extends VxnetError {
     readonly exit?: Pick<DnsmasqExit, 'code' | 'signal'>,
   ) {
     const said = stderr.filter((line) => line.trim() !== '');
-    super(`dnsmasq (instance ${instance}) failed to start: ${reason}${said.length ? `; dnsmasq said:\n  ${said.join('\n  ')}` : ''}`);
+    super(
+      `dnsmasq (instance ${instance}) failed to start: ${reason}${said.length ? `; dnsmasq said:\n  ${said.join('\n  ')}` : ''}`,
+    );
   }
 }
 
@@ -84,8 +86,14 @@ export class DnsmasqGaveUpError extends VxnetError {
     /** The last start attempt's error, when the last failure was a failed start. */
     readonly lastError?: Error,
   ) {
-    const last = lastError ? lastError.message : lastExit ? `dnsmasq ${describeExit(lastExit)}${tail(lastExit.stderr)}` : 'no exit recorded';
-    super(`dnsmasq (instance ${instance}) failed ${crashes} times within ${Math.round(windowMs / 1000)} s; no more restarts. Last failure: ${last}`);
+    const last = lastError
+      ? lastError.message
+      : lastExit
+        ? `dnsmasq ${describeExit(lastExit)}${tail(lastExit.stderr)}`
+        : 'no exit recorded';
+    super(
+      `dnsmasq (instance ${instance}) failed ${crashes} times within ${Math.round(windowMs / 1000)} s; no more restarts. Last failure: ${last}`,
+    );
   }
 }
 

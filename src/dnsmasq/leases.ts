@@ -74,7 +74,8 @@ export function parseLeaseFile(text: string): LeaseFile {
     const fields = line.split(/\s+/);
     const bad = (reason: string): string => reason;
     if (fields[0] === 'duid') {
-      if (fields.length !== 2 || !HEX_BYTES.test(fields[1]!)) return bad('a duid line has one colon-separated hex value');
+      if (fields.length !== 2 || !HEX_BYTES.test(fields[1]!))
+        return bad('a duid line has one colon-separated hex value');
       out.serverDuid = fields[1]!.toLowerCase();
       inV6 = true;
       return;
@@ -89,7 +90,13 @@ export function parseLeaseFile(text: string): LeaseFile {
     if (inV6) {
       if (!/^\d+$/.test(who)) return bad('the IAID is not a number');
       if (isIP(ip) !== 6) return bad('the address is not IPv6');
-      out.leases6.push({ expires, iaid: Number(who), ip, ...(name ? { hostname: name } : {}), ...(clientId ? { duid: clientId } : {}) });
+      out.leases6.push({
+        expires,
+        iaid: Number(who),
+        ip,
+        ...(name ? { hostname: name } : {}),
+        ...(clientId ? { duid: clientId } : {}),
+      });
       return;
     }
     if (isIP(ip) !== 4) return bad('the address is not IPv4');
@@ -142,8 +149,14 @@ export interface LeaseChanges {
 }
 
 function sameLease(a: Lease, b: Lease): boolean {
-  return a.mac === b.mac && a.ip === b.ip && a.hostname === b.hostname && a.clientId === b.clientId && a.hwType === b.hwType &&
-    (a.expires?.getTime() ?? 0) === (b.expires?.getTime() ?? 0);
+  return (
+    a.mac === b.mac &&
+    a.ip === b.ip &&
+    a.hostname === b.hostname &&
+    a.clientId === b.clientId &&
+    a.hwType === b.hwType &&
+    (a.expires?.getTime() ?? 0) === (b.expires?.getTime() ?? 0)
+  );
 }
 
 /** What changed between two lists of leases, keyed by address (an address has one lease at most). */
@@ -248,7 +261,11 @@ export interface StaleLease {
  * the old lease expires. Those leases, and the ones left outside every
  * dynamic range by a removed mapping, are returned.
  */
-export function staleLeases(leases: readonly Lease[], hosts: readonly ValidHost[], ranges: readonly Pick<ValidRange, 'first' | 'last'>[]): StaleLease[] {
+export function staleLeases(
+  leases: readonly Lease[],
+  hosts: readonly ValidHost[],
+  ranges: readonly Pick<ValidRange, 'first' | 'last'>[],
+): StaleLease[] {
   const byMac = new Map(hosts.map((h) => [h.mac, h]));
   const byIp = new Map(hosts.map((h) => [h.ip, h]));
   const stale: StaleLease[] = [];
@@ -262,7 +279,10 @@ export function staleLeases(leases: readonly Lease[], hosts: readonly ValidHost[
     } else if (!mine) {
       const n = toInt(lease.ip);
       if (!ranges.some((r) => n >= r.first && n <= r.last)) {
-        stale.push({ lease, reason: `${lease.ip} is outside every dynamic range and is no static mapping of ${lease.mac}` });
+        stale.push({
+          lease,
+          reason: `${lease.ip} is outside every dynamic range and is no static mapping of ${lease.mac}`,
+        });
       }
     }
   }

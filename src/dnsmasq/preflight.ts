@@ -22,12 +22,19 @@ export const INSTALL_DNSMASQ =
 export function findTools(options: { dnsmasqPath?: string; namespace?: string }): Tools {
   const dnsmasq = findExecutable(options.dnsmasqPath ?? 'dnsmasq');
   if (!dnsmasq) {
-    const where = options.dnsmasqPath ? `${options.dnsmasqPath} is not an executable file` : 'dnsmasq is not installed (not in PATH, /usr/sbin or /sbin)';
+    const where = options.dnsmasqPath
+      ? `${options.dnsmasqPath} is not an executable file`
+      : 'dnsmasq is not installed (not in PATH, /usr/sbin or /sbin)';
     throw new PreflightError('dnsmasq-missing', `${where}; ${INSTALL_DNSMASQ}`, { path: options.dnsmasqPath });
   }
   const tool = (name: string, from: string): string => {
     const found = findExecutable(name);
-    if (!found) throw new PreflightError('tool-missing', `${name} is missing; it comes with ${from} (Debian: apt-get install ${from})`, { tool: name });
+    if (!found)
+      throw new PreflightError(
+        'tool-missing',
+        `${name} is missing; it comes with ${from} (Debian: apt-get install ${from})`,
+        { tool: name },
+      );
     return found;
   };
   return {
@@ -74,7 +81,11 @@ export async function checkInterface(spec: ValidSpec, namespace: string | undefi
   await using rt = await Rtnetlink.open({ namespace });
   const link = await rt.links.find(spec.interface);
   if (!link) {
-    throw new PreflightError('interface-missing', `interface ${spec.interface} does not exist in ${where}: create the bridge first`, { interface: spec.interface, namespace });
+    throw new PreflightError(
+      'interface-missing',
+      `interface ${spec.interface} does not exist in ${where}: create the bridge first`,
+      { interface: spec.interface, namespace },
+    );
   }
   const all = await rt.addresses.list({ family: 4 });
   const mine = all.filter((a) => a.ifindex === link.ifindex && (a.local ?? a.address));
@@ -95,9 +106,19 @@ export async function checkInterface(spec: ValidSpec, namespace: string | undefi
   return { ifindex: link.ifindex, addresses };
 }
 
-function describeHolder(socket: BoundSocket, owners: Map<number, { pid: number; command: string }[]>, names: Map<number, string>): string {
-  const device = socket.ifindex ? ` on device ${names.get(socket.ifindex) ?? `#${socket.ifindex}`}` : ' on every interface';
-  const who = owners.get(socket.inode)?.map((o) => `${o.command} (pid ${o.pid})`).join(', ') || `a process of uid ${socket.uid} that vxnet cannot see`;
+function describeHolder(
+  socket: BoundSocket,
+  owners: Map<number, { pid: number; command: string }[]>,
+  names: Map<number, string>,
+): string {
+  const device = socket.ifindex
+    ? ` on device ${names.get(socket.ifindex) ?? `#${socket.ifindex}`}`
+    : ' on every interface';
+  const who =
+    owners
+      .get(socket.inode)
+      ?.map((o) => `${o.command} (pid ${o.pid})`)
+      .join(', ') || `a process of uid ${socket.uid} that vxnet cannot see`;
   const address = socket.family === 6 ? `[${socket.address}]` : socket.address;
   return `${socket.protocol} ${address}:${socket.port}${device}, held by ${who}`;
 }
@@ -107,7 +128,12 @@ function describeHolder(socket: BoundSocket, owners: Map<number, { pid: number; 
  * a socket bound to it, or to no device at all, would compete with dnsmasq.
  * `sockets` lists what holds those ports in the namespace (socketsOnPorts).
  */
-export function checkPorts(spec: ValidSpec, namespace: string | undefined, facts: InterfaceFacts, sockets: BoundSocket[]): void {
+export function checkPorts(
+  spec: ValidSpec,
+  namespace: string | undefined,
+  facts: InterfaceFacts,
+  sockets: BoundSocket[],
+): void {
   const where = namespace ? `namespace ${namespace}` : 'this network namespace';
   const names = new Map([[facts.ifindex, spec.interface]]);
   const onOurDevice = (s: BoundSocket): boolean => s.ifindex === 0 || s.ifindex === facts.ifindex;
@@ -146,12 +172,20 @@ export interface PreflightResult {
 }
 
 /** All checks, in the order that gives the most useful first failure. */
-export async function preflight(spec: ValidSpec, instance: ValidInstance, paths: { pid: string; config: string }): Promise<PreflightResult> {
+export async function preflight(
+  spec: ValidSpec,
+  instance: ValidInstance,
+  paths: { pid: string; config: string },
+): Promise<PreflightResult> {
   const tools = findTools(instance);
   if (instance.namespace !== undefined && !existsSync(namespacePath(instance.namespace))) {
-    throw new PreflightError('namespace-missing', `network namespace ${instance.namespace} does not exist (no ${namespacePath(instance.namespace)})`, {
-      namespace: instance.namespace,
-    });
+    throw new PreflightError(
+      'namespace-missing',
+      `network namespace ${instance.namespace} does not exist (no ${namespacePath(instance.namespace)})`,
+      {
+        namespace: instance.namespace,
+      },
+    );
   }
   checkNotRunning(paths.pid, paths.config, instance.instance);
   let facts: InterfaceFacts;
@@ -166,7 +200,10 @@ export async function preflight(spec: ValidSpec, instance: ValidInstance, paths:
     checkPorts(spec, instance.namespace, facts, sockets);
   } catch (error) {
     if (error instanceof NetlinkError && (error.code === 'EPERM' || error.code === 'EACCES')) {
-      throw new PreflightError('no-permission', `cannot inspect the network: ${error.message}. dnsmasq needs root (or CAP_NET_ADMIN and CAP_NET_BIND_SERVICE) anyway`);
+      throw new PreflightError(
+        'no-permission',
+        `cannot inspect the network: ${error.message}. dnsmasq needs root (or CAP_NET_ADMIN and CAP_NET_BIND_SERVICE) anyway`,
+      );
     }
     throw error;
   }

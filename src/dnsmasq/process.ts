@@ -58,7 +58,10 @@ export interface LaunchSpec {
 }
 
 /** The command line of the whole chain (see the top of this file). */
-export function launchCommand(spec: Pick<LaunchSpec, 'tools' | 'configPath' | 'namespace'>): { command: string; args: string[] } {
+export function launchCommand(spec: Pick<LaunchSpec, 'tools' | 'configPath' | 'namespace'>): {
+  command: string;
+  args: string[];
+} {
   const { tools } = spec;
   const args = ['--pdeathsig', 'SIGKILL', '--'];
   if (spec.namespace !== undefined) {
@@ -100,7 +103,8 @@ export function classifyLine(line: string, hostsPath: string): LineMeaning {
   const message = line.replace(/^dnsmasq(?:-\w+)?\[\d+\]: /, '');
   if (message === `read ${hostsPath}`) return { kind: 'hosts-read' };
   if (message.startsWith(`cannot read ${hostsPath}:`)) return { kind: 'hosts-failed', reason: message };
-  if (message.includes(` at line `) && message.endsWith(` of ${hostsPath}`)) return { kind: 'hosts-failed', reason: message };
+  if (message.includes(` at line `) && message.endsWith(` of ${hostsPath}`))
+    return { kind: 'hosts-failed', reason: message };
   return { kind: 'other' };
 }
 
@@ -225,7 +229,9 @@ export class DnsmasqProcess extends EventEmitter<{ line: [string] }> {
             started = true;
             this.version = meaning.version;
           } else if (meaning.kind === 'hosts-failed') {
-            fail(`dnsmasq cannot use its hosts file (${meaning.reason}); it reads it after dropping root, so the state directory must be readable by its user`);
+            fail(
+              `dnsmasq cannot use its hosts file (${meaning.reason}); it reads it after dropping root, so the state directory must be readable by its user`,
+            );
             this.kill();
           } else if (meaning.kind === 'hosts-read' && started) {
             try {
@@ -280,7 +286,8 @@ export class DnsmasqProcess extends EventEmitter<{ line: [string] }> {
     const wrapper = this.child.pid!;
     const [shell] = childrenOf(wrapper);
     const [dnsmasq] = shell === undefined ? [] : childrenOf(shell);
-    if (dnsmasq === undefined) throw new Error(`dnsmasq reported ready but is not found under its wrapper (pid ${wrapper})`);
+    if (dnsmasq === undefined)
+      throw new Error(`dnsmasq reported ready but is not found under its wrapper (pid ${wrapper})`);
     this.pid = dnsmasq;
     this.startTime = procStat(dnsmasq)?.startTime;
   }
@@ -366,7 +373,8 @@ export class DnsmasqProcess extends EventEmitter<{ line: [string] }> {
     if (this.pid === undefined) return;
     const deadline = Date.now() + timeoutMs;
     while (processAlive(this.pid, this.startTime)) {
-      if (Date.now() > deadline) throw new Error(`dnsmasq (pid ${this.pid}) still runs ${timeoutMs} ms after its wrapper ended`);
+      if (Date.now() > deadline)
+        throw new Error(`dnsmasq (pid ${this.pid}) still runs ${timeoutMs} ms after its wrapper ended`);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }

@@ -14,13 +14,45 @@ import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { ValidationError, VxnetError } from '../netlink/errors.js';
-import { instancePaths, type InstancePaths, renderConfig, renderHosts, writeAtomic, writeAtomicSync, writeInstanceFiles } from './config.js';
+import {
+  instancePaths,
+  type InstancePaths,
+  renderConfig,
+  renderHosts,
+  writeAtomic,
+  writeAtomicSync,
+  writeInstanceFiles,
+} from './config.js';
 import type { DnsmasqExit } from './errors.js';
-import { type Lease, type LeaseChanges, LeaseWatcher, parseLeases, pruneLeaseText, readLeases, type StaleLease, staleLeases } from './leases.js';
+import {
+  type Lease,
+  type LeaseChanges,
+  LeaseWatcher,
+  parseLeases,
+  pruneLeaseText,
+  readLeases,
+  type StaleLease,
+  staleLeases,
+} from './leases.js';
 import { findTools, preflight } from './preflight.js';
 import { DnsmasqProcess } from './process.js';
-import { type DnsmasqSpec, type InstanceOptions, type StaticHost, validateHosts, validateInstance, validateSpec, type ValidHost, type ValidSpec } from './spec.js';
-import { type RestartInfo, type RestartPolicy, Supervisor, type SupervisorStatus, validatePolicy } from './supervisor.js';
+import {
+  type DnsmasqSpec,
+  type InstanceOptions,
+  type StaticHost,
+  validateHosts,
+  validateInstance,
+  validateSpec,
+  type ValidHost,
+  type ValidSpec,
+} from './spec.js';
+import {
+  type RestartInfo,
+  type RestartPolicy,
+  Supervisor,
+  type SupervisorStatus,
+  validatePolicy,
+} from './supervisor.js';
 
 export interface DnsmasqServerOptions extends InstanceOptions {
   restart?: Partial<RestartPolicy>;
@@ -88,7 +120,13 @@ export class DnsmasqServer extends EventEmitter<DnsmasqServerEvents> implements 
   private stopping?: Promise<void>;
   private updates: Promise<unknown> = Promise.resolve();
 
-  private constructor(spec: ValidSpec, instance: string, namespace: string | undefined, paths: InstancePaths, supervisor: Supervisor) {
+  private constructor(
+    spec: ValidSpec,
+    instance: string,
+    namespace: string | undefined,
+    paths: InstancePaths,
+    supervisor: Supervisor,
+  ) {
     super();
     this.current = spec;
     this.instance = instance;
@@ -126,7 +164,8 @@ export class DnsmasqServer extends EventEmitter<DnsmasqServerEvents> implements 
       stop: timeout(stopTimeoutMs, 'stopTimeoutMs', 5000),
       reload: timeout(reloadTimeoutMs, 'reloadTimeoutMs', 5000),
     };
-    if (check !== undefined && typeof check !== 'boolean') throw new ValidationError('preflight', 'expected true or false', check);
+    if (check !== undefined && typeof check !== 'boolean')
+      throw new ValidationError('preflight', 'expected true or false', check);
     const paths = instancePaths(instance.stateDir);
     const config = renderConfig(valid, paths, instance);
     const hosts = renderHosts(valid.hosts);
@@ -144,7 +183,13 @@ export class DnsmasqServer extends EventEmitter<DnsmasqServerEvents> implements 
           namespace: instance.namespace,
           startTimeoutMs: timeouts.start,
         }),
-      { instance: instance.instance, hostsPath: paths.hosts, policy, stopTimeoutMs: timeouts.stop, reloadTimeoutMs: timeouts.reload },
+      {
+        instance: instance.instance,
+        hostsPath: paths.hosts,
+        policy,
+        stopTimeoutMs: timeouts.stop,
+        reloadTimeoutMs: timeouts.reload,
+      },
     );
     const server = new DnsmasqServer(valid, instance.instance, instance.namespace, paths, supervisor);
     await supervisor.start();
@@ -162,7 +207,12 @@ export class DnsmasqServer extends EventEmitter<DnsmasqServerEvents> implements 
   }
 
   status(): DnsmasqStatus {
-    return { ...this.supervisor.status(), instance: this.instance, ...(this.namespace ? { namespace: this.namespace } : {}), paths: this.paths };
+    return {
+      ...this.supervisor.status(),
+      instance: this.instance,
+      ...(this.namespace ? { namespace: this.namespace } : {}),
+      paths: this.paths,
+    };
   }
 
   /** The leases in dnsmasq's lease file now. */
@@ -189,7 +239,9 @@ export class DnsmasqServer extends EventEmitter<DnsmasqServerEvents> implements 
   private async applyHosts(valid: ValidHost[]): Promise<HostsUpdate> {
     const state = this.supervisor.status().state;
     if (this.stopping || state === 'stopped' || state === 'failed') {
-      throw new VxnetError(`dnsmasq instance ${this.instance} is ${state === 'failed' ? 'failed (the supervisor gave up)' : 'stopped'}: start a new server to change its hosts`);
+      throw new VxnetError(
+        `dnsmasq instance ${this.instance} is ${state === 'failed' ? 'failed (the supervisor gave up)' : 'stopped'}: start a new server to change its hosts`,
+      );
     }
     const stale = staleLeases(await this.leases(), valid, this.current.ranges);
     await writeAtomic(this.paths.hosts, renderHosts(valid));
@@ -203,7 +255,13 @@ export class DnsmasqServer extends EventEmitter<DnsmasqServerEvents> implements 
       // dnsmasq may have written the file again before it stopped: decide on what is there now.
       const text = await readFile(this.paths.leases, 'utf8').catch(() => '');
       pruned = staleLeases(parseLeases(text), valid, this.current.ranges);
-      await writeAtomic(this.paths.leases, pruneLeaseText(text, pruned.map((s) => s.lease)));
+      await writeAtomic(
+        this.paths.leases,
+        pruneLeaseText(
+          text,
+          pruned.map((s) => s.lease),
+        ),
+      );
       await this.watcher.refresh();
     });
     return { method, pruned };

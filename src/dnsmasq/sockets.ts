@@ -28,7 +28,14 @@ interface DiagRequest {
 }
 
 // struct inet_diag_req_v2: the socket id (48 bytes) is left zero: a dump matches every socket.
-const inetDiagReqV2 = layout<DiagRequest>('inet_diag_req_v2', [u8('family'), u8('protocol'), u8('ext'), pad('pad', 1), u32('states'), pad('id', 48)]);
+const inetDiagReqV2 = layout<DiagRequest>('inet_diag_req_v2', [
+  u8('family'),
+  u8('protocol'),
+  u8('ext'),
+  pad('pad', 1),
+  u32('states'),
+  pad('id', 48),
+]);
 
 export interface DiagMessage {
   family: number;
@@ -37,8 +44,14 @@ export interface DiagMessage {
   retrans: number;
   sport: number;
   dport: number;
-  src0: number; src1: number; src2: number; src3: number;
-  dst0: number; dst1: number; dst2: number; dst3: number;
+  src0: number;
+  src1: number;
+  src2: number;
+  src3: number;
+  dst0: number;
+  dst1: number;
+  dst2: number;
+  dst3: number;
   if: number;
   cookie0: number;
   cookie1: number;
@@ -52,19 +65,43 @@ export interface DiagMessage {
 
 // struct inet_diag_msg, with struct inet_diag_sockid flattened into it.
 const inetDiagMsg = layout<DiagMessage>('inet_diag_msg', [
-  u8('family'), u8('state'), u8('timer'), u8('retrans'),
-  be16('sport'), be16('dport'),
-  be32('src0'), be32('src1'), be32('src2'), be32('src3'),
-  be32('dst0'), be32('dst1'), be32('dst2'), be32('dst3'),
-  u32('if'), u32('cookie0'), u32('cookie1'),
-  u32('expires'), u32('rqueue'), u32('wqueue'), u32('uid'), u32('inode'),
+  u8('family'),
+  u8('state'),
+  u8('timer'),
+  u8('retrans'),
+  be16('sport'),
+  be16('dport'),
+  be32('src0'),
+  be32('src1'),
+  be32('src2'),
+  be32('src3'),
+  be32('dst0'),
+  be32('dst1'),
+  be32('dst2'),
+  be32('dst3'),
+  u32('if'),
+  u32('cookie0'),
+  u32('cookie1'),
+  u32('expires'),
+  u32('rqueue'),
+  u32('wqueue'),
+  u32('uid'),
+  u32('inode'),
 ]);
 
-const requestSchema: MessageSchema = { name: 'inet_diag request', header: inetDiagReqV2, attrs: attrSet('inet_diag_req', {}, ['family', 'protocol', 'ext', 'states']) };
+const requestSchema: MessageSchema = {
+  name: 'inet_diag request',
+  header: inetDiagReqV2,
+  attrs: attrSet('inet_diag_req', {}, ['family', 'protocol', 'ext', 'states']),
+};
 const messageSchema: MessageSchema = {
   name: 'inet_diag',
   header: inetDiagMsg,
-  attrs: attrSet('inet_diag', { skv6only: attr.u8(INET_DIAG_SKV6ONLY) }, inetDiagMsg.fields.map((f) => f.name)),
+  attrs: attrSet(
+    'inet_diag',
+    { skv6only: attr.u8(INET_DIAG_SKV6ONLY) },
+    inetDiagMsg.fields.map((f) => f.name),
+  ),
 };
 
 export interface BoundSocket {
@@ -116,7 +153,11 @@ function ipv6Text(words: number[]): string {
  * namespace (ours when omitted). One netlink socket: in another namespace
  * each costs a relay process (~0.1 s).
  */
-export async function socketsOnPorts(ports: number[], protocols: ('udp' | 'tcp')[], namespace?: string): Promise<BoundSocket[]> {
+export async function socketsOnPorts(
+  ports: number[],
+  protocols: ('udp' | 'tcp')[],
+  namespace?: string,
+): Promise<BoundSocket[]> {
   const wanted = new Set(ports);
   const connection = await Connection.open({ protocol: NETLINK_SOCK_DIAG, namespace });
   try {

@@ -116,7 +116,21 @@ export interface ValidSpec {
   logDhcp: boolean;
 }
 
-const SPEC_KEYS = ['interface', 'subnet', 'gateway', 'ranges', 'leaseTime', 'mtu', 'dnsServers', 'domain', 'hosts', 'dns', 'pingCheck', 'authoritative', 'logDhcp'];
+const SPEC_KEYS = [
+  'interface',
+  'subnet',
+  'gateway',
+  'ranges',
+  'leaseTime',
+  'mtu',
+  'dnsServers',
+  'domain',
+  'hosts',
+  'dns',
+  'pingCheck',
+  'authoritative',
+  'logDhcp',
+];
 const RANGE_KEYS = ['start', 'end', 'leaseTime'];
 const HOST_KEYS = ['mac', 'ip', 'name', 'leaseTime'];
 const DNS_KEYS = ['port', 'upstream'];
@@ -135,7 +149,11 @@ export function validateSpec(spec: unknown): ValidSpec {
   const iface = text(s.interface, 'interface');
   validateIfname(iface, 'interface');
   if (!SAFE_IFNAME.test(iface)) {
-    throw new ValidationError('interface', 'use letters, digits, "_", "." and "-" (not first): dnsmasq reads commas, "=", "#" and quotes as syntax', iface);
+    throw new ValidationError(
+      'interface',
+      'use letters, digits, "_", "." and "-" (not first): dnsmasq reads commas, "=", "#" and quotes as syntax',
+      iface,
+    );
   }
 
   const subnet = parseSubnet(s.subnet, 'subnet');
@@ -155,21 +173,35 @@ export function validateSpec(spec: unknown): ValidSpec {
     if (first > last) throw new ValidationError(`${field}.end`, `the range ends before it starts (${start})`, end);
     const gw = toInt(gateway);
     if (gw >= first && gw <= last) {
-      throw new ValidationError(field, `the range ${start}–${end} covers the gateway ${gateway}: dnsmasq would hand the gateway's address to a client`, range);
+      throw new ValidationError(
+        field,
+        `the range ${start}–${end} covers the gateway ${gateway}: dnsmasq would hand the gateway's address to a client`,
+        range,
+      );
     }
-    return { start, end, first, last, leaseTime: r.leaseTime === undefined ? leaseTime : parseLeaseTime(r.leaseTime, `${field}.leaseTime`) };
+    return {
+      start,
+      end,
+      first,
+      last,
+      leaseTime: r.leaseTime === undefined ? leaseTime : parseLeaseTime(r.leaseTime, `${field}.leaseTime`),
+    };
   });
   ranges.forEach((a, i) => {
     ranges.slice(0, i).forEach((b, j) => {
       if (a.first <= b.last && b.first <= a.last) {
-        throw new ValidationError(`ranges[${i}]`, `overlaps ranges[${j}] (${b.start}–${b.end})`, { start: a.start, end: a.end });
+        throw new ValidationError(`ranges[${i}]`, `overlaps ranges[${j}] (${b.start}–${b.end})`, {
+          start: a.start,
+          end: a.end,
+        });
       }
     });
   });
 
   const mtu = s.mtu === undefined ? undefined : validateMtu(s.mtu, 'mtu');
 
-  const dnsServers = s.dnsServers === undefined ? [] : list(s.dnsServers, 'dnsServers').map((a, i) => ipv4(a, `dnsServers[${i}]`));
+  const dnsServers =
+    s.dnsServers === undefined ? [] : list(s.dnsServers, 'dnsServers').map((a, i) => ipv4(a, `dnsServers[${i}]`));
 
   let domain: string | undefined;
   if (s.domain !== undefined) domain = domainName(s.domain, 'domain');
@@ -183,7 +215,8 @@ export function validateSpec(spec: unknown): ValidSpec {
       const d = object(s.dns, 'dns', DNS_KEYS);
       const port = d.port === undefined ? 53 : validatePort(d.port, 'dns.port');
       if (port === 67 || port === 68) throw new ValidationError('dns.port', 'is a DHCP port', port);
-      const upstream = d.upstream === undefined ? [] : list(d.upstream, 'dns.upstream').map((a, i) => anyIp(a, `dns.upstream[${i}]`));
+      const upstream =
+        d.upstream === undefined ? [] : list(d.upstream, 'dns.upstream').map((a, i) => anyIp(a, `dns.upstream[${i}]`));
       dns = { port, upstream };
     }
   }
@@ -209,7 +242,11 @@ export function validateSpec(spec: unknown): ValidSpec {
  * Static hosts against a validated subnet and gateway: each MAC, IP and name
  * used once, each IP a host address of the subnet other than the gateway.
  */
-export function validateHosts(value: unknown, around: Pick<ValidSpec, 'subnet' | 'gateway'>, field = 'hosts'): ValidHost[] {
+export function validateHosts(
+  value: unknown,
+  around: Pick<ValidSpec, 'subnet' | 'gateway'>,
+  field = 'hosts',
+): ValidHost[] {
   const hosts = list(value, field).map((entry, i): ValidHost => {
     const at = `${field}[${i}]`;
     const h = object(entry, at, HOST_KEYS);
@@ -227,7 +264,8 @@ export function validateHosts(value: unknown, around: Pick<ValidSpec, 'subnet' |
       const v = key === 'name' ? host.name?.toLowerCase() : host[key];
       if (v === undefined) continue;
       const before = seen[key].get(v);
-      if (before !== undefined) throw new ValidationError(`${field}[${i}].${key}`, `already used by ${field}[${before}]`, host[key]);
+      if (before !== undefined)
+        throw new ValidationError(`${field}[${i}].${key}`, `already used by ${field}[${before}]`, host[key]);
       seen[key].set(v, i);
     }
   });
@@ -242,11 +280,20 @@ export function parseLeaseTime(value: unknown, field: string): number | 'infinit
     text(value, field);
     if (value === 'infinite') return 'infinite';
     const m = /^(\d{1,10})([smhdw]?)$/.exec(value);
-    if (!m) throw new ValidationError(field, 'a lease time is seconds, or a number with s, m, h, d or w ("45m", "12h"), or "infinite"', value);
+    if (!m)
+      throw new ValidationError(
+        field,
+        'a lease time is seconds, or a number with s, m, h, d or w ("45m", "12h"), or "infinite"',
+        value,
+      );
     seconds = Number(m[1]) * LEASE_UNITS[m[2]!]!;
   } else throw new ValidationError(field, 'a lease time is seconds, a string such as "12h", or "infinite"', value);
   if (!Number.isInteger(seconds) || seconds < MIN_LEASE || seconds > MAX_LEASE) {
-    throw new ValidationError(field, `a lease time is a whole number of seconds from ${MIN_LEASE} (dnsmasq's minimum) to ${MAX_LEASE}`, value);
+    throw new ValidationError(
+      field,
+      `a lease time is a whole number of seconds from ${MIN_LEASE} (dnsmasq's minimum) to ${MAX_LEASE}`,
+      value,
+    );
   }
   return seconds;
 }
@@ -258,8 +305,10 @@ export function macAddress(value: unknown, field: string): string {
     throw new ValidationError(field, 'a MAC address is six hex bytes separated by ":" (or "-")', raw);
   }
   const mac = raw.toLowerCase().replaceAll('-', ':');
-  if (mac === '00:00:00:00:00:00') throw new ValidationError(field, 'the all-zero MAC address belongs to no client', raw);
-  if (parseInt(mac.slice(0, 2), 16) & 1) throw new ValidationError(field, 'is a multicast/broadcast MAC address; a client has a unicast one', raw);
+  if (mac === '00:00:00:00:00:00')
+    throw new ValidationError(field, 'the all-zero MAC address belongs to no client', raw);
+  if (parseInt(mac.slice(0, 2), 16) & 1)
+    throw new ValidationError(field, 'is a multicast/broadcast MAC address; a client has a unicast one', raw);
   return mac;
 }
 
@@ -267,7 +316,11 @@ export function macAddress(value: unknown, field: string): string {
 export function hostName(value: unknown, field: string): string {
   const name = text(value, field);
   if (!LABEL.test(name)) {
-    throw new ValidationError(field, 'a host name is one DNS label: 1–63 letters, digits or "-", not starting or ending with "-"', name);
+    throw new ValidationError(
+      field,
+      'a host name is one DNS label: 1–63 letters, digits or "-", not starting or ending with "-"',
+      name,
+    );
   }
   if (/^\d+[smhdw]?$/i.test(name) || DHCP_HOST_KEYWORDS.has(name.toLowerCase())) {
     throw new ValidationError(field, 'dnsmasq would read this name as a lease time or a keyword, not a name', name);
@@ -278,7 +331,11 @@ export function hostName(value: unknown, field: string): string {
 export function domainName(value: unknown, field: string): string {
   const name = text(value, field);
   if (name.length > 253 || !name.split('.').every((label) => LABEL.test(label))) {
-    throw new ValidationError(field, 'a domain is dot-separated DNS labels (letters, digits, "-"), at most 253 characters', name);
+    throw new ValidationError(
+      field,
+      'a domain is dot-separated DNS labels (letters, digits, "-"), at most 253 characters',
+      name,
+    );
   }
   return name;
 }
@@ -299,14 +356,22 @@ export function parseSubnet(value: unknown, field: string): ValidSpec['subnet'] 
   const raw = text(value, field);
   const m = /^([0-9.]+)\/(\d{1,2})$/.exec(raw);
   if (!m || !ipaddr.IPv4.isValidFourPartDecimal(m[1]!)) {
-    throw new ValidationError(field, isIP(raw.split('/')[0]!) === 6 ? 'IPv6 is not served: this module runs DHCPv4' : 'expected an IPv4 network such as "10.42.0.0/24"', raw);
+    throw new ValidationError(
+      field,
+      isIP(raw.split('/')[0]!) === 6
+        ? 'IPv6 is not served: this module runs DHCPv4'
+        : 'expected an IPv4 network such as "10.42.0.0/24"',
+      raw,
+    );
   }
   const prefixlen = Number(m[2]);
-  if (prefixlen < 1 || prefixlen > 30) throw new ValidationError(field, 'a DHCP subnet has a prefix length from 1 to 30 (room for hosts)', raw);
+  if (prefixlen < 1 || prefixlen > 30)
+    throw new ValidationError(field, 'a DHCP subnet has a prefix length from 1 to 30 (room for hosts)', raw);
   const mask = prefixlen === 0 ? 0 : (0xffffffff << (32 - prefixlen)) >>> 0;
   const base = toInt(m[1]!);
   const first = (base & mask) >>> 0;
-  if (first !== base) throw new ValidationError(field, `host bits are set: the network is ${fromInt(first)}/${prefixlen}`, raw);
+  if (first !== base)
+    throw new ValidationError(field, `host bits are set: the network is ${fromInt(first)}/${prefixlen}`, raw);
   const last = (first | (~mask >>> 0)) >>> 0;
   return { network: fromInt(first), prefixlen, netmask: fromInt(mask), broadcast: fromInt(last), first, last };
 }
@@ -315,7 +380,8 @@ export function parseSubnet(value: unknown, field: string): ValidSpec['subnet'] 
 function hostAddress(value: unknown, field: string, subnet: ValidSpec['subnet']): string {
   const address = ipv4(value, field);
   const n = toInt(address);
-  if (n < subnet.first || n > subnet.last) throw new ValidationError(field, `is outside the subnet ${subnet.network}/${subnet.prefixlen}`, address);
+  if (n < subnet.first || n > subnet.last)
+    throw new ValidationError(field, `is outside the subnet ${subnet.network}/${subnet.prefixlen}`, address);
   if (n === subnet.first) throw new ValidationError(field, 'is the network address of the subnet', address);
   if (n === subnet.last) throw new ValidationError(field, 'is the broadcast address of the subnet', address);
   return address;
@@ -324,7 +390,11 @@ function hostAddress(value: unknown, field: string, subnet: ValidSpec['subnet'])
 function ipv4(value: unknown, field: string): string {
   const raw = text(value, field);
   if (!ipaddr.IPv4.isValidFourPartDecimal(raw)) {
-    throw new ValidationError(field, isIP(raw) === 6 ? 'IPv6 is not served: this module runs DHCPv4' : 'expected an IPv4 address in dotted-quad form', raw);
+    throw new ValidationError(
+      field,
+      isIP(raw) === 6 ? 'IPv6 is not served: this module runs DHCPv4' : 'expected an IPv4 address in dotted-quad form',
+      raw,
+    );
   }
   return ipaddr.IPv4.parse(raw).toString();
 }
@@ -341,16 +411,24 @@ function anyIp(value: unknown, field: string): string {
 
 /** A string without control characters: a newline would start a new dnsmasq option. */
 export function text(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw new ValidationError(field, 'expected a non-empty string', value);
+  if (typeof value !== 'string' || value.length === 0)
+    throw new ValidationError(field, 'expected a non-empty string', value);
   // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(value)) throw new ValidationError(field, 'contains a newline or another control character', value);
+  if (/[\x00-\x1f\x7f]/.test(value))
+    throw new ValidationError(field, 'contains a newline or another control character', value);
   return value;
 }
 
 export function object(value: unknown, field: string, keys: readonly string[]): Record<string, any> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ValidationError(field, 'expected an object', value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ValidationError(field, 'expected an object', value);
   for (const key of Object.keys(value)) {
-    if (!keys.includes(key)) throw new ValidationError(field === 'spec' ? key : `${field}.${key}`, `unknown field; expected one of ${keys.join(', ')}`, (value as any)[key]);
+    if (!keys.includes(key))
+      throw new ValidationError(
+        field === 'spec' ? key : `${field}.${key}`,
+        `unknown field; expected one of ${keys.join(', ')}`,
+        (value as any)[key],
+      );
   }
   return value as Record<string, any>;
 }
@@ -401,28 +479,48 @@ const ACCOUNT = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 export function validateInstance(options: InstanceOptions, spec: Pick<ValidSpec, 'interface'>): ValidInstance {
   const valid: ValidInstance = { instance: '', stateDir: '' };
   if (options.namespace !== undefined) {
-    if (typeof options.namespace === 'string' && options.namespace.startsWith('/')) safePath(options.namespace, 'namespace');
+    if (typeof options.namespace === 'string' && options.namespace.startsWith('/'))
+      safePath(options.namespace, 'namespace');
     else validateNamespaceName(options.namespace, 'namespace');
     valid.namespace = options.namespace;
   }
   if (options.instance !== undefined) {
     valid.instance = text(options.instance, 'instance');
     if (!INSTANCE.test(valid.instance) || valid.instance.includes('..')) {
-      throw new ValidationError('instance', 'an instance name is 1–64 letters, digits, "_", "." or "-", starting with a letter or digit', options.instance);
+      throw new ValidationError(
+        'instance',
+        'an instance name is 1–64 letters, digits, "_", "." or "-", starting with a letter or digit',
+        options.instance,
+      );
     }
   } else {
-    if (options.namespace?.startsWith('/')) throw new ValidationError('instance', 'with a namespace given as a path, give an instance name', options.instance);
+    if (options.namespace?.startsWith('/'))
+      throw new ValidationError(
+        'instance',
+        'with a namespace given as a path, give an instance name',
+        options.instance,
+      );
     valid.instance = options.namespace ? `${options.namespace}.${spec.interface}` : spec.interface;
     if (!INSTANCE.test(valid.instance) || valid.instance.includes('..')) {
-      throw new ValidationError('instance', `the default name "${valid.instance}" (namespace.interface) is not a safe file name: give an instance name`, valid.instance);
+      throw new ValidationError(
+        'instance',
+        `the default name "${valid.instance}" (namespace.interface) is not a safe file name: give an instance name`,
+        valid.instance,
+      );
     }
   }
-  valid.stateDir = options.stateDir === undefined ? `${DEFAULT_STATE_ROOT}/${valid.instance}` : safePath(options.stateDir, 'stateDir');
+  valid.stateDir =
+    options.stateDir === undefined ? `${DEFAULT_STATE_ROOT}/${valid.instance}` : safePath(options.stateDir, 'stateDir');
   if (options.dnsmasqPath !== undefined) valid.dnsmasqPath = safePath(options.dnsmasqPath, 'dnsmasqPath');
   for (const key of ['user', 'group'] as const) {
     if (options[key] === undefined) continue;
     const name = text(options[key], key);
-    if (!ACCOUNT.test(name)) throw new ValidationError(key, 'an account name is letters, digits, "_", "." or "-", starting with a letter or "_"', name);
+    if (!ACCOUNT.test(name))
+      throw new ValidationError(
+        key,
+        'an account name is letters, digits, "_", "." or "-", starting with a letter or "_"',
+        name,
+      );
     valid[key] = name;
   }
   return valid;
@@ -431,7 +529,11 @@ export function validateInstance(options: InstanceOptions, spec: Pick<ValidSpec,
 function safePath(value: unknown, field: string): string {
   const path = text(value, field);
   if (!SAFE_PATH.test(path) || path.split('/').some((part) => part === '.' || part === '..')) {
-    throw new ValidationError(field, 'an absolute path of letters, digits and "_@+.-", without "." or ".." parts', path);
+    throw new ValidationError(
+      field,
+      'an absolute path of letters, digits and "_@+.-", without "." or ".." parts',
+      path,
+    );
   }
   return path.length > 1 ? path.replace(/\/$/, '') : path;
 }

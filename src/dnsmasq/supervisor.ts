@@ -36,12 +36,22 @@ export interface RestartPolicy {
   windowMs: number;
 }
 
-export const DEFAULT_RESTART_POLICY: RestartPolicy = { initialDelayMs: 100, maxDelayMs: 10_000, maxCrashes: 5, windowMs: 60_000 };
+export const DEFAULT_RESTART_POLICY: RestartPolicy = {
+  initialDelayMs: 100,
+  maxDelayMs: 10_000,
+  maxCrashes: 5,
+  windowMs: 60_000,
+};
 
 export function validatePolicy(policy: Partial<RestartPolicy> = {}, field = 'restart'): RestartPolicy {
   const out = { ...DEFAULT_RESTART_POLICY };
   for (const key of Object.keys(policy)) {
-    if (!(key in DEFAULT_RESTART_POLICY)) throw new ValidationError(`${field}.${key}`, `unknown field; expected one of ${Object.keys(DEFAULT_RESTART_POLICY).join(', ')}`, (policy as any)[key]);
+    if (!(key in DEFAULT_RESTART_POLICY))
+      throw new ValidationError(
+        `${field}.${key}`,
+        `unknown field; expected one of ${Object.keys(DEFAULT_RESTART_POLICY).join(', ')}`,
+        (policy as any)[key],
+      );
     const value = (policy as any)[key];
     if (value === undefined) continue;
     const min = key === 'maxCrashes' ? 1 : 0;
@@ -50,7 +60,12 @@ export function validatePolicy(policy: Partial<RestartPolicy> = {}, field = 'res
     }
     (out as any)[key] = value;
   }
-  if (out.maxDelayMs < out.initialDelayMs) throw new ValidationError(`${field}.maxDelayMs`, `is less than initialDelayMs (${out.initialDelayMs})`, out.maxDelayMs);
+  if (out.maxDelayMs < out.initialDelayMs)
+    throw new ValidationError(
+      `${field}.maxDelayMs`,
+      `is less than initialDelayMs (${out.initialDelayMs})`,
+      out.maxDelayMs,
+    );
   return out;
 }
 
@@ -101,7 +116,12 @@ export interface SupervisorOptions {
   stopTimeoutMs: number;
   reloadTimeoutMs: number;
   /** The error emitted on giving up; default a DnsmasqGaveUpError (other daemons, FRR's, name themselves). */
-  gaveUp?: (crashes: number, windowMs: number, lastExit: DnsmasqExit | undefined, lastError: Error | undefined) => Error;
+  gaveUp?: (
+    crashes: number,
+    windowMs: number,
+    lastExit: DnsmasqExit | undefined,
+    lastError: Error | undefined,
+  ) => Error;
 }
 
 export class Supervisor extends EventEmitter<{
@@ -134,7 +154,14 @@ export class Supervisor extends EventEmitter<{
     const running = this.state === 'running' && this.current;
     return {
       state: this.state,
-      ...(running ? { pid: this.current!.pid, version: this.current!.version, startedAt: this.startedAt, uptimeMs: Date.now() - this.startedAt!.getTime() } : {}),
+      ...(running
+        ? {
+            pid: this.current!.pid,
+            version: this.current!.version,
+            startedAt: this.startedAt,
+            uptimeMs: Date.now() - this.startedAt!.getTime(),
+          }
+        : {}),
       restarts: this.restarts,
       controlledRestarts: this.controlledRestarts,
       reloads: this.reloads,
@@ -195,7 +222,11 @@ export class Supervisor extends EventEmitter<{
       this.state = 'failed';
       this.nextRestartAt = undefined;
       const lastExit = exit ?? this.lastExit;
-      this.emit('error', this.options.gaveUp?.(count, policy.windowMs, lastExit, error) ?? new DnsmasqGaveUpError(this.options.instance, count, policy.windowMs, lastExit, error));
+      this.emit(
+        'error',
+        this.options.gaveUp?.(count, policy.windowMs, lastExit, error) ??
+          new DnsmasqGaveUpError(this.options.instance, count, policy.windowMs, lastExit, error),
+      );
       return;
     }
     const delayMs = backoffDelay(policy, count);
@@ -214,7 +245,14 @@ export class Supervisor extends EventEmitter<{
       if (this.state !== 'restarting') return; // stopped meanwhile: stop() ends it
       this.state = 'running';
       this.restarts++;
-      this.emit('restart', { reason: 'crash', pid, crashesInWindow: this.crashesInWindow(), delayMs, downtimeMs: Date.now() - downSince, previousExit });
+      this.emit('restart', {
+        reason: 'crash',
+        pid,
+        crashesInWindow: this.crashesInWindow(),
+        delayMs,
+        downtimeMs: Date.now() - downSince,
+        previousExit,
+      });
     } catch (error) {
       // A restart that does not come up counts as one more crash.
       if (this.current === proc) this.current = undefined;
@@ -289,7 +327,14 @@ export class Supervisor extends EventEmitter<{
         const pid = await this.adopt(this.launch());
         this.state = 'running';
         this.controlledRestarts++;
-        this.emit('restart', { reason: 'hosts-changed', pid, crashesInWindow: 0, delayMs: 0, downtimeMs: Date.now() - stoppedAt, previousExit });
+        this.emit('restart', {
+          reason: 'hosts-changed',
+          pid,
+          crashesInWindow: 0,
+          delayMs: 0,
+          downtimeMs: Date.now() - stoppedAt,
+          previousExit,
+        });
         return 'restarted';
       } catch (error) {
         // Not up again: from here on it is a crash like any other, with backoff.

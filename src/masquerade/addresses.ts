@@ -30,7 +30,11 @@ export function peerAddress(text: unknown, field: string, family?: AddressFamily
   }
   if (!isV6) {
     if (typeof text === 'string' && ipaddr.IPv4.isValidFourPartDecimal(text)) {
-      throw new ValidationError(field, 'family mismatch: an IPv4 address where IPv6 is needed (the underlay is IPv6)', text);
+      throw new ValidationError(
+        field,
+        'family mismatch: an IPv4 address where IPv6 is needed (the underlay is IPv6)',
+        text,
+      );
     }
     throw new ValidationError(field, 'expected an IPv6 address', text);
   }

@@ -75,9 +75,15 @@ const FLAGS: MasqFlag[] = ['random', 'fully-random', 'persistent'];
 export function normalizeConfig(config: MasqueradeConfig): NormalizedConfig {
   if (typeof config !== 'object' || config === null) throw new ValidationError('config', 'expected an object', config);
   const known = ['subnet', 'egress', 'nat', 'flags', 'exclude', 'routedFrom', 'vxlan', 'bridge', 'inputPolicy'];
-  for (const key of Object.keys(config)) if (!known.includes(key)) throw new ValidationError(key, `not a masquerade option (${known.join(', ')})`);
+  for (const key of Object.keys(config))
+    if (!known.includes(key)) throw new ValidationError(key, `not a masquerade option (${known.join(', ')})`);
   const subnet = parsePrefix(config.subnet, 'subnet');
-  if (subnet.family !== 'ipv4') throw new ValidationError('subnet', 'family mismatch: vxnet masquerades IPv4 overlays (its table is of the ip family)', config.subnet);
+  if (subnet.family !== 'ipv4')
+    throw new ValidationError(
+      'subnet',
+      'family mismatch: vxnet masquerades IPv4 overlays (its table is of the ip family)',
+      config.subnet,
+    );
   const out: NormalizedConfig = { subnet, nat: true, flags: [], inputPolicy: 'accept' };
   if (config.nat !== undefined) {
     if (typeof config.nat !== 'boolean') throw new ValidationError('nat', 'true or false', config.nat);
@@ -85,32 +91,42 @@ export function normalizeConfig(config: MasqueradeConfig): NormalizedConfig {
   }
   if (config.exclude !== undefined) {
     out.exclude = parsePrefix(config.exclude, 'exclude');
-    if (out.exclude.family !== 'ipv4') throw new ValidationError('exclude', 'family mismatch: an IPv4 network', config.exclude);
+    if (out.exclude.family !== 'ipv4')
+      throw new ValidationError('exclude', 'family mismatch: an IPv4 network', config.exclude);
   }
   if (config.routedFrom !== undefined) {
     out.routedFrom = parsePrefix(config.routedFrom, 'routedFrom');
-    if (out.routedFrom.family !== 'ipv4') throw new ValidationError('routedFrom', 'family mismatch: an IPv4 network', config.routedFrom);
-    if (config.bridge === undefined) throw new ValidationError('routedFrom', 'needs the bridge the routed traffic goes to');
+    if (out.routedFrom.family !== 'ipv4')
+      throw new ValidationError('routedFrom', 'family mismatch: an IPv4 network', config.routedFrom);
+    if (config.bridge === undefined)
+      throw new ValidationError('routedFrom', 'needs the bridge the routed traffic goes to');
   }
   if (config.egress !== undefined) out.egress = checkInterfaceName(config.egress, 'egress');
   if (config.bridge !== undefined) out.bridge = checkInterfaceName(config.bridge, 'bridge');
   if (config.flags !== undefined) {
     if (!Array.isArray(config.flags)) throw new ValidationError('flags', 'a list of masquerade flags', config.flags);
     config.flags.forEach((flag, i) => {
-      if (!FLAGS.includes(flag)) throw new ValidationError(`flags[${i}]`, `not a masquerade flag (${FLAGS.join(', ')})`, flag);
+      if (!FLAGS.includes(flag))
+        throw new ValidationError(`flags[${i}]`, `not a masquerade flag (${FLAGS.join(', ')})`, flag);
     });
     out.flags = FLAGS.filter((flag) => config.flags!.includes(flag));
   }
   if (config.vxlan !== undefined) {
-    if (typeof config.vxlan !== 'object' || config.vxlan === null) throw new ValidationError('vxlan', 'expected { port?, peers?, family? }', config.vxlan);
+    if (typeof config.vxlan !== 'object' || config.vxlan === null)
+      throw new ValidationError('vxlan', 'expected { port?, peers?, family? }', config.vxlan);
     const port = checkInt(config.vxlan.port ?? VXLAN_PORT, 1, 0xffff, 'vxlan.port');
     const given = config.vxlan.family;
-    if (given !== undefined && given !== 4 && given !== 6) throw new ValidationError('vxlan.family', 'the underlay\'s address family: 4 or 6', given);
+    if (given !== undefined && given !== 4 && given !== 6)
+      throw new ValidationError('vxlan.family', "the underlay's address family: 4 or 6", given);
     out.vxlan = { port, family: given ?? 4 };
     if (config.vxlan.peers !== undefined) {
       const peers = config.vxlan.peers;
       if (!Array.isArray(peers) || peers.length === 0) {
-        throw new ValidationError('vxlan.peers', 'a non-empty list of addresses (leave it out to accept VXLAN from anyone)', peers);
+        throw new ValidationError(
+          'vxlan.peers',
+          'a non-empty list of addresses (leave it out to accept VXLAN from anyone)',
+          peers,
+        );
       }
       // One family for all: the given one, else the first peer's.
       const family = given ?? peerAddress(peers[0], 'vxlan.peers[0]').family;
@@ -124,11 +140,16 @@ export function normalizeConfig(config: MasqueradeConfig): NormalizedConfig {
     }
   }
   if (config.inputPolicy !== undefined) {
-    if (config.inputPolicy !== 'accept' && config.inputPolicy !== 'drop') throw new ValidationError('inputPolicy', 'accept or drop', config.inputPolicy);
+    if (config.inputPolicy !== 'accept' && config.inputPolicy !== 'drop')
+      throw new ValidationError('inputPolicy', 'accept or drop', config.inputPolicy);
     out.inputPolicy = config.inputPolicy;
   }
   if (out.inputPolicy === 'drop' && out.vxlan?.family === 6) {
-    throw new ValidationError('inputPolicy', 'drop is for IPv4 underlays: over an IPv6 underlay the VXLAN packets are IPv6, which vxnet\'s ip table does not see, and an ip6 input policy of drop would also drop neighbour discovery; use accept (and the host\'s own IPv6 firewall)', 'drop');
+    throw new ValidationError(
+      'inputPolicy',
+      "drop is for IPv4 underlays: over an IPv6 underlay the VXLAN packets are IPv6, which vxnet's ip table does not see, and an ip6 input policy of drop would also drop neighbour discovery; use accept (and the host's own IPv6 firewall)",
+      'drop',
+    );
   }
   return out;
 }

@@ -73,21 +73,49 @@ function addressKeyUserdata(): Uint8Array {
 
 export function desiredState(table: string, config: NormalizedConfig): Desired {
   const family = 'ip' as const;
-  const rule = (chain: string, comment: string, expressions: Rule['expressions']): Rule => ({ family, table, chain, comment, expressions });
-  const base = (name: string, type: string, hook: Chain['hook'], priority: number, policy: 'accept' | 'drop'): Chain => ({
-    family, table, name, type, hook, priority, policy,
+  const rule = (chain: string, comment: string, expressions: Rule['expressions']): Rule => ({
+    family,
+    table,
+    chain,
+    comment,
+    expressions,
+  });
+  const base = (
+    name: string,
+    type: string,
+    hook: Chain['hook'],
+    priority: number,
+    policy: 'accept' | 'drop',
+  ): Chain => ({
+    family,
+    table,
+    name,
+    type,
+    hook,
+    priority,
+    policy,
   });
   const subnet = config.subnet.text;
-  const chains: DesiredChain[] = !config.nat ? [] : [{
-    chain: base('postrouting', 'nat', 'postrouting', PRIORITY.srcnat, 'accept'),
-    rules: [rule('postrouting', `vxnet: masquerade ${subnet}${config.exclude ? ` except to ${config.exclude.text}` : ''}`, [
-      ...match.ipSaddr(config.subnet),
-      ...match.ipDaddr(config.exclude ?? config.subnet, { negate: true }),
-      ...(config.egress ? match.oifname(config.egress) : []),
-      counter(),
-      ...masquerade({ flags: config.flags }),
-    ])],
-  }];
+  const chains: DesiredChain[] = !config.nat
+    ? []
+    : [
+        {
+          chain: base('postrouting', 'nat', 'postrouting', PRIORITY.srcnat, 'accept'),
+          rules: [
+            rule(
+              'postrouting',
+              `vxnet: masquerade ${subnet}${config.exclude ? ` except to ${config.exclude.text}` : ''}`,
+              [
+                ...match.ipSaddr(config.subnet),
+                ...match.ipDaddr(config.exclude ?? config.subnet, { negate: true }),
+                ...(config.egress ? match.oifname(config.egress) : []),
+                counter(),
+                ...masquerade({ flags: config.flags }),
+              ],
+            ),
+          ],
+        },
+      ];
   // The VXLAN part goes where the underlay's packets are seen: the ip table, or the ip6 one.
   const ip6 = config.vxlan?.family === 6 ? vxlanTable(table, config) : undefined;
   let peers: Desired['peers'];
@@ -108,10 +136,26 @@ export function desiredState(table: string, config: NormalizedConfig): Desired {
     chains.push({
       chain: base('forward', 'filter', 'forward', PRIORITY.filter, 'accept'),
       rules: [
-        rule('forward', `vxnet: forward from ${config.bridge}`, [...match.iifname(config.bridge), counter(), verdict.accept()]),
-        rule('forward', `vxnet: replies to ${config.bridge}`, [...match.oifname(config.bridge), ...match.ctState(['established', 'related']), counter(), verdict.accept()]),
+        rule('forward', `vxnet: forward from ${config.bridge}`, [
+          ...match.iifname(config.bridge),
+          counter(),
+          verdict.accept(),
+        ]),
+        rule('forward', `vxnet: replies to ${config.bridge}`, [
+          ...match.oifname(config.bridge),
+          ...match.ctState(['established', 'related']),
+          counter(),
+          verdict.accept(),
+        ]),
         ...(config.routedFrom
-          ? [rule('forward', `vxnet: routed ${config.routedFrom.text} to ${config.bridge}`, [...match.oifname(config.bridge), ...match.ipSaddr(config.routedFrom), counter(), verdict.accept()])]
+          ? [
+              rule('forward', `vxnet: routed ${config.routedFrom.text} to ${config.bridge}`, [
+                ...match.oifname(config.bridge),
+                ...match.ipSaddr(config.routedFrom),
+                counter(),
+                verdict.accept(),
+              ]),
+            ]
           : []),
       ],
     });
@@ -120,17 +164,34 @@ export function desiredState(table: string, config: NormalizedConfig): Desired {
 }
 
 /** The VXLAN rules (and the peer set) of the underlay's family. */
-function vxlanRules(table: string, family: 'ip' | 'ip6', config: NormalizedConfig): { rules: Rule[]; peers?: Desired['peers'] } {
+function vxlanRules(
+  table: string,
+  family: 'ip' | 'ip6',
+  config: NormalizedConfig,
+): { rules: Rule[]; peers?: Desired['peers'] } {
   const vxlan = config.vxlan!;
-  const rule = (comment: string, expressions: Rule['expressions']): Rule => ({ family, table, chain: 'input', comment, expressions });
-  if (!vxlan.peers) return { rules: [rule('vxnet: vxlan', [...match.udpDport(vxlan.port), counter(), verdict.accept()])] };
-  const set: NftSet = family === 'ip'
-    ? { family, table, name: PEER_SET, keyType: SET_KEY_TYPES.ipv4_addr, keyLen: 4, userdata: addressKeyUserdata() }
-    : { family, table, name: PEER_SET, keyType: SET_KEY_TYPES.ipv6_addr, keyLen: 16, userdata: addressKeyUserdata() };
+  const rule = (comment: string, expressions: Rule['expressions']): Rule => ({
+    family,
+    table,
+    chain: 'input',
+    comment,
+    expressions,
+  });
+  if (!vxlan.peers)
+    return { rules: [rule('vxnet: vxlan', [...match.udpDport(vxlan.port), counter(), verdict.accept()])] };
+  const set: NftSet =
+    family === 'ip'
+      ? { family, table, name: PEER_SET, keyType: SET_KEY_TYPES.ipv4_addr, keyLen: 4, userdata: addressKeyUserdata() }
+      : { family, table, name: PEER_SET, keyType: SET_KEY_TYPES.ipv6_addr, keyLen: 16, userdata: addressKeyUserdata() };
   return {
     peers: { set, addresses: vxlan.peers },
     rules: [
-      rule('vxnet: vxlan from peers', [...(family === 'ip' ? match.ipSaddrInSet(PEER_SET) : match.ip6SaddrInSet(PEER_SET)), ...match.udpDport(vxlan.port), counter(), verdict.accept()]),
+      rule('vxnet: vxlan from peers', [
+        ...(family === 'ip' ? match.ipSaddrInSet(PEER_SET) : match.ip6SaddrInSet(PEER_SET)),
+        ...match.udpDport(vxlan.port),
+        counter(),
+        verdict.accept(),
+      ]),
       rule('vxnet: vxlan from others', [...match.udpDport(vxlan.port), counter(), verdict.drop()]),
     ],
   };
@@ -142,7 +203,20 @@ function vxlanTable(table: string, config: NormalizedConfig): DesiredTable {
   const { rules, peers } = vxlanRules(table, family, config);
   return {
     table: { family, name: table, comment: OWNER_MARK },
-    chains: [{ chain: { family, table, name: 'input', type: 'filter', hook: 'input', priority: PRIORITY.filter, policy: 'accept' }, rules }],
+    chains: [
+      {
+        chain: {
+          family,
+          table,
+          name: 'input',
+          type: 'filter',
+          hook: 'input',
+          priority: PRIORITY.filter,
+          policy: 'accept',
+        },
+        rules,
+      },
+    ],
     ...(peers ? { peers } : {}),
   };
 }

@@ -7,7 +7,15 @@ import { ValidationError } from '../netlink/errors.js';
  */
 export class NotOwnedError extends ValidationError {
   override name = 'NotOwnedError';
-  constructor(readonly family: string, readonly table: string, detail: string) {
-    super('table', `table ${family} ${table} exists and was not created by vxnet (${detail}); vxnet never changes other tables: choose another table name, or delete that table yourself if it is a leftover`, table);
+  constructor(
+    readonly family: string,
+    readonly table: string,
+    detail: string,
+  ) {
+    super(
+      'table',
+      `table ${family} ${table} exists and was not created by vxnet (${detail}); vxnet never changes other tables: choose another table name, or delete that table yourself if it is a leftover`,
+      table,
+    );
   }
 }

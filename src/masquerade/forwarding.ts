@@ -16,7 +16,11 @@ const run = promisify(execFile);
 
 async function inNamespace(namespace: string, script: string): Promise<string> {
   try {
-    const { stdout } = await run('nsenter', [`--net=${namespacePath(namespace)}`, '--', process.execPath, '-e', script], { timeout: 10_000 });
+    const { stdout } = await run(
+      'nsenter',
+      [`--net=${namespacePath(namespace)}`, '--', process.execPath, '-e', script],
+      { timeout: 10_000 },
+    );
     return stdout;
   } catch (error) {
     throw new VxnetError(`ip_forward in namespace ${namespace}: ${(error as Error).message.trim()}`);

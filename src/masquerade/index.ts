@@ -6,4 +6,10 @@ export { DEFAULT_TABLE, type MasqueradeConfig, normalizeConfig, type NormalizedC
 export { type Desired, desiredState, OWNER_MARK, PEER_SET } from './desired.js';
 export { NotOwnedError } from './errors.js';
 export { enableIpForwarding, ipForwarding, setIpForwarding } from './forwarding.js';
-export { type BlockingChain, type EnsureResult, Masquerade, type MasqueradeOptions, type MasqueradeStatus } from './masquerade.js';
+export {
+  type BlockingChain,
+  type EnsureResult,
+  Masquerade,
+  type MasqueradeOptions,
+  type MasqueradeStatus,
+} from './masquerade.js';

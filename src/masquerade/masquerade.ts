@@ -14,7 +14,13 @@ import type { Rule } from '../nftables/rule.js';
 import type { NftSet, SetElement } from '../nftables/set.js';
 import type { Table } from '../nftables/table.js';
 import { addressKey, keyText, type PeerAddress, peerAddress } from './addresses.js';
-import { checkTableName, DEFAULT_TABLE, type MasqueradeConfig, normalizeConfig, type NormalizedConfig } from './config.js';
+import {
+  checkTableName,
+  DEFAULT_TABLE,
+  type MasqueradeConfig,
+  normalizeConfig,
+  type NormalizedConfig,
+} from './config.js';
 import { type Desired, type DesiredTable, desiredState, OWNER_MARK, PEER_SET } from './desired.js';
 import { NotOwnedError } from './errors.js';
 import { ValidationError } from '../netlink/errors.js';
@@ -71,7 +77,13 @@ type TableFamily = 'ip' | 'ip6';
 export class Masquerade implements AsyncDisposable {
   readonly table: string;
 
-  private constructor(readonly nft: Nftables, private readonly namespace: string | undefined, table: string, private readonly ownsClient: boolean, private readonly ip6: boolean) {
+  private constructor(
+    readonly nft: Nftables,
+    private readonly namespace: string | undefined,
+    table: string,
+    private readonly ownsClient: boolean,
+    private readonly ip6: boolean,
+  ) {
     this.table = table;
   }
 
@@ -83,7 +95,13 @@ export class Masquerade implements AsyncDisposable {
 
   /** On an existing client (its connection's namespace is the one used). */
   static over(nft: Nftables, options: { table?: string; namespace?: string; ip6?: boolean } = {}): Masquerade {
-    return new Masquerade(nft, options.namespace, checkTableName(options.table ?? DEFAULT_TABLE), false, options.ip6 === true);
+    return new Masquerade(
+      nft,
+      options.namespace,
+      checkTableName(options.table ?? DEFAULT_TABLE),
+      false,
+      options.ip6 === true,
+    );
   }
 
   close(): void {
@@ -167,20 +185,38 @@ export class Masquerade implements AsyncDisposable {
       if (!(await this.nft.getSet(family, this.table, PEER_SET))) return false;
       const ref = { family, table: this.table, set: PEER_SET };
       const present = new Set((await this.nft.listElements(ref)).map((e) => keyText(e.key)));
-      const chosen = [...new Map(peers.map((p) => [p.text, p.bytes])).entries()].filter(([text]) => present.has(text) === (how === 'delete'));
+      const chosen = [...new Map(peers.map((p) => [p.text, p.bytes])).entries()].filter(
+        ([text]) => present.has(text) === (how === 'delete'),
+      );
       if (chosen.length) edits.push({ ref, keys: chosen.map(([, key]) => key) });
     }
     if (edits.length === 0) return true;
     if (edits.length === 1) {
       const { ref, keys } = edits[0]!;
-      if (how === 'add') await this.nft.addElements(ref, keys.map((key) => ({ key })));
-      else await this.nft.deleteElements(ref, keys.map((key) => ({ key })));
+      if (how === 'add')
+        await this.nft.addElements(
+          ref,
+          keys.map((key) => ({ key })),
+        );
+      else
+        await this.nft.deleteElements(
+          ref,
+          keys.map((key) => ({ key })),
+        );
       return true;
     }
     await this.nft.transaction(async (batch) => {
       for (const { ref, keys } of edits) {
-        if (how === 'add') batch.addElements(ref, keys.map((key) => ({ key })));
-        else batch.deleteElements(ref, keys.map((key) => ({ key })));
+        if (how === 'add')
+          batch.addElements(
+            ref,
+            keys.map((key) => ({ key })),
+          );
+        else
+          batch.deleteElements(
+            ref,
+            keys.map((key) => ({ key })),
+          );
       }
     });
     return true;
@@ -194,7 +230,10 @@ export class Masquerade implements AsyncDisposable {
     const status: MasqueradeStatus = { present: true, chains: [], rules: [] };
     if (table) status.table = table;
     if (table6) status.ip6Table = table6;
-    for (const [family, present] of [['ip', table], ['ip6', table6]] as const) {
+    for (const [family, present] of [
+      ['ip', table],
+      ['ip6', table6],
+    ] as const) {
       if (!present) continue;
       const [chains, rules, sets] = [
         await this.nft.listChains({ family, table: this.table }),
@@ -204,7 +243,9 @@ export class Masquerade implements AsyncDisposable {
       status.chains.push(...chains);
       status.rules.push(...rules);
       if (sets.some((s) => s.name === PEER_SET)) {
-        const peers = (await this.nft.listElements({ family, table: this.table, set: PEER_SET })).map((e) => keyText(e.key)).sort();
+        const peers = (await this.nft.listElements({ family, table: this.table, set: PEER_SET }))
+          .map((e) => keyText(e.key))
+          .sort();
         status.peers = [...(status.peers ?? []), ...peers];
       }
     }
@@ -226,11 +267,20 @@ export class Masquerade implements AsyncDisposable {
     // The overlay (forwarded) is IPv4; VXLAN (input) is of the underlay's family.
     const underlay: TableFamily = normalized.vxlan?.family === 6 ? 'ip6' : 'ip';
     for (const c of chains) {
-      if (((c.family === 'ip' || c.family === 'ip6') && c.table === this.table) || (c.family !== 'ip' && c.family !== 'ip6' && c.family !== 'inet') || c.policy !== 'drop') continue;
+      if (
+        ((c.family === 'ip' || c.family === 'ip6') && c.table === this.table) ||
+        (c.family !== 'ip' && c.family !== 'ip6' && c.family !== 'inet') ||
+        c.policy !== 'drop'
+      )
+        continue;
       const where = `${c.family} ${c.table} ${c.name}`;
       if (c.hook === 'forward' && normalized.bridge && c.family !== 'ip6') {
         out.push({
-          family: c.family, table: c.table, chain: c.name, hook: 'forward', priority: c.priority ?? 0,
+          family: c.family,
+          table: c.table,
+          chain: c.name,
+          hook: 'forward',
+          priority: c.priority ?? 0,
           reason: `chain ${where} drops forwarded packets by default: the overlay's traffic through ${normalized.bridge} is dropped there unless one of its rules accepts it`,
           suggestion: `nft insert rule ${where} iifname "${normalized.bridge}" accept; nft insert rule ${where} oifname "${normalized.bridge}" ct state established,related accept`,
         });
@@ -238,7 +288,11 @@ export class Masquerade implements AsyncDisposable {
       if (c.hook === 'input' && normalized.vxlan && (c.family === 'inet' || c.family === underlay)) {
         const from = normalized.vxlan.peers ? `${underlay} saddr { ${normalized.vxlan.peers.join(', ')} } ` : '';
         out.push({
-          family: c.family, table: c.table, chain: c.name, hook: 'input', priority: c.priority ?? 0,
+          family: c.family,
+          table: c.table,
+          chain: c.name,
+          hook: 'input',
+          priority: c.priority ?? 0,
           reason: `chain ${where} drops incoming packets by default: VXLAN (UDP ${normalized.vxlan.port}) is dropped there unless one of its rules accepts it`,
           suggestion: `nft insert rule ${where} ${from}udp dport ${normalized.vxlan.port} accept`,
         });
@@ -263,7 +317,11 @@ export class Masquerade implements AsyncDisposable {
     const table = await this.nft.getTable(family, this.table);
     if (!table) return undefined;
     if (table.comment === undefined || !table.comment.startsWith(OWNER_MARK.slice(0, OWNER_MARK.indexOf(' ')))) {
-      throw new NotOwnedError(family, this.table, table.comment === undefined ? 'it carries no vxnet mark' : `its comment is "${table.comment}"`);
+      throw new NotOwnedError(
+        family,
+        this.table,
+        table.comment === undefined ? 'it carries no vxnet mark' : `its comment is "${table.comment}"`,
+      );
     }
     return table;
   }
@@ -281,7 +339,12 @@ export class Masquerade implements AsyncDisposable {
     if (withIp6) await this.planTable(batch, 'ip6', table6, desired.ip6);
   }
 
-  private async planTable(batch: NftBatch, family: TableFamily, table: Table | undefined, desired: DesiredTable | undefined): Promise<void> {
+  private async planTable(
+    batch: NftBatch,
+    family: TableFamily,
+    table: Table | undefined,
+    desired: DesiredTable | undefined,
+  ): Promise<void> {
     if (!desired) {
       if (table) batch.deleteTable(family, this.table);
       return;
@@ -324,7 +387,9 @@ export class Masquerade implements AsyncDisposable {
       if (existingSet) batch.deleteSet(family, this.table, PEER_SET);
       setId = this.createPeers(batch, desired.peers);
     } else if (desired.peers && existingSet) {
-      const current = (await this.nft.listElements({ family, table: this.table, set: PEER_SET })).map((e) => keyText(e.key));
+      const current = (await this.nft.listElements({ family, table: this.table, set: PEER_SET })).map((e) =>
+        keyText(e.key),
+      );
       const add = desired.peers.addresses.filter((a) => !current.includes(a));
       const drop = current.filter((a) => !desired.peers!.addresses.includes(a));
       const ref = { family, table: this.table, set: PEER_SET };
@@ -350,7 +415,10 @@ export class Masquerade implements AsyncDisposable {
   private createPeers(batch: NftBatch, peers: NonNullable<Desired['peers']>): number {
     const id = batch.nextId();
     batch.createSet({ ...peers.set, id });
-    batch.addElements({ family: peers.set.family as TableFamily, table: this.table, set: PEER_SET, setId: id }, peers.addresses.map(element));
+    batch.addElements(
+      { family: peers.set.family as TableFamily, table: this.table, set: PEER_SET, setId: id },
+      peers.addresses.map(element),
+    );
     return id;
   }
 }
@@ -362,7 +430,10 @@ function element(address: string): SetElement {
 /** A set created in the same batch is looked up by its id, as nft does. */
 function withSetId(rule: Rule, setId: number | undefined): Rule {
   if (setId === undefined) return rule;
-  return { ...rule, expressions: rule.expressions.map((e) => (e.type === 'lookup' && e.set === PEER_SET ? { ...e, setId } : e)) };
+  return {
+    ...rule,
+    expressions: rule.expressions.map((e) => (e.type === 'lookup' && e.set === PEER_SET ? { ...e, setId } : e)),
+  };
 }
 
 function sameHook(a: Chain, b: Chain): boolean {
@@ -374,8 +445,11 @@ function sameSet(a: NftSet, b: NftSet): boolean {
 }
 
 function sameRules(existing: Rule[], wanted: Rule[]): boolean {
-  return existing.length === wanted.length && existing.every((r, i) => {
-    const w = wanted[i]!;
-    return r.comment === w.comment && r.userdata === undefined && equivalentExpressions(r.expressions, w.expressions);
-  });
+  return (
+    existing.length === wanted.length &&
+    existing.every((r, i) => {
+      const w = wanted[i]!;
+      return r.comment === w.comment && r.userdata === undefined && equivalentExpressions(r.expressions, w.expressions);
+    })
+  );
 }

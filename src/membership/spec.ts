@@ -22,7 +22,14 @@ export function specInput(spec: ResolvedSpec): OverlaySpec {
     bridge: spec.bridge,
     ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
     ...(spec.dhcp ? { dhcp: structuredClone(spec.dhcp) } : {}),
-    ...(spec.masquerade ? { masquerade: { enabled: true, ...(spec.masquerade.egress !== undefined ? { egress: spec.masquerade.egress } : {}) } } : {}),
+    ...(spec.masquerade
+      ? {
+          masquerade: {
+            enabled: true,
+            ...(spec.masquerade.egress !== undefined ? { egress: spec.masquerade.egress } : {}),
+          },
+        }
+      : {}),
     ...(spec.firewall ? { firewall: { openPort: true, peersOnly: spec.firewall.peersOnly } } : {}),
   };
 }

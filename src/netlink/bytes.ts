@@ -27,8 +27,24 @@ export const readBE16: Read = be16;
 export const readBE32: Read = be32;
 
 export const writeU16: Write = HOST_LE
-  ? (b, o, v) => { b[o] = v & 0xff; b[o + 1] = (v >>> 8) & 0xff; }
-  : (b, o, v) => { b[o] = (v >>> 8) & 0xff; b[o + 1] = v & 0xff; };
+  ? (b, o, v) => {
+      b[o] = v & 0xff;
+      b[o + 1] = (v >>> 8) & 0xff;
+    }
+  : (b, o, v) => {
+      b[o] = (v >>> 8) & 0xff;
+      b[o + 1] = v & 0xff;
+    };
 export const writeU32: Write = HOST_LE
-  ? (b, o, v) => { b[o] = v & 0xff; b[o + 1] = (v >>> 8) & 0xff; b[o + 2] = (v >>> 16) & 0xff; b[o + 3] = (v >>> 24) & 0xff; }
-  : (b, o, v) => { b[o] = (v >>> 24) & 0xff; b[o + 1] = (v >>> 16) & 0xff; b[o + 2] = (v >>> 8) & 0xff; b[o + 3] = v & 0xff; };
+  ? (b, o, v) => {
+      b[o] = v & 0xff;
+      b[o + 1] = (v >>> 8) & 0xff;
+      b[o + 2] = (v >>> 16) & 0xff;
+      b[o + 3] = (v >>> 24) & 0xff;
+    }
+  : (b, o, v) => {
+      b[o] = (v >>> 24) & 0xff;
+      b[o + 1] = (v >>> 16) & 0xff;
+      b[o + 2] = (v >>> 8) & 0xff;
+      b[o + 3] = v & 0xff;
+    };

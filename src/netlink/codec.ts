@@ -40,8 +40,20 @@ const readS64 = HOST_LE ? 'readBigInt64LE' : 'readBigInt64BE';
 
 /** Value bytes of the kinds that have exactly one size. */
 const FIXED_SIZE: Partial<Record<KindCode, number>> = {
-  [Kind.u8]: 1, [Kind.u16]: 2, [Kind.u32]: 4, [Kind.u64]: 8, [Kind.s8]: 1, [Kind.s16]: 2, [Kind.s32]: 4, [Kind.s64]: 8,
-  [Kind.be16]: 2, [Kind.be32]: 4, [Kind.be64]: 8, [Kind.flag]: 0, [Kind.ipv4]: 4, [Kind.ipv6]: 16,
+  [Kind.u8]: 1,
+  [Kind.u16]: 2,
+  [Kind.u32]: 4,
+  [Kind.u64]: 8,
+  [Kind.s8]: 1,
+  [Kind.s16]: 2,
+  [Kind.s32]: 4,
+  [Kind.s64]: 8,
+  [Kind.be16]: 2,
+  [Kind.be32]: 4,
+  [Kind.be64]: 8,
+  [Kind.flag]: 0,
+  [Kind.ipv4]: 4,
+  [Kind.ipv6]: 16,
 };
 
 // ---------------------------------------------------------------- decoding
@@ -85,20 +97,34 @@ function ipSizeError(size: number, at: number): DecodeError {
 function inlineDecode(attr: Attr, k: number): string | undefined {
   const fixed = (n: number, read: string) => `if (size !== ${n}) throw sizeError(A[${k}], size, vs); v = ${read};`;
   switch (attr.code) {
-    case Kind.u8: return fixed(1, 'buf[vs]');
-    case Kind.u16: return fixed(2, 'readU16(buf, vs)');
-    case Kind.u32: return fixed(4, 'readU32(buf, vs)');
-    case Kind.s32: return fixed(4, 'readS32(buf, vs)');
-    case Kind.be16: return fixed(2, 'readBE16(buf, vs)');
-    case Kind.be32: return fixed(4, 'readBE32(buf, vs)');
-    case Kind.string: return 'v = decodeString(buf, vs, ve);';
-    case Kind.binary: return 'v = copy(buf, vs, ve);';
-    case Kind.flag: return fixed(0, 'true');
-    case Kind.ipv4: return fixed(4, 'formatIPv4(buf, vs)');
-    case Kind.ipv6: return fixed(16, 'formatIPv6(buf, vs)');
-    case Kind.ip: return 'if (size === 4) v = formatIPv4(buf, vs); else if (size === 16) v = formatIPv6(buf, vs); else throw ipSizeError(size, vs);';
-    case Kind.mac: return 'v = formatMac(buf, vs, ve);';
-    default: return undefined;
+    case Kind.u8:
+      return fixed(1, 'buf[vs]');
+    case Kind.u16:
+      return fixed(2, 'readU16(buf, vs)');
+    case Kind.u32:
+      return fixed(4, 'readU32(buf, vs)');
+    case Kind.s32:
+      return fixed(4, 'readS32(buf, vs)');
+    case Kind.be16:
+      return fixed(2, 'readBE16(buf, vs)');
+    case Kind.be32:
+      return fixed(4, 'readBE32(buf, vs)');
+    case Kind.string:
+      return 'v = decodeString(buf, vs, ve);';
+    case Kind.binary:
+      return 'v = copy(buf, vs, ve);';
+    case Kind.flag:
+      return fixed(0, 'true');
+    case Kind.ipv4:
+      return fixed(4, 'formatIPv4(buf, vs)');
+    case Kind.ipv6:
+      return fixed(16, 'formatIPv6(buf, vs)');
+    case Kind.ip:
+      return 'if (size === 4) v = formatIPv4(buf, vs); else if (size === 16) v = formatIPv6(buf, vs); else throw ipSizeError(size, vs);';
+    case Kind.mac:
+      return 'v = formatMac(buf, vs, ve);';
+    default:
+      return undefined;
   }
 }
 
@@ -116,9 +142,12 @@ function compileDecoder(set: AttrSet): AttrsDecoder {
     if (attr === undefined) return;
     const k = attrs.push(attr) - 1;
     const key = JSON.stringify(attr.name);
-    const read = inlineDecode(attr, k)
-      ?? `v = decodeValue(A[${k}], buf, vs, ve, out, rawType); if (v === SKIP) { attr = undefined; keepRaw(out, buf, vs, ve, rawType, position); break; }`;
-    const store = attr.multi ? `{ const list = out[${key}]; if (list === undefined) out[${key}] = [v]; else list.push(v); }` : `out[${key}] = v;`;
+    const read =
+      inlineDecode(attr, k) ??
+      `v = decodeValue(A[${k}], buf, vs, ve, out, rawType); if (v === SKIP) { attr = undefined; keepRaw(out, buf, vs, ve, rawType, position); break; }`;
+    const store = attr.multi
+      ? `{ const list = out[${key}]; if (list === undefined) out[${key}] = [v]; else list.push(v); }`
+      : `out[${key}] = v;`;
     cases.push(`case ${type}: attr = A[${k}]; ${read} ${store} attr = undefined; break;`);
   });
   const name = `decode_${set.name.replace(/[^\w$]/g, '_')}`;
@@ -155,17 +184,47 @@ function compileDecoder(set: AttrSet): AttrsDecoder {
       return out;
     };`;
   const helpers = {
-    DecodeError, readU16, readU32, readS32, readBE16, readBE32, decodeString, copy, formatIPv4, formatIPv6, formatMac,
-    decodeValue, keepRaw, sizeError, ipSizeError, SKIP,
+    DecodeError,
+    readU16,
+    readU32,
+    readS32,
+    readBE16,
+    readBE32,
+    decodeString,
+    copy,
+    formatIPv4,
+    formatIPv6,
+    formatMac,
+    decodeValue,
+    keepRaw,
+    sizeError,
+    ipSizeError,
+    SKIP,
   };
   const names = Object.keys(helpers);
-  return new Function('A', 'S', ...names, source)(attrs, set, ...names.map((n) => helpers[n as keyof typeof helpers])) as AttrsDecoder;
+  return new Function('A', 'S', ...names, source)(
+    attrs,
+    set,
+    ...names.map((n) => helpers[n as keyof typeof helpers]),
+  ) as AttrsDecoder;
 }
 
 /** Keeps an attribute as raw bytes, with its position among its siblings. */
-function keepRaw(out: Decoded, buf: Buffer, valueStart: number, valueEnd: number, rawType: number, position: number): void {
+function keepRaw(
+  out: Decoded,
+  buf: Buffer,
+  valueStart: number,
+  valueEnd: number,
+  rawType: number,
+  position: number,
+): void {
   out.unknown ??= [];
-  out.unknown.push({ type: rawType & NLA_TYPE_MASK, flags: rawType & ~NLA_TYPE_MASK, data: copy(buf, valueStart, valueEnd), at: position });
+  out.unknown.push({
+    type: rawType & NLA_TYPE_MASK,
+    flags: rawType & ~NLA_TYPE_MASK,
+    data: copy(buf, valueStart, valueEnd),
+    at: position,
+  });
 }
 
 /** The set a sibling's value selects: strings (IFLA_INFO_KIND) and numbers (RTA_ENCAP_TYPE) alike. */
@@ -201,27 +260,44 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
     throw new DecodeError('attribute', `${attr.kind} needs ${fixed} bytes, got ${size}`, start);
   }
   switch (attr.code) {
-    case Kind.u8: return buf[start];
-    case Kind.u16: return readU16(buf, start);
-    case Kind.u32: return readU32(buf, start);
-    case Kind.u64: return buf[readU64](start);
-    case Kind.s8: return buf.readInt8(start);
-    case Kind.s16: return buf[readS16](start);
-    case Kind.s32: return readS32(buf, start);
-    case Kind.s64: return buf[readS64](start);
-    case Kind.be16: return buf.readUInt16BE(start);
-    case Kind.be32: return buf.readUInt32BE(start);
-    case Kind.be64: return buf.readBigUInt64BE(start);
-    case Kind.string: return decodeString(buf, start, end);
-    case Kind.binary: return copy(buf, start, end);
-    case Kind.flag: return true;
-    case Kind.ipv4: return formatIPv4(buf, start);
-    case Kind.ipv6: return formatIPv6(buf, start);
+    case Kind.u8:
+      return buf[start];
+    case Kind.u16:
+      return readU16(buf, start);
+    case Kind.u32:
+      return readU32(buf, start);
+    case Kind.u64:
+      return buf[readU64](start);
+    case Kind.s8:
+      return buf.readInt8(start);
+    case Kind.s16:
+      return buf[readS16](start);
+    case Kind.s32:
+      return readS32(buf, start);
+    case Kind.s64:
+      return buf[readS64](start);
+    case Kind.be16:
+      return buf.readUInt16BE(start);
+    case Kind.be32:
+      return buf.readUInt32BE(start);
+    case Kind.be64:
+      return buf.readBigUInt64BE(start);
+    case Kind.string:
+      return decodeString(buf, start, end);
+    case Kind.binary:
+      return copy(buf, start, end);
+    case Kind.flag:
+      return true;
+    case Kind.ipv4:
+      return formatIPv4(buf, start);
+    case Kind.ipv6:
+      return formatIPv6(buf, start);
     case Kind.ip:
       if (size === 4) return formatIPv4(buf, start);
       if (size === 16) return formatIPv6(buf, start);
       throw new DecodeError('attribute', `an IP address has 4 or 16 bytes, got ${size}`, start);
-    case Kind.mac: return formatMac(buf, start, end);
+    case Kind.mac:
+      return formatMac(buf, start, end);
     case Kind.nest: {
       let set: AttrSet | undefined;
       if (attr.select) {
@@ -232,7 +308,8 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
       } else {
         set = resolveSet(attr.set!);
       }
-      if (decodeDepth >= MAX_NEST_DEPTH) throw new DecodeError('attribute', `nests deeper than ${MAX_NEST_DEPTH} levels`, start);
+      if (decodeDepth >= MAX_NEST_DEPTH)
+        throw new DecodeError('attribute', `nests deeper than ${MAX_NEST_DEPTH} levels`, start);
       decodeDepth++;
       let value: Decoded;
       try {
@@ -253,7 +330,8 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
       throw new DecodeError('attribute', `uint has 4 or 8 bytes, got ${size}`, start);
     case Kind.struct: {
       const layout = attr.layout!;
-      if (size < layout.size) throw new DecodeError('attribute', `struct ${layout.name} needs ${layout.size} bytes, got ${size}`, start);
+      if (size < layout.size)
+        throw new DecodeError('attribute', `struct ${layout.name} needs ${layout.size} bytes, got ${size}`, start);
       const value = layout.read(buf, start);
       if (size > layout.size) (value as any)[STRUCT_TAIL] = copy(buf, start + layout.size, end);
       return value;
@@ -301,12 +379,16 @@ const MAX_ADDRESS_TEXT = 45;
  * with exactly n arguments, from a switch generated once (up to the 45 of
  * the longest IPv6 text with a dotted tail); longer text takes a slower path.
  */
-const charsToString = new Function('c', 'f', `return function charsToString(n) {
+const charsToString = new Function(
+  'c',
+  'f',
+  `return function charsToString(n) {
   switch (n) {
     ${Array.from({ length: MAX_ADDRESS_TEXT + 1 }, (_, n) => `case ${n}: return f(${Array.from({ length: n }, (__, i) => `c[${i}]`).join(', ')});`).join('\n    ')}
     default: return f.apply(null, Array.from(c.subarray(0, n)));
   }
-};`)(chars, fromCharCode) as (n: number) => string;
+};`,
+)(chars, fromCharCode) as (n: number) => string;
 
 /** Writes `v` (0–255) in decimal at `chars[n]`; returns the next position. */
 function putDecimal(v: number, n: number): number {
@@ -439,7 +521,8 @@ export function encodeAttrs(set: AttrSet, value: Decoded, w: Writer, path: strin
     }
     if (v === undefined) continue;
     if (attr.multi) {
-      if (!Array.isArray(v)) throw new ValidationError(join(path, key), 'expected an array (this attribute repeats)', v);
+      if (!Array.isArray(v))
+        throw new ValidationError(join(path, key), 'expected an array (this attribute repeats)', v);
       for (let i = 0; i < v.length; i++) {
         flushRaws();
         if (writeAttr(attr, v[i], value, w, `${join(path, key)}[${i}]`)) position++;
@@ -455,7 +538,9 @@ export function encodeAttrs(set: AttrSet, value: Decoded, w: Writer, path: strin
 
 function shortPath(path: string): string {
   const parts = path.split('.');
-  return parts.length <= 8 ? path : `${parts.slice(0, 4).join('.')}.(${parts.length - 8} more).${parts.slice(-4).join('.')}`;
+  return parts.length <= 8
+    ? path
+    : `${parts.slice(0, 4).join('.')}.(${parts.length - 8} more).${parts.slice(-4).join('.')}`;
 }
 
 function join(path: string, key: string): string {
@@ -463,7 +548,8 @@ function join(path: string, key: string): string {
 }
 
 function writeRaw(raw: RawAttr, w: Writer): void {
-  if (!Number.isInteger(raw.type) || raw.type < 0 || raw.type > NLA_TYPE_MASK) throw new ValidationError('unknown.type', 'not an attribute number', raw.type);
+  if (!Number.isInteger(raw.type) || raw.type < 0 || raw.type > NLA_TYPE_MASK)
+    throw new ValidationError('unknown.type', 'not an attribute number', raw.type);
   const start = w.beginAttr(raw.type | (raw.flags & ~NLA_TYPE_MASK));
   w.bytes(raw.data);
   w.endAttr(start);
@@ -502,10 +588,15 @@ function writeAttr(attr: Attr, v: unknown, siblings: Decoded, w: Writer, path: s
       } else {
         set = resolveSet(attr.set!);
       }
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ValidationError(path, 'expected an object of nested attributes', v);
+      if (typeof v !== 'object' || v === null || Array.isArray(v))
+        throw new ValidationError(path, 'expected an object of nested attributes', v);
       const flagged = (v as any)[UNFLAGGED_NEST] === true ? 0 : NLA_F_NESTED;
       // The path names every level: cut it short, the start and the end say where.
-      if (encodeDepth >= MAX_NEST_DEPTH) throw new ValidationError(shortPath(path), `nests deeper than ${MAX_NEST_DEPTH} levels (an object that contains itself?)`);
+      if (encodeDepth >= MAX_NEST_DEPTH)
+        throw new ValidationError(
+          shortPath(path),
+          `nests deeper than ${MAX_NEST_DEPTH} levels (an object that contains itself?)`,
+        );
       const start = w.beginAttr(attr.type | flagged);
       encodeDepth++;
       try {
@@ -527,17 +618,39 @@ function writeAttr(attr: Attr, v: unknown, siblings: Decoded, w: Writer, path: s
 
 function writeScalar(attr: Attr, v: unknown, w: Writer, path: string): void {
   switch (attr.code) {
-    case Kind.u8: w.u8(checkInt(v, 0, 0xff, path)); return;
-    case Kind.u16: w.u16(checkInt(v, 0, 0xffff, path)); return;
-    case Kind.u32: w.u32(checkInt(v, 0, 0xffffffff, path)); return;
-    case Kind.u64: w.u64(checkBig(v, 0n, 0xffffffffffffffffn, path)); return;
-    case Kind.s8: w.s8(checkInt(v, -0x80, 0x7f, path)); return;
-    case Kind.s16: w.s16(checkInt(v, -0x8000, 0x7fff, path)); return;
-    case Kind.s32: w.s32(checkInt(v, -0x80000000, 0x7fffffff, path)); return;
-    case Kind.s64: w.s64(checkBig(v, -0x8000000000000000n, 0x7fffffffffffffffn, path)); return;
-    case Kind.be16: w.be16(checkInt(v, 0, 0xffff, path)); return;
-    case Kind.be32: w.be32(checkInt(v, 0, 0xffffffff, path)); return;
-    case Kind.be64: w.be64(checkBig(v, 0n, 0xffffffffffffffffn, path)); return;
+    case Kind.u8:
+      w.u8(checkInt(v, 0, 0xff, path));
+      return;
+    case Kind.u16:
+      w.u16(checkInt(v, 0, 0xffff, path));
+      return;
+    case Kind.u32:
+      w.u32(checkInt(v, 0, 0xffffffff, path));
+      return;
+    case Kind.u64:
+      w.u64(checkBig(v, 0n, 0xffffffffffffffffn, path));
+      return;
+    case Kind.s8:
+      w.s8(checkInt(v, -0x80, 0x7f, path));
+      return;
+    case Kind.s16:
+      w.s16(checkInt(v, -0x8000, 0x7fff, path));
+      return;
+    case Kind.s32:
+      w.s32(checkInt(v, -0x80000000, 0x7fffffff, path));
+      return;
+    case Kind.s64:
+      w.s64(checkBig(v, -0x8000000000000000n, 0x7fffffffffffffffn, path));
+      return;
+    case Kind.be16:
+      w.be16(checkInt(v, 0, 0xffff, path));
+      return;
+    case Kind.be32:
+      w.be32(checkInt(v, 0, 0xffffffff, path));
+      return;
+    case Kind.be64:
+      w.be64(checkBig(v, 0n, 0xffffffffffffffffn, path));
+      return;
     case Kind.string: {
       if (typeof v !== 'string') throw new ValidationError(path, 'expected a string', v);
       if (v.includes('\0')) throw new ValidationError(path, 'a string cannot contain NUL', v);
@@ -549,10 +662,18 @@ function writeScalar(attr: Attr, v: unknown, w: Writer, path: string): void {
       if (!(v instanceof Uint8Array)) throw new ValidationError(path, 'expected bytes (Uint8Array)', v);
       w.bytes(v);
       return;
-    case Kind.ipv4: w.bytes(parseIPv4(v, path)); return;
-    case Kind.ipv6: w.bytes(parseIPv6(v, path)); return;
-    case Kind.ip: w.bytes(parseIP(v, path)); return;
-    case Kind.mac: w.bytes(parseMac(v, path)); return;
+    case Kind.ipv4:
+      w.bytes(parseIPv4(v, path));
+      return;
+    case Kind.ipv6:
+      w.bytes(parseIPv6(v, path));
+      return;
+    case Kind.ip:
+      w.bytes(parseIP(v, path));
+      return;
+    case Kind.mac:
+      w.bytes(parseMac(v, path));
+      return;
     case Kind.uint:
       if (typeof v === 'bigint') {
         w.u64(checkBig(v, 0n, 0xffffffffffffffffn, path));
@@ -561,7 +682,8 @@ function writeScalar(attr: Attr, v: unknown, w: Writer, path: string): void {
       w.u32(checkInt(v, 0, 0xffffffff, path));
       return;
     case Kind.struct: {
-      if (typeof v !== 'object' || v === null) throw new ValidationError(path, `expected a ${attr.layout!.name} object`, v);
+      if (typeof v !== 'object' || v === null)
+        throw new ValidationError(path, `expected a ${attr.layout!.name} object`, v);
       const layout = attr.layout!;
       const at = w.reserve(layout.size);
       try {
@@ -672,6 +794,7 @@ export function parseMac(v: unknown, path: string): number[] {
   }
   // "aa:bb:...": two digits every three characters, read by character code (no split, no parseInt).
   const bytes = new Array<number>((v.length + 1) / 3);
-  for (let i = 0, k = 0; i < v.length; i += 3, k++) bytes[k] = (hexValue(v.charCodeAt(i)) << 4) | hexValue(v.charCodeAt(i + 1));
+  for (let i = 0, k = 0; i < v.length; i += 3, k++)
+    bytes[k] = (hexValue(v.charCodeAt(i)) << 4) | hexValue(v.charCodeAt(i + 1));
   return bytes;
 }

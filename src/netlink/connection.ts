@@ -11,13 +11,35 @@
  * error instead of leaving them hanging.
  */
 import {
-  NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLMSG_NOOP, NLMSG_OVERRUN,
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_DUMP_INTR,
+  NLM_F_REQUEST,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_MIN_TYPE,
+  NLMSG_NOOP,
+  NLMSG_OVERRUN,
 } from './constants.js';
 import {
-  AbortError, ClosedError, DecodeError, DumpInterruptedError, NetlinkError, OverrunError, TimeoutError,
+  AbortError,
+  ClosedError,
+  DecodeError,
+  DumpInterruptedError,
+  NetlinkError,
+  OverrunError,
+  TimeoutError,
 } from './errors.js';
 import {
-  type Ack, doneErrno, encodeRaw, forEachMessage, messageFlags, parseAck, type RawMessage, setMessageFlags, stamp,
+  type Ack,
+  doneErrno,
+  encodeRaw,
+  forEachMessage,
+  messageFlags,
+  parseAck,
+  type RawMessage,
+  setMessageFlags,
+  stamp,
 } from './message.js';
 import { RelayTransport } from './relay.js';
 import { NativeTransport, type NativeTransportOptions, type Transport } from './transport.js';
@@ -157,7 +179,10 @@ const MAX_DATAGRAM = 64 * 1024;
 /** The default window for a socket whose receive buffer holds `receiveBufferSize` bytes (see WINDOW_BYTES_PER_MESSAGE). */
 export function defaultWindow(receiveBufferSize: number | undefined): number {
   if (!receiveBufferSize) return DEFAULT_WINDOW;
-  return Math.min(MAX_DEFAULT_WINDOW, Math.max(DEFAULT_WINDOW, Math.floor(receiveBufferSize / WINDOW_BYTES_PER_MESSAGE)));
+  return Math.min(
+    MAX_DEFAULT_WINDOW,
+    Math.max(DEFAULT_WINDOW, Math.floor(receiveBufferSize / WINDOW_BYTES_PER_MESSAGE)),
+  );
 }
 
 export class Connection implements AsyncDisposable {
@@ -201,7 +226,11 @@ export class Connection implements AsyncDisposable {
     let transport = options.transport;
     if (!transport) {
       transport = options.namespace
-        ? await RelayTransport.open(options.protocol, { namespace: options.namespace, readSize: options.readSize, receiveBufferSize: options.receiveBufferSize })
+        ? await RelayTransport.open(options.protocol, {
+            namespace: options.namespace,
+            readSize: options.readSize,
+            receiveBufferSize: options.receiveBufferSize,
+          })
         : new NativeTransport(options.protocol, options);
     }
     return new Connection(transport, options);
@@ -359,7 +388,10 @@ export class Connection implements AsyncDisposable {
       const replies: RawMessage[] = [];
       const pending = this.register(
         {
-          seq, context, request: message, slots: 1,
+          seq,
+          context,
+          request: message,
+          slots: 1,
           onMessage: (reply) => {
             if (reply.type === NLMSG_ERROR) {
               const ack = parseAck(reply);
@@ -389,7 +421,11 @@ export class Connection implements AsyncDisposable {
    * answers a second one with EBUSY); others wait their turn. A dump is always
    * read to NLMSG_DONE, even when the caller stops early.
    */
-  async *dump<T = RawMessage>(message: Buffer, context: RequestContext, options: DumpOptions<T> = {}): AsyncGenerator<T[], void, undefined> {
+  async *dump<T = RawMessage>(
+    message: Buffer,
+    context: RequestContext,
+    options: DumpOptions<T> = {},
+  ): AsyncGenerator<T[], void, undefined> {
     this.assertOpen(context.operation);
     let unlock!: () => void;
     const previous = this.dumpLock;
@@ -402,13 +438,20 @@ export class Connection implements AsyncDisposable {
     }
   }
 
-  private async *runDump<T>(message: Buffer, context: RequestContext, options: DumpOptions<T>): AsyncGenerator<T[], void, undefined> {
+  private async *runDump<T>(
+    message: Buffer,
+    context: RequestContext,
+    options: DumpOptions<T>,
+  ): AsyncGenerator<T[], void, undefined> {
     await this.acquire(1, options.signal, context.operation);
     const seq = this.stampRequest(message, NLM_F_REQUEST | NLM_F_DUMP);
     const dump = new DumpState<T>(options.decode ?? ((m: RawMessage) => m as unknown as T));
     const pending = this.register(
       {
-        seq, context, request: message, slots: 1,
+        seq,
+        context,
+        request: message,
+        slots: 1,
         onMessage: (m) => {
           if (m.flags & NLM_F_DUMP_INTR) dump.interrupted = true;
           if (m.type === NLMSG_DONE) {
@@ -452,7 +495,11 @@ export class Connection implements AsyncDisposable {
   }
 
   /** Collects a whole dump; with `retries`, starts over when the kernel flags it interrupted. */
-  async dumpAll<T = RawMessage>(build: () => Buffer, context: RequestContext, options: DumpOptions<T> = {}): Promise<T[]> {
+  async dumpAll<T = RawMessage>(
+    build: () => Buffer,
+    context: RequestContext,
+    options: DumpOptions<T> = {},
+  ): Promise<T[]> {
     const attempts = (options.retries ?? 0) + 1;
     for (let attempt = 1; ; attempt++) {
       const out: T[] = [];
@@ -473,12 +520,19 @@ export class Connection implements AsyncDisposable {
    * awaiting an answer. Each failure is reported with its message's index;
    * one failure does not stop the others (netlink has no transactions here).
    */
-  async batch(messages: Buffer[], context: RequestContext | ((index: number) => RequestContext), options: BatchOptions = {}): Promise<BatchResult> {
+  async batch(
+    messages: Buffer[],
+    context: RequestContext | ((index: number) => RequestContext),
+    options: BatchOptions = {},
+  ): Promise<BatchResult> {
     const contextFor = typeof context === 'function' ? context : () => context;
     this.assertOpen(contextFor(0).operation);
     const acks = options.acks ?? 'errors';
     const barrier = acks === 'errors' ? 1 : 0;
-    const chunkSize = Math.max(1, Math.min(options.chunk ?? Math.max(64, this.window >> 2), this.window - barrier || 1, MAX_IOVECS - barrier));
+    const chunkSize = Math.max(
+      1,
+      Math.min(options.chunk ?? Math.max(64, this.window >> 2), this.window - barrier || 1, MAX_IOVECS - barrier),
+    );
     const failed: BatchFailure[] = [];
     const chunks: Promise<void>[] = [];
 
@@ -498,8 +552,14 @@ export class Connection implements AsyncDisposable {
 
   /** One chunk of a batch: messages `first` to `last` (excluded), in one sendmsg with the barrier if acks are 'errors'. */
   private sendChunk(
-    messages: Buffer[], first: number, last: number, acks: 'errors' | 'each',
-    contextFor: (index: number) => RequestContext, failed: BatchFailure[], options: RequestOptions, slots: number,
+    messages: Buffer[],
+    first: number,
+    last: number,
+    acks: 'errors' | 'each',
+    contextFor: (index: number) => RequestContext,
+    failed: BatchFailure[],
+    options: RequestOptions,
+    slots: number,
   ): Promise<void> {
     return this.exchange({
       messages: messages.slice(first, last),
@@ -527,7 +587,11 @@ export class Connection implements AsyncDisposable {
    * whatever the family acks (or does not) for its control messages. The
    * timeout covers the whole group.
    */
-  async sendGroup(messages: Buffer[], context: RequestContext | ((index: number) => RequestContext), options: RequestOptions = {}): Promise<GroupReply[]> {
+  async sendGroup(
+    messages: Buffer[],
+    context: RequestContext | ((index: number) => RequestContext),
+    options: RequestOptions = {},
+  ): Promise<GroupReply[]> {
     const contextFor = typeof context === 'function' ? context : () => context;
     const operation = contextFor(0).operation;
     this.assertOpen(operation);
@@ -593,38 +657,48 @@ export class Connection implements AsyncDisposable {
       const perMessage = barrier === 'none' ? options : { signal: options.signal, timeoutMs: 0 };
       seqs.forEach((seq, k) => {
         const context = spec.contextAt(k);
-        entries.push(this.register(
-          {
-            seq, context, request: messages[k]!, slots: 0,
-            onMessage: (reply) => {
-              if (reply.type === NLMSG_ERROR) {
-                if (isAnswered[k]) return;
-                isAnswered[k] = 1;
-                spec.answered(k, parseAck(reply), context);
-                if (--unanswered === 0 && barrier === 'none') settle();
-              } else if (reply.type !== NLMSG_NOOP && reply.type !== NLMSG_DONE) {
-                spec.replied?.(k, reply);
-              }
+        entries.push(
+          this.register(
+            {
+              seq,
+              context,
+              request: messages[k]!,
+              slots: 0,
+              onMessage: (reply) => {
+                if (reply.type === NLMSG_ERROR) {
+                  if (isAnswered[k]) return;
+                  isAnswered[k] = 1;
+                  spec.answered(k, parseAck(reply), context);
+                  if (--unanswered === 0 && barrier === 'none') settle();
+                } else if (reply.type !== NLMSG_NOOP && reply.type !== NLMSG_DONE) {
+                  spec.replied?.(k, reply);
+                }
+              },
+              fail: settle,
             },
-            fail: settle,
-          },
-          perMessage,
-        ));
+            perMessage,
+          ),
+        );
       });
       if (barrierMessage === undefined) {
         this.send(messages).catch(settle);
         return;
       }
-      entries.push(this.register(
-        {
-          seq: barrierSeq, context: spec.contextAt(0), request: barrierMessage, slots: 0,
-          onMessage: (reply) => {
-            if (reply.type === NLMSG_ERROR) settle();
+      entries.push(
+        this.register(
+          {
+            seq: barrierSeq,
+            context: spec.contextAt(0),
+            request: barrierMessage,
+            slots: 0,
+            onMessage: (reply) => {
+              if (reply.type === NLMSG_ERROR) settle();
+            },
+            fail: settle,
           },
-          fail: settle,
-        },
-        options,
-      ));
+          options,
+        ),
+      );
       if (barrier === 'same-datagram') {
         this.send([...messages, barrierMessage]).catch(settle);
       } else {

@@ -85,7 +85,9 @@ export class NetlinkError extends VxnetError {
   constructor(details: NetlinkErrorDetails) {
     const code = errnoCode(details.errno);
     const cause = details.cause ?? genericCause(code);
-    const parts = [`${details.operation}${details.object ? ` ${details.object}` : ''} failed: ${code} (${errnoMessage(details.errno)})`];
+    const parts = [
+      `${details.operation}${details.object ? ` ${details.object}` : ''} failed: ${code} (${errnoMessage(details.errno)})`,
+    ];
     if (details.kernelMessage) parts.push(`kernel says: ${details.kernelMessage}`);
     if (cause) parts.push(`likely cause: ${cause}`);
     super(parts.join('; '));
@@ -186,7 +188,10 @@ function describeValue(value: unknown): string {
 /** The kernel flagged a dump as inconsistent (NLM_F_DUMP_INTR): the data changed while it was read. */
 export class DumpInterruptedError extends VxnetError {
   override name = 'DumpInterruptedError';
-  constructor(readonly operation: string, readonly attempts: number) {
+  constructor(
+    readonly operation: string,
+    readonly attempts: number,
+  ) {
     super(
       `${operation}: the kernel reported the dump as interrupted (NLM_F_DUMP_INTR) ${attempts} time(s): ` +
         'the objects changed while they were being listed; retry, or pass { retries } to let vxnet retry',
@@ -197,7 +202,10 @@ export class DumpInterruptedError extends VxnetError {
 /** No answer within the time allowed. */
 export class TimeoutError extends VxnetError {
   override name = 'TimeoutError';
-  constructor(readonly operation: string, readonly timeoutMs: number) {
+  constructor(
+    readonly operation: string,
+    readonly timeoutMs: number,
+  ) {
     super(`${operation}: no answer from the kernel within ${timeoutMs} ms`);
   }
 }
@@ -205,7 +213,10 @@ export class TimeoutError extends VxnetError {
 /** The caller's AbortSignal fired. */
 export class AbortError extends VxnetError {
   override name = 'AbortError';
-  constructor(readonly operation: string, readonly reason?: unknown) {
+  constructor(
+    readonly operation: string,
+    readonly reason?: unknown,
+  ) {
     super(`${operation}: aborted${reason instanceof Error ? ` (${reason.message})` : ''}`);
   }
 }
@@ -213,7 +224,10 @@ export class AbortError extends VxnetError {
 /** The connection was closed (by the caller, or because its transport died) before an answer came. */
 export class ClosedError extends VxnetError {
   override name = 'ClosedError';
-  constructor(readonly operation: string, why = 'the connection is closed') {
+  constructor(
+    readonly operation: string,
+    why = 'the connection is closed',
+  ) {
     super(`${operation}: ${why}`);
   }
 }
@@ -225,7 +239,10 @@ export class ClosedError extends VxnetError {
  */
 export class OverrunError extends VxnetError {
   override name = 'OverrunError';
-  constructor(readonly where: string, detail: string) {
+  constructor(
+    readonly where: string,
+    detail: string,
+  ) {
     super(`${where}: messages were lost (${detail}); list the objects again to resync`);
   }
 }

@@ -69,7 +69,10 @@ export function hexDiff(expected: Buffer, actual: Buffer, options: HexDiffOption
       else if (keepExpected[i] && keepActual[i] && expected[i] !== actual[i]) differs = true;
     }
     const offset = at.toString(16).padStart(width, '0');
-    rows.push({ line: `${differs ? '!' : ' '} ${offset}  ${render(expected, keepExpected, at)}  ${render(actual, keepActual, at)}`, differs });
+    rows.push({
+      line: `${differs ? '!' : ' '} ${offset}  ${render(expected, keepExpected, at)}  ${render(actual, keepActual, at)}`,
+      differs,
+    });
   }
 
   const shown = rows.map(() => false);
@@ -77,7 +80,9 @@ export function hexDiff(expected: Buffer, actual: Buffer, options: HexDiffOption
     if (!row.differs) return;
     for (let j = Math.max(0, i - context); j <= Math.min(rows.length - 1, i + context); j++) shown[j] = true;
   });
-  const out = [`  ${'offset'.padEnd(width)}  ${(options.expectedLabel ?? 'expected').padEnd(8)}  ${options.actualLabel ?? 'actual'}`];
+  const out = [
+    `  ${'offset'.padEnd(width)}  ${(options.expectedLabel ?? 'expected').padEnd(8)}  ${options.actualLabel ?? 'actual'}`,
+  ];
   let skipped = false;
   rows.forEach((row, i) => {
     if (shown[i]) {

@@ -76,15 +76,25 @@ export interface FormatOptions {
 /** A fixture text that does not follow the format; `line` is 1-based. */
 export class FixtureParseError extends VxnetError {
   override name = 'FixtureParseError';
-  constructor(readonly source: string, readonly line: number, readonly reason: string) {
+  constructor(
+    readonly source: string,
+    readonly line: number,
+    readonly reason: string,
+  ) {
     super(`${source}:${line}: ${reason}`);
   }
 }
 
 const HOST_ORDER = HOST_LE ? 'little-endian' : 'big-endian';
-const PROTOCOL_NAMES: Record<number, string> = { [NETLINK_ROUTE]: 'NETLINK_ROUTE', [NETLINK_NETFILTER]: 'NETLINK_NETFILTER' };
+const PROTOCOL_NAMES: Record<number, string> = {
+  [NETLINK_ROUTE]: 'NETLINK_ROUTE',
+  [NETLINK_NETFILTER]: 'NETLINK_NETFILTER',
+};
 const CONTROL_NAMES: Record<number, string> = {
-  [NLMSG_NOOP]: 'NLMSG_NOOP', [NLMSG_ERROR]: 'NLMSG_ERROR', [NLMSG_DONE]: 'NLMSG_DONE', [NLMSG_OVERRUN]: 'NLMSG_OVERRUN',
+  [NLMSG_NOOP]: 'NLMSG_NOOP',
+  [NLMSG_ERROR]: 'NLMSG_ERROR',
+  [NLMSG_DONE]: 'NLMSG_DONE',
+  [NLMSG_OVERRUN]: 'NLMSG_OVERRUN',
 };
 
 // ---------------------------------------------------------------- splitting datagrams
@@ -110,8 +120,20 @@ export interface Chunk {
 
 function readHeader(buf: Buffer, at: number, little: boolean): MessageHeader {
   return little
-    ? { len: buf.readUInt32LE(at), type: buf.readUInt16LE(at + 4), flags: buf.readUInt16LE(at + 6), seq: buf.readUInt32LE(at + 8), pid: buf.readUInt32LE(at + 12) }
-    : { len: buf.readUInt32BE(at), type: buf.readUInt16BE(at + 4), flags: buf.readUInt16BE(at + 6), seq: buf.readUInt32BE(at + 8), pid: buf.readUInt32BE(at + 12) };
+    ? {
+        len: buf.readUInt32LE(at),
+        type: buf.readUInt16LE(at + 4),
+        flags: buf.readUInt16LE(at + 6),
+        seq: buf.readUInt32LE(at + 8),
+        pid: buf.readUInt32LE(at + 12),
+      }
+    : {
+        len: buf.readUInt32BE(at),
+        type: buf.readUInt16BE(at + 4),
+        flags: buf.readUInt16BE(at + 6),
+        seq: buf.readUInt32BE(at + 8),
+        pid: buf.readUInt32BE(at + 12),
+      };
 }
 
 /** Splits a datagram into its messages, never throwing: what does not parse becomes one raw chunk. */
@@ -157,7 +179,8 @@ function hexLines(bytes: Buffer, indent: string): string[] {
   const lines: string[] = [];
   for (let at = 0; at < bytes.length; at += 16) {
     const groups: string[] = [];
-    for (let g = at; g < Math.min(at + 16, bytes.length); g += 4) groups.push(bytes.toString('hex', g, Math.min(g + 4, bytes.length)));
+    for (let g = at; g < Math.min(at + 16, bytes.length); g += 4)
+      groups.push(bytes.toString('hex', g, Math.min(g + 4, bytes.length)));
     // 4 digits cover 64 KiB, more than a kernel datagram holds; longer offsets just grow.
     lines.push(`${indent}${hex(at, 4)}: ${groups.join(' ')}`);
   }
@@ -165,7 +188,8 @@ function hexLines(bytes: Buffer, indent: string): string[] {
 }
 
 function checkHeaderValue(key: string, value: string): void {
-  if (/[\r\n]/.test(value)) throw new VxnetError(`fixture header ${key}: must be one line (got ${JSON.stringify(value)})`);
+  if (/[\r\n]/.test(value))
+    throw new VxnetError(`fixture header ${key}: must be one line (got ${JSON.stringify(value)})`);
 }
 
 /** Writes a recording as fixture text. */
@@ -173,7 +197,8 @@ export function formatFixture(recording: Recording, meta: FixtureMeta, options: 
   const little = HOST_LE;
   const kernel = meta.kernel ?? release();
   const date = meta.date ?? new Date().toISOString();
-  for (const [key, value] of Object.entries({ name: meta.name, recipe: meta.recipe, kernel, date })) checkHeaderValue(key, value);
+  for (const [key, value] of Object.entries({ name: meta.name, recipe: meta.recipe, kernel, date }))
+    checkHeaderValue(key, value);
   if (!meta.name || !meta.recipe) throw new VxnetError('fixture header: name and recipe are required');
 
   const out: string[] = [MAGIC];
@@ -197,7 +222,11 @@ export function formatFixture(recording: Recording, meta: FixtureMeta, options: 
     out.push(entry.kind);
     for (const chunk of splitDatagram(entry.datagram, little)) {
       const bytes = entry.datagram.subarray(chunk.start, chunk.end);
-      out.push(chunk.header ? `  ${summarise(chunk.header, bytes, little, options)}` : `  # raw len=${bytes.length} -- not a netlink message`);
+      out.push(
+        chunk.header
+          ? `  ${summarise(chunk.header, bytes, little, options)}`
+          : `  # raw len=${bytes.length} -- not a netlink message`,
+      );
       out.push(...hexLines(bytes, '  '));
     }
   }
@@ -206,8 +235,19 @@ export function formatFixture(recording: Recording, meta: FixtureMeta, options: 
 
 // ---------------------------------------------------------------- parsing
 
-const HEADER_KEYS = ['format', 'name', 'recipe', 'kernel', 'date', 'byte-order', 'protocol', 'port', 'description'] as const;
-const SUMMARY = /^ {2}# len=(\d+) type=(\d+)(?: ([A-Za-z_][A-Za-z0-9_]*))? flags=0x([0-9a-f]{4}) seq=(\d+) pid=(\d+)(?: -- .*)?$/;
+const HEADER_KEYS = [
+  'format',
+  'name',
+  'recipe',
+  'kernel',
+  'date',
+  'byte-order',
+  'protocol',
+  'port',
+  'description',
+] as const;
+const SUMMARY =
+  /^ {2}# len=(\d+) type=(\d+)(?: ([A-Za-z_][A-Za-z0-9_]*))? flags=0x([0-9a-f]{4}) seq=(\d+) pid=(\d+)(?: -- .*)?$/;
 const RAW_SUMMARY = /^ {2}# raw len=(\d+)(?: -- .*)?$/;
 const HEX_LINE = /^ {2}([0-9a-f]{4,8}): ([0-9a-f]{2,8}(?: [0-9a-f]{2,8}){0,3})$/;
 
@@ -223,7 +263,10 @@ class FixtureLines {
   /** The line being read (0-based). */
   index = 0;
 
-  constructor(text: string, private readonly source: string) {
+  constructor(
+    text: string,
+    private readonly source: string,
+  ) {
     this.lines = text.split('\n');
     if (this.lines.length > 0 && this.lines[this.lines.length - 1] === '') this.lines.pop();
   }
@@ -295,29 +338,41 @@ function readHeaderFields(lines: FixtureLines): { fields: Record<string, string>
     const match = /^([a-z-]+): (.*)$/.exec(lines.at());
     if (!match) lines.fail('expected a header line "key: value"');
     const [, key, value] = match;
-    if (!(HEADER_KEYS as readonly string[]).includes(key!)) lines.fail(`unknown header field "${key}" (known: ${HEADER_KEYS.join(', ')})`);
+    if (!(HEADER_KEYS as readonly string[]).includes(key!))
+      lines.fail(`unknown header field "${key}" (known: ${HEADER_KEYS.join(', ')})`);
     if (key === 'description') descriptions.push(value!);
     else if (key! in fields) lines.fail(`header field "${key}" appears twice`);
     else fields[key!] = value!;
   }
   for (const key of HEADER_KEYS) {
-    if (key !== 'description' && !(key in fields)) lines.fail(`the header lacks "${key}"`, Math.max(0, lines.index - 1));
+    if (key !== 'description' && !(key in fields))
+      lines.fail(`the header lacks "${key}"`, Math.max(0, lines.index - 1));
   }
   return { fields, descriptions };
 }
 
 /** Every header field's value checked, each failure on the field's own line. */
-function checkHeader({ fields, descriptions }: { fields: Record<string, string>; descriptions: string[] }, lines: FixtureLines): ParsedHeader {
+function checkHeader(
+  { fields, descriptions }: { fields: Record<string, string>; descriptions: string[] },
+  lines: FixtureLines,
+): ParsedHeader {
   const format = parseUint(fields.format!, 1000);
   if (format !== FIXTURE_FORMAT_VERSION) {
-    lines.fail(`format ${fields.format} is not supported (this code reads format ${FIXTURE_FORMAT_VERSION})`, lines.lineOf('format'));
+    lines.fail(
+      `format ${fields.format} is not supported (this code reads format ${FIXTURE_FORMAT_VERSION})`,
+      lines.lineOf('format'),
+    );
   }
   const byteOrder = fields['byte-order'];
-  if (byteOrder !== 'little-endian' && byteOrder !== 'big-endian') lines.fail('byte-order is little-endian or big-endian', lines.lineOf('byte-order'));
+  if (byteOrder !== 'little-endian' && byteOrder !== 'big-endian')
+    lines.fail('byte-order is little-endian or big-endian', lines.lineOf('byte-order'));
   const protocolMatch = /^(\d+)(?: ([A-Z_]+))?$/.exec(fields.protocol!);
   const protocol = protocolMatch ? parseUint(protocolMatch[1]!, 31) : undefined;
   if (protocol === undefined) {
-    lines.fail(`protocol is a netlink protocol number, optionally followed by its name (got "${fields.protocol}")`, lines.lineOf('protocol'));
+    lines.fail(
+      `protocol is a netlink protocol number, optionally followed by its name (got "${fields.protocol}")`,
+      lines.lineOf('protocol'),
+    );
   }
   const port = parseUint(fields.port!, 0xffffffff);
   if (port === undefined) lines.fail(`port is an unsigned 32-bit number (got "${fields.port}")`, lines.lineOf('port'));
@@ -325,7 +380,12 @@ function checkHeader({ fields, descriptions }: { fields: Record<string, string>;
   if (!fields.recipe) lines.fail('recipe is empty', lines.lineOf('recipe'));
   return {
     header: {
-      format, name: fields.name, recipe: fields.recipe, kernel: fields.kernel!, date: fields.date!, byteOrder,
+      format,
+      name: fields.name,
+      recipe: fields.recipe,
+      kernel: fields.kernel!,
+      date: fields.date!,
+      byteOrder,
       description: descriptions.join('\n'),
     },
     protocol,
@@ -344,7 +404,8 @@ function readBlock(lines: FixtureLines, little: boolean): FixtureEntry {
     lines.index++;
     return { kind: 'openfd', fd, line: blockLine + 1 };
   }
-  if (opening !== 'send' && opening !== 'recv') lines.fail(`expected a block: "send", "recv" or "openfd N" (got ${JSON.stringify(opening)})`);
+  if (opening !== 'send' && opening !== 'recv')
+    lines.fail(`expected a block: "send", "recv" or "openfd N" (got ${JSON.stringify(opening)})`);
   lines.index++;
   const parts: Buffer[] = [];
   let previous: ReadChunk | undefined;
@@ -372,16 +433,19 @@ function readChunk(lines: FixtureLines, little: boolean, previous: ReadChunk | u
   const summary = lines.at();
   const message = SUMMARY.exec(summary);
   const raw = message ? null : RAW_SUMMARY.exec(summary);
-  if (!message && !raw) lines.fail('expected a message summary ("  # len=N type=N flags=0xNNNN seq=N pid=N") or "  # raw len=N"');
+  if (!message && !raw)
+    lines.fail('expected a message summary ("  # len=N type=N flags=0xNNNN seq=N pid=N") or "  # raw len=N"');
   if (previous && !previous.header) lines.fail('nothing may follow raw bytes in a datagram');
-  if (previous?.header && previous.bytes.length !== align(previous.header.len)) lines.fail('only the last message of a datagram may lack its padding');
+  if (previous?.header && previous.bytes.length !== align(previous.header.len))
+    lines.fail('only the last message of a datagram may lack its padding');
   lines.index++;
   const bytes = readHexLines(lines);
   if (!lines.done && lines.at() !== '' && !lines.at().startsWith('  # ')) {
     lines.fail('expected a hex line ("  0000: 00112233 ..."), a message summary or a blank line');
   }
   if (raw) {
-    if (parseUint(raw[1]!, 0xffffffff) !== bytes.length) lines.fail(`raw len=${raw[1]} but ${bytes.length} bytes follow`, summaryLine);
+    if (parseUint(raw[1]!, 0xffffffff) !== bytes.length)
+      lines.fail(`raw len=${raw[1]} but ${bytes.length} bytes follow`, summaryLine);
     if (bytes.length === 0) lines.fail('raw bytes cannot be empty', summaryLine);
     return { bytes };
   }
@@ -396,13 +460,17 @@ function readHexLines(lines: FixtureLines): Buffer {
     const match = lines.done ? null : HEX_LINE.exec(lines.at());
     if (!match) break;
     const [, offsetText, groupText] = match;
-    if (lastLineShort) lines.fail('a hex line with fewer than 16 bytes must be the last of its message', lines.index - 1);
-    if (parseInt(offsetText!, 16) !== bytes.length) lines.fail(`hex line offset ${offsetText} should be ${hex(bytes.length, 4)}`);
-    if (offsetText!.length > 4 && offsetText!.startsWith('0')) lines.fail('offsets use 4 hex digits, more only when needed');
+    if (lastLineShort)
+      lines.fail('a hex line with fewer than 16 bytes must be the last of its message', lines.index - 1);
+    if (parseInt(offsetText!, 16) !== bytes.length)
+      lines.fail(`hex line offset ${offsetText} should be ${hex(bytes.length, 4)}`);
+    if (offsetText!.length > 4 && offsetText!.startsWith('0'))
+      lines.fail('offsets use 4 hex digits, more only when needed');
     const groups = groupText!.split(' ');
     groups.forEach((group, g) => {
       if (group.length % 2 !== 0) lines.fail('a group has an odd number of hex digits');
-      if (group.length < 8 && g < groups.length - 1) lines.fail('only the last group of a line may have fewer than 4 bytes');
+      if (group.length < 8 && g < groups.length - 1)
+        lines.fail('only the last group of a line may have fewer than 4 bytes');
     });
     const lineBytes = Buffer.from(groups.join(''), 'hex');
     if (lineBytes.length < 16) lastLineShort = true;
@@ -413,17 +481,34 @@ function readHexLines(lines: FixtureLines): Buffer {
 }
 
 /** The message header in `bytes`, which must say what the summary line says and fit the bytes that follow. */
-function checkSummary(summary: RegExpExecArray, bytes: Buffer, little: boolean, lines: FixtureLines, summaryLine: number): MessageHeader {
+function checkSummary(
+  summary: RegExpExecArray,
+  bytes: Buffer,
+  little: boolean,
+  lines: FixtureLines,
+  summaryLine: number,
+): MessageHeader {
   const [, len, type, , flags, seq, pid] = summary;
-  if (bytes.length < NLMSG_HDRLEN) lines.fail(`a message has at least ${NLMSG_HDRLEN} bytes, ${bytes.length} follow`, summaryLine);
+  if (bytes.length < NLMSG_HDRLEN)
+    lines.fail(`a message has at least ${NLMSG_HDRLEN} bytes, ${bytes.length} follow`, summaryLine);
   const actual = readHeader(bytes, 0, little);
-  const claimed = { len: Number(len), type: Number(type), flags: parseInt(flags!, 16), seq: Number(seq), pid: Number(pid) };
+  const claimed = {
+    len: Number(len),
+    type: Number(type),
+    flags: parseInt(flags!, 16),
+    seq: Number(seq),
+    pid: Number(pid),
+  };
   for (const field of ['len', 'type', 'flags', 'seq', 'pid'] as const) {
-    if (claimed[field] !== actual[field]) lines.fail(`the summary says ${field}=${claimed[field]} but the bytes say ${actual[field]}`, summaryLine);
+    if (claimed[field] !== actual[field])
+      lines.fail(`the summary says ${field}=${claimed[field]} but the bytes say ${actual[field]}`, summaryLine);
   }
   if (actual.len < NLMSG_HDRLEN) lines.fail(`len=${actual.len} is shorter than the message header`, summaryLine);
   if (bytes.length !== actual.len && bytes.length !== align(actual.len)) {
-    lines.fail(`len=${actual.len} needs ${actual.len} bytes (${align(actual.len)} with padding), ${bytes.length} follow`, summaryLine);
+    lines.fail(
+      `len=${actual.len} needs ${actual.len} bytes (${align(actual.len)} with padding), ${bytes.length} follow`,
+      summaryLine,
+    );
   }
   return actual;
 }

@@ -59,7 +59,9 @@ export class ReplayTransport implements Transport {
   constructor(recording: Recording | Fixture, options: ReplayOptions = {}) {
     const header = 'header' in recording ? recording.header : undefined;
     if (header && header.byteOrder !== (HOST_LE ? 'little-endian' : 'big-endian')) {
-      throw new VxnetError(`fixture ${header.name} was recorded on a ${header.byteOrder} host and cannot be replayed on this one`);
+      throw new VxnetError(
+        `fixture ${header.name} was recorded on a ${header.byteOrder} host and cannot be replayed on this one`,
+      );
     }
     this.protocol = recording.protocol;
     this.recordedPort = recording.port;
@@ -93,11 +95,16 @@ export class ReplayTransport implements Transport {
     const entry = this.entries[this.cursor];
     if (!entry || entry.kind !== 'send') {
       const where = entry ? `the recording expects a ${entry.kind} here${lineOf(entry)}` : 'the recording has ended';
-      throw this.fail(`request ${this.sends} was not recorded: ${where}. Our request:\n${hexDiff(Buffer.alloc(0), actual)}`);
+      throw this.fail(
+        `request ${this.sends} was not recorded: ${where}. Our request:\n${hexDiff(Buffer.alloc(0), actual)}`,
+      );
     }
     const difference = firstDifference(entry.datagram, actual);
     if (difference >= 0) {
-      const sizes = entry.datagram.length === actual.length ? `${actual.length} bytes` : `recorded ${entry.datagram.length} bytes, ours ${actual.length}`;
+      const sizes =
+        entry.datagram.length === actual.length
+          ? `${actual.length} bytes`
+          : `recorded ${entry.datagram.length} bytes, ours ${actual.length}`;
       throw this.fail(
         `request ${this.sends} differs from the recording (send block${lineOf(entry)}; ${sizes}; ` +
           `first difference at byte ${difference}, seq and pid masked as ..):\n` +
@@ -146,7 +153,8 @@ export class ReplayTransport implements Transport {
       if (!chunk.header) continue;
       fix(chunk.start + 8);
       // An error or ack echoes the request's header after the errno: keep it consistent too.
-      if (chunk.header.type === NLMSG_ERROR && chunk.header.len >= NLMSG_HDRLEN + 4 + NLMSG_HDRLEN) fix(chunk.start + NLMSG_HDRLEN + 4 + 8);
+      if (chunk.header.type === NLMSG_ERROR && chunk.header.len >= NLMSG_HDRLEN + 4 + NLMSG_HDRLEN)
+        fix(chunk.start + NLMSG_HDRLEN + 4 + 8);
     }
     return copy;
   }
@@ -178,7 +186,9 @@ export class ReplayTransport implements Transport {
   assertConsumed(): void {
     if (this.failure) throw this.failure;
     if (this.fdsUsed < this.fds.length) {
-      throw new ReplayMismatchError(`replay of ${this.name}: ${this.fds.length - this.fdsUsed} recorded openFd call(s) were not made again`);
+      throw new ReplayMismatchError(
+        `replay of ${this.name}: ${this.fds.length - this.fdsUsed} recorded openFd call(s) were not made again`,
+      );
     }
     this.skipFdEntries();
     const left = this.entries.slice(this.cursor);

@@ -6,8 +6,19 @@
  * ReplayTransport under `Connection.over`. See docs/fixtures.md.
  */
 export {
-  type Chunk, type Fixture, type FixtureEntry, type FixtureHeader, type FixtureMeta, FixtureParseError,
-  FIXTURE_FORMAT_VERSION, formatFixture, type FormatOptions, type MessageHeader, parseFixture, type Recording, splitDatagram,
+  type Chunk,
+  type Fixture,
+  type FixtureEntry,
+  type FixtureHeader,
+  type FixtureMeta,
+  FixtureParseError,
+  FIXTURE_FORMAT_VERSION,
+  formatFixture,
+  type FormatOptions,
+  type MessageHeader,
+  parseFixture,
+  type Recording,
+  splitDatagram,
 } from './fixture-format.js';
 export { comparedBytes, firstDifference, hexDiff, type HexDiffOptions } from './fixture-diff.js';
 export { RecordingTransport } from './fixture-recording.js';

@@ -13,9 +13,16 @@ import { HOST_LE } from './bytes.js';
 export { HOST_LE };
 
 export type FieldKind =
-  | 'u8' | 's8'
-  | 'u16' | 's16' | 'u32' | 's32' | 'u64' // host byte order
-  | 'be16' | 'be32' | 'be64' // network byte order
+  | 'u8'
+  | 's8'
+  | 'u16'
+  | 's16'
+  | 'u32'
+  | 's32'
+  | 'u64' // host byte order
+  | 'be16'
+  | 'be32'
+  | 'be64' // network byte order
   | 'pad'; // reserved bytes: written as zero, not read
 
 export interface FieldSpec {
@@ -38,32 +45,55 @@ export interface Layout<T> {
 function fuField(spec: FieldSpec): Field {
   const { name, kind } = spec;
   switch (kind) {
-    case 'u8': return fu.uint8(name);
-    case 's8': return fu.int8(name);
-    case 'u16': return HOST_LE ? fu.uint16le(name) : fu.uint16(name);
-    case 's16': return HOST_LE ? fu.int16le(name) : fu.int16(name);
-    case 'u32': return HOST_LE ? fu.uint32le(name) : fu.uint32(name);
-    case 's32': return HOST_LE ? fu.int32le(name) : fu.int32(name);
-    case 'be16': return fu.uint16(name);
-    case 'be32': return fu.uint32(name);
+    case 'u8':
+      return fu.uint8(name);
+    case 's8':
+      return fu.int8(name);
+    case 'u16':
+      return HOST_LE ? fu.uint16le(name) : fu.uint16(name);
+    case 's16':
+      return HOST_LE ? fu.int16le(name) : fu.int16(name);
+    case 'u32':
+      return HOST_LE ? fu.uint32le(name) : fu.uint32(name);
+    case 's32':
+      return HOST_LE ? fu.int32le(name) : fu.int32(name);
+    case 'be16':
+      return fu.uint16(name);
+    case 'be32':
+      return fu.uint32(name);
     // struct-fu has no 64-bit integers: declare the 8 bytes, read them ourselves.
-    case 'u64': case 'be64': return fu.byte(name, 8);
-    case 'pad': return fu.byte(name, spec.size ?? 1);
+    case 'u64':
+    case 'be64':
+      return fu.byte(name, 8);
+    case 'pad':
+      return fu.byte(name, spec.size ?? 1);
   }
 }
 
 const E = HOST_LE ? 'LE' : 'BE';
 const READ: Record<Exclude<FieldKind, 'pad'>, string> = {
-  u8: 'readUInt8', s8: 'readInt8',
-  u16: `readUInt16${E}`, s16: `readInt16${E}`, u32: `readUInt32${E}`, s32: `readInt32${E}`,
+  u8: 'readUInt8',
+  s8: 'readInt8',
+  u16: `readUInt16${E}`,
+  s16: `readInt16${E}`,
+  u32: `readUInt32${E}`,
+  s32: `readInt32${E}`,
   u64: `readBigUInt64${E}`,
-  be16: 'readUInt16BE', be32: 'readUInt32BE', be64: 'readBigUInt64BE',
+  be16: 'readUInt16BE',
+  be32: 'readUInt32BE',
+  be64: 'readBigUInt64BE',
 };
 const WRITE: Record<Exclude<FieldKind, 'pad'>, string> = {
-  u8: 'writeUInt8', s8: 'writeInt8',
-  u16: `writeUInt16${E}`, s16: `writeInt16${E}`, u32: `writeUInt32${E}`, s32: `writeInt32${E}`,
+  u8: 'writeUInt8',
+  s8: 'writeInt8',
+  u16: `writeUInt16${E}`,
+  s16: `writeInt16${E}`,
+  u32: `writeUInt32${E}`,
+  s32: `writeInt32${E}`,
   u64: `writeBigUInt64${E}`,
-  be16: 'writeUInt16BE', be32: 'writeUInt32BE', be64: 'writeBigUInt64BE',
+  be16: 'writeUInt16BE',
+  be32: 'writeUInt32BE',
+  be64: 'writeBigUInt64BE',
 };
 
 /** A byte at offset `o + at` in generated code. */
@@ -79,13 +109,20 @@ function readExpression(kind: Exclude<FieldKind, 'pad'>, at: number): string {
   const le32 = `((${byte(at)} | (${byte(at + 1)} << 8) | (${byte(at + 2)} << 16)) + ${byte(at + 3)} * 0x1000000)`;
   const be32 = `(${byte(at)} * 0x1000000 + ((${byte(at + 1)} << 16) | (${byte(at + 2)} << 8) | ${byte(at + 3)}))`;
   switch (kind) {
-    case 'u8': return byte(at);
-    case 'u16': return `(${byte(at + lo)} | (${byte(at + hi)} << 8))`;
-    case 'u32': return HOST_LE ? le32 : be32;
-    case 's32': return `(${HOST_LE ? le32 : be32} | 0)`;
-    case 'be16': return `((${byte(at)} << 8) | ${byte(at + 1)})`;
-    case 'be32': return be32;
-    default: return `b.${READ[kind]}(o + ${at})`;
+    case 'u8':
+      return byte(at);
+    case 'u16':
+      return `(${byte(at + lo)} | (${byte(at + hi)} << 8))`;
+    case 'u32':
+      return HOST_LE ? le32 : be32;
+    case 's32':
+      return `(${HOST_LE ? le32 : be32} | 0)`;
+    case 'be16':
+      return `((${byte(at)} << 8) | ${byte(at + 1)})`;
+    case 'be32':
+      return be32;
+    default:
+      return `b.${READ[kind]}(o + ${at})`;
   }
 }
 
@@ -109,7 +146,9 @@ export function layout<T>(name: string, specs: FieldSpec[]): Layout<T> {
   // never read: straight-line reads at constant offsets, which V8 compiles to
   // a handful of loads. The stubs replace themselves on the object.
   const generate = (): void => {
-    const readBody = data.map((f) => `${f.name}: ${readExpression(f.kind as Exclude<FieldKind, 'pad'>, f.offset)}`).join(',\n');
+    const readBody = data
+      .map((f) => `${f.name}: ${readExpression(f.kind as Exclude<FieldKind, 'pad'>, f.offset)}`)
+      .join(',\n');
     const writeBody = fields
       .map((f) => {
         if (f.kind === 'pad') return `b.fill(0, o + ${f.offset}, o + ${f.offset + (f.size ?? 1)});`;

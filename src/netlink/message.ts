@@ -5,8 +5,13 @@
 import { align, NLA_HDRLEN, NLMSG_HDRLEN } from './align.js';
 import { decodeAttrs, type Decoded, encodeAttrs } from './codec.js';
 import {
-  NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSGERR_ATTR_MISS_NEST, NLMSGERR_ATTR_MISS_TYPE,
-  NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS, NLA_TYPE_MASK,
+  NLM_F_ACK_TLVS,
+  NLM_F_CAPPED,
+  NLMSGERR_ATTR_MISS_NEST,
+  NLMSGERR_ATTR_MISS_TYPE,
+  NLMSGERR_ATTR_MSG,
+  NLMSGERR_ATTR_OFFS,
+  NLA_TYPE_MASK,
 } from './constants.js';
 import { DecodeError } from './errors.js';
 import { readS32, readU16, readU32, writeU16, writeU32 } from './bytes.js';
@@ -37,7 +42,6 @@ export interface RawMessage {
   end: number;
 }
 
-
 /**
  * Calls `visit` for each message in a datagram. Lengths are checked; a final
  * message whose length is not a multiple of 4 is accepted.
@@ -46,10 +50,13 @@ export function forEachMessage(datagram: Buffer, visit: (message: RawMessage) =>
   let offset = 0;
   const total = datagram.length;
   while (offset < total) {
-    if (total - offset < NLMSG_HDRLEN) throw new DecodeError('nlmsghdr', `${total - offset} trailing bytes, too short for a message header`, offset);
+    if (total - offset < NLMSG_HDRLEN)
+      throw new DecodeError('nlmsghdr', `${total - offset} trailing bytes, too short for a message header`, offset);
     const length = readU32(datagram, offset);
-    if (length < NLMSG_HDRLEN) throw new DecodeError('nlmsghdr', `message length ${length} is shorter than its header`, offset);
-    if (offset + length > total) throw new DecodeError('nlmsghdr', `message claims ${length} bytes, only ${total - offset} remain`, offset);
+    if (length < NLMSG_HDRLEN)
+      throw new DecodeError('nlmsghdr', `message length ${length} is shorter than its header`, offset);
+    if (offset + length > total)
+      throw new DecodeError('nlmsghdr', `message claims ${length} bytes, only ${total - offset} remain`, offset);
     visit({
       type: readU16(datagram, offset + 4),
       flags: readU16(datagram, offset + 6),
@@ -73,7 +80,11 @@ export function parseMessages(datagram: Buffer): RawMessage[] {
 /** Decodes a family payload (header fields + attributes) into one object. */
 export function decodePayload<T = Decoded>(schema: MessageSchema, buf: Buffer, start: number, end: number): T {
   if (end - start < schema.header.size) {
-    throw new DecodeError(schema.name, `payload of ${end - start} bytes is shorter than ${schema.header.name} (${schema.header.size})`, start);
+    throw new DecodeError(
+      schema.name,
+      `payload of ${end - start} bytes is shorter than ${schema.header.name} (${schema.header.size})`,
+      start,
+    );
   }
   const out = schema.header.read(buf, start) as Decoded;
   try {
@@ -153,7 +164,8 @@ export function parseAck(m: RawMessage): Ack {
   const { buffer: b, start, end } = m;
   // struct nlmsgerr: the error, then the nlmsghdr of the request it answers.
   const echo = start + nlmsgerr.size;
-  if (end - start < nlmsgerr.size + NLMSG_HDRLEN) throw new DecodeError('nlmsgerr', `payload of ${end - start} bytes is too short`, start);
+  if (end - start < nlmsgerr.size + NLMSG_HDRLEN)
+    throw new DecodeError('nlmsgerr', `payload of ${end - start} bytes is too short`, start);
   const error = readS32(b, start);
   const requestLength = readU32(b, echo);
   const request = {

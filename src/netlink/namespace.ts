@@ -10,7 +10,8 @@ export const NETNS_RUN_DIR = '/run/netns';
 
 /** Checks a namespace name as `ip netns` would accept it. */
 export function validateNamespaceName(name: string, field = 'namespace'): void {
-  if (typeof name !== 'string' || name.length === 0) throw new ValidationError(field, 'a namespace name is a non-empty string', name);
+  if (typeof name !== 'string' || name.length === 0)
+    throw new ValidationError(field, 'a namespace name is a non-empty string', name);
   if (name.length > 255 || name === '.' || name === '..' || /[/\0\s]/.test(name)) {
     throw new ValidationError(field, 'a namespace name has no "/", whitespace or NUL and is not "." or ".."', name);
   }
@@ -46,7 +47,9 @@ export function namespaceIdentity(nameOrPath?: string): NamespaceIdentity {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ValidationError(
       'namespace',
-      code === 'ENOENT' ? `no network namespace ${nameOrPath} (${path} does not exist)` : `cannot read ${path}: ${code ?? (error as Error).message}`,
+      code === 'ENOENT'
+        ? `no network namespace ${nameOrPath} (${path} does not exist)`
+        : `cannot read ${path}: ${code ?? (error as Error).message}`,
       nameOrPath,
     );
   }
@@ -77,10 +80,12 @@ export interface NamespaceRef {
 export function namespaceRef(ref: string | number, field = 'netns'): NamespaceRef {
   if (typeof ref === 'number' || (typeof ref === 'string' && /^\d+$/.test(ref))) {
     const pid = Number(ref);
-    if (!Number.isSafeInteger(pid) || pid <= 0) throw new ValidationError(field, 'a process id is a positive integer', ref);
+    if (!Number.isSafeInteger(pid) || pid <= 0)
+      throw new ValidationError(field, 'a process id is a positive integer', ref);
     return { path: `/proc/${pid}/ns/net`, pid };
   }
-  if (typeof ref !== 'string' || ref.length === 0) throw new ValidationError(field, 'a namespace name, a path to a namespace file, or a process id', ref);
+  if (typeof ref !== 'string' || ref.length === 0)
+    throw new ValidationError(field, 'a namespace name, a path to a namespace file, or a process id', ref);
   if (ref.startsWith('/')) {
     if (ref.includes('\0')) throw new ValidationError(field, 'a path has no NUL', ref);
     const named = /^\/(?:var\/)?run\/netns\/([^/]+)$/.exec(ref);

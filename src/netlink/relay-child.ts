@@ -15,7 +15,19 @@
 /** What parent and child agree on; the parent passes it to the child as JSON, with the source. */
 export const RELAY_PROTOCOL = {
   /** Frame ops: parent to child below 0x80, child to parent above. */
-  OP: { SEND: 1, ADD: 2, DROP: 3, OPEN: 4, CLOSE: 5, READY: 0x81, DATAGRAM: 0x82, SENT: 0x83, ERROR: 0x84, FD: 0x85, OVERRUN: 0x86 },
+  OP: {
+    SEND: 1,
+    ADD: 2,
+    DROP: 3,
+    OPEN: 4,
+    CLOSE: 5,
+    READY: 0x81,
+    DATAGRAM: 0x82,
+    SENT: 0x83,
+    ERROR: 0x84,
+    FD: 0x85,
+    OVERRUN: 0x86,
+  },
   /** u32 body length, u8 op. */
   FRAME_HEADER: 5,
   /** The child's exit code when the port it was asked to bind is taken (EADDRINUSE's errno). */
@@ -27,7 +39,14 @@ export const RELAY_PROTOCOL = {
 } as const;
 
 export function relayMain(load: (id: string) => any, args: string[], protocol: typeof RELAY_PROTOCOL): void {
-  const [netlinkRaw, protocolText, maxBacklogText, readSizeText, receiveBufferText, localPortText] = args as [string, string, string, string, string, string];
+  const [netlinkRaw, protocolText, maxBacklogText, readSizeText, receiveBufferText, localPortText] = args as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const { RawNetlinkSocket } = load(netlinkRaw);
   const fs = load('fs');
   const { OP, FRAME_HEADER } = protocol;
@@ -113,7 +132,9 @@ export function relayMain(load: (id: string) => any, args: string[], protocol: t
           parts.push(Buffer.from(body.subarray(at + 4, at + 4 + size)));
           at += 4 + size;
         }
-        socket.send(parts, {}, (error?: { errno?: number }) => frame(OP.SENT, u32s(id, error ? -(error.errno ?? 1) : 0)));
+        socket.send(parts, {}, (error?: { errno?: number }) =>
+          frame(OP.SENT, u32s(id, error ? -(error.errno ?? 1) : 0)),
+        );
       } else if (op === OP.ADD) {
         socket.addMembership(body.readUInt32LE(0));
       } else if (op === OP.DROP) {

@@ -85,7 +85,8 @@ function hasCapability(bit: number): boolean | undefined {
 function namespaceRefusal(namespace: string, stderr: string): string | undefined {
   if (/Operation not permitted/.test(stderr) && hasCapability(CAP_SYS_ADMIN) === false) {
     const uid = process.getuid?.();
-    if (uid === 0) return `entering network namespace ${namespace} needs CAP_SYS_ADMIN, which this process lacks (it runs as root without it)`;
+    if (uid === 0)
+      return `entering network namespace ${namespace} needs CAP_SYS_ADMIN, which this process lacks (it runs as root without it)`;
     return `entering network namespace ${namespace} needs root (CAP_SYS_ADMIN), and this process runs as uid ${uid} without it`;
   }
   if (/cannot open .*No such file or directory/.test(stderr)) {
@@ -124,8 +125,11 @@ export class RelayTransport implements Transport {
     const where = options.namespace ? `netlink relay in namespace ${options.namespace}` : 'netlink relay';
     const relay = new RelayTransport(protocol, where);
     const nodeArgs = [
-      '-e', relayProgram(), '--',
-      netlinkRawPath(), String(protocol),
+      '-e',
+      relayProgram(),
+      '--',
+      netlinkRawPath(),
+      String(protocol),
       String(options.maxBacklog ?? Number.MAX_SAFE_INTEGER),
       String(options.readSize ?? DEFAULT_READ_SIZE),
       String(options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER),
@@ -162,7 +166,11 @@ export class RelayTransport implements Transport {
       const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
       child.once('error', (error) => fail(error.message));
       child.once('exit', (code, signal) => {
-        if (this.boundPort === 0) fail(`exited (${signal ?? `code ${code}`})`, code === RELAY_PROTOCOL.EXIT_PORT_IN_USE ? 'EADDRINUSE' : undefined);
+        if (this.boundPort === 0)
+          fail(
+            `exited (${signal ?? `code ${code}`})`,
+            code === RELAY_PROTOCOL.EXIT_PORT_IN_USE ? 'EADDRINUSE' : undefined,
+          );
         else this.died(code, signal, stderr);
       });
       child.stdout!.on('data', (chunk: Buffer) => {
@@ -178,7 +186,9 @@ export class RelayTransport implements Transport {
   private died(code: number | null, signal: NodeJS.Signals | null, stderr: string): void {
     const wasClosed = this.closed;
     this.closed = true;
-    const error = new VxnetError(`${this.where}: the relay process exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`);
+    const error = new VxnetError(
+      `${this.where}: the relay process exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`,
+    );
     for (const pending of this.sends.values()) pending.reject(error);
     for (const pending of this.fds.values()) pending.reject(error);
     this.sends.clear();
@@ -231,7 +241,10 @@ export class RelayTransport implements Transport {
       }
       case OP.ERROR: {
         const errno = body.readInt32LE(0);
-        this.handlers?.error(new VxnetError(`${this.where}: socket error ${body.subarray(4).toString() || errnoCode(errno)}`), false);
+        this.handlers?.error(
+          new VxnetError(`${this.where}: socket error ${body.subarray(4).toString() || errnoCode(errno)}`),
+          false,
+        );
         break;
       }
       case OP.OVERRUN:

@@ -6,12 +6,23 @@
 import type { Layout } from './layout.js';
 
 export type AttrKind =
-  | 'u8' | 'u16' | 'u32' | 'u64' | 's8' | 's16' | 's32' | 's64' // host byte order
-  | 'be16' | 'be32' | 'be64' // network byte order
+  | 'u8'
+  | 'u16'
+  | 'u32'
+  | 'u64'
+  | 's8'
+  | 's16'
+  | 's32'
+  | 's64' // host byte order
+  | 'be16'
+  | 'be32'
+  | 'be64' // network byte order
   | 'string' // NUL-terminated
   | 'binary' // opaque bytes (Uint8Array)
   | 'flag' // present (true) or absent
-  | 'ipv4' | 'ipv6' | 'ip' // address as text; `ip` takes either by length
+  | 'ipv4'
+  | 'ipv6'
+  | 'ip' // address as text; `ip` takes either by length
   | 'mac' // link-layer address as aa:bb:cc:...
   | 'nest' // nested attribute set (or one chosen by a sibling: `select`)
   | 'struct' // a fixed C struct (Layout)
@@ -44,10 +55,28 @@ export interface AttrDef {
  * and its tables indexed by kind: the hot paths compare numbers, not strings.
  */
 export const Kind = {
-  u8: 0, u16: 1, u32: 2, u64: 3, s8: 4, s16: 5, s32: 6, s64: 7,
-  be16: 8, be32: 9, be64: 10,
-  string: 11, binary: 12, flag: 13, ipv4: 14, ipv6: 15, ip: 16, mac: 17,
-  nest: 18, struct: 19, u8flag: 20, uint: 21,
+  u8: 0,
+  u16: 1,
+  u32: 2,
+  u64: 3,
+  s8: 4,
+  s16: 5,
+  s32: 6,
+  s64: 7,
+  be16: 8,
+  be32: 9,
+  be64: 10,
+  string: 11,
+  binary: 12,
+  flag: 13,
+  ipv4: 14,
+  ipv6: 15,
+  ip: 16,
+  mac: 17,
+  nest: 18,
+  struct: 19,
+  u8flag: 20,
+  uint: 21,
 } as const satisfies Record<AttrKind, number>;
 
 /** The number of a kind (`Kind.nest` is 18). */
@@ -81,7 +110,8 @@ export function attrSet(name: string, defs: Record<string, AttrDef>, headerField
     if (!Number.isInteger(def.type) || def.type < 0 || def.type > 0x3fff) {
       throw new Error(`attribute set ${name}: ${attrName} has type ${def.type}`);
     }
-    if (byType[def.type]) throw new Error(`attribute set ${name}: ${attrName} and ${byType[def.type]!.name} share type ${def.type}`);
+    if (byType[def.type])
+      throw new Error(`attribute set ${name}: ${attrName} and ${byType[def.type]!.name} share type ${def.type}`);
     if (def.kind === 'struct' && !def.layout) throw new Error(`attribute set ${name}: ${attrName} needs a layout`);
     const attr: Attr = { ...def, name: attrName, code: Kind[def.kind] };
     byType[def.type] = attr;
@@ -118,7 +148,11 @@ export const attr = {
   ip: (type: number): AttrDef => ({ type, kind: 'ip' }),
   mac: (type: number): AttrDef => ({ type, kind: 'mac' }),
   nest: (type: number, set: AttrSet | (() => AttrSet)): AttrDef => ({ type, kind: 'nest', set }),
-  select: (type: number, by: string, sets: SubMessage['sets']): AttrDef => ({ type, kind: 'nest', select: { by, sets } }),
+  select: (type: number, by: string, sets: SubMessage['sets']): AttrDef => ({
+    type,
+    kind: 'nest',
+    select: { by, sets },
+  }),
   struct: (type: number, layout: Layout<any>): AttrDef => ({ type, kind: 'struct', layout }),
   u8flag: (type: number): AttrDef => ({ type, kind: 'u8flag' }),
   uint: (type: number): AttrDef => ({ type, kind: 'uint' }),

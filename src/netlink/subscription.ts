@@ -77,12 +77,19 @@ export class Subscription implements AsyncIterable<SubscriptionEvent>, AsyncDisp
         try {
           forEachMessage(datagram, (message) => this.emit({ kind: 'message', message }));
         } catch (error) {
-          this.emit({ kind: 'overrun', error: new OverrunError('subscription', `a malformed datagram was dropped: ${(error as Error).message}`) });
+          this.emit({
+            kind: 'overrun',
+            error: new OverrunError('subscription', `a malformed datagram was dropped: ${(error as Error).message}`),
+          });
         }
       },
       error: (error, fatal) => {
         if (fatal) void this.restart(error);
-        else this.emit({ kind: 'overrun', error: error instanceof OverrunError ? error : new OverrunError('subscription', error.message) });
+        else
+          this.emit({
+            kind: 'overrun',
+            error: error instanceof OverrunError ? error : new OverrunError('subscription', error.message),
+          });
       },
     });
     for (const group of this.options.groups) transport.addMembership(group);
@@ -90,7 +97,10 @@ export class Subscription implements AsyncIterable<SubscriptionEvent>, AsyncDisp
     // otherwise have resolved: an event right after it was missed (27 times in
     // 40 in a test). It answers requests in order, so one round trip after the
     // memberships means they are in effect.
-    await transport.openFd('/dev/null').then((fd) => transport.closeFd(fd), () => undefined);
+    await transport.openFd('/dev/null').then(
+      (fd) => transport.closeFd(fd),
+      () => undefined,
+    );
     // Events alone must not keep the process alive; the consumer decides that.
     transport.unref();
   }
@@ -103,7 +113,12 @@ export class Subscription implements AsyncIterable<SubscriptionEvent>, AsyncDisp
     this.restarts = this.restarts.filter((t) => now - t < window);
     this.restarts.push(now);
     if (this.restarts.length > (this.options.maxRestarts ?? 5)) {
-      this.emit({ kind: 'error', error: new VxnetError(`subscription: the event relay died ${this.restarts.length} times within ${window} ms; giving up (last: ${cause.message})`) });
+      this.emit({
+        kind: 'error',
+        error: new VxnetError(
+          `subscription: the event relay died ${this.restarts.length} times within ${window} ms; giving up (last: ${cause.message})`,
+        ),
+      });
       this.close();
       return;
     }
@@ -116,7 +131,11 @@ export class Subscription implements AsyncIterable<SubscriptionEvent>, AsyncDisp
     }
     // Whatever happened while the relay was down is unknown: the consumer must resync. Said once the new relay is
     // subscribed: a resync before that would leave a gap in which a change is neither listed nor announced.
-    if (!this.closed) this.emit({ kind: 'overrun', error: new OverrunError('subscription', `the event relay died and was restarted (${cause.message})`) });
+    if (!this.closed)
+      this.emit({
+        kind: 'overrun',
+        error: new OverrunError('subscription', `the event relay died and was restarted (${cause.message})`),
+      });
   }
 
   private emit(event: SubscriptionEvent): void {
@@ -131,7 +150,13 @@ export class Subscription implements AsyncIterable<SubscriptionEvent>, AsyncDisp
     if (this.droppedFromQueue > 0) {
       const dropped = this.droppedFromQueue;
       this.droppedFromQueue = 0;
-      this.queue.push({ kind: 'overrun', error: new OverrunError('subscription', `${dropped} event(s) dropped: the consumer fell ${limit} events behind`) });
+      this.queue.push({
+        kind: 'overrun',
+        error: new OverrunError(
+          'subscription',
+          `${dropped} event(s) dropped: the consumer fell ${limit} events behind`,
+        ),
+      });
     }
     this.queue.push(event);
     const wake = this.wake;

@@ -114,7 +114,13 @@ export class NativeTransport implements Transport {
   attach(handlers: TransportHandlers): void {
     this.socket.on('message', (datagram) => handlers.datagram(datagram));
     this.socket.on('truncatedMessage', (_datagram, info) => {
-      handlers.error(new OverrunError('netlink receive', `a ${info.truncated}-byte datagram did not fit the read buffer and was truncated`), false);
+      handlers.error(
+        new OverrunError(
+          'netlink receive',
+          `a ${info.truncated}-byte datagram did not fit the read buffer and was truncated`,
+        ),
+        false,
+      );
     });
     // An 'error' listener must exist: without one, node-netlink's native
     // callback throws and the process aborts (seen with ENOBUFS).
@@ -130,7 +136,9 @@ export class NativeTransport implements Transport {
         reject(new VxnetError('netlink send: the socket is closed'));
         return;
       }
-      this.socket.send(messages, {}, (error) => (error ? reject(transportError(error, 'netlink send').error) : resolve()));
+      this.socket.send(messages, {}, (error) =>
+        error ? reject(transportError(error, 'netlink send').error) : resolve(),
+      );
     });
   }
 

@@ -40,17 +40,50 @@ export class Writer {
   }
 
   // Each method reserves first, then reads this.buf: reserve() may swap in a larger buffer.
-  u8(v: number): void { const at = this.reserve(1); this.buf[at] = v; }
-  s8(v: number): void { const at = this.reserve(1); this.buf.writeInt8(v, at); }
-  u16(v: number): void { const at = this.reserve(2); HOST_LE ? this.buf.writeUInt16LE(v, at) : this.buf.writeUInt16BE(v, at); }
-  s16(v: number): void { const at = this.reserve(2); HOST_LE ? this.buf.writeInt16LE(v, at) : this.buf.writeInt16BE(v, at); }
-  u32(v: number): void { const at = this.reserve(4); HOST_LE ? this.buf.writeUInt32LE(v, at) : this.buf.writeUInt32BE(v, at); }
-  s32(v: number): void { const at = this.reserve(4); HOST_LE ? this.buf.writeInt32LE(v, at) : this.buf.writeInt32BE(v, at); }
-  u64(v: bigint): void { const at = this.reserve(8); HOST_LE ? this.buf.writeBigUInt64LE(v, at) : this.buf.writeBigUInt64BE(v, at); }
-  s64(v: bigint): void { const at = this.reserve(8); HOST_LE ? this.buf.writeBigInt64LE(v, at) : this.buf.writeBigInt64BE(v, at); }
-  be16(v: number): void { const at = this.reserve(2); this.buf.writeUInt16BE(v, at); }
-  be32(v: number): void { const at = this.reserve(4); this.buf.writeUInt32BE(v, at); }
-  be64(v: bigint): void { const at = this.reserve(8); this.buf.writeBigUInt64BE(v, at); }
+  u8(v: number): void {
+    const at = this.reserve(1);
+    this.buf[at] = v;
+  }
+  s8(v: number): void {
+    const at = this.reserve(1);
+    this.buf.writeInt8(v, at);
+  }
+  u16(v: number): void {
+    const at = this.reserve(2);
+    HOST_LE ? this.buf.writeUInt16LE(v, at) : this.buf.writeUInt16BE(v, at);
+  }
+  s16(v: number): void {
+    const at = this.reserve(2);
+    HOST_LE ? this.buf.writeInt16LE(v, at) : this.buf.writeInt16BE(v, at);
+  }
+  u32(v: number): void {
+    const at = this.reserve(4);
+    HOST_LE ? this.buf.writeUInt32LE(v, at) : this.buf.writeUInt32BE(v, at);
+  }
+  s32(v: number): void {
+    const at = this.reserve(4);
+    HOST_LE ? this.buf.writeInt32LE(v, at) : this.buf.writeInt32BE(v, at);
+  }
+  u64(v: bigint): void {
+    const at = this.reserve(8);
+    HOST_LE ? this.buf.writeBigUInt64LE(v, at) : this.buf.writeBigUInt64BE(v, at);
+  }
+  s64(v: bigint): void {
+    const at = this.reserve(8);
+    HOST_LE ? this.buf.writeBigInt64LE(v, at) : this.buf.writeBigInt64BE(v, at);
+  }
+  be16(v: number): void {
+    const at = this.reserve(2);
+    this.buf.writeUInt16BE(v, at);
+  }
+  be32(v: number): void {
+    const at = this.reserve(4);
+    this.buf.writeUInt32BE(v, at);
+  }
+  be64(v: bigint): void {
+    const at = this.reserve(8);
+    this.buf.writeBigUInt64BE(v, at);
+  }
 
   bytes(data: Uint8Array | readonly number[]): void {
     const at = this.reserve(data.length);

@@ -14,12 +14,25 @@ import { attr } from '../netlink/schema.js';
 import { Writer } from '../netlink/writer.js';
 import { NLMSG_HDRLEN } from '../netlink/align.js';
 import { type Chain, chainLabel, deleteChainMessage, newChainMessage } from './chain.js';
-import { NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFT_MSG_NEWRULE, NFPROTO_UNSPEC } from './constants.js';
+import {
+  NFNL_MSG_BATCH_BEGIN,
+  NFNL_MSG_BATCH_END,
+  NFNL_SUBSYS_NFTABLES,
+  NFT_MSG_NEWRULE,
+  NFPROTO_UNSPEC,
+} from './constants.js';
 import { ERESTART, explainNftables, GenerationChangedError, NftBatchError } from './errors.js';
 import { type Family, header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
 import { deleteRuleMessage, newRuleMessage, type Rule, ruleFromWire, ruleLabel, ruleSchema } from './rule.js';
 import {
-  deleteSetElementsMessage, deleteSetMessage, newSetElementsMessage, newSetMessage, type NftSet, type SetElementInput, setLabel, type SetRef,
+  deleteSetElementsMessage,
+  deleteSetMessage,
+  newSetElementsMessage,
+  newSetMessage,
+  type NftSet,
+  type SetElementInput,
+  setLabel,
+  type SetRef,
 } from './set.js';
 import { deleteTableMessage, newTableMessage, type Table, tableLabel } from './table.js';
 import { uapiSet } from '../netlink/uapi.js';
@@ -30,7 +43,10 @@ const batchAttrs = uapiSet('batch', { genid: ['NFNL_BATCH_GENID', attr.be32(1)] 
 export const batchSchema: MessageSchema = { name: 'batch', header: nfgenmsg, attrs: batchAttrs };
 
 /** BATCH_BEGIN and BATCH_END: nfgenmsg with res_id = NFNL_SUBSYS_NFTABLES (big-endian), optionally the generation. */
-export function batchControlMessage(type: typeof NFNL_MSG_BATCH_BEGIN | typeof NFNL_MSG_BATCH_END, generation?: number): Buffer {
+export function batchControlMessage(
+  type: typeof NFNL_MSG_BATCH_BEGIN | typeof NFNL_MSG_BATCH_END,
+  generation?: number,
+): Buffer {
   const w = new Writer(32);
   w.reserve(NLMSG_HDRLEN);
   const at = w.reserve(nfgenmsg.size);
@@ -82,7 +98,11 @@ export class NftBatch {
 
   /** Creates the table; without `exclusive`, an existing table of that name is updated (flags, userdata are kept as they are). */
   createTable(table: Table, options: { exclusive?: boolean } = {}): number {
-    return this.add(newTableMessage(table, NLM_F_CREATE | (options.exclusive ? NLM_F_EXCL : 0)), 'create table', tableLabel(table.family, table.name));
+    return this.add(
+      newTableMessage(table, NLM_F_CREATE | (options.exclusive ? NLM_F_EXCL : 0)),
+      'create table',
+      tableLabel(table.family, table.name),
+    );
   }
 
   deleteTable(family: Family, name: string): number {
@@ -91,7 +111,11 @@ export class NftBatch {
 
   /** Creates the chain, or updates an existing one (a base chain's policy). */
   createChain(chain: Chain, options: { exclusive?: boolean } = {}): number {
-    return this.add(newChainMessage(chain, NLM_F_CREATE | (options.exclusive ? NLM_F_EXCL : 0)), 'create chain', chainLabel(chain));
+    return this.add(
+      newChainMessage(chain, NLM_F_CREATE | (options.exclusive ? NLM_F_EXCL : 0)),
+      'create chain',
+      chainLabel(chain),
+    );
   }
 
   deleteChain(family: Family, table: string, name: string): number {
@@ -108,12 +132,20 @@ export class NftBatch {
   }
 
   deleteRule(family: Family, table: string, chain: string, handle: bigint): number {
-    return this.add(deleteRuleMessage(family, table, chain, handle), 'delete rule', ruleLabel({ family, table, chain, handle }));
+    return this.add(
+      deleteRuleMessage(family, table, chain, handle),
+      'delete rule',
+      ruleLabel({ family, table, chain, handle }),
+    );
   }
 
   /** The kernel wants every new set to carry an id (NFTA_SET_ID); one is assigned when `set.id` is not given. */
   createSet(set: NftSet, options: { exclusive?: boolean } = {}): number {
-    return this.add(newSetMessage({ ...set, id: set.id ?? this.nextId() }, NLM_F_CREATE | (options.exclusive ? NLM_F_EXCL : 0)), 'create set', setLabel(set));
+    return this.add(
+      newSetMessage({ ...set, id: set.id ?? this.nextId() }, NLM_F_CREATE | (options.exclusive ? NLM_F_EXCL : 0)),
+      'create set',
+      setLabel(set),
+    );
   }
 
   deleteSet(family: Family, table: string, name: string): number {
@@ -121,17 +153,29 @@ export class NftBatch {
   }
 
   addElements(ref: SetRef, elements: readonly SetElementInput[]): number {
-    return this.add(newSetElementsMessage(ref, elements, NLM_F_CREATE), 'add set elements', `${setLabel({ ...ref, name: ref.set })} (${elements.length})`);
+    return this.add(
+      newSetElementsMessage(ref, elements, NLM_F_CREATE),
+      'add set elements',
+      `${setLabel({ ...ref, name: ref.set })} (${elements.length})`,
+    );
   }
 
   deleteElements(ref: SetRef, elements: readonly SetElementInput[]): number {
-    return this.add(deleteSetElementsMessage(ref, elements), 'delete set elements', `${setLabel({ ...ref, name: ref.set })} (${elements.length})`);
+    return this.add(
+      deleteSetElementsMessage(ref, elements),
+      'delete set elements',
+      `${setLabel({ ...ref, name: ref.set })} (${elements.length})`,
+    );
   }
 
   /** The messages and their descriptions, framed by BEGIN and END. Fresh buffers on every call (the connection stamps them). */
   frame(generation?: number): { messages: Buffer[]; entries: Entry[] } {
     const entries: Entry[] = [
-      { message: batchControlMessage(NFNL_MSG_BATCH_BEGIN, generation), operation: 'begin batch', object: `of ${this.entries.length} change(s)` },
+      {
+        message: batchControlMessage(NFNL_MSG_BATCH_BEGIN, generation),
+        operation: 'begin batch',
+        object: `of ${this.entries.length} change(s)`,
+      },
       ...this.entries.map((e) => ({ ...e, message: Buffer.from(e.message) })),
       { message: batchControlMessage(NFNL_MSG_BATCH_END), operation: 'end batch', object: '' },
     ];
@@ -158,14 +202,22 @@ export interface CommitResult {
  * any message was refused, with GenerationChangedError if `generation` is
  * stale. An empty batch sends nothing.
  */
-export async function commitBatch(conn: Connection, batch: NftBatch, options: CommitOptions = {}): Promise<CommitResult> {
+export async function commitBatch(
+  conn: Connection,
+  batch: NftBatch,
+  options: CommitOptions = {},
+): Promise<CommitResult> {
   if (batch.size === 0) return { echoes: [], rules: [] };
   const { messages, entries } = batch.frame(options.generation);
   let replies: GroupReply[];
   try {
     replies = await conn.sendGroup(
       messages,
-      (index) => ({ operation: entries[index]!.operation, object: entries[index]!.object, explain: (errno) => explainNftables(entries[index]!.operation, errno) }),
+      (index) => ({
+        operation: entries[index]!.operation,
+        object: entries[index]!.object,
+        explain: (errno) => explainNftables(entries[index]!.operation, errno),
+      }),
       options,
     );
   } catch (error) {
@@ -180,17 +232,21 @@ export async function commitBatch(conn: Connection, batch: NftBatch, options: Co
     throw error;
   }
   const begin = replies[0]!;
-  if (begin.errno === ERESTART && options.generation !== undefined) throw new GenerationChangedError(options.generation, `commit ${batch.describe().join(', ')}`);
+  if (begin.errno === ERESTART && options.generation !== undefined)
+    throw new GenerationChangedError(options.generation, `commit ${batch.describe().join(', ')}`);
   const failures = replies.map((r) => r.error).filter((e): e is NetlinkError => e !== undefined);
   if (failures.length > 0) throw new NftBatchError(failures);
   const work = replies.slice(1, -1);
   const unanswered = work.findIndex((r: GroupReply) => r.errno === undefined);
   if (unanswered >= 0) {
-    throw new VxnetError(`${entries[unanswered + 1]!.operation} ${entries[unanswered + 1]!.object}: the kernel did not answer this message of the batch; the ruleset may or may not have changed (list it)`);
+    throw new VxnetError(
+      `${entries[unanswered + 1]!.operation} ${entries[unanswered + 1]!.object}: the kernel did not answer this message of the batch; the ruleset may or may not have changed (list it)`,
+    );
   }
   const rules: CommitResult['rules'] = [];
   work.forEach((reply, index) => {
-    for (const m of reply.replies) if (m.type === nftType(NFT_MSG_NEWRULE)) rules.push({ index, rule: ruleFromWire(decodeMessage(ruleSchema, m)) });
+    for (const m of reply.replies)
+      if (m.type === nftType(NFT_MSG_NEWRULE)) rules.push({ index, rule: ruleFromWire(decodeMessage(ruleSchema, m)) });
   });
   return { echoes: work.map((r) => r.replies), rules };
 }

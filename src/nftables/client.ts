@@ -10,13 +10,28 @@ import { NetlinkError, VxnetError } from '../netlink/errors.js';
 import { decodeMessage, type MessageSchema, type RawMessage } from '../netlink/message.js';
 import { type Chain, chainFromWire, chainLabel, chainSchema, getChainMessage } from './chain.js';
 import { commitBatch, type CommitOptions, type CommitResult, NftBatch, type RuleOptions } from './batch.js';
-import { NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE, NFT_MSG_NEWSET, NFT_MSG_NEWSETELEM, NFT_MSG_NEWTABLE } from './constants.js';
+import {
+  NFT_MSG_NEWCHAIN,
+  NFT_MSG_NEWRULE,
+  NFT_MSG_NEWSET,
+  NFT_MSG_NEWSETELEM,
+  NFT_MSG_NEWTABLE,
+} from './constants.js';
 import { explainNftables, GenerationChangedError } from './errors.js';
 import { readGeneration } from './generation.js';
 import { type Family, nftType } from './nfgenmsg.js';
 import { getRuleMessage, type Rule, ruleFromWire, ruleLabel, ruleSchema } from './rule.js';
 import {
-  elementsFromWire, getSetElementsMessage, getSetMessage, type NftSet, type SetElement, type SetElementInput, setElementsSchema, setFromWire, setLabel, type SetRef,
+  elementsFromWire,
+  getSetElementsMessage,
+  getSetMessage,
+  type NftSet,
+  type SetElement,
+  type SetElementInput,
+  setElementsSchema,
+  setFromWire,
+  setLabel,
+  type SetRef,
   setSchema,
 } from './set.js';
 import { getTableMessage, type Table, tableFromWire, tableLabel, tableSchema } from './table.js';
@@ -41,7 +56,10 @@ export interface Ruleset {
 }
 
 export class Nftables implements AsyncDisposable {
-  private constructor(readonly connection: Connection, private readonly owned: boolean) {}
+  private constructor(
+    readonly connection: Connection,
+    private readonly owned: boolean,
+  ) {}
 
   /** Opens a NETLINK_NETFILTER socket (inside `namespace` when given). */
   static async open(options: NftablesOptions = {}): Promise<Nftables> {
@@ -83,7 +101,10 @@ export class Nftables implements AsyncDisposable {
    * concurrent change it runs again, up to `retries` times, then throws
    * GenerationChangedError.
    */
-  async transaction<T>(plan: (batch: NftBatch, generation: number) => Promise<T>, options: { retries?: number } = {}): Promise<{ value: T; result: CommitResult }> {
+  async transaction<T>(
+    plan: (batch: NftBatch, generation: number) => Promise<T>,
+    options: { retries?: number } = {},
+  ): Promise<{ value: T; result: CommitResult }> {
     const attempts = (options.retries ?? 3) + 1;
     for (let attempt = 1; ; attempt++) {
       const generation = await this.generation();
@@ -100,12 +121,25 @@ export class Nftables implements AsyncDisposable {
   // ------------------------------------------------------------ tables
 
   async listTables(options: { family?: Family } = {}): Promise<Table[]> {
-    return this.dumpObjects(() => getTableMessage(options.family), 'list tables', tableSchema, NFT_MSG_NEWTABLE, tableFromWire);
+    return this.dumpObjects(
+      () => getTableMessage(options.family),
+      'list tables',
+      tableSchema,
+      NFT_MSG_NEWTABLE,
+      tableFromWire,
+    );
   }
 
   /** The table, or undefined if there is none of that name. */
   async getTable(family: Family, name: string): Promise<Table | undefined> {
-    return this.getObject(getTableMessage(family, name), 'get table', tableLabel(family, name), tableSchema, NFT_MSG_NEWTABLE, tableFromWire);
+    return this.getObject(
+      getTableMessage(family, name),
+      'get table',
+      tableLabel(family, name),
+      tableSchema,
+      NFT_MSG_NEWTABLE,
+      tableFromWire,
+    );
   }
 
   async createTable(table: Table, options: { exclusive?: boolean } = {}): Promise<void> {
@@ -120,12 +154,25 @@ export class Nftables implements AsyncDisposable {
 
   /** Chains (the kernel dumps all of a family; `table` filters here). */
   async listChains(options: ListOptions = {}): Promise<Chain[]> {
-    const chains = await this.dumpObjects(() => getChainMessage(options.family), 'list chains', chainSchema, NFT_MSG_NEWCHAIN, chainFromWire);
+    const chains = await this.dumpObjects(
+      () => getChainMessage(options.family),
+      'list chains',
+      chainSchema,
+      NFT_MSG_NEWCHAIN,
+      chainFromWire,
+    );
     return options.table === undefined ? chains : chains.filter((c) => c.table === options.table);
   }
 
   async getChain(family: Family, table: string, name: string): Promise<Chain | undefined> {
-    return this.getObject(getChainMessage(family, table, name), 'get chain', chainLabel({ family, table, name }), chainSchema, NFT_MSG_NEWCHAIN, chainFromWire);
+    return this.getObject(
+      getChainMessage(family, table, name),
+      'get chain',
+      chainLabel({ family, table, name }),
+      chainSchema,
+      NFT_MSG_NEWCHAIN,
+      chainFromWire,
+    );
   }
 
   async createChain(chain: Chain, options: { exclusive?: boolean } = {}): Promise<void> {
@@ -141,13 +188,28 @@ export class Nftables implements AsyncDisposable {
   /** Rules with their expressions decoded (unmodeled ones kept raw). The kernel filters by table and chain. */
   async listRules(options: ListOptions & { chain?: string } = {}): Promise<Rule[]> {
     if (options.chain !== undefined && options.table === undefined) {
-      return (await this.listRules({ family: options.family, table: options.table })).filter((r) => r.chain === options.chain);
+      return (await this.listRules({ family: options.family, table: options.table })).filter(
+        (r) => r.chain === options.chain,
+      );
     }
-    return this.dumpObjects(() => getRuleMessage(options.family, options.table, options.chain), 'list rules', ruleSchema, NFT_MSG_NEWRULE, ruleFromWire);
+    return this.dumpObjects(
+      () => getRuleMessage(options.family, options.table, options.chain),
+      'list rules',
+      ruleSchema,
+      NFT_MSG_NEWRULE,
+      ruleFromWire,
+    );
   }
 
   async getRule(family: Family, table: string, chain: string, handle: bigint): Promise<Rule | undefined> {
-    return this.getObject(getRuleMessage(family, table, chain, handle), 'get rule', ruleLabel({ family, table, chain, handle }), ruleSchema, NFT_MSG_NEWRULE, ruleFromWire);
+    return this.getObject(
+      getRuleMessage(family, table, chain, handle),
+      'get rule',
+      ruleLabel({ family, table, chain, handle }),
+      ruleSchema,
+      NFT_MSG_NEWRULE,
+      ruleFromWire,
+    );
   }
 
   /** Creates the rule and returns it as the kernel echoed it: with its handle. */
@@ -165,11 +227,24 @@ export class Nftables implements AsyncDisposable {
   // ------------------------------------------------------------ sets
 
   async listSets(options: ListOptions = {}): Promise<NftSet[]> {
-    return this.dumpObjects(() => getSetMessage(options.family, options.table), 'list sets', setSchema, NFT_MSG_NEWSET, setFromWire);
+    return this.dumpObjects(
+      () => getSetMessage(options.family, options.table),
+      'list sets',
+      setSchema,
+      NFT_MSG_NEWSET,
+      setFromWire,
+    );
   }
 
   async getSet(family: Family, table: string, name: string): Promise<NftSet | undefined> {
-    return this.getObject(getSetMessage(family, table, name), 'get set', setLabel({ family, table, name }), setSchema, NFT_MSG_NEWSET, setFromWire);
+    return this.getObject(
+      getSetMessage(family, table, name),
+      'get set',
+      setLabel({ family, table, name }),
+      setSchema,
+      NFT_MSG_NEWSET,
+      setFromWire,
+    );
   }
 
   async createSet(set: NftSet, options: { exclusive?: boolean } = {}): Promise<void> {
@@ -181,7 +256,13 @@ export class Nftables implements AsyncDisposable {
   }
 
   async listElements(ref: SetRef): Promise<SetElement[]> {
-    const lists = await this.dumpObjects(() => getSetElementsMessage(ref), 'list set elements', setElementsSchema, NFT_MSG_NEWSETELEM, elementsFromWire);
+    const lists = await this.dumpObjects(
+      () => getSetElementsMessage(ref),
+      'list set elements',
+      setElementsSchema,
+      NFT_MSG_NEWSETELEM,
+      elementsFromWire,
+    );
     return lists.flat();
   }
 
@@ -203,7 +284,10 @@ export class Nftables implements AsyncDisposable {
   async listRuleset(options: { family?: Family } = {}): Promise<Ruleset> {
     const generation = await this.generation();
     const [tables, chains, sets, rules] = [
-      await this.listTables(options), await this.listChains(options), await this.listSets(options), await this.listRules(options),
+      await this.listTables(options),
+      await this.listChains(options),
+      await this.listSets(options),
+      await this.listRules(options),
     ];
     return { generation, tables, chains, sets, rules };
   }
@@ -216,18 +300,39 @@ export class Nftables implements AsyncDisposable {
     return this.commit(batch);
   }
 
-  private async dumpObjects<T>(build: () => Buffer, operation: string, schema: MessageSchema, type: number, convert: (w: any) => T): Promise<T[]> {
+  private async dumpObjects<T>(
+    build: () => Buffer,
+    operation: string,
+    schema: MessageSchema,
+    type: number,
+    convert: (w: any) => T,
+  ): Promise<T[]> {
     const wanted = nftType(type);
-    const found = await this.connection.dumpAll(build, { operation }, {
-      retries: 3,
-      decode: (m: RawMessage) => (m.type === wanted ? convert(decodeMessage(schema, m)) : undefined),
-    });
+    const found = await this.connection.dumpAll(
+      build,
+      { operation },
+      {
+        retries: 3,
+        decode: (m: RawMessage) => (m.type === wanted ? convert(decodeMessage(schema, m)) : undefined),
+      },
+    );
     return found.filter((x): x is Awaited<T> => x !== undefined) as T[];
   }
 
-  private async getObject<T>(message: Buffer, operation: string, object: string, schema: MessageSchema, type: number, convert: (w: any) => T): Promise<T | undefined> {
+  private async getObject<T>(
+    message: Buffer,
+    operation: string,
+    object: string,
+    schema: MessageSchema,
+    type: number,
+    convert: (w: any) => T,
+  ): Promise<T | undefined> {
     try {
-      const replies = await this.connection.request(message, { operation, object, explain: (errno) => explainNftables(operation, errno) });
+      const replies = await this.connection.request(message, {
+        operation,
+        object,
+        explain: (errno) => explainNftables(operation, errno),
+      });
       const reply = replies.find((m) => m.type === nftType(type));
       return reply ? convert(decodeMessage(schema, reply)) : undefined;
     } catch (error) {

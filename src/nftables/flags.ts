@@ -2,7 +2,11 @@
 import { checkInt } from '../netlink/codec.js';
 import { ValidationError } from '../netlink/errors.js';
 
-export function flagsToNumber<N extends string>(names: Record<N, number>, list: readonly (N | number)[] | undefined, field: string): number {
+export function flagsToNumber<N extends string>(
+  names: Record<N, number>,
+  list: readonly (N | number)[] | undefined,
+  field: string,
+): number {
   if (list === undefined) return 0;
   if (!Array.isArray(list)) throw new ValidationError(field, 'expected a list of flags', list);
   let bits = 0;

@@ -14,12 +14,16 @@ import { header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
 import { uapiSet } from '../netlink/uapi.js';
 import { required } from './unmodeled.js';
 
-export const generationAttrs = uapiSet('generation', {
-  id: ['NFTA_GEN_ID', attr.be32(1)],
-  /** In NEWGEN events: who committed. */
-  proc_pid: ['NFTA_GEN_PROC_PID', attr.be32(2)],
-  proc_name: ['NFTA_GEN_PROC_NAME', attr.string(3)],
-}, NFGENMSG_FIELDS);
+export const generationAttrs = uapiSet(
+  'generation',
+  {
+    id: ['NFTA_GEN_ID', attr.be32(1)],
+    /** In NEWGEN events: who committed. */
+    proc_pid: ['NFTA_GEN_PROC_PID', attr.be32(2)],
+    proc_name: ['NFTA_GEN_PROC_NAME', attr.string(3)],
+  },
+  NFGENMSG_FIELDS,
+);
 
 export const generationSchema: MessageSchema = { name: 'generation', header: nfgenmsg, attrs: generationAttrs };
 

@@ -9,7 +9,15 @@ import ipaddr from 'ipaddr.js';
 import { ValidationError } from '../netlink/errors.js';
 import { writeU32 } from '../netlink/bytes.js';
 import {
-  CT_STATE_BITS, type CtStateName, IPPROTO_TCP, IPPROTO_UDP, NFPROTO_IPV4, NFPROTO_IPV6, NFT_REG_1, NFT_REG_2, NFT_REG_VERDICT,
+  CT_STATE_BITS,
+  type CtStateName,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  NFPROTO_IPV4,
+  NFPROTO_IPV6,
+  NFT_REG_1,
+  NFT_REG_2,
+  NFT_REG_VERDICT,
 } from './constants.js';
 import type { Expression } from './expr/index.js';
 import type { MasqFlag } from './expr/masq.js';
@@ -36,24 +44,32 @@ export interface Prefix {
  * itself: host bits set are most likely a typo for another network.
  */
 export function parsePrefix(text: unknown, field: string): Prefix {
-  if (typeof text !== 'string' || !ipaddr.isValidCIDR(text)) throw new ValidationError(field, 'expected a network in CIDR form, like 10.244.0.0/24', text);
+  if (typeof text !== 'string' || !ipaddr.isValidCIDR(text))
+    throw new ValidationError(field, 'expected a network in CIDR form, like 10.244.0.0/24', text);
   const [address, length] = ipaddr.parseCIDR(text);
   const family = address.kind() as 'ipv4' | 'ipv6';
   if (family === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(text.split('/')[0]!)) {
     throw new ValidationError(field, 'expected an IPv4 network in dotted-quad form, like 10.244.0.0/24', text);
   }
-  const network = family === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
+  const network =
+    family === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
   if (network.toString() !== address.toString()) {
-    throw new ValidationError(field, `host bits are set: the network of this prefix is ${network.toString()}/${length}`, text);
+    throw new ValidationError(
+      field,
+      `host bits are set: the network of this prefix is ${network.toString()}/${length}`,
+      text,
+    );
   }
-  if (length === 0) throw new ValidationError(field, 'a /0 prefix matches every address; leave the match out instead', text);
+  if (length === 0)
+    throw new ValidationError(field, 'a /0 prefix matches every address; leave the match out instead', text);
   return { family, bytes: Uint8Array.from(address.toByteArray()), length, text };
 }
 
 /** Parses a single IPv4 address. */
 export function parseIPv4(text: unknown, field: string): Uint8Array {
   if (typeof text !== 'string' || !ipaddr.IPv4.isValidFourPartDecimal(text)) {
-    if (typeof text === 'string' && ipaddr.IPv6.isValid(text)) throw new ValidationError(field, 'family mismatch: an IPv6 address where IPv4 is needed', text);
+    if (typeof text === 'string' && ipaddr.IPv6.isValid(text))
+      throw new ValidationError(field, 'family mismatch: an IPv6 address where IPv4 is needed', text);
     throw new ValidationError(field, 'expected an IPv4 address (a.b.c.d)', text);
   }
   return Uint8Array.from(ipaddr.IPv4.parse(text).toByteArray());
@@ -62,12 +78,18 @@ export function parseIPv4(text: unknown, field: string): Uint8Array {
 function addressMatch(offset: number, prefix: Prefix, op: 'eq' | 'neq'): Expression[] {
   const size = prefix.bytes.length;
   if (prefix.length === size * 8) {
-    return [{ type: 'payload', base: 'network', offset, len: size, dreg: NFT_REG_1 }, { type: 'cmp', sreg: NFT_REG_1, op, data: prefix.bytes }];
+    return [
+      { type: 'payload', base: 'network', offset, len: size, dreg: NFT_REG_1 },
+      { type: 'cmp', sreg: NFT_REG_1, op, data: prefix.bytes },
+    ];
   }
   if (prefix.length % 8 === 0) {
     // nft loads only the prefix's bytes: no mask needed.
     const len = prefix.length / 8;
-    return [{ type: 'payload', base: 'network', offset, len, dreg: NFT_REG_1 }, { type: 'cmp', sreg: NFT_REG_1, op, data: prefix.bytes.slice(0, len) }];
+    return [
+      { type: 'payload', base: 'network', offset, len, dreg: NFT_REG_1 },
+      { type: 'cmp', sreg: NFT_REG_1, op, data: prefix.bytes.slice(0, len) },
+    ];
   }
   const mask = new Uint8Array(size);
   for (let bit = 0; bit < prefix.length; bit++) mask[bit >> 3]! |= 0x80 >> (bit & 7);
@@ -79,8 +101,16 @@ function addressMatch(offset: number, prefix: Prefix, op: 'eq' | 'neq'): Express
 }
 
 function toPrefix(value: string | Prefix, field: string, family: 'ipv4' | 'ipv6'): Prefix {
-  const prefix = typeof value === 'string' ? parsePrefix(value.includes('/') ? value : `${value}/${family === 'ipv4' ? 32 : 128}`, field) : value;
-  if (prefix.family !== family) throw new ValidationError(field, `family mismatch: an ${prefix.family === 'ipv4' ? 'IPv4' : 'IPv6'} network where ${family === 'ipv4' ? 'IPv4' : 'IPv6'} is needed`, prefix.text);
+  const prefix =
+    typeof value === 'string'
+      ? parsePrefix(value.includes('/') ? value : `${value}/${family === 'ipv4' ? 32 : 128}`, field)
+      : value;
+  if (prefix.family !== family)
+    throw new ValidationError(
+      field,
+      `family mismatch: an ${prefix.family === 'ipv4' ? 'IPv4' : 'IPv6'} network where ${family === 'ipv4' ? 'IPv4' : 'IPv6'} is needed`,
+      prefix.text,
+    );
   return prefix;
 }
 
@@ -130,7 +160,12 @@ export const match = {
   /** `meta l4proto udp`. */
   l4proto: (protocol: keyof typeof L4 | number): Expression[] => [
     { type: 'meta', key: 'l4proto', dreg: NFT_REG_1 },
-    { type: 'cmp', sreg: NFT_REG_1, op: 'eq', data: Uint8Array.of(typeof protocol === 'number' ? checkInt(protocol, 0, 255, 'l4proto') : L4[protocol]) },
+    {
+      type: 'cmp',
+      sreg: NFT_REG_1,
+      op: 'eq',
+      data: Uint8Array.of(typeof protocol === 'number' ? checkInt(protocol, 0, 255, 'l4proto') : L4[protocol]),
+    },
   ],
   /** `udp dport PORT` (with the l4proto match nft adds in front). */
   udpDport: (port: number): Expression[] => portMatch('udp', port),
@@ -148,10 +183,12 @@ export const match = {
   ],
   /** `ct state established,related`: any of the states. */
   ctState: (states: CtStateName[]): Expression[] => {
-    if (!Array.isArray(states) || states.length === 0) throw new ValidationError('ct state', 'a non-empty list of states', states);
+    if (!Array.isArray(states) || states.length === 0)
+      throw new ValidationError('ct state', 'a non-empty list of states', states);
     let bits = 0;
     for (const state of states) {
-      if (!Object.hasOwn(CT_STATE_BITS, state)) throw new ValidationError('ct state', `not a state (${Object.keys(CT_STATE_BITS).join(', ')})`, state);
+      if (!Object.hasOwn(CT_STATE_BITS, state))
+        throw new ValidationError('ct state', `not a state (${Object.keys(CT_STATE_BITS).join(', ')})`, state);
       bits |= CT_STATE_BITS[state];
     }
     return [
@@ -176,8 +213,18 @@ export const verdict = {
   accept: (): Expression => ({ type: 'immediate', dreg: NFT_REG_VERDICT, verdict: 'accept' }),
   drop: (): Expression => ({ type: 'immediate', dreg: NFT_REG_VERDICT, verdict: 'drop' }),
   return: (): Expression => ({ type: 'immediate', dreg: NFT_REG_VERDICT, verdict: 'return' }),
-  jump: (chain: string): Expression => ({ type: 'immediate', dreg: NFT_REG_VERDICT, verdict: 'jump', chain: checkName(chain, 'jump') }),
-  goto: (chain: string): Expression => ({ type: 'immediate', dreg: NFT_REG_VERDICT, verdict: 'goto', chain: checkName(chain, 'goto') }),
+  jump: (chain: string): Expression => ({
+    type: 'immediate',
+    dreg: NFT_REG_VERDICT,
+    verdict: 'jump',
+    chain: checkName(chain, 'jump'),
+  }),
+  goto: (chain: string): Expression => ({
+    type: 'immediate',
+    dreg: NFT_REG_VERDICT,
+    verdict: 'goto',
+    chain: checkName(chain, 'goto'),
+  }),
 };
 
 /** `counter`. */
@@ -198,6 +245,11 @@ export function masquerade(options: MasqExpressionOptions = {}): Expression[] {
   return [
     { type: 'immediate', dreg: NFT_REG_1, data: Uint8Array.of(min >> 8, min & 0xff) },
     { type: 'immediate', dreg: NFT_REG_2, data: Uint8Array.of(max >> 8, max & 0xff) },
-    { type: 'masq', ...(options.flags?.length ? { flags: [...options.flags] } : {}), regProtoMin: NFT_REG_1, regProtoMax: NFT_REG_2 },
+    {
+      type: 'masq',
+      ...(options.flags?.length ? { flags: [...options.flags] } : {}),
+      regProtoMin: NFT_REG_1,
+      regProtoMax: NFT_REG_2,
+    },
   ];
 }

@@ -5,8 +5,17 @@
 import { be16, layout, u8 } from '../netlink/layout.js';
 import { ValidationError } from '../netlink/errors.js';
 import {
-  NFNETLINK_V0, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFPROTO_ARP, NFPROTO_BRIDGE, NFPROTO_INET,
-  NFPROTO_IPV4, NFPROTO_IPV6, NFPROTO_NETDEV, NFPROTO_UNSPEC,
+  NFNETLINK_V0,
+  NFNL_MSG_BATCH_BEGIN,
+  NFNL_MSG_BATCH_END,
+  NFNL_SUBSYS_NFTABLES,
+  NFPROTO_ARP,
+  NFPROTO_BRIDGE,
+  NFPROTO_INET,
+  NFPROTO_IPV4,
+  NFPROTO_IPV6,
+  NFPROTO_NETDEV,
+  NFPROTO_UNSPEC,
 } from './constants.js';
 import * as C from './constants.js';
 
@@ -28,7 +37,12 @@ export function nftType(message: number): number {
 export type Family = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev';
 
 const FAMILIES: Record<Family, number> = {
-  ip: NFPROTO_IPV4, ip6: NFPROTO_IPV6, inet: NFPROTO_INET, arp: NFPROTO_ARP, bridge: NFPROTO_BRIDGE, netdev: NFPROTO_NETDEV,
+  ip: NFPROTO_IPV4,
+  ip6: NFPROTO_IPV6,
+  inet: NFPROTO_INET,
+  arp: NFPROTO_ARP,
+  bridge: NFPROTO_BRIDGE,
+  netdev: NFPROTO_NETDEV,
 };
 const FAMILY_NAMES = new Map<number, Family>(Object.entries(FAMILIES).map(([name, value]) => [value, name as Family]));
 

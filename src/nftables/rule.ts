@@ -8,7 +8,13 @@ import { ValidationError } from '../netlink/errors.js';
 import { encodeMessage, type MessageSchema } from '../netlink/message.js';
 import { attr } from '../netlink/schema.js';
 import { NFT_MSG_DELRULE, NFT_MSG_GETRULE, NFT_MSG_NEWRULE } from './constants.js';
-import { type Expression, expressionListAttrs, expressionsFromWire, expressionsToWire, formatExpression } from './expr/index.js';
+import {
+  type Expression,
+  expressionListAttrs,
+  expressionsFromWire,
+  expressionsToWire,
+  formatExpression,
+} from './expr/index.js';
 import { checkName } from './names.js';
 import { type Family, familyName, familyNumber, header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
 import { uapiSet } from '../netlink/uapi.js';
@@ -48,19 +54,23 @@ const compatAttrs = uapiSet('rule compat', {
   flags: ['NFTA_RULE_COMPAT_FLAGS', attr.be32(2)],
 });
 
-export const ruleAttrs = uapiSet('rule', {
-  table: ['NFTA_RULE_TABLE', attr.string(1)],
-  chain: ['NFTA_RULE_CHAIN', attr.string(2)],
-  handle: ['NFTA_RULE_HANDLE', attr.be64(3)],
-  expressions: ['NFTA_RULE_EXPRESSIONS', attr.nest(4, expressionListAttrs)],
-  compat: ['NFTA_RULE_COMPAT', attr.nest(5, compatAttrs)],
-  position: ['NFTA_RULE_POSITION', attr.be64(6)],
-  userdata: ['NFTA_RULE_USERDATA', attr.binary(7)],
-  pad: ['NFTA_RULE_PAD', attr.binary(8)],
-  id: ['NFTA_RULE_ID', attr.be32(9)],
-  position_id: ['NFTA_RULE_POSITION_ID', attr.be32(10)],
-  chain_id: ['NFTA_RULE_CHAIN_ID', attr.be32(11)],
-}, NFGENMSG_FIELDS);
+export const ruleAttrs = uapiSet(
+  'rule',
+  {
+    table: ['NFTA_RULE_TABLE', attr.string(1)],
+    chain: ['NFTA_RULE_CHAIN', attr.string(2)],
+    handle: ['NFTA_RULE_HANDLE', attr.be64(3)],
+    expressions: ['NFTA_RULE_EXPRESSIONS', attr.nest(4, expressionListAttrs)],
+    compat: ['NFTA_RULE_COMPAT', attr.nest(5, compatAttrs)],
+    position: ['NFTA_RULE_POSITION', attr.be64(6)],
+    userdata: ['NFTA_RULE_USERDATA', attr.binary(7)],
+    pad: ['NFTA_RULE_PAD', attr.binary(8)],
+    id: ['NFTA_RULE_ID', attr.be32(9)],
+    position_id: ['NFTA_RULE_POSITION_ID', attr.be32(10)],
+    chain_id: ['NFTA_RULE_CHAIN_ID', attr.be32(11)],
+  },
+  NFGENMSG_FIELDS,
+);
 
 export const ruleSchema: MessageSchema = { name: 'rule', header: nfgenmsg, attrs: ruleAttrs };
 
@@ -105,16 +115,24 @@ export function ruleFromWire(w: Decoded): Rule {
   // kept: written back, it would place the rule relative to a rule that may be gone.
   // Each expression's data is judged by expressionFromWire (raw expressions); the list itself is looked at here.
   const expressions = w.expressions as Decoded | undefined;
-  if (typeof family === 'number' || hasUnknown(w, ['expressions']) || (expressions?.unknown?.length ?? 0) > 0) r.raw = w;
+  if (typeof family === 'number' || hasUnknown(w, ['expressions']) || (expressions?.unknown?.length ?? 0) > 0)
+    r.raw = w;
   return r;
 }
 
 function checkHandle(value: unknown, field: string): bigint {
-  if (typeof value !== 'bigint' || value <= 0n || value > 0xffffffffffffffffn) throw new ValidationError(field, 'a handle is a positive bigint', value);
+  if (typeof value !== 'bigint' || value <= 0n || value > 0xffffffffffffffffn)
+    throw new ValidationError(field, 'a handle is a positive bigint', value);
   return value;
 }
 
-export function ruleLabel(r: { family: Family | number; table: string; chain: string; handle?: bigint; comment?: string }): string {
+export function ruleLabel(r: {
+  family: Family | number;
+  table: string;
+  chain: string;
+  handle?: bigint;
+  comment?: string;
+}): string {
   const what = r.handle !== undefined ? ` handle ${r.handle}` : r.comment !== undefined ? ` "${r.comment}"` : '';
   return `${r.family} ${r.table} ${r.chain}${what}`;
 }
@@ -130,7 +148,10 @@ export function newRuleMessage(r: Rule, flags: number): Buffer {
 
 export function deleteRuleMessage(family: Family, table: string, chain: string, handle: bigint): Buffer {
   return encodeMessage(nftType(NFT_MSG_DELRULE), 0, ruleSchema, {
-    ...header(familyNumber(family)), table: checkName(table, 'rule.table'), chain: checkName(chain, 'rule.chain'), handle: checkHandle(handle, 'rule.handle'),
+    ...header(familyNumber(family)),
+    table: checkName(table, 'rule.table'),
+    chain: checkName(chain, 'rule.chain'),
+    handle: checkHandle(handle, 'rule.handle'),
   });
 }
 

@@ -7,8 +7,22 @@ import { ValidationError } from '../netlink/errors.js';
 import { encodeMessage, type MessageSchema } from '../netlink/message.js';
 import { attr } from '../netlink/schema.js';
 import {
-  NFT_MSG_DELSET, NFT_MSG_DELSETELEM, NFT_MSG_GETSET, NFT_MSG_GETSETELEM, NFT_MSG_NEWSET, NFT_MSG_NEWSETELEM, NFT_SET_ANONYMOUS, NFT_SET_ELEM_CATCHALL,
-  NFT_SET_CONCAT, NFT_SET_CONSTANT, NFT_SET_EVAL, NFT_SET_EXPR, NFT_SET_INTERVAL, NFT_SET_MAP, NFT_SET_OBJECT, NFT_SET_TIMEOUT,
+  NFT_MSG_DELSET,
+  NFT_MSG_DELSETELEM,
+  NFT_MSG_GETSET,
+  NFT_MSG_GETSETELEM,
+  NFT_MSG_NEWSET,
+  NFT_MSG_NEWSETELEM,
+  NFT_SET_ANONYMOUS,
+  NFT_SET_ELEM_CATCHALL,
+  NFT_SET_CONCAT,
+  NFT_SET_CONSTANT,
+  NFT_SET_EVAL,
+  NFT_SET_EXPR,
+  NFT_SET_INTERVAL,
+  NFT_SET_MAP,
+  NFT_SET_OBJECT,
+  NFT_SET_TIMEOUT,
 } from './constants.js';
 import { dataAttrs, valueFromWire, valueToWire, type Verdict, verdictFromWire, verdictToWire } from './expr/data.js';
 import { expressionAttrs, expressionListAttrs } from './expr/index.js';
@@ -19,8 +33,15 @@ import { uapiSet } from '../netlink/uapi.js';
 import { hasUnknown, identity, refuseRaw, required } from './unmodeled.js';
 
 export const SET_FLAGS = {
-  anonymous: NFT_SET_ANONYMOUS, constant: NFT_SET_CONSTANT, interval: NFT_SET_INTERVAL, map: NFT_SET_MAP, timeout: NFT_SET_TIMEOUT,
-  dynamic: NFT_SET_EVAL, object: NFT_SET_OBJECT, concat: NFT_SET_CONCAT, expr: NFT_SET_EXPR,
+  anonymous: NFT_SET_ANONYMOUS,
+  constant: NFT_SET_CONSTANT,
+  interval: NFT_SET_INTERVAL,
+  map: NFT_SET_MAP,
+  timeout: NFT_SET_TIMEOUT,
+  dynamic: NFT_SET_EVAL,
+  object: NFT_SET_OBJECT,
+  concat: NFT_SET_CONCAT,
+  expr: NFT_SET_EXPR,
 } as const;
 export type SetFlag = keyof typeof SET_FLAGS;
 
@@ -97,26 +118,30 @@ const descAttrs = uapiSet('set desc', {
   concat: ['NFTA_SET_DESC_CONCAT', attr.binary(2)],
 });
 
-export const setAttrs = uapiSet('set', {
-  table: ['NFTA_SET_TABLE', attr.string(1)],
-  name: ['NFTA_SET_NAME', attr.string(2)],
-  flags: ['NFTA_SET_FLAGS', attr.be32(3)],
-  key_type: ['NFTA_SET_KEY_TYPE', attr.be32(4)],
-  key_len: ['NFTA_SET_KEY_LEN', attr.be32(5)],
-  data_type: ['NFTA_SET_DATA_TYPE', attr.be32(6)],
-  data_len: ['NFTA_SET_DATA_LEN', attr.be32(7)],
-  policy: ['NFTA_SET_POLICY', attr.be32(8)],
-  desc: ['NFTA_SET_DESC', attr.nest(9, descAttrs)],
-  id: ['NFTA_SET_ID', attr.be32(10)],
-  timeout: ['NFTA_SET_TIMEOUT', attr.be64(11)],
-  gc_interval: ['NFTA_SET_GC_INTERVAL', attr.be32(12)],
-  userdata: ['NFTA_SET_USERDATA', attr.binary(13)],
-  pad: ['NFTA_SET_PAD', attr.binary(14)],
-  obj_type: ['NFTA_SET_OBJ_TYPE', attr.be32(15)],
-  handle: ['NFTA_SET_HANDLE', attr.be64(16)],
-  expr: ['NFTA_SET_EXPR', attr.nest(17, expressionAttrs)],
-  expressions: ['NFTA_SET_EXPRESSIONS', attr.nest(18, expressionListAttrs)],
-}, NFGENMSG_FIELDS);
+export const setAttrs = uapiSet(
+  'set',
+  {
+    table: ['NFTA_SET_TABLE', attr.string(1)],
+    name: ['NFTA_SET_NAME', attr.string(2)],
+    flags: ['NFTA_SET_FLAGS', attr.be32(3)],
+    key_type: ['NFTA_SET_KEY_TYPE', attr.be32(4)],
+    key_len: ['NFTA_SET_KEY_LEN', attr.be32(5)],
+    data_type: ['NFTA_SET_DATA_TYPE', attr.be32(6)],
+    data_len: ['NFTA_SET_DATA_LEN', attr.be32(7)],
+    policy: ['NFTA_SET_POLICY', attr.be32(8)],
+    desc: ['NFTA_SET_DESC', attr.nest(9, descAttrs)],
+    id: ['NFTA_SET_ID', attr.be32(10)],
+    timeout: ['NFTA_SET_TIMEOUT', attr.be64(11)],
+    gc_interval: ['NFTA_SET_GC_INTERVAL', attr.be32(12)],
+    userdata: ['NFTA_SET_USERDATA', attr.binary(13)],
+    pad: ['NFTA_SET_PAD', attr.binary(14)],
+    obj_type: ['NFTA_SET_OBJ_TYPE', attr.be32(15)],
+    handle: ['NFTA_SET_HANDLE', attr.be64(16)],
+    expr: ['NFTA_SET_EXPR', attr.nest(17, expressionAttrs)],
+    expressions: ['NFTA_SET_EXPRESSIONS', attr.nest(18, expressionListAttrs)],
+  },
+  NFGENMSG_FIELDS,
+);
 
 export const setSchema: MessageSchema = { name: 'set', header: nfgenmsg, attrs: setAttrs };
 
@@ -134,19 +159,28 @@ const elementAttrs = uapiSet('set element', {
   expressions: ['NFTA_SET_ELEM_EXPRESSIONS', attr.nest(11, expressionListAttrs)],
 });
 
-export const setElementListAttrs = uapiSet('set element list', {
-  table: ['NFTA_SET_ELEM_LIST_TABLE', attr.string(1)],
-  set: ['NFTA_SET_ELEM_LIST_SET', attr.string(2)],
-  elements: ['NFTA_SET_ELEM_LIST_ELEMENTS', attr.nest(3, uapiSet('set elements', { elem: ['NFTA_LIST_ELEM', attr.multi(attr.nest(1, elementAttrs))] }))],
-  set_id: ['NFTA_SET_ELEM_LIST_SET_ID', attr.be32(4)],
-}, NFGENMSG_FIELDS);
+export const setElementListAttrs = uapiSet(
+  'set element list',
+  {
+    table: ['NFTA_SET_ELEM_LIST_TABLE', attr.string(1)],
+    set: ['NFTA_SET_ELEM_LIST_SET', attr.string(2)],
+    elements: [
+      'NFTA_SET_ELEM_LIST_ELEMENTS',
+      attr.nest(3, uapiSet('set elements', { elem: ['NFTA_LIST_ELEM', attr.multi(attr.nest(1, elementAttrs))] })),
+    ],
+    set_id: ['NFTA_SET_ELEM_LIST_SET_ID', attr.be32(4)],
+  },
+  NFGENMSG_FIELDS,
+);
 
 export const setElementsSchema: MessageSchema = { name: 'set elements', header: nfgenmsg, attrs: setElementListAttrs };
 
 export function setToWire(s: NftSet, field = 'set'): Decoded {
   refuseRaw(s, field, 'set');
   const out: Decoded = {
-    ...header(familyNumber(s.family, `${field}.family`)), table: checkName(s.table, `${field}.table`), name: checkName(s.name, `${field}.name`),
+    ...header(familyNumber(s.family, `${field}.family`)),
+    table: checkName(s.table, `${field}.table`),
+    name: checkName(s.name, `${field}.name`),
     flags: flagsToNumber(SET_FLAGS, s.flags, `${field}.flags`),
     key_type: checkInt(s.keyType, 0, 0xffffffff, `${field}.keyType`),
     key_len: checkInt(s.keyLen, 1, 64, `${field}.keyLen`),
@@ -160,14 +194,33 @@ export function setToWire(s: NftSet, field = 'set'): Decoded {
 }
 
 /** The attributes of a set listing the typed form says (pad is filler; the header's version and res_id are the message's). */
-const SET_READ = new Set(['family', 'version', 'res_id', 'table', 'name', 'flags', 'key_type', 'key_len', 'data_type', 'data_len', 'id', 'timeout', 'userdata', 'pad', 'handle']);
+const SET_READ = new Set([
+  'family',
+  'version',
+  'res_id',
+  'table',
+  'name',
+  'flags',
+  'key_type',
+  'key_len',
+  'data_type',
+  'data_len',
+  'id',
+  'timeout',
+  'userdata',
+  'pad',
+  'handle',
+]);
 
 export function setFromWire(w: Decoded): NftSet {
   const family = familyName(w.family as number);
   const s: NftSet = {
-    family: family as Family, table: identity(w, 'table', 'set', 'NFTA_SET_TABLE'), name: identity(w, 'name', 'set', 'NFTA_SET_NAME'),
+    family: family as Family,
+    table: identity(w, 'table', 'set', 'NFTA_SET_TABLE'),
+    name: identity(w, 'name', 'set', 'NFTA_SET_NAME'),
     // The kernel always lists both (a set created without a key type has type 0).
-    keyType: required(w, 'key_type', 'set', 'NFTA_SET_KEY_TYPE'), keyLen: required(w, 'key_len', 'set', 'NFTA_SET_KEY_LEN'),
+    keyType: required(w, 'key_type', 'set', 'NFTA_SET_KEY_TYPE'),
+    keyLen: required(w, 'key_len', 'set', 'NFTA_SET_KEY_LEN'),
   };
   if (typeof w.flags === 'number' && w.flags !== 0) s.flags = flagsFromNumber(SET_FLAGS, w.flags);
   if (typeof w.data_type === 'number') s.dataType = w.data_type;
@@ -188,13 +241,20 @@ function elementToWire(e: SetElementInput, field: string): Decoded {
   const out: Decoded = {};
   if (!catchAll) out.key = valueToWire(e.key as Uint8Array, `${field}.key`);
   else if (e.key !== undefined && !(e.key instanceof Uint8Array && e.key.length === 0)) {
-    throw new ValidationError(`${field}.key`, 'the catch-all element has no key (leave it out, or give an empty one)', e.key);
+    throw new ValidationError(
+      `${field}.key`,
+      'the catch-all element has no key (leave it out, or give an empty one)',
+      e.key,
+    );
   }
   if (e.keyEnd !== undefined) out.key_end = valueToWire(e.keyEnd, `${field}.keyEnd`);
-  if (e.data !== undefined && e.verdict !== undefined) throw new ValidationError(field, 'give data (a data map) or verdict (a verdict map), not both');
+  if (e.data !== undefined && e.verdict !== undefined)
+    throw new ValidationError(field, 'give data (a data map) or verdict (a verdict map), not both');
   if (e.data !== undefined) out.data = valueToWire(e.data, `${field}.data`);
   if (e.verdict !== undefined) out.data = { verdict: verdictToWire(e.verdict, `${field}.verdict`) };
-  const flags = (e.flags === undefined ? 0 : checkInt(e.flags, 0, 0xffffffff, `${field}.flags`)) | (catchAll ? NFT_SET_ELEM_CATCHALL : 0);
+  const flags =
+    (e.flags === undefined ? 0 : checkInt(e.flags, 0, 0xffffffff, `${field}.flags`)) |
+    (catchAll ? NFT_SET_ELEM_CATCHALL : 0);
   if (e.flags !== undefined || catchAll) out.flags = flags >>> 0;
   if (e.timeoutMs !== undefined) out.timeout = e.timeoutMs;
   if (e.userdata !== undefined) out.userdata = e.userdata;
@@ -252,7 +312,11 @@ export function newSetMessage(s: NftSet, flags: number): Buffer {
 }
 
 export function deleteSetMessage(family: Family, table: string, name: string): Buffer {
-  return encodeMessage(nftType(NFT_MSG_DELSET), 0, setSchema, { ...header(familyNumber(family)), table: checkName(table, 'set.table'), name: checkName(name, 'set.name') });
+  return encodeMessage(nftType(NFT_MSG_DELSET), 0, setSchema, {
+    ...header(familyNumber(family)),
+    table: checkName(table, 'set.table'),
+    name: checkName(name, 'set.name'),
+  });
 }
 
 export function getSetMessage(family?: Family, table?: string, name?: string): Buffer {
@@ -271,17 +335,27 @@ export interface SetRef {
 }
 
 function elementListWire(ref: SetRef, elements: readonly SetElementInput[] | undefined, field: string): Decoded {
-  const out: Decoded = { ...header(familyNumber(ref.family, `${field}.family`)), table: checkName(ref.table, `${field}.table`), set: checkName(ref.set, `${field}.set`) };
+  const out: Decoded = {
+    ...header(familyNumber(ref.family, `${field}.family`)),
+    table: checkName(ref.table, `${field}.table`),
+    set: checkName(ref.set, `${field}.set`),
+  };
   if (ref.setId !== undefined) out.set_id = checkInt(ref.setId, 1, 0xffffffff, `${field}.setId`);
   if (elements !== undefined) {
-    if (!Array.isArray(elements) || elements.length === 0) throw new ValidationError(`${field}.elements`, 'a non-empty list of elements', elements);
+    if (!Array.isArray(elements) || elements.length === 0)
+      throw new ValidationError(`${field}.elements`, 'a non-empty list of elements', elements);
     out.elements = { elem: elements.map((e, i) => elementToWire(e, `${field}.elements[${i}]`)) };
   }
   return out;
 }
 
 export function newSetElementsMessage(ref: SetRef, elements: readonly SetElementInput[], flags: number): Buffer {
-  return encodeMessage(nftType(NFT_MSG_NEWSETELEM), flags, setElementsSchema, elementListWire(ref, elements, 'elements'));
+  return encodeMessage(
+    nftType(NFT_MSG_NEWSETELEM),
+    flags,
+    setElementsSchema,
+    elementListWire(ref, elements, 'elements'),
+  );
 }
 
 export function deleteSetElementsMessage(ref: SetRef, elements: readonly SetElementInput[]): Buffer {

@@ -2,7 +2,14 @@
 import type { Decoded } from '../netlink/codec.js';
 import { encodeMessage, type MessageSchema } from '../netlink/message.js';
 import { attr } from '../netlink/schema.js';
-import { NFT_MSG_DELTABLE, NFT_MSG_GETTABLE, NFT_MSG_NEWTABLE, NFT_TABLE_F_DORMANT, NFT_TABLE_F_OWNER, NFT_TABLE_F_PERSIST } from './constants.js';
+import {
+  NFT_MSG_DELTABLE,
+  NFT_MSG_GETTABLE,
+  NFT_MSG_NEWTABLE,
+  NFT_TABLE_F_DORMANT,
+  NFT_TABLE_F_OWNER,
+  NFT_TABLE_F_PERSIST,
+} from './constants.js';
 import { flagsFromNumber, flagsToNumber } from './flags.js';
 import { checkName } from './names.js';
 import { type Family, familyName, familyNumber, header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
@@ -10,7 +17,11 @@ import { uapiSet } from '../netlink/uapi.js';
 import { hasUnknown, identity, refuseRaw } from './unmodeled.js';
 import { userdataFromWire, userdataToWire } from './userdata.js';
 
-export const TABLE_FLAGS = { dormant: NFT_TABLE_F_DORMANT, owner: NFT_TABLE_F_OWNER, persist: NFT_TABLE_F_PERSIST } as const;
+export const TABLE_FLAGS = {
+  dormant: NFT_TABLE_F_DORMANT,
+  owner: NFT_TABLE_F_OWNER,
+  persist: NFT_TABLE_F_PERSIST,
+} as const;
 export type TableFlag = keyof typeof TABLE_FLAGS;
 
 export interface Table {
@@ -40,22 +51,29 @@ export interface Table {
   raw?: Decoded;
 }
 
-export const tableAttrs = uapiSet('table', {
-  name: ['NFTA_TABLE_NAME', attr.string(1)],
-  flags: ['NFTA_TABLE_FLAGS', attr.be32(2)],
-  use: ['NFTA_TABLE_USE', attr.be32(3)],
-  handle: ['NFTA_TABLE_HANDLE', attr.be64(4)],
-  pad: ['NFTA_TABLE_PAD', attr.binary(5)],
-  userdata: ['NFTA_TABLE_USERDATA', attr.binary(6)],
-  owner: ['NFTA_TABLE_OWNER', attr.be32(7)],
-}, NFGENMSG_FIELDS);
+export const tableAttrs = uapiSet(
+  'table',
+  {
+    name: ['NFTA_TABLE_NAME', attr.string(1)],
+    flags: ['NFTA_TABLE_FLAGS', attr.be32(2)],
+    use: ['NFTA_TABLE_USE', attr.be32(3)],
+    handle: ['NFTA_TABLE_HANDLE', attr.be64(4)],
+    pad: ['NFTA_TABLE_PAD', attr.binary(5)],
+    userdata: ['NFTA_TABLE_USERDATA', attr.binary(6)],
+    owner: ['NFTA_TABLE_OWNER', attr.be32(7)],
+  },
+  NFGENMSG_FIELDS,
+);
 
 export const tableSchema: MessageSchema = { name: 'table', header: nfgenmsg, attrs: tableAttrs };
 
 /** The wire object of a table to create. */
 export function tableToWire(t: Table, field = 'table'): Decoded {
   refuseRaw(t, field, 'table');
-  const out: Decoded = { ...header(familyNumber(t.family, `${field}.family`)), name: checkName(t.name, `${field}.name`) };
+  const out: Decoded = {
+    ...header(familyNumber(t.family, `${field}.family`)),
+    name: checkName(t.name, `${field}.name`),
+  };
   out.flags = flagsToNumber(TABLE_FLAGS, t.flags, `${field}.flags`);
   const userdata = userdataToWire(t, field);
   if (userdata) out.userdata = userdata;
@@ -84,7 +102,10 @@ export function newTableMessage(t: Table, flags: number): Buffer {
 }
 
 export function deleteTableMessage(family: Family, name: string): Buffer {
-  return encodeMessage(nftType(NFT_MSG_DELTABLE), 0, tableSchema, { ...header(familyNumber(family)), name: checkName(name, 'table.name') });
+  return encodeMessage(nftType(NFT_MSG_DELTABLE), 0, tableSchema, {
+    ...header(familyNumber(family)),
+    name: checkName(name, 'table.name'),
+  });
 }
 
 /** A get by name, or (without a name) the request of a dump. */

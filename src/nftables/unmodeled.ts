@@ -21,14 +21,16 @@ import { DecodeError, ValidationError } from '../netlink/errors.js';
 /** The string attribute that names the object; DecodeError when it is missing. */
 export function identity(w: Decoded, key: string, what: string, attribute: string): string {
   const value = w[key];
-  if (typeof value !== 'string') throw new DecodeError(what, `no ${attribute}: every ${what} the kernel sends names it`, -1);
+  if (typeof value !== 'string')
+    throw new DecodeError(what, `no ${attribute}: every ${what} the kernel sends names it`, -1);
   return value;
 }
 
 /** A number attribute the typed form requires (a set's key length); DecodeError when it is missing. */
 export function required(w: Decoded, key: string, what: string, attribute: string): number {
   const value = w[key];
-  if (typeof value !== 'number') throw new DecodeError(what, `no ${attribute}: every ${what} the kernel sends has it`, -1);
+  if (typeof value !== 'number')
+    throw new DecodeError(what, `no ${attribute}: every ${what} the kernel sends has it`, -1);
   return value;
 }
 

@@ -21,10 +21,12 @@ export const UDATA_COMMENT = 0;
 export function encodeUserdata(items: UserdataItem[]): Uint8Array {
   const out: number[] = [];
   for (const item of items) {
-    if (item.value.length > 255) throw new ValidationError('userdata', 'an item holds at most 255 bytes', item.value.length);
+    if (item.value.length > 255)
+      throw new ValidationError('userdata', 'an item holds at most 255 bytes', item.value.length);
     out.push(item.type, item.value.length, ...item.value);
   }
-  if (out.length > NFT_USERDATA_MAXLEN) throw new ValidationError('userdata', `at most ${NFT_USERDATA_MAXLEN} bytes`, out.length);
+  if (out.length > NFT_USERDATA_MAXLEN)
+    throw new ValidationError('userdata', `at most ${NFT_USERDATA_MAXLEN} bytes`, out.length);
   return Uint8Array.from(out);
 }
 
@@ -44,9 +46,11 @@ export function parseUserdata(bytes: Uint8Array): UserdataItem[] | undefined {
 }
 
 export function encodeComment(text: string, field = 'comment', type = UDATA_COMMENT): Uint8Array {
-  if (typeof text !== 'string' || text.includes('\0')) throw new ValidationError(field, 'a comment is a string without NUL', text);
+  if (typeof text !== 'string' || text.includes('\0'))
+    throw new ValidationError(field, 'a comment is a string without NUL', text);
   const value = Buffer.from(`${text}\0`);
-  if (value.length > COMMENT_MAXLEN) throw new ValidationError(field, `at most ${COMMENT_MAXLEN - 1} bytes (nft's limit)`, text);
+  if (value.length > COMMENT_MAXLEN)
+    throw new ValidationError(field, `at most ${COMMENT_MAXLEN - 1} bytes (nft's limit)`, text);
   return encodeUserdata([{ type, value }]);
 }
 
@@ -68,16 +72,28 @@ export function userdataFromWire(bytes: unknown, type = UDATA_COMMENT): { commen
   if (!(bytes instanceof Uint8Array)) return {};
   const comment = commentOf(bytes, type);
   // Only a comment that writes back as these bytes: not one longer than nft allows (encodeComment would refuse it), nor text that is not UTF-8.
-  if (comment !== undefined && Buffer.byteLength(comment) < COMMENT_MAXLEN && Buffer.from(encodeComment(comment, 'comment', type)).equals(bytes)) return { comment };
+  if (
+    comment !== undefined &&
+    Buffer.byteLength(comment) < COMMENT_MAXLEN &&
+    Buffer.from(encodeComment(comment, 'comment', type)).equals(bytes)
+  )
+    return { comment };
   return { userdata: bytes };
 }
 
-export function userdataToWire(value: { comment?: string; userdata?: Uint8Array }, field: string, type = UDATA_COMMENT): Uint8Array | undefined {
-  if (value.comment !== undefined && value.userdata !== undefined) throw new ValidationError(field, 'give comment or userdata, not both');
+export function userdataToWire(
+  value: { comment?: string; userdata?: Uint8Array },
+  field: string,
+  type = UDATA_COMMENT,
+): Uint8Array | undefined {
+  if (value.comment !== undefined && value.userdata !== undefined)
+    throw new ValidationError(field, 'give comment or userdata, not both');
   if (value.comment !== undefined) return encodeComment(value.comment, `${field}.comment`, type);
   if (value.userdata !== undefined) {
-    if (!(value.userdata instanceof Uint8Array)) throw new ValidationError(`${field}.userdata`, 'expected bytes', value.userdata);
-    if (value.userdata.length > NFT_USERDATA_MAXLEN) throw new ValidationError(`${field}.userdata`, `at most ${NFT_USERDATA_MAXLEN} bytes`, value.userdata.length);
+    if (!(value.userdata instanceof Uint8Array))
+      throw new ValidationError(`${field}.userdata`, 'expected bytes', value.userdata);
+    if (value.userdata.length > NFT_USERDATA_MAXLEN)
+      throw new ValidationError(`${field}.userdata`, `at most ${NFT_USERDATA_MAXLEN} bytes`, value.userdata.length);
     return value.userdata;
   }
   return undefined;

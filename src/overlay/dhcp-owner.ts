@@ -39,7 +39,9 @@ function alive(pid: number): boolean {
 /** True if `pid` runs a command that mentions `needle` (a pid file can outlive its process, and pids are reused). */
 function runs(pid: number, needle: string): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.includes(needle));
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .some((arg) => arg.includes(needle));
   } catch {
     return false;
   }

@@ -55,29 +55,44 @@ export class DhcpService {
     if (!running) {
       // Served by another process (an agent, or an earlier `vxnet apply` still running): that one owns it.
       const foreign = dhcpOwner(state.dhcpDir);
-      if (foreign.ownerPid !== undefined && foreign.dnsmasqPid !== undefined) return planForeignHosts(spec, wanted, state, foreign.dnsmasqPid, foreign.ownerPid);
+      if (foreign.ownerPid !== undefined && foreign.dnsmasqPid !== undefined)
+        return planForeignHosts(spec, wanted, state, foreign.dnsmasqPid, foreign.ownerPid);
     }
     const state_ = running?.status().state;
     if (!running || state_ === 'stopped' || state_ === 'failed') {
-      return [{
-        action: 'start', target, detail: `dnsmasq, ${wanted.ranges.map((r) => `${r.start}–${r.end}`).join(', ')}`,
-        apply: () => this.start(spec.name, wanted, state),
-      }];
+      return [
+        {
+          action: 'start',
+          target,
+          detail: `dnsmasq, ${wanted.ranges.map((r) => `${r.start}–${r.end}`).join(', ')}`,
+          apply: () => this.start(spec.name, wanted, state),
+        },
+      ];
     }
     const current = running.spec;
     const want = validateSpec(wanted);
     const withoutHosts = (v: ValidSpec): string => JSON.stringify({ ...v, hosts: undefined });
     if (withoutHosts(current) !== withoutHosts(want)) {
-      return [{
-        action: 'restart', target, detail: 'configuration changed',
-        apply: async () => {
-          await this.stop(spec.name);
-          await this.start(spec.name, wanted, state);
+      return [
+        {
+          action: 'restart',
+          target,
+          detail: 'configuration changed',
+          apply: async () => {
+            await this.stop(spec.name);
+            await this.start(spec.name, wanted, state);
+          },
         },
-      }];
+      ];
     }
     if (JSON.stringify(current.hosts) !== JSON.stringify(want.hosts)) {
-      return [{ action: 'update', target: `dhcp static hosts on ${spec.bridge}`, apply: async () => void (await running.updateHosts(wanted.hosts ?? [])) }];
+      return [
+        {
+          action: 'update',
+          target: `dhcp static hosts on ${spec.bridge}`,
+          apply: async () => void (await running.updateHosts(wanted.hosts ?? [])),
+        },
+      ];
     }
     return [];
   }
@@ -109,7 +124,9 @@ export class DhcpService {
     const foreign = dhcpOwner(state.dhcpDir);
     if (foreign.ownerPid === undefined && foreign.dnsmasqPid === undefined) return undefined;
     return {
-      action: 'stop', target: `dhcp of ${network}`, detail: `served by pid ${foreign.ownerPid ?? foreign.dnsmasqPid}`,
+      action: 'stop',
+      target: `dhcp of ${network}`,
+      detail: `served by pid ${foreign.ownerPid ?? foreign.dnsmasqPid}`,
       apply: async () => void (await stopForeignDhcp(state.dhcpDir)),
     };
   }
@@ -127,12 +144,24 @@ export class DhcpService {
     const server = this.servers.get(network);
     if (server) {
       const s = server.status();
-      return { running: s.state === 'running', pid: s.pid, restarts: s.restarts, leases: await server.leases(), ...(gaveUp ? { gaveUp } : {}) };
+      return {
+        running: s.state === 'running',
+        pid: s.pid,
+        restarts: s.restarts,
+        leases: await server.leases(),
+        ...(gaveUp ? { gaveUp } : {}),
+      };
     }
     const foreign = dhcpOwner(state.dhcpDir);
     if (foreign.dnsmasqPid !== undefined) {
       const leases = await readLeases(`${state.dhcpDir}/leases`).catch(() => []);
-      return { running: true, pid: foreign.dnsmasqPid, restarts: 0, leases, ...(foreign.ownerPid ? { ownerPid: foreign.ownerPid } : {}) };
+      return {
+        running: true,
+        pid: foreign.dnsmasqPid,
+        restarts: 0,
+        leases,
+        ...(foreign.ownerPid ? { ownerPid: foreign.ownerPid } : {}),
+      };
     }
     if (gaveUp) return { running: false, restarts: 0, leases: [], gaveUp };
     return undefined;
@@ -154,7 +183,13 @@ export class DhcpService {
  * from here (that needs a restart, which only the supervisor does); dnsmasq
  * refuses it at the client's next renewal.
  */
-function planForeignHosts(spec: DhcpSource, wanted: DnsmasqSpec, state: NetworkState, dnsmasqPid: number, ownerPid: number): Change[] {
+function planForeignHosts(
+  spec: DhcpSource,
+  wanted: DnsmasqSpec,
+  state: NetworkState,
+  dnsmasqPid: number,
+  ownerPid: number,
+): Change[] {
   const text = renderHosts(validateSpec(wanted).hosts);
   const path = instancePaths(state.dhcpDir).hosts;
   let current: string | undefined;
@@ -164,13 +199,17 @@ function planForeignHosts(spec: DhcpSource, wanted: DnsmasqSpec, state: NetworkS
     current = undefined;
   }
   if (current === text) return [];
-  return [{
-    action: 'update', target: `dhcp static hosts on ${spec.bridge}`, detail: `served by pid ${ownerPid}: hosts file rewritten, dnsmasq pid ${dnsmasqPid} reloaded (SIGHUP)`,
-    apply: async () => {
-      await writeAtomic(path, text);
-      process.kill(dnsmasqPid, 'SIGHUP');
+  return [
+    {
+      action: 'update',
+      target: `dhcp static hosts on ${spec.bridge}`,
+      detail: `served by pid ${ownerPid}: hosts file rewritten, dnsmasq pid ${dnsmasqPid} reloaded (SIGHUP)`,
+      apply: async () => {
+        await writeAtomic(path, text);
+        process.kill(dnsmasqPid, 'SIGHUP');
+      },
     },
-  }];
+  ];
 }
 
 function dhcpSpec(spec: DhcpSource, mtu: number): DnsmasqSpec {

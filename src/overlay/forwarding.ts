@@ -31,16 +31,27 @@ export async function planForwarding(control: IpForwardControl, state: NetworkSt
   if (on && recorded) return [];
   if (on) {
     // Already on (set by the host or another network): only note that this network needs it too.
-    return [{ action: 'update', target: 'net.ipv4.ip_forward', detail: `needed by ${state.network} (already 1)`, apply: async () => void state.update((r) => (r.ipForward = r.ipForward ?? {})) }];
+    return [
+      {
+        action: 'update',
+        target: 'net.ipv4.ip_forward',
+        detail: `needed by ${state.network} (already 1)`,
+        apply: async () => void state.update((r) => (r.ipForward = r.ipForward ?? {})),
+      },
+    ];
   }
-  return [{
-    action: 'update', target: 'net.ipv4.ip_forward', detail: '0 → 1 (masquerade routes the containers\' traffic)',
-    apply: async () => {
-      // Recorded first: if the write succeeds and the process dies, destroy still knows to restore.
-      state.update((r) => (r.ipForward = { before: r.ipForward?.before ?? false }));
-      await control.set(true);
+  return [
+    {
+      action: 'update',
+      target: 'net.ipv4.ip_forward',
+      detail: "0 → 1 (masquerade routes the containers' traffic)",
+      apply: async () => {
+        // Recorded first: if the write succeeds and the process dies, destroy still knows to restore.
+        state.update((r) => (r.ipForward = { before: r.ipForward?.before ?? false }));
+        await control.set(true);
+      },
     },
-  }];
+  ];
 }
 
 /**
@@ -48,7 +59,11 @@ export async function planForwarding(control: IpForwardControl, state: NetworkSt
  * found before vxnet turned it on, once no other network of this namespace
  * needs it; hand the record to one that still does.
  */
-export function planForwardingRelease(control: IpForwardControl, state: NetworkState, live: ReadonlySet<string>): Change | undefined {
+export function planForwardingRelease(
+  control: IpForwardControl,
+  state: NetworkState,
+  live: ReadonlySet<string>,
+): Change | undefined {
   // Only records of networks that exist here count (see OverlayHost's stale state).
   const mine = live.has(state.network) ? state.read().ipForward : undefined;
   if (mine === undefined) return undefined;
@@ -57,13 +72,17 @@ export function planForwardingRelease(control: IpForwardControl, state: NetworkS
     if (mine.before === undefined) return undefined;
     const heir = others[0]!;
     return {
-      action: 'update', target: 'net.ipv4.ip_forward', detail: `stays 1 (network ${heir.network} needs it)`,
+      action: 'update',
+      target: 'net.ipv4.ip_forward',
+      detail: `stays 1 (network ${heir.network} needs it)`,
       apply: async () => void heir.update((r) => (r.ipForward = { before: r.ipForward?.before ?? mine.before })),
     };
   }
   if (mine.before !== false) return undefined;
   return {
-    action: 'update', target: 'net.ipv4.ip_forward', detail: '1 → 0 (restored: it was 0 before vxnet)',
+    action: 'update',
+    target: 'net.ipv4.ip_forward',
+    detail: '1 → 0 (restored: it was 0 before vxnet)',
     apply: async () => {
       if (await control.get()) await control.set(false);
     },

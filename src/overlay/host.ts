@@ -21,7 +21,13 @@
 import { EventEmitter } from 'node:events';
 import ipaddr from 'ipaddr.js';
 import {
-  attach as attachContainer, type AttachIo, type AttachmentCheck, type AttachResult, checkAttachment, detach as detachContainer, type DetachResult,
+  attach as attachContainer,
+  type AttachIo,
+  type AttachmentCheck,
+  type AttachResult,
+  checkAttachment,
+  detach as detachContainer,
+  type DetachResult,
 } from '../attach/attach.js';
 import { NetworkNotAppliedError } from '../attach/errors.js';
 import { type Attachment, listAttachments } from '../attach/list.js';
@@ -66,7 +72,9 @@ export interface OverlayHostOptions {
   /** Called once when a write has to wait for that process. */
   onLockWait?: (network: string, holder: LockHolder | undefined) => void;
   /** Passed to every DHCP server this host starts (restart policy, dnsmasq path, timeouts). */
-  dhcp?: Partial<Pick<DnsmasqServerOptions, 'restart' | 'dnsmasqPath' | 'startTimeoutMs' | 'stopTimeoutMs' | 'preflight'>>;
+  dhcp?: Partial<
+    Pick<DnsmasqServerOptions, 'restart' | 'dnsmasqPath' | 'startTimeoutMs' | 'stopTimeoutMs' | 'preflight'>
+  >;
   /** Routed mode with BGP: where FRR is, its restart policy and timeouts. */
   frr?: FrrServiceOptions;
   /** How attach reaches into a container's namespace (tests count its writes). Default: a relay through nsenter. */
@@ -179,8 +187,16 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
   ) {
     super();
     if (nftables) this.nftables = Promise.resolve(nftables);
-    this.dhcp = new DhcpService(options.namespace, (network, error) => this.emit('dhcpFailed', network, error), options.dhcp);
-    this.frr = new FrrService(options.namespace, (network, error) => this.emit('frrFailed', network, error), options.frr);
+    this.dhcp = new DhcpService(
+      options.namespace,
+      (network, error) => this.emit('dhcpFailed', network, error),
+      options.dhcp,
+    );
+    this.frr = new FrrService(
+      options.namespace,
+      (network, error) => this.emit('frrFailed', network, error),
+      options.frr,
+    );
   }
 
   /** Opens the clients this host needs (nf_tables only when first used) in `options.namespace`, or this process's. */
@@ -193,7 +209,14 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
   /** Works with clients the caller opened and keeps; close() leaves them open. */
   static over(clients: OverlayClients, options: OverlayHostOptions = {}): OverlayHost {
     const identity = namespaceIdentity(options.namespace);
-    return new OverlayHost(clients.rtnetlink, options, identity, clients.ipForward ?? procIpForward(options.namespace), clients.nftables, false);
+    return new OverlayHost(
+      clients.rtnetlink,
+      options,
+      identity,
+      clients.ipForward ?? procIpForward(options.namespace),
+      clients.nftables,
+      false,
+    );
   }
 
   get namespace(): string | undefined {
@@ -202,7 +225,11 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
 
   /** The network's state on this host: its directory under the state root, keyed by the namespace's identity. */
   state(network: string): NetworkState {
-    return new NetworkState(this.options.stateRoot ?? DEFAULT_STATE_ROOT, this.namespaceId, validateOwner(network, 'name'));
+    return new NetworkState(
+      this.options.stateRoot ?? DEFAULT_STATE_ROOT,
+      this.namespaceId,
+      validateOwner(network, 'name'),
+    );
   }
 
   /** nf_tables table of a network: vxnet-NAME, owned (marked) by vxnet. */
@@ -226,7 +253,10 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
         try {
           await change.apply();
         } catch (error) {
-          throw new VxnetError(`apply ${spec.name}: step ${index + 1} of ${changes.length} (${describeChange(change)}) failed: ${(error as Error).message}`, { cause: error });
+          throw new VxnetError(
+            `apply ${spec.name}: step ${index + 1} of ${changes.length} (${describeChange(change)}) failed: ${(error as Error).message}`,
+            { cause: error },
+          );
         }
         options.onChange?.(change, index);
       }
@@ -236,25 +266,46 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
 
   private async changesFor(spec: AnyResolvedSpec, options: ApplyOptions): Promise<Change[]> {
     if (spec.mode === 'routed') {
-      return planRouted({
-        rt: this.rt, state: this.state(spec.name), masquerade: await this.masqueradeFor(spec.name), ipForward: this.ipForward, dhcp: this.dhcp, frr: this.frr,
-        onBlocking: (reasons) => this.blocking.set(spec.name, reasons),
-      }, spec);
+      return planRouted(
+        {
+          rt: this.rt,
+          state: this.state(spec.name),
+          masquerade: await this.masqueradeFor(spec.name),
+          ipForward: this.ipForward,
+          dhcp: this.dhcp,
+          frr: this.frr,
+          onBlocking: (reasons) => this.blocking.set(spec.name, reasons),
+        },
+        spec,
+      );
     }
     const rt = this.rt;
     const changes: Change[] = [];
-    const vxlanChanges = await planVxlan(rt, {
-      name: spec.vxlan, vni: spec.vni, underlay: spec.underlay.device, local: spec.underlay.address, port: spec.port,
-      ...(spec.group ? { group: spec.group } : { peers: [...spec.peers] }),
-      ...(spec.mtu ? { mtu: spec.mtu } : {}), owner: spec.name,
-    }, { replace: options.replace });
+    const vxlanChanges = await planVxlan(
+      rt,
+      {
+        name: spec.vxlan,
+        vni: spec.vni,
+        underlay: spec.underlay.device,
+        local: spec.underlay.address,
+        port: spec.port,
+        ...(spec.group ? { group: spec.group } : { peers: [...spec.peers] }),
+        ...(spec.mtu ? { mtu: spec.mtu } : {}),
+        owner: spec.name,
+      },
+      { replace: options.replace },
+    );
     changes.push(...vxlanChanges);
     // The bridge takes the VXLAN device's MTU: the one the spec gives, or the underlay's minus the overhead.
     const mtu = spec.mtu ?? (await this.overlayMtu(spec));
-    changes.push(...(await planBridge(rt, {
-      name: spec.bridge, mtu, owner: spec.name,
-      ...(spec.gateway ? { address: `${spec.gateway}/${spec.subnet.prefixlen}` } : {}),
-    })));
+    changes.push(
+      ...(await planBridge(rt, {
+        name: spec.bridge,
+        mtu,
+        owner: spec.name,
+        ...(spec.gateway ? { address: `${spec.gateway}/${spec.subnet.prefixlen}` } : {}),
+      })),
+    );
     changes.push(...(await this.planVxlanPort(spec, vxlanChanges)));
     changes.push(...(await this.planFirewall(spec)));
     if (spec.dhcp?.serve) changes.push(...this.dhcp.plan(spec, mtu, this.state(spec.name)));
@@ -269,12 +320,20 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
    */
   private async planVxlanPort(spec: ResolvedSpec, vxlanChanges: Change[]): Promise<Change[]> {
     const rt = this.rt;
-    const fresh = vxlanChanges.some((c) => c.target === `link ${spec.vxlan}` && (c.action === 'create' || c.action === 'replace'));
+    const fresh = vxlanChanges.some(
+      (c) => c.target === `link ${spec.vxlan}` && (c.action === 'create' || c.action === 'replace'),
+    );
     if (!fresh) {
       const [bridge, vxlan] = await Promise.all([rt.links.find(spec.bridge), rt.links.find(spec.vxlan)]);
       if (bridge && vxlan) return planPort(rt, spec.bridge, spec.vxlan);
     }
-    return [{ action: 'add', target: `port ${spec.vxlan} on ${spec.bridge}`, apply: async () => void (await attachPort(rt, spec.bridge, spec.vxlan)) }];
+    return [
+      {
+        action: 'add',
+        target: `port ${spec.vxlan} on ${spec.bridge}`,
+        apply: async () => void (await attachPort(rt, spec.bridge, spec.vxlan)),
+      },
+    ];
   }
 
   /** One nf_tables client for every network; a failed open is not remembered, so the next call tries again. */
@@ -290,7 +349,11 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
   }
 
   private async masqueradeFor(network: string): Promise<Masquerade> {
-    return Masquerade.over(await this.nft(), { table: OverlayHost.tableName(network), ip6: true, ...(this.options.namespace ? { namespace: this.options.namespace } : {}) });
+    return Masquerade.over(await this.nft(), {
+      table: OverlayHost.tableName(network),
+      ip6: true,
+      ...(this.options.namespace ? { namespace: this.options.namespace } : {}),
+    });
   }
 
   /** The masquerade rule, the VXLAN port opening and the bridge's forwarding, in the network's own table. */
@@ -300,7 +363,14 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     if (!spec.masquerade && !spec.firewall) {
       // Neither asked for: a table left from an earlier spec goes.
       if (!(await masquerade.status()).present) return [];
-      return [{ action: 'delete', target: `nftables table ${table}`, detail: 'no longer in the spec', apply: async () => void (await masquerade.remove()) }];
+      return [
+        {
+          action: 'delete',
+          target: `nftables table ${table}`,
+          detail: 'no longer in the spec',
+          apply: async () => void (await masquerade.remove()),
+        },
+      ];
     }
     const config: MasqueradeConfig = {
       subnet: spec.subnet.text,
@@ -308,7 +378,15 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       ...(spec.masquerade?.egress ? { egress: spec.masquerade.egress } : {}),
       bridge: spec.bridge,
       ...(spec.firewall
-        ? { vxlan: { port: spec.port, family: underlayFamilyOf(spec), ...(spec.mode === 'unicast' && spec.firewall.peersOnly && spec.peers.length ? { peers: [...spec.peers] } : {}) } }
+        ? {
+            vxlan: {
+              port: spec.port,
+              family: underlayFamilyOf(spec),
+              ...(spec.mode === 'unicast' && spec.firewall.peersOnly && spec.peers.length
+                ? { peers: [...spec.peers] }
+                : {}),
+            },
+          }
         : {}),
     };
     const changes: Change[] = [];
@@ -318,10 +396,19 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       changes.push({
         action: present ? 'update' : 'create',
         target: `nftables table ${table}`,
-        detail: [spec.masquerade ? `masquerade ${spec.subnet.text}` : '', spec.firewall ? `udp ${spec.port} open` : '', `${diff.length} message(s)`].filter(Boolean).join(', '),
+        detail: [
+          spec.masquerade ? `masquerade ${spec.subnet.text}` : '',
+          spec.firewall ? `udp ${spec.port} open` : '',
+          `${diff.length} message(s)`,
+        ]
+          .filter(Boolean)
+          .join(', '),
         apply: async () => {
           const result = await masquerade.ensure(config);
-          this.blocking.set(spec.name, result.blocking.map((b) => b.reason));
+          this.blocking.set(
+            spec.name,
+            result.blocking.map((b) => b.reason),
+          );
         },
       });
     }
@@ -363,7 +450,10 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       peerAddress(address, 'address', underlayFamily(device));
       const masquerade = await this.masqueradeFor(name);
       await masquerade.status(); // a foreign table of our name refuses here, before the FDB changes
-      const changed = how === 'add' ? await addPeer(this.rt, device.ifname!, address) : await removePeer(this.rt, device.ifname!, address);
+      const changed =
+        how === 'add'
+          ? await addPeer(this.rt, device.ifname!, address)
+          : await removePeer(this.rt, device.ifname!, address);
       if (how === 'add') await masquerade.addPeers([address]);
       else await masquerade.removePeers([address]);
       return changed;
@@ -415,23 +505,43 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       for (const link of await this.rt.links.list()) {
         const mark = parseHostMark(link.ifalias);
         if (mark?.network === name) {
-          changes.push({ action: 'delete', target: `veth ${link.ifname}`, detail: `attachment of ${mark.ifname} in ${mark.netnsId}`, apply: () => this.rt.links.delete(link) });
+          changes.push({
+            action: 'delete',
+            target: `veth ${link.ifname}`,
+            detail: `attachment of ${mark.ifname} in ${mark.netnsId}`,
+            apply: () => this.rt.links.delete(link),
+          });
         }
       }
       const stopFrr = this.frr.planStop(name, state);
       if (stopFrr) changes.push(stopFrr);
       changes.push(...(await planRoutedRemoval(this.rt, state)));
-      const owned = (await this.ownedLinks(name)).sort((a, b) => Number(b.linkinfo?.info_kind === 'bridge') - Number(a.linkinfo?.info_kind === 'bridge'));
+      const owned = (await this.ownedLinks(name)).sort(
+        (a, b) => Number(b.linkinfo?.info_kind === 'bridge') - Number(a.linkinfo?.info_kind === 'bridge'),
+      );
       for (const link of owned) {
-        changes.push({ action: 'delete', target: `link ${link.ifname}`, detail: link.linkinfo?.info_kind, apply: () => this.rt.links.delete(link) });
+        changes.push({
+          action: 'delete',
+          target: `link ${link.ifname}`,
+          detail: link.linkinfo?.info_kind,
+          apply: () => this.rt.links.delete(link),
+        });
       }
       try {
         const masquerade = await this.masqueradeFor(name);
         if ((await masquerade.status()).present) {
-          changes.push({ action: 'delete', target: `nftables table ${OverlayHost.tableName(name)}`, apply: async () => void (await masquerade.remove()) });
+          changes.push({
+            action: 'delete',
+            target: `nftables table ${OverlayHost.tableName(name)}`,
+            apply: async () => void (await masquerade.remove()),
+          });
         }
       } catch (error) {
-        failures.push(new VxnetError(`destroy ${name}: reading its nftables table failed: ${(error as Error).message}`, { cause: error }));
+        failures.push(
+          new VxnetError(`destroy ${name}: reading its nftables table failed: ${(error as Error).message}`, {
+            cause: error,
+          }),
+        );
       }
       const live = new Set([...(await this.liveNetworks())]);
       if (owned.length > 0) live.add(name);
@@ -444,14 +554,21 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
           done.push(change);
         } catch (error) {
           if (error instanceof NetlinkError && error.code === 'ENODEV') continue; // gone already: what we wanted
-          failures.push(new VxnetError(`destroy ${name}: ${describeChange(change)} failed: ${(error as Error).message}`, { cause: error }));
+          failures.push(
+            new VxnetError(`destroy ${name}: ${describeChange(change)} failed: ${(error as Error).message}`, {
+              cause: error,
+            }),
+          );
         }
       }
       // The state goes last, and only when everything else is gone: a failed destroy can be run again.
       if (failures.length === 0) state.remove();
       if (failures.length === 1) throw failures[0];
       if (failures.length > 1) {
-        throw new AggregateError(failures, `destroy ${name}: ${failures.length} steps failed (the others were done): ${failures.map((f) => f.message).join('; ')}`);
+        throw new AggregateError(
+          failures,
+          `destroy ${name}: ${failures.length} steps failed (the others were done): ${failures.map((f) => f.message).join('; ')}`,
+        );
       }
       return done;
     });
@@ -464,13 +581,20 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     const owned = await this.ownedLinks(name);
     const status: OverlayStatus = {
       name,
-      links: owned.map((l) => ({ name: l.ifname!, kind: l.linkinfo?.info_kind, mtu: l.mtu, up: (l.flags & IFF_UP) !== 0 })),
+      links: owned.map((l) => ({
+        name: l.ifname!,
+        kind: l.linkinfo?.info_kind,
+        mtu: l.mtu,
+        up: (l.flags & IFF_UP) !== 0,
+      })),
       attachments: [],
       drift: [],
       problems: [],
       unknown: [],
     };
-    const vx = owned.find((l) => l.linkinfo?.info_kind === 'vxlan') ?? (resolved ? await this.rt.links.find(resolved.vxlan) : undefined);
+    const vx =
+      owned.find((l) => l.linkinfo?.info_kind === 'vxlan') ??
+      (resolved ? await this.rt.links.find(resolved.vxlan) : undefined);
     if (vx) {
       status.vxlan = await vxlanStatus(this.rt, vx.ifname!, { port: resolved?.port, vni: resolved?.vni });
       status.problems.push(...status.vxlan.problems);
@@ -478,7 +602,9 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     const br = owned.find((l) => l.linkinfo?.info_kind === 'bridge');
     if (br) {
       const ports = (await this.rt.links.list({ master: br.ifindex })).map((l) => l.ifname!);
-      const addresses = (await this.rt.addresses.list({ dev: br.ifindex })).filter((a) => a.family === AF_INET || a.scope === RT_SCOPE_UNIVERSE).map((a) => `${a.local ?? a.address}/${a.prefixlen}`);
+      const addresses = (await this.rt.addresses.list({ dev: br.ifindex }))
+        .filter((a) => a.family === AF_INET || a.scope === RT_SCOPE_UNIVERSE)
+        .map((a) => `${a.local ?? a.address}/${a.prefixlen}`);
       status.bridge = { name: br.ifname!, ports, addresses };
     }
     const state = this.state(name);
@@ -486,7 +612,12 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     if (agent) status.agent = agent;
     const routes = await routedStatus(this.rt, state);
     if (routes.length || any?.mode === 'routed') status.routes = routes;
-    const bgp = await this.frr.status(name, state, this.rt, any?.mode === 'routed' ? any.subnet : await this.bridgeSubnet(br));
+    const bgp = await this.frr.status(
+      name,
+      state,
+      this.rt,
+      any?.mode === 'routed' ? any.subnet : await this.bridgeSubnet(br),
+    );
     if (bgp) {
       status.bgp = bgp;
       status.problems.push(...bgp.problems);
@@ -494,21 +625,27 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     const dhcp = await this.dhcp.status(name, state);
     if (dhcp && (dhcp.running || owned.length > 0)) {
       status.dhcp = dhcp;
-      if (dhcp.gaveUp && !dhcp.running) status.problems.push(`dhcp: stopped (gave up at ${dhcp.gaveUp.at}: ${dhcp.gaveUp.reason})`);
+      if (dhcp.gaveUp && !dhcp.running)
+        status.problems.push(`dhcp: stopped (gave up at ${dhcp.gaveUp.at}: ${dhcp.gaveUp.reason})`);
     }
     status.attachments = withLeases(await listAttachments(this.rt, { network: name }), status.dhcp);
-    for (const attachment of status.attachments) status.problems.push(...attachment.problems.map((p) => `attachment: ${p}`));
+    for (const attachment of status.attachments)
+      status.problems.push(...attachment.problems.map((p) => `attachment: ${p}`));
     const firewallKnown = await this.firewallStatus(name, status);
     status.problems.push(...(this.blocking.get(name) ?? []));
     if (any && firewallKnown) await this.drift(any, status, options.replace ?? LIBRARY_REPLACE);
     else if (any) status.unknown.push('drift: planning reads nf_tables, which needs CAP_NET_ADMIN');
-    if (owned.length === 0 && !any && !status.dhcp && status.attachments.length === 0) status.problems.push(`nothing of network ${name} exists in ${this.rt.where}`);
-    for (const link of owned) if (ownerFromAlias(link.ifalias) !== name) status.problems.push(`${link.ifname} is marked for another network`);
+    if (owned.length === 0 && !any && !status.dhcp && status.attachments.length === 0)
+      status.problems.push(`nothing of network ${name} exists in ${this.rt.where}`);
+    for (const link of owned)
+      if (ownerFromAlias(link.ifalias) !== name) status.problems.push(`${link.ifname} is marked for another network`);
     return status;
   }
 
   /** The bridge's IPv4 network (routed mode's subnet, for status without a spec). */
-  private async bridgeSubnet(bridge: Link | undefined): Promise<{ text: string; address: string; prefixlen: number } | undefined> {
+  private async bridgeSubnet(
+    bridge: Link | undefined,
+  ): Promise<{ text: string; address: string; prefixlen: number } | undefined> {
     if (!bridge) return undefined;
     const address = (await this.rt.addresses.list({ dev: bridge.ifindex })).find((a) => a.family === AF_INET);
     if (!address?.local) return undefined;
@@ -531,7 +668,11 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       throw error;
     }
     if (masquerade.present) {
-      status.firewall = { table: OverlayHost.tableName(name), rules: masquerade.rules.map((r) => r.comment ?? '(no comment)'), ...(masquerade.peers ? { peers: masquerade.peers } : {}) };
+      status.firewall = {
+        table: OverlayHost.tableName(name),
+        rules: masquerade.rules.map((r) => r.comment ?? '(no comment)'),
+        ...(masquerade.peers ? { peers: masquerade.peers } : {}),
+      };
     }
     return true;
   }
@@ -542,7 +683,8 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       status.drift = (await this.changesFor(spec, {})).map(describeChange);
     } catch (error) {
       if (error instanceof ConflictError) status.drift.push(`refuse: ${error.messageFor(replace)}`);
-      else if (error instanceof ValidationError) status.problems.push(`the spec cannot be applied here: ${error.message}`);
+      else if (error instanceof ValidationError)
+        status.problems.push(`the spec cannot be applied here: ${error.message}`);
       else throw error;
     }
   }
@@ -557,7 +699,9 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
    */
   async attach(network: string, options: OverlayAttachOptions): Promise<AttachResult> {
     validateOwner(network, 'network');
-    return this.locked(network, async () => attachContainer(this.rt, await this.attachOptions(network, options), this.options.attach));
+    return this.locked(network, async () =>
+      attachContainer(this.rt, await this.attachOptions(network, options), this.options.attach),
+    );
   }
 
   /**
@@ -567,7 +711,13 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
    */
   async detach(network: string, options: OverlayDetachOptions): Promise<DetachResult> {
     validateOwner(network, 'network');
-    return this.locked(network, () => detachContainer(this.rt, { network, netns: options.netns, ...(options.ifname !== undefined ? { ifname: options.ifname } : {}) }));
+    return this.locked(network, () =>
+      detachContainer(this.rt, {
+        network,
+        netns: options.netns,
+        ...(options.ifname !== undefined ? { ifname: options.ifname } : {}),
+      }),
+    );
   }
 
   /** Compares a container's attachment with `options`, changing nothing: what attach would still do, as problems. */
@@ -594,13 +744,16 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     const alias = ownerAlias(network);
     let bridge = links.find((l) => l.ifalias === alias && l.linkinfo?.info_kind === 'bridge');
     const vxlan = links.find((l) => l.ifalias === alias && l.linkinfo?.info_kind === 'vxlan');
-    if (!bridge && vxlan?.master) bridge = links.find((l) => l.ifindex === vxlan.master && l.linkinfo?.info_kind === 'bridge');
+    if (!bridge && vxlan?.master)
+      bridge = links.find((l) => l.ifindex === vxlan.master && l.linkinfo?.info_kind === 'bridge');
     if (!bridge) throw new NetworkNotAppliedError(network, this.rt.where);
     let subnet: string | undefined;
     let gateway: string | undefined;
     if (options.address !== undefined && options.address !== 'dhcp') {
       const family = String(options.address).includes(':') ? 10 : 2;
-      const addresses = (await this.rt.addresses.list({ dev: bridge.ifindex })).filter((a) => a.scope === RT_SCOPE_UNIVERSE);
+      const addresses = (await this.rt.addresses.list({ dev: bridge.ifindex })).filter(
+        (a) => a.scope === RT_SCOPE_UNIVERSE,
+      );
       const candidates = addresses.filter((a) => a.family === family);
       const chosen = candidates.find((a) => sameNetwork(a, String(options.address))) ?? candidates[0] ?? addresses[0];
       if (chosen) {
@@ -610,7 +763,9 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       }
     }
     return {
-      network, bridge: bridge.ifname!, netns: options.netns,
+      network,
+      bridge: bridge.ifname!,
+      netns: options.netns,
       ...(options.ifname !== undefined ? { ifname: options.ifname } : {}),
       ...(options.mac !== undefined ? { mac: options.mac } : {}),
       ...(options.address !== undefined ? { address: options.address } : {}),
@@ -662,7 +817,11 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     if (this.ownsClients) {
       const nftables = this.nftables;
       this.nftables = undefined;
-      if (nftables) await nftables.then((nft) => nft.close(), () => undefined);
+      if (nftables)
+        await nftables.then(
+          (nft) => nft.close(),
+          () => undefined,
+        );
       this.rt.close();
     }
     if (failures.length) throw failures[0];
@@ -679,7 +838,14 @@ function withLeases(attachments: Attachment[], dhcp: DhcpStatus | undefined): Ov
     const mac = attachment.container?.mac?.toLowerCase();
     const lease = mac ? dhcp?.leases.find((l) => l.mac === mac) : undefined;
     if (!lease) return attachment;
-    return { ...attachment, lease: { ip: lease.ip, expires: lease.expires ? lease.expires.toISOString() : null, ...(lease.hostname ? { hostname: lease.hostname } : {}) } };
+    return {
+      ...attachment,
+      lease: {
+        ip: lease.ip,
+        expires: lease.expires ? lease.expires.toISOString() : null,
+        ...(lease.hostname ? { hostname: lease.hostname } : {}),
+      },
+    };
   });
 }
 

@@ -75,7 +75,12 @@ export class NetworkLock {
    * Takes the lock of `network` in `namespace` (this process's when
    * omitted), waiting for another holder up to `timeoutMs`.
    */
-  static async acquire(network: string, namespace: string | undefined, notePath: string, options: LockOptions = {}): Promise<NetworkLock> {
+  static async acquire(
+    network: string,
+    namespace: string | undefined,
+    notePath: string,
+    options: LockOptions = {},
+  ): Promise<NetworkLock> {
     const timeoutMs = options.timeoutMs ?? 60_000;
     const where = namespace ? `namespace ${namespace}` : 'this network namespace';
     const started = Date.now();
@@ -122,7 +127,12 @@ async function bind(port: number, namespace: string | undefined): Promise<Transp
     // Small buffers: nothing is ever received on it.
     return namespace === undefined
       ? new NativeTransport(NETLINK_USERSOCK, { localPort: port, receiveBufferSize: 4096, readSize: 4096 })
-      : await RelayTransport.open(NETLINK_USERSOCK, { namespace, localPort: port, receiveBufferSize: 4096, readSize: 4096 });
+      : await RelayTransport.open(NETLINK_USERSOCK, {
+          namespace,
+          localPort: port,
+          receiveBufferSize: 4096,
+          readSize: 4096,
+        });
   } catch (error) {
     if ((error as { code?: string }).code === 'EADDRINUSE') return undefined;
     throw error;

@@ -33,11 +33,13 @@ export function firstInvalidUtf8(bytes: Uint8Array, start = 0): number {
     if (b >= 0xc2 && b <= 0xdf) need = 1;
     else if (b >= 0xe0 && b <= 0xef) {
       need = 2;
-      if (b === 0xe0) low = 0xa0; // overlong below U+0800
+      if (b === 0xe0)
+        low = 0xa0; // overlong below U+0800
       else if (b === 0xed) high = 0x9f; // surrogates D800–DFFF
     } else if (b >= 0xf0 && b <= 0xf4) {
       need = 3;
-      if (b === 0xf0) low = 0x90; // overlong below U+10000
+      if (b === 0xf0)
+        low = 0x90; // overlong below U+10000
       else if (b === 0xf4) high = 0x8f; // above U+10FFFF
     } else return i; // 80–BF (no lead), C0–C1 (overlong), F5–FF (above U+10FFFF / never used)
     if (i + need >= n) return i; // cut short by the end of the data
@@ -63,10 +65,14 @@ export function describeInvalidUtf8(bytes: Uint8Array, offset: number): string {
   if (b >= 0x80 && b <= 0xbf) return `byte ${hex(b)} is a continuation byte with no character to continue`;
   if (b === 0xc0 || b === 0xc1) return `byte ${hex(b)} starts an overlong (non-shortest) form`;
   if (b >= 0xf5) return `byte ${hex(b)} never occurs in UTF-8`;
-  if (b === 0xe0 && next !== undefined && next >= 0x80 && next < 0xa0) return `bytes ${hex(b)} ${hex(next)} start an overlong (non-shortest) form`;
-  if (b === 0xf0 && next !== undefined && next >= 0x80 && next < 0x90) return `bytes ${hex(b)} ${hex(next)} start an overlong (non-shortest) form`;
-  if (b === 0xed && next !== undefined && next >= 0xa0 && next <= 0xbf) return `bytes ${hex(b)} ${hex(next)} start a UTF-16 surrogate (U+D800–DFFF), which UTF-8 does not encode`;
-  if (b === 0xf4 && next !== undefined && next >= 0x90 && next <= 0xbf) return `bytes ${hex(b)} ${hex(next)} start a code point above U+10FFFF`;
+  if (b === 0xe0 && next !== undefined && next >= 0x80 && next < 0xa0)
+    return `bytes ${hex(b)} ${hex(next)} start an overlong (non-shortest) form`;
+  if (b === 0xf0 && next !== undefined && next >= 0x80 && next < 0x90)
+    return `bytes ${hex(b)} ${hex(next)} start an overlong (non-shortest) form`;
+  if (b === 0xed && next !== undefined && next >= 0xa0 && next <= 0xbf)
+    return `bytes ${hex(b)} ${hex(next)} start a UTF-16 surrogate (U+D800–DFFF), which UTF-8 does not encode`;
+  if (b === 0xf4 && next !== undefined && next >= 0x90 && next <= 0xbf)
+    return `bytes ${hex(b)} ${hex(next)} start a code point above U+10FFFF`;
   const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
   for (let k = 1; k < length; k++) {
     const c = bytes[offset + k];
@@ -109,7 +115,10 @@ function byteLineColumn(bytes: Uint8Array, offset: number): { line: number; colu
 /** One line: control characters (a newline from a library's message, say) written as escapes. */
 function oneLine(text: string): string {
   const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(
+    /[\u0000-\u001f\u007f\u2028\u2029]/g,
+    (c) => named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function specError(where: string, reason: string, cause?: unknown): ValidationError {
@@ -136,7 +145,7 @@ function guessWithoutBom(bytes: Uint8Array): string | undefined {
   const sample = bytes.subarray(0, 4096);
   let even = 0;
   let odd = 0;
-  for (let i = 0; i < sample.length; i++) if (sample[i] === 0) (i % 2 === 0 ? even++ : odd++);
+  for (let i = 0; i < sample.length; i++) if (sample[i] === 0) i % 2 === 0 ? even++ : odd++;
   const half = sample.length / 2;
   if (odd >= half * 0.3 && even <= odd / 4) return 'UTF-16 LE';
   if (even >= half * 0.3 && odd <= even / 4) return 'UTF-16 BE';
@@ -153,7 +162,10 @@ function guessWithoutBom(bytes: Uint8Array): string | undefined {
 export function decodeSpecFile(bytes: Uint8Array, path: string): string {
   for (const [mark, name, iconv] of BOMS) {
     if (bytes.length >= mark.length && mark.every((b, i) => bytes[i] === b)) {
-      throw specError(path, `wrong encoding: the file starts with a ${name} byte order mark: ${AS_UTF8} — convert it with iconv -f ${iconv} -t UTF-8`);
+      throw specError(
+        path,
+        `wrong encoding: the file starts with a ${name} byte order mark: ${AS_UTF8} — convert it with iconv -f ${iconv} -t UTF-8`,
+      );
     }
   }
   const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;

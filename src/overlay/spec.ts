@@ -8,7 +8,14 @@ import ipaddr from 'ipaddr.js';
 import { validateOwner } from '../common/ownership.js';
 import { type DhcpRange, type StaticHost, validateSpec as validateDnsmasqSpec } from '../dnsmasq/spec.js';
 import { ValidationError, VxnetError } from '../netlink/errors.js';
-import { addressFamily, isMulticast, validateMtu, validatePort, validatePortableIfname, validateVni } from '../rtnetlink/validate.js';
+import {
+  addressFamily,
+  isMulticast,
+  validateMtu,
+  validatePort,
+  validatePortableIfname,
+  validateVni,
+} from '../rtnetlink/validate.js';
 import { canonicalAddress, VXLAN_PORT } from '../vxlan/spec.js';
 import { type ResolvedRoutedSpec, resolveRoutedSpec, type RoutedSpec } from '../routed/spec.js';
 import { decodeSpecFile, parseSpecText } from './spec-file.js';
@@ -91,11 +98,28 @@ export interface ResolvedSpec {
   firewall?: { peersOnly: boolean };
 }
 
-const TOP_KEYS = ['name', 'mode', 'vni', 'port', 'underlay', 'group', 'peers', 'subnet', 'gateway', 'vxlan', 'bridge', 'mtu', 'dhcp', 'masquerade', 'firewall'];
+const TOP_KEYS = [
+  'name',
+  'mode',
+  'vni',
+  'port',
+  'underlay',
+  'group',
+  'peers',
+  'subnet',
+  'gateway',
+  'vxlan',
+  'bridge',
+  'mtu',
+  'dhcp',
+  'masquerade',
+  'firewall',
+];
 
 function checkKeys(value: Record<string, unknown>, allowed: string[], at: string): void {
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw new ValidationError(at ? `${at}.${key}` : key, `unknown field (known: ${allowed.join(', ')})`);
+    if (!allowed.includes(key))
+      throw new ValidationError(at ? `${at}.${key}` : key, `unknown field (known: ${allowed.join(', ')})`);
   }
 }
 
@@ -108,7 +132,8 @@ export function within<T>(prefix: string, validate: () => T): T {
   try {
     return validate();
   } catch (error) {
-    if (error instanceof ValidationError) throw new ValidationError(`${prefix}.${error.field}`, error.reason, error.value);
+    if (error instanceof ValidationError)
+      throw new ValidationError(`${prefix}.${error.field}`, error.reason, error.value);
     throw error;
   }
 }
@@ -124,14 +149,20 @@ function defaultName(prefix: string, name: string, field: string): string {
 /** Validates a spec (from code or a parsed file) and fills in its defaults. */
 export function resolveSpec(input: unknown): ResolvedSpec {
   if (!isObject(input)) throw new ValidationError('spec', 'expected an object', input);
-  if (input.mode === 'routed') throw new ValidationError('mode', 'a routed spec: resolve it with resolveAnySpec', input.mode);
+  if (input.mode === 'routed')
+    throw new ValidationError('mode', 'a routed spec: resolve it with resolveAnySpec', input.mode);
   if (input.mode === 'unicast' || input.mode === 'multicast') {
     // A resolved VXLAN spec says unicast or multicast here. Only resolveSpec's own results are trusted as resolved
     // (see toResolvedSpec); a copy of one comes back here, and the refusal says why.
-    throw new ValidationError('mode', 'is vxlan or routed in a spec: this looks like a resolved spec copied or changed after ' +
-      'resolveSpec, which is not trusted; change the spec it was resolved from, and pass that (or resolve it again)', input.mode);
+    throw new ValidationError(
+      'mode',
+      'is vxlan or routed in a spec: this looks like a resolved spec copied or changed after ' +
+        'resolveSpec, which is not trusted; change the spec it was resolved from, and pass that (or resolve it again)',
+      input.mode,
+    );
   }
-  if (input.mode !== undefined && input.mode !== 'vxlan') throw new ValidationError('mode', 'vxlan (the default) or routed', input.mode);
+  if (input.mode !== undefined && input.mode !== 'vxlan')
+    throw new ValidationError('mode', 'vxlan (the default) or routed', input.mode);
   checkKeys(input, TOP_KEYS, '');
   const spec = input as unknown as OverlaySpec;
   const name = validateOwner(spec.name, 'name');
@@ -148,23 +179,32 @@ export function resolveSpec(input: unknown): ResolvedSpec {
     local = canonicalAddress(spec.underlay.address);
   }
 
-  if (spec.group !== undefined && spec.peers !== undefined) throw new ValidationError('peers', 'give a multicast group or unicast peers, not both');
-  if (spec.group === undefined && spec.peers === undefined) throw new ValidationError('group', 'give a multicast group (multicast mode) or peers (unicast mode)');
+  if (spec.group !== undefined && spec.peers !== undefined)
+    throw new ValidationError('peers', 'give a multicast group or unicast peers, not both');
+  if (spec.group === undefined && spec.peers === undefined)
+    throw new ValidationError('group', 'give a multicast group (multicast mode) or peers (unicast mode)');
   let group: string | undefined;
   if (spec.group !== undefined) {
     const groupFamily = addressFamily(spec.group, 'group');
-    if (!isMulticast(spec.group)) throw new ValidationError('group', 'is not a multicast address (224.0.0.0/4, ff00::/8)', spec.group);
-    if (family !== undefined && groupFamily !== family) throw new ValidationError('group', `is IPv${groupFamily} but underlay.address is IPv${family}`, spec.group);
+    if (!isMulticast(spec.group))
+      throw new ValidationError('group', 'is not a multicast address (224.0.0.0/4, ff00::/8)', spec.group);
+    if (family !== undefined && groupFamily !== family)
+      throw new ValidationError('group', `is IPv${groupFamily} but underlay.address is IPv${family}`, spec.group);
     family = groupFamily;
     group = canonicalAddress(spec.group);
   }
   const peers: string[] = [];
   if (spec.peers !== undefined) {
     if (!Array.isArray(spec.peers)) throw new ValidationError('peers', 'expected a list of addresses', spec.peers);
-    if (local === undefined) throw new ValidationError('underlay.address', 'unicast mode needs this host\'s underlay address (peers send to it)');
+    if (local === undefined)
+      throw new ValidationError(
+        'underlay.address',
+        "unicast mode needs this host's underlay address (peers send to it)",
+      );
     spec.peers.forEach((peer, i) => {
       const peerFamily = addressFamily(peer, `peers[${i}]`);
-      if (peerFamily !== family) throw new ValidationError(`peers[${i}]`, `is IPv${peerFamily} but underlay.address is IPv${family}`, peer);
+      if (peerFamily !== family)
+        throw new ValidationError(`peers[${i}]`, `is IPv${peerFamily} but underlay.address is IPv${family}`, peer);
       if (isMulticast(peer)) throw new ValidationError(`peers[${i}]`, 'a peer is a unicast address', peer);
       const canonical = canonicalAddress(peer);
       if (canonical === local) return; // the same list on every host: skip ourselves
@@ -173,7 +213,8 @@ export function resolveSpec(input: unknown): ResolvedSpec {
     });
   }
 
-  if (typeof spec.subnet !== 'string' || !spec.subnet.includes('/')) throw new ValidationError('subnet', 'expected a network like 10.10.0.0/24', spec.subnet);
+  if (typeof spec.subnet !== 'string' || !spec.subnet.includes('/'))
+    throw new ValidationError('subnet', 'expected a network like 10.10.0.0/24', spec.subnet);
   let network: [ipaddr.IPv4 | ipaddr.IPv6, number];
   try {
     network = ipaddr.parseCIDR(spec.subnet);
@@ -181,24 +222,38 @@ export function resolveSpec(input: unknown): ResolvedSpec {
     throw new ValidationError('subnet', 'expected a network like 10.10.0.0/24', spec.subnet);
   }
   const [base, prefixlen] = network;
-  const networkAddress = (base.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(spec.subnet) : ipaddr.IPv6.networkAddressFromCIDR(spec.subnet)).toString();
+  const networkAddress = (
+    base.kind() === 'ipv4'
+      ? ipaddr.IPv4.networkAddressFromCIDR(spec.subnet)
+      : ipaddr.IPv6.networkAddressFromCIDR(spec.subnet)
+  ).toString();
   if (canonicalAddress(base.toString()) !== canonicalAddress(networkAddress)) {
     throw new ValidationError('subnet', `has host bits set: did you mean ${networkAddress}/${prefixlen}?`, spec.subnet);
   }
-  const subnet = { text: `${canonicalAddress(networkAddress)}/${prefixlen}`, address: canonicalAddress(networkAddress), prefixlen };
+  const subnet = {
+    text: `${canonicalAddress(networkAddress)}/${prefixlen}`,
+    address: canonicalAddress(networkAddress),
+    prefixlen,
+  };
   let gateway: string | undefined;
   if (spec.gateway !== undefined) {
     addressFamily(spec.gateway, 'gateway');
     const parsed = ipaddr.parse(spec.gateway);
-    if (parsed.kind() !== base.kind() || !parsed.match(network)) throw new ValidationError('gateway', `is not inside the subnet ${subnet.text}`, spec.gateway);
-    if (canonicalAddress(spec.gateway) === subnet.address) throw new ValidationError('gateway', 'is the network address itself', spec.gateway);
+    if (parsed.kind() !== base.kind() || !parsed.match(network))
+      throw new ValidationError('gateway', `is not inside the subnet ${subnet.text}`, spec.gateway);
+    if (canonicalAddress(spec.gateway) === subnet.address)
+      throw new ValidationError('gateway', 'is the network address itself', spec.gateway);
     gateway = canonicalAddress(spec.gateway);
   }
 
-  const vxlan = spec.vxlan === undefined ? defaultName('vx', name, 'vxlan') : validatePortableIfname(spec.vxlan, 'vxlan');
-  const bridge = spec.bridge === undefined ? defaultName('br', name, 'bridge') : validatePortableIfname(spec.bridge, 'bridge');
-  if (vxlan === bridge) throw new ValidationError('bridge', 'the bridge and the VXLAN device need different names', bridge);
-  if (vxlan === device || bridge === device) throw new ValidationError('underlay.device', 'is also the name of the VXLAN device or the bridge', device);
+  const vxlan =
+    spec.vxlan === undefined ? defaultName('vx', name, 'vxlan') : validatePortableIfname(spec.vxlan, 'vxlan');
+  const bridge =
+    spec.bridge === undefined ? defaultName('br', name, 'bridge') : validatePortableIfname(spec.bridge, 'bridge');
+  if (vxlan === bridge)
+    throw new ValidationError('bridge', 'the bridge and the VXLAN device need different names', bridge);
+  if (vxlan === device || bridge === device)
+    throw new ValidationError('underlay.device', 'is also the name of the VXLAN device or the bridge', device);
   const mtu = spec.mtu === undefined ? undefined : validateMtu(spec.mtu, 'mtu');
 
   let dhcp: ResolvedSpec['dhcp'];
@@ -207,47 +262,78 @@ export function resolveSpec(input: unknown): ResolvedSpec {
     checkKeys(spec.dhcp, ['serve', 'ranges', 'hosts', 'leaseTime', 'dnsServers', 'domain'], 'dhcp');
     const serve = spec.dhcp.serve ?? true;
     if (typeof serve !== 'boolean') throw new ValidationError('dhcp.serve', 'true or false', serve);
-    if (serve && gateway === undefined) throw new ValidationError('gateway', 'serving DHCP needs this host\'s address on the bridge (the gateway) for dnsmasq to listen on');
+    if (serve && gateway === undefined)
+      throw new ValidationError(
+        'gateway',
+        "serving DHCP needs this host's address on the bridge (the gateway) for dnsmasq to listen on",
+      );
     if (base.kind() !== 'ipv4' && serve) throw new ValidationError('dhcp', 'DHCP is served for IPv4 subnets only');
     dhcp = { ...spec.dhcp, serve };
     if (serve) {
       // The DHCP module's own checks (ranges inside the subnet, not covering the gateway, MACs, names, no injection).
-      within('dhcp', () => validateDnsmasqSpec({
-        interface: 'bridge0', subnet: `${networkAddress}/${prefixlen}`, gateway: gateway!, ranges: spec.dhcp!.ranges,
-        ...(spec.dhcp!.hosts ? { hosts: spec.dhcp!.hosts } : {}), ...(spec.dhcp!.leaseTime !== undefined ? { leaseTime: spec.dhcp!.leaseTime } : {}),
-        ...(spec.dhcp!.dnsServers ? { dnsServers: spec.dhcp!.dnsServers } : {}), ...(spec.dhcp!.domain ? { domain: spec.dhcp!.domain } : {}),
-      }));
+      within('dhcp', () =>
+        validateDnsmasqSpec({
+          interface: 'bridge0',
+          subnet: `${networkAddress}/${prefixlen}`,
+          gateway: gateway!,
+          ranges: spec.dhcp!.ranges,
+          ...(spec.dhcp!.hosts ? { hosts: spec.dhcp!.hosts } : {}),
+          ...(spec.dhcp!.leaseTime !== undefined ? { leaseTime: spec.dhcp!.leaseTime } : {}),
+          ...(spec.dhcp!.dnsServers ? { dnsServers: spec.dhcp!.dnsServers } : {}),
+          ...(spec.dhcp!.domain ? { domain: spec.dhcp!.domain } : {}),
+        }),
+      );
     }
   }
 
   let masquerade: ResolvedSpec['masquerade'];
   if (spec.masquerade !== undefined && spec.masquerade !== false) {
-    const m: Record<string, unknown> = spec.masquerade === true ? {} : (spec.masquerade as unknown as Record<string, unknown>);
+    const m: Record<string, unknown> =
+      spec.masquerade === true ? {} : (spec.masquerade as unknown as Record<string, unknown>);
     if (!isObject(m)) throw new ValidationError('masquerade', 'true, false or { enabled?, egress? }', spec.masquerade);
     checkKeys(m, ['enabled', 'egress'], 'masquerade');
-    if (m.enabled !== undefined && typeof m.enabled !== 'boolean') throw new ValidationError('masquerade.enabled', 'true or false', m.enabled);
+    if (m.enabled !== undefined && typeof m.enabled !== 'boolean')
+      throw new ValidationError('masquerade.enabled', 'true or false', m.enabled);
     if (m.enabled !== false) {
       if (m.egress !== undefined) validatePortableIfname(m.egress, 'masquerade.egress');
-      if (gateway === undefined) throw new ValidationError('gateway', 'masquerade needs a gateway on the bridge for containers to route through');
+      if (gateway === undefined)
+        throw new ValidationError(
+          'gateway',
+          'masquerade needs a gateway on the bridge for containers to route through',
+        );
       masquerade = m.egress !== undefined ? { egress: m.egress as string } : {};
     }
   }
 
   let firewall: ResolvedSpec['firewall'];
   if (spec.firewall !== undefined && spec.firewall !== false) {
-    const f: Record<string, unknown> = spec.firewall === true ? {} : (spec.firewall as unknown as Record<string, unknown>);
+    const f: Record<string, unknown> =
+      spec.firewall === true ? {} : (spec.firewall as unknown as Record<string, unknown>);
     if (!isObject(f)) throw new ValidationError('firewall', 'true, false or { openPort?, peersOnly? }', spec.firewall);
     checkKeys(f, ['openPort', 'peersOnly'], 'firewall');
     for (const key of ['openPort', 'peersOnly'] as const) {
-      if (f[key] !== undefined && typeof f[key] !== 'boolean') throw new ValidationError(`firewall.${key}`, 'true or false', f[key]);
+      if (f[key] !== undefined && typeof f[key] !== 'boolean')
+        throw new ValidationError(`firewall.${key}`, 'true or false', f[key]);
     }
     if (f.openPort !== false) firewall = { peersOnly: (f.peersOnly as boolean | undefined) ?? true };
   }
 
   return brand({
-    name, vni, port, underlay: { device, ...(local ? { address: local } : {}) }, mode: group ? 'multicast' : 'unicast',
-    ...(group ? { group } : {}), peers, subnet, ...(gateway ? { gateway } : {}), vxlan, bridge, ...(mtu ? { mtu } : {}),
-    ...(dhcp ? { dhcp } : {}), ...(masquerade ? { masquerade } : {}), ...(firewall ? { firewall } : {}),
+    name,
+    vni,
+    port,
+    underlay: { device, ...(local ? { address: local } : {}) },
+    mode: group ? 'multicast' : 'unicast',
+    ...(group ? { group } : {}),
+    peers,
+    subnet,
+    ...(gateway ? { gateway } : {}),
+    vxlan,
+    bridge,
+    ...(mtu ? { mtu } : {}),
+    ...(dhcp ? { dhcp } : {}),
+    ...(masquerade ? { masquerade } : {}),
+    ...(firewall ? { firewall } : {}),
   });
 }
 
@@ -274,7 +360,12 @@ function deepFreeze<T>(value: T): T {
 
 /** True for a spec resolveSpec returned (and so validated). */
 export function isResolvedSpec(value: unknown): value is ResolvedSpec {
-  return typeof value === 'object' && value !== null && resolvedSpecs.has(value) && (value as { mode?: string }).mode !== 'routed';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    resolvedSpecs.has(value) &&
+    (value as { mode?: string }).mode !== 'routed'
+  );
 }
 
 /** A spec of either mode, as written. */
@@ -290,7 +381,9 @@ export function resolveAnySpec(input: unknown): AnyResolvedSpec {
 
 /** Either mode: `input` itself when resolveAnySpec (or resolveSpec) made it, else resolveAnySpec(input). */
 export function toAnyResolvedSpec(input: unknown): AnyResolvedSpec {
-  return typeof input === 'object' && input !== null && resolvedSpecs.has(input) ? (input as AnyResolvedSpec) : resolveAnySpec(input);
+  return typeof input === 'object' && input !== null && resolvedSpecs.has(input)
+    ? (input as AnyResolvedSpec)
+    : resolveAnySpec(input);
 }
 
 export function isRoutedSpec(spec: AnyResolvedSpec): spec is ResolvedRoutedSpec {
@@ -312,7 +405,8 @@ export function toResolvedSpec(input: unknown): ResolvedSpec {
  */
 export async function loadSpec(path: string): Promise<ResolvedSpec> {
   const spec = await loadAnySpec(path);
-  if (isRoutedSpec(spec)) throw new ValidationError('mode', `${path} is a routed spec: read it with loadAnySpec`, 'routed');
+  if (isRoutedSpec(spec))
+    throw new ValidationError('mode', `${path} is a routed spec: read it with loadAnySpec`, 'routed');
   return spec;
 }
 

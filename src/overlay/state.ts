@@ -65,7 +65,9 @@ export class NetworkState {
     try {
       return JSON.parse(text) as NetworkRecord;
     } catch (error) {
-      throw new VxnetError(`the state of network ${this.network} (${this.recordPath}) is not valid JSON: ${(error as Error).message}; delete the file if no vxnet process uses it`);
+      throw new VxnetError(
+        `the state of network ${this.network} (${this.recordPath}) is not valid JSON: ${(error as Error).message}; delete the file if no vxnet process uses it`,
+      );
     }
   }
 
@@ -118,6 +120,8 @@ export class NetworkState {
     } catch {
       return [];
     }
-    return names.filter((name) => name !== this.network).map((name) => new NetworkState(this.root, this.namespace, name));
+    return names
+      .filter((name) => name !== this.network)
+      .map((name) => new NetworkState(this.root, this.namespace, name));
   }
 }

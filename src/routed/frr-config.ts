@@ -30,7 +30,12 @@ export const FIB_ROUTE_MAP = 'vxnet-fib';
 export function frrConfig(spec: ResolvedRoutedSpec): FrrConfig {
   const bgp = spec.routes.bgp;
   if (!bgp) throw new Error(`network ${spec.name} does not use BGP`);
-  const header = [`! vxnet network ${spec.name}: generated, rewritten on every apply`, `hostname vxnet-${spec.name}`, 'log stdout informational', '!'];
+  const header = [
+    `! vxnet network ${spec.name}: generated, rewritten on every apply`,
+    `hostname vxnet-${spec.name}`,
+    'log stdout informational',
+    '!',
+  ];
   const zebra = [
     ...header,
     `ip prefix-list ${OWN_SUBNET_LIST} seq 5 permit ${spec.subnet.text} le 32`,

@@ -30,7 +30,8 @@ import { VxnetError } from '../netlink/errors.js';
 
 export const FRR_EXIT_MARKER = 'vxnet-frr-exit=';
 export const DEFAULT_FRR_DIR = '/usr/lib/frr';
-export const INSTALL_FRR = 'install FRR: Debian/Ubuntu: apt-get install frr (8.4 or later; vxnet runs its zebra and bgpd itself, the system service need not run)';
+export const INSTALL_FRR =
+  'install FRR: Debian/Ubuntu: apt-get install frr (8.4 or later; vxnet runs its zebra and bgpd itself, the system service need not run)';
 const STDERR_LINES = 60;
 
 export type FrrDaemonName = 'zebra' | 'bgpd';
@@ -62,22 +63,41 @@ export function findFrr(options: FrrToolOptions & { namespace?: string }): FrrTo
   const dir = options.frrDir ?? DEFAULT_FRR_DIR;
   const daemon = (name: FrrDaemonName): string => {
     const found = findExecutable(`${dir}/${name}`);
-    if (!found) throw new PreflightError('tool-missing', `FRR's ${name} is not at ${dir}/${name}: ${INSTALL_FRR}`, { tool: name, package: 'frr', path: `${dir}/${name}` });
+    if (!found)
+      throw new PreflightError('tool-missing', `FRR's ${name} is not at ${dir}/${name}: ${INSTALL_FRR}`, {
+        tool: name,
+        package: 'frr',
+        path: `${dir}/${name}`,
+      });
     return found;
   };
   const zebra = daemon('zebra');
   const bgpd = daemon('bgpd');
   const vtysh = findExecutable(options.vtyshPath ?? 'vtysh', options.path);
-  if (!vtysh) throw new PreflightError('tool-missing', `vtysh is missing (${options.vtyshPath ?? 'not in PATH'}): ${INSTALL_FRR}`, { tool: 'vtysh', package: 'frr' });
+  if (!vtysh)
+    throw new PreflightError(
+      'tool-missing',
+      `vtysh is missing (${options.vtyshPath ?? 'not in PATH'}): ${INSTALL_FRR}`,
+      { tool: 'vtysh', package: 'frr' },
+    );
   const tool = (name: string, from: string): string => {
     const found = findExecutable(name, options.path);
-    if (!found) throw new PreflightError('tool-missing', `${name} is missing; it comes with ${from} (Debian: apt-get install ${from})`, { tool: name });
+    if (!found)
+      throw new PreflightError(
+        'tool-missing',
+        `${name} is missing; it comes with ${from} (Debian: apt-get install ${from})`,
+        { tool: name },
+      );
     return found;
   };
   const user = frrUser();
   return {
-    zebra, bgpd, vtysh,
-    setpriv: tool('setpriv', 'util-linux'), unshare: tool('unshare', 'util-linux'), sh: tool('sh', 'dash'),
+    zebra,
+    bgpd,
+    vtysh,
+    setpriv: tool('setpriv', 'util-linux'),
+    unshare: tool('unshare', 'util-linux'),
+    sh: tool('sh', 'dash'),
     ...(options.namespace !== undefined ? { nsenter: tool('nsenter', 'util-linux') } : {}),
     ...user,
   };
@@ -91,8 +111,14 @@ function frrUser(): { uid: number; gid: number } {
   } catch {
     // below
   }
-  const entry = passwd.split('\n').map((line) => line.split(':')).find((fields) => fields[0] === 'frr');
-  if (!entry) throw new PreflightError('tool-missing', `there is no user "frr", which FRR's daemons run as: ${INSTALL_FRR}`, { package: 'frr' });
+  const entry = passwd
+    .split('\n')
+    .map((line) => line.split(':'))
+    .find((fields) => fields[0] === 'frr');
+  if (!entry)
+    throw new PreflightError('tool-missing', `there is no user "frr", which FRR's daemons run as: ${INSTALL_FRR}`, {
+      package: 'frr',
+    });
   return { uid: Number(entry[2]), gid: Number(entry[3]) };
 }
 
@@ -119,11 +145,29 @@ export function frrPaths(dir: string): FrrPaths {
 
 /** The daemon's own arguments: private paths, no vty TCP port, log to stdout. */
 export function daemonArgs(daemon: FrrDaemonName, paths: FrrPaths): string[] {
-  return ['-f', paths.config(daemon), '-i', paths.pid(daemon), '-z', paths.zserv, '--vty_socket', paths.dir, '-P', '0', '--log', 'stdout'];
+  return [
+    '-f',
+    paths.config(daemon),
+    '-i',
+    paths.pid(daemon),
+    '-z',
+    paths.zserv,
+    '--vty_socket',
+    paths.dir,
+    '-P',
+    '0',
+    '--log',
+    'stdout',
+  ];
 }
 
 /** The whole chain's command line (see the top of this file). */
-export function frrLaunchCommand(daemon: FrrDaemonName, tools: FrrTools, paths: FrrPaths, namespace?: string): { command: string; args: string[] } {
+export function frrLaunchCommand(
+  daemon: FrrDaemonName,
+  tools: FrrTools,
+  paths: FrrPaths,
+  namespace?: string,
+): { command: string; args: string[] } {
   const args = ['--pdeathsig', 'SIGKILL', '--'];
   if (namespace !== undefined) {
     if (!tools.nsenter) throw new Error('nsenter is needed to run FRR in a namespace');
@@ -185,17 +229,32 @@ export class FrrStartError extends VxnetError {
     readonly exit?: Pick<DnsmasqExit, 'code' | 'signal'>,
   ) {
     const said = excerpt(stderr);
-    super(`FRR ${daemon} (network ${instance}) failed to start: ${reason}${said.length ? `; ${daemon} said:\n  ${said.join('\n  ')}` : ''}`);
+    super(
+      `FRR ${daemon} (network ${instance}) failed to start: ${reason}${said.length ? `; ${daemon} said:\n  ${said.join('\n  ')}` : ''}`,
+    );
   }
 }
 
 /** FRR crashed too often within the window: no more restarts. */
 export class FrrGaveUpError extends VxnetError {
   override name = 'FrrGaveUpError';
-  constructor(readonly instance: string, readonly daemon: FrrDaemonName, readonly crashes: number, windowMs: number, lastExit?: DnsmasqExit, lastError?: Error) {
+  constructor(
+    readonly instance: string,
+    readonly daemon: FrrDaemonName,
+    readonly crashes: number,
+    windowMs: number,
+    lastExit?: DnsmasqExit,
+    lastError?: Error,
+  ) {
     const said = excerpt(lastExit?.stderr ?? []);
-    const last = lastError ? lastError.message : lastExit ? `${daemon} ${frrExit(lastExit)}${said.length ? `; ${daemon} said:\n  ${said.join('\n  ')}` : ''}` : 'no exit recorded';
-    super(`FRR ${daemon} (network ${instance}) failed ${crashes} times within ${Math.round(windowMs / 1000)} s; no more restarts. Last failure: ${last}`);
+    const last = lastError
+      ? lastError.message
+      : lastExit
+        ? `${daemon} ${frrExit(lastExit)}${said.length ? `; ${daemon} said:\n  ${said.join('\n  ')}` : ''}`
+        : 'no exit recorded';
+    super(
+      `FRR ${daemon} (network ${instance}) failed ${crashes} times within ${Math.round(windowMs / 1000)} s; no more restarts. Last failure: ${last}`,
+    );
   }
 }
 
@@ -228,7 +287,11 @@ export class FrrDaemonProcess extends EventEmitter<{ line: [string] }> {
   private constructor(private readonly spec: FrrLaunch) {
     super();
     const { command, args } = frrLaunchCommand(spec.daemon, spec.tools, spec.paths, spec.namespace);
-    this.child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' }, detached: true });
+    this.child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+      detached: true,
+    });
     let resolveExit!: (exit: DnsmasqExit) => void;
     this.exited = new Promise((resolve) => (resolveExit = resolve));
     const socket = spec.daemon === 'zebra' ? spec.paths.zserv : spec.paths.vty(spec.daemon);
@@ -313,7 +376,8 @@ export class FrrDaemonProcess extends EventEmitter<{ line: [string] }> {
     const wrapper = this.child.pid!;
     const [shell] = childrenOf(wrapper);
     const [daemon] = shell === undefined ? [] : childrenOf(shell);
-    if (daemon === undefined) throw new Error(`${this.spec.daemon} made its socket but is not found under its wrapper (pid ${wrapper})`);
+    if (daemon === undefined)
+      throw new Error(`${this.spec.daemon} made its socket but is not found under its wrapper (pid ${wrapper})`);
     this.pid = daemon;
     this.startTime = procStat(daemon)?.startTime;
   }
@@ -352,7 +416,10 @@ export class FrrDaemonProcess extends EventEmitter<{ line: [string] }> {
         const value = match(line);
         if (value !== undefined && done()) resolve(value);
       };
-      const timer = setTimeout(() => done() && reject(new Error(`${what}: not seen within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => done() && reject(new Error(`${what}: not seen within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.on('line', onLine);
       void this.exited.then(() => done() && reject(new Error(`${what}: ${this.spec.daemon} ended first`)));
     });
@@ -362,13 +429,17 @@ export class FrrDaemonProcess extends EventEmitter<{ line: [string] }> {
   async terminate(timeoutMs: number): Promise<DnsmasqExit> {
     if (!this.signal('SIGTERM')) this.kill();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const exit = await Promise.race([this.exited, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)))]);
+    const exit = await Promise.race([
+      this.exited,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
+    ]);
     clearTimeout(timer);
     if (!exit) this.kill();
     const result = exit ?? (await this.exited);
     const deadline = Date.now() + timeoutMs;
     while (this.pid !== undefined && processAlive(this.pid, this.startTime)) {
-      if (Date.now() > deadline) throw new Error(`${this.spec.daemon} (pid ${this.pid}) still runs ${timeoutMs} ms after its wrapper ended`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.spec.daemon} (pid ${this.pid}) still runs ${timeoutMs} ms after its wrapper ended`);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     return result;
@@ -378,13 +449,18 @@ export class FrrDaemonProcess extends EventEmitter<{ line: [string] }> {
 /** vtysh, read-only: one command's JSON from the network's private daemons. */
 export function vtyshJson(vtysh: string, dir: string, command: string, timeoutMs = 5000): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    execFile(vtysh, ['--vty_socket', dir, '-c', command], { encoding: 'utf8', timeout: timeoutMs }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`vtysh -c '${command}': ${(stderr || error.message).trim()}`));
-      try {
-        resolve(JSON.parse(stdout));
-      } catch {
-        reject(new Error(`vtysh -c '${command}' did not answer JSON: ${stdout.slice(0, 200)}`));
-      }
-    });
+    execFile(
+      vtysh,
+      ['--vty_socket', dir, '-c', command],
+      { encoding: 'utf8', timeout: timeoutMs },
+      (error, stdout, stderr) => {
+        if (error) return reject(new Error(`vtysh -c '${command}': ${(stderr || error.message).trim()}`));
+        try {
+          resolve(JSON.parse(stdout));
+        } catch {
+          reject(new Error(`vtysh -c '${command}' did not answer JSON: ${stdout.slice(0, 200)}`));
+        }
+      },
+    );
   });
 }

@@ -23,7 +23,18 @@ import { type RestartPolicy, Supervisor, validatePolicy } from '../dnsmasq/super
 import type { NetworkState } from '../overlay/state.js';
 import type { Rtnetlink } from '../rtnetlink/client.js';
 import { frrConfig, type FrrConfig } from './frr-config.js';
-import { FrrDaemonProcess, type FrrDaemonName, FrrGaveUpError, findFrr, frrPaths, type FrrPaths, type FrrToolOptions, type FrrTools, pidFileHolder, vtyshJson } from './frr-daemon.js';
+import {
+  FrrDaemonProcess,
+  type FrrDaemonName,
+  FrrGaveUpError,
+  findFrr,
+  frrPaths,
+  type FrrPaths,
+  type FrrToolOptions,
+  type FrrTools,
+  pidFileHolder,
+  vtyshJson,
+} from './frr-daemon.js';
 import { mainTable, routeDestination } from './routes.js';
 import { overlaps, type ResolvedRoutedSpec, type Subnet } from './spec.js';
 
@@ -116,33 +127,67 @@ export class FrrService {
       if (holders.every((pid) => pid !== undefined)) {
         // Served by another vxnet process: it owns them; a changed configuration needs that process gone first.
         if (sameConfig(paths, config)) return [];
-        return [{ action: 'restart', target, detail: `${detail}; configuration changed, running under pid ${holders[0]}`, apply: async () => {
-          await stopForeign(paths, this.options.stopTimeoutMs ?? 5000);
-          await this.start(spec.name, config, paths, tools, state);
-        } }];
+        return [
+          {
+            action: 'restart',
+            target,
+            detail: `${detail}; configuration changed, running under pid ${holders[0]}`,
+            apply: async () => {
+              await stopForeign(paths, this.options.stopTimeoutMs ?? 5000);
+              await this.start(spec.name, config, paths, tools, state);
+            },
+          },
+        ];
       }
-      return [{ action: 'start', target, detail, apply: async () => {
-        await stopForeign(paths, this.options.stopTimeoutMs ?? 5000); // half an instance (one daemon alive): start whole
-        await this.start(spec.name, config, paths, tools, state);
-      } }];
+      return [
+        {
+          action: 'start',
+          target,
+          detail,
+          apply: async () => {
+            await stopForeign(paths, this.options.stopTimeoutMs ?? 5000); // half an instance (one daemon alive): start whole
+            await this.start(spec.name, config, paths, tools, state);
+          },
+        },
+      ];
     }
     const states = [...running.supervisors.values()].map((s) => s.status().state);
     if (states.some((s) => s === 'stopped' || s === 'failed')) {
-      return [{ action: 'start', target, detail, apply: async () => {
-        await this.stop(spec.name);
-        await this.start(spec.name, config, paths, tools, state);
-      } }];
+      return [
+        {
+          action: 'start',
+          target,
+          detail,
+          apply: async () => {
+            await this.stop(spec.name);
+            await this.start(spec.name, config, paths, tools, state);
+          },
+        },
+      ];
     }
     if (running.config.zebra !== config.zebra || running.config.bgpd !== config.bgpd) {
-      return [{ action: 'restart', target, detail: `${detail}; configuration changed`, apply: async () => {
-        await this.stop(spec.name);
-        await this.start(spec.name, config, paths, tools, state);
-      } }];
+      return [
+        {
+          action: 'restart',
+          target,
+          detail: `${detail}; configuration changed`,
+          apply: async () => {
+            await this.stop(spec.name);
+            await this.start(spec.name, config, paths, tools, state);
+          },
+        },
+      ];
     }
     return [];
   }
 
-  private async start(network: string, config: FrrConfig, paths: FrrPaths, tools: FrrTools, state: NetworkState): Promise<void> {
+  private async start(
+    network: string,
+    config: FrrConfig,
+    paths: FrrPaths,
+    tools: FrrTools,
+    state: NetworkState,
+  ): Promise<void> {
     state.ensureDir();
     state.update((record) => delete (record as BgpRecord).bgp);
     // A fresh directory: stale pid files and sockets of a killed instance go with the old one.
@@ -150,17 +195,31 @@ export class FrrService {
     mkdirSync(paths.tmp, { recursive: true, mode: 0o750 });
     writeFileSync(paths.config('zebra'), config.zebra, { mode: 0o640 });
     writeFileSync(paths.config('bgpd'), config.bgpd, { mode: 0o640 });
-    for (const path of [paths.dir, paths.tmp, paths.config('zebra'), paths.config('bgpd')]) chownSync(path, tools.uid, tools.gid);
+    for (const path of [paths.dir, paths.tmp, paths.config('zebra'), paths.config('bgpd')])
+      chownSync(path, tools.uid, tools.gid);
     const policy = validatePolicy(this.options.restart, 'frr.restart');
     const instance: Instance = { config, paths, tools, supervisors: new Map() };
     this.instances.set(network, instance);
     try {
       for (const daemon of DAEMONS) {
         const supervisor = new Supervisor(
-          () => FrrDaemonProcess.launch({ instance: network, daemon, tools, paths, ...(this.namespace !== undefined ? { namespace: this.namespace } : {}), startTimeoutMs: this.options.startTimeoutMs ?? 10_000 }),
+          () =>
+            FrrDaemonProcess.launch({
+              instance: network,
+              daemon,
+              tools,
+              paths,
+              ...(this.namespace !== undefined ? { namespace: this.namespace } : {}),
+              startTimeoutMs: this.options.startTimeoutMs ?? 10_000,
+            }),
           {
-            instance: network, hostsPath: '', policy, stopTimeoutMs: this.options.stopTimeoutMs ?? 5000, reloadTimeoutMs: 0,
-            gaveUp: (crashes, windowMs, lastExit, lastError) => new FrrGaveUpError(network, daemon, crashes, windowMs, lastExit, lastError),
+            instance: network,
+            hostsPath: '',
+            policy,
+            stopTimeoutMs: this.options.stopTimeoutMs ?? 5000,
+            reloadTimeoutMs: 0,
+            gaveUp: (crashes, windowMs, lastExit, lastError) =>
+              new FrrGaveUpError(network, daemon, crashes, windowMs, lastExit, lastError),
           },
         );
         supervisor.on('error', (error) => {
@@ -181,16 +240,22 @@ export class FrrService {
   /** The change that stops the network's FRR, wherever it runs; none if none runs. */
   planStop(network: string, state: NetworkState): Change | undefined {
     const paths = frrPaths(FrrService.dirOf(state));
-    if (this.instances.has(network)) return { action: 'stop', target: `frr of ${network}`, apply: () => this.stop(network, paths) };
+    if (this.instances.has(network))
+      return { action: 'stop', target: `frr of ${network}`, apply: () => this.stop(network, paths) };
     const holders = DAEMONS.map((d) => pidFileHolder(paths.pid(d))).filter((p) => p !== undefined);
     if (holders.length === 0) {
       // Nothing alive; files of a killed instance are removed with the state.
       return undefined;
     }
-    return { action: 'stop', target: `frr of ${network}`, detail: `pid ${holders.join(', ')}`, apply: async () => {
-      await stopForeign(paths, this.options.stopTimeoutMs ?? 5000);
-      rmSync(paths.dir, { recursive: true, force: true });
-    } };
+    return {
+      action: 'stop',
+      target: `frr of ${network}`,
+      detail: `pid ${holders.join(', ')}`,
+      apply: async () => {
+        await stopForeign(paths, this.options.stopTimeoutMs ?? 5000);
+        rmSync(paths.dir, { recursive: true, force: true });
+      },
+    };
   }
 
   /** bgpd first (zebra then withdraws its routes from the kernel), then zebra. */
@@ -224,14 +289,28 @@ export class FrrService {
       if (Object.keys(pids).length === 0 && !gaveUp) return undefined;
     }
     const status: BgpStatus = {
-      running: pids.zebra !== undefined && pids.bgpd !== undefined, pids, restarts, ...(ownerPid ? { ownerPid } : {}),
-      peers: [], established: 0, routes: [], overlapping: [], ...(gaveUp ? { gaveUp } : {}), problems: [],
+      running: pids.zebra !== undefined && pids.bgpd !== undefined,
+      pids,
+      restarts,
+      ...(ownerPid ? { ownerPid } : {}),
+      peers: [],
+      established: 0,
+      routes: [],
+      overlapping: [],
+      ...(gaveUp ? { gaveUp } : {}),
+      problems: [],
     };
     if (gaveUp && !status.running) status.problems.push(`bgp: stopped (gave up at ${gaveUp.at}: ${gaveUp.reason})`);
-    for (const daemon of DAEMONS) if (pids[daemon] === undefined && !gaveUp) status.problems.push(`bgp: ${daemon} is not running`);
+    for (const daemon of DAEMONS)
+      if (pids[daemon] === undefined && !gaveUp) status.problems.push(`bgp: ${daemon} is not running`);
     const names = new Map((await rt.links.list()).map((l) => [l.ifindex, l.ifname]));
-    status.routes = (await mainTable(rt)).filter((r) => r.protocol === RTPROT_BGP)
-      .map((r) => ({ dst: routeDestination(r), ...(r.gateway ? { via: r.gateway } : {}), ...(r.oif !== undefined ? { dev: names.get(r.oif) ?? `#${r.oif}` } : {}) }));
+    status.routes = (await mainTable(rt))
+      .filter((r) => r.protocol === RTPROT_BGP)
+      .map((r) => ({
+        dst: routeDestination(r),
+        ...(r.gateway ? { via: r.gateway } : {}),
+        ...(r.oif !== undefined ? { dev: names.get(r.oif) ?? `#${r.oif}` } : {}),
+      }));
     if (pids.bgpd === undefined) return status;
     const vtysh = instance?.tools.vtysh ?? safeTools(this)?.vtysh;
     if (!vtysh) return status;
@@ -240,7 +319,12 @@ export class FrrService {
       status.asn = summary.as;
       status.routerId = summary.routerId;
       for (const [address, peer] of Object.entries<any>(summary.peers ?? {})) {
-        status.peers.push({ address, state: peer.state, prefixesReceived: peer.pfxRcd ?? 0, ...(peer.peerUptime ? { uptime: peer.peerUptime } : {}) });
+        status.peers.push({
+          address,
+          state: peer.state,
+          prefixesReceived: peer.pfxRcd ?? 0,
+          ...(peer.peerUptime ? { uptime: peer.peerUptime } : {}),
+        });
       }
       status.peers.sort((a, b) => a.address.localeCompare(b.address, 'en', { numeric: true }));
       status.established = status.peers.filter((p) => p.state === 'Established').length;
@@ -253,7 +337,9 @@ export class FrrService {
             const from = path.peerId;
             if (!from || from === '(unspec)' || from === '0.0.0.0') continue; // our own `network`
             status.overlapping.push({ prefix, from });
-            status.problems.push(`bgp: ${from} announces ${prefix}, which overlaps this host's subnet ${subnet.text}: not installed over it`);
+            status.problems.push(
+              `bgp: ${from} announces ${prefix}, which overlaps this host's subnet ${subnet.text}: not installed over it`,
+            );
           }
         }
       }
@@ -279,7 +365,10 @@ function safeTools(service: FrrService): FrrTools | undefined {
 
 function sameConfig(paths: FrrPaths, config: FrrConfig): boolean {
   try {
-    return readFileSync(paths.config('zebra'), 'utf8') === config.zebra && readFileSync(paths.config('bgpd'), 'utf8') === config.bgpd;
+    return (
+      readFileSync(paths.config('zebra'), 'utf8') === config.zebra &&
+      readFileSync(paths.config('bgpd'), 'utf8') === config.bgpd
+    );
   } catch {
     return false;
   }
@@ -303,9 +392,15 @@ function parentOf(pid: number | undefined): number | undefined {
  * timeout are killed.
  */
 export async function stopForeign(paths: FrrPaths, timeoutMs: number): Promise<void> {
-  const pids = (['bgpd', 'zebra'] as FrrDaemonName[]).map((d) => pidFileHolder(paths.pid(d))).filter((p): p is number => p !== undefined);
+  const pids = (['bgpd', 'zebra'] as FrrDaemonName[])
+    .map((d) => pidFileHolder(paths.pid(d)))
+    .filter((p): p is number => p !== undefined);
   if (pids.length === 0) return;
-  const owners = new Set(pids.map((pid) => parentOf(parentOf(parentOf(pid)))).filter((p): p is number => p !== undefined && p > 1 && p !== process.pid));
+  const owners = new Set(
+    pids
+      .map((pid) => parentOf(parentOf(parentOf(pid))))
+      .filter((p): p is number => p !== undefined && p > 1 && p !== process.pid),
+  );
   for (const owner of owners) signal(owner, 'SIGTERM');
   if (owners.size === 0) for (const pid of pids) signal(pid, 'SIGTERM');
   const deadline = Date.now() + timeoutMs;

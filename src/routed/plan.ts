@@ -71,12 +71,17 @@ function subnetOf(route: Route): Subnet {
 /** Kernel-side validation: the subnet and the static table against what this host already routes. */
 async function checkAgainstHost(rt: Rtnetlink, spec: ResolvedRoutedSpec, table: Route[]): Promise<void> {
   const bridge = await rt.links.find(spec.bridge);
-  const connected = table.filter((r) => r.protocol === RTPROT_KERNEL && r.dst_len > 0 && r.oif !== undefined && r.oif !== bridge?.ifindex);
+  const connected = table.filter(
+    (r) => r.protocol === RTPROT_KERNEL && r.dst_len > 0 && r.oif !== undefined && r.oif !== bridge?.ifindex,
+  );
   const names = new Map<number, { name: string; owner?: string }>();
   const nameOf = async (index: number) => {
     if (!names.has(index)) {
       const link = (await rt.links.list()).find((l) => l.ifindex === index);
-      names.set(index, { name: link?.ifname ?? `#${index}`, ...(ownerFromAlias(link?.ifalias) ? { owner: ownerFromAlias(link?.ifalias)! } : {}) });
+      names.set(index, {
+        name: link?.ifname ?? `#${index}`,
+        ...(ownerFromAlias(link?.ifalias) ? { owner: ownerFromAlias(link?.ifalias)! } : {}),
+      });
     }
     return names.get(index)!;
   };
@@ -84,12 +89,20 @@ async function checkAgainstHost(rt: Rtnetlink, spec: ResolvedRoutedSpec, table: 
     const other = subnetOf(route);
     if (overlaps(other, spec.subnet)) {
       const dev = await nameOf(route.oif!);
-      throw new ValidationError('subnet', `overlaps ${other.text} already on ${dev.name}${dev.owner ? ` (network ${dev.owner})` : ''} in ${rt.where}: two networks with one subnet on a host cannot both be routed`, spec.subnet.text);
+      throw new ValidationError(
+        'subnet',
+        `overlaps ${other.text} already on ${dev.name}${dev.owner ? ` (network ${dev.owner})` : ''} in ${rt.where}: two networks with one subnet on a host cannot both be routed`,
+        spec.subnet.text,
+      );
     }
     for (const [i, entry] of spec.routes.static.entries()) {
       if (overlaps(other, entry.subnet)) {
         const dev = await nameOf(route.oif!);
-        throw new ValidationError(`routes.static[${i}].subnet`, `overlaps ${other.text}, connected here on ${dev.name}${dev.owner ? ` (network ${dev.owner})` : ''}`, entry.subnet.text);
+        throw new ValidationError(
+          `routes.static[${i}].subnet`,
+          `overlaps ${other.text}, connected here on ${dev.name}${dev.owner ? ` (network ${dev.owner})` : ''}`,
+          entry.subnet.text,
+        );
       }
     }
   }
@@ -100,14 +113,28 @@ export async function planRouted(ctx: RoutedContext, spec: ResolvedRoutedSpec): 
   const table = await mainTable(rt);
   await checkNextHops(rt, spec.underlay.device, spec.routes.static);
   await checkAgainstHost(rt, spec, table);
-  const routePlan = await planStaticRoutes(rt, {
-    routes: spec.routes.static, dev: spec.underlay.device, claimed: claimedRoutes(state), othersClaim: othersClaim(state),
-    claim: (destinations) => recordClaim(state, destinations),
-  }, table);
+  const routePlan = await planStaticRoutes(
+    rt,
+    {
+      routes: spec.routes.static,
+      dev: spec.underlay.device,
+      claimed: claimedRoutes(state),
+      othersClaim: othersClaim(state),
+      claim: (destinations) => recordClaim(state, destinations),
+    },
+    table,
+  );
 
   const changes: Change[] = [];
   const mtu = spec.mtu ?? (await rt.links.find(spec.underlay.device))?.mtu ?? ETHERNET_MTU;
-  changes.push(...(await planBridge(rt, { name: spec.bridge, mtu, owner: spec.name, address: `${spec.gateway}/${spec.subnet.prefixlen}` })));
+  changes.push(
+    ...(await planBridge(rt, {
+      name: spec.bridge,
+      mtu,
+      owner: spec.name,
+      address: `${spec.gateway}/${spec.subnet.prefixlen}`,
+    })),
+  );
 
   const range = spec.containerRange?.text;
   const config: MasqueradeConfig = {
@@ -122,8 +149,15 @@ export async function planRouted(ctx: RoutedContext, spec: ResolvedRoutedSpec): 
   if (diff.length) {
     const present = (await ctx.masquerade.status()).present;
     changes.push({
-      action: present ? 'update' : 'create', target: `nftables table ${ctx.masquerade.table}`,
-      detail: [spec.masquerade ? `masquerade ${spec.subnet.text}${range ? ` except to ${range}` : ''}` : '', `forward ${range ?? routedSources(spec)} to ${spec.bridge}`, `${diff.length} message(s)`].filter(Boolean).join(', '),
+      action: present ? 'update' : 'create',
+      target: `nftables table ${ctx.masquerade.table}`,
+      detail: [
+        spec.masquerade ? `masquerade ${spec.subnet.text}${range ? ` except to ${range}` : ''}` : '',
+        `forward ${range ?? routedSources(spec)} to ${spec.bridge}`,
+        `${diff.length} message(s)`,
+      ]
+        .filter(Boolean)
+        .join(', '),
       apply: async () => ctx.onBlocking((await ctx.masquerade.ensure(config)).blocking.map((b) => b.reason)),
     });
   }
@@ -149,9 +183,13 @@ function routedSources(spec: ResolvedRoutedSpec): string {
   const base = toInt(first);
   for (const s of subnets) {
     const other = toInt(ipaddr.IPv4.parse(s.address).toByteArray());
-    while (prefixlen > 0 && (prefixlen === 32 ? base !== other : (base >>> (32 - prefixlen)) !== (other >>> (32 - prefixlen)))) prefixlen--;
+    while (
+      prefixlen > 0 &&
+      (prefixlen === 32 ? base !== other : base >>> (32 - prefixlen) !== other >>> (32 - prefixlen))
+    )
+      prefixlen--;
   }
-  const network = prefixlen === 0 ? 0 : (base >>> (32 - prefixlen)) << (32 - prefixlen) >>> 0;
+  const network = prefixlen === 0 ? 0 : ((base >>> (32 - prefixlen)) << (32 - prefixlen)) >>> 0;
   return `${[24, 16, 8, 0].map((shift) => (network >>> shift) & 255).join('.')}/${prefixlen}`;
 }
 
@@ -163,11 +201,18 @@ export async function planRoutedRemoval(rt: Rtnetlink, state: NetworkState): Pro
 }
 
 /** status's part: this network's vxnet routes, as the kernel has them. */
-export async function routedStatus(rt: Rtnetlink, state: NetworkState): Promise<{ dst: string; via?: string; dev?: string }[]> {
+export async function routedStatus(
+  rt: Rtnetlink,
+  state: NetworkState,
+): Promise<{ dst: string; via?: string; dev?: string }[]> {
   const claimed = new Set(claimedRoutes(state));
   if (claimed.size === 0) return [];
   const names = new Map((await rt.links.list()).map((l) => [l.ifindex, l.ifname]));
   return (await mainTable(rt))
     .filter((r) => r.protocol === RTPROT_VXNET && claimed.has(routeDestination(r)))
-    .map((r) => ({ dst: routeDestination(r), ...(r.gateway ? { via: r.gateway } : {}), ...(r.oif !== undefined ? { dev: names.get(r.oif) ?? `#${r.oif}` } : {}) }));
+    .map((r) => ({
+      dst: routeDestination(r),
+      ...(r.gateway ? { via: r.gateway } : {}),
+      ...(r.oif !== undefined ? { dev: names.get(r.oif) ?? `#${r.oif}` } : {}),
+    }));
 }

@@ -46,7 +46,15 @@ export interface RoutePlan {
   installed: { dst: string; via?: string; dev?: string }[];
 }
 
-const PROTOCOL_NAMES: Record<number, string> = { 2: 'kernel', 3: 'boot', 4: 'static', 11: 'zebra', 12: 'bird', 16: 'dhcp', 186: 'bgp' };
+const PROTOCOL_NAMES: Record<number, string> = {
+  2: 'kernel',
+  3: 'boot',
+  4: 'static',
+  11: 'zebra',
+  12: 'bird',
+  16: 'dhcp',
+  186: 'bgp',
+};
 
 export function routeDestination(route: Route): string {
   return `${route.dst ?? '0.0.0.0'}/${route.dst_len}`;
@@ -62,19 +70,37 @@ export async function mainTable(rt: Rtnetlink): Promise<Route[]> {
  * any write: a next hop the host cannot reach directly makes the kernel
  * refuse the route (ENETUNREACH), or worse, would route through a default.
  */
-export async function checkNextHops(rt: Rtnetlink, dev: string, routes: readonly StaticRoute[], field = 'routes.static'): Promise<void> {
+export async function checkNextHops(
+  rt: Rtnetlink,
+  dev: string,
+  routes: readonly StaticRoute[],
+  field = 'routes.static',
+): Promise<void> {
   if (routes.length === 0) return;
   const link = await rt.links.find(dev);
   if (!link) throw new ValidationError('underlay.device', `no device ${dev} in ${rt.where}`, dev);
-  const connected = (await rt.addresses.list({ family: 4, dev: link.ifindex })).map((a) => ({ address: a.local ?? a.address!, prefixlen: a.prefixlen }));
-  if (connected.length === 0) throw new ValidationError('underlay.device', `${dev} has no IPv4 address: the routes' next hops must be on its network`, dev);
+  const connected = (await rt.addresses.list({ family: 4, dev: link.ifindex })).map((a) => ({
+    address: a.local ?? a.address!,
+    prefixlen: a.prefixlen,
+  }));
+  if (connected.length === 0)
+    throw new ValidationError(
+      'underlay.device',
+      `${dev} has no IPv4 address: the routes' next hops must be on its network`,
+      dev,
+    );
   routes.forEach((route, i) => {
     const via = ipaddr.parse(route.via);
     const inside = connected.some((c) => via.match(ipaddr.parse(c.address), c.prefixlen));
     if (!inside) {
-      throw new ValidationError(`${field}[${i}].via`, `is outside ${dev}'s connected network${connected.length > 1 ? 's' : ''} ${connected.map((c) => `${ipaddr.IPv4.networkAddressFromCIDR(`${c.address}/${c.prefixlen}`)}/${c.prefixlen}`).join(', ')}`, route.via);
+      throw new ValidationError(
+        `${field}[${i}].via`,
+        `is outside ${dev}'s connected network${connected.length > 1 ? 's' : ''} ${connected.map((c) => `${ipaddr.IPv4.networkAddressFromCIDR(`${c.address}/${c.prefixlen}`)}/${c.prefixlen}`).join(', ')}`,
+        route.via,
+      );
     }
-    if (connected.some((c) => c.address === route.via)) throw new ValidationError(`${field}[${i}].via`, `is this host's own address on ${dev}`, route.via);
+    if (connected.some((c) => c.address === route.via))
+      throw new ValidationError(`${field}[${i}].via`, `is this host's own address on ${dev}`, route.via);
   });
 }
 
@@ -98,10 +124,18 @@ export async function planStaticRoutes(rt: Rtnetlink, input: StaticRoutesInput, 
   for (const [dst, want] of wanted) {
     const other = foreign.get(dst);
     if (other) {
-      throw new ConflictError(`route ${dst}`, [
-        { field: 'protocol', actual: PROTOCOL_NAMES[other.protocol] ?? String(other.protocol), wanted: `vxnet (${RTPROT_VXNET})` },
-        { field: 'via', actual: other.gateway ?? 'none', wanted: want.via },
-      ], `vxnet never replaces a route it did not make: delete that route, or remove ${field}[${want.index}] from the spec`);
+      throw new ConflictError(
+        `route ${dst}`,
+        [
+          {
+            field: 'protocol',
+            actual: PROTOCOL_NAMES[other.protocol] ?? String(other.protocol),
+            wanted: `vxnet (${RTPROT_VXNET})`,
+          },
+          { field: 'via', actual: other.gateway ?? 'none', wanted: want.via },
+        ],
+        `vxnet never replaces a route it did not make: delete that route, or remove ${field}[${want.index}] from the spec`,
+      );
     }
     const spec: RouteSpec = { dst, gateway: want.via, dev: dev.ifindex, protocol: RTPROT_VXNET, table: RT_TABLE_MAIN };
     const have = ours.get(dst);
@@ -117,8 +151,15 @@ export async function planStaticRoutes(rt: Rtnetlink, input: StaticRoutesInput, 
   const claimNow = [...new Set([...keep, ...input.claimed])];
   if (add.length) {
     changes.push({
-      action: 'add', target: add.length === 1 ? `route ${add[0]!.dst} via ${add[0]!.gateway}` : `${add.length} routes`,
-      detail: add.length === 1 ? `dev ${input.dev}, proto vxnet` : `${add.slice(0, 3).map((r) => `${r.dst} via ${r.gateway}`).join(', ')}${add.length > 3 ? ', …' : ''}; dev ${input.dev}, proto vxnet`,
+      action: 'add',
+      target: add.length === 1 ? `route ${add[0]!.dst} via ${add[0]!.gateway}` : `${add.length} routes`,
+      detail:
+        add.length === 1
+          ? `dev ${input.dev}, proto vxnet`
+          : `${add
+              .slice(0, 3)
+              .map((r) => `${r.dst} via ${r.gateway}`)
+              .join(', ')}${add.length > 3 ? ', …' : ''}; dev ${input.dev}, proto vxnet`,
       apply: async () => {
         input.claim(claimNow); // claimed first: a crash after the write still lets destroy find them
         const result = await rt.routes.addMany(add);
@@ -129,7 +170,9 @@ export async function planStaticRoutes(rt: Rtnetlink, input: StaticRoutesInput, 
   for (const spec of replace) {
     const have = ours.get(spec.dst)!;
     changes.push({
-      action: 'replace', target: `route ${spec.dst}`, detail: `via ${have.gateway ?? 'none'} → ${spec.gateway}`,
+      action: 'replace',
+      target: `route ${spec.dst}`,
+      detail: `via ${have.gateway ?? 'none'} → ${spec.gateway}`,
       apply: async () => {
         input.claim(claimNow);
         await rt.routes.replace(spec);
@@ -140,7 +183,9 @@ export async function planStaticRoutes(rt: Rtnetlink, input: StaticRoutesInput, 
   for (const route of stale) {
     const dst = routeDestination(route);
     changes.push({
-      action: 'delete', target: `route ${dst}`, detail: `via ${route.gateway ?? 'none'}, no longer in the spec`,
+      action: 'delete',
+      target: `route ${dst}`,
+      detail: `via ${route.gateway ?? 'none'}, no longer in the spec`,
       apply: async () => {
         await deleteOwnRoute(rt, route);
         remaining.delete(dst);
@@ -148,19 +193,28 @@ export async function planStaticRoutes(rt: Rtnetlink, input: StaticRoutesInput, 
       },
     });
   }
-  const installed = [...ours.values()].filter((r) => claimed.has(routeDestination(r)) || wanted.has(routeDestination(r))).map((r) => ({
-    dst: routeDestination(r), ...(r.gateway ? { via: r.gateway } : {}), ...(r.oif !== undefined ? { dev: r.oif === dev.ifindex ? input.dev : String(r.oif) } : {}),
-  }));
+  const installed = [...ours.values()]
+    .filter((r) => claimed.has(routeDestination(r)) || wanted.has(routeDestination(r)))
+    .map((r) => ({
+      dst: routeDestination(r),
+      ...(r.gateway ? { via: r.gateway } : {}),
+      ...(r.oif !== undefined ? { dev: r.oif === dev.ifindex ? input.dev : String(r.oif) } : {}),
+    }));
   return { changes, installed };
 }
 
 /** Deletes one route of vxnet's, by its full identity (protocol included: a foreign route of the same prefix never matches). */
 export async function deleteOwnRoute(rt: Rtnetlink, route: Route): Promise<void> {
-  if (route.protocol !== RTPROT_VXNET) throw new VxnetError(`refusing to delete ${routeDestination(route)}: protocol ${route.protocol} is not vxnet's`);
+  if (route.protocol !== RTPROT_VXNET)
+    throw new VxnetError(`refusing to delete ${routeDestination(route)}: protocol ${route.protocol} is not vxnet's`);
   try {
     await rt.routes.delete({
-      dst: routeDestination(route), protocol: RTPROT_VXNET, table: route.table ?? route.rtm_table,
-      ...(route.gateway ? { gateway: route.gateway } : {}), ...(route.oif !== undefined ? { dev: route.oif } : {}), metric: route.metric ?? 0,
+      dst: routeDestination(route),
+      protocol: RTPROT_VXNET,
+      table: route.table ?? route.rtm_table,
+      ...(route.gateway ? { gateway: route.gateway } : {}),
+      ...(route.oif !== undefined ? { dev: route.oif } : {}),
+      metric: route.metric ?? 0,
     });
   } catch (error) {
     if (error instanceof NetlinkError && (error.code === 'ESRCH' || error.code === 'ENODEV')) return; // gone already
@@ -169,11 +223,19 @@ export async function deleteOwnRoute(rt: Rtnetlink, route: Route): Promise<void>
 }
 
 /** The plan that removes this network's vxnet routes (destroy). */
-export async function planRemoveRoutes(rt: Rtnetlink, claimed: readonly string[], othersClaim: ReadonlySet<string>): Promise<Change[]> {
+export async function planRemoveRoutes(
+  rt: Rtnetlink,
+  claimed: readonly string[],
+  othersClaim: ReadonlySet<string>,
+): Promise<Change[]> {
   const mine = new Set(claimed);
-  const routes = (await mainTable(rt)).filter((r) => r.protocol === RTPROT_VXNET && mine.has(routeDestination(r)) && !othersClaim.has(routeDestination(r)));
+  const routes = (await mainTable(rt)).filter(
+    (r) => r.protocol === RTPROT_VXNET && mine.has(routeDestination(r)) && !othersClaim.has(routeDestination(r)),
+  );
   return routes.map((route) => ({
-    action: 'delete' as const, target: `route ${routeDestination(route)}`, detail: `via ${route.gateway ?? 'none'}, proto vxnet`,
+    action: 'delete' as const,
+    target: `route ${routeDestination(route)}`,
+    detail: `via ${route.gateway ?? 'none'}, proto vxnet`,
     apply: () => deleteOwnRoute(rt, route),
   }));
 }

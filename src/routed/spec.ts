@@ -59,7 +59,14 @@ export interface RoutedSpec {
   bridge?: string;
   /** Bridge MTU; default the underlay's (routing adds no encapsulation). */
   mtu?: number;
-  dhcp?: { serve?: boolean; ranges: DhcpRange[]; hosts?: StaticHost[]; leaseTime?: number | string; dnsServers?: string[]; domain?: string };
+  dhcp?: {
+    serve?: boolean;
+    ranges: DhcpRange[];
+    hosts?: StaticHost[];
+    leaseTime?: number | string;
+    dnsServers?: string[];
+    domain?: string;
+  };
   masquerade?: boolean | { enabled?: boolean; egress?: string };
   routes?: { static?: RoutedStaticRoute[]; bgp?: RoutedBgp };
 }
@@ -97,7 +104,19 @@ export interface ResolvedRoutedSpec {
 
 export const DEFAULT_HOLD_TIME = 9;
 
-const TOP_KEYS = ['name', 'mode', 'underlay', 'subnet', 'gateway', 'containerRange', 'bridge', 'mtu', 'dhcp', 'masquerade', 'routes'];
+const TOP_KEYS = [
+  'name',
+  'mode',
+  'underlay',
+  'subnet',
+  'gateway',
+  'containerRange',
+  'bridge',
+  'mtu',
+  'dhcp',
+  'masquerade',
+  'routes',
+];
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -105,24 +124,30 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function checkKeys(value: Record<string, unknown>, allowed: string[], at: string): void {
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw new ValidationError(at ? `${at}.${key}` : key, `unknown field (known: ${allowed.join(', ')})`);
+    if (!allowed.includes(key))
+      throw new ValidationError(at ? `${at}.${key}` : key, `unknown field (known: ${allowed.join(', ')})`);
   }
 }
 
 /** An IPv4 network in CIDR form without host bits, or a ValidationError on `field`. */
 export function ipv4Subnet(text: unknown, field: string): Subnet {
-  if (typeof text !== 'string' || !ipaddr.isValidCIDR(text)) throw new ValidationError(field, 'expected a network like 10.20.1.0/24', text);
+  if (typeof text !== 'string' || !ipaddr.isValidCIDR(text))
+    throw new ValidationError(field, 'expected a network like 10.20.1.0/24', text);
   const [base, prefixlen] = ipaddr.parseCIDR(text);
   if (base.kind() !== 'ipv4' || !ipaddr.IPv4.isValidFourPartDecimal(text.split('/')[0]!)) {
     throw new ValidationError(field, 'routed mode takes IPv4 networks in dotted-quad form, like 10.20.1.0/24', text);
   }
   const network = ipaddr.IPv4.networkAddressFromCIDR(text).toString();
-  if (network !== base.toString()) throw new ValidationError(field, `has host bits set: did you mean ${network}/${prefixlen}?`, text);
+  if (network !== base.toString())
+    throw new ValidationError(field, `has host bits set: did you mean ${network}/${prefixlen}?`, text);
   return { text: `${network}/${prefixlen}`, address: network, prefixlen };
 }
 
 export function contains(outer: Subnet, inner: Subnet): boolean {
-  return inner.prefixlen >= outer.prefixlen && ipaddr.parse(inner.address).match(ipaddr.parse(outer.address), outer.prefixlen);
+  return (
+    inner.prefixlen >= outer.prefixlen &&
+    ipaddr.parse(inner.address).match(ipaddr.parse(outer.address), outer.prefixlen)
+  );
 }
 
 export function overlaps(a: Subnet, b: Subnet): boolean {
@@ -130,13 +155,15 @@ export function overlaps(a: Subnet, b: Subnet): boolean {
 }
 
 function ipv4Address(text: unknown, field: string): string {
-  if (typeof text !== 'string' || addressFamily(text, field) !== 4) throw new ValidationError(field, 'expected an IPv4 address (the underlay is IPv4 in routed mode)', text);
+  if (typeof text !== 'string' || addressFamily(text, field) !== 4)
+    throw new ValidationError(field, 'expected an IPv4 address (the underlay is IPv4 in routed mode)', text);
   return ipaddr.parse(text).toString();
 }
 
 function resolveBgp(input: unknown, local: string | undefined): ResolvedBgp {
   const at = 'routes.bgp';
-  if (!isObject(input)) throw new ValidationError(at, 'expected { asn, routerId?, neighbors?, listen?, holdTime? }', input);
+  if (!isObject(input))
+    throw new ValidationError(at, 'expected { asn, routerId?, neighbors?, listen?, holdTime? }', input);
   checkKeys(input, ['asn', 'routerId', 'neighbors', 'listen', 'holdTime'], at);
   const bgp = input as unknown as RoutedBgp;
   if (typeof bgp.asn !== 'number' || !Number.isInteger(bgp.asn) || bgp.asn < 1 || bgp.asn > 4294967295) {
@@ -144,37 +171,62 @@ function resolveBgp(input: unknown, local: string | undefined): ResolvedBgp {
   }
   let routerId: string;
   if (bgp.routerId !== undefined) {
-    if (typeof bgp.routerId !== 'string' || !ipaddr.IPv4.isValidFourPartDecimal(bgp.routerId)) throw new ValidationError(`${at}.routerId`, 'expected an IPv4 address in dotted-quad form (a BGP router ID)', bgp.routerId);
+    if (typeof bgp.routerId !== 'string' || !ipaddr.IPv4.isValidFourPartDecimal(bgp.routerId))
+      throw new ValidationError(
+        `${at}.routerId`,
+        'expected an IPv4 address in dotted-quad form (a BGP router ID)',
+        bgp.routerId,
+      );
     routerId = ipaddr.parse(bgp.routerId).toString();
     if (routerId === '0.0.0.0') throw new ValidationError(`${at}.routerId`, 'cannot be 0.0.0.0', bgp.routerId);
   } else if (local !== undefined) {
     routerId = local;
   } else {
-    throw new ValidationError(`${at}.routerId`, 'is needed when underlay.address is not given (the default router ID is the underlay address)');
+    throw new ValidationError(
+      `${at}.routerId`,
+      'is needed when underlay.address is not given (the default router ID is the underlay address)',
+    );
   }
   const neighbors: string[] = [];
   if (bgp.neighbors !== undefined) {
-    if (!Array.isArray(bgp.neighbors)) throw new ValidationError(`${at}.neighbors`, 'expected a list of underlay addresses', bgp.neighbors);
+    if (!Array.isArray(bgp.neighbors))
+      throw new ValidationError(`${at}.neighbors`, 'expected a list of underlay addresses', bgp.neighbors);
     bgp.neighbors.forEach((n, i) => {
       const address = ipv4Address(n, `${at}.neighbors[${i}]`);
-      if (address === local) throw new ValidationError(`${at}.neighbors[${i}]`, 'is this host\'s own underlay address', n);
+      if (address === local)
+        throw new ValidationError(`${at}.neighbors[${i}]`, "is this host's own underlay address", n);
       const seen = neighbors.indexOf(address);
       if (seen >= 0) throw new ValidationError(`${at}.neighbors[${i}]`, `repeats neighbors[${seen}]`, n);
       neighbors.push(address);
     });
   }
   const listen = bgp.listen === undefined ? undefined : ipv4Subnet(bgp.listen, `${at}.listen`);
-  if (neighbors.length === 0 && listen === undefined) throw new ValidationError(`${at}.neighbors`, 'BGP needs neighbors to connect to, or listen to accept them (or both)');
+  if (neighbors.length === 0 && listen === undefined)
+    throw new ValidationError(
+      `${at}.neighbors`,
+      'BGP needs neighbors to connect to, or listen to accept them (or both)',
+    );
   const holdTime = bgp.holdTime ?? DEFAULT_HOLD_TIME;
   if (typeof holdTime !== 'number' || !Number.isInteger(holdTime) || holdTime < 3 || holdTime > 65535) {
     throw new ValidationError(`${at}.holdTime`, 'expected whole seconds from 3 to 65535', bgp.holdTime);
   }
-  return { asn: bgp.asn, routerId, neighbors, ...(listen ? { listen } : {}), holdTime, keepalive: Math.max(1, Math.floor(holdTime / 3)) };
+  return {
+    asn: bgp.asn,
+    routerId,
+    neighbors,
+    ...(listen ? { listen } : {}),
+    holdTime,
+    keepalive: Math.max(1, Math.floor(holdTime / 3)),
+  };
 }
 
 function defaultBridge(name: string): string {
   const candidate = `br-${name}`;
-  if (Buffer.byteLength(candidate) > 15) throw new ValidationError('bridge', `the default ${candidate} is longer than 15 bytes: name the device in the spec`);
+  if (Buffer.byteLength(candidate) > 15)
+    throw new ValidationError(
+      'bridge',
+      `the default ${candidate} is longer than 15 bytes: name the device in the spec`,
+    );
   return candidate;
 }
 
@@ -191,13 +243,21 @@ export function resolveRoutedSpec(input: unknown): ResolvedRoutedSpec {
   const device = validatePortableIfname(spec.underlay.device, 'underlay.device');
   let local: string | undefined;
   if (spec.underlay.address !== undefined) {
-    if (addressFamily(spec.underlay.address, 'underlay.address') !== 4) throw new ValidationError('underlay.address', 'routed mode runs over an IPv4 underlay', spec.underlay.address);
+    if (addressFamily(spec.underlay.address, 'underlay.address') !== 4)
+      throw new ValidationError('underlay.address', 'routed mode runs over an IPv4 underlay', spec.underlay.address);
     local = ipaddr.parse(spec.underlay.address).toString();
   }
 
   const subnet = ipv4Subnet(spec.subnet, 'subnet');
-  if (spec.gateway === undefined) throw new ValidationError('gateway', 'routed mode needs this host\'s address on the bridge: the containers route through it');
-  if (addressFamily(spec.gateway, 'gateway') !== 4 || !ipaddr.parse(spec.gateway).match(ipaddr.parse(subnet.address), subnet.prefixlen)) {
+  if (spec.gateway === undefined)
+    throw new ValidationError(
+      'gateway',
+      "routed mode needs this host's address on the bridge: the containers route through it",
+    );
+  if (
+    addressFamily(spec.gateway, 'gateway') !== 4 ||
+    !ipaddr.parse(spec.gateway).match(ipaddr.parse(subnet.address), subnet.prefixlen)
+  ) {
     throw new ValidationError('gateway', `is not inside the subnet ${subnet.text}`, spec.gateway);
   }
   const gateway = ipaddr.parse(spec.gateway).toString();
@@ -206,7 +266,12 @@ export function resolveRoutedSpec(input: unknown): ResolvedRoutedSpec {
   let containerRange: Subnet | undefined;
   if (spec.containerRange !== undefined) {
     containerRange = ipv4Subnet(spec.containerRange, 'containerRange');
-    if (!contains(containerRange, subnet)) throw new ValidationError('containerRange', `does not contain this host's subnet ${subnet.text}`, spec.containerRange);
+    if (!contains(containerRange, subnet))
+      throw new ValidationError(
+        'containerRange',
+        `does not contain this host's subnet ${subnet.text}`,
+        spec.containerRange,
+      );
   }
 
   const bridge = spec.bridge === undefined ? defaultBridge(name) : validatePortableIfname(spec.bridge, 'bridge');
@@ -224,12 +289,18 @@ export function resolveRoutedSpec(input: unknown): ResolvedRoutedSpec {
       const d = spec.dhcp;
       try {
         validateDnsmasqSpec({
-          interface: 'bridge0', subnet: subnet.text, gateway, ranges: d.ranges,
-          ...(d.hosts ? { hosts: d.hosts } : {}), ...(d.leaseTime !== undefined ? { leaseTime: d.leaseTime } : {}),
-          ...(d.dnsServers ? { dnsServers: d.dnsServers } : {}), ...(d.domain ? { domain: d.domain } : {}),
+          interface: 'bridge0',
+          subnet: subnet.text,
+          gateway,
+          ranges: d.ranges,
+          ...(d.hosts ? { hosts: d.hosts } : {}),
+          ...(d.leaseTime !== undefined ? { leaseTime: d.leaseTime } : {}),
+          ...(d.dnsServers ? { dnsServers: d.dnsServers } : {}),
+          ...(d.domain ? { domain: d.domain } : {}),
         });
       } catch (error) {
-        if (error instanceof ValidationError) throw new ValidationError(`dhcp.${error.field}`, error.reason, error.value);
+        if (error instanceof ValidationError)
+          throw new ValidationError(`dhcp.${error.field}`, error.reason, error.value);
         throw error;
       }
     }
@@ -237,10 +308,12 @@ export function resolveRoutedSpec(input: unknown): ResolvedRoutedSpec {
 
   let masquerade: ResolvedRoutedSpec['masquerade'];
   if (spec.masquerade !== undefined && spec.masquerade !== false) {
-    const m: Record<string, unknown> = spec.masquerade === true ? {} : (spec.masquerade as unknown as Record<string, unknown>);
+    const m: Record<string, unknown> =
+      spec.masquerade === true ? {} : (spec.masquerade as unknown as Record<string, unknown>);
     if (!isObject(m)) throw new ValidationError('masquerade', 'true, false or { enabled?, egress? }', spec.masquerade);
     checkKeys(m, ['enabled', 'egress'], 'masquerade');
-    if (m.enabled !== undefined && typeof m.enabled !== 'boolean') throw new ValidationError('masquerade.enabled', 'true or false', m.enabled);
+    if (m.enabled !== undefined && typeof m.enabled !== 'boolean')
+      throw new ValidationError('masquerade.enabled', 'true or false', m.enabled);
     if (m.enabled !== false) {
       if (m.egress !== undefined) validatePortableIfname(m.egress, 'masquerade.egress');
       masquerade = m.egress !== undefined ? { egress: m.egress as string } : {};
@@ -249,10 +322,15 @@ export function resolveRoutedSpec(input: unknown): ResolvedRoutedSpec {
 
   const routes: ResolvedRoutedSpec['routes'] = { static: [] };
   if (spec.routes !== undefined) {
-    if (!isObject(spec.routes)) throw new ValidationError('routes', 'expected { static: [{ subnet, via }, ...] } or { bgp: { asn, ... } }', spec.routes);
+    if (!isObject(spec.routes))
+      throw new ValidationError(
+        'routes',
+        'expected { static: [{ subnet, via }, ...] } or { bgp: { asn, ... } }',
+        spec.routes,
+      );
     checkKeys(spec.routes, ['static', 'bgp'], 'routes');
     if (spec.routes.static !== undefined && spec.routes.bgp !== undefined) {
-      throw new ValidationError('routes', 'takes static or bgp, not both: BGP learns the other hosts\' subnets itself');
+      throw new ValidationError('routes', "takes static or bgp, not both: BGP learns the other hosts' subnets itself");
     }
     if (spec.routes.bgp !== undefined) routes.bgp = resolveBgp(spec.routes.bgp, local);
     const table = spec.routes.static ?? [];
@@ -262,21 +340,38 @@ export function resolveRoutedSpec(input: unknown): ResolvedRoutedSpec {
       if (!isObject(entry)) throw new ValidationError(at, 'expected { subnet, via }', entry);
       checkKeys(entry, ['subnet', 'via'], at);
       const other = ipv4Subnet(entry.subnet, `${at}.subnet`);
-      if (addressFamily(entry.via, `${at}.via`) !== 4) throw new ValidationError(`${at}.via`, 'an IPv4 underlay address', entry.via);
+      if (addressFamily(entry.via, `${at}.via`) !== 4)
+        throw new ValidationError(`${at}.via`, 'an IPv4 underlay address', entry.via);
       const via = ipaddr.parse(entry.via).toString();
-      if (overlaps(other, subnet)) throw new ValidationError(`${at}.subnet`, `overlaps this host's own subnet ${subnet.text}`, entry.subnet);
-      if (containerRange && !contains(containerRange, other)) throw new ValidationError(`${at}.subnet`, `is outside containerRange ${containerRange.text}`, entry.subnet);
-      if (local !== undefined && via === local) throw new ValidationError(`${at}.via`, 'is this host\'s own underlay address', entry.via);
+      if (overlaps(other, subnet))
+        throw new ValidationError(`${at}.subnet`, `overlaps this host's own subnet ${subnet.text}`, entry.subnet);
+      if (containerRange && !contains(containerRange, other))
+        throw new ValidationError(`${at}.subnet`, `is outside containerRange ${containerRange.text}`, entry.subnet);
+      if (local !== undefined && via === local)
+        throw new ValidationError(`${at}.via`, "is this host's own underlay address", entry.via);
       for (const [j, seen] of routes.static.entries()) {
-        if (overlaps(seen.subnet, other)) throw new ValidationError(`${at}.subnet`, `overlaps routes.static[${j}].subnet ${seen.subnet.text}`, entry.subnet);
+        if (overlaps(seen.subnet, other))
+          throw new ValidationError(
+            `${at}.subnet`,
+            `overlaps routes.static[${j}].subnet ${seen.subnet.text}`,
+            entry.subnet,
+          );
       }
       routes.static.push({ subnet: other, via });
     });
   }
 
   return {
-    name, mode: 'routed', underlay: { device, ...(local ? { address: local } : {}) }, subnet, gateway,
-    ...(containerRange ? { containerRange } : {}), bridge, ...(mtu ? { mtu } : {}),
-    ...(dhcp ? { dhcp } : {}), ...(masquerade ? { masquerade } : {}), routes,
+    name,
+    mode: 'routed',
+    underlay: { device, ...(local ? { address: local } : {}) },
+    subnet,
+    gateway,
+    ...(containerRange ? { containerRange } : {}),
+    bridge,
+    ...(mtu ? { mtu } : {}),
+    ...(dhcp ? { dhcp } : {}),
+    ...(masquerade ? { masquerade } : {}),
+    routes,
   };
 }

@@ -8,7 +8,16 @@ import { ValidationError } from '../netlink/errors.js';
 import { decodeMessage, encodeMessage } from '../netlink/message.js';
 import type { Rtnetlink } from './client.js';
 import {
-  AF_INET, AF_INET6, AF_UNSPEC, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_SITE, RT_SCOPE_UNIVERSE, RTM_DELADDR, RTM_GETADDR,
+  AF_INET,
+  AF_INET6,
+  AF_UNSPEC,
+  RT_SCOPE_HOST,
+  RT_SCOPE_LINK,
+  RT_SCOPE_NOWHERE,
+  RT_SCOPE_SITE,
+  RT_SCOPE_UNIVERSE,
+  RTM_DELADDR,
+  RTM_GETADDR,
   RTM_NEWADDR,
 } from './constants.js';
 import type { LinkRef } from './links.js';
@@ -19,7 +28,12 @@ export type Address = AddressMessage;
 
 export type Scope = 'global' | 'site' | 'link' | 'host' | 'nowhere' | number;
 const SCOPES: Record<string, number> = {
-  global: RT_SCOPE_UNIVERSE, universe: RT_SCOPE_UNIVERSE, site: RT_SCOPE_SITE, link: RT_SCOPE_LINK, host: RT_SCOPE_HOST, nowhere: RT_SCOPE_NOWHERE,
+  global: RT_SCOPE_UNIVERSE,
+  universe: RT_SCOPE_UNIVERSE,
+  site: RT_SCOPE_SITE,
+  link: RT_SCOPE_LINK,
+  host: RT_SCOPE_HOST,
+  nowhere: RT_SCOPE_NOWHERE,
 };
 const { EADDRNOTAVAIL, EEXIST } = constants.errno;
 
@@ -58,7 +72,10 @@ export class Addresses {
   /** Every address, or those of one family or device. */
   async list(filter: { family?: 4 | 6; dev?: LinkRef } = {}): Promise<Address[]> {
     const family = filter.family === 4 ? AF_INET : filter.family === 6 ? AF_INET6 : AF_UNSPEC;
-    const ifindex = filter.dev === undefined ? undefined : await this.rt.links.indexOf(filter.dev, 'dev', 'list addresses', `on ${filter.dev}`);
+    const ifindex =
+      filter.dev === undefined
+        ? undefined
+        : await this.rt.links.indexOf(filter.dev, 'dev', 'list addresses', `on ${filter.dev}`);
     const all = await this.rt.connection.dumpAll(
       () => encodeMessage(RTM_GETADDR, 0, addressSchema, { family }),
       { operation: 'list addresses' },
@@ -81,9 +98,10 @@ export class Addresses {
     await this.rt.connection.request(encodeMessage(RTM_DELADDR, 0, addressSchema, message), {
       operation: 'delete address',
       object: `${spec.address} on ${spec.dev}`,
-      explain: (errno) => (errno === EADDRNOTAVAIL
-        ? `${spec.address} is not configured on ${spec.dev}${spec.address.includes('/') ? '' : ' as a /32 or /128: give the prefix length it was added with (e.g. 10.0.0.1/24)'}`
-        : undefined),
+      explain: (errno) =>
+        errno === EADDRNOTAVAIL
+          ? `${spec.address} is not configured on ${spec.dev}${spec.address.includes('/') ? '' : ' as a /32 or /128: give the prefix length it was added with (e.g. 10.0.0.1/24)'}`
+          : undefined,
     });
   }
 
@@ -92,15 +110,22 @@ export class Addresses {
     await this.rt.connection.request(encodeMessage(RTM_NEWADDR, flags, addressSchema, message), {
       operation,
       object: `${spec.address} on ${spec.dev}`,
-      explain: (errno) => (errno === EEXIST ? `${spec.address} is already configured on ${spec.dev}; use replace to update it` : undefined),
+      explain: (errno) =>
+        errno === EEXIST ? `${spec.address} is already configured on ${spec.dev}; use replace to update it` : undefined,
     });
   }
 
   private async message(spec: AddressSpec, operation: string): Promise<Record<string, unknown>> {
     const prefix = parsePrefix(spec.address, 'address');
-    sameFamily([['address', prefix.address], ['peer', spec.peer], ['broadcast', spec.broadcast]]);
-    if (spec.broadcast !== undefined && prefix.family !== 4) throw new ValidationError('broadcast', 'only IPv4 addresses have a broadcast address', spec.broadcast);
-    if (spec.label !== undefined && prefix.family !== 4) throw new ValidationError('label', 'only IPv4 addresses have labels', spec.label);
+    sameFamily([
+      ['address', prefix.address],
+      ['peer', spec.peer],
+      ['broadcast', spec.broadcast],
+    ]);
+    if (spec.broadcast !== undefined && prefix.family !== 4)
+      throw new ValidationError('broadcast', 'only IPv4 addresses have a broadcast address', spec.broadcast);
+    if (spec.label !== undefined && prefix.family !== 4)
+      throw new ValidationError('label', 'only IPv4 addresses have labels', spec.label);
     const ifindex = await this.rt.links.indexOf(spec.dev, 'dev', operation, `${spec.address} on ${spec.dev}`);
     const message: Record<string, unknown> = {
       family: prefix.family === 4 ? AF_INET : AF_INET6,

@@ -12,8 +12,22 @@ import { Subscription, type SubscriptionEvent } from '../netlink/subscription.js
 import type { Address } from './addresses.js';
 import type { Rtnetlink } from './client.js';
 import {
-  AF_BRIDGE, AF_INET, RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_DELROUTE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE,
-  RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE, RTNLGRP_LINK, RTNLGRP_NEIGH,
+  AF_BRIDGE,
+  AF_INET,
+  RTM_DELADDR,
+  RTM_DELLINK,
+  RTM_DELNEIGH,
+  RTM_DELROUTE,
+  RTM_NEWADDR,
+  RTM_NEWLINK,
+  RTM_NEWNEIGH,
+  RTM_NEWROUTE,
+  RTNLGRP_IPV4_IFADDR,
+  RTNLGRP_IPV4_ROUTE,
+  RTNLGRP_IPV6_IFADDR,
+  RTNLGRP_IPV6_ROUTE,
+  RTNLGRP_LINK,
+  RTNLGRP_NEIGH,
 } from './constants.js';
 import type { Link } from './links.js';
 import type { FdbEntry, Neighbour } from './neighbours.js';
@@ -73,16 +87,34 @@ export interface EventOptions {
 /** Decodes one event message; undefined for types this stream does not describe. */
 export function decodeEvent(message: RawMessage): RtEvent | undefined {
   switch (message.type) {
-    case RTM_NEWLINK: case RTM_DELLINK:
-      return { kind: 'link', action: message.type === RTM_NEWLINK ? 'new' : 'del', link: decodeMessage<Link>(linkSchema, message) };
-    case RTM_NEWADDR: case RTM_DELADDR:
-      return { kind: 'address', action: message.type === RTM_NEWADDR ? 'new' : 'del', address: decodeMessage<Address>(addressSchema, message) };
-    case RTM_NEWROUTE: case RTM_DELROUTE:
-      return { kind: 'route', action: message.type === RTM_NEWROUTE ? 'new' : 'del', route: decodeMessage<Route>(routeSchema, message) };
-    case RTM_NEWNEIGH: case RTM_DELNEIGH: {
+    case RTM_NEWLINK:
+    case RTM_DELLINK:
+      return {
+        kind: 'link',
+        action: message.type === RTM_NEWLINK ? 'new' : 'del',
+        link: decodeMessage<Link>(linkSchema, message),
+      };
+    case RTM_NEWADDR:
+    case RTM_DELADDR:
+      return {
+        kind: 'address',
+        action: message.type === RTM_NEWADDR ? 'new' : 'del',
+        address: decodeMessage<Address>(addressSchema, message),
+      };
+    case RTM_NEWROUTE:
+    case RTM_DELROUTE:
+      return {
+        kind: 'route',
+        action: message.type === RTM_NEWROUTE ? 'new' : 'del',
+        route: decodeMessage<Route>(routeSchema, message),
+      };
+    case RTM_NEWNEIGH:
+    case RTM_DELNEIGH: {
       const action = message.type === RTM_NEWNEIGH ? 'new' : 'del';
       const decoded = decodeMessage<Neighbour>(neighbourSchema, message);
-      return decoded.family === AF_BRIDGE ? { kind: 'fdb', action, entry: decoded } : { kind: 'neighbour', action, neighbour: decoded };
+      return decoded.family === AF_BRIDGE
+        ? { kind: 'fdb', action, entry: decoded }
+        : { kind: 'neighbour', action, neighbour: decoded };
     }
     default:
       return undefined;
@@ -94,15 +126,29 @@ export function decodeEvent(message: RawMessage): RtEvent | undefined {
  * missed (an object may then appear twice: once existing, once new).
  */
 export async function* watch(rt: Rtnetlink, options: EventOptions): AsyncGenerator<RtEvent, void, undefined> {
-  const groups = [...new Set(options.groups.map((g) => {
-    const number = Object.hasOwn(GROUPS, g) ? GROUPS[g] : undefined;
-    if (number === undefined) throw new ValidationError('groups', `unknown event group ${JSON.stringify(g)}; one of ${Object.keys(GROUPS).join(', ')}`, g);
-    return number;
-  }))];
+  const groups = [
+    ...new Set(
+      options.groups.map((g) => {
+        const number = Object.hasOwn(GROUPS, g) ? GROUPS[g] : undefined;
+        if (number === undefined)
+          throw new ValidationError(
+            'groups',
+            `unknown event group ${JSON.stringify(g)}; one of ${Object.keys(GROUPS).join(', ')}`,
+            g,
+          );
+        return number;
+      }),
+    ),
+  ];
   const wanted = new Set(options.groups);
   const { signal } = options;
   if (signal?.aborted) return;
-  const subscription = await Subscription.open({ protocol: NETLINK_ROUTE, groups, namespace: rt.namespace, maxBacklog: options.maxBacklog });
+  const subscription = await Subscription.open({
+    protocol: NETLINK_ROUTE,
+    groups,
+    namespace: rt.namespace,
+    maxBacklog: options.maxBacklog,
+  });
   // Closing the subscription wakes a pending read, which then reports the end.
   const stop = (): void => subscription.close();
   signal?.addEventListener('abort', stop, { once: true });
@@ -112,18 +158,22 @@ export async function* watch(rt: Rtnetlink, options: EventOptions): AsyncGenerat
     // Start the iterator now so events queue while we list.
     const first = live.next();
     if (options.listFirst) {
-      if (wanted.has('link')) for (const link of await rt.links.list()) yield { kind: 'link', action: 'existing', link };
+      if (wanted.has('link'))
+        for (const link of await rt.links.list()) yield { kind: 'link', action: 'existing', link };
       if (wanted.has('ipv4-address') || wanted.has('ipv6-address')) {
         for (const address of await rt.addresses.list()) {
-          if (wanted.has(address.family === AF_INET ? 'ipv4-address' : 'ipv6-address')) yield { kind: 'address', action: 'existing', address };
+          if (wanted.has(address.family === AF_INET ? 'ipv4-address' : 'ipv6-address'))
+            yield { kind: 'address', action: 'existing', address };
         }
       }
       if (wanted.has('ipv4-route') || wanted.has('ipv6-route')) {
         for (const route of await rt.routes.list()) {
-          if (wanted.has(route.family === AF_INET ? 'ipv4-route' : 'ipv6-route')) yield { kind: 'route', action: 'existing', route };
+          if (wanted.has(route.family === AF_INET ? 'ipv4-route' : 'ipv6-route'))
+            yield { kind: 'route', action: 'existing', route };
         }
       }
-      if (wanted.has('neighbour')) for (const neighbour of await rt.neighbours.list()) yield { kind: 'neighbour', action: 'existing', neighbour };
+      if (wanted.has('neighbour'))
+        for (const neighbour of await rt.neighbours.list()) yield { kind: 'neighbour', action: 'existing', neighbour };
       if (wanted.has('fdb')) for (const entry of await rt.fdb.list()) yield { kind: 'fdb', action: 'existing', entry };
       if (signal?.aborted) return;
       yield { kind: 'synced' };
@@ -135,7 +185,12 @@ export async function* watch(rt: Rtnetlink, options: EventOptions): AsyncGenerat
       else {
         const decoded = decodeEvent(event.message);
         // Neighbours and the FDB share a kernel group: deliver only what was asked for.
-        if (decoded && (decoded.kind !== 'neighbour' || wanted.has('neighbour')) && (decoded.kind !== 'fdb' || wanted.has('fdb'))) yield decoded;
+        if (
+          decoded &&
+          (decoded.kind !== 'neighbour' || wanted.has('neighbour')) &&
+          (decoded.kind !== 'fdb' || wanted.has('fdb'))
+        )
+          yield decoded;
       }
     }
   } finally {

@@ -31,7 +31,12 @@ export async function explainLinkError(rt: Rtnetlink, spec: LinkSpec, error: Net
 }
 
 /** The same for a change (links.set): a rename onto a taken name, a master that is no bridge, an MTU out of range. */
-export async function explainChangeError(rt: Rtnetlink, ref: LinkRef, changes: LinkChanges, error: NetlinkError): Promise<NetlinkError> {
+export async function explainChangeError(
+  rt: Rtnetlink,
+  ref: LinkRef,
+  changes: LinkChanges,
+  error: NetlinkError,
+): Promise<NetlinkError> {
   return sharpen(error, () => findChangeCause(rt, ref, changes, error));
 }
 
@@ -63,7 +68,8 @@ async function findCause(rt: Rtnetlink, spec: LinkSpec, error: NetlinkError): Pr
       if (spec.kind === 'veth' && 'peer' in spec) {
         const peerThere = spec.peer.namespace ? await lookIn(spec.peer.namespace) : rt;
         try {
-          if (await peerThere.links.find(spec.peer.ifname)) return `the peer name ${spec.peer.ifname} is already taken in ${peerThere.where}`;
+          if (await peerThere.links.find(spec.peer.ifname))
+            return `the peer name ${spec.peer.ifname} is already taken in ${peerThere.where}`;
         } finally {
           if (peerThere !== rt) peerThere.close();
         }
@@ -74,13 +80,15 @@ async function findCause(rt: Rtnetlink, spec: LinkSpec, error: NetlinkError): Pr
       return unsupportedCreate(rt, spec);
     case 'EADDRINUSE':
       // Only a device brought up at creation opens its UDP socket.
-      if (spec.kind === 'vxlan' && 'vxlan' in spec && spec.up) return vxlanPortTaken(rt, vxlanSocketOf(spec.vxlan), spec.ifname);
+      if (spec.kind === 'vxlan' && 'vxlan' in spec && spec.up)
+        return vxlanPortTaken(rt, vxlanSocketOf(spec.vxlan), spec.ifname);
       return undefined;
     case 'EINVAL':
       if (spec.kind === 'vxlan' && 'vxlan' in spec) return vxlanInvalid(spec.vxlan);
       if (spec.mtu !== undefined && 'link' in spec && spec.link !== undefined) {
         const lower = await rt.links.find(spec.link);
-        if (lower?.mtu !== undefined && spec.mtu > lower.mtu) return `mtu: ${spec.mtu} exceeds the MTU of the lower device ${lower.ifname} (${lower.mtu})`;
+        if (lower?.mtu !== undefined && spec.mtu > lower.mtu)
+          return `mtu: ${spec.mtu} exceeds the MTU of the lower device ${lower.ifname} (${lower.mtu})`;
       }
       // Anything else about the MTU would be a guess: the generic sentence stays.
       return undefined;
@@ -101,17 +109,22 @@ const NOT_WITH_GPE = ['ttl_inherit', 'proxy', 'rsc', 'l2miss', 'l3miss', 'remcsu
 /** What validation could not know: the combinations the kernel refuses with a bare EINVAL. */
 function vxlanInvalid(v: VxlanOptions): string {
   if (v.gpe) {
-    if (v.learning === undefined || v.learning) return 'vxlan.learning: a GPE device cannot learn, and the kernel turns learning on unless told: give learning: 0';
+    if (v.learning === undefined || v.learning)
+      return 'vxlan.learning: a GPE device cannot learn, and the kernel turns learning on unless told: give learning: 0';
     const refused = NOT_WITH_GPE.filter((key) => v[key]);
-    if (refused.length) return `vxlan.${refused[0]}: a GPE device does not support ${refused.map((key) => `vxlan.${key}`).join(', ')}`;
-    if (!v.external) return 'vxlan.gpe: this kernel accepts GPE only on an external (collect-metadata) device: set external: 1';
+    if (refused.length)
+      return `vxlan.${refused[0]}: a GPE device does not support ${refused.map((key) => `vxlan.${key}`).join(', ')}`;
+    if (!v.external)
+      return 'vxlan.gpe: this kernel accepts GPE only on an external (collect-metadata) device: set external: 1';
   }
   if (v.label && v.group6 === undefined && v.local6 === undefined) {
     // The kernel's rule (vxlan_config_validate): a label only on a device whose addresses are IPv6.
     return `vxlan.label: a flow label (${v.label}) is a field of the IPv6 header, so it needs an IPv6 device (group6 or local6): this one is IPv4`;
   }
-  return 'the kernel refused the vxlan options, and none of the combinations vxnet knows it to refuse is in this request ' +
-    '(VNI, ports, TTL, address families, multicast and link-local remotes without an underlay, GPE, flow label on IPv4 were checked): the kernel did not say which';
+  return (
+    'the kernel refused the vxlan options, and none of the combinations vxnet knows it to refuse is in this request ' +
+    '(VNI, ports, TTL, address families, multicast and link-local remotes without an underlay, GPE, flow label on IPv4 were checked): the kernel did not say which'
+  );
 }
 
 /**
@@ -120,7 +133,16 @@ function vxlanInvalid(v: VxlanOptions): string {
  * in the order they are most likely to be the one refused.
  */
 const VXLAN_OPTIONAL = [
-  'remcsum_nopartial', 'remcsum_tx', 'remcsum_rx', 'gbp', 'gpe', 'vnifilter', 'external', 'ttl_inherit', 'udp_zero_csum6_tx', 'udp_zero_csum6_rx',
+  'remcsum_nopartial',
+  'remcsum_tx',
+  'remcsum_rx',
+  'gbp',
+  'gpe',
+  'vnifilter',
+  'external',
+  'ttl_inherit',
+  'udp_zero_csum6_tx',
+  'udp_zero_csum6_rx',
 ] as const;
 
 /**
@@ -137,20 +159,27 @@ async function unsupportedCreate(rt: Rtnetlink, spec: LinkSpec): Promise<string 
   const one = (await rt.links.list({ kind: spec.kind }))[0];
   const known = one ? `${one.ifname} is one` : await probeKind(rt, spec.kind);
   if (known === undefined) return undefined;
-  if (known === false) return `this kernel has no "${spec.kind}" link driver: it does not know the kind (load its module, or use a kernel built with it)`;
+  if (known === false)
+    return `this kernel has no "${spec.kind}" link driver: it does not know the kind (load its module, or use a kernel built with it)`;
   const driver = `the kernel has the ${spec.kind} driver (${known})`;
   const given = optionsGiven(spec);
-  if (given.length === 0) return `${driver}, yet refused to create one: no ${spec.kind} option was given, so the refusal is about the device itself (mtu, address, master)`;
+  if (given.length === 0)
+    return `${driver}, yet refused to create one: no ${spec.kind} option was given, so the refusal is about the device itself (mtu, address, master)`;
   const what = spec.kind === 'vxlan' ? 'optional vxlan features' : `${spec.kind} options`;
-  if (given.length === 1) return `${driver}; it refused the one of its ${what} the request sets, ${given[0]}, which not every build supports`;
-  const note = given.includes('vxlan.remcsum_nopartial') ? ' (remcsum_nopartial is refused by some builds of a version that others accept it on)' : '';
+  if (given.length === 1)
+    return `${driver}; it refused the one of its ${what} the request sets, ${given[0]}, which not every build supports`;
+  const note = given.includes('vxlan.remcsum_nopartial')
+    ? ' (remcsum_nopartial is refused by some builds of a version that others accept it on)'
+    : '';
   return `${driver}; it refused one of the ${what} the request sets, which not every build supports: ${given.join(', ')}${note}`;
 }
 
 /** The kind's options the request sets, as the caller wrote them (`vxlan.gbp`); for vxlan only the optional features. */
 function optionsGiven(spec: LinkSpec): string[] {
   if (spec.kind === 'vxlan' && 'vxlan' in spec) {
-    return VXLAN_OPTIONAL.filter((key) => spec.vxlan[key] !== undefined && spec.vxlan[key] !== 0 && spec.vxlan[key] !== false).map((key) => `vxlan.${key}`);
+    return VXLAN_OPTIONAL.filter(
+      (key) => spec.vxlan[key] !== undefined && spec.vxlan[key] !== 0 && spec.vxlan[key] !== false,
+    ).map((key) => `vxlan.${key}`);
   }
   const given: string[] = [];
   if ('mode' in spec && spec.mode !== undefined) given.push('mode');
@@ -159,7 +188,12 @@ function optionsGiven(spec: LinkSpec): string[] {
     if (options && typeof options === 'object') given.push(...Object.keys(options).map((key) => `${field}.${key}`));
   }
   const data = 'linkinfo' in spec ? spec.linkinfo?.info_data : undefined;
-  if (data && typeof data === 'object') given.push(...Object.keys(data).filter((key) => key !== 'unknown').map((key) => `linkinfo.info_data.${key}`));
+  if (data && typeof data === 'object')
+    given.push(
+      ...Object.keys(data)
+        .filter((key) => key !== 'unknown')
+        .map((key) => `linkinfo.info_data.${key}`),
+    );
   return given;
 }
 
@@ -174,7 +208,10 @@ function optionsGiven(spec: LinkSpec): string[] {
 async function probeKind(rt: Rtnetlink, kind: string): Promise<string | false | undefined> {
   const ifname = `vxnprobe${Math.random().toString(16).slice(2, 9)}`;
   const request = encodeMessage(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, linkSchema, {
-    family: AF_UNSPEC, ifname, num_tx_queues: 0, linkinfo: { info_kind: kind },
+    family: AF_UNSPEC,
+    ifname,
+    num_tx_queues: 0,
+    linkinfo: { info_kind: kind },
   });
   try {
     await rt.connection.request(request, { operation: 'probe link kind', object: kind });
@@ -189,7 +226,15 @@ async function probeKind(rt: Rtnetlink, kind: string): Promise<string | false | 
 }
 
 /** The receive options that split devices sharing a VNI and port into separate sockets (the kernel's VXLAN_F_RCV_FLAGS). */
-const RECEIVE_OPTIONS = ['gbp', 'gpe', 'udp_zero_csum6_rx', 'remcsum_rx', 'remcsum_nopartial', 'external', 'vnifilter'] as const;
+const RECEIVE_OPTIONS = [
+  'gbp',
+  'gpe',
+  'udp_zero_csum6_rx',
+  'remcsum_rx',
+  'remcsum_nopartial',
+  'external',
+  'vnifilter',
+] as const;
 
 function receiveOptions(data: Partial<Record<(typeof RECEIVE_OPTIONS)[number], unknown>>): string {
   return RECEIVE_OPTIONS.filter((key) => data[key]).join(',');
@@ -210,7 +255,12 @@ async function vxlanConflict(rt: Rtnetlink, wanted: VxlanOptions): Promise<strin
   const family = isIPv6(wanted) ? 'IPv6' : 'IPv4';
   const options = receiveOptions(wanted);
   const linkLocal = [wanted.group6, wanted.local6].some((a) => a !== undefined && isLinkLocal6(a));
-  const wantedLink = wanted.link === undefined ? undefined : typeof wanted.link === 'number' ? wanted.link : (await rt.links.find(wanted.link))?.ifindex;
+  const wantedLink =
+    wanted.link === undefined
+      ? undefined
+      : typeof wanted.link === 'number'
+        ? wanted.link
+        : (await rt.links.find(wanted.link))?.ifindex;
   for (const link of await rt.links.list({ kind: 'vxlan' })) {
     const data = link.linkinfo?.info_data as VxlanInfoData | undefined;
     if (!data) continue;
@@ -222,8 +272,10 @@ async function vxlanConflict(rt: Rtnetlink, wanted: VxlanOptions): Promise<strin
       return `${link.ifname} filters VNIs on UDP port ${port} (${family}) and may already hold VNI ${wanted.id} in its VNI filter (bridge vni show dev ${link.ifname})`;
     }
     if (data.id !== wanted.id) continue;
-    return `${link.ifname} already holds VNI ${wanted.id} on UDP port ${port} (${family}): a namespace has one VXLAN device per VNI, port and address family ` +
-      `(among devices with the same receive options${options ? `, here ${options}` : ''}), whatever their local addresses or underlay devices`;
+    return (
+      `${link.ifname} already holds VNI ${wanted.id} on UDP port ${port} (${family}): a namespace has one VXLAN device per VNI, port and address family ` +
+      `(among devices with the same receive options${options ? `, here ${options}` : ''}), whatever their local addresses or underlay devices`
+    );
   }
   return undefined;
 }
@@ -272,15 +324,19 @@ async function vxlanPortTaken(rt: Rtnetlink, wanted: VxlanSocket, ifname: string
     const other = vxlanSocketOf(data);
     if (other.port !== wanted.port || other.options === wanted.options) continue;
     if (!((other.ipv4 && wanted.ipv4) || (other.ipv6 && wanted.ipv6))) continue;
-    return `${link.ifname} is up on UDP port ${wanted.port} (${families(other)}) with other receive options (${other.options || 'none'}, where ${ifname} has ${wanted.options || 'none'}): ` +
-      'VXLAN devices share a port only through one socket with one set of receive options: give one of them another port, or the same options';
+    return (
+      `${link.ifname} is up on UDP port ${wanted.port} (${families(other)}) with other receive options (${other.options || 'none'}, where ${ifname} has ${wanted.options || 'none'}): ` +
+      'VXLAN devices share a port only through one socket with one set of receive options: give one of them another port, or the same options'
+    );
   }
   const bound = (await socketsOnPorts([wanted.port], ['udp'], rt.namespace)).filter((socket) => blocks(socket, wanted));
   if (bound.length === 0) return undefined;
   const owners = socketOwners(bound.map((socket) => socket.inode));
   const described = bound.map((socket) => {
     const holders = owners.get(socket.inode);
-    const by = holders ? `held by ${holders.map((o) => `${o.command} (pid ${o.pid})`).join(', ')}` : 'held by no process: a socket of the kernel, such as another tunnel';
+    const by = holders
+      ? `held by ${holders.map((o) => `${o.command} (pid ${o.pid})`).join(', ')}`
+      : 'held by no process: a socket of the kernel, such as another tunnel';
     return `${socket.family === 6 ? `[${socket.address}]` : socket.address}:${socket.port} ${by}`;
   });
   return `a UDP socket already holds port ${wanted.port} in ${rt.where} (${described.join('; ')}): ${ifname} binds that port on every ${families(wanted)} address when it comes up`;
@@ -299,19 +355,26 @@ function vxlanOverhead(data: VxlanInfoData): number {
   return (isIPv6(data) ? IPV6_HEADER : IPV4_HEADER) + UDP_HEADER + VXLAN_HEADER + (data.gpe ? 0 : ETHERNET_HEADER);
 }
 
-async function findChangeCause(rt: Rtnetlink, ref: LinkRef, changes: LinkChanges, error: NetlinkError): Promise<string | undefined> {
+async function findChangeCause(
+  rt: Rtnetlink,
+  ref: LinkRef,
+  changes: LinkChanges,
+  error: NetlinkError,
+): Promise<string | undefined> {
   const slaveData = changes.linkinfo?.info_slave_data !== undefined || changes.linkinfo?.info_slave_kind !== undefined;
   switch (error.code) {
     case 'EEXIST':
       if (changes.ifname !== undefined) {
         const same = await rt.links.find(changes.ifname);
-        if (same) return `ifname: a device named ${changes.ifname} already exists in ${rt.where} (index ${same.ifindex}, kind ${same.linkinfo?.info_kind ?? 'none'})`;
+        if (same)
+          return `ifname: a device named ${changes.ifname} already exists in ${rt.where} (index ${same.ifindex}, kind ${same.linkinfo?.info_kind ?? 'none'})`;
       }
       return undefined;
     case 'EADDRINUSE': {
       if (!changes.up) return undefined;
       const link = await rt.links.find(ref);
-      const data = link?.linkinfo?.info_kind === 'vxlan' ? (link.linkinfo.info_data as VxlanInfoData | undefined) : undefined;
+      const data =
+        link?.linkinfo?.info_kind === 'vxlan' ? (link.linkinfo.info_data as VxlanInfoData | undefined) : undefined;
       return link && data ? vxlanPortTaken(rt, vxlanSocketOf(data), link.ifname!) : undefined;
     }
     case 'EOPNOTSUPP': {
@@ -323,11 +386,13 @@ async function findChangeCause(rt: Rtnetlink, ref: LinkRef, changes: LinkChanges
       }
       if (changes.master !== undefined && changes.master !== null) {
         const master = await rt.links.find(changes.master);
-        if (master) return `master: ${master.ifname} is ${kindOf(master)}, which cannot take ports: a master is a bridge (or a bond, team or VRF)`;
+        if (master)
+          return `master: ${master.ifname} is ${kindOf(master)}, which cannot take ports: a master is a bridge (or a bond, team or VRF)`;
       }
       if (slaveData) {
         const link = await rt.links.find(ref);
-        if (link && link.master === undefined) return `${link.ifname} has no master: bridge-port options apply to a port, so enslave it to a bridge first (master)`;
+        if (link && link.master === undefined)
+          return `${link.ifname} has no master: bridge-port options apply to a port, so enslave it to a bridge first (master)`;
         if (link) return `${link.ifname}'s master is not a bridge: bridge-port options apply only to bridge ports`;
       }
       return undefined;
@@ -346,44 +411,61 @@ async function findChangeCause(rt: Rtnetlink, ref: LinkRef, changes: LinkChanges
           return `mtu: ${changes.mtu} is outside what ${link.ifname} accepts (${link.min_mtu} to ${link.max_mtu})`;
         }
         // A VXLAN device does not report IFLA_LINK: its underlay is in its own options, and its limit is the underlay's MTU less the headers it adds.
-        const vxlan = link?.linkinfo?.info_kind === 'vxlan' ? (link.linkinfo.info_data as VxlanInfoData | undefined) : undefined;
+        const vxlan =
+          link?.linkinfo?.info_kind === 'vxlan' ? (link.linkinfo.info_data as VxlanInfoData | undefined) : undefined;
         const underlay = vxlan?.link ? await rt.links.find(vxlan.link) : undefined;
         if (link && vxlan && underlay?.mtu !== undefined && changes.mtu > underlay.mtu - vxlanOverhead(vxlan)) {
           const overhead = vxlanOverhead(vxlan);
-          return `mtu: ${changes.mtu} is more than ${link.ifname} can carry over its underlay ${underlay.ifname}: ${underlay.mtu} (the underlay's MTU) - ${overhead} ` +
-            `(VXLAN over IPv${isIPv6(vxlan) ? 6 : 4}: outer IP, UDP and VXLAN headers${vxlan.gpe ? '' : ' and the inner Ethernet header'}) = ${underlay.mtu - overhead} at most`;
+          return (
+            `mtu: ${changes.mtu} is more than ${link.ifname} can carry over its underlay ${underlay.ifname}: ${underlay.mtu} (the underlay's MTU) - ${overhead} ` +
+            `(VXLAN over IPv${isIPv6(vxlan) ? 6 : 4}: outer IP, UDP and VXLAN headers${vxlan.gpe ? '' : ' and the inner Ethernet header'}) = ${underlay.mtu - overhead} at most`
+          );
         }
         const lower = link?.link && link.link_netnsid === undefined ? await rt.links.find(link.link) : undefined;
-        if (link && lower && lower.mtu !== undefined && changes.mtu > lower.mtu && link.linkinfo?.info_kind !== 'veth') {
+        if (
+          link &&
+          lower &&
+          lower.mtu !== undefined &&
+          changes.mtu > lower.mtu &&
+          link.linkinfo?.info_kind !== 'veth'
+        ) {
           return `mtu: ${changes.mtu} exceeds the MTU of ${link.ifname}'s lower device ${lower.ifname} (${lower.mtu})`;
         }
       }
       if (changes.master !== undefined && changes.master !== null) {
         const [link, master] = await Promise.all([rt.links.find(ref), rt.links.find(changes.master)]);
-        if (link && master && link.link_type !== ARPHRD_ETHER) return `master: ${link.ifname} is not an Ethernet device (link type ${link.link_type}) and cannot be a bridge port`;
+        if (link && master && link.link_type !== ARPHRD_ETHER)
+          return `master: ${link.ifname} is not an Ethernet device (link type ${link.link_type}) and cannot be a bridge port`;
       }
       const info = changes.linkinfo;
       if (info?.info_kind === 'vxlan' && (info.info_data as VxlanInfoData | undefined)?.id !== undefined) {
         return 'linkinfo.info_data.id: the VNI of a VXLAN device cannot change: delete the device and create it again';
       }
       if (info?.info_data !== undefined) {
-        return `linkinfo.info_data: the kernel refused one of ${Object.keys(info.info_data).filter((k) => k !== 'unknown').join(', ')} for a ${info.info_kind ?? 'device of this'} kind (a value out of its range, or one that cannot change after creation)`;
+        return `linkinfo.info_data: the kernel refused one of ${Object.keys(info.info_data)
+          .filter((k) => k !== 'unknown')
+          .join(
+            ', ',
+          )} for a ${info.info_kind ?? 'device of this'} kind (a value out of its range, or one that cannot change after creation)`;
       }
-      if (slaveData) return `linkinfo.info_slave_data: the bridge refused one of ${Object.keys(changes.linkinfo?.info_slave_data ?? {}).join(', ')} (out of range, or a state the port cannot take while it or its bridge is down)`;
+      if (slaveData)
+        return `linkinfo.info_slave_data: the bridge refused one of ${Object.keys(changes.linkinfo?.info_slave_data ?? {}).join(', ')} (out of range, or a state the port cannot take while it or its bridge is down)`;
       return undefined;
     }
     case 'ELOOP':
       if (changes.master !== undefined && changes.master !== null) {
         const [link, master] = await Promise.all([rt.links.find(ref), rt.links.find(changes.master)]);
         if (link && master && link.ifindex === master.ifindex) return `master: ${link.ifname} cannot be its own master`;
-        if (link && master) return `master: ${link.ifname} (${kindOf(link)}) cannot be a port of ${master.ifname}: that would nest a bridge in a bridge, or make a loop`;
+        if (link && master)
+          return `master: ${link.ifname} (${kindOf(link)}) cannot be a port of ${master.ifname}: that would nest a bridge in a bridge, or make a loop`;
       }
       return undefined;
     case 'ENETDOWN':
       if (slaveData) return portDown(rt, ref);
       return undefined;
     case 'EADDRNOTAVAIL':
-      if (changes.address !== undefined) return `address: ${changes.address} is not a usable unicast MAC address (multicast bit set, or all zeros)`;
+      if (changes.address !== undefined)
+        return `address: ${changes.address} is not a usable unicast MAC address (multicast bit set, or all zeros)`;
       return undefined;
     default:
       return undefined;
@@ -401,7 +483,11 @@ async function portDown(rt: Rtnetlink, ref: LinkRef): Promise<string | undefined
   if (!port || !bridge) return undefined;
   if (!(bridge.flags & IFF_UP)) return `the bridge ${bridge.ifname} is down: bring it up before setting a port's state`;
   if (port.operstate !== IF_OPER_UP) {
-    const why = !(port.flags & IFF_UP) ? 'it is down' : port.carrier === 0 ? 'it has no carrier (a veth has one only while its peer is up)' : `its operational state is ${port.operstate}`;
+    const why = !(port.flags & IFF_UP)
+      ? 'it is down'
+      : port.carrier === 0
+        ? 'it has no carrier (a veth has one only while its peer is up)'
+        : `its operational state is ${port.operstate}`;
     return `the port ${port.ifname} is not operationally up (${why}): a port takes a state only while it is up with a carrier`;
   }
   return undefined;
@@ -409,18 +495,38 @@ async function portDown(rt: Rtnetlink, ref: LinkRef): Promise<string | undefined
 
 /** VXLAN options fixed at creation: vxlan_nl2conf refuses each in a change with EOPNOTSUPP, whatever its value. */
 const VXLAN_FIXED = new Set([
-  'port', 'port_range', 'limit', 'external', 'proxy', 'rsc', 'l2miss', 'l3miss', 'ttl_inherit', 'udp_csum', 'udp_zero_csum6_tx', 'udp_zero_csum6_rx',
-  'remcsum_tx', 'remcsum_rx', 'remcsum_nopartial', 'gbp', 'gpe', 'vnifilter',
+  'port',
+  'port_range',
+  'limit',
+  'external',
+  'proxy',
+  'rsc',
+  'l2miss',
+  'l3miss',
+  'ttl_inherit',
+  'udp_csum',
+  'udp_zero_csum6_tx',
+  'udp_zero_csum6_rx',
+  'remcsum_tx',
+  'remcsum_rx',
+  'remcsum_nopartial',
+  'gbp',
+  'gpe',
+  'vnifilter',
 ]);
 
 /** Which part of a change vxlan_nl2conf refused with EOPNOTSUPP, by its own rules, in its order. */
 function vxlanUnchangeable(keys: string[], changes: LinkChanges): string | undefined {
-  if (keys.includes('id')) return 'linkinfo.info_data.id: the VNI of a VXLAN device cannot change: delete the device and create it again';
+  if (keys.includes('id'))
+    return 'linkinfo.info_data.id: the VNI of a VXLAN device cannot change: delete the device and create it again';
   const fixed = keys.filter((key) => VXLAN_FIXED.has(key));
-  if (fixed.length) return `linkinfo.info_data: a vxlan device cannot change ${fixed.join(', ')} after creation: delete it and create it again`;
-  if (changes.mtu !== undefined) return 'mtu: the vxlan driver refuses an MTU sent together with vxlan options (linkinfo.info_data): change the mtu in a request of its own';
+  if (fixed.length)
+    return `linkinfo.info_data: a vxlan device cannot change ${fixed.join(', ')} after creation: delete it and create it again`;
+  if (changes.mtu !== undefined)
+    return 'mtu: the vxlan driver refuses an MTU sent together with vxlan options (linkinfo.info_data): change the mtu in a request of its own';
   const addresses = keys.filter((key) => ['group', 'group6', 'local', 'local6'].includes(key));
-  if (addresses.length) return `linkinfo.info_data: ${addresses.join(', ')} would change the address family of the device's remote or local address, which is fixed at creation`;
+  if (addresses.length)
+    return `linkinfo.info_data: ${addresses.join(', ')} would change the address family of the device's remote or local address, which is fixed at creation`;
   return undefined;
 }
 

@@ -4,14 +4,42 @@
  */
 export { Rtnetlink, type RtnetlinkOptions } from './client.js';
 export {
-  type IpvlanMode, type KnownLink, type Link, type LinkChanges, type LinkRef, Links, type LinkSpec, type MacvlanMode, type VethPeer, type VxlanOptions,
+  type IpvlanMode,
+  type KnownLink,
+  type Link,
+  type LinkChanges,
+  type LinkRef,
+  Links,
+  type LinkSpec,
+  type MacvlanMode,
+  type VethPeer,
+  type VxlanOptions,
 } from './links.js';
 export { type Address, Addresses, type AddressSpec, type Scope } from './addresses.js';
 export { type NexthopSpec, type Route, type RouteFilter, Routes, type RouteSpec, type RouteType } from './routes.js';
 export { decodeNexthops, encodeNexthops, type Nexthop } from './nexthops.js';
-export { Fdb, type FdbEntry, type FdbFilter, type FdbSpec, type Neighbour, Neighbours, type NeighbourSpec, type NeighbourState } from './neighbours.js';
+export {
+  Fdb,
+  type FdbEntry,
+  type FdbFilter,
+  type FdbSpec,
+  type Neighbour,
+  Neighbours,
+  type NeighbourSpec,
+  type NeighbourState,
+} from './neighbours.js';
 export { decodeEvent, type Action, type EventGroup, type EventOptions, type RtEvent } from './events.js';
-export { addressFamily, IFNAME_MAX_BYTES, isMulticast, parsePrefix, validateIfname, validateMtu, validatePort, validatePortableIfname, validateVni } from './validate.js';
+export {
+  addressFamily,
+  IFNAME_MAX_BYTES,
+  isMulticast,
+  parsePrefix,
+  validateIfname,
+  validateMtu,
+  validatePort,
+  validatePortableIfname,
+  validateVni,
+} from './validate.js';
 export * from './constants.js';
 export * from './schema/link.js';
 export * from './schema/address.js';

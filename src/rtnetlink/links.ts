@@ -18,7 +18,14 @@ import { AF_UNSPEC, IFF_UP, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK } from './cons
 import { explainChangeError, explainLinkError } from './explain.js';
 import type { BridgeInfoData, BridgePortData } from './schema/kinds/bridge.js';
 import type { IpvlanInfoData } from './schema/kinds/ipvlan.js';
-import { MACVLAN_MODE_BRIDGE, MACVLAN_MODE_PASSTHRU, MACVLAN_MODE_PRIVATE, MACVLAN_MODE_SOURCE, MACVLAN_MODE_VEPA, type MacvlanInfoData } from './schema/kinds/macvlan.js';
+import {
+  MACVLAN_MODE_BRIDGE,
+  MACVLAN_MODE_PASSTHRU,
+  MACVLAN_MODE_PRIVATE,
+  MACVLAN_MODE_SOURCE,
+  MACVLAN_MODE_VEPA,
+  type MacvlanInfoData,
+} from './schema/kinds/macvlan.js';
 import { IPVLAN_MODE_L2, IPVLAN_MODE_L3, IPVLAN_MODE_L3S } from './schema/kinds/ipvlan.js';
 import type { VxlanInfoData } from './schema/kinds/vxlan.js';
 import { encodeVethPeer, type LinkInfo, type LinkMessage, linkSchema } from './schema/link.js';
@@ -76,7 +83,10 @@ export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
 export type IpvlanMode = 'l2' | 'l3' | 'l3s';
 
 /** A device to create: its name, its kind and that kind's options. */
-export type LinkSpec = CommonSpec & { ifname: string; /** Create it directly in this namespace. */ namespace?: string } & (
+export type LinkSpec = CommonSpec & {
+  ifname: string /** Create it directly in this namespace. */;
+  namespace?: string;
+} & (
     | { kind: 'vxlan'; vxlan: VxlanOptions }
     | { kind: 'bridge'; bridge?: Omit<BridgeInfoData, 'unknown'> }
     | { kind: 'veth'; peer: VethPeer }
@@ -97,7 +107,11 @@ export interface LinkChanges extends CommonSpec {
 }
 
 const MACVLAN_MODES: Record<MacvlanMode, number> = {
-  private: MACVLAN_MODE_PRIVATE, vepa: MACVLAN_MODE_VEPA, bridge: MACVLAN_MODE_BRIDGE, passthru: MACVLAN_MODE_PASSTHRU, source: MACVLAN_MODE_SOURCE,
+  private: MACVLAN_MODE_PRIVATE,
+  vepa: MACVLAN_MODE_VEPA,
+  bridge: MACVLAN_MODE_BRIDGE,
+  passthru: MACVLAN_MODE_PASSTHRU,
+  source: MACVLAN_MODE_SOURCE,
 };
 const IPVLAN_MODES: Record<IpvlanMode, number> = { l2: IPVLAN_MODE_L2, l3: IPVLAN_MODE_L3, l3s: IPVLAN_MODE_L3S };
 const { ENODEV } = constants.errno;
@@ -120,10 +134,15 @@ export class Links {
     );
     let masterIndex: number | undefined;
     if (filter.master !== undefined) {
-      masterIndex = typeof filter.master === 'number' ? filter.master : links.find((l) => l.ifname === filter.master)?.ifindex ?? -1;
+      masterIndex =
+        typeof filter.master === 'number'
+          ? filter.master
+          : (links.find((l) => l.ifname === filter.master)?.ifindex ?? -1);
     }
     return links.filter(
-      (l) => (filter.kind === undefined || l.linkinfo?.info_kind === filter.kind) && (masterIndex === undefined || l.master === masterIndex),
+      (l) =>
+        (filter.kind === undefined || l.linkinfo?.info_kind === filter.kind) &&
+        (masterIndex === undefined || l.master === masterIndex),
     );
   }
 
@@ -134,13 +153,18 @@ export class Links {
    * no socket in that namespace is needed.
    */
   async get(ref: LinkRef, options: { netnsid?: number } = {}): Promise<Link> {
-    const request: Record<string, unknown> = typeof ref === 'number' ? { ifindex: ref } : { ifname: validateIfname(ref) };
+    const request: Record<string, unknown> =
+      typeof ref === 'number' ? { ifindex: ref } : { ifname: validateIfname(ref) };
     if (options.netnsid !== undefined) request.target_netnsid = options.netnsid;
-    const where = options.netnsid === undefined ? this.rt.where : `the namespace with id ${options.netnsid} in ${this.rt.where}`;
+    const where =
+      options.netnsid === undefined ? this.rt.where : `the namespace with id ${options.netnsid} in ${this.rt.where}`;
     const replies = await this.rt.connection.request(encodeMessage(RTM_GETLINK, 0, linkSchema, request), {
       operation: 'get link',
       object: String(ref),
-      explain: (errno) => (errno === ENODEV ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref} in ${where}` : undefined),
+      explain: (errno) =>
+        errno === ENODEV
+          ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref} in ${where}`
+          : undefined,
     });
     return decodeMessage<Link>(linkSchema, replies[0]!);
   }
@@ -163,13 +187,19 @@ export class Links {
    */
   async indexOf(ref: LinkRef, field: string, operation: string, object?: string): Promise<number> {
     if (typeof ref === 'number') {
-      if (!Number.isInteger(ref) || ref <= 0) throw new ValidationError(field, 'an interface index is a positive integer', ref);
+      if (!Number.isInteger(ref) || ref <= 0)
+        throw new ValidationError(field, 'an interface index is a positive integer', ref);
       return ref;
     }
     validateIfname(ref, field);
     const link = await this.find(ref);
     if (!link) {
-      throw new NetlinkError({ errno: ENODEV, operation, object: object ?? String(ref), cause: `${field}: no device named ${ref} in ${this.rt.where}` });
+      throw new NetlinkError({
+        errno: ENODEV,
+        operation,
+        object: object ?? String(ref),
+        cause: `${field}: no device named ${ref} in ${this.rt.where}`,
+      });
     }
     return link.ifindex;
   }
@@ -187,7 +217,10 @@ export class Links {
     try {
       const message = await this.buildCreate(spec, operation, object, fds);
       try {
-        await this.rt.connection.request(encodeLink(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, message, spec.kind), { operation, object });
+        await this.rt.connection.request(encodeLink(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, message, spec.kind), {
+          operation,
+          object,
+        });
       } catch (error) {
         if (error instanceof NetlinkError) throw await explainLinkError(this.rt, spec, error);
         throw error;
@@ -224,12 +257,18 @@ export class Links {
         );
       }
       const cause = `setting its alias after creation failed, so the new device was deleted again: ${reason}`;
-      if (error instanceof NetlinkError) throw new NetlinkError({ ...error.toDetails(), operation: 'create link', object, cause });
+      if (error instanceof NetlinkError)
+        throw new NetlinkError({ ...error.toDetails(), operation: 'create link', object, cause });
       throw new VxnetError(`create link ${object} failed: ${cause}`, { cause: error });
     }
   }
 
-  private async buildCreate(spec: LinkSpec, operation: string, object: string, fds: number[]): Promise<Record<string, unknown>> {
+  private async buildCreate(
+    spec: LinkSpec,
+    operation: string,
+    object: string,
+    fds: number[],
+  ): Promise<Record<string, unknown>> {
     const message: Record<string, unknown> = { family: AF_UNSPEC, ifname: spec.ifname };
     await this.applyCommon(message, spec, operation, object, spec.kind);
     delete message.ifalias; // set after creation, see create()
@@ -286,13 +325,22 @@ export class Links {
     delete data.link;
     // The kernel lists the VNI first in its dumps; keep requests in the same order.
     const ordered: VxlanInfoData = { id: options.id, ...data };
-    if (options.link !== undefined) ordered.link = await this.rt.links.indexOf(options.link, 'vxlan.link', operation, object);
+    if (options.link !== undefined)
+      ordered.link = await this.rt.links.indexOf(options.link, 'vxlan.link', operation, object);
     return ordered;
   }
 
-  private async applyCommon(message: Record<string, unknown>, spec: CommonSpec, operation: string, object: string, kind?: string): Promise<void> {
+  private async applyCommon(
+    message: Record<string, unknown>,
+    spec: CommonSpec,
+    operation: string,
+    object: string,
+    kind?: string,
+  ): Promise<void> {
     if (spec.mtu !== undefined) message.mtu = validateMtu(spec.mtu);
-    if (spec.address !== undefined) message.address = kind !== undefined && ETHERNET_KINDS.has(kind) ? validateUnicastMac(spec.address, 'address') : spec.address;
+    if (spec.address !== undefined)
+      message.address =
+        kind !== undefined && ETHERNET_KINDS.has(kind) ? validateUnicastMac(spec.address, 'address') : spec.address;
     if (spec.txqlen !== undefined) message.txqlen = spec.txqlen;
     if (spec.ifalias !== undefined) message.ifalias = validateIfalias(spec.ifalias);
     if (spec.group !== undefined) message.group = spec.group;
@@ -313,7 +361,11 @@ export class Links {
       fd = await this.rt.connection.transport.openFd(path);
     } catch (error) {
       // Nothing was sent yet: a namespace that cannot be opened is a bad value, named as such.
-      throw new ValidationError(field, `cannot open network namespace ${namespace} (${path}): ${(error as Error).message}; is it created (ip netns add)?`, namespace);
+      throw new ValidationError(
+        field,
+        `cannot open network namespace ${namespace} (${path}): ${(error as Error).message}; is it created (ip netns add)?`,
+        namespace,
+      );
     }
     fds.push(fd);
     return fd;
@@ -354,7 +406,10 @@ export class Links {
     await this.rt.connection.request(encodeMessage(RTM_DELLINK, 0, linkSchema, request), {
       operation: 'delete link',
       object,
-      explain: (errno) => (errno === ENODEV ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref}${object !== String(ref) ? ` (${object})` : ''} in ${this.rt.where}` : undefined),
+      explain: (errno) =>
+        errno === ENODEV
+          ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref}${object !== String(ref) ? ` (${object})` : ''} in ${this.rt.where}`
+          : undefined,
     });
   }
 }
@@ -363,7 +418,13 @@ export class Links {
 const ETHERNET_KINDS = new Set(['vxlan', 'bridge', 'veth', 'macvlan', 'macvtap']);
 
 /** Where each kind's options sit in a LinkSpec, to name them in encoding errors as the caller wrote them. */
-const KIND_OPTIONS: Record<string, string> = { vxlan: 'vxlan', bridge: 'bridge', macvlan: 'macvlan', macvtap: 'macvlan', ipvlan: 'ipvlan' };
+const KIND_OPTIONS: Record<string, string> = {
+  vxlan: 'vxlan',
+  bridge: 'bridge',
+  macvlan: 'macvlan',
+  macvtap: 'macvlan',
+  ipvlan: 'ipvlan',
+};
 
 /** Encodes a link message; a ValidationError inside IFLA_INFO_DATA names the option as given (`vxlan.ttl`, not `linkinfo.info_data.ttl`). */
 function encodeLink(type: number, flags: number, message: Record<string, unknown>, kind: string): Buffer {
@@ -372,7 +433,11 @@ function encodeLink(type: number, flags: number, message: Record<string, unknown
   } catch (error) {
     const options = KIND_OPTIONS[kind];
     if (options && error instanceof ValidationError && error.field.startsWith('linkinfo.info_data.')) {
-      throw new ValidationError(`${options}.${error.field.slice('linkinfo.info_data.'.length)}`, error.reason, error.value);
+      throw new ValidationError(
+        `${options}.${error.field.slice('linkinfo.info_data.'.length)}`,
+        error.reason,
+        error.value,
+      );
     }
     throw error;
   }
@@ -383,7 +448,8 @@ function withField<T>(prefix: string, encode: () => T): T {
   try {
     return encode();
   } catch (error) {
-    if (error instanceof ValidationError) throw new ValidationError(`${prefix}${error.field}`, error.reason, error.value);
+    if (error instanceof ValidationError)
+      throw new ValidationError(`${prefix}${error.field}`, error.reason, error.value);
     throw error;
   }
 }

@@ -15,9 +15,29 @@ import { decodeMessage, encodeMessage } from '../netlink/message.js';
 import { parseMac } from '../netlink/codec.js';
 import type { Rtnetlink } from './client.js';
 import {
-  AF_BRIDGE, AF_INET, AF_INET6, AF_UNSPEC, NTF_EXT_LEARNED, NTF_MASTER, NTF_PROXY, NTF_ROUTER, NTF_SELF, NTF_STICKY,
-  NUD_DELAY, NUD_FAILED, NUD_INCOMPLETE, NUD_NOARP, NUD_NONE, NUD_PERMANENT, NUD_PROBE, NUD_REACHABLE, NUD_STALE,
-  RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH, RTN_UNSPEC,
+  AF_BRIDGE,
+  AF_INET,
+  AF_INET6,
+  AF_UNSPEC,
+  NTF_EXT_LEARNED,
+  NTF_MASTER,
+  NTF_PROXY,
+  NTF_ROUTER,
+  NTF_SELF,
+  NTF_STICKY,
+  NUD_DELAY,
+  NUD_FAILED,
+  NUD_INCOMPLETE,
+  NUD_NOARP,
+  NUD_NONE,
+  NUD_PERMANENT,
+  NUD_PROBE,
+  NUD_REACHABLE,
+  NUD_STALE,
+  RTM_DELNEIGH,
+  RTM_GETNEIGH,
+  RTM_NEWNEIGH,
+  RTN_UNSPEC,
 } from './constants.js';
 import type { LinkRef } from './links.js';
 import { linkSchema } from './schema/link.js';
@@ -29,10 +49,26 @@ const { EAFNOSUPPORT, EEXIST, ENOENT, EOPNOTSUPP } = constants.errno;
 export type Neighbour = NeighbourMessage;
 export type FdbEntry = NeighbourMessage;
 
-export type NeighbourState = 'permanent' | 'noarp' | 'reachable' | 'stale' | 'none' | 'incomplete' | 'delay' | 'probe' | 'failed';
+export type NeighbourState =
+  | 'permanent'
+  | 'noarp'
+  | 'reachable'
+  | 'stale'
+  | 'none'
+  | 'incomplete'
+  | 'delay'
+  | 'probe'
+  | 'failed';
 const STATES: Record<NeighbourState, number> = {
-  permanent: NUD_PERMANENT, noarp: NUD_NOARP, reachable: NUD_REACHABLE, stale: NUD_STALE, none: NUD_NONE,
-  incomplete: NUD_INCOMPLETE, delay: NUD_DELAY, probe: NUD_PROBE, failed: NUD_FAILED,
+  permanent: NUD_PERMANENT,
+  noarp: NUD_NOARP,
+  reachable: NUD_REACHABLE,
+  stale: NUD_STALE,
+  none: NUD_NONE,
+  incomplete: NUD_INCOMPLETE,
+  delay: NUD_DELAY,
+  probe: NUD_PROBE,
+  failed: NUD_FAILED,
 };
 
 function stateNumber(state: NeighbourState, field = 'state'): number {
@@ -62,7 +98,10 @@ export class Neighbours {
    */
   async list(filter: { family?: 4 | 6; dev?: LinkRef; proxy?: boolean } = {}): Promise<Neighbour[]> {
     const family = filter.family === 4 ? AF_INET : filter.family === 6 ? AF_INET6 : AF_UNSPEC;
-    const ifindex = filter.dev === undefined ? 0 : await this.rt.links.indexOf(filter.dev, 'dev', 'list neighbours', `on ${filter.dev}`);
+    const ifindex =
+      filter.dev === undefined
+        ? 0
+        : await this.rt.links.indexOf(filter.dev, 'dev', 'list neighbours', `on ${filter.dev}`);
     const all = await this.rt.connection.dumpAll(
       () => encodeMessage(RTM_GETNEIGH, 0, neighbourSchema, { family, flags: filter.proxy ? NTF_PROXY : 0 }),
       { operation: filter.proxy ? 'list proxy neighbours' : 'list neighbours' },
@@ -96,10 +135,12 @@ export class Neighbours {
       await this.rt.connection.request(encodeMessage(RTM_NEWNEIGH, flags, neighbourSchema, message), {
         operation,
         object: `${spec.dst} on ${spec.dev}`,
-        explain: (errno) => (errno === EEXIST ? `${spec.dst} already has an entry on ${spec.dev}; use replace to change it` : undefined),
+        explain: (errno) =>
+          errno === EEXIST ? `${spec.dst} already has an entry on ${spec.dev}; use replace to change it` : undefined,
       });
     } catch (error) {
-      if (error instanceof NetlinkError && error.code === 'EINVAL') throw await this.explainInvalid(spec, message.ifindex as number, error);
+      if (error instanceof NetlinkError && error.code === 'EINVAL')
+        throw await this.explainInvalid(spec, message.ifindex as number, error);
       throw error;
     }
   }
@@ -108,14 +149,18 @@ export class Neighbours {
   private async explainInvalid(spec: NeighbourSpec, ifindex: number, error: NetlinkError): Promise<NetlinkError> {
     const state = spec.state ?? 'permanent';
     if (spec.lladdr === undefined && !spec.proxy && !['none', 'incomplete', 'failed'].includes(state)) {
-      return error.withCause(`lladdr: a ${state} entry needs a link-layer address (only none, incomplete and failed entries, and proxies, go without)`);
+      return error.withCause(
+        `lladdr: a ${state} entry needs a link-layer address (only none, incomplete and failed entries, and proxies, go without)`,
+      );
     }
     try {
       const link = await this.rt.links.get(ifindex);
       const wanted = link.address === undefined ? 0 : link.address.split(':').length;
       const given = spec.lladdr === undefined ? 0 : spec.lladdr.split(':').length;
       if (spec.lladdr !== undefined && given !== wanted) {
-        return error.withCause(`lladdr: ${spec.lladdr} has ${given} bytes, but ${link.ifname} takes ${wanted}-byte link-layer addresses`);
+        return error.withCause(
+          `lladdr: ${spec.lladdr} has ${given} bytes, but ${link.ifname} takes ${wanted}-byte link-layer addresses`,
+        );
       }
     } catch {
       // The device vanished meanwhile: keep the kernel's answer.
@@ -184,9 +229,13 @@ export class Fdb {
    * ifinfomsg, as older iproute2 sent it; the entries are checked again here.
    */
   async list(filter: FdbFilter = {}): Promise<FdbEntry[]> {
-    const ifindex = filter.dev === undefined ? 0 : await this.rt.links.indexOf(filter.dev, 'dev', 'list fdb', `dev ${filter.dev}`);
+    const ifindex =
+      filter.dev === undefined ? 0 : await this.rt.links.indexOf(filter.dev, 'dev', 'list fdb', `dev ${filter.dev}`);
     const entries = await this.rt.connection.dumpAll(
-      () => ifindex ? encodeMessage(RTM_GETNEIGH, 0, linkSchema, { family: AF_BRIDGE, ifindex }) : encodeMessage(RTM_GETNEIGH, 0, neighbourSchema, { family: AF_BRIDGE }),
+      () =>
+        ifindex
+          ? encodeMessage(RTM_GETNEIGH, 0, linkSchema, { family: AF_BRIDGE, ifindex })
+          : encodeMessage(RTM_GETNEIGH, 0, neighbourSchema, { family: AF_BRIDGE }),
       { operation: 'list fdb', object: filter.dev === undefined ? undefined : `dev ${filter.dev}` },
       { decode: (m) => decodeMessage<FdbEntry>(neighbourSchema, m), retries: 3 },
     );
@@ -239,7 +288,8 @@ export class Fdb {
       try {
         messages.push(encodeMessage(type, flags, neighbourSchema, await this.message(spec, resolve)));
       } catch (error) {
-        if (error instanceof ValidationError && at) throw new ValidationError(`${at}${error.field}`, error.reason, error.value);
+        if (error instanceof ValidationError && at)
+          throw new ValidationError(`${at}${error.field}`, error.reason, error.value);
         throw error;
       }
     }
@@ -264,7 +314,9 @@ export class Fdb {
     try {
       const link = await this.rt.links.get(spec.dev);
       if (link.linkinfo?.info_kind === 'vxlan' && spec.dst === undefined && !spec.master) {
-        return error.withCause(`dst: an entry in the table of VXLAN device ${link.ifname} says where to send: give the remote VTEP's address`);
+        return error.withCause(
+          `dst: an entry in the table of VXLAN device ${link.ifname} says where to send: give the remote VTEP's address`,
+        );
       }
     } catch {
       // The device vanished meanwhile: keep the kernel's answer.
@@ -272,8 +324,12 @@ export class Fdb {
     return error;
   }
 
-  private async message(spec: FdbSpec, resolve: (ref: LinkRef, field: string) => Promise<number>): Promise<Record<string, unknown>> {
-    if (parseMac(spec.mac, 'mac').length !== 6) throw new ValidationError('mac', 'an FDB entry is for a 6-byte Ethernet address', spec.mac);
+  private async message(
+    spec: FdbSpec,
+    resolve: (ref: LinkRef, field: string) => Promise<number>,
+  ): Promise<Record<string, unknown>> {
+    if (parseMac(spec.mac, 'mac').length !== 6)
+      throw new ValidationError('mac', 'an FDB entry is for a 6-byte Ethernet address', spec.mac);
     if (spec.dst !== undefined) addressFamily(spec.dst, 'dst');
     if (spec.port !== undefined) validatePort(spec.port);
     if (spec.vni !== undefined) validateVni(spec.vni, 'vni');
@@ -284,7 +340,11 @@ export class Fdb {
     if (state === undefined) throw new ValidationError('state', `one of ${Object.keys(states).join(', ')}`, spec.state);
     if (spec.sticky && state & NUD_PERMANENT) {
       // The bridge refuses it with a bare EINVAL: a permanent entry never moves anyway.
-      throw new ValidationError('sticky', 'a sticky entry is static or dynamic, not permanent (the default): give state', spec.state ?? 'permanent');
+      throw new ValidationError(
+        'sticky',
+        'a sticky entry is static or dynamic, not permanent (the default): give state',
+        spec.state ?? 'permanent',
+      );
     }
     let flags = (spec.self ? NTF_SELF : 0) | (spec.master ? NTF_MASTER : 0);
     if (!flags) flags = NTF_SELF; // as `bridge fdb`: the device's own table unless told otherwise
@@ -313,9 +373,11 @@ function single(result: BatchResult): void {
 }
 
 function fdbCause(errno: number, spec: FdbSpec): string | undefined {
-  if (errno === EEXIST) return `${spec.mac} already has an entry on ${spec.dev}; use append to add another destination (VXLAN flood list) or replace`;
+  if (errno === EEXIST)
+    return `${spec.mac} already has an entry on ${spec.dev}; use append to add another destination (VXLAN flood list) or replace`;
   if (errno === ENOENT) return `no entry for ${spec.mac}${spec.dst ? ` with dst ${spec.dst}` : ''} on ${spec.dev}`;
-  if (errno === EAFNOSUPPORT) return `the destination ${spec.dst} is not of the device's address family (an IPv4 VXLAN device takes IPv4 remotes)`;
+  if (errno === EAFNOSUPPORT)
+    return `the destination ${spec.dst} is not of the device's address family (an IPv4 VXLAN device takes IPv4 remotes)`;
   if (errno === EOPNOTSUPP) {
     return spec.master
       ? `master: ${spec.dev} is not a bridge port, so there is no bridge table to put the entry in (enslave it first)`

@@ -15,7 +15,10 @@ import { routeAttrs } from './schema/route.js';
 
 /** struct rtnexthop; rtnh_len covers it and the attributes after it. */
 const rtnexthop = layout<{ len: number; flags: number; hops: number; ifindex: number }>('rtnexthop', [
-  u16('len'), u8('flags'), u8('hops'), s32('ifindex'),
+  u16('len'),
+  u8('flags'),
+  u8('hops'),
+  s32('ifindex'),
 ]);
 const RTNH_LENGTH = rtnexthop.size;
 
@@ -35,9 +38,11 @@ export function decodeNexthops(payload: Uint8Array): Nexthop[] {
   const hops: Nexthop[] = [];
   let offset = 0;
   while (offset < buf.length) {
-    if (buf.length - offset < RTNH_LENGTH) throw new DecodeError('rtnexthop', `${buf.length - offset} trailing bytes`, offset);
+    if (buf.length - offset < RTNH_LENGTH)
+      throw new DecodeError('rtnexthop', `${buf.length - offset} trailing bytes`, offset);
     const length = readU16(buf, offset);
-    if (length < RTNH_LENGTH || offset + length > buf.length) throw new DecodeError('rtnexthop', `length ${length} does not fit`, offset);
+    if (length < RTNH_LENGTH || offset + length > buf.length)
+      throw new DecodeError('rtnexthop', `length ${length} does not fit`, offset);
     const header = rtnexthop.read(buf, offset);
     const hop: Nexthop = { flags: header.flags, hops: header.hops, ifindex: header.ifindex };
     decodeAttrs(routeAttrs, buf, offset + RTNH_LENGTH, offset + length, hop as Decoded);

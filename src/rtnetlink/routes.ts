@@ -14,9 +14,31 @@ import { decodeMessage, encodeMessage, type RawMessage } from '../netlink/messag
 import { scopeNumber, type Scope } from './addresses.js';
 import type { Rtnetlink } from './client.js';
 import {
-  AF_INET, AF_INET6, AF_UNSPEC, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_COMPAT, RT_TABLE_MAIN,
-  RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, RTN_ANYCAST, RTN_BLACKHOLE, RTN_BROADCAST, RTN_LOCAL, RTN_MULTICAST, RTN_NAT, RTN_PROHIBIT,
-  RTN_THROW, RTN_UNICAST, RTN_UNREACHABLE, RTN_UNSPEC, RTPROT_BOOT, RTPROT_UNSPEC,
+  AF_INET,
+  AF_INET6,
+  AF_UNSPEC,
+  RT_SCOPE_HOST,
+  RT_SCOPE_LINK,
+  RT_SCOPE_NOWHERE,
+  RT_SCOPE_UNIVERSE,
+  RT_TABLE_COMPAT,
+  RT_TABLE_MAIN,
+  RTM_DELROUTE,
+  RTM_GETROUTE,
+  RTM_NEWROUTE,
+  RTN_ANYCAST,
+  RTN_BLACKHOLE,
+  RTN_BROADCAST,
+  RTN_LOCAL,
+  RTN_MULTICAST,
+  RTN_NAT,
+  RTN_PROHIBIT,
+  RTN_THROW,
+  RTN_UNICAST,
+  RTN_UNREACHABLE,
+  RTN_UNSPEC,
+  RTPROT_BOOT,
+  RTPROT_UNSPEC,
 } from './constants.js';
 import type { LinkRef } from './links.js';
 import { encodeNexthops, type Nexthop } from './nexthops.js';
@@ -25,10 +47,28 @@ import { parsePrefix, sameFamily } from './validate.js';
 
 export type Route = RouteMessage;
 
-export type RouteType = 'unicast' | 'local' | 'broadcast' | 'anycast' | 'multicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw' | 'nat';
+export type RouteType =
+  | 'unicast'
+  | 'local'
+  | 'broadcast'
+  | 'anycast'
+  | 'multicast'
+  | 'blackhole'
+  | 'unreachable'
+  | 'prohibit'
+  | 'throw'
+  | 'nat';
 const TYPES: Record<RouteType, number> = {
-  unicast: RTN_UNICAST, local: RTN_LOCAL, broadcast: RTN_BROADCAST, anycast: RTN_ANYCAST, multicast: RTN_MULTICAST,
-  blackhole: RTN_BLACKHOLE, unreachable: RTN_UNREACHABLE, prohibit: RTN_PROHIBIT, throw: RTN_THROW, nat: RTN_NAT,
+  unicast: RTN_UNICAST,
+  local: RTN_LOCAL,
+  broadcast: RTN_BROADCAST,
+  anycast: RTN_ANYCAST,
+  multicast: RTN_MULTICAST,
+  blackhole: RTN_BLACKHOLE,
+  unreachable: RTN_UNREACHABLE,
+  prohibit: RTN_PROHIBIT,
+  throw: RTN_THROW,
+  nat: RTN_NAT,
 };
 const { EEXIST, EINVAL, ENETUNREACH, ENODEV, ESRCH } = constants.errno;
 
@@ -78,7 +118,11 @@ export class Routes {
 
   /** Every route (all tables unless filtered). */
   async list(filter: RouteFilter = {}): Promise<Route[]> {
-    const routes = await this.rt.connection.dumpAll(this.dumpRequest(filter), { operation: 'list routes' }, { decode: decodeRoute, retries: 3 });
+    const routes = await this.rt.connection.dumpAll(
+      this.dumpRequest(filter),
+      { operation: 'list routes' },
+      { decode: decodeRoute, retries: 3 },
+    );
     return filter.table === undefined ? routes : routes.filter((r) => (r.table ?? r.rtm_table) === filter.table);
   }
 
@@ -89,7 +133,11 @@ export class Routes {
    */
   async *stream(filter: RouteFilter = {}): AsyncGenerator<Route[], void, undefined> {
     const table = filter.table;
-    for await (const batch of this.rt.connection.dump(this.dumpRequest(filter)(), { operation: 'list routes' }, { decode: decodeRoute })) {
+    for await (const batch of this.rt.connection.dump(
+      this.dumpRequest(filter)(),
+      { operation: 'list routes' },
+      { decode: decodeRoute },
+    )) {
       yield table === undefined ? batch : batch.filter((r) => (r.table ?? r.rtm_table) === table);
     }
   }
@@ -122,9 +170,12 @@ export class Routes {
     const messages: Buffer[] = [];
     for (let i = 0; i < specs.length; i++) {
       try {
-        messages.push(encodeMessage(RTM_NEWROUTE, flags, routeSchema, await this.message(specs[i]!, 'add route', names, false)));
+        messages.push(
+          encodeMessage(RTM_NEWROUTE, flags, routeSchema, await this.message(specs[i]!, 'add route', names, false)),
+        );
       } catch (error) {
-        if (error instanceof ValidationError) throw new ValidationError(`routes[${i}].${error.field}`, error.reason, error.value);
+        if (error instanceof ValidationError)
+          throw new ValidationError(`routes[${i}].${error.field}`, error.reason, error.value);
         throw error;
       }
     }
@@ -141,7 +192,12 @@ export class Routes {
   }
 
   /** Builds the rtmsg and attributes; `names` caches device lookups across a batch. */
-  private async message(spec: RouteSpec, operation: string, names: Map<LinkRef, number>, forDelete: boolean): Promise<Record<string, unknown>> {
+  private async message(
+    spec: RouteSpec,
+    operation: string,
+    names: Map<LinkRef, number>,
+    forDelete: boolean,
+  ): Promise<Record<string, unknown>> {
     const resolve = async (ref: LinkRef, field: string): Promise<number> => {
       let index = names.get(ref);
       if (index === undefined) {
@@ -154,7 +210,11 @@ export class Routes {
     let dst: string | undefined;
     let dstLen = 0;
     if (spec.dst === 'default') {
-      const known = sameFamily([['gateway', spec.gateway], ['prefsrc', spec.prefsrc], ...(spec.nexthops ?? []).map((h, i): [string, string | undefined] => [`nexthops[${i}].gateway`, h.gateway])]);
+      const known = sameFamily([
+        ['gateway', spec.gateway],
+        ['prefsrc', spec.prefsrc],
+        ...(spec.nexthops ?? []).map((h, i): [string, string | undefined] => [`nexthops[${i}].gateway`, h.gateway]),
+      ]);
       family = spec.family ?? known ?? 4;
     } else {
       const prefix = parsePrefix(spec.dst, 'dst');
@@ -163,26 +223,52 @@ export class Routes {
       dstLen = prefix.prefixlen;
       // The kernel refuses host bits with a bare EINVAL (ip checks it first: "Invalid prefix for given prefix length").
       const network = networkOf(prefix);
-      if (network) throw new ValidationError('dst', `${spec.dst} has host bits set: the network is ${network}/${dstLen}`, spec.dst);
-      if (spec.family !== undefined && spec.family !== family) throw new ValidationError('family', `dst ${spec.dst} is IPv${family}`, spec.family);
+      if (network)
+        throw new ValidationError(
+          'dst',
+          `${spec.dst} has host bits set: the network is ${network}/${dstLen}`,
+          spec.dst,
+        );
+      if (spec.family !== undefined && spec.family !== family)
+        throw new ValidationError('family', `dst ${spec.dst} is IPv${family}`, spec.family);
     }
-    sameFamily([['dst', dst], ['gateway', spec.gateway], ['prefsrc', spec.prefsrc], ...(spec.nexthops ?? []).map((h, i): [string, string | undefined] => [`nexthops[${i}].gateway`, h.gateway])]);
+    sameFamily([
+      ['dst', dst],
+      ['gateway', spec.gateway],
+      ['prefsrc', spec.prefsrc],
+      ...(spec.nexthops ?? []).map((h, i): [string, string | undefined] => [`nexthops[${i}].gateway`, h.gateway]),
+    ]);
     const table = spec.table ?? RT_TABLE_MAIN;
-    if (!Number.isInteger(table) || table < 0 || table > 0xffffffff) throw new ValidationError('table', 'a table id is a 32-bit unsigned integer', table);
+    if (!Number.isInteger(table) || table < 0 || table > 0xffffffff)
+      throw new ValidationError('table', 'a table id is a 32-bit unsigned integer', table);
     const type = spec.type === undefined ? TYPES.unicast : TYPES[spec.type];
     if (type === undefined) throw new ValidationError('type', `one of ${Object.keys(TYPES).join(', ')}`, spec.type);
-    if (spec.nexthops !== undefined && (!Array.isArray(spec.nexthops) || spec.nexthops.length === 0)) throw new ValidationError('nexthops', 'at least one next hop', spec.nexthops);
+    if (spec.nexthops !== undefined && (!Array.isArray(spec.nexthops) || spec.nexthops.length === 0))
+      throw new ValidationError('nexthops', 'at least one next hop', spec.nexthops);
     const hasGateway = spec.gateway !== undefined || (spec.nexthops ?? []).some((h) => h.gateway !== undefined);
-    if (!forDelete && type === TYPES.unicast && !hasGateway && spec.dev === undefined && !(spec.nexthops ?? []).some((h) => h.dev !== undefined)) {
+    if (
+      !forDelete &&
+      type === TYPES.unicast &&
+      !hasGateway &&
+      spec.dev === undefined &&
+      !(spec.nexthops ?? []).some((h) => h.dev !== undefined)
+    ) {
       // The kernel answers ENODEV ("no such device"), which points at the wrong thing.
-      throw new ValidationError('dev', `a unicast route to ${spec.dst} needs a gateway or a device (or a type such as blackhole)`);
+      throw new ValidationError(
+        'dev',
+        `a unicast route to ${spec.dst} needs a gateway or a device (or a type such as blackhole)`,
+      );
     }
-    const scope = spec.scope !== undefined
-      ? scopeNumber(spec.scope)
-      : forDelete ? RT_SCOPE_NOWHERE // match any scope, as ip route del does
-      : type === TYPES.local || type === TYPES.nat ? RT_SCOPE_HOST
-      : type === TYPES.unicast && !hasGateway ? RT_SCOPE_LINK
-      : RT_SCOPE_UNIVERSE;
+    const scope =
+      spec.scope !== undefined
+        ? scopeNumber(spec.scope)
+        : forDelete
+          ? RT_SCOPE_NOWHERE // match any scope, as ip route del does
+          : type === TYPES.local || type === TYPES.nat
+            ? RT_SCOPE_HOST
+            : type === TYPES.unicast && !hasGateway
+              ? RT_SCOPE_LINK
+              : RT_SCOPE_UNIVERSE;
     const message: Record<string, unknown> = {
       family: family === 4 ? AF_INET : AF_INET6,
       dst_len: dstLen,
@@ -202,8 +288,13 @@ export class Routes {
       const hops: Nexthop[] = [];
       for (const [i, hop] of spec.nexthops.entries()) {
         const weight = hop.weight ?? 1;
-        if (!Number.isInteger(weight) || weight < 1 || weight > 256) throw new ValidationError(`nexthops[${i}].weight`, 'a weight is 1 to 256', weight);
-        const entry: Nexthop = { flags: 0, hops: weight - 1, ifindex: hop.dev === undefined ? 0 : await resolve(hop.dev, `nexthops[${i}].dev`) };
+        if (!Number.isInteger(weight) || weight < 1 || weight > 256)
+          throw new ValidationError(`nexthops[${i}].weight`, 'a weight is 1 to 256', weight);
+        const entry: Nexthop = {
+          flags: 0,
+          hops: weight - 1,
+          ifindex: hop.dev === undefined ? 0 : await resolve(hop.dev, `nexthops[${i}].dev`),
+        };
         if (hop.gateway !== undefined) entry.gateway = hop.gateway;
         hops.push(entry);
       }
@@ -217,14 +308,20 @@ export class Routes {
 function routeCause(errno: number, spec: RouteSpec): string | undefined {
   const gateways = [spec.gateway, ...(spec.nexthops ?? []).map((h) => h.gateway)].filter((g) => g !== undefined);
   switch (errno) {
-    case EEXIST: return `a route to ${spec.dst} already exists in table ${spec.table ?? RT_TABLE_MAIN} with the same metric; use replace`;
-    case ENETUNREACH: return `gateway: ${gateways.join(', ')} is not reachable through a connected route${spec.dev !== undefined ? ` on ${spec.dev}` : ''}`;
+    case EEXIST:
+      return `a route to ${spec.dst} already exists in table ${spec.table ?? RT_TABLE_MAIN} with the same metric; use replace`;
+    case ENETUNREACH:
+      return `gateway: ${gateways.join(', ')} is not reachable through a connected route${spec.dev !== undefined ? ` on ${spec.dev}` : ''}`;
     case EINVAL:
-      if (spec.prefsrc !== undefined) return `prefsrc: ${spec.prefsrc} must be an address configured on this host (in this namespace)`;
-      if (gateways.length) return `gateway: the kernel refused ${gateways.join(', ')} (a local address, or not reachable as a neighbour on the device)`;
+      if (spec.prefsrc !== undefined)
+        return `prefsrc: ${spec.prefsrc} must be an address configured on this host (in this namespace)`;
+      if (gateways.length)
+        return `gateway: the kernel refused ${gateways.join(', ')} (a local address, or not reachable as a neighbour on the device)`;
       return undefined;
-    case ENODEV: return spec.dev !== undefined ? `dev: ${spec.dev} is gone or down` : undefined;
-    default: return undefined;
+    case ENODEV:
+      return spec.dev !== undefined ? `dev: ${spec.dev} is gone or down` : undefined;
+    default:
+      return undefined;
   }
 }
 

@@ -36,12 +36,23 @@ function hasLoneSurrogate(text: string): boolean {
  * asked to create go through validatePortableIfname as well.
  */
 export function validateIfname(name: unknown, field = 'ifname'): string {
-  if (typeof name !== 'string' || name.length === 0) throw new ValidationError(field, 'an interface name is a non-empty string', name);
-  if (hasLoneSurrogate(name)) throw new ValidationError(field, 'an interface name cannot hold a lone UTF-16 surrogate (it has no UTF-8 form)', name);
+  if (typeof name !== 'string' || name.length === 0)
+    throw new ValidationError(field, 'an interface name is a non-empty string', name);
+  if (hasLoneSurrogate(name))
+    throw new ValidationError(
+      field,
+      'an interface name cannot hold a lone UTF-16 surrogate (it has no UTF-8 form)',
+      name,
+    );
   const bytes = Buffer.from(name, 'utf8');
-  if (bytes.length > IFNAME_MAX_BYTES) throw new ValidationError(field, `an interface name has at most ${IFNAME_MAX_BYTES} bytes`, name);
+  if (bytes.length > IFNAME_MAX_BYTES)
+    throw new ValidationError(field, `an interface name has at most ${IFNAME_MAX_BYTES} bytes`, name);
   if (name === '.' || name === '..' || bytes.some((b) => b === 0x2f || b === 0x3a || b === 0 || isKernelSpace(b))) {
-    throw new ValidationError(field, 'an interface name has no "/", ":", whitespace or NUL and is not "." or ".." (the kernel also refuses the byte 0xA0, as in "à")', name);
+    throw new ValidationError(
+      field,
+      'an interface name has no "/", ":", whitespace or NUL and is not "." or ".." (the kernel also refuses the byte 0xA0, as in "à")',
+      name,
+    );
   }
   return name;
 }
@@ -60,7 +71,8 @@ function describeCharacter(char: string): string {
  * names the refused character and its position (1-based, in characters).
  */
 export function validatePortableIfname(name: unknown, field = 'ifname'): string {
-  if (typeof name !== 'string' || name.length === 0) throw new ValidationError(field, 'an interface name is a non-empty string', name);
+  if (typeof name !== 'string' || name.length === 0)
+    throw new ValidationError(field, 'an interface name is a non-empty string', name);
   let position = 0;
   for (const char of name) {
     position++;
@@ -112,7 +124,8 @@ export function validateMtu(mtu: unknown, field = 'mtu'): number {
 export function validateIfalias(alias: unknown, field = 'ifalias'): string {
   if (typeof alias !== 'string') throw new ValidationError(field, 'an alias is a string', alias);
   if (alias.includes('\0')) throw new ValidationError(field, 'an alias cannot contain NUL', alias);
-  if (Buffer.byteLength(alias) > MAX_IFALIAS) throw new ValidationError(field, `an alias has at most ${MAX_IFALIAS} bytes`, alias);
+  if (Buffer.byteLength(alias) > MAX_IFALIAS)
+    throw new ValidationError(field, `an alias has at most ${MAX_IFALIAS} bytes`, alias);
   return alias;
 }
 
@@ -125,8 +138,10 @@ const MAX_IFALIAS = 254;
  */
 export function validateUnicastMac(mac: unknown, field = 'address'): string {
   const bytes = parseMac(mac, field);
-  if (bytes.length !== 6) throw new ValidationError(field, `an Ethernet address has 6 bytes, this one ${bytes.length}`, mac);
-  if (bytes[0]! & 1) throw new ValidationError(field, 'a device address must be unicast (the first byte is odd: multicast)', mac);
+  if (bytes.length !== 6)
+    throw new ValidationError(field, `an Ethernet address has 6 bytes, this one ${bytes.length}`, mac);
+  if (bytes[0]! & 1)
+    throw new ValidationError(field, 'a device address must be unicast (the first byte is odd: multicast)', mac);
   if (bytes.every((b) => b === 0)) throw new ValidationError(field, 'a device address cannot be all zeros', mac);
   return mac as string;
 }
@@ -164,7 +179,8 @@ export function parsePrefix(text: unknown, field: string): Prefix {
   const family = addressFamily(address, field);
   const max = family === 4 ? 32 : 128;
   if (length === undefined) return { address: address!, prefixlen: max, family };
-  if (!/^\d{1,3}$/.test(length) || Number(length) > max) throw new ValidationError(field, `a prefix length is 0 to ${max}`, text);
+  if (!/^\d{1,3}$/.test(length) || Number(length) > max)
+    throw new ValidationError(field, `a prefix length is 0 to ${max}`, text);
   return { address: address!, prefixlen: Number(length), family };
 }
 
@@ -178,7 +194,8 @@ export function validatePortRange(range: unknown, field = 'port_range'): { low: 
       throw new ValidationError(`${field}.${end}`, 'a UDP port is an integer from 0 to 65535', port);
     }
   }
-  if ((r.low as number) > (r.high as number)) throw new ValidationError(field, `low (${r.low}) cannot exceed high (${r.high})`, range);
+  if ((r.low as number) > (r.high as number))
+    throw new ValidationError(field, `low (${r.low}) cannot exceed high (${r.high})`, range);
   return r as { low: number; high: number };
 }
 
@@ -194,7 +211,8 @@ export function isLinkLocal6(address: string): boolean {
  * truncates), so the error names the field instead.
  */
 export function validateVxlanOptions(options: VxlanLike): void {
-  if (typeof options !== 'object' || options === null) throw new ValidationError('vxlan', 'expected the vxlan options ({ id, ... })', options);
+  if (typeof options !== 'object' || options === null)
+    throw new ValidationError('vxlan', 'expected the vxlan options ({ id, ... })', options);
   validateVni(options.id, 'vxlan.id');
   if (options.port !== undefined) validatePort(options.port, 'vxlan.port');
   if (options.port_range !== undefined) validatePortRange(options.port_range, 'vxlan.port_range');
@@ -209,42 +227,93 @@ export function validateVxlanOptions(options: VxlanLike): void {
   if (options.df !== undefined && (typeof options.df !== 'number' || ![0, 1, 2].includes(options.df))) {
     throw new ValidationError('vxlan.df', 'df is 0 (unset), 1 (set) or 2 (inherit)', options.df);
   }
-  if (options.label !== undefined && (typeof options.label !== 'number' || !Number.isInteger(options.label) || options.label < 0 || options.label > 0xfffff)) {
+  if (
+    options.label !== undefined &&
+    (typeof options.label !== 'number' ||
+      !Number.isInteger(options.label) ||
+      options.label < 0 ||
+      options.label > 0xfffff)
+  ) {
     // The kernel masks the label to 20 bits without a word: a larger value would be silently changed.
     throw new ValidationError('vxlan.label', 'an IPv6 flow label is 0 to 1048575 (20 bits)', options.label);
   }
   if (options.ageing === 0) {
     // The kernel reads 0 as "use the default" and stores 300 without a word.
-    throw new ValidationError('vxlan.ageing', 'an FDB lifetime is 1 second or more (the kernel turns 0 into its default, 300 s); omit it for the default', 0);
+    throw new ValidationError(
+      'vxlan.ageing',
+      'an FDB lifetime is 1 second or more (the kernel turns 0 into its default, 300 s); omit it for the default',
+      0,
+    );
   }
-  for (const [field, family] of [['group', 4], ['local', 4], ['group6', 6], ['local6', 6]] as const) {
+  for (const [field, family] of [
+    ['group', 4],
+    ['local', 4],
+    ['group6', 6],
+    ['local6', 6],
+  ] as const) {
     const value = options[field];
     if (value !== undefined && addressFamily(value, `vxlan.${field}`) !== family) {
-      throw new ValidationError(`vxlan.${field}`, `expected an IPv${family} address (use ${family === 4 ? `${field}6` : field.slice(0, -1)} for IPv${family === 4 ? 6 : 4})`, value);
+      throw new ValidationError(
+        `vxlan.${field}`,
+        `expected an IPv${family} address (use ${family === 4 ? `${field}6` : field.slice(0, -1)} for IPv${family === 4 ? 6 : 4})`,
+        value,
+      );
     }
   }
   if (options.group !== undefined && options.group6 !== undefined) {
-    throw new ValidationError('vxlan.group6', 'a device has one remote: group (IPv4) or group6 (IPv6), not both', options.group6);
+    throw new ValidationError(
+      'vxlan.group6',
+      'a device has one remote: group (IPv4) or group6 (IPv6), not both',
+      options.group6,
+    );
   }
   if (options.local !== undefined && options.local6 !== undefined) {
-    throw new ValidationError('vxlan.local6', 'a device has one local address: local (IPv4) or local6 (IPv6), not both', options.local6);
+    throw new ValidationError(
+      'vxlan.local6',
+      'a device has one local address: local (IPv4) or local6 (IPv6), not both',
+      options.local6,
+    );
   }
-  const remote = options.group !== undefined ? (['group', options.group, 4] as const) : options.group6 !== undefined ? (['group6', options.group6, 6] as const) : undefined;
-  const local = options.local !== undefined ? (['local', options.local, 4] as const) : options.local6 !== undefined ? (['local6', options.local6, 6] as const) : undefined;
+  const remote =
+    options.group !== undefined
+      ? (['group', options.group, 4] as const)
+      : options.group6 !== undefined
+        ? (['group6', options.group6, 6] as const)
+        : undefined;
+  const local =
+    options.local !== undefined
+      ? (['local', options.local, 4] as const)
+      : options.local6 !== undefined
+        ? (['local6', options.local6, 6] as const)
+        : undefined;
   if (remote && local && remote[2] !== local[2]) {
-    throw new ValidationError(`vxlan.${local[0]}`, `is IPv${local[2]} but vxlan.${remote[0]} is IPv${remote[2]}: the local and remote addresses of a device are one family`, local[1]);
+    throw new ValidationError(
+      `vxlan.${local[0]}`,
+      `is IPv${local[2]} but vxlan.${remote[0]} is IPv${remote[2]}: the local and remote addresses of a device are one family`,
+      local[1],
+    );
   }
   if (remote && isMulticast(remote[1]) && options.link === undefined) {
     // The kernel refuses this with a bare EINVAL ("multicast destination requires interface").
     throw new ValidationError('vxlan.link', `a multicast group (${remote[1]}) needs the underlay device to join it on`);
   }
-  for (const [field, value] of [['group6', options.group6], ['local6', options.local6]] as const) {
+  for (const [field, value] of [
+    ['group6', options.group6],
+    ['local6', options.local6],
+  ] as const) {
     if (value !== undefined && isLinkLocal6(value) && options.link === undefined) {
-      throw new ValidationError('vxlan.link', `a link-local ${field} (${value}) is only meaningful on one interface: give the underlay device`);
+      throw new ValidationError(
+        'vxlan.link',
+        `a link-local ${field} (${value}) is only meaningful on one interface: give the underlay device`,
+      );
     }
   }
   if (options.vnifilter && !options.external) {
-    throw new ValidationError('vxlan.vnifilter', 'VNI filtering works only on an external (collect-metadata) device: set external: 1', options.vnifilter);
+    throw new ValidationError(
+      'vxlan.vnifilter',
+      'VNI filtering works only on an external (collect-metadata) device: set external: 1',
+      options.vnifilter,
+    );
   }
 }
 
@@ -275,7 +344,11 @@ export function sameFamily(entries: [field: string, address: string | undefined]
     const family = addressFamily(address, field);
     if (!first) first = [field, family];
     else if (first[1] !== family) {
-      throw new ValidationError(field, `is IPv${family} but ${first[0]} is IPv${first[1]}: one family per device`, address);
+      throw new ValidationError(
+        field,
+        `is IPv${family} but ${first[0]} is IPv${first[1]}: one family per device`,
+        address,
+      );
     }
   }
   return first?.[1];

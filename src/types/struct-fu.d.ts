@@ -28,10 +28,20 @@ declare module 'struct-fu' {
   export function struct(name: string, fields: Field[], count?: number): StructField;
   export function padTo(offset: number): Field;
   const structFu: {
-    uint8: NumericType; int8: NumericType; uint16: NumericType; uint16le: NumericType;
-    int16: NumericType; int16le: NumericType; uint32: NumericType; uint32le: NumericType;
-    int32: NumericType; int32le: NumericType;
-    byte: typeof byte; char: typeof char; struct: typeof struct; padTo: typeof padTo;
+    uint8: NumericType;
+    int8: NumericType;
+    uint16: NumericType;
+    uint16le: NumericType;
+    int16: NumericType;
+    int16le: NumericType;
+    uint32: NumericType;
+    uint32le: NumericType;
+    int32: NumericType;
+    int32le: NumericType;
+    byte: typeof byte;
+    char: typeof char;
+    struct: typeof struct;
+    padTo: typeof padTo;
   };
   export default structFu;
 }

@@ -13,7 +13,14 @@ import type { Rtnetlink } from '../rtnetlink/client.js';
 import type { Link, VxlanOptions } from '../rtnetlink/links.js';
 import type { VxlanInfoData } from '../rtnetlink/schema/kinds/vxlan.js';
 import { FLOOD_MAC, planPeers } from './peers.js';
-import { type AddressFamily, canonicalAddress, validateVxlanSpec, VXLAN_OVERHEAD, VXLAN_PORT, type VxlanSpec } from './spec.js';
+import {
+  type AddressFamily,
+  canonicalAddress,
+  validateVxlanSpec,
+  VXLAN_OVERHEAD,
+  VXLAN_PORT,
+  type VxlanSpec,
+} from './spec.js';
 
 export interface VxlanPlanOptions {
   /**
@@ -44,11 +51,13 @@ export async function resolveVxlan(rt: Rtnetlink, spec: VxlanSpec): Promise<Reso
   let underlay: Link | undefined;
   if (spec.underlay !== undefined) {
     underlay = await rt.links.find(spec.underlay);
-    if (!underlay) throw new ValidationError('underlay', `no device named ${spec.underlay} in ${rt.where}`, spec.underlay);
+    if (!underlay)
+      throw new ValidationError('underlay', `no device named ${spec.underlay} in ${rt.where}`, spec.underlay);
   }
   if (underlay?.mtu !== undefined && spec.mtu !== undefined) {
     const limit = underlayLimit(underlay, family);
-    if (spec.mtu > limit.max) throw new ValidationError('mtu', `${spec.name} cannot carry more than ${limit.text}`, spec.mtu);
+    if (spec.mtu > limit.max)
+      throw new ValidationError('mtu', `${spec.name} cannot carry more than ${limit.text}`, spec.mtu);
   }
   const mtu = spec.mtu ?? (underlay?.mtu ?? ETHERNET_MTU) - VXLAN_OVERHEAD[family];
   const options: VxlanOptions = { id: spec.vni, port: spec.port ?? VXLAN_PORT };
@@ -66,14 +75,17 @@ function underlayLimit(underlay: Link, family: AddressFamily): { max: number; te
   const max = underlay.mtu! - overhead;
   return {
     max,
-    text: `${max} over its underlay ${underlay.ifname}: ${underlay.ifname}'s MTU ${underlay.mtu} - ${overhead} bytes of VXLAN over IPv${family} ` +
+    text:
+      `${max} over its underlay ${underlay.ifname}: ${underlay.ifname}'s MTU ${underlay.mtu} - ${overhead} bytes of VXLAN over IPv${family} ` +
       '(outer IP, UDP and VXLAN headers and the inner Ethernet header)',
   };
 }
 
 /** Differences in what can only be set at creation (the kernel refuses to change them in place). */
 export function structuralDifferences(link: Link, wanted: VxlanOptions): Difference[] {
-  const data = (link.linkinfo?.info_kind === 'vxlan' ? link.linkinfo.info_data : undefined) as VxlanInfoData | undefined;
+  const data = (link.linkinfo?.info_kind === 'vxlan' ? link.linkinfo.info_data : undefined) as
+    | VxlanInfoData
+    | undefined;
   if (!data) return [{ field: 'kind', actual: link.linkinfo?.info_kind ?? 'none', wanted: 'vxlan' }];
   const differences: Difference[] = [];
   const check = (field: string, actual: unknown, want: unknown): void => {
@@ -101,21 +113,33 @@ export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPl
   const target = `link ${spec.name}`;
   const alias = spec.owner !== undefined ? ownerAlias(spec.owner) : undefined;
   const peerEntries = (spec.peers ?? []).map((dst) => ({ dev: spec.name, mac: FLOOD_MAC, dst: canonicalAddress(dst) }));
-  const addAllPeers = (): Change[] => (peerEntries.length === 0 ? [] : [{
-    action: 'add',
-    target: `peers of ${spec.name}`,
-    detail: peerEntries.length > 8 ? `${peerEntries.length} peers` : peerEntries.map((e) => e.dst).join(', '),
-    apply: async () => {
-      const result = await rt.fdb.appendMany(peerEntries);
-      if (result.failed.length) throw result.failed[0]!.error;
-    },
-  }]);
+  const addAllPeers = (): Change[] =>
+    peerEntries.length === 0
+      ? []
+      : [
+          {
+            action: 'add',
+            target: `peers of ${spec.name}`,
+            detail: peerEntries.length > 8 ? `${peerEntries.length} peers` : peerEntries.map((e) => e.dst).join(', '),
+            apply: async () => {
+              const result = await rt.fdb.appendMany(peerEntries);
+              if (result.failed.length) throw result.failed[0]!.error;
+            },
+          },
+        ];
   const create = (ifalias: string | undefined, note = ''): Change => ({
     action: 'create',
     target,
     detail: `${describeVxlan(resolved)}${note}`,
     apply: async () => {
-      const link = await rt.links.create({ ifname: spec.name, kind: 'vxlan', vxlan: resolved.options, mtu: resolved.mtu, ...(ifalias ? { ifalias } : {}), up: true });
+      const link = await rt.links.create({
+        ifname: spec.name,
+        kind: 'vxlan',
+        vxlan: resolved.options,
+        mtu: resolved.mtu,
+        ...(ifalias ? { ifalias } : {}),
+        up: true,
+      });
       if (link.mtu !== resolved.mtu) throw await mtuNotApplied(rt, spec.name, resolved, link.mtu);
     },
   });
@@ -125,15 +149,21 @@ export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPl
   // deleting it would take more with it (its peer) than this spec knows about.
   const kind = existing.linkinfo?.info_kind;
   if (kind !== 'vxlan') {
-    throw new ConflictError(target, [{ field: 'kind', actual: kind ?? 'none', wanted: 'vxlan' }],
-      `pick another name for the VXLAN device, or remove that ${kind ?? 'kindless'} device yourself: vxnet never deletes a device of another kind`);
+    throw new ConflictError(
+      target,
+      [{ field: 'kind', actual: kind ?? 'none', wanted: 'vxlan' }],
+      `pick another name for the VXLAN device, or remove that ${kind ?? 'kindless'} device yourself: vxnet never deletes a device of another kind`,
+    );
   }
   const differences = await namingUnderlays(rt, structuralDifferences(existing, resolved.options), spec.underlay);
   // Never one marked by another vxnet network: it is that network's to change or destroy.
   const current = ownerFromAlias(existing.ifalias);
   if (current !== undefined && current !== spec.owner && (spec.owner !== undefined || differences.length > 0)) {
-    throw new ConflictError(target, [{ field: 'owner', actual: current, wanted: spec.owner }, ...differences],
-      `it belongs to the vxnet network ${current}: pick another device name, or destroy that network first`);
+    throw new ConflictError(
+      target,
+      [{ field: 'owner', actual: current, wanted: spec.owner }, ...differences],
+      `it belongs to the vxnet network ${current}: pick another device name, or destroy that network first`,
+    );
   }
   if (differences.length > 0) {
     if (!options.replace) throw new ConflictError(target, differences, 'change the spec', { replaceable: true });
@@ -142,8 +172,16 @@ export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPl
     const keptAlias = existing.ifalias || undefined;
     const whose = current !== undefined ? `marked ${existing.ifalias}` : "not marked as vxnet's";
     return [
-      { action: 'delete', target, detail: `${whose}, to recreate it: ${differences.map(formatDifference).join(', ')}`, apply: () => rt.links.delete(existing) },
-      { ...create(keptAlias, current !== undefined ? '' : ', left unmarked like the device it replaces'), action: 'replace' },
+      {
+        action: 'delete',
+        target,
+        detail: `${whose}, to recreate it: ${differences.map(formatDifference).join(', ')}`,
+        apply: () => rt.links.delete(existing),
+      },
+      {
+        ...create(keptAlias, current !== undefined ? '' : ', left unmarked like the device it replaces'),
+        action: 'replace',
+      },
       ...addAllPeers(),
     ];
   }
@@ -158,19 +196,22 @@ export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPl
     changes.up = true;
     updates.push('up');
   }
-  const device: Change[] = updates.length === 0
-    ? []
-    : [{
-        action: 'update',
-        target,
-        detail: updates.join(', '),
-        apply: async () => {
-          await rt.links.set(existing, changes);
-          if (changes.mtu === undefined) return;
-          const after = await rt.links.get(existing.ifindex);
-          if (after.mtu !== changes.mtu) throw await mtuNotApplied(rt, spec.name, resolved, after.mtu);
-        },
-      }];
+  const device: Change[] =
+    updates.length === 0
+      ? []
+      : [
+          {
+            action: 'update',
+            target,
+            detail: updates.join(', '),
+            apply: async () => {
+              await rt.links.set(existing, changes);
+              if (changes.mtu === undefined) return;
+              const after = await rt.links.get(existing.ifindex);
+              if (after.mtu !== changes.mtu) throw await mtuNotApplied(rt, spec.name, resolved, after.mtu);
+            },
+          },
+        ];
   // The flood list is part of the spec when peers are given; a group device's is left alone.
   return spec.peers === undefined ? device : [...device, ...(await planPeers(rt, spec.name, spec.peers))];
 }
@@ -180,24 +221,39 @@ export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPl
  * eth1"), as the spec names it: the kernel and structuralDifferences speak
  * ifindexes, which mean nothing to the person reading the refusal.
  */
-async function namingUnderlays(rt: Rtnetlink, differences: Difference[], wanted: string | undefined): Promise<Difference[]> {
-  return Promise.all(differences.map(async (d) => {
-    if (d.field !== 'underlay') return d;
-    let actual = d.actual;
-    if (typeof actual === 'number') {
-      const device = await rt.links.find(actual).catch(() => undefined);
-      actual = device?.ifname ?? `ifindex ${actual} (no such device in ${rt.where})`;
-    }
-    return { ...d, actual, wanted: wanted ?? d.wanted };
-  }));
+async function namingUnderlays(
+  rt: Rtnetlink,
+  differences: Difference[],
+  wanted: string | undefined,
+): Promise<Difference[]> {
+  return Promise.all(
+    differences.map(async (d) => {
+      if (d.field !== 'underlay') return d;
+      let actual = d.actual;
+      if (typeof actual === 'number') {
+        const device = await rt.links.find(actual).catch(() => undefined);
+        actual = device?.ifname ?? `ifindex ${actual} (no such device in ${rt.where})`;
+      }
+      return { ...d, actual, wanted: wanted ?? d.wanted };
+    }),
+  );
 }
 
 /** The kernel set another MTU than asked: say which, and why when the underlay tells. */
-async function mtuNotApplied(rt: Rtnetlink, name: string, resolved: ResolvedVxlan, applied: number | undefined): Promise<MtuNotAppliedError> {
-  const underlay = resolved.underlayIndex === undefined ? undefined : await rt.links.find(resolved.underlayIndex).catch(() => undefined);
-  const cause = underlay?.mtu !== undefined && resolved.mtu > underlayLimit(underlay, resolved.family).max
-    ? `${name} can carry no more than ${underlayLimit(underlay, resolved.family).text}`
-    : undefined;
+async function mtuNotApplied(
+  rt: Rtnetlink,
+  name: string,
+  resolved: ResolvedVxlan,
+  applied: number | undefined,
+): Promise<MtuNotAppliedError> {
+  const underlay =
+    resolved.underlayIndex === undefined
+      ? undefined
+      : await rt.links.find(resolved.underlayIndex).catch(() => undefined);
+  const cause =
+    underlay?.mtu !== undefined && resolved.mtu > underlayLimit(underlay, resolved.family).max
+      ? `${name} can carry no more than ${underlayLimit(underlay, resolved.family).text}`
+      : undefined;
   return new MtuNotAppliedError(name, resolved.mtu, applied, cause);
 }
 
@@ -210,6 +266,11 @@ export async function ensureVxlan(rt: Rtnetlink, spec: VxlanSpec, options: Vxlan
 
 function describeVxlan(r: ResolvedVxlan): string {
   const o = r.options;
-  const flood = o.group ?? o.group6 ? `group ${o.group ?? o.group6}` : r.spec.peers ? `${r.spec.peers.length} unicast peer(s)` : 'no flooding';
+  const flood =
+    (o.group ?? o.group6)
+      ? `group ${o.group ?? o.group6}`
+      : r.spec.peers
+        ? `${r.spec.peers.length} unicast peer(s)`
+        : 'no flooding';
   return `vxlan id ${o.id} ${flood}${r.spec.underlay ? ` dev ${r.spec.underlay}` : ''} dstport ${o.port} mtu ${r.mtu}`;
 }

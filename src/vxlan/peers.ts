@@ -117,7 +117,11 @@ export async function removePeer(rt: Rtnetlink, device: string, peer: string): P
 async function forgetLearned(rt: Rtnetlink, device: string, peers: string[]): Promise<void> {
   const gone = new Set(peers);
   const learned = (await rt.fdb.list({ dev: device })).filter(
-    (e) => e.lladdr !== FLOOD_MAC && e.dst !== undefined && gone.has(canonicalAddress(e.dst)) && (e.state & (NUD_PERMANENT | NUD_NOARP)) === 0,
+    (e) =>
+      e.lladdr !== FLOOD_MAC &&
+      e.dst !== undefined &&
+      gone.has(canonicalAddress(e.dst)) &&
+      (e.state & (NUD_PERMANENT | NUD_NOARP)) === 0,
   );
   if (learned.length === 0) return;
   const result = await rt.fdb.deleteMany(learned.map((e) => ({ dev: device, mac: e.lladdr!, dst: e.dst })));

@@ -5,7 +5,15 @@
 import { formatIPv6, parseIPv6 } from '../netlink/codec.js';
 import { ValidationError } from '../netlink/errors.js';
 import { validateOwner } from '../common/ownership.js';
-import { addressFamily, isMulticast, validateIfname, validateMtu, validatePort, validatePortableIfname, validateVni } from '../rtnetlink/validate.js';
+import {
+  addressFamily,
+  isMulticast,
+  validateIfname,
+  validateMtu,
+  validatePort,
+  validatePortableIfname,
+  validateVni,
+} from '../rtnetlink/validate.js';
 
 /** IANA's VXLAN port. (The Linux driver's own default, when no port is given, is 8472.) */
 export const VXLAN_PORT = 4789;
@@ -43,7 +51,8 @@ export type AddressFamily = 4 | 6;
 
 /** Checks a spec; returns the underlay address family it implies (4 when nothing says). */
 export function validateVxlanSpec(spec: VxlanSpec): AddressFamily {
-  if (typeof spec !== 'object' || spec === null) throw new ValidationError('vxlan', 'expected a VXLAN spec object', spec);
+  if (typeof spec !== 'object' || spec === null)
+    throw new ValidationError('vxlan', 'expected a VXLAN spec object', spec);
   validatePortableIfname(spec.name, 'name');
   validateVni(spec.vni, 'vni');
   if (spec.port !== undefined) validatePort(spec.port, 'port');
@@ -53,22 +62,29 @@ export function validateVxlanSpec(spec: VxlanSpec): AddressFamily {
   if (spec.ttl !== undefined && (!Number.isInteger(spec.ttl) || spec.ttl < 1 || spec.ttl > 255)) {
     throw new ValidationError('ttl', 'a TTL is 1 to 255 (leave it unset to inherit)', spec.ttl);
   }
-  if (spec.learning !== undefined && typeof spec.learning !== 'boolean') throw new ValidationError('learning', 'true or false', spec.learning);
+  if (spec.learning !== undefined && typeof spec.learning !== 'boolean')
+    throw new ValidationError('learning', 'true or false', spec.learning);
   if (spec.group !== undefined && spec.peers !== undefined) {
     throw new ValidationError('peers', 'flood either to a multicast group or to unicast peers, not both');
   }
   const families: [string, AddressFamily][] = [];
   if (spec.local !== undefined) {
     const family = addressFamily(spec.local, 'local');
-    if (isMulticast(spec.local)) throw new ValidationError('local', 'the local address is this host\'s unicast underlay address', spec.local);
+    if (isMulticast(spec.local))
+      throw new ValidationError('local', "the local address is this host's unicast underlay address", spec.local);
     families.push(['local', family]);
   }
   if (spec.group !== undefined) {
     const family = addressFamily(spec.group, 'group');
     if (!isMulticast(spec.group)) {
-      throw new ValidationError('group', `is not a multicast address (IPv4 224.0.0.0/4, IPv6 ff00::/8); for unicast peers use peers`, spec.group);
+      throw new ValidationError(
+        'group',
+        `is not a multicast address (IPv4 224.0.0.0/4, IPv6 ff00::/8); for unicast peers use peers`,
+        spec.group,
+      );
     }
-    if (spec.underlay === undefined) throw new ValidationError('underlay', 'a multicast group needs the underlay device to join it on');
+    if (spec.underlay === undefined)
+      throw new ValidationError('underlay', 'a multicast group needs the underlay device to join it on');
     families.push(['group', family]);
   }
   if (spec.peers !== undefined) {
@@ -76,17 +92,23 @@ export function validateVxlanSpec(spec: VxlanSpec): AddressFamily {
     const seen = new Set<string>();
     spec.peers.forEach((peer, i) => {
       const family = addressFamily(peer, `peers[${i}]`);
-      if (isMulticast(peer)) throw new ValidationError(`peers[${i}]`, 'a peer is a unicast address (for multicast use group)', peer);
+      if (isMulticast(peer))
+        throw new ValidationError(`peers[${i}]`, 'a peer is a unicast address (for multicast use group)', peer);
       const canonical = canonicalAddress(peer);
       if (seen.has(canonical)) throw new ValidationError(`peers[${i}]`, 'is listed twice', peer);
-      if (spec.local !== undefined && canonical === canonicalAddress(spec.local)) throw new ValidationError(`peers[${i}]`, 'is this host\'s own local address', peer);
+      if (spec.local !== undefined && canonical === canonicalAddress(spec.local))
+        throw new ValidationError(`peers[${i}]`, "is this host's own local address", peer);
       seen.add(canonical);
       families.push([`peers[${i}]`, family]);
     });
   }
   const [first] = families;
   for (const [field, family] of families) {
-    if (first && family !== first[1]) throw new ValidationError(field, `is IPv${family} but ${first[0]} is IPv${first[1]}: one address family per overlay`);
+    if (first && family !== first[1])
+      throw new ValidationError(
+        field,
+        `is IPv${family} but ${first[0]} is IPv${first[1]}: one address family per overlay`,
+      );
   }
   return first?.[1] ?? 4;
 }

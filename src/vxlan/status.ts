@@ -61,19 +61,26 @@ export async function vxlanStatus(rt: Rtnetlink, name: string, expect: StatusExp
     mtu: link.mtu,
     owner: ownerFromAlias(link.ifalias),
     peers: fdb.filter(isFloodEntry).map((e) => e.dst!),
-    entries: fdb.filter((e) => !isFloodEntry(e) && e.lladdr !== '00:00:00:00:00:00' && e.master === undefined).map((e) => ({ mac: e.lladdr!, dst: e.dst, state: e.state })),
+    entries: fdb
+      .filter((e) => !isFloodEntry(e) && e.lladdr !== '00:00:00:00:00:00' && e.master === undefined)
+      .map((e) => ({ mac: e.lladdr!, dst: e.dst, state: e.state })),
     problems: [],
   };
   const problems = status.problems;
-  if (link.linkinfo?.info_kind !== 'vxlan') problems.push(`${name} is a ${link.linkinfo?.info_kind ?? 'plain'} device, not vxlan`);
+  if (link.linkinfo?.info_kind !== 'vxlan')
+    problems.push(`${name} is a ${link.linkinfo?.info_kind ?? 'plain'} device, not vxlan`);
   const wantedPort = expect.port ?? VXLAN_PORT;
   if (data.port !== undefined && data.port !== wantedPort) {
-    const why = data.port === LINUX_DEFAULT_VXLAN_PORT
-      ? ` (${LINUX_DEFAULT_VXLAN_PORT} is the Linux driver's default when no port is given)`
-      : '';
-    problems.push(`port mismatch: ${name} uses UDP port ${data.port} but the overlay expects ${wantedPort}${why}; hosts on different ports cannot reach each other`);
+    const why =
+      data.port === LINUX_DEFAULT_VXLAN_PORT
+        ? ` (${LINUX_DEFAULT_VXLAN_PORT} is the Linux driver's default when no port is given)`
+        : '';
+    problems.push(
+      `port mismatch: ${name} uses UDP port ${data.port} but the overlay expects ${wantedPort}${why}; hosts on different ports cannot reach each other`,
+    );
   }
-  if (expect.vni !== undefined && data.id !== expect.vni) problems.push(`VNI mismatch: ${name} has VNI ${data.id}, the overlay uses ${expect.vni}`);
+  if (expect.vni !== undefined && data.id !== expect.vni)
+    problems.push(`VNI mismatch: ${name} has VNI ${data.id}, the overlay uses ${expect.vni}`);
   if (!status.up) problems.push(`${name} is down`);
   if (data.link && !underlay) problems.push(`the underlay device (index ${data.link}) no longer exists`);
   else if (underlay && (underlay.flags & IFF_UP) === 0) problems.push(`the underlay device ${underlay.ifname} is down`);
@@ -83,7 +90,9 @@ export async function vxlanStatus(rt: Rtnetlink, name: string, expect: StatusExp
   if (underlay?.mtu !== undefined && link.mtu !== undefined) {
     const overhead = status.group?.includes(':') || status.local?.includes(':') ? VXLAN_OVERHEAD[6] : VXLAN_OVERHEAD[4];
     if (link.mtu > underlay.mtu - overhead) {
-      problems.push(`MTU ${link.mtu} exceeds the underlay's ${underlay.mtu} minus ${overhead} bytes of VXLAN overhead: large packets will be dropped`);
+      problems.push(
+        `MTU ${link.mtu} exceeds the underlay's ${underlay.mtu} minus ${overhead} bytes of VXLAN overhead: large packets will be dropped`,
+      );
     }
   }
   return status;

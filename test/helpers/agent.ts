@@ -18,7 +18,10 @@ export interface AgentLogEntry {
 export const CLI = ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts')];
 
 /** `vxnet ARGS` to completion. */
-export function vxnet(args: string[], options: { inNamespace?: string } = {}): { code: number | null; stdout: string; stderr: string } {
+export function vxnet(
+  args: string[],
+  options: { inNamespace?: string } = {},
+): { code: number | null; stdout: string; stderr: string } {
   const [command, argv] = options.inNamespace
     ? ['ip', ['netns', 'exec', options.inNamespace, process.execPath, ...CLI, ...args]]
     : [process.execPath, [...CLI, ...args]];
@@ -61,17 +64,22 @@ export class AgentProcess {
     });
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => this.other.push(chunk));
-    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
-      resolve({ code, signal });
-      for (const wake of this.waiters) wake();
-    }));
+    this.exited = new Promise((resolve) =>
+      child.on('exit', (code, signal) => {
+        resolve({ code, signal });
+        for (const wake of this.waiters) wake();
+      }),
+    );
   }
 
   static start(file: string, options: AgentStart): AgentProcess {
     const args = ['agent', file, '--log-format', 'json', ...(options.args ?? [])];
-    const child = options.via === 'exec'
-      ? spawn('ip', ['netns', 'exec', options.ns, process.execPath, ...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(process.execPath, [...CLI, ...args, '--namespace', options.ns], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child =
+      options.via === 'exec'
+        ? spawn('ip', ['netns', 'exec', options.ns, process.execPath, ...CLI, ...args], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          })
+        : spawn(process.execPath, [...CLI, ...args, '--namespace', options.ns], { stdio: ['ignore', 'pipe', 'pipe'] });
     return new AgentProcess(child);
   }
 
@@ -81,7 +89,10 @@ export class AgentProcess {
   }
 
   /** The first entry from index `from` on that matches; rejects after `timeoutMs` or when the agent exits first. */
-  waitFor(match: (entry: AgentLogEntry) => boolean, options: { from?: number; timeoutMs?: number; what?: string } = {}): Promise<AgentLogEntry> {
+  waitFor(
+    match: (entry: AgentLogEntry) => boolean,
+    options: { from?: number; timeoutMs?: number; what?: string } = {},
+  ): Promise<AgentLogEntry> {
     const from = options.from ?? 0;
     return new Promise((resolve, reject) => {
       let exited = false;
@@ -89,9 +100,22 @@ export class AgentProcess {
       const check = (): void => {
         const found = this.entries.slice(from).find(match);
         if (found) done(() => resolve(found));
-        else if (exited || this.child.exitCode !== null) done(() => reject(new Error(`the agent exited before ${options.what ?? 'the entry'}:\n${this.transcript()}`)));
+        else if (exited || this.child.exitCode !== null)
+          done(() =>
+            reject(new Error(`the agent exited before ${options.what ?? 'the entry'}:\n${this.transcript()}`)),
+          );
       };
-      const timer = setTimeout(() => done(() => reject(new Error(`no ${options.what ?? 'matching entry'} within ${options.timeoutMs ?? 15_000} ms:\n${this.transcript()}`))), options.timeoutMs ?? 15_000);
+      const timer = setTimeout(
+        () =>
+          done(() =>
+            reject(
+              new Error(
+                `no ${options.what ?? 'matching entry'} within ${options.timeoutMs ?? 15_000} ms:\n${this.transcript()}`,
+              ),
+            ),
+          ),
+        options.timeoutMs ?? 15_000,
+      );
       const done = (finish: () => void): void => {
         clearTimeout(timer);
         this.waiters.delete(check);

@@ -24,8 +24,16 @@ export function buildPluginDir(): PluginDir {
   const script = join(dir, 'cni.cjs');
   // As tsup.config.ts builds dist/cni.cjs: CommonJS, the pure-JS dependencies inside, import.meta.url shimmed.
   buildSync({
-    entryPoints: [join(process.cwd(), 'src/cni/main.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['netlink'], outfile: script, logLevel: 'error',
-    define: { 'import.meta.url': 'importMetaUrl' }, banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    entryPoints: [join(process.cwd(), 'src/cni/main.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['netlink'],
+    outfile: script,
+    logLevel: 'error',
+    define: { 'import.meta.url': 'importMetaUrl' },
+    banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   });
   writeFileSync(join(dir, 'vxnet'), `#!/bin/sh\nexec ${process.execPath} ${script} "$@"\n`, { mode: 0o755 });
   return { dir, script, remove: () => rmSync(dir, { recursive: true, force: true }) };
@@ -44,10 +52,17 @@ export interface PluginRun {
  * Runs the plugin in the host namespace `hostNs` (ip netns exec, as a runtime
  * there would), with exactly `env` (plus PATH) and `stdin`.
  */
-export function runPlugin(plugin: PluginDir, hostNs: string | undefined, env: Record<string, string | undefined>, stdin: string): PluginRun {
+export function runPlugin(
+  plugin: PluginDir,
+  hostNs: string | undefined,
+  env: Record<string, string | undefined>,
+  stdin: string,
+): PluginRun {
   const clean: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
   for (const [key, value] of Object.entries(env)) if (value !== undefined) clean[key] = value;
-  const [command, args] = hostNs ? ['ip', ['netns', 'exec', hostNs, join(plugin.dir, 'vxnet')]] : [join(plugin.dir, 'vxnet'), []];
+  const [command, args] = hostNs
+    ? ['ip', ['netns', 'exec', hostNs, join(plugin.dir, 'vxnet')]]
+    : [join(plugin.dir, 'vxnet'), []];
   const started = Date.now();
   const run = spawnSync(command as string, args as string[], { input: stdin, env: clean, encoding: 'utf8' });
   const ms = Date.now() - started;

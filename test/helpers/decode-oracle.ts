@@ -25,7 +25,20 @@ const HEADER = 4;
 
 /** The value sizes of the kinds that have only one. */
 const SIZE: Partial<Record<AttrKind, number>> = {
-  u8: 1, u16: 2, u32: 4, u64: 8, s8: 1, s16: 2, s32: 4, s64: 8, be16: 2, be32: 4, be64: 8, flag: 0, ipv4: 4, ipv6: 16,
+  u8: 1,
+  u16: 2,
+  u32: 4,
+  u64: 8,
+  s8: 1,
+  s16: 2,
+  s32: 4,
+  s64: 8,
+  be16: 2,
+  be32: 4,
+  be64: 8,
+  flag: 0,
+  ipv4: 4,
+  ipv6: 16,
 };
 
 /** What `decodeAttrs` returns for these bytes, or the DecodeError it throws. */
@@ -39,17 +52,38 @@ export function oracleReadStruct(layout: Layout<unknown>, buf: Buffer, at: numbe
   for (const field of layout.fields) {
     const o = at + field.offset;
     switch (field.kind) {
-      case 'pad': continue;
-      case 'u8': value[field.name] = buf.readUInt8(o); break;
-      case 's8': value[field.name] = buf.readInt8(o); break;
-      case 'u16': value[field.name] = LE ? buf.readUInt16LE(o) : buf.readUInt16BE(o); break;
-      case 's16': value[field.name] = LE ? buf.readInt16LE(o) : buf.readInt16BE(o); break;
-      case 'u32': value[field.name] = LE ? buf.readUInt32LE(o) : buf.readUInt32BE(o); break;
-      case 's32': value[field.name] = LE ? buf.readInt32LE(o) : buf.readInt32BE(o); break;
-      case 'u64': value[field.name] = LE ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o); break;
-      case 'be16': value[field.name] = buf.readUInt16BE(o); break;
-      case 'be32': value[field.name] = buf.readUInt32BE(o); break;
-      case 'be64': value[field.name] = buf.readBigUInt64BE(o); break;
+      case 'pad':
+        continue;
+      case 'u8':
+        value[field.name] = buf.readUInt8(o);
+        break;
+      case 's8':
+        value[field.name] = buf.readInt8(o);
+        break;
+      case 'u16':
+        value[field.name] = LE ? buf.readUInt16LE(o) : buf.readUInt16BE(o);
+        break;
+      case 's16':
+        value[field.name] = LE ? buf.readInt16LE(o) : buf.readInt16BE(o);
+        break;
+      case 'u32':
+        value[field.name] = LE ? buf.readUInt32LE(o) : buf.readUInt32BE(o);
+        break;
+      case 's32':
+        value[field.name] = LE ? buf.readInt32LE(o) : buf.readInt32BE(o);
+        break;
+      case 'u64':
+        value[field.name] = LE ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o);
+        break;
+      case 'be16':
+        value[field.name] = buf.readUInt16BE(o);
+        break;
+      case 'be32':
+        value[field.name] = buf.readUInt32BE(o);
+        break;
+      case 'be64':
+        value[field.name] = buf.readBigUInt64BE(o);
+        break;
     }
   }
   return value;
@@ -79,13 +113,19 @@ function decodeSet(set: AttrSet, buf: Buffer, start: number, end: number, out: D
   let offset = start;
   let position = 0;
   while (offset < end) {
-    if (end - offset < HEADER) throw new DecodeError(set.name, `${end - offset} trailing bytes, too short for an attribute header`, offset);
+    if (end - offset < HEADER)
+      throw new DecodeError(set.name, `${end - offset} trailing bytes, too short for an attribute header`, offset);
     const length = LE ? buf.readUInt16LE(offset) : buf.readUInt16BE(offset);
     const rawType = LE ? buf.readUInt16LE(offset + 2) : buf.readUInt16BE(offset + 2);
     const type = rawType & NLA_TYPE_MASK;
-    if (length < HEADER) throw new DecodeError(set.name, `attribute length ${length} is shorter than its header`, offset);
+    if (length < HEADER)
+      throw new DecodeError(set.name, `attribute length ${length} is shorter than its header`, offset);
     if (offset + length > end) {
-      throw new DecodeError(set.name, `attribute type ${type} claims ${length} bytes, only ${end - offset} remain`, offset);
+      throw new DecodeError(
+        set.name,
+        `attribute type ${type} claims ${length} bytes, only ${end - offset} remain`,
+        offset,
+      );
     }
     const valueStart = offset + HEADER;
     const valueEnd = offset + length;
@@ -100,7 +140,10 @@ function decodeSet(set: AttrSet, buf: Buffer, start: number, end: number, out: D
     }
     if (value === KEEP_RAW) {
       (out.unknown ??= []).push({
-        type, flags: rawType & ~NLA_TYPE_MASK, data: Buffer.from(buf.subarray(valueStart, valueEnd)), at: position,
+        type,
+        flags: rawType & ~NLA_TYPE_MASK,
+        data: Buffer.from(buf.subarray(valueStart, valueEnd)),
+        at: position,
       });
     } else if (attr!.multi) {
       ((out[attr!.name] ??= []) as unknown[]).push(value);
@@ -117,36 +160,61 @@ function decodeSet(set: AttrSet, buf: Buffer, start: number, end: number, out: D
 /** An attribute the schema cannot place (a sub-message selector with no set): kept as bytes. */
 const KEEP_RAW = Symbol('keep raw');
 
-function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblings: Decoded, rawType: number, depth: number): unknown {
+function decodeValue(
+  attr: Attr,
+  buf: Buffer,
+  start: number,
+  end: number,
+  siblings: Decoded,
+  rawType: number,
+  depth: number,
+): unknown {
   const size = end - start;
   const bytes = buf.subarray(start, end);
   const fixed = SIZE[attr.kind];
-  if (fixed !== undefined && size !== fixed) throw new DecodeError('attribute', `${attr.kind} needs ${fixed} bytes, got ${size}`, start);
+  if (fixed !== undefined && size !== fixed)
+    throw new DecodeError('attribute', `${attr.kind} needs ${fixed} bytes, got ${size}`, start);
   switch (attr.kind) {
-    case 'u8': return buf.readUInt8(start);
-    case 'u16': return LE ? buf.readUInt16LE(start) : buf.readUInt16BE(start);
-    case 'u32': return LE ? buf.readUInt32LE(start) : buf.readUInt32BE(start);
-    case 'u64': return LE ? buf.readBigUInt64LE(start) : buf.readBigUInt64BE(start);
-    case 's8': return buf.readInt8(start);
-    case 's16': return LE ? buf.readInt16LE(start) : buf.readInt16BE(start);
-    case 's32': return LE ? buf.readInt32LE(start) : buf.readInt32BE(start);
-    case 's64': return LE ? buf.readBigInt64LE(start) : buf.readBigInt64BE(start);
-    case 'be16': return buf.readUInt16BE(start);
-    case 'be32': return buf.readUInt32BE(start);
-    case 'be64': return buf.readBigUInt64BE(start);
+    case 'u8':
+      return buf.readUInt8(start);
+    case 'u16':
+      return LE ? buf.readUInt16LE(start) : buf.readUInt16BE(start);
+    case 'u32':
+      return LE ? buf.readUInt32LE(start) : buf.readUInt32BE(start);
+    case 'u64':
+      return LE ? buf.readBigUInt64LE(start) : buf.readBigUInt64BE(start);
+    case 's8':
+      return buf.readInt8(start);
+    case 's16':
+      return LE ? buf.readInt16LE(start) : buf.readInt16BE(start);
+    case 's32':
+      return LE ? buf.readInt32LE(start) : buf.readInt32BE(start);
+    case 's64':
+      return LE ? buf.readBigInt64LE(start) : buf.readBigInt64BE(start);
+    case 'be16':
+      return buf.readUInt16BE(start);
+    case 'be32':
+      return buf.readUInt32BE(start);
+    case 'be64':
+      return buf.readBigUInt64BE(start);
     case 'string': {
       const nul = bytes.indexOf(0);
       return bytes.toString('utf8', 0, nul === -1 ? size : nul);
     }
-    case 'binary': return Buffer.from(bytes);
-    case 'flag': return true;
-    case 'ipv4': return oracleIPv4(bytes);
-    case 'ipv6': return oracleIPv6(bytes);
+    case 'binary':
+      return Buffer.from(bytes);
+    case 'flag':
+      return true;
+    case 'ipv4':
+      return oracleIPv4(bytes);
+    case 'ipv6':
+      return oracleIPv6(bytes);
     case 'ip':
       if (size === 4) return oracleIPv4(bytes);
       if (size === 16) return oracleIPv6(bytes);
       throw new DecodeError('attribute', `an IP address has 4 or 16 bytes, got ${size}`, start);
-    case 'mac': return oracleMac(bytes);
+    case 'mac':
+      return oracleMac(bytes);
     case 'u8flag':
       if (size === 0) return true;
       if (size === 1) return buf.readUInt8(start);
@@ -157,9 +225,11 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
       throw new DecodeError('attribute', `uint has 4 or 8 bytes, got ${size}`, start);
     case 'struct': {
       const layout = attr.layout!;
-      if (size < layout.size) throw new DecodeError('attribute', `struct ${layout.name} needs ${layout.size} bytes, got ${size}`, start);
+      if (size < layout.size)
+        throw new DecodeError('attribute', `struct ${layout.name} needs ${layout.size} bytes, got ${size}`, start);
       const value = oracleReadStruct(layout, buf, start);
-      if (size > layout.size) (value as Record<symbol, unknown>)[STRUCT_TAIL] = Buffer.from(bytes.subarray(layout.size));
+      if (size > layout.size)
+        (value as Record<symbol, unknown>)[STRUCT_TAIL] = Buffer.from(bytes.subarray(layout.size));
       return value;
     }
     case 'nest': {
@@ -172,7 +242,8 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
       } else {
         set = resolveSet(attr.set!);
       }
-      if (depth >= MAX_NEST_DEPTH) throw new DecodeError('attribute', `nests deeper than ${MAX_NEST_DEPTH} levels`, start);
+      if (depth >= MAX_NEST_DEPTH)
+        throw new DecodeError('attribute', `nests deeper than ${MAX_NEST_DEPTH} levels`, start);
       const value = decodeSet(set, buf, start, end, {}, depth + 1);
       if ((rawType & NLA_F_NESTED) === 0) (value as Record<symbol, unknown>)[UNFLAGGED_NEST] = true;
       return value;

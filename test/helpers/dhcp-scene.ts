@@ -71,7 +71,24 @@ export function joinByVxlan(a: string, b: string, vni = 42): void {
   for (const [ns, self, peer] of ends) {
     ipIn(ns, 'addr', 'add', `${self}/30`, 'dev', 'u0');
     ipIn(ns, 'link', 'set', 'u0', 'up');
-    ipIn(ns, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', String(vni), 'remote', peer, 'local', self, 'dstport', '4789', 'dev', 'u0');
+    ipIn(
+      ns,
+      'link',
+      'add',
+      'vx0',
+      'type',
+      'vxlan',
+      'id',
+      String(vni),
+      'remote',
+      peer,
+      'local',
+      self,
+      'dstport',
+      '4789',
+      'dev',
+      'u0',
+    );
     ipIn(ns, 'link', 'set', 'vx0', 'master', BRIDGE, 'up');
   }
 }
@@ -106,14 +123,35 @@ env > "$VXT_OUT/$(printf %03d "$n")-$1"
  * the options of the lease it obtained; rejects (with udhcpc's output) when
  * it got none. `tries` discovers, one second apart.
  */
-export function udhcpc(ns: string, options: { tries?: number; requestIp?: string; extra?: string[] } = {}): Promise<DhcpResult> {
+export function udhcpc(
+  ns: string,
+  options: { tries?: number; requestIp?: string; extra?: string[] } = {},
+): Promise<DhcpResult> {
   const dir = mkdtempSync(join(tmpdir(), 'vxt-udhcpc-'));
   const out = join(dir, 'events');
   const script = join(dir, 'script.sh');
   writeFileSync(script, SCRIPT);
   chmodSync(script, 0o755);
   sh('mkdir', [out]);
-  const args = ['netns', 'exec', ns, 'udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-s', script, '-t', String(options.tries ?? 10), '-T', '1', '-A', '1'];
+  const args = [
+    'netns',
+    'exec',
+    ns,
+    'udhcpc',
+    '-i',
+    'eth0',
+    '-n',
+    '-q',
+    '-f',
+    '-s',
+    script,
+    '-t',
+    String(options.tries ?? 10),
+    '-T',
+    '1',
+    '-A',
+    '1',
+  ];
   if (options.requestIp) args.push('-r', options.requestIp);
   args.push(...(options.extra ?? []));
   const started = performance.now();
@@ -133,7 +171,11 @@ export function udhcpc(ns: string, options: { tries?: number; requestIp?: string
         const events = files.map((f) => f.slice(4));
         const bound = files.filter((f) => f.endsWith('-bound') || f.endsWith('-renew')).pop();
         if (code !== 0 || !bound) {
-          reject(new Error(`udhcpc in ${ns} got no lease (exit ${code}; events ${events.join(', ') || 'none'}):\n${output.trim()}`));
+          reject(
+            new Error(
+              `udhcpc in ${ns} got no lease (exit ${code}; events ${events.join(', ') || 'none'}):\n${output.trim()}`,
+            ),
+          );
           return;
         }
         const env = Object.fromEntries(

@@ -13,7 +13,8 @@ const { spec, options } = JSON.parse(json!);
 const server = await DnsmasqServer.start(spec, options);
 process.stdout.write(`READY ${server.status().pid}\n`);
 if (mode === 'exit') process.exit(0);
-if (mode === 'throw') setImmediate(() => {
-  throw new Error('the supervising process crashed');
-});
+if (mode === 'throw')
+  setImmediate(() => {
+    throw new Error('the supervising process crashed');
+  });
 // 'wait': the server's child process keeps this process alive until it is killed.

@@ -20,7 +20,14 @@
  * drivers), events/multicast groups, packet counters, netlink extended acks.
  */
 import type { Decoded } from '../../src/netlink/codec.js';
-import { NETLINK_NETFILTER, NETLINK_ROUTE, NLM_F_ACK, NLM_F_DUMP, NLMSG_DONE, NLMSG_NOOP } from '../../src/netlink/constants.js';
+import {
+  NETLINK_NETFILTER,
+  NETLINK_ROUTE,
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLMSG_DONE,
+  NLMSG_NOOP,
+} from '../../src/netlink/constants.js';
 import { Connection } from '../../src/netlink/connection.js';
 import { decodeMessage, parseMessages, type RawMessage } from '../../src/netlink/message.js';
 import type { Transport, TransportHandlers } from '../../src/netlink/transport.js';
@@ -33,13 +40,25 @@ import * as RT from '../../src/rtnetlink/constants.js';
 import { addressSchema } from '../../src/rtnetlink/schema/address.js';
 import { linkSchema } from '../../src/rtnetlink/schema/link.js';
 import { neighbourSchema } from '../../src/rtnetlink/schema/neighbour.js';
-import { decodeNftWrite, handleNftBatch, handleNftRead, initialNftState, isNftWrite, type NftState } from './fake-nft.js';
+import {
+  decodeNftWrite,
+  handleNftBatch,
+  handleNftRead,
+  initialNftState,
+  isNftWrite,
+  type NftState,
+} from './fake-nft.js';
 import { handleRtnl, type InitialLink, initialRtnlState, linkByIndex, type RtnlState } from './fake-rtnl.js';
 import { ack, done, errnoNumber, KernelError } from './fake-wire.js';
 
 export type { InitialLink } from './fake-rtnl.js';
 
-export const LOOPBACK: InitialLink = { ifname: 'lo', type: 'loopback', mtu: 65536, addresses: ['127.0.0.1/8', '::1/128'] };
+export const LOOPBACK: InitialLink = {
+  ifname: 'lo',
+  type: 'loopback',
+  mtu: 65536,
+  addresses: ['127.0.0.1/8', '::1/128'],
+};
 
 /** An ethernet device of the host (the underlay). */
 export function ethernet(ifname: string, options: Omit<InitialLink, 'ifname'> = {}): InitialLink {
@@ -100,24 +119,67 @@ interface ActiveFault<Info = WriteInfo> {
 /** The whole state as plain data, names instead of indexes where the kernel would show names. */
 export interface HostSnapshot {
   links: {
-    ifindex: number; ifname: string; kind?: string; mtu: number; up: boolean; address: string; master?: string; peer?: string;
-    ifalias?: string; data?: Decoded; port?: Decoded;
+    ifindex: number;
+    ifname: string;
+    kind?: string;
+    mtu: number;
+    up: boolean;
+    address: string;
+    master?: string;
+    peer?: string;
+    ifalias?: string;
+    data?: Decoded;
+    port?: Decoded;
   }[];
   addresses: { dev: string; address: string; scope: number; flags: number; label?: string }[];
-  fdb: { dev: string; mac: string; dst?: string; port?: number; vni?: number; master?: string; state: number; flags: number }[];
+  fdb: {
+    dev: string;
+    mac: string;
+    dst?: string;
+    port?: number;
+    vni?: number;
+    master?: string;
+    state: number;
+    flags: number;
+  }[];
   neighbours: { dev: string; dst: string; lladdr?: string; state: number; flags: number }[];
   nftables: {
     generation: number;
     tables: {
-      family: string | number; name: string; handle: bigint; flags: number; userdata?: string;
-      chains: { name: string; handle: bigint; type?: string; hook?: number; priority?: number; policy?: number; rules: { handle: bigint; expressions: unknown[]; userdata?: string }[] }[];
+      family: string | number;
+      name: string;
+      handle: bigint;
+      flags: number;
+      userdata?: string;
+      chains: {
+        name: string;
+        handle: bigint;
+        type?: string;
+        hook?: number;
+        priority?: number;
+        policy?: number;
+        rules: { handle: bigint; expressions: unknown[]; userdata?: string }[];
+      }[];
       sets: { name: string; handle: bigint; keyType: number; keyLen: number; flags: number; elements: string[] }[];
     }[];
   };
 }
 
-const RT_NAMES = new Map<number, string>(Object.entries(RT).filter(([k, v]) => k.startsWith('RTM_') && typeof v === 'number').map(([k, v]) => [v as number, k]));
-const RT_WRITES = new Set([RT.RTM_NEWLINK, RT.RTM_DELLINK, RT.RTM_NEWADDR, RT.RTM_DELADDR, RT.RTM_NEWNEIGH, RT.RTM_DELNEIGH, RT.RTM_NEWROUTE, RT.RTM_DELROUTE]);
+const RT_NAMES = new Map<number, string>(
+  Object.entries(RT)
+    .filter(([k, v]) => k.startsWith('RTM_') && typeof v === 'number')
+    .map(([k, v]) => [v as number, k]),
+);
+const RT_WRITES = new Set([
+  RT.RTM_NEWLINK,
+  RT.RTM_DELLINK,
+  RT.RTM_NEWADDR,
+  RT.RTM_DELADDR,
+  RT.RTM_NEWNEIGH,
+  RT.RTM_DELNEIGH,
+  RT.RTM_NEWROUTE,
+  RT.RTM_DELROUTE,
+]);
 
 function typeName(protocol: number, type: number): string {
   if (type === NLMSG_NOOP) return 'NLMSG_NOOP';
@@ -139,7 +201,11 @@ export class FakeSocket implements Transport {
   private closed = false;
   private nextFd = 100;
 
-  constructor(private readonly host: FakeHost, readonly protocol: number, readonly port: number) {}
+  constructor(
+    private readonly host: FakeHost,
+    readonly protocol: number,
+    readonly port: number,
+  ) {}
 
   attach(handlers: TransportHandlers): void {
     this.handlers = handlers;
@@ -148,9 +214,10 @@ export class FakeSocket implements Transport {
   async send(messages: Buffer[]): Promise<void> {
     if (this.closed) throw new Error('fake socket: closed');
     const replies = this.host.receive(this, Buffer.concat(messages));
-    if (replies.length) setImmediate(() => {
-      if (!this.closed) for (const datagram of replies) this.handlers?.datagram(datagram);
-    });
+    if (replies.length)
+      setImmediate(() => {
+        if (!this.closed) for (const datagram of replies) this.handlers?.datagram(datagram);
+      });
   }
 
   addMembership(): void {}
@@ -266,7 +333,9 @@ export class FakeHost {
       const name = typeName(socket.protocol, m.type);
       this.counted.set(name, (this.counted.get(name) ?? 0) + 1);
     }
-    return socket.protocol === NETLINK_ROUTE ? this.receiveRoute(socket, messages) : this.receiveNetfilter(socket, messages);
+    return socket.protocol === NETLINK_ROUTE
+      ? this.receiveRoute(socket, messages)
+      : this.receiveNetfilter(socket, messages);
   }
 
   private control(m: RawMessage, port: number): Buffer[] {
@@ -285,11 +354,18 @@ export class FakeHost {
         if (RT_WRITES.has(m.type)) {
           const schema = rtSchema(m.type);
           const errno = this.injected({
-            protocol: 'rtnetlink', type: typeName(NETLINK_ROUTE, m.type), flags: m.flags, message: schema ? decodeMessage<Decoded>(schema, m) : {},
+            protocol: 'rtnetlink',
+            type: typeName(NETLINK_ROUTE, m.type),
+            flags: m.flags,
+            message: schema ? decodeMessage<Decoded>(schema, m) : {},
           });
           if (errno) throw new KernelError(errno, 'injected failure');
         } else {
-          const errno = this.injectedRead({ protocol: 'rtnetlink', type: typeName(NETLINK_ROUTE, m.type), flags: m.flags });
+          const errno = this.injectedRead({
+            protocol: 'rtnetlink',
+            type: typeName(NETLINK_ROUTE, m.type),
+            flags: m.flags,
+          });
           if (errno) throw new KernelError(errno, 'injected failure');
         }
         // Work on a copy: a request refused halfway changes nothing.
@@ -316,7 +392,8 @@ export class FakeHost {
         const batch = messages.slice(i, Math.min(j + 1, messages.length));
         i = j;
         const result = handleNftBatch(this.nft, batch, socket.port, (message, decoded, type) =>
-          this.injected({ protocol: 'nftables', type, flags: message.flags, message: decoded }));
+          this.injected({ protocol: 'nftables', type, flags: message.flags, message: decoded }),
+        );
         this.nft = result.state;
         if (result.replies.length) out.push(Buffer.concat(result.replies));
         continue;
@@ -332,10 +409,16 @@ export class FakeHost {
       }
       const dump = (m.flags & NLM_F_DUMP) === NLM_F_DUMP;
       try {
-        const errno = this.injectedRead({ protocol: 'nftables', type: typeName(NETLINK_NETFILTER, m.type), flags: m.flags });
+        const errno = this.injectedRead({
+          protocol: 'nftables',
+          type: typeName(NETLINK_NETFILTER, m.type),
+          flags: m.flags,
+        });
         if (errno) throw new KernelError(errno, 'injected failure');
         const replies = handleNftRead(this.nft, m, socket.port);
-        out.push(Buffer.concat(dump ? [...replies, done(m, socket.port)] : [...replies, ...this.control(m, socket.port)]));
+        out.push(
+          Buffer.concat(dump ? [...replies, done(m, socket.port)] : [...replies, ...this.control(m, socket.port)]),
+        );
       } catch (error) {
         if (!(error instanceof KernelError)) throw error;
         out.push(ack(m, socket.port, error.errno));
@@ -358,32 +441,84 @@ export class FakeHost {
   /** The whole state as plain data (a deep copy): compare before and after. */
   snapshot(): HostSnapshot {
     const s = this.rtnl;
-    const name = (ifindex: number | undefined) => (ifindex === undefined ? undefined : linkByIndex(s, ifindex)?.ifname ?? `#${ifindex}`);
+    const name = (ifindex: number | undefined) =>
+      ifindex === undefined ? undefined : (linkByIndex(s, ifindex)?.ifname ?? `#${ifindex}`);
     const prefixOf = (a: RtnlState['addresses'][number]) => `${a.local}/${a.prefixlen}`;
-    const clean = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+    const clean = <T extends object>(o: T): T =>
+      Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
     const hex = (u?: Uint8Array) => (u ? Buffer.from(u).toString('hex') : undefined);
     return structuredClone({
-      links: s.links.map((l) => clean({
-        ifindex: l.ifindex, ifname: l.ifname, kind: l.kind, mtu: l.mtu, up: (l.flags & RT.IFF_UP) !== 0, address: l.address,
-        master: name(l.master), peer: l.kind === 'veth' ? name(l.link) : undefined, ifalias: l.ifalias, data: l.data, port: l.port,
-      })),
-      addresses: s.addresses.map((a) => clean({ dev: name(a.ifindex)!, address: prefixOf(a), scope: a.scope, flags: a.flags, label: a.label })),
-      fdb: s.fdb.map((e) => clean({ dev: name(e.ifindex)!, mac: e.lladdr, dst: e.dst, port: e.port, vni: e.vni, master: name(e.master), state: e.state, flags: e.flags })),
-      neighbours: s.neighbours.map((n) => clean({ dev: name(n.ifindex)!, dst: n.dst, lladdr: n.lladdr, state: n.state, flags: n.flags })),
+      links: s.links.map((l) =>
+        clean({
+          ifindex: l.ifindex,
+          ifname: l.ifname,
+          kind: l.kind,
+          mtu: l.mtu,
+          up: (l.flags & RT.IFF_UP) !== 0,
+          address: l.address,
+          master: name(l.master),
+          peer: l.kind === 'veth' ? name(l.link) : undefined,
+          ifalias: l.ifalias,
+          data: l.data,
+          port: l.port,
+        }),
+      ),
+      addresses: s.addresses.map((a) =>
+        clean({ dev: name(a.ifindex)!, address: prefixOf(a), scope: a.scope, flags: a.flags, label: a.label }),
+      ),
+      fdb: s.fdb.map((e) =>
+        clean({
+          dev: name(e.ifindex)!,
+          mac: e.lladdr,
+          dst: e.dst,
+          port: e.port,
+          vni: e.vni,
+          master: name(e.master),
+          state: e.state,
+          flags: e.flags,
+        }),
+      ),
+      neighbours: s.neighbours.map((n) =>
+        clean({ dev: name(n.ifindex)!, dst: n.dst, lladdr: n.lladdr, state: n.state, flags: n.flags }),
+      ),
       nftables: {
         generation: this.nft.generation,
-        tables: this.nft.tables.map((t) => clean({
-          family: familyName(t.family), name: t.name, handle: t.handle, flags: t.flags, userdata: hex(t.userdata),
-          chains: t.chains.map((c) => clean({
-            name: c.name, handle: c.handle, type: c.type, hook: c.hook?.hooknum as number | undefined,
-            priority: c.hook ? ((c.hook.priority as number) | 0) : undefined, policy: c.policy,
-            rules: c.rules.map((r) => clean({ handle: r.handle, expressions: expressionsFromWire(r.expressions), userdata: hex(r.userdata) })),
-          })),
-          sets: t.sets.map((x) => ({
-            name: x.name, handle: x.handle, keyType: x.keyType, keyLen: x.keyLen, flags: x.flags,
-            elements: x.elements.map((e) => hex((e.key as Decoded | undefined)?.value as Uint8Array | undefined) ?? ''),
-          })),
-        })),
+        tables: this.nft.tables.map((t) =>
+          clean({
+            family: familyName(t.family),
+            name: t.name,
+            handle: t.handle,
+            flags: t.flags,
+            userdata: hex(t.userdata),
+            chains: t.chains.map((c) =>
+              clean({
+                name: c.name,
+                handle: c.handle,
+                type: c.type,
+                hook: c.hook?.hooknum as number | undefined,
+                priority: c.hook ? (c.hook.priority as number) | 0 : undefined,
+                policy: c.policy,
+                rules: c.rules.map((r) =>
+                  clean({
+                    handle: r.handle,
+                    expressions: expressionsFromWire(r.expressions),
+                    userdata: hex(r.userdata),
+                  }),
+                ),
+              }),
+            ),
+            sets: t.sets.map((x) => ({
+              name: x.name,
+              handle: x.handle,
+              keyType: x.keyType,
+              keyLen: x.keyLen,
+              flags: x.flags,
+              elements: x.elements.map(
+                (e) => hex((e.key as Decoded | undefined)?.value as Uint8Array | undefined) ?? '',
+              ),
+            })),
+          }),
+        ),
       },
     });
   }

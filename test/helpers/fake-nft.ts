@@ -10,14 +10,43 @@
  * ack; a stale NFNL_BATCH_GENID: ERESTART on BEGIN and nothing else.
  */
 import type { Decoded } from '../../src/netlink/codec.js';
-import { NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO, NLM_F_EXCL, NLM_F_MULTI, NLM_F_REPLACE } from '../../src/netlink/constants.js';
+import {
+  NLM_F_ACK,
+  NLM_F_APPEND,
+  NLM_F_CREATE,
+  NLM_F_DUMP,
+  NLM_F_ECHO,
+  NLM_F_EXCL,
+  NLM_F_MULTI,
+  NLM_F_REPLACE,
+} from '../../src/netlink/constants.js';
 import { decodeMessage, type MessageSchema, type RawMessage } from '../../src/netlink/message.js';
 import { batchSchema } from '../../src/nftables/batch.js';
 import { chainSchema } from '../../src/nftables/chain.js';
 import {
-  NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFT_CHAIN_BASE, NFT_GOTO, NFT_JUMP, NFT_MSG_DELCHAIN, NFT_MSG_DELRULE, NFT_MSG_DELSET, NFT_MSG_DELSETELEM,
-  NFT_MSG_DELTABLE, NFT_MSG_GETCHAIN, NFT_MSG_GETGEN, NFT_MSG_GETRULE, NFT_MSG_GETSET, NFT_MSG_GETSETELEM, NFT_MSG_GETTABLE, NFT_MSG_NEWCHAIN,
-  NFT_MSG_NEWGEN, NFT_MSG_NEWRULE, NFT_MSG_NEWSET, NFT_MSG_NEWSETELEM, NFT_MSG_NEWTABLE, NFT_TABLE_F_OWNER,
+  NFNL_MSG_BATCH_BEGIN,
+  NFNL_MSG_BATCH_END,
+  NFT_CHAIN_BASE,
+  NFT_GOTO,
+  NFT_JUMP,
+  NFT_MSG_DELCHAIN,
+  NFT_MSG_DELRULE,
+  NFT_MSG_DELSET,
+  NFT_MSG_DELSETELEM,
+  NFT_MSG_DELTABLE,
+  NFT_MSG_GETCHAIN,
+  NFT_MSG_GETGEN,
+  NFT_MSG_GETRULE,
+  NFT_MSG_GETSET,
+  NFT_MSG_GETSETELEM,
+  NFT_MSG_GETTABLE,
+  NFT_MSG_NEWCHAIN,
+  NFT_MSG_NEWGEN,
+  NFT_MSG_NEWRULE,
+  NFT_MSG_NEWSET,
+  NFT_MSG_NEWSETELEM,
+  NFT_MSG_NEWTABLE,
+  NFT_TABLE_F_OWNER,
 } from '../../src/nftables/constants.js';
 import { generationSchema } from '../../src/nftables/generation.js';
 import { nftType } from '../../src/nftables/nfgenmsg.js';
@@ -88,14 +117,23 @@ export type WriteHook = (message: RawMessage, decoded: Decoded, name: string) =>
 
 const MSG = (type: number) => nftType(type);
 const NAMES: Record<number, string> = {
-  [MSG(NFT_MSG_NEWTABLE)]: 'NFT_MSG_NEWTABLE', [MSG(NFT_MSG_DELTABLE)]: 'NFT_MSG_DELTABLE',
-  [MSG(NFT_MSG_NEWCHAIN)]: 'NFT_MSG_NEWCHAIN', [MSG(NFT_MSG_DELCHAIN)]: 'NFT_MSG_DELCHAIN',
-  [MSG(NFT_MSG_NEWRULE)]: 'NFT_MSG_NEWRULE', [MSG(NFT_MSG_DELRULE)]: 'NFT_MSG_DELRULE',
-  [MSG(NFT_MSG_NEWSET)]: 'NFT_MSG_NEWSET', [MSG(NFT_MSG_DELSET)]: 'NFT_MSG_DELSET',
-  [MSG(NFT_MSG_NEWSETELEM)]: 'NFT_MSG_NEWSETELEM', [MSG(NFT_MSG_DELSETELEM)]: 'NFT_MSG_DELSETELEM',
+  [MSG(NFT_MSG_NEWTABLE)]: 'NFT_MSG_NEWTABLE',
+  [MSG(NFT_MSG_DELTABLE)]: 'NFT_MSG_DELTABLE',
+  [MSG(NFT_MSG_NEWCHAIN)]: 'NFT_MSG_NEWCHAIN',
+  [MSG(NFT_MSG_DELCHAIN)]: 'NFT_MSG_DELCHAIN',
+  [MSG(NFT_MSG_NEWRULE)]: 'NFT_MSG_NEWRULE',
+  [MSG(NFT_MSG_DELRULE)]: 'NFT_MSG_DELRULE',
+  [MSG(NFT_MSG_NEWSET)]: 'NFT_MSG_NEWSET',
+  [MSG(NFT_MSG_DELSET)]: 'NFT_MSG_DELSET',
+  [MSG(NFT_MSG_NEWSETELEM)]: 'NFT_MSG_NEWSETELEM',
+  [MSG(NFT_MSG_DELSETELEM)]: 'NFT_MSG_DELSETELEM',
 };
 const SCHEMAS: Record<string, MessageSchema> = {
-  TABLE: tableSchema, CHAIN: chainSchema, RULE: ruleSchema, SET: setSchema, SETELEM: setElementsSchema,
+  TABLE: tableSchema,
+  CHAIN: chainSchema,
+  RULE: ruleSchema,
+  SET: setSchema,
+  SETELEM: setElementsSchema,
 };
 
 function schemaOf(type: number): MessageSchema | undefined {
@@ -130,7 +168,8 @@ function findTable(s: NftState, family: number, name: unknown): NftTableState {
 }
 
 function ownerCheck(t: NftTableState, port: number): void {
-  if (t.flags & NFT_TABLE_F_OWNER && t.owner !== port) fail(1 /* EPERM */, `table ${t.name} is owned by port ${t.owner}`);
+  if (t.flags & NFT_TABLE_F_OWNER && t.owner !== port)
+    fail(1 /* EPERM */, `table ${t.name} is owned by port ${t.owner}`);
 }
 
 function findChain(t: NftTableState, name: unknown, scope?: BatchScope, id?: unknown): NftChainState {
@@ -140,7 +179,8 @@ function findChain(t: NftTableState, name: unknown, scope?: BatchScope, id?: unk
 }
 
 function findSet(t: NftTableState, name: unknown, scope?: BatchScope, id?: unknown): NftSetState {
-  const set = typeof id === 'number' && scope?.setIds.has(id) ? scope.setIds.get(id) : t.sets.find((x) => x.name === name);
+  const set =
+    typeof id === 'number' && scope?.setIds.has(id) ? scope.setIds.get(id) : t.sets.find((x) => x.name === name);
   if (!set || !t.sets.includes(set)) fail(ENOENT, `no set ${name ?? `id ${id}`} in table ${t.name}`);
   return set;
 }
@@ -156,8 +196,13 @@ function references(expressions: Decoded): { chains: string[]; sets: string[] } 
   for (const e of (expressions.elem as Decoded[] | undefined) ?? []) {
     const data = e.data as Decoded | undefined;
     if (e.name === 'lookup' && typeof data?.set === 'string') out.sets.push(data.set);
-    const verdict = ((data?.data as Decoded | undefined)?.verdict as Decoded | undefined);
-    if (e.name === 'immediate' && verdict && (verdict.code === (NFT_JUMP >>> 0) || verdict.code === (NFT_GOTO >>> 0)) && typeof verdict.chain === 'string') {
+    const verdict = (data?.data as Decoded | undefined)?.verdict as Decoded | undefined;
+    if (
+      e.name === 'immediate' &&
+      verdict &&
+      (verdict.code === NFT_JUMP >>> 0 || verdict.code === NFT_GOTO >>> 0) &&
+      typeof verdict.chain === 'string'
+    ) {
       out.chains.push(verdict.chain);
     }
   }
@@ -177,7 +222,8 @@ function newTable(scope: BatchScope, w: Decoded, flags: number): void {
     if (flags & NLM_F_EXCL) fail(EEXIST, `table ${w.name} exists`);
     ownerCheck(existing, scope.port);
     if (typeof w.flags === 'number') {
-      if ((w.flags & NFT_TABLE_F_OWNER) !== (existing.flags & NFT_TABLE_F_OWNER)) fail(EOPNOTSUPP, 'the owner flag cannot change');
+      if ((w.flags & NFT_TABLE_F_OWNER) !== (existing.flags & NFT_TABLE_F_OWNER))
+        fail(EOPNOTSUPP, 'the owner flag cannot change');
       existing.flags = w.flags;
     }
     return;
@@ -185,7 +231,13 @@ function newTable(scope: BatchScope, w: Decoded, flags: number): void {
   if (typeof w.name !== 'string') fail(EINVAL, 'a table needs NFTA_TABLE_NAME');
   s.lastTableHandle += 1n;
   const t: NftTableState = {
-    family: w.family as number, name: w.name, handle: s.lastTableHandle, flags: (w.flags as number | undefined) ?? 0, lastHandle: 0n, chains: [], sets: [],
+    family: w.family as number,
+    name: w.name,
+    handle: s.lastTableHandle,
+    flags: (w.flags as number | undefined) ?? 0,
+    lastHandle: 0n,
+    chains: [],
+    sets: [],
   };
   if (w.userdata instanceof Uint8Array) t.userdata = w.userdata;
   if (t.flags & NFT_TABLE_F_OWNER) t.owner = scope.port;
@@ -205,10 +257,14 @@ function newChain(scope: BatchScope, w: Decoded, flags: number): void {
   const hook = w.hook as Decoded | undefined;
   if (existing) {
     if (flags & NLM_F_EXCL) fail(EEXIST, `chain ${w.name} exists`);
-    if (hook && (!existing.hook || hook.hooknum !== existing.hook.hooknum || hook.priority !== existing.hook.priority)) {
+    if (
+      hook &&
+      (!existing.hook || hook.hooknum !== existing.hook.hooknum || hook.priority !== existing.hook.priority)
+    ) {
       fail(EEXIST, `chain ${w.name} exists with another hook or priority`);
     }
-    if (typeof w.type === 'string' && w.type !== existing.type) fail(EEXIST, `chain ${w.name} exists with another type`);
+    if (typeof w.type === 'string' && w.type !== existing.type)
+      fail(EEXIST, `chain ${w.name} exists with another type`);
     if (typeof w.policy === 'number') {
       if (!existing.hook) fail(EOPNOTSUPP, 'only base chains have a policy');
       existing.policy = w.policy;
@@ -217,13 +273,31 @@ function newChain(scope: BatchScope, w: Decoded, flags: number): void {
     return;
   }
   if (typeof w.name !== 'string') fail(EINVAL, 'a chain needs NFTA_CHAIN_NAME');
-  if (hook && typeof w.type === 'string' && !['filter', 'nat', 'route'].includes(w.type)) fail(ENOENT, `no chain type ${w.type}`);
-  if (hook && w.type === 'nat' && (w.family as number) !== 2 && (w.family as number) !== 10 && (w.family as number) !== 1) fail(EOPNOTSUPP, 'nat chains are for ip, ip6 and inet');
+  if (hook && typeof w.type === 'string' && !['filter', 'nat', 'route'].includes(w.type))
+    fail(ENOENT, `no chain type ${w.type}`);
+  if (
+    hook &&
+    w.type === 'nat' &&
+    (w.family as number) !== 2 &&
+    (w.family as number) !== 10 &&
+    (w.family as number) !== 1
+  )
+    fail(EOPNOTSUPP, 'nat chains are for ip, ip6 and inet');
   if (!hook && typeof w.policy === 'number') fail(EOPNOTSUPP, 'only base chains have a policy');
-  const chain: NftChainState = { name: w.name, handle: nextHandle(t), flags: ((w.flags as number | undefined) ?? 0) | (hook ? NFT_CHAIN_BASE : 0), rules: [] };
+  const chain: NftChainState = {
+    name: w.name,
+    handle: nextHandle(t),
+    flags: ((w.flags as number | undefined) ?? 0) | (hook ? NFT_CHAIN_BASE : 0),
+    rules: [],
+  };
   if (hook) {
     chain.type = (w.type as string | undefined) ?? 'filter';
-    chain.hook = { hooknum: hook.hooknum, priority: hook.priority ?? 0, ...(hook.dev !== undefined ? { dev: hook.dev } : {}), ...(hook.devs !== undefined ? { devs: hook.devs } : {}) };
+    chain.hook = {
+      hooknum: hook.hooknum,
+      priority: hook.priority ?? 0,
+      ...(hook.dev !== undefined ? { dev: hook.dev } : {}),
+      ...(hook.devs !== undefined ? { devs: hook.devs } : {}),
+    };
     chain.policy = (w.policy as number | undefined) ?? 1;
   }
   if (w.userdata instanceof Uint8Array) chain.userdata = w.userdata;
@@ -235,18 +309,31 @@ function deleteChain(scope: BatchScope, w: Decoded): void {
   const t = findTable(scope.state, w.family as number, w.table);
   ownerCheck(t, scope.port);
   const chain = findChain(t, w.name);
-  const users = allRules(t).filter((r) => !chain.rules.includes(r) && references(r.expressions).chains.includes(chain.name));
+  const users = allRules(t).filter(
+    (r) => !chain.rules.includes(r) && references(r.expressions).chains.includes(chain.name),
+  );
   if (users.length) fail(EBUSY, `chain ${chain.name} is the target of ${users.length} jump(s)`);
   t.chains = t.chains.filter((c) => c !== chain);
 }
 
 /** The rule's expressions as the kernel keeps them: lookups bound to a set by name, counters counting from zero. */
-function bindExpressions(scope: BatchScope, t: NftTableState, chain: NftChainState, expressions: Decoded | undefined): Decoded {
+function bindExpressions(
+  scope: BatchScope,
+  t: NftTableState,
+  chain: NftChainState,
+  expressions: Decoded | undefined,
+): Decoded {
   const elem = ((expressions?.elem as Decoded[] | undefined) ?? []).map((e) => {
     const data = { ...((e.data as Decoded | undefined) ?? {}) };
     switch (e.name) {
       case 'counter':
-        return { name: e.name, data: { bytes: (data.bytes as bigint | undefined) ?? 0n, packets: (data.packets as bigint | undefined) ?? 0n } };
+        return {
+          name: e.name,
+          data: {
+            bytes: (data.bytes as bigint | undefined) ?? 0n,
+            packets: (data.packets as bigint | undefined) ?? 0n,
+          },
+        };
       case 'lookup': {
         const set = findSet(t, data.set, scope, data.set_id);
         const { set_id: _id, ...rest } = data;
@@ -257,7 +344,7 @@ function bindExpressions(scope: BatchScope, t: NftTableState, chain: NftChainSta
         if (chain.hook && chain.type !== 'nat') fail(EOPNOTSUPP, `${e.name} needs a nat chain`);
         return { ...e, data };
       case 'immediate': {
-        const verdict = ((data.data as Decoded | undefined)?.verdict as Decoded | undefined);
+        const verdict = (data.data as Decoded | undefined)?.verdict as Decoded | undefined;
         if (verdict && typeof verdict.chain_id === 'number') {
           const target = findChain(t, undefined, scope, verdict.chain_id);
           const { chain_id: _c, ...v } = verdict;
@@ -273,11 +360,19 @@ function bindExpressions(scope: BatchScope, t: NftTableState, chain: NftChainSta
   return { elem };
 }
 
-function newRule(scope: BatchScope, w: Decoded, flags: number, echo: (type: number, flags: number, schema: MessageSchema, value: object) => void): void {
+function newRule(
+  scope: BatchScope,
+  w: Decoded,
+  flags: number,
+  echo: (type: number, flags: number, schema: MessageSchema, value: object) => void,
+): void {
   const t = findTable(scope.state, w.family as number, w.table);
   ownerCheck(t, scope.port);
   const chain = findChain(t, w.chain, scope, w.chain_id);
-  const rule: NftRuleState = { handle: 0n, expressions: bindExpressions(scope, t, chain, w.expressions as Decoded | undefined) };
+  const rule: NftRuleState = {
+    handle: 0n,
+    expressions: bindExpressions(scope, t, chain, w.expressions as Decoded | undefined),
+  };
   if (w.userdata instanceof Uint8Array) rule.userdata = w.userdata;
   if (w.compat !== undefined) rule.compat = w.compat as Decoded;
   let at: number;
@@ -303,7 +398,12 @@ function newRule(scope: BatchScope, w: Decoded, flags: number, echo: (type: numb
   else chain.rules.splice(at, 0, rule);
   if (typeof w.id === 'number') scope.ruleIds.set(w.id, rule);
   if (flags & NLM_F_ECHO) {
-    echo(MSG(NFT_MSG_NEWRULE), flags & (NLM_F_CREATE | NLM_F_EXCL | NLM_F_APPEND | NLM_F_REPLACE), ruleSchema, ruleWire(t, chain, rule));
+    echo(
+      MSG(NFT_MSG_NEWRULE),
+      flags & (NLM_F_CREATE | NLM_F_EXCL | NLM_F_APPEND | NLM_F_REPLACE),
+      ruleSchema,
+      ruleWire(t, chain, rule),
+    );
   }
 }
 
@@ -326,7 +426,11 @@ function newSet(scope: BatchScope, w: Decoded, flags: number): void {
   const existing = t.sets.find((x) => x.name === w.name);
   if (existing) {
     if (flags & NLM_F_EXCL) fail(EEXIST, `set ${w.name} exists`);
-    if (existing.keyType !== w.key_type || existing.keyLen !== w.key_len || existing.flags !== ((w.flags as number | undefined) ?? 0)) {
+    if (
+      existing.keyType !== w.key_type ||
+      existing.keyLen !== w.key_len ||
+      existing.flags !== ((w.flags as number | undefined) ?? 0)
+    ) {
       fail(EEXIST, `set ${w.name} exists with another type`);
     }
     if (typeof w.id === 'number') scope.setIds.set(w.id, existing);
@@ -336,7 +440,12 @@ function newSet(scope: BatchScope, w: Decoded, flags: number): void {
   if (typeof w.key_len !== 'number' || w.key_len === 0) fail(EINVAL, 'a set needs NFTA_SET_KEY_LEN');
   if (typeof w.id !== 'number') fail(EINVAL, 'a new set needs NFTA_SET_ID');
   const set: NftSetState = {
-    name: w.name, handle: nextHandle(t), flags: (w.flags as number | undefined) ?? 0, keyType: (w.key_type as number | undefined) ?? 0, keyLen: w.key_len, elements: [],
+    name: w.name,
+    handle: nextHandle(t),
+    flags: (w.flags as number | undefined) ?? 0,
+    keyType: (w.key_type as number | undefined) ?? 0,
+    keyLen: w.key_len,
+    elements: [],
   };
   if (typeof w.data_type === 'number') set.dataType = w.data_type;
   if (typeof w.data_len === 'number') set.dataLen = w.data_len;
@@ -350,7 +459,8 @@ function deleteSet(scope: BatchScope, w: Decoded): void {
   const t = findTable(scope.state, w.family as number, w.table);
   ownerCheck(t, scope.port);
   const set = findSet(t, w.name);
-  if (allRules(t).some((r) => references(r.expressions).sets.includes(set.name))) fail(EBUSY, `set ${set.name} is used by a rule`);
+  if (allRules(t).some((r) => references(r.expressions).sets.includes(set.name)))
+    fail(EBUSY, `set ${set.name} is used by a rule`);
   t.sets = t.sets.filter((x) => x !== set);
 }
 
@@ -369,7 +479,8 @@ function editElements(scope: BatchScope, w: Decoded, flags: number, add: boolean
   const list = ((w.elements as Decoded | undefined)?.elem as Decoded[] | undefined) ?? [];
   for (const e of list) {
     const key = (e.key as Decoded | undefined)?.value;
-    if (!(key instanceof Uint8Array) || key.length !== set.keyLen) fail(EINVAL, `an element key of set ${set.name} has ${set.keyLen} bytes`);
+    if (!(key instanceof Uint8Array) || key.length !== set.keyLen)
+      fail(EINVAL, `an element key of set ${set.name} has ${set.keyLen} bytes`);
     const at = set.elements.findIndex((x) => elementKey(x) === elementKey(e));
     if (add) {
       if (at >= 0) {
@@ -392,7 +503,13 @@ function genHeader(s: NftState, family: number): Decoded {
 }
 
 function tableWire(s: NftState, t: NftTableState): Decoded {
-  const w: Decoded = { ...genHeader(s, t.family), name: t.name, flags: t.flags, use: t.chains.length, handle: t.handle };
+  const w: Decoded = {
+    ...genHeader(s, t.family),
+    name: t.name,
+    flags: t.flags,
+    use: t.chains.length,
+    handle: t.handle,
+  };
   if (t.userdata) w.userdata = t.userdata;
   if (t.owner !== undefined) w.owner = t.owner;
   return w;
@@ -413,7 +530,15 @@ function chainWire(s: NftState, t: NftTableState, c: NftChainState): Decoded {
 }
 
 function ruleWire(t: NftTableState, c: NftChainState, r: NftRuleState, generation = 0): Decoded {
-  const w: Decoded = { family: t.family, version: 0, res_id: generation & 0xffff, table: t.name, chain: c.name, handle: r.handle, expressions: r.expressions };
+  const w: Decoded = {
+    family: t.family,
+    version: 0,
+    res_id: generation & 0xffff,
+    table: t.name,
+    chain: c.name,
+    handle: r.handle,
+    expressions: r.expressions,
+  };
   const before = c.rules[c.rules.indexOf(r) - 1];
   if (before) w.position = before.handle;
   if (r.compat) w.compat = r.compat;
@@ -422,7 +547,15 @@ function ruleWire(t: NftTableState, c: NftChainState, r: NftRuleState, generatio
 }
 
 function setWire(s: NftState, t: NftTableState, x: NftSetState): Decoded {
-  const w: Decoded = { ...genHeader(s, t.family), table: t.name, name: x.name, handle: x.handle, flags: x.flags, key_type: x.keyType, key_len: x.keyLen };
+  const w: Decoded = {
+    ...genHeader(s, t.family),
+    table: t.name,
+    name: x.name,
+    handle: x.handle,
+    flags: x.flags,
+    key_type: x.keyType,
+    key_len: x.keyLen,
+  };
   if (x.dataType !== undefined) w.data_type = x.dataType;
   if (x.dataLen !== undefined) w.data_len = x.dataLen;
   if (x.timeout !== undefined) w.timeout = x.timeout;
@@ -434,12 +567,22 @@ function setWire(s: NftState, t: NftTableState, x: NftSetState): Decoded {
 export function handleNftRead(s: NftState, m: RawMessage, port: number): Buffer[] {
   const dump = (m.flags & NLM_F_DUMP) === NLM_F_DUMP;
   const flags = dump ? NLM_F_MULTI : 0;
-  const out = (type: number, schema: MessageSchema, value: object, extra = 0) => reply(MSG(type), flags | (dump ? extra : 0), schema, value, m, port);
+  const out = (type: number, schema: MessageSchema, value: object, extra = 0) =>
+    reply(MSG(type), flags | (dump ? extra : 0), schema, value, m, port);
   const family = m.buffer[m.start]!;
   const tables = s.tables.filter((t) => family === 0 || t.family === family);
   switch (m.type) {
     case MSG(NFT_MSG_GETGEN):
-      return [reply(MSG(NFT_MSG_NEWGEN), 0, generationSchema, { ...genHeader(s, 0), id: s.generation, proc_pid: 4242, proc_name: 'node' }, m, port)];
+      return [
+        reply(
+          MSG(NFT_MSG_NEWGEN),
+          0,
+          generationSchema,
+          { ...genHeader(s, 0), id: s.generation, proc_pid: 4242, proc_name: 'node' },
+          m,
+          port,
+        ),
+      ];
     case MSG(NFT_MSG_GETTABLE): {
       const w = decodeMessage<Decoded>(tableSchema, m);
       if (!dump) return [out(NFT_MSG_NEWTABLE, tableSchema, tableWire(s, findTable(s, family, w.name)))];
@@ -464,7 +607,13 @@ export function handleNftRead(s: NftState, m: RawMessage, port: number): Buffer[
       }
       return tables
         .filter((t) => w.table === undefined || t.name === w.table)
-        .flatMap((t) => t.chains.filter((c) => w.chain === undefined || c.name === w.chain).flatMap((c) => c.rules.map((r) => out(NFT_MSG_NEWRULE, ruleSchema, ruleWire(t, c, r, s.generation), NLM_F_APPEND))));
+        .flatMap((t) =>
+          t.chains
+            .filter((c) => w.chain === undefined || c.name === w.chain)
+            .flatMap((c) =>
+              c.rules.map((r) => out(NFT_MSG_NEWRULE, ruleSchema, ruleWire(t, c, r, s.generation), NLM_F_APPEND)),
+            ),
+        );
     }
     case MSG(NFT_MSG_GETSET): {
       const w = decodeMessage<Decoded>(setSchema, m);
@@ -472,14 +621,22 @@ export function handleNftRead(s: NftState, m: RawMessage, port: number): Buffer[
         const t = findTable(s, family, w.table);
         return [out(NFT_MSG_NEWSET, setSchema, setWire(s, t, findSet(t, w.name)))];
       }
-      return tables.filter((t) => w.table === undefined || t.name === w.table).flatMap((t) => t.sets.map((x) => out(NFT_MSG_NEWSET, setSchema, setWire(s, t, x))));
+      return tables
+        .filter((t) => w.table === undefined || t.name === w.table)
+        .flatMap((t) => t.sets.map((x) => out(NFT_MSG_NEWSET, setSchema, setWire(s, t, x))));
     }
     case MSG(NFT_MSG_GETSETELEM): {
       const w = decodeMessage<Decoded>(setElementsSchema, m);
       const t = findTable(s, family, w.table);
       const set = findSet(t, w.set);
       // As recorded: the elements, then a message with an empty list (the dump's second pass finding nothing more).
-      const message = (elem: Decoded[]) => out(NFT_MSG_NEWSETELEM, setElementsSchema, { ...genHeader(s, t.family), table: t.name, set: set.name, elements: { elem } });
+      const message = (elem: Decoded[]) =>
+        out(NFT_MSG_NEWSETELEM, setElementsSchema, {
+          ...genHeader(s, t.family),
+          table: t.name,
+          set: set.name,
+          elements: { elem },
+        });
       return set.elements.length ? [message(set.elements), message([])] : [message([])];
     }
     default:
@@ -492,13 +649,25 @@ export function handleNftRead(s: NftState, m: RawMessage, port: number): Buffer[
  * returns the new state (the same object if nothing was committed) and the
  * replies in the kernel's order.
  */
-export function handleNftBatch(s: NftState, messages: RawMessage[], port: number, hook: WriteHook): { state: NftState; replies: Buffer[] } {
+export function handleNftBatch(
+  s: NftState,
+  messages: RawMessage[],
+  port: number,
+  hook: WriteHook,
+): { state: NftState; replies: Buffer[] } {
   const begin = messages[0]!;
   const b = decodeMessage<Decoded>(batchSchema, begin);
-  if (typeof b.genid === 'number' && b.genid !== (s.generation >>> 0)) return { state: s, replies: [ack(begin, port, ERESTART)] };
+  if (typeof b.genid === 'number' && b.genid !== s.generation >>> 0)
+    return { state: s, replies: [ack(begin, port, ERESTART)] };
   const end = messages[messages.length - 1]!;
   const complete = end.type === NFNL_MSG_BATCH_END;
-  const scope: BatchScope = { state: structuredClone(s), port, chainIds: new Map(), setIds: new Map(), ruleIds: new Map() };
+  const scope: BatchScope = {
+    state: structuredClone(s),
+    port,
+    chainIds: new Map(),
+    setIds: new Map(),
+    ruleIds: new Map(),
+  };
   const acks: Buffer[] = [];
   const echoes: Buffer[] = [];
   let failed = !complete;
@@ -510,18 +679,39 @@ export function handleNftBatch(s: NftState, messages: RawMessage[], port: number
       const w = decodeNftWrite(m);
       const injected = hook(m, w, NAMES[m.type]!);
       if (injected) throw new KernelError(injected, 'injected failure');
-      const echo = (type: number, flags: number, schema: MessageSchema, value: object) => echoes.push(reply(type, flags, schema, value, m, port));
+      const echo = (type: number, flags: number, schema: MessageSchema, value: object) =>
+        echoes.push(reply(type, flags, schema, value, m, port));
       switch (m.type) {
-        case MSG(NFT_MSG_NEWTABLE): newTable(scope, w, m.flags); break;
-        case MSG(NFT_MSG_DELTABLE): deleteTable(scope, w); break;
-        case MSG(NFT_MSG_NEWCHAIN): newChain(scope, w, m.flags); break;
-        case MSG(NFT_MSG_DELCHAIN): deleteChain(scope, w); break;
-        case MSG(NFT_MSG_NEWRULE): newRule(scope, w, m.flags, echo); break;
-        case MSG(NFT_MSG_DELRULE): deleteRule(scope, w); break;
-        case MSG(NFT_MSG_NEWSET): newSet(scope, w, m.flags); break;
-        case MSG(NFT_MSG_DELSET): deleteSet(scope, w); break;
-        case MSG(NFT_MSG_NEWSETELEM): editElements(scope, w, m.flags, true); break;
-        case MSG(NFT_MSG_DELSETELEM): editElements(scope, w, m.flags, false); break;
+        case MSG(NFT_MSG_NEWTABLE):
+          newTable(scope, w, m.flags);
+          break;
+        case MSG(NFT_MSG_DELTABLE):
+          deleteTable(scope, w);
+          break;
+        case MSG(NFT_MSG_NEWCHAIN):
+          newChain(scope, w, m.flags);
+          break;
+        case MSG(NFT_MSG_DELCHAIN):
+          deleteChain(scope, w);
+          break;
+        case MSG(NFT_MSG_NEWRULE):
+          newRule(scope, w, m.flags, echo);
+          break;
+        case MSG(NFT_MSG_DELRULE):
+          deleteRule(scope, w);
+          break;
+        case MSG(NFT_MSG_NEWSET):
+          newSet(scope, w, m.flags);
+          break;
+        case MSG(NFT_MSG_DELSET):
+          deleteSet(scope, w);
+          break;
+        case MSG(NFT_MSG_NEWSETELEM):
+          editElements(scope, w, m.flags, true);
+          break;
+        case MSG(NFT_MSG_DELSETELEM):
+          editElements(scope, w, m.flags, false);
+          break;
       }
     } catch (error) {
       if (!(error instanceof KernelError)) throw error;
@@ -537,7 +727,16 @@ export function handleNftBatch(s: NftState, messages: RawMessage[], port: number
   // the sender too when the batch's first change asked for an echo (it reads NLM_F_ECHO off that message).
   const first = messages[1];
   if (first && first !== end && first.flags & NLM_F_ECHO) {
-    echoes.push(reply(MSG(NFT_MSG_NEWGEN), 0, generationSchema, { ...genHeader(scope.state, 0), id: scope.state.generation, proc_pid: 4242, proc_name: 'node' }, first, port));
+    echoes.push(
+      reply(
+        MSG(NFT_MSG_NEWGEN),
+        0,
+        generationSchema,
+        { ...genHeader(scope.state, 0), id: scope.state.generation, proc_pid: 4242, proc_name: 'node' },
+        first,
+        port,
+      ),
+    );
   }
   return { state: scope.state, replies: [...echoes.map((e) => withGeneration(e, scope.state.generation)), ...acks] };
 }

@@ -18,9 +18,37 @@ import { doneReply, errorReply, FakeKernel } from './fake-kernel.js';
 /** The links the fake kernel knows: lo, eth0 (2), eth1 (3), br0 (4). */
 export const FAKE_LINKS: Partial<LinkMessage>[] = [
   { family: 0, link_type: 772, ifindex: 1, flags: 0x49, change: 0, ifname: 'lo', mtu: 65536 },
-  { family: 0, link_type: 1, ifindex: 2, flags: 0x1043, change: 0, ifname: 'eth0', mtu: 1500, address: '02:00:00:00:00:02' },
-  { family: 0, link_type: 1, ifindex: 3, flags: 0x1043, change: 0, ifname: 'eth1', mtu: 1500, address: '02:00:00:00:00:03' },
-  { family: 0, link_type: 1, ifindex: 4, flags: 0x1003, change: 0, ifname: 'br0', mtu: 1500, address: '02:00:00:00:00:04', linkinfo: { info_kind: 'bridge' } },
+  {
+    family: 0,
+    link_type: 1,
+    ifindex: 2,
+    flags: 0x1043,
+    change: 0,
+    ifname: 'eth0',
+    mtu: 1500,
+    address: '02:00:00:00:00:02',
+  },
+  {
+    family: 0,
+    link_type: 1,
+    ifindex: 3,
+    flags: 0x1043,
+    change: 0,
+    ifname: 'eth1',
+    mtu: 1500,
+    address: '02:00:00:00:00:03',
+  },
+  {
+    family: 0,
+    link_type: 1,
+    ifindex: 4,
+    flags: 0x1003,
+    change: 0,
+    ifname: 'br0',
+    mtu: 1500,
+    address: '02:00:00:00:00:04',
+    linkinfo: { info_kind: 'bridge' },
+  },
 ];
 
 function linkReply(link: Partial<LinkMessage>, request: RawMessage, flags: number): Buffer {
@@ -38,9 +66,12 @@ export function fakeKernel(links = FAKE_LINKS): FakeKernel {
     if (request.type === RTM_GETLINK) {
       const wanted = decodeMessage<LinkMessage>(linkSchema, request);
       const link = links.find((l) => (wanted.ifindex ? l.ifindex === wanted.ifindex : l.ifname === wanted.ifname));
-      return link ? [Buffer.concat([linkReply(link, request, 0), errorReply(request, bytes, 0)])] : [errorReply(request, bytes, 19)];
+      return link
+        ? [Buffer.concat([linkReply(link, request, 0), errorReply(request, bytes, 0)])]
+        : [errorReply(request, bytes, 19)];
     }
-    if ([RTM_GETADDR, RTM_GETROUTE, RTM_GETNEIGH].includes(request.type) && request.flags & NLM_F_DUMP) return [doneReply(request)];
+    if ([RTM_GETADDR, RTM_GETROUTE, RTM_GETNEIGH].includes(request.type) && request.flags & NLM_F_DUMP)
+      return [doneReply(request)];
     return [errorReply(request, bytes, 0)];
   });
 }

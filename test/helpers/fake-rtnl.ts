@@ -8,18 +8,59 @@
  * what goes over the fake socket is the kernel's byte format.
  */
 import type { Decoded } from '../../src/netlink/codec.js';
-import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_MULTI, NLM_F_REPLACE } from '../../src/netlink/constants.js';
+import {
+  NLM_F_APPEND,
+  NLM_F_CREATE,
+  NLM_F_DUMP,
+  NLM_F_EXCL,
+  NLM_F_MULTI,
+  NLM_F_REPLACE,
+} from '../../src/netlink/constants.js';
 import { decodeMessage, type RawMessage } from '../../src/netlink/message.js';
 import {
-  AF_BRIDGE, AF_INET, AF_INET6, AF_UNSPEC, IFF_BROADCAST, IFF_LOOPBACK, IFF_LOWER_UP, IFF_MULTICAST, IFF_RUNNING, IFF_UP,
-  NTF_MASTER, NTF_PROXY, NTF_SELF, NUD_NOARP, NUD_PERMANENT, NUD_REACHABLE,
-  RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_GETADDR, RTM_GETLINK, RTM_GETNEIGH, RTM_GETROUTE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH,
+  AF_BRIDGE,
+  AF_INET,
+  AF_INET6,
+  AF_UNSPEC,
+  IFF_BROADCAST,
+  IFF_LOOPBACK,
+  IFF_LOWER_UP,
+  IFF_MULTICAST,
+  IFF_RUNNING,
+  IFF_UP,
+  NTF_MASTER,
+  NTF_PROXY,
+  NTF_SELF,
+  NUD_NOARP,
+  NUD_PERMANENT,
+  NUD_REACHABLE,
+  RTM_DELADDR,
+  RTM_DELLINK,
+  RTM_DELNEIGH,
+  RTM_GETADDR,
+  RTM_GETLINK,
+  RTM_GETNEIGH,
+  RTM_GETROUTE,
+  RTM_NEWADDR,
+  RTM_NEWLINK,
+  RTM_NEWNEIGH,
 } from '../../src/rtnetlink/constants.js';
 import { addressSchema } from '../../src/rtnetlink/schema/address.js';
 import { decodeVethPeer, type LinkMessage, linkSchema } from '../../src/rtnetlink/schema/link.js';
 import { neighbourSchema } from '../../src/rtnetlink/schema/neighbour.js';
 import {
-  EADDRNOTAVAIL, EAFNOSUPPORT, EBUSY, EEXIST, EINVAL, ELOOP, ENODEV, ENOENT, EOPNOTSUPP, ERANGE, fail, reply,
+  EADDRNOTAVAIL,
+  EAFNOSUPPORT,
+  EBUSY,
+  EEXIST,
+  EINVAL,
+  ELOOP,
+  ENODEV,
+  ENOENT,
+  EOPNOTSUPP,
+  ERANGE,
+  fail,
+  reply,
 } from './fake-wire.js';
 
 const IFF_CHANGEABLE = IFF_UP | 0x100 /* PROMISC */ | 0x200 /* ALLMULTI */ | 0x80 /* NOARP */ | IFF_MULTICAST;
@@ -125,16 +166,53 @@ function macFor(ifindex: number): string {
 }
 
 const VXLAN_DEFAULTS: Decoded = {
-  ttl: 0, ttl_inherit: 0, df: 0, tos: 0, label: 0, learning: 1, proxy: 0, rsc: 0, l2miss: 0, l3miss: 0, external: 0, vnifilter: 0,
-  ageing: 300, limit: 0, port_range: { low: 0, high: 0 }, port: VXLAN_DEFAULT_PORT, udp_csum: 1, udp_zero_csum6_tx: 0, udp_zero_csum6_rx: 0,
-  remcsum_tx: 0, remcsum_rx: 0,
+  ttl: 0,
+  ttl_inherit: 0,
+  df: 0,
+  tos: 0,
+  label: 0,
+  learning: 1,
+  proxy: 0,
+  rsc: 0,
+  l2miss: 0,
+  l3miss: 0,
+  external: 0,
+  vnifilter: 0,
+  ageing: 300,
+  limit: 0,
+  port_range: { low: 0, high: 0 },
+  port: VXLAN_DEFAULT_PORT,
+  udp_csum: 1,
+  udp_zero_csum6_tx: 0,
+  udp_zero_csum6_rx: 0,
+  remcsum_tx: 0,
+  remcsum_rx: 0,
 };
 const BRIDGE_DEFAULTS: Decoded = {
-  forward_delay: 1500, hello_time: 200, max_age: 2000, ageing_time: 30000, stp_state: 0, priority: 32768, vlan_filtering: 0, mcast_snooping: 1,
+  forward_delay: 1500,
+  hello_time: 200,
+  max_age: 2000,
+  ageing_time: 30000,
+  stp_state: 0,
+  priority: 32768,
+  vlan_filtering: 0,
+  mcast_snooping: 1,
 };
 const PORT_DEFAULTS: Decoded = {
-  state: 3, priority: 32, cost: 100, hairpin: 0, guard: 0, root_block: 0, fastleave: 0, learning: 1, flood: 1, proxy_arp: 0,
-  mcast_flood: 1, bcast_flood: 1, neigh_suppress: 0, isolated: 0,
+  state: 3,
+  priority: 32,
+  cost: 100,
+  hairpin: 0,
+  guard: 0,
+  root_block: 0,
+  fastleave: 0,
+  learning: 1,
+  flood: 1,
+  proxy_arp: 0,
+  mcast_flood: 1,
+  bcast_flood: 1,
+  neigh_suppress: 0,
+  isolated: 0,
 };
 
 /** What the kernel reports of a vxlan's options: the defaults, then what was asked (flags as 0/1). */
@@ -167,23 +245,30 @@ function ipv4Number(ip: string): number {
 
 function sameIPv4Prefix(a: string, b: string, prefixlen: number): boolean {
   if (prefixlen === 0) return true;
-  const mask = prefixlen >= 32 ? 0xffffffff : (~((1 << (32 - prefixlen)) - 1)) >>> 0;
-  return ((ipv4Number(a) & mask) >>> 0) === ((ipv4Number(b) & mask) >>> 0);
+  const mask = prefixlen >= 32 ? 0xffffffff : ~((1 << (32 - prefixlen)) - 1) >>> 0;
+  return (ipv4Number(a) & mask) >>> 0 === (ipv4Number(b) & mask) >>> 0;
 }
 
 export function initialRtnlState(links: InitialLink[]): RtnlState {
   const state: RtnlState = { nextIndex: 1, links: [], addresses: [], fdb: [], neighbours: [] };
   for (const l of links) {
     const ifindex = l.ifindex ?? Math.max(state.nextIndex, ...state.links.map((x) => x.ifindex + 1));
-    if (state.links.some((x) => x.ifindex === ifindex || x.ifname === l.ifname)) throw new Error(`fake host: link ${l.ifname} (${ifindex}) given twice`);
+    if (state.links.some((x) => x.ifindex === ifindex || x.ifname === l.ifname))
+      throw new Error(`fake host: link ${l.ifname} (${ifindex}) given twice`);
     const loopback = l.type === 'loopback';
     const kind = l.type === 'bridge' || l.type === 'vxlan' || l.type === 'veth' ? l.type : undefined;
     const link: LinkState = {
-      ifindex, ifname: l.ifname, kind, linkType: loopback ? ARPHRD_LOOPBACK : ARPHRD_ETHER,
+      ifindex,
+      ifname: l.ifname,
+      kind,
+      linkType: loopback ? ARPHRD_LOOPBACK : ARPHRD_ETHER,
       flags: (loopback ? IFF_LOOPBACK : IFF_BROADCAST | IFF_MULTICAST) | (l.up === false ? 0 : IFF_UP),
-      mtu: l.mtu ?? (loopback ? 65536 : 1500), mtuSet: l.mtu !== undefined,
+      mtu: l.mtu ?? (loopback ? 65536 : 1500),
+      mtuSet: l.mtu !== undefined,
       address: l.address ?? (loopback ? '00:00:00:00:00:00' : macFor(ifindex)),
-      txqlen: loopback ? 0 : 1000, group: 0, ifalias: l.ifalias,
+      txqlen: loopback ? 0 : 1000,
+      group: 0,
+      ifalias: l.ifalias,
     };
     if (kind === 'vxlan') link.data = vxlanData(l.data ?? { id: 1 });
     if (kind === 'bridge') link.data = { ...BRIDGE_DEFAULTS, ...l.data };
@@ -193,9 +278,16 @@ export function initialRtnlState(links: InitialLink[]): RtnlState {
       const [ip, len] = text.split('/');
       const family = familyOf(ip!);
       state.addresses.push({
-        family: family === 4 ? AF_INET : AF_INET6, prefixlen: Number(len ?? (family === 4 ? 32 : 128)), ifindex,
-        scope: loopback ? 254 : 0, flags: 0x80, local: ip!, address: ip!, label: family === 4 ? l.ifname : undefined,
-        valid: 0xffffffff, preferred: 0xffffffff,
+        family: family === 4 ? AF_INET : AF_INET6,
+        prefixlen: Number(len ?? (family === 4 ? 32 : 128)),
+        ifindex,
+        scope: loopback ? 254 : 0,
+        flags: 0x80,
+        local: ip!,
+        address: ip!,
+        label: family === 4 ? l.ifname : undefined,
+        valid: 0xffffffff,
+        preferred: 0xffffffff,
       });
     }
   }
@@ -218,7 +310,9 @@ export function handleRtnl(state: RtnlState, m: RawMessage, port: number): Buffe
     case RTM_GETADDR: {
       if (!dump) fail(EOPNOTSUPP, 'RTM_GETADDR answers dumps only');
       const family = m.buffer[m.start]!;
-      return state.addresses.filter((a) => family === AF_UNSPEC || a.family === family).map((a) => addressReply(a, m, port));
+      return state.addresses
+        .filter((a) => family === AF_UNSPEC || a.family === family)
+        .map((a) => addressReply(a, m, port));
     }
     case RTM_NEWADDR:
       newAddress(state, m);
@@ -259,7 +353,11 @@ function linkByName(state: RtnlState, ifname: string): LinkState | undefined {
 
 /** By ifindex, else by ifname: ENODEV if there is no such device. */
 function findLink(state: RtnlState, request: { ifindex?: number; ifname?: string }): LinkState {
-  const link = request.ifindex ? linkByIndex(state, request.ifindex) : request.ifname !== undefined ? linkByName(state, request.ifname) : undefined;
+  const link = request.ifindex
+    ? linkByIndex(state, request.ifindex)
+    : request.ifname !== undefined
+      ? linkByName(state, request.ifname)
+      : undefined;
   if (!link) fail(ENODEV, `no device ${request.ifindex || request.ifname}`);
   return link;
 }
@@ -268,10 +366,23 @@ function linkMessage(state: RtnlState, l: LinkState): Decoded {
   const up = (l.flags & IFF_UP) !== 0;
   const flags = up ? l.flags | IFF_RUNNING | IFF_LOWER_UP : l.flags;
   const out: Decoded = {
-    family: AF_UNSPEC, link_type: l.linkType, ifindex: l.ifindex, flags, change: 0,
-    ifname: l.ifname, txqlen: l.txqlen, operstate: l.linkType === ARPHRD_LOOPBACK ? IF_OPER_UNKNOWN : up ? IF_OPER_UP : IF_OPER_DOWN,
-    linkmode: 0, mtu: l.mtu, min_mtu: l.linkType === ARPHRD_LOOPBACK ? 0 : 68, max_mtu: 65535, group: l.group, promiscuity: 0,
-    num_tx_queues: 1, num_rx_queues: 1, carrier: up ? 1 : 0,
+    family: AF_UNSPEC,
+    link_type: l.linkType,
+    ifindex: l.ifindex,
+    flags,
+    change: 0,
+    ifname: l.ifname,
+    txqlen: l.txqlen,
+    operstate: l.linkType === ARPHRD_LOOPBACK ? IF_OPER_UNKNOWN : up ? IF_OPER_UP : IF_OPER_DOWN,
+    linkmode: 0,
+    mtu: l.mtu,
+    min_mtu: l.linkType === ARPHRD_LOOPBACK ? 0 : 68,
+    max_mtu: 65535,
+    group: l.group,
+    promiscuity: 0,
+    num_tx_queues: 1,
+    num_rx_queues: 1,
+    carrier: up ? 1 : 0,
   };
   if (l.master !== undefined) out.master = l.master;
   if (l.link !== undefined) out.link = l.link;
@@ -297,7 +408,8 @@ function linkReply(state: RtnlState, l: LinkState, m: RawMessage, port: number, 
 }
 
 function checkName(state: RtnlState, ifname: string, self?: LinkState): void {
-  if (ifname.length === 0 || Buffer.byteLength(ifname) > 15 || /[\s/:]/.test(ifname)) fail(EINVAL, `bad interface name "${ifname}"`);
+  if (ifname.length === 0 || Buffer.byteLength(ifname) > 15 || /[\s/:]/.test(ifname))
+    fail(EINVAL, `bad interface name "${ifname}"`);
   const taken = linkByName(state, ifname);
   if (taken && taken !== self) fail(EEXIST, `a device named ${ifname} exists`);
 }
@@ -339,13 +451,21 @@ function setMaster(state: RtnlState, l: LinkState, master: number): void {
   if (!bridge) fail(EINVAL, `no master device with index ${master}`);
   if (bridge === l) fail(ELOOP, `${l.ifname} cannot be its own master`);
   if (bridge.kind !== 'bridge') fail(EOPNOTSUPP, `${bridge.ifname} is not a bridge`);
-  if (l.kind === 'bridge' && l.master === undefined && state.links.some((x) => x.master === l.ifindex && x === bridge)) fail(ELOOP, 'a loop of bridges');
+  if (l.kind === 'bridge' && l.master === undefined && state.links.some((x) => x.master === l.ifindex && x === bridge))
+    fail(ELOOP, 'a loop of bridges');
   if (l.master === master) return;
   if (previous) release(state, l);
   l.master = master;
   l.port = {};
   // The bridge learns the port's own address as a permanent local entry.
-  state.fdb.push({ ifindex: l.ifindex, lladdr: l.address, state: NUD_PERMANENT, flags: NTF_MASTER, master, vlan: undefined });
+  state.fdb.push({
+    ifindex: l.ifindex,
+    lladdr: l.address,
+    state: NUD_PERMANENT,
+    flags: NTF_MASTER,
+    master,
+    vlan: undefined,
+  });
   followPorts(state, bridge);
 }
 
@@ -359,7 +479,11 @@ function release(state: RtnlState, l: LinkState): void {
 
 function newLink(state: RtnlState, m: RawMessage): void {
   const req = decodeMessage<Decoded>(linkSchema, m);
-  const existing = req.ifindex ? linkByIndex(state, req.ifindex as number) : typeof req.ifname === 'string' ? linkByName(state, req.ifname) : undefined;
+  const existing = req.ifindex
+    ? linkByIndex(state, req.ifindex as number)
+    : typeof req.ifname === 'string'
+      ? linkByName(state, req.ifname)
+      : undefined;
   if (req.ifindex && !existing) fail(ENODEV, `no device with index ${req.ifindex}`);
   if (existing) {
     if (m.flags & NLM_F_EXCL) fail(EEXIST, `${existing.ifname} exists`);
@@ -374,24 +498,39 @@ function createLink(state: RtnlState, req: Decoded): void {
   const linkinfo = req.linkinfo as Decoded | undefined;
   const kind = linkinfo?.info_kind as string | undefined;
   if (kind === undefined) fail(EOPNOTSUPP, 'a new device needs IFLA_INFO_KIND');
-  if (!['vxlan', 'bridge', 'veth'].includes(kind)) fail(EOPNOTSUPP, `kind ${kind} is not available (the fake models vxlan, bridge and veth)`);
+  if (!['vxlan', 'bridge', 'veth'].includes(kind))
+    fail(EOPNOTSUPP, `kind ${kind} is not available (the fake models vxlan, bridge and veth)`);
   if (typeof req.ifname !== 'string') fail(EINVAL, 'a new device needs IFLA_IFNAME');
   checkName(state, req.ifname);
   const sent = (linkinfo!.info_data ?? {}) as Decoded;
   const ifindex = state.nextIndex;
   const link: LinkState = {
-    ifindex, ifname: req.ifname, kind, linkType: ARPHRD_ETHER, flags: IFF_BROADCAST | IFF_MULTICAST, mtu: 1500, mtuSet: false,
-    address: typeof req.address === 'string' ? req.address : macFor(ifindex), txqlen: typeof req.txqlen === 'number' ? req.txqlen : 1000,
+    ifindex,
+    ifname: req.ifname,
+    kind,
+    linkType: ARPHRD_ETHER,
+    flags: IFF_BROADCAST | IFF_MULTICAST,
+    mtu: 1500,
+    mtuSet: false,
+    address: typeof req.address === 'string' ? req.address : macFor(ifindex),
+    txqlen: typeof req.txqlen === 'number' ? req.txqlen : 1000,
     group: typeof req.group === 'number' ? req.group : 0,
   };
   let peer: LinkState | undefined;
   if (kind === 'vxlan') {
     if (typeof sent.id !== 'number') fail(EINVAL, 'a vxlan device needs IFLA_VXLAN_ID');
     if (sent.id >= 1 << 24) fail(ERANGE, 'VNI out of range');
-    if (typeof sent.link === 'number' && !linkByIndex(state, sent.link)) fail(ENODEV, `no underlay with index ${sent.link}`);
+    if (typeof sent.link === 'number' && !linkByIndex(state, sent.link))
+      fail(ENODEV, `no underlay with index ${sent.link}`);
     link.data = vxlanData(sent);
-    const clash = state.links.find((l) => l.kind === 'vxlan' && l.data!.id === link.data!.id && l.data!.port === link.data!.port
-      && vxlanFamily(l.data) === vxlanFamily(link.data) && (l.data!.local ?? l.data!.local6) === (link.data!.local ?? link.data!.local6));
+    const clash = state.links.find(
+      (l) =>
+        l.kind === 'vxlan' &&
+        l.data!.id === link.data!.id &&
+        l.data!.port === link.data!.port &&
+        vxlanFamily(l.data) === vxlanFamily(link.data) &&
+        (l.data!.local ?? l.data!.local6) === (link.data!.local ?? link.data!.local6),
+    );
     if (clash) fail(EEXIST, `vxlan ${clash.ifname} already has VNI ${sent.id} on port ${link.data.port}`);
     const lower = typeof sent.link === 'number' ? linkByIndex(state, sent.link) : undefined;
     link.mtu = (lower?.mtu ?? 1500) - (vxlanFamily(link.data) === 6 ? 70 : 50);
@@ -405,8 +544,17 @@ function createLink(state: RtnlState, req: Decoded): void {
       if (peerName === req.ifname) fail(EEXIST, `the peer cannot also be named ${peerName}`);
       checkName(state, peerName);
       peer = {
-        ifindex: ifindex + 1, ifname: peerName, kind: 'veth', linkType: ARPHRD_ETHER, flags: IFF_BROADCAST | IFF_MULTICAST, mtu: 1500, mtuSet: false,
-        address: p.address ?? macFor(ifindex + 1), txqlen: 1000, group: 0, link: ifindex,
+        ifindex: ifindex + 1,
+        ifname: peerName,
+        kind: 'veth',
+        linkType: ARPHRD_ETHER,
+        flags: IFF_BROADCAST | IFF_MULTICAST,
+        mtu: 1500,
+        mtuSet: false,
+        address: p.address ?? macFor(ifindex + 1),
+        txqlen: 1000,
+        group: 0,
+        link: ifindex,
       };
       if (p.mtu !== undefined) setMtu(state, peer, p.mtu);
       link.link = peer.ifindex;
@@ -432,7 +580,14 @@ function createLink(state: RtnlState, req: Decoded): void {
   // A vxlan device with a group or remote floods there: the kernel adds the all-zeros entry itself.
   const remote = link.data?.group ?? link.data?.group6;
   if (kind === 'vxlan' && typeof remote === 'string') {
-    state.fdb.push({ ifindex, lladdr: FLOOD_MAC, state: NUD_PERMANENT | NUD_REACHABLE, flags: NTF_SELF, dst: remote, ...(typeof link.data!.link === 'number' ? { viaIfIndex: link.data!.link } : {}) });
+    state.fdb.push({
+      ifindex,
+      lladdr: FLOOD_MAC,
+      state: NUD_PERMANENT | NUD_REACHABLE,
+      flags: NTF_SELF,
+      dst: remote,
+      ...(typeof link.data!.link === 'number' ? { viaIfIndex: link.data!.link } : {}),
+    });
   }
 }
 
@@ -450,12 +605,14 @@ function changeLink(state: RtnlState, l: LinkState, req: Decoded): void {
     draft.ifname = req.ifname;
   }
   const linkinfo = req.linkinfo as Decoded | undefined;
-  if (linkinfo?.info_kind !== undefined && linkinfo.info_kind !== l.kind) fail(EOPNOTSUPP, `${l.ifname} is not a ${linkinfo.info_kind}`);
+  if (linkinfo?.info_kind !== undefined && linkinfo.info_kind !== l.kind)
+    fail(EOPNOTSUPP, `${l.ifname} is not a ${linkinfo.info_kind}`);
   if (linkinfo?.info_data !== undefined) {
     const data = withoutUnknown(linkinfo.info_data as Decoded);
     if (l.kind === 'vxlan') {
       for (const key of ['id', 'port', 'local', 'local6', 'external', 'vnifilter']) {
-        if (data[key] !== undefined && data[key] !== l.data![key]) fail(EOPNOTSUPP, `vxlan ${key} cannot be changed in place`);
+        if (data[key] !== undefined && data[key] !== l.data![key])
+          fail(EOPNOTSUPP, `vxlan ${key} cannot be changed in place`);
       }
       draft.data = vxlanData({ ...l.data, ...data });
     } else if (l.kind === 'bridge') draft.data = { ...l.data, ...data };
@@ -516,7 +673,14 @@ function deleteLink(state: RtnlState, l: LinkState): void {
 
 function addressReply(a: AddressState, m: RawMessage, port: number): Buffer {
   const v4 = a.family === AF_INET;
-  const out: Decoded = { family: a.family, prefixlen: a.prefixlen, ifa_flags: a.flags & 0xff, scope: a.scope, ifindex: a.ifindex, address: a.address };
+  const out: Decoded = {
+    family: a.family,
+    prefixlen: a.prefixlen,
+    ifa_flags: a.flags & 0xff,
+    scope: a.scope,
+    ifindex: a.ifindex,
+    address: a.address,
+  };
   if (v4) out.local = a.local;
   if (a.broadcast !== undefined) out.broadcast = a.broadcast;
   if (v4) out.label = a.label;
@@ -528,8 +692,14 @@ function addressReply(a: AddressState, m: RawMessage, port: number): Buffer {
 
 function matchingAddress(state: RtnlState, req: Decoded): AddressState | undefined {
   const local = (req.local ?? req.address) as string | undefined;
-  return state.addresses.find((a) => a.ifindex === req.ifindex && a.family === req.family && a.local === local
-    && (a.family === AF_INET6 || (a.prefixlen === req.prefixlen && sameIPv4Prefix(a.address, (req.address ?? local) as string, a.prefixlen))));
+  return state.addresses.find(
+    (a) =>
+      a.ifindex === req.ifindex &&
+      a.family === req.family &&
+      a.local === local &&
+      (a.family === AF_INET6 ||
+        (a.prefixlen === req.prefixlen && sameIPv4Prefix(a.address, (req.address ?? local) as string, a.prefixlen))),
+  );
 }
 
 function newAddress(state: RtnlState, m: RawMessage): void {
@@ -541,29 +711,50 @@ function newAddress(state: RtnlState, m: RawMessage): void {
   if (local === undefined) fail(EINVAL, 'no IFA_LOCAL or IFA_ADDRESS');
   const cacheinfo = req.cacheinfo as Decoded | undefined;
   const fields = {
-    scope: req.scope as number, flags: ((req.flags ?? req.ifa_flags ?? 0) as number) | (cacheinfo && cacheinfo.valid_life_time !== 0xffffffff ? 0 : 0x80),
-    address: (req.address ?? local) as string, broadcast: req.broadcast as string | undefined,
+    scope: req.scope as number,
+    flags:
+      ((req.flags ?? req.ifa_flags ?? 0) as number) |
+      (cacheinfo && cacheinfo.valid_life_time !== 0xffffffff ? 0 : 0x80),
+    address: (req.address ?? local) as string,
+    broadcast: req.broadcast as string | undefined,
     label: req.family === AF_INET ? ((req.label as string | undefined) ?? link.ifname) : undefined,
     metric: req.metric as number | undefined,
     valid: (cacheinfo?.valid_life_time as number | undefined) ?? 0xffffffff,
     preferred: (cacheinfo?.preferred_life_time as number | undefined) ?? 0xffffffff,
   };
-  const existing = matchingAddress(state, req) ?? (req.family === AF_INET6 ? state.addresses.find((a) => a.ifindex === req.ifindex && a.family === AF_INET6 && a.local === local) : undefined);
+  const existing =
+    matchingAddress(state, req) ??
+    (req.family === AF_INET6
+      ? state.addresses.find((a) => a.ifindex === req.ifindex && a.family === AF_INET6 && a.local === local)
+      : undefined);
   if (existing) {
-    if ((m.flags & NLM_F_EXCL) || !(m.flags & NLM_F_REPLACE)) fail(EEXIST, `${local} is already on ${link.ifname}`);
+    if (m.flags & NLM_F_EXCL || !(m.flags & NLM_F_REPLACE)) fail(EEXIST, `${local} is already on ${link.ifname}`);
     Object.assign(existing, fields);
     return;
   }
   if (!(m.flags & NLM_F_CREATE)) fail(ENOENT, `${local} is not on ${link.ifname}`);
-  state.addresses.push({ family: req.family, prefixlen: req.prefixlen as number, ifindex: link.ifindex, local, ...fields });
+  state.addresses.push({
+    family: req.family,
+    prefixlen: req.prefixlen as number,
+    ifindex: link.ifindex,
+    local,
+    ...fields,
+  });
 }
 
 function deleteAddress(state: RtnlState, m: RawMessage): void {
   const req = decodeMessage<Decoded>(addressSchema, m);
   if (!linkByIndex(state, req.ifindex as number)) fail(ENODEV, `no device with index ${req.ifindex}`);
-  const found = req.family === AF_INET6
-    ? state.addresses.find((a) => a.ifindex === req.ifindex && a.family === AF_INET6 && a.local === (req.local ?? req.address) && a.prefixlen === req.prefixlen)
-    : matchingAddress(state, req);
+  const found =
+    req.family === AF_INET6
+      ? state.addresses.find(
+          (a) =>
+            a.ifindex === req.ifindex &&
+            a.family === AF_INET6 &&
+            a.local === (req.local ?? req.address) &&
+            a.prefixlen === req.prefixlen,
+        )
+      : matchingAddress(state, req);
   if (!found) fail(EADDRNOTAVAIL, `${req.local ?? req.address}/${req.prefixlen} is not configured`);
   state.addresses = state.addresses.filter((a) => a !== found);
 }
@@ -580,13 +771,18 @@ function fdbTable(state: RtnlState, n: Decoded): { link: LinkState; master?: Lin
     if (!master) fail(EOPNOTSUPP, `${link.ifname} is not a bridge port`);
     return { link, master };
   }
-  if (link.kind !== 'vxlan' && link.kind !== 'bridge') fail(EOPNOTSUPP, `${link.ifname} has no forwarding database of its own`);
+  if (link.kind !== 'vxlan' && link.kind !== 'bridge')
+    fail(EOPNOTSUPP, `${link.ifname} has no forwarding database of its own`);
   return { link };
 }
 
 function sameRemote(e: FdbState, n: Decoded): boolean {
-  return e.dst === n.dst && (n.port === undefined || e.port === n.port) && (n.vni === undefined || e.vni === n.vni)
-    && (n.viaIfIndex === undefined || e.viaIfIndex === n.viaIfIndex);
+  return (
+    e.dst === n.dst &&
+    (n.port === undefined || e.port === n.port) &&
+    (n.vni === undefined || e.vni === n.vni) &&
+    (n.viaIfIndex === undefined || e.viaIfIndex === n.viaIfIndex)
+  );
 }
 
 function newFdb(state: RtnlState, n: Decoded, flags: number): void {
@@ -594,14 +790,22 @@ function newFdb(state: RtnlState, n: Decoded, flags: number): void {
   const lladdr = n.lladdr as string | undefined;
   if (lladdr === undefined || lladdr.split(':').length !== 6) fail(EINVAL, 'an FDB entry needs a 6-byte NDA_LLADDR');
   const nud = n.state as number;
-  const entry: FdbState = { ifindex: link.ifindex, lladdr, state: nud, flags: (n.flags as number) & ~(NTF_SELF | NTF_MASTER) | (master ? NTF_MASTER : NTF_SELF) };
+  const entry: FdbState = {
+    ifindex: link.ifindex,
+    lladdr,
+    state: nud,
+    flags: ((n.flags as number) & ~(NTF_SELF | NTF_MASTER)) | (master ? NTF_MASTER : NTF_SELF),
+  };
   if (master) entry.master = master.ifindex;
   if (typeof n.vlan === 'number') entry.vlan = n.vlan;
-  const entries = state.fdb.filter((e) => e.ifindex === link.ifindex && e.lladdr === lladdr && e.master === entry.master && e.vlan === entry.vlan);
+  const entries = state.fdb.filter(
+    (e) => e.ifindex === link.ifindex && e.lladdr === lladdr && e.master === entry.master && e.vlan === entry.vlan,
+  );
   if (link.kind === 'vxlan' && !master) {
     if (!(nud & (NUD_PERMANENT | NUD_REACHABLE))) fail(EINVAL, `invalid state ${nud}`);
     if (typeof n.dst !== 'string') fail(EINVAL, 'a VXLAN entry needs NDA_DST');
-    if (familyOf(n.dst) !== vxlanFamily(link.data)) fail(EAFNOSUPPORT, `${n.dst} is not of ${link.ifname}'s address family`);
+    if (familyOf(n.dst) !== vxlanFamily(link.data))
+      fail(EAFNOSUPPORT, `${n.dst} is not of ${link.ifname}'s address family`);
     entry.dst = n.dst;
     if (typeof n.port === 'number' && n.port !== link.data!.port) entry.port = n.port;
     if (typeof n.vni === 'number' && n.vni !== link.data!.id) entry.vni = n.vni;
@@ -610,8 +814,10 @@ function newFdb(state: RtnlState, n: Decoded, flags: number): void {
     if (entries.length) {
       if (flags & NLM_F_EXCL) fail(EEXIST, `${lladdr} has an entry on ${link.ifname}`);
       if (flags & NLM_F_APPEND) {
-        if (isMulticast(n.dst) !== isMulticast(entries[0]!.dst!) && lladdr !== FLOOD_MAC) fail(EINVAL, 'mixed multicast and unicast destinations');
-        if (!entries.some((e) => sameRemote(e, n))) state.fdb.splice(state.fdb.indexOf(entries[entries.length - 1]!) + 1, 0, entry);
+        if (isMulticast(n.dst) !== isMulticast(entries[0]!.dst!) && lladdr !== FLOOD_MAC)
+          fail(EINVAL, 'mixed multicast and unicast destinations');
+        if (!entries.some((e) => sameRemote(e, n)))
+          state.fdb.splice(state.fdb.indexOf(entries[entries.length - 1]!) + 1, 0, entry);
         return;
       }
       if (flags & NLM_F_REPLACE) {
@@ -638,14 +844,24 @@ function deleteFdb(state: RtnlState, n: Decoded): void {
   const { link, master } = fdbTable(state, n);
   const lladdr = n.lladdr as string;
   const vlan = typeof n.vlan === 'number' ? n.vlan : undefined;
-  const entries = state.fdb.filter((e) => e.ifindex === link.ifindex && e.lladdr === lladdr && e.master === master?.ifindex && e.vlan === vlan);
-  const gone = link.kind === 'vxlan' && !master && typeof n.dst === 'string' ? entries.filter((e) => sameRemote(e, n)) : entries;
+  const entries = state.fdb.filter(
+    (e) => e.ifindex === link.ifindex && e.lladdr === lladdr && e.master === master?.ifindex && e.vlan === vlan,
+  );
+  const gone =
+    link.kind === 'vxlan' && !master && typeof n.dst === 'string' ? entries.filter((e) => sameRemote(e, n)) : entries;
   if (gone.length === 0) fail(ENOENT, `no entry for ${lladdr}${n.dst ? ` dst ${n.dst}` : ''} on ${link.ifname}`);
   state.fdb = state.fdb.filter((e) => !gone.includes(e));
 }
 
 function fdbReply(e: FdbState, m: RawMessage, port: number): Buffer {
-  const out: Decoded = { family: AF_BRIDGE, ifindex: e.ifindex, state: e.state, flags: e.flags, type: 0, lladdr: e.lladdr };
+  const out: Decoded = {
+    family: AF_BRIDGE,
+    ifindex: e.ifindex,
+    state: e.state,
+    flags: e.flags,
+    type: 0,
+    lladdr: e.lladdr,
+  };
   if (e.dst !== undefined) out.dst = e.dst;
   if (e.port !== undefined) out.port = e.port;
   if (e.vni !== undefined) out.vni = e.vni;
@@ -677,7 +893,14 @@ function neighbourDump(state: RtnlState, m: RawMessage, port: number): Buffer[] 
     const proxy = length >= 12 && (m.buffer[m.start + 10]! & NTF_PROXY) !== 0;
     for (const n of state.neighbours) {
       if ((family !== AF_UNSPEC && n.family !== family) || ((n.flags & NTF_PROXY) !== 0) !== proxy) continue;
-      const out: Decoded = { family: n.family, ifindex: n.ifindex, state: n.state, flags: n.flags, type: 1, dst: n.dst };
+      const out: Decoded = {
+        family: n.family,
+        ifindex: n.ifindex,
+        state: n.state,
+        flags: n.flags,
+        type: 1,
+        dst: n.dst,
+      };
       if (n.lladdr !== undefined) out.lladdr = n.lladdr;
       replies.push(reply(RTM_NEWNEIGH, NLM_F_MULTI, neighbourSchema, out, m, port));
     }
@@ -698,9 +921,19 @@ function newNeighbour(state: RtnlState, n: Decoded, flags: number): void {
   if (typeof n.dst !== 'string') fail(EINVAL, 'a neighbour needs NDA_DST');
   const proxy = ((n.flags as number) & NTF_PROXY) !== 0;
   const nud = n.state as number;
-  if (!proxy && n.lladdr === undefined && nud & (NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE)) fail(EINVAL, 'a neighbour in this state needs NDA_LLADDR');
-  const existing = state.neighbours.find((x) => x.ifindex === link.ifindex && x.dst === n.dst && ((x.flags & NTF_PROXY) !== 0) === proxy);
-  const entry: NeighbourState = { family: n.family as number, ifindex: link.ifindex, dst: n.dst, state: nud, flags: n.flags as number, ...(n.lladdr !== undefined ? { lladdr: n.lladdr as string } : {}) };
+  if (!proxy && n.lladdr === undefined && nud & (NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE))
+    fail(EINVAL, 'a neighbour in this state needs NDA_LLADDR');
+  const existing = state.neighbours.find(
+    (x) => x.ifindex === link.ifindex && x.dst === n.dst && ((x.flags & NTF_PROXY) !== 0) === proxy,
+  );
+  const entry: NeighbourState = {
+    family: n.family as number,
+    ifindex: link.ifindex,
+    dst: n.dst,
+    state: nud,
+    flags: n.flags as number,
+    ...(n.lladdr !== undefined ? { lladdr: n.lladdr as string } : {}),
+  };
   if (existing) {
     if (flags & NLM_F_EXCL) fail(EEXIST, `${n.dst} has an entry on ${link.ifname}`);
     Object.assign(existing, entry);
@@ -712,7 +945,9 @@ function newNeighbour(state: RtnlState, n: Decoded, flags: number): void {
 
 function deleteNeighbour(state: RtnlState, n: Decoded): void {
   const proxy = ((n.flags as number) & NTF_PROXY) !== 0;
-  const existing = state.neighbours.find((x) => x.ifindex === n.ifindex && x.dst === n.dst && ((x.flags & NTF_PROXY) !== 0) === proxy);
+  const existing = state.neighbours.find(
+    (x) => x.ifindex === n.ifindex && x.dst === n.dst && ((x.flags & NTF_PROXY) !== 0) === proxy,
+  );
   if (!existing) fail(ENOENT, `no neighbour ${n.dst}`);
   state.neighbours = state.neighbours.filter((x) => x !== existing);
 }

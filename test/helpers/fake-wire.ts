@@ -14,7 +14,10 @@ import { header } from './fake-kernel.js';
 
 /** Thrown by a handler: the request is answered with this errno and changes nothing. */
 export class KernelError extends Error {
-  constructor(readonly errno: number, why: string) {
+  constructor(
+    readonly errno: number,
+    why: string,
+  ) {
     super(`${errnoName(errno)}: ${why}`);
   }
 }
@@ -71,7 +74,14 @@ export function done(request: RawMessage, port: number): Buffer {
 }
 
 /** A family message answering `request` (a get's reply, a dump's part, an echo). */
-export function reply(type: number, flags: number, schema: MessageSchema, value: object, request: RawMessage, port: number): Buffer {
+export function reply(
+  type: number,
+  flags: number,
+  schema: MessageSchema,
+  value: object,
+  request: RawMessage,
+  port: number,
+): Buffer {
   const out = encodeMessage(type, flags, schema, value);
   stamp(out, request.seq, port);
   return out;

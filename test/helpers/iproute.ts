@@ -68,7 +68,8 @@ export function diffJson(ours: unknown, theirs: unknown, path = '', tolerances: 
   if (Array.isArray(ours) && Array.isArray(theirs)) {
     const out: string[] = [];
     if (ours.length !== theirs.length) out.push(`${path}: ours has ${ours.length} entries, ip ${theirs.length}`);
-    for (let i = 0; i < Math.min(ours.length, theirs.length); i++) out.push(...diffJson(ours[i], theirs[i], `${path}[${i}]`, tolerances));
+    for (let i = 0; i < Math.min(ours.length, theirs.length); i++)
+      out.push(...diffJson(ours[i], theirs[i], `${path}[${i}]`, tolerances));
     return out;
   }
   if (isObject(ours) && isObject(theirs)) {
@@ -143,9 +144,24 @@ export function indexName(names: IndexNames, ifindex: number): string {
 
 /** print_link_flags: IFF_* names in this order; IFF_RUNNING is never printed (NO-CARRIER says its absence). */
 const LINK_FLAGS: [number, string][] = [
-  [0x8, 'LOOPBACK'], [0x2, 'BROADCAST'], [0x10, 'POINTOPOINT'], [0x1000, 'MULTICAST'], [0x80, 'NOARP'], [0x200, 'ALLMULTI'],
-  [0x100, 'PROMISC'], [0x400, 'MASTER'], [0x800, 'SLAVE'], [0x4, 'DEBUG'], [0x8000, 'DYNAMIC'], [0x4000, 'AUTOMEDIA'],
-  [0x2000, 'PORTSEL'], [0x20, 'NOTRAILERS'], [0x1, 'UP'], [0x10000, 'LOWER_UP'], [0x20000, 'DORMANT'], [0x40000, 'ECHO'],
+  [0x8, 'LOOPBACK'],
+  [0x2, 'BROADCAST'],
+  [0x10, 'POINTOPOINT'],
+  [0x1000, 'MULTICAST'],
+  [0x80, 'NOARP'],
+  [0x200, 'ALLMULTI'],
+  [0x100, 'PROMISC'],
+  [0x400, 'MASTER'],
+  [0x800, 'SLAVE'],
+  [0x4, 'DEBUG'],
+  [0x8000, 'DYNAMIC'],
+  [0x4000, 'AUTOMEDIA'],
+  [0x2000, 'PORTSEL'],
+  [0x20, 'NOTRAILERS'],
+  [0x1, 'UP'],
+  [0x10000, 'LOWER_UP'],
+  [0x20000, 'DORMANT'],
+  [0x40000, 'ECHO'],
 ];
 const IFF_UP = 0x1;
 const IFF_RUNNING = 0x40;
@@ -169,7 +185,16 @@ export function linkFlags(flags: number, masterDown: boolean): string[] {
 const OPERSTATES = ['UNKNOWN', 'NOTPRESENT', 'DOWN', 'LOWERLAYERDOWN', 'TESTING', 'DORMANT', 'UP'];
 const LINKMODES = ['DEFAULT', 'DORMANT', 'TESTING'];
 /** ll_type_n2a, for the ARPHRD types this kernel's devices have. */
-const ARPHRD: Record<number, string> = { 1: 'ether', 772: 'loopback', 65534: 'none', 776: 'sit', 768: 'ipip', 778: 'gre', 823: 'ip6gre', 769: 'tunnel6' };
+const ARPHRD: Record<number, string> = {
+  1: 'ether',
+  772: 'loopback',
+  65534: 'none',
+  776: 'sit',
+  768: 'ipip',
+  778: 'gre',
+  823: 'ip6gre',
+  769: 'tunnel6',
+};
 /** /etc/iproute2/group: 0 is "default"; other groups print as their number. */
 function groupName(group: number): string {
   return group === 0 ? 'default' : String(group);
@@ -184,24 +209,87 @@ export function scopeName(scope: number): string {
 const TABLES: Record<number, string> = { 0: 'unspec', 253: 'default', 254: 'main', 255: 'local' };
 /** /etc/iproute2/rt_protos (the reserved part, plus the names iproute2 compiles in). */
 const PROTOCOLS: Record<number, string> = {
-  0: 'unspec', 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', 8: 'gated', 9: 'ra', 10: 'mrt', 11: 'zebra', 12: 'bird',
-  13: 'dnrouted', 14: 'xorp', 15: 'ntk', 16: 'dhcp', 18: 'keepalived', 42: 'babel', 99: 'openr', 186: 'bgp', 187: 'isis',
-  188: 'ospf', 189: 'rip', 192: 'eigrp',
+  0: 'unspec',
+  1: 'redirect',
+  2: 'kernel',
+  3: 'boot',
+  4: 'static',
+  8: 'gated',
+  9: 'ra',
+  10: 'mrt',
+  11: 'zebra',
+  12: 'bird',
+  13: 'dnrouted',
+  14: 'xorp',
+  15: 'ntk',
+  16: 'dhcp',
+  18: 'keepalived',
+  42: 'babel',
+  99: 'openr',
+  186: 'bgp',
+  187: 'isis',
+  188: 'ospf',
+  189: 'rip',
+  192: 'eigrp',
 };
-const ROUTE_TYPES = ['none', 'unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat', 'xresolve'];
+const ROUTE_TYPES = [
+  'none',
+  'unicast',
+  'local',
+  'broadcast',
+  'anycast',
+  'multicast',
+  'blackhole',
+  'unreachable',
+  'prohibit',
+  'throw',
+  'nat',
+  'xresolve',
+];
 /** RTNH_F_* as ip names them in "flags", in the order print_rt_flags uses. */
 const NEXTHOP_FLAGS: [number, string][] = [
-  [1, 'dead'], [4, 'onlink'], [2, 'pervasive'], [8, 'offload'], [64, 'trap'], [16, 'linkdown'], [32, 'unresolved'],
+  [1, 'dead'],
+  [4, 'onlink'],
+  [2, 'pervasive'],
+  [8, 'offload'],
+  [64, 'trap'],
+  [16, 'linkdown'],
+  [32, 'unresolved'],
 ];
 const RTM_F_NOTIFY = 0x100;
 const RTM_F_OFFLOAD_FAILED = 0x20000000;
 /** RTA_PREF: ICMPV6_ROUTER_PREF_*. */
 const ROUTE_PREFS: Record<number, string> = { 0: 'medium', 1: 'high', 3: 'low' };
 /** RTAX_* names ip prints under "metrics" (rtnl_rtmetrics_n2a), in RTAX order. */
-const METRIC_NAMES = ['lock', 'mtu', 'window', 'rtt', 'rttvar', 'ssthresh', 'cwnd', 'advmss', 'reordering', 'hoplimit', 'initcwnd', 'features', 'rto_min', 'initrwnd', 'quickack', 'congctl', 'fastopen_no_cookie'];
+const METRIC_NAMES = [
+  'lock',
+  'mtu',
+  'window',
+  'rtt',
+  'rttvar',
+  'ssthresh',
+  'cwnd',
+  'advmss',
+  'reordering',
+  'hoplimit',
+  'initcwnd',
+  'features',
+  'rto_min',
+  'initrwnd',
+  'quickack',
+  'congctl',
+  'fastopen_no_cookie',
+];
 /** NUD_* names (nud_state_n2a), lowest bit first. */
 const NUD_NAMES: [number, string][] = [
-  [0x01, 'INCOMPLETE'], [0x02, 'REACHABLE'], [0x04, 'STALE'], [0x08, 'DELAY'], [0x10, 'PROBE'], [0x20, 'FAILED'], [0x40, 'NOARP'], [0x80, 'PERMANENT'],
+  [0x01, 'INCOMPLETE'],
+  [0x02, 'REACHABLE'],
+  [0x04, 'STALE'],
+  [0x08, 'DELAY'],
+  [0x10, 'PROBE'],
+  [0x20, 'FAILED'],
+  [0x40, 'NOARP'],
+  [0x80, 'PERMANENT'],
 ];
 const BRPORT_STATES = ['disabled', 'listening', 'learning', 'forwarding', 'blocking'];
 const MACVLAN_MODES: Record<number, string> = { 1: 'private', 2: 'vepa', 4: 'bridge', 8: 'passthru', 16: 'source' };
@@ -214,7 +302,10 @@ function hashHex(value: number): string {
 /** br_dump_bridge_id: two priority bytes as %.2x%.2x, a dot, then the MAC as ether_ntoa does it (no zero padding). */
 function bridgeId(bytes: Uint8Array): string {
   const b = [...bytes];
-  return `${hex2(b[0]!)}${hex2(b[1]!)}.${b.slice(2, 8).map((x) => x.toString(16)).join(':')}`;
+  return `${hex2(b[0]!)}${hex2(b[1]!)}.${b
+    .slice(2, 8)
+    .map((x) => x.toString(16))
+    .join(':')}`;
 }
 function hex2(value: number): string {
   return value.toString(16).padStart(2, '0');
@@ -251,7 +342,8 @@ const LINK_NOT_PRINTED: Record<string, string> = {
   carrier_down_count: 'printed only with -s -s',
   xdp: 'printed only when a program is attached (attached != 0, checked below)',
   af_spec: 'only af_spec.inet6.addr_gen_mode is printed (inet6_addr_gen_mode, -d); the rest are sysctls and counters',
-  unknown: 'attributes newer than the installed uapi headers (IFLA_DEVLINK_PORT, IFLA_GSO_IPV4_MAX_SIZE, ...): iproute2 6.1 predates them too',
+  unknown:
+    'attributes newer than the installed uapi headers (IFLA_DEVLINK_PORT, IFLA_GSO_IPV4_MAX_SIZE, ...): iproute2 6.1 predates them too',
 };
 
 /** `ip -j link show` (details false) or `ip -j -d link show` (details true) for one link. */
@@ -272,7 +364,8 @@ export function linkAsIp(link: Link, ctx: LinkContext, details: boolean): JsonOb
   out.flags = linkFlags(f.get('flags'), master !== undefined && !((ctx.flags.get(master) ?? 0) & IFF_UP));
   out.mtu = f.get('mtu')!;
   const xdp = link.xdp;
-  if (xdp && xdp.attached) throw new Error(`link ${link.ifname}: an XDP program is attached; the mapping does not print XDP`);
+  if (xdp && xdp.attached)
+    throw new Error(`link ${link.ifname}: an XDP program is attached; the mapping does not print XDP`);
   out.qdisc = f.get('qdisc')!;
   if (master !== undefined) out.master = indexName(ctx.names, master);
   out.operstate = OPERSTATES[f.get('operstate')!] ?? String(link.operstate);
@@ -299,7 +392,8 @@ export function linkAsIp(link: Link, ctx: LinkContext, details: boolean): JsonOb
     const linkinfo = f.get('linkinfo');
     if (linkinfo) out.linkinfo = linkinfoAsIp(link, ctx);
     const spec = link.af_spec as { inet6?: { addr_gen_mode?: number } } | undefined;
-    if (spec?.inet6?.addr_gen_mode !== undefined) out.inet6_addr_gen_mode = ADDR_GEN_MODES[spec.inet6.addr_gen_mode] ?? String(spec.inet6.addr_gen_mode);
+    if (spec?.inet6?.addr_gen_mode !== undefined)
+      out.inet6_addr_gen_mode = ADDR_GEN_MODES[spec.inet6.addr_gen_mode] ?? String(spec.inet6.addr_gen_mode);
     out.num_tx_queues = f.get('num_tx_queues')!;
     out.num_rx_queues = f.get('num_rx_queues')!;
     out.gso_max_size = f.get('gso_max_size')!;
@@ -315,8 +409,23 @@ export function linkAsIp(link: Link, ctx: LinkContext, details: boolean): JsonOb
     if (portName !== undefined) out.phys_port_name = portName;
   } else {
     // Printed with -d only.
-    f.use('promiscuity', 'allmulti', 'min_mtu', 'max_mtu', 'linkinfo', 'num_tx_queues', 'num_rx_queues', 'gso_max_size', 'gso_max_segs',
-      'tso_max_size', 'tso_max_segs', 'gro_max_size', 'parentbus', 'parentdev', 'phys_port_name');
+    f.use(
+      'promiscuity',
+      'allmulti',
+      'min_mtu',
+      'max_mtu',
+      'linkinfo',
+      'num_tx_queues',
+      'num_rx_queues',
+      'gso_max_size',
+      'gso_max_segs',
+      'tso_max_size',
+      'tso_max_segs',
+      'gro_max_size',
+      'parentbus',
+      'parentdev',
+      'phys_port_name',
+    );
   }
   const alias = f.get('ifalias');
   if (alias !== undefined) out.ifalias = alias;
@@ -355,11 +464,18 @@ type Vxlan = import('../../src/rtnetlink/schema/kinds/vxlan.js').VxlanInfoData;
 
 /** vxlan_print_opt of iproute2 6.1. */
 function vxlanAsIp(data: Vxlan, ctx: LinkContext, where: string): JsonObject {
-  const f = new Fields(data, where, {
-    ttl_inherit: 'iproute2 6.1 prints "ttl inherit" in text output only; in JSON it leaves ttl out instead (handled below)',
-    remcsum_nopartial: 'not printed by iproute2 6.1',
-    unknown: 'attributes newer than the installed uapi headers (IFLA_VXLAN_LOCALBYPASS, ...): not printed by iproute2 6.1',
-  }, ctx.unaccounted);
+  const f = new Fields(
+    data,
+    where,
+    {
+      ttl_inherit:
+        'iproute2 6.1 prints "ttl inherit" in text output only; in JSON it leaves ttl out instead (handled below)',
+      remcsum_nopartial: 'not printed by iproute2 6.1',
+      unknown:
+        'attributes newer than the installed uapi headers (IFLA_VXLAN_LOCALBYPASS, ...): not printed by iproute2 6.1',
+    },
+    ctx.unaccounted,
+  );
   const out: JsonObject = {};
   const external = f.get('external');
   if (external) out.external = true;
@@ -369,7 +485,8 @@ function vxlanAsIp(data: Vxlan, ctx: LinkContext, where: string): JsonObject {
   const group = f.get('group');
   if (group !== undefined && group !== '0.0.0.0') out[isMulticast4(group) ? 'group' : 'remote'] = group;
   const group6 = f.get('group6');
-  if (group === undefined && group6 !== undefined && group6 !== '::') out[group6.toLowerCase().startsWith('ff') ? 'group6' : 'remote6'] = group6;
+  if (group === undefined && group6 !== undefined && group6 !== '::')
+    out[group6.toLowerCase().startsWith('ff') ? 'group6' : 'remote6'] = group6;
   const local = f.get('local');
   if (local !== undefined && local !== '0.0.0.0') out.local = local;
   const local6 = f.get('local6');
@@ -416,18 +533,34 @@ type BridgePort = import('../../src/rtnetlink/schema/kinds/bridge.js').BridgePor
 
 /** bridge_print_opt of iproute2 6.1. */
 function bridgeAsIp(data: BridgeData, ctx: LinkContext, where: string): JsonObject {
-  const f = new Fields(data, where, {
-    mcast_querier_state: 'not printed by iproute2 6.1',
-    unknown: 'attributes newer than the installed uapi headers (IFLA_BR_FDB_N_LEARNED, ...): not printed by iproute2 6.1',
-  }, ctx.unaccounted);
+  const f = new Fields(
+    data,
+    where,
+    {
+      mcast_querier_state: 'not printed by iproute2 6.1',
+      unknown:
+        'attributes newer than the installed uapi headers (IFLA_BR_FDB_N_LEARNED, ...): not printed by iproute2 6.1',
+    },
+    ctx.unaccounted,
+  );
   const out: JsonObject = {};
-  const plain = ['forward_delay', 'hello_time', 'max_age', 'ageing_time', 'stp_state', 'priority', 'vlan_filtering'] as const;
+  const plain = [
+    'forward_delay',
+    'hello_time',
+    'max_age',
+    'ageing_time',
+    'stp_state',
+    'priority',
+    'vlan_filtering',
+  ] as const;
   for (const key of plain) {
     const value = f.get(key);
     if (value !== undefined) out[key] = value;
   }
   const vlanProtocol = f.get('vlan_protocol');
-  if (vlanProtocol !== undefined) out.vlan_protocol = vlanProtocol === 0x8100 ? '802.1Q' : vlanProtocol === 0x88a8 ? '802.1ad' : hashHex(vlanProtocol);
+  if (vlanProtocol !== undefined)
+    out.vlan_protocol =
+      vlanProtocol === 0x8100 ? '802.1Q' : vlanProtocol === 0x88a8 ? '802.1ad' : hashHex(vlanProtocol);
   const bridgeIdValue = f.get('bridge_id');
   if (bridgeIdValue) out.bridge_id = bridgeId(bridgeIdValue);
   const rootId = f.get('root_id');
@@ -459,10 +592,25 @@ function bridgeAsIp(data: BridgeData, ctx: LinkContext, where: string): JsonObje
     if (boolopt.optmask & 2) out.mcast_vlan_snooping = boolopt.optval & 2 ? 1 : 0;
   }
   const numbers = [
-    'mcast_router', 'mcast_query_use_ifaddr', 'mcast_querier', 'mcast_hash_elasticity', 'mcast_hash_max', 'mcast_last_member_cnt',
-    'mcast_startup_query_cnt', 'mcast_last_member_intvl', 'mcast_membership_intvl', 'mcast_querier_intvl', 'mcast_query_intvl',
-    'mcast_query_response_intvl', 'mcast_startup_query_intvl', 'mcast_stats_enabled', 'mcast_igmp_version', 'mcast_mld_version',
-    'nf_call_iptables', 'nf_call_ip6tables', 'nf_call_arptables',
+    'mcast_router',
+    'mcast_query_use_ifaddr',
+    'mcast_querier',
+    'mcast_hash_elasticity',
+    'mcast_hash_max',
+    'mcast_last_member_cnt',
+    'mcast_startup_query_cnt',
+    'mcast_last_member_intvl',
+    'mcast_membership_intvl',
+    'mcast_querier_intvl',
+    'mcast_query_intvl',
+    'mcast_query_response_intvl',
+    'mcast_startup_query_intvl',
+    'mcast_stats_enabled',
+    'mcast_igmp_version',
+    'mcast_mld_version',
+    'nf_call_iptables',
+    'nf_call_ip6tables',
+    'nf_call_arptables',
   ] as const;
   for (const key of numbers) {
     const value = f.get(key);
@@ -478,14 +626,21 @@ function bridgeAsIp(data: BridgeData, ctx: LinkContext, where: string): JsonObje
  * which prints fewer of them and in other shapes.
  */
 function bridgePortAsIp(data: BridgePort, ctx: LinkContext, where: string, bridgeTool: boolean): JsonObject {
-  const f = new Fields(data, where, bridgeTool ? BRIDGE_TOOL_PORT_NOT_PRINTED : {
-    learning_sync: 'not printed by ip 6.1',
-    mrp_ring_open: 'not printed by ip 6.1',
-    mrp_in_open: 'not printed by ip 6.1',
-    mcast_eht_hosts_limit: 'not printed by ip 6.1',
-    mcast_eht_hosts_cnt: 'not printed by ip 6.1',
-    unknown: 'attributes newer than the installed uapi headers (IFLA_BRPORT_MAB, ...)',
-  }, ctx.unaccounted);
+  const f = new Fields(
+    data,
+    where,
+    bridgeTool
+      ? BRIDGE_TOOL_PORT_NOT_PRINTED
+      : {
+          learning_sync: 'not printed by ip 6.1',
+          mrp_ring_open: 'not printed by ip 6.1',
+          mrp_in_open: 'not printed by ip 6.1',
+          mcast_eht_hosts_limit: 'not printed by ip 6.1',
+          mcast_eht_hosts_cnt: 'not printed by ip 6.1',
+          unknown: 'attributes newer than the installed uapi headers (IFLA_BRPORT_MAB, ...)',
+        },
+    ctx.unaccounted,
+  );
   const out: JsonObject = {};
   const state = f.get('state');
   if (state !== undefined) out.state = BRPORT_STATES[state] ?? String(state);
@@ -561,15 +716,25 @@ function bridgePortAsIp(data: BridgePort, ctx: LinkContext, where: string, bridg
 }
 
 const BRIDGE_TOOL_PORT_NOT_PRINTED: Record<string, string> = {
-  id: 'bridge link does not print port ids', no: 'bridge link does not print port numbers',
-  designated_port: 'STP detail, not printed by bridge link', designated_cost: 'STP detail, not printed by bridge link',
-  bridge_id: 'STP detail, not printed by bridge link', root_id: 'STP detail, not printed by bridge link',
-  hold_timer: 'timer, not printed by bridge link', message_age_timer: 'timer, not printed by bridge link',
-  forward_delay_timer: 'timer, not printed by bridge link', topology_change_ack: 'STP detail, not printed by bridge link',
-  config_pending: 'STP detail, not printed by bridge link', proxy_arp: 'not printed by bridge link 6.1 (ip -d prints it)',
-  proxy_arp_wifi: 'not printed by bridge link 6.1 (ip -d prints it)', group_fwd_mask: 'not printed by bridge link 6.1',
-  learning_sync: 'not printed by bridge link 6.1', mrp_ring_open: 'not printed by bridge link 6.1', mrp_in_open: 'not printed by bridge link 6.1',
-  mcast_eht_hosts_limit: 'not printed by bridge link 6.1', mcast_eht_hosts_cnt: 'not printed by bridge link 6.1',
+  id: 'bridge link does not print port ids',
+  no: 'bridge link does not print port numbers',
+  designated_port: 'STP detail, not printed by bridge link',
+  designated_cost: 'STP detail, not printed by bridge link',
+  bridge_id: 'STP detail, not printed by bridge link',
+  root_id: 'STP detail, not printed by bridge link',
+  hold_timer: 'timer, not printed by bridge link',
+  message_age_timer: 'timer, not printed by bridge link',
+  forward_delay_timer: 'timer, not printed by bridge link',
+  topology_change_ack: 'STP detail, not printed by bridge link',
+  config_pending: 'STP detail, not printed by bridge link',
+  proxy_arp: 'not printed by bridge link 6.1 (ip -d prints it)',
+  proxy_arp_wifi: 'not printed by bridge link 6.1 (ip -d prints it)',
+  group_fwd_mask: 'not printed by bridge link 6.1',
+  learning_sync: 'not printed by bridge link 6.1',
+  mrp_ring_open: 'not printed by bridge link 6.1',
+  mrp_in_open: 'not printed by bridge link 6.1',
+  mcast_eht_hosts_limit: 'not printed by bridge link 6.1',
+  mcast_eht_hosts_cnt: 'not printed by bridge link 6.1',
   unknown: 'attributes newer than the installed uapi headers',
 };
 
@@ -598,14 +763,19 @@ function macvlanAsIp(data: Macvlan, ctx: LinkContext, where: string): JsonObject
 
 /** `bridge -j -d link show` for one port, from an AF_BRIDGE link message (IFLA_PROTINFO holds the port). */
 export function bridgeLinkAsIp(link: Link, ctx: LinkContext): JsonObject {
-  const f = new Fields(link, `bridge link ${link.ifname}`, {
-    ...LINK_NOT_PRINTED,
-    family: 'AF_BRIDGE in these dumps',
-    link_type: 'bridge link does not print the type',
-    operstate: 'bridge link prints "state" of the port instead',
-    linkmode: 'not printed by bridge link',
-    af_spec: 'VLANs (bridge vlan show); flags and mode are not printed by bridge link',
-  }, ctx.unaccounted);
+  const f = new Fields(
+    link,
+    `bridge link ${link.ifname}`,
+    {
+      ...LINK_NOT_PRINTED,
+      family: 'AF_BRIDGE in these dumps',
+      link_type: 'bridge link does not print the type',
+      operstate: 'bridge link prints "state" of the port instead',
+      linkmode: 'not printed by bridge link',
+      af_spec: 'VLANs (bridge vlan show); flags and mode are not printed by bridge link',
+    },
+    ctx.unaccounted,
+  );
   const out: JsonObject = {};
   out.ifindex = f.get('ifindex');
   const lower = f.get('link');
@@ -627,8 +797,16 @@ export function bridgeLinkAsIp(link: Link, ctx: LinkContext): JsonObject {
 // ------------------------------------------------------------------ addresses
 
 const ADDRESS_FLAGS: [number, string][] = [
-  [0x02, 'nodad'], [0x04, 'optimistic'], [0x08, 'dadfailed'], [0x10, 'home'], [0x20, 'deprecated'], [0x40, 'tentative'],
-  [0x100, 'mngtmpaddr'], [0x200, 'noprefixroute'], [0x400, 'autojoin'], [0x800, 'stable-privacy'],
+  [0x02, 'nodad'],
+  [0x04, 'optimistic'],
+  [0x08, 'dadfailed'],
+  [0x10, 'home'],
+  [0x20, 'deprecated'],
+  [0x40, 'tentative'],
+  [0x100, 'mngtmpaddr'],
+  [0x200, 'noprefixroute'],
+  [0x400, 'autojoin'],
+  [0x800, 'stable-privacy'],
 ];
 
 const ADDRESS_NOT_PRINTED: Record<string, string> = {
@@ -679,7 +857,10 @@ export function addressListAsIp(links: Link[], addresses: Address[], ctx: LinkCo
     // ip addr prints neither the link mode nor the alias.
     delete base.linkmode;
     delete base.ifalias;
-    return { ...base, addr_info: addresses.filter((a) => a.ifindex === link.ifindex).map((a) => addressAsIp(a, ctx.unaccounted)) };
+    return {
+      ...base,
+      addr_info: addresses.filter((a) => a.ifindex === link.ifindex).map((a) => addressAsIp(a, ctx.unaccounted)),
+    };
   });
 }
 
@@ -703,7 +884,14 @@ export function routeAsIp(route: Route, names: IndexNames, details: boolean, una
   const type = f.get('type');
   if (type !== 1 || details) out.type = ROUTE_TYPES[type] ?? String(type);
   const dst = f.get('dst');
-  out.dst = dst === undefined ? (route.dst_len === 0 ? 'default' : `0/${route.dst_len}`) : route.dst_len === max ? dst : `${dst}/${route.dst_len}`;
+  out.dst =
+    dst === undefined
+      ? route.dst_len === 0
+        ? 'default'
+        : `0/${route.dst_len}`
+      : route.dst_len === max
+        ? dst
+        : `${dst}/${route.dst_len}`;
   const src = f.get('src');
   if (src !== undefined) out.from = route.src_len === max ? src : `${src}/${route.src_len}`;
   if (route.tos) out.tos = hashHex(route.tos);
@@ -746,7 +934,22 @@ export function routeAsIp(route: Route, names: IndexNames, details: boolean, una
       return entry;
     });
   }
-  f.use('iif', 'flow', 'mark', 'via', 'newdst', 'encap_type', 'expires', 'uid', 'ttl_propagate', 'ip_proto', 'sport', 'dport', 'nhid', 'mfc_stats');
+  f.use(
+    'iif',
+    'flow',
+    'mark',
+    'via',
+    'newdst',
+    'encap_type',
+    'expires',
+    'uid',
+    'ttl_propagate',
+    'ip_proto',
+    'sport',
+    'dport',
+    'nhid',
+    'mfc_stats',
+  );
   for (const key of ['iif', 'flow', 'mark', 'via', 'newdst', 'encap_type', 'uid', 'nhid'] as const) {
     if (route[key] !== undefined) throw new Error(`route ${out.dst}: has ${key}, which this mapping does not print`);
   }

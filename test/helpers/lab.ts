@@ -115,14 +115,54 @@ export class Lab {
     const mtu = String(options.mtu ?? 1500);
     this.addNamespace(this.underlay);
     // Snooping off: the underlay floods multicast to every host, as a switch without IGMP snooping does.
-    sh('ip', ['-n', this.underlay, 'link', 'add', 'ul', 'type', 'bridge', 'mcast_snooping', '0', 'stp_state', '0', 'forward_delay', '0']);
+    sh('ip', [
+      '-n',
+      this.underlay,
+      'link',
+      'add',
+      'ul',
+      'type',
+      'bridge',
+      'mcast_snooping',
+      '0',
+      'stp_state',
+      '0',
+      'forward_delay',
+      '0',
+    ]);
     sh('ip', ['-n', this.underlay, 'link', 'set', 'ul', 'mtu', mtu, 'up']);
     for (let i = 1; i <= options.hosts; i++) {
       const ns = this.addNamespace(`${this.prefix}-h${i}`);
       const address = this.family === 4 ? `192.168.100.${i}` : `fd00:100::${i}`;
-      sh('ip', ['-n', this.underlay, 'link', 'add', `h${i}`, 'mtu', mtu, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns, 'mtu', mtu]);
+      sh('ip', [
+        '-n',
+        this.underlay,
+        'link',
+        'add',
+        `h${i}`,
+        'mtu',
+        mtu,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'eth0',
+        'netns',
+        ns,
+        'mtu',
+        mtu,
+      ]);
       sh('ip', ['-n', this.underlay, 'link', 'set', `h${i}`, 'master', 'ul', 'up']);
-      sh('ip', ['-n', ns, 'addr', 'add', `${address}/${this.family === 4 ? 24 : 64}`, 'dev', 'eth0', ...(this.family === 6 ? ['nodad'] : [])]);
+      sh('ip', [
+        '-n',
+        ns,
+        'addr',
+        'add',
+        `${address}/${this.family === 4 ? 24 : 64}`,
+        'dev',
+        'eth0',
+        ...(this.family === 6 ? ['nodad'] : []),
+      ]);
       sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
       this.hosts.push({ index: i, ns, dev: 'eth0', address });
     }
@@ -139,7 +179,11 @@ export class Lab {
    * (the host end is `hostDev`, left for the caller to attach to its bridge).
    * With `address` it is configured statically, with `gateway` as default route.
    */
-  addContainer(host: LabHost, name: string, options: { address?: string; gateway?: string; mtu?: number } = {}): LabContainer {
+  addContainer(
+    host: LabHost,
+    name: string,
+    options: { address?: string; gateway?: string; mtu?: number } = {},
+  ): LabContainer {
     const ns = this.addNamespace(`${this.prefix}-${name}`);
     const hostDev = `v-${name}`.slice(0, 15);
     sh('ip', ['-n', host.ns, 'link', 'add', hostDev, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
@@ -149,7 +193,17 @@ export class Lab {
     }
     sh('ip', ['-n', host.ns, 'link', 'set', hostDev, 'up']);
     sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
-    if (options.address) sh('ip', ['-n', ns, 'addr', 'add', options.address, 'dev', 'eth0', ...(options.address.includes(':') ? ['nodad'] : [])]);
+    if (options.address)
+      sh('ip', [
+        '-n',
+        ns,
+        'addr',
+        'add',
+        options.address,
+        'dev',
+        'eth0',
+        ...(options.address.includes(':') ? ['nodad'] : []),
+      ]);
     if (options.gateway) sh('ip', ['-n', ns, 'route', 'add', 'default', 'via', options.gateway]);
     const container = { name, ns, host, dev: 'eth0' as const, hostDev, address: options.address };
     this.containers.push(container);
@@ -169,9 +223,31 @@ export class Lab {
     chmodSync(script, 0o755);
     try {
       const run = await new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn('ip', ['netns', 'exec', container.ns, 'udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-s', script, '-t', String(options.tries ?? 10), '-T', '1', '-A', '1'], {
-          env: { ...process.env, VXL_LEASE: result },
-        });
+        const child = spawn(
+          'ip',
+          [
+            'netns',
+            'exec',
+            container.ns,
+            'udhcpc',
+            '-i',
+            'eth0',
+            '-n',
+            '-q',
+            '-f',
+            '-s',
+            script,
+            '-t',
+            String(options.tries ?? 10),
+            '-T',
+            '1',
+            '-A',
+            '1',
+          ],
+          {
+            env: { ...process.env, VXL_LEASE: result },
+          },
+        );
         let output = '';
         child.stdout.on('data', (d) => (output += d));
         child.stderr.on('data', (d) => (output += d));
@@ -183,8 +259,17 @@ export class Lab {
       } catch {
         throw new Error(`no DHCP lease for ${container.name} (udhcpc exit ${run.code}):\n${run.output.trim()}`);
       }
-      const fields = Object.fromEntries(text.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
-      const lease: DhcpLease = { ip: fields.ip!, router: fields.router || undefined, mtu: fields.mtu ? Number(fields.mtu) : undefined };
+      const fields = Object.fromEntries(
+        text
+          .trim()
+          .split('\n')
+          .map((line) => line.split('=', 2) as [string, string]),
+      );
+      const lease: DhcpLease = {
+        ip: fields.ip!,
+        router: fields.router || undefined,
+        mtu: fields.mtu ? Number(fields.mtu) : undefined,
+      };
       container.address = `${lease.ip}/${fields.mask ?? 24}`;
       return lease;
     } finally {
@@ -201,8 +286,25 @@ export class Lab {
    * Pings from a namespace; true if every reply came back. `size` is the ICMP
    * payload; `dontFragment` sets DF (and forbids local fragmentation).
    */
-  ping(fromNs: string, to: string, options: { count?: number; size?: number; dontFragment?: boolean; timeoutSeconds?: number } = {}): boolean {
-    const args = ['netns', 'exec', fromNs, 'ping', '-n', '-q', '-c', String(options.count ?? 2), '-i', '0.2', '-W', String(options.timeoutSeconds ?? 1)];
+  ping(
+    fromNs: string,
+    to: string,
+    options: { count?: number; size?: number; dontFragment?: boolean; timeoutSeconds?: number } = {},
+  ): boolean {
+    const args = [
+      'netns',
+      'exec',
+      fromNs,
+      'ping',
+      '-n',
+      '-q',
+      '-c',
+      String(options.count ?? 2),
+      '-i',
+      '0.2',
+      '-W',
+      String(options.timeoutSeconds ?? 1),
+    ];
     if (options.size !== undefined) args.push('-s', String(options.size));
     if (options.dontFragment) args.push('-M', 'do');
     args.push(to);

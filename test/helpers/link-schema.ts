@@ -22,11 +22,24 @@ export interface MiniLink {
   net_ns_fd?: number;
 }
 
-const ifinfomsg = layout<MiniLink>('ifinfomsg', [u8('family'), pad('pad', 1), u16('link_type'), s32('ifindex'), u32('flags'), u32('change')]);
+const ifinfomsg = layout<MiniLink>('ifinfomsg', [
+  u8('family'),
+  pad('pad', 1),
+  u16('link_type'),
+  s32('ifindex'),
+  u32('flags'),
+  u32('change'),
+]);
 export const miniLinkSchema: MessageSchema = {
   name: 'link',
   header: ifinfomsg,
-  attrs: attrSet('link', { address: attr.mac(1), ifname: attr.string(3), mtu: attr.u32(4), net_ns_fd: attr.u32(28) }, ['family', 'link_type', 'ifindex', 'flags', 'change']),
+  attrs: attrSet('link', { address: attr.mac(1), ifname: attr.string(3), mtu: attr.u32(4), net_ns_fd: attr.u32(28) }, [
+    'family',
+    'link_type',
+    'ifindex',
+    'flags',
+    'change',
+  ]),
 };
 
 export function getLink(value: MiniLink): Buffer {

@@ -39,14 +39,33 @@ export function hostResidue(ns: string, options: { skipLinks?: RegExp; stateRoot
   const names = new Map(links.map((l) => [l.ifindex, l.ifname]));
   const addresses = JSON.parse(sh('ip', ['-n', ns, '-j', 'addr', 'show'])) as any[];
   const addressesOf = (name: string): string[] =>
-    (addresses.find((a) => a.ifname === name)?.addr_info ?? []).filter((a: any) => a.scope !== 'link').map((a: any) => `${a.local}/${a.prefixlen}`).sort();
+    (addresses.find((a) => a.ifname === name)?.addr_info ?? [])
+      .filter((a: any) => a.scope !== 'link')
+      .map((a: any) => `${a.local}/${a.prefixlen}`)
+      .sort();
   return {
     links: links
       .filter((l) => !options.skipLinks?.test(l.ifname))
-      .map((l) => [l.ifname, l.linkinfo?.info_kind ?? '', l.ifalias ?? '', l.flags.includes('UP') ? 'up' : 'down', l.mtu, l.master ?? '', addressesOf(l.ifname).join(',')].join(':'))
+      .map((l) =>
+        [
+          l.ifname,
+          l.linkinfo?.info_kind ?? '',
+          l.ifalias ?? '',
+          l.flags.includes('UP') ? 'up' : 'down',
+          l.mtu,
+          l.master ?? '',
+          addressesOf(l.ifname).join(','),
+        ].join(':'),
+      )
       .sort(),
-    fdb: (JSON.parse(sh('bridge', ['-n', ns, '-j', 'fdb', 'show']) || '[]') as any[]).filter((e) => e.dst).map((e) => `${e.ifname ?? names.get(e.ifindex)}:${e.mac}>${e.dst}`).sort(),
-    nft: (JSON.parse(sh('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'ruleset'])).nftables as any[]).filter((o) => o.table).map((o) => `${o.table.family} ${o.table.name}`).sort(),
+    fdb: (JSON.parse(sh('bridge', ['-n', ns, '-j', 'fdb', 'show']) || '[]') as any[])
+      .filter((e) => e.dst)
+      .map((e) => `${e.ifname ?? names.get(e.ifindex)}:${e.mac}>${e.dst}`)
+      .sort(),
+    nft: (JSON.parse(sh('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'ruleset'])).nftables as any[])
+      .filter((o) => o.table)
+      .map((o) => `${o.table.family} ${o.table.name}`)
+      .sort(),
     ipForward: sh('ip', ['netns', 'exec', ns, 'cat', '/proc/sys/net/ipv4/ip_forward']).trim(),
     state: listTree(namespaceStateDir(ns, options.stateRoot)),
   };

@@ -21,21 +21,42 @@ import { FIXTURES_DIR } from './fixtures.js';
 
 const ROUTE_SCHEMAS: Record<number, MessageSchema> = {
   // NEW, DEL, GET (and SETLINK): requests and replies share a schema.
-  16: linkSchema, 17: linkSchema, 18: linkSchema, 19: linkSchema,
-  20: addressSchema, 21: addressSchema, 22: addressSchema,
-  24: routeSchema, 25: routeSchema, 26: routeSchema,
-  28: neighbourSchema, 29: neighbourSchema, 30: neighbourSchema,
+  16: linkSchema,
+  17: linkSchema,
+  18: linkSchema,
+  19: linkSchema,
+  20: addressSchema,
+  21: addressSchema,
+  22: addressSchema,
+  24: routeSchema,
+  25: routeSchema,
+  26: routeSchema,
+  28: neighbourSchema,
+  29: neighbourSchema,
+  30: neighbourSchema,
 };
 
 /** NETLINK_NETFILTER: the nf_tables messages (NEW/GET/DEL of each object share a schema) and the batch frame. */
 const NETFILTER_SCHEMAS: Record<number, MessageSchema> = {
-  [NFNL_MSG_BATCH_BEGIN]: batchSchema, [NFNL_MSG_BATCH_END]: batchSchema,
-  [nftType(0)]: tableSchema, [nftType(1)]: tableSchema, [nftType(2)]: tableSchema,
-  [nftType(3)]: chainSchema, [nftType(4)]: chainSchema, [nftType(5)]: chainSchema,
-  [nftType(6)]: ruleSchema, [nftType(7)]: ruleSchema, [nftType(8)]: ruleSchema,
-  [nftType(9)]: setSchema, [nftType(10)]: setSchema, [nftType(11)]: setSchema,
-  [nftType(12)]: setElementsSchema, [nftType(13)]: setElementsSchema, [nftType(14)]: setElementsSchema,
-  [nftType(15)]: generationSchema, [nftType(16)]: generationSchema,
+  [NFNL_MSG_BATCH_BEGIN]: batchSchema,
+  [NFNL_MSG_BATCH_END]: batchSchema,
+  [nftType(0)]: tableSchema,
+  [nftType(1)]: tableSchema,
+  [nftType(2)]: tableSchema,
+  [nftType(3)]: chainSchema,
+  [nftType(4)]: chainSchema,
+  [nftType(5)]: chainSchema,
+  [nftType(6)]: ruleSchema,
+  [nftType(7)]: ruleSchema,
+  [nftType(8)]: ruleSchema,
+  [nftType(9)]: setSchema,
+  [nftType(10)]: setSchema,
+  [nftType(11)]: setSchema,
+  [nftType(12)]: setElementsSchema,
+  [nftType(13)]: setElementsSchema,
+  [nftType(14)]: setElementsSchema,
+  [nftType(15)]: generationSchema,
+  [nftType(16)]: generationSchema,
 };
 
 /**
@@ -43,8 +64,19 @@ const NETFILTER_SCHEMAS: Record<number, MessageSchema> = {
  * swept too: an FDB dump filtered by device (RTM_GETNEIGH) is sent as an
  * AF_BRIDGE struct ifinfomsg, the legacy form the kernel reads (see Fdb.list).
  */
-export function schemaFor(protocol: number, type: number, message?: { buffer: Buffer; start: number; end: number }): MessageSchema | undefined {
-  if (protocol === 0 && type === 30 && message && message.end - message.start === 16 && message.buffer[message.start] === 7) return linkSchema;
+export function schemaFor(
+  protocol: number,
+  type: number,
+  message?: { buffer: Buffer; start: number; end: number },
+): MessageSchema | undefined {
+  if (
+    protocol === 0 &&
+    type === 30 &&
+    message &&
+    message.end - message.start === 16 &&
+    message.buffer[message.start] === 7
+  )
+    return linkSchema;
   if (protocol === 0) return ROUTE_SCHEMAS[type];
   if (protocol === 12) return NETFILTER_SCHEMAS[type];
   return undefined;

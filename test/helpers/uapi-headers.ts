@@ -8,7 +8,10 @@ import { readFileSync } from 'node:fs';
 import type { AttrSet } from '../../src/netlink/schema.js';
 import { uapiConstant } from '../../src/netlink/uapi.js';
 
-export function readHeaders(paths: string[], seed: Record<string, number> = { NLMSG_MIN_TYPE: 0x10 }): Map<string, number> {
+export function readHeaders(
+  paths: string[],
+  seed: Record<string, number> = { NLMSG_MIN_TYPE: 0x10 },
+): Map<string, number> {
   const values = new Map<string, number>(Object.entries(seed));
   const evaluate = (expression: string): number | undefined => {
     let known = true;
@@ -25,10 +28,15 @@ export function readHeaders(paths: string[], seed: Record<string, number> = { NL
   };
   const defines: [string, string][] = [];
   for (const path of paths) {
-    const text = readFileSync(path, 'utf8').replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/.*$/gm, '');
+    const text = readFileSync(path, 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, ' ')
+      .replace(/\/\/.*$/gm, '');
     for (const match of text.matchAll(/\benum\s*\w*\s*\{([\s\S]*?)\}\s*;/g)) {
       let next: number | undefined = 0;
-      const body = match[1]!.split('\n').filter((line) => !line.trim().startsWith('#')).join('\n');
+      const body = match[1]!
+        .split('\n')
+        .filter((line) => !line.trim().startsWith('#'))
+        .join('\n');
       for (const entry of body.split(',')) {
         const member = entry.trim().match(/^([A-Za-z_]\w*)\s*(?:=\s*([\s\S]+))?$/);
         if (!member) continue;
@@ -41,7 +49,7 @@ export function readHeaders(paths: string[], seed: Record<string, number> = { NL
       if (match[1] !== match[2]) defines.push([match[1]!, match[2]!]);
     }
   }
-  for (let changed = true; changed;) {
+  for (let changed = true; changed; ) {
     changed = false;
     for (const [name, expression] of defines) {
       if (values.has(name)) continue;
@@ -60,7 +68,10 @@ export function readHeaders(paths: string[], seed: Record<string, number> = { NL
  * uapi constant it models (uapiSet), and its number must be that constant's.
  * Returns the problems found and how many attributes were checked.
  */
-export function uapiMismatches(sets: Iterable<AttrSet>, headers: Map<string, number>): { problems: string[]; checked: number } {
+export function uapiMismatches(
+  sets: Iterable<AttrSet>,
+  headers: Map<string, number>,
+): { problems: string[]; checked: number } {
   const problems: string[] = [];
   let checked = 0;
   for (const set of sets) {
@@ -72,7 +83,8 @@ export function uapiMismatches(sets: Iterable<AttrSet>, headers: Map<string, num
       }
       const expected = headers.get(constant);
       if (expected === undefined) problems.push(`${set.name}.${name}: ${constant} is not in the headers`);
-      else if (expected !== attr.type) problems.push(`${set.name}.${name}: ${attr.type}, but ${constant} = ${expected}`);
+      else if (expected !== attr.type)
+        problems.push(`${set.name}.${name}: ${attr.type}, but ${constant} = ${expected}`);
       checked++;
     }
   }

@@ -21,7 +21,9 @@ export const PROBE_DEVICE = 'vxfeatprobe';
  */
 export function ipAcceptedVxlanOptions(ns: string, base: string[], options: string[][]): string[][] {
   const tryCreate = (words: string[]): boolean => {
-    const run = spawnSync('ip', ['-n', ns, 'link', 'add', PROBE_DEVICE, 'type', 'vxlan', ...base, ...words], { encoding: 'utf8' });
+    const run = spawnSync('ip', ['-n', ns, 'link', 'add', PROBE_DEVICE, 'type', 'vxlan', ...base, ...words], {
+      encoding: 'utf8',
+    });
     if (run.status !== 0) return false;
     sh('ip', ['-n', ns, 'link', 'del', PROBE_DEVICE]);
     return true;
@@ -35,7 +37,11 @@ export function ipAcceptedVxlanOptions(ns: string, base: string[], options: stri
  * from `base` plus that one option. A refusal must be vxnet's EOPNOTSUPP
  * that names the option and does not blame a missing driver.
  */
-export async function vxnetAcceptedVxlanOptions(rt: Rtnetlink, base: VxlanOptions, options: Partial<VxlanOptions>): Promise<Partial<VxlanOptions>> {
+export async function vxnetAcceptedVxlanOptions(
+  rt: Rtnetlink,
+  base: VxlanOptions,
+  options: Partial<VxlanOptions>,
+): Promise<Partial<VxlanOptions>> {
   await rt.links.create({ ifname: PROBE_DEVICE, kind: 'vxlan', vxlan: base });
   await rt.links.delete(PROBE_DEVICE);
   const accepted: Partial<VxlanOptions> = {};
@@ -48,7 +54,11 @@ export async function vxnetAcceptedVxlanOptions(rt: Rtnetlink, base: VxlanOption
       assert.instance(error, NetlinkError, String(error));
       const refusal = error as NetlinkError;
       assert.is(refusal.code, 'EOPNOTSUPP', refusal.message);
-      assert.match(refusal.likelyCause!, new RegExp(`^the kernel has the vxlan driver \\(.+\\); it refused .*vxlan\\.${key}\\b`), refusal.message);
+      assert.match(
+        refusal.likelyCause!,
+        new RegExp(`^the kernel has the vxlan driver \\(.+\\); it refused .*vxlan\\.${key}\\b`),
+        refusal.message,
+      );
     }
   }
   return accepted;

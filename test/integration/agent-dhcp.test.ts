@@ -24,11 +24,24 @@ const it = integrationReady(['ip', 'nsenter', 'dnsmasq', 'udhcpc', 'nft', 'bridg
 const MAC = '02:00:00:00:00:99';
 
 function writeSpec(file: string, host: LabHost, hosts?: { mac: string; ip: string }[]): string {
-  writeFileSync(file, JSON.stringify({
-    name: 'seed', vni: 42, underlay: { device: 'eth0', address: host.address }, peers: [host.address],
-    subnet: '10.10.0.0/24', gateway: '10.10.0.1', vxlan: 'vx0', bridge: 'br0',
-    dhcp: { ranges: [{ start: '10.10.0.100', end: '10.10.0.199' }], ...(hosts ? { hosts } : {}) },
-  }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        name: 'seed',
+        vni: 42,
+        underlay: { device: 'eth0', address: host.address },
+        peers: [host.address],
+        subnet: '10.10.0.0/24',
+        gateway: '10.10.0.1',
+        vxlan: 'vx0',
+        bridge: 'br0',
+        dhcp: { ranges: [{ start: '10.10.0.100', end: '10.10.0.199' }], ...(hosts ? { hosts } : {}) },
+      },
+      null,
+      2,
+    ),
+  );
   return file;
 }
 
@@ -45,8 +58,13 @@ function client(lab: Lab, host: LabHost): LabContainer {
 }
 
 /** `vxnet apply` on the DHCP host stays in the foreground serving DHCP; resolves once it says so. */
-function applyInForeground(file: string, ns: string): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [...CLI, 'apply', file, '--namespace', ns], { stdio: ['ignore', 'pipe', 'pipe'] });
+function applyInForeground(
+  file: string,
+  ns: string,
+): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, [...CLI, 'apply', file, '--namespace', ns], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -76,11 +94,24 @@ it('an agent takes the DHCP server over from a foreground vxnet apply, which sto
 
     agent = AgentProcess.start(file, { ns: h1.ns });
     await agent.ready();
-    assert.ok(agent.entries.some((e) => e.event === 'notice' && e.message.includes(`taking over the DHCP server from pid ${supervisor.pid}`)), agent.transcript());
+    assert.ok(
+      agent.entries.some(
+        (e) => e.event === 'notice' && e.message.includes(`taking over the DHCP server from pid ${supervisor.pid}`),
+      ),
+      agent.transcript(),
+    );
     assert.is(await served.exited, 0);
     assert.match(served.output(), /stopped DHCP for seed/);
-    assert.ok(agent.entries.some((e) => e.event === 'started' && (e.changes as string[]).some((c) => c.startsWith('start dhcp on br0'))), agent.transcript());
-    assert.match(vxnet(['status', 'seed', '--namespace', h1.ns]).stdout, new RegExp(`dhcp: running \\(dnsmasq pid \\d+, supervised by pid ${agent.pid}\\), 1 lease`));
+    assert.ok(
+      agent.entries.some(
+        (e) => e.event === 'started' && (e.changes as string[]).some((c) => c.startsWith('start dhcp on br0')),
+      ),
+      agent.transcript(),
+    );
+    assert.match(
+      vxnet(['status', 'seed', '--namespace', h1.ns]).stdout,
+      new RegExp(`dhcp: running \\(dnsmasq pid \\d+, supervised by pid ${agent.pid}\\), 1 lease`),
+    );
     assert.is((await lab.dhcp(c9)).ip, leased, 'the lease file was kept: the same address');
     assert.equal(await agent.stop(), { code: 0, signal: null });
     assert.equal(dnsmasqProcessesWith(dhcpDir(h1.ns)), [], 'dnsmasq stopped with the agent');
@@ -110,7 +141,12 @@ it('SIGHUP with changed static DHCP hosts: the agent rewrites the hosts file and
     agent.signal('SIGHUP');
     const reload = await agent.waitFor((e) => e.event === 'reload', { from, what: 'the reload' });
     assert.match(reload.message, /: 1 change\(s\)$/, agent.transcript());
-    assert.ok(agent.entries.slice(from).some((e) => e.event === 'change' && e.message === 'reload: update dhcp static hosts on br0'), agent.transcript());
+    assert.ok(
+      agent.entries
+        .slice(from)
+        .some((e) => e.event === 'change' && e.message === 'reload: update dhcp static hosts on br0'),
+      agent.transcript(),
+    );
     assert.is(hostsFile(h1.ns), `${MAC},10.10.0.50\n`);
     assert.is(dnsmasqPid(h1.ns), pid, 'reloaded (SIGHUP), not restarted');
     assert.is((await lab.dhcp(c9)).ip, '10.10.0.50');

@@ -56,15 +56,29 @@ class ScriptedMembership implements Membership {
 
 function specFor(lab: Lab, host: LabHost) {
   return {
-    name: 'seed', vni: 42, port: 4789, underlay: { device: 'eth0', address: host.address }, peers: lab.hosts.map((h) => h.address),
-    subnet: '10.10.0.0/24', gateway: `10.10.0.${host.index}`, vxlan: 'vx0', bridge: 'br0', firewall: true,
+    name: 'seed',
+    vni: 42,
+    port: 4789,
+    underlay: { device: 'eth0', address: host.address },
+    peers: lab.hosts.map((h) => h.address),
+    subnet: '10.10.0.0/24',
+    gateway: `10.10.0.${host.index}`,
+    vxlan: 'vx0',
+    bridge: 'br0',
+    firewall: true,
   };
 }
 
 const floodEntries = (ns: string, dev = 'vx0'): string[] =>
-  (JSON.parse(sh('bridge', ['-n', ns, '-j', 'fdb', 'show', 'dev', dev]) || '[]') as any[]).filter((e) => e.mac === '00:00:00:00:00:00' && e.dst).map((e) => e.dst).sort();
+  (JSON.parse(sh('bridge', ['-n', ns, '-j', 'fdb', 'show', 'dev', dev]) || '[]') as any[])
+    .filter((e) => e.mac === '00:00:00:00:00:00' && e.dst)
+    .map((e) => e.dst)
+    .sort();
 const peerSet = (ns: string): string[] => {
-  const set = (JSON.parse(sh('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'set', 'ip', 'vxnet-seed', 'vxlan-peers'])).nftables as any[]).find((o) => o.set)?.set;
+  const set = (
+    JSON.parse(sh('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'set', 'ip', 'vxnet-seed', 'vxlan-peers']))
+      .nftables as any[]
+  ).find((o) => o.set)?.set;
   return [...(set?.elem ?? [])].map(String).sort();
 };
 
@@ -89,7 +103,23 @@ it('flood entries and the firewall peer set follow the members; non-members are 
       await host.apply(specFor(lab, h));
     }
     // A VXLAN device vxnet does not own, with a flood entry of its own: never touched.
-    sh('ip', ['-n', h1.ns, 'link', 'add', 'vx9', 'type', 'vxlan', 'id', '99', 'dstport', '4789', 'local', h1.address, 'dev', 'eth0']);
+    sh('ip', [
+      '-n',
+      h1.ns,
+      'link',
+      'add',
+      'vx9',
+      'type',
+      'vxlan',
+      'id',
+      '99',
+      'dstport',
+      '4789',
+      'local',
+      h1.address,
+      'dev',
+      'eth0',
+    ]);
     sh('bridge', ['-n', h1.ns, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx9', 'dst', '192.168.100.99']);
 
     const source = new ScriptedMembership([h2.address]);
@@ -99,7 +129,7 @@ it('flood entries and the firewall peer set follow the members; non-members are 
     agent.on('repair', (r) => repairs.push(r));
     agent.on('membership', (m) => seen.push(m));
     await agent.start(specFor(lab, h1));
-    assert.equal(floodEntries(h1.ns), [h2.address], 'the members, not the spec\'s list');
+    assert.equal(floodEntries(h1.ns), [h2.address], "the members, not the spec's list");
     assert.equal(peerSet(h1.ns), [h2.address]);
 
     const c1 = lab.addContainer(h1, 'c1', { address: '10.10.0.11/24' });
@@ -107,13 +137,18 @@ it('flood entries and the firewall peer set follow the members; non-members are 
     const c3 = lab.addContainer(h3, 'c3', { address: '10.10.0.13/24' });
     for (const c of [c1, c2, c3]) sh('ip', ['-n', c.host.ns, 'link', 'set', c.hostDev, 'master', 'br0', 'up']);
     assert.ok(await lab.pingEventually(c1.ns, '10.10.0.12', 8), 'c1 → c2: host 2 is a member');
-    assert.not.ok(lab.ping(c1.ns, '10.10.0.13', { count: 2 }), 'c1 → c3: host 3 is not (c1\'s ARP never reaches it)');
+    assert.not.ok(lab.ping(c1.ns, '10.10.0.13', { count: 2 }), "c1 → c3: host 3 is not (c1's ARP never reaches it)");
 
     // Host 3 joins.
     source.set([h2.address, h3.address]);
-    await eventually('host 3 in the flood list and the peer set', () => floodEntries(h1.ns).includes(h3.address) && peerSet(h1.ns).includes(h3.address));
+    await eventually(
+      'host 3 in the flood list and the peer set',
+      () => floodEntries(h1.ns).includes(h3.address) && peerSet(h1.ns).includes(h3.address),
+    );
     assert.equal(seen.at(-1)!.added, [h3.address]);
-    await eventually(`the repair is reported: ${JSON.stringify(repairs)}`, () => repairs.some((r) => r.changes.includes(`add peers of vx0 (${h3.address})`)));
+    await eventually(`the repair is reported: ${JSON.stringify(repairs)}`, () =>
+      repairs.some((r) => r.changes.includes(`add peers of vx0 (${h3.address})`)),
+    );
     assert.ok(await lab.pingEventually(c1.ns, '10.10.0.13', 8), 'c1 → c3 once host 3 is a member');
 
     // An entry of the network's device that no member accounts for is collected (the source is fresh).
@@ -128,21 +163,34 @@ it('flood entries and the firewall peer set follow the members; non-members are 
     await eventually('the newcomer added while stale', () => floodEntries(h1.ns).includes('192.168.100.7'));
     await new Promise((resolve) => setTimeout(resolve, 2500)); // two resyncs (1 s) pass: still nothing removed
     assert.ok(source.resyncs > resyncsBefore, 'the resync timer re-lists the source');
-    assert.equal(floodEntries(h1.ns), [h2.address, h3.address, '192.168.100.7'].sort(), 'host 3 kept while the source is stale');
+    assert.equal(
+      floodEntries(h1.ns),
+      [h2.address, h3.address, '192.168.100.7'].sort(),
+      'host 3 kept while the source is stale',
+    );
     assert.equal(peerSet(h1.ns), [h2.address, h3.address, '192.168.100.7'].sort());
     assert.ok(lab.ping(c1.ns, '10.10.0.13'), 'and the data plane to it works');
     const status = vxnet(['status', 'seed', '--namespace', h1.ns]);
-    assert.match(status.stdout, new RegExp(`membership scripted: stale since ${since.replace(/[.]/g, '\\.')} \\(etcd unreachable\\), 2 peer\\(s\\)`), status.stdout);
+    assert.match(
+      status.stdout,
+      new RegExp(
+        `membership scripted: stale since ${since.replace(/[.]/g, '\\.')} \\(etcd unreachable\\), 2 peer\\(s\\)`,
+      ),
+      status.stdout,
+    );
 
     // Fresh again, host 3 gone: now it is removed, and c1 no longer reaches c3.
     source.set([h2.address]);
-    await eventually('host 3 and the newcomer removed', () => floodEntries(h1.ns).join() === h2.address && peerSet(h1.ns).join() === h2.address);
+    await eventually(
+      'host 3 and the newcomer removed',
+      () => floodEntries(h1.ns).join() === h2.address && peerSet(h1.ns).join() === h2.address,
+    );
     assert.ok(lab.ping(c1.ns, '10.10.0.12'), 'c1 → c2 still');
     sh('ip', ['-n', h1.ns, 'neigh', 'flush', 'dev', 'br0']);
     sh('ip', ['-n', c1.ns, 'neigh', 'flush', 'dev', 'eth0']);
     assert.not.ok(lab.ping(c1.ns, '10.10.0.13', { count: 2 }), 'c1 → c3 no more');
 
-    assert.equal(floodEntries(h1.ns, 'vx9'), ['192.168.100.99'], 'the foreign device\'s entry untouched throughout');
+    assert.equal(floodEntries(h1.ns, 'vx9'), ['192.168.100.99'], "the foreign device's entry untouched throughout");
     await agent.stop();
     agent = undefined;
     assert.equal(floodEntries(h1.ns), [h2.address], 'stop leaves the network as it is');

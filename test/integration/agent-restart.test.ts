@@ -25,10 +25,21 @@ const it = integrationReady(['ip', 'nsenter', 'ping', 'nft', 'bridge']) ? test :
 
 function writeSpec(dir: string, lab: Lab, host: LabHost): string {
   const file = join(dir, `h${host.index}.json`);
-  writeFileSync(file, JSON.stringify({
-    name: 'seed', vni: 42, underlay: { device: 'eth0', address: host.address }, peers: lab.hosts.map((h) => h.address),
-    subnet: '10.10.0.0/24', gateway: `10.10.0.${host.index}`, vxlan: 'vx0', bridge: 'br0', firewall: true, masquerade: true,
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name: 'seed',
+      vni: 42,
+      underlay: { device: 'eth0', address: host.address },
+      peers: lab.hosts.map((h) => h.address),
+      subnet: '10.10.0.0/24',
+      gateway: `10.10.0.${host.index}`,
+      vxlan: 'vx0',
+      bridge: 'br0',
+      firewall: true,
+      masquerade: true,
+    }),
+  );
   return file;
 }
 
@@ -41,10 +52,17 @@ async function eventually(what: string, check: () => boolean, ms = 10_000): Prom
 }
 
 /** IPv6 duplicate address detection done: the kernel stops changing addresses by itself. */
-const settled = (ns: string) => eventually(`no tentative address in ${ns}`, () => sh('ip', ['-n', ns, '-6', 'addr', 'show', 'tentative']).trim() === '');
+const settled = (ns: string) =>
+  eventually(
+    `no tentative address in ${ns}`,
+    () => sh('ip', ['-n', ns, '-6', 'addr', 'show', 'tentative']).trim() === '',
+  );
 
 const floodEntries = (ns: string): string[] =>
-  (JSON.parse(sh('bridge', ['-n', ns, '-j', 'fdb', 'show', 'dev', 'vx0']) || '[]') as any[]).filter((e) => e.mac === '00:00:00:00:00:00' && e.dst).map((e) => e.dst).sort();
+  (JSON.parse(sh('bridge', ['-n', ns, '-j', 'fdb', 'show', 'dev', 'vx0']) || '[]') as any[])
+    .filter((e) => e.mac === '00:00:00:00:00:00' && e.dst)
+    .map((e) => e.dst)
+    .sort();
 
 /** The kernel's change notifications, as ip, bridge and nft print them, while `during` runs. */
 async function monitored(ns: string, during: () => Promise<void>): Promise<string[]> {
@@ -73,7 +91,10 @@ it('SIGKILL, then a restart: no kernel change seen by ip/bridge/nft monitor, no 
   try {
     const [h1, h2] = [lab.host(1), lab.host(2)];
     const f1 = writeSpec(dir, lab, h1);
-    agents.push(AgentProcess.start(f1, { ns: h1.ns }), AgentProcess.start(writeSpec(dir, lab, h2), { ns: h2.ns, via: 'exec' }));
+    agents.push(
+      AgentProcess.start(f1, { ns: h1.ns }),
+      AgentProcess.start(writeSpec(dir, lab, h2), { ns: h2.ns, via: 'exec' }),
+    );
     await Promise.all(agents.map((a) => a.ready()));
     const c1 = lab.addContainer(h1, 'c1', { address: '10.10.0.11/24' });
     const c2 = lab.addContainer(h2, 'c2', { address: '10.10.0.12/24' });
@@ -97,7 +118,10 @@ it('SIGKILL, then a restart: no kernel change seen by ip/bridge/nft monitor, no 
       await new Promise((resolve) => setTimeout(resolve, 1000)); // the re-apply after the start finds nothing either
     });
     assert.equal(changes, [], 'ip/bridge/nft monitor saw no change through the restart');
-    assert.not.ok(restarted.entries.some((e) => e.event === 'repair' || e.event === 'change'), restarted.transcript());
+    assert.not.ok(
+      restarted.entries.some((e) => e.event === 'repair' || e.event === 'change'),
+      restarted.transcript(),
+    );
     assert.is(await pinged, 0, `no ping lost:\n${pingOutput}`);
     assert.match(pingOutput, / 0% packet loss/);
     // The monitors do see a change when there is one: the agent's repair of a breakage.
@@ -105,7 +129,10 @@ it('SIGKILL, then a restart: no kernel change seen by ip/bridge/nft monitor, no 
       sh('ip', ['-n', h1.ns, 'link', 'set', 'vx0', 'nomaster']);
       await restarted.waitFor((e) => e.event === 'repair', { what: 'the repair' });
     });
-    assert.ok(control.some((line) => /vx0/.test(line)), control.join('\n'));
+    assert.ok(
+      control.some((line) => /vx0/.test(line)),
+      control.join('\n'),
+    );
     for (const a of agents) await a.stop();
     for (const h of lab.hosts) assert.is(vxnet(['destroy', 'seed', '--namespace', h.ns]).code, 0);
   } finally {
@@ -117,7 +144,10 @@ it('SIGKILL, then a restart: no kernel change seen by ip/bridge/nft monitor, no 
 
 /** The agent's relay processes for its rtnetlink subscription (NETLINK_ROUTE, a subscription's bounded backlog). */
 function rtSubscriptionRelays(agentPid: number): number[] {
-  const children = sh('ps', ['-o', 'pid=', '--ppid', String(agentPid)]).split('\n').map((p) => Number(p.trim())).filter(Boolean);
+  const children = sh('ps', ['-o', 'pid=', '--ppid', String(agentPid)])
+    .split('\n')
+    .map((p) => Number(p.trim()))
+    .filter(Boolean);
   return children.filter((pid) => {
     try {
       // node -e RELAY -- netlink/dist/raw.js PROTOCOL MAX_BACKLOG READ_SIZE RECEIVE_BUFFER LOCAL_PORT
@@ -130,7 +160,7 @@ function rtSubscriptionRelays(agentPid: number): number[] {
   });
 }
 
-it('the event relay killed while a flood entry is deleted: the overrun\'s resync repairs it, and the new subscription delivers', async () => {
+it("the event relay killed while a flood entry is deleted: the overrun's resync repairs it, and the new subscription delivers", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vxnet-agent-restart-'));
   const lab = Lab.create({ hosts: 2 });
   let agent: AgentProcess | undefined;
@@ -140,28 +170,46 @@ it('the event relay killed while a flood entry is deleted: the overrun\'s resync
     await agent.ready();
     await settled(h1.ns);
     const [relay] = rtSubscriptionRelays(agent.pid);
-    assert.type(relay, 'number', 'the subscription\'s relay');
+    assert.type(relay, 'number', "the subscription's relay");
     let from = agent.entries.length;
     // Stopped, the relay cannot pass the event on; killed, it takes it along.
     process.kill(relay!, 'SIGSTOP');
     sh('bridge', ['-n', h1.ns, 'fdb', 'del', '00:00:00:00:00:00', 'dev', 'vx0', 'dst', h2.address]);
     process.kill(relay!, 'SIGKILL');
-    const notice = await agent.waitFor((e) => e.event === 'notice' && /relay died and was restarted/.test(e.message), { from, what: 'the overrun' });
+    const notice = await agent.waitFor((e) => e.event === 'notice' && /relay died and was restarted/.test(e.message), {
+      from,
+      what: 'the overrun',
+    });
     assert.match(notice.message, /resyncing/);
     // The overrun's own repair (a repair of something else may still be finishing under load: it is not this one).
-    const repair = await agent.waitFor((e) => e.event === 'repair' && e.trigger === 'resync (overrun)', { from, what: 'the resync\'s repair' });
-    assert.ok((repair.changes ?? []).some((c: string) => /peers of vx0/.test(c)), JSON.stringify(repair));
+    const repair = await agent.waitFor((e) => e.event === 'repair' && e.trigger === 'resync (overrun)', {
+      from,
+      what: "the resync's repair",
+    });
+    assert.ok(
+      (repair.changes ?? []).some((c: string) => /peers of vx0/.test(c)),
+      JSON.stringify(repair),
+    );
     assert.equal(floodEntries(h1.ns), [h2.address]);
     await eventually('a new relay', () => rtSubscriptionRelays(agent!.pid).some((pid) => pid !== relay));
     from = agent.entries.length;
     sh('ip', ['-n', h1.ns, 'link', 'set', 'vx0', 'nomaster']);
-    const live = await agent.waitFor((e) => e.event === 'repair', { from, what: 'the repair from the new subscription' });
+    const live = await agent.waitFor((e) => e.event === 'repair', {
+      from,
+      what: 'the repair from the new subscription',
+    });
     // Which of nomaster's events arrives first (the port's link events or vx0's flood entries, which the bridge
     // re-announces) varies with load; any of them proves the new subscription delivers. What matters: an event
     // (not a resync) triggered it, and it put vx0 back on the bridge.
     assert.not.match(live.trigger, /^resync/, `repaired from an event, not by a resync: ${JSON.stringify(live)}`);
-    assert.ok([live.trigger, ...(live.events ?? [])].some((e: string) => / vx0( |$)/.test(e)), JSON.stringify(live));
-    assert.ok((live.changes ?? []).some((c: string) => /add port vx0 on br0/.test(c)), JSON.stringify(live));
+    assert.ok(
+      [live.trigger, ...(live.events ?? [])].some((e: string) => / vx0( |$)/.test(e)),
+      JSON.stringify(live),
+    );
+    assert.ok(
+      (live.changes ?? []).some((c: string) => /add port vx0 on br0/.test(c)),
+      JSON.stringify(live),
+    );
     await agent.stop();
     assert.is(vxnet(['destroy', 'seed', '--namespace', h1.ns]).code, 0);
   } finally {

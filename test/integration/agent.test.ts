@@ -29,7 +29,9 @@ interface Run {
 }
 
 function vxnet(args: string[], options: { inside?: string } = {}): Run {
-  const [command, argv] = options.inside ? ['ip', ['netns', 'exec', options.inside, process.execPath, ...CLI, ...args]] : [process.execPath, [...CLI, ...args]];
+  const [command, argv] = options.inside
+    ? ['ip', ['netns', 'exec', options.inside, process.execPath, ...CLI, ...args]]
+    : [process.execPath, [...CLI, ...args]];
   const run = spawnSync(command, argv as string[], { encoding: 'utf8' });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
@@ -46,7 +48,9 @@ interface LiveAgent {
 /** `vxnet agent` in the background with --log-format json, its log lines parsed. */
 function agent(args: string[], options: { inside?: string } = {}): LiveAgent {
   const all = [...args, '--log-format', 'json'];
-  const [command, argv] = options.inside ? ['ip', ['netns', 'exec', options.inside, process.execPath, ...CLI, ...all]] : [process.execPath, [...CLI, ...all]];
+  const [command, argv] = options.inside
+    ? ['ip', ['netns', 'exec', options.inside, process.execPath, ...CLI, ...all]]
+    : [process.execPath, [...CLI, ...all]];
   const child = spawn(command, argv as string[], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -59,17 +63,26 @@ function agent(args: string[], options: { inside?: string } = {}): LiveAgent {
     wake();
   });
   child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<Run>((resolve) => child.on('exit', (code) => {
-    wake();
-    resolve({ code, stdout, stderr });
-  }));
-  const lines = (): any[] => stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  const done = new Promise<Run>((resolve) =>
+    child.on('exit', (code) => {
+      wake();
+      resolve({ code, stdout, stderr });
+    }),
+  );
+  const lines = (): any[] =>
+    stdout
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l));
   const line = async (match: (entry: any) => boolean, from = 0): Promise<any> => {
     const deadline = Date.now() + 15_000;
     for (;;) {
       const found = lines().slice(from).find(match);
       if (found) return found;
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the agent exited (${child.exitCode ?? child.signalCode}) before the line expected:\n${stdout}${stderr}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(
+          `the agent exited (${child.exitCode ?? child.signalCode}) before the line expected:\n${stdout}${stderr}`,
+        );
       if (Date.now() > deadline) throw new Error(`no such line within 15 s:\n${stdout}${stderr}`);
       await new Promise<void>((resolve) => {
         waiters.push(resolve);
@@ -82,10 +95,21 @@ function agent(args: string[], options: { inside?: string } = {}): LiveAgent {
 
 function specFile(dir: string, host: LabHost, extra: Record<string, unknown> = {}): string {
   const file = join(dir, `host${host.index}.yaml`);
-  writeFileSync(file, toYaml({
-    name: NAME, vni: 77, underlay: { device: 'eth0', address: host.address }, peers: ['192.168.100.1', '192.168.100.2'],
-    subnet: '10.40.0.0/24', gateway: '10.40.0.1', vxlan: 'vx0', bridge: 'br0', firewall: true, ...extra,
-  }));
+  writeFileSync(
+    file,
+    toYaml({
+      name: NAME,
+      vni: 77,
+      underlay: { device: 'eth0', address: host.address },
+      peers: ['192.168.100.1', '192.168.100.2'],
+      subnet: '10.40.0.0/24',
+      gateway: '10.40.0.1',
+      vxlan: 'vx0',
+      bridge: 'br0',
+      firewall: true,
+      ...extra,
+    }),
+  );
   return file;
 }
 
@@ -95,11 +119,16 @@ function link(ns: string, name: string): any | undefined {
 }
 
 function floods(ns: string): string[] {
-  return (JSON.parse(sh('bridge', ['-n', ns, '-j', 'fdb', 'show', 'dev', 'vx0']) || '[]') as any[]).filter((e) => e.mac === '00:00:00:00:00:00').map((e) => e.dst).sort();
+  return (JSON.parse(sh('bridge', ['-n', ns, '-j', 'fdb', 'show', 'dev', 'vx0']) || '[]') as any[])
+    .filter((e) => e.mac === '00:00:00:00:00:00')
+    .map((e) => e.dst)
+    .sort();
 }
 
 function tables(ns: string): string[] {
-  return (JSON.parse(sh('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'tables'])).nftables as any[]).filter((o) => o.table).map((o) => `${o.table.family} ${o.table.name}`);
+  return (JSON.parse(sh('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'tables'])).nftables as any[])
+    .filter((o) => o.table)
+    .map((o) => `${o.table.family} ${o.table.name}`);
 }
 
 /** Two hosts on the overlay, host 2 applied once; a container on each, attached to its bridge by hand (ip). */
@@ -135,14 +164,30 @@ it('repairs vx0 deleted, vx0 off its bridge, a flood entry deleted and the nftab
     const figures: Record<string, number> = {};
     const triggers: Record<string, string> = {};
     const breakages: [string, () => void, () => void][] = [
-      ['ip link del vx0', () => sh('ip', ['-n', h1.ns, 'link', 'del', 'vx0']), () => {
-        assert.is(link(h1.ns, 'vx0')?.linkinfo?.info_data?.id, 77);
-        assert.is(link(h1.ns, 'vx0')?.master, 'br0');
-        assert.equal(floods(h1.ns), ['192.168.100.2']);
-      }],
-      ['ip link set vx0 nomaster', () => sh('ip', ['-n', h1.ns, 'link', 'set', 'vx0', 'nomaster']), () => assert.is(link(h1.ns, 'vx0')?.master, 'br0')],
-      ['bridge fdb del (flood entry)', () => sh('bridge', ['-n', h1.ns, 'fdb', 'del', '00:00:00:00:00:00', 'dev', 'vx0', 'dst', '192.168.100.2']), () => assert.equal(floods(h1.ns), ['192.168.100.2'])],
-      ['nft delete table', () => sh('ip', ['netns', 'exec', h1.ns, 'nft', 'delete', 'table', 'ip', `vxnet-${NAME}`]), () => assert.ok(tables(h1.ns).includes(`ip vxnet-${NAME}`), `${tables(h1.ns)}`)],
+      [
+        'ip link del vx0',
+        () => sh('ip', ['-n', h1.ns, 'link', 'del', 'vx0']),
+        () => {
+          assert.is(link(h1.ns, 'vx0')?.linkinfo?.info_data?.id, 77);
+          assert.is(link(h1.ns, 'vx0')?.master, 'br0');
+          assert.equal(floods(h1.ns), ['192.168.100.2']);
+        },
+      ],
+      [
+        'ip link set vx0 nomaster',
+        () => sh('ip', ['-n', h1.ns, 'link', 'set', 'vx0', 'nomaster']),
+        () => assert.is(link(h1.ns, 'vx0')?.master, 'br0'),
+      ],
+      [
+        'bridge fdb del (flood entry)',
+        () => sh('bridge', ['-n', h1.ns, 'fdb', 'del', '00:00:00:00:00:00', 'dev', 'vx0', 'dst', '192.168.100.2']),
+        () => assert.equal(floods(h1.ns), ['192.168.100.2']),
+      ],
+      [
+        'nft delete table',
+        () => sh('ip', ['netns', 'exec', h1.ns, 'nft', 'delete', 'table', 'ip', `vxnet-${NAME}`]),
+        () => assert.ok(tables(h1.ns).includes(`ip vxnet-${NAME}`), `${tables(h1.ns)}`),
+      ],
     ];
     for (const [what, breakIt, check] of breakages) {
       // Let the agent settle (the re-apply that follows its own writes) so each repair answers one breakage.
@@ -157,7 +202,9 @@ it('repairs vx0 deleted, vx0 off its bridge, a flood entry deleted and the nftab
       assert.ok(await lab.pingEventually(c1, '10.40.0.12', 8), `c1 → c2 after ${what} was repaired`);
       assert.ok(await lab.pingEventually(c2, '10.40.0.11', 8), `c2 → c1 after ${what} was repaired`);
     }
-    console.log(`agent repair times (event → repaired, ms): ${JSON.stringify(figures)}; triggers: ${JSON.stringify(triggers)}`);
+    console.log(
+      `agent repair times (event → repaired, ms): ${JSON.stringify(figures)}; triggers: ${JSON.stringify(triggers)}`,
+    );
     // Repaired from the kernel's events (the resync timer would say "resync (timer)"). A device's deletion sends
     // its events over tens of milliseconds (the flood entries go first, the link last): the repair may start on
     // the first of them and leave the rest to the next re-apply, which finds nothing.
@@ -173,7 +220,14 @@ it('repairs vx0 deleted, vx0 off its bridge, a flood entry deleted and the nftab
     const fromHeld = live.lines().length;
     sh('ip', ['-n', h1.ns, 'link', 'set', 'vx0', 'nomaster']);
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    assert.is(live.lines().slice(fromHeld).filter((e) => e.event === 'repair').length, 0, 'no repair while the lock is held');
+    assert.is(
+      live
+        .lines()
+        .slice(fromHeld)
+        .filter((e) => e.event === 'repair').length,
+      0,
+      'no repair while the lock is held',
+    );
     assert.is(link(h1.ns, 'vx0')?.master, undefined);
     held.release();
     const waited = await live.line((e) => e.event === 'repair', fromHeld);
@@ -182,7 +236,10 @@ it('repairs vx0 deleted, vx0 off its bridge, a flood entry deleted and the nftab
 
     // status shows the agent, in text and JSON, whichever way it reaches the namespace.
     const text = vxnet(['status', NAME, '--namespace', h1.ns]);
-    assert.match(text.stdout, new RegExp(`agent: running \\(pid ${live.child.pid}, since [^)]+\\), last repair at \\S+ after `));
+    assert.match(
+      text.stdout,
+      new RegExp(`agent: running \\(pid ${live.child.pid}, since [^)]+\\), last repair at \\S+ after `),
+    );
     const inside = vxnet(['status', NAME, '--json'], { inside: h1.ns });
     const json = JSON.parse(inside.stdout);
     assert.is(json.agent.running, true);
@@ -190,16 +247,25 @@ it('repairs vx0 deleted, vx0 off its bridge, a flood entry deleted and the nftab
     assert.ok(json.agent.repairs.length >= 1);
 
     // A second agent for the network in that namespace is refused at once, naming the first; so is one started inside.
-    for (const second of [vxnet(['agent', specFile(dir, h1), '--namespace', h1.ns]), vxnet(['agent', specFile(dir, h1)], { inside: h1.ns })]) {
+    for (const second of [
+      vxnet(['agent', specFile(dir, h1), '--namespace', h1.ns]),
+      vxnet(['agent', specFile(dir, h1)], { inside: h1.ns }),
+    ]) {
       assert.is(second.code, 1, second.stdout + second.stderr);
-      assert.match(second.stderr, new RegExp(`an agent for network ${NAME} already runs in .*pid ${live.child.pid} \\(vxnet agent`));
+      assert.match(
+        second.stderr,
+        new RegExp(`an agent for network ${NAME} already runs in .*pid ${live.child.pid} \\(vxnet agent`),
+      );
     }
     assert.is(live.child.exitCode, null, 'the first agent still runs');
 
     // destroy and peers go through the agent, not around it: refused, naming it, nothing changed.
     const destroy = vxnet(['destroy', NAME, '--namespace', h1.ns]);
     assert.is(destroy.code, 1, destroy.stdout);
-    assert.match(destroy.stderr, new RegExp(`cannot destroy it: network ${NAME} is kept by its agent \\(pid ${live.child.pid}, `));
+    assert.match(
+      destroy.stderr,
+      new RegExp(`cannot destroy it: network ${NAME} is kept by its agent \\(pid ${live.child.pid}, `),
+    );
     const peer = vxnet(['peers', 'add', NAME, '192.168.100.9', '--namespace', h1.ns]);
     assert.is(peer.code, 1, peer.stdout);
     assert.match(peer.stderr, /send the agent SIGHUP/);
@@ -231,7 +297,9 @@ it('ip netns exec NS vxnet agent works as --namespace does; --destroy-on-exit le
     const h1 = lab.host(1);
     const before = hostResidue(h1.ns);
     // Masquerade: the agent turns ip_forward on (and destroy puts it back). A resync every second.
-    live = agent(['agent', specFile(dir, h1, { masquerade: {} }), '--destroy-on-exit', '--resync', '1'], { inside: h1.ns });
+    live = agent(['agent', specFile(dir, h1, { masquerade: {} }), '--destroy-on-exit', '--resync', '1'], {
+      inside: h1.ns,
+    });
     await live.line((e) => e.event === 'started');
     assert.ok(link(h1.ns, 'vx0') && link(h1.ns, 'br0'));
     // Seen from outside by --namespace: the same state, the same agent.
@@ -241,7 +309,11 @@ it('ip netns exec NS vxnet agent works as --namespace does; --destroy-on-exit le
     assert.is(second.code, 1);
     assert.match(second.stderr, /already runs/);
     assert.ok(link(h1.ns, 'vx0') && link(h1.ns, 'br0'), 'the network is still there');
-    assert.match(vxnet(['status', NAME, '--namespace', h1.ns]).stdout, /agent: running \(pid \d+/, 'and so is the first agent\'s record');
+    assert.match(
+      vxnet(['status', NAME, '--namespace', h1.ns]).stdout,
+      /agent: running \(pid \d+/,
+      "and so is the first agent's record",
+    );
 
     // SIGHUP re-reads the spec and applies the difference: a third peer.
     const file = specFile(dir, h1);
@@ -250,11 +322,23 @@ it('ip netns exec NS vxnet agent works as --namespace does; --destroy-on-exit le
     live.child.kill('SIGHUP');
     const reloaded = await live.line((e) => e.event === 'reload', beforeHup);
     assert.ok(reloaded.changes.length >= 1, JSON.stringify(reloaded));
-    assert.ok(live.lines().slice(beforeHup).some((e) => e.event === 'change' && e.cause === 'reload'), 'a line per change of the reload');
+    assert.ok(
+      live
+        .lines()
+        .slice(beforeHup)
+        .some((e) => e.event === 'change' && e.cause === 'reload'),
+      'a line per change of the reload',
+    );
     assert.equal(floods(h1.ns), ['192.168.100.2', '192.168.100.3']);
     // A spec of another network, or one that does not parse, is refused with a line; the running spec stays.
     const good = readFileSync(file, 'utf8');
-    for (const [text, said] of [[good.replace(`name: ${NAME}`, 'name: other'), /the agent runs network agt; a spec of other needs an agent of its own/], ['vni: [', /reload of .* failed/]] as const) {
+    for (const [text, said] of [
+      [
+        good.replace(`name: ${NAME}`, 'name: other'),
+        /the agent runs network agt; a spec of other needs an agent of its own/,
+      ],
+      ['vni: [', /reload of .* failed/],
+    ] as const) {
       writeFileSync(file, text);
       const beforeBad = live.lines().length;
       live.child.kill('SIGHUP');
@@ -283,7 +367,10 @@ it('ip netns exec NS vxnet agent works as --namespace does; --destroy-on-exit le
     const killed = live.child.pid;
     live.child.kill('SIGKILL');
     await live.done;
-    assert.match(vxnet(['status', NAME, '--namespace', h1.ns]).stdout, new RegExp(`agent: not running \\(pid ${killed} is gone`));
+    assert.match(
+      vxnet(['status', NAME, '--namespace', h1.ns]).stdout,
+      new RegExp(`agent: not running \\(pid ${killed} is gone`),
+    );
     live = agent(['agent', file, '--namespace', h1.ns, '--destroy-on-exit']);
     const restarted = await live.line((e) => e.event === 'started');
     assert.equal(restarted.changes, [], 'a restart writes nothing when nothing changed');

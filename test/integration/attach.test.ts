@@ -15,7 +15,12 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { attach, checkAttachment, detach } from '../../src/attach/attach.js';
-import { AddressOutsideSubnetError, IfnameTakenError, NetnsNotFoundError, NetworkNotAppliedError } from '../../src/attach/errors.js';
+import {
+  AddressOutsideSubnetError,
+  IfnameTakenError,
+  NetnsNotFoundError,
+  NetworkNotAppliedError,
+} from '../../src/attach/errors.js';
 import { listAttachments } from '../../src/attach/list.js';
 import { parseContainerMark, parseHostMark } from '../../src/attach/mark.js';
 import { containerMac, hostVethName } from '../../src/attach/names.js';
@@ -31,7 +36,9 @@ import { integrationReady, sh } from '../helpers/netns.js';
 import { hostResidue } from '../helpers/residue.js';
 import { countingRtnetlink, type CountingClient } from '../helpers/writes.js';
 
-const it = integrationReady(['ip', 'nsenter', 'unshare', 'ping', 'dnsmasq', 'udhcpc', 'nft', 'bridge']) ? test : test.skip;
+const it = integrationReady(['ip', 'nsenter', 'unshare', 'ping', 'dnsmasq', 'udhcpc', 'nft', 'bridge'])
+  ? test
+  : test.skip;
 const STATE = `/tmp/vxnet-attach-test-${process.pid}`;
 const CLI = ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts')];
 
@@ -57,7 +64,11 @@ class Sleeper {
     const own = namespaceIdentity().id;
     for (let i = 0; i < 100; i++) {
       try {
-        if (namespaceIdentity(this.path).id !== own && readFileSync(`/proc/${this.pid}/comm`, 'utf8').trim() === 'sleep') return this;
+        if (
+          namespaceIdentity(this.path).id !== own &&
+          readFileSync(`/proc/${this.pid}/comm`, 'utf8').trim() === 'sleep'
+        )
+          return this;
       } catch {
         // not there yet
       }
@@ -77,17 +88,32 @@ function inside(path: string, command: string, args: string[]): string {
 }
 
 const ipJsonIn = (path: string, ...args: string[]): any[] => JSON.parse(inside(path, 'ip', ['-j', ...args]) || '[]');
-const linkIn = (path: string, ifname: string): any => ipJsonIn(path, '-d', 'link', 'show').find((l) => l.ifname === ifname);
+const linkIn = (path: string, ifname: string): any =>
+  ipJsonIn(path, '-d', 'link', 'show').find((l) => l.ifname === ifname);
 const addressesIn = (path: string, ifname: string, family = '-4'): string[] =>
-  (ipJsonIn(path, family, 'addr', 'show', 'dev', ifname)[0]?.addr_info ?? []).filter((a: any) => a.scope === 'global').map((a: any) => `${a.local}/${a.prefixlen}`).sort();
+  (ipJsonIn(path, family, 'addr', 'show', 'dev', ifname)[0]?.addr_info ?? [])
+    .filter((a: any) => a.scope === 'global')
+    .map((a: any) => `${a.local}/${a.prefixlen}`)
+    .sort();
 const defaultRoutesIn = (path: string, family = '-4'): string[] =>
   ipJsonIn(path, family, 'route', 'show', 'default').map((r: any) => `${r.gateway ?? '-'} ${r.dev}`);
 /** A container's links, for before/after comparisons (name, kind, state, alias). */
 const containerLinks = (path: string): string[] =>
-  ipJsonIn(path, '-d', 'link', 'show').map((l: any) => `${l.ifname}:${l.linkinfo?.info_kind ?? ''}:${l.flags.includes('UP') ? 'up' : 'down'}:${l.ifalias ?? ''}`).sort();
+  ipJsonIn(path, '-d', 'link', 'show')
+    .map(
+      (l: any) =>
+        `${l.ifname}:${l.linkinfo?.info_kind ?? ''}:${l.flags.includes('UP') ? 'up' : 'down'}:${l.ifalias ?? ''}`,
+    )
+    .sort();
 
 function ping(path: string, to: string): boolean {
-  return spawnSync('nsenter', [`--net=${path.startsWith('/') ? path : `/run/netns/${path}`}`, 'ping', '-n', '-q', '-c', '1', '-W', '1', to], { stdio: 'ignore' }).status === 0;
+  return (
+    spawnSync(
+      'nsenter',
+      [`--net=${path.startsWith('/') ? path : `/run/netns/${path}`}`, 'ping', '-n', '-q', '-c', '1', '-W', '1', to],
+      { stdio: 'ignore' },
+    ).status === 0
+  );
 }
 
 async function pingEventually(path: string, to: string, seconds = 8): Promise<boolean> {
@@ -113,15 +139,38 @@ exit 0
 `;
 
 /** Runs udhcpc inside the container (asynchronously: dnsmasq may be supervised by this process). */
-async function udhcpc(path: string, ifname = 'eth0'): Promise<{ ip: string; mask: string; router: string; mtu: string }> {
+async function udhcpc(
+  path: string,
+  ifname = 'eth0',
+): Promise<{ ip: string; mask: string; router: string; mtu: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'vxt-attach-dhcp-'));
   try {
     writeFileSync(join(dir, 'script'), LEASE_SCRIPT);
     chmodSync(join(dir, 'script'), 0o755);
     const output = await new Promise<string>((resolve) => {
-      const child = spawn('nsenter', [`--net=${path.startsWith('/') ? path : `/run/netns/${path}`}`, 'udhcpc', '-i', ifname, '-n', '-q', '-f', '-s', join(dir, 'script'), '-t', '10', '-T', '1', '-A', '1'], {
-        env: { ...process.env, VXT_LEASE: join(dir, 'lease') },
-      });
+      const child = spawn(
+        'nsenter',
+        [
+          `--net=${path.startsWith('/') ? path : `/run/netns/${path}`}`,
+          'udhcpc',
+          '-i',
+          ifname,
+          '-n',
+          '-q',
+          '-f',
+          '-s',
+          join(dir, 'script'),
+          '-t',
+          '10',
+          '-T',
+          '1',
+          '-A',
+          '1',
+        ],
+        {
+          env: { ...process.env, VXT_LEASE: join(dir, 'lease') },
+        },
+      );
       let text = '';
       child.stdout.on('data', (d) => (text += d));
       child.stderr.on('data', (d) => (text += d));
@@ -133,7 +182,12 @@ async function udhcpc(path: string, ifname = 'eth0'): Promise<{ ip: string; mask
     } catch {
       throw new Error(`udhcpc in ${path} got no lease:\n${output}`);
     }
-    return Object.fromEntries(lease.trim().split('\n').map((l) => l.split('=', 2))) as never;
+    return Object.fromEntries(
+      lease
+        .trim()
+        .split('\n')
+        .map((l) => l.split('=', 2)),
+    ) as never;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -151,14 +205,24 @@ async function refusal<T extends Error>(kind: new (...args: any[]) => T, body: (
 }
 
 function vxnet(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const run = spawnSync(process.execPath, [...CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
 function specFor(host: LabHost, options: { dhcp?: boolean } = {}): OverlaySpec {
   return {
-    name: 'seed', vni: 42, port: 4789, underlay: { device: 'eth0', address: host.address }, group: '239.1.1.1',
-    subnet: '10.10.0.0/24', gateway: `10.10.0.${host.index}`, vxlan: 'vx0', bridge: 'br0',
+    name: 'seed',
+    vni: 42,
+    port: 4789,
+    underlay: { device: 'eth0', address: host.address },
+    group: '239.1.1.1',
+    subnet: '10.10.0.0/24',
+    gateway: `10.10.0.${host.index}`,
+    vxlan: 'vx0',
+    bridge: 'br0',
     ...(options.dhcp ? { dhcp: { ranges: [{ start: '10.10.0.100', end: '10.10.0.199' }], leaseTime: '1h' } } : {}),
   };
 }
@@ -201,14 +265,18 @@ it('building block: ip-netns and unshare containers (name, pid, /proc path), sta
     const v4 = { network: 'demo', bridge: 'br0', subnet: '10.20.0.0/24', gateway: '10.20.0.1' };
     const webAttach = { ...v4, netns: web, address: '10.20.0.5' };
     const made = await attach(rt.rt, webAttach, first.io);
-    assert.equal(made.changes.map((c) => c.action), ['create', 'update', 'add', 'add'], made.changes.map(describeChange).join('; '));
+    assert.equal(
+      made.changes.map((c) => c.action),
+      ['create', 'update', 'add', 'add'],
+      made.changes.map(describeChange).join('; '),
+    );
     const webId = namespaceIdentity(web).id;
     assert.is(made.host.ifname, hostVethName(webId, 'eth0'));
     assert.is(made.container.mac, containerMac('demo', `netns:${web}`, 'eth0'));
 
     // What ip sees, in the container and in the host.
     const eth0 = linkIn(web, 'eth0');
-    assert.is(eth0.mtu, 1400, 'the bridge\'s MTU');
+    assert.is(eth0.mtu, 1400, "the bridge's MTU");
     assert.is(eth0.address, made.container.mac);
     assert.ok(eth0.flags.includes('UP'));
     assert.equal(parseContainerMark(eth0.ifalias), { network: 'demo', address: '10.20.0.5/24', gateway: '10.20.0.1' });
@@ -223,13 +291,36 @@ it('building block: ip-netns and unshare containers (name, pid, /proc path), sta
     assert.ok(await pingEventually(web, '10.20.0.1'), 'the container reaches the gateway');
 
     // The unshare'd container by pid, DHCP mode: nothing assigned; lo brought up.
-    assert.ok(containerLinks(sleeper.path).some((l) => l.startsWith('lo::down')), 'unshare leaves lo down');
-    const byPid = await attach(rt.rt, { network: 'demo', bridge: 'br0', netns: sleeper.pid, address: 'dhcp' }, first.io);
-    assert.ok(byPid.changes.some((c) => c.target === `link lo in pid ${sleeper.pid}`), byPid.changes.map(describeChange).join('; '));
+    assert.ok(
+      containerLinks(sleeper.path).some((l) => l.startsWith('lo::down')),
+      'unshare leaves lo down',
+    );
+    const byPid = await attach(
+      rt.rt,
+      { network: 'demo', bridge: 'br0', netns: sleeper.pid, address: 'dhcp' },
+      first.io,
+    );
+    assert.ok(
+      byPid.changes.some((c) => c.target === `link lo in pid ${sleeper.pid}`),
+      byPid.changes.map(describeChange).join('; '),
+    );
     assert.equal(addressesIn(sleeper.path, 'eth0'), []);
     assert.ok(linkIn(sleeper.path, 'lo').flags.includes('UP'));
     // A second interface in it, static IPv6 with its default route.
-    const v6 = await attach(rt.rt, { network: 'demo', bridge: 'br0', netns: sleeper.path, ifname: 'eth1', address: 'fd00:20::5', subnet: 'fd00:20::/64', gateway: 'fd00:20::1', mtu: 1300 }, first.io);
+    const v6 = await attach(
+      rt.rt,
+      {
+        network: 'demo',
+        bridge: 'br0',
+        netns: sleeper.path,
+        ifname: 'eth1',
+        address: 'fd00:20::5',
+        subnet: 'fd00:20::/64',
+        gateway: 'fd00:20::1',
+        mtu: 1300,
+      },
+      first.io,
+    );
     assert.is.not(v6.host.ifname, byPid.host.ifname);
     assert.equal(addressesIn(sleeper.path, 'eth1', '-6'), ['fd00:20::5/64']);
     assert.equal(defaultRoutesIn(sleeper.path, '-6'), ['fd00:20::1 eth1']);
@@ -240,8 +331,29 @@ it('building block: ip-netns and unshare containers (name, pid, /proc path), sta
     const writesBefore = rt.writes();
     const again = countingContainers();
     assert.equal((await attach(rt.rt, { ...webAttach, netns: `/var/run/netns/${web}` }, again.io)).changes, []);
-    assert.equal((await attach(rt.rt, { network: 'demo', bridge: 'br0', netns: sleeper.path, address: 'dhcp' }, again.io)).changes, []);
-    assert.equal((await attach(rt.rt, { network: 'demo', bridge: 'br0', netns: String(sleeper.pid), ifname: 'eth1', address: 'fd00:20::5/64', subnet: 'fd00:20::/64', gateway: 'fd00:20::1', mtu: 1300 }, again.io)).changes, []);
+    assert.equal(
+      (await attach(rt.rt, { network: 'demo', bridge: 'br0', netns: sleeper.path, address: 'dhcp' }, again.io)).changes,
+      [],
+    );
+    assert.equal(
+      (
+        await attach(
+          rt.rt,
+          {
+            network: 'demo',
+            bridge: 'br0',
+            netns: String(sleeper.pid),
+            ifname: 'eth1',
+            address: 'fd00:20::5/64',
+            subnet: 'fd00:20::/64',
+            gateway: 'fd00:20::1',
+            mtu: 1300,
+          },
+          again.io,
+        )
+      ).changes,
+      [],
+    );
     assert.is(rt.writes() - writesBefore, 0, 'no write in the host');
     assert.is(again.writes(), 0, 'no write in the containers');
     assert.equal((await checkAttachment(rt.rt, webAttach)).problems, []);
@@ -260,7 +372,11 @@ it('building block: ip-netns and unshare containers (name, pid, /proc path), sta
     assert.is((await detach(rt.rt, { network: 'demo', netns: web })).detached, false);
     assert.equal(hostResidue(h, { stateRoot: STATE }), hostBefore, 'the host exactly as before');
     assert.equal(containerLinks(web), webBefore, 'the ip-netns container exactly as before');
-    assert.equal(containerLinks(sleeper.path), sleeperBefore.map((l) => l.replace('lo::down', 'lo::up')), 'the unshare container as before, but lo up (left up on purpose)');
+    assert.equal(
+      containerLinks(sleeper.path),
+      sleeperBefore.map((l) => l.replace('lo::down', 'lo::up')),
+      'the unshare container as before, but lo up (left up on purpose)',
+    );
   } finally {
     rt?.rt.close();
     sleeper.kill();
@@ -289,9 +405,9 @@ it('overlay: containers on two hosts (DHCP from host 1 over VXLAN, static) ping 
     const r1 = await hosts[0]!.attach('seed', attachC1);
     const r2 = await hosts[1]!.attach('seed', attachC2);
     const r3 = await hosts[1]!.attach('seed', attachC3);
-    assert.is(r1.container.mtu, 1450, 'the overlay\'s MTU');
-    assert.is(r2.gateway, '10.10.0.2', 'host 2\'s gateway');
-    assert.is(r2.address, '10.10.0.20/24', 'the subnet\'s prefix length');
+    assert.is(r1.container.mtu, 1450, "the overlay's MTU");
+    assert.is(r2.gateway, '10.10.0.2', "host 2's gateway");
+    assert.is(r2.address, '10.10.0.20/24', "the subnet's prefix length");
     assert.is(linkIn(c2.path, 'eth0').mtu, 1450);
 
     const lease1 = await udhcpc(c1);
@@ -315,24 +431,48 @@ it('overlay: containers on two hosts (DHCP from host 1 over VXLAN, static) ping 
     assert.equal(s1.problems, []);
     assert.is(s1.attachments.length, 1);
     const [a1] = s1.attachments;
-    assert.equal([a1!.netns, a1!.ifname, a1!.container?.address, a1!.container?.mac, a1!.lease?.ip], [`/run/netns/${c1}`, 'eth0', 'dhcp', r1.container.mac, lease1.ip]);
+    assert.equal(
+      [a1!.netns, a1!.ifname, a1!.container?.address, a1!.container?.mac, a1!.lease?.ip],
+      [`/run/netns/${c1}`, 'eth0', 'dhcp', r1.container.mac, lease1.ip],
+    );
     assert.ok(s1.bridge?.ports.includes(r1.host.ifname));
     const s2 = await hosts[1]!.status('seed');
     assert.equal(s2.problems, []);
-    assert.equal(s2.attachments.map((a) => [a.netns, a.container?.address, a.container?.gateway]).sort(), [
-      [c2.path, '10.10.0.20/24', '10.10.0.2'],
-      [c3.path, 'dhcp', undefined],
-    ].sort());
+    assert.equal(
+      s2.attachments.map((a) => [a.netns, a.container?.address, a.container?.gateway]).sort(),
+      [
+        [c2.path, '10.10.0.20/24', '10.10.0.2'],
+        [c3.path, 'dhcp', undefined],
+      ].sort(),
+    );
 
     // Detach one; destroy takes the others with the network.
     assert.equal((await hosts[1]!.detach('seed', { netns: c2.pid })).detached, true);
     assert.is(linkIn(c2.path, 'eth0'), undefined);
     const removed = [...(await hosts[0]!.destroy('seed')), ...(await hosts[1]!.destroy('seed'))].map(describeChange);
-    assert.ok(removed.includes(`delete veth ${r1.host.ifname} (attachment of eth0 in ${namespaceIdentity(c1).id})`), removed.join('; '));
-    assert.ok(removed.some((c) => c.startsWith(`delete veth ${r3.host.ifname}`)), removed.join('; '));
-    assert.equal(lab.hosts.map((h) => hostResidue(h.ns, { stateRoot: STATE })), before, 'both hosts exactly as before');
-    assert.equal(containerLinks(c1).filter((l) => !l.startsWith('lo:')), [], 'no interface left in c1');
-    assert.equal(containerLinks(c3.path).filter((l) => !l.startsWith('lo:')), [], 'none in c3');
+    assert.ok(
+      removed.includes(`delete veth ${r1.host.ifname} (attachment of eth0 in ${namespaceIdentity(c1).id})`),
+      removed.join('; '),
+    );
+    assert.ok(
+      removed.some((c) => c.startsWith(`delete veth ${r3.host.ifname}`)),
+      removed.join('; '),
+    );
+    assert.equal(
+      lab.hosts.map((h) => hostResidue(h.ns, { stateRoot: STATE })),
+      before,
+      'both hosts exactly as before',
+    );
+    assert.equal(
+      containerLinks(c1).filter((l) => !l.startsWith('lo:')),
+      [],
+      'no interface left in c1',
+    );
+    assert.equal(
+      containerLinks(c3.path).filter((l) => !l.startsWith('lo:')),
+      [],
+      'none in c3',
+    );
   } finally {
     for (const host of hosts) await host.close();
     for (const s of sleepers) s.kill();
@@ -354,23 +494,67 @@ it('bad inputs change nothing; a foreign veth with the would-be name is never to
     sh('ip', ['-n', busy, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'x0']);
     const wouldBe = hostVethName(namespaceIdentity(web).id, 'eth0');
     sh('ip', ['-n', h, 'link', 'add', wouldBe, 'type', 'veth', 'peer', 'name', 'fpeer']);
-    sh('ip', ['-n', h, 'link', 'set', wouldBe, 'alias', 'someone else\'s']);
+    sh('ip', ['-n', h, 'link', 'set', wouldBe, 'alias', "someone else's"]);
     const foreign = () => JSON.parse(sh('ip', ['-n', h, '-j', '-d', 'link', 'show', 'dev', wouldBe]))[0];
     const foreignBefore = foreign();
 
-    const snapshot = () => ({ host: hostResidue(h, { stateRoot: STATE }), web: containerLinks(web), busy: containerLinks(busy) });
+    const snapshot = () => ({
+      host: hostResidue(h, { stateRoot: STATE }),
+      web: containerLinks(web),
+      busy: containerLinks(busy),
+    });
     const before = snapshot();
     const bad: [string, () => Promise<unknown>, new (...args: any[]) => Error, RegExp][] = [
-      ['missing namespace', () => host!.attach('seed', { netns: `${lab.prefix}-nope` }), NetnsNotFoundError, /no network namespace .*-nope/],
+      [
+        'missing namespace',
+        () => host!.attach('seed', { netns: `${lab.prefix}-nope` }),
+        NetnsNotFoundError,
+        /no network namespace .*-nope/,
+      ],
       ['missing pid', () => host!.attach('seed', { netns: 2 ** 30 }), NetnsNotFoundError, /no process 1073741824/],
-      ['ifname taken', () => host!.attach('seed', { netns: busy, address: '10.10.0.9' }), IfnameTakenError, /eth0 is taken in namespace .*-busy by a veth device that vxnet did not make/],
-      ['address outside the subnet', () => host!.attach('seed', { netns: web, address: '10.99.0.9/24' }), AddressOutsideSubnetError, /not inside the network's subnet 10\.10\.0\.0\/24/],
-      ['network not applied', () => host!.attach('other', { netns: web }), NetworkNotAppliedError, /network other is not applied in namespace .*-h1/],
-      ['MTU above the overlay\'s', () => host!.attach('seed', { netns: web, mtu: 1500 }), ValidationError, /carries at most 1450 bytes/],
-      ['the host\'s own namespace', () => host!.attach('seed', { netns: h }), ValidationError, /is the namespace the bridge is in/],
-      ['a multicast MAC', () => host!.attach('seed', { netns: web, mac: '01:00:5e:01:02:03' }), ValidationError, /invalid mac/],
+      [
+        'ifname taken',
+        () => host!.attach('seed', { netns: busy, address: '10.10.0.9' }),
+        IfnameTakenError,
+        /eth0 is taken in namespace .*-busy by a veth device that vxnet did not make/,
+      ],
+      [
+        'address outside the subnet',
+        () => host!.attach('seed', { netns: web, address: '10.99.0.9/24' }),
+        AddressOutsideSubnetError,
+        /not inside the network's subnet 10\.10\.0\.0\/24/,
+      ],
+      [
+        'network not applied',
+        () => host!.attach('other', { netns: web }),
+        NetworkNotAppliedError,
+        /network other is not applied in namespace .*-h1/,
+      ],
+      [
+        "MTU above the overlay's",
+        () => host!.attach('seed', { netns: web, mtu: 1500 }),
+        ValidationError,
+        /carries at most 1450 bytes/,
+      ],
+      [
+        "the host's own namespace",
+        () => host!.attach('seed', { netns: h }),
+        ValidationError,
+        /is the namespace the bridge is in/,
+      ],
+      [
+        'a multicast MAC',
+        () => host!.attach('seed', { netns: web, mac: '01:00:5e:01:02:03' }),
+        ValidationError,
+        /invalid mac/,
+      ],
       ['a bad ifname', () => host!.attach('seed', { netns: web, ifname: 'eth/0' }), ValidationError, /invalid ifname/],
-      ['a bad address', () => host!.attach('seed', { netns: web, address: 'dhcp6' }), ValidationError, /invalid address/],
+      [
+        'a bad address',
+        () => host!.attach('seed', { netns: web, address: 'dhcp6' }),
+        ValidationError,
+        /invalid address/,
+      ],
     ];
     for (const [what, body, kind, message] of bad) {
       const error = await refusal(kind, body);
@@ -405,27 +589,53 @@ it('a changed attach converges: static → another static → dhcp → none, rem
     await host.attach('seed', { netns: web, address: '10.10.0.5' });
     // Someone adds an address of their own in another prefix: vxnet never removes it.
     inside(web, 'ip', ['addr', 'add', '192.0.2.7/24', 'dev', 'eth0']);
-    const steps = (await host.attach('seed', { netns: web, address: '10.10.0.6/24', mtu: 1400, mac: '02:aa:bb:cc:dd:ee' })).changes.map(describeChange);
-    assert.ok(steps.some((s) => s.startsWith('remove address 10.10.0.5/24')), steps.join('; '));
+    const steps = (
+      await host.attach('seed', { netns: web, address: '10.10.0.6/24', mtu: 1400, mac: '02:aa:bb:cc:dd:ee' })
+    ).changes.map(describeChange);
+    assert.ok(
+      steps.some((s) => s.startsWith('remove address 10.10.0.5/24')),
+      steps.join('; '),
+    );
     assert.equal(addressesIn(web, 'eth0'), ['10.10.0.6/24', '192.0.2.7/24']);
     assert.equal(defaultRoutesIn(web), ['10.10.0.1 eth0']);
     const eth0 = linkIn(web, 'eth0');
     assert.equal([eth0.mtu, eth0.address], [1400, '02:aa:bb:cc:dd:ee']);
-    assert.is(JSON.parse(sh('ip', ['-n', h, '-j', 'link', 'show', 'dev', hostVethName(namespaceIdentity(web).id, 'eth0')]))[0].mtu, 1400, 'both ends');
-    assert.equal((await host.checkAttachment('seed', { netns: web, address: '10.10.0.6/24', mtu: 1400, mac: '02:aa:bb:cc:dd:ee' })).problems, []);
+    assert.is(
+      JSON.parse(sh('ip', ['-n', h, '-j', 'link', 'show', 'dev', hostVethName(namespaceIdentity(web).id, 'eth0')]))[0]
+        .mtu,
+      1400,
+      'both ends',
+    );
+    assert.equal(
+      (await host.checkAttachment('seed', { netns: web, address: '10.10.0.6/24', mtu: 1400, mac: '02:aa:bb:cc:dd:ee' }))
+        .problems,
+      [],
+    );
     const drift = await host.checkAttachment('seed', { netns: web, address: '10.10.0.6/24' });
-    assert.equal(drift.problems, [
-      `would update link ${hostVethName(namespaceIdentity(web).id, 'eth0')} (mtu 1400 → 1450)`,
-      `would update link eth0 in ${web} (mtu 1400 → 1450, mac 02:aa:bb:cc:dd:ee → ${containerMac('seed', `netns:${web}`, 'eth0')})`,
-    ], 'check says what differs (the MTU and MAC defaults), and changes nothing');
+    assert.equal(
+      drift.problems,
+      [
+        `would update link ${hostVethName(namespaceIdentity(web).id, 'eth0')} (mtu 1400 → 1450)`,
+        `would update link eth0 in ${web} (mtu 1400 → 1450, mac 02:aa:bb:cc:dd:ee → ${containerMac('seed', `netns:${web}`, 'eth0')})`,
+      ],
+      'check says what differs (the MTU and MAC defaults), and changes nothing',
+    );
     assert.is(linkIn(web, 'eth0').mtu, 1400);
 
     await host.attach('seed', { netns: web, address: 'dhcp' });
-    assert.equal(addressesIn(web, 'eth0'), ['192.0.2.7/24'], 'the static address vxnet set is gone; the foreign one stays');
+    assert.equal(
+      addressesIn(web, 'eth0'),
+      ['192.0.2.7/24'],
+      'the static address vxnet set is gone; the foreign one stays',
+    );
     assert.equal(defaultRoutesIn(web), [], 'and the default route vxnet added');
     assert.is(parseContainerMark(linkIn(web, 'eth0').ifalias)?.address, 'dhcp');
     const none = await host.attach('seed', { netns: web });
-    assert.equal(none.changes.map(describeChange), [`update link eth0 in ${web} (mark)`], 'only the mark changes: no address to remove');
+    assert.equal(
+      none.changes.map(describeChange),
+      [`update link eth0 in ${web} (mark)`],
+      'only the mark changes: no address to remove',
+    );
     assert.is(linkIn(web, 'eth0').address, containerMac('seed', `netns:${web}`, 'eth0'));
     assert.equal((await host.attach('seed', { netns: web })).changes, []);
     await host.destroy('seed');
@@ -435,7 +645,7 @@ it('a changed attach converges: static → another static → dhcp → none, rem
   }
 });
 
-it('the QEMU tap recipe of docs/containers.md: a tap on the overlay\'s bridge with its MTU, a stable guest MAC; destroy releases it and leaves it', async () => {
+it("the QEMU tap recipe of docs/containers.md: a tap on the overlay's bridge with its MTU, a stable guest MAC; destroy releases it and leaves it", async () => {
   const lab = Lab.create({ hosts: 1 });
   let host: OverlayHost | undefined;
   try {
@@ -452,9 +662,13 @@ it('the QEMU tap recipe of docs/containers.md: a tap on the overlay\'s bridge wi
     const tap = () => JSON.parse(sh('ip', ['-n', h, '-j', '-d', 'link', 'show', 'dev', 'tap-vm1']))[0];
     assert.equal([tap().master, tap().mtu, tap().linkinfo.info_kind], ['br0', 1450, 'tun']);
     assert.match(mac, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
-    assert.equal(await host.attachments('seed'), [], 'a tap is not an attachment (nothing of vxnet\'s marks it)');
+    assert.equal(await host.attachments('seed'), [], "a tap is not an attachment (nothing of vxnet's marks it)");
     await host.destroy('seed');
-    assert.equal([tap().master, tap().ifalias], [undefined, undefined], 'released with the bridge, never deleted or marked');
+    assert.equal(
+      [tap().master, tap().ifalias],
+      [undefined, undefined],
+      'released with the bridge, never deleted or marked',
+    );
   } finally {
     await host?.close();
     lab.destroy();
@@ -476,20 +690,56 @@ it('CLI: attach (text and --json), status lists the attachment, detach; usage an
     try {
       const text = vxnet(['attach', 'seed', '--netns', web, '--ip', '10.10.0.5', '--namespace', h]);
       assert.is(text.code, 0, text.stderr);
-      assert.match(text.stdout, /^✓ create veth vxc[0-9a-f]{12} on br0 \(peer eth0 in .*-web, mtu 1450, mac [0-9a-f:]{17}\)$/m);
-      assert.match(text.stdout, new RegExp(`^seed: eth0 in /run/netns/${web} attached through vxc[0-9a-f]{12} \\(mac [0-9a-f:]{17}, mtu 1450, address 10\\.10\\.0\\.5/24 via 10\\.10\\.0\\.1\\)$`, 'm'));
+      assert.match(
+        text.stdout,
+        /^✓ create veth vxc[0-9a-f]{12} on br0 \(peer eth0 in .*-web, mtu 1450, mac [0-9a-f:]{17}\)$/m,
+      );
+      assert.match(
+        text.stdout,
+        new RegExp(
+          `^seed: eth0 in /run/netns/${web} attached through vxc[0-9a-f]{12} \\(mac [0-9a-f:]{17}, mtu 1450, address 10\\.10\\.0\\.5/24 via 10\\.10\\.0\\.1\\)$`,
+          'm',
+        ),
+      );
       const again = vxnet(['attach', 'seed', '--netns', web, '--ip', '10.10.0.5', '--namespace', h]);
       assert.match(again.stdout, /^seed: eth0 in \S+ already attached through/m);
-      const byPid = vxnet(['attach', 'seed', '--netns', String(sleeper.pid), '--ip', 'dhcp', '--ifname', 'net0', '--namespace', h, '--json']);
+      const byPid = vxnet([
+        'attach',
+        'seed',
+        '--netns',
+        String(sleeper.pid),
+        '--ip',
+        'dhcp',
+        '--ifname',
+        'net0',
+        '--namespace',
+        h,
+        '--json',
+      ]);
       assert.is(byPid.code, 0, byPid.stderr);
       const result = JSON.parse(byPid.stdout);
-      assert.equal([result.network, result.netns, result.ifname, result.address], ['seed', sleeper.path, 'net0', 'dhcp']);
+      assert.equal(
+        [result.network, result.netns, result.ifname, result.address],
+        ['seed', sleeper.path, 'net0', 'dhcp'],
+      );
       assert.ok(result.changes.length >= 2);
 
       const status = vxnet(['status', 'seed', '--namespace', h]);
       assert.is(status.code, 0, status.stdout);
-      assert.match(status.stdout, new RegExp(`^  attached: eth0 in /run/netns/${web} through vxc[0-9a-f]{12}, mac [0-9a-f:]{17} mtu 1450, address 10\\.10\\.0\\.5/24 via 10\\.10\\.0\\.1$`, 'm'));
-      assert.match(status.stdout, new RegExp(`^  attached: net0 in ${sleeper.path} through vxc[0-9a-f]{12}, mac [0-9a-f:]{17} mtu 1450, address dhcp$`, 'm'));
+      assert.match(
+        status.stdout,
+        new RegExp(
+          `^  attached: eth0 in /run/netns/${web} through vxc[0-9a-f]{12}, mac [0-9a-f:]{17} mtu 1450, address 10\\.10\\.0\\.5/24 via 10\\.10\\.0\\.1$`,
+          'm',
+        ),
+      );
+      assert.match(
+        status.stdout,
+        new RegExp(
+          `^  attached: net0 in ${sleeper.path} through vxc[0-9a-f]{12}, mac [0-9a-f:]{17} mtu 1450, address dhcp$`,
+          'm',
+        ),
+      );
       const statusJson = JSON.parse(vxnet(['status', 'seed', '--namespace', h, '--json']).stdout);
       assert.equal(statusJson.attachments.map((a: any) => a.ifname).sort(), ['eth0', 'net0']);
 
@@ -498,14 +748,20 @@ it('CLI: attach (text and --json), status lists the attachment, detach; usage an
       assert.match(usage.stderr, /^vxnet: --netns NS is required/);
       const outside = vxnet(['attach', 'seed', '--netns', web, '--ip', '10.99.0.5', '--namespace', h]);
       assert.is(outside.code, 1);
-      assert.is(outside.stderr, 'vxnet: invalid address: is not inside the network\'s subnet 10.10.0.0/24 (got "10.99.0.5")\n');
+      assert.is(
+        outside.stderr,
+        'vxnet: invalid address: is not inside the network\'s subnet 10.10.0.0/24 (got "10.99.0.5")\n',
+      );
       const missing = vxnet(['attach', 'seed', '--netns', 'no-such-ns-here', '--namespace', h, '--json']);
       assert.is(missing.code, 1);
       assert.equal(JSON.parse(missing.stdout).error.name, 'NetnsNotFoundError');
 
       const detached = vxnet(['detach', 'seed', '--netns', web, '--namespace', h]);
       assert.match(detached.stdout, /^- delete veth vxc[0-9a-f]{12} \(eth0 in .*-web\)$/m);
-      assert.match(vxnet(['detach', 'seed', '--netns', web, '--namespace', h]).stdout, /^seed: nothing to detach: eth0 in .*-web is not attached to seed/m);
+      assert.match(
+        vxnet(['detach', 'seed', '--netns', web, '--namespace', h]).stdout,
+        /^seed: nothing to detach: eth0 in .*-web is not attached to seed/m,
+      );
       assert.is(vxnet(['detach', 'seed', '--netns', sleeper.path, '--ifname', 'net0', '--namespace', h]).code, 0);
       assert.equal(JSON.parse(vxnet(['status', 'seed', '--namespace', h, '--json']).stdout).attachments, []);
     } finally {

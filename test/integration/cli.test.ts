@@ -20,7 +20,10 @@ const it = integrationReady(['ip', 'nsenter', 'ping', 'dnsmasq', 'udhcpc', 'nft'
 const CLI = ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts')];
 
 function vxnet(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const run = spawnSync(process.execPath, [...CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -35,11 +38,18 @@ function processesWith(needle: string): string[] {
 function writeSpecs(dir: string, lab: Lab, mode: 'multicast' | 'unicast'): string[] {
   return lab.hosts.map((host: LabHost) => {
     const spec = {
-      name: 'seed', vni: 42, port: 4789,
+      name: 'seed',
+      vni: 42,
+      port: 4789,
       underlay: { device: 'eth0', address: host.address },
       ...(mode === 'multicast' ? { group: '239.1.1.1' } : { peers: lab.hosts.map((h) => h.address) }),
-      subnet: '10.10.0.0/24', gateway: `10.10.0.${host.index}`, vxlan: 'vx0', bridge: 'br0',
-      ...(host.index === 1 ? { dhcp: { ranges: [{ start: '10.10.0.100', end: '10.10.0.199' }] }, masquerade: { egress: 'up0' } } : {}),
+      subnet: '10.10.0.0/24',
+      gateway: `10.10.0.${host.index}`,
+      vxlan: 'vx0',
+      bridge: 'br0',
+      ...(host.index === 1
+        ? { dhcp: { ranges: [{ start: '10.10.0.100', end: '10.10.0.199' }] }, masquerade: { egress: 'up0' } }
+        : {}),
       firewall: true,
     };
     const file = join(dir, `host${host.index}.${host.index === 2 ? 'json' : 'yaml'}`);
@@ -50,7 +60,9 @@ function writeSpecs(dir: string, lab: Lab, mode: 'multicast' | 'unicast'): strin
 
 /** `vxnet apply` for the DHCP host: it stays in the foreground serving DHCP. Resolves once it says so. */
 function applyInForeground(file: string, ns: string): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, [...CLI, 'apply', file, '--namespace', ns], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'apply', file, '--namespace', ns], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -107,7 +119,9 @@ for (const mode of ['multicast', 'unicast'] as const) {
         assert.is(lease.mtu, 1450);
       }
       for (const from of lab.containers) {
-        for (const to of lab.containers) if (from !== to) assert.ok(await lab.pingEventually(from.ns, to.address!.split('/')[0]!, 8), `${from.name} → ${to.name}`);
+        for (const to of lab.containers)
+          if (from !== to)
+            assert.ok(await lab.pingEventually(from.ns, to.address!.split('/')[0]!, 8), `${from.name} → ${to.name}`);
         assert.ok(await lab.pingEventually(from.ns, '203.0.113.2', 5), `${from.name} reaches upstream through NAT`);
       }
 
@@ -123,8 +137,14 @@ for (const mode of ['multicast', 'unicast'] as const) {
         const add = vxnet(['peers', 'add', 'seed', extra, '--namespace', lab.host(2).ns]);
         assert.is(add.code, 0, add.stderr);
         assert.match(add.stdout, /seed: added peer 192.168.100.9/);
-        assert.match(sh('bridge', ['-n', lab.host(2).ns, 'fdb', 'show', 'dev', 'vx0']), /00:00:00:00:00:00 dst 192.168.100.9/);
-        assert.match(sh('ip', ['netns', 'exec', lab.host(2).ns, 'nft', 'list', 'set', 'ip', 'vxnet-seed', 'vxlan-peers']), /192.168.100.9/);
+        assert.match(
+          sh('bridge', ['-n', lab.host(2).ns, 'fdb', 'show', 'dev', 'vx0']),
+          /00:00:00:00:00:00 dst 192.168.100.9/,
+        );
+        assert.match(
+          sh('ip', ['netns', 'exec', lab.host(2).ns, 'nft', 'list', 'set', 'ip', 'vxnet-seed', 'vxlan-peers']),
+          /192.168.100.9/,
+        );
         const rm = vxnet(['peers', 'rm', 'seed', extra, '--namespace', lab.host(2).ns]);
         assert.match(rm.stdout, /seed: removed peer 192.168.100.9/);
         assert.not.match(sh('bridge', ['-n', lab.host(2).ns, 'fdb', 'show', 'dev', 'vx0']), /192.168.100.9/);
@@ -136,10 +156,16 @@ for (const mode of ['multicast', 'unicast'] as const) {
         assert.match(destroy.stdout, /- delete link vx0/);
       }
       // The foreground apply was told to stop by destroy, and did.
-      const exit = await new Promise<number | null>((resolve) => (agent!.exitCode !== null ? resolve(agent!.exitCode) : agent!.once('exit', resolve)));
+      const exit = await new Promise<number | null>((resolve) =>
+        agent!.exitCode !== null ? resolve(agent!.exitCode) : agent!.once('exit', resolve),
+      );
       assert.is(exit, 0);
       agent = undefined;
-      assert.equal(lab.hosts.map((h) => residue(h.ns)), before, 'links (state, MTU, master, addresses), FDB, nftables, ip_forward and state directories exactly as before');
+      assert.equal(
+        lab.hosts.map((h) => residue(h.ns)),
+        before,
+        'links (state, MTU, master, addresses), FDB, nftables, ip_forward and state directories exactly as before',
+      );
       assert.equal(processesWith(namespaceStateDir(h1)), [], 'no dnsmasq (nor supervisor) of this network left');
       assert.equal(dnsmasqProcessesWith(h1), []);
       const nothing = vxnet(['destroy', 'seed', '--namespace', h1]);
@@ -158,12 +184,18 @@ it('bad input: usage errors exit 64, spec errors name the field and exit 1 witho
   const dir = mkdtempSync(join(tmpdir(), 'vxnet-cli-'));
   try {
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, 'name: seed\nvni: 16777216\nunderlay: { device: eth0 }\ngroup: 239.1.1.1\nsubnet: 10.10.0.0/24\n');
+    writeFileSync(
+      file,
+      'name: seed\nvni: 16777216\nunderlay: { device: eth0 }\ngroup: 239.1.1.1\nsubnet: 10.10.0.0/24\n',
+    );
     const bad = vxnet(['plan', file]);
     assert.is(bad.code, 1);
     assert.match(bad.stderr, /^vxnet: invalid vni: a VNI is an integer from 0 to 16777215/);
     assert.not.match(bad.stderr, /\n\s+at /, 'no stack trace without --debug');
-    writeFileSync(file, 'name: seed\nvni: 42\nunderlay: { device: eth0 }\ngroup: 239.1.1.1\nsubnet: 10.10.0.0/24\ngateway: 10.10.0.1\ndhcp:\n  ranges: [{ start: 10.10.0.1, end: 10.10.0.50 }]\n');
+    writeFileSync(
+      file,
+      'name: seed\nvni: 42\nunderlay: { device: eth0 }\ngroup: 239.1.1.1\nsubnet: 10.10.0.0/24\ngateway: 10.10.0.1\ndhcp:\n  ranges: [{ start: 10.10.0.1, end: 10.10.0.50 }]\n',
+    );
     const covers = vxnet(['plan', file]);
     assert.is(covers.code, 1);
     assert.match(covers.stderr, /invalid dhcp\.ranges\[0\]/);

@@ -36,30 +36,67 @@ let ipamDir: string;
 
 function specFor(h: LabHost): OverlaySpec {
   return {
-    name: 'cnit', vni: 43, port: 4789, underlay: { device: 'eth0', address: h.address }, group: '239.1.1.3',
-    subnet: '10.30.0.0/24', gateway: `10.30.0.${h.index}`, vxlan: 'vx0', bridge: 'br0',
+    name: 'cnit',
+    vni: 43,
+    port: 4789,
+    underlay: { device: 'eth0', address: h.address },
+    group: '239.1.1.3',
+    subnet: '10.30.0.0/24',
+    gateway: `10.30.0.${h.index}`,
+    vxlan: 'vx0',
+    bridge: 'br0',
   } as OverlaySpec;
 }
 
-const hostLocal = (version = '1.0.0', extra: Record<string, unknown> = {}) => JSON.stringify({
-  cniVersion: version, name: 'cnit-net', type: 'vxnet', network: 'cnit',
-  ipam: { type: 'host-local', ranges: [[{ subnet: '10.30.0.0/24', rangeStart: '10.30.0.50', rangeEnd: '10.30.0.59', gateway: '10.30.0.1' }]], dataDir: ipamDir },
-  ...extra,
-});
+const hostLocal = (version = '1.0.0', extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    cniVersion: version,
+    name: 'cnit-net',
+    type: 'vxnet',
+    network: 'cnit',
+    ipam: {
+      type: 'host-local',
+      ranges: [[{ subnet: '10.30.0.0/24', rangeStart: '10.30.0.50', rangeEnd: '10.30.0.59', gateway: '10.30.0.1' }]],
+      dataDir: ipamDir,
+    },
+    ...extra,
+  });
 
-function env(ns: string, command: string, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return { CNI_COMMAND: command, CNI_CONTAINERID: `ctr-${ns.replace(/.*-/, '')}`, CNI_NETNS: `/run/netns/${ns}`, CNI_IFNAME: 'eth0', CNI_PATH: `${REFERENCE}`, ...extra };
+function env(
+  ns: string,
+  command: string,
+  extra: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
+  return {
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: `ctr-${ns.replace(/.*-/, '')}`,
+    CNI_NETNS: `/run/netns/${ns}`,
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: `${REFERENCE}`,
+    ...extra,
+  };
 }
 
 /** What must not change when a command is refused: the host's and the container's links, and the IPAM reservations. */
 function snapshot(container?: string): string {
-  const links = (ns: string) => JSON.parse(sh('ip', ['-n', ns, '-j', '-d', 'link', 'show'])).map((l: any) => `${l.ifname}:${l.ifalias ?? ''}:${l.flags.includes('UP')}`).sort().join(',');
-  const reservations = existsSync(join(ipamDir, 'cnit-net')) ? readdirSync(join(ipamDir, 'cnit-net')).filter((f) => /^\d/.test(f)).sort().join(',') : '';
+  const links = (ns: string) =>
+    JSON.parse(sh('ip', ['-n', ns, '-j', '-d', 'link', 'show']))
+      .map((l: any) => `${l.ifname}:${l.ifalias ?? ''}:${l.flags.includes('UP')}`)
+      .sort()
+      .join(',');
+  const reservations = existsSync(join(ipamDir, 'cnit-net'))
+    ? readdirSync(join(ipamDir, 'cnit-net'))
+        .filter((f) => /^\d/.test(f))
+        .sort()
+        .join(',')
+    : '';
   return `${links(host.ns)} | ${container ? links(container) : ''} | ${reservations}`;
 }
 
 function containerAddresses(ns: string): string[] {
-  return (JSON.parse(sh('ip', ['-n', ns, '-j', '-4', 'addr', 'show', 'dev', 'eth0']))[0]?.addr_info ?? []).map((a: any) => `${a.local}/${a.prefixlen}`);
+  return (JSON.parse(sh('ip', ['-n', ns, '-j', '-4', 'addr', 'show', 'dev', 'eth0']))[0]?.addr_info ?? []).map(
+    (a: any) => `${a.local}/${a.prefixlen}`,
+  );
 }
 
 test.before(async () => {
@@ -72,7 +109,11 @@ test.before(async () => {
   fakeDir = join(work, 'fake');
   sh('mkdir', ['-p', fakeDir]);
   // An IPAM plugin that refuses ADD with its own code, and writes down every command it gets.
-  writeFileSync(join(fakeDir, 'failing-ipam'), `#!/bin/sh\necho "$CNI_COMMAND" >> ${join(work, 'fake.log')}\ncat >/dev/null\nif [ "$CNI_COMMAND" = ADD ]; then\n  echo '{"cniVersion":"1.0.0","code":11,"msg":"address pool busy","details":"try again in a second"}'\n  exit 1\nfi\nexit 0\n`, { mode: 0o755 });
+  writeFileSync(
+    join(fakeDir, 'failing-ipam'),
+    `#!/bin/sh\necho "$CNI_COMMAND" >> ${join(work, 'fake.log')}\ncat >/dev/null\nif [ "$CNI_COMMAND" = ADD ]; then\n  echo '{"cniVersion":"1.0.0","code":11,"msg":"address pool busy","details":"try again in a second"}'\n  exit 1\nfi\nexit 0\n`,
+    { mode: 0o755 },
+  );
   for (const h of lab.hosts) {
     await using overlay = await OverlayHost.open({ namespace: h.ns });
     await overlay.apply(specFor(h));
@@ -99,7 +140,10 @@ it('ADD (host-local), CHECK, DEL, DEL again: the address, the route, the result,
   assert.is(result.cniVersion, '1.1.0');
   assert.is(result.interfaces.length, 2);
   assert.ok(/^vxc[0-9a-f]{12}$/.test(result.interfaces[0].name));
-  assert.equal({ ...result.interfaces[1], mac: undefined }, { name: 'eth0', mac: undefined, mtu: 1450, sandbox: `/run/netns/${c}` });
+  assert.equal(
+    { ...result.interfaces[1], mac: undefined },
+    { name: 'eth0', mac: undefined, mtu: 1450, sandbox: `/run/netns/${c}` },
+  );
   assert.equal(result.ips, [{ address: '10.30.0.50/24', gateway: '10.30.0.1', interface: 1 }]);
   assert.equal(result.routes, [{ dst: '0.0.0.0/0', gw: '10.30.0.1' }]);
   assert.equal(containerAddresses(c), ['10.30.0.50/24']);
@@ -123,7 +167,11 @@ it('ADD (host-local), CHECK, DEL, DEL again: the address, the route, the result,
   assert.is(del.code, 0, del.stdout + del.stderr);
   assert.is(del.stdout.trim(), '');
   assert.not.ok(JSON.parse(sh('ip', ['-n', c, '-j', 'link', 'show'])).some((l: any) => l.ifname === 'eth0'));
-  assert.not.ok(JSON.parse(sh('ip', ['-n', host.ns, '-j', 'link', 'show'])).some((l: any) => l.ifname === result.interfaces[0].name));
+  assert.not.ok(
+    JSON.parse(sh('ip', ['-n', host.ns, '-j', 'link', 'show'])).some(
+      (l: any) => l.ifname === result.interfaces[0].name,
+    ),
+  );
   assert.not.ok(existsSync(join(ipamDir, 'cnit-net', '10.30.0.50')), 'the reservation is released');
   const again = runPlugin(plugin, host.ns, env(c, 'DEL'), hostLocal('1.1.0'));
   assert.is(again.code, 0, 'a second DEL succeeds');
@@ -142,13 +190,28 @@ it('0.4.0 and 1.0.0 configs get results of their version; static IPAM; prevResul
   assert.is(old.json.interfaces[1].mtu, undefined);
   assert.is(runPlugin(plugin, host.ns, env(c, 'DEL'), hostLocal('0.4.0')).code, 0);
 
-  const prevResult = { cniVersion: '1.0.0', interfaces: [{ name: 'other0' }], ips: [{ address: '192.0.2.7/24', interface: 0 }], dns: { nameservers: ['192.0.2.53'] } };
-  const config = JSON.stringify({ cniVersion: '1.0.0', name: 'cnit-static', type: 'vxnet', network: 'cnit', ipam: { type: 'static', addresses: [{ address: '10.30.0.7/24', gateway: '10.30.0.1' }] }, prevResult });
+  const prevResult = {
+    cniVersion: '1.0.0',
+    interfaces: [{ name: 'other0' }],
+    ips: [{ address: '192.0.2.7/24', interface: 0 }],
+    dns: { nameservers: ['192.0.2.53'] },
+  };
+  const config = JSON.stringify({
+    cniVersion: '1.0.0',
+    name: 'cnit-static',
+    type: 'vxnet',
+    network: 'cnit',
+    ipam: { type: 'static', addresses: [{ address: '10.30.0.7/24', gateway: '10.30.0.1' }] },
+    prevResult,
+  });
   const add = runPlugin(plugin, host.ns, env(c, 'ADD'), config);
   assert.is(add.code, 0, add.stdout + add.stderr);
   assert.is(add.json.cniVersion, '1.0.0');
   assert.equal(add.json.interfaces.map((i: any) => i.name).slice(0, 1), ['other0']);
-  assert.equal(add.json.ips, [{ address: '192.0.2.7/24', interface: 0 }, { address: '10.30.0.7/24', gateway: '10.30.0.1', interface: 2 }]);
+  assert.equal(add.json.ips, [
+    { address: '192.0.2.7/24', interface: 0 },
+    { address: '10.30.0.7/24', gateway: '10.30.0.1', interface: 2 },
+  ]);
   assert.equal(add.json.dns, { nameservers: ['192.0.2.53'] });
   assert.equal(containerAddresses(c), ['10.30.0.7/24']);
   assert.is(runPlugin(plugin, host.ns, env(c, 'DEL'), config).code, 0);
@@ -165,7 +228,12 @@ it('STATUS: 0 when the overlay is up here, 51 when its VXLAN device is down, 50 
   } finally {
     sh('ip', ['-n', host.ns, 'link', 'set', 'vx0', 'up']);
   }
-  const absent = runPlugin(plugin, host.ns, { CNI_COMMAND: 'STATUS' }, JSON.stringify({ cniVersion: '1.1.0', name: 'x', type: 'vxnet', network: 'nosuch' }));
+  const absent = runPlugin(
+    plugin,
+    host.ns,
+    { CNI_COMMAND: 'STATUS' },
+    JSON.stringify({ cniVersion: '1.1.0', name: 'x', type: 'vxnet', network: 'nosuch' }),
+  );
   assert.is(absent.json.code, 50);
   assert.is(absent.json.cniVersion, '1.1.0');
   const old = runPlugin(plugin, host.ns, { CNI_COMMAND: 'STATUS' }, hostLocal('1.0.0'));
@@ -181,7 +249,14 @@ it('GC removes attachments whose container is not in cni.dev/valid-attachments, 
   assert.is(b.code, 0, b.stdout);
   const dropped = b.json.ips[0].address.split('/')[0];
   assert.ok(existsSync(join(ipamDir, 'cnit-net', dropped)));
-  const gc = runPlugin(plugin, host.ns, { CNI_COMMAND: 'GC', CNI_PATH: REFERENCE }, hostLocal('1.1.0', { 'cni.dev/valid-attachments': [{ containerID: env(keep, 'ADD').CNI_CONTAINERID, ifname: 'eth0' }] }));
+  const gc = runPlugin(
+    plugin,
+    host.ns,
+    { CNI_COMMAND: 'GC', CNI_PATH: REFERENCE },
+    hostLocal('1.1.0', {
+      'cni.dev/valid-attachments': [{ containerID: env(keep, 'ADD').CNI_CONTAINERID, ifname: 'eth0' }],
+    }),
+  );
   assert.is(gc.code, 0, gc.stdout + gc.stderr);
   const hostLinks = JSON.parse(sh('ip', ['-n', host.ns, '-j', 'link', 'show'])).map((l: any) => l.ifname);
   assert.ok(hostLinks.includes(a.json.interfaces[0].name), 'the valid attachment stays');
@@ -195,7 +270,12 @@ it('GC removes attachments whose container is not in cni.dev/valid-attachments, 
 // ---------------------------------------------------------------- bad input: the spec's error, nothing changed
 
 let refusals = 0;
-function refused(name: string, code: number, make: (c: string) => { env: Record<string, string | undefined>; stdin: string }, match?: RegExp): void {
+function refused(
+  name: string,
+  code: number,
+  make: (c: string) => { env: Record<string, string | undefined>; stdin: string },
+  match?: RegExp,
+): void {
   it(`bad input: ${name} → code ${code}, nothing changed`, () => {
     const c = lab.addNamespaceNamed(`bad${++refusals}`);
     const input = make(c);
@@ -211,22 +291,76 @@ function refused(name: string, code: number, make: (c: string) => { env: Record<
   });
 }
 
-refused('missing network', 7, (c) => ({ env: env(c, 'ADD'), stdin: JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'vxnet', ipam: { type: 'host-local' } }) }), /network/);
-refused('unknown network', 100, (c) => ({ env: env(c, 'ADD'), stdin: hostLocal('1.0.0').replace('"network":"cnit"', '"network":"nosuch"') }), /nosuch/);
+refused(
+  'missing network',
+  7,
+  (c) => ({
+    env: env(c, 'ADD'),
+    stdin: JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'vxnet', ipam: { type: 'host-local' } }),
+  }),
+  /network/,
+);
+refused(
+  'unknown network',
+  100,
+  (c) => ({ env: env(c, 'ADD'), stdin: hostLocal('1.0.0').replace('"network":"cnit"', '"network":"nosuch"') }),
+  /nosuch/,
+);
 refused('unsupported cniVersion', 1, (c) => ({ env: env(c, 'ADD'), stdin: hostLocal('9.9.9') }), /9\.9\.9/);
 refused('malformed JSON', 6, (c) => ({ env: env(c, 'ADD'), stdin: '{"cniVersion": "1.0.0", "name": ' }));
 refused('empty stdin', 6, (c) => ({ env: env(c, 'ADD'), stdin: '' }));
-refused('missing CNI_COMMAND', 4, (c) => ({ env: env(c, 'ADD', { CNI_COMMAND: undefined }), stdin: hostLocal() }), /CNI_COMMAND/);
-refused('missing CNI_NETNS and CNI_IFNAME', 4, (c) => ({ env: env(c, 'ADD', { CNI_NETNS: undefined, CNI_IFNAME: undefined }), stdin: hostLocal() }), /CNI_NETNS, CNI_IFNAME/);
-refused('bad CNI_CONTAINERID', 4, (c) => ({ env: env(c, 'ADD', { CNI_CONTAINERID: '-bad id' }), stdin: hostLocal() }), /CNI_CONTAINERID/);
-refused('netns that does not exist', 3, (c) => ({ env: env(c, 'ADD', { CNI_NETNS: '/run/netns/vxnet-no-such-namespace' }), stdin: hostLocal() }), /does not exist/);
-refused('CHECK on a 0.3.1 config', 1, (c) => ({ env: env(c, 'CHECK'), stdin: hostLocal('0.3.1', { prevResult: {} }) }), /CHECK/);
-refused('IPAM plugin not in CNI_PATH', 7, (c) => ({ env: env(c, 'ADD', { CNI_PATH: fakeDir }), stdin: hostLocal() }), /host-local/);
-refused('address with ipam', 2, (c) => ({ env: env(c, 'ADD'), stdin: hostLocal('1.0.0', { address: 'dhcp' }) }), /address/);
+refused(
+  'missing CNI_COMMAND',
+  4,
+  (c) => ({ env: env(c, 'ADD', { CNI_COMMAND: undefined }), stdin: hostLocal() }),
+  /CNI_COMMAND/,
+);
+refused(
+  'missing CNI_NETNS and CNI_IFNAME',
+  4,
+  (c) => ({ env: env(c, 'ADD', { CNI_NETNS: undefined, CNI_IFNAME: undefined }), stdin: hostLocal() }),
+  /CNI_NETNS, CNI_IFNAME/,
+);
+refused(
+  'bad CNI_CONTAINERID',
+  4,
+  (c) => ({ env: env(c, 'ADD', { CNI_CONTAINERID: '-bad id' }), stdin: hostLocal() }),
+  /CNI_CONTAINERID/,
+);
+refused(
+  'netns that does not exist',
+  3,
+  (c) => ({ env: env(c, 'ADD', { CNI_NETNS: '/run/netns/vxnet-no-such-namespace' }), stdin: hostLocal() }),
+  /does not exist/,
+);
+refused(
+  'CHECK on a 0.3.1 config',
+  1,
+  (c) => ({ env: env(c, 'CHECK'), stdin: hostLocal('0.3.1', { prevResult: {} }) }),
+  /CHECK/,
+);
+refused(
+  'IPAM plugin not in CNI_PATH',
+  7,
+  (c) => ({ env: env(c, 'ADD', { CNI_PATH: fakeDir }), stdin: hostLocal() }),
+  /host-local/,
+);
+refused(
+  'address with ipam',
+  2,
+  (c) => ({ env: env(c, 'ADD'), stdin: hostLocal('1.0.0', { address: 'dhcp' }) }),
+  /address/,
+);
 
 it('bad input: an IPAM plugin that fails → its code, msg and details passed through, IPAM DEL called, nothing changed', () => {
   const c = lab.addNamespaceNamed('bipam');
-  const config = JSON.stringify({ cniVersion: '1.0.0', name: 'cnit-net', type: 'vxnet', network: 'cnit', ipam: { type: 'failing-ipam' } });
+  const config = JSON.stringify({
+    cniVersion: '1.0.0',
+    name: 'cnit-net',
+    type: 'vxnet',
+    network: 'cnit',
+    ipam: { type: 'failing-ipam' },
+  });
   const before = snapshot(c);
   const run = runPlugin(plugin, host.ns, env(c, 'ADD', { CNI_PATH: `${fakeDir}:${REFERENCE}` }), config);
   assert.is(run.code, 1);
@@ -248,7 +382,13 @@ it('bad input: ifname already present in the container → 101, IPAM never asked
 
 it('bad input: an address outside the overlay subnet from IPAM → 103, the reservation released, nothing changed', () => {
   const c = lab.addNamespaceNamed('bout');
-  const config = JSON.stringify({ cniVersion: '1.0.0', name: 'cnit-net', type: 'vxnet', network: 'cnit', ipam: { type: 'host-local', ranges: [[{ subnet: '10.99.0.0/24' }]], dataDir: ipamDir } });
+  const config = JSON.stringify({
+    cniVersion: '1.0.0',
+    name: 'cnit-net',
+    type: 'vxnet',
+    network: 'cnit',
+    ipam: { type: 'host-local', ranges: [[{ subnet: '10.99.0.0/24' }]], dataDir: ipamDir },
+  });
   const before = snapshot(c);
   const run = runPlugin(plugin, host.ns, env(c, 'ADD'), config);
   assert.is(run.code, 1);

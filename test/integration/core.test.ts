@@ -10,7 +10,14 @@ import { ClosedError, NetlinkError, TimeoutError, AbortError } from '../../src/n
 import { decodeMessage, encodeMessage } from '../../src/netlink/message.js';
 import { Subscription } from '../../src/netlink/subscription.js';
 import { RelayTransport } from '../../src/netlink/relay.js';
-import { getLink, type MiniLink, miniLinkSchema, RTM_GETLINK, RTM_NEWLINK, RTNLGRP_IPV4_ROUTE } from '../helpers/link-schema.js';
+import {
+  getLink,
+  type MiniLink,
+  miniLinkSchema,
+  RTM_GETLINK,
+  RTM_NEWLINK,
+  RTNLGRP_IPV4_ROUTE,
+} from '../helpers/link-schema.js';
 import { integrationReady, ipIn, ipJson, sh, withNamespaces } from '../helpers/netns.js';
 
 const it = integrationReady() ? test : test.skip;
@@ -21,7 +28,11 @@ it('a link dump in a namespace matches ip -j link', async () => {
     ipIn(ns, 'link', 'add', 'vxa', 'type', 'veth', 'peer', 'name', 'vxb');
     ipIn(ns, 'link', 'set', 'vxa', 'mtu', '1450');
     await using conn = await Connection.open({ protocol: NETLINK_ROUTE, namespace: ns });
-    const links = await conn.dumpAll(() => encodeMessage(RTM_GETLINK, 0, miniLinkSchema, { family: 0 }), { operation: 'dump links' }, { decode: decodeLink });
+    const links = await conn.dumpAll(
+      () => encodeMessage(RTM_GETLINK, 0, miniLinkSchema, { family: 0 }),
+      { operation: 'dump links' },
+      { decode: decodeLink },
+    );
     const oracle = ipJson<{ ifindex: number; ifname: string; mtu: number; address: string }[]>(ns, 'link', 'show');
     assert.equal(
       links.map((l) => [l.ifindex, l.ifname, l.mtu, l.address]),
@@ -46,7 +57,10 @@ it('kernel errors become NetlinkErrors a person can act on: ENODEV, EEXIST', asy
       assert.match(e.message, /likely cause: no network device matches/);
     }
     try {
-      await conn.request(encodeMessage(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, miniLinkSchema, { ifname: 'lo' }), { operation: 'create link', object: 'lo' });
+      await conn.request(encodeMessage(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, miniLinkSchema, { ifname: 'lo' }), {
+        operation: 'create link',
+        object: 'lo',
+      });
       assert.unreachable('should fail');
     } catch (error) {
       assert.instance(error, NetlinkError);
@@ -61,7 +75,9 @@ it('1,000 concurrent requests are each matched to their own reply', async () => 
     const oracle = ipJson<{ ifindex: number; ifname: string }[]>(ns, 'link', 'show');
     await using conn = await Connection.open({ protocol: NETLINK_ROUTE, namespace: ns });
     const picks = Array.from({ length: 1000 }, (_, i) => oracle[(i * 7) % oracle.length]!);
-    const replies = await Promise.all(picks.map((link) => conn.request(getLink({ ifindex: link.ifindex }), { operation: 'get link' })));
+    const replies = await Promise.all(
+      picks.map((link) => conn.request(getLink({ ifindex: link.ifindex }), { operation: 'get link' })),
+    );
     replies.forEach((reply, i) => {
       assert.is(reply.length, 1);
       const decoded = decodeLink(reply[0]!);
@@ -78,7 +94,10 @@ it('a batch reports each failure at its own index and the rest succeed', async (
     const messages = Array.from({ length: 500 }, (_, i) => getLink({ ifindex: i % 97 === 5 ? 100_000 + i : 1 }));
     const result = await conn.batch(messages, { operation: 'get link' });
     const expected = [5, 102, 199, 296, 393, 490];
-    assert.equal(result.failed.map((f) => f.index), expected);
+    assert.equal(
+      result.failed.map((f) => f.index),
+      expected,
+    );
     assert.ok(result.failed.every((f) => f.error.code === 'ENODEV' && f.error.index === f.index));
     assert.is(result.succeeded, 500 - expected.length);
   });
@@ -120,13 +139,22 @@ it('a connection is scoped to its namespace, and IFLA_NET_NS_FD moves a link bet
     await using inA = await Connection.open({ protocol: NETLINK_ROUTE, namespace: a });
     await using inB = await Connection.open({ protocol: NETLINK_ROUTE, namespace: b });
     const names = async (conn: Connection) =>
-      (await conn.dumpAll(() => encodeMessage(RTM_GETLINK, 0, miniLinkSchema, {}), { operation: 'dump links' }, { decode: decodeLink })).map((l) => l.ifname);
+      (
+        await conn.dumpAll(
+          () => encodeMessage(RTM_GETLINK, 0, miniLinkSchema, {}),
+          { operation: 'dump links' },
+          { decode: decodeLink },
+        )
+      ).map((l) => l.ifname);
     assert.ok((await names(inA)).includes('vxmove'));
     assert.not.ok((await names(inB)).includes('vxmove'));
     // The descriptor must be valid in the process that sends the request: the relay opens it.
     const fd = await inA.transport.openFd(`/run/netns/${b}`);
     try {
-      await inA.request(encodeMessage(RTM_NEWLINK, 0, miniLinkSchema, { ifname: 'vxmove', net_ns_fd: fd }), { operation: 'move link', object: 'vxmove' });
+      await inA.request(encodeMessage(RTM_NEWLINK, 0, miniLinkSchema, { ifname: 'vxmove', net_ns_fd: fd }), {
+        operation: 'move link',
+        object: 'vxmove',
+      });
     } finally {
       await inA.transport.closeFd(fd);
     }
@@ -181,7 +209,12 @@ it('a subscriber stalled for 3 s during a 10k-route burst stays alive and is tol
   await withNamespaces(['burst'], async (ns) => {
     prepareRouteNs(ns);
     // A small backlog, so the burst cannot fit while we are not reading.
-    await using subscription = await Subscription.open({ protocol: NETLINK_ROUTE, groups: [RTNLGRP_IPV4_ROUTE], namespace: ns, maxBacklog: 64 * 1024 });
+    await using subscription = await Subscription.open({
+      protocol: NETLINK_ROUTE,
+      groups: [RTNLGRP_IPV4_ROUTE],
+      namespace: ns,
+      maxBacklog: 64 * 1024,
+    });
     const relayPid = subscription.relayPid;
     const seen = collect(subscription, (_m, overruns) => overruns > 0, 10_000);
     const burst = routeBurst(ns, 10_000);
@@ -201,7 +234,11 @@ it('a subscriber stalled for 3 s during a 10k-route burst stays alive and is tol
 it('with the default backlog a 3 s stall loses nothing: all 10k events arrive, no overrun', async () => {
   await withNamespaces(['burst2'], async (ns) => {
     prepareRouteNs(ns);
-    await using subscription = await Subscription.open({ protocol: NETLINK_ROUTE, groups: [RTNLGRP_IPV4_ROUTE], namespace: ns });
+    await using subscription = await Subscription.open({
+      protocol: NETLINK_ROUTE,
+      groups: [RTNLGRP_IPV4_ROUTE],
+      namespace: ns,
+    });
     const seen = collect(subscription, (messages) => messages >= 10_000, 15_000);
     const burst = routeBurst(ns, 10_000);
     stall(3000);
@@ -213,13 +250,18 @@ it('with the default backlog a 3 s stall loses nothing: all 10k events arrive, n
 it('a relay killed with SIGKILL is restarted; the consumer gets an overrun and then new events', async () => {
   await withNamespaces(['kill'], async (ns) => {
     prepareRouteNs(ns);
-    await using subscription = await Subscription.open({ protocol: NETLINK_ROUTE, groups: [RTNLGRP_IPV4_ROUTE], namespace: ns });
+    await using subscription = await Subscription.open({
+      protocol: NETLINK_ROUTE,
+      groups: [RTNLGRP_IPV4_ROUTE],
+      namespace: ns,
+    });
     const first = subscription.relayPid!;
     const overrun = collect(subscription, (_m, overruns) => overruns > 0, 5000);
     process.kill(first, 'SIGKILL');
     assert.is((await overrun).overruns, 1);
     // Wait for the restarted relay, then prove it delivers.
-    for (let i = 0; i < 100 && (subscription.relayPid === undefined || subscription.relayPid === first); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (subscription.relayPid === undefined || subscription.relayPid === first); i++)
+      await new Promise((r) => setTimeout(r, 50));
     assert.ok(subscription.relayPid && subscription.relayPid !== first, 'a new relay runs');
     await new Promise((r) => setTimeout(r, 200));
     const events = collect(subscription, (messages) => messages >= 1, 5000);

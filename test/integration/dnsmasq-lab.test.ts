@@ -27,7 +27,8 @@ it('dnsmasq on host 1 serves the whole overlay: leases (router, MTU, fixed addre
   chmodSync(root, 0o755); // dnsmasq re-reads its hosts file as an unprivileged user
   let server: DnsmasqServer | undefined;
   try {
-    const attach = async (container: LabContainer) => attachPort(clients[container.host.index - 1]!, 'br0', container.hostDev);
+    const attach = async (container: LabContainer) =>
+      attachPort(clients[container.host.index - 1]!, 'br0', container.hostDev);
     let mtu = 0;
     for (const host of lab.hosts) {
       const rt = await Rtnetlink.open({ namespace: host.ns });
@@ -85,7 +86,9 @@ it('dnsmasq on host 1 serves the whole overlay: leases (router, MTU, fixed addre
 
     await server.stop();
     assert.equal(dnsmasqProcessesWith(root), []);
-    console.log(`  figures: lab lease across VXLAN (multicast) ${lease.elapsedMs.toFixed(0)} ms; restart downtime ${info.downtimeMs} ms`);
+    console.log(
+      `  figures: lab lease across VXLAN (multicast) ${lease.elapsedMs.toFixed(0)} ms; restart downtime ${info.downtimeMs} ms`,
+    );
   } finally {
     await server?.stop().catch(() => undefined);
     for (const rt of clients) rt.close();

@@ -18,7 +18,14 @@ import type { DnsmasqSpec } from '../../src/dnsmasq/spec.js';
 import type { RestartInfo } from '../../src/dnsmasq/supervisor.js';
 import { ValidationError } from '../../src/netlink/errors.js';
 import {
-  addBridge, addContainer, type Container, createBridgeHost, dnsmasqProcessesWith, joinByVxlan, processesMentioning, udhcpc,
+  addBridge,
+  addContainer,
+  type Container,
+  createBridgeHost,
+  dnsmasqProcessesWith,
+  joinByVxlan,
+  processesMentioning,
+  udhcpc,
   untilNoProcessMentions,
 } from '../helpers/dhcp-scene.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
@@ -89,7 +96,11 @@ async function withScene(body: (scene: Scene) => Promise<void>): Promise<void> {
   }
 }
 
-function nextEvent<T>(emitter: { once(event: string, listener: (value: T) => void): unknown }, event: string, timeoutMs = 5000): Promise<T> {
+function nextEvent<T>(
+  emitter: { once(event: string, listener: (value: T) => void): unknown },
+  event: string,
+  timeoutMs = 5000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "${event}" event within ${timeoutMs} ms`)), timeoutMs);
     emitter.once(event, (value: T) => {
@@ -106,10 +117,24 @@ function nextEvent<T>(emitter: { once(event: string, listener: (value: T) => voi
  * waits for it too.)
  */
 function foreignDnsmasq(scene: Scene, ns: string, args: string[]): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', ns, 'dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--log-facility=-', '--pid-file=', ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, LC_ALL: 'C' },
-  });
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      'dnsmasq',
+      '--keep-in-foreground',
+      '--conf-file=/dev/null',
+      '--log-facility=-',
+      '--pid-file=',
+      ...args,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+    },
+  );
   scene.children.push(child);
   return new Promise((resolve, reject) => {
     let said = '';
@@ -137,7 +162,10 @@ it('a container gets a lease with the router and MTU (26) options; the lease is 
     assert.is(status.version, '2.90');
     assert.is(status.namespace, host);
     assert.is(readFileSync(server.paths.pid, 'utf8'), `${status.pid}\n`);
-    assert.equal(dnsmasqProcessesWith(scene.root).map((p) => p.pid), [status.pid]);
+    assert.equal(
+      dnsmasqProcessesWith(scene.root).map((p) => p.pid),
+      [status.pid],
+    );
 
     const reported = nextEvent<LeaseChanges>(server, 'leases');
     const lease = await udhcpc(c1.ns);
@@ -149,15 +177,23 @@ it('a container gets a lease with the router and MTU (26) options; the lease is 
     assert.is(lease.serverid, '10.77.0.1');
     assert.is(lease.dns, undefined, 'DNS is off: no DNS server option');
     const changes = await reported;
-    assert.equal(changes.added.map((l) => [l.ip, l.mac]), [[lease.ip, c1.mac]]);
+    assert.equal(
+      changes.added.map((l) => [l.ip, l.mac]),
+      [[lease.ip, c1.mac]],
+    );
     const listed = await server.leases();
-    assert.equal(listed.map((l) => [l.ip, l.mac]), [[lease.ip, c1.mac]]);
+    assert.equal(
+      listed.map((l) => [l.ip, l.mac]),
+      [[lease.ip, c1.mac]],
+    );
     assert.ok(listed[0]!.expires!.getTime() > Date.now() + 3500_000);
-    console.log(`  figures: start ${startMs.toFixed(0)} ms (with preflight); first lease ${lease.elapsedMs.toFixed(0)} ms (no ping check)`);
+    console.log(
+      `  figures: start ${startMs.toFixed(0)} ms (with preflight); first lease ${lease.elapsedMs.toFixed(0)} ms (no ping check)`,
+    );
   });
 });
 
-it('with the ping check (dnsmasq\'s default) a first lease takes about 3 s', async () => {
+it("with the ping check (dnsmasq's default) a first lease takes about 3 s", async () => {
   await withScene(async (scene) => {
     const host = scene.host('srv', '10.77.0.1/24');
     const c1 = scene.container(host, 'c1');
@@ -175,7 +211,10 @@ it('across VXLAN: containers on a second host get their leases (router, MTU, fix
     joinByVxlan(host1, host2, 42);
     const dynamic = scene.container(host2, 'c2');
     const fixed = scene.container(host2, 'c3');
-    const server = await scene.start(spec({ hosts: [{ mac: fixed.mac, ip: '10.77.0.50', name: 'fixed' }] }), { namespace: host1, stateDir: scene.stateDir() });
+    const server = await scene.start(spec({ hosts: [{ mac: fixed.mac, ip: '10.77.0.50', name: 'fixed' }] }), {
+      namespace: host1,
+      stateDir: scene.stateDir(),
+    });
 
     const lease = await udhcpc(dynamic.ns);
     assert.ok(/^10\.77\.0\.1\d\d$/.test(lease.ip));
@@ -220,13 +259,20 @@ it('kill -9 of dnsmasq: restarted with backoff, leases survive in the lease file
     assert.is.not(info.pid, oldPid);
     const status = server.status();
     assert.equal([status.state, status.pid, status.restarts], ['running', info.pid, 1]);
-    assert.equal(dnsmasqProcessesWith(scene.root).map((p) => p.pid), [info.pid], 'exactly one dnsmasq, the new one');
+    assert.equal(
+      dnsmasqProcessesWith(scene.root).map((p) => p.pid),
+      [info.pid],
+      'exactly one dnsmasq, the new one',
+    );
     assert.is(readFileSync(server.paths.pid, 'utf8'), `${info.pid}\n`);
 
     // The lease file survived, and the new dnsmasq loaded it: another client
     // asking for c1's address does not get it.
     assert.is(readFileSync(server.paths.leases, 'utf8'), before);
-    assert.equal((await server.leases()).map((l) => l.ip), [first.ip]);
+    assert.equal(
+      (await server.leases()).map((l) => l.ip),
+      [first.ip],
+    );
     const other = await udhcpc(c2.ns, { requestIp: first.ip });
     assert.is.not(other.ip, first.ip);
     const again = await udhcpc(c1.ns, { requestIp: first.ip });
@@ -234,7 +280,9 @@ it('kill -9 of dnsmasq: restarted with backoff, leases survive in the lease file
     const next = await udhcpc(c3.ns);
     assert.ok(![first.ip, other.ip].includes(next.ip));
     assert.is((await server.leases()).length, 3);
-    console.log(`  figures: restart after kill -9: ${latency.toFixed(0)} ms to a ready dnsmasq (backoff ${info.delayMs} ms, downtime ${info.downtimeMs} ms)`);
+    console.log(
+      `  figures: restart after kill -9: ${latency.toFixed(0)} ms to a ready dnsmasq (backoff ${info.delayMs} ms, downtime ${info.downtimeMs} ms)`,
+    );
   });
 });
 
@@ -242,7 +290,13 @@ it('stop: SIGTERM, then no dnsmasq and no process of its launch chain is left; t
   await withScene(async (scene) => {
     const host = scene.host('srv', '10.77.0.1/24');
     const server = await scene.start(spec(), { namespace: host, stateDir: scene.stateDir() });
-    assert.equal(processesMentioning(scene.root).map((p) => p.command).sort(), ['dnsmasq', 'sh', 'unshare'], 'the chain: unshare, its shell, dnsmasq');
+    assert.equal(
+      processesMentioning(scene.root)
+        .map((p) => p.command)
+        .sort(),
+      ['dnsmasq', 'sh', 'unshare'],
+      'the chain: unshare, its shell, dnsmasq',
+    );
     const started = performance.now();
     await server.stop();
     const stopMs = performance.now() - started;
@@ -270,7 +324,13 @@ for (const [mode, how] of [
       delete env.NODE_OPTIONS;
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', join(REPO_ROOT, 'test/helpers/dnsmasq-child.ts'), JSON.stringify({ spec: spec(), options: { namespace: host, stateDir } }), mode],
+        [
+          '--import',
+          'tsx',
+          join(REPO_ROOT, 'test/helpers/dnsmasq-child.ts'),
+          JSON.stringify({ spec: spec(), options: { namespace: host, stateDir } }),
+          mode,
+        ],
         { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env },
       );
       scene.children.push(child);
@@ -289,7 +349,10 @@ for (const [mode, how] of [
         child.once('exit', (code) => reject(new Error(`the child exited (${code}) before READY: ${output}`)));
       });
       if (mode === 'wait') {
-        assert.equal(dnsmasqProcessesWith(stateDir).map((p) => p.pid), [pid]);
+        assert.equal(
+          dnsmasqProcessesWith(stateDir).map((p) => p.pid),
+          [pid],
+        );
         child.kill('SIGKILL');
       }
       await exited;
@@ -300,18 +363,28 @@ for (const [mode, how] of [
   });
 }
 
-it('a start that fails carries dnsmasq\'s own stderr, and leaves no process', async () => {
+it("a start that fails carries dnsmasq's own stderr, and leaves no process", async () => {
   await withScene(async (scene) => {
     const host = scene.host('srv', '10.77.0.1/24');
     // Without the preflight, dnsmasq itself finds the interface missing.
-    await DnsmasqServer.start(spec({ interface: 'nosuch0' }), { namespace: host, stateDir: scene.stateDir(), preflight: false }).then(
+    await DnsmasqServer.start(spec({ interface: 'nosuch0' }), {
+      namespace: host,
+      stateDir: scene.stateDir(),
+      preflight: false,
+    }).then(
       () => assert.unreachable('should not start'),
       (error) => {
         assert.instance(error, DnsmasqStartError);
         const e = error as DnsmasqStartError;
         assert.is(e.exit?.code, 2);
-        assert.ok(e.stderr.some((l) => l.includes('unknown interface nosuch0')), e.message);
-        assert.match(e.message, /failed to start: exited with code 2 \(a problem with network access.*\); dnsmasq said:\n {2}.*unknown interface nosuch0/s);
+        assert.ok(
+          e.stderr.some((l) => l.includes('unknown interface nosuch0')),
+          e.message,
+        );
+        assert.match(
+          e.message,
+          /failed to start: exited with code 2 \(a problem with network access.*\); dnsmasq said:\n {2}.*unknown interface nosuch0/s,
+        );
       },
     );
     assert.equal(processesMentioning(scene.root), []);
@@ -344,27 +417,76 @@ it('preflight: missing namespace, missing interface, no address in the subnet, a
         },
       );
     };
-    await expectPreflight(spec(), { namespace: 'vxt-no-such-namespace', stateDir: scene.stateDir('a') }, 'namespace-missing', /network namespace vxt-no-such-namespace does not exist/);
-    await expectPreflight(spec({ interface: 'nosuch0' }), { namespace: host, stateDir: scene.stateDir('a') }, 'interface-missing', /interface nosuch0 does not exist in namespace/);
-    await expectPreflight(spec(), { namespace: bare, stateDir: scene.stateDir('a') }, 'no-address', /br0 in namespace .* has no IPv4 address inside 10\.77\.0\.0\/24 \(it has none\).*add one \(normally the gateway, 10\.77\.0\.1\/24\)/);
+    await expectPreflight(
+      spec(),
+      { namespace: 'vxt-no-such-namespace', stateDir: scene.stateDir('a') },
+      'namespace-missing',
+      /network namespace vxt-no-such-namespace does not exist/,
+    );
+    await expectPreflight(
+      spec({ interface: 'nosuch0' }),
+      { namespace: host, stateDir: scene.stateDir('a') },
+      'interface-missing',
+      /interface nosuch0 does not exist in namespace/,
+    );
+    await expectPreflight(
+      spec(),
+      { namespace: bare, stateDir: scene.stateDir('a') },
+      'no-address',
+      /br0 in namespace .* has no IPv4 address inside 10\.77\.0\.0\/24 \(it has none\).*add one \(normally the gateway, 10\.77\.0\.1\/24\)/,
+    );
     ipIn(bare, 'addr', 'add', '10.88.0.1/24', 'dev', 'br0');
-    await expectPreflight(spec(), { namespace: bare, stateDir: scene.stateDir('a') }, 'no-address', /\(it has 10\.88\.0\.1\/24\)/);
+    await expectPreflight(
+      spec(),
+      { namespace: bare, stateDir: scene.stateDir('a') },
+      'no-address',
+      /\(it has 10\.88\.0\.1\/24\)/,
+    );
     assert.not.ok(existsSync(scene.stateDir('a')), 'a failed preflight writes nothing');
 
     // Another dnsmasq, bound to the same bridge: dnsmasq alone would start beside it.
-    const other = await foreignDnsmasq(scene, host, ['--interface=br0', '--bind-interfaces', '--except-interface=lo', '--port=0', '--dhcp-range=10.77.0.20,10.77.0.30', `--dhcp-leasefile=${join(scene.root, 'foreign.leases')}`]);
-    await expectPreflight(spec(), { namespace: host, stateDir: scene.stateDir('a') }, 'dhcp-port-busy', /another DHCP server already listens for br0 .*udp 0\.0\.0\.0:67 on device br0, held by dnsmasq \(pid \d+\)/);
+    const other = await foreignDnsmasq(scene, host, [
+      '--interface=br0',
+      '--bind-interfaces',
+      '--except-interface=lo',
+      '--port=0',
+      '--dhcp-range=10.77.0.20,10.77.0.30',
+      `--dhcp-leasefile=${join(scene.root, 'foreign.leases')}`,
+    ]);
+    await expectPreflight(
+      spec(),
+      { namespace: host, stateDir: scene.stateDir('a') },
+      'dhcp-port-busy',
+      /another DHCP server already listens for br0 .*udp 0\.0\.0\.0:67 on device br0, held by dnsmasq \(pid \d+\)/,
+    );
     other.kill('SIGKILL');
     await new Promise((resolve) => other.once('close', resolve));
 
     // A DNS server on the bridge's address, when we want DNS.
-    const dns = await foreignDnsmasq(scene, host, ['--listen-address=10.77.0.1', '--bind-interfaces', '--port=53', '--no-resolv', '--no-hosts', `--dhcp-leasefile=${join(scene.root, 'foreign-dns.leases')}`]);
-    await expectPreflight(spec({ dns: true }), { namespace: host, stateDir: scene.stateDir('a') }, 'dns-port-busy', /port 53 is taken .*10\.77\.0\.1:53.*held by dnsmasq \(pid \d+\)/);
+    const dns = await foreignDnsmasq(scene, host, [
+      '--listen-address=10.77.0.1',
+      '--bind-interfaces',
+      '--port=53',
+      '--no-resolv',
+      '--no-hosts',
+      `--dhcp-leasefile=${join(scene.root, 'foreign-dns.leases')}`,
+    ]);
+    await expectPreflight(
+      spec({ dns: true }),
+      { namespace: host, stateDir: scene.stateDir('a') },
+      'dns-port-busy',
+      /port 53 is taken .*10\.77\.0\.1:53.*held by dnsmasq \(pid \d+\)/,
+    );
     // DNS off: port 53 is none of our business.
     const server = await scene.start(spec(), { namespace: host, stateDir: scene.stateDir('a') });
     dns.kill('SIGKILL');
 
-    await expectPreflight(spec(), { namespace: host, stateDir: scene.stateDir('a') }, 'already-running', new RegExp(`already served by dnsmasq pid ${server.status().pid}`));
+    await expectPreflight(
+      spec(),
+      { namespace: host, stateDir: scene.stateDir('a') },
+      'already-running',
+      new RegExp(`already served by dnsmasq pid ${server.status().pid}`),
+    );
   });
 });
 
@@ -376,7 +498,13 @@ it('two instances serve two bridges of one namespace side by side', async () => 
     const b = scene.container(host, 'cb', 'br1');
     await scene.start(spec(), { namespace: host, stateDir: scene.stateDir('a') });
     await scene.start(
-      { ...spec(), interface: 'br1', subnet: '10.78.0.0/24', gateway: '10.78.0.1', ranges: [{ start: '10.78.0.100', end: '10.78.0.199' }] },
+      {
+        ...spec(),
+        interface: 'br1',
+        subnet: '10.78.0.0/24',
+        gateway: '10.78.0.1',
+        ranges: [{ start: '10.78.0.100', end: '10.78.0.199' }],
+      },
       { namespace: host, stateDir: scene.stateDir('b') },
     );
     const [la, lb] = await Promise.all([udhcpc(a.ns), udhcpc(b.ns)]);
@@ -422,7 +550,10 @@ it('updateHosts: a new mapping is reloaded by SIGHUP; a mapping that contradicts
     assert.is(update.method, 'restarted');
     assert.equal(
       update.pruned.map((s) => [s.lease.ip, s.lease.mac]).sort(),
-      [[dynamic.ip, c1.mac], ['10.77.0.60', c2.mac]].sort(),
+      [
+        [dynamic.ip, c1.mac],
+        ['10.77.0.60', c2.mac],
+      ].sort(),
     );
     assert.is((await restarted).reason, 'hosts-changed');
     assert.is.not(server.status().pid, pid);
@@ -437,11 +568,17 @@ it('updateHosts: a new mapping is reloaded by SIGHUP; a mapping that contradicts
 
     // Updates asked at once run one after the other: the last one wins, each confirmed.
     const [u1, u2] = await Promise.all([
-      server.updateHosts([{ mac: c2.mac, ip: dynamic.ip, name: 'two' }, { mac: c1.mac, ip: '10.77.0.61' }]),
+      server.updateHosts([
+        { mac: c2.mac, ip: dynamic.ip, name: 'two' },
+        { mac: c1.mac, ip: '10.77.0.61' },
+      ]),
       server.updateHosts([{ mac: c2.mac, ip: dynamic.ip, name: 'deux' }]),
     ]);
     assert.equal([u1.method, u2.method], ['restarted', 'reloaded']);
-    assert.equal(u1.pruned.map((s) => s.lease.mac), [c1.mac]);
+    assert.equal(
+      u1.pruned.map((s) => s.lease.mac),
+      [c1.mac],
+    );
     assert.is(readFileSync(server.paths.hosts, 'utf8'), `${c2.mac},${dynamic.ip},deux\n`);
   });
 });
@@ -451,10 +588,17 @@ it('DNS on: dnsmasq advertises itself and answers for the names of leased hosts 
     const host = scene.host('srv', '10.77.0.1/24');
     const c1 = scene.container(host, 'c1');
     const c2 = scene.container(host, 'c2');
-    await scene.start(spec({ dns: { upstream: ['192.0.2.53'] }, domain: 'overlay.test', hosts: [{ mac: c2.mac, ip: '10.77.0.10', name: 'db' }] }), {
-      namespace: host,
-      stateDir: scene.stateDir(),
-    });
+    await scene.start(
+      spec({
+        dns: { upstream: ['192.0.2.53'] },
+        domain: 'overlay.test',
+        hosts: [{ mac: c2.mac, ip: '10.77.0.10', name: 'db' }],
+      }),
+      {
+        namespace: host,
+        stateDir: scene.stateDir(),
+      },
+    );
     const lease = await udhcpc(c1.ns);
     assert.is(lease.dns, '10.77.0.1');
     assert.is(lease.domain, 'overlay.test');
@@ -469,7 +613,11 @@ it('DNS on: dnsmasq advertises itself and answers for the names of leased hosts 
 it('after maxCrashes within the window the supervisor gives up: error event, state failed, nothing left running', async () => {
   await withScene(async (scene) => {
     const host = scene.host('srv', '10.77.0.1/24');
-    const server = await scene.start(spec(), { namespace: host, stateDir: scene.stateDir(), restart: { maxCrashes: 2, initialDelayMs: 10 } });
+    const server = await scene.start(spec(), {
+      namespace: host,
+      stateDir: scene.stateDir(),
+      restart: { maxCrashes: 2, initialDelayMs: 10 },
+    });
     const restarted = nextEvent<RestartInfo>(server, 'restart');
     process.kill(server.status().pid!, 'SIGKILL');
     await restarted;
@@ -477,7 +625,10 @@ it('after maxCrashes within the window the supervisor gives up: error event, sta
     process.kill(server.status().pid!, 'SIGSEGV');
     const error = await failed;
     assert.instance(error, DnsmasqGaveUpError);
-    assert.match(error.message, /failed 2 times within 60 s; no more restarts\. Last failure: dnsmasq was killed by SIGSEGV/);
+    assert.match(
+      error.message,
+      /failed 2 times within 60 s; no more restarts\. Last failure: dnsmasq was killed by SIGSEGV/,
+    );
     assert.is(server.status().state, 'failed');
     assert.equal(dnsmasqProcessesWith(scene.root), []);
     assert.not.ok(existsSync(server.paths.pid));

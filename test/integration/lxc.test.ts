@@ -24,7 +24,12 @@ import { commandExists, integrationReady } from '../helpers/netns.js';
 
 const BUSYBOX = '/var/cache/vxnet/busybox-static/bin/busybox';
 const ready = integrationReady(['ip', 'nsenter', 'dnsmasq']);
-const missing = ready ? [...['lxc-create', 'lxc-start', 'lxc-attach', 'lxc-stop', 'lxc-destroy'].filter((t) => !commandExists(t)), ...(existsSync(BUSYBOX) ? [] : [BUSYBOX])] : [];
+const missing = ready
+  ? [
+      ...['lxc-create', 'lxc-start', 'lxc-attach', 'lxc-stop', 'lxc-destroy'].filter((t) => !commandExists(t)),
+      ...(existsSync(BUSYBOX) ? [] : [BUSYBOX]),
+    ]
+  : [];
 if (missing.length) {
   const message = `the LXC tests need ${missing.join(', ')}: bash scripts/setup.sh --test`;
   if (process.env.CI === 'true') throw new Error(message);
@@ -34,13 +39,20 @@ const it = ready && missing.length === 0 ? test : test.skip;
 
 function specFor(h: LabHost, dhcp: boolean): OverlaySpec {
   return {
-    name: 'lxcnet', vni: 46, port: 4789, underlay: { device: 'eth0', address: h.address }, group: '239.1.1.6',
-    subnet: '10.46.0.0/24', gateway: `10.46.0.${h.index}`, vxlan: 'vx0', bridge: 'br0',
+    name: 'lxcnet',
+    vni: 46,
+    port: 4789,
+    underlay: { device: 'eth0', address: h.address },
+    group: '239.1.1.6',
+    subnet: '10.46.0.0/24',
+    gateway: `10.46.0.${h.index}`,
+    vxlan: 'vx0',
+    bridge: 'br0',
     ...(dhcp ? { dhcp: { ranges: [{ start: '10.46.0.100', end: '10.46.0.199' }], leaseTime: '1h' } } : {}),
   } as OverlaySpec;
 }
 
-it('two LXC busybox containers on two hosts lease from the overlay\'s dnsmasq and ping each other', async () => {
+it("two LXC busybox containers on two hosts lease from the overlay's dnsmasq and ping each other", async () => {
   const work = mkdtempSync(join(tmpdir(), 'vxnet-lxc-'));
   const lxcPath = join(work, 'containers');
   // The busybox template copies the `busybox` it finds on PATH into the rootfs: the static one.
@@ -49,7 +61,8 @@ it('two LXC busybox containers on two hosts lease from the overlay\'s dnsmasq an
   const env = { ...process.env, PATH: `${join(work, 'bin')}:${process.env.PATH}` };
   const lxc = (h: LabHost, tool: string, args: string[], check = true) => {
     const r = spawnSync('ip', ['netns', 'exec', h.ns, tool, '-P', lxcPath, ...args], { encoding: 'utf8', env });
-    if (check && r.status !== 0) throw new Error(`${tool} ${args.join(' ')} in ${h.ns} failed (${r.status}):\n${r.stdout}${r.stderr}`);
+    if (check && r.status !== 0)
+      throw new Error(`${tool} ${args.join(' ')} in ${h.ns} failed (${r.status}):\n${r.stdout}${r.stderr}`);
     return r;
   };
   const lab = Lab.create({ hosts: 2 });
@@ -87,9 +100,23 @@ it('two LXC busybox containers on two hosts lease from the overlay\'s dnsmasq an
     const [first, second] = made as [{ h: LabHost; name: string }, { h: LabHost; name: string }];
     const mtu = lxc(second.h, 'lxc-attach', ['-n', second.name, '--', 'ip', 'link', 'show', 'eth0']).stdout;
     assert.match(mtu, 'mtu 1450');
-    const pinged = lxc(second.h, 'lxc-attach', ['-n', second.name, '--', 'ping', '-c', '2', '-W', '2', addresses[0]!], false);
-    assert.is(pinged.status, 0, `the container on host 2 pings the one on host 1 across VXLAN:\n${pinged.stdout}${pinged.stderr}`);
-    const back = lxc(first.h, 'lxc-attach', ['-n', first.name, '--', 'ping', '-c', '1', '-W', '2', addresses[1]!], false);
+    const pinged = lxc(
+      second.h,
+      'lxc-attach',
+      ['-n', second.name, '--', 'ping', '-c', '2', '-W', '2', addresses[0]!],
+      false,
+    );
+    assert.is(
+      pinged.status,
+      0,
+      `the container on host 2 pings the one on host 1 across VXLAN:\n${pinged.stdout}${pinged.stderr}`,
+    );
+    const back = lxc(
+      first.h,
+      'lxc-attach',
+      ['-n', first.name, '--', 'ping', '-c', '1', '-W', '2', addresses[1]!],
+      false,
+    );
     assert.is(back.status, 0, 'and back');
   } finally {
     for (const { h, name } of made.reverse()) {

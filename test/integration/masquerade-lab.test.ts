@@ -22,7 +22,9 @@ const it = integrationReady(['ip', 'nsenter', 'nft', 'ping']) ? test : test.skip
 
 /** A node program inside a namespace; its stdout lines arrive as they are printed. */
 function nodeIn(ns: string, script: string): { child: ChildProcess; lines: string[]; ready: Promise<void> } {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines: string[] = [];
   let resolveReady!: () => void;
   const ready = new Promise<void>((resolve) => (resolveReady = resolve));
@@ -50,7 +52,8 @@ async function stop(process: ChildProcess): Promise<void> {
 /** A TCP server that prints the address each connection comes from. */
 const TCP_SERVER = `require('net').createServer((s) => { console.log(s.remoteAddress); s.end('hi'); }).listen(8080, '0.0.0.0', () => console.log('ready'));`;
 /** A UDP listener that prints where each datagram comes from. */
-const UDP_LISTENER = (port: number) => `const s = require('dgram').createSocket('udp4'); s.on('message', (m, r) => console.log(r.address + ' ' + m)); s.bind(${port}, () => console.log('ready'));`;
+const UDP_LISTENER = (port: number) =>
+  `const s = require('dgram').createSocket('udp4'); s.on('message', (m, r) => console.log(r.address + ' ' + m)); s.bind(${port}, () => console.log('ready'));`;
 
 /** Connects from `ns` to address:8080; true if the server answered within the timeout. */
 function tcpReaches(ns: string, address: string): boolean {
@@ -64,7 +67,10 @@ function tcpReaches(ns: string, address: string): boolean {
 }
 
 function sendUdp(ns: string, address: string, port: number, text: string): void {
-  inNs(ns, process.execPath, ['-e', `const s = require('dgram').createSocket('udp4'); s.send('${text}', ${port}, '${address}', () => s.close());`]);
+  inNs(ns, process.execPath, [
+    '-e',
+    `const s = require('dgram').createSocket('udp4'); s.send('${text}', ${port}, '${address}', () => s.close());`,
+  ]);
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -91,9 +97,39 @@ function buildLab(host: string, container: string, upstream: string, peer: strin
   ipIn(host, 'link', 'set', 'ul0', 'up');
   ipIn(peer, 'address', 'add', '192.168.100.2/24', 'dev', 'ul1');
   ipIn(peer, 'link', 'set', 'ul1', 'up');
-  ipIn(host, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42', 'remote', '192.168.100.2', 'dstport', '4789', 'dev', 'ul0');
+  ipIn(
+    host,
+    'link',
+    'add',
+    'vx0',
+    'type',
+    'vxlan',
+    'id',
+    '42',
+    'remote',
+    '192.168.100.2',
+    'dstport',
+    '4789',
+    'dev',
+    'ul0',
+  );
   ipIn(host, 'link', 'set', 'vx0', 'master', 'br0', 'up');
-  ipIn(peer, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42', 'remote', '192.168.100.1', 'dstport', '4789', 'dev', 'ul1');
+  ipIn(
+    peer,
+    'link',
+    'add',
+    'vx0',
+    'type',
+    'vxlan',
+    'id',
+    '42',
+    'remote',
+    '192.168.100.1',
+    'dstport',
+    '4789',
+    'dev',
+    'ul1',
+  );
   ipIn(peer, 'address', 'add', '10.244.0.3/24', 'dev', 'vx0');
   ipIn(peer, 'link', 'set', 'vx0', 'up');
 }
@@ -107,7 +143,7 @@ const pings = (ns: string, address: string): boolean => {
   }
 };
 
-it('the container reaches upstream only with masquerade, and upstream sees the host\'s address', async () => {
+it("the container reaches upstream only with masquerade, and upstream sees the host's address", async () => {
   await withNamespaces(['host', 'ctr', 'up', 'peer'], async (host, container, upstream, peer) => {
     buildLab(host, container, upstream, peer);
     await using masq = await Masquerade.open({ namespace: host });
@@ -127,7 +163,7 @@ it('the container reaches upstream only with masquerade, and upstream sees the h
       assert.ok(result.changed);
       assert.is(tcpReaches(container, '192.0.2.2'), true, 'with masquerade it can');
       await pause(100);
-      assert.equal(server.lines, ['192.0.2.1'], 'the upstream saw the host\'s address, not 10.244.0.2');
+      assert.equal(server.lines, ['192.0.2.1'], "the upstream saw the host's address, not 10.244.0.2");
       const status = await masq.status();
       const rule = status.rules.find((r) => r.chain === 'postrouting')!;
       const counted = rule.expressions.find((e) => e.type === 'counter') as { packets?: bigint } | undefined;
@@ -155,9 +191,17 @@ it('with a default-drop input chain, VXLAN from the listed peer still carries th
       await pause(200);
       assert.equal(listener.lines, ['192.168.100.2 before']);
 
-      const result = await masq.ensure({ subnet: '10.244.0.0/24', bridge: 'br0', vxlan: { port: 4789, peers: ['192.168.100.2'] }, inputPolicy: 'drop' });
+      const result = await masq.ensure({
+        subnet: '10.244.0.0/24',
+        bridge: 'br0',
+        vxlan: { port: 4789, peers: ['192.168.100.2'] },
+        inputPolicy: 'drop',
+      });
       assert.ok(result.changed);
-      assert.match(sh('ip', ['netns', 'exec', host, 'nft', 'list', 'chain', 'ip', 'vxnet', 'input']), /policy drop;[\s\S]*ip saddr @vxlan-peers udp dport 4789 counter packets \d+ bytes \d+ accept/);
+      assert.match(
+        sh('ip', ['netns', 'exec', host, 'nft', 'list', 'chain', 'ip', 'vxnet', 'input']),
+        /policy drop;[\s\S]*ip saddr @vxlan-peers udp dport 4789 counter packets \d+ bytes \d+ accept/,
+      );
 
       assert.is(pings(peer, '10.244.0.2'), true, 'VXLAN from the listed peer still goes through');
       sendUdp(peer, '192.168.100.1', 5000, 'after');
@@ -168,9 +212,11 @@ it('with a default-drop input chain, VXLAN from the listed peer still carries th
       sendUdp(upstream, '192.0.2.1', 4789, 'not-a-peer');
       await pause(100);
       const rules = (await masq.status()).rules.filter((r) => r.chain === 'input');
-      const packets = (comment: string) => (rules.find((r) => r.comment === comment)!.expressions.find((e) => e.type === 'counter') as { packets: bigint }).packets;
+      const packets = (comment: string) =>
+        (rules.find((r) => r.comment === comment)!.expressions.find((e) => e.type === 'counter') as { packets: bigint })
+          .packets;
       assert.ok(packets('vxnet: vxlan from peers') > 0n, 'the peer rule accepted the VXLAN packets');
-      assert.is(packets('vxnet: vxlan from others'), 1n, 'the stranger\'s datagram hit the drop rule');
+      assert.is(packets('vxnet: vxlan from others'), 1n, "the stranger's datagram hit the drop rule");
 
       // Without the input chain's drop policy, the other port opens again.
       await masq.ensure({ subnet: '10.244.0.0/24', bridge: 'br0', vxlan: { port: 4789, peers: ['192.168.100.2'] } });
@@ -186,19 +232,36 @@ it('with a default-drop input chain, VXLAN from the listed peer still carries th
 it('a foreign table whose input and forward chains drop by default is reported, and does drop what vxnet accepts', async () => {
   await withNamespaces(['host', 'ctr', 'up', 'peer'], async (host, container, upstream, peer) => {
     buildLab(host, container, upstream, peer);
-    inNs(host, 'nft', ['-f', '-'], { input: 'table inet hostfw {\n chain input { type filter hook input priority 10; policy drop; }\n chain forward { type filter hook forward priority 10; policy drop; }\n}\n' });
+    inNs(host, 'nft', ['-f', '-'], {
+      input:
+        'table inet hostfw {\n chain input { type filter hook input priority 10; policy drop; }\n chain forward { type filter hook forward priority 10; policy drop; }\n}\n',
+    });
     await using masq = await Masquerade.open({ namespace: host });
     await masq.enableForwarding();
     const result = await masq.ensure({ subnet: '10.244.0.0/24', bridge: 'br0', vxlan: { peers: ['192.168.100.2'] } });
-    assert.equal(result.blocking.map((b) => `${b.table} ${b.chain} ${b.hook}`), ['hostfw input input', 'hostfw forward forward']);
+    assert.equal(
+      result.blocking.map((b) => `${b.table} ${b.chain} ${b.hook}`),
+      ['hostfw input input', 'hostfw forward forward'],
+    );
     // nf_tables runs every base chain of a hook: vxnet's accept does not overrule the other table's drop.
     assert.is(pings(peer, '10.244.0.2'), false, 'VXLAN dropped by the foreign input chain');
     // The operator's way out, as the report suggests it.
     for (const blocking of result.blocking) {
-      for (const command of blocking.suggestion.split('; ')) inNs(host, 'nft', command.replace(/^nft /, '').split(' ').map((w) => w.replace(/^"(.*)"$/, '$1')));
+      for (const command of blocking.suggestion.split('; '))
+        inNs(
+          host,
+          'nft',
+          command
+            .replace(/^nft /, '')
+            .split(' ')
+            .map((w) => w.replace(/^"(.*)"$/, '$1')),
+        );
     }
     assert.is(pings(peer, '10.244.0.2'), true, 'after the suggested rules, VXLAN goes through');
-    assert.equal((await masq.ensure({ subnet: '10.244.0.0/24', bridge: 'br0', vxlan: { peers: ['192.168.100.2'] } })).changed, false);
+    assert.equal(
+      (await masq.ensure({ subnet: '10.244.0.0/24', bridge: 'br0', vxlan: { peers: ['192.168.100.2'] } })).changed,
+      false,
+    );
     await masq.remove();
     assert.match(inNs(host, 'nft', ['list', 'tables']), /^table inet hostfw\s*$/);
   });

@@ -28,15 +28,22 @@ const nftScript = (ns: string, script: string): string => inNs(ns, 'nft', ['-f',
 /** `nft -j list ruleset` without what differs by construction: handles and nft's metainfo. */
 function rulesetJson(ns: string): unknown[] {
   const parsed = JSON.parse(nft(ns, '-j', 'list', 'ruleset')) as { nftables: Record<string, any>[] };
-  return parsed.nftables.filter((item) => !item.metainfo).map((item) => {
-    const [kind, body] = Object.entries(item)[0]!;
-    const { handle: _handle, ...rest } = body as Record<string, unknown>;
-    return { [kind]: rest };
-  });
+  return parsed.nftables
+    .filter((item) => !item.metainfo)
+    .map((item) => {
+      const [kind, body] = Object.entries(item)[0]!;
+      const { handle: _handle, ...rest } = body as Record<string, unknown>;
+      return { [kind]: rest };
+    });
 }
 
 const CONFIG: MasqueradeConfig = {
-  subnet: '10.244.0.0/24', egress: 'eth0', flags: ['persistent'], bridge: 'br0', vxlan: { port: 4789, peers: ['192.0.2.3', '192.0.2.2'] }, inputPolicy: 'drop',
+  subnet: '10.244.0.0/24',
+  egress: 'eth0',
+  flags: ['persistent'],
+  bridge: 'br0',
+  vxlan: { port: 4789, peers: ['192.0.2.3', '192.0.2.2'] },
+  inputPolicy: 'drop',
 };
 
 /**
@@ -67,26 +74,39 @@ it('parity: the table vxnet builds reads back in nft -j list ruleset exactly lik
     nftScript(theirs, EQUIVALENT_NFT);
     const a = rulesetJson(ours);
     const b = rulesetJson(theirs);
-    assert.is(a.length, 12, "table, set, 3 chains, 7 rules");
+    assert.is(a.length, 12, 'table, set, 3 chains, 7 rules');
     assert.equal(a, b);
     // And nft's own text for the masquerade rule.
-    assert.match(nft(ours, 'list', 'chain', 'ip', 'vxnet', 'postrouting'),
-      /ip saddr 10\.244\.0\.0\/24 ip daddr != 10\.244\.0\.0\/24 oifname "eth0" counter packets 0 bytes 0 masquerade persistent comment "vxnet: masquerade 10\.244\.0\.0\/24"/);
+    assert.match(
+      nft(ours, 'list', 'chain', 'ip', 'vxnet', 'postrouting'),
+      /ip saddr 10\.244\.0\.0\/24 ip daddr != 10\.244\.0\.0\/24 oifname "eth0" counter packets 0 bytes 0 masquerade persistent comment "vxnet: masquerade 10\.244\.0\.0\/24"/,
+    );
   });
 });
 
-it('parity: each rule\'s expressions are the ones nft --debug=netlink prints for the same words', async () => {
+it("parity: each rule's expressions are the ones nft --debug=netlink prints for the same words", async () => {
   await withNamespaces(['debug'], async (ns) => {
     const desired = desiredState('vxnet', normalizeConfig(CONFIG));
-    nftScript(ns, 'add table ip vxnet\nadd set ip vxnet vxlan-peers { type ipv4_addr; }\nadd chain ip vxnet postrouting { type nat hook postrouting priority srcnat; }\nadd chain ip vxnet input\nadd chain ip vxnet forward\n');
-    const commands = EQUIVALENT_NFT.trim().split('\n').filter((line) => line.startsWith('add rule '));
+    nftScript(
+      ns,
+      'add table ip vxnet\nadd set ip vxnet vxlan-peers { type ipv4_addr; }\nadd chain ip vxnet postrouting { type nat hook postrouting priority srcnat; }\nadd chain ip vxnet input\nadd chain ip vxnet forward\n',
+    );
+    const commands = EQUIVALENT_NFT.trim()
+      .split('\n')
+      .filter((line) => line.startsWith('add rule '));
     const rules = desired.chains.flatMap((c) => c.rules);
     assert.is(commands.length, rules.length);
     rules.forEach((rule, i) => {
       const words = commands[i]!.replace(/^add rule /, '').split(' ');
       const printed = inNs(ns, 'nft', ['--debug=netlink', 'add', 'rule', ...words.map((w) => w)]);
-      const theirs = printed.split('\n').filter((line) => line.trim().startsWith('[')).map((line) => line.trim());
-      const mine = formatRule(rule).split('\n').slice(1).map((line) => line.trim());
+      const theirs = printed
+        .split('\n')
+        .filter((line) => line.trim().startsWith('['))
+        .map((line) => line.trim());
+      const mine = formatRule(rule)
+        .split('\n')
+        .slice(1)
+        .map((line) => line.trim());
       assert.equal(mine, theirs, commands[i]);
     });
   });
@@ -98,7 +118,10 @@ it('rules nft wrote, with expressions vxnet does not model, are listed and writt
     const before = rulesetJson(ns);
     await using client = await Nftables.open({ namespace: ns });
     const rules = await client.listRules({ family: 'inet', table: 'hostfw' });
-    assert.ok(rules.some((r) => r.expressions.some((e) => e.type === 'raw')), 'some expressions are kept raw');
+    assert.ok(
+      rules.some((r) => r.expressions.some((e) => e.type === 'raw')),
+      'some expressions are kept raw',
+    );
     const batch = client.batch();
     for (const rule of rules) batch.deleteRule('inet', 'hostfw', rule.chain, rule.handle!);
     for (const rule of rules) batch.createRule({ ...rule, handle: undefined });
@@ -106,7 +129,10 @@ it('rules nft wrote, with expressions vxnet does not model, are listed and writt
     const after = rulesetJson(ns);
     assert.equal(after, before);
     const handlesAfter = (await client.listRules({ family: 'inet', table: 'hostfw' })).map((r) => r.handle!);
-    assert.ok(handlesAfter.every((h) => rules.every((r) => r.handle !== h)), 'every rule is a new one');
+    assert.ok(
+      handlesAfter.every((h) => rules.every((r) => r.handle !== h)),
+      'every rule is a new one',
+    );
   });
 });
 
@@ -119,7 +145,12 @@ it('atomicity: a batch whose last message fails leaves nft -j list ruleset exact
     const batch = client.batch();
     batch.createTable({ family: 'ip', name: 'vxfix-new' });
     batch.createChain({ family: 'ip', table: 'vxfix-new', name: 'c' });
-    batch.createRule({ family: 'ip', table: 'hostfw-ip', chain: 'input', expressions: [...match.udpDport(4789), verdict.accept()] });
+    batch.createRule({
+      family: 'ip',
+      table: 'hostfw-ip',
+      chain: 'input',
+      expressions: [...match.udpDport(4789), verdict.accept()],
+    });
     batch.deleteTable('ip', 'hostfw-ip');
     batch.deleteRule('ip', 'hostfw-ip', 'input', 424242n);
     const error = await client.commit(batch).catch((e) => e);
@@ -141,7 +172,20 @@ it('ensure is idempotent against the kernel, and remove leaves other tables alon
     assert.is(again.changed, false);
     assert.equal(rulesetJson(ns), once);
     assert.equal((await masq.remove()).removed, true);
-    assert.equal(rulesetJson(ns), [{ table: { family: 'inet', name: 'other' } }, { chain: { family: 'inet', table: 'other', name: 'c', type: 'filter', hook: 'forward', prio: 0, policy: 'accept' } }]);
+    assert.equal(rulesetJson(ns), [
+      { table: { family: 'inet', name: 'other' } },
+      {
+        chain: {
+          family: 'inet',
+          table: 'other',
+          name: 'c',
+          type: 'filter',
+          hook: 'forward',
+          prio: 0,
+          policy: 'accept',
+        },
+      },
+    ]);
   });
 });
 
@@ -164,7 +208,10 @@ it('catch-all: a verdict map nft filled (10.0.0.1 : accept, * : drop) lists both
     const catchAll = elements.find((e) => e.catchAll)!;
     assert.is(catchAll.key.length, 0);
     assert.is(catchAll.flags, undefined, 'the catch-all bit is catchAll, not flags');
-    assert.ok(elements.every((e) => e.raw === undefined), 'nothing left unsaid');
+    assert.ok(
+      elements.every((e) => e.raw === undefined),
+      'nothing left unsaid',
+    );
   });
 });
 
@@ -174,18 +221,39 @@ it('catch-all: added and deleted with vxnet, read back with nft -j list map', as
     const ref = { family: 'ip' as const, table: 't', set: 'm' };
     const batch = client.batch();
     batch.createTable({ family: 'ip', name: 't' });
-    batch.createSet({ family: 'ip', table: 't', name: 'm', flags: ['map'], keyType: SET_KEY_TYPES.ipv4_addr, keyLen: 4, dataType: NFT_DATA_VERDICT, dataLen: 16 });
-    batch.addElements(ref, [{ key: Uint8Array.of(10, 0, 0, 1), verdict: { verdict: 'accept' } }, { catchAll: true, verdict: { verdict: 'drop' } }]);
+    batch.createSet({
+      family: 'ip',
+      table: 't',
+      name: 'm',
+      flags: ['map'],
+      keyType: SET_KEY_TYPES.ipv4_addr,
+      keyLen: 4,
+      dataType: NFT_DATA_VERDICT,
+      dataLen: 16,
+    });
+    batch.addElements(ref, [
+      { key: Uint8Array.of(10, 0, 0, 1), verdict: { verdict: 'accept' } },
+      { catchAll: true, verdict: { verdict: 'drop' } },
+    ]);
     await client.commit(batch);
-    assert.equal(mapElements(ns, 't', 'm'), [['10.0.0.1', { accept: null }], ['*', { drop: null }]]);
+    assert.equal(mapElements(ns, 't', 'm'), [
+      ['10.0.0.1', { accept: null }],
+      ['*', { drop: null }],
+    ]);
     // Deleted as listed: the catch-all has no key, the kernel finds it by its flag.
     const listed = await client.listElements(ref);
-    await client.deleteElements(ref, listed.filter((e) => e.catchAll));
+    await client.deleteElements(
+      ref,
+      listed.filter((e) => e.catchAll),
+    );
     assert.equal(mapElements(ns, 't', 'm'), [['10.0.0.1', { accept: null }]]);
     // Jump targets survive too: a catch-all that jumps to a chain.
     await client.createChain({ family: 'ip', table: 't', name: 'other' });
     await client.addElements(ref, [{ catchAll: true, verdict: { verdict: 'jump', chain: 'other' } }]);
-    assert.equal(mapElements(ns, 't', 'm'), [['10.0.0.1', { accept: null }], ['*', { jump: { target: 'other' } }]]);
+    assert.equal(mapElements(ns, 't', 'm'), [
+      ['10.0.0.1', { accept: null }],
+      ['*', { jump: { target: 'other' } }],
+    ]);
     assert.equal((await client.listElements(ref)).map(verdictText).sort(), ['* : jump', '10.0.0.1 : accept']);
   });
 });

@@ -32,14 +32,17 @@ interface Run {
 function vxnet(args: string[], options: { inside?: string; user?: boolean } = {}): Run {
   let command = process.execPath;
   let argv = [...CLI, ...args];
-  if (options.user) [command, argv] = ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', command, ...argv]];
+  if (options.user)
+    [command, argv] = ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', command, ...argv]];
   if (options.inside) [command, argv] = ['ip', ['netns', 'exec', options.inside, command, ...argv]];
   const run = spawnSync(command, argv, { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
 function vxnetAsync(args: string[], options: { inside?: string } = {}): Promise<Run> {
-  const [command, argv] = options.inside ? ['ip', ['netns', 'exec', options.inside, process.execPath, ...CLI, ...args]] : [process.execPath, [...CLI, ...args]];
+  const [command, argv] = options.inside
+    ? ['ip', ['netns', 'exec', options.inside, process.execPath, ...CLI, ...args]]
+    : [process.execPath, [...CLI, ...args]];
   const child = spawn(command, argv as string[], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -49,8 +52,13 @@ function vxnetAsync(args: string[], options: { inside?: string } = {}): Promise<
 }
 
 /** The CLI in the background, with a way to wait for a line of its output. */
-function vxnetLive(args: string[], options: { inside?: string } = {}): { said: (pattern: RegExp) => Promise<void>; output: () => string; done: Promise<Run> } {
-  const [command, argv] = options.inside ? ['ip', ['netns', 'exec', options.inside, process.execPath, ...CLI, ...args]] : [process.execPath, [...CLI, ...args]];
+function vxnetLive(
+  args: string[],
+  options: { inside?: string } = {},
+): { said: (pattern: RegExp) => Promise<void>; output: () => string; done: Promise<Run> } {
+  const [command, argv] = options.inside
+    ? ['ip', ['netns', 'exec', options.inside, process.execPath, ...CLI, ...args]]
+    : [process.execPath, [...CLI, ...args]];
   const child = spawn(command, argv as string[], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -60,13 +68,16 @@ function vxnetLive(args: string[], options: { inside?: string } = {}): { said: (
     for (const wake of waiters.splice(0)) wake();
   });
   child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise<Run>((resolve) => child.on('exit', (code) => {
-    for (const wake of waiters.splice(0)) wake();
-    resolve({ code, stdout, stderr });
-  }));
+  const done = new Promise<Run>((resolve) =>
+    child.on('exit', (code) => {
+      for (const wake of waiters.splice(0)) wake();
+      resolve({ code, stdout, stderr });
+    }),
+  );
   const said = async (pattern: RegExp): Promise<void> => {
     while (!pattern.test(stdout)) {
-      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode} without saying ${pattern}: ${stdout}${stderr}`);
+      if (child.exitCode !== null)
+        throw new Error(`exited ${child.exitCode} without saying ${pattern}: ${stdout}${stderr}`);
       await new Promise<void>((resolve) => waiters.push(resolve));
     }
   };
@@ -75,16 +86,29 @@ function vxnetLive(args: string[], options: { inside?: string } = {}): { said: (
 
 function specFile(dir: string, host: LabHost, extra: Record<string, unknown> = {}): string {
   const file = join(dir, `host${host.index}-${Object.keys(extra).join('-') || 'plain'}.yaml`);
-  writeFileSync(file, toYaml({
-    name: 'safe', vni: 42, underlay: { device: 'eth0', address: host.address }, peers: ['192.168.100.1', '192.168.100.2'],
-    subnet: '10.30.0.0/24', gateway: '10.30.0.1', vxlan: 'vx0', bridge: 'br0', firewall: true, ...extra,
-  }));
+  writeFileSync(
+    file,
+    toYaml({
+      name: 'safe',
+      vni: 42,
+      underlay: { device: 'eth0', address: host.address },
+      peers: ['192.168.100.1', '192.168.100.2'],
+      subnet: '10.30.0.0/24',
+      gateway: '10.30.0.1',
+      vxlan: 'vx0',
+      bridge: 'br0',
+      firewall: true,
+      ...extra,
+    }),
+  );
   return file;
 }
 
 /** `vxnet apply` serving DHCP in the foreground; resolves once it says so. */
 function serveInForeground(args: string[], inside?: string): Promise<{ child: ChildProcess; output: () => string }> {
-  const [command, argv] = inside ? ['ip', ['netns', 'exec', inside, process.execPath, ...CLI, ...args]] : [process.execPath, [...CLI, ...args]];
+  const [command, argv] = inside
+    ? ['ip', ['netns', 'exec', inside, process.execPath, ...CLI, ...args]]
+    : [process.execPath, [...CLI, ...args]];
   const child = spawn(command, argv as string[], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
@@ -98,7 +122,11 @@ function serveInForeground(args: string[], inside?: string): Promise<{ child: Ch
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+  return new Promise((resolve) =>
+    child.exitCode !== null || child.signalCode !== null
+      ? resolve(child.exitCode)
+      : child.once('exit', (code) => resolve(code)),
+  );
 }
 
 const DHCP = { dhcp: { ranges: [{ start: '10.30.0.100', end: '10.30.0.150' }] } };
@@ -114,17 +142,28 @@ it('state follows the namespace, not the flag: ip netns exec apply, destroy --na
     const started = await serveInForeground(['apply', specFile(dir, h1, DHCP)], h1.ns);
     served = started.child;
     const dnsmasq = dnsmasqProcessesWith(namespaceStateDir(h1.ns));
-    assert.is(dnsmasq.length, 1, 'dnsmasq runs, with its files in the namespace\'s state directory');
+    assert.is(dnsmasq.length, 1, "dnsmasq runs, with its files in the namespace's state directory");
 
     // In the root namespace nothing of the network exists: destroy there finds nothing and stops nothing.
     const elsewhere = vxnet(['destroy', 'safe']);
     assert.is(elsewhere.code, 0, elsewhere.stderr);
     assert.match(elsewhere.stdout, /safe: nothing of it exists here/);
-    assert.equal(dnsmasqProcessesWith(namespaceStateDir(h1.ns)).map((p) => p.pid), dnsmasq.map((p) => p.pid), 'the DHCP server in the host namespace still runs');
+    assert.equal(
+      dnsmasqProcessesWith(namespaceStateDir(h1.ns)).map((p) => p.pid),
+      dnsmasq.map((p) => p.pid),
+      'the DHCP server in the host namespace still runs',
+    );
     assert.is(served.exitCode, null, 'its supervisor too');
-    assert.is(spawnSync('nft', ['-j', 'list', 'tables'], { encoding: 'utf8' }).stdout, rootBefore, 'the root namespace\'s nftables unchanged');
+    assert.is(
+      spawnSync('nft', ['-j', 'list', 'tables'], { encoding: 'utf8' }).stdout,
+      rootBefore,
+      "the root namespace's nftables unchanged",
+    );
     // Nor does a host namespace that never had it.
-    assert.match(vxnet(['status', 'safe', '--namespace', lab.host(2).ns]).stdout, /problem: nothing of network safe exists/);
+    assert.match(
+      vxnet(['status', 'safe', '--namespace', lab.host(2).ns]).stdout,
+      /problem: nothing of network safe exists/,
+    );
 
     // status by --namespace sees what ip netns exec started, and so does status from inside.
     for (const run of [vxnet(['status', 'safe', '--namespace', h1.ns]), vxnet(['status', 'safe'], { inside: h1.ns })]) {
@@ -159,7 +198,10 @@ it('status --spec on a device that differs reports the drift (exit 2), not an er
     const status = vxnet(['status', 'safe', '--namespace', h1.ns, '--spec', other]);
     assert.is(status.code, 2, status.stdout + status.stderr);
     assert.is(status.stderr, '');
-    assert.match(status.stdout, /drift: apply would refuse: link vx0 exists but differs from the spec: port is 4789, wanted 8472/);
+    assert.match(
+      status.stdout,
+      /drift: apply would refuse: link vx0 exists but differs from the spec: port is 4789, wanted 8472/,
+    );
     const json = JSON.parse(vxnet(['status', 'safe', '--namespace', h1.ns, '--spec', other, '--json']).stdout);
     assert.ok(json.drift.some((d: string) => d.includes('port is 4789, wanted 8472')));
     assert.is(vxnet(['destroy', 'safe', '--namespace', h1.ns]).code, 0);
@@ -180,7 +222,10 @@ it('writers take turns: two applies at once both succeed; apply racing destroy a
     const held = await NetworkLock.acquire('safe', h1.ns, join(namespaceStateDir(h1.ns), 'safe', 'lock'));
     const a = vxnetLive(['apply', file, '--namespace', h1.ns]);
     const b = vxnetLive(['apply', file], { inside: h1.ns });
-    await Promise.all([a.said(/waiting: network safe is being changed by pid \d+/), b.said(/waiting: network safe is being changed by pid \d+/)]);
+    await Promise.all([
+      a.said(/waiting: network safe is being changed by pid \d+/),
+      b.said(/waiting: network safe is being changed by pid \d+/),
+    ]);
     // The lock's note (who holds it) is the only file; nothing of the network is written.
     assert.equal({ ...hostResidue(h1.ns), state: [] }, before, 'nothing written while the lock is held');
     assert.equal(hostResidue(h1.ns).state, ['safe', 'safe/lock']);
@@ -189,11 +234,20 @@ it('writers take turns: two applies at once both succeed; apply racing destroy a
     const [ra, rb] = await Promise.all([a.done, b.done]);
     assert.is(ra.code, 0, ra.stderr);
     assert.is(rb.code, 0, rb.stderr);
-    assert.ok([ra, rb].some((r) => /already up to date/.test(r.stdout)), 'the second one found the work done');
-    assert.ok([ra, rb].some((r) => /✓ create link vx0/.test(r.stdout)), 'the first one did it');
+    assert.ok(
+      [ra, rb].some((r) => /already up to date/.test(r.stdout)),
+      'the second one found the work done',
+    );
+    assert.ok(
+      [ra, rb].some((r) => /✓ create link vx0/.test(r.stdout)),
+      'the first one did it',
+    );
     // Unheld, at once: both succeed, one of them finds nothing to do.
     assert.is(vxnet(['destroy', 'safe', '--namespace', h1.ns]).code, 0);
-    const [c, d] = await Promise.all([vxnetAsync(['apply', file, '--namespace', h1.ns]), vxnetAsync(['apply', file], { inside: h1.ns })]);
+    const [c, d] = await Promise.all([
+      vxnetAsync(['apply', file, '--namespace', h1.ns]),
+      vxnetAsync(['apply', file], { inside: h1.ns }),
+    ]);
     assert.is(c.code, 0, c.stderr);
     assert.is(d.code, 0, d.stderr);
     assert.ok([c, d].some((r) => /already up to date/.test(r.stdout)));
@@ -204,8 +258,14 @@ it('writers take turns: two applies at once both succeed; apply racing destroy a
     // the first left, so the host ends either fully applied or clean, never in between.
     const outcomes = { applied: 0, clean: 0 };
     for (let trial = 0; trial < 12; trial++) {
-      assert.is(vxnet([trial % 2 === 0 ? 'destroy' : 'apply', trial % 2 === 0 ? 'safe' : file, '--namespace', h1.ns]).code, 0);
-      const [apply, destroy] = await Promise.all([vxnetAsync(['apply', file, '--namespace', h1.ns]), vxnetAsync(['destroy', 'safe'], { inside: h1.ns })]);
+      assert.is(
+        vxnet([trial % 2 === 0 ? 'destroy' : 'apply', trial % 2 === 0 ? 'safe' : file, '--namespace', h1.ns]).code,
+        0,
+      );
+      const [apply, destroy] = await Promise.all([
+        vxnetAsync(['apply', file, '--namespace', h1.ns]),
+        vxnetAsync(['destroy', 'safe'], { inside: h1.ns }),
+      ]);
       assert.is(apply.code, 0, apply.stderr);
       assert.is(destroy.code, 0, destroy.stderr);
       const now = hostResidue(h1.ns);
@@ -244,13 +304,21 @@ it('the DHCP supervisor giving up: the foreground apply says so in one line and 
       process.kill(pid, 'SIGKILL');
       killed++;
       const deadline = Date.now() + 15_000;
-      while (served.exitCode === null && Date.now() < deadline && dnsmasqProcessesWith(stateDir).some((p) => p.pid === pid)) await new Promise((resolve) => setTimeout(resolve, 20));
+      while (
+        served.exitCode === null &&
+        Date.now() < deadline &&
+        dnsmasqProcessesWith(stateDir).some((p) => p.pid === pid)
+      )
+        await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const code = await exited(served);
     served = undefined;
     assert.is(code, 1, started.output());
     const lines = started.output().trim().split('\n');
-    assert.match(lines.at(-1)!, /^vxnet: DHCP for safe stopped: dnsmasq \(instance safe\) failed 5 times within 60 s; no more restarts\. Last failure: dnsmasq was killed by SIGKILL \(--debug shows dnsmasq's last words\)$/);
+    assert.match(
+      lines.at(-1)!,
+      /^vxnet: DHCP for safe stopped: dnsmasq \(instance safe\) failed 5 times within 60 s; no more restarts\. Last failure: dnsmasq was killed by SIGKILL \(--debug shows dnsmasq's last words\)$/,
+    );
     assert.is(lines.filter((line) => line.startsWith('vxnet:')).length, 1, 'one line reports it');
     assert.not.match(started.output(), /\n\s+at |Emitted 'error' event/, 'no stack trace');
 
@@ -315,13 +383,20 @@ it('a second apply from another process changes the static hosts of the DHCP ser
     const withHost = specFile(dir, h1, { dhcp: { ...DHCP.dhcp, hosts: [{ mac, ip: '10.30.0.42', name: 'web' }] } });
     const second = vxnet(['apply', withHost], { inside: h1.ns });
     assert.is(second.code, 0, second.stdout + second.stderr);
-    assert.match(second.stdout, /✓ update dhcp static hosts on br0 \(served by pid \d+: hosts file rewritten, dnsmasq pid \d+ reloaded \(SIGHUP\)\)/);
+    assert.match(
+      second.stdout,
+      /✓ update dhcp static hosts on br0 \(served by pid \d+: hosts file rewritten, dnsmasq pid \d+ reloaded \(SIGHUP\)\)/,
+    );
     assert.not.match(second.stdout, /serving DHCP/, 'the second apply does not start a server of its own');
     assert.equal(dnsmasqProcessesWith(namespaceStateDir(h1.ns)).length, 1, 'still one dnsmasq');
     // The proof is a real client: it gets the static address.
     const lease = await udhcpc(web.ns);
     assert.is(lease.ip, '10.30.0.42');
-    assert.match(vxnet(['apply', withHost], { inside: h1.ns }).stdout, /already up to date/, 'a third apply finds the hosts in place');
+    assert.match(
+      vxnet(['apply', withHost], { inside: h1.ns }).stdout,
+      /already up to date/,
+      'a third apply finds the hosts in place',
+    );
     assert.is(vxnet(['destroy', 'safe', '--namespace', h1.ns]).code, 0);
     await exited(served);
     served = undefined;

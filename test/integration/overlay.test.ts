@@ -20,11 +20,21 @@ const STATE = `/tmp/vxnet-overlay-test-${process.pid}`;
 
 function specFor(lab: Lab, host: LabHost, mode: 'multicast' | 'unicast'): OverlaySpec {
   return {
-    name: 'seed', vni: 42, port: 4789,
+    name: 'seed',
+    vni: 42,
+    port: 4789,
     underlay: { device: 'eth0', address: host.address },
     ...(mode === 'multicast' ? { group: '239.1.1.1' } : { peers: lab.hosts.map((h) => h.address) }),
-    subnet: '10.10.0.0/24', gateway: `10.10.0.${host.index}`, vxlan: 'vx0', bridge: 'br0',
-    ...(host.index === 1 ? { dhcp: { ranges: [{ start: '10.10.0.100', end: '10.10.0.199' }], leaseTime: '1h' }, masquerade: { egress: 'up0' } } : {}),
+    subnet: '10.10.0.0/24',
+    gateway: `10.10.0.${host.index}`,
+    vxlan: 'vx0',
+    bridge: 'br0',
+    ...(host.index === 1
+      ? {
+          dhcp: { ranges: [{ start: '10.10.0.100', end: '10.10.0.199' }], leaseTime: '1h' },
+          masquerade: { egress: 'up0' },
+        }
+      : {}),
     firewall: true,
   };
 }
@@ -41,16 +51,32 @@ async function upstream(lab: Lab): Promise<{ ns: string; stop: () => void }> {
   sh('ip', ['-n', h1, 'link', 'set', 'up0', 'up']);
   sh('ip', ['-n', ns, 'addr', 'add', '203.0.113.2/24', 'dev', 'eth0']);
   sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
-  const server = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e',
-    "require('net').createServer((s) => s.end(s.remoteAddress)).listen(8080, '0.0.0.0', () => console.log('listening'))"], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      process.execPath,
+      '-e',
+      "require('net').createServer((s) => s.end(s.remoteAddress)).listen(8080, '0.0.0.0', () => console.log('listening'))",
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   await new Promise<void>((resolve) => server.stdout.once('data', () => resolve()));
   return { ns, stop: () => server.kill('SIGKILL') };
 }
 
 /** What the upstream server saw as our source address, asked from a container. */
 function askUpstream(containerNs: string): string {
-  return sh('ip', ['netns', 'exec', containerNs, process.execPath, '-e',
-    "const s = require('net').connect(8080, '203.0.113.2'); let t = ''; s.on('data', (d) => (t += d)); s.on('end', () => console.log(t)); s.setTimeout(3000, () => { console.log('timeout'); process.exit(1); })"]).trim();
+  return sh('ip', [
+    'netns',
+    'exec',
+    containerNs,
+    process.execPath,
+    '-e',
+    "const s = require('net').connect(8080, '203.0.113.2'); let t = ''; s.on('data', (d) => (t += d)); s.on('end', () => console.log(t)); s.setTimeout(3000, () => { console.log('timeout'); process.exit(1); })",
+  ]).trim();
 }
 
 for (const mode of ['multicast', 'unicast'] as const) {
@@ -71,7 +97,10 @@ for (const mode of ['multicast', 'unicast'] as const) {
       const sentBefore = hosts.map((h) => h.rt.connection.stats.messagesSent);
       for (const [i, h] of lab.hosts.entries()) assert.equal(await hosts[i]!.apply(specFor(lab, h, mode)), []);
       const reads = hosts.map((h, i) => h.rt.connection.stats.messagesSent - sentBefore[i]!);
-      assert.ok(reads.every((n) => n > 0), 'the second apply did read');
+      assert.ok(
+        reads.every((n) => n > 0),
+        'the second apply did read',
+      );
 
       for (const h of lab.hosts) {
         const container = lab.addContainer(h, `c${h.index}`);
@@ -83,7 +112,8 @@ for (const mode of ['multicast', 'unicast'] as const) {
       }
       for (const from of lab.containers) {
         for (const to of lab.containers) {
-          if (from !== to) assert.ok(await lab.pingEventually(from.ns, to.address!.split('/')[0]!, 8), `${from.name} → ${to.name}`);
+          if (from !== to)
+            assert.ok(await lab.pingEventually(from.ns, to.address!.split('/')[0]!, 8), `${from.name} → ${to.name}`);
         }
       }
       // Host 3's container reaches upstream through host 1, which masquerades: upstream sees host 1's address.
@@ -98,7 +128,11 @@ for (const mode of ['multicast', 'unicast'] as const) {
 
       for (const host of hosts) await host.destroy('seed');
       const after = lab.hosts.map((h) => residue(h.ns));
-      assert.equal(after, before, 'links (state, MTU, master, addresses), FDB, nftables, ip_forward and state directories exactly as before');
+      assert.equal(
+        after,
+        before,
+        'links (state, MTU, master, addresses), FDB, nftables, ip_forward and state directories exactly as before',
+      );
       assert.equal(dnsmasqProcessesWith(STATE), [], 'no dnsmasq left');
     } finally {
       up?.stop();
@@ -123,10 +157,16 @@ it('an apply interrupted after any step leaves a state the next apply converges 
       const total = full.length;
       assert.ok(total >= 6, `steps: ${full.join('; ')}`);
       for (let stop = 0; stop < total; stop++) {
-        await host.apply(spec, { onChange: (_change, index) => { if (index === stop) throw new Error(`injected failure after step ${stop + 1}`); } }).then(
-          () => assert.unreachable('the injected failure stops apply'),
-          (error) => assert.match((error as Error).message, /injected failure/),
-        );
+        await host
+          .apply(spec, {
+            onChange: (_change, index) => {
+              if (index === stop) throw new Error(`injected failure after step ${stop + 1}`);
+            },
+          })
+          .then(
+            () => assert.unreachable('the injected failure stops apply'),
+            (error) => assert.match((error as Error).message, /injected failure/),
+          );
         assert.equal(await steps(), full.slice(stop + 1), `after step ${stop + 1}, the rest of the plan remains`);
         await host.apply(spec);
         assert.equal(await host.plan(spec), [], 'the next apply converged');
@@ -145,13 +185,43 @@ it('a matching device someone else made is used, not claimed: destroy leaves it'
   const lab = Lab.create({ hosts: 1 });
   try {
     const h = lab.host(1);
-    sh('ip', ['-n', h.ns, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42', 'group', '239.1.1.1', 'local', h.address, 'dev', 'eth0', 'dstport', '4789']);
-    const spec: OverlaySpec = { name: 'seed', vni: 42, underlay: { device: 'eth0', address: h.address }, group: '239.1.1.1', subnet: '10.10.0.0/24', gateway: '10.10.0.1', vxlan: 'vx0', bridge: 'br0' };
+    sh('ip', [
+      '-n',
+      h.ns,
+      'link',
+      'add',
+      'vx0',
+      'type',
+      'vxlan',
+      'id',
+      '42',
+      'group',
+      '239.1.1.1',
+      'local',
+      h.address,
+      'dev',
+      'eth0',
+      'dstport',
+      '4789',
+    ]);
+    const spec: OverlaySpec = {
+      name: 'seed',
+      vni: 42,
+      underlay: { device: 'eth0', address: h.address },
+      group: '239.1.1.1',
+      subnet: '10.10.0.0/24',
+      gateway: '10.10.0.1',
+      vxlan: 'vx0',
+      bridge: 'br0',
+    };
     const host = await OverlayHost.open({ namespace: h.ns, stateRoot: STATE });
     try {
       const changes = (await host.apply(spec)).map(describeChange);
       // Used as it is: brought up, enslaved, never recreated or marked.
-      assert.not.ok(changes.some((c) => /^(create|replace|delete) link vx0/.test(c)), `vx0 is used as it is: ${changes.join('; ')}`);
+      assert.not.ok(
+        changes.some((c) => /^(create|replace|delete) link vx0/.test(c)),
+        `vx0 is used as it is: ${changes.join('; ')}`,
+      );
       assert.equal(await host.plan(spec), []);
       const removed = (await host.destroy('seed')).map((c) => c.target);
       assert.equal(removed, ['link br0']);

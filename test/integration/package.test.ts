@@ -20,8 +20,20 @@ test('npm pack → install → require, import and types', () => {
     sh('npm', ['run', 'build', '--silent']);
     const tarball = sh('npm', ['pack', '--silent', '--pack-destination', scratch]).trim().split('\n').pop()!;
     writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'commonjs' }));
-    sh('npm', ['install', '--prefix', scratch, '--no-audit', '--no-fund', '--prefer-offline', join(scratch, tarball), `typescript@${require(`${root}/node_modules/typescript/package.json`).version}`, `@types/node@${require(`${root}/node_modules/@types/node/package.json`).version}`]);
-    writeFileSync(join(scratch, 'cjs.js'), `
+    sh('npm', [
+      'install',
+      '--prefix',
+      scratch,
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      join(scratch, tarball),
+      `typescript@${require(`${root}/node_modules/typescript/package.json`).version}`,
+      `@types/node@${require(`${root}/node_modules/@types/node/package.json`).version}`,
+    ]);
+    writeFileSync(
+      join(scratch, 'cjs.js'),
+      `
       const vxnet = require('vxnet');
       const core = require('vxnet/netlink');
       if (typeof vxnet.Connection.open !== 'function' || core.NLM_F_DUMP !== 0x300) throw new Error('bad exports');
@@ -30,16 +42,22 @@ test('npm pack → install → require, import and types', () => {
         console.log('cjs ' + (links.length > 0));
         c.close();
       });
-    `);
-    writeFileSync(join(scratch, 'esm.mjs'), `
+    `,
+    );
+    writeFileSync(
+      join(scratch, 'esm.mjs'),
+      `
       import { Connection, encodeRaw } from 'vxnet';
       import { ValidationError } from 'vxnet/netlink';
       const c = await Connection.open({ protocol: 0 });
       const links = await c.dumpAll(() => encodeRaw(18, 0, Buffer.alloc(16)), { operation: 'dump links' });
       console.log('esm ' + (links.length > 0) + ' ' + typeof ValidationError);
       c.close();
-    `);
-    writeFileSync(join(scratch, 'typed.ts'), `
+    `,
+    );
+    writeFileSync(
+      join(scratch, 'typed.ts'),
+      `
       import { Connection, NetlinkError, type RawMessage } from 'vxnet';
       import { attrSet, attr } from 'vxnet/netlink';
       export async function f(): Promise<RawMessage[]> {
@@ -51,8 +69,22 @@ test('npm pack → install → require, import and types', () => {
       }
       // @ts-expect-error: protocol is required
       Connection.open({});
-    `);
-    writeFileSync(join(scratch, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', noEmit: true, types: ['node'] }, files: ['typed.ts'] }));
+    `,
+    );
+    writeFileSync(
+      join(scratch, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          noEmit: true,
+          types: ['node'],
+        },
+        files: ['typed.ts'],
+      }),
+    );
     const cjs = sh('node', [join(scratch, 'cjs.js')]);
     assert.match(cjs, /cjs true/, cjs);
     assert.match(sh('node', [join(scratch, 'esm.mjs')]), /esm true function/);

@@ -13,7 +13,17 @@
  * runc then fails ("no cgroup mount found in mountinfo").
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  copyFileSync,
+  chmodSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -55,8 +65,15 @@ const daemons: ChildProcess[] = [];
 
 function specFor(h: LabHost, dhcp: boolean): OverlaySpec {
   return {
-    name: 'pmnet', vni: 45, port: 4789, underlay: { device: 'eth0', address: h.address }, group: '239.1.1.5',
-    subnet: '10.45.0.0/24', gateway: `10.45.0.${h.index}`, vxlan: 'vx0', bridge: 'br0',
+    name: 'pmnet',
+    vni: 45,
+    port: 4789,
+    underlay: { device: 'eth0', address: h.address },
+    group: '239.1.1.5',
+    subnet: '10.45.0.0/24',
+    gateway: `10.45.0.${h.index}`,
+    vxlan: 'vx0',
+    bridge: 'br0',
     ...(dhcp ? { dhcp: { ranges: [{ start: '10.45.0.100', end: '10.45.0.199' }], leaseTime: '1h' } } : {}),
   } as OverlaySpec;
 }
@@ -67,21 +84,52 @@ class Podman {
   constructor(readonly host: LabHost) {
     this.dir = join(work, `h${host.index}`);
     mkdirSync(join(this.dir, 'net.d'), { recursive: true });
-    writeFileSync(join(this.dir, 'containers.conf'), [
-      '[network]', 'network_backend = "cni"', `cni_plugin_dirs = ["${plugin.dir}", "${REFERENCE}"]`, `network_config_dir = "${join(this.dir, 'net.d')}"`,
-      '[engine]', 'runtime = "runc"', 'cgroup_manager = "cgroupfs"', 'events_logger = "file"', '',
-    ].join('\n'));
+    writeFileSync(
+      join(this.dir, 'containers.conf'),
+      [
+        '[network]',
+        'network_backend = "cni"',
+        `cni_plugin_dirs = ["${plugin.dir}", "${REFERENCE}"]`,
+        `network_config_dir = "${join(this.dir, 'net.d')}"`,
+        '[engine]',
+        'runtime = "runc"',
+        'cgroup_manager = "cgroupfs"',
+        'events_logger = "file"',
+        '',
+      ].join('\n'),
+    );
   }
 
   conflist(name: string, ipam: Record<string, unknown>): void {
-    writeFileSync(join(this.dir, 'net.d', `${name}.conflist`), JSON.stringify({ cniVersion: '1.0.0', name, plugins: [{ type: 'vxnet', network: 'pmnet', ipam }] }, null, 2));
+    writeFileSync(
+      join(this.dir, 'net.d', `${name}.conflist`),
+      JSON.stringify({ cniVersion: '1.0.0', name, plugins: [{ type: 'vxnet', network: 'pmnet', ipam }] }, null, 2),
+    );
   }
 
   run(args: string[], options: { check?: boolean } = {}): { code: number | null; out: string } {
-    const r = spawnSync('nsenter', [`--net=/run/netns/${this.host.ns}`, 'podman', '--root', join(this.dir, 'root'), '--runroot', join(this.dir, 'runroot'), '--storage-driver', 'vfs', '--tmpdir', join(this.dir, 'tmp'), ...args], {
-      encoding: 'utf8', env: { ...process.env, CONTAINERS_CONF: join(this.dir, 'containers.conf') },
-    });
-    if (options.check !== false && r.status !== 0) throw new Error(`podman ${args.join(' ')} failed (${r.status}):\n${r.stdout}${r.stderr}`);
+    const r = spawnSync(
+      'nsenter',
+      [
+        `--net=/run/netns/${this.host.ns}`,
+        'podman',
+        '--root',
+        join(this.dir, 'root'),
+        '--runroot',
+        join(this.dir, 'runroot'),
+        '--storage-driver',
+        'vfs',
+        '--tmpdir',
+        join(this.dir, 'tmp'),
+        ...args,
+      ],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, CONTAINERS_CONF: join(this.dir, 'containers.conf') },
+      },
+    );
+    if (options.check !== false && r.status !== 0)
+      throw new Error(`podman ${args.join(' ')} failed (${r.status}):\n${r.stdout}${r.stderr}`);
     return { code: r.status, out: r.stdout + r.stderr };
   }
 
@@ -99,21 +147,25 @@ function rootfsTar(): string {
   for (const d of ['bin', 'etc', 'proc', 'sys', 'dev', 'tmp']) mkdirSync(join(root, d), { recursive: true });
   copyFileSync(BUSYBOX, join(root, 'bin/busybox'));
   chmodSync(join(root, 'bin/busybox'), 0o755);
-  for (const applet of sh(BUSYBOX, ['--list']).trim().split('\n')) if (applet !== 'busybox') symlinkSync('busybox', join(root, 'bin', applet));
+  for (const applet of sh(BUSYBOX, ['--list']).trim().split('\n'))
+    if (applet !== 'busybox') symlinkSync('busybox', join(root, 'bin', applet));
   const tar = join(work, 'rootfs.tar');
   sh('tar', ['-C', root, '-cf', tar, '.']);
   return tar;
 }
 
 function vethsOn(h: LabHost): string[] {
-  return JSON.parse(sh('ip', ['-n', h.ns, '-j', 'link', 'show'])).map((l: any) => l.ifname).filter((n: string) => n.startsWith('vxc'));
+  return JSON.parse(sh('ip', ['-n', h.ns, '-j', 'link', 'show']))
+    .map((l: any) => l.ifname)
+    .filter((n: string) => n.startsWith('vxc'));
 }
 
 function reservations(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((f) => /^\d/.test(f)) : [];
 }
 
-const containerIp = (p: Podman, name: string): string => /inet (\d+\.\d+\.\d+\.\d+)\/\d+/.exec(p.run(['exec', name, 'ip', '-4', 'addr', 'show', 'eth0']).out)?.[1] ?? '';
+const containerIp = (p: Podman, name: string): string =>
+  /inet (\d+\.\d+\.\d+\.\d+)\/\d+/.exec(p.run(['exec', name, 'ip', '-4', 'addr', 'show', 'eth0']).out)?.[1] ?? '';
 
 test.before(async () => {
   if (!ready || missing.length) return;
@@ -151,8 +203,16 @@ test.after(async () => {
 
 it('host-local: containers on two hosts get addresses, ping each other across the overlay; podman rm leaves no veth, no reservation', () => {
   const [p1, p2] = podmans as [Podman, Podman];
-  p1.conflist('pm-local', { type: 'host-local', ranges: [[{ subnet: '10.45.0.0/24', rangeStart: '10.45.0.20', rangeEnd: '10.45.0.39', gateway: '10.45.0.1' }]], dataDir: join(work, 'ipam1') });
-  p2.conflist('pm-local', { type: 'host-local', ranges: [[{ subnet: '10.45.0.0/24', rangeStart: '10.45.0.40', rangeEnd: '10.45.0.59', gateway: '10.45.0.2' }]], dataDir: join(work, 'ipam2') });
+  p1.conflist('pm-local', {
+    type: 'host-local',
+    ranges: [[{ subnet: '10.45.0.0/24', rangeStart: '10.45.0.20', rangeEnd: '10.45.0.39', gateway: '10.45.0.1' }]],
+    dataDir: join(work, 'ipam1'),
+  });
+  p2.conflist('pm-local', {
+    type: 'host-local',
+    ranges: [[{ subnet: '10.45.0.0/24', rangeStart: '10.45.0.40', rangeEnd: '10.45.0.59', gateway: '10.45.0.2' }]],
+    dataDir: join(work, 'ipam2'),
+  });
   p1.run(['run', '-d', '--name', 'web1', '--network', 'pm-local', ...RUN_FLAGS, IMAGE, 'sleep', '600']);
   p2.run(['run', '-d', '--name', 'web2', '--network', 'pm-local', ...RUN_FLAGS, IMAGE, 'sleep', '600']);
   const ip1 = containerIp(p1, 'web1');
@@ -161,7 +221,11 @@ it('host-local: containers on two hosts get addresses, ping each other across th
   assert.is(ip2, '10.45.0.40');
   assert.match(p1.run(['exec', 'web1', 'ip', 'link', 'show', 'eth0']).out, 'mtu 1450');
   assert.match(p2.run(['exec', 'web2', 'ip', 'route']).out, 'default via 10.45.0.2');
-  assert.is(p2.run(['exec', 'web2', 'ping', '-c', '2', '-W', '2', ip1], { check: false }).code, 0, 'web2 (host 2) pings web1 (host 1) across VXLAN');
+  assert.is(
+    p2.run(['exec', 'web2', 'ping', '-c', '2', '-W', '2', ip1], { check: false }).code,
+    0,
+    'web2 (host 2) pings web1 (host 1) across VXLAN',
+  );
   assert.is(p1.run(['exec', 'web1', 'ping', '-c', '2', '-W', '2', ip2], { check: false }).code, 0, 'and back');
   assert.is(vethsOn(lab.host(1)).length, 1);
   assert.equal(reservations(join(work, 'ipam1', 'pm-local')), ['10.45.0.20']);
@@ -174,10 +238,14 @@ it('host-local: containers on two hosts get addresses, ping each other across th
   assert.equal(reservations(join(work, 'ipam2', 'pm-local')), [], 'no reservation left on host 2');
 });
 
-it('dhcp: a container on host 2 leases from the overlay\'s dnsmasq on host 1 (reference dhcp IPAM plugin and its daemon), reaches host 1; rm leaves no veth', async () => {
+it("dhcp: a container on host 2 leases from the overlay's dnsmasq on host 1 (reference dhcp IPAM plugin and its daemon), reaches host 1; rm leaves no veth", async () => {
   const p2 = podmans[1]!;
   const socket = join(work, 'dhcp.sock');
-  const daemon = spawn('nsenter', [`--net=/run/netns/${lab.host(2).ns}`, `${REFERENCE}/dhcp`, 'daemon', '-socketpath', socket, '-timeout', '5s'], { stdio: 'ignore' });
+  const daemon = spawn(
+    'nsenter',
+    [`--net=/run/netns/${lab.host(2).ns}`, `${REFERENCE}/dhcp`, 'daemon', '-socketpath', socket, '-timeout', '5s'],
+    { stdio: 'ignore' },
+  );
   daemons.push(daemon);
   for (let i = 0; i < 50 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 100));
   assert.ok(existsSync(socket), 'the dhcp daemon listens');
@@ -185,7 +253,11 @@ it('dhcp: a container on host 2 leases from the overlay\'s dnsmasq on host 1 (re
   p2.run(['run', '-d', '--name', 'leased', '--network', 'pm-dhcp', ...RUN_FLAGS, IMAGE, 'sleep', '600']);
   const ip = containerIp(p2, 'leased');
   assert.match(ip, /^10\.45\.0\.1\d\d$/, `an address from dnsmasq's range (${ip})`);
-  assert.is(p2.run(['exec', 'leased', 'ping', '-c', '2', '-W', '2', '10.45.0.1'], { check: false }).code, 0, 'reaches host 1\'s gateway across VXLAN');
+  assert.is(
+    p2.run(['exec', 'leased', 'ping', '-c', '2', '-W', '2', '10.45.0.1'], { check: false }).code,
+    0,
+    "reaches host 1's gateway across VXLAN",
+  );
   p2.run(['rm', '-f', '-t', '0', 'leased']);
   assert.equal(vethsOn(lab.host(2)), []);
 });

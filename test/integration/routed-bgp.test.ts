@@ -28,34 +28,69 @@ import { Lab, type LabHost } from '../helpers/lab.js';
 import { integrationReady, sh } from '../helpers/netns.js';
 import { hostResidue, namespaceStateDir } from '../helpers/residue.js';
 
-const it = integrationReady(['ip', 'nsenter', 'ping', 'dnsmasq', 'udhcpc', 'nft', 'vtysh', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra']) ? test : test.skip;
+const it = integrationReady([
+  'ip',
+  'nsenter',
+  'ping',
+  'dnsmasq',
+  'udhcpc',
+  'nft',
+  'vtysh',
+  '/usr/lib/frr/bgpd',
+  '/usr/lib/frr/zebra',
+])
+  ? test
+  : test.skip;
 const STATE = `/tmp/vxnet-bgp-test-${process.pid}`;
 const NET = 'bg';
 
-function specFor(host: LabHost, bgp: Partial<NonNullable<NonNullable<RoutedSpec['routes']>['bgp']>> = {}, extra: Partial<RoutedSpec> = {}): RoutedSpec {
+function specFor(
+  host: LabHost,
+  bgp: Partial<NonNullable<NonNullable<RoutedSpec['routes']>['bgp']>> = {},
+  extra: Partial<RoutedSpec> = {},
+): RoutedSpec {
   const i = host.index;
   const mesh = [1, 2, 3].filter((j) => j !== i).map((j) => `192.168.100.${j}`);
   return {
-    name: NET, mode: 'routed',
+    name: NET,
+    mode: 'routed',
     underlay: { device: 'eth0', address: host.address },
-    subnet: `10.20.${i}.0/24`, gateway: `10.20.${i}.1`, containerRange: '10.20.0.0/16', bridge: 'br0',
+    subnet: `10.20.${i}.0/24`,
+    gateway: `10.20.${i}.1`,
+    containerRange: '10.20.0.0/16',
+    bridge: 'br0',
     dhcp: { ranges: [{ start: `10.20.${i}.100`, end: `10.20.${i}.199` }], leaseTime: '1h' },
-    routes: { bgp: { asn: 65000, neighbors: i <= 3 ? mesh : ['192.168.100.1'], listen: '192.168.100.0/24', holdTime: 3, ...bgp } },
+    routes: {
+      bgp: {
+        asn: 65000,
+        neighbors: i <= 3 ? mesh : ['192.168.100.1'],
+        listen: '192.168.100.0/24',
+        holdTime: 3,
+        ...bgp,
+      },
+    },
     ...extra,
   };
 }
 
-const residue = (ns: string) => ({ ...hostResidue(ns, { skipLinks: /^v-c\d$/, stateRoot: STATE }), routes: routeTable(ns) });
+const residue = (ns: string) => ({
+  ...hostResidue(ns, { skipLinks: /^v-c\d$/, stateRoot: STATE }),
+  routes: routeTable(ns),
+});
 
 function routeTable(ns: string): string[] {
   return (JSON.parse(sh('ip', ['-4', '-n', ns, '-j', 'route', 'show', 'table', 'all'])) as any[])
     .filter((r) => !String(r.dev ?? '').startsWith('v-c'))
-    .map((r) => `${r.table ?? 'main'} ${r.type ?? ''} ${r.dst} ${r.gateway ?? ''} ${r.dev ?? ''} ${r.protocol ?? ''}`).sort();
+    .map((r) => `${r.table ?? 'main'} ${r.type ?? ''} ${r.dst} ${r.gateway ?? ''} ${r.dev ?? ''} ${r.protocol ?? ''}`)
+    .sort();
 }
 
 /** Routes zebra installed, as ip says them. */
 function bgpRoutes(ns: string): string[] {
-  return (JSON.parse(sh('ip', ['-n', ns, '-j', 'route', 'show'])) as any[]).filter((r) => r.protocol === 'bgp').map((r) => `${r.dst} via ${r.gateway} dev ${r.dev}`).sort();
+  return (JSON.parse(sh('ip', ['-n', ns, '-j', 'route', 'show'])) as any[])
+    .filter((r) => r.protocol === 'bgp')
+    .map((r) => `${r.dst} via ${r.gateway} dev ${r.dev}`)
+    .sort();
 }
 
 function frrDir(ns: string): string {
@@ -84,8 +119,18 @@ async function until(what: string, seconds: number, check: () => boolean): Promi
 }
 
 async function peerEcho(ns: string, address: string, port: number): Promise<() => void> {
-  const server = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e',
-    `require('net').createServer((s) => s.end(s.remoteAddress)).listen(${port}, '${address}', () => console.log('listening'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      process.execPath,
+      '-e',
+      `require('net').createServer((s) => s.end(s.remoteAddress)).listen(${port}, '${address}', () => console.log('listening'))`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   await new Promise<void>((resolve, reject) => {
     server.stdout.once('data', () => resolve());
     server.once('exit', (code) => reject(new Error(`peer echo in ${ns} exited ${code}`)));
@@ -94,8 +139,14 @@ async function peerEcho(ns: string, address: string, port: number): Promise<() =
 }
 
 function ask(ns: string, address: string, port: number): string {
-  return sh('ip', ['netns', 'exec', ns, process.execPath, '-e',
-    `const s = require('net').connect(${port}, '${address}'); let t = ''; s.on('data', (d) => (t += d)); s.on('end', () => console.log(t)); s.on('error', (e) => { console.log('error ' + e.code); process.exit(1); }); s.setTimeout(3000, () => { console.log('timeout'); process.exit(1); })`]).trim();
+  return sh('ip', [
+    'netns',
+    'exec',
+    ns,
+    process.execPath,
+    '-e',
+    `const s = require('net').connect(${port}, '${address}'); let t = ''; s.on('data', (d) => (t += d)); s.on('end', () => console.log(t)); s.on('error', (e) => { console.log('error ' + e.code); process.exit(1); }); s.setTimeout(3000, () => { console.log('timeout'); process.exit(1); })`,
+  ]).trim();
 }
 
 it('routed BGP: FRR per host, full iBGP mesh, DHCP, every pair talks with real addresses; a 4th host joins through listen; bgpd killed → withdrawn, restarted → back; destroy leaves nothing', async () => {
@@ -106,22 +157,37 @@ it('routed BGP: FRR per host, full iBGP mesh, DHCP, every pair talks with real a
   try {
     const before = lab.hosts.map((h) => residue(h.ns));
     for (const h of lab.hosts) {
-      const host = await OverlayHost.open({ namespace: h.ns, stateRoot: STATE, frr: { restart: { initialDelayMs: 1000 } } });
+      const host = await OverlayHost.open({
+        namespace: h.ns,
+        stateRoot: STATE,
+        frr: { restart: { initialDelayMs: 1000 } },
+      });
       host.on('frrFailed', (_n, e) => failures.push(e.message));
       hosts.push(host);
     }
     for (const h of lab.hosts.slice(0, 3)) {
       const changes = (await hosts[h.index - 1]!.apply(specFor(h))).map(describeChange);
-      assert.ok(changes.some((c) => /^start frr of bg \(zebra \+ bgpd, AS 65000/.test(c)), changes.join('; '));
+      assert.ok(
+        changes.some((c) => /^start frr of bg \(zebra \+ bgpd, AS 65000/.test(c)),
+        changes.join('; '),
+      );
     }
     // Each of hosts 1-3 learns the two others' subnets from BGP; zebra installs them (proto bgp), never its own.
     for (const h of lab.hosts.slice(0, 3)) {
       const want = [1, 2, 3].filter((j) => j !== h.index).map((j) => `10.20.${j}.0/24 via 192.168.100.${j} dev eth0`);
-      await until(`host ${h.index} routes`, 20, () => JSON.stringify(bgpRoutes(h.ns)) === JSON.stringify(want)).catch((e) => assert.unreachable(`${e.message}: ${bgpRoutes(h.ns).join('; ')}`));
+      await until(`host ${h.index} routes`, 20, () => JSON.stringify(bgpRoutes(h.ns)) === JSON.stringify(want)).catch(
+        (e) => assert.unreachable(`${e.message}: ${bgpRoutes(h.ns).join('; ')}`),
+      );
       const peers = vtyshSummary(h.ns);
-      assert.equal(Object.keys(peers).sort(), [1, 2, 3].filter((j) => j !== h.index).map((j) => `192.168.100.${j}`));
+      assert.equal(
+        Object.keys(peers).sort(),
+        [1, 2, 3].filter((j) => j !== h.index).map((j) => `192.168.100.${j}`),
+      );
       // Each peer sends its own subnet, and (reflecting) the third host's once it has it.
-      assert.ok(Object.values(peers).every((p) => p.state === 'Established' && (p.pfxRcd ?? 0) >= 1), JSON.stringify(peers));
+      assert.ok(
+        Object.values(peers).every((p) => p.state === 'Established' && (p.pfxRcd ?? 0) >= 1),
+        JSON.stringify(peers),
+      );
     }
     // A second apply changes nothing; status says what FRR says.
     for (const h of lab.hosts.slice(0, 3)) assert.equal(await hosts[h.index - 1]!.plan(specFor(h)), []);
@@ -131,9 +197,15 @@ it('routed BGP: FRR per host, full iBGP mesh, DHCP, every pair talks with real a
     assert.is(status.bgp?.running, true);
     assert.is(status.bgp?.asn, 65000);
     assert.is(status.bgp?.established, 2);
-    assert.equal(status.bgp?.peers.map((p) => `${p.address} ${p.state}`), ['192.168.100.2 Established', '192.168.100.3 Established']);
+    assert.equal(
+      status.bgp?.peers.map((p) => `${p.address} ${p.state}`),
+      ['192.168.100.2 Established', '192.168.100.3 Established'],
+    );
     assert.ok(status.bgp?.peers.every((p) => p.prefixesReceived >= 1));
-    assert.equal(status.bgp?.routes.map((r) => `${r.dst} ${r.via} ${r.dev}`), ['10.20.2.0/24 192.168.100.2 eth0', '10.20.3.0/24 192.168.100.3 eth0']);
+    assert.equal(
+      status.bgp?.routes.map((r) => `${r.dst} ${r.via} ${r.dev}`),
+      ['10.20.2.0/24 192.168.100.2 eth0', '10.20.3.0/24 192.168.100.3 eth0'],
+    );
 
     // Containers: DHCP from their host's dnsmasq; every pair pings and sees the other's own address.
     for (const h of lab.hosts.slice(0, 3)) {
@@ -159,11 +231,20 @@ it('routed BGP: FRR per host, full iBGP mesh, DHCP, every pair talks with real a
     const h4 = lab.host(4);
     await hosts[3]!.apply(specFor(h4));
     for (const h of lab.hosts.slice(0, 3)) {
-      await until(`host ${h.index} learns 10.20.4.0/24`, 20, () => bgpRoutes(h.ns).includes('10.20.4.0/24 via 192.168.100.4 dev eth0'));
+      await until(`host ${h.index} learns 10.20.4.0/24`, 20, () =>
+        bgpRoutes(h.ns).includes('10.20.4.0/24 via 192.168.100.4 dev eth0'),
+      );
     }
     await until('host 4 learns every subnet', 20, () => bgpRoutes(h4.ns).length === 3);
-    assert.equal(bgpRoutes(h4.ns), ['10.20.1.0/24 via 192.168.100.1 dev eth0', '10.20.2.0/24 via 192.168.100.2 dev eth0', '10.20.3.0/24 via 192.168.100.3 dev eth0']);
-    assert.ok(Object.keys(vtyshSummary(lab.host(1).ns)).some((p) => p.includes('192.168.100.4')), 'host 1 has a (dynamic) session with host 4');
+    assert.equal(bgpRoutes(h4.ns), [
+      '10.20.1.0/24 via 192.168.100.1 dev eth0',
+      '10.20.2.0/24 via 192.168.100.2 dev eth0',
+      '10.20.3.0/24 via 192.168.100.3 dev eth0',
+    ]);
+    assert.ok(
+      Object.keys(vtyshSummary(lab.host(1).ns)).some((p) => p.includes('192.168.100.4')),
+      'host 1 has a (dynamic) session with host 4',
+    );
     const c4 = lab.addContainer(h4, 'c4');
     sh('ip', ['-n', h4.ns, 'link', 'set', c4.hostDev, 'master', 'br0', 'up']);
     const lease4 = await lab.dhcp(c4);
@@ -174,11 +255,22 @@ it('routed BGP: FRR per host, full iBGP mesh, DHCP, every pair talks with real a
     const h2status = await hosts[1]!.status(NET);
     const bgpdPid = h2status.bgp!.pids.bgpd!;
     process.kill(bgpdPid, 'SIGKILL');
-    const withdrawnMs = await until('10.20.2.0/24 withdrawn from host 1 and 3', 3 + 1, () =>
-      !bgpRoutes(lab.host(1).ns).some((r) => r.startsWith('10.20.2.0/24')) && !bgpRoutes(lab.host(3).ns).some((r) => r.startsWith('10.20.2.0/24')));
+    const withdrawnMs = await until(
+      '10.20.2.0/24 withdrawn from host 1 and 3',
+      3 + 1,
+      () =>
+        !bgpRoutes(lab.host(1).ns).some((r) => r.startsWith('10.20.2.0/24')) &&
+        !bgpRoutes(lab.host(3).ns).some((r) => r.startsWith('10.20.2.0/24')),
+    );
     assert.ok(withdrawnMs <= 3000, `withdrawn within the hold time (${withdrawnMs} ms)`);
-    assert.is(lab.ping(lab.containers[0]!.ns, ip(lab.containers[1]!), { count: 1 }), false, 'host 2\'s containers unreachable meanwhile');
-    await until('10.20.2.0/24 back on hosts 1, 3, 4', 20, () => [1, 3, 4].every((j) => bgpRoutes(lab.host(j).ns).includes('10.20.2.0/24 via 192.168.100.2 dev eth0')));
+    assert.is(
+      lab.ping(lab.containers[0]!.ns, ip(lab.containers[1]!), { count: 1 }),
+      false,
+      "host 2's containers unreachable meanwhile",
+    );
+    await until('10.20.2.0/24 back on hosts 1, 3, 4', 20, () =>
+      [1, 3, 4].every((j) => bgpRoutes(lab.host(j).ns).includes('10.20.2.0/24 via 192.168.100.2 dev eth0')),
+    );
     const after = await hosts[1]!.status(NET);
     assert.is(after.bgp?.restarts.bgpd, 1);
     assert.ok(after.bgp?.pids.bgpd !== bgpdPid);
@@ -187,7 +279,10 @@ it('routed BGP: FRR per host, full iBGP mesh, DHCP, every pair talks with real a
 
     // Destroy: daemons, sockets, state, routes, links, tables all gone.
     for (const host of hosts) await host.destroy(NET);
-    assert.equal(lab.hosts.map((h) => residue(h.ns)), before);
+    assert.equal(
+      lab.hosts.map((h) => residue(h.ns)),
+      before,
+    );
     assert.equal(frrProcesses(), [], 'no FRR daemon left');
     assert.equal(dnsmasqProcessesWith(STATE), [], 'no dnsmasq left');
   } finally {
@@ -203,13 +298,17 @@ it('bad inputs: ASN out of range, FRR missing, FRR failing to start (its words),
   try {
     const [h1, h2] = [lab.host(1), lab.host(2)];
     const before = residue(h1.ns);
-    const two = (h: LabHost, extra: Partial<RoutedSpec> = {}) => specFor(h, { neighbors: [h === h1 ? h2.address : h1.address], listen: undefined }, extra);
+    const two = (h: LabHost, extra: Partial<RoutedSpec> = {}) =>
+      specFor(h, { neighbors: [h === h1 ? h2.address : h1.address], listen: undefined }, extra);
 
     // ASN out of range: a ValidationError on the field, nothing written.
     {
       const host = await OverlayHost.open({ namespace: h1.ns, stateRoot: STATE });
       try {
-        const error = await host.apply(specFor(h1, { asn: 4294967296 })).then(() => undefined, (e) => e);
+        const error = await host.apply(specFor(h1, { asn: 4294967296 })).then(
+          () => undefined,
+          (e) => e,
+        );
         assert.instance(error, ValidationError);
         assert.is((error as ValidationError).field, 'routes.bgp.asn');
         assert.equal(residue(h1.ns), before);
@@ -221,9 +320,15 @@ it('bad inputs: ASN out of range, FRR missing, FRR failing to start (its words),
     {
       const host = await OverlayHost.open({ namespace: h1.ns, stateRoot: STATE, frr: { frrDir: '/nonexistent/frr' } });
       try {
-        const error = await host.apply(two(h1)).then(() => undefined, (e) => e);
+        const error = await host.apply(two(h1)).then(
+          () => undefined,
+          (e) => e,
+        );
         assert.instance(error, PreflightError, String(error));
-        assert.match((error as Error).message, /zebra is not at \/nonexistent\/frr\/zebra: install FRR: Debian\/Ubuntu: apt-get install frr/);
+        assert.match(
+          (error as Error).message,
+          /zebra is not at \/nonexistent\/frr\/zebra: install FRR: Debian\/Ubuntu: apt-get install frr/,
+        );
         assert.equal(residue(h1.ns), before);
       } finally {
         await host.close();
@@ -236,12 +341,19 @@ it('bad inputs: ASN out of range, FRR missing, FRR failing to start (its words),
       chmodSync(join(fake, 'bgpd'), 0o755);
       const host = await OverlayHost.open({ namespace: h1.ns, stateRoot: STATE, frr: { frrDir: fake } });
       try {
-        const error = await host.apply(two(h1)).then(() => undefined, (e) => e);
+        const error = await host.apply(two(h1)).then(
+          () => undefined,
+          (e) => e,
+        );
         assert.instance(error, Error);
         const cause = (error as Error).cause;
         assert.instance(cause, FrrStartError, String(error));
         assert.is((cause as FrrStartError).daemon, 'bgpd');
-        assert.match((error as Error).message, /FRR bgpd \(network bg\) failed to start: bgpd exited with code \d+; bgpd said:[\s\S]*no-such-option/, (error as Error).message);
+        assert.match(
+          (error as Error).message,
+          /FRR bgpd \(network bg\) failed to start: bgpd exited with code \d+; bgpd said:[\s\S]*no-such-option/,
+          (error as Error).message,
+        );
         assert.equal(frrProcesses(), [], 'zebra, started first, was stopped again');
         await host.destroy(NET);
         assert.equal(residue(h1.ns), before);
@@ -259,14 +371,28 @@ it('bad inputs: ASN out of range, FRR missing, FRR failing to start (its words),
       const host2 = await OverlayHost.open({ namespace: h2.ns, stateRoot: STATE });
       try {
         const changes = (await host1.apply(two(h1))).map(describeChange);
-        assert.ok(changes.some((c) => c.startsWith('start frr of bg')), changes.join('; '));
+        assert.ok(
+          changes.some((c) => c.startsWith('start frr of bg')),
+          changes.join('; '),
+        );
         // An overlapping announcement: host 2 claims 10.20.1.128/25, inside host 1's subnet. Reported, never installed.
         await host2.apply(two(h2, { subnet: '10.20.1.128/25', gateway: '10.20.1.129', dhcp: undefined }));
-        await until('host 1 sees the overlap', 20, () => spawnSync('vtysh', ['--vty_socket', frrDir(h1.ns), '-c', 'show bgp ipv4 unicast 10.20.1.128/25 json'], { encoding: 'utf8' }).stdout.includes('192.168.100.2'));
+        await until('host 1 sees the overlap', 20, () =>
+          spawnSync('vtysh', ['--vty_socket', frrDir(h1.ns), '-c', 'show bgp ipv4 unicast 10.20.1.128/25 json'], {
+            encoding: 'utf8',
+          }).stdout.includes('192.168.100.2'),
+        );
         const status = await host1.status(NET, two(h1));
         assert.equal(status.bgp?.overlapping, [{ prefix: '10.20.1.128/25', from: '192.168.100.2' }]);
-        assert.ok(status.problems.some((p) => /192\.168\.100\.2 announces 10\.20\.1\.128\/25, which overlaps this host's subnet 10\.20\.1\.0\/24: not installed/.test(p)), status.problems.join('; '));
-        assert.equal(bgpRoutes(h1.ns), [], 'not installed over br0\'s subnet');
+        assert.ok(
+          status.problems.some((p) =>
+            /192\.168\.100\.2 announces 10\.20\.1\.128\/25, which overlaps this host's subnet 10\.20\.1\.0\/24: not installed/.test(
+              p,
+            ),
+          ),
+          status.problems.join('; '),
+        );
+        assert.equal(bgpRoutes(h1.ns), [], "not installed over br0's subnet");
         await host1.destroy(NET);
         await host2.destroy(NET);
         assert.equal(residue(h1.ns), before);

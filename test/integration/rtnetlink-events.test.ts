@@ -15,13 +15,20 @@ const it = integrationReady(['ip', 'bridge', 'nsenter']) ? test : test.skip;
 /** A one-line description of an event, for assertions a person can read. */
 function describe(event: RtEvent): string {
   switch (event.kind) {
-    case 'link': return `link ${event.action} ${event.link.ifname}`;
-    case 'address': return `address ${event.action} ${event.address.local ?? event.address.address}/${event.address.prefixlen}`;
-    case 'route': return `route ${event.action} ${event.route.dst ?? 'default'}/${event.route.dst_len} table ${event.route.table ?? event.route.rtm_table}`;
-    case 'neighbour': return `neighbour ${event.action} ${event.neighbour.dst}`;
-    case 'fdb': return `fdb ${event.action} ${event.entry.lladdr} dst ${event.entry.dst ?? '-'}`;
-    case 'synced': return 'synced';
-    case 'overrun': return 'overrun';
+    case 'link':
+      return `link ${event.action} ${event.link.ifname}`;
+    case 'address':
+      return `address ${event.action} ${event.address.local ?? event.address.address}/${event.address.prefixlen}`;
+    case 'route':
+      return `route ${event.action} ${event.route.dst ?? 'default'}/${event.route.dst_len} table ${event.route.table ?? event.route.rtm_table}`;
+    case 'neighbour':
+      return `neighbour ${event.action} ${event.neighbour.dst}`;
+    case 'fdb':
+      return `fdb ${event.action} ${event.entry.lladdr} dst ${event.entry.dst ?? '-'}`;
+    case 'synced':
+      return 'synced';
+    case 'overrun':
+      return 'overrun';
   }
 }
 
@@ -30,7 +37,13 @@ function describe(event: RtEvent): string {
  * collects events until `done(seen)` says so. A deadline ends the stream
  * through its AbortSignal, also when no event comes at all.
  */
-async function collect(rt: Rtnetlink, options: Omit<EventOptions, 'listFirst' | 'signal'>, act: () => void | Promise<void>, done: (seen: string[]) => boolean, timeoutMs = 10_000): Promise<string[]> {
+async function collect(
+  rt: Rtnetlink,
+  options: Omit<EventOptions, 'listFirst' | 'signal'>,
+  act: () => void | Promise<void>,
+  done: (seen: string[]) => boolean,
+  timeoutMs = 10_000,
+): Promise<string[]> {
   const seen: string[] = [];
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), timeoutMs);
@@ -77,23 +90,56 @@ it('listFirst: existing links, addresses, routes and neighbours, then synced, th
     assert.ok(synced > 0, `a synced marker after the listing:\n${seen.join('\n')}`);
     const before = seen.slice(0, synced);
     const after = seen.slice(synced + 1);
-    assert.ok(before.every((line) => / existing /.test(line)), 'only existing objects before synced');
-    assert.ok(after.every((line) => / (new|del) /.test(line)), 'only live changes after synced');
-    for (const line of ['link existing lo', 'link existing ev0', 'link existing ev1', 'address existing 10.60.0.1/24', 'route existing 10.61.0.0/16 table 254', 'neighbour existing 10.60.0.7']) {
+    assert.ok(
+      before.every((line) => / existing /.test(line)),
+      'only existing objects before synced',
+    );
+    assert.ok(
+      after.every((line) => / (new|del) /.test(line)),
+      'only live changes after synced',
+    );
+    for (const line of [
+      'link existing lo',
+      'link existing ev0',
+      'link existing ev1',
+      'address existing 10.60.0.1/24',
+      'route existing 10.61.0.0/16 table 254',
+      'neighbour existing 10.60.0.7',
+    ]) {
       assert.ok(before.includes(line), `listed first: ${line}\n${before.join('\n')}`);
     }
     // The listing is what a list call returns (the live changes have been undone by now).
     assert.is(before.filter((l) => l.startsWith('link ')).length, (await rt.links.list()).length);
     assert.is(before.filter((l) => l.startsWith('neighbour ')).length, (await rt.neighbours.list()).length);
     for (const line of [
-      'link new ev2', 'link new ev3', 'address new 10.60.0.9/24', 'route new 10.62.0.0/16 table 254', 'neighbour new 10.60.0.8',
-      'neighbour del 10.60.0.8', 'route del 10.62.0.0/16 table 254', 'address del 10.60.0.9/24', 'link del ev2', 'link del ev3',
+      'link new ev2',
+      'link new ev3',
+      'address new 10.60.0.9/24',
+      'route new 10.62.0.0/16 table 254',
+      'neighbour new 10.60.0.8',
+      'neighbour del 10.60.0.8',
+      'route del 10.62.0.0/16 table 254',
+      'address del 10.60.0.9/24',
+      'link del ev2',
+      'link del ev3',
     ]) {
       assert.ok(after.includes(line), `live: ${line}\n${after.join('\n')}`);
     }
-    const order = ['link new ev2', 'address new 10.60.0.9/24', 'route new 10.62.0.0/16 table 254', 'neighbour new 10.60.0.8', 'neighbour del 10.60.0.8',
-      'route del 10.62.0.0/16 table 254', 'address del 10.60.0.9/24', 'link del ev2'].map((line) => after.indexOf(line));
-    assert.equal(order, [...order].sort((a, b) => a - b), 'in the order they happened');
+    const order = [
+      'link new ev2',
+      'address new 10.60.0.9/24',
+      'route new 10.62.0.0/16 table 254',
+      'neighbour new 10.60.0.8',
+      'neighbour del 10.60.0.8',
+      'route del 10.62.0.0/16 table 254',
+      'address del 10.60.0.9/24',
+      'link del ev2',
+    ].map((line) => after.indexOf(line));
+    assert.equal(
+      order,
+      [...order].sort((a, b) => a - b),
+      'in the order they happened',
+    );
   });
 });
 
@@ -113,7 +159,10 @@ it('IPv6 groups: addresses and routes of IPv6 only when asked for', async () => 
       (s) => s.includes('route new 2001:db8:71::/64 table 254'),
     );
     assert.ok(seen.includes('address new 2001:db8:70::1/64'), seen.join('\n'));
-    assert.not.ok(seen.some((line) => line.includes('10.70.0.')), `no IPv4 events:\n${seen.join('\n')}`);
+    assert.not.ok(
+      seen.some((line) => line.includes('10.70.0.')),
+      `no IPv4 events:\n${seen.join('\n')}`,
+    );
   });
 });
 
@@ -124,13 +173,15 @@ it('an AbortSignal ends a stream that is waiting for an event, and closes its re
     const started = Date.now();
     setTimeout(() => controller.abort(), 300);
     const seen: string[] = [];
-    for await (const event of rt.events({ groups: ['ipv6-route'], signal: controller.signal })) seen.push(describe(event));
+    for await (const event of rt.events({ groups: ['ipv6-route'], signal: controller.signal }))
+      seen.push(describe(event));
     assert.equal(seen, [], 'nothing happened in the namespace');
     assert.ok(Date.now() - started < 5_000, 'the stream ended soon after the abort');
     // Aborted before it starts: no subscription at all.
     const already = new AbortController();
     already.abort();
-    for await (const event of rt.events({ groups: ['link'], listFirst: true, signal: already.signal })) assert.unreachable(`no event after an abort: ${describe(event)}`);
+    for await (const event of rt.events({ groups: ['link'], listFirst: true, signal: already.signal }))
+      assert.unreachable(`no event after an abort: ${describe(event)}`);
   });
 });
 
@@ -146,13 +197,21 @@ it('FDB entries arrive as fdb events, never as neighbours; listFirst lists them 
       ipIn(ns, 'neigh', 'add', '10.80.0.1', 'lladdr', '02:00:00:00:00:01', 'dev', 'ev0');
     };
     const neighbours = await collect(rt, { groups: ['neighbour'] }, act, (s) => s.includes('neighbour new 10.80.0.1'));
-    assert.not.ok(neighbours.some((line) => line.startsWith('fdb ') || line.includes('192.0.2.')), `no FDB entries among neighbours:\n${neighbours.join('\n')}`);
+    assert.not.ok(
+      neighbours.some((line) => line.startsWith('fdb ') || line.includes('192.0.2.')),
+      `no FDB entries among neighbours:\n${neighbours.join('\n')}`,
+    );
     sh('bridge', ['-n', ns, 'fdb', 'del', '00:00:00:00:00:00', 'dev', 'vx0', 'dst', '192.0.2.2']);
     ipIn(ns, 'neigh', 'del', '10.80.0.1', 'dev', 'ev0');
-    const fdb = await collect(rt, { groups: ['fdb'] }, act, (s) => s.includes('fdb new 00:00:00:00:00:00 dst 192.0.2.2'));
+    const fdb = await collect(rt, { groups: ['fdb'] }, act, (s) =>
+      s.includes('fdb new 00:00:00:00:00:00 dst 192.0.2.2'),
+    );
     assert.ok(fdb.includes('fdb existing 00:00:00:00:00:00 dst 192.0.2.1'), fdb.join('\n'));
     assert.ok(fdb.includes('fdb new 00:00:00:00:00:00 dst 192.0.2.2'), fdb.join('\n'));
-    assert.not.ok(fdb.some((line) => line.startsWith('neighbour ')), `no neighbours among FDB entries:\n${fdb.join('\n')}`);
+    assert.not.ok(
+      fdb.some((line) => line.startsWith('neighbour ')),
+      `no neighbours among FDB entries:\n${fdb.join('\n')}`,
+    );
   });
 });
 
@@ -163,7 +222,10 @@ it('a veth created with its peer directly in another namespace; each namespace s
     const seen = await collect(
       there,
       { groups: ['link'] },
-      () => here.links.create({ ifname: 'vh0', kind: 'veth', peer: { ifname: 'vh1', namespace: away } }).then(() => undefined),
+      () =>
+        here.links
+          .create({ ifname: 'vh0', kind: 'veth', peer: { ifname: 'vh1', namespace: away } })
+          .then(() => undefined),
       (s) => s.includes('link new vh1'),
     );
     assert.ok(seen.includes('link new vh1'), `the other namespace saw the peer appear:\n${seen.join('\n')}`);
@@ -174,7 +236,10 @@ it('a veth created with its peer directly in another namespace; each namespace s
     assert.is(peer.linkinfo?.info_kind, 'veth');
     assert.is(mine.link, peer.ifindex, 'vh0 points at the index of vh1 in its namespace');
     assert.is(peer.link, mine.ifindex, 'and back');
-    assert.ok(mine.link_netnsid !== undefined && peer.link_netnsid !== undefined, 'each side says the peer is in another namespace');
+    assert.ok(
+      mine.link_netnsid !== undefined && peer.link_netnsid !== undefined,
+      'each side says the peer is in another namespace',
+    );
     assert.is(await here.links.find('vh1'), undefined, 'vh1 is not here');
     assert.is(await there.links.find('vh0'), undefined, 'vh0 is not there');
     // The same operations, each in its own namespace.
@@ -184,11 +249,19 @@ it('a veth created with its peer directly in another namespace; each namespace s
     await there.links.set('vh1', { up: true });
     await here.routes.add({ dst: '10.91.0.0/16', gateway: '10.90.0.2' });
     await there.neighbours.add({ dev: 'vh1', dst: '10.90.0.1', lladdr: mine.address! });
-    assert.equal((await here.addresses.list({ family: 4, dev: 'vh0' })).map((a) => a.local), ['10.90.0.1']);
-    assert.equal((await there.addresses.list({ family: 4, dev: 'vh1' })).map((a) => a.local), ['10.90.0.2']);
+    assert.equal(
+      (await here.addresses.list({ family: 4, dev: 'vh0' })).map((a) => a.local),
+      ['10.90.0.1'],
+    );
+    assert.equal(
+      (await there.addresses.list({ family: 4, dev: 'vh1' })).map((a) => a.local),
+      ['10.90.0.2'],
+    );
     assert.ok((await here.routes.list({ family: 4 })).some((r) => r.dst === '10.91.0.0'));
     assert.not.ok((await there.routes.list({ family: 4 })).some((r) => r.dst === '10.91.0.0'));
-    assert.ok((await there.neighbours.list({ dev: 'vh1' })).some((n) => n.dst === '10.90.0.1' && n.lladdr === mine.address));
+    assert.ok(
+      (await there.neighbours.list({ dev: 'vh1' })).some((n) => n.dst === '10.90.0.1' && n.lladdr === mine.address),
+    );
     // The link works: a ping across the two namespaces.
     sh('ip', ['netns', 'exec', home, 'ping', '-c', '1', '-W', '2', '10.90.0.2']);
     // Deleting one side takes the other with it.

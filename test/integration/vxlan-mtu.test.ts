@@ -22,9 +22,26 @@ import { integrationReady, ipIn, ipJson } from '../helpers/netns.js';
 const it = integrationReady(['ip', 'nsenter', 'nft']) ? test : test.skip;
 const CLI = ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts')];
 
-const v4 = (mtu?: number): VxlanSpec => ({ name: 'vx0', vni: 42, underlay: 'eth0', local: '192.168.100.1', peers: ['192.168.100.2'], owner: 'demo', ...(mtu ? { mtu } : {}) });
-const v6 = (mtu?: number): VxlanSpec => ({ name: 'vx0', vni: 42, underlay: 'eth0', local: 'fd00:100::1', peers: ['fd00:100::2'], owner: 'demo', ...(mtu ? { mtu } : {}) });
-const mtus = (ns: string): Record<string, number> => Object.fromEntries(ipJson<any[]>(ns, 'link', 'show').map((l) => [l.ifname, l.mtu]));
+const v4 = (mtu?: number): VxlanSpec => ({
+  name: 'vx0',
+  vni: 42,
+  underlay: 'eth0',
+  local: '192.168.100.1',
+  peers: ['192.168.100.2'],
+  owner: 'demo',
+  ...(mtu ? { mtu } : {}),
+});
+const v6 = (mtu?: number): VxlanSpec => ({
+  name: 'vx0',
+  vni: 42,
+  underlay: 'eth0',
+  local: 'fd00:100::1',
+  peers: ['fd00:100::2'],
+  owner: 'demo',
+  ...(mtu ? { mtu } : {}),
+});
+const mtus = (ns: string): Record<string, number> =>
+  Object.fromEntries(ipJson<any[]>(ns, 'link', 'show').map((l) => [l.ifname, l.mtu]));
 
 async function withHost(family: 4 | 6, body: (ns: string, rt: Rtnetlink) => Promise<void>): Promise<void> {
   const lab = Lab.create({ hosts: 1, family });
@@ -63,16 +80,30 @@ it('mtu 1460 over a 1500-byte IPv4 underlay: refused before anything is created 
     const error = await failure(() => ensureVxlan(rt, v4(1460)));
     assert.instance(error, ValidationError);
     assert.is((error as ValidationError).field, 'mtu');
-    assert.match(error.message, /vx0 cannot carry more than 1450 over its underlay eth0: eth0's MTU 1500 - 50 bytes of VXLAN over IPv4/);
+    assert.match(
+      error.message,
+      /vx0 cannot carry more than 1450 over its underlay eth0: eth0's MTU 1500 - 50 bytes of VXLAN over IPv4/,
+    );
     assert.equal(mtus(ns), before);
 
     const dir = mkdtempSync(join(tmpdir(), 'vxnet-mtu-'));
     try {
       const file = join(dir, 'demo.json');
-      writeFileSync(file, JSON.stringify({
-        name: 'demo', vni: 42, port: 4789, underlay: { device: 'eth0', address: '192.168.100.1' }, peers: ['192.168.100.2'],
-        subnet: '10.10.0.0/24', gateway: '10.10.0.1', vxlan: 'vx0', bridge: 'br0', mtu: 1460,
-      }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          name: 'demo',
+          vni: 42,
+          port: 4789,
+          underlay: { device: 'eth0', address: '192.168.100.1' },
+          peers: ['192.168.100.2'],
+          subnet: '10.10.0.0/24',
+          gateway: '10.10.0.1',
+          vxlan: 'vx0',
+          bridge: 'br0',
+          mtu: 1460,
+        }),
+      );
       const run = spawnSync(process.execPath, [...CLI, 'apply', file, '--namespace', ns], { encoding: 'utf8' });
       assert.is(run.status, 1, run.stderr);
       assert.match(run.stderr, /invalid mtu: vx0 cannot carry more than 1450 over its underlay eth0/);
@@ -92,7 +123,10 @@ it('over an IPv6 underlay the limit is 1500 - 70 = 1430: 1431 refused with nothi
     const before = mtus(ns);
     const error = await failure(() => ensureVxlan(rt, v6(1431)));
     assert.instance(error, ValidationError);
-    assert.match(error.message, /cannot carry more than 1430 over its underlay eth0: eth0's MTU 1500 - 70 bytes of VXLAN over IPv6/);
+    assert.match(
+      error.message,
+      /cannot carry more than 1430 over its underlay eth0: eth0's MTU 1500 - 70 bytes of VXLAN over IPv6/,
+    );
     assert.equal(mtus(ns), before);
     await ensureVxlan(rt, v6(1430));
     assert.is(mtus(ns).vx0, 1430);
@@ -104,7 +138,10 @@ it('an MTU change the kernel refuses (the underlay shrank after the plan) names 
   await withHost(4, async (ns, rt) => {
     await ensureVxlan(rt, v4(1450));
     const changes = await planVxlan(rt, v4(1440));
-    assert.equal(changes.map((c) => c.detail), ['mtu 1450 → 1440']);
+    assert.equal(
+      changes.map((c) => c.detail),
+      ['mtu 1450 → 1440'],
+    );
     ipIn(ns, 'link', 'set', 'eth0', 'mtu', '1400');
     const { reported, error } = await applyReporting(changes);
     assert.instance(error, NetlinkError);

@@ -39,7 +39,11 @@ function links(ns: string): Record<string, Seen> {
   const out: Record<string, Seen> = {};
   for (const l of ipJson<any[]>(ns, '-d', 'link', 'show')) {
     out[l.ifname] = {
-      ifindex: l.ifindex, kind: l.linkinfo?.info_kind, alias: l.ifalias, vni: l.linkinfo?.info_data?.id, port: l.linkinfo?.info_data?.port,
+      ifindex: l.ifindex,
+      kind: l.linkinfo?.info_kind,
+      alias: l.ifalias,
+      vni: l.linkinfo?.info_data?.id,
+      port: l.linkinfo?.info_data?.port,
       ...(l.linkinfo?.info_kind === 'veth' ? { peer: l.link } : {}),
     };
   }
@@ -47,7 +51,14 @@ function links(ns: string): Record<string, Seen> {
 }
 
 const spec = (name: string, extra: Partial<VxlanSpec> = {}): VxlanSpec => ({
-  name, vni: 42, underlay: 'eth0', local: '192.168.100.1', peers: ['192.168.100.2'], port: 4789, owner: 'demo', ...extra,
+  name,
+  vni: 42,
+  underlay: 'eth0',
+  local: '192.168.100.1',
+  peers: ['192.168.100.2'],
+  port: 4789,
+  owner: 'demo',
+  ...extra,
 });
 
 async function refusal(run: () => Promise<unknown>): Promise<ConflictError> {
@@ -62,17 +73,29 @@ async function refusal(run: () => Promise<unknown>): Promise<ConflictError> {
 }
 
 /** One host of a lab, its rtnetlink client, and an overlay spec file for network demo with `vxlan` as its device. */
-async function withHost(body: (ns: string, rt: Rtnetlink, specFile: (vxlan: string) => string) => Promise<void>): Promise<void> {
+async function withHost(
+  body: (ns: string, rt: Rtnetlink, specFile: (vxlan: string) => string) => Promise<void>,
+): Promise<void> {
   const lab = Lab.create({ hosts: 1 });
   const dir = mkdtempSync(join(tmpdir(), 'vxnet-replace-'));
   const rt = await Rtnetlink.open({ namespace: lab.host(1).ns });
   try {
     await body(lab.host(1).ns, rt, (vxlan) => {
       const file = join(dir, `${vxlan}.json`);
-      writeFileSync(file, JSON.stringify({
-        name: 'demo', vni: 42, port: 4789, underlay: { device: 'eth0', address: '192.168.100.1' }, peers: ['192.168.100.2'],
-        subnet: '10.10.0.0/24', gateway: '10.10.0.1', vxlan, bridge: 'br0',
-      }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          name: 'demo',
+          vni: 42,
+          port: 4789,
+          underlay: { device: 'eth0', address: '192.168.100.1' },
+          peers: ['192.168.100.2'],
+          subnet: '10.10.0.0/24',
+          gateway: '10.10.0.1',
+          vxlan,
+          bridge: 'br0',
+        }),
+      );
       return file;
     });
   } finally {
@@ -83,7 +106,10 @@ async function withHost(body: (ns: string, rt: Rtnetlink, specFile: (vxlan: stri
 }
 
 function vxnet(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const run = spawnSync(process.execPath, [...CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -118,7 +144,22 @@ it('a veth keep0: plan with replace is refused, apply --replace changes nothing 
 
 it('an unmarked vxlan with another VNI: the CLI says --replace; the plan lists the differences; replaced, it stays unmarked and destroy leaves it', async () => {
   await withHost(async (ns, rt, specFile) => {
-    ipIn(ns, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '43', 'dev', 'eth0', 'local', '192.168.100.1', 'dstport', '4789');
+    ipIn(
+      ns,
+      'link',
+      'add',
+      'vx0',
+      'type',
+      'vxlan',
+      'id',
+      '43',
+      'dev',
+      'eth0',
+      'local',
+      '192.168.100.1',
+      'dstport',
+      '4789',
+    );
     const before = links(ns);
     const refused = vxnet(['apply', specFile('vx0'), '--namespace', ns]);
     assert.is(refused.code, 1, refused.stderr);
@@ -128,7 +169,10 @@ it('an unmarked vxlan with another VNI: the CLI says --replace; the plan lists t
 
     const changes = await planVxlan(rt, spec('vx0'), { replace: true });
     assert.equal(links(ns), before, 'planning changed nothing');
-    assert.equal(changes.map((c) => c.action), ['delete', 'replace', 'add']);
+    assert.equal(
+      changes.map((c) => c.action),
+      ['delete', 'replace', 'add'],
+    );
     assert.match(changes[0]!.detail!, /not marked as vxnet's, to recreate it: vni is 43, wanted 42/);
     await applyChanges(changes);
     const after = links(ns).vx0!;
@@ -144,12 +188,30 @@ it('an unmarked vxlan with another VNI: the CLI says --replace; the plan lists t
 
 it('a vxlan marked by another network: refused with replace (plan and CLI), left as it was, and a destroy of this network leaves it', async () => {
   await withHost(async (ns, rt, specFile) => {
-    ipIn(ns, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '43', 'dev', 'eth0', 'local', '192.168.100.1', 'dstport', '4789');
+    ipIn(
+      ns,
+      'link',
+      'add',
+      'vx0',
+      'type',
+      'vxlan',
+      'id',
+      '43',
+      'dev',
+      'eth0',
+      'local',
+      '192.168.100.1',
+      'dstport',
+      '4789',
+    );
     ipIn(ns, 'link', 'set', 'vx0', 'alias', 'vxnet:other');
     const before = links(ns);
     const error = await refusal(() => planVxlan(rt, spec('vx0'), { replace: true }));
     assert.is(error.replaceable, false);
-    assert.match(error.message, /owner is other, wanted demo, vni is 43, wanted 42; it belongs to the vxnet network other/);
+    assert.match(
+      error.message,
+      /owner is other, wanted demo, vni is 43, wanted 42; it belongs to the vxnet network other/,
+    );
     const run = vxnet(['apply', specFile('vx0'), '--namespace', ns, '--replace']);
     assert.is(run.code, 1, run.stderr);
     assert.match(run.stderr, /it belongs to the vxnet network other/);

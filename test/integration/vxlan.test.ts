@@ -9,13 +9,22 @@ import { attachPort, ensureBridge, listPorts } from '../../src/bridge/index.js';
 import { ConflictError } from '../../src/common/conflict.js';
 import { ValidationError } from '../../src/netlink/errors.js';
 import { Rtnetlink } from '../../src/rtnetlink/client.js';
-import { addPeer, ensureVxlan, listPeers, removePeer, setPeers, vxlanStatus, type VxlanSpec } from '../../src/vxlan/index.js';
+import {
+  addPeer,
+  ensureVxlan,
+  listPeers,
+  removePeer,
+  setPeers,
+  vxlanStatus,
+  type VxlanSpec,
+} from '../../src/vxlan/index.js';
 import { Lab, type LabContainer, type LabHost } from '../helpers/lab.js';
 import { integrationReady, ipJson, sh } from '../helpers/netns.js';
 import { countingRtnetlink } from '../helpers/writes.js';
 
 const it = integrationReady(['ip', 'nsenter', 'ping', 'bridge']) ? test : test.skip;
-const ipJsonBridge = (ns: string): { mac: string; dst?: string }[] => JSON.parse(sh('bridge', ['-n', ns, '-j', 'fdb', 'show', 'dev', 'vx0']) || '[]');
+const ipJsonBridge = (ns: string): { mac: string; dst?: string }[] =>
+  JSON.parse(sh('bridge', ['-n', ns, '-j', 'fdb', 'show', 'dev', 'vx0']) || '[]');
 
 interface Overlay {
   lab: Lab;
@@ -24,7 +33,11 @@ interface Overlay {
 }
 
 /** Builds the seed on `hosts` lab hosts, the VXLAN spec of each host given by `vxlanFor`. */
-async function seed(hosts: number, vxlanFor: (host: LabHost, lab: Lab) => VxlanSpec, options: { family?: 4 | 6 } = {}): Promise<Overlay> {
+async function seed(
+  hosts: number,
+  vxlanFor: (host: LabHost, lab: Lab) => VxlanSpec,
+  options: { family?: 4 | 6 } = {},
+): Promise<Overlay> {
   const lab = Lab.create({ hosts, family: options.family });
   const clients: Rtnetlink[] = [];
   const containers: LabContainer[] = [];
@@ -60,7 +73,10 @@ async function assertAllPairsPing(overlay: Overlay): Promise<void> {
   for (const from of overlay.containers) {
     for (const to of overlay.containers) {
       if (from === to) continue;
-      assert.ok(await overlay.lab.pingEventually(from.ns, ip(to), 8), `${from.name} (host ${from.host.index}) reaches ${to.name} (host ${to.host.index})`);
+      assert.ok(
+        await overlay.lab.pingEventually(from.ns, ip(to), 8),
+        `${from.name} (host ${from.host.index}) reaches ${to.name} (host ${to.host.index})`,
+      );
     }
   }
 }
@@ -87,7 +103,11 @@ it('the seed: vx0 id 42 group 239.1.1.1 dev eth0 dstport 4789 on 3 hosts, every 
 
 it('the cloud variant: unicast peers, no group; removing a peer stops pings to that host, adding it back resumes them', async () => {
   const overlay = await seed(3, (host, lab) => ({
-    name: 'vx0', vni: 42, underlay: 'eth0', local: host.address, port: 4789,
+    name: 'vx0',
+    vni: 42,
+    underlay: 'eth0',
+    local: host.address,
+    port: 4789,
     peers: lab.hosts.filter((h) => h !== host).map((h) => h.address),
   }));
   try {
@@ -102,7 +122,10 @@ it('the cloud variant: unicast peers, no group; removing a peer stops pings to t
     const [, , rt3] = overlay.clients as [Rtnetlink, Rtnetlink, Rtnetlink];
     assert.ok(await removePeer(rt1, 'vx0', host3));
     assert.equal(await setPeers(rt2, 'vx0', [overlay.lab.host(1).address]), { added: [], removed: [host3] });
-    assert.equal((await setPeers(rt3, 'vx0', [])).removed.sort(), [overlay.lab.host(1).address, overlay.lab.host(2).address].sort());
+    assert.equal(
+      (await setPeers(rt3, 'vx0', [])).removed.sort(),
+      [overlay.lab.host(1).address, overlay.lab.host(2).address].sort(),
+    );
     assert.not.ok(overlay.lab.ping(c1.ns, ip(c3), { count: 3 }), 'host 3 is unreachable from host 1');
     assert.not.ok(overlay.lab.ping(c2.ns, ip(c3), { count: 3 }), 'host 3 is unreachable from host 2');
     assert.ok(overlay.lab.ping(c1.ns, ip(c2)), 'hosts 1 and 2 still reach each other');
@@ -115,7 +138,10 @@ it('the cloud variant: unicast peers, no group; removing a peer stops pings to t
     assert.ok(await overlay.lab.pingEventually(c2.ns, ip(c3), 8));
 
     // bridge reads back the flood list vxnet wrote.
-    const flood = ipJsonBridge(overlay.lab.host(2).ns).filter((e) => e.mac === '00:00:00:00:00:00').map((e) => e.dst).sort();
+    const flood = ipJsonBridge(overlay.lab.host(2).ns)
+      .filter((e) => e.mac === '00:00:00:00:00:00')
+      .map((e) => e.dst)
+      .sort();
     assert.equal(flood, [overlay.lab.host(1).address, host3].sort());
   } finally {
     teardown(overlay);
@@ -123,14 +149,27 @@ it('the cloud variant: unicast peers, no group; removing a peer stops pings to t
 });
 
 it('a port mismatch: host 3 on 8472, the others on 4789: its pings fail and status says why', async () => {
-  const overlay = await seed(3, (host) => ({ name: 'vx0', vni: 42, group: '239.1.1.1', underlay: 'eth0', port: host.index === 3 ? 8472 : 4789 }));
+  const overlay = await seed(3, (host) => ({
+    name: 'vx0',
+    vni: 42,
+    group: '239.1.1.1',
+    underlay: 'eth0',
+    port: host.index === 3 ? 8472 : 4789,
+  }));
   try {
     const [c1, c2, c3] = overlay.containers as [LabContainer, LabContainer, LabContainer];
     assert.ok(await overlay.lab.pingEventually(c1.ns, ip(c2), 8), 'hosts on the same port work');
     assert.not.ok(overlay.lab.ping(c1.ns, ip(c3), { count: 3 }), 'host 3 is on another port');
     const status = await vxlanStatus(overlay.clients[2]!, 'vx0', { port: 4789 });
     assert.is(status.port, 8472);
-    assert.ok(status.problems.some((p) => /port mismatch: vx0 uses UDP port 8472 but the overlay expects 4789 \(8472 is the Linux driver's default/.test(p)), status.problems.join('\n'));
+    assert.ok(
+      status.problems.some((p) =>
+        /port mismatch: vx0 uses UDP port 8472 but the overlay expects 4789 \(8472 is the Linux driver's default/.test(
+          p,
+        ),
+      ),
+      status.problems.join('\n'),
+    );
     const healthy = await vxlanStatus(overlay.clients[0]!, 'vx0', { port: 4789 });
     assert.equal(healthy.problems, []);
   } finally {
@@ -168,7 +207,15 @@ it('re-applying an unchanged spec performs zero writes; a differing one is refus
     const host = lab.host(1);
     const { rt, writes } = await countingRtnetlink(host.ns);
     try {
-      const spec: VxlanSpec = { name: 'vx0', vni: 42, underlay: 'eth0', local: host.address, peers: ['192.168.100.2', '192.168.100.3'], port: 4789, owner: 'demo' };
+      const spec: VxlanSpec = {
+        name: 'vx0',
+        vni: 42,
+        underlay: 'eth0',
+        local: host.address,
+        peers: ['192.168.100.2', '192.168.100.3'],
+        port: 4789,
+        owner: 'demo',
+      };
       await ensureVxlan(rt, spec);
       await setPeers(rt, 'vx0', spec.peers!);
       await ensureBridge(rt, { name: 'br0', mtu: 1450, address: '10.10.0.1/24', owner: 'demo' });
@@ -187,14 +234,27 @@ it('re-applying an unchanged spec performs zero writes; a differing one is refus
         assert.unreachable('a different port cannot be changed in place');
       } catch (error) {
         assert.instance(error, ConflictError);
-        assert.match((error as Error).message, /link vx0 exists but differs from the spec: port is 4789, wanted 8472; .*replace: true/);
+        assert.match(
+          (error as Error).message,
+          /link vx0 exists but differs from the spec: port is 4789, wanted 8472; .*replace: true/,
+        );
       }
       assert.is(writes(), afterFirst, 'a refused change writes nothing');
       const replaced = await ensureVxlan(rt, { ...spec, port: 8472 }, { replace: true });
-      assert.equal(replaced.map((c) => c.action), ['delete', 'replace', 'add']);
-      assert.is((await rt.links.get('vx0')).linkinfo?.info_data && ((await rt.links.get('vx0')).linkinfo!.info_data as any).port, 8472);
+      assert.equal(
+        replaced.map((c) => c.action),
+        ['delete', 'replace', 'add'],
+      );
+      assert.is(
+        (await rt.links.get('vx0')).linkinfo?.info_data &&
+          ((await rt.links.get('vx0')).linkinfo!.info_data as any).port,
+        8472,
+      );
       const mtuOnly = await ensureVxlan(rt, { ...spec, port: 8472, mtu: 1400 });
-      assert.equal(mtuOnly.map((c) => [c.action, c.detail]), [['update', 'mtu 1450 → 1400']]);
+      assert.equal(
+        mtuOnly.map((c) => [c.action, c.detail]),
+        [['update', 'mtu 1450 → 1400']],
+      );
     } finally {
       rt.close();
     }

@@ -12,7 +12,10 @@ import { parseMessages } from '../../src/netlink/message.js';
 test('the request: RTM_GETNETCONF, AF_INET, NETCONFA_IFINDEX -1', () => {
   const [message] = parseMessages(netconfRequest());
   assert.is(message!.type, 82);
-  assert.is(message!.buffer.subarray(message!.start, message!.end).toString('hex'), '02000000' + '08000100' + 'ffffffff');
+  assert.is(
+    message!.buffer.subarray(message!.start, message!.end).toString('hex'),
+    '02000000' + '08000100' + 'ffffffff',
+  );
 });
 
 /** A reply as the kernel lays it out (inet_netconf_fill_devconf): netconfmsg, NETCONFA_IFINDEX, then the values. */
@@ -32,9 +35,35 @@ function reply(type: number, attrs: [number, number][]): Buffer {
 
 test('NETCONFA_FORWARDING from a reply', () => {
   const read = (b: Buffer) => forwardingOf(parseMessages(b)[0]!);
-  assert.is(read(reply(80, [[1, -1], [2, 1], [3, 0]])), true);
-  assert.is(read(reply(80, [[1, -1], [2, 0]])), false);
-  assert.is(read(reply(80, [[1, -1], [3, 1]])), undefined, 'no forwarding attribute');
+  assert.is(
+    read(
+      reply(80, [
+        [1, -1],
+        [2, 1],
+        [3, 0],
+      ]),
+    ),
+    true,
+  );
+  assert.is(
+    read(
+      reply(80, [
+        [1, -1],
+        [2, 0],
+      ]),
+    ),
+    false,
+  );
+  assert.is(
+    read(
+      reply(80, [
+        [1, -1],
+        [3, 1],
+      ]),
+    ),
+    undefined,
+    'no forwarding attribute',
+  );
   assert.is(read(reply(81, [[2, 1]])), undefined, 'not a RTM_NEWNETCONF');
 });
 

@@ -35,7 +35,8 @@ test('host end names differ by namespace, by ifname and by attempt', () => {
 test('no collisions among 20000 namespaces (48 bits of hash)', () => {
   const random = prng(13);
   const names = new Set<string>();
-  for (let i = 0; i < 20000; i++) names.add(hostVethName(`ns-4-${4026531840 + Math.floor(random() * 1e9)}-${i}`, 'eth0'));
+  for (let i = 0; i < 20000; i++)
+    names.add(hostVethName(`ns-4-${4026531840 + Math.floor(random() * 1e9)}-${i}`, 'eth0'));
   assert.is(names.size, 20000);
 });
 

@@ -43,7 +43,10 @@ function cli(): Cli {
   // Each command opens its own clients, as each `vxnet` process does.
   const openHost: OpenHost = async (options) => {
     opened.push(options);
-    return OverlayHost.over({ rtnetlink: fake.rtnetlink(), nftables: fake.nftables(), ipForward }, { ...options, stateRoot });
+    return OverlayHost.over(
+      { rtnetlink: fake.rtnetlink(), nftables: fake.nftables(), ipForward },
+      { ...options, stateRoot },
+    );
   };
   const run = async (args: string[], options = {}) => {
     const lines: string[] = [];
@@ -61,8 +64,13 @@ function specFile(spec: OverlaySpec | Record<string, unknown>, extension = 'yaml
 }
 
 const SPEC: OverlaySpec = {
-  name: 'demo', vni: 42, underlay: { device: 'eth0', address: '192.168.100.1' }, peers: ['192.168.100.1', '192.168.100.2'],
-  subnet: '10.10.0.0/24', gateway: '10.10.0.1', firewall: true,
+  name: 'demo',
+  vni: 42,
+  underlay: { device: 'eth0', address: '192.168.100.1' },
+  peers: ['192.168.100.1', '192.168.100.2'],
+  subnet: '10.10.0.0/24',
+  gateway: '10.10.0.1',
+  firewall: true,
 };
 const STEPS = [
   'create link vx-demo (vxlan id 42 1 unicast peer(s) dev eth0 dstport 4789 mtu 1450)',
@@ -102,8 +110,16 @@ test('plan --json: one document, { network, changes: [{ action, target, detail? 
   const document = JSON.parse(lines[0]!);
   assert.equal(Object.keys(document), ['network', 'changes']);
   assert.is(document.network, 'demo');
-  assert.equal(document.changes[0], { action: 'create', target: 'link vx-demo', detail: 'vxlan id 42 1 unicast peer(s) dev eth0 dstport 4789 mtu 1450' });
-  assert.equal(document.changes[4], { action: 'add', target: 'port vx-demo on br-demo' }, 'no detail key when there is none');
+  assert.equal(document.changes[0], {
+    action: 'create',
+    target: 'link vx-demo',
+    detail: 'vxlan id 42 1 unicast peer(s) dev eth0 dstport 4789 mtu 1450',
+  });
+  assert.equal(
+    document.changes[4],
+    { action: 'add', target: 'port vx-demo on br-demo' },
+    'no detail key when there is none',
+  );
   assert.is(document.changes.length, STEPS.length);
 });
 
@@ -124,9 +140,17 @@ test('apply --json: only the document (no progress lines), with the changes made
   assert.is(first.lines.length, 1);
   const document = JSON.parse(first.lines[0]!);
   assert.equal(Object.keys(document), ['network', 'changes']);
-  assert.equal(document.changes.map((c: { action: string; target: string }) => `${c.action} ${c.target}`), [
-    'create link vx-demo', 'add peers of vx-demo', 'create link br-demo', 'add address 10.10.0.1/24 on br-demo', 'add port vx-demo on br-demo', 'create nftables table vxnet-demo',
-  ]);
+  assert.equal(
+    document.changes.map((c: { action: string; target: string }) => `${c.action} ${c.target}`),
+    [
+      'create link vx-demo',
+      'add peers of vx-demo',
+      'create link br-demo',
+      'add address 10.10.0.1/24 on br-demo',
+      'add port vx-demo on br-demo',
+      'create nftables table vxnet-demo',
+    ],
+  );
   assert.equal(JSON.parse((await run(['apply', file], { json: true })).lines[0]!), { network: 'demo', changes: [] });
 });
 
@@ -137,7 +161,10 @@ test('a conflict a replace resolves: the error tells the command line to use --r
   const before = fake.snapshot();
   const error = await rejection(() => run(['apply', moved]));
   assert.instance(error, ConflictError);
-  assert.is(errorMessage(error), 'link vx-demo exists but differs from the spec: port is 4789, wanted 8472; change the spec, or ask for --replace to recreate it (traffic stops briefly)');
+  assert.is(
+    errorMessage(error),
+    'link vx-demo exists but differs from the spec: port is 4789, wanted 8472; change the spec, or ask for --replace to recreate it (traffic stops briefly)',
+  );
   assert.not.match(errorMessage(error), /replace: true/);
   assert.equal(fake.snapshot(), before, 'refused before any write');
   const replaced = await run(['apply', moved], { replace: true });
@@ -157,7 +184,10 @@ test('a conflict no replace resolves (a veth of that name): the error never sugg
   for (const options of [{}, { replace: true }]) {
     const error = await rejection(() => run(['apply', specFile(SPEC)], options));
     assert.instance(error, ConflictError);
-    assert.match(errorMessage(error), /^link vx-demo exists but differs from the spec: kind is veth, wanted vxlan; pick another name/);
+    assert.match(
+      errorMessage(error),
+      /^link vx-demo exists but differs from the spec: kind is veth, wanted vxlan; pick another name/,
+    );
     assert.not.match(errorMessage(error), /replace/);
   }
   assert.ok(fake.snapshot().links.some((l) => l.ifname === 'vx-demo' && l.kind === 'veth'));
@@ -173,14 +203,21 @@ test('errorMessage: any other error is its own message', () => {
 test('a spec file that is not UTF-8 (or not a spec) is refused before the host is opened: nothing written', async () => {
   const { fake, run, opened } = cli();
   const latin1 = join(dir, 'latin1.yaml');
-  writeFileSync(latin1, Buffer.concat([Buffer.from(toYaml({ ...SPEC, bridge: 'br' })).subarray(0, -1), Buffer.of(0xe9, 0x0a)]));
+  writeFileSync(
+    latin1,
+    Buffer.concat([Buffer.from(toYaml({ ...SPEC, bridge: 'br' })).subarray(0, -1), Buffer.of(0xe9, 0x0a)]),
+  );
   const utf16 = join(dir, 'utf16.yaml');
   writeFileSync(utf16, Buffer.from(`\ufeff${toYaml(SPEC)}`, 'utf16le'));
   const invalid = specFile({ ...SPEC, gateway: '10.11.0.1' });
   const cases: [args: string[], options: Record<string, unknown>, message: RegExp][] = [
     [['plan', latin1], {}, /latin1\.yaml:\d+:\d+: wrong encoding: not UTF-8 at byte offset \d+/],
     [['apply', latin1], {}, /latin1\.yaml:\d+:\d+: wrong encoding: not UTF-8/],
-    [['apply', utf16], { replace: true }, /utf16\.yaml: wrong encoding: the file starts with a UTF-16 LE byte order mark/],
+    [
+      ['apply', utf16],
+      { replace: true },
+      /utf16\.yaml: wrong encoding: the file starts with a UTF-16 LE byte order mark/,
+    ],
     [['status', 'demo'], { spec: latin1 }, /latin1\.yaml:\d+:\d+: wrong encoding/],
     [['apply', invalid], {}, /invalid gateway: is not inside the subnet/],
   ];
@@ -198,7 +235,10 @@ test('a spec file that is not UTF-8 (or not a spec) is refused before the host i
 test('usage errors: unknown command, missing arguments, peers without add/rm, a --spec of another network', async () => {
   const { run, opened } = cli();
   for (const [args, message] of [
-    [['launch'], /unknown command launch/], [['plan'], /missing FILE/], [['destroy'], /missing NAME/], [['peers', 'list', 'demo'], /peers takes add or rm, not list/],
+    [['launch'], /unknown command launch/],
+    [['plan'], /missing FILE/],
+    [['destroy'], /missing NAME/],
+    [['peers', 'list', 'demo'], /peers takes add or rm, not list/],
     [['peers', 'add', 'demo'], /missing ADDRESS/],
   ] as const) {
     const error = await rejection(() => run([...args]));
@@ -237,9 +277,12 @@ test('status: drift is exit 2, a refusal said with --replace; problems are exit 
   await run(['apply', specFile(SPEC)]);
   const drift = await run(['status', 'demo'], { spec: specFile({ ...SPEC, port: 8472 }) });
   assert.is(drift.code, 2);
-  assert.ok(drift.lines.includes(
-    '  drift: apply would refuse: link vx-demo exists but differs from the spec: port is 4789, wanted 8472; change the spec, or ask for --replace to recreate it (traffic stops briefly)',
-  ), drift.lines.join('\n'));
+  assert.ok(
+    drift.lines.includes(
+      '  drift: apply would refuse: link vx-demo exists but differs from the spec: port is 4789, wanted 8472; change the spec, or ask for --replace to recreate it (traffic stops briefly)',
+    ),
+    drift.lines.join('\n'),
+  );
   assert.not.ok(drift.lines.includes('  ok'));
 
   await fake.rtnetlink().links.set('vx-demo', { up: false });
@@ -249,14 +292,19 @@ test('status: drift is exit 2, a refusal said with --replace; problems are exit 
   assert.ok(down.lines.includes('  problem: vx-demo is down'));
 
   const ghost = await run(['status', 'ghost']);
-  assert.equal(ghost, { code: 2, lines: ['network ghost', '  problem: nothing of network ghost exists in namespace fake'] });
+  assert.equal(ghost, {
+    code: 2,
+    lines: ['network ghost', '  problem: nothing of network ghost exists in namespace fake'],
+  });
 
   await fake.rtnetlink().links.set('vx-demo', { up: true });
   fake.failRead({ errno: 'EPERM', when: (r) => r.protocol === 'nftables', times: Infinity });
   const blind = await run(['status', 'demo'], { spec: specFile(SPEC) });
   assert.is(blind.code, 0, 'nothing known to be wrong');
   assert.equal(blind.lines.slice(-3), [
-    '  unknown: firewall: reading nf_tables needs CAP_NET_ADMIN (EPERM)', '  unknown: drift: planning reads nf_tables, which needs CAP_NET_ADMIN', '  ok',
+    '  unknown: firewall: reading nf_tables needs CAP_NET_ADMIN (EPERM)',
+    '  unknown: drift: planning reads nf_tables, which needs CAP_NET_ADMIN',
+    '  ok',
   ]);
 });
 
@@ -267,12 +315,29 @@ test('status --json: the OverlayStatus document, drift and problems included', a
   assert.is(code, 2);
   assert.is(lines.length, 1);
   const document = JSON.parse(lines[0]!);
-  assert.equal(Object.keys(document).sort(), ['attachments', 'bridge', 'drift', 'firewall', 'links', 'name', 'problems', 'unknown', 'vxlan']);
-  assert.equal(document.links.map((l: { name: string }) => l.name), ['vx-demo', 'br-demo']);
+  assert.equal(Object.keys(document).sort(), [
+    'attachments',
+    'bridge',
+    'drift',
+    'firewall',
+    'links',
+    'name',
+    'problems',
+    'unknown',
+    'vxlan',
+  ]);
+  assert.equal(
+    document.links.map((l: { name: string }) => l.name),
+    ['vx-demo', 'br-demo'],
+  );
   assert.equal(document.bridge, { name: 'br-demo', ports: ['vx-demo'], addresses: ['10.10.0.1/24'] });
   assert.is(document.drift.length, 1);
   assert.match(document.drift[0], /^refuse: .*port is 4789, wanted 8472; .*--replace/);
-  assert.ok(document.problems.some((p: string) => p.startsWith('port mismatch: vx-demo uses UDP port 4789 but the overlay expects 8472')));
+  assert.ok(
+    document.problems.some((p: string) =>
+      p.startsWith('port mismatch: vx-demo uses UDP port 4789 but the overlay expects 8472'),
+    ),
+  );
 });
 
 // ------------------------------------------------------------------ destroy and peers
@@ -281,23 +346,39 @@ test('destroy: a "-" line per removal, exit 0; again: "nothing of it exists here
   const { fake, run } = cli();
   await run(['apply', specFile(SPEC)]);
   assert.equal(await run(['destroy', 'demo']), {
-    code: 0, lines: ['- delete link br-demo (bridge)', '- delete link vx-demo (vxlan)', '- delete nftables table vxnet-demo'],
+    code: 0,
+    lines: ['- delete link br-demo (bridge)', '- delete link vx-demo (vxlan)', '- delete nftables table vxnet-demo'],
   });
-  assert.equal(fake.snapshot().links.map((l) => l.ifname), ['lo', 'eth0']);
+  assert.equal(
+    fake.snapshot().links.map((l) => l.ifname),
+    ['lo', 'eth0'],
+  );
   assert.equal(await run(['destroy', 'demo']), { code: 0, lines: ['demo: nothing of it exists here'] });
-  assert.equal(JSON.parse((await run(['destroy', 'demo'], { json: true })).lines[0]!), { network: 'demo', removed: [] });
+  assert.equal(JSON.parse((await run(['destroy', 'demo'], { json: true })).lines[0]!), {
+    network: 'demo',
+    removed: [],
+  });
 });
 
 test('peers add / rm: a line each, "(no change …)" when it was already so; --json: { network, peer, action, changed }', async () => {
   const { fake, run } = cli();
   await run(['apply', specFile(SPEC)]);
-  assert.equal(await run(['peers', 'add', 'demo', '192.168.100.3']), { code: 0, lines: ['demo: added peer 192.168.100.3'] });
-  assert.equal(await run(['peers', 'add', 'demo', '192.168.100.3']), { code: 0, lines: ['demo: added peer 192.168.100.3 (no change: it was already so)'] });
+  assert.equal(await run(['peers', 'add', 'demo', '192.168.100.3']), {
+    code: 0,
+    lines: ['demo: added peer 192.168.100.3'],
+  });
+  assert.equal(await run(['peers', 'add', 'demo', '192.168.100.3']), {
+    code: 0,
+    lines: ['demo: added peer 192.168.100.3 (no change: it was already so)'],
+  });
   assert.ok(fake.snapshot().fdb.some((e) => e.dev === 'vx-demo' && e.dst === '192.168.100.3'));
   const removed = await run(['peers', 'rm', 'demo', '192.168.100.3'], { json: true });
   assert.equal(removed.code, 0);
   assert.equal(JSON.parse(removed.lines[0]!), { network: 'demo', peer: '192.168.100.3', action: 'rm', changed: true });
-  assert.equal(JSON.parse((await run(['peers', 'rm', 'demo', '192.168.100.3'], { json: true })).lines[0]!).changed, false);
+  assert.equal(
+    JSON.parse((await run(['peers', 'rm', 'demo', '192.168.100.3'], { json: true })).lines[0]!).changed,
+    false,
+  );
   const writes = fake.writes;
   const bad = await rejection(() => run(['peers', 'add', 'demo', '2001:db8::3']));
   assert.instance(bad, ValidationError);
@@ -316,8 +397,14 @@ test('a write waits for another writer of the network and says so once (not unde
   setTimeout(() => lock.release(), 300);
   const { code, lines } = await run(['apply', file]);
   assert.is(code, 0);
-  assert.match(lines[0]!, new RegExp(`^waiting: network demo is being changed by pid ${process.pid} \\(.*, since \\d{4}-\\d\\d-\\d\\dT`));
-  assert.equal(lines.slice(1), STEPS.map((step) => `✓ ${step}`));
+  assert.match(
+    lines[0]!,
+    new RegExp(`^waiting: network demo is being changed by pid ${process.pid} \\(.*, since \\d{4}-\\d\\d-\\d\\dT`),
+  );
+  assert.equal(
+    lines.slice(1),
+    STEPS.map((step) => `✓ ${step}`),
+  );
 
   const again = await NetworkLock.acquire('demo', undefined, probe.state('demo').lockNote, { timeoutMs: 0 });
   setTimeout(() => again.release(), 300);

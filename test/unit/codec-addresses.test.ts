@@ -11,10 +11,47 @@ import { ValidationError } from '../../src/netlink/errors.js';
 import { prng } from '../helpers/prng.js';
 
 const TRICKY = [
-  '0.0.0.0', '255.255.255.255', '1.2.3.4', '10.0.0.1', '192.168.001.1', '01.2.3.4', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1.2.3.256',
-  '1.2.3.-1', ' 1.2.3.4', '1.2.3.4 ', '1.2.3.4\n', '1..3.4', '.1.2.3', '1.2.3.', '0x1.2.3.4', '1e1.2.3.4', '١.٢.٣.٤', '', '1.2.3.04',
-  '999.0.0.0', '4294967295', '1.2.3.4/32', '::', '::1', '2001:db8::1', '2001:DB8::1', '::ffff:10.0.0.1', '::ffff:010.0.0.1', 'fe80::1%eth0',
-  '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8:9', ':::', '2001:db8::g', 'gggg::', '::1.2.3.4', '1::2::3', 'abc', '1.2.3.4:80',
+  '0.0.0.0',
+  '255.255.255.255',
+  '1.2.3.4',
+  '10.0.0.1',
+  '192.168.001.1',
+  '01.2.3.4',
+  '1.2.3',
+  '1.2.3.4.5',
+  '256.1.1.1',
+  '1.2.3.256',
+  '1.2.3.-1',
+  ' 1.2.3.4',
+  '1.2.3.4 ',
+  '1.2.3.4\n',
+  '1..3.4',
+  '.1.2.3',
+  '1.2.3.',
+  '0x1.2.3.4',
+  '1e1.2.3.4',
+  '١.٢.٣.٤',
+  '',
+  '1.2.3.04',
+  '999.0.0.0',
+  '4294967295',
+  '1.2.3.4/32',
+  '::',
+  '::1',
+  '2001:db8::1',
+  '2001:DB8::1',
+  '::ffff:10.0.0.1',
+  '::ffff:010.0.0.1',
+  'fe80::1%eth0',
+  '1:2:3:4:5:6:7:8',
+  '1:2:3:4:5:6:7:8:9',
+  ':::',
+  '2001:db8::g',
+  'gggg::',
+  '::1.2.3.4',
+  '1::2::3',
+  'abc',
+  '1.2.3.4:80',
 ];
 
 function reference4(v: string): number[] | undefined {
@@ -81,9 +118,32 @@ test('IPv4 text: the same verdict as node:net isIPv4 and ipaddr.js, on valid tex
 });
 
 test('MAC text: same verdicts and bytes as a split and parseInt', () => {
-  const reference = (v: string): number[] | undefined => (/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2})*$/.test(v) ? v.split(':').map((h) => parseInt(h, 16)) : undefined);
-  const inputs = ['00:00:00:00:00:00', 'ff:FF:fF:Ff:00:09', '02:00:00:aa:bb:cc', 'aA', '0', '000', '00:', ':00', '00::00', '0g:00', 'gg', '00-11-22-33-44-55', '', '١٢:00', ' 00:11', '00:11 '];
-  for (let i = 0; i < 512; i++) inputs.push(Array.from({ length: 1 + (i % 20) }, (_, k) => ((i * 31 + k * 17) & 0xff).toString(16).padStart(2, '0')).join(':'));
+  const reference = (v: string): number[] | undefined =>
+    /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2})*$/.test(v) ? v.split(':').map((h) => parseInt(h, 16)) : undefined;
+  const inputs = [
+    '00:00:00:00:00:00',
+    'ff:FF:fF:Ff:00:09',
+    '02:00:00:aa:bb:cc',
+    'aA',
+    '0',
+    '000',
+    '00:',
+    ':00',
+    '00::00',
+    '0g:00',
+    'gg',
+    '00-11-22-33-44-55',
+    '',
+    '١٢:00',
+    ' 00:11',
+    '00:11 ',
+  ];
+  for (let i = 0; i < 512; i++)
+    inputs.push(
+      Array.from({ length: 1 + (i % 20) }, (_, k) => ((i * 31 + k * 17) & 0xff).toString(16).padStart(2, '0')).join(
+        ':',
+      ),
+    );
   for (const v of inputs) assert.equal(attempt(parseMac, v), reference(v), `MAC ${JSON.stringify(v)}`);
 });
 

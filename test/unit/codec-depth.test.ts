@@ -68,7 +68,10 @@ for (const [name, decode] of Object.entries(DECODERS)) {
 
   test(`${name}: the depth count is back to 0 after an error (the next message decodes)`, () => {
     const deep = nestedBytes(3000);
-    assert.throws(() => decode(tree, deep, 0, deep.length, {}), (e: unknown) => e instanceof DecodeError);
+    assert.throws(
+      () => decode(tree, deep, 0, deep.length, {}),
+      (e: unknown) => e instanceof DecodeError,
+    );
     const ok = nestedBytes(MAX_NEST_DEPTH);
     assert.ok(decode(tree, ok, 0, ok.length, {}).child);
   });
@@ -100,7 +103,10 @@ test('encoding: too deep an object, or one that contains itself, is a Validation
   }
   const loop: Decoded = { leaf: 1 };
   loop.child = loop;
-  assert.throws(() => encodeAttrs(tree, loop, new Writer(64), ''), (e: unknown) => e instanceof ValidationError && /contains itself/.test(e.message));
+  assert.throws(
+    () => encodeAttrs(tree, loop, new Writer(64), ''),
+    (e: unknown) => e instanceof ValidationError && /contains itself/.test(e.message),
+  );
   // And the count is back to 0: a normal object encodes.
   const w = new Writer(64);
   encodeAttrs(tree, nestedObject(3), w, '');

@@ -12,7 +12,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { align } from '../../src/netlink/align.js';
 import {
-  decodeAttrs, type Decoded, formatIPv4, formatIPv6, formatMac, STRUCT_TAIL, UNFLAGGED_NEST,
+  decodeAttrs,
+  type Decoded,
+  formatIPv4,
+  formatIPv6,
+  formatMac,
+  STRUCT_TAIL,
+  UNFLAGGED_NEST,
 } from '../../src/netlink/codec.js';
 import { DecodeError } from '../../src/netlink/errors.js';
 import { forEachMessage, type MessageSchema } from '../../src/netlink/message.js';
@@ -26,12 +32,21 @@ interface Decoder {
   attrs: typeof decodeAttrs;
 }
 const PRODUCTION: Decoder = { header: (schema, bytes, at) => schema.header.read(bytes, at), attrs: decodeAttrs };
-const ORACLE: Decoder = { header: (schema, bytes, at) => oracleReadStruct(schema.header, bytes, at), attrs: oracleDecodeAttrs };
+const ORACLE: Decoder = {
+  header: (schema, bytes, at) => oracleReadStruct(schema.header, bytes, at),
+  attrs: oracleDecodeAttrs,
+};
 
 /** A JSON text of a decoded value that also shows key order, byte contents and the codec's symbol markers. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, function replacer(this: unknown, _key, v) {
-    if (v instanceof Uint8Array || (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data))) {
+    if (
+      v instanceof Uint8Array ||
+      (v &&
+        typeof v === 'object' &&
+        (v as { type?: string }).type === 'Buffer' &&
+        Array.isArray((v as { data?: unknown }).data))
+    ) {
       return { bytes: Buffer.from(v instanceof Uint8Array ? v : (v as { data: number[] }).data).toString('hex') };
     }
     if (typeof v === 'bigint') return { bigint: v.toString() };
@@ -79,7 +94,6 @@ function samples(): Sample[] {
   return out;
 }
 
-
 test('the decoder and the oracle agree on every recorded message', () => {
   const pool = samples();
   assert.ok(pool.length >= 10, `recorded messages: ${pool.length}`);
@@ -102,12 +116,15 @@ test('the decoder and the oracle agree on 10,000 mutations, errors included', ()
       case 0:
         for (let k = 0, n = 1 + pick(4); k < n; k++) bytes[pick(bytes.length)] = pick(256);
         break;
-      case 1: { // an attribute length or type at a 4-byte boundary
+      case 1: {
+        // an attribute length or type at a 4-byte boundary
         const at = pick(bytes.length >> 2) << 2;
-        if (at + 3 < bytes.length) bytes.writeUInt16LE(pick(3) === 0 ? pick(24) : pick(0x10000), at + (pick(2) ? 2 : 0));
+        if (at + 3 < bytes.length)
+          bytes.writeUInt16LE(pick(3) === 0 ? pick(24) : pick(0x10000), at + (pick(2) ? 2 : 0));
         break;
       }
-      case 2: { // the nested / byte-order bits of a type
+      case 2: {
+        // the nested / byte-order bits of a type
         const at = (pick(bytes.length >> 2) << 2) + 3;
         if (at < bytes.length) bytes[at] = (bytes[at]! ^ (pick(4) << 6)) & 0xff;
         break;
@@ -119,7 +136,12 @@ test('the decoder and the oracle agree on 10,000 mutations, errors included', ()
     const decoded = outcome(schema, bytes, 0, end, PRODUCTION);
     if (decoded.startsWith('DecodeError')) errors++;
     const expected = outcome(schema, bytes, 0, end, ORACLE);
-    if (decoded !== expected) assert.fixture(decoded, expected, `mutation ${i} of a ${schema.name} message: ${bytes.subarray(0, end).toString('hex')}`);
+    if (decoded !== expected)
+      assert.fixture(
+        decoded,
+        expected,
+        `mutation ${i} of a ${schema.name} message: ${bytes.subarray(0, end).toString('hex')}`,
+      );
   }
   assert.ok(errors > 500, `the mutations exercise the error paths (${errors} errors)`);
 });
@@ -147,12 +169,18 @@ test('formatMac: colon-separated lowercase hex, any length', () => {
 test('formatIPv6 writes what ipaddr.js writes (RFC 5952), and mapped IPv4 with a dotted tail', () => {
   const random = prng(6);
   const pick = (n: number) => Math.floor(random() * n);
-  const cases: Buffer[] = [Buffer.alloc(16), Buffer.from([...Buffer.alloc(10), 0xff, 0xff, 10, 0, 0, 1]), Buffer.from([...Buffer.alloc(10), 0xff, 0xfe, 10, 0, 0, 1])];
+  const cases: Buffer[] = [
+    Buffer.alloc(16),
+    Buffer.from([...Buffer.alloc(10), 0xff, 0xff, 10, 0, 0, 1]),
+    Buffer.from([...Buffer.alloc(10), 0xff, 0xfe, 10, 0, 0, 1]),
+  ];
   // Every pattern of zero and non-zero groups, with values of every width (1 to 4 hex digits).
   for (let mask = 0; mask < 256; mask++) {
     for (let r = 0; r < 8; r++) {
       const b = Buffer.alloc(16);
-      for (let g = 0; g < 8; g++) if (mask & (1 << g)) b.writeUInt16BE([1 + pick(15), 16 + pick(240), 256 + pick(3840), 4096 + pick(61440)][pick(4)]!, g * 2);
+      for (let g = 0; g < 8; g++)
+        if (mask & (1 << g))
+          b.writeUInt16BE([1 + pick(15), 16 + pick(240), 256 + pick(3840), 4096 + pick(61440)][pick(4)]!, g * 2);
       cases.push(b);
     }
   }

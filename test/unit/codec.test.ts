@@ -14,11 +14,25 @@ const kinds = {
   alpha: attrSet('alpha', { a: attr.u8(1), b: attr.be16(2) }),
 };
 const outer = attrSet('outer', {
-  u8: attr.u8(1), u16: attr.u16(2), u32: attr.u32(3), u64: attr.u64(4), s32: attr.s32(5),
-  be16: attr.be16(6), be32: attr.be32(7), name: attr.string(8), blob: attr.binary(9), on: attr.flag(10),
-  v4: attr.ipv4(11), v6: attr.ipv6(12), any: attr.ip(13), mac: attr.mac(14),
-  nested: attr.nest(15, middle), kind: attr.string(16), data: attr.select(17, 'kind', kinds),
-  ports: attr.struct(18, range), item: attr.multi(attr.u16(19)),
+  u8: attr.u8(1),
+  u16: attr.u16(2),
+  u32: attr.u32(3),
+  u64: attr.u64(4),
+  s32: attr.s32(5),
+  be16: attr.be16(6),
+  be32: attr.be32(7),
+  name: attr.string(8),
+  blob: attr.binary(9),
+  on: attr.flag(10),
+  v4: attr.ipv4(11),
+  v6: attr.ipv6(12),
+  any: attr.ip(13),
+  mac: attr.mac(14),
+  nested: attr.nest(15, middle),
+  kind: attr.string(16),
+  data: attr.select(17, 'kind', kinds),
+  ports: attr.struct(18, range),
+  item: attr.multi(attr.u16(19)),
 });
 
 function encode(value: Decoded): Buffer {
@@ -39,10 +53,25 @@ function nla(type: number, payload: number[]): number[] {
 
 test('every kind round-trips', () => {
   const value = {
-    u8: 7, u16: 0xbeef, u32: 0xdeadbeef, u64: 0xfedcba9876543210n, s32: -5, be16: 4789, be32: 0x01020304,
-    name: 'vx0', blob: Buffer.from([1, 2, 3]), on: true, v4: '239.1.1.1', v6: '2001:db8::1', any: 'fe80::1',
-    mac: '02:00:00:aa:bb:cc', nested: { deeper: { depth3: 3, tag: 'deep' }, flag: true }, kind: 'alpha',
-    data: { a: 1, b: 8472 }, ports: { low: 1000, high: 2000 }, item: [1, 2, 3],
+    u8: 7,
+    u16: 0xbeef,
+    u32: 0xdeadbeef,
+    u64: 0xfedcba9876543210n,
+    s32: -5,
+    be16: 4789,
+    be32: 0x01020304,
+    name: 'vx0',
+    blob: Buffer.from([1, 2, 3]),
+    on: true,
+    v4: '239.1.1.1',
+    v6: '2001:db8::1',
+    any: 'fe80::1',
+    mac: '02:00:00:aa:bb:cc',
+    nested: { deeper: { depth3: 3, tag: 'deep' }, flag: true },
+    kind: 'alpha',
+    data: { a: 1, b: 8472 },
+    ports: { low: 1000, high: 2000 },
+    item: [1, 2, 3],
   };
   const decoded = decode(encode(value));
   assert.equal({ ...decoded, blob: [...(decoded.blob as Buffer)] }, { ...value, blob: [1, 2, 3] });
@@ -83,14 +112,22 @@ test('a nest the kernel sent without NLA_F_NESTED is re-encoded without it', () 
 });
 
 test('unknown attributes are kept raw, in place, and written back byte for byte', () => {
-  const bytes = Buffer.from([...nla(1, [9]), ...nla(99 | NLA_F_NESTED, nla(1, [1, 2, 3, 4])), ...nla(3, [1, 0, 0, 0]), ...nla(200, [0xaa])]);
+  const bytes = Buffer.from([
+    ...nla(1, [9]),
+    ...nla(99 | NLA_F_NESTED, nla(1, [1, 2, 3, 4])),
+    ...nla(3, [1, 0, 0, 0]),
+    ...nla(200, [0xaa]),
+  ]);
   const decoded = decode(bytes);
   assert.is(decoded.u8, 9);
   assert.is(decoded.u32, 1);
-  assert.equal(decoded.unknown!.map((r) => [r.type, r.flags, r.at, [...r.data]]), [
-    [99, NLA_F_NESTED, 1, [8, 0, 1, 0, 1, 2, 3, 4]],
-    [200, 0, 3, [0xaa]],
-  ]);
+  assert.equal(
+    decoded.unknown!.map((r) => [r.type, r.flags, r.at, [...r.data]]),
+    [
+      [99, NLA_F_NESTED, 1, [8, 0, 1, 0, 1, 2, 3, 4]],
+      [200, 0, 3, [0xaa]],
+    ],
+  );
   assert.equal([...encode(decoded)], [...bytes]);
 });
 
@@ -112,7 +149,11 @@ test('a struct that grew keeps its tail', () => {
 
 test('IPv6 text: compressed, mapped with a dotted tail, and no deprecated compatible form', () => {
   const cases: [string, string][] = [
-    ['2001:0db8:0:0:0:0:0:1', '2001:db8::1'], ['::ffff:10.0.0.1', '::ffff:10.0.0.1'], ['::', '::'], ['::1', '::1'], ['::1:2', '::1:2'],
+    ['2001:0db8:0:0:0:0:0:1', '2001:db8::1'],
+    ['::ffff:10.0.0.1', '::ffff:10.0.0.1'],
+    ['::', '::'],
+    ['::1', '::1'],
+    ['::1:2', '::1:2'],
   ];
   for (const [input, text] of cases) assert.is(decode(encode({ v6: input })).v6, text);
 });
@@ -145,9 +186,16 @@ test('truncated and overlong lengths throw DecodeError with offset and path', ()
 
 test('encoding validates values and names the field', () => {
   const cases: [Decoded, string][] = [
-    [{ u8: 256 }, 'u8'], [{ u32: -1 }, 'u32'], [{ be16: 1.5 }, 'be16'], [{ v4: '300.1.1.1' }, 'v4'],
-    [{ v6: 'fe80::1%eth0' }, 'v6'], [{ mac: 'zz:00' }, 'mac'], [{ name: 'a\0b' }, 'name'],
-    [{ nested: { deeper: { depth3: 'x' } } }, 'nested.deeper.depth3'], [{ typo: 1 }, 'typo'], [{ item: 5 }, 'item'],
+    [{ u8: 256 }, 'u8'],
+    [{ u32: -1 }, 'u32'],
+    [{ be16: 1.5 }, 'be16'],
+    [{ v4: '300.1.1.1' }, 'v4'],
+    [{ v6: 'fe80::1%eth0' }, 'v6'],
+    [{ mac: 'zz:00' }, 'mac'],
+    [{ name: 'a\0b' }, 'name'],
+    [{ nested: { deeper: { depth3: 'x' } } }, 'nested.deeper.depth3'],
+    [{ typo: 1 }, 'typo'],
+    [{ item: 5 }, 'item'],
     [{ kind: 'beta', data: {} }, 'data'],
   ];
   for (const [value, field] of cases) {

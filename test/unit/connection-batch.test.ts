@@ -24,8 +24,14 @@ const refused = (n: number): number[] => Array.from({ length: n }, (_, i) => i).
 for (const acks of ['errors', 'each'] as const) {
   test(`acks '${acks}': every refusal by index, the rest succeeded, across chunks`, async () => {
     const conn = Connection.over(kernel(), { window: 64 });
-    const result = await conn.batch(messages(1000), (index) => ({ operation: 'set link', object: `#${index}` }), { acks, timeoutMs: 5000 });
-    assert.equal(result.failed.map((f) => f.index), refused(1000));
+    const result = await conn.batch(messages(1000), (index) => ({ operation: 'set link', object: `#${index}` }), {
+      acks,
+      timeoutMs: 5000,
+    });
+    assert.equal(
+      result.failed.map((f) => f.index),
+      refused(1000),
+    );
     assert.is(result.succeeded, 1000 - refused(1000).length);
     for (const f of result.failed) {
       assert.instance(f.error, NetlinkError);
@@ -44,7 +50,10 @@ test('a batch across the sequence-number wrap keeps each answer with its message
   const conn = Connection.over(k, { window: 64 });
   (conn as unknown as { seq: number }).seq = 0xffffffff - 100;
   const result = await conn.batch(messages(500), { operation: 'set link' });
-  assert.equal(result.failed.map((f) => f.index), refused(500));
+  assert.equal(
+    result.failed.map((f) => f.index),
+    refused(500),
+  );
   const seqs = k.sent.flat().map((m) => m.readUInt32LE(8));
   assert.ok(seqs.some((seq) => seq > 0xffffff00) && seqs.some((seq) => seq < 1000), 'the numbers wrapped');
   assert.not.ok(seqs.includes(0), 'never 0 (the number of kernel events)');

@@ -11,12 +11,16 @@ import { getLink } from '../helpers/link-schema.js';
 
 /** A scripted kernel whose socket reports a receive buffer size. */
 class BufferedKernel extends FakeKernel {
-  constructor(respond: Responder, readonly receiveBufferSize: number) {
+  constructor(
+    respond: Responder,
+    readonly receiveBufferSize: number,
+  ) {
     super(respond);
   }
 }
 
-const ackBarriers: Responder = (req, bytes) => (req.type === NLMSG_NOOP || req.flags & NLM_F_ACK ? [errorReply(req, bytes, 0)] : undefined);
+const ackBarriers: Responder = (req, bytes) =>
+  req.type === NLMSG_NOOP || req.flags & NLM_F_ACK ? [errorReply(req, bytes, 0)] : undefined;
 
 test('the default window: 128 when the buffer is unknown or small, the buffer / 8 KiB up to 1024', () => {
   assert.is(defaultWindow(undefined), 128);
@@ -24,15 +28,26 @@ test('the default window: 128 when the buffer is unknown or small, the buffer / 
   assert.is(defaultWindow(2 * 1024 * 1024), 256);
   assert.is(defaultWindow(8 * 1024 * 1024), 1024, 'a 4 MiB request, doubled by the kernel');
   assert.is(defaultWindow(64 * 1024 * 1024), 1024);
-  assert.is(Connection.over(new BufferedKernel(ackBarriers, 4 * 1024 * 1024)).window, 4 * 1024 * 1024 / WINDOW_BYTES_PER_MESSAGE);
+  assert.is(
+    Connection.over(new BufferedKernel(ackBarriers, 4 * 1024 * 1024)).window,
+    (4 * 1024 * 1024) / WINDOW_BYTES_PER_MESSAGE,
+  );
   assert.is(Connection.over(new FakeKernel(ackBarriers)).window, 128);
-  assert.is(Connection.over(new BufferedKernel(ackBarriers, 8 << 20), { window: 16 }).window, 16, 'an explicit window wins');
+  assert.is(
+    Connection.over(new BufferedKernel(ackBarriers, 8 << 20), { window: 16 }).window,
+    16,
+    'an explicit window wins',
+  );
 });
 
 test('batch chunks: a quarter of the window (at least 64), below the window, at most 1023 plus the barrier', async () => {
   const sizes = async (kernel: FakeKernel, window?: number, chunk?: number): Promise<number[]> => {
     const conn = Connection.over(kernel, window === undefined ? {} : { window });
-    const result = await conn.batch(Array.from({ length: 3000 }, () => getLink({ ifindex: 1 })), { operation: 'get link' }, chunk ? { chunk } : {});
+    const result = await conn.batch(
+      Array.from({ length: 3000 }, () => getLink({ ifindex: 1 })),
+      { operation: 'get link' },
+      chunk ? { chunk } : {},
+    );
     assert.is(result.succeeded, 3000);
     return [...new Set(kernel.sent.map((s) => s.length))];
   };
@@ -45,8 +60,13 @@ test('batch chunks: a quarter of the window (at least 64), below the window, at 
 test('requests issued in one tick leave in sendmsgs of at most 1024 messages', async () => {
   const kernel = new FakeKernel((req, bytes) => [errorReply(req, bytes, 0)]);
   const conn = Connection.over(kernel, { window: 3000 });
-  await Promise.all(Array.from({ length: 2500 }, () => conn.request(getLink({ ifindex: 1 }), { operation: 'get link' })));
-  assert.ok(Math.max(...kernel.sent.map((s) => s.length)) <= 1024, `largest sendmsg: ${Math.max(...kernel.sent.map((s) => s.length))}`);
+  await Promise.all(
+    Array.from({ length: 2500 }, () => conn.request(getLink({ ifindex: 1 }), { operation: 'get link' })),
+  );
+  assert.ok(
+    Math.max(...kernel.sent.map((s) => s.length)) <= 1024,
+    `largest sendmsg: ${Math.max(...kernel.sent.map((s) => s.length))}`,
+  );
 });
 
 test.run();

@@ -1,7 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Connection } from '../../src/netlink/connection.js';
-import { NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_NOOP, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS } from '../../src/netlink/constants.js';
+import {
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_DUMP_INTR,
+  NLM_F_MULTI,
+  NLMSG_NOOP,
+  NLMSGERR_ATTR_MSG,
+  NLMSGERR_ATTR_OFFS,
+} from '../../src/netlink/constants.js';
 import { DumpInterruptedError, NetlinkError, OverrunError, DecodeError } from '../../src/netlink/errors.js';
 import { decodeMessage, encodeMessage, parseAck, parseMessages, type RawMessage } from '../../src/netlink/message.js';
 import { doneReply, errorReply, FakeKernel, header, tlv } from '../helpers/fake-kernel.js';
@@ -13,7 +21,10 @@ const link = (seq: number, pid: number, value: MiniLink, flags = NLM_F_MULTI): B
 };
 
 test('a request resolves with its replies once acknowledged; seq and port are stamped', async () => {
-  const kernel = new FakeKernel((req, bytes) => [link(req.seq, req.pid, { ifindex: 1, ifname: 'lo' }, 0), errorReply(req, bytes, 0)]);
+  const kernel = new FakeKernel((req, bytes) => [
+    link(req.seq, req.pid, { ifindex: 1, ifname: 'lo' }, 0),
+    errorReply(req, bytes, 0),
+  ]);
   const conn = Connection.over(kernel);
   const replies = await conn.request(getLink({ ifindex: 1 }), { operation: 'get link' });
   assert.is(replies.length, 1);
@@ -46,10 +57,16 @@ test('an extended ack, should a reply carry one: its TLVs parsed, the kernel tex
   const offset = Buffer.alloc(4);
   offset.writeUInt32LE(16 + 16 + 8 + 4, 0); // nlmsghdr, ifinfomsg, ifname "vx0" (8 bytes), then inside mtu
   const refuse = (req: RawMessage, bytes: Buffer): Buffer =>
-    errorReply(req, bytes, 22, [tlv(NLMSGERR_ATTR_MSG, Buffer.from('MTU too small\0')), tlv(NLMSGERR_ATTR_OFFS, offset)]);
+    errorReply(req, bytes, 22, [
+      tlv(NLMSGERR_ATTR_MSG, Buffer.from('MTU too small\0')),
+      tlv(NLMSGERR_ATTR_OFFS, offset),
+    ]);
   const request = encodeMessage(RTM_NEWLINK, 0, miniLinkSchema, { ifname: 'vx0', mtu: 10 });
   const ack = parseAck(parseMessages(refuse(parseMessages(request)[0]!, request))[0]!);
-  assert.equal({ errno: ack.errno, message: ack.message, offset: ack.offset }, { errno: 22, message: 'MTU too small', offset: 44 });
+  assert.equal(
+    { errno: ack.errno, message: ack.message, offset: ack.offset },
+    { errno: 22, message: 'MTU too small', offset: 44 },
+  );
   const conn = Connection.over(new FakeKernel((req, bytes) => [refuse(req, bytes)]));
   try {
     await conn.request(request, { operation: 'set link', object: 'vx0' });
@@ -67,7 +84,11 @@ test('a family explains an errno in its own words', async () => {
   const kernel = new FakeKernel((req, bytes) => [errorReply(req, bytes, 17)]);
   const conn = Connection.over(kernel);
   const error = await conn
-    .request(getLink({ ifname: 'vx0' }), { operation: 'create link', object: 'vx0', explain: (errno) => (errno === 17 ? 'vx1 already uses VNI 42 on port 4789' : undefined) })
+    .request(getLink({ ifname: 'vx0' }), {
+      operation: 'create link',
+      object: 'vx0',
+      explain: (errno) => (errno === 17 ? 'vx1 already uses VNI 42 on port 4789' : undefined),
+    })
     .catch((e) => e);
   assert.match(error.message, /likely cause: vx1 already uses VNI 42 on port 4789/);
 });
@@ -75,12 +96,19 @@ test('a family explains an errno in its own words', async () => {
 test('a dump streams every message up to DONE, across datagrams', async () => {
   const kernel = new FakeKernel((req) => {
     const out: Buffer[] = [];
-    for (let d = 0; d < 3; d++) out.push(Buffer.concat([0, 1].map((k) => link(req.seq, req.pid, { ifindex: d * 2 + k + 1, ifname: `l${d * 2 + k}` }))));
+    for (let d = 0; d < 3; d++)
+      out.push(
+        Buffer.concat([0, 1].map((k) => link(req.seq, req.pid, { ifindex: d * 2 + k + 1, ifname: `l${d * 2 + k}` }))),
+      );
     out.push(doneReply(req));
     return out;
   });
   const conn = Connection.over(kernel);
-  const links = await conn.dumpAll(() => getLink({}), { operation: 'dump links' }, { decode: (m) => decodeMessage<MiniLink>(miniLinkSchema, m).ifname });
+  const links = await conn.dumpAll(
+    () => getLink({}),
+    { operation: 'dump links' },
+    { decode: (m) => decodeMessage<MiniLink>(miniLinkSchema, m).ifname },
+  );
   assert.equal(links, ['l0', 'l1', 'l2', 'l3', 'l4', 'l5']);
   const sent = kernel.sent[0]![0]!;
   assert.is(sent.readUInt16LE(6) & NLM_F_DUMP, NLM_F_DUMP);
@@ -103,7 +131,11 @@ test('NLM_F_DUMP_INTR fails the dump, or retries when asked, never returning mix
   const conn = Connection.over(kernel);
   const error = await conn.dumpAll(() => getLink({}), { operation: 'dump links' }).catch((e) => e);
   assert.instance(error, DumpInterruptedError);
-  const links = await conn.dumpAll(() => getLink({}), { operation: 'dump links' }, { retries: 3, decode: (m) => decodeMessage<MiniLink>(miniLinkSchema, m).ifname });
+  const links = await conn.dumpAll(
+    () => getLink({}),
+    { operation: 'dump links' },
+    { retries: 3, decode: (m) => decodeMessage<MiniLink>(miniLinkSchema, m).ifname },
+  );
   assert.equal(links, ['try3']);
 });
 
@@ -118,7 +150,10 @@ test('dumps on one socket run one at a time, each to its DONE', async () => {
   });
   const conn = Connection.over(kernel);
   const results = await Promise.all([1, 2, 3].map(() => conn.dumpAll(() => getLink({}), { operation: 'dump links' })));
-  assert.equal(results.map((r) => r.length), [1, 1, 1]);
+  assert.equal(
+    results.map((r) => r.length),
+    [1, 1, 1],
+  );
   assert.is(maxActive, 1);
 });
 
@@ -147,9 +182,14 @@ test('the in-flight window bounds unanswered messages', async () => {
     return req.type === NLMSG_NOOP || req.flags & NLM_F_ACK ? [errorReply(req, bytes, 0)] : undefined;
   });
   const conn = Connection.over(kernel, { window: 16 });
-  await Promise.all(Array.from({ length: 200 }, () => conn.request(getLink({ ifindex: 1 }), { operation: 'get link' })));
+  await Promise.all(
+    Array.from({ length: 200 }, () => conn.request(getLink({ ifindex: 1 }), { operation: 'get link' })),
+  );
   assert.ok(peak <= 16, `peak ${peak}`);
-  const result = await conn.batch(Array.from({ length: 300 }, () => getLink({ ifindex: 1 })), { operation: 'get link' });
+  const result = await conn.batch(
+    Array.from({ length: 300 }, () => getLink({ ifindex: 1 })),
+    { operation: 'get link' },
+  );
   assert.is(result.succeeded, 300);
   assert.ok(Math.max(...kernel.sent.map((s) => s.length)) <= 16, 'chunks fit the window');
 });

@@ -18,8 +18,13 @@ test('instance paths sit in the state directory', () => {
   });
 });
 
-test('a minimal spec: DHCP only (port=0), router option, lease file, hosts file, no pid file of dnsmasq\'s own', () => {
-  const spec = validateSpec({ interface: 'br0', subnet: '10.42.0.0/24', gateway: '10.42.0.1', ranges: [{ start: '10.42.0.100', end: '10.42.0.199' }] });
+test("a minimal spec: DHCP only (port=0), router option, lease file, hosts file, no pid file of dnsmasq's own", () => {
+  const spec = validateSpec({
+    interface: 'br0',
+    subnet: '10.42.0.0/24',
+    gateway: '10.42.0.1',
+    ranges: [{ start: '10.42.0.100', end: '10.42.0.199' }],
+  });
   assert.is(
     renderConfig(spec, paths, { instance: 'host1.br0' }),
     [
@@ -47,7 +52,10 @@ test('a full spec: MTU forced, DNS servers, domain, DNS on with upstreams, accou
     interface: 'vxbr0',
     subnet: '172.20.0.0/16',
     gateway: '172.20.0.1',
-    ranges: [{ start: '172.20.1.0', end: '172.20.1.255', leaseTime: '12h' }, { start: '172.20.2.10', end: '172.20.2.19', leaseTime: 'infinite' }],
+    ranges: [
+      { start: '172.20.1.0', end: '172.20.1.255', leaseTime: '12h' },
+      { start: '172.20.2.10', end: '172.20.2.19', leaseTime: 'infinite' },
+    ],
     leaseTime: '30m',
     mtu: 1450,
     dnsServers: ['172.20.0.1', '9.9.9.9'],
@@ -94,7 +102,14 @@ test('a full spec: MTU forced, DNS servers, domain, DNS on with upstreams, accou
 });
 
 test('DNS on without upstreams keeps /etc/resolv.conf (no no-resolv) and answers its domain locally', () => {
-  const spec = validateSpec({ interface: 'br0', subnet: '10.42.0.0/24', gateway: '10.42.0.1', ranges: [{ start: '10.42.0.100', end: '10.42.0.199' }], dns: true, domain: 'c.test' });
+  const spec = validateSpec({
+    interface: 'br0',
+    subnet: '10.42.0.0/24',
+    gateway: '10.42.0.1',
+    ranges: [{ start: '10.42.0.100', end: '10.42.0.199' }],
+    dns: true,
+    domain: 'c.test',
+  });
   const lines = renderConfig(spec, paths, { instance: 'i' }).split('\n');
   assert.ok(lines.includes('port=53'));
   assert.ok(lines.includes('no-hosts'));
@@ -104,7 +119,12 @@ test('DNS on without upstreams keeps /etc/resolv.conf (no no-resolv) and answers
 });
 
 test('hosts file: one dhcp-host line each, name and lease time only when given', () => {
-  const around = validateSpec({ interface: 'br0', subnet: '10.42.0.0/24', gateway: '10.42.0.1', ranges: [{ start: '10.42.0.100', end: '10.42.0.199' }] });
+  const around = validateSpec({
+    interface: 'br0',
+    subnet: '10.42.0.0/24',
+    gateway: '10.42.0.1',
+    ranges: [{ start: '10.42.0.100', end: '10.42.0.199' }],
+  });
   const hosts = validateHosts(
     [
       { mac: '02:00:00:00:00:01', ip: '10.42.0.10', name: 'db', leaseTime: '1h' },
@@ -114,7 +134,10 @@ test('hosts file: one dhcp-host line each, name and lease time only when given',
     ],
     around,
   );
-  assert.is(renderHosts(hosts), '02:00:00:00:00:01,10.42.0.10,db,3600\n02:00:00:00:00:0a,10.42.0.11\n02:00:00:00:00:0b,10.42.0.12,infinite\n02:00:00:00:00:0c,10.42.0.13,web\n');
+  assert.is(
+    renderHosts(hosts),
+    '02:00:00:00:00:01,10.42.0.10,db,3600\n02:00:00:00:00:0a,10.42.0.11\n02:00:00:00:00:0b,10.42.0.12,infinite\n02:00:00:00:00:0c,10.42.0.13,web\n',
+  );
   assert.is(renderHosts([]), '');
 });
 
@@ -146,14 +169,20 @@ const ALLOWED: Record<string, RegExp> = {
 
 test('every rendered line is a known option with a value of its own shape (random valid specs)', () => {
   let seed = 7;
-  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
   for (let round = 0; round < 300; round++) {
     const third = rand(200) + 1;
     const spec = validateSpec({
       interface: ['br0', 'vx-br.1', 'b_2'][rand(3)]!,
       subnet: `10.${third}.0.0/16`,
       gateway: `10.${third}.0.1`,
-      ranges: [{ start: `10.${third}.1.${rand(100) + 1}`, end: `10.${third}.2.${rand(100) + 1}`, ...(rand(2) ? { leaseTime: ['1h', 'infinite', 600][rand(3)]! } : {}) }],
+      ranges: [
+        {
+          start: `10.${third}.1.${rand(100) + 1}`,
+          end: `10.${third}.2.${rand(100) + 1}`,
+          ...(rand(2) ? { leaseTime: ['1h', 'infinite', 600][rand(3)]! } : {}),
+        },
+      ],
       ...(rand(2) ? { mtu: 1280 + rand(300) } : {}),
       ...(rand(2) ? { dnsServers: [`10.${third}.0.1`] } : {}),
       ...(rand(2) ? { domain: 'overlay.test' } : {}),
@@ -163,7 +192,9 @@ test('every rendered line is a known option with a value of its own shape (rando
       authoritative: rand(2) === 0,
       logDhcp: rand(2) === 0,
     });
-    for (const line of renderConfig(spec, paths, { instance: 'x', ...(rand(2) ? { user: 'nobody' } : {}) }).split('\n')) {
+    for (const line of renderConfig(spec, paths, { instance: 'x', ...(rand(2) ? { user: 'nobody' } : {}) }).split(
+      '\n',
+    )) {
       if (line === '' || line.startsWith('# ')) continue;
       const at = line.indexOf('=');
       const [key, value] = at < 0 ? [line, ''] : [line.slice(0, at), line.slice(at + 1)];

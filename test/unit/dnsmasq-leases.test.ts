@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  diffLeases, type Lease, type LeaseChanges, LeaseWatcher, parseLeaseFile, parseLeases, pruneLeaseText, readLeases, staleLeases,
+  diffLeases,
+  type Lease,
+  type LeaseChanges,
+  LeaseWatcher,
+  parseLeaseFile,
+  parseLeases,
+  pruneLeaseText,
+  readLeases,
+  staleLeases,
 } from '../../src/dnsmasq/leases.js';
 import { validateSpec } from '../../src/dnsmasq/spec.js';
 
@@ -23,7 +31,13 @@ const SAMPLE = [
 
 test('parses expiry, MAC, IP, hostname and client id; "*" means none; 0 means infinite', () => {
   assert.equal(parseLeases(SAMPLE), [
-    { expires: new Date(1795687374000), mac: '92:dc:c2:5c:d1:6f', ip: '10.9.0.200', hostname: 'box4', clientId: '01:92:dc:c2:5c:d1:6f' },
+    {
+      expires: new Date(1795687374000),
+      mac: '92:dc:c2:5c:d1:6f',
+      ip: '10.9.0.200',
+      hostname: 'box4',
+      clientId: '01:92:dc:c2:5c:d1:6f',
+    },
     { expires: new Date(1795687359000), mac: '4a:0a:2b:13:70:70', ip: '10.9.0.92', clientId: '01:4a:0a:2b:13:70:70' },
     { expires: null, mac: '02:00:00:00:00:01', ip: '10.9.0.10', hostname: 'db' },
     // A non-Ethernet client: dnsmasq prefixes the ARP hardware type.
@@ -39,7 +53,14 @@ test('an empty file has no leases; a last line without its newline is still bein
 });
 
 test('malformed lines are reported with their line number and reason, the rest still parsed', () => {
-  const text = ['garbage', 'x 02:00:00:00:00:01 10.9.0.10 * *', '0 02:00:00:00:00:01 10.9.0 * *', '0 zz:00 10.9.0.10 * *', '0 02:00:00:00:00:01 10.9.0.10 * not-hex', SAMPLE].join('\n');
+  const text = [
+    'garbage',
+    'x 02:00:00:00:00:01 10.9.0.10 * *',
+    '0 02:00:00:00:00:01 10.9.0 * *',
+    '0 zz:00 10.9.0.10 * *',
+    '0 02:00:00:00:00:01 10.9.0.10 * not-hex',
+    SAMPLE,
+  ].join('\n');
   const file = parseLeaseFile(text);
   assert.is(file.leases.length, 4);
   assert.equal(
@@ -65,21 +86,42 @@ test('a DHCPv6 section (after the duid line) is parsed apart from the IPv4 lease
   ]);
 });
 
-const lease = (ip: string, mac: string, extra: Partial<Lease> = {}): Lease => ({ expires: new Date(1_800_000_000_000), mac, ip, ...extra });
+const lease = (ip: string, mac: string, extra: Partial<Lease> = {}): Lease => ({
+  expires: new Date(1_800_000_000_000),
+  mac,
+  ip,
+  ...extra,
+});
 
 test('diff: added, removed and changed, keyed by address', () => {
-  const before = [lease('10.0.0.1', '02:00:00:00:00:01'), lease('10.0.0.2', '02:00:00:00:00:02'), lease('10.0.0.3', '02:00:00:00:00:03')];
+  const before = [
+    lease('10.0.0.1', '02:00:00:00:00:01'),
+    lease('10.0.0.2', '02:00:00:00:00:02'),
+    lease('10.0.0.3', '02:00:00:00:00:03'),
+  ];
   const after = [
     lease('10.0.0.1', '02:00:00:00:00:01'),
     lease('10.0.0.2', '02:00:00:00:00:02', { expires: new Date(1_800_000_600_000) }),
     lease('10.0.0.4', '02:00:00:00:00:04'),
   ];
   const d = diffLeases(before, after);
-  assert.equal(d.added.map((l) => l.ip), ['10.0.0.4']);
-  assert.equal(d.removed.map((l) => l.ip), ['10.0.0.3']);
-  assert.equal(d.changed.map((c) => [c.before.expires, c.after.expires]), [[new Date(1_800_000_000_000), new Date(1_800_000_600_000)]]);
+  assert.equal(
+    d.added.map((l) => l.ip),
+    ['10.0.0.4'],
+  );
+  assert.equal(
+    d.removed.map((l) => l.ip),
+    ['10.0.0.3'],
+  );
+  assert.equal(
+    d.changed.map((c) => [c.before.expires, c.after.expires]),
+    [[new Date(1_800_000_000_000), new Date(1_800_000_600_000)]],
+  );
   assert.equal(d.leases, after);
-  const same = diffLeases(after, after.map((l) => ({ ...l })));
+  const same = diffLeases(
+    after,
+    after.map((l) => ({ ...l })),
+  );
   assert.is(same.added.length + same.removed.length + same.changed.length, 0);
 });
 
@@ -122,7 +164,13 @@ test('pruning removes exactly the stale lines and keeps every other line as it w
   const pruned = pruneLeaseText(text, remove);
   assert.is(
     pruned,
-    ['1795687374 92:dc:c2:5c:d1:6f 10.9.0.200 box4 01:92:dc:c2:5c:d1:6f', '0 02:00:00:00:00:01 10.9.0.10 db *', 'duid 00:01', '0 7 fd00::11 * *', ''].join('\n'),
+    [
+      '1795687374 92:dc:c2:5c:d1:6f 10.9.0.200 box4 01:92:dc:c2:5c:d1:6f',
+      '0 02:00:00:00:00:01 10.9.0.10 db *',
+      'duid 00:01',
+      '0 7 fd00::11 * *',
+      '',
+    ].join('\n'),
   );
   assert.is(pruneLeaseText(text, []), text);
   // Same address, other MAC: not the lease to remove.
@@ -150,22 +198,34 @@ test('the watcher reports a file created later, in-place rewrites (truncate, wri
 
     let change = nextChange(watcher);
     writeFileSync(path, '0 02:00:00:00:00:01 10.9.0.10 db *\n');
-    assert.equal((await change).added.map((l) => l.ip), ['10.9.0.10']);
+    assert.equal(
+      (await change).added.map((l) => l.ip),
+      ['10.9.0.10'],
+    );
 
     // dnsmasq's way: truncate, then write the whole list.
     change = nextChange(watcher);
     truncateSync(path, 0);
     appendFileSync(path, '0 02:00:00:00:00:01 10.9.0.10 db *\n1795687359 02:00:00:00:00:02 10.9.0.11 * *\n');
     const second = await change;
-    assert.equal(second.added.map((l) => l.ip), ['10.9.0.11']);
+    assert.equal(
+      second.added.map((l) => l.ip),
+      ['10.9.0.11'],
+    );
     assert.equal(second.removed, []);
 
     change = nextChange(watcher);
     writeFileSync(`${path}.tmp`, '1795687359 02:00:00:00:00:02 10.9.0.11 * *\n');
     renameSync(`${path}.tmp`, path);
     const third = await change;
-    assert.equal(third.removed.map((l) => l.ip), ['10.9.0.10']);
-    assert.equal(third.leases.map((l) => l.ip), ['10.9.0.11']);
+    assert.equal(
+      third.removed.map((l) => l.ip),
+      ['10.9.0.10'],
+    );
+    assert.equal(
+      third.leases.map((l) => l.ip),
+      ['10.9.0.11'],
+    );
 
     // A read that finds the same leases reports nothing.
     let spurious = 0;

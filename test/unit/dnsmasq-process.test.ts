@@ -10,44 +10,90 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { describeExit } from '../../src/dnsmasq/errors.js';
-import { childrenOf, classifyLine, EXIT_MARKER, findExecutable, launchCommand, procStat, processAlive, statusToExit } from '../../src/dnsmasq/process.js';
+import {
+  childrenOf,
+  classifyLine,
+  EXIT_MARKER,
+  findExecutable,
+  launchCommand,
+  procStat,
+  processAlive,
+  statusToExit,
+} from '../../src/dnsmasq/process.js';
 
-const tools = { dnsmasq: '/usr/sbin/dnsmasq', setpriv: '/usr/bin/setpriv', unshare: '/usr/bin/unshare', sh: '/bin/sh', nsenter: '/usr/bin/nsenter' };
+const tools = {
+  dnsmasq: '/usr/sbin/dnsmasq',
+  setpriv: '/usr/bin/setpriv',
+  unshare: '/usr/bin/unshare',
+  sh: '/bin/sh',
+  nsenter: '/usr/bin/nsenter',
+};
 
 test('the chain: setpriv (parent-death signal), nsenter, unshare (PID namespace, kill child), sh (status), dnsmasq in the foreground', () => {
-  const { command, args } = launchCommand({ tools, configPath: '/run/vxnet/dnsmasq/i/dnsmasq.conf', namespace: 'host1' });
+  const { command, args } = launchCommand({
+    tools,
+    configPath: '/run/vxnet/dnsmasq/i/dnsmasq.conf',
+    namespace: 'host1',
+  });
   assert.is(command, '/usr/bin/setpriv');
   assert.equal(args, [
-    '--pdeathsig', 'SIGKILL', '--',
-    '/usr/bin/nsenter', '--net=/run/netns/host1', '--',
-    '/usr/bin/unshare', '--pid', '--fork', '--kill-child=SIGKILL', '--',
-    '/bin/sh', '-c', `"$0" "$@"; echo "${EXIT_MARKER}$?" >&2`,
-    '/usr/sbin/dnsmasq', '--keep-in-foreground', '--conf-file=/run/vxnet/dnsmasq/i/dnsmasq.conf',
+    '--pdeathsig',
+    'SIGKILL',
+    '--',
+    '/usr/bin/nsenter',
+    '--net=/run/netns/host1',
+    '--',
+    '/usr/bin/unshare',
+    '--pid',
+    '--fork',
+    '--kill-child=SIGKILL',
+    '--',
+    '/bin/sh',
+    '-c',
+    `"$0" "$@"; echo "${EXIT_MARKER}$?" >&2`,
+    '/usr/sbin/dnsmasq',
+    '--keep-in-foreground',
+    '--conf-file=/run/vxnet/dnsmasq/i/dnsmasq.conf',
   ]);
   const here = launchCommand({ tools, configPath: '/c' });
   assert.not.ok(here.args.includes('/usr/bin/nsenter'));
   assert.is(launchCommand({ tools, configPath: '/c', namespace: '/proc/1/ns/net' }).args[4], '--net=/proc/1/ns/net');
 });
 
-test('the shell\'s $? becomes a code or a signal', () => {
+test("the shell's $? becomes a code or a signal", () => {
   assert.equal(statusToExit(0), { code: 0, signal: null });
   assert.equal(statusToExit(2), { code: 2, signal: null });
   assert.equal(statusToExit(137), { code: null, signal: 'SIGKILL' });
   assert.equal(statusToExit(139), { code: null, signal: 'SIGSEGV' });
   assert.equal(statusToExit(143), { code: null, signal: 'SIGTERM' });
-  assert.is(describeExit({ code: 2, signal: null }), 'exited with code 2 (a problem with network access: address in use, privileged port without permission, missing interface)');
+  assert.is(
+    describeExit({ code: 2, signal: null }),
+    'exited with code 2 (a problem with network access: address in use, privileged port without permission, missing interface)',
+  );
   assert.is(describeExit({ code: null, signal: 'SIGKILL' }), 'was killed by SIGKILL');
 });
 
 test('stderr lines: started (with version), hosts file read or refused, the exit marker, anything else', () => {
   const hosts = '/run/vxnet/dnsmasq/i/hosts';
-  assert.equal(classifyLine('dnsmasq[2]: started, version 2.90 DNS disabled', hosts), { kind: 'started', version: '2.90' });
-  assert.equal(classifyLine('dnsmasq[31]: started, version 2.89 cachesize 150', hosts), { kind: 'started', version: '2.89' });
+  assert.equal(classifyLine('dnsmasq[2]: started, version 2.90 DNS disabled', hosts), {
+    kind: 'started',
+    version: '2.90',
+  });
+  assert.equal(classifyLine('dnsmasq[31]: started, version 2.89 cachesize 150', hosts), {
+    kind: 'started',
+    version: '2.89',
+  });
   assert.equal(classifyLine(`dnsmasq-dhcp[2]: read ${hosts}`, hosts), { kind: 'hosts-read' });
   assert.equal(classifyLine('dnsmasq-dhcp[2]: read /etc/hosts', hosts), { kind: 'other' });
   assert.equal(classifyLine(`dnsmasq-dhcp[2]: read ${hosts}.old`, hosts), { kind: 'other' });
-  assert.equal(classifyLine(`dnsmasq[2]: cannot read ${hosts}: Permission denied`, hosts), { kind: 'hosts-failed', reason: `cannot read ${hosts}: Permission denied` });
-  assert.equal(classifyLine(`dnsmasq[2]: bad dhcp-host at line 3 of ${hosts}`, hosts), { kind: 'hosts-failed', reason: `bad dhcp-host at line 3 of ${hosts}` });
+  assert.equal(classifyLine(`dnsmasq[2]: cannot read ${hosts}: Permission denied`, hosts), {
+    kind: 'hosts-failed',
+    reason: `cannot read ${hosts}: Permission denied`,
+  });
+  assert.equal(classifyLine(`dnsmasq[2]: bad dhcp-host at line 3 of ${hosts}`, hosts), {
+    kind: 'hosts-failed',
+    reason: `bad dhcp-host at line 3 of ${hosts}`,
+  });
   assert.equal(classifyLine(`${EXIT_MARKER}137`, hosts), { kind: 'exit', status: 137 });
   assert.equal(classifyLine('dnsmasq: unknown interface br9', hosts), { kind: 'other' });
 });

@@ -25,7 +25,11 @@ test('DnsmasqServer.start: invalid input writes nothing and starts nothing', asy
   try {
     const stateDir = join(root, 'state');
     const cases: [any, any, string][] = [
-      [{ ...base(), hosts: [{ mac: '02:00:00:00:00:01', ip: '10.42.0.10', name: 'db\nport=53' }] }, { stateDir }, 'hosts[0].name'],
+      [
+        { ...base(), hosts: [{ mac: '02:00:00:00:00:01', ip: '10.42.0.10', name: 'db\nport=53' }] },
+        { stateDir },
+        'hosts[0].name',
+      ],
       [{ ...base(), ranges: [{ start: '10.42.0.1', end: '10.42.0.9' }] }, { stateDir }, 'ranges[0]'],
       [base(), { stateDir, instance: 'a=b' }, 'instance'],
       [base(), { stateDir, restart: { maxCrashes: 0 } }, 'restart.maxCrashes'],

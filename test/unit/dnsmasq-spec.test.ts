@@ -46,7 +46,14 @@ function rejects(run: () => unknown, field: string, reason?: RegExp): Validation
 
 test('a complete spec validates and is normalized', () => {
   const v = validateSpec({ ...base(), hosts: [{ mac: '02-00-00-00-00-AB', ip: '10.42.0.10' }] });
-  assert.equal(v.subnet, { network: '10.42.0.0', prefixlen: 24, netmask: '255.255.255.0', broadcast: '10.42.0.255', first: 0x0a2a0000, last: 0x0a2a00ff });
+  assert.equal(v.subnet, {
+    network: '10.42.0.0',
+    prefixlen: 24,
+    netmask: '255.255.255.0',
+    broadcast: '10.42.0.255',
+    first: 0x0a2a0000,
+    last: 0x0a2a00ff,
+  });
   assert.is(v.hosts[0]!.mac, '02:00:00:00:00:ab');
   assert.is(v.ranges[0]!.leaseTime, 3600);
   assert.equal(v.dns, { port: 53, upstream: ['9.9.9.9'] });
@@ -56,7 +63,12 @@ test('a complete spec validates and is normalized', () => {
 });
 
 test('defaults: DNS off, one hour leases, no hosts', () => {
-  const v = validateSpec({ interface: 'br0', subnet: '10.1.0.0/16', gateway: '10.1.0.1', ranges: [{ start: '10.1.1.0', end: '10.1.255.254' }] });
+  const v = validateSpec({
+    interface: 'br0',
+    subnet: '10.1.0.0/16',
+    gateway: '10.1.0.1',
+    ranges: [{ start: '10.1.1.0', end: '10.1.255.254' }],
+  });
   assert.is(v.dns, false);
   assert.is(v.leaseTime, 3600);
   assert.equal(v.hosts, []);
@@ -64,11 +76,36 @@ test('defaults: DNS off, one hour leases, no hosts', () => {
 });
 
 // Payloads that would add an option, a field or a comment to a dnsmasq line if they got through.
-const INJECTIONS = ['x\nport=53', 'x\rdhcp-range=1.2.3.4', 'a=b', 'a,b', '#c', '"q"', "'q'", 'a b', 'a\\b', '\0', '-x', ''];
+const INJECTIONS = [
+  'x\nport=53',
+  'x\rdhcp-range=1.2.3.4',
+  'a=b',
+  'a,b',
+  '#c',
+  '"q"',
+  "'q'",
+  'a b',
+  'a\\b',
+  '\0',
+  '-x',
+  '',
+];
 
 const STRING_FIELDS = [
-  'interface', 'subnet', 'gateway', 'ranges[0].start', 'ranges[0].end', 'ranges[0].leaseTime', 'leaseTime',
-  'dnsServers[0]', 'domain', 'hosts[0].mac', 'hosts[0].ip', 'hosts[0].name', 'hosts[0].leaseTime', 'dns.upstream[0]',
+  'interface',
+  'subnet',
+  'gateway',
+  'ranges[0].start',
+  'ranges[0].end',
+  'ranges[0].leaseTime',
+  'leaseTime',
+  'dnsServers[0]',
+  'domain',
+  'hosts[0].mac',
+  'hosts[0].ip',
+  'hosts[0].name',
+  'hosts[0].leaseTime',
+  'dns.upstream[0]',
 ];
 
 for (const field of STRING_FIELDS) {
@@ -79,9 +116,20 @@ for (const field of STRING_FIELDS) {
 
 test('each valid string field followed by a newline and an option is rejected for that field', () => {
   const good: Record<string, string> = {
-    interface: 'br0', subnet: '10.42.0.0/24', gateway: '10.42.0.1', 'ranges[0].start': '10.42.0.100', 'ranges[0].end': '10.42.0.199',
-    'ranges[0].leaseTime': '1h', leaseTime: '1h', 'dnsServers[0]': '10.42.0.1', domain: 'overlay.test', 'hosts[0].mac': '02:00:00:00:00:01',
-    'hosts[0].ip': '10.42.0.10', 'hosts[0].name': 'db', 'hosts[0].leaseTime': '1h', 'dns.upstream[0]': '9.9.9.9',
+    interface: 'br0',
+    subnet: '10.42.0.0/24',
+    gateway: '10.42.0.1',
+    'ranges[0].start': '10.42.0.100',
+    'ranges[0].end': '10.42.0.199',
+    'ranges[0].leaseTime': '1h',
+    leaseTime: '1h',
+    'dnsServers[0]': '10.42.0.1',
+    domain: 'overlay.test',
+    'hosts[0].mac': '02:00:00:00:00:01',
+    'hosts[0].ip': '10.42.0.10',
+    'hosts[0].name': 'db',
+    'hosts[0].leaseTime': '1h',
+    'dns.upstream[0]': '9.9.9.9',
   };
   for (const [field, value] of Object.entries(good)) {
     validateSpec(withValue(field, value));
@@ -101,7 +149,11 @@ test('interface: a Linux name dnsmasq reads back as one name', () => {
 });
 
 test('subnet: an IPv4 network with its host bits clear, room for hosts', () => {
-  rejects(() => validateSpec(withValue('subnet', '10.42.0.1/24')), 'subnet', /host bits are set: the network is 10\.42\.0\.0\/24/);
+  rejects(
+    () => validateSpec(withValue('subnet', '10.42.0.1/24')),
+    'subnet',
+    /host bits are set: the network is 10\.42\.0\.0\/24/,
+  );
   rejects(() => validateSpec(withValue('subnet', '10.42.0.0')), 'subnet', /IPv4 network/);
   rejects(() => validateSpec(withValue('subnet', '10.42.0.0/31')), 'subnet', /1 to 30/);
   rejects(() => validateSpec(withValue('subnet', '10.42.0.0/0')), 'subnet', /1 to 30/);
@@ -127,16 +179,37 @@ test('ranges: inside the subnet, ordered, not covering the gateway, not overlapp
   rejects(() => validateSpec(withValue('ranges[0].end', '10.42.0.255')), 'ranges[0].end', /broadcast/);
   rejects(() => validateSpec(withValue('ranges[0].start', '10.42.0.0')), 'ranges[0].start', /network address/);
   rejects(() => validateSpec(withValue('ranges[0].end', '10.42.0.50')), 'ranges[0].end', /ends before it starts/);
-  rejects(() => validateSpec(withValue('ranges', [{ start: '10.42.0.1', end: '10.42.0.20' }])), 'ranges[0]', /covers the gateway 10\.42\.0\.1/);
+  rejects(
+    () => validateSpec(withValue('ranges', [{ start: '10.42.0.1', end: '10.42.0.20' }])),
+    'ranges[0]',
+    /covers the gateway 10\.42\.0\.1/,
+  );
   rejects(() => validateSpec(withValue('ranges', [{ start: '10.42.0.2', end: '10.42.0.1' }])), 'ranges[0].end');
   rejects(
-    () => validateSpec(withValue('ranges', [{ start: '10.42.0.100', end: '10.42.0.150' }, { start: '10.42.0.150', end: '10.42.0.160' }])),
+    () =>
+      validateSpec(
+        withValue('ranges', [
+          { start: '10.42.0.100', end: '10.42.0.150' },
+          { start: '10.42.0.150', end: '10.42.0.160' },
+        ]),
+      ),
     'ranges[1]',
     /overlaps ranges\[0\]/,
   );
   rejects(() => validateSpec(withValue('ranges[0].stop', '10.42.0.150')), 'ranges[0].stop', /unknown field/);
-  const two = validateSpec(withValue('ranges', [{ start: '10.42.0.100', end: '10.42.0.149', leaseTime: 'infinite' }, { start: '10.42.0.2', end: '10.42.0.9' }]));
-  assert.equal(two.ranges.map((r) => [r.start, r.end, r.leaseTime]), [['10.42.0.100', '10.42.0.149', 'infinite'], ['10.42.0.2', '10.42.0.9', 3600]]);
+  const two = validateSpec(
+    withValue('ranges', [
+      { start: '10.42.0.100', end: '10.42.0.149', leaseTime: 'infinite' },
+      { start: '10.42.0.2', end: '10.42.0.9' },
+    ]),
+  );
+  assert.equal(
+    two.ranges.map((r) => [r.start, r.end, r.leaseTime]),
+    [
+      ['10.42.0.100', '10.42.0.149', 'infinite'],
+      ['10.42.0.2', '10.42.0.9', 3600],
+    ],
+  );
 });
 
 test('lease times: seconds, units, infinite; at least two minutes', () => {
@@ -170,7 +243,10 @@ test('dnsServers and dns.upstream: addresses only', () => {
   rejects(() => validateSpec(withValue('dnsServers[0]', '2001:db8::1')), 'dnsServers[0]', /DHCPv4/);
   rejects(() => validateSpec(withValue('dns.upstream[0]', '9.9.9.9#53')), 'dns.upstream[0]');
   rejects(() => validateSpec(withValue('dns.upstream[0]', 'fe80::1%eth0')), 'dns.upstream[0]');
-  assert.equal(validateSpec(withValue('dns.upstream', ['2001:db8:0:0::1', '9.9.9.9'])).dns, { port: 53, upstream: ['2001:db8::1', '9.9.9.9'] });
+  assert.equal(validateSpec(withValue('dns.upstream', ['2001:db8:0:0::1', '9.9.9.9'])).dns, {
+    port: 53,
+    upstream: ['2001:db8::1', '9.9.9.9'],
+  });
   rejects(() => validateSpec(withValue('dns.port', 0)), 'dns.port');
   rejects(() => validateSpec(withValue('dns.port', 70000)), 'dns.port');
   rejects(() => validateSpec(withValue('dns.port', 67)), 'dns.port', /DHCP port/);
@@ -210,7 +286,11 @@ test('hosts: MACs, addresses, names, each used once', () => {
   rejects(() => validateSpec(withValue('hosts[0].address', '10.42.0.9')), 'hosts[0].address', /unknown field/);
   rejects(() => validateSpec(withValue('hosts', {})), 'hosts', /array/);
   rejects(() => validateSpec(withValue('hosts[0]', 'db')), 'hosts[0]', /object/);
-  const two = (a: object, b: object) => withValue('hosts', [{ mac: '02:00:00:00:00:01', ip: '10.42.0.10', name: 'db', ...a }, { mac: '02:00:00:00:00:02', ip: '10.42.0.11', name: 'web', ...b }]);
+  const two = (a: object, b: object) =>
+    withValue('hosts', [
+      { mac: '02:00:00:00:00:01', ip: '10.42.0.10', name: 'db', ...a },
+      { mac: '02:00:00:00:00:02', ip: '10.42.0.11', name: 'web', ...b },
+    ]);
   rejects(() => validateSpec(two({}, { mac: '02:00:00:00:00:01' })), 'hosts[1].mac', /already used by hosts\[0\]/);
   rejects(() => validateSpec(two({}, { mac: '02-00-00-00-00-01' })), 'hosts[1].mac', /already used/);
   rejects(() => validateSpec(two({}, { ip: '10.42.0.10' })), 'hosts[1].ip', /already used/);
@@ -220,7 +300,8 @@ test('hosts: MACs, addresses, names, each used once', () => {
 });
 
 test('flags are booleans; unknown spec fields are refused', () => {
-  for (const field of ['pingCheck', 'authoritative', 'logDhcp']) rejects(() => validateSpec(withValue(field, 'yes')), field, /true or false/);
+  for (const field of ['pingCheck', 'authoritative', 'logDhcp'])
+    rejects(() => validateSpec(withValue(field, 'yes')), field, /true or false/);
   rejects(() => validateSpec({ ...base(), router: '10.42.0.1' }), 'router', /unknown field/);
   rejects(() => validateSpec(null), 'spec', /object/);
   rejects(() => validateSpec([]), 'spec', /object/);
@@ -229,7 +310,11 @@ test('flags are booleans; unknown spec fields are refused', () => {
 test('instance options: names, paths and accounts that cannot inject anything', () => {
   const spec = validateSpec(base());
   assert.equal(validateInstance({}, spec), { instance: 'br0', stateDir: '/run/vxnet/dnsmasq/br0' });
-  assert.equal(validateInstance({ namespace: 'host1' }, spec), { instance: 'host1.br0', namespace: 'host1', stateDir: '/run/vxnet/dnsmasq/host1.br0' });
+  assert.equal(validateInstance({ namespace: 'host1' }, spec), {
+    instance: 'host1.br0',
+    namespace: 'host1',
+    stateDir: '/run/vxnet/dnsmasq/host1.br0',
+  });
   assert.is(validateInstance({ stateDir: '/var/lib/vxnet/dhcp/' }, spec).stateDir, '/var/lib/vxnet/dhcp');
   for (const payload of INJECTIONS) {
     rejects(() => validateInstance({ instance: payload }, spec), 'instance');

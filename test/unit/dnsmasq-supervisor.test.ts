@@ -7,8 +7,21 @@
 import { EventEmitter } from 'node:events';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DnsmasqGaveUpError, DnsmasqReloadError, DnsmasqStartError, type DnsmasqExit } from '../../src/dnsmasq/errors.js';
-import { backoffDelay, DEFAULT_RESTART_POLICY, type ManagedProcess, type RestartInfo, type RestartPolicy, Supervisor, validatePolicy } from '../../src/dnsmasq/supervisor.js';
+import {
+  DnsmasqGaveUpError,
+  DnsmasqReloadError,
+  DnsmasqStartError,
+  type DnsmasqExit,
+} from '../../src/dnsmasq/errors.js';
+import {
+  backoffDelay,
+  DEFAULT_RESTART_POLICY,
+  type ManagedProcess,
+  type RestartInfo,
+  type RestartPolicy,
+  Supervisor,
+  validatePolicy,
+} from '../../src/dnsmasq/supervisor.js';
 import { ValidationError } from '../../src/netlink/errors.js';
 
 const HOSTS = '/state/hosts';
@@ -39,7 +52,14 @@ class FakeProcess extends EventEmitter implements ManagedProcess {
   }
 
   failStart(): void {
-    this.rejectReady(new DnsmasqStartError('test', 'exited with code 2', ['dnsmasq: failed to bind DHCP server socket: Address in use'], { code: 2, signal: null }));
+    this.rejectReady(
+      new DnsmasqStartError(
+        'test',
+        'exited with code 2',
+        ['dnsmasq: failed to bind DHCP server socket: Address in use'],
+        { code: 2, signal: null },
+      ),
+    );
     this.end({ code: 2, signal: null });
   }
 
@@ -57,7 +77,10 @@ class FakeProcess extends EventEmitter implements ManagedProcess {
     if (this.ended) return false;
     this.signals.push(signal);
     if (signal === 'SIGHUP' && this.onHup !== 'silent') {
-      const line = this.onHup === 'read' ? `dnsmasq-dhcp[2]: read ${HOSTS}` : `dnsmasq[2]: cannot read ${HOSTS}: Permission denied`;
+      const line =
+        this.onHup === 'read'
+          ? `dnsmasq-dhcp[2]: read ${HOSTS}`
+          : `dnsmasq[2]: cannot read ${HOSTS}: Permission denied`;
       queueMicrotask(() => this.emit('line', line));
     }
     return true;
@@ -106,7 +129,13 @@ function harness(policy: Partial<RestartPolicy>, script: ('ready' | 'fail')[] = 
       queueMicrotask(() => (step === 'ready' ? proc.becomeReady() : proc.failStart()));
       return proc;
     },
-    { instance: 'test', hostsPath: HOSTS, policy: { ...DEFAULT_RESTART_POLICY, ...policy }, stopTimeoutMs: 100, reloadTimeoutMs: 50 },
+    {
+      instance: 'test',
+      hostsPath: HOSTS,
+      policy: { ...DEFAULT_RESTART_POLICY, ...policy },
+      stopTimeoutMs: 100,
+      reloadTimeoutMs: 50,
+    },
   );
   return { supervisor, launched };
 }
@@ -134,17 +163,29 @@ function rejectsField(run: () => unknown, field: string, reason?: RegExp): void 
 }
 
 test('restart policy: whole numbers, maxCrashes at least 1, known fields', () => {
-  assert.equal(validatePolicy({ maxCrashes: 3 }), { initialDelayMs: 100, maxDelayMs: 10_000, maxCrashes: 3, windowMs: 60_000 });
+  assert.equal(validatePolicy({ maxCrashes: 3 }), {
+    initialDelayMs: 100,
+    maxDelayMs: 10_000,
+    maxCrashes: 3,
+    windowMs: 60_000,
+  });
   rejectsField(() => validatePolicy({ maxCrashes: 0 }), 'restart.maxCrashes');
   rejectsField(() => validatePolicy({ initialDelayMs: -1 }), 'restart.initialDelayMs');
   rejectsField(() => validatePolicy({ windowMs: 1.5 }), 'restart.windowMs');
-  rejectsField(() => validatePolicy({ initialDelayMs: 500, maxDelayMs: 100 }), 'restart.maxDelayMs', /less than initialDelayMs/);
+  rejectsField(
+    () => validatePolicy({ initialDelayMs: 500, maxDelayMs: 100 }),
+    'restart.maxDelayMs',
+    /less than initialDelayMs/,
+  );
   rejectsField(() => validatePolicy({ retries: 3 } as any), 'restart.retries', /unknown field/);
 });
 
 test('backoff doubles per crash in the window, up to the maximum', () => {
   const policy = { ...DEFAULT_RESTART_POLICY, initialDelayMs: 100, maxDelayMs: 1000 };
-  assert.equal([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(policy, n)), [100, 200, 400, 800, 1000, 1000]);
+  assert.equal(
+    [1, 2, 3, 4, 5, 6].map((n) => backoffDelay(policy, n)),
+    [100, 200, 400, 800, 1000, 1000],
+  );
 });
 
 test('a crash is followed by a restart after the backoff delay; status counts it', async () => {
@@ -162,7 +203,10 @@ test('a crash is followed by a restart after the backoff delay; status counts it
   assert.ok(info.downtimeMs >= info.delayMs - 1, `downtime ${info.downtimeMs} ms`);
   assert.is(info.previousExit?.signal, 'SIGKILL');
   const status = supervisor.status();
-  assert.equal([status.state, status.pid, status.restarts, status.crashesInWindow, status.lastExit?.signal], ['running', 1001, 1, 1, 'SIGKILL']);
+  assert.equal(
+    [status.state, status.pid, status.restarts, status.crashesInWindow, status.lastExit?.signal],
+    ['running', 1001, 1, 1, 'SIGKILL'],
+  );
   await supervisor.stop();
   assert.is(supervisor.status().state, 'stopped');
   assert.equal(launched[1]!.signals, ['SIGTERM']);
@@ -182,7 +226,10 @@ test('after maxCrashes within the window it gives up with an error event, and la
   const error = await failed;
   assert.instance(error, DnsmasqGaveUpError);
   assert.is((error as DnsmasqGaveUpError).crashes, 4);
-  assert.match(error.message, /failed 4 times within 60 s; no more restarts\. Last failure: dnsmasq was killed by SIGSEGV/);
+  assert.match(
+    error.message,
+    /failed 4 times within 60 s; no more restarts\. Last failure: dnsmasq was killed by SIGSEGV/,
+  );
   assert.equal(delays, [2, 4, 8]);
   assert.is(launched.length, 4);
   assert.is(supervisor.status().state, 'failed');
@@ -218,17 +265,23 @@ test('a restart that fails its start check counts as another crash', async () =>
   assert.is(info.pid, 1003);
   assert.is(info.crashesInWindow, 3);
   assert.is(info.delayMs, 4);
-  assert.equal(exits.map((e) => e.code ?? e.signal), ['SIGKILL', 2, 2]);
+  assert.equal(
+    exits.map((e) => e.code ?? e.signal),
+    ['SIGKILL', 2, 2],
+  );
   await supervisor.stop();
 });
 
-test('a failed first start is thrown to the caller, with dnsmasq\'s words, and not retried', async () => {
+test("a failed first start is thrown to the caller, with dnsmasq's words, and not retried", async () => {
   const { supervisor, launched } = harness({ initialDelayMs: 1 }, ['fail']);
   await supervisor.start().then(
     () => assert.unreachable('should fail'),
     (error) => {
       assert.instance(error, DnsmasqStartError);
-      assert.match(error.message, /failed to start: exited with code 2; dnsmasq said:\n {2}dnsmasq: failed to bind DHCP server socket: Address in use/);
+      assert.match(
+        error.message,
+        /failed to start: exited with code 2; dnsmasq said:\n {2}dnsmasq: failed to bind DHCP server socket: Address in use/,
+      );
     },
   );
   assert.is(supervisor.status().state, 'stopped');

@@ -17,10 +17,12 @@ import { FakeHost, FakeSocket } from '../helpers/fake-host.js';
 import { fixturePath, loadFixture } from '../helpers/fixtures.js';
 
 function summary(datagrams: Buffer[]): string[] {
-  return datagrams.flatMap((d) => parseMessages(d)).map((m) => {
-    const errno = m.type === NLMSG_ERROR ? ` errno ${parseAck(m).errno}` : '';
-    return `type ${m.type} flags 0x${m.flags.toString(16)} seq ${m.seq} pid ${m.pid}${errno}`;
-  });
+  return datagrams
+    .flatMap((d) => parseMessages(d))
+    .map((m) => {
+      const errno = m.type === NLMSG_ERROR ? ` errno ${parseAck(m).errno}` : '';
+      return `type ${m.type} flags 0x${m.flags.toString(16)} seq ${m.seq} pid ${m.pid}${errno}`;
+    });
 }
 
 for (const name of ['nftables/tables', 'nftables/chains', 'nftables/sets', 'nftables/generation', 'nftables/errors']) {

@@ -8,7 +8,12 @@ import { encodeRaw, stamp } from '../../src/netlink/message.js';
 import { fixturePath, FIXTURES_DIR, loadFixture } from '../helpers/fixtures.js';
 import { fixtureRecipes } from '../fixtures/registry.js';
 
-const META = { name: 'test/synthetic', recipe: 'written by test/unit/fixtures-format.test.ts', kernel: '6.0.0-test', date: '2026-01-02T03:04:05.000Z' };
+const META = {
+  name: 'test/synthetic',
+  recipe: 'written by test/unit/fixtures-format.test.ts',
+  kernel: '6.0.0-test',
+  date: '2026-01-02T03:04:05.000Z',
+};
 
 function message(type: number, flags: number, seq: number, pid: number, payload: number[] = []): Buffer {
   const m = encodeRaw(type, flags, Uint8Array.from(payload));
@@ -18,7 +23,10 @@ function message(type: number, flags: number, seq: number, pid: number, payload:
 
 /** Every shape the format has to carry: several messages per send, an ack, an openfd, raw tail bytes, an unpadded last message. */
 function synthetic(): Recording {
-  const request = Buffer.concat([message(18, 0x301, 7, 4242, [0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), message(1, 5, 8, 4242)]);
+  const request = Buffer.concat([
+    message(18, 0x301, 7, 4242, [0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+    message(1, 5, 8, 4242),
+  ]);
   const ack = message(NLMSG_ERROR, 0x100, 8, 4242, [0, 0, 0, 0, ...request.subarray(32, 48)]);
   // A 21-byte message, not padded: the kernel may end a datagram like that.
   const unpadded = Buffer.alloc(21, 0xab);
@@ -43,13 +51,19 @@ test('format then parse gives back every entry, byte for byte', () => {
   const parsed = parseFixture(text);
   assert.is(parsed.protocol, 0);
   assert.is(parsed.port, 4242);
-  assert.equal(parsed.header, { ...META, format: 1, byteOrder: 'little-endian', description: 'first line\nsecond line' });
+  assert.equal(parsed.header, {
+    ...META,
+    format: 1,
+    byteOrder: 'little-endian',
+    description: 'first line\nsecond line',
+  });
   assert.is(parsed.entries.length, recording.entries.length);
   parsed.entries.forEach((entry, i) => {
     const original = recording.entries[i]!;
     assert.is(entry.kind, original.kind);
     if (entry.kind === 'openfd' && original.kind === 'openfd') assert.is(entry.fd, original.fd);
-    if (entry.kind !== 'openfd' && original.kind !== 'openfd') assert.ok(entry.datagram.equals(original.datagram), `entry ${i} bytes`);
+    if (entry.kind !== 'openfd' && original.kind !== 'openfd')
+      assert.ok(entry.datagram.equals(original.datagram), `entry ${i} bytes`);
   });
   assert.is(formatFixture(parsed, parsed.header), text, 'formatting a parsed fixture gives the same text');
 });
@@ -57,7 +71,10 @@ test('format then parse gives back every entry, byte for byte', () => {
 test('the text looks as documented: summaries, 4-byte groups, 16 bytes a line, offsets', () => {
   const text = formatFixture(synthetic(), META, { typeName: (t) => (t === 18 ? 'RTM_GETLINK' : undefined) });
   const lines = text.split('\n');
-  assert.is(lines[0], '# vxnet netlink fixture: recorded kernel bytes. Never edit by hand: re-record it (docs/fixtures.md).');
+  assert.is(
+    lines[0],
+    '# vxnet netlink fixture: recorded kernel bytes. Never edit by hand: re-record it (docs/fixtures.md).',
+  );
   assert.ok(lines.includes('protocol: 0 NETLINK_ROUTE'));
   const send = lines.indexOf('send');
   assert.is(lines[send + 1], '  # len=32 type=18 RTM_GETLINK flags=0x0301 seq=7 pid=4242');
@@ -67,7 +84,11 @@ test('the text looks as documented: summaries, 4-byte groups, 16 bytes a line, o
   assert.ok(text.includes('  # len=36 type=2 NLMSG_ERROR flags=0x0100 seq=8 pid=4242 -- ack\n'));
   assert.ok(text.includes('\nopenfd 23\n'));
   assert.ok(text.includes('  # raw len=5 -- not a netlink message\n  0000: 01020304 05\n'));
-  assert.ok(text.includes('  # len=21 type=24 flags=0xabab seq=2880154539 pid=2880154539\n  0000: 15000000 1800abab abababab abababab\n  0010: abababab ab\n'));
+  assert.ok(
+    text.includes(
+      '  # len=21 type=24 flags=0xabab seq=2880154539 pid=2880154539\n  0000: 15000000 1800abab abababab abababab\n  0010: abababab ab\n',
+    ),
+  );
 });
 
 test('offsets past 64 KiB take more digits and still round-trip', () => {
@@ -115,8 +136,13 @@ function rejects(edit: (text: string) => string, line: number, words: string): v
 }
 
 const lineOf = (needle: string): number => GOOD.split('\n').findIndex((l) => l.startsWith(needle)) + 1;
-const replaceLine = (needle: string, by: string) => (text: string): string =>
-  text.split('\n').map((l) => (l.startsWith(needle) ? by : l)).join('\n');
+const replaceLine =
+  (needle: string, by: string) =>
+  (text: string): string =>
+    text
+      .split('\n')
+      .map((l) => (l.startsWith(needle) ? by : l))
+      .join('\n');
 
 test('parse rejects a missing banner or a bad header, naming the line', () => {
   rejects((t) => t.replace(/^[^\n]*\n/, ''), 1, 'banner');
@@ -134,13 +160,41 @@ test('parse rejects bodies that do not follow the format, naming the line', () =
   rejects(replaceLine('send', 'sent'), send, 'expected a block');
   // A summary whose numbers disagree with the bytes under it (a hand edit).
   rejects((t) => t.replace('seq=7 pid=4242', 'seq=9 pid=4242'), send + 1, 'the summary says seq=9 but the bytes say 7');
-  rejects((t) => t.replace('  0010: 00000000 01000000', '  0020: 00000000 01000000'), send + 3, 'offset 0020 should be 0010');
-  rejects((t) => t.replace('  0010: 00000000 01000000', '  0010: 00000000 0100000'), send + 3, 'odd number of hex digits');
-  rejects((t) => t.replace('  0000: 20000000 12000103 07000000 92100000', '  0000: 20000000 1200 0103 07000000'), send + 2, 'only the last group');
-  rejects((t) => t.replace('  0000: 20000000 12000103', '  0000: 20000000 12000103 junk'), send + 2, 'expected a hex line');
-  rejects((t) => t.replace('  0000: 20000000 12000103 07000000 92100000\n', '  0000: 20000000 12000103 07000000\n  000c: 92100000\n'), send + 2, 'fewer than 16 bytes must be the last');
+  rejects(
+    (t) => t.replace('  0010: 00000000 01000000', '  0020: 00000000 01000000'),
+    send + 3,
+    'offset 0020 should be 0010',
+  );
+  rejects(
+    (t) => t.replace('  0010: 00000000 01000000', '  0010: 00000000 0100000'),
+    send + 3,
+    'odd number of hex digits',
+  );
+  rejects(
+    (t) => t.replace('  0000: 20000000 12000103 07000000 92100000', '  0000: 20000000 1200 0103 07000000'),
+    send + 2,
+    'only the last group',
+  );
+  rejects(
+    (t) => t.replace('  0000: 20000000 12000103', '  0000: 20000000 12000103 junk'),
+    send + 2,
+    'expected a hex line',
+  );
+  rejects(
+    (t) =>
+      t.replace(
+        '  0000: 20000000 12000103 07000000 92100000\n',
+        '  0000: 20000000 12000103 07000000\n  000c: 92100000\n',
+      ),
+    send + 2,
+    'fewer than 16 bytes must be the last',
+  );
   // Bytes missing at the end of a message.
-  rejects((t) => t.replace('  0010: 00000000 01000000 00000000 00000000\n', '  0010: 00000000 01000000\n'), send + 1, 'len=32 needs 32 bytes');
+  rejects(
+    (t) => t.replace('  0010: 00000000 01000000 00000000 00000000\n', '  0010: 00000000 01000000\n'),
+    send + 1,
+    'len=32 needs 32 bytes',
+  );
   rejects((t) => t.replace('\nsend\n', '\nsend\n\n'), send, 'a send block needs at least one message');
   rejects((t) => t.replace('  # raw len=5', '  # raw len=6'), lineOf('  # raw'), 'raw len=6 but 5 bytes follow');
   const lastLine = GOOD.split('\n').length - 1;
@@ -148,7 +202,13 @@ test('parse rejects bodies that do not follow the format, naming the line', () =
 });
 
 test('hexDiff marks differing lines, masks seq and pid, and collapses distant equal lines', () => {
-  const expected = message(18, 0x301, 1, 2, Array.from({ length: 64 }, (_, i) => i));
+  const expected = message(
+    18,
+    0x301,
+    1,
+    2,
+    Array.from({ length: 64 }, (_, i) => i),
+  );
   const actual = Buffer.from(expected);
   stamp(actual, 99, 100);
   actual[70] = 0xff;

@@ -19,7 +19,6 @@ import { elementsFromWire, setElementsSchema, setFromWire, setSchema } from '../
 import { tableFromWire, tableSchema } from '../../src/nftables/table.js';
 import { generationFromWire, generationSchema } from '../../src/nftables/generation.js';
 
-
 interface Sample {
   protocol: number;
   bytes: Buffer;
@@ -32,7 +31,8 @@ function samples(): Sample[] {
     for (const entry of fixture.entries) {
       if (entry.kind !== 'recv') continue;
       forEachMessage(entry.datagram, (m) => {
-        if (schemaFor(fixture.protocol, m.type)) out.push({ protocol: fixture.protocol, bytes: Buffer.from(m.buffer.subarray(m.start - 16, m.end)) });
+        if (schemaFor(fixture.protocol, m.type))
+          out.push({ protocol: fixture.protocol, bytes: Buffer.from(m.buffer.subarray(m.start - 16, m.end)) });
       });
     }
   }
@@ -46,7 +46,8 @@ function mutate(bytes: Buffer, random: () => number): Buffer {
     case 0: // flip a few random bytes
       for (let i = 0, n = 1 + pick(4); i < n; i++) out[pick(out.length)] = pick(256);
       return out;
-    case 1: { // a random 16-bit length at a 4-byte boundary (attribute headers live there)
+    case 1: {
+      // a random 16-bit length at a 4-byte boundary (attribute headers live there)
       const at = pick(out.length >> 2) << 2;
       if (at + 1 < out.length) out.writeUInt16LE(pick(3) === 0 ? pick(8) : pick(0x10000), at);
       return out;
@@ -55,8 +56,9 @@ function mutate(bytes: Buffer, random: () => number): Buffer {
       return out.subarray(0, pick(out.length));
     case 3: // append junk
       return Buffer.concat([out, Buffer.from(Array.from({ length: 1 + pick(12) }, () => pick(256)))]);
-    default: // set a type field's nested/byte-order bits at random
+    default:
       {
+        // set a type field's nested/byte-order bits at random
         const at = (pick(out.length >> 2) << 2) + 2;
         if (at + 1 < out.length) out[at + 1] = (out[at + 1]! ^ (pick(4) << 6)) & 0xff;
       }
@@ -82,7 +84,9 @@ test('100,000 mutations of recorded messages: decode or DecodeError, nothing els
       decoded++;
     } catch (error) {
       if (!(error instanceof DecodeError)) {
-        throw new Error(`mutation ${i} threw ${(error as Error).name}: ${(error as Error).message}\nbytes: ${bytes.toString('hex')}`);
+        throw new Error(
+          `mutation ${i} threw ${(error as Error).name}: ${(error as Error).message}\nbytes: ${bytes.toString('hex')}`,
+        );
       }
       rejected++;
     }
@@ -94,8 +98,12 @@ test('100,000 mutations of recorded messages: decode or DecodeError, nothing els
 
 /** The conversion each nf_tables schema's messages go through in the client. */
 const CONVERSIONS = new Map<MessageSchema, (w: any) => object | object[]>([
-  [tableSchema, tableFromWire], [chainSchema, chainFromWire], [ruleSchema, ruleFromWire], [setSchema, setFromWire],
-  [setElementsSchema, elementsFromWire], [generationSchema, generationFromWire],
+  [tableSchema, tableFromWire],
+  [chainSchema, chainFromWire],
+  [ruleSchema, ruleFromWire],
+  [setSchema, setFromWire],
+  [setElementsSchema, elementsFromWire],
+  [generationSchema, generationFromWire],
 ]);
 
 interface Converted {
@@ -154,13 +162,17 @@ test('100,000 mutations of nf_tables messages, converted: typed, typed with raw,
       });
     } catch (error) {
       if (!(error instanceof DecodeError)) {
-        throw new Error(`mutation ${i} threw ${(error as Error).name}: ${(error as Error).message}\nbytes: ${bytes.toString('hex')}`);
+        throw new Error(
+          `mutation ${i} threw ${(error as Error).name}: ${(error as Error).message}\nbytes: ${bytes.toString('hex')}`,
+        );
       }
       rejected++;
       if (error.offset < 0) unnamed++;
     }
   }
-  console.log(`  nf_tables: ${MUTATIONS} mutated messages, ${rejected} DecodeErrors (${unnamed} of them a missing name), ${counts.objects} objects converted, ${counts.raw} with raw, ${counts.rawExpressions} raw expressions`);
+  console.log(
+    `  nf_tables: ${MUTATIONS} mutated messages, ${rejected} DecodeErrors (${unnamed} of them a missing name), ${counts.objects} objects converted, ${counts.raw} with raw, ${counts.rawExpressions} raw expressions`,
+  );
   assert.ok(counts.raw > 1000, `the mutations reach the raw fallback (${counts.raw})`);
   assert.ok(rejected > 1000, `and the decoder's errors (${rejected})`);
 });

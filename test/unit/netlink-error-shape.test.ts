@@ -16,7 +16,12 @@ test('NetlinkError: no details member; toDetails() rebuilds it, withCause() shar
   const error = new NetlinkError({ errno: 17, operation: 'create link', object: 'vx0' });
   assert.is((error as unknown as Record<string, unknown>).details, undefined);
   assert.equal(error.toDetails(), {
-    errno: 17, operation: 'create link', object: 'vx0', cause: error.likelyCause, kernelMessage: undefined, index: undefined,
+    errno: 17,
+    operation: 'create link',
+    object: 'vx0',
+    cause: error.likelyCause,
+    kernelMessage: undefined,
+    index: undefined,
   });
   const sharper = error.withCause('vx1 already holds VNI 42');
   assert.is(sharper.code, 'EEXIST');
@@ -33,7 +38,11 @@ test('a NetlinkError thrown in a uvu test is reported as a failure, and the next
     test('after', () => {});
     test.run();
   `;
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+  });
   const output = run.stdout.replace(/\x1b\[[0-9;]*m/g, '');
   assert.match(output, /FAIL .*refused/, output);
   assert.match(output, /get link nosuch0 failed: ENODEV/, output);

@@ -6,22 +6,48 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_ECHO } from '../../src/netlink/constants.js';
 import { parseMessages } from '../../src/netlink/message.js';
-import { NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFT_MSG_NEWRULE, NFT_MSG_NEWTABLE } from '../../src/nftables/constants.js';
+import {
+  NFNL_MSG_BATCH_BEGIN,
+  NFNL_MSG_BATCH_END,
+  NFNL_SUBSYS_NFTABLES,
+  NFT_MSG_NEWRULE,
+  NFT_MSG_NEWTABLE,
+} from '../../src/nftables/constants.js';
 import { formatExpression } from '../../src/nftables/expr/index.js';
 import { nftType } from '../../src/nftables/nfgenmsg.js';
 import { formatRule } from '../../src/nftables/rule.js';
 import { fixturePath, loadFixture, replayFixture } from '../helpers/fixtures.js';
 import {
-  atomicBatch, CHAINS, chainOperations, foreignRules, generationCheck, refusedChanges, ruleOperations, sampleRules, setOperations, tableOperations,
+  atomicBatch,
+  CHAINS,
+  chainOperations,
+  foreignRules,
+  generationCheck,
+  refusedChanges,
+  ruleOperations,
+  sampleRules,
+  setOperations,
+  tableOperations,
 } from '../fixtures/recipes/nftables.js';
 
-const replay = <T>(name: string, recipe: Parameters<typeof replayFixture<T>>[1]) => replayFixture<T>(fixturePath(name), recipe);
+const replay = <T>(name: string, recipe: Parameters<typeof replayFixture<T>>[1]) =>
+  replayFixture<T>(fixturePath(name), recipe);
 
 test('nftables/tables: created with its comment, listed, a missing one is undefined, deleted', async () => {
   const r = await replay('nftables/tables', tableOperations);
-  assert.equal(r.created && { family: r.created.family, name: r.created.name, comment: r.created.comment }, { family: 'ip', name: 'vxfix', comment: 'recorded by vxnet' });
+  assert.equal(r.created && { family: r.created.family, name: r.created.name, comment: r.created.comment }, {
+    family: 'ip',
+    name: 'vxfix',
+    comment: 'recorded by vxnet',
+  });
   assert.is(typeof r.created!.handle, 'bigint');
-  assert.equal(r.listed.map((t) => [t.family, t.name, t.flags]), [['ip', 'vxfix', undefined], ['inet', 'vxfix-inet', ['dormant']]]);
+  assert.equal(
+    r.listed.map((t) => [t.family, t.name, t.flags]),
+    [
+      ['ip', 'vxfix', undefined],
+      ['inet', 'vxfix-inet', ['dormant']],
+    ],
+  );
   assert.is(r.missing, undefined);
   assert.is(r.afterDelete, undefined);
 });
@@ -30,7 +56,10 @@ test('nftables/tables: a batch is BEGIN, the change, END in one datagram, res_id
   const fixture = loadFixture(fixturePath('nftables/tables'));
   const first = fixture.entries.find((e) => e.kind === 'send')!;
   const messages = parseMessages(first.datagram);
-  assert.equal(messages.map((m) => m.type), [NFNL_MSG_BATCH_BEGIN, nftType(NFT_MSG_NEWTABLE), NFNL_MSG_BATCH_END]);
+  assert.equal(
+    messages.map((m) => m.type),
+    [NFNL_MSG_BATCH_BEGIN, nftType(NFT_MSG_NEWTABLE), NFNL_MSG_BATCH_END],
+  );
   for (const control of [messages[0]!, messages[2]!]) {
     assert.is(control.buffer.readUInt16BE(control.start + 2), NFNL_SUBSYS_NFTABLES, 'res_id in network order');
   }
@@ -38,14 +67,29 @@ test('nftables/tables: a batch is BEGIN, the change, END in one datagram, res_id
   assert.is(messages[1]!.flags & NLM_F_CREATE, NLM_F_CREATE);
   // The barrier follows in its own sendmsg.
   const second = fixture.entries.filter((e) => e.kind === 'send')[1]!;
-  assert.equal(parseMessages(second.datagram).map((m) => m.type), [1]);
+  assert.equal(
+    parseMessages(second.datagram).map((m) => m.type),
+    [1],
+  );
 });
 
 test('nftables/chains: signed priorities, policies, comments and regular chains read back as created', async () => {
   const r = await replay('nftables/chains', chainOperations);
-  const pick = ({ family, table, name, type, hook, priority, policy, comment }: (typeof r.listed)[number]) => ({ family, table, name, type, hook, priority, policy, comment });
+  const pick = ({ family, table, name, type, hook, priority, policy, comment }: (typeof r.listed)[number]) => ({
+    family,
+    table,
+    name,
+    type,
+    hook,
+    priority,
+    policy,
+    comment,
+  });
   const strip = (c: object) => JSON.parse(JSON.stringify(c));
-  assert.equal(r.listed.map((c) => strip(pick(c))), CHAINS.map((c) => strip(pick(c))));
+  assert.equal(
+    r.listed.map((c) => strip(pick(c))),
+    CHAINS.map((c) => strip(pick(c))),
+  );
   assert.is(r.got?.policy, 'drop');
   assert.is(r.got?.priority, 0);
   assert.is(r.listed[1]!.priority, -100);
@@ -57,7 +101,10 @@ test('nftables/rules: every created rule is echoed with a handle and lists back 
   const wanted = sampleRules(1);
   assert.is(r.created.length, wanted.length);
   const handles = r.created.map((rule) => rule.handle!);
-  assert.ok(handles.every((h, i) => typeof h === 'bigint' && (i === 0 || h > handles[i - 1]!)), 'increasing handles');
+  assert.ok(
+    handles.every((h, i) => typeof h === 'bigint' && (i === 0 || h > handles[i - 1]!)),
+    'increasing handles',
+  );
   // Listed in chain order (post, in, sub), each equal to what was sent but for the batch-local set id and the kernel's explicit defaults.
   const byComment = new Map(r.listed.map((rule) => [rule.comment, rule]));
   for (const want of wanted) {
@@ -71,28 +118,40 @@ test('nftables/rules: every created rule is echoed with a handle and lists back 
     );
   }
   assert.equal(r.got?.comment, 'peers');
-  assert.equal(r.afterChanges.map((rule) => rule.comment), ['first', 'peers', 'after peers', 'replies']);
+  assert.equal(
+    r.afterChanges.map((rule) => rule.comment),
+    ['first', 'peers', 'after peers', 'replies'],
+  );
 });
 
 test('nftables/rules: rules are created with NLM_F_APPEND and NLM_F_ECHO (the echo carries the handle)', () => {
   const fixture = loadFixture(fixturePath('nftables/rules'));
-  const sent = parseMessages(fixture.entries.find((e) => e.kind === 'send')!.datagram).filter((m) => m.type === nftType(NFT_MSG_NEWRULE));
+  const sent = parseMessages(fixture.entries.find((e) => e.kind === 'send')!.datagram).filter(
+    (m) => m.type === nftType(NFT_MSG_NEWRULE),
+  );
   assert.is(sent.length, 8);
-  assert.ok(sent.every((m) => (m.flags & (NLM_F_APPEND | NLM_F_ECHO | NLM_F_CREATE)) === (NLM_F_APPEND | NLM_F_ECHO | NLM_F_CREATE)));
+  assert.ok(
+    sent.every(
+      (m) => (m.flags & (NLM_F_APPEND | NLM_F_ECHO | NLM_F_CREATE)) === (NLM_F_APPEND | NLM_F_ECHO | NLM_F_CREATE),
+    ),
+  );
 });
 
 test('nftables/rules: the masquerade rule reads as nft --debug=netlink prints it (a /24 is a 3-byte load and a cmp)', async () => {
   const r = await replay('nftables/rules', ruleOperations);
   const masq = r.listed.find((rule) => rule.comment === 'masquerade /24')!;
-  assert.is(formatRule(masq), [
-    'ip vxfix post',
-    '  [ payload load 3b @ network header + 12 => reg 1 ]',
-    '  [ cmp eq reg 1 0x0000f40a ]',
-    '  [ payload load 3b @ network header + 16 => reg 1 ]',
-    '  [ cmp neq reg 1 0x0000f40a ]',
-    '  [ counter pkts 0 bytes 0 ]',
-    '  [ masq ]',
-  ].join('\n'));
+  assert.is(
+    formatRule(masq),
+    [
+      'ip vxfix post',
+      '  [ payload load 3b @ network header + 12 => reg 1 ]',
+      '  [ cmp eq reg 1 0x0000f40a ]',
+      '  [ payload load 3b @ network header + 16 => reg 1 ]',
+      '  [ cmp neq reg 1 0x0000f40a ]',
+      '  [ counter pkts 0 bytes 0 ]',
+      '  [ masq ]',
+    ].join('\n'),
+  );
 });
 
 test('nftables/sets: elements added, listed, one deleted; the set deleted', async () => {
@@ -106,17 +165,33 @@ test('nftables/sets: elements added, listed, one deleted; the set deleted', asyn
 test('nftables/foreign-rules: what nft wrote is listed (unmodeled expressions raw) and written back identically', async () => {
   const r = await replay('nftables/foreign-rules', foreignRules);
   assert.is(r.before.length, 9);
-  const rawNames = new Set(r.before.flatMap((rule) => rule.expressions.flatMap((e) => (e.type === 'raw' ? [e.name] : []))));
-  for (const name of ['fib', 'limit', 'log', 'quota', 'reject', 'nat', 'notrack']) assert.ok(rawNames.has(name), `${name} kept raw`);
+  const rawNames = new Set(
+    r.before.flatMap((rule) => rule.expressions.flatMap((e) => (e.type === 'raw' ? [e.name] : []))),
+  );
+  for (const name of ['fib', 'limit', 'log', 'quota', 'reject', 'nat', 'notrack'])
+    assert.ok(rawNames.has(name), `${name} kept raw`);
   // Modeled expressions next to them decode.
   assert.ok(r.before.some((rule) => rule.expressions.some((e) => e.type === 'lookup' && e.set === 'admins')));
-  assert.ok(r.before.some((rule) => rule.expressions.some((e) => e.type === 'meta' && e.key === 'mark' && e.sreg === 1)));
+  assert.ok(
+    r.before.some((rule) => rule.expressions.some((e) => e.type === 'meta' && e.key === 'mark' && e.sreg === 1)),
+  );
   // After deleting every rule and creating each again from the listing: the same rules, in the same order.
-  const strip = (list: typeof r.before) => list.map((rule) => ({ chain: rule.chain, comment: rule.comment, expressions: rule.expressions.map(formatExpression) }));
+  const strip = (list: typeof r.before) =>
+    list.map((rule) => ({
+      chain: rule.chain,
+      comment: rule.comment,
+      expressions: rule.expressions.map(formatExpression),
+    }));
   assert.equal(strip(r.after), strip(r.before));
-  const rawBytes = (list: typeof r.before) => list.flatMap((rule) => rule.expressions.flatMap((e) => (e.type === 'raw' ? [Buffer.from(e.data).toString('hex')] : [])));
+  const rawBytes = (list: typeof r.before) =>
+    list.flatMap((rule) =>
+      rule.expressions.flatMap((e) => (e.type === 'raw' ? [Buffer.from(e.data).toString('hex')] : [])),
+    );
   assert.equal(rawBytes(r.after), rawBytes(r.before), 'raw expressions byte for byte');
-  assert.ok(r.after.every((rule, i) => rule.handle! > r.before[i]!.handle!), 'new handles: they really were written again');
+  assert.ok(
+    r.after.every((rule, i) => rule.handle! > r.before[i]!.handle!),
+    'new handles: they really were written again',
+  );
 });
 
 test('nftables/atomic: a batch whose last message fails leaves the ruleset exactly as before', async () => {
@@ -145,7 +220,10 @@ test('nftables/errors: refusals name the object and a likely cause in nf_tables 
   const r = await replay('nftables/errors', refusedChanges);
   const get = (key: string) => r[key] as { code: string; message: string };
   assert.is(get('missingChain').code, 'ENOENT');
-  assert.match(get('missingChain').message, /^create rule ip vxfix nope failed: ENOENT .*table or chain of the rule does not exist/);
+  assert.match(
+    get('missingChain').message,
+    /^create rule ip vxfix nope failed: ENOENT .*table or chain of the rule does not exist/,
+  );
   assert.is(get('chainInUse').code, 'EBUSY');
   assert.match(get('chainInUse').message, /delete chain ip vxfix c failed: EBUSY .*target of a jump/);
   assert.is(get('tableExists').code, 'EEXIST');

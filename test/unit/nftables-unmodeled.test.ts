@@ -18,7 +18,14 @@ import { encodeUserdata } from '../../src/nftables/userdata.js';
 /** A table message's payload with one attribute this code does not know (type 42) after the name. */
 function tableWithUnknown(): Buffer {
   const w = new Writer(64);
-  encodePayloadInto(w, tableSchema, { family: 2, version: 0, res_id: 0, name: 't', flags: 0, unknown: [{ type: 42, flags: 0, data: Buffer.from([1, 2, 3, 4]), at: 1 }] });
+  encodePayloadInto(w, tableSchema, {
+    family: 2,
+    version: 0,
+    res_id: 0,
+    name: 't',
+    flags: 0,
+    unknown: [{ type: 42, flags: 0, data: Buffer.from([1, 2, 3, 4]), at: 1 }],
+  });
   return w.finish();
 }
 
@@ -31,7 +38,10 @@ test('a table with an unknown attribute: typed fields, and raw that encodes to t
   const w = new Writer(64);
   encodePayloadInto(w, tableSchema, table.raw!);
   assert.ok(w.finish().equals(bytes));
-  assert.throws(() => tableToWire(table), (e: unknown) => e instanceof ValidationError && e.field === 'table.raw');
+  assert.throws(
+    () => tableToWire(table),
+    (e: unknown) => e instanceof ValidationError && e.field === 'table.raw',
+  );
   const { raw: _, ...typed } = table;
   assert.ok(tableToWire(typed), 'without raw, the typed fields are written');
 });
@@ -44,7 +54,8 @@ test('a table of a family this code has no name for keeps it as a number, with r
 
 test('a message without the name of its object is a DecodeError, not a typed object with a hole', () => {
   for (const [convert, w, attribute] of [
-    [tableFromWire, { family: 2 }, 'NFTA_TABLE_NAME'], [chainFromWire, { family: 2, name: 'c' }, 'NFTA_CHAIN_TABLE'],
+    [tableFromWire, { family: 2 }, 'NFTA_TABLE_NAME'],
+    [chainFromWire, { family: 2, name: 'c' }, 'NFTA_CHAIN_TABLE'],
   ] as [(w: Decoded) => unknown, Decoded, string][]) {
     try {
       convert(w);
@@ -60,7 +71,10 @@ test('a message without the name of its object is a DecodeError, not a typed obj
 test('a chain whose hook lacks its priority, or whose counters lack a value, keeps raw', () => {
   assert.ok(chainFromWire({ family: 2, table: 't', name: 'c', hook: { hooknum: 1 } }).raw);
   assert.ok(chainFromWire({ family: 2, table: 't', name: 'c', counters: { bytes: 1n } }).raw);
-  assert.is(chainFromWire({ family: 2, table: 't', name: 'c', hook: { hooknum: 1, priority: 0 }, type: 'filter' }).raw, undefined);
+  assert.is(
+    chainFromWire({ family: 2, table: 't', name: 'c', hook: { hooknum: 1, priority: 0 }, type: 'filter' }).raw,
+    undefined,
+  );
 });
 
 test('userdata that looks like a comment longer than nft allows is userdata, not an error', () => {
@@ -78,10 +92,14 @@ function elementsOf(message: Buffer) {
 }
 
 test('catch-all and verdict-map elements: written without a key, with NFT_SET_ELEM_CATCHALL, and read back', () => {
-  const message = newSetElementsMessage(ref, [
-    { key: Uint8Array.of(10, 0, 0, 1), verdict: { verdict: 'accept' } },
-    { catchAll: true, verdict: { verdict: 'jump', chain: 'other' } },
-  ], 0);
+  const message = newSetElementsMessage(
+    ref,
+    [
+      { key: Uint8Array.of(10, 0, 0, 1), verdict: { verdict: 'accept' } },
+      { catchAll: true, verdict: { verdict: 'jump', chain: 'other' } },
+    ],
+    0,
+  );
   const [keyed, catchAll] = elementsOf(message);
   assert.equal([...keyed!.key], [10, 0, 0, 1]);
   assert.equal(keyed!.verdict, { verdict: 'accept' });
@@ -96,18 +114,34 @@ test('catch-all and verdict-map elements: written without a key, with NFT_SET_EL
 
 test('element writing: a catch-all with a key, data and verdict together, a keyed element without a key: ValidationError', () => {
   const bad = [
-    { catchAll: true, key: Uint8Array.of(1) }, { key: Uint8Array.of(1), data: Uint8Array.of(1), verdict: { verdict: 'drop' as const } }, {},
+    { catchAll: true, key: Uint8Array.of(1) },
+    { key: Uint8Array.of(1), data: Uint8Array.of(1), verdict: { verdict: 'drop' as const } },
+    {},
   ];
-  for (const element of bad) assert.throws(() => newSetElementsMessage(ref, [element], 0), (e: unknown) => e instanceof ValidationError);
+  for (const element of bad)
+    assert.throws(
+      () => newSetElementsMessage(ref, [element], 0),
+      (e: unknown) => e instanceof ValidationError,
+    );
 });
 
 test('an element without a key that is not the catch-all keeps raw (an empty key), instead of throwing', () => {
-  const w: Decoded = { family: 2, version: 0, res_id: 0, table: 't', set: 'm', elements: { elem: [{ data: { value: Buffer.from([1]) } }] } };
+  const w: Decoded = {
+    family: 2,
+    version: 0,
+    res_id: 0,
+    table: 't',
+    set: 'm',
+    elements: { elem: [{ data: { value: Buffer.from([1]) } }] },
+  };
   const [element] = elementsFromWire(w);
   assert.is(element!.key.length, 0);
   assert.is(element!.catchAll, undefined);
   assert.ok(element!.raw);
-  assert.throws(() => newSetElementsMessage(ref, [element!], 0), (e: unknown) => e instanceof ValidationError && /raw/.test(e.message));
+  assert.throws(
+    () => newSetElementsMessage(ref, [element!], 0),
+    (e: unknown) => e instanceof ValidationError && /raw/.test(e.message),
+  );
   assert.is(element!.raw, ((w.elements as Decoded).elem as Decoded[])[0], 'raw is the decoded NFTA_LIST_ELEM itself');
 });
 

@@ -58,21 +58,31 @@ function scene(options: { links?: InitialLink[]; ipForward?: boolean } = {}): Sc
   const fake = new FakeHost({ links: options.links ?? [LOOPBACK, UNDERLAY4] });
   const forward = new FakeIpForward(options.ipForward ?? false);
   const stateRoot = mkdtempSync(join(tmpdir(), 'vxnet-overlay-host-'));
-  const host = OverlayHost.over({ rtnetlink: fake.rtnetlink(), nftables: fake.nftables(), ipForward: forward }, { stateRoot, lockTimeoutMs: 10_000 });
+  const host = OverlayHost.over(
+    { rtnetlink: fake.rtnetlink(), nftables: fake.nftables(), ipForward: forward },
+    { stateRoot, lockTimeoutMs: 10_000 },
+  );
   const made = { fake, host, forward, stateRoot };
   open.push(made);
   return made;
 }
 
 const SPEC: OverlaySpec = {
-  name: 'demo', vni: 42, underlay: { device: 'eth0', address: '192.168.100.1' }, peers: ['192.168.100.1', '192.168.100.2'],
-  subnet: '10.10.0.0/24', gateway: '10.10.0.1', masquerade: true, firewall: true,
+  name: 'demo',
+  vni: 42,
+  underlay: { device: 'eth0', address: '192.168.100.1' },
+  peers: ['192.168.100.1', '192.168.100.2'],
+  subnet: '10.10.0.0/24',
+  gateway: '10.10.0.1',
+  masquerade: true,
+  firewall: true,
 };
 
 const linkOf = (snapshot: HostSnapshot, name: string) => snapshot.links.find((l) => l.ifname === name);
 const tablesOf = (snapshot: HostSnapshot) => snapshot.nftables.tables.map((t) => `${t.family} ${t.name}`).sort();
 /** Messages of these counts that change something: links, addresses, neighbours, nf_tables batches. */
-const writeTypes = (fake: FakeHost) => Object.keys(fake.counts()).filter((type) => /^RTM_(NEW|DEL)|^NFT_MSG_(NEW|DEL|DESTROY)|BATCH/.test(type));
+const writeTypes = (fake: FakeHost) =>
+  Object.keys(fake.counts()).filter((type) => /^RTM_(NEW|DEL)|^NFT_MSG_(NEW|DEL|DESTROY)|BATCH/.test(type));
 
 async function rejection(run: () => Promise<unknown>): Promise<Error> {
   try {
@@ -87,10 +97,12 @@ async function rejection(run: () => Promise<unknown>): Promise<Error> {
 /** The whole state tree under the state root, as relative paths. */
 function stateTree(root: string, dir = root): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    return [path.slice(root.length + 1), ...(entry.isDirectory() ? stateTree(root, path) : [])];
-  }).sort();
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => {
+      const path = join(dir, entry.name);
+      return [path.slice(root.length + 1), ...(entry.isDirectory() ? stateTree(root, path) : [])];
+    })
+    .sort();
 }
 
 const PLAN = [
@@ -117,26 +129,42 @@ test('plan: every block in order (VXLAN and peers, bridge, port, firewall, ip_fo
   assert.equal(stateTree(stateRoot), [], 'planning takes no lock and leaves no state');
 });
 
-test('apply: the host ends up as the spec says, marked as the network\'s; the changes are the plan\'s', async () => {
+test("apply: the host ends up as the spec says, marked as the network's; the changes are the plan's", async () => {
   const { fake, host, forward, stateRoot } = scene();
   const seen: string[] = [];
   const changes = await host.apply(SPEC, { onChange: (change, index) => seen.push(`${index} ${change.action}`) });
   assert.equal(changes.map(describeChange), PLAN);
-  assert.equal(seen, PLAN.map((_, i) => `${i} ${changes[i]!.action}`), 'onChange after each step, in order');
+  assert.equal(
+    seen,
+    PLAN.map((_, i) => `${i} ${changes[i]!.action}`),
+    'onChange after each step, in order',
+  );
   const after = fake.snapshot();
   const vx = linkOf(after, 'vx-demo')!;
   assert.equal([vx.kind, vx.ifalias, vx.master, vx.up, vx.mtu], ['vxlan', 'vxnet:demo', 'br-demo', true, 1450]);
-  assert.equal([(vx.data as any).id, (vx.data as any).port, (vx.data as any).local, (vx.data as any).link], [42, 4789, '192.168.100.1', 2]);
+  assert.equal(
+    [(vx.data as any).id, (vx.data as any).port, (vx.data as any).local, (vx.data as any).link],
+    [42, 4789, '192.168.100.1', 2],
+  );
   const br = linkOf(after, 'br-demo')!;
   assert.equal([br.kind, br.ifalias, br.up, br.mtu], ['bridge', 'vxnet:demo', true, 1450]);
   assert.ok(after.addresses.some((a) => a.dev === 'br-demo' && a.address === '10.10.0.1/24'));
-  assert.equal(after.fdb.filter((e) => e.dev === 'vx-demo' && e.dst).map((e) => `${e.mac} ${e.dst}`), ['00:00:00:00:00:00 192.168.100.2']);
+  assert.equal(
+    after.fdb.filter((e) => e.dev === 'vx-demo' && e.dst).map((e) => `${e.mac} ${e.dst}`),
+    ['00:00:00:00:00:00 192.168.100.2'],
+  );
   assert.equal(tablesOf(after), ['ip vxnet-demo'], 'an IPv4 underlay needs no ip6 table');
   assert.equal(forward.sets, [true]);
   const [namespaceDir] = readdirSync(stateRoot);
-  assert.match(namespaceDir!, /^ns-\d+-\d+$/, 'keyed by the namespace\'s identity');
-  assert.equal(stateTree(stateRoot), [namespaceDir, `${namespaceDir}/demo`, `${namespaceDir}/demo/state.json`], 'the lock note went with the lock');
-  assert.equal(JSON.parse(readFileSync(join(stateRoot, namespaceDir!, 'demo/state.json'), 'utf8')), { ipForward: { before: false } });
+  assert.match(namespaceDir!, /^ns-\d+-\d+$/, "keyed by the namespace's identity");
+  assert.equal(
+    stateTree(stateRoot),
+    [namespaceDir, `${namespaceDir}/demo`, `${namespaceDir}/demo/state.json`],
+    'the lock note went with the lock',
+  );
+  assert.equal(JSON.parse(readFileSync(join(stateRoot, namespaceDir!, 'demo/state.json'), 'utf8')), {
+    ipForward: { before: false },
+  });
 });
 
 test('a second apply writes nothing: no change, no write, not one NEW/DEL message or nf_tables batch', async () => {
@@ -174,17 +202,40 @@ test('every input is checked before the first write: bad specs, a missing underl
   const before = fake.snapshot();
   const writes = fake.writes;
   const cases: [what: string, spec: unknown, type: new (...args: any[]) => Error, message: RegExp][] = [
-    ['a gateway outside the subnet', { ...SPEC, gateway: '10.11.0.1' }, ValidationError, /invalid gateway: is not inside the subnet/],
+    [
+      'a gateway outside the subnet',
+      { ...SPEC, gateway: '10.11.0.1' },
+      ValidationError,
+      /invalid gateway: is not inside the subnet/,
+    ],
     ['not a spec at all', { ...SPEC, vni: 'forty-two' }, ValidationError, /invalid vni/],
-    ['an underlay device the host does not have', { ...SPEC, underlay: { device: 'eth9', address: '192.168.100.1' } }, ValidationError, /invalid underlay: no device named eth9/],
-    ['an MTU the underlay cannot carry', { ...SPEC, mtu: 1480 }, ValidationError, /invalid mtu: .*cannot carry more than 1450 over its underlay eth0/],
+    [
+      'an underlay device the host does not have',
+      { ...SPEC, underlay: { device: 'eth9', address: '192.168.100.1' } },
+      ValidationError,
+      /invalid underlay: no device named eth9/,
+    ],
+    [
+      'an MTU the underlay cannot carry',
+      { ...SPEC, mtu: 1480 },
+      ValidationError,
+      /invalid mtu: .*cannot carry more than 1450 over its underlay eth0/,
+    ],
     // The VXLAN block plans a create before the bridge block refuses: the create must not have run.
-    ['a bridge name taken by a veth', { ...SPEC, bridge: 'br-taken' }, ConflictError, /link br-taken exists but differs from the spec: kind is veth, wanted bridge/],
+    [
+      'a bridge name taken by a veth',
+      { ...SPEC, bridge: 'br-taken' },
+      ConflictError,
+      /link br-taken exists but differs from the spec: kind is veth, wanted bridge/,
+    ],
     // The firewall is planned last: devices planned before it are not created either.
-    ['a foreign nf_tables table of the network\'s name', { ...SPEC, name: 'foreign' }, NotOwnedError, /vxnet-foreign/],
+    ["a foreign nf_tables table of the network's name", { ...SPEC, name: 'foreign' }, NotOwnedError, /vxnet-foreign/],
   ];
   for (const [what, spec, type, message] of cases) {
-    for (const run of [() => host.plan(spec as OverlaySpec), () => host.apply(spec as OverlaySpec, { replace: true })]) {
+    for (const run of [
+      () => host.plan(spec as OverlaySpec),
+      () => host.apply(spec as OverlaySpec, { replace: true }),
+    ]) {
       const error = await rejection(run);
       assert.instance(error, type, `${what}: ${error}`);
       assert.match(error.message, message, what);
@@ -209,23 +260,33 @@ test('--replace safety: a veth named like the VXLAN device is a ConflictError, n
     assert.equal((error as ConflictError).differences, [{ field: 'kind', actual: 'veth', wanted: 'vxlan' }]);
     assert.not.match(error.message, /replace/, 'no replace is offered: it would not be done');
   }
-  assert.is(fake.writes, 1, 'only the test\'s own veth');
+  assert.is(fake.writes, 1, "only the test's own veth");
   assert.equal(fake.snapshot(), before);
   assert.equal(await host.destroy('demo'), []);
   assert.equal(fake.snapshot(), before, 'destroy deletes only what carries the mark');
 });
 
-test('a replace of this network\'s VXLAN device re-adds the new device to the bridge (it is created without a master)', async () => {
+test("a replace of this network's VXLAN device re-adds the new device to the bridge (it is created without a master)", async () => {
   const { fake, host } = scene();
   await host.apply(SPEC);
   const refused = await rejection(() => host.apply({ ...SPEC, port: 8472 }));
   assert.instance(refused, ConflictError);
   assert.is((refused as ConflictError).replaceable, true);
-  assert.match(refused.message, /link vx-demo exists but differs from the spec: port is 4789, wanted 8472; change the spec, or ask for \{ replace: true \}/);
+  assert.match(
+    refused.message,
+    /link vx-demo exists but differs from the spec: port is 4789, wanted 8472; change the spec, or ask for \{ replace: true \}/,
+  );
   const changes = await host.apply({ ...SPEC, port: 8472 }, { replace: true });
-  assert.equal(changes.map((c) => `${c.action} ${c.target}`), [
-    'delete link vx-demo', 'replace link vx-demo', 'add peers of vx-demo', 'add port vx-demo on br-demo', 'update nftables table vxnet-demo',
-  ]);
+  assert.equal(
+    changes.map((c) => `${c.action} ${c.target}`),
+    [
+      'delete link vx-demo',
+      'replace link vx-demo',
+      'add peers of vx-demo',
+      'add port vx-demo on br-demo',
+      'update nftables table vxnet-demo',
+    ],
+  );
   const vx = linkOf(fake.snapshot(), 'vx-demo')!;
   assert.equal([(vx.data as any).port, vx.master, vx.up, vx.ifalias], [8472, 'br-demo', true, 'vxnet:demo']);
   assert.equal(await host.apply({ ...SPEC, port: 8472 }), [], 'and the next apply finds nothing to do');
@@ -235,19 +296,30 @@ test('a replace of this network\'s VXLAN device re-adds the new device to the br
 });
 
 test('a conflict on the underlay names both devices by name, not by ifindex', async () => {
-  const { fake, host } = scene({ links: [LOOPBACK, UNDERLAY4, ethernet('eth1', { mtu: 1500, addresses: ['192.168.200.1/24'] })] });
+  const { fake, host } = scene({
+    links: [LOOPBACK, UNDERLAY4, ethernet('eth1', { mtu: 1500, addresses: ['192.168.200.1/24'] })],
+  });
   await host.apply(SPEC);
   const moved = { ...SPEC, underlay: { device: 'eth1', address: '192.168.200.1' }, peers: ['192.168.200.2'] };
   const error = await rejection(() => host.plan(moved));
   assert.instance(error, ConflictError);
-  assert.ok((error as ConflictError).differences.some((d) => d.field === 'underlay' && d.actual === 'eth0' && d.wanted === 'eth1'), JSON.stringify((error as ConflictError).differences));
+  assert.ok(
+    (error as ConflictError).differences.some(
+      (d) => d.field === 'underlay' && d.actual === 'eth0' && d.wanted === 'eth1',
+    ),
+    JSON.stringify((error as ConflictError).differences),
+  );
   assert.match(error.message, /underlay is eth0, wanted eth1/);
   assert.not.match(error.message, /underlay is \d/);
 });
 
 test('a VXLAN device without an underlay: "underlay is unset", and the wanted one by name', async () => {
   const { fake, host } = scene();
-  await fake.rtnetlink().links.create({ ifname: 'vx-demo', kind: 'vxlan', vxlan: { id: 42, port: 4789, local: '192.168.100.1', learning: 1 } });
+  await fake.rtnetlink().links.create({
+    ifname: 'vx-demo',
+    kind: 'vxlan',
+    vxlan: { id: 42, port: 4789, local: '192.168.100.1', learning: 1 },
+  });
   const error = await rejection(() => host.plan(SPEC));
   assert.instance(error, ConflictError);
   assert.equal((error as ConflictError).differences, [{ field: 'underlay', actual: undefined, wanted: 'eth0' }]);
@@ -266,7 +338,10 @@ test('destroy: removes exactly the marked links, the table and the state; restor
   await host.apply(SPEC);
   const removed = await host.destroy('demo');
   assert.equal(removed.map(describeChange), [
-    'delete link br-demo (bridge)', 'delete link vx-demo (vxlan)', 'delete nftables table vxnet-demo', 'update net.ipv4.ip_forward (1 → 0 (restored: it was 0 before vxnet))',
+    'delete link br-demo (bridge)',
+    'delete link vx-demo (vxlan)',
+    'delete nftables table vxnet-demo',
+    'update net.ipv4.ip_forward (1 → 0 (restored: it was 0 before vxnet))',
   ]);
   const after = fake.snapshot();
   assert.equal(after.links, before.links, 'the unmarked bridge stays; nothing of demo is left');
@@ -274,7 +349,7 @@ test('destroy: removes exactly the marked links, the table and the state; restor
   assert.equal(after.fdb, before.fdb);
   assert.equal(tablesOf(after), ['inet hostfw']);
   assert.equal(forward.sets, [true, false]);
-  assert.equal(stateTree(stateRoot), [], 'the network\'s state is gone, and its namespace directory with it');
+  assert.equal(stateTree(stateRoot), [], "the network's state is gone, and its namespace directory with it");
   assert.equal(await host.destroy('demo'), []);
   assert.equal(forward.sets, [true, false]);
 });
@@ -291,23 +366,35 @@ test('destroy carries on after failures and throws one AggregateError naming eac
   assert.is(failures.length, 2);
   assert.match(failures[0]!.message, /^destroy demo: delete link br-demo \(bridge\) failed: .*EPERM/);
   assert.match(failures[1]!.message, /^destroy demo: delete nftables table vxnet-demo failed: .*EBUSY/);
-  assert.match(error.message, /^destroy demo: 2 steps failed \(the others were done\): destroy demo: delete link br-demo .*; destroy demo: delete nftables table vxnet-demo/);
+  assert.match(
+    error.message,
+    /^destroy demo: 2 steps failed \(the others were done\): destroy demo: delete link br-demo .*; destroy demo: delete nftables table vxnet-demo/,
+  );
   const half = fake.snapshot();
   assert.is(linkOf(half, 'vx-demo'), undefined, 'the VXLAN device went, after the bridge failed');
   assert.ok(linkOf(half, 'br-demo'));
-  assert.equal(tablesOf(half), ['ip vxnet-demo'], 'the table\'s batch was rolled back whole');
+  assert.equal(tablesOf(half), ['ip vxnet-demo'], "the table's batch was rolled back whole");
   assert.equal(forward.sets, [true, false], 'ip_forward was restored all the same');
-  assert.ok(stateTree(stateRoot).some((p) => p.endsWith('demo/state.json')), 'the state stays while something is left');
+  assert.ok(
+    stateTree(stateRoot).some((p) => p.endsWith('demo/state.json')),
+    'the state stays while something is left',
+  );
 
   const rest = await host.destroy('demo');
-  assert.equal(rest.map((c) => `${c.action} ${c.target}`), ['delete link br-demo', 'delete nftables table vxnet-demo', 'update net.ipv4.ip_forward']);
+  assert.equal(
+    rest.map((c) => `${c.action} ${c.target}`),
+    ['delete link br-demo', 'delete nftables table vxnet-demo', 'update net.ipv4.ip_forward'],
+  );
   assert.equal(forward.sets, [true, false], 'already 0: not written again');
-  assert.equal(fake.snapshot().links.map((l) => l.ifname), ['lo', 'eth0']);
+  assert.equal(
+    fake.snapshot().links.map((l) => l.ifname),
+    ['lo', 'eth0'],
+  );
   assert.equal(tablesOf(fake.snapshot()), []);
   assert.equal(stateTree(stateRoot), []);
 });
 
-test('destroy with a single failure throws that failure alone, named, with the kernel\'s error as its cause', async () => {
+test("destroy with a single failure throws that failure alone, named, with the kernel's error as its cause", async () => {
   const { fake, host } = scene();
   await host.apply(SPEC);
   fake.failWrite({ errno: 'EBUSY', when: (w) => w.type === 'NFT_MSG_DELTABLE' });
@@ -316,7 +403,11 @@ test('destroy with a single failure throws that failure alone, named, with the k
   assert.instance(error, VxnetError);
   assert.match(error.message, /^destroy demo: delete nftables table vxnet-demo failed: .*EBUSY/);
   assert.instance(error.cause, NetlinkError);
-  assert.equal(fake.snapshot().links.map((l) => l.ifname), ['lo', 'eth0'], 'the links went');
+  assert.equal(
+    fake.snapshot().links.map((l) => l.ifname),
+    ['lo', 'eth0'],
+    'the links went',
+  );
 });
 
 // ------------------------------------------------------------------ ip_forward
@@ -334,15 +425,26 @@ test('ip_forward already 1: apply only records the need, destroy leaves it 1', a
 
 test('ip_forward and two networks: it stays 1 while one still needs it, and goes back to 0 with the last', async () => {
   const { host, forward } = scene();
-  const other: OverlaySpec = { ...SPEC, name: 'other', vni: 43, subnet: '10.20.0.0/24', gateway: '10.20.0.1', port: 4790 };
+  const other: OverlaySpec = {
+    ...SPEC,
+    name: 'other',
+    vni: 43,
+    subnet: '10.20.0.0/24',
+    gateway: '10.20.0.1',
+    port: 4790,
+  };
   await host.apply(SPEC);
   await host.apply(other);
   assert.equal(forward.sets, [true], 'the second network found it on');
   const first = await host.destroy('demo');
-  assert.equal(first.filter((c) => c.target === 'net.ipv4.ip_forward').map(describeChange), ['update net.ipv4.ip_forward (stays 1 (network other needs it))']);
+  assert.equal(first.filter((c) => c.target === 'net.ipv4.ip_forward').map(describeChange), [
+    'update net.ipv4.ip_forward (stays 1 (network other needs it))',
+  ]);
   assert.equal(forward.sets, [true]);
   const last = await host.destroy('other');
-  assert.equal(last.filter((c) => c.target === 'net.ipv4.ip_forward').map(describeChange), ['update net.ipv4.ip_forward (1 → 0 (restored: it was 0 before vxnet))']);
+  assert.equal(last.filter((c) => c.target === 'net.ipv4.ip_forward').map(describeChange), [
+    'update net.ipv4.ip_forward (1 → 0 (restored: it was 0 before vxnet))',
+  ]);
   assert.equal(forward.sets, [true, false]);
 });
 
@@ -358,20 +460,32 @@ test('a network without masquerade does not touch ip_forward', async () => {
 
 const UNDERLAY6 = ethernet('eth0', { mtu: 1500, addresses: ['2001:db8::1/64'] });
 const SPEC6: OverlaySpec = {
-  name: 'six', vni: 60, underlay: { device: 'eth0', address: '2001:db8::1' }, peers: ['2001:db8::1', '2001:DB8:0::2'],
-  subnet: '10.60.0.0/24', gateway: '10.60.0.1', firewall: true,
+  name: 'six',
+  vni: 60,
+  underlay: { device: 'eth0', address: '2001:db8::1' },
+  peers: ['2001:db8::1', '2001:DB8:0::2'],
+  subnet: '10.60.0.0/24',
+  gateway: '10.60.0.1',
+  firewall: true,
 };
 
 test('IPv6 underlay, unicast peers: local6, 70 bytes of overhead, IPv6 flood entries and peer set; idempotent', async () => {
   const { fake, host } = scene({ links: [LOOPBACK, UNDERLAY6] });
   const changes = await host.apply(SPEC6);
   assert.equal(changes.map(describeChange).slice(0, 2), [
-    'create link vx-six (vxlan id 60 1 unicast peer(s) dev eth0 dstport 4789 mtu 1430)', 'add peers of vx-six (2001:db8::2)',
+    'create link vx-six (vxlan id 60 1 unicast peer(s) dev eth0 dstport 4789 mtu 1430)',
+    'add peers of vx-six (2001:db8::2)',
   ]);
   const after = fake.snapshot();
   const vx = linkOf(after, 'vx-six')!;
-  assert.equal([(vx.data as any).local6, (vx.data as any).local, vx.mtu, linkOf(after, 'br-six')!.mtu], ['2001:db8::1', undefined, 1430, 1430]);
-  assert.equal(after.fdb.filter((e) => e.dev === 'vx-six' && e.dst).map((e) => `${e.mac} ${e.dst}`), ['00:00:00:00:00:00 2001:db8::2']);
+  assert.equal(
+    [(vx.data as any).local6, (vx.data as any).local, vx.mtu, linkOf(after, 'br-six')!.mtu],
+    ['2001:db8::1', undefined, 1430, 1430],
+  );
+  assert.equal(
+    after.fdb.filter((e) => e.dev === 'vx-six' && e.dst).map((e) => `${e.mac} ${e.dst}`),
+    ['00:00:00:00:00:00 2001:db8::2'],
+  );
   assert.equal(tablesOf(after), ['ip vxnet-six', 'ip6 vxnet-six'], 'the VXLAN port is opened in the ip6 table');
   const status = await host.status('six', SPEC6);
   assert.equal(status.vxlan?.peers, ['2001:db8::2']);
@@ -380,7 +494,7 @@ test('IPv6 underlay, unicast peers: local6, 70 bytes of overhead, IPv6 flood ent
   assert.equal(await host.apply(SPEC6), []);
 });
 
-test('IPv6 peers: addPeer / removePeer edit the flood list and the firewall\'s peer set; false when already so; IPv4 refused before any write', async () => {
+test("IPv6 peers: addPeer / removePeer edit the flood list and the firewall's peer set; false when already so; IPv4 refused before any write", async () => {
   const { fake, host } = scene({ links: [LOOPBACK, UNDERLAY6] });
   await host.apply(SPEC6);
   assert.is(await host.addPeer('six', '2001:DB8::3'), true);
@@ -418,8 +532,14 @@ test('status: what exists, by mark; ok when it matches the spec; a network with 
   const { host } = scene();
   await host.apply(SPEC);
   const status = await host.status('demo', SPEC);
-  assert.equal(status.links, [{ name: 'vx-demo', kind: 'vxlan', mtu: 1450, up: true }, { name: 'br-demo', kind: 'bridge', mtu: 1450, up: true }]);
-  assert.equal([status.vxlan?.vni, status.vxlan?.port, status.vxlan?.underlay, status.vxlan?.owner], [42, 4789, 'eth0', 'demo']);
+  assert.equal(status.links, [
+    { name: 'vx-demo', kind: 'vxlan', mtu: 1450, up: true },
+    { name: 'br-demo', kind: 'bridge', mtu: 1450, up: true },
+  ]);
+  assert.equal(
+    [status.vxlan?.vni, status.vxlan?.port, status.vxlan?.underlay, status.vxlan?.owner],
+    [42, 4789, 'eth0', 'demo'],
+  );
   assert.equal(status.bridge, { name: 'br-demo', ports: ['vx-demo'], addresses: ['10.10.0.1/24'] });
   assert.equal(status.firewall?.table, 'vxnet-demo');
   assert.ok(status.firewall!.rules.includes('vxnet: masquerade 10.10.0.0/24'));
@@ -429,7 +549,7 @@ test('status: what exists, by mark; ok when it matches the spec; a network with 
   assert.equal(ghost.problems, ['nothing of network ghost exists in namespace fake']);
 });
 
-test('status: drift lists what apply would do; a device apply would refuse to touch is drift said as the refusal, in the caller\'s words', async () => {
+test("status: drift lists what apply would do; a device apply would refuse to touch is drift said as the refusal, in the caller's words", async () => {
   const { fake, host } = scene();
   await host.apply(SPEC);
   const rt = fake.rtnetlink();
@@ -446,7 +566,9 @@ test('status: drift lists what apply would do; a device apply would refuse to to
     'refuse: link vx-demo exists but differs from the spec: port is 4789, wanted 8472; change the spec, or ask for { replace: true } to recreate it (traffic stops briefly)',
   ]);
   status = await host.status('demo', other, { replace: '--replace' });
-  assert.equal(status.drift, ['refuse: link vx-demo exists but differs from the spec: port is 4789, wanted 8472; change the spec, or ask for --replace to recreate it (traffic stops briefly)']);
+  assert.equal(status.drift, [
+    'refuse: link vx-demo exists but differs from the spec: port is 4789, wanted 8472; change the spec, or ask for --replace to recreate it (traffic stops briefly)',
+  ]);
   assert.is(fake.writes, writes, 'status writes nothing');
   // A spec this host cannot apply at all is a problem, not drift.
   status = await host.status('demo', { ...SPEC, mtu: 1480 });
@@ -460,10 +582,16 @@ test('status when nf_tables cannot be read (EPERM, no CAP_NET_ADMIN): the links 
   const fault = fake.failRead({ errno: 'EPERM', when: (r) => r.protocol === 'nftables', times: Infinity });
   const status = await host.status('demo', SPEC);
   assert.ok(fault.hits > 0, 'nf_tables was asked, and refused');
-  assert.equal(status.links.map((l) => l.name), ['vx-demo', 'br-demo']);
+  assert.equal(
+    status.links.map((l) => l.name),
+    ['vx-demo', 'br-demo'],
+  );
   assert.equal(status.bridge?.ports, ['vx-demo']);
   assert.is(status.firewall, undefined);
-  assert.equal(status.unknown, ['firewall: reading nf_tables needs CAP_NET_ADMIN (EPERM)', 'drift: planning reads nf_tables, which needs CAP_NET_ADMIN']);
+  assert.equal(status.unknown, [
+    'firewall: reading nf_tables needs CAP_NET_ADMIN (EPERM)',
+    'drift: planning reads nf_tables, which needs CAP_NET_ADMIN',
+  ]);
   assert.equal([status.drift, status.problems], [[], []]);
   // Another errno is not a missing privilege: it is thrown, not hidden as unknown.
   fault.cancel();

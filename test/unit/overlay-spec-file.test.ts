@@ -18,7 +18,8 @@ const dir = mkdtempSync(join(tmpdir(), 'vxnet-spec-file-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 const SPEC = 'name: demo\nvni: 42\nunderlay: { device: eth0 }\ngroup: 239.1.1.1\nsubnet: 10.10.0.0/24\n';
-const SPEC_JSON = '{"name": "demo", "vni": 42, "underlay": {"device": "eth0"}, "group": "239.1.1.1", "subnet": "10.10.0.0/24"}\n';
+const SPEC_JSON =
+  '{"name": "demo", "vni": 42, "underlay": {"device": "eth0"}, "group": "239.1.1.1", "subnet": "10.10.0.0/24"}\n';
 
 let counter = 0;
 function file(content: Uint8Array | string, ext = '.yaml'): string {
@@ -27,7 +28,8 @@ function file(content: Uint8Array | string, ext = '.yaml'): string {
   return path;
 }
 
-const bytes = (...parts: (string | number[])[]): Buffer => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
+const bytes = (...parts: (string | number[])[]): Buffer =>
+  Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
 
 async function refused(path: string): Promise<ValidationError> {
   try {
@@ -69,7 +71,10 @@ test('a Latin-1 byte in the bridge name: refused with its byte offset, line and 
   assert.match(error.message, /iconv -f WINDOWS-1252 -t UTF-8/);
   // Nothing else happened: the file is as it was and nothing was written next to it.
   assert.equal(readFileSync(path), content);
-  assert.equal(readdirSync(dir).filter((name) => !/^spec\d+\.yaml$/.test(name)), []);
+  assert.equal(
+    readdirSync(dir).filter((name) => !/^spec\d+\.yaml$/.test(name)),
+    [],
+  );
 });
 
 test('a Latin-1 byte anywhere (here in a comment) is refused too: the file is not UTF-8', async () => {
@@ -100,7 +105,10 @@ test('each class of ill-formed UTF-8 is refused at the offset of its first byte'
     assert.is(oracle, SPEC.length + 3, name);
     assert.is(firstInvalidUtf8(content), oracle, name);
     const error = await refused(file(content));
-    assert.ok(error.message.includes(`:6:4: wrong encoding: not UTF-8 at byte offset ${oracle}: `), `${name}: ${error.message}`);
+    assert.ok(
+      error.message.includes(`:6:4: wrong encoding: not UTF-8 at byte offset ${oracle}: `),
+      `${name}: ${error.message}`,
+    );
     assert.match(error.message, why, name);
   }
   // Cut short by the end of the file.
@@ -125,7 +133,9 @@ test('firstInvalidUtf8 agrees with TextDecoder fatal on every 1- and 2-byte inpu
 });
 
 test('firstInvalidUtf8 agrees with TextDecoder fatal on PRNG-made UTF-8 with mutations (seeded, reproducible)', () => {
-  const boundaries = [0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff];
+  const boundaries = [
+    0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff,
+  ];
   for (let seed = 1; seed <= 3000; seed++) {
     const random = prng(seed);
     const pick = (n: number): number => Math.floor(random() * n);
@@ -134,7 +144,14 @@ test('firstInvalidUtf8 agrees with TextDecoder fatal on PRNG-made UTF-8 with mut
     const length = 1 + pick(12);
     for (let i = 0; i < length; i++) {
       const kind = pick(4);
-      const code = kind === 0 ? pick(0x80) : kind === 1 ? 0x80 + pick(0x780) : kind === 2 ? 0x800 + pick(0xf800) : 0x10000 + pick(0x100000);
+      const code =
+        kind === 0
+          ? pick(0x80)
+          : kind === 1
+            ? 0x80 + pick(0x780)
+            : kind === 2
+              ? 0x800 + pick(0xf800)
+              : 0x10000 + pick(0x100000);
       text += String.fromCodePoint(code >= 0xd800 && code <= 0xdfff ? 0x41 : code);
     }
     const data = Buffer.from(text, 'utf8');
@@ -157,7 +174,10 @@ test('firstInvalidUtf8 agrees with TextDecoder fatal on PRNG-made UTF-8 with mut
 
 test('a UTF-8 byte order mark is accepted and dropped (YAML and JSON)', async () => {
   const fromYaml = await loadSpec(file(bytes([0xef, 0xbb, 0xbf], SPEC)));
-  assert.equal(fromYaml, resolveSpec({ name: 'demo', vni: 42, underlay: { device: 'eth0' }, group: '239.1.1.1', subnet: '10.10.0.0/24' }));
+  assert.equal(
+    fromYaml,
+    resolveSpec({ name: 'demo', vni: 42, underlay: { device: 'eth0' }, group: '239.1.1.1', subnet: '10.10.0.0/24' }),
+  );
   const fromJson = await loadSpec(file(bytes([0xef, 0xbb, 0xbf], SPEC_JSON), '.json'));
   assert.equal(fromJson, fromYaml);
 });
@@ -169,7 +189,10 @@ test('UTF-16 and UTF-32 byte order marks are refused: "encoding", which mark, an
   for (const [i, c] of [...`\ufeff${SPEC}`].entries()) utf32le.writeUInt32LE(c.codePointAt(0)!, 4 * i);
   const utf32be = Buffer.from(utf32le).swap32();
   const cases: [Buffer, string, string][] = [
-    [utf16le, 'UTF-16 LE', 'UTF-16'], [utf16be, 'UTF-16 BE', 'UTF-16'], [utf32le, 'UTF-32 LE', 'UTF-32'], [utf32be, 'UTF-32 BE', 'UTF-32'],
+    [utf16le, 'UTF-16 LE', 'UTF-16'],
+    [utf16be, 'UTF-16 BE', 'UTF-16'],
+    [utf32le, 'UTF-32 LE', 'UTF-32'],
+    [utf32be, 'UTF-32 BE', 'UTF-32'],
   ];
   for (const [content, name, iconv] of cases) {
     for (const ext of ['.yaml', '.json']) {
@@ -186,9 +209,15 @@ test('UTF-16 and UTF-32 byte order marks are refused: "encoding", which mark, an
 test('UTF-16 without a byte order mark (NUL bytes) is refused with "encoding" and the likely byte order; other NULs too', async () => {
   const le = Buffer.from(SPEC, 'utf16le');
   let error = await refused(file(le));
-  assert.match(error.message, /:1:2: wrong encoding: NUL bytes \(the first at byte offset 1\): this looks like UTF-16 LE text without a byte order mark: .* iconv -f UTF-16LE -t UTF-8$/);
+  assert.match(
+    error.message,
+    /:1:2: wrong encoding: NUL bytes \(the first at byte offset 1\): this looks like UTF-16 LE text without a byte order mark: .* iconv -f UTF-16LE -t UTF-8$/,
+  );
   error = await refused(file(Buffer.from(le).swap16()));
-  assert.match(error.message, /:1:1: wrong encoding: NUL bytes \(the first at byte offset 0\): this looks like UTF-16 BE text without a byte order mark: .* iconv -f UTF-16BE -t UTF-8$/);
+  assert.match(
+    error.message,
+    /:1:1: wrong encoding: NUL bytes \(the first at byte offset 0\): this looks like UTF-16 BE text without a byte order mark: .* iconv -f UTF-16BE -t UTF-8$/,
+  );
   error = await refused(file(bytes(SPEC, '# a', [0], '\n')));
   assert.match(error.message, /:6:4: wrong encoding: a NUL byte at byte offset \d+: a spec file is YAML or JSON text/);
 });
@@ -198,16 +227,30 @@ test('UTF-16 without a byte order mark (NUL bytes) is refused with "encoding" an
 test('YAML syntax errors: one line, FILE:LINE:COLUMN and the first line of the reason; the yaml error (with its excerpt) is the cause', async () => {
   const path = file(`${SPEC}dhcp:\n  ranges: [{ start: 10.10.0.100\nbridge: br0\n`);
   const error = await refused(path);
-  assert.match(error.message, new RegExp(`^invalid spec: ${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:8:1: not valid YAML: Flow map in block collection must be sufficiently indented and end with a }$`));
+  assert.match(
+    error.message,
+    new RegExp(
+      `^invalid spec: ${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:8:1: not valid YAML: Flow map in block collection must be sufficiently indented and end with a }$`,
+    ),
+  );
   assert.not.match(error.message, /at line \d+, column/, 'the position is given once');
   const cause = (error as Error & { cause?: Error }).cause;
   assert.ok(cause instanceof Error);
   assert.match(cause!.message, /\n/, 'the excerpt stays in the cause');
 
-  assert.match((await refused(file('a: b: c\n'))).message, /:1:4: not valid YAML: Nested mappings are not allowed in compact mappings$/);
+  assert.match(
+    (await refused(file('a: b: c\n'))).message,
+    /:1:4: not valid YAML: Nested mappings are not allowed in compact mappings$/,
+  );
   assert.match((await refused(file('a: 1\na: 2\n'))).message, /:2:1: not valid YAML: Map keys must be unique$/);
-  assert.match((await refused(file('\tname: demo\n'))).message, /:1:1: not valid YAML: Tabs are not allowed as indentation$/);
-  assert.match((await refused(file('a: 1\n---\nb: 2\n'))).message, /:2:1: not valid YAML: Source contains multiple documents/);
+  assert.match(
+    (await refused(file('\tname: demo\n'))).message,
+    /:1:1: not valid YAML: Tabs are not allowed as indentation$/,
+  );
+  assert.match(
+    (await refused(file('a: 1\n---\nb: 2\n'))).message,
+    /:2:1: not valid YAML: Source contains multiple documents/,
+  );
   // An alias without its anchor fails while building the value: no position, still one line.
   assert.match((await refused(file('a: *x\n'))).message, /spec\d+\.yaml: not valid YAML: Unresolved alias/);
 });
@@ -231,9 +274,40 @@ test('JSON syntax errors: one line, FILE:LINE:COLUMN, whether or not JSON.parse 
 });
 
 test('jsonErrorIndex agrees with JSON.parse: valid or not, and the position wherever V8 names one (PRNG-mutated JSON)', () => {
-  const alphabet = ['{', '}', '[', ']', ',', ':', '"', '\\', 'u', '0', '1', '-', '.', 'e', '+', 't', 'n', 'f', ' ', '\n', '\t', 'a', 'é', '\u0001'];
+  const alphabet = [
+    '{',
+    '}',
+    '[',
+    ']',
+    ',',
+    ':',
+    '"',
+    '\\',
+    'u',
+    '0',
+    '1',
+    '-',
+    '.',
+    'e',
+    '+',
+    't',
+    'n',
+    'f',
+    ' ',
+    '\n',
+    '\t',
+    'a',
+    'é',
+    '\u0001',
+  ];
   const seeds = [
-    SPEC_JSON, '{"a": [1, -2.5e+3, true, false, null, "x\\u00e9\\n"], "b": {}}', '[]', '"s"', '0', '-0.0E-0', '[{"k": [[]]}]',
+    SPEC_JSON,
+    '{"a": [1, -2.5e+3, true, false, null, "x\\u00e9\\n"], "b": {}}',
+    '[]',
+    '"s"',
+    '0',
+    '-0.0E-0',
+    '[{"k": [[]]}]',
   ];
   for (let seed = 1; seed <= 5000; seed++) {
     const random = prng(seed);

@@ -11,8 +11,15 @@ import { resolveSpec } from '../../src/overlay/spec.js';
 import { validateVxlanSpec } from '../../src/vxlan/spec.js';
 
 const base = {
-  name: 'demo', vni: 42, underlay: { device: 'eth0' }, group: '239.1.1.1', subnet: '10.10.0.0/24', gateway: '10.10.0.1',
-  vxlan: 'vx0', bridge: 'br0', masquerade: { egress: 'eth1' },
+  name: 'demo',
+  vni: 42,
+  underlay: { device: 'eth0' },
+  group: '239.1.1.1',
+  subnet: '10.10.0.0/24',
+  gateway: '10.10.0.1',
+  vxlan: 'vx0',
+  bridge: 'br0',
+  masquerade: { egress: 'eth1' },
 };
 
 function refused(body: () => unknown): ValidationError {
@@ -26,7 +33,7 @@ function refused(body: () => unknown): ValidationError {
   throw new Error('unreachable');
 }
 
-test('the base spec resolves (so each refusal below is the name\'s)', () => {
+test("the base spec resolves (so each refusal below is the name's)", () => {
   const resolved = resolveSpec(base);
   assert.is(resolved.bridge, 'br0');
   assert.is(resolved.vxlan, 'vx0');
@@ -61,7 +68,7 @@ test('resolveSpec: vxlan, bridge, underlay.device and masquerade.egress refuse n
   }
 });
 
-test('the vxlan and bridge building blocks refuse the same names; the VXLAN underlay (an existing device) keeps the kernel\'s rule', () => {
+test("the vxlan and bridge building blocks refuse the same names; the VXLAN underlay (an existing device) keeps the kernel's rule", () => {
   for (const [bad, why] of BAD_NAMES) {
     const v = refused(() => validateVxlanSpec({ name: bad, vni: 42, group: '239.1.1.1', underlay: 'eth0' }));
     assert.is(v.field, 'name');

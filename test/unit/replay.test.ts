@@ -9,7 +9,14 @@ import { DEFAULT_REPLAY_PORT, ReplayMismatchError, ReplayTransport } from '../..
 import { decodeMessage, encodeMessage, encodeRaw, parseMessages, stamp } from '../../src/netlink/message.js';
 import { fixturePath, loadFixture, replayFixture } from '../helpers/fixtures.js';
 import { AF_INET, coreSchemas, linkSchema, RT_TABLE_MAIN, RTM_GETLINK } from '../fixtures/recipes/core-schema.js';
-import { BATCH_INDEXES, batchGetLinks, countRoutes, dumpLinks, MISSING_LINK, refusedRequests } from '../fixtures/recipes/core.js';
+import {
+  BATCH_INDEXES,
+  batchGetLinks,
+  countRoutes,
+  dumpLinks,
+  MISSING_LINK,
+  refusedRequests,
+} from '../fixtures/recipes/core.js';
 import { fixtureRecipes, ROUTE_COUNT } from '../fixtures/registry.js';
 
 /** Runs `body` and returns what it threw (or fails the test if it did not throw). */
@@ -56,8 +63,14 @@ test('core/errors: a missing link is ENODEV, creating lo again is EEXIST', async
 test('core/batch: ifindex 1..3 exist, 4..20 fail with ENODEV at their own positions', async () => {
   const result = await replayFixture(fixturePath('core/batch'), batchGetLinks);
   assert.is(result.succeeded, 3);
-  assert.equal(result.failed.map((f) => f.ifindex), BATCH_INDEXES.slice(3));
-  assert.equal(result.failed.map((f) => f.index), BATCH_INDEXES.slice(3).map((ifindex) => ifindex - 1));
+  assert.equal(
+    result.failed.map((f) => f.ifindex),
+    BATCH_INDEXES.slice(3),
+  );
+  assert.equal(
+    result.failed.map((f) => f.index),
+    BATCH_INDEXES.slice(3).map((ifindex) => ifindex - 1),
+  );
   assert.ok(result.failed.every((f) => f.code === 'ENODEV'));
 });
 
@@ -74,7 +87,10 @@ test('core/route-dump: the 50 routes added with ip are in the main table, via 10
   }
   // Plus the connected 10.77.0.0/24 in main; the rest are local-table routes (255).
   assert.is(result.byTable[RT_TABLE_MAIN], ROUTE_COUNT + 1);
-  assert.is(result.total, Object.values(result.byTable).reduce((a, b) => a + b, 0));
+  assert.is(
+    result.total,
+    Object.values(result.byTable).reduce((a, b) => a + b, 0),
+  );
 });
 
 test('every registered fixture replays through its recipe and is consumed', async () => {
@@ -95,7 +111,10 @@ test('every received message with a known schema decodes and re-encodes to the s
         const encoded = encodeMessage(message.type, message.flags, schema, decoded);
         const original = message.buffer.subarray(message.start, message.end);
         const payload = encoded.subarray(NLMSG_HDRLEN, NLMSG_HDRLEN + original.length);
-        assert.ok(payload.equals(original), `${name} (line ${entry.line}): ${schema.name} message of seq ${message.seq} re-encodes differently`);
+        assert.ok(
+          payload.equals(original),
+          `${name} (line ${entry.line}): ${schema.name} message of seq ${message.seq} re-encodes differently`,
+        );
         assert.is(encoded.length, align(message.end - message.start + NLMSG_HDRLEN), `${name}: padded length`);
         checked++;
       }
@@ -116,7 +135,12 @@ test('a request that differs from the recording fails with a readable hex diff',
   );
   assert.instance(error, ReplayMismatchError);
   const lines = error.message.split('\n');
-  assert.ok(lines[0]!.startsWith('replay of test/fixtures/core/link-dump.nlfix: request 1 differs from the recording (send block at line 12; 32 bytes; first difference at byte 16'), lines[0]);
+  assert.ok(
+    lines[0]!.startsWith(
+      'replay of test/fixtures/core/link-dump.nlfix: request 1 differs from the recording (send block at line 12; 32 bytes; first difference at byte 16',
+    ),
+    lines[0],
+  );
   assert.ok(lines.includes('  offset  recorded  ours'), error.message);
   assert.ok(lines.includes('  0008  ........  ........'), 'seq and pid are masked');
   assert.ok(lines.includes('! 0010  00000000  02000000'), error.message);
@@ -127,11 +151,16 @@ test('a recipe that leaves recorded datagrams unreplayed fails', async () => {
   const error = await thrown(() =>
     replayFixture(fixturePath('core/errors'), async (conn) => {
       // Only the first of the two recorded requests.
-      await conn.request(encodeMessage(RTM_GETLINK, 0, linkSchema, { ifname: MISSING_LINK }), { operation: 'get link' }).catch(() => {});
+      await conn
+        .request(encodeMessage(RTM_GETLINK, 0, linkSchema, { ifname: MISSING_LINK }), { operation: 'get link' })
+        .catch(() => {});
     }),
   );
   assert.instance(error, ReplayMismatchError);
-  assert.match(error.message, /2 recorded entries were not replayed \(1 request never sent\), starting with a send at line 2\d/);
+  assert.match(
+    error.message,
+    /2 recorded entries were not replayed \(1 request never sent\), starting with a send at line 2\d/,
+  );
 });
 
 test('a request beyond the end of the recording fails', async () => {
@@ -147,7 +176,13 @@ test('a request beyond the end of the recording fails', async () => {
 
 // ---------------------------------------------------------------- the transport itself
 
-function message(type: number, flags: number, seq: number, pid: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
+function message(
+  type: number,
+  flags: number,
+  seq: number,
+  pid: number,
+  payload: Uint8Array = new Uint8Array(0),
+): Buffer {
   const m = encodeRaw(type, flags, payload);
   stamp(m, seq, pid);
   return m;
@@ -161,7 +196,14 @@ test('replies get our seq and port, in the header and in the echoed request of a
   const errno = Buffer.alloc(4);
   errno.writeInt32LE(-19);
   const reply = message(NLMSG_ERROR, 0, 40, RECORDED_PORT, Buffer.concat([errno, request]));
-  const transport = new ReplayTransport({ protocol: NETLINK_ROUTE, port: RECORDED_PORT, entries: [{ kind: 'send', datagram: request }, { kind: 'recv', datagram: reply }] });
+  const transport = new ReplayTransport({
+    protocol: NETLINK_ROUTE,
+    port: RECORDED_PORT,
+    entries: [
+      { kind: 'send', datagram: request },
+      { kind: 'recv', datagram: reply },
+    ],
+  });
   assert.is(transport.port, DEFAULT_REPLAY_PORT);
 
   const seen: Buffer[] = [];
@@ -194,7 +236,12 @@ test('a connection over a hand-made recording: a fake kernel for any test', asyn
     ],
   });
   const conn = Connection.over(transport);
-  const error = await thrown(() => conn.request(encodeMessage(RTM_GETLINK, 0, linkSchema, { ifname: 'eth9' }), { operation: 'get link', object: 'eth9' }));
+  const error = await thrown(() =>
+    conn.request(encodeMessage(RTM_GETLINK, 0, linkSchema, { ifname: 'eth9' }), {
+      operation: 'get link',
+      object: 'eth9',
+    }),
+  );
   conn.close();
   assert.instance(error, NetlinkError);
   assert.is((error as NetlinkError).code, 'ENODEV');
@@ -204,7 +251,14 @@ test('a connection over a hand-made recording: a fake kernel for any test', asyn
 
 test('recorded descriptors are handed out again; a datagram recorded before any send arrives on attach', async () => {
   const event = message(16, 0, 0, 0, new Uint8Array(16));
-  const transport = new ReplayTransport({ protocol: NETLINK_ROUTE, port: 5, entries: [{ kind: 'recv', datagram: event }, { kind: 'openfd', fd: 31 }] });
+  const transport = new ReplayTransport({
+    protocol: NETLINK_ROUTE,
+    port: 5,
+    entries: [
+      { kind: 'recv', datagram: event },
+      { kind: 'openfd', fd: 31 },
+    ],
+  });
   const seen: Buffer[] = [];
   transport.attach({ datagram: (d) => seen.push(d), error: () => {} });
   assert.is(await transport.openFd('/run/netns/anything'), 31);
@@ -217,7 +271,11 @@ test('recorded descriptors are handed out again; a datagram recorded before any 
 
 test('after a mismatch, later sends and assertConsumed report the same failure', async () => {
   const request = message(RTM_GETLINK, 5, 1, 1, new Uint8Array(16));
-  const transport = new ReplayTransport({ protocol: NETLINK_ROUTE, port: 1, entries: [{ kind: 'send', datagram: request }] });
+  const transport = new ReplayTransport({
+    protocol: NETLINK_ROUTE,
+    port: 1,
+    entries: [{ kind: 'send', datagram: request }],
+  });
   transport.attach({ datagram: () => {}, error: () => {} });
   const first = await thrown(() => transport.send([message(RTM_GETLINK, 5, 1, 1, new Uint8Array(20))]));
   assert.match(first.message, /recorded 32 bytes, ours 36/);

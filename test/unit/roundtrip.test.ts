@@ -24,8 +24,13 @@ for (const file of allFixtureFiles()) {
         const again = encodeMessage(m.type, m.flags, schema, decodeMessage(schema, m));
         // seq and pid are the connection's to stamp; everything else must match.
         original.copy(again, 8, 8, 16);
-        if (!again.subarray(0, original.length).equals(original) || again.length !== original.length + ((4 - (original.length % 4)) % 4)) {
-          assert.unreachable(`${entry.kind} message type ${m.type} at line ${entry.line}:\n${hexDiff(original, again.subarray(0, Math.max(original.length, again.length)))}`);
+        if (
+          !again.subarray(0, original.length).equals(original) ||
+          again.length !== original.length + ((4 - (original.length % 4)) % 4)
+        ) {
+          assert.unreachable(
+            `${entry.kind} message type ${m.type} at line ${entry.line}:\n${hexDiff(original, again.subarray(0, Math.max(original.length, again.length)))}`,
+          );
         }
         checked++;
       });

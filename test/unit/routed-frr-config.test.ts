@@ -10,17 +10,29 @@ import { daemonArgs, frrLaunchCommand, frrPaths, type FrrTools } from '../../src
 import type { ResolvedRoutedSpec } from '../../src/routed/spec.js';
 
 const spec = resolveAnySpec({
-  name: 'blue', mode: 'routed', underlay: { device: 'eth0', address: '192.168.100.1' }, subnet: '10.20.1.0/24', gateway: '10.20.1.1',
+  name: 'blue',
+  mode: 'routed',
+  underlay: { device: 'eth0', address: '192.168.100.1' },
+  subnet: '10.20.1.0/24',
+  gateway: '10.20.1.1',
   routes: { bgp: { asn: 65000, neighbors: ['192.168.100.2'], listen: '192.168.100.0/24', holdTime: 3 } },
 }) as unknown as ResolvedRoutedSpec;
 
 test('bgpd: iBGP peer group, neighbours, listen range, own subnet, reflection, timers', () => {
   const { bgpd } = frrConfig(spec);
   for (const line of [
-    'router bgp 65000', ' bgp router-id 192.168.100.1', ' timers bgp 1 3', ' neighbor vxnet peer-group', ' neighbor vxnet remote-as internal',
-    ' neighbor 192.168.100.2 peer-group vxnet', ' bgp listen range 192.168.100.0/24 peer-group vxnet', '  network 10.20.1.0/24',
-    '  neighbor vxnet route-reflector-client', ' no bgp ebgp-requires-policy',
-  ]) assert.ok(bgpd.split('\n').includes(line), `missing "${line}" in:\n${bgpd}`);
+    'router bgp 65000',
+    ' bgp router-id 192.168.100.1',
+    ' timers bgp 1 3',
+    ' neighbor vxnet peer-group',
+    ' neighbor vxnet remote-as internal',
+    ' neighbor 192.168.100.2 peer-group vxnet',
+    ' bgp listen range 192.168.100.0/24 peer-group vxnet',
+    '  network 10.20.1.0/24',
+    '  neighbor vxnet route-reflector-client',
+    ' no bgp ebgp-requires-policy',
+  ])
+    assert.ok(bgpd.split('\n').includes(line), `missing "${line}" in:\n${bgpd}`);
   assert.not.match(bgpd, /ip protocol/);
 });
 
@@ -36,10 +48,30 @@ test('zebra: the own subnet and everything inside it never reaches the kernel fr
 test('launch: private paths, no vty port, the never-orphaned chain', () => {
   const paths = frrPaths('/run/vxnet/ns-1-2/blue/frr');
   assert.equal(daemonArgs('bgpd', paths), [
-    '-f', '/run/vxnet/ns-1-2/blue/frr/bgpd.conf', '-i', '/run/vxnet/ns-1-2/blue/frr/bgpd.pid', '-z', '/run/vxnet/ns-1-2/blue/frr/zserv.api',
-    '--vty_socket', '/run/vxnet/ns-1-2/blue/frr', '-P', '0', '--log', 'stdout',
+    '-f',
+    '/run/vxnet/ns-1-2/blue/frr/bgpd.conf',
+    '-i',
+    '/run/vxnet/ns-1-2/blue/frr/bgpd.pid',
+    '-z',
+    '/run/vxnet/ns-1-2/blue/frr/zserv.api',
+    '--vty_socket',
+    '/run/vxnet/ns-1-2/blue/frr',
+    '-P',
+    '0',
+    '--log',
+    'stdout',
   ]);
-  const tools: FrrTools = { zebra: '/z', bgpd: '/b', vtysh: '/v', setpriv: 'setpriv', unshare: 'unshare', sh: 'sh', nsenter: 'nsenter', uid: 1, gid: 1 };
+  const tools: FrrTools = {
+    zebra: '/z',
+    bgpd: '/b',
+    vtysh: '/v',
+    setpriv: 'setpriv',
+    unshare: 'unshare',
+    sh: 'sh',
+    nsenter: 'nsenter',
+    uid: 1,
+    gid: 1,
+  };
   const { command, args } = frrLaunchCommand('zebra', tools, paths, '/run/netns/h1');
   assert.is(command, 'setpriv');
   assert.equal(args.slice(0, 7), ['--pdeathsig', 'SIGKILL', '--', 'nsenter', '--net=/run/netns/h1', '--', 'unshare']);

@@ -15,10 +15,28 @@ import { ensureVxlan, planVxlan } from '../../src/vxlan/device.js';
 import type { VxlanSpec } from '../../src/vxlan/spec.js';
 import { ethernet, FakeHost, LOOPBACK } from '../helpers/fake-host.js';
 
-const ipv4Host = () => new FakeHost({ links: [LOOPBACK, ethernet('eth0', { mtu: 1500, addresses: ['192.168.100.1/24'] })] });
-const ipv6Host = () => new FakeHost({ links: [LOOPBACK, ethernet('eth0', { mtu: 1500, addresses: ['fd00:100::1/64'] })] });
-const v4 = (mtu?: number): VxlanSpec => ({ name: 'vx0', vni: 42, underlay: 'eth0', local: '192.168.100.1', peers: ['192.168.100.2'], owner: 'demo', ...(mtu ? { mtu } : {}) });
-const v6 = (mtu?: number): VxlanSpec => ({ name: 'vx0', vni: 42, underlay: 'eth0', local: 'fd00:100::1', peers: ['fd00:100::2'], owner: 'demo', ...(mtu ? { mtu } : {}) });
+const ipv4Host = () =>
+  new FakeHost({ links: [LOOPBACK, ethernet('eth0', { mtu: 1500, addresses: ['192.168.100.1/24'] })] });
+const ipv6Host = () =>
+  new FakeHost({ links: [LOOPBACK, ethernet('eth0', { mtu: 1500, addresses: ['fd00:100::1/64'] })] });
+const v4 = (mtu?: number): VxlanSpec => ({
+  name: 'vx0',
+  vni: 42,
+  underlay: 'eth0',
+  local: '192.168.100.1',
+  peers: ['192.168.100.2'],
+  owner: 'demo',
+  ...(mtu ? { mtu } : {}),
+});
+const v6 = (mtu?: number): VxlanSpec => ({
+  name: 'vx0',
+  vni: 42,
+  underlay: 'eth0',
+  local: 'fd00:100::1',
+  peers: ['fd00:100::2'],
+  owner: 'demo',
+  ...(mtu ? { mtu } : {}),
+});
 
 async function failure(run: () => Promise<unknown>): Promise<Error> {
   try {
@@ -47,9 +65,15 @@ test('mtu 1460 over a 1500-byte IPv4 underlay: a ValidationError on mtu naming t
   const error = await failure(() => ensureVxlan(rt, v4(1460)));
   assert.instance(error, ValidationError);
   assert.is((error as ValidationError).field, 'mtu');
-  assert.match(error.message, /invalid mtu: vx0 cannot carry more than 1450 over its underlay eth0: eth0's MTU 1500 - 50 bytes of VXLAN over IPv4/);
+  assert.match(
+    error.message,
+    /invalid mtu: vx0 cannot carry more than 1450 over its underlay eth0: eth0's MTU 1500 - 50 bytes of VXLAN over IPv4/,
+  );
   assert.is(host.writes, 0);
-  assert.equal(host.snapshot().links.map((l) => l.ifname), ['lo', 'eth0']);
+  assert.equal(
+    host.snapshot().links.map((l) => l.ifname),
+    ['lo', 'eth0'],
+  );
   await ensureVxlan(rt, v4(1450));
   assert.is((await rt.links.get('vx0')).mtu, 1450);
 });
@@ -59,7 +83,10 @@ test('over an IPv6 underlay the limit is the underlay MTU - 70: 1431 refused, 14
   const rt = host.rtnetlink();
   const error = await failure(() => planVxlan(rt, v6(1431)));
   assert.instance(error, ValidationError);
-  assert.match(error.message, /cannot carry more than 1430 over its underlay eth0: eth0's MTU 1500 - 70 bytes of VXLAN over IPv6/);
+  assert.match(
+    error.message,
+    /cannot carry more than 1430 over its underlay eth0: eth0's MTU 1500 - 70 bytes of VXLAN over IPv6/,
+  );
   assert.is(host.writes, 0);
   await ensureVxlan(rt, v6(1430));
   assert.is((await rt.links.get('vx0')).mtu, 1430);
@@ -75,7 +102,10 @@ test('a create the kernel clamps (the underlay shrank after the plan): MtuNotApp
   assert.instance(error, MtuNotAppliedError);
   const e = error as MtuNotAppliedError;
   assert.equal([e.device, e.requested, e.applied], ['vx0', 1450, 1350]);
-  assert.match(e.message, /^vx0: asked for mtu 1450, the kernel set 1350 \(vx0 can carry no more than 1350 over its underlay eth0/);
+  assert.match(
+    e.message,
+    /^vx0: asked for mtu 1450, the kernel set 1350 \(vx0 can carry no more than 1350 over its underlay eth0/,
+  );
   assert.equal(reported, [], 'the create is not reported');
 });
 
@@ -84,7 +114,10 @@ test('a change the kernel refuses names the device, not its index', async () => 
   const rt = host.rtnetlink();
   await ensureVxlan(rt, v4(1450));
   const changes = await planVxlan(rt, v4(1440));
-  assert.equal(changes.map((c) => c.detail), ['mtu 1450 → 1440']);
+  assert.equal(
+    changes.map((c) => c.detail),
+    ['mtu 1450 → 1440'],
+  );
   await rt.links.set('eth0', { mtu: 1400 });
   const { reported, error } = await applyReporting(changes);
   assert.instance(error, NetlinkError);
@@ -115,13 +148,18 @@ test('a delete (replace) and a port change that fail name the device, and send t
   const failed = await applyReporting(port);
   assert.match(failed.error!.message, /^change link v0 failed: EBUSY/);
   // By index on the wire, as before: the request is the one `set(ifindex, …)` sends.
-  const newlink = (from: number) => host.datagrams.filter((d, i) => i >= from && d.bytes.readUInt16LE(4) === 16 /* RTM_NEWLINK */)[0]!.bytes;
+  const newlink = (from: number) =>
+    host.datagrams.filter((d, i) => i >= from && d.bytes.readUInt16LE(4) === 16 /* RTM_NEWLINK */)[0]!.bytes;
   const request = newlink(sent);
   host.failWrite({ errno: 'EBUSY' });
   const again = host.datagrams.length;
   await rt.links.set((await rt.links.get('v0')).ifindex, { master: 'br0', up: true }).catch(() => undefined);
   const byIndex = newlink(again);
-  assert.equal(request.subarray(16).toString('hex'), byIndex.subarray(16).toString('hex'), 'same bytes after the header (seq and port differ)');
+  assert.equal(
+    request.subarray(16).toString('hex'),
+    byIndex.subarray(16).toString('hex'),
+    'same bytes after the header (seq and port differ)',
+  );
 });
 
 test.run();

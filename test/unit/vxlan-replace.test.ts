@@ -18,12 +18,24 @@ import { ensureVxlan, planVxlan } from '../../src/vxlan/device.js';
 import type { VxlanSpec } from '../../src/vxlan/spec.js';
 import { ethernet, FakeHost, LOOPBACK } from '../helpers/fake-host.js';
 
-const newHost = () => new FakeHost({ links: [LOOPBACK, ethernet('eth0', { mtu: 1500, addresses: ['192.168.100.1/24'] })] });
+const newHost = () =>
+  new FakeHost({ links: [LOOPBACK, ethernet('eth0', { mtu: 1500, addresses: ['192.168.100.1/24'] })] });
 const spec = (name: string, extra: Partial<VxlanSpec> = {}): VxlanSpec => ({
-  name, vni: 42, underlay: 'eth0', local: '192.168.100.1', peers: ['192.168.100.2'], port: 4789, owner: 'demo', ...extra,
+  name,
+  vni: 42,
+  underlay: 'eth0',
+  local: '192.168.100.1',
+  peers: ['192.168.100.2'],
+  port: 4789,
+  owner: 'demo',
+  ...extra,
 });
 /** The links a destroy of `network` removes: those carrying its mark. */
-const marked = (host: FakeHost, network = 'demo') => host.snapshot().links.filter((l) => l.ifalias === `vxnet:${network}`).map((l) => l.ifname);
+const marked = (host: FakeHost, network = 'demo') =>
+  host
+    .snapshot()
+    .links.filter((l) => l.ifalias === `vxnet:${network}`)
+    .map((l) => l.ifname);
 const link = (host: FakeHost, name: string) => host.snapshot().links.find((l) => l.ifname === name);
 
 async function refusal(run: () => Promise<unknown>): Promise<ConflictError> {
@@ -38,7 +50,13 @@ async function refusal(run: () => Promise<unknown>): Promise<ConflictError> {
 }
 
 async function vxlanNamed(rt: Rtnetlink, name: string, vni: number, ifalias?: string, port = 4789): Promise<void> {
-  await rt.links.create({ ifname: name, kind: 'vxlan', vxlan: { id: vni, port, link: 'eth0', local: '192.168.100.1', learning: 1 }, ...(ifalias ? { ifalias } : {}), up: true });
+  await rt.links.create({
+    ifname: name,
+    kind: 'vxlan',
+    vxlan: { id: vni, port, link: 'eth0', local: '192.168.100.1', learning: 1 },
+    ...(ifalias ? { ifalias } : {}),
+    up: true,
+  });
 }
 
 test('a veth named like the VXLAN device: refused at plan time with or without replace, never deleted, never marked', async () => {
@@ -54,7 +72,10 @@ test('a veth named like the VXLAN device: refused at plan time with or without r
       assert.is(error.replaceable, false);
       assert.not.match(error.message, /replace/);
       assert.not.match(error.messageFor('--replace'), /--replace/);
-      assert.match(error.message, /link keep0 exists but differs from the spec: kind is veth, wanted vxlan; pick another name/);
+      assert.match(
+        error.message,
+        /link keep0 exists but differs from the spec: kind is veth, wanted vxlan; pick another name/,
+      );
     }
   }
   await refusal(() => ensureVxlan(rt, spec('keep0'), { replace: true }));
@@ -72,21 +93,27 @@ test('an unmarked VXLAN device with another VNI: replace is offered, the plan li
   assert.is(refused.replaceable, true);
   assert.match(refused.message, /vni is 43, wanted 42; change the spec, or ask for \{ replace: true \} to recreate it/);
   assert.is(refused.hint, refused.remedy(LIBRARY_REPLACE));
-  assert.match(refused.messageFor('--replace'), /vni is 43, wanted 42; change the spec, or ask for --replace to recreate it/);
+  assert.match(
+    refused.messageFor('--replace'),
+    /vni is 43, wanted 42; change the spec, or ask for --replace to recreate it/,
+  );
   assert.not.match(refused.messageFor('--replace'), /replace: true/);
 
   const before = host.snapshot();
   const changes = await planVxlan(rt, spec('vx0'), { replace: true });
   assert.is(host.writes, writes, 'planning wrote nothing');
   assert.equal(host.snapshot(), before);
-  assert.equal(changes.map((c) => c.action), ['delete', 'replace', 'add']);
+  assert.equal(
+    changes.map((c) => c.action),
+    ['delete', 'replace', 'add'],
+  );
   assert.match(changes[0]!.detail!, /not marked as vxnet's, to recreate it: vni is 43, wanted 42/);
   assert.match(changes[1]!.detail!, /left unmarked/);
   await applyChanges(changes);
   const after = link(host, 'vx0')!;
   assert.is(after.kind, 'vxlan');
   assert.is((after.data as { id: number }).id, 42);
-  assert.is(after.ifalias, undefined, 'someone else\'s device stays unmarked');
+  assert.is(after.ifalias, undefined, "someone else's device stays unmarked");
   assert.equal(marked(host), [], 'so a destroy of demo leaves it');
 
   // Another alias than a vxnet mark is kept as it was.
@@ -112,10 +139,10 @@ test('a VXLAN device marked by another network: refused at plan time with replac
   assert.is(host.writes, writes);
   assert.equal(host.snapshot(), before);
   assert.equal(marked(host, 'demo'), []);
-  assert.equal(marked(host, 'other'), ['vx0'], 'still the other network\'s');
+  assert.equal(marked(host, 'other'), ['vx0'], "still the other network's");
 });
 
-test('a VXLAN device of this network with another port: replaced, and still this network\'s (destroy removes it)', async () => {
+test("a VXLAN device of this network with another port: replaced, and still this network's (destroy removes it)", async () => {
   const host = newHost();
   const rt = host.rtnetlink();
   await ensureVxlan(rt, spec('vx0', { port: 8472 }));
@@ -123,7 +150,10 @@ test('a VXLAN device of this network with another port: replaced, and still this
   const writes = host.writes;
   const changes = await planVxlan(rt, spec('vx0'), { replace: true });
   assert.is(host.writes, writes);
-  assert.equal(changes.map((c) => c.action), ['delete', 'replace', 'add']);
+  assert.equal(
+    changes.map((c) => c.action),
+    ['delete', 'replace', 'add'],
+  );
   assert.match(changes[0]!.detail!, /marked vxnet:demo, to recreate it: port is 8472, wanted 4789/);
   await applyChanges(changes);
   assert.is((link(host, 'vx0')!.data as { port: number }).port, 4789);
@@ -148,13 +178,26 @@ test('bridge: a device of another kind, or one marked by another network, is a c
 });
 
 test('an underlay difference names the devices, as the spec does, not their ifindexes', async () => {
-  const host = new FakeHost({ links: [LOOPBACK, ethernet('eth0', { addresses: ['192.168.100.1/24'] }), ethernet('eth1', { addresses: ['192.168.200.1/24'] })] });
+  const host = new FakeHost({
+    links: [
+      LOOPBACK,
+      ethernet('eth0', { addresses: ['192.168.100.1/24'] }),
+      ethernet('eth1', { addresses: ['192.168.200.1/24'] }),
+    ],
+  });
   const rt = host.rtnetlink();
   await ensureVxlan(rt, spec('vx0'));
   const moved = await refusal(() => planVxlan(rt, spec('vx0', { underlay: 'eth1', local: undefined })));
-  assert.equal(moved.differences, [{ field: 'local', actual: '192.168.100.1', wanted: undefined }, { field: 'underlay', actual: 'eth0', wanted: 'eth1' }]);
+  assert.equal(moved.differences, [
+    { field: 'local', actual: '192.168.100.1', wanted: undefined },
+    { field: 'underlay', actual: 'eth0', wanted: 'eth1' },
+  ]);
   assert.match(moved.message, /local is 192\.168\.100\.1, wanted unset, underlay is eth0, wanted eth1; /);
-  await rt.links.create({ ifname: 'vx1', kind: 'vxlan', vxlan: { id: 43, port: 4789, local: '192.168.100.1', learning: 1 } });
+  await rt.links.create({
+    ifname: 'vx1',
+    kind: 'vxlan',
+    vxlan: { id: 43, port: 4789, local: '192.168.100.1', learning: 1 },
+  });
   const bare = await refusal(() => planVxlan(rt, spec('vx1', { vni: 43 })));
   assert.equal(bare.differences, [{ field: 'underlay', actual: undefined, wanted: 'eth0' }]);
   assert.match(bare.message, /underlay is unset, wanted eth0/);

@@ -45,7 +45,8 @@ export const bitwise: ExpressionCodec<BitwiseExpression> = {
     for (const key of ['mask', 'xor'] as const) {
       const value = e[key];
       if (value === undefined) continue;
-      if (value.length !== len) throw new ValidationError(`${field}.${key}`, `has ${value.length} bytes, len says ${len}`);
+      if (value.length !== len)
+        throw new ValidationError(`${field}.${key}`, `has ${value.length} bytes, len says ${len}`);
       out[key] = valueToWire(value, `${field}.${key}`);
     }
     if (e.op !== undefined) out.op = ops.toNumber(e.op, `${field}.op`);
@@ -53,7 +54,13 @@ export const bitwise: ExpressionCodec<BitwiseExpression> = {
     return out;
   },
   fromWire(w) {
-    if (!hasOnly(w, ['sreg', 'dreg', 'len', 'mask', 'xor', 'op', 'data']) || !isU32(w.sreg) || !isU32(w.dreg) || !isU32(w.len)) return undefined;
+    if (
+      !hasOnly(w, ['sreg', 'dreg', 'len', 'mask', 'xor', 'op', 'data']) ||
+      !isU32(w.sreg) ||
+      !isU32(w.dreg) ||
+      !isU32(w.len)
+    )
+      return undefined;
     const e: BitwiseExpression = { type: 'bitwise', sreg: w.sreg, dreg: w.dreg, len: w.len };
     for (const key of ['mask', 'xor', 'data'] as const) {
       if (w[key] === undefined) continue;

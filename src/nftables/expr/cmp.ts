@@ -27,7 +27,11 @@ export const cmp: ExpressionCodec<CmpExpression> = {
   name: 'cmp',
   attrs: cmpAttrs,
   toWire(e, field): Decoded {
-    return { sreg: register(e.sreg, `${field}.sreg`), op: ops.toNumber(e.op, `${field}.op`), data: valueToWire(e.data, `${field}.data`) };
+    return {
+      sreg: register(e.sreg, `${field}.sreg`),
+      op: ops.toNumber(e.op, `${field}.op`),
+      data: valueToWire(e.data, `${field}.data`),
+    };
   },
   fromWire(w) {
     const data = valueFromWire(w.data);

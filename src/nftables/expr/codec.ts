@@ -29,13 +29,16 @@ export function register(value: unknown, field: string): number {
 }
 
 /** Maps between names and numbers of an enum; numbers without a name stay numbers. */
-export function enumeration<N extends string>(names: Record<N, number>): {
+export function enumeration<N extends string>(
+  names: Record<N, number>,
+): {
   toNumber(value: N | number, field: string): number;
   toName(value: number): N | number;
   names: readonly N[];
 } {
   const byNumber = new Map<number, N>();
-  for (const [name, value] of Object.entries(names) as [N, number][]) if (!byNumber.has(value)) byNumber.set(value, name);
+  for (const [name, value] of Object.entries(names) as [N, number][])
+    if (!byNumber.has(value)) byNumber.set(value, name);
   return {
     names: Object.keys(names) as N[],
     toNumber(value, field) {

@@ -7,9 +7,30 @@ import { enumeration, type ExpressionCodec, hasOnly, isU32, register } from './c
 
 /** enum nft_ct_keys, by the names nft prints. */
 export const CT_KEYS = {
-  state: 0, direction: 1, status: 2, mark: 3, secmark: 4, expiration: 5, helper: 6, l3protocol: 7, src: 8, dst: 9,
-  protocol: 10, proto_src: 11, proto_dst: 12, label: 13, packets: 14, bytes: 15, avgpkt: 16, zone: 17,
-  eventmask: 18, src_ip: 19, dst_ip: 20, src_ip6: 21, dst_ip6: 22, id: 23,
+  state: 0,
+  direction: 1,
+  status: 2,
+  mark: 3,
+  secmark: 4,
+  expiration: 5,
+  helper: 6,
+  l3protocol: 7,
+  src: 8,
+  dst: 9,
+  protocol: 10,
+  proto_src: 11,
+  proto_dst: 12,
+  label: 13,
+  packets: 14,
+  bytes: 15,
+  avgpkt: 16,
+  zone: 17,
+  eventmask: 18,
+  src_ip: 19,
+  dst_ip: 20,
+  src_ip6: 21,
+  dst_ip6: 22,
+  id: 23,
 } as const;
 export type CtKey = keyof typeof CT_KEYS;
 const keys = enumeration<CtKey>(CT_KEYS);
@@ -36,7 +57,8 @@ export const ct: ExpressionCodec<CtExpression> = {
   name: 'ct',
   attrs: ctAttrs,
   toWire(e, field) {
-    if ((e.dreg === undefined) === (e.sreg === undefined)) throw new ValidationError(field, 'a ct expression has either dreg (load) or sreg (set)');
+    if ((e.dreg === undefined) === (e.sreg === undefined))
+      throw new ValidationError(field, 'a ct expression has either dreg (load) or sreg (set)');
     const out: Decoded = { key: keys.toNumber(e.key, `${field}.key`) };
     if (e.dreg !== undefined) out.dreg = register(e.dreg, `${field}.dreg`);
     if (e.direction !== undefined) {
@@ -48,7 +70,12 @@ export const ct: ExpressionCodec<CtExpression> = {
     return out;
   },
   fromWire(w) {
-    if (!hasOnly(w, ['dreg', 'key', 'direction', 'sreg']) || !isU32(w.key) || (w.dreg === undefined) === (w.sreg === undefined)) return undefined;
+    if (
+      !hasOnly(w, ['dreg', 'key', 'direction', 'sreg']) ||
+      !isU32(w.key) ||
+      (w.dreg === undefined) === (w.sreg === undefined)
+    )
+      return undefined;
     const e: CtExpression = { type: 'ct', key: keys.toName(w.key) };
     if (isU32(w.dreg)) e.dreg = w.dreg;
     if (isU32(w.sreg)) e.sreg = w.sreg;

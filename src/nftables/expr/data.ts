@@ -7,7 +7,17 @@ import type { Decoded } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
 import { attr } from '../../netlink/schema.js';
 import {
-  NF_ACCEPT, NF_DROP, NF_QUEUE, NF_REPEAT, NF_STOLEN, NFT_BREAK, NFT_CONTINUE, NFT_DATA_VALUE_MAXLEN, NFT_GOTO, NFT_JUMP, NFT_RETURN,
+  NF_ACCEPT,
+  NF_DROP,
+  NF_QUEUE,
+  NF_REPEAT,
+  NF_STOLEN,
+  NFT_BREAK,
+  NFT_CONTINUE,
+  NFT_DATA_VALUE_MAXLEN,
+  NFT_GOTO,
+  NFT_JUMP,
+  NFT_RETURN,
 } from '../constants.js';
 import { uapiSet } from '../../netlink/uapi.js';
 
@@ -23,13 +33,33 @@ export const dataAttrs = uapiSet('data', {
   verdict: ['NFTA_DATA_VERDICT', attr.nest(2, verdictAttrs)],
 });
 
-export type VerdictName = 'accept' | 'drop' | 'stolen' | 'queue' | 'repeat' | 'continue' | 'break' | 'jump' | 'goto' | 'return';
+export type VerdictName =
+  | 'accept'
+  | 'drop'
+  | 'stolen'
+  | 'queue'
+  | 'repeat'
+  | 'continue'
+  | 'break'
+  | 'jump'
+  | 'goto'
+  | 'return';
 
 const VERDICT_CODES: Record<VerdictName, number> = {
-  accept: NF_ACCEPT, drop: NF_DROP, stolen: NF_STOLEN, queue: NF_QUEUE, repeat: NF_REPEAT,
-  continue: NFT_CONTINUE, break: NFT_BREAK, jump: NFT_JUMP, goto: NFT_GOTO, return: NFT_RETURN,
+  accept: NF_ACCEPT,
+  drop: NF_DROP,
+  stolen: NF_STOLEN,
+  queue: NF_QUEUE,
+  repeat: NF_REPEAT,
+  continue: NFT_CONTINUE,
+  break: NFT_BREAK,
+  jump: NFT_JUMP,
+  goto: NFT_GOTO,
+  return: NFT_RETURN,
 };
-const VERDICT_NAMES = new Map<number, VerdictName>(Object.entries(VERDICT_CODES).map(([name, code]) => [code, name as VerdictName]));
+const VERDICT_NAMES = new Map<number, VerdictName>(
+  Object.entries(VERDICT_CODES).map(([name, code]) => [code, name as VerdictName]),
+);
 
 /** A verdict: a name (or a code this code has no name for) and, for jump and goto, the target chain. */
 export interface Verdict {
@@ -46,8 +76,10 @@ export function verdictToWire(v: Verdict, field: string): Decoded {
   else if (Object.hasOwn(VERDICT_CODES, v.verdict)) code = VERDICT_CODES[v.verdict];
   else throw new ValidationError(field, `not a verdict (${Object.keys(VERDICT_CODES).join(', ')})`, v.verdict);
   const jumps = code === NFT_JUMP || code === NFT_GOTO;
-  if (jumps && v.chain === undefined && v.chainId === undefined) throw new ValidationError(field, `${v.verdict} needs a target chain`);
-  if (!jumps && (v.chain !== undefined || v.chainId !== undefined)) throw new ValidationError(field, `only jump and goto take a chain`, v.verdict);
+  if (jumps && v.chain === undefined && v.chainId === undefined)
+    throw new ValidationError(field, `${v.verdict} needs a target chain`);
+  if (!jumps && (v.chain !== undefined || v.chainId !== undefined))
+    throw new ValidationError(field, `only jump and goto take a chain`, v.verdict);
   const out: Decoded = { code: code >>> 0 };
   if (v.chain !== undefined) out.chain = v.chain;
   if (v.chainId !== undefined) out.chain_id = v.chainId;
@@ -88,7 +120,9 @@ export function formatWords(bytes: Uint8Array): string {
   const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
   for (let i = 0; i < bytes.length; i += 4) {
     const b = [0, 1, 2, 3].map((k) => bytes[i + k] ?? 0);
-    const word = le ? b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24) : (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!;
+    const word = le
+      ? b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)
+      : (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!;
     words.push(`0x${(word >>> 0).toString(16).padStart(8, '0')}`);
   }
   return words.join(' ');

@@ -5,7 +5,16 @@ import { attr } from '../../netlink/schema.js';
 import { NFT_REG_VERDICT } from '../constants.js';
 import { uapiSet } from '../../netlink/uapi.js';
 import { type ExpressionCodec, hasOnly, isU32, register } from './codec.js';
-import { dataAttrs, formatVerdict, formatWords, valueFromWire, valueToWire, type Verdict, verdictFromWire, verdictToWire } from './data.js';
+import {
+  dataAttrs,
+  formatVerdict,
+  formatWords,
+  valueFromWire,
+  valueToWire,
+  type Verdict,
+  verdictFromWire,
+  verdictToWire,
+} from './data.js';
 
 /** Register 0 takes a verdict; registers 1-23 take a value. */
 export type ImmediateExpression =
@@ -30,12 +39,15 @@ export const immediate: ExpressionCodec<ImmediateExpression> = {
     return { dreg, data: valueToWire(e.data, `${field}.data`) };
   },
   fromWire(w) {
-    if (!hasOnly(w, ['dreg', 'data']) || !isU32(w.dreg) || typeof w.data !== 'object' || w.data === null) return undefined;
+    if (!hasOnly(w, ['dreg', 'data']) || !isU32(w.dreg) || typeof w.data !== 'object' || w.data === null)
+      return undefined;
     const data = w.data as Decoded;
     if (w.dreg === NFT_REG_VERDICT) {
       if (Object.keys(data).length !== 1 || typeof data.verdict !== 'object' || data.verdict === null) return undefined;
       const verdict = verdictFromWire(data.verdict as Decoded);
-      return verdict && hasOnly(data.verdict as Decoded, ['code', 'chain', 'chain_id']) ? { type: 'immediate', dreg: NFT_REG_VERDICT, ...verdict } : undefined;
+      return verdict && hasOnly(data.verdict as Decoded, ['code', 'chain', 'chain_id'])
+        ? { type: 'immediate', dreg: NFT_REG_VERDICT, ...verdict }
+        : undefined;
     }
     const value = valueFromWire(data);
     return value ? { type: 'immediate', dreg: w.dreg, data: value } : undefined;

@@ -21,13 +21,29 @@ import { payload, type PayloadExpression } from './payload.js';
 import { type RawExpression, rawFromWire, rawToWire } from './raw.js';
 
 export type Expression =
-  | MetaExpression | CmpExpression | PayloadExpression | BitwiseExpression | ImmediateExpression
-  | MasqExpression | CounterExpression | CtExpression | LookupExpression | RawExpression;
+  | MetaExpression
+  | CmpExpression
+  | PayloadExpression
+  | BitwiseExpression
+  | ImmediateExpression
+  | MasqExpression
+  | CounterExpression
+  | CtExpression
+  | LookupExpression
+  | RawExpression;
 
 export type ModeledExpression = Exclude<Expression, RawExpression>;
 
 const CODECS: { [K in ModeledExpression['type']]: ExpressionCodec<Extract<ModeledExpression, { type: K }>> } = {
-  meta, cmp, payload, bitwise, immediate, masq, counter, ct, lookup,
+  meta,
+  cmp,
+  payload,
+  bitwise,
+  immediate,
+  masq,
+  counter,
+  ct,
+  lookup,
 };
 
 /** The expression names vxnet models (every other one is kept raw). */
@@ -36,7 +52,10 @@ export const MODELED_EXPRESSIONS = Object.keys(CODECS) as ModeledExpression['typ
 /** One NFTA_LIST_ELEM of NFTA_RULE_EXPRESSIONS: a name, and data whose set the name selects. */
 export const expressionAttrs = uapiSet('expression', {
   name: ['NFTA_EXPR_NAME', attr.string(1)],
-  data: ['NFTA_EXPR_DATA', attr.select(2, 'name', Object.fromEntries(Object.entries(CODECS).map(([name, codec]) => [name, codec.attrs])))],
+  data: [
+    'NFTA_EXPR_DATA',
+    attr.select(2, 'name', Object.fromEntries(Object.entries(CODECS).map(([name, codec]) => [name, codec.attrs]))),
+  ],
 });
 
 export const expressionListAttrs = uapiSet('expressions', {
@@ -45,9 +64,15 @@ export const expressionListAttrs = uapiSet('expressions', {
 
 /** The list element for an expression. Validates it. */
 export function expressionToWire(e: Expression, field: string): Decoded {
-  if (typeof e !== 'object' || e === null || typeof e.type !== 'string') throw new ValidationError(field, 'expected an expression object with a type', e);
+  if (typeof e !== 'object' || e === null || typeof e.type !== 'string')
+    throw new ValidationError(field, 'expected an expression object with a type', e);
   if (e.type === 'raw') return rawToWire(e, field);
-  if (!Object.hasOwn(CODECS, e.type)) throw new ValidationError(`${field}.type`, `not an expression type (${[...MODELED_EXPRESSIONS, 'raw'].join(', ')})`, e.type);
+  if (!Object.hasOwn(CODECS, e.type))
+    throw new ValidationError(
+      `${field}.type`,
+      `not an expression type (${[...MODELED_EXPRESSIONS, 'raw'].join(', ')})`,
+      e.type,
+    );
   const codec = CODECS[e.type] as ExpressionCodec<ModeledExpression>;
   return { name: codec.name, data: codec.toWire(e, field) };
 }
@@ -56,7 +81,13 @@ export function expressionToWire(e: Expression, field: string): Decoded {
 export function expressionFromWire(element: Decoded): Expression {
   const name = element.name;
   const data = element.data;
-  if (typeof name === 'string' && Object.hasOwn(CODECS, name) && element.unknown === undefined && typeof data === 'object' && data !== null) {
+  if (
+    typeof name === 'string' &&
+    Object.hasOwn(CODECS, name) &&
+    element.unknown === undefined &&
+    typeof data === 'object' &&
+    data !== null
+  ) {
     const codec = CODECS[name as ModeledExpression['type']] as ExpressionCodec<ModeledExpression>;
     const typed = codec.fromWire(data as Decoded);
     if (typed) {
@@ -121,13 +152,18 @@ function canonical(e: Expression): Expression {
  */
 export function sameWire(a: unknown, b: unknown): boolean {
   if (a instanceof Uint8Array || b instanceof Uint8Array) {
-    return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+    return (
+      a instanceof Uint8Array && b instanceof Uint8Array && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
+    );
   }
   if (Array.isArray(a) || Array.isArray(b)) {
     return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameWire(x, b[i]));
   }
   if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
-    const keys = (o: object) => Object.keys(o).filter((k) => k !== 'pad' && (o as any)[k] !== undefined).sort();
+    const keys = (o: object) =>
+      Object.keys(o)
+        .filter((k) => k !== 'pad' && (o as any)[k] !== undefined)
+        .sort();
     const ka = keys(a);
     const kb = keys(b);
     return ka.length === kb.length && ka.every((k, i) => k === kb[i] && sameWire((a as any)[k], (b as any)[k]));
@@ -136,8 +172,16 @@ export function sameWire(a: unknown, b: unknown): boolean {
 }
 
 export type {
-  BitwiseExpression, CmpExpression, CounterExpression, CtExpression, ImmediateExpression, LookupExpression, MasqExpression,
-  MetaExpression, PayloadExpression, RawExpression,
+  BitwiseExpression,
+  CmpExpression,
+  CounterExpression,
+  CtExpression,
+  ImmediateExpression,
+  LookupExpression,
+  MasqExpression,
+  MetaExpression,
+  PayloadExpression,
+  RawExpression,
 };
 export { BITWISE_OPS, type BitwiseOp } from './bitwise.js';
 export { CMP_OPS, type CmpOp } from './cmp.js';

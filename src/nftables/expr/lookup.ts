@@ -41,7 +41,8 @@ export const lookup: ExpressionCodec<LookupExpression> = {
     return out;
   },
   fromWire(w) {
-    if (!hasOnly(w, ['set', 'sreg', 'dreg', 'set_id', 'flags']) || typeof w.set !== 'string' || !isU32(w.sreg)) return undefined;
+    if (!hasOnly(w, ['set', 'sreg', 'dreg', 'set_id', 'flags']) || typeof w.set !== 'string' || !isU32(w.sreg))
+      return undefined;
     if (w.flags !== undefined && w.flags !== NFT_LOOKUP_F_INV && w.flags !== 0) return undefined;
     const e: LookupExpression = { type: 'lookup', set: w.set, sreg: w.sreg };
     if (isU32(w.dreg)) e.dreg = w.dreg;

@@ -7,14 +7,19 @@ import type { Decoded } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
 import { attr } from '../../netlink/schema.js';
 import {
-  NF_NAT_RANGE_PERSISTENT, NF_NAT_RANGE_PROTO_RANDOM, NF_NAT_RANGE_PROTO_RANDOM_FULLY, NF_NAT_RANGE_PROTO_SPECIFIED,
+  NF_NAT_RANGE_PERSISTENT,
+  NF_NAT_RANGE_PROTO_RANDOM,
+  NF_NAT_RANGE_PROTO_RANDOM_FULLY,
+  NF_NAT_RANGE_PROTO_SPECIFIED,
 } from '../constants.js';
 import { uapiSet } from '../../netlink/uapi.js';
 import { type ExpressionCodec, hasOnly, isU32, register } from './codec.js';
 
 export type MasqFlag = 'random' | 'fully-random' | 'persistent';
 const FLAG_BITS: Record<MasqFlag, number> = {
-  random: NF_NAT_RANGE_PROTO_RANDOM, 'fully-random': NF_NAT_RANGE_PROTO_RANDOM_FULLY, persistent: NF_NAT_RANGE_PERSISTENT,
+  random: NF_NAT_RANGE_PROTO_RANDOM,
+  'fully-random': NF_NAT_RANGE_PROTO_RANDOM_FULLY,
+  persistent: NF_NAT_RANGE_PERSISTENT,
 };
 const ORDER: MasqFlag[] = ['random', 'fully-random', 'persistent'];
 
@@ -38,10 +43,12 @@ export const masq: ExpressionCodec<MasqExpression> = {
   toWire(e, field) {
     let flags = 0;
     for (const [i, flag] of (e.flags ?? []).entries()) {
-      if (!Object.hasOwn(FLAG_BITS, flag)) throw new ValidationError(`${field}.flags[${i}]`, `not a masquerade flag (${ORDER.join(', ')})`, flag);
+      if (!Object.hasOwn(FLAG_BITS, flag))
+        throw new ValidationError(`${field}.flags[${i}]`, `not a masquerade flag (${ORDER.join(', ')})`, flag);
       flags |= FLAG_BITS[flag];
     }
-    if ((e.regProtoMin === undefined) !== (e.regProtoMax === undefined)) throw new ValidationError(field, 'a port range needs both regProtoMin and regProtoMax');
+    if ((e.regProtoMin === undefined) !== (e.regProtoMax === undefined))
+      throw new ValidationError(field, 'a port range needs both regProtoMin and regProtoMax');
     if (e.regProtoMin !== undefined) flags |= NF_NAT_RANGE_PROTO_SPECIFIED;
     const out: Decoded = {};
     if (flags) out.flags = flags;

@@ -7,10 +7,41 @@ import { enumeration, type ExpressionCodec, hasOnly, isU32, register } from './c
 
 /** enum nft_meta_keys, by the names nft prints. */
 export const META_KEYS = {
-  len: 0, protocol: 1, priority: 2, mark: 3, iif: 4, oif: 5, iifname: 6, oifname: 7, iiftype: 8, oiftype: 9,
-  skuid: 10, skgid: 11, nftrace: 12, rtclassid: 13, secmark: 14, nfproto: 15, l4proto: 16, bri_iifname: 17,
-  bri_oifname: 18, pkttype: 19, cpu: 20, iifgroup: 21, oifgroup: 22, cgroup: 23, prandom: 24, secpath: 25,
-  iifkind: 26, oifkind: 27, bri_iifpvid: 28, bri_iifvproto: 29, time: 30, day: 31, hour: 32, sdif: 33, sdifname: 34,
+  len: 0,
+  protocol: 1,
+  priority: 2,
+  mark: 3,
+  iif: 4,
+  oif: 5,
+  iifname: 6,
+  oifname: 7,
+  iiftype: 8,
+  oiftype: 9,
+  skuid: 10,
+  skgid: 11,
+  nftrace: 12,
+  rtclassid: 13,
+  secmark: 14,
+  nfproto: 15,
+  l4proto: 16,
+  bri_iifname: 17,
+  bri_oifname: 18,
+  pkttype: 19,
+  cpu: 20,
+  iifgroup: 21,
+  oifgroup: 22,
+  cgroup: 23,
+  prandom: 24,
+  secpath: 25,
+  iifkind: 26,
+  oifkind: 27,
+  bri_iifpvid: 28,
+  bri_iifvproto: 29,
+  time: 30,
+  day: 31,
+  hour: 32,
+  sdif: 33,
+  sdifname: 34,
 } as const;
 export type MetaKey = keyof typeof META_KEYS;
 const keys = enumeration<MetaKey>(META_KEYS);
@@ -33,14 +64,16 @@ export const meta: ExpressionCodec<MetaExpression> = {
   name: 'meta',
   attrs: metaAttrs,
   toWire(e, field) {
-    if ((e.dreg === undefined) === (e.sreg === undefined)) throw new ValidationError(field, 'a meta expression has either dreg (load) or sreg (set)');
+    if ((e.dreg === undefined) === (e.sreg === undefined))
+      throw new ValidationError(field, 'a meta expression has either dreg (load) or sreg (set)');
     const out: Decoded = { key: keys.toNumber(e.key, `${field}.key`) };
     if (e.dreg !== undefined) out.dreg = register(e.dreg, `${field}.dreg`);
     if (e.sreg !== undefined) out.sreg = register(e.sreg, `${field}.sreg`);
     return out;
   },
   fromWire(w) {
-    if (!hasOnly(w, ['dreg', 'key', 'sreg']) || !isU32(w.key) || (w.dreg === undefined) === (w.sreg === undefined)) return undefined;
+    if (!hasOnly(w, ['dreg', 'key', 'sreg']) || !isU32(w.key) || (w.dreg === undefined) === (w.sreg === undefined))
+      return undefined;
     const e: MetaExpression = { type: 'meta', key: keys.toName(w.key) };
     if (isU32(w.dreg)) e.dreg = w.dreg;
     if (isU32(w.sreg)) e.sreg = w.sreg;

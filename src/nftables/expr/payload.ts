@@ -35,25 +35,38 @@ export const payloadAttrs = uapiSet('payload', {
   csum_flags: ['NFTA_PAYLOAD_CSUM_FLAGS', attr.be32(8)],
 });
 
-const OPTIONAL: [keyof PayloadExpression, string][] = [['csumType', 'csum_type'], ['csumOffset', 'csum_offset'], ['csumFlags', 'csum_flags']];
+const OPTIONAL: [keyof PayloadExpression, string][] = [
+  ['csumType', 'csum_type'],
+  ['csumOffset', 'csum_offset'],
+  ['csumFlags', 'csum_flags'],
+];
 
 export const payload: ExpressionCodec<PayloadExpression> = {
   name: 'payload',
   attrs: payloadAttrs,
   toWire(e, field) {
-    if ((e.dreg === undefined) === (e.sreg === undefined)) throw new ValidationError(field, 'a payload expression has either dreg (load) or sreg (write)');
+    if ((e.dreg === undefined) === (e.sreg === undefined))
+      throw new ValidationError(field, 'a payload expression has either dreg (load) or sreg (write)');
     const out: Decoded = {};
     if (e.sreg !== undefined) out.sreg = register(e.sreg, `${field}.sreg`);
     if (e.dreg !== undefined) out.dreg = register(e.dreg, `${field}.dreg`);
     out.base = bases.toNumber(e.base, `${field}.base`);
     out.offset = checkInt(e.offset, 0, 0xffff, `${field}.offset`);
     out.len = checkInt(e.len, 1, 64, `${field}.len`);
-    for (const [key, wire] of OPTIONAL) if (e[key] !== undefined) out[wire] = checkInt(e[key], 0, 0xffffffff, `${field}.${key}`);
+    for (const [key, wire] of OPTIONAL)
+      if (e[key] !== undefined) out[wire] = checkInt(e[key], 0, 0xffffffff, `${field}.${key}`);
     return out;
   },
   fromWire(w) {
     const all = ['dreg', 'base', 'offset', 'len', 'sreg', 'csum_type', 'csum_offset', 'csum_flags'];
-    if (!hasOnly(w, all) || !isU32(w.base) || !isU32(w.offset) || !isU32(w.len) || (w.dreg === undefined) === (w.sreg === undefined)) return undefined;
+    if (
+      !hasOnly(w, all) ||
+      !isU32(w.base) ||
+      !isU32(w.offset) ||
+      !isU32(w.len) ||
+      (w.dreg === undefined) === (w.sreg === undefined)
+    )
+      return undefined;
     const e: PayloadExpression = { type: 'payload', base: bases.toName(w.base), offset: w.offset, len: w.len };
     if (isU32(w.dreg)) e.dreg = w.dreg;
     if (isU32(w.sreg)) e.sreg = w.sreg;

@@ -29,7 +29,8 @@ export function rawFromWire(elementSet: AttrSet, element: Decoded): RawExpressio
   } catch (error) {
     // A decoded element always encodes, unless a second NFTA_EXPR_NAME came after
     // the data it named (the later one is what the object holds): no kernel sends that.
-    if (error instanceof ValidationError) throw new DecodeError('expression', `its attributes do not agree (${error.message})`, -1);
+    if (error instanceof ValidationError)
+      throw new DecodeError('expression', `its attributes do not agree (${error.message})`, -1);
     throw error;
   }
   return { type: 'raw', name: typeof element.name === 'string' ? element.name : '?', data: w.finish() };
@@ -37,12 +38,14 @@ export function rawFromWire(elementSet: AttrSet, element: Decoded): RawExpressio
 
 /** The list element that writes the bytes back unchanged. */
 export function rawToWire(e: RawExpression, field: string): Decoded {
-  if (!(e.data instanceof Uint8Array)) throw new ValidationError(`${field}.data`, 'expected bytes (Uint8Array)', e.data);
+  if (!(e.data instanceof Uint8Array))
+    throw new ValidationError(`${field}.data`, 'expected bytes (Uint8Array)', e.data);
   const buf = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
   try {
     return decodeAttrs(OPAQUE, buf, 0, buf.length, {});
   } catch (error) {
-    if (error instanceof DecodeError) throw new ValidationError(`${field}.data`, `not a sequence of netlink attributes: ${error.reason}`);
+    if (error instanceof DecodeError)
+      throw new ValidationError(`${field}.data`, `not a sequence of netlink attributes: ${error.reason}`);
     throw error;
   }
 }

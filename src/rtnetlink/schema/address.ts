@@ -25,7 +25,11 @@ export interface IfAddrMsg {
   ifindex: number;
 }
 export const ifaddrmsg = layout<IfAddrMsg>('ifaddrmsg', [
-  u8('family'), u8('prefixlen'), u8('ifa_flags'), u8('scope'), u32('ifindex'),
+  u8('family'),
+  u8('prefixlen'),
+  u8('ifa_flags'),
+  u8('scope'),
+  u32('ifindex'),
 ]);
 
 /**
@@ -39,28 +43,35 @@ export interface AddressCacheinfo {
   tstamp: number;
 }
 export const ifaCacheinfo = layout<AddressCacheinfo>('ifa_cacheinfo', [
-  u32('preferred_life_time'), u32('valid_life_time'), u32('cstamp'), u32('tstamp'),
+  u32('preferred_life_time'),
+  u32('valid_life_time'),
+  u32('cstamp'),
+  u32('tstamp'),
 ]);
 
-export const addressAttrs = uapiSet('address', {
-  /** Prefix address; the peer on point-to-point links. */
-  address: ['IFA_ADDRESS', attr.ip(1)],
-  local: ['IFA_LOCAL', attr.ip(2)],
-  /** IPv4 only: the label (`eth0:1`), defaults to the link name. */
-  label: ['IFA_LABEL', attr.string(3)],
-  broadcast: ['IFA_BROADCAST', attr.ipv4(4)],
-  anycast: ['IFA_ANYCAST', attr.ip(5)],
-  cacheinfo: ['IFA_CACHEINFO', attr.struct(6, ifaCacheinfo)],
-  /** RTM_GETMULTICAST replies. */
-  multicast: ['IFA_MULTICAST', attr.ip(7)],
-  /** IFA_F_* as u32; supersedes ifa_flags. */
-  flags: ['IFA_FLAGS', attr.u32(8)],
-  /** Metric of the prefix route the kernel adds with the address. */
-  metric: ['IFA_RT_PRIORITY', attr.u32(9)],
-  target_netnsid: ['IFA_TARGET_NETNSID', attr.s32(10)],
-  /** IFAPROT_*. */
-  protocol: ['IFA_PROTO', attr.u8(11)],
-}, fieldsOf(ifaddrmsg));
+export const addressAttrs = uapiSet(
+  'address',
+  {
+    /** Prefix address; the peer on point-to-point links. */
+    address: ['IFA_ADDRESS', attr.ip(1)],
+    local: ['IFA_LOCAL', attr.ip(2)],
+    /** IPv4 only: the label (`eth0:1`), defaults to the link name. */
+    label: ['IFA_LABEL', attr.string(3)],
+    broadcast: ['IFA_BROADCAST', attr.ipv4(4)],
+    anycast: ['IFA_ANYCAST', attr.ip(5)],
+    cacheinfo: ['IFA_CACHEINFO', attr.struct(6, ifaCacheinfo)],
+    /** RTM_GETMULTICAST replies. */
+    multicast: ['IFA_MULTICAST', attr.ip(7)],
+    /** IFA_F_* as u32; supersedes ifa_flags. */
+    flags: ['IFA_FLAGS', attr.u32(8)],
+    /** Metric of the prefix route the kernel adds with the address. */
+    metric: ['IFA_RT_PRIORITY', attr.u32(9)],
+    target_netnsid: ['IFA_TARGET_NETNSID', attr.s32(10)],
+    /** IFAPROT_*. */
+    protocol: ['IFA_PROTO', attr.u8(11)],
+  },
+  fieldsOf(ifaddrmsg),
+);
 
 export const addressSchema: MessageSchema = { name: 'address', header: ifaddrmsg, attrs: addressAttrs };
 

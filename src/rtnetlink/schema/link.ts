@@ -24,7 +24,14 @@ import { decodePayload, encodePayloadInto, type MessageSchema } from '../../netl
 import { attr } from '../../netlink/schema.js';
 import { Writer } from '../../netlink/writer.js';
 import { AF_BRIDGE, AF_INET6, AF_UNSPEC } from '../constants.js';
-import { type BridgeAfSpec, bridgeAfSpecAttrs, type BridgeInfoData, bridgeAttrs, type BridgePortData, bridgePortAttrs } from './kinds/bridge.js';
+import {
+  type BridgeAfSpec,
+  bridgeAfSpecAttrs,
+  type BridgeInfoData,
+  bridgeAttrs,
+  type BridgePortData,
+  bridgePortAttrs,
+} from './kinds/bridge.js';
 import { type IpvlanInfoData, ipvlanAttrs } from './kinds/ipvlan.js';
 import { type MacvlanInfoData, macvlanAttrs } from './kinds/macvlan.js';
 import { type VethInfoData, vethAttrs } from './kinds/veth.js';
@@ -45,7 +52,12 @@ export interface IfInfoMsg {
   change: number;
 }
 export const ifinfomsg = layout<IfInfoMsg>('ifinfomsg', [
-  u8('family'), pad('pad', 1), u16('link_type'), s32('ifindex'), u32('flags'), u32('change'),
+  u8('family'),
+  pad('pad', 1),
+  u16('link_type'),
+  s32('ifindex'),
+  u32('flags'),
+  u32('change'),
 ]);
 
 /** struct rtnl_link_stats64 (all u64, so bigint). */
@@ -79,18 +91,40 @@ export interface LinkStats64 {
 
 /** The counters of rtnl_link_stats, in struct order; rtnl_link_stats64 adds rx_otherhost_dropped. */
 const STATS_FIELDS = [
-  'rx_packets', 'tx_packets', 'rx_bytes', 'tx_bytes', 'rx_errors', 'tx_errors', 'rx_dropped', 'tx_dropped',
-  'multicast', 'collisions',
-  'rx_length_errors', 'rx_over_errors', 'rx_crc_errors', 'rx_frame_errors', 'rx_fifo_errors', 'rx_missed_errors',
-  'tx_aborted_errors', 'tx_carrier_errors', 'tx_fifo_errors', 'tx_heartbeat_errors', 'tx_window_errors',
-  'rx_compressed', 'tx_compressed', 'rx_nohandler',
+  'rx_packets',
+  'tx_packets',
+  'rx_bytes',
+  'tx_bytes',
+  'rx_errors',
+  'tx_errors',
+  'rx_dropped',
+  'tx_dropped',
+  'multicast',
+  'collisions',
+  'rx_length_errors',
+  'rx_over_errors',
+  'rx_crc_errors',
+  'rx_frame_errors',
+  'rx_fifo_errors',
+  'rx_missed_errors',
+  'tx_aborted_errors',
+  'tx_carrier_errors',
+  'tx_fifo_errors',
+  'tx_heartbeat_errors',
+  'tx_window_errors',
+  'rx_compressed',
+  'tx_compressed',
+  'rx_nohandler',
 ] as const;
 
 /**
  * 200 bytes with the 6.1 headers. A newer kernel that grows the struct is
  * fine: the extra bytes are kept (STRUCT_TAIL) and written back.
  */
-export const rtnlLinkStats64 = layout<LinkStats64>('rtnl_link_stats64', [...STATS_FIELDS, 'rx_otherhost_dropped'].map(u64));
+export const rtnlLinkStats64 = layout<LinkStats64>(
+  'rtnl_link_stats64',
+  [...STATS_FIELDS, 'rx_otherhost_dropped'].map(u64),
+);
 
 /** struct rtnl_link_stats: the legacy 32-bit counters (they wrap). */
 export type LinkStats = { [K in (typeof STATS_FIELDS)[number]]: number };
@@ -107,7 +141,13 @@ export interface LinkIfmap {
 }
 // 28 bytes of fields, padded to 32 by the u64 alignment; the kernel sends all 32.
 export const rtnlLinkIfmap = layout<LinkIfmap>('rtnl_link_ifmap', [
-  u64('mem_start'), u64('mem_end'), u64('base_addr'), u16('irq'), u8('dma'), u8('port'), pad('pad', 4),
+  u64('mem_start'),
+  u64('mem_end'),
+  u64('base_addr'),
+  u16('irq'),
+  u8('dma'),
+  u8('port'),
+  pad('pad', 4),
 ]);
 
 /** struct ifla_cacheinfo (IFLA_INET6_CACHEINFO). */
@@ -119,7 +159,10 @@ export interface Inet6Cacheinfo {
   retrans_time: number;
 }
 export const iflaCacheinfo = layout<Inet6Cacheinfo>('ifla_cacheinfo', [
-  u32('max_reasm_len'), u32('tstamp'), u32('reachable_time'), u32('retrans_time'),
+  u32('max_reasm_len'),
+  u32('tstamp'),
+  u32('reachable_time'),
+  u32('retrans_time'),
 ]);
 
 // ------------------------------------------------------------ nested sets
@@ -127,19 +170,25 @@ export const iflaCacheinfo = layout<Inet6Cacheinfo>('ifla_cacheinfo', [
 /** IFLA_LINKINFO: the kind, its data, and the data the master (bridge) keeps about this port. */
 export const linkInfoAttrs = uapiSet('linkinfo', {
   info_kind: ['IFLA_INFO_KIND', attr.string(1)],
-  info_data: ['IFLA_INFO_DATA', attr.select(2, 'info_kind', {
-    vxlan: vxlanAttrs,
-    bridge: bridgeAttrs,
-    veth: vethAttrs,
-    macvlan: macvlanAttrs,
-    macvtap: macvlanAttrs,
-    ipvlan: ipvlanAttrs,
-    ipvtap: ipvlanAttrs,
-  })],
+  info_data: [
+    'IFLA_INFO_DATA',
+    attr.select(2, 'info_kind', {
+      vxlan: vxlanAttrs,
+      bridge: bridgeAttrs,
+      veth: vethAttrs,
+      macvlan: macvlanAttrs,
+      macvtap: macvlanAttrs,
+      ipvlan: ipvlanAttrs,
+      ipvtap: ipvlanAttrs,
+    }),
+  ],
   info_slave_kind: ['IFLA_INFO_SLAVE_KIND', attr.string(4)],
-  info_slave_data: ['IFLA_INFO_SLAVE_DATA', attr.select(5, 'info_slave_kind', {
-    bridge: bridgePortAttrs,
-  })],
+  info_slave_data: [
+    'IFLA_INFO_SLAVE_DATA',
+    attr.select(5, 'info_slave_kind', {
+      bridge: bridgePortAttrs,
+    }),
+  ],
 });
 
 /** IFLA_PROP_LIST: properties with several values; today the alternative names. */
@@ -203,86 +252,96 @@ export const linkAfSpecAttrs = uapiSet('af_spec', {
 // ------------------------------------------------------------ IFLA_*
 
 /** The IFLA_* set. */
-export const linkAttrs = uapiSet('link', {
-  /** Link-layer address; any length (6 for Ethernet, 0 for none, 4 for IPv4 tunnels). */
-  address: ['IFLA_ADDRESS', attr.mac(1)],
-  broadcast: ['IFLA_BROADCAST', attr.mac(2)],
-  ifname: ['IFLA_IFNAME', attr.string(3)],
-  mtu: ['IFLA_MTU', attr.u32(4)],
-  /** ifindex of the lower/peer device (veth peer, macvlan parent). */
-  link: ['IFLA_LINK', attr.u32(5)],
-  qdisc: ['IFLA_QDISC', attr.string(6)],
-  stats: ['IFLA_STATS', attr.struct(7, rtnlLinkStats)],
-  /** ifindex of the master (bridge); 0 in a request detaches. */
-  master: ['IFLA_MASTER', attr.u32(10)],
-  /** Wireless-extension event payload (events only). */
-  wireless: ['IFLA_WIRELESS', attr.binary(11)],
-  /** Chosen by family: bridge port state (AF_BRIDGE) or IPv6 link data (AF_INET6). */
-  protinfo: ['IFLA_PROTINFO', attr.select(12, 'family', {
-    [AF_BRIDGE]: bridgePortAttrs,
-    [AF_INET6]: inet6AfSpecAttrs,
-  })],
-  txqlen: ['IFLA_TXQLEN', attr.u32(13)],
-  map: ['IFLA_MAP', attr.struct(14, rtnlLinkIfmap)],
-  weight: ['IFLA_WEIGHT', attr.u32(15)],
-  /** IF_OPER_*. */
-  operstate: ['IFLA_OPERSTATE', attr.u8(16)],
-  /** IF_LINK_MODE_* (0 default, 1 dormant, 2 testing). */
-  linkmode: ['IFLA_LINKMODE', attr.u8(17)],
-  linkinfo: ['IFLA_LINKINFO', attr.nest(18, linkInfoAttrs)],
-  /** Request-only: move the link to the network namespace of this process. */
-  net_ns_pid: ['IFLA_NET_NS_PID', attr.u32(19)],
-  ifalias: ['IFLA_IFALIAS', attr.string(20)],
-  num_vf: ['IFLA_NUM_VF', attr.u32(21)],
-  stats64: ['IFLA_STATS64', attr.struct(23, rtnlLinkStats64)],
-  /** Chosen by family: per-family nests (AF_UNSPEC) or IFLA_BRIDGE_* (AF_BRIDGE). */
-  af_spec: ['IFLA_AF_SPEC', attr.select(26, 'family', {
-    [AF_UNSPEC]: linkAfSpecAttrs,
-    [AF_BRIDGE]: bridgeAfSpecAttrs,
-  })],
-  group: ['IFLA_GROUP', attr.u32(27)],
-  /** Request-only: move the link to the network namespace this file descriptor refers to. */
-  net_ns_fd: ['IFLA_NET_NS_FD', attr.u32(28)],
-  /** Request-only: RTEXT_FILTER_* bits. */
-  ext_mask: ['IFLA_EXT_MASK', attr.u32(29)],
-  promiscuity: ['IFLA_PROMISCUITY', attr.u32(30)],
-  num_tx_queues: ['IFLA_NUM_TX_QUEUES', attr.u32(31)],
-  num_rx_queues: ['IFLA_NUM_RX_QUEUES', attr.u32(32)],
-  carrier: ['IFLA_CARRIER', attr.u8(33)],
-  phys_port_id: ['IFLA_PHYS_PORT_ID', attr.binary(34)],
-  carrier_changes: ['IFLA_CARRIER_CHANGES', attr.u32(35)],
-  phys_switch_id: ['IFLA_PHYS_SWITCH_ID', attr.binary(36)],
-  /** The peer's namespace, as an nsid of the namespace this message comes from (veth across namespaces). */
-  link_netnsid: ['IFLA_LINK_NETNSID', attr.s32(37)],
-  phys_port_name: ['IFLA_PHYS_PORT_NAME', attr.string(38)],
-  proto_down: ['IFLA_PROTO_DOWN', attr.u8(39)],
-  gso_max_segs: ['IFLA_GSO_MAX_SEGS', attr.u32(40)],
-  gso_max_size: ['IFLA_GSO_MAX_SIZE', attr.u32(41)],
-  xdp: ['IFLA_XDP', attr.nest(43, linkXdpAttrs)],
-  /** Events only: IFLA_EVENT_* (why a notification was sent). */
-  event: ['IFLA_EVENT', attr.u32(44)],
-  /** Events only: the nsid the link moved to. */
-  new_netnsid: ['IFLA_NEW_NETNSID', attr.s32(45)],
-  /** Act on (or report) the namespace with this nsid (IFLA_IF_NETNSID is the older name). */
-  target_netnsid: ['IFLA_TARGET_NETNSID', attr.s32(46)],
-  carrier_up_count: ['IFLA_CARRIER_UP_COUNT', attr.u32(47)],
-  carrier_down_count: ['IFLA_CARRIER_DOWN_COUNT', attr.u32(48)],
-  /** Events only: the ifindex the link got in its new namespace. */
-  new_ifindex: ['IFLA_NEW_IFINDEX', attr.s32(49)],
-  min_mtu: ['IFLA_MIN_MTU', attr.u32(50)],
-  max_mtu: ['IFLA_MAX_MTU', attr.u32(51)],
-  prop_list: ['IFLA_PROP_LIST', attr.nest(52, linkPropListAttrs)],
-  /** Top level only in requests (look a link up, or RTM_NEWLINKPROP); dumps list them in prop_list. */
-  alt_ifname: ['IFLA_ALT_IFNAME', attr.string(53)],
-  permaddr: ['IFLA_PERM_ADDRESS', attr.mac(54)],
-  proto_down_reason: ['IFLA_PROTO_DOWN_REASON', attr.nest(55, linkProtoDownReasonAttrs)],
-  parentdev: ['IFLA_PARENT_DEV_NAME', attr.string(56)],
-  parentbus: ['IFLA_PARENT_DEV_BUS_NAME', attr.string(57)],
-  gro_max_size: ['IFLA_GRO_MAX_SIZE', attr.u32(58)],
-  tso_max_size: ['IFLA_TSO_MAX_SIZE', attr.u32(59)],
-  tso_max_segs: ['IFLA_TSO_MAX_SEGS', attr.u32(60)],
-  allmulti: ['IFLA_ALLMULTI', attr.u32(61)],
-}, fieldsOf(ifinfomsg));
+export const linkAttrs = uapiSet(
+  'link',
+  {
+    /** Link-layer address; any length (6 for Ethernet, 0 for none, 4 for IPv4 tunnels). */
+    address: ['IFLA_ADDRESS', attr.mac(1)],
+    broadcast: ['IFLA_BROADCAST', attr.mac(2)],
+    ifname: ['IFLA_IFNAME', attr.string(3)],
+    mtu: ['IFLA_MTU', attr.u32(4)],
+    /** ifindex of the lower/peer device (veth peer, macvlan parent). */
+    link: ['IFLA_LINK', attr.u32(5)],
+    qdisc: ['IFLA_QDISC', attr.string(6)],
+    stats: ['IFLA_STATS', attr.struct(7, rtnlLinkStats)],
+    /** ifindex of the master (bridge); 0 in a request detaches. */
+    master: ['IFLA_MASTER', attr.u32(10)],
+    /** Wireless-extension event payload (events only). */
+    wireless: ['IFLA_WIRELESS', attr.binary(11)],
+    /** Chosen by family: bridge port state (AF_BRIDGE) or IPv6 link data (AF_INET6). */
+    protinfo: [
+      'IFLA_PROTINFO',
+      attr.select(12, 'family', {
+        [AF_BRIDGE]: bridgePortAttrs,
+        [AF_INET6]: inet6AfSpecAttrs,
+      }),
+    ],
+    txqlen: ['IFLA_TXQLEN', attr.u32(13)],
+    map: ['IFLA_MAP', attr.struct(14, rtnlLinkIfmap)],
+    weight: ['IFLA_WEIGHT', attr.u32(15)],
+    /** IF_OPER_*. */
+    operstate: ['IFLA_OPERSTATE', attr.u8(16)],
+    /** IF_LINK_MODE_* (0 default, 1 dormant, 2 testing). */
+    linkmode: ['IFLA_LINKMODE', attr.u8(17)],
+    linkinfo: ['IFLA_LINKINFO', attr.nest(18, linkInfoAttrs)],
+    /** Request-only: move the link to the network namespace of this process. */
+    net_ns_pid: ['IFLA_NET_NS_PID', attr.u32(19)],
+    ifalias: ['IFLA_IFALIAS', attr.string(20)],
+    num_vf: ['IFLA_NUM_VF', attr.u32(21)],
+    stats64: ['IFLA_STATS64', attr.struct(23, rtnlLinkStats64)],
+    /** Chosen by family: per-family nests (AF_UNSPEC) or IFLA_BRIDGE_* (AF_BRIDGE). */
+    af_spec: [
+      'IFLA_AF_SPEC',
+      attr.select(26, 'family', {
+        [AF_UNSPEC]: linkAfSpecAttrs,
+        [AF_BRIDGE]: bridgeAfSpecAttrs,
+      }),
+    ],
+    group: ['IFLA_GROUP', attr.u32(27)],
+    /** Request-only: move the link to the network namespace this file descriptor refers to. */
+    net_ns_fd: ['IFLA_NET_NS_FD', attr.u32(28)],
+    /** Request-only: RTEXT_FILTER_* bits. */
+    ext_mask: ['IFLA_EXT_MASK', attr.u32(29)],
+    promiscuity: ['IFLA_PROMISCUITY', attr.u32(30)],
+    num_tx_queues: ['IFLA_NUM_TX_QUEUES', attr.u32(31)],
+    num_rx_queues: ['IFLA_NUM_RX_QUEUES', attr.u32(32)],
+    carrier: ['IFLA_CARRIER', attr.u8(33)],
+    phys_port_id: ['IFLA_PHYS_PORT_ID', attr.binary(34)],
+    carrier_changes: ['IFLA_CARRIER_CHANGES', attr.u32(35)],
+    phys_switch_id: ['IFLA_PHYS_SWITCH_ID', attr.binary(36)],
+    /** The peer's namespace, as an nsid of the namespace this message comes from (veth across namespaces). */
+    link_netnsid: ['IFLA_LINK_NETNSID', attr.s32(37)],
+    phys_port_name: ['IFLA_PHYS_PORT_NAME', attr.string(38)],
+    proto_down: ['IFLA_PROTO_DOWN', attr.u8(39)],
+    gso_max_segs: ['IFLA_GSO_MAX_SEGS', attr.u32(40)],
+    gso_max_size: ['IFLA_GSO_MAX_SIZE', attr.u32(41)],
+    xdp: ['IFLA_XDP', attr.nest(43, linkXdpAttrs)],
+    /** Events only: IFLA_EVENT_* (why a notification was sent). */
+    event: ['IFLA_EVENT', attr.u32(44)],
+    /** Events only: the nsid the link moved to. */
+    new_netnsid: ['IFLA_NEW_NETNSID', attr.s32(45)],
+    /** Act on (or report) the namespace with this nsid (IFLA_IF_NETNSID is the older name). */
+    target_netnsid: ['IFLA_TARGET_NETNSID', attr.s32(46)],
+    carrier_up_count: ['IFLA_CARRIER_UP_COUNT', attr.u32(47)],
+    carrier_down_count: ['IFLA_CARRIER_DOWN_COUNT', attr.u32(48)],
+    /** Events only: the ifindex the link got in its new namespace. */
+    new_ifindex: ['IFLA_NEW_IFINDEX', attr.s32(49)],
+    min_mtu: ['IFLA_MIN_MTU', attr.u32(50)],
+    max_mtu: ['IFLA_MAX_MTU', attr.u32(51)],
+    prop_list: ['IFLA_PROP_LIST', attr.nest(52, linkPropListAttrs)],
+    /** Top level only in requests (look a link up, or RTM_NEWLINKPROP); dumps list them in prop_list. */
+    alt_ifname: ['IFLA_ALT_IFNAME', attr.string(53)],
+    permaddr: ['IFLA_PERM_ADDRESS', attr.mac(54)],
+    proto_down_reason: ['IFLA_PROTO_DOWN_REASON', attr.nest(55, linkProtoDownReasonAttrs)],
+    parentdev: ['IFLA_PARENT_DEV_NAME', attr.string(56)],
+    parentbus: ['IFLA_PARENT_DEV_BUS_NAME', attr.string(57)],
+    gro_max_size: ['IFLA_GRO_MAX_SIZE', attr.u32(58)],
+    tso_max_size: ['IFLA_TSO_MAX_SIZE', attr.u32(59)],
+    tso_max_segs: ['IFLA_TSO_MAX_SEGS', attr.u32(60)],
+    allmulti: ['IFLA_ALLMULTI', attr.u32(61)],
+  },
+  fieldsOf(ifinfomsg),
+);
 
 export const linkSchema: MessageSchema = { name: 'link', header: ifinfomsg, attrs: linkAttrs };
 

@@ -29,7 +29,13 @@ export interface NdMsg {
   type: number;
 }
 export const ndmsg = layout<NdMsg>('ndmsg', [
-  u8('family'), pad('pad1', 1), pad('pad2', 2), s32('ifindex'), u16('state'), u8('flags'), u8('type'),
+  u8('family'),
+  pad('pad1', 1),
+  pad('pad2', 2),
+  s32('ifindex'),
+  u16('state'),
+  u8('flags'),
+  u8('type'),
 ]);
 
 /** struct nda_cacheinfo: ages in centiseconds. */
@@ -40,7 +46,10 @@ export interface NeighbourCacheinfo {
   refcnt: number;
 }
 export const ndaCacheinfo = layout<NeighbourCacheinfo>('nda_cacheinfo', [
-  u32('confirmed'), u32('used'), u32('updated'), u32('refcnt'),
+  u32('confirmed'),
+  u32('used'),
+  u32('updated'),
+  u32('refcnt'),
 ]);
 
 /** NDA_FDB_EXT_ATTRS: bridge FDB activity tracking. */
@@ -50,34 +59,38 @@ export const fdbExtAttrs = uapiSet('fdb_ext_attrs', {
   dont_refresh: ['NFEA_DONT_REFRESH', attr.flag(2)],
 });
 
-export const neighbourAttrs = uapiSet('neighbour', {
-  /** IP of the neighbour; for a vxlan FDB entry, the remote VTEP (v4 or v6). */
-  dst: ['NDA_DST', attr.ip(1)],
-  lladdr: ['NDA_LLADDR', attr.mac(2)],
-  cacheinfo: ['NDA_CACHEINFO', attr.struct(3, ndaCacheinfo)],
-  probes: ['NDA_PROBES', attr.u32(4)],
-  vlan: ['NDA_VLAN', attr.u16(5)],
-  /** vxlan FDB: the remote's UDP port when it differs from the device's; big-endian. */
-  port: ['NDA_PORT', attr.be16(6)],
-  /** vxlan FDB: the remote's VNI when it differs from the device's; host order. */
-  vni: ['NDA_VNI', attr.u32(7)],
-  /** vxlan FDB: ifindex of the underlay device to reach the remote through (bridge prints "viaIfIndex"). */
-  viaIfIndex: ['NDA_IFINDEX', attr.u32(8)],
-  /** ifindex of the master (bridge) of an FDB entry; also a dump filter. */
-  master: ['NDA_MASTER', attr.u32(9)],
-  /** bridge prints "linkNetNsId". */
-  linkNetNsId: ['NDA_LINK_NETNSID', attr.s32(10)],
-  /** vxlan FDB in external (metadata) mode: the VNI the entry belongs to; host order. */
-  src_vni: ['NDA_SRC_VNI', attr.u32(11)],
-  protocol: ['NDA_PROTOCOL', attr.u8(12)],
-  nhid: ['NDA_NH_ID', attr.u32(13)],
-  fdb_ext_attrs: ['NDA_FDB_EXT_ATTRS', attr.nest(14, fdbExtAttrs)],
-  /** NTF_EXT_* bits. */
-  flags_ext: ['NDA_FLAGS_EXT', attr.u32(15)],
-  /** Bulk delete filters (RTM_DELNEIGH with NLM_F_BULK). */
-  ndm_state_mask: ['NDA_NDM_STATE_MASK', attr.u16(16)],
-  ndm_flags_mask: ['NDA_NDM_FLAGS_MASK', attr.u8(17)],
-}, fieldsOf(ndmsg));
+export const neighbourAttrs = uapiSet(
+  'neighbour',
+  {
+    /** IP of the neighbour; for a vxlan FDB entry, the remote VTEP (v4 or v6). */
+    dst: ['NDA_DST', attr.ip(1)],
+    lladdr: ['NDA_LLADDR', attr.mac(2)],
+    cacheinfo: ['NDA_CACHEINFO', attr.struct(3, ndaCacheinfo)],
+    probes: ['NDA_PROBES', attr.u32(4)],
+    vlan: ['NDA_VLAN', attr.u16(5)],
+    /** vxlan FDB: the remote's UDP port when it differs from the device's; big-endian. */
+    port: ['NDA_PORT', attr.be16(6)],
+    /** vxlan FDB: the remote's VNI when it differs from the device's; host order. */
+    vni: ['NDA_VNI', attr.u32(7)],
+    /** vxlan FDB: ifindex of the underlay device to reach the remote through (bridge prints "viaIfIndex"). */
+    viaIfIndex: ['NDA_IFINDEX', attr.u32(8)],
+    /** ifindex of the master (bridge) of an FDB entry; also a dump filter. */
+    master: ['NDA_MASTER', attr.u32(9)],
+    /** bridge prints "linkNetNsId". */
+    linkNetNsId: ['NDA_LINK_NETNSID', attr.s32(10)],
+    /** vxlan FDB in external (metadata) mode: the VNI the entry belongs to; host order. */
+    src_vni: ['NDA_SRC_VNI', attr.u32(11)],
+    protocol: ['NDA_PROTOCOL', attr.u8(12)],
+    nhid: ['NDA_NH_ID', attr.u32(13)],
+    fdb_ext_attrs: ['NDA_FDB_EXT_ATTRS', attr.nest(14, fdbExtAttrs)],
+    /** NTF_EXT_* bits. */
+    flags_ext: ['NDA_FLAGS_EXT', attr.u32(15)],
+    /** Bulk delete filters (RTM_DELNEIGH with NLM_F_BULK). */
+    ndm_state_mask: ['NDA_NDM_STATE_MASK', attr.u16(16)],
+    ndm_flags_mask: ['NDA_NDM_FLAGS_MASK', attr.u8(17)],
+  },
+  fieldsOf(ndmsg),
+);
 
 export const neighbourSchema: MessageSchema = { name: 'neighbour', header: ndmsg, attrs: neighbourAttrs };
 

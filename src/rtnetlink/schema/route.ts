@@ -40,8 +40,15 @@ export interface RtMsg {
   flags: number;
 }
 export const rtmsg = layout<RtMsg>('rtmsg', [
-  u8('family'), u8('dst_len'), u8('src_len'), u8('tos'),
-  u8('rtm_table'), u8('protocol'), u8('scope'), u8('type'), u32('flags'),
+  u8('family'),
+  u8('dst_len'),
+  u8('src_len'),
+  u8('tos'),
+  u8('rtm_table'),
+  u8('protocol'),
+  u8('scope'),
+  u8('type'),
+  u32('flags'),
 ]);
 
 /** struct rta_cacheinfo. */
@@ -57,7 +64,14 @@ export interface RouteCacheinfo {
   tsage: number;
 }
 export const rtaCacheinfo = layout<RouteCacheinfo>('rta_cacheinfo', [
-  u32('clntref'), u32('lastuse'), s32('expires'), u32('error'), u32('used'), u32('id'), u32('ts'), u32('tsage'),
+  u32('clntref'),
+  u32('lastuse'),
+  s32('expires'),
+  u32('error'),
+  u32('used'),
+  u32('id'),
+  u32('ts'),
+  u32('tsage'),
 ]);
 
 /** struct rta_mfc_stats (multicast routes). */
@@ -91,49 +105,53 @@ export const routeMetricsAttrs = uapiSet('metrics', {
   fastopen_no_cookie: ['RTAX_FASTOPEN_NO_COOKIE', attr.u32(17)],
 });
 
-export const routeAttrs = uapiSet('route', {
-  dst: ['RTA_DST', attr.ip(1)],
-  src: ['RTA_SRC', attr.ip(2)],
-  /** Input interface (lookups, multicast routes). */
-  iif: ['RTA_IIF', attr.u32(3)],
-  /** Output interface index; ip prints its name as "dev". */
-  oif: ['RTA_OIF', attr.u32(4)],
-  gateway: ['RTA_GATEWAY', attr.ip(5)],
-  metric: ['RTA_PRIORITY', attr.u32(6)],
-  prefsrc: ['RTA_PREFSRC', attr.ip(7)],
-  metrics: ['RTA_METRICS', attr.nest(8, routeMetricsAttrs)],
-  /** struct rtnexthop entries with their attributes, as bytes (see the file comment). */
-  nexthops: ['RTA_MULTIPATH', attr.binary(9)],
-  /** Realms: (from << 16) | to. */
-  flow: ['RTA_FLOW', attr.u32(11)],
-  cacheinfo: ['RTA_CACHEINFO', attr.struct(12, rtaCacheinfo)],
-  /** The full table id (ip prints it as "table"); rtm_table is 252 above 255. */
-  table: ['RTA_TABLE', attr.u32(15)],
-  /** Firewall mark (route lookups). */
-  mark: ['RTA_MARK', attr.u32(16)],
-  mfc_stats: ['RTA_MFC_STATS', attr.struct(17, rtaMfcStats)],
-  /** struct rtvia: family u16, then the address (a gateway of another family). */
-  via: ['RTA_VIA', attr.binary(18)],
-  /** MPLS label stack to swap to. */
-  newdst: ['RTA_NEWDST', attr.binary(19)],
-  /** IPv6 router preference: 0 medium, 1 high, 3 low (ICMPV6_ROUTER_PREF_*). */
-  pref: ['RTA_PREF', attr.u8(20)],
-  /** LWTUNNEL_ENCAP_*; RTA_ENCAP itself stays raw. */
-  encap_type: ['RTA_ENCAP_TYPE', attr.u16(21)],
-  /**
-   * Seconds until expiry, IPv6 routes, request side. Dumps report expiry in
-   * cacheinfo instead; multicast routing (ipmr) dumps put a u64 here.
-   */
-  /** Seconds until expiry: a u32 for IPv6 routes, a u64 in multicast (ipmr) dumps. */
-  expires: ['RTA_EXPIRES', attr.uint(23)],
-  uid: ['RTA_UID', attr.u32(25)],
-  ttl_propagate: ['RTA_TTL_PROPAGATE', attr.u8(26)],
-  /** Route lookups (RTM_GETROUTE) by flow: IP protocol and ports, ports big-endian. */
-  ip_proto: ['RTA_IP_PROTO', attr.u8(27)],
-  sport: ['RTA_SPORT', attr.be16(28)],
-  dport: ['RTA_DPORT', attr.be16(29)],
-  nhid: ['RTA_NH_ID', attr.u32(30)],
-}, fieldsOf(rtmsg));
+export const routeAttrs = uapiSet(
+  'route',
+  {
+    dst: ['RTA_DST', attr.ip(1)],
+    src: ['RTA_SRC', attr.ip(2)],
+    /** Input interface (lookups, multicast routes). */
+    iif: ['RTA_IIF', attr.u32(3)],
+    /** Output interface index; ip prints its name as "dev". */
+    oif: ['RTA_OIF', attr.u32(4)],
+    gateway: ['RTA_GATEWAY', attr.ip(5)],
+    metric: ['RTA_PRIORITY', attr.u32(6)],
+    prefsrc: ['RTA_PREFSRC', attr.ip(7)],
+    metrics: ['RTA_METRICS', attr.nest(8, routeMetricsAttrs)],
+    /** struct rtnexthop entries with their attributes, as bytes (see the file comment). */
+    nexthops: ['RTA_MULTIPATH', attr.binary(9)],
+    /** Realms: (from << 16) | to. */
+    flow: ['RTA_FLOW', attr.u32(11)],
+    cacheinfo: ['RTA_CACHEINFO', attr.struct(12, rtaCacheinfo)],
+    /** The full table id (ip prints it as "table"); rtm_table is 252 above 255. */
+    table: ['RTA_TABLE', attr.u32(15)],
+    /** Firewall mark (route lookups). */
+    mark: ['RTA_MARK', attr.u32(16)],
+    mfc_stats: ['RTA_MFC_STATS', attr.struct(17, rtaMfcStats)],
+    /** struct rtvia: family u16, then the address (a gateway of another family). */
+    via: ['RTA_VIA', attr.binary(18)],
+    /** MPLS label stack to swap to. */
+    newdst: ['RTA_NEWDST', attr.binary(19)],
+    /** IPv6 router preference: 0 medium, 1 high, 3 low (ICMPV6_ROUTER_PREF_*). */
+    pref: ['RTA_PREF', attr.u8(20)],
+    /** LWTUNNEL_ENCAP_*; RTA_ENCAP itself stays raw. */
+    encap_type: ['RTA_ENCAP_TYPE', attr.u16(21)],
+    /**
+     * Seconds until expiry, IPv6 routes, request side. Dumps report expiry in
+     * cacheinfo instead; multicast routing (ipmr) dumps put a u64 here.
+     */
+    /** Seconds until expiry: a u32 for IPv6 routes, a u64 in multicast (ipmr) dumps. */
+    expires: ['RTA_EXPIRES', attr.uint(23)],
+    uid: ['RTA_UID', attr.u32(25)],
+    ttl_propagate: ['RTA_TTL_PROPAGATE', attr.u8(26)],
+    /** Route lookups (RTM_GETROUTE) by flow: IP protocol and ports, ports big-endian. */
+    ip_proto: ['RTA_IP_PROTO', attr.u8(27)],
+    sport: ['RTA_SPORT', attr.be16(28)],
+    dport: ['RTA_DPORT', attr.be16(29)],
+    nhid: ['RTA_NH_ID', attr.u32(30)],
+  },
+  fieldsOf(rtmsg),
+);
 
 export const routeSchema: MessageSchema = { name: 'route', header: rtmsg, attrs: routeAttrs };
 
