@@ -69,6 +69,8 @@ export interface OverlayAgentOptions {
   debounceMs?: number;
   /** stop() removes the network (OverlayHost.destroy) instead of leaving it in place. */
   destroyOnExit?: boolean;
+  /** Use a bridge of the spec's name that vxnet did not make (OverlayHost.apply's `adopt`). */
+  adopt?: boolean;
   /** The spec file, for the record status shows. */
   file?: string;
   /** How long a re-apply waits for another vxnet process holding the network's lock. Default 60 s. */
@@ -207,6 +209,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       const target = await this.effective();
       const changes = await this.enqueue(() =>
         host.apply(target, {
+          adopt: this.options.adopt,
           onChange: (change) =>
             this.emit('change', { network: spec.name, cause: 'start', change: describeChange(change) }),
         }),
@@ -524,6 +527,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       try {
         await this.startMembership(spec);
         made = await this.host!.apply(await this.effective(), {
+          adopt: this.options.adopt,
           onChange: (change) =>
             this.emit('change', { network: spec.name, cause: 'reload', change: describeChange(change) }),
         });

@@ -2,6 +2,7 @@
  * The CLI's commands, separate from argument parsing so they can be tested
  * and reused. Each prints through `out` and returns the exit code.
  */
+import { BridgeNotOwnedError } from '../bridge/adopt.js';
 import { agentStatus, describeAgent } from '../agent/record.js';
 import type { AttachResult } from '../attach/attach.js';
 import { ConflictError } from '../common/conflict.js';
@@ -20,6 +21,8 @@ export interface CommandOptions {
   spec?: string;
   json?: boolean;
   replace?: boolean;
+  /** plan/apply: use a bridge of the spec's name that vxnet did not make (see BridgeNotOwnedError). */
+  adopt?: boolean;
   /** attach/detach: the container's namespace, its interface, address, MAC and MTU. */
   netns?: string;
   ifname?: string;
@@ -41,6 +44,8 @@ const openOverlayHost: OpenHost = (options) => OverlayHost.open(options);
 
 /** How the command line asks for a replace, in every remedy it prints. */
 const REPLACE_FLAG = '--replace';
+/** How the command line asks to use a bridge vxnet did not make. */
+const ADOPT_FLAG = '--adopt';
 
 /**
  * A failed command's message, in the command line's words: a conflict that
@@ -49,6 +54,7 @@ const REPLACE_FLAG = '--replace';
  */
 export function errorMessage(error: unknown): string {
   if (error instanceof ConflictError && error.replaceable) return error.messageFor(REPLACE_FLAG);
+  if (error instanceof BridgeNotOwnedError) return error.messageFor(ADOPT_FLAG);
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -94,7 +100,7 @@ export async function runCommand(
 async function plan(file: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {
   const spec = await loadAnySpec(file);
   await using host = await openHost({ namespace: options.namespace });
-  const changes = await host.plan(spec);
+  const changes = await host.plan(spec, { adopt: options.adopt });
   if (options.json) out(json({ network: spec.name, changes: changes.map(changeJson) }));
   else if (changes.length === 0) out(`${spec.name}: nothing to change`);
   else for (const change of changes) out(`+ ${describeChange(change)}`);
@@ -114,6 +120,7 @@ async function apply(file: string, options: CommandOptions, out: Out, openHost: 
   try {
     const changes = await host.apply(spec, {
       replace: options.replace,
+      adopt: options.adopt,
       onChange: (change) => {
         if (!options.json) out(`✓ ${describeChange(change)}`);
       },
