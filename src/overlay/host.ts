@@ -465,12 +465,27 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       peerAddress(address, 'address', underlayFamily(device));
       const masquerade = await this.masqueradeFor(name);
       await masquerade.status(); // a foreign table of our name refuses here, before the FDB changes
-      const changed =
-        how === 'add'
-          ? await addPeer(this.rt, device.ifname!, address)
-          : await removePeer(this.rt, device.ifname!, address);
-      if (how === 'add') await masquerade.addPeers([address]);
-      else await masquerade.removePeers([address]);
+      const edit = how === 'add' ? addPeer : removePeer;
+      const undo = how === 'add' ? removePeer : addPeer;
+      const changed = await edit(this.rt, device.ifname!, address);
+      try {
+        if (how === 'add') await masquerade.addPeers([address]);
+        else await masquerade.removePeers([address]);
+      } catch (error) {
+        // The flood list and the firewall's peer set change together or not at all: the flood entry goes back.
+        if (changed) {
+          try {
+            await undo(this.rt, device.ifname!, address);
+          } catch (undoError) {
+            throw new VxnetError(
+              `${how} peer ${address} of ${name}: the firewall's peer set failed (${(error as Error).message}), ` +
+                `and putting the flood entry back failed too (${(undoError as Error).message}): run it again`,
+              { cause: error },
+            );
+          }
+        }
+        throw error;
+      }
       return changed;
     });
   }

@@ -551,6 +551,23 @@ test('IPv6 underlay, unicast peers: local6, 70 bytes of overhead, IPv6 flood ent
   assert.equal(await host.apply(SPEC6), []);
 });
 
+test('addPeer / removePeer: a firewall that refuses the peer set leaves the flood list as it was', async () => {
+  const { fake, host } = scene();
+  await host.apply(SPEC);
+  const before = fake.snapshot();
+  fake.failWrite({ errno: 'ENOMEM', when: (w) => w.type === 'NFT_MSG_NEWSETELEM' });
+  const added = await rejection(() => host.addPeer('demo', '192.168.100.3'));
+  assert.match(added.message, /ENOMEM/);
+  assert.equal(fake.snapshot().fdb, before.fdb, 'the flood entry added first was taken back');
+  fake.failWrite({ errno: 'ENOMEM', when: (w) => w.type === 'NFT_MSG_DELSETELEM' });
+  const removed = await rejection(() => host.removePeer('demo', '192.168.100.2'));
+  assert.match(removed.message, /ENOMEM/);
+  const after = fake.snapshot();
+  const sorted = (fdb: HostSnapshot['fdb']) => fdb.map((e) => JSON.stringify(e)).sort();
+  assert.equal(sorted(after.fdb), sorted(before.fdb), 'the flood entry removed first was put back');
+  assert.equal({ ...after, fdb: [] }, { ...before, fdb: [] }, 'and nothing else changed: the set neither');
+});
+
 test("IPv6 peers: addPeer / removePeer edit the flood list and the firewall's peer set; false when already so; IPv4 refused before any write", async () => {
   const { fake, host } = scene({ links: [LOOPBACK, UNDERLAY6] });
   await host.apply(SPEC6);
