@@ -243,7 +243,9 @@ function printStatus(s: OverlayStatus, out: Out): void {
   for (const drift of s.drift) out(`  drift: apply would ${drift}`);
   for (const problem of s.problems) out(`  problem: ${problem}`);
   for (const unknown of s.unknown) out(`  unknown: ${unknown}`);
-  if (s.drift.length === 0 && s.problems.length === 0) out('  ok');
+  // "ok" only for what was read: a status with unknown parts says so, rather than vouch for what it could not see.
+  if (s.drift.length === 0 && s.problems.length === 0)
+    out(s.unknown.length ? `  ok in what could be read (${s.unknown.length} part(s) unknown)` : '  ok');
 }
 
 async function status(name: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {

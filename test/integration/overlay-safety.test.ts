@@ -352,6 +352,8 @@ it('without privileges: status reads links and says the firewall is unknown; wri
     assert.is(status.code, 0, status.stdout + status.stderr);
     assert.match(status.stdout, /link vx0 \(vxlan\) mtu 1450 up/);
     assert.match(status.stdout, /unknown: firewall: reading nf_tables needs CAP_NET_ADMIN/);
+    assert.match(status.stdout, /^ {2}ok in what could be read \(\d+ part\(s\) unknown\)$/m);
+    assert.not.match(status.stdout, /^ {2}ok$/m, 'no plain "ok" for a status with unknown parts');
     const json = JSON.parse(vxnet(['status', 'safe', '--json'], { inside: h1.ns, user: true }).stdout);
     assert.is(json.vxlan.vni, 42);
     const apply = vxnet(['apply', file], { inside: h1.ns, user: true });
