@@ -21,6 +21,7 @@
  * its whole life, and writes a record (agent.json, record.ts) into the
  * network's state directory for `vxnet status`.
  */
+import { thisProcess } from '../common/process.js';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { describeChange } from '../common/plan.js';
@@ -216,7 +217,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       );
       this.view.seed(await host.rt.links.list());
       this.record = {
-        pid: process.pid,
+        ...thisProcess(),
         since: new Date().toISOString(),
         ...(this.options.file ? { file: this.options.file } : {}),
         resyncMs: this.resyncMs,
