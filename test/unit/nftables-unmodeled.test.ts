@@ -12,7 +12,7 @@ import { decodePayload, encodeMessage, encodePayloadInto, parseMessages } from '
 import { Writer } from '../../src/netlink/writer.js';
 import { elementsFromWire, newSetElementsMessage, setElementsSchema } from '../../src/nftables/set.js';
 import { tableFromWire, tableSchema, tableToWire } from '../../src/nftables/table.js';
-import { chainFromWire, chainSchema } from '../../src/nftables/chain.js';
+import { chainFromWire } from '../../src/nftables/chain.js';
 import { encodeUserdata } from '../../src/nftables/userdata.js';
 
 /** A table message's payload with one attribute this code does not know (type 42) after the name. */
