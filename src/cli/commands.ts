@@ -10,7 +10,7 @@ import { describeChange, type Change } from '../common/plan.js';
 import { VxnetError } from '../netlink/errors.js';
 import { type OverlayAttachment, OverlayHost, type OverlayHostOptions, type OverlayStatus } from '../overlay/host.js';
 import { describeHolder, type LockHolder } from '../overlay/lock.js';
-import { loadAnySpec } from '../overlay/spec.js';
+import { type AnyResolvedSpec, loadAnySpec } from '../overlay/spec.js';
 
 export class UsageError extends VxnetError {
   override name = 'UsageError';
@@ -118,6 +118,7 @@ async function apply(file: string, options: CommandOptions, out: Out, openHost: 
   const spec = await loadAnySpec(file);
   const host = await openHost({ namespace: options.namespace, onLockWait: lockWait(options, out) });
   try {
+    if (await keptByAgent(host, spec, file, options, out)) return 0;
     const changes = await host.apply(spec, {
       replace: options.replace,
       adopt: options.adopt,
@@ -188,6 +189,36 @@ function refuseWhileAgent(host: OverlayHost, name: string, what: string, remedy:
     throw new VxnetError(
       `cannot ${what}: network ${name} is kept by its agent (pid ${agent.pid}, since ${agent.since}${agent.file ? `, spec ${agent.file}` : ''}); ${remedy}`,
     );
+}
+
+/**
+ * `vxnet apply` of a network an agent keeps: the agent's spec is the truth,
+ * and it would put back whatever a different spec changed. So apply only
+ * checks: a spec that matches what is there is "already up to date"; one
+ * that would change something is refused before any write, naming what it
+ * would change and the way through the agent. False when no agent runs.
+ */
+async function keptByAgent(
+  host: OverlayHost,
+  spec: AnyResolvedSpec,
+  file: string,
+  options: CommandOptions,
+  out: Out,
+): Promise<boolean> {
+  const agent = agentStatus(host.state(spec.name));
+  if (!agent?.running) return false;
+  const by = `its agent (pid ${agent.pid}${agent.file ? `, spec ${agent.file}` : ''})`;
+  const planned = await host.plan(spec, { adopt: options.adopt });
+  if (planned.length > 0) {
+    throw new VxnetError(
+      `cannot apply ${file}: network ${spec.name} is kept by ${by}, and this spec differs from what it keeps ` +
+        `(apply would: ${planned.map(describeChange).join('; ')}), which the agent would undo; ` +
+        `edit ${agent.file ?? "the agent's spec"} and send the agent SIGHUP (systemctl reload), or stop the agent first`,
+    );
+  }
+  if (options.json) out(json({ network: spec.name, changes: [], keptBy: { agent: agent.pid } }));
+  else out(`${spec.name}: already up to date (kept by ${by})`);
+  return true;
 }
 
 function printStatus(s: OverlayStatus, out: Out): void {
