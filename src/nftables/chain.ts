@@ -114,16 +114,17 @@ const countersAttrs = uapiSet('chain counters', {
   pad: ['NFTA_COUNTER_PAD', attr.binary(3)],
 });
 
+/** In the order our requests were recorded in (nft's, for expressions): requests follow declaration order. */
 export const chainAttrs = uapiSet(
   'chain',
   {
     table: ['NFTA_CHAIN_TABLE', attr.string(1)],
     handle: ['NFTA_CHAIN_HANDLE', attr.be64(2)],
     name: ['NFTA_CHAIN_NAME', attr.string(3)],
-    hook: ['NFTA_CHAIN_HOOK', attr.nest(4, hookAttrs)],
-    policy: ['NFTA_CHAIN_POLICY', attr.be32(5)],
-    use: ['NFTA_CHAIN_USE', attr.be32(6)],
     type: ['NFTA_CHAIN_TYPE', attr.string(7)],
+    policy: ['NFTA_CHAIN_POLICY', attr.be32(5)],
+    hook: ['NFTA_CHAIN_HOOK', attr.nest(4, hookAttrs)],
+    use: ['NFTA_CHAIN_USE', attr.be32(6)],
     counters: ['NFTA_CHAIN_COUNTERS', attr.nest(8, countersAttrs)],
     pad: ['NFTA_CHAIN_PAD', attr.binary(9)],
     flags: ['NFTA_CHAIN_FLAGS', attr.be32(10)],

@@ -54,12 +54,14 @@ const compatAttrs = uapiSet('rule compat', {
   flags: ['NFTA_RULE_COMPAT_FLAGS', attr.be32(2)],
 });
 
+/** In the order our requests were recorded in (nft's, for expressions): requests follow declaration order. */
 export const ruleAttrs = uapiSet(
   'rule',
   {
     table: ['NFTA_RULE_TABLE', attr.string(1)],
     chain: ['NFTA_RULE_CHAIN', attr.string(2)],
     handle: ['NFTA_RULE_HANDLE', attr.be64(3)],
+    chain_id: ['NFTA_RULE_CHAIN_ID', attr.be32(11)],
     expressions: ['NFTA_RULE_EXPRESSIONS', attr.nest(4, expressionListAttrs)],
     compat: ['NFTA_RULE_COMPAT', attr.nest(5, compatAttrs)],
     position: ['NFTA_RULE_POSITION', attr.be64(6)],
@@ -67,7 +69,6 @@ export const ruleAttrs = uapiSet(
     pad: ['NFTA_RULE_PAD', attr.binary(8)],
     id: ['NFTA_RULE_ID', attr.be32(9)],
     position_id: ['NFTA_RULE_POSITION_ID', attr.be32(10)],
-    chain_id: ['NFTA_RULE_CHAIN_ID', attr.be32(11)],
   },
   NFGENMSG_FIELDS,
 );

@@ -145,8 +145,10 @@ export const setAttrs = uapiSet(
 
 export const setSchema: MessageSchema = { name: 'set', header: nfgenmsg, attrs: setAttrs };
 
+/** In the order our requests were recorded in (nft's, for expressions): requests follow declaration order. */
 const elementAttrs = uapiSet('set element', {
   key: ['NFTA_SET_ELEM_KEY', attr.nest(1, dataAttrs)],
+  key_end: ['NFTA_SET_ELEM_KEY_END', attr.nest(10, dataAttrs)],
   data: ['NFTA_SET_ELEM_DATA', attr.nest(2, dataAttrs)],
   flags: ['NFTA_SET_ELEM_FLAGS', attr.be32(3)],
   timeout: ['NFTA_SET_ELEM_TIMEOUT', attr.be64(4)],
@@ -155,20 +157,20 @@ const elementAttrs = uapiSet('set element', {
   expr: ['NFTA_SET_ELEM_EXPR', attr.nest(7, expressionAttrs)],
   pad: ['NFTA_SET_ELEM_PAD', attr.binary(8)],
   objref: ['NFTA_SET_ELEM_OBJREF', attr.string(9)],
-  key_end: ['NFTA_SET_ELEM_KEY_END', attr.nest(10, dataAttrs)],
   expressions: ['NFTA_SET_ELEM_EXPRESSIONS', attr.nest(11, expressionListAttrs)],
 });
 
+/** In the order our requests were recorded in (nft's, for expressions): requests follow declaration order. */
 export const setElementListAttrs = uapiSet(
   'set element list',
   {
     table: ['NFTA_SET_ELEM_LIST_TABLE', attr.string(1)],
     set: ['NFTA_SET_ELEM_LIST_SET', attr.string(2)],
+    set_id: ['NFTA_SET_ELEM_LIST_SET_ID', attr.be32(4)],
     elements: [
       'NFTA_SET_ELEM_LIST_ELEMENTS',
       attr.nest(3, uapiSet('set elements', { elem: ['NFTA_LIST_ELEM', attr.multi(attr.nest(1, elementAttrs))] })),
     ],
-    set_id: ['NFTA_SET_ELEM_LIST_SET_ID', attr.be32(4)],
   },
   NFGENMSG_FIELDS,
 );

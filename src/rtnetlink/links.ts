@@ -321,13 +321,11 @@ export class Links {
 
   private async vxlanData(options: VxlanOptions, operation: string, object: string): Promise<VxlanInfoData> {
     validateVxlanOptions(options);
-    const data: VxlanInfoData = { ...options, link: undefined };
-    delete data.link;
-    // The kernel lists the VNI first in its dumps; keep requests in the same order.
-    const ordered: VxlanInfoData = { id: options.id, ...data };
-    if (options.link !== undefined)
-      ordered.link = await this.rt.links.indexOf(options.link, 'vxlan.link', operation, object);
-    return ordered;
+    const link =
+      options.link === undefined
+        ? undefined
+        : await this.rt.links.indexOf(options.link, 'vxlan.link', operation, object);
+    return { ...options, link };
   }
 
   private async applyCommon(

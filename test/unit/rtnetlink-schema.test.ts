@@ -187,7 +187,7 @@ test('vxlan TTL inherit: the dump shape (u8) round-trips, true goes out as the f
     ifname: 'vx0',
     linkinfo: { info_kind: 'vxlan', info_data: { ttl_inherit: true, id: 42 } },
   });
-  assert.ok(includes(request, [...nla(28, []), ...nla(1, [42, 0, 0, 0])]));
+  assert.ok(includes(request, [...nla(1, [42, 0, 0, 0]), ...nla(28, [])]));
 });
 
 test('bridge: u64 timers, the big-endian VLAN protocol, structs and the querier nest', () => {

@@ -44,9 +44,10 @@ export interface CtExpression {
   direction?: 'original' | 'reply';
 }
 
+/** In the order our requests were recorded in (nft's, for expressions): requests follow declaration order. */
 export const ctAttrs = uapiSet('ct', {
-  dreg: ['NFTA_CT_DREG', attr.be32(1)],
   key: ['NFTA_CT_KEY', attr.be32(2)],
+  dreg: ['NFTA_CT_DREG', attr.be32(1)],
   direction: ['NFTA_CT_DIRECTION', attr.u8(3)],
   sreg: ['NFTA_CT_SREG', attr.be32(4)],
 });

@@ -21,11 +21,12 @@ export interface LookupExpression {
   invert?: boolean;
 }
 
+/** In the order our requests were recorded in (nft's, for expressions): requests follow declaration order. */
 export const lookupAttrs = uapiSet('lookup', {
-  set: ['NFTA_LOOKUP_SET', attr.string(1)],
   sreg: ['NFTA_LOOKUP_SREG', attr.be32(2)],
-  dreg: ['NFTA_LOOKUP_DREG', attr.be32(3)],
+  set: ['NFTA_LOOKUP_SET', attr.string(1)],
   set_id: ['NFTA_LOOKUP_SET_ID', attr.be32(4)],
+  dreg: ['NFTA_LOOKUP_DREG', attr.be32(3)],
   flags: ['NFTA_LOOKUP_FLAGS', attr.be32(5)],
 });
 

@@ -54,9 +54,10 @@ export interface MetaExpression {
   sreg?: number;
 }
 
+/** In the order our requests were recorded in (nft's, for expressions): requests follow declaration order. */
 export const metaAttrs = uapiSet('meta', {
-  dreg: ['NFTA_META_DREG', attr.be32(1)],
   key: ['NFTA_META_KEY', attr.be32(2)],
+  dreg: ['NFTA_META_DREG', attr.be32(1)],
   sreg: ['NFTA_META_SREG', attr.be32(3)],
 });
 

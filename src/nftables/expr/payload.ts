@@ -24,12 +24,13 @@ export interface PayloadExpression {
   csumFlags?: number;
 }
 
+/** In the order our requests were recorded in (nft's, for expressions): requests follow declaration order. */
 export const payloadAttrs = uapiSet('payload', {
+  sreg: ['NFTA_PAYLOAD_SREG', attr.be32(5)],
   dreg: ['NFTA_PAYLOAD_DREG', attr.be32(1)],
   base: ['NFTA_PAYLOAD_BASE', attr.be32(2)],
   offset: ['NFTA_PAYLOAD_OFFSET', attr.be32(3)],
   len: ['NFTA_PAYLOAD_LEN', attr.be32(4)],
-  sreg: ['NFTA_PAYLOAD_SREG', attr.be32(5)],
   csum_type: ['NFTA_PAYLOAD_CSUM_TYPE', attr.be32(6)],
   csum_offset: ['NFTA_PAYLOAD_CSUM_OFFSET', attr.be32(7)],
   csum_flags: ['NFTA_PAYLOAD_CSUM_FLAGS', attr.be32(8)],
