@@ -4,7 +4,7 @@
  */
 import { checkInt, type Decoded } from '../netlink/codec.js';
 import { ValidationError } from '../netlink/errors.js';
-import { encodeMessage, type MessageSchema } from '../netlink/message.js';
+import { encodeMessage, messageSchema } from '../netlink/message.js';
 import { attr } from '../netlink/schema.js';
 import {
   NF_ACCEPT,
@@ -134,7 +134,7 @@ export const chainAttrs = uapiSet(
   NFGENMSG_FIELDS,
 );
 
-export const chainSchema: MessageSchema = { name: 'chain', header: nfgenmsg, attrs: chainAttrs };
+export const chainSchema = messageSchema('chain', nfgenmsg, chainAttrs);
 
 function hookNumber(family: Family, hook: Hook | number, field: string): number {
   if (typeof hook === 'number') return checkInt(hook, 0, 0xffffffff, field);

@@ -7,7 +7,7 @@
 import type { Decoded } from '../netlink/codec.js';
 import type { Connection } from '../netlink/connection.js';
 import { VxnetError } from '../netlink/errors.js';
-import { decodeMessage, encodeMessage, type MessageSchema } from '../netlink/message.js';
+import { decodeMessage, encodeMessage, messageSchema } from '../netlink/message.js';
 import { attr } from '../netlink/schema.js';
 import { NFT_MSG_GETGEN, NFT_MSG_NEWGEN } from './constants.js';
 import { header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
@@ -25,7 +25,7 @@ export const generationAttrs = uapiSet(
   NFGENMSG_FIELDS,
 );
 
-export const generationSchema: MessageSchema = { name: 'generation', header: nfgenmsg, attrs: generationAttrs };
+export const generationSchema = messageSchema('generation', nfgenmsg, generationAttrs);
 
 export interface Generation {
   id: number;

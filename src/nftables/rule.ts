@@ -5,7 +5,7 @@
  */
 import { checkInt, type Decoded } from '../netlink/codec.js';
 import { ValidationError } from '../netlink/errors.js';
-import { encodeMessage, type MessageSchema } from '../netlink/message.js';
+import { encodeMessage, messageSchema } from '../netlink/message.js';
 import { attr } from '../netlink/schema.js';
 import { NFT_MSG_DELRULE, NFT_MSG_GETRULE, NFT_MSG_NEWRULE } from './constants.js';
 import {
@@ -73,7 +73,7 @@ export const ruleAttrs = uapiSet(
   NFGENMSG_FIELDS,
 );
 
-export const ruleSchema: MessageSchema = { name: 'rule', header: nfgenmsg, attrs: ruleAttrs };
+export const ruleSchema = messageSchema('rule', nfgenmsg, ruleAttrs);
 
 /** The wire object of a rule to create (a handle, if given, makes it a replacement). */
 export function ruleToWire(r: Rule, field = 'rule'): Decoded {

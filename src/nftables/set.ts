@@ -4,7 +4,7 @@
  */
 import { checkInt, type Decoded } from '../netlink/codec.js';
 import { ValidationError } from '../netlink/errors.js';
-import { encodeMessage, type MessageSchema } from '../netlink/message.js';
+import { encodeMessage, messageSchema } from '../netlink/message.js';
 import { attr } from '../netlink/schema.js';
 import {
   NFT_MSG_DELSET,
@@ -143,7 +143,7 @@ export const setAttrs = uapiSet(
   NFGENMSG_FIELDS,
 );
 
-export const setSchema: MessageSchema = { name: 'set', header: nfgenmsg, attrs: setAttrs };
+export const setSchema = messageSchema('set', nfgenmsg, setAttrs);
 
 /** In the order our requests were recorded in (nft's, for expressions): requests follow declaration order. */
 const elementAttrs = uapiSet('set element', {
@@ -175,7 +175,7 @@ export const setElementListAttrs = uapiSet(
   NFGENMSG_FIELDS,
 );
 
-export const setElementsSchema: MessageSchema = { name: 'set elements', header: nfgenmsg, attrs: setElementListAttrs };
+export const setElementsSchema = messageSchema('set elements', nfgenmsg, setElementListAttrs);
 
 export function setToWire(s: NftSet, field = 'set'): Decoded {
   refuseRaw(s, field, 'set');

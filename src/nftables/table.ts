@@ -1,6 +1,6 @@
 /** Tables: the namespace of chains, rules and sets; vxnet owns one and marks it in its userdata. */
 import type { Decoded } from '../netlink/codec.js';
-import { encodeMessage, type MessageSchema } from '../netlink/message.js';
+import { encodeMessage, messageSchema } from '../netlink/message.js';
 import { attr } from '../netlink/schema.js';
 import {
   NFT_MSG_DELTABLE,
@@ -65,7 +65,7 @@ export const tableAttrs = uapiSet(
   NFGENMSG_FIELDS,
 );
 
-export const tableSchema: MessageSchema = { name: 'table', header: nfgenmsg, attrs: tableAttrs };
+export const tableSchema = messageSchema('table', nfgenmsg, tableAttrs);
 
 /** The wire object of a table to create. */
 export function tableToWire(t: Table, field = 'table'): Decoded {

@@ -79,7 +79,7 @@ export class Addresses {
     const all = await this.rt.connection.dumpAll(
       () => encodeMessage(RTM_GETADDR, 0, addressSchema, { family }),
       { operation: 'list addresses' },
-      { decode: (m) => decodeMessage<Address>(addressSchema, m), retries: 3 },
+      { decode: (m) => decodeMessage(addressSchema, m), retries: 3 },
     );
     return ifindex === undefined ? all : all.filter((a) => a.ifindex === ifindex);
   }

@@ -130,7 +130,7 @@ export class Links {
     const links = await this.rt.connection.dumpAll(
       () => encodeMessage(RTM_GETLINK, 0, linkSchema, { family: AF_UNSPEC }),
       { operation: 'list links' },
-      { decode: (m) => decodeMessage<Link>(linkSchema, m), retries: 3 },
+      { decode: (m) => decodeMessage(linkSchema, m), retries: 3 },
     );
     let masterIndex: number | undefined;
     if (filter.master !== undefined) {
@@ -166,7 +166,7 @@ export class Links {
           ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref} in ${where}`
           : undefined,
     });
-    return decodeMessage<Link>(linkSchema, replies[0]!);
+    return decodeMessage(linkSchema, replies[0]!);
   }
 
   /** Like get, but undefined when the device does not exist. */

@@ -105,7 +105,7 @@ export class Neighbours {
     const all = await this.rt.connection.dumpAll(
       () => encodeMessage(RTM_GETNEIGH, 0, neighbourSchema, { family, flags: filter.proxy ? NTF_PROXY : 0 }),
       { operation: filter.proxy ? 'list proxy neighbours' : 'list neighbours' },
-      { decode: (m) => decodeMessage<Neighbour>(neighbourSchema, m), retries: 3 },
+      { decode: (m) => decodeMessage(neighbourSchema, m), retries: 3 },
     );
     // AF_UNSPEC dumps include the bridge FDB (AF_BRIDGE): those are not neighbours.
     return all.filter((n) => n.family !== AF_BRIDGE && (ifindex === 0 || n.ifindex === ifindex));
@@ -237,7 +237,7 @@ export class Fdb {
           ? encodeMessage(RTM_GETNEIGH, 0, linkSchema, { family: AF_BRIDGE, ifindex })
           : encodeMessage(RTM_GETNEIGH, 0, neighbourSchema, { family: AF_BRIDGE }),
       { operation: 'list fdb', object: filter.dev === undefined ? undefined : `dev ${filter.dev}` },
-      { decode: (m) => decodeMessage<FdbEntry>(neighbourSchema, m), retries: 3 },
+      { decode: (m) => decodeMessage(neighbourSchema, m), retries: 3 },
     );
     return ifindex ? entries.filter((e) => e.ifindex === ifindex) : entries;
   }

@@ -341,5 +341,5 @@ function networkOf(prefix: { address: string; prefixlen: number; family: 4 | 6 }
 }
 
 function decodeRoute(m: RawMessage): Route {
-  return decodeMessage<Route>(routeSchema, m);
+  return decodeMessage(routeSchema, m);
 }

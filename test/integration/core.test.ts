@@ -21,7 +21,7 @@ import {
 import { integrationReady, ipIn, ipJson, sh, withNamespaces } from '../helpers/netns.js';
 
 const it = integrationReady() ? test : test.skip;
-const decodeLink = (m: Parameters<typeof decodeMessage>[1]) => decodeMessage<MiniLink>(miniLinkSchema, m);
+const decodeLink = (m: Parameters<typeof decodeMessage>[1]) => decodeMessage(miniLinkSchema, m);
 
 it('a link dump in a namespace matches ip -j link', async () => {
   await withNamespaces(['dump'], async (ns) => {

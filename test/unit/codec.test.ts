@@ -7,7 +7,7 @@ import { be16, layout } from '../../src/netlink/layout.js';
 import { attr, attrSet } from '../../src/netlink/schema.js';
 import { Writer } from '../../src/netlink/writer.js';
 
-const range = layout<{ low: number; high: number }>('port_range', [be16('low'), be16('high')]);
+const range = layout('port_range', [be16('low'), be16('high')]);
 const inner = attrSet('inner', { depth3: attr.u32(1), tag: attr.string(2) });
 const middle = attrSet('middle', { deeper: attr.nest(1, inner), flag: attr.flag(2) });
 const kinds = {

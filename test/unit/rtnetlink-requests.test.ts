@@ -55,10 +55,10 @@ import { type RouteMessage, routeSchema } from '../../src/rtnetlink/schema/route
 import { bytesOf, fakeRtnetlink } from '../helpers/fake-rtnetlink.js';
 
 const WRITE = NLM_F_REQUEST | NLM_F_ACK;
-const link = (m: RawMessage) => decodeMessage<LinkMessage>(linkSchema, m);
-const address = (m: RawMessage) => decodeMessage<AddressMessage>(addressSchema, m);
-const route = (m: RawMessage) => decodeMessage<RouteMessage>(routeSchema, m);
-const neighbour = (m: RawMessage) => decodeMessage<NeighbourMessage>(neighbourSchema, m);
+const link = (m: RawMessage) => decodeMessage(linkSchema, m);
+const address = (m: RawMessage) => decodeMessage(addressSchema, m);
+const route = (m: RawMessage) => decodeMessage(routeSchema, m);
+const neighbour = (m: RawMessage) => decodeMessage(neighbourSchema, m);
 
 /** The one message of `type` that was sent (fails if there is not exactly one). */
 function only(messages: RawMessage[], type: number): RawMessage {
