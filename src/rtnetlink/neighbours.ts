@@ -41,7 +41,7 @@ import {
 } from './constants.js';
 import type { LinkRef } from './links.js';
 import { linkSchema } from './schema/link.js';
-import { type NeighbourMessage, neighbourSchema } from './schema/neighbour.js';
+import { type NeighbourMessage, neighbourSchema, type NeighbourRequest } from './schema/neighbour.js';
 import { addressFamily, validatePort, validateVni } from './validate.js';
 
 const { EAFNOSUPPORT, EEXIST, ENOENT, EOPNOTSUPP } = constants.errno;
@@ -168,7 +168,7 @@ export class Neighbours {
     return error;
   }
 
-  private async message(spec: NeighbourSpec, operation: string): Promise<Record<string, unknown>> {
+  private async message(spec: NeighbourSpec, operation: string): Promise<NeighbourRequest> {
     const family = addressFamily(spec.dst, 'dst');
     if (spec.lladdr !== undefined) parseMac(spec.lladdr, 'lladdr');
     return {
@@ -327,7 +327,7 @@ export class Fdb {
   private async message(
     spec: FdbSpec,
     resolve: (ref: LinkRef, field: string) => Promise<number>,
-  ): Promise<Record<string, unknown>> {
+  ): Promise<NeighbourRequest> {
     if (parseMac(spec.mac, 'mac').length !== 6)
       throw new ValidationError('mac', 'an FDB entry is for a 6-byte Ethernet address', spec.mac);
     if (spec.dst !== undefined) addressFamily(spec.dst, 'dst');
@@ -350,7 +350,7 @@ export class Fdb {
     if (!flags) flags = NTF_SELF; // as `bridge fdb`: the device's own table unless told otherwise
     if (spec.extern_learn) flags |= NTF_EXT_LEARNED;
     if (spec.sticky) flags |= NTF_STICKY;
-    const message: Record<string, unknown> = {
+    const message: NeighbourRequest = {
       family: AF_BRIDGE,
       ifindex: await resolve(spec.dev, 'dev'),
       state,

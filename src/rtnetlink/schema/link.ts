@@ -26,7 +26,7 @@ import {
   messageSchema,
   type RequestMessageOf,
 } from '../../netlink/message.js';
-import { attr, type DecodedOf } from '../../netlink/schema.js';
+import { attr, type DecodedOf, type RequestOf } from '../../netlink/schema.js';
 import { Writer } from '../../netlink/writer.js';
 import { AF_BRIDGE, AF_INET6, AF_UNSPEC } from '../constants.js';
 import {
@@ -330,6 +330,8 @@ export function decodeVethPeer(payload: Uint8Array): LinkMessage {
 export type LinkInfoData = NonNullable<LinkInfo['info_data']>;
 /** Decoded IFLA_LINKINFO. */
 export type LinkInfo = DecodedOf<typeof linkInfoAttrs>;
+/** IFLA_LINKINFO in a request (a link's kind and its data). */
+export type LinkInfoRequest = RequestOf<typeof linkInfoAttrs>;
 export type LinkPropList = DecodedOf<typeof linkPropListAttrs>;
 export type LinkXdp = DecodedOf<typeof linkXdpAttrs>;
 export type LinkProtoDownReason = DecodedOf<typeof linkProtoDownReasonAttrs>;
