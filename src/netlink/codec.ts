@@ -11,6 +11,9 @@ import { DecodeError, ValidationError } from './errors.js';
 import { HOST_LE, readBE16, readBE32, readS32, readU16, readU32 } from './bytes.js';
 import { type Attr, type AttrSet, Kind, type KindCode, resolveSet } from './schema.js';
 import type { Writer } from './writer.js';
+import { WIRE_ORDER } from './layout.js';
+
+export { WIRE_ORDER };
 
 /** An attribute kept as bytes because the schema does not describe it. */
 export interface RawAttr {
@@ -25,13 +28,6 @@ export interface RawAttr {
 
 /** Set on a decoded nest whose attribute came without NLA_F_NESTED, so re-encoding matches. */
 export const UNFLAGGED_NEST: unique symbol = Symbol('vxnet.unflaggedNest');
-/**
- * Set on every decoded object: its keys are in wire order, and encoding
- * writes them in that order, so a decoded message re-encodes byte for byte.
- * Objects built by hand (requests) lack it and are written in the order
- * their attribute set declares (see encodeAttrs).
- */
-export const WIRE_ORDER: unique symbol = Symbol('vxnet.wireOrder');
 /** Bytes past the end of a known struct (a newer kernel's struct grew). */
 export const STRUCT_TAIL: unique symbol = Symbol('vxnet.structTail');
 
@@ -81,7 +77,6 @@ export function decodeAttrs(set: AttrSet, buf: Buffer, start: number, end: numbe
     decode = compileDecoder(set);
     compiledDecoders.set(set, decode);
   }
-  out[WIRE_ORDER] = true;
   return decode(buf, start, end, out);
 }
 
@@ -161,6 +156,8 @@ function compileDecoder(set: AttrSet): AttrsDecoder {
   const name = `decode_${set.name.replace(/[^\w$]/g, '_')}`;
   const source = `
     return function ${name}(buf, start, end, out) {
+      // Headers (layout.ts) and nests (decodeValue) come marked already; a check in each set's decoder sees few shapes.
+      if (out[WIRE_ORDER] !== true) out[WIRE_ORDER] = true;
       let offset = start;
       let position = 0;
       let attr;
@@ -208,6 +205,7 @@ function compileDecoder(set: AttrSet): AttrsDecoder {
     sizeError,
     ipSizeError,
     SKIP,
+    WIRE_ORDER,
   };
   const names = Object.keys(helpers);
   return new Function('A', 'S', ...names, source)(
@@ -321,7 +319,7 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
       decodeDepth++;
       let value: Decoded;
       try {
-        value = decodeAttrs(set, buf, start, end, {});
+        value = decodeAttrs(set, buf, start, end, { [WIRE_ORDER]: true });
       } finally {
         decodeDepth--;
       }

@@ -10,6 +10,14 @@
 import fu, { type Field } from 'struct-fu';
 import { HOST_LE } from './bytes.js';
 
+/**
+ * Set on every decoded object (structs included): its keys are in wire order,
+ * and encoding writes them in that order, so a decoded message re-encodes
+ * byte for byte. Objects built by hand (requests) lack it and are written in
+ * the order their attribute set declares (see encodeAttrs).
+ */
+export const WIRE_ORDER: unique symbol = Symbol('vxnet.wireOrder');
+
 export { HOST_LE };
 
 export type FieldKind =
@@ -168,7 +176,9 @@ export function layout<const S extends readonly FieldSpec[]>(name: string, specs
         return `b.${WRITE[f.kind]}(v.${f.name} ?? ${zero}, o + ${f.offset});`;
       })
       .join('\n');
-    generated.read = new Function('b', 'o', `return {\n${readBody}\n};`) as Layout<T>['read'];
+    generated.read = new Function('W', `return function read(b, o) { return {\n${readBody},\n[W]: true\n}; };`)(
+      WIRE_ORDER,
+    ) as Layout<T>['read'];
     generated.write = new Function('b', 'o', 'v', writeBody) as Layout<T>['write'];
     Object.assign(result, generated);
   };
