@@ -4,7 +4,6 @@
  * from that reading, and the kernel refuses the batch (ERESTART) if anything
  * was committed in between.
  */
-import type { Decoded } from '../netlink/codec.js';
 import type { Connection } from '../netlink/connection.js';
 import { VxnetError } from '../netlink/errors.js';
 import { decodeMessage, encodeMessage, messageSchema, type MessageOf } from '../netlink/message.js';

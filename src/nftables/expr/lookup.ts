@@ -1,7 +1,6 @@
 /** lookup: is the register's value in a set? (Or, with dreg, what does the map say for it.) */
-import type { Decoded } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
-import { attr } from '../../netlink/schema.js';
+import { attr, type RequestOf } from '../../netlink/schema.js';
 import { NFT_LOOKUP_F_INV } from '../constants.js';
 import { uapiSet } from '../../netlink/uapi.js';
 import { type ExpressionCodec, hasOnly, isU32, register } from './codec.js';
@@ -30,12 +29,12 @@ export const lookupAttrs = uapiSet('lookup', {
   flags: ['NFTA_LOOKUP_FLAGS', attr.be32(5)],
 });
 
-export const lookup: ExpressionCodec<LookupExpression> = {
+export const lookup: ExpressionCodec<LookupExpression, typeof lookupAttrs> = {
   name: 'lookup',
   attrs: lookupAttrs,
   toWire(e, field) {
     if (typeof e.set !== 'string' || e.set.length === 0) throw new ValidationError(`${field}.set`, 'a set name', e.set);
-    const out: Decoded = { sreg: register(e.sreg, `${field}.sreg`), set: e.set };
+    const out: RequestOf<typeof lookupAttrs> = { sreg: register(e.sreg, `${field}.sreg`), set: e.set };
     if (e.setId !== undefined) out.set_id = e.setId;
     if (e.dreg !== undefined) out.dreg = register(e.dreg, `${field}.dreg`);
     if (e.invert !== undefined) out.flags = e.invert ? NFT_LOOKUP_F_INV : 0;

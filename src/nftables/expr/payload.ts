@@ -1,8 +1,7 @@
 /** payload: loads bytes of a packet header into a register (or writes them back, with checksum fixes). */
-import type { Decoded } from '../../netlink/codec.js';
 import { checkInt } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
-import { attr } from '../../netlink/schema.js';
+import { attr, type RequestOf } from '../../netlink/schema.js';
 import { uapiSet } from '../../netlink/uapi.js';
 import { enumeration, type ExpressionCodec, hasOnly, isU32, register } from './codec.js';
 
@@ -36,19 +35,19 @@ export const payloadAttrs = uapiSet('payload', {
   csum_flags: ['NFTA_PAYLOAD_CSUM_FLAGS', attr.be32(8)],
 });
 
-const OPTIONAL: [keyof PayloadExpression, string][] = [
+const OPTIONAL: [keyof PayloadExpression, 'csum_type' | 'csum_offset' | 'csum_flags'][] = [
   ['csumType', 'csum_type'],
   ['csumOffset', 'csum_offset'],
   ['csumFlags', 'csum_flags'],
 ];
 
-export const payload: ExpressionCodec<PayloadExpression> = {
+export const payload: ExpressionCodec<PayloadExpression, typeof payloadAttrs> = {
   name: 'payload',
   attrs: payloadAttrs,
   toWire(e, field) {
     if ((e.dreg === undefined) === (e.sreg === undefined))
       throw new ValidationError(field, 'a payload expression has either dreg (load) or sreg (write)');
-    const out: Decoded = {};
+    const out: RequestOf<typeof payloadAttrs> = {};
     if (e.sreg !== undefined) out.sreg = register(e.sreg, `${field}.sreg`);
     if (e.dreg !== undefined) out.dreg = register(e.dreg, `${field}.dreg`);
     out.base = bases.toNumber(e.base, `${field}.base`);
