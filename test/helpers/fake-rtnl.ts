@@ -46,7 +46,7 @@ import {
   RTM_NEWNEIGH,
 } from '../../src/rtnetlink/constants.js';
 import { addressSchema } from '../../src/rtnetlink/schema/address.js';
-import { decodeVethPeer, type LinkMessage, linkSchema } from '../../src/rtnetlink/schema/link.js';
+import { decodeVethPeer, linkSchema } from '../../src/rtnetlink/schema/link.js';
 import { neighbourSchema } from '../../src/rtnetlink/schema/neighbour.js';
 import {
   EADDRNOTAVAIL,

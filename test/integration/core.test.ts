@@ -10,14 +10,7 @@ import { ClosedError, NetlinkError, TimeoutError, AbortError } from '../../src/n
 import { decodeMessage, encodeMessage } from '../../src/netlink/message.js';
 import { Subscription } from '../../src/netlink/subscription.js';
 import { RelayTransport } from '../../src/netlink/relay.js';
-import {
-  getLink,
-  type MiniLink,
-  miniLinkSchema,
-  RTM_GETLINK,
-  RTM_NEWLINK,
-  RTNLGRP_IPV4_ROUTE,
-} from '../helpers/link-schema.js';
+import { getLink, miniLinkSchema, RTM_GETLINK, RTM_NEWLINK, RTNLGRP_IPV4_ROUTE } from '../helpers/link-schema.js';
 import { integrationReady, ipIn, ipJson, sh, withNamespaces } from '../helpers/netns.js';
 
 const it = integrationReady() ? test : test.skip;

@@ -10,7 +10,7 @@ import { NLM_F_ACK, NLM_F_ECHO, NLM_F_REQUEST, NLMSG_NOOP } from '../../src/netl
 import { ClosedError, NetlinkError, TimeoutError } from '../../src/netlink/errors.js';
 import { decodeMessage, encodeMessage, encodeRaw } from '../../src/netlink/message.js';
 import { errorReply, FakeKernel, header } from '../helpers/fake-kernel.js';
-import { type MiniLink, miniLinkSchema, RTM_NEWLINK } from '../helpers/link-schema.js';
+import { miniLinkSchema, RTM_NEWLINK } from '../helpers/link-schema.js';
 
 const BEGIN = 0x10;
 const END = 0x11;

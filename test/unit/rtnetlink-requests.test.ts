@@ -48,10 +48,10 @@ import {
   RTM_NEWROUTE,
 } from '../../src/rtnetlink/constants.js';
 import { decodeNexthops } from '../../src/rtnetlink/nexthops.js';
-import { type AddressMessage, addressSchema } from '../../src/rtnetlink/schema/address.js';
-import { decodeVethPeer, type LinkMessage, linkSchema } from '../../src/rtnetlink/schema/link.js';
-import { type NeighbourMessage, neighbourSchema } from '../../src/rtnetlink/schema/neighbour.js';
-import { type RouteMessage, routeSchema } from '../../src/rtnetlink/schema/route.js';
+import { addressSchema } from '../../src/rtnetlink/schema/address.js';
+import { decodeVethPeer, linkSchema } from '../../src/rtnetlink/schema/link.js';
+import { neighbourSchema } from '../../src/rtnetlink/schema/neighbour.js';
+import { routeSchema } from '../../src/rtnetlink/schema/route.js';
 import { bytesOf, fakeRtnetlink } from '../helpers/fake-rtnetlink.js';
 
 const WRITE = NLM_F_REQUEST | NLM_F_ACK;

@@ -7,7 +7,7 @@
  */
 import { layout, u32, u8, type StructType } from '../../netlink/layout.js';
 import { type MessageOf, messageSchema, type RequestMessageOf } from '../../netlink/message.js';
-import { attr, type DecodedOf } from '../../netlink/schema.js';
+import { attr } from '../../netlink/schema.js';
 import { fieldsOf, uapiSet } from '../../netlink/uapi.js';
 
 export const ifaddrmsg = layout('ifaddrmsg', [

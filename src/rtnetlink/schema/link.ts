@@ -29,18 +29,11 @@ import {
 import { attr, type DecodedOf, type RequestOf } from '../../netlink/schema.js';
 import { Writer } from '../../netlink/writer.js';
 import { AF_BRIDGE, AF_INET6, AF_UNSPEC } from '../constants.js';
-import {
-  type BridgeAfSpec,
-  bridgeAfSpecAttrs,
-  type BridgeInfoData,
-  bridgeAttrs,
-  type BridgePortData,
-  bridgePortAttrs,
-} from './kinds/bridge.js';
-import { type IpvlanInfoData, ipvlanAttrs } from './kinds/ipvlan.js';
-import { type MacvlanInfoData, macvlanAttrs } from './kinds/macvlan.js';
-import { type VethInfoData, vethAttrs } from './kinds/veth.js';
-import { type VxlanInfoData, vxlanAttrs } from './kinds/vxlan.js';
+import { bridgeAfSpecAttrs, bridgeAttrs, bridgePortAttrs } from './kinds/bridge.js';
+import { ipvlanAttrs } from './kinds/ipvlan.js';
+import { macvlanAttrs } from './kinds/macvlan.js';
+import { vethAttrs } from './kinds/veth.js';
+import { vxlanAttrs } from './kinds/vxlan.js';
 import { fieldsOf, uapiSet } from '../../netlink/uapi.js';
 
 // ------------------------------------------------------------ structs
