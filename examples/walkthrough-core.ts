@@ -34,7 +34,7 @@ async function listLinks(conn: Connection): Promise<LinkMessage[]> {
     () => encodeMessage(RTM_GETLINK, 0, linkSchema, { family: 0 }),
     { operation: 'list links' },
     {
-      decode: (m) => decodeMessage<LinkMessage>(linkSchema, m),
+      decode: (m) => decodeMessage(linkSchema, m),
     },
   );
 }
@@ -68,7 +68,7 @@ try {
         : event.message.type === RTM_DELLINK
           ? 'deleted'
           : `type ${event.message.type}`;
-    const link = decodeMessage<LinkMessage>(linkSchema, event.message);
+    const link = decodeMessage(linkSchema, event.message);
     console.log(`  event: link ${link.ifname} ${type}${link.flags & IFF_UP ? ' (up)' : ''}`);
   });
 

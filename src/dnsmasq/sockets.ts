@@ -8,7 +8,8 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { Connection } from '../netlink/connection.js';
 import { be16, be32, layout, pad, u32, u8 } from '../netlink/layout.js';
-import { decodeMessage, encodeMessage, type MessageSchema } from '../netlink/message.js';
+import { decodeMessage, encodeMessage, type MessageOf, messageSchema } from '../netlink/message.js';
+import { fieldsOf } from '../netlink/uapi.js';
 import { attr, attrSet } from '../netlink/schema.js';
 
 export const NETLINK_SOCK_DIAG = 4;
@@ -20,15 +21,8 @@ const IPPROTO_UDP = 17;
 const TCP_LISTEN = 10;
 const INET_DIAG_SKV6ONLY = 11;
 
-interface DiagRequest {
-  family: number;
-  protocol: number;
-  ext?: number;
-  states: number;
-}
-
 // struct inet_diag_req_v2: the socket id (48 bytes) is left zero: a dump matches every socket.
-const inetDiagReqV2 = layout<DiagRequest>('inet_diag_req_v2', [
+const inetDiagReqV2 = layout('inet_diag_req_v2', [
   u8('family'),
   u8('protocol'),
   u8('ext'),
@@ -37,34 +31,8 @@ const inetDiagReqV2 = layout<DiagRequest>('inet_diag_req_v2', [
   pad('id', 48),
 ]);
 
-export interface DiagMessage {
-  family: number;
-  state: number;
-  timer: number;
-  retrans: number;
-  sport: number;
-  dport: number;
-  src0: number;
-  src1: number;
-  src2: number;
-  src3: number;
-  dst0: number;
-  dst1: number;
-  dst2: number;
-  dst3: number;
-  if: number;
-  cookie0: number;
-  cookie1: number;
-  expires: number;
-  rqueue: number;
-  wqueue: number;
-  uid: number;
-  inode: number;
-  skv6only?: number;
-}
-
 // struct inet_diag_msg, with struct inet_diag_sockid flattened into it.
-const inetDiagMsg = layout<DiagMessage>('inet_diag_msg', [
+const inetDiagMsg = layout('inet_diag_msg', [
   u8('family'),
   u8('state'),
   u8('timer'),
@@ -89,20 +57,19 @@ const inetDiagMsg = layout<DiagMessage>('inet_diag_msg', [
   u32('inode'),
 ]);
 
-const requestSchema: MessageSchema = {
-  name: 'inet_diag request',
-  header: inetDiagReqV2,
-  attrs: attrSet('inet_diag_req', {}, ['family', 'protocol', 'ext', 'states']),
-};
-const messageSchema: MessageSchema = {
-  name: 'inet_diag',
-  header: inetDiagMsg,
-  attrs: attrSet(
-    'inet_diag',
-    { skv6only: attr.u8(INET_DIAG_SKV6ONLY) },
-    inetDiagMsg.fields.map((f) => f.name),
-  ),
-};
+const requestSchema = messageSchema(
+  'inet_diag request',
+  inetDiagReqV2,
+  attrSet('inet_diag_req', {}, ['family', 'protocol', 'ext', 'states']),
+);
+const diagSchema = messageSchema(
+  'inet_diag',
+  inetDiagMsg,
+  attrSet('inet_diag', { skv6only: attr.u8(INET_DIAG_SKV6ONLY) }, fieldsOf(inetDiagMsg)),
+);
+
+/** A socket as sock_diag reports it: struct inet_diag_msg's fields and INET_DIAG_SKV6ONLY. */
+export type DiagMessage = MessageOf<typeof diagSchema>;
 
 export interface BoundSocket {
   protocol: 'udp' | 'tcp';
@@ -173,7 +140,7 @@ export async function socketsOnPorts(
               states: protocol === 'udp' ? 0xffffffff : 1 << TCP_LISTEN,
             }),
           { operation: `list ${protocol} sockets`, object: namespace ? `in namespace ${namespace}` : undefined },
-          { decode: (m) => decodeMessage<DiagMessage>(messageSchema, m) },
+          { decode: (m) => decodeMessage(diagSchema, m) },
         );
         for (const m of messages) {
           if (!wanted.has(m.sport)) continue;

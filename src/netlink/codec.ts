@@ -11,6 +11,9 @@ import { DecodeError, ValidationError } from './errors.js';
 import { HOST_LE, readBE16, readBE32, readS32, readU16, readU32 } from './bytes.js';
 import { type Attr, type AttrSet, Kind, type KindCode, resolveSet } from './schema.js';
 import type { Writer } from './writer.js';
+import { WIRE_ORDER } from './layout.js';
+
+export { WIRE_ORDER };
 
 /** An attribute kept as bytes because the schema does not describe it. */
 export interface RawAttr {
@@ -28,7 +31,7 @@ export const UNFLAGGED_NEST: unique symbol = Symbol('vxnet.unflaggedNest');
 /** Bytes past the end of a known struct (a newer kernel's struct grew). */
 export const STRUCT_TAIL: unique symbol = Symbol('vxnet.structTail');
 
-export type Decoded = Record<string, unknown> & { unknown?: RawAttr[] };
+export type Decoded = Record<string, unknown> & { unknown?: RawAttr[]; [WIRE_ORDER]?: true };
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 const HEX_DIGIT = Uint8Array.from('0123456789abcdef', (ch) => ch.charCodeAt(0));
@@ -153,6 +156,8 @@ function compileDecoder(set: AttrSet): AttrsDecoder {
   const name = `decode_${set.name.replace(/[^\w$]/g, '_')}`;
   const source = `
     return function ${name}(buf, start, end, out) {
+      // Headers (layout.ts) and nests (decodeValue) come marked already; a check in each set's decoder sees few shapes.
+      if (out[WIRE_ORDER] !== true) out[WIRE_ORDER] = true;
       let offset = start;
       let position = 0;
       let attr;
@@ -200,6 +205,7 @@ function compileDecoder(set: AttrSet): AttrsDecoder {
     sizeError,
     ipSizeError,
     SKIP,
+    WIRE_ORDER,
   };
   const names = Object.keys(helpers);
   return new Function('A', 'S', ...names, source)(
@@ -313,7 +319,7 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
       decodeDepth++;
       let value: Decoded;
       try {
-        value = decodeAttrs(set, buf, start, end, {});
+        value = decodeAttrs(set, buf, start, end, { [WIRE_ORDER]: true });
       } finally {
         decodeDepth--;
       }
@@ -494,46 +500,91 @@ export function formatMac(buf: Uint8Array, start: number, end: number): string {
 // ---------------------------------------------------------------- encoding
 
 /**
- * Encodes the attributes of `value` described by `set`. Keys are written in
- * the object's order (a decoded object keeps wire order); raw attributes in
- * `value.unknown` go back to their recorded positions. A key that is neither
- * an attribute nor a header field is a ValidationError: a typo must not be
- * silently dropped.
+ * Encodes the attributes of `value` described by `set`. A decoded object
+ * (WIRE_ORDER) is written in its keys' order, the wire order it came in; any
+ * other object in the order its set declares the attributes, whatever the
+ * order of its keys. Raw attributes in `value.unknown` go back to their
+ * recorded positions. A key that is neither an attribute nor a header field
+ * is a ValidationError: a typo must not be silently dropped.
  */
 export function encodeAttrs(set: AttrSet, value: Decoded, w: Writer, path: string): void {
-  const raws = value.unknown;
-  let rawIndex = 0;
-  let position = 0;
-  const flushRaws = (): void => {
-    while (raws && rawIndex < raws.length && raws[rawIndex]!.at <= position) {
-      writeRaw(raws[rawIndex]!, w);
-      rawIndex++;
-      position++;
+  const writer = new AttrsWriter(value, w, path);
+  if (value[WIRE_ORDER] === true) {
+    for (const key in value) {
+      const attr = attrOf(set, value, key, path);
+      if (attr !== undefined) writer.attr(attr, value[key]);
     }
-  };
-  for (const key in value) {
-    if (key === 'unknown') continue;
-    const attr = set.byName.get(key);
-    const v = value[key];
-    if (attr === undefined) {
-      if (set.headerFields.has(key)) continue;
-      throw new ValidationError(join(path, key), `not an attribute of ${set.name}`);
-    }
-    if (v === undefined) continue;
-    if (attr.multi) {
-      if (!Array.isArray(v))
-        throw new ValidationError(join(path, key), 'expected an array (this attribute repeats)', v);
-      for (let i = 0; i < v.length; i++) {
-        flushRaws();
-        if (writeAttr(attr, v[i], value, w, `${join(path, key)}[${i}]`)) position++;
+  } else {
+    // Insertion sort by rank: a request has a handful of attributes.
+    const attrs: Attr[] = [];
+    for (const key in value) {
+      const attr = attrOf(set, value, key, path);
+      if (attr === undefined) continue;
+      let i = attrs.length;
+      while (i > 0 && attrs[i - 1]!.rank > attr.rank) {
+        attrs[i] = attrs[i - 1]!;
+        i--;
       }
-    } else {
-      flushRaws();
-      if (writeAttr(attr, v, value, w, join(path, key))) position++;
+      attrs[i] = attr;
+    }
+    for (const attr of attrs) writer.attr(attr, value[attr.name]);
+  }
+  writer.end();
+}
+
+/** The attribute a key of `value` names; undefined for `unknown`, header fields and undefined values. */
+function attrOf(set: AttrSet, value: Decoded, key: string, path: string): Attr | undefined {
+  if (key === 'unknown') return undefined;
+  const attr = set.byName.get(key);
+  if (attr === undefined) {
+    if (set.headerFields.has(key)) return undefined;
+    throw new ValidationError(join(path, key), `not an attribute of ${set.name}`);
+  }
+  return value[key] === undefined ? undefined : attr;
+}
+
+/** Writes one object's attributes, putting its raw ones back at their positions. */
+class AttrsWriter {
+  private readonly raws: RawAttr[] | undefined;
+  private rawIndex = 0;
+  private position = 0;
+
+  constructor(
+    private readonly value: Decoded,
+    private readonly w: Writer,
+    private readonly path: string,
+  ) {
+    this.raws = value.unknown;
+  }
+
+  attr(attr: Attr, v: unknown): void {
+    const path = join(this.path, attr.name);
+    if (!attr.multi) {
+      this.flushRaws();
+      if (writeAttr(attr, v, this.value, this.w, path)) this.position++;
+      return;
+    }
+    if (!Array.isArray(v)) throw new ValidationError(path, 'expected an array (this attribute repeats)', v);
+    for (let i = 0; i < v.length; i++) {
+      this.flushRaws();
+      if (writeAttr(attr, v[i], this.value, this.w, `${path}[${i}]`)) this.position++;
     }
   }
-  // Raw attributes recorded after every known one.
-  while (raws && rawIndex < raws.length) writeRaw(raws[rawIndex++]!, w);
+
+  /** Raw attributes recorded after every known one. */
+  end(): void {
+    const raws = this.raws;
+    while (raws && this.rawIndex < raws.length) writeRaw(raws[this.rawIndex++]!, this.w);
+  }
+
+  private flushRaws(): void {
+    const raws = this.raws;
+    while (raws && this.rawIndex < raws.length && raws[this.rawIndex]!.at <= this.position) {
+      writeRaw(raws[this.rawIndex]!, this.w);
+      this.rawIndex++;
+      this.position++;
+    }
+  }
 }
 
 function shortPath(path: string): string {

@@ -10,6 +10,14 @@
 import fu, { type Field } from 'struct-fu';
 import { HOST_LE } from './bytes.js';
 
+/**
+ * Set on every decoded object (structs included): its keys are in wire order,
+ * and encoding writes them in that order, so a decoded message re-encodes
+ * byte for byte. Objects built by hand (requests) lack it and are written in
+ * the order their attribute set declares (see encodeAttrs).
+ */
+export const WIRE_ORDER: unique symbol = Symbol('vxnet.wireOrder');
+
 export { HOST_LE };
 
 export type FieldKind =
@@ -25,9 +33,9 @@ export type FieldKind =
   | 'be64' // network byte order
   | 'pad'; // reserved bytes: written as zero, not read
 
-export interface FieldSpec {
-  name: string;
-  kind: FieldKind;
+export interface FieldSpec<N extends string = string, K extends FieldKind = FieldKind> {
+  name: N;
+  kind: K;
   /** Bytes, for `pad` only. */
   size?: number;
 }
@@ -130,7 +138,19 @@ function readExpression(kind: Exclude<FieldKind, 'pad'>, at: number): string {
  * Declares a struct. Field names are JavaScript identifiers (they are used
  * as property names in generated code).
  */
-export function layout<T>(name: string, specs: FieldSpec[]): Layout<T> {
+/** A field's value: u64s as bigint, the other integers as number; pad has none. */
+type FieldValue<K extends FieldKind> = K extends 'pad' ? never : K extends 'u64' | 'be64' ? bigint : number;
+
+/** The object a struct's fields read into (`StructOf<typeof specs>`); pad fields are left out. */
+export type StructOf<S extends readonly FieldSpec[]> = {
+  [F in S[number] as F['kind'] extends 'pad' ? never : F['name']]: FieldValue<F['kind']>;
+} & {};
+
+/** The object a layout reads (`StructType<typeof ifinfomsg>`). */
+export type StructType<L> = L extends Layout<infer T> ? T : never;
+
+export function layout<const S extends readonly FieldSpec[]>(name: string, specs: S): Layout<StructOf<S>> {
+  type T = StructOf<S>;
   for (const spec of specs) {
     if (!/^[A-Za-z_$][\w$]*$/.test(spec.name)) throw new Error(`layout ${name}: bad field name ${spec.name}`);
   }
@@ -156,7 +176,9 @@ export function layout<T>(name: string, specs: FieldSpec[]): Layout<T> {
         return `b.${WRITE[f.kind]}(v.${f.name} ?? ${zero}, o + ${f.offset});`;
       })
       .join('\n');
-    generated.read = new Function('b', 'o', `return {\n${readBody}\n};`) as Layout<T>['read'];
+    generated.read = new Function('W', `return function read(b, o) { return {\n${readBody},\n[W]: true\n}; };`)(
+      WIRE_ORDER,
+    ) as Layout<T>['read'];
     generated.write = new Function('b', 'o', 'v', writeBody) as Layout<T>['write'];
     Object.assign(result, generated);
   };
@@ -177,37 +199,26 @@ export function layout<T>(name: string, specs: FieldSpec[]): Layout<T> {
   return result;
 }
 
-export const u8 = (name: string): FieldSpec => ({ name, kind: 'u8' });
-export const s8 = (name: string): FieldSpec => ({ name, kind: 's8' });
-export const u16 = (name: string): FieldSpec => ({ name, kind: 'u16' });
-export const s16 = (name: string): FieldSpec => ({ name, kind: 's16' });
-export const u32 = (name: string): FieldSpec => ({ name, kind: 'u32' });
-export const s32 = (name: string): FieldSpec => ({ name, kind: 's32' });
-export const u64 = (name: string): FieldSpec => ({ name, kind: 'u64' });
-export const be16 = (name: string): FieldSpec => ({ name, kind: 'be16' });
-export const be32 = (name: string): FieldSpec => ({ name, kind: 'be32' });
-export const be64 = (name: string): FieldSpec => ({ name, kind: 'be64' });
-export const pad = (name: string, size: number): FieldSpec => ({ name, kind: 'pad', size });
+export const u8 = <N extends string>(name: N): FieldSpec<N, 'u8'> => ({ name, kind: 'u8' });
+export const s8 = <N extends string>(name: N): FieldSpec<N, 's8'> => ({ name, kind: 's8' });
+export const u16 = <N extends string>(name: N): FieldSpec<N, 'u16'> => ({ name, kind: 'u16' });
+export const s16 = <N extends string>(name: N): FieldSpec<N, 's16'> => ({ name, kind: 's16' });
+export const u32 = <N extends string>(name: N): FieldSpec<N, 'u32'> => ({ name, kind: 'u32' });
+export const s32 = <N extends string>(name: N): FieldSpec<N, 's32'> => ({ name, kind: 's32' });
+export const u64 = <N extends string>(name: N): FieldSpec<N, 'u64'> => ({ name, kind: 'u64' });
+export const be16 = <N extends string>(name: N): FieldSpec<N, 'be16'> => ({ name, kind: 'be16' });
+export const be32 = <N extends string>(name: N): FieldSpec<N, 'be32'> => ({ name, kind: 'be32' });
+export const be64 = <N extends string>(name: N): FieldSpec<N, 'be64'> => ({ name, kind: 'be64' });
+export const pad = <N extends string>(name: N, size: number): FieldSpec<N, 'pad'> => ({ name, kind: 'pad', size });
 
 /** struct nlmsghdr */
-export interface NlMsgHdr {
-  len: number;
-  type: number;
-  flags: number;
-  seq: number;
-  pid: number;
-}
-export const nlmsghdr = layout<NlMsgHdr>('nlmsghdr', [u32('len'), u16('type'), u16('flags'), u32('seq'), u32('pid')]);
+export const nlmsghdr = layout('nlmsghdr', [u32('len'), u16('type'), u16('flags'), u32('seq'), u32('pid')]);
+export type NlMsgHdr = StructType<typeof nlmsghdr>;
 
 /** struct nlattr */
-export interface NlAttr {
-  len: number;
-  type: number;
-}
-export const nlattr = layout<NlAttr>('nlattr', [u16('len'), u16('type')]);
+export const nlattr = layout('nlattr', [u16('len'), u16('type')]);
+export type NlAttr = StructType<typeof nlattr>;
 
 /** struct nlmsgerr: the error code, then the header of the request it answers. */
-export interface NlMsgErr {
-  error: number;
-}
-export const nlmsgerr = layout<NlMsgErr>('nlmsgerr', [s32('error')]);
+export const nlmsgerr = layout('nlmsgerr', [s32('error')]);
+export type NlMsgErr = StructType<typeof nlmsgerr>;

@@ -16,19 +16,35 @@ import {
 import { DecodeError } from './errors.js';
 import { readS32, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { type Layout, nlmsgerr, nlmsghdr } from './layout.js';
-import type { AttrSet } from './schema.js';
+import type { AnySet, DecodedOf, RequestOf, Simplify } from './schema.js';
 import { Writer } from './writer.js';
 
 /**
  * A family message: a fixed header (ifinfomsg, rtmsg, nfgenmsg, ...) whose
  * fields and the attributes after it decode into one flat object.
  */
-export interface MessageSchema {
+export interface MessageSchema<H extends object = any, A extends AnySet = AnySet> {
   /** Used in errors: "link", "route". */
   readonly name: string;
-  readonly header: Layout<any>;
-  readonly attrs: AttrSet;
+  readonly header: Layout<H>;
+  readonly attrs: A;
 }
+
+/** Declares a message: its header's fields and its attributes decode into one object (MessageOf). */
+export function messageSchema<H extends object, A extends AnySet>(
+  name: string,
+  header: Layout<H>,
+  attrs: A,
+): MessageSchema<H, A> {
+  return { name, header, attrs };
+}
+
+/** A decoded message of a schema: the header's fields and the attributes, flat. */
+export type MessageOf<S> =
+  S extends MessageSchema<infer H, infer A> ? (object extends H ? Decoded : Simplify<H & DecodedOf<A>>) : never;
+/** A request of a schema: any of the header's fields (missing ones are zero) and the attributes. */
+export type RequestMessageOf<S> =
+  S extends MessageSchema<infer H, infer A> ? (object extends H ? object : Simplify<Partial<H> & RequestOf<A>>) : never;
 
 /** One message as it arrived, its payload still bytes. */
 export interface RawMessage {
@@ -78,7 +94,12 @@ export function parseMessages(datagram: Buffer): RawMessage[] {
 }
 
 /** Decodes a family payload (header fields + attributes) into one object. */
-export function decodePayload<T = Decoded>(schema: MessageSchema, buf: Buffer, start: number, end: number): T {
+export function decodePayload<S extends MessageSchema>(
+  schema: S,
+  buf: Buffer,
+  start: number,
+  end: number,
+): MessageOf<S> {
   if (end - start < schema.header.size) {
     throw new DecodeError(
       schema.name,
@@ -92,22 +113,27 @@ export function decodePayload<T = Decoded>(schema: MessageSchema, buf: Buffer, s
   } catch (error) {
     throw error instanceof DecodeError ? error.decoding(schema.name) : error;
   }
-  return out as T;
+  return out as MessageOf<S>;
 }
 
-export function decodeMessage<T = Decoded>(schema: MessageSchema, message: RawMessage): T {
-  return decodePayload<T>(schema, message.buffer, message.start, message.end);
+export function decodeMessage<S extends MessageSchema>(schema: S, message: RawMessage): MessageOf<S> {
+  return decodePayload(schema, message.buffer, message.start, message.end);
 }
 
 /** Encodes a whole message; seq and pid are left 0 for the connection to fill. */
-export function encodeMessage(type: number, flags: number, schema: MessageSchema, value: object): Buffer {
+export function encodeMessage<S extends MessageSchema>(
+  type: number,
+  flags: number,
+  schema: S,
+  value: RequestMessageOf<S>,
+): Buffer {
   const w = new Writer(256);
   w.reserve(NLMSG_HDRLEN);
   encodePayloadInto(w, schema, value);
   return finishMessage(w, type, flags);
 }
 
-export function encodePayloadInto(w: Writer, schema: MessageSchema, value: object): void {
+export function encodePayloadInto<S extends MessageSchema>(w: Writer, schema: S, value: RequestMessageOf<S>): void {
   const at = w.reserve(schema.header.size);
   schema.header.write(w.buf, at, value as any);
   w.pad();

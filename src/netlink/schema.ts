@@ -3,6 +3,7 @@
  * number, kind, byte order, nested set, sub-message selector) and one generic
  * engine (codec.ts) encodes and decodes every message from that description.
  */
+import type { RawAttr } from './codec.js';
 import type { Layout } from './layout.js';
 
 export type AttrKind =
@@ -34,21 +35,34 @@ export interface SubMessage {
   /** Name of the sibling attribute whose value selects the set. */
   by: string;
   /** Set per selector value (a string, or a number written as a key); a value not listed keeps the attribute raw. */
-  sets: Record<string, AttrSet | (() => AttrSet)>;
+  sets: Record<string, AnySet | (() => AnySet)>;
 }
 
-export interface AttrDef {
+/**
+ * One attribute's definition. `Out` is the type of its decoded value, `In`
+ * what a request may give (they differ for u64s, which also take a safe
+ * integer, and for nests): type-only parameters, carried by the `attr.*`
+ * shorthands, from which attrSet derives the set's object types.
+ */
+export interface AttrDef<Out = unknown, In = Out> {
   type: number;
   kind: AttrKind;
   /** For `nest`: the nested set (a thunk allows recursion and forward references). */
-  set?: AttrSet | (() => AttrSet);
+  set?: AnySet | (() => AnySet);
   /** For `nest`: a set chosen by a sibling attribute. */
   select?: SubMessage;
   /** For `struct`. */
   layout?: Layout<any>;
   /** The attribute may repeat: its value is an array, in wire order. */
   multi?: boolean;
+  /** Type only (never present at run time): the decoded value's type. */
+  readonly [OUT]?: Out;
+  /** Type only: the type a request gives. */
+  readonly [IN]?: In;
 }
+
+declare const OUT: unique symbol;
+declare const IN: unique symbol;
 
 /**
  * Each kind as a small integer, for the codec's switches (`case Kind.nest:`)
@@ -87,22 +101,64 @@ export interface Attr extends AttrDef {
   name: string;
   /** `Kind[kind]`. */
   code: KindCode;
+  /** Its place in the set's declaration: requests are written in this order. */
+  rank: number;
 }
 
-export interface AttrSet {
+/**
+ * A declared attribute set. `Out` is the decoded object's type, `In` a
+ * request's; both are derived from the declaration (see attrSet).
+ */
+export interface AttrSet<Out extends object = any, In extends object = any> {
   readonly name: string;
   /** Indexed by attribute number (flags masked off). */
   readonly byType: readonly (Attr | undefined)[];
   readonly byName: ReadonlyMap<string, Attr>;
   /** Names that belong to the object but are not attributes (the family header's fields). */
   readonly headerFields: ReadonlySet<string>;
+  /** Type only: the decoded object. */
+  readonly [OUT]?: Out;
+  /** Type only: a request's object. */
+  readonly [IN]?: In;
 }
+
+/** Any attribute set, whatever its types. */
+// biome-ignore lint/suspicious/noExplicitAny: the widest set, for the engine and the selectors
+export type AnySet = AttrSet<any, any>;
+
+/** Flattens an intersection into one object type, so hovers and .d.ts show the fields themselves. */
+export type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+/** The decoded value of an attribute definition. */
+export type OutOf<D> = D extends AttrDef<infer O, unknown> ? O : never;
+/** The request value of an attribute definition. */
+export type InOf<D> = D extends AttrDef<unknown, infer I> ? I : never;
+
+/** The decoded object of a set (`DecodedOf<typeof vxlanAttrs>`). */
+export type DecodedOf<S> = S extends AttrSet<infer O, object> ? O : never;
+/** The request object of a set. */
+export type RequestOf<S> = S extends AttrSet<object, infer I> ? I : never;
+
+/** The decoded object of a declaration: every attribute optional, unknown ones kept raw. */
+export type DecodedAttrs<D extends Record<string, AttrDef>> = {
+  -readonly [K in keyof D]?: OutOf<D[K]>;
+} & { unknown?: RawAttr[] };
+/** The request object of a declaration. */
+export type RequestAttrs<D extends Record<string, AttrDef>> = {
+  -readonly [K in keyof D]?: InOf<D[K]>;
+} & { unknown?: RawAttr[] };
+
+type SetOf<S> = S extends () => infer R ? R : S;
 
 /**
  * Declares an attribute set. `headerFields` names the fields that the message
  * header (ifinfomsg, ...) contributes to the same decoded object.
  */
-export function attrSet(name: string, defs: Record<string, AttrDef>, headerFields: readonly string[] = []): AttrSet {
+export function attrSet<const D extends Record<string, AttrDef>>(
+  name: string,
+  defs: D,
+  headerFields: readonly string[] = [],
+): AttrSet<Simplify<DecodedAttrs<D>>, Simplify<RequestAttrs<D>>> {
   const byType: (Attr | undefined)[] = [];
   const byName = new Map<string, Attr>();
   for (const [attrName, def] of Object.entries(defs)) {
@@ -113,7 +169,7 @@ export function attrSet(name: string, defs: Record<string, AttrDef>, headerField
     if (byType[def.type])
       throw new Error(`attribute set ${name}: ${attrName} and ${byType[def.type]!.name} share type ${def.type}`);
     if (def.kind === 'struct' && !def.layout) throw new Error(`attribute set ${name}: ${attrName} needs a layout`);
-    const attr: Attr = { ...def, name: attrName, code: Kind[def.kind] };
+    const attr: Attr = { ...def, name: attrName, code: Kind[def.kind], rank: byName.size };
     byType[def.type] = attr;
     byName.set(attrName, attr);
   }
@@ -123,39 +179,49 @@ export function attrSet(name: string, defs: Record<string, AttrDef>, headerField
   return { name, byType, byName, headerFields: new Set(headerFields) };
 }
 
-export function resolveSet(set: AttrSet | (() => AttrSet)): AttrSet {
+export function resolveSet(set: AnySet | (() => AnySet)): AnySet {
   return typeof set === 'function' ? set() : set;
 }
 
 /** Shorthands for attribute definitions, so a set reads like the uapi header. */
 export const attr = {
-  u8: (type: number): AttrDef => ({ type, kind: 'u8' }),
-  u16: (type: number): AttrDef => ({ type, kind: 'u16' }),
-  u32: (type: number): AttrDef => ({ type, kind: 'u32' }),
-  u64: (type: number): AttrDef => ({ type, kind: 'u64' }),
-  s8: (type: number): AttrDef => ({ type, kind: 's8' }),
-  s16: (type: number): AttrDef => ({ type, kind: 's16' }),
-  s32: (type: number): AttrDef => ({ type, kind: 's32' }),
-  s64: (type: number): AttrDef => ({ type, kind: 's64' }),
-  be16: (type: number): AttrDef => ({ type, kind: 'be16' }),
-  be32: (type: number): AttrDef => ({ type, kind: 'be32' }),
-  be64: (type: number): AttrDef => ({ type, kind: 'be64' }),
-  string: (type: number): AttrDef => ({ type, kind: 'string' }),
-  binary: (type: number): AttrDef => ({ type, kind: 'binary' }),
-  flag: (type: number): AttrDef => ({ type, kind: 'flag' }),
-  ipv4: (type: number): AttrDef => ({ type, kind: 'ipv4' }),
-  ipv6: (type: number): AttrDef => ({ type, kind: 'ipv6' }),
-  ip: (type: number): AttrDef => ({ type, kind: 'ip' }),
-  mac: (type: number): AttrDef => ({ type, kind: 'mac' }),
-  nest: (type: number, set: AttrSet | (() => AttrSet)): AttrDef => ({ type, kind: 'nest', set }),
-  select: (type: number, by: string, sets: SubMessage['sets']): AttrDef => ({
+  u8: (type: number): AttrDef<number> => ({ type, kind: 'u8' }),
+  u16: (type: number): AttrDef<number> => ({ type, kind: 'u16' }),
+  u32: (type: number): AttrDef<number> => ({ type, kind: 'u32' }),
+  u64: (type: number): AttrDef<bigint, bigint | number> => ({ type, kind: 'u64' }),
+  s8: (type: number): AttrDef<number> => ({ type, kind: 's8' }),
+  s16: (type: number): AttrDef<number> => ({ type, kind: 's16' }),
+  s32: (type: number): AttrDef<number> => ({ type, kind: 's32' }),
+  s64: (type: number): AttrDef<bigint, bigint | number> => ({ type, kind: 's64' }),
+  be16: (type: number): AttrDef<number> => ({ type, kind: 'be16' }),
+  be32: (type: number): AttrDef<number> => ({ type, kind: 'be32' }),
+  be64: (type: number): AttrDef<bigint, bigint | number> => ({ type, kind: 'be64' }),
+  string: (type: number): AttrDef<string> => ({ type, kind: 'string' }),
+  binary: (type: number): AttrDef<Uint8Array> => ({ type, kind: 'binary' }),
+  flag: (type: number): AttrDef<boolean> => ({ type, kind: 'flag' }),
+  ipv4: (type: number): AttrDef<string> => ({ type, kind: 'ipv4' }),
+  ipv6: (type: number): AttrDef<string> => ({ type, kind: 'ipv6' }),
+  ip: (type: number): AttrDef<string> => ({ type, kind: 'ip' }),
+  mac: (type: number): AttrDef<string> => ({ type, kind: 'mac' }),
+  nest: <S extends AnySet | (() => AnySet)>(
+    type: number,
+    set: S,
+  ): AttrDef<DecodedOf<SetOf<S>>, RequestOf<SetOf<S>>> => ({ type, kind: 'nest', set }),
+  /** A nest whose set a sibling's value chooses: its type is the union of the sets'. */
+  select: <const S extends Record<string, AnySet | (() => AnySet)>>(
+    type: number,
+    by: string,
+    sets: S,
+  ): AttrDef<DecodedOf<SetOf<S[keyof S]>>, RequestOf<SetOf<S[keyof S]>>> => ({
     type,
     kind: 'nest',
     select: { by, sets },
   }),
-  struct: (type: number, layout: Layout<any>): AttrDef => ({ type, kind: 'struct', layout }),
-  u8flag: (type: number): AttrDef => ({ type, kind: 'u8flag' }),
-  uint: (type: number): AttrDef => ({ type, kind: 'uint' }),
+  struct: <T>(type: number, layout: Layout<T>): AttrDef<T> => ({ type, kind: 'struct', layout }),
+  /** A u8 in dumps, a flag in requests: `true` writes the flag, a number the u8. */
+  u8flag: (type: number): AttrDef<boolean | number> => ({ type, kind: 'u8flag' }),
+  /** 4 or 8 bytes by length: a number for 4, a bigint for 8. */
+  uint: (type: number): AttrDef<number | bigint> => ({ type, kind: 'uint' }),
   /** Any of the above, repeated. */
-  multi: (def: AttrDef): AttrDef => ({ ...def, multi: true }),
+  multi: <O, I>(def: AttrDef<O, I>): AttrDef<O[], I[]> => ({ ...def, multi: true }) as AttrDef<O[], I[]>,
 };

@@ -7,22 +7,29 @@
  * number, so a slip (or a header that moved) cannot go unnoticed.
  */
 import type { Layout } from './layout.js';
-import { type AttrDef, type AttrSet, attrSet } from './schema.js';
+import { type AttrDef, type AttrSet, attrSet, type DecodedAttrs, type RequestAttrs, type Simplify } from './schema.js';
 
 /** An attribute definition and the constant it models, e.g. `['IFLA_VXLAN_ID', attr.u32(1)]`. */
 export type UapiAttr = readonly [constant: string, def: AttrDef];
 
 const constantsBySet = new WeakMap<AttrSet, ReadonlyMap<string, string>>();
 
+/** The plain definitions of a uapi declaration (its constants dropped). */
+type Defs<D extends Record<string, UapiAttr>> = { [K in keyof D]: D[K][1] };
+
 /** Declares a set like `attrSet`, remembering each attribute's constant. */
-export function uapiSet(name: string, defs: Record<string, UapiAttr>, headerFields: readonly string[] = []): AttrSet {
+export function uapiSet<const D extends Record<string, UapiAttr>>(
+  name: string,
+  defs: D,
+  headerFields: readonly string[] = [],
+): AttrSet<Simplify<DecodedAttrs<Defs<D>>>, Simplify<RequestAttrs<Defs<D>>>> {
   const plain: Record<string, AttrDef> = {};
   const constants = new Map<string, string>();
   for (const [attrName, [constant, def]] of Object.entries(defs)) {
     plain[attrName] = def;
     constants.set(attrName, constant);
   }
-  const set = attrSet(name, plain, headerFields);
+  const set = attrSet(name, plain, headerFields) as AttrSet;
   constantsBySet.set(set, constants);
   return set;
 }

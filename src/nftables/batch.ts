@@ -9,7 +9,7 @@ import { type Decoded, encodeAttrs } from '../netlink/codec.js';
 import { NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants.js';
 import type { Connection, GroupReply, RequestOptions } from '../netlink/connection.js';
 import { type NetlinkError, VxnetError } from '../netlink/errors.js';
-import { decodeMessage, finishMessage, type MessageSchema, type RawMessage } from '../netlink/message.js';
+import { decodeMessage, finishMessage, messageSchema, type RawMessage } from '../netlink/message.js';
 import { attr } from '../netlink/schema.js';
 import { Writer } from '../netlink/writer.js';
 import { NLMSG_HDRLEN } from '../netlink/align.js';
@@ -40,7 +40,7 @@ import { uapiSet } from '../netlink/uapi.js';
 const batchAttrs = uapiSet('batch', { genid: ['NFNL_BATCH_GENID', attr.be32(1)] }, NFGENMSG_FIELDS);
 
 /** BATCH_BEGIN and BATCH_END as messages: nfgenmsg, and the generation on BEGIN. */
-export const batchSchema: MessageSchema = { name: 'batch', header: nfgenmsg, attrs: batchAttrs };
+export const batchSchema = messageSchema('batch', nfgenmsg, batchAttrs);
 
 /** BATCH_BEGIN and BATCH_END: nfgenmsg with res_id = NFNL_SUBSYS_NFTABLES (big-endian), optionally the generation. */
 export function batchControlMessage(

@@ -4,7 +4,7 @@
  */
 import { checkInt, type Decoded } from '../netlink/codec.js';
 import { ValidationError } from '../netlink/errors.js';
-import { encodeMessage, type MessageSchema } from '../netlink/message.js';
+import { encodeMessage, messageSchema, type MessageOf, type RequestMessageOf } from '../netlink/message.js';
 import { attr } from '../netlink/schema.js';
 import {
   NF_ACCEPT,
@@ -114,16 +114,17 @@ const countersAttrs = uapiSet('chain counters', {
   pad: ['NFTA_COUNTER_PAD', attr.binary(3)],
 });
 
+/** In the order our requests were recorded in (nft's, for expressions): requests follow declaration order. */
 export const chainAttrs = uapiSet(
   'chain',
   {
     table: ['NFTA_CHAIN_TABLE', attr.string(1)],
     handle: ['NFTA_CHAIN_HANDLE', attr.be64(2)],
     name: ['NFTA_CHAIN_NAME', attr.string(3)],
-    hook: ['NFTA_CHAIN_HOOK', attr.nest(4, hookAttrs)],
-    policy: ['NFTA_CHAIN_POLICY', attr.be32(5)],
-    use: ['NFTA_CHAIN_USE', attr.be32(6)],
     type: ['NFTA_CHAIN_TYPE', attr.string(7)],
+    policy: ['NFTA_CHAIN_POLICY', attr.be32(5)],
+    hook: ['NFTA_CHAIN_HOOK', attr.nest(4, hookAttrs)],
+    use: ['NFTA_CHAIN_USE', attr.be32(6)],
     counters: ['NFTA_CHAIN_COUNTERS', attr.nest(8, countersAttrs)],
     pad: ['NFTA_CHAIN_PAD', attr.binary(9)],
     flags: ['NFTA_CHAIN_FLAGS', attr.be32(10)],
@@ -133,7 +134,9 @@ export const chainAttrs = uapiSet(
   NFGENMSG_FIELDS,
 );
 
-export const chainSchema: MessageSchema = { name: 'chain', header: nfgenmsg, attrs: chainAttrs };
+export const chainSchema = messageSchema('chain', nfgenmsg, chainAttrs);
+/** A chain message as a request gives it. */
+export type ChainWire = RequestMessageOf<typeof chainSchema>;
 
 function hookNumber(family: Family, hook: Hook | number, field: string): number {
   if (typeof hook === 'number') return checkInt(hook, 0, 0xffffffff, field);
@@ -154,10 +157,10 @@ function hookName(family: Family, value: number): Hook | number {
 }
 
 /** The wire object of a chain to create (or, for an existing base chain, to update: policy). */
-export function chainToWire(c: Chain, field = 'chain'): Decoded {
+export function chainToWire(c: Chain, field = 'chain'): ChainWire {
   refuseRaw(c, field, 'chain');
   const family = familyNumber(c.family, `${field}.family`);
-  const out: Decoded = {
+  const out: ChainWire = {
     ...header(family),
     table: checkName(c.table, `${field}.table`),
     name: checkName(c.name, `${field}.name`),
@@ -177,7 +180,7 @@ export function chainToWire(c: Chain, field = 'chain'): Decoded {
     if (out.policy === undefined) throw new ValidationError(`${field}.policy`, 'accept or drop', c.policy);
   }
   if (base) {
-    const hook: Decoded = {
+    const hook: NonNullable<ChainWire['hook']> = {
       hooknum: hookNumber(c.family, c.hook!, `${field}.hook`),
       priority: checkInt(c.priority, -0x80000000, 0x7fffffff, `${field}.priority`) >>> 0,
     };
@@ -193,7 +196,7 @@ export function chainToWire(c: Chain, field = 'chain'): Decoded {
   return out;
 }
 
-export function chainFromWire(w: Decoded): Chain {
+export function chainFromWire(w: MessageOf<typeof chainSchema>): Chain {
   const family = familyName(w.family as number);
   const c: Chain = {
     family: family as Family,
@@ -202,7 +205,7 @@ export function chainFromWire(w: Decoded): Chain {
   };
   let complete = typeof family === 'string' && !hasUnknown(w);
   if (typeof w.type === 'string') c.type = w.type;
-  const hook = w.hook as Decoded | undefined;
+  const hook = w.hook;
   if (hook) {
     // A base chain's hook always has both; without them the typed form would write another chain.
     if (typeof hook.hooknum === 'number')
@@ -211,7 +214,7 @@ export function chainFromWire(w: Decoded): Chain {
     if (typeof hook.priority === 'number') c.priority = hook.priority | 0;
     else complete = false;
     if (typeof hook.dev === 'string') c.device = hook.dev;
-    if (hook.devs) c.devices = ((hook.devs as Decoded).name as string[] | undefined) ?? [];
+    if (hook.devs) c.devices = hook.devs.name ?? [];
   }
   if (typeof w.policy === 'number')
     c.policy = w.policy === NF_ACCEPT ? 'accept' : w.policy === NF_DROP ? 'drop' : w.policy;
@@ -222,7 +225,7 @@ export function chainFromWire(w: Decoded): Chain {
   if (typeof w.handle === 'bigint') c.handle = w.handle;
   if (typeof w.use === 'number') c.use = w.use;
   if (typeof w.id === 'number') c.id = w.id;
-  const counters = w.counters as Decoded | undefined;
+  const counters = w.counters;
   if (counters && typeof counters.bytes === 'bigint' && typeof counters.packets === 'bigint')
     c.counters = { bytes: counters.bytes, packets: counters.packets };
   else if (counters) complete = false;
@@ -251,7 +254,7 @@ export function deleteChainMessage(family: Family, table: string, name: string):
 }
 
 export function getChainMessage(family?: Family, table?: string, name?: string): Buffer {
-  const w: Decoded = { ...header(familyNumber(family)) };
+  const w: ChainWire = { ...header(familyNumber(family)) };
   if (table !== undefined) w.table = checkName(table, 'chain.table');
   if (name !== undefined) w.name = checkName(name, 'chain.name');
   return encodeMessage(nftType(NFT_MSG_GETCHAIN), 0, chainSchema, w);

@@ -4,10 +4,9 @@
  * from that reading, and the kernel refuses the batch (ERESTART) if anything
  * was committed in between.
  */
-import type { Decoded } from '../netlink/codec.js';
 import type { Connection } from '../netlink/connection.js';
 import { VxnetError } from '../netlink/errors.js';
-import { decodeMessage, encodeMessage, type MessageSchema } from '../netlink/message.js';
+import { decodeMessage, encodeMessage, messageSchema, type MessageOf } from '../netlink/message.js';
 import { attr } from '../netlink/schema.js';
 import { NFT_MSG_GETGEN, NFT_MSG_NEWGEN } from './constants.js';
 import { header, NFGENMSG_FIELDS, nfgenmsg, nftType } from './nfgenmsg.js';
@@ -25,7 +24,7 @@ export const generationAttrs = uapiSet(
   NFGENMSG_FIELDS,
 );
 
-export const generationSchema: MessageSchema = { name: 'generation', header: nfgenmsg, attrs: generationAttrs };
+export const generationSchema = messageSchema('generation', nfgenmsg, generationAttrs);
 
 export interface Generation {
   id: number;
@@ -34,7 +33,7 @@ export interface Generation {
   process?: string;
 }
 
-export function generationFromWire(w: Decoded): Generation {
+export function generationFromWire(w: MessageOf<typeof generationSchema>): Generation {
   const g: Generation = { id: required(w, 'id', 'generation', 'NFTA_GEN_ID') };
   if (typeof w.proc_pid === 'number') g.pid = w.proc_pid;
   if (typeof w.proc_name === 'string') g.process = w.proc_name;

@@ -2,7 +2,7 @@
  * nfgenmsg, the 4-byte header of every nfnetlink message, and the message
  * numbering of nf_tables: type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_*.
  */
-import { be16, layout, u8 } from '../netlink/layout.js';
+import { be16, layout, u8, type StructType } from '../netlink/layout.js';
 import { ValidationError } from '../netlink/errors.js';
 import {
   NFNETLINK_V0,
@@ -19,13 +19,9 @@ import {
 } from './constants.js';
 import * as C from './constants.js';
 
+export const nfgenmsg = layout('nfgenmsg', [u8('family'), u8('version'), be16('res_id')]);
 /** struct nfgenmsg. `res_id` is big-endian: the subsystem in a batch header, the generation (low 16 bits) in replies. */
-export interface NfGenMsg {
-  family: number;
-  version: number;
-  res_id: number;
-}
-export const nfgenmsg = layout<NfGenMsg>('nfgenmsg', [u8('family'), u8('version'), be16('res_id')]);
+export type NfGenMsg = StructType<typeof nfgenmsg>;
 export const NFGENMSG_FIELDS = ['family', 'version', 'res_id'] as const;
 
 /** The netlink message type of an nf_tables message. */

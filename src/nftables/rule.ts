@@ -5,7 +5,7 @@
  */
 import { checkInt, type Decoded } from '../netlink/codec.js';
 import { ValidationError } from '../netlink/errors.js';
-import { encodeMessage, type MessageSchema } from '../netlink/message.js';
+import { encodeMessage, messageSchema, type MessageOf, type RequestMessageOf } from '../netlink/message.js';
 import { attr } from '../netlink/schema.js';
 import { NFT_MSG_DELRULE, NFT_MSG_GETRULE, NFT_MSG_NEWRULE } from './constants.js';
 import {
@@ -54,12 +54,14 @@ const compatAttrs = uapiSet('rule compat', {
   flags: ['NFTA_RULE_COMPAT_FLAGS', attr.be32(2)],
 });
 
+/** In the order our requests were recorded in (nft's, for expressions): requests follow declaration order. */
 export const ruleAttrs = uapiSet(
   'rule',
   {
     table: ['NFTA_RULE_TABLE', attr.string(1)],
     chain: ['NFTA_RULE_CHAIN', attr.string(2)],
     handle: ['NFTA_RULE_HANDLE', attr.be64(3)],
+    chain_id: ['NFTA_RULE_CHAIN_ID', attr.be32(11)],
     expressions: ['NFTA_RULE_EXPRESSIONS', attr.nest(4, expressionListAttrs)],
     compat: ['NFTA_RULE_COMPAT', attr.nest(5, compatAttrs)],
     position: ['NFTA_RULE_POSITION', attr.be64(6)],
@@ -67,17 +69,18 @@ export const ruleAttrs = uapiSet(
     pad: ['NFTA_RULE_PAD', attr.binary(8)],
     id: ['NFTA_RULE_ID', attr.be32(9)],
     position_id: ['NFTA_RULE_POSITION_ID', attr.be32(10)],
-    chain_id: ['NFTA_RULE_CHAIN_ID', attr.be32(11)],
   },
   NFGENMSG_FIELDS,
 );
 
-export const ruleSchema: MessageSchema = { name: 'rule', header: nfgenmsg, attrs: ruleAttrs };
+export const ruleSchema = messageSchema('rule', nfgenmsg, ruleAttrs);
+/** A rule message as a request gives it. */
+export type RuleWire = RequestMessageOf<typeof ruleSchema>;
 
 /** The wire object of a rule to create (a handle, if given, makes it a replacement). */
-export function ruleToWire(r: Rule, field = 'rule'): Decoded {
+export function ruleToWire(r: Rule, field = 'rule'): RuleWire {
   refuseRaw(r, field, 'rule');
-  const out: Decoded = {
+  const out: RuleWire = {
     ...header(familyNumber(r.family, `${field}.family`)),
     table: checkName(r.table, `${field}.table`),
     chain: checkName(r.chain, `${field}.chain`),
@@ -94,13 +97,13 @@ export function ruleToWire(r: Rule, field = 'rule'): Decoded {
   return out;
 }
 
-export function ruleFromWire(w: Decoded): Rule {
+export function ruleFromWire(w: MessageOf<typeof ruleSchema>): Rule {
   const family = familyName(w.family as number);
   const r: Rule = {
     family: family as Family,
     table: identity(w, 'table', 'rule', 'NFTA_RULE_TABLE'),
     chain: identity(w, 'chain', 'rule', 'NFTA_RULE_CHAIN'),
-    expressions: expressionsFromWire(w.expressions as Decoded | undefined),
+    expressions: expressionsFromWire(w.expressions),
   };
   if (typeof w.handle === 'bigint') r.handle = w.handle;
   Object.assign(r, userdataFromWire(w.userdata));
@@ -114,7 +117,7 @@ export function ruleFromWire(w: Decoded): Rule {
   // Listings carry NFTA_RULE_POSITION as the handle of the rule before; it is not
   // kept: written back, it would place the rule relative to a rule that may be gone.
   // Each expression's data is judged by expressionFromWire (raw expressions); the list itself is looked at here.
-  const expressions = w.expressions as Decoded | undefined;
+  const expressions = w.expressions;
   if (typeof family === 'number' || hasUnknown(w, ['expressions']) || (expressions?.unknown?.length ?? 0) > 0)
     r.raw = w;
   return r;
@@ -157,7 +160,7 @@ export function deleteRuleMessage(family: Family, table: string, chain: string, 
 
 /** A get by handle, or a dump filtered by table and chain. */
 export function getRuleMessage(family?: Family, table?: string, chain?: string, handle?: bigint): Buffer {
-  const w: Decoded = { ...header(familyNumber(family)) };
+  const w: RuleWire = { ...header(familyNumber(family)) };
   if (table !== undefined) w.table = checkName(table, 'rule.table');
   if (chain !== undefined) w.chain = checkName(chain, 'rule.chain');
   if (handle !== undefined) w.handle = checkHandle(handle, 'rule.handle');

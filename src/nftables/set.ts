@@ -4,8 +4,8 @@
  */
 import { checkInt, type Decoded } from '../netlink/codec.js';
 import { ValidationError } from '../netlink/errors.js';
-import { encodeMessage, type MessageSchema } from '../netlink/message.js';
-import { attr } from '../netlink/schema.js';
+import { encodeMessage, messageSchema, type MessageOf, type RequestMessageOf } from '../netlink/message.js';
+import { attr, type DecodedOf, type RequestOf } from '../netlink/schema.js';
 import {
   NFT_MSG_DELSET,
   NFT_MSG_DELSETELEM,
@@ -143,10 +143,12 @@ export const setAttrs = uapiSet(
   NFGENMSG_FIELDS,
 );
 
-export const setSchema: MessageSchema = { name: 'set', header: nfgenmsg, attrs: setAttrs };
+export const setSchema = messageSchema('set', nfgenmsg, setAttrs);
 
+/** In the order our requests were recorded in (nft's, for expressions): requests follow declaration order. */
 const elementAttrs = uapiSet('set element', {
   key: ['NFTA_SET_ELEM_KEY', attr.nest(1, dataAttrs)],
+  key_end: ['NFTA_SET_ELEM_KEY_END', attr.nest(10, dataAttrs)],
   data: ['NFTA_SET_ELEM_DATA', attr.nest(2, dataAttrs)],
   flags: ['NFTA_SET_ELEM_FLAGS', attr.be32(3)],
   timeout: ['NFTA_SET_ELEM_TIMEOUT', attr.be64(4)],
@@ -155,29 +157,29 @@ const elementAttrs = uapiSet('set element', {
   expr: ['NFTA_SET_ELEM_EXPR', attr.nest(7, expressionAttrs)],
   pad: ['NFTA_SET_ELEM_PAD', attr.binary(8)],
   objref: ['NFTA_SET_ELEM_OBJREF', attr.string(9)],
-  key_end: ['NFTA_SET_ELEM_KEY_END', attr.nest(10, dataAttrs)],
   expressions: ['NFTA_SET_ELEM_EXPRESSIONS', attr.nest(11, expressionListAttrs)],
 });
 
+/** In the order our requests were recorded in (nft's, for expressions): requests follow declaration order. */
 export const setElementListAttrs = uapiSet(
   'set element list',
   {
     table: ['NFTA_SET_ELEM_LIST_TABLE', attr.string(1)],
     set: ['NFTA_SET_ELEM_LIST_SET', attr.string(2)],
+    set_id: ['NFTA_SET_ELEM_LIST_SET_ID', attr.be32(4)],
     elements: [
       'NFTA_SET_ELEM_LIST_ELEMENTS',
       attr.nest(3, uapiSet('set elements', { elem: ['NFTA_LIST_ELEM', attr.multi(attr.nest(1, elementAttrs))] })),
     ],
-    set_id: ['NFTA_SET_ELEM_LIST_SET_ID', attr.be32(4)],
   },
   NFGENMSG_FIELDS,
 );
 
-export const setElementsSchema: MessageSchema = { name: 'set elements', header: nfgenmsg, attrs: setElementListAttrs };
+export const setElementsSchema = messageSchema('set elements', nfgenmsg, setElementListAttrs);
 
-export function setToWire(s: NftSet, field = 'set'): Decoded {
+export function setToWire(s: NftSet, field = 'set'): RequestMessageOf<typeof setSchema> {
   refuseRaw(s, field, 'set');
-  const out: Decoded = {
+  const out: RequestMessageOf<typeof setSchema> = {
     ...header(familyNumber(s.family, `${field}.family`)),
     table: checkName(s.table, `${field}.table`),
     name: checkName(s.name, `${field}.name`),
@@ -212,7 +214,7 @@ const SET_READ = new Set([
   'handle',
 ]);
 
-export function setFromWire(w: Decoded): NftSet {
+export function setFromWire(w: MessageOf<typeof setSchema>): NftSet {
   const family = familyName(w.family as number);
   const s: NftSet = {
     family: family as Family,
@@ -230,15 +232,15 @@ export function setFromWire(w: Decoded): NftSet {
   if (w.userdata instanceof Uint8Array) s.userdata = w.userdata;
   if (typeof w.handle === 'bigint') s.handle = w.handle;
   // Kernels list NFTA_SET_DESC on every set, empty unless a size or a concatenation was given.
-  const said = (key: string) => SET_READ.has(key) || (key === 'desc' && Object.keys(w.desc as Decoded).length === 0);
+  const said = (key: string) => SET_READ.has(key) || (key === 'desc' && Object.keys(w.desc ?? {}).length === 0);
   if (typeof family === 'number' || Object.keys(w).some((key) => !said(key))) s.raw = w;
   return s;
 }
 
-function elementToWire(e: SetElementInput, field: string): Decoded {
+function elementToWire(e: SetElementInput, field: string): RequestOf<typeof elementAttrs> {
   refuseRaw(e, field, 'set element');
   const catchAll = e.catchAll === true || (typeof e.flags === 'number' && (e.flags & NFT_SET_ELEM_CATCHALL) !== 0);
-  const out: Decoded = {};
+  const out: RequestOf<typeof elementAttrs> = {};
   if (!catchAll) out.key = valueToWire(e.key as Uint8Array, `${field}.key`);
   else if (e.key !== undefined && !(e.key instanceof Uint8Array && e.key.length === 0)) {
     throw new ValidationError(
@@ -265,7 +267,7 @@ function elementToWire(e: SetElementInput, field: string): Decoded {
 const ELEMENT_READ = new Set(['key', 'key_end', 'data', 'flags', 'timeout', 'expiration', 'userdata', 'pad']);
 const NO_KEY = new Uint8Array(0);
 
-function elementFromWire(w: Decoded): SetElement {
+function elementFromWire(w: DecodedOf<typeof elementAttrs>): SetElement {
   const flags = typeof w.flags === 'number' ? w.flags : 0;
   const catchAll = (flags & NFT_SET_ELEM_CATCHALL) !== 0;
   const key = valueFromWire(w.key);
@@ -320,7 +322,7 @@ export function deleteSetMessage(family: Family, table: string, name: string): B
 }
 
 export function getSetMessage(family?: Family, table?: string, name?: string): Buffer {
-  const w: Decoded = { ...header(familyNumber(family)) };
+  const w: RequestMessageOf<typeof setSchema> = { ...header(familyNumber(family)) };
   if (table !== undefined) w.table = checkName(table, 'set.table');
   if (name !== undefined) w.name = checkName(name, 'set.name');
   return encodeMessage(nftType(NFT_MSG_GETSET), 0, setSchema, w);
@@ -334,8 +336,12 @@ export interface SetRef {
   setId?: number;
 }
 
-function elementListWire(ref: SetRef, elements: readonly SetElementInput[] | undefined, field: string): Decoded {
-  const out: Decoded = {
+function elementListWire(
+  ref: SetRef,
+  elements: readonly SetElementInput[] | undefined,
+  field: string,
+): RequestMessageOf<typeof setElementsSchema> {
+  const out: RequestMessageOf<typeof setElementsSchema> = {
     ...header(familyNumber(ref.family, `${field}.family`)),
     table: checkName(ref.table, `${field}.table`),
     set: checkName(ref.set, `${field}.set`),
@@ -371,7 +377,7 @@ export function getSetElementsMessage(ref: SetRef): Buffer {
  * The elements of one NEWSETELEM message. (The list's own envelope holds the
  * table and set the caller asked for, and nothing else in kernels to date.)
  */
-export function elementsFromWire(w: Decoded): SetElement[] {
-  const list = ((w.elements as Decoded | undefined)?.elem as Decoded[] | undefined) ?? [];
+export function elementsFromWire(w: MessageOf<typeof setElementsSchema>): SetElement[] {
+  const list = w.elements?.elem ?? [];
   return list.map(elementFromWire);
 }

@@ -1,6 +1,6 @@
 /** Tables: the namespace of chains, rules and sets; vxnet owns one and marks it in its userdata. */
 import type { Decoded } from '../netlink/codec.js';
-import { encodeMessage, type MessageSchema } from '../netlink/message.js';
+import { encodeMessage, messageSchema, type MessageOf, type RequestMessageOf } from '../netlink/message.js';
 import { attr } from '../netlink/schema.js';
 import {
   NFT_MSG_DELTABLE,
@@ -65,12 +65,14 @@ export const tableAttrs = uapiSet(
   NFGENMSG_FIELDS,
 );
 
-export const tableSchema: MessageSchema = { name: 'table', header: nfgenmsg, attrs: tableAttrs };
+export const tableSchema = messageSchema('table', nfgenmsg, tableAttrs);
+/** A table message as a request gives it. */
+export type TableWire = RequestMessageOf<typeof tableSchema>;
 
 /** The wire object of a table to create. */
-export function tableToWire(t: Table, field = 'table'): Decoded {
+export function tableToWire(t: Table, field = 'table'): TableWire {
   refuseRaw(t, field, 'table');
-  const out: Decoded = {
+  const out: TableWire = {
     ...header(familyNumber(t.family, `${field}.family`)),
     name: checkName(t.name, `${field}.name`),
   };
@@ -80,7 +82,7 @@ export function tableToWire(t: Table, field = 'table'): Decoded {
   return out;
 }
 
-export function tableFromWire(w: Decoded): Table {
+export function tableFromWire(w: MessageOf<typeof tableSchema>): Table {
   const family = familyName(w.family as number);
   const t: Table = { family: family as Family, name: identity(w, 'name', 'table', 'NFTA_TABLE_NAME') };
   if (typeof w.flags === 'number' && w.flags !== 0) t.flags = flagsFromNumber(TABLE_FLAGS, w.flags);
@@ -110,7 +112,7 @@ export function deleteTableMessage(family: Family, name: string): Buffer {
 
 /** A get by name, or (without a name) the request of a dump. */
 export function getTableMessage(family?: Family, name?: string): Buffer {
-  const w: Decoded = { ...header(familyNumber(family)) };
+  const w: TableWire = { ...header(familyNumber(family)) };
   if (name !== undefined) w.name = checkName(name, 'table.name');
   return encodeMessage(nftType(NFT_MSG_GETTABLE), 0, tableSchema, w);
 }

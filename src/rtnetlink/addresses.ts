@@ -21,7 +21,7 @@ import {
   RTM_NEWADDR,
 } from './constants.js';
 import type { LinkRef } from './links.js';
-import { type AddressMessage, addressSchema } from './schema/address.js';
+import { type AddressMessage, addressSchema, type AddressRequest } from './schema/address.js';
 import { parsePrefix, sameFamily } from './validate.js';
 
 export type Address = AddressMessage;
@@ -79,7 +79,7 @@ export class Addresses {
     const all = await this.rt.connection.dumpAll(
       () => encodeMessage(RTM_GETADDR, 0, addressSchema, { family }),
       { operation: 'list addresses' },
-      { decode: (m) => decodeMessage<Address>(addressSchema, m), retries: 3 },
+      { decode: (m) => decodeMessage(addressSchema, m), retries: 3 },
     );
     return ifindex === undefined ? all : all.filter((a) => a.ifindex === ifindex);
   }
@@ -115,7 +115,7 @@ export class Addresses {
     });
   }
 
-  private async message(spec: AddressSpec, operation: string): Promise<Record<string, unknown>> {
+  private async message(spec: AddressSpec, operation: string): Promise<AddressRequest> {
     const prefix = parsePrefix(spec.address, 'address');
     sameFamily([
       ['address', prefix.address],
@@ -127,7 +127,7 @@ export class Addresses {
     if (spec.label !== undefined && prefix.family !== 4)
       throw new ValidationError('label', 'only IPv4 addresses have labels', spec.label);
     const ifindex = await this.rt.links.indexOf(spec.dev, 'dev', operation, `${spec.address} on ${spec.dev}`);
-    const message: Record<string, unknown> = {
+    const message: AddressRequest = {
       family: prefix.family === 4 ? AF_INET : AF_INET6,
       prefixlen: prefix.prefixlen,
       scope: spec.scope === undefined ? RT_SCOPE_UNIVERSE : scopeNumber(spec.scope),

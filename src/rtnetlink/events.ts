@@ -92,26 +92,26 @@ export function decodeEvent(message: RawMessage): RtEvent | undefined {
       return {
         kind: 'link',
         action: message.type === RTM_NEWLINK ? 'new' : 'del',
-        link: decodeMessage<Link>(linkSchema, message),
+        link: decodeMessage(linkSchema, message),
       };
     case RTM_NEWADDR:
     case RTM_DELADDR:
       return {
         kind: 'address',
         action: message.type === RTM_NEWADDR ? 'new' : 'del',
-        address: decodeMessage<Address>(addressSchema, message),
+        address: decodeMessage(addressSchema, message),
       };
     case RTM_NEWROUTE:
     case RTM_DELROUTE:
       return {
         kind: 'route',
         action: message.type === RTM_NEWROUTE ? 'new' : 'del',
-        route: decodeMessage<Route>(routeSchema, message),
+        route: decodeMessage(routeSchema, message),
       };
     case RTM_NEWNEIGH:
     case RTM_DELNEIGH: {
       const action = message.type === RTM_NEWNEIGH ? 'new' : 'del';
-      const decoded = decodeMessage<Neighbour>(neighbourSchema, message);
+      const decoded = decodeMessage(neighbourSchema, message);
       return decoded.family === AF_BRIDGE
         ? { kind: 'fdb', action, entry: decoded }
         : { kind: 'neighbour', action, neighbour: decoded };

@@ -16,19 +16,20 @@ import type { Decoded } from '../netlink/codec.js';
 import type { Rtnetlink } from './client.js';
 import { AF_UNSPEC, IFF_UP, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK } from './constants.js';
 import { explainChangeError, explainLinkError } from './explain.js';
-import type { BridgeInfoData, BridgePortData } from './schema/kinds/bridge.js';
-import type { IpvlanInfoData } from './schema/kinds/ipvlan.js';
+import type { bridgeAttrs, bridgePortAttrs } from './schema/kinds/bridge.js';
+import type { ipvlanAttrs } from './schema/kinds/ipvlan.js';
 import {
   MACVLAN_MODE_BRIDGE,
   MACVLAN_MODE_PASSTHRU,
   MACVLAN_MODE_PRIVATE,
   MACVLAN_MODE_SOURCE,
   MACVLAN_MODE_VEPA,
-  type MacvlanInfoData,
+  type macvlanAttrs,
 } from './schema/kinds/macvlan.js';
 import { IPVLAN_MODE_L2, IPVLAN_MODE_L3, IPVLAN_MODE_L3S } from './schema/kinds/ipvlan.js';
-import type { VxlanInfoData } from './schema/kinds/vxlan.js';
-import { encodeVethPeer, type LinkInfo, type LinkMessage, linkSchema } from './schema/link.js';
+import type { vxlanAttrs } from './schema/kinds/vxlan.js';
+import { encodeVethPeer, type LinkInfoRequest, type LinkMessage, type LinkRequest, linkSchema } from './schema/link.js';
+import type { RequestOf } from '../netlink/schema.js';
 import { validateIfalias, validateIfname, validateMtu, validateUnicastMac, validateVxlanOptions } from './validate.js';
 
 export type Link = LinkMessage;
@@ -65,7 +66,7 @@ interface CommonSpec {
   up?: boolean;
 }
 
-export interface VxlanOptions extends Omit<VxlanInfoData, 'link' | 'unknown'> {
+export interface VxlanOptions extends Omit<RequestOf<typeof vxlanAttrs>, 'link' | 'unknown'> {
   id: number;
   /** The underlay device, by name or index (IFLA_VXLAN_LINK). */
   link?: LinkRef;
@@ -88,12 +89,17 @@ export type LinkSpec = CommonSpec & {
   namespace?: string;
 } & (
     | { kind: 'vxlan'; vxlan: VxlanOptions }
-    | { kind: 'bridge'; bridge?: Omit<BridgeInfoData, 'unknown'> }
+    | { kind: 'bridge'; bridge?: Omit<RequestOf<typeof bridgeAttrs>, 'unknown'> }
     | { kind: 'veth'; peer: VethPeer }
-    | { kind: 'macvlan' | 'macvtap'; link: LinkRef; mode?: MacvlanMode; macvlan?: Omit<MacvlanInfoData, 'unknown'> }
-    | { kind: 'ipvlan'; link: LinkRef; mode?: IpvlanMode; ipvlan?: Omit<IpvlanInfoData, 'unknown'> }
+    | {
+        kind: 'macvlan' | 'macvtap';
+        link: LinkRef;
+        mode?: MacvlanMode;
+        macvlan?: Omit<RequestOf<typeof macvlanAttrs>, 'unknown'>;
+      }
+    | { kind: 'ipvlan'; link: LinkRef; mode?: IpvlanMode; ipvlan?: Omit<RequestOf<typeof ipvlanAttrs>, 'unknown'> }
     /** Any other kind, with IFLA_INFO_DATA as the schema knows it (or none). */
-    | { kind: string; linkinfo?: LinkInfo; link?: LinkRef }
+    | { kind: string; linkinfo?: LinkInfoRequest; link?: LinkRef }
   );
 
 /** Changes to an existing device. */
@@ -103,7 +109,7 @@ export interface LinkChanges extends CommonSpec {
   /** Move into this network namespace (/run/netns/NAME or a namespace file path). */
   namespace?: string;
   /** Kind-specific changes (IFLA_INFO_DATA), e.g. `{ info_kind: 'bridge', info_data: { stp_state: 0 } }`. */
-  linkinfo?: LinkInfo;
+  linkinfo?: LinkInfoRequest;
 }
 
 const MACVLAN_MODES: Record<MacvlanMode, number> = {
@@ -130,7 +136,7 @@ export class Links {
     const links = await this.rt.connection.dumpAll(
       () => encodeMessage(RTM_GETLINK, 0, linkSchema, { family: AF_UNSPEC }),
       { operation: 'list links' },
-      { decode: (m) => decodeMessage<Link>(linkSchema, m), retries: 3 },
+      { decode: (m) => decodeMessage(linkSchema, m), retries: 3 },
     );
     let masterIndex: number | undefined;
     if (filter.master !== undefined) {
@@ -153,8 +159,7 @@ export class Links {
    * no socket in that namespace is needed.
    */
   async get(ref: LinkRef, options: { netnsid?: number } = {}): Promise<Link> {
-    const request: Record<string, unknown> =
-      typeof ref === 'number' ? { ifindex: ref } : { ifname: validateIfname(ref) };
+    const request: LinkRequest = typeof ref === 'number' ? { ifindex: ref } : { ifname: validateIfname(ref) };
     if (options.netnsid !== undefined) request.target_netnsid = options.netnsid;
     const where =
       options.netnsid === undefined ? this.rt.where : `the namespace with id ${options.netnsid} in ${this.rt.where}`;
@@ -166,7 +171,7 @@ export class Links {
           ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref} in ${where}`
           : undefined,
     });
-    return decodeMessage<Link>(linkSchema, replies[0]!);
+    return decodeMessage(linkSchema, replies[0]!);
   }
 
   /** Like get, but undefined when the device does not exist. */
@@ -263,28 +268,23 @@ export class Links {
     }
   }
 
-  private async buildCreate(
-    spec: LinkSpec,
-    operation: string,
-    object: string,
-    fds: number[],
-  ): Promise<Record<string, unknown>> {
-    const message: Record<string, unknown> = { family: AF_UNSPEC, ifname: spec.ifname };
+  private async buildCreate(spec: LinkSpec, operation: string, object: string, fds: number[]): Promise<LinkRequest> {
+    const message: LinkRequest = { family: AF_UNSPEC, ifname: spec.ifname };
     await this.applyCommon(message, spec, operation, object, spec.kind);
     delete message.ifalias; // set after creation, see create()
-    let linkinfo: LinkInfo = { info_kind: spec.kind };
+    let linkinfo: LinkInfoRequest = { info_kind: spec.kind };
     switch (spec.kind) {
       case 'vxlan':
         linkinfo.info_data = await this.vxlanData((spec as { vxlan: VxlanOptions }).vxlan, operation, object);
         break;
       case 'bridge': {
-        const { bridge } = spec as { bridge?: BridgeInfoData };
+        const { bridge } = spec as { bridge?: RequestOf<typeof bridgeAttrs> };
         if (bridge) linkinfo.info_data = { ...bridge };
         break;
       }
       case 'veth': {
         const { peer: options } = spec as { peer: VethPeer };
-        const peer: Record<string, unknown> = { ifname: validateIfname(options?.ifname, 'peer.ifname') };
+        const peer: LinkRequest = { ifname: validateIfname(options?.ifname, 'peer.ifname') };
         if (options.mtu !== undefined) peer.mtu = validateMtu(options.mtu, 'peer.mtu');
         if (options.address !== undefined) peer.address = validateUnicastMac(options.address, 'peer.address');
         if (options.namespace) peer.net_ns_fd = await this.openNamespace(options.namespace, fds, 'peer.namespace');
@@ -293,21 +293,21 @@ export class Links {
       }
       case 'macvlan':
       case 'macvtap': {
-        const { mode, macvlan } = spec as { mode?: MacvlanMode; macvlan?: MacvlanInfoData };
-        const data: MacvlanInfoData = { ...macvlan };
+        const { mode, macvlan } = spec as { mode?: MacvlanMode; macvlan?: RequestOf<typeof macvlanAttrs> };
+        const data: RequestOf<typeof macvlanAttrs> = { ...macvlan };
         if (mode !== undefined) data.mode = macvlanMode(mode);
         if (Object.keys(data).length) linkinfo.info_data = data;
         break;
       }
       case 'ipvlan': {
-        const { mode, ipvlan } = spec as { mode?: IpvlanMode; ipvlan?: IpvlanInfoData };
-        const data: IpvlanInfoData = { ...ipvlan };
+        const { mode, ipvlan } = spec as { mode?: IpvlanMode; ipvlan?: RequestOf<typeof ipvlanAttrs> };
+        const data: RequestOf<typeof ipvlanAttrs> = { ...ipvlan };
         if (mode !== undefined) data.mode = ipvlanMode(mode);
         if (Object.keys(data).length) linkinfo.info_data = data;
         break;
       }
       default: {
-        const { linkinfo: given } = spec as { linkinfo?: LinkInfo };
+        const { linkinfo: given } = spec as { linkinfo?: LinkInfoRequest };
         if (given) linkinfo = { ...given, info_kind: spec.kind };
       }
     }
@@ -319,19 +319,21 @@ export class Links {
     return message;
   }
 
-  private async vxlanData(options: VxlanOptions, operation: string, object: string): Promise<VxlanInfoData> {
+  private async vxlanData(
+    options: VxlanOptions,
+    operation: string,
+    object: string,
+  ): Promise<RequestOf<typeof vxlanAttrs>> {
     validateVxlanOptions(options);
-    const data: VxlanInfoData = { ...options, link: undefined };
-    delete data.link;
-    // The kernel lists the VNI first in its dumps; keep requests in the same order.
-    const ordered: VxlanInfoData = { id: options.id, ...data };
-    if (options.link !== undefined)
-      ordered.link = await this.rt.links.indexOf(options.link, 'vxlan.link', operation, object);
-    return ordered;
+    const link =
+      options.link === undefined
+        ? undefined
+        : await this.rt.links.indexOf(options.link, 'vxlan.link', operation, object);
+    return { ...options, link };
   }
 
   private async applyCommon(
-    message: Record<string, unknown>,
+    message: LinkRequest,
     spec: CommonSpec,
     operation: string,
     object: string,
@@ -376,7 +378,7 @@ export class Links {
     const operation = 'change link';
     const { ref, object } = target(device);
     const ifindex = await this.indexOf(ref, 'link', operation, object);
-    const message: Record<string, unknown> = { family: AF_UNSPEC, ifindex };
+    const message: LinkRequest = { family: AF_UNSPEC, ifindex };
     if (changes.ifname !== undefined) message.ifname = validateIfname(changes.ifname);
     await this.applyCommon(message, changes, operation, object);
     if (changes.linkinfo !== undefined) message.linkinfo = changes.linkinfo;
@@ -395,7 +397,10 @@ export class Links {
   }
 
   /** Sets bridge-port options (IFLA_BRPORT_*) of a device enslaved to a bridge. */
-  async setBridgePort(ref: LinkRef | KnownLink, options: Omit<BridgePortData, 'unknown'>): Promise<void> {
+  async setBridgePort(
+    ref: LinkRef | KnownLink,
+    options: Omit<RequestOf<typeof bridgePortAttrs>, 'unknown'>,
+  ): Promise<void> {
     await this.set(ref, { linkinfo: { info_slave_kind: 'bridge', info_slave_data: options } });
   }
 
@@ -427,7 +432,7 @@ const KIND_OPTIONS: Record<string, string> = {
 };
 
 /** Encodes a link message; a ValidationError inside IFLA_INFO_DATA names the option as given (`vxlan.ttl`, not `linkinfo.info_data.ttl`). */
-function encodeLink(type: number, flags: number, message: Record<string, unknown>, kind: string): Buffer {
+function encodeLink(type: number, flags: number, message: LinkRequest, kind: string): Buffer {
   try {
     return encodeMessage(type, flags, linkSchema, message as Decoded);
   } catch (error) {

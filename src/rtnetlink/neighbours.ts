@@ -41,7 +41,7 @@ import {
 } from './constants.js';
 import type { LinkRef } from './links.js';
 import { linkSchema } from './schema/link.js';
-import { type NeighbourMessage, neighbourSchema } from './schema/neighbour.js';
+import { type NeighbourMessage, neighbourSchema, type NeighbourRequest } from './schema/neighbour.js';
 import { addressFamily, validatePort, validateVni } from './validate.js';
 
 const { EAFNOSUPPORT, EEXIST, ENOENT, EOPNOTSUPP } = constants.errno;
@@ -105,7 +105,7 @@ export class Neighbours {
     const all = await this.rt.connection.dumpAll(
       () => encodeMessage(RTM_GETNEIGH, 0, neighbourSchema, { family, flags: filter.proxy ? NTF_PROXY : 0 }),
       { operation: filter.proxy ? 'list proxy neighbours' : 'list neighbours' },
-      { decode: (m) => decodeMessage<Neighbour>(neighbourSchema, m), retries: 3 },
+      { decode: (m) => decodeMessage(neighbourSchema, m), retries: 3 },
     );
     // AF_UNSPEC dumps include the bridge FDB (AF_BRIDGE): those are not neighbours.
     return all.filter((n) => n.family !== AF_BRIDGE && (ifindex === 0 || n.ifindex === ifindex));
@@ -168,7 +168,7 @@ export class Neighbours {
     return error;
   }
 
-  private async message(spec: NeighbourSpec, operation: string): Promise<Record<string, unknown>> {
+  private async message(spec: NeighbourSpec, operation: string): Promise<NeighbourRequest> {
     const family = addressFamily(spec.dst, 'dst');
     if (spec.lladdr !== undefined) parseMac(spec.lladdr, 'lladdr');
     return {
@@ -237,7 +237,7 @@ export class Fdb {
           ? encodeMessage(RTM_GETNEIGH, 0, linkSchema, { family: AF_BRIDGE, ifindex })
           : encodeMessage(RTM_GETNEIGH, 0, neighbourSchema, { family: AF_BRIDGE }),
       { operation: 'list fdb', object: filter.dev === undefined ? undefined : `dev ${filter.dev}` },
-      { decode: (m) => decodeMessage<FdbEntry>(neighbourSchema, m), retries: 3 },
+      { decode: (m) => decodeMessage(neighbourSchema, m), retries: 3 },
     );
     return ifindex ? entries.filter((e) => e.ifindex === ifindex) : entries;
   }
@@ -327,7 +327,7 @@ export class Fdb {
   private async message(
     spec: FdbSpec,
     resolve: (ref: LinkRef, field: string) => Promise<number>,
-  ): Promise<Record<string, unknown>> {
+  ): Promise<NeighbourRequest> {
     if (parseMac(spec.mac, 'mac').length !== 6)
       throw new ValidationError('mac', 'an FDB entry is for a 6-byte Ethernet address', spec.mac);
     if (spec.dst !== undefined) addressFamily(spec.dst, 'dst');
@@ -350,7 +350,7 @@ export class Fdb {
     if (!flags) flags = NTF_SELF; // as `bridge fdb`: the device's own table unless told otherwise
     if (spec.extern_learn) flags |= NTF_EXT_LEARNED;
     if (spec.sticky) flags |= NTF_STICKY;
-    const message: Record<string, unknown> = {
+    const message: NeighbourRequest = {
       family: AF_BRIDGE,
       ifindex: await resolve(spec.dev, 'dev'),
       state,

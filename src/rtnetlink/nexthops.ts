@@ -9,29 +9,21 @@ import { align } from '../netlink/align.js';
 import { readU16, writeU16 } from '../netlink/bytes.js';
 import { decodeAttrs, type Decoded, encodeAttrs } from '../netlink/codec.js';
 import { DecodeError } from '../netlink/errors.js';
-import { layout, s32, u16, u8 } from '../netlink/layout.js';
+import { layout, s32, type StructType, u16, u8 } from '../netlink/layout.js';
+import type { DecodedOf, Simplify } from '../netlink/schema.js';
 import { Writer } from '../netlink/writer.js';
 import { routeAttrs } from './schema/route.js';
 
 /** struct rtnexthop; rtnh_len covers it and the attributes after it. */
-const rtnexthop = layout<{ len: number; flags: number; hops: number; ifindex: number }>('rtnexthop', [
-  u16('len'),
-  u8('flags'),
-  u8('hops'),
-  s32('ifindex'),
-]);
+const rtnexthop = layout('rtnexthop', [u16('len'), u8('flags'), u8('hops'), s32('ifindex')]);
 const RTNH_LENGTH = rtnexthop.size;
 
-export interface Nexthop {
-  /** RTNH_F_* bits. */
-  flags: number;
-  /** Weight - 1, as the kernel stores it (ip prints weight = hops + 1). */
-  hops: number;
-  ifindex: number;
-  gateway?: string;
-  /** Any other route attribute of this hop (encap, flow, ...). */
-  [attribute: string]: unknown;
-}
+/**
+ * One hop: struct rtnexthop's fields and the route attributes that follow it
+ * (gateway, encap, flow, ...). `flags` are RTNH_F_* bits; `hops` is the
+ * weight - 1, as the kernel stores it (ip prints weight = hops + 1).
+ */
+export type Nexthop = Simplify<Omit<StructType<typeof rtnexthop>, 'len'> & DecodedOf<typeof routeAttrs>>;
 
 export function decodeNexthops(payload: Uint8Array): Nexthop[] {
   const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);

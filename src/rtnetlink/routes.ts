@@ -42,7 +42,7 @@ import {
 } from './constants.js';
 import type { LinkRef } from './links.js';
 import { encodeNexthops, type Nexthop } from './nexthops.js';
-import { type RouteMessage, routeSchema } from './schema/route.js';
+import { type RouteMessage, routeSchema, type RouteRequest } from './schema/route.js';
 import { parsePrefix, sameFamily } from './validate.js';
 
 export type Route = RouteMessage;
@@ -197,7 +197,7 @@ export class Routes {
     operation: string,
     names: Map<LinkRef, number>,
     forDelete: boolean,
-  ): Promise<Record<string, unknown>> {
+  ): Promise<RouteRequest> {
     const resolve = async (ref: LinkRef, field: string): Promise<number> => {
       let index = names.get(ref);
       if (index === undefined) {
@@ -269,7 +269,7 @@ export class Routes {
             : type === TYPES.unicast && !hasGateway
               ? RT_SCOPE_LINK
               : RT_SCOPE_UNIVERSE;
-    const message: Record<string, unknown> = {
+    const message: RouteRequest = {
       family: family === 4 ? AF_INET : AF_INET6,
       dst_len: dstLen,
       rtm_table: table < 256 ? table : RT_TABLE_COMPAT, // RTA_TABLE carries the real id
@@ -341,5 +341,5 @@ function networkOf(prefix: { address: string; prefixlen: number; family: 4 | 6 }
 }
 
 function decodeRoute(m: RawMessage): Route {
-  return decodeMessage<Route>(routeSchema, m);
+  return decodeMessage(routeSchema, m);
 }

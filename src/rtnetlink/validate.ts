@@ -5,6 +5,8 @@
 import ipaddr from 'ipaddr.js';
 import { isIPv4Text, parseMac } from '../netlink/codec.js';
 import { ValidationError } from '../netlink/errors.js';
+import type { RequestOf } from '../netlink/schema.js';
+import type { vxlanAttrs } from './schema/kinds/vxlan.js';
 
 /** IFNAMSIZ is 16 with the NUL: 15 bytes of name. */
 export const IFNAME_MAX_BYTES = 15;
@@ -317,24 +319,8 @@ export function validateVxlanOptions(options: VxlanLike): void {
   }
 }
 
-/** The VXLAN options validateVxlanOptions reads (links.ts's VxlanOptions). */
-export interface VxlanLike {
-  id?: unknown;
-  port?: number;
-  port_range?: { low: number; high: number };
-  ttl?: number;
-  tos?: number;
-  df?: number;
-  label?: number;
-  ageing?: number;
-  group?: string;
-  group6?: string;
-  local?: string;
-  local6?: string;
-  link?: unknown;
-  external?: number;
-  vnifilter?: number;
-}
+/** The VXLAN options validateVxlanOptions reads (links.ts's VxlanOptions): a request's, id and link unchecked yet. */
+export type VxlanLike = Omit<RequestOf<typeof vxlanAttrs>, 'id' | 'link'> & { id?: unknown; link?: unknown };
 
 /** Addresses that must share one family (a VXLAN's group, local address and peers). */
 export function sameFamily(entries: [field: string, address: string | undefined][]): Family | undefined {

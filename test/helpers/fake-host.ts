@@ -357,7 +357,7 @@ export class FakeHost {
             protocol: 'rtnetlink',
             type: typeName(NETLINK_ROUTE, m.type),
             flags: m.flags,
-            message: schema ? decodeMessage<Decoded>(schema, m) : {},
+            message: schema ? decodeMessage(schema, m) : {},
           });
           if (errno) throw new KernelError(errno, 'injected failure');
         } else {

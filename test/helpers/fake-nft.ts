@@ -147,7 +147,7 @@ export function isNftWrite(type: number): boolean {
 
 /** The decoded body of an nf_tables write (for failure-injection predicates). */
 export function decodeNftWrite(m: RawMessage): Decoded {
-  return decodeMessage<Decoded>(schemaOf(m.type)!, m);
+  return decodeMessage(schemaOf(m.type)!, m);
 }
 
 /** Changes made within one batch, and what they let later messages of it refer to. */
@@ -584,12 +584,12 @@ export function handleNftRead(s: NftState, m: RawMessage, port: number): Buffer[
         ),
       ];
     case MSG(NFT_MSG_GETTABLE): {
-      const w = decodeMessage<Decoded>(tableSchema, m);
+      const w = decodeMessage(tableSchema, m);
       if (!dump) return [out(NFT_MSG_NEWTABLE, tableSchema, tableWire(s, findTable(s, family, w.name)))];
       return tables.map((t) => out(NFT_MSG_NEWTABLE, tableSchema, tableWire(s, t)));
     }
     case MSG(NFT_MSG_GETCHAIN): {
-      const w = decodeMessage<Decoded>(chainSchema, m);
+      const w = decodeMessage(chainSchema, m);
       if (!dump) {
         const t = findTable(s, family, w.table);
         return [out(NFT_MSG_NEWCHAIN, chainSchema, chainWire(s, t, findChain(t, w.name)))];
@@ -597,7 +597,7 @@ export function handleNftRead(s: NftState, m: RawMessage, port: number): Buffer[
       return tables.flatMap((t) => t.chains.map((c) => out(NFT_MSG_NEWCHAIN, chainSchema, chainWire(s, t, c))));
     }
     case MSG(NFT_MSG_GETRULE): {
-      const w = decodeMessage<Decoded>(ruleSchema, m);
+      const w = decodeMessage(ruleSchema, m);
       if (!dump) {
         const t = findTable(s, family, w.table);
         const c = findChain(t, w.chain);
@@ -616,7 +616,7 @@ export function handleNftRead(s: NftState, m: RawMessage, port: number): Buffer[
         );
     }
     case MSG(NFT_MSG_GETSET): {
-      const w = decodeMessage<Decoded>(setSchema, m);
+      const w = decodeMessage(setSchema, m);
       if (!dump) {
         const t = findTable(s, family, w.table);
         return [out(NFT_MSG_NEWSET, setSchema, setWire(s, t, findSet(t, w.name)))];
@@ -626,7 +626,7 @@ export function handleNftRead(s: NftState, m: RawMessage, port: number): Buffer[
         .flatMap((t) => t.sets.map((x) => out(NFT_MSG_NEWSET, setSchema, setWire(s, t, x))));
     }
     case MSG(NFT_MSG_GETSETELEM): {
-      const w = decodeMessage<Decoded>(setElementsSchema, m);
+      const w = decodeMessage(setElementsSchema, m);
       const t = findTable(s, family, w.table);
       const set = findSet(t, w.set);
       // As recorded: the elements, then a message with an empty list (the dump's second pass finding nothing more).
@@ -656,7 +656,7 @@ export function handleNftBatch(
   hook: WriteHook,
 ): { state: NftState; replies: Buffer[] } {
   const begin = messages[0]!;
-  const b = decodeMessage<Decoded>(batchSchema, begin);
+  const b = decodeMessage(batchSchema, begin);
   if (typeof b.genid === 'number' && b.genid !== s.generation >>> 0)
     return { state: s, replies: [ack(begin, port, ERESTART)] };
   const end = messages[messages.length - 1]!;

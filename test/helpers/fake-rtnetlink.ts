@@ -64,7 +64,7 @@ export function fakeKernel(links = FAKE_LINKS): FakeKernel {
       return [Buffer.concat([...links.map((l) => linkReply(l, request, NLM_F_MULTI)), doneReply(request)])];
     }
     if (request.type === RTM_GETLINK) {
-      const wanted = decodeMessage<LinkMessage>(linkSchema, request);
+      const wanted = decodeMessage(linkSchema, request);
       const link = links.find((l) => (wanted.ifindex ? l.ifindex === wanted.ifindex : l.ifname === wanted.ifname));
       return link
         ? [Buffer.concat([linkReply(link, request, 0), errorReply(request, bytes, 0)])]

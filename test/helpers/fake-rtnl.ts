@@ -46,7 +46,7 @@ import {
   RTM_NEWNEIGH,
 } from '../../src/rtnetlink/constants.js';
 import { addressSchema } from '../../src/rtnetlink/schema/address.js';
-import { decodeVethPeer, type LinkMessage, linkSchema } from '../../src/rtnetlink/schema/link.js';
+import { decodeVethPeer, linkSchema } from '../../src/rtnetlink/schema/link.js';
 import { neighbourSchema } from '../../src/rtnetlink/schema/neighbour.js';
 import {
   EADDRNOTAVAIL,
@@ -300,12 +300,12 @@ export function handleRtnl(state: RtnlState, m: RawMessage, port: number): Buffe
   switch (m.type) {
     case RTM_GETLINK:
       if (dump) return state.links.map((l) => linkReply(state, l, m, port, NLM_F_MULTI));
-      return [linkReply(state, findLink(state, decodeMessage<LinkMessage>(linkSchema, m)), m, port, 0)];
+      return [linkReply(state, findLink(state, decodeMessage(linkSchema, m)), m, port, 0)];
     case RTM_NEWLINK:
       newLink(state, m);
       return [];
     case RTM_DELLINK:
-      deleteLink(state, findLink(state, decodeMessage<LinkMessage>(linkSchema, m)));
+      deleteLink(state, findLink(state, decodeMessage(linkSchema, m)));
       return [];
     case RTM_GETADDR: {
       if (!dump) fail(EOPNOTSUPP, 'RTM_GETADDR answers dumps only');
@@ -325,7 +325,7 @@ export function handleRtnl(state: RtnlState, m: RawMessage, port: number): Buffe
       return neighbourDump(state, m, port);
     case RTM_NEWNEIGH:
     case RTM_DELNEIGH: {
-      const n = decodeMessage<Decoded>(neighbourSchema, m);
+      const n = decodeMessage(neighbourSchema, m);
       if (n.family === AF_BRIDGE) {
         if (m.type === RTM_NEWNEIGH) newFdb(state, n, m.flags);
         else deleteFdb(state, n);
@@ -478,7 +478,7 @@ function release(state: RtnlState, l: LinkState): void {
 }
 
 function newLink(state: RtnlState, m: RawMessage): void {
-  const req = decodeMessage<Decoded>(linkSchema, m);
+  const req = decodeMessage(linkSchema, m);
   const existing = req.ifindex
     ? linkByIndex(state, req.ifindex as number)
     : typeof req.ifname === 'string'
@@ -703,7 +703,7 @@ function matchingAddress(state: RtnlState, req: Decoded): AddressState | undefin
 }
 
 function newAddress(state: RtnlState, m: RawMessage): void {
-  const req = decodeMessage<Decoded>(addressSchema, m);
+  const req = decodeMessage(addressSchema, m);
   const link = linkByIndex(state, req.ifindex as number);
   if (!link) fail(ENODEV, `no device with index ${req.ifindex}`);
   if (req.family !== AF_INET && req.family !== AF_INET6) fail(EAFNOSUPPORT, `address family ${req.family}`);
@@ -743,7 +743,7 @@ function newAddress(state: RtnlState, m: RawMessage): void {
 }
 
 function deleteAddress(state: RtnlState, m: RawMessage): void {
-  const req = decodeMessage<Decoded>(addressSchema, m);
+  const req = decodeMessage(addressSchema, m);
   if (!linkByIndex(state, req.ifindex as number)) fail(ENODEV, `no device with index ${req.ifindex}`);
   const found =
     req.family === AF_INET6
@@ -884,7 +884,7 @@ function neighbourDump(state: RtnlState, m: RawMessage, port: number): Buffer[] 
   let portIndex = 0;
   let bridgeIndex = 0;
   if (family === AF_BRIDGE && length !== 12 && length !== 20) {
-    const req = decodeMessage<LinkMessage>(linkSchema, m);
+    const req = decodeMessage(linkSchema, m);
     portIndex = req.ifindex;
     bridgeIndex = req.master ?? 0;
   }

@@ -3,7 +3,7 @@
  * depend on the rtnetlink layer they sit under.
  */
 import { layout, pad, s32, u16, u32, u8 } from '../../src/netlink/layout.js';
-import { encodeMessage, type MessageSchema } from '../../src/netlink/message.js';
+import { encodeMessage, messageSchema, type RequestMessageOf } from '../../src/netlink/message.js';
 import { attr, attrSet } from '../../src/netlink/schema.js';
 
 export const RTM_NEWLINK = 16;
@@ -11,18 +11,7 @@ export const RTM_GETLINK = 18;
 export const RTM_NEWROUTE = 24;
 export const RTNLGRP_IPV4_ROUTE = 7;
 
-export interface MiniLink {
-  family?: number;
-  ifindex?: number;
-  flags?: number;
-  change?: number;
-  ifname?: string;
-  mtu?: number;
-  address?: string;
-  net_ns_fd?: number;
-}
-
-const ifinfomsg = layout<MiniLink>('ifinfomsg', [
+const ifinfomsg = layout('ifinfomsg', [
   u8('family'),
   pad('pad', 1),
   u16('link_type'),
@@ -30,17 +19,19 @@ const ifinfomsg = layout<MiniLink>('ifinfomsg', [
   u32('flags'),
   u32('change'),
 ]);
-export const miniLinkSchema: MessageSchema = {
-  name: 'link',
-  header: ifinfomsg,
-  attrs: attrSet('link', { address: attr.mac(1), ifname: attr.string(3), mtu: attr.u32(4), net_ns_fd: attr.u32(28) }, [
+export const miniLinkSchema = messageSchema(
+  'link',
+  ifinfomsg,
+  attrSet('link', { address: attr.mac(1), ifname: attr.string(3), mtu: attr.u32(4), net_ns_fd: attr.u32(28) }, [
     'family',
     'link_type',
     'ifindex',
     'flags',
     'change',
   ]),
-};
+);
+/** A link of the small schema, as a request gives it (a decoded one will do). */
+export type MiniLink = RequestMessageOf<typeof miniLinkSchema>;
 
 export function getLink(value: MiniLink): Buffer {
   return encodeMessage(RTM_GETLINK, 0, miniLinkSchema, value);

@@ -49,7 +49,7 @@ async function bridgePorts(rt: Rtnetlink): Promise<Link[]> {
   return rt.connection.dumpAll(
     () => encodeMessage(RTM_GETLINK, 0, linkSchema, { family: AF_BRIDGE }),
     { operation: 'list bridge ports' },
-    { decode: (m) => decodeMessage<Link>(linkSchema, m) },
+    { decode: (m) => decodeMessage(linkSchema, m) },
   );
 }
 

@@ -7,7 +7,7 @@ import { be16, layout } from '../../src/netlink/layout.js';
 import { attr, attrSet } from '../../src/netlink/schema.js';
 import { Writer } from '../../src/netlink/writer.js';
 
-const range = layout<{ low: number; high: number }>('port_range', [be16('low'), be16('high')]);
+const range = layout('port_range', [be16('low'), be16('high')]);
 const inner = attrSet('inner', { depth3: attr.u32(1), tag: attr.string(2) });
 const middle = attrSet('middle', { deeper: attr.nest(1, inner), flag: attr.flag(2) });
 const kinds = {
@@ -79,7 +79,49 @@ test('every kind round-trips', () => {
 
 test('big-endian kinds put the high byte first; host-order kinds do not', () => {
   const bytes = encode({ be16: 4789, u16: 4789 });
-  assert.equal([...bytes], [...nla(6, [0x12, 0xb5]), ...nla(2, [0xb5, 0x12])]);
+  assert.equal([...bytes], [...nla(2, [0xb5, 0x12]), ...nla(6, [0x12, 0xb5])]);
+});
+
+test('a request is written in the order its set declares, whatever the order of its keys', () => {
+  const inOrder = encode({
+    u8: 1,
+    u32: 3,
+    name: 'vx0',
+    on: true,
+    nested: { deeper: { depth3: 3, tag: 't' }, flag: true },
+  });
+  const scrambled = encode({
+    nested: { flag: true, deeper: { tag: 't', depth3: 3 } },
+    on: true,
+    name: 'vx0',
+    u32: 3,
+    u8: 1,
+  });
+  assert.equal([...scrambled], [...inOrder]);
+  assert.equal([...encode({ u32: 3, u8: 1 })], [...nla(1, [1]), ...nla(3, [3, 0, 0, 0])]);
+  // A repeated attribute keeps its values' order; a raw attribute keeps its position.
+  const raw = { type: 99, flags: 0, data: new Uint8Array([7, 7, 7, 7]), at: 1 };
+  assert.equal(
+    [...encode({ item: [2, 1], u8: 5, unknown: [raw] })],
+    [...nla(1, [5]), ...nla(99, [7, 7, 7, 7]), ...nla(19, [2, 0]), ...nla(19, [1, 0])],
+  );
+});
+
+test('a decoded object is written back in the order it came in, also after a change or a spread', () => {
+  const wire = Buffer.from([...nla(8, [0x76, 0x78, 0x30, 0]), ...nla(3, [3, 0, 0, 0]), ...nla(1, [1])]);
+  const decoded = decode(wire);
+  assert.equal(Object.keys(decoded), ['name', 'u32', 'u8']);
+  assert.equal([...encode(decoded)], [...wire]);
+  decoded.u32 = 4;
+  assert.equal(
+    [...encode({ ...decoded })],
+    [...nla(8, [0x76, 0x78, 0x30, 0]), ...nla(3, [4, 0, 0, 0]), ...nla(1, [1])],
+  );
+  // The same values built by hand go out in the set's order.
+  assert.equal(
+    [...encode({ name: 'vx0', u32: 4, u8: 1 })],
+    [...nla(1, [1]), ...nla(3, [4, 0, 0, 0]), ...nla(8, [0x76, 0x78, 0x30, 0])],
+  );
 });
 
 test('padding is zeroed and excluded from nla_len', () => {
@@ -89,7 +131,7 @@ test('padding is zeroed and excluded from nla_len', () => {
 
 test('zero-length attributes: a flag, an empty string, empty bytes', () => {
   const bytes = encode({ on: true, name: '', blob: new Uint8Array(0) });
-  assert.equal([...bytes], [4, 0, 10, 0, 5, 0, 8, 0, 0, 0, 0, 0, 4, 0, 9, 0]);
+  assert.equal([...bytes], [5, 0, 8, 0, 0, 0, 0, 0, 4, 0, 9, 0, 4, 0, 10, 0]);
   const back = decode(bytes);
   assert.is(back.on, true);
   assert.is(back.name, '');

@@ -10,7 +10,7 @@ import { NLM_F_ACK, NLM_F_ECHO, NLM_F_REQUEST, NLMSG_NOOP } from '../../src/netl
 import { ClosedError, NetlinkError, TimeoutError } from '../../src/netlink/errors.js';
 import { decodeMessage, encodeMessage, encodeRaw } from '../../src/netlink/message.js';
 import { errorReply, FakeKernel, header } from '../helpers/fake-kernel.js';
-import { type MiniLink, miniLinkSchema, RTM_NEWLINK } from '../helpers/link-schema.js';
+import { miniLinkSchema, RTM_NEWLINK } from '../helpers/link-schema.js';
 
 const BEGIN = 0x10;
 const END = 0x11;
@@ -29,8 +29,7 @@ const isBegin = (req: { type: number; start: number; end: number }): boolean =>
   req.type === BEGIN && req.end - req.start === 4;
 
 const nameOf = (bytes: Buffer, start: number, end: number): string | undefined =>
-  decodeMessage<MiniLink>(miniLinkSchema, { type: RTM_NEWLINK, flags: 0, seq: 0, pid: 0, buffer: bytes, start, end })
-    .ifname;
+  decodeMessage(miniLinkSchema, { type: RTM_NEWLINK, flags: 0, seq: 0, pid: 0, buffer: bytes, start, end }).ifname;
 
 test('one sendmsg for the group, then a barrier in its own; consecutive seqs; flags kept', async () => {
   const kernel = new FakeKernel((req, bytes) => (req.flags & NLM_F_ACK ? [errorReply(req, bytes, 0)] : undefined));

@@ -31,7 +31,7 @@ for (const name of ['nftables/tables', 'nftables/chains', 'nftables/sets', 'nfta
     const recorded = fixture.entries.filter((e) => e.kind === 'recv').map((e) => e.datagram);
     // Start at the recorded generation, so requests that carry it (NFNL_BATCH_GENID) mean the same.
     const first = recorded.flatMap((d) => parseMessages(d)).find((m) => m.type === nftType(NFT_MSG_NEWGEN));
-    const generation = first ? decodeMessage<{ id: number }>(generationSchema, first).id : undefined;
+    const generation = first ? decodeMessage(generationSchema, first).id : undefined;
     const host = new FakeHost({ links: [], ...(generation !== undefined ? { generation } : {}) });
     const socket = new FakeSocket(host, fixture.protocol, fixture.port);
     const answered = fixture.entries.filter((e) => e.kind === 'send').flatMap((e) => host.receive(socket, e.datagram));

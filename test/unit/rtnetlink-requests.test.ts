@@ -48,17 +48,17 @@ import {
   RTM_NEWROUTE,
 } from '../../src/rtnetlink/constants.js';
 import { decodeNexthops } from '../../src/rtnetlink/nexthops.js';
-import { type AddressMessage, addressSchema } from '../../src/rtnetlink/schema/address.js';
-import { decodeVethPeer, type LinkMessage, linkSchema } from '../../src/rtnetlink/schema/link.js';
-import { type NeighbourMessage, neighbourSchema } from '../../src/rtnetlink/schema/neighbour.js';
-import { type RouteMessage, routeSchema } from '../../src/rtnetlink/schema/route.js';
+import { addressSchema } from '../../src/rtnetlink/schema/address.js';
+import { decodeVethPeer, linkSchema } from '../../src/rtnetlink/schema/link.js';
+import { neighbourSchema } from '../../src/rtnetlink/schema/neighbour.js';
+import { routeSchema } from '../../src/rtnetlink/schema/route.js';
 import { bytesOf, fakeRtnetlink } from '../helpers/fake-rtnetlink.js';
 
 const WRITE = NLM_F_REQUEST | NLM_F_ACK;
-const link = (m: RawMessage) => decodeMessage<LinkMessage>(linkSchema, m);
-const address = (m: RawMessage) => decodeMessage<AddressMessage>(addressSchema, m);
-const route = (m: RawMessage) => decodeMessage<RouteMessage>(routeSchema, m);
-const neighbour = (m: RawMessage) => decodeMessage<NeighbourMessage>(neighbourSchema, m);
+const link = (m: RawMessage) => decodeMessage(linkSchema, m);
+const address = (m: RawMessage) => decodeMessage(addressSchema, m);
+const route = (m: RawMessage) => decodeMessage(routeSchema, m);
+const neighbour = (m: RawMessage) => decodeMessage(neighbourSchema, m);
 
 /** The one message of `type` that was sent (fails if there is not exactly one). */
 function only(messages: RawMessage[], type: number): RawMessage {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NLA_F_NESTED } from '../../src/netlink/constants.js';
-import { decodeMessage, encodeMessage, parseMessages } from '../../src/netlink/message.js';
+import { decodeMessage, encodeMessage, type MessageSchema, parseMessages } from '../../src/netlink/message.js';
 import { type AttrSet, resolveSet } from '../../src/netlink/schema.js';
 import * as rtConstants from '../../src/rtnetlink/constants.js';
 import {
@@ -99,10 +99,10 @@ test('every exported constant equals the uapi value of the same name', () => {
 // ---------------------------------------------------------------- round trips
 
 /** Encodes a message and decodes it back, as the kernel's reply would be. */
-function roundTrip<T>(type: number, schema: typeof linkSchema, value: object): { bytes: Buffer; decoded: T } {
+function roundTrip<T>(type: number, schema: MessageSchema, value: object): { bytes: Buffer; decoded: T } {
   const bytes = encodeMessage(type, 0, schema, value);
   const [message] = parseMessages(bytes);
-  return { bytes, decoded: decodeMessage<T>(schema, message!) };
+  return { bytes, decoded: decodeMessage(schema, message!) as T };
 }
 
 /** nlattr bytes by hand, host order (little-endian, like the machines this runs on). */
@@ -187,7 +187,7 @@ test('vxlan TTL inherit: the dump shape (u8) round-trips, true goes out as the f
     ifname: 'vx0',
     linkinfo: { info_kind: 'vxlan', info_data: { ttl_inherit: true, id: 42 } },
   });
-  assert.ok(includes(request, [...nla(28, []), ...nla(1, [42, 0, 0, 0])]));
+  assert.ok(includes(request, [...nla(1, [42, 0, 0, 0]), ...nla(28, [])]));
 });
 
 test('bridge: u64 timers, the big-endian VLAN protocol, structs and the querier nest', () => {
@@ -360,8 +360,8 @@ test('linkinfo is a flagged nest, and data of an unknown kind stays raw', () => 
       unknown: [{ type: 2, flags: NLA_F_NESTED, data: new Uint8Array(nla(1, [7, 0])), at: 1 }],
     },
   });
-  const decoded = decodeMessage<any>(linkSchema, parseMessages(raw)[0]!);
-  assert.is(decoded.linkinfo.unknown.length, 1);
+  const decoded = decodeMessage(linkSchema, parseMessages(raw)[0]!);
+  assert.is(decoded.linkinfo?.unknown?.length, 1);
   assert.equal(encodeMessage(RTM_NEWLINK, 0, linkSchema, decoded), raw);
 });
 

@@ -1,8 +1,7 @@
 /** bitwise: dreg = (sreg & mask) ^ xor, or a shift. nft uses it for prefixes that do not end on a byte and for flag tests (ct state). */
-import type { Decoded } from '../../netlink/codec.js';
 import { checkInt } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
-import { attr } from '../../netlink/schema.js';
+import { attr, type RequestOf } from '../../netlink/schema.js';
 import { uapiSet } from '../../netlink/uapi.js';
 import { enumeration, type ExpressionCodec, hasOnly, isU32, register } from './codec.js';
 import { dataAttrs, formatWords, valueFromWire, valueToWire } from './data.js';
@@ -36,12 +35,16 @@ export const bitwiseAttrs = uapiSet('bitwise', {
   data: ['NFTA_BITWISE_DATA', attr.nest(7, dataAttrs)],
 });
 
-export const bitwise: ExpressionCodec<BitwiseExpression> = {
+export const bitwise: ExpressionCodec<BitwiseExpression, typeof bitwiseAttrs> = {
   name: 'bitwise',
   attrs: bitwiseAttrs,
   toWire(e, field) {
     const len = checkInt(e.len, 1, 64, `${field}.len`);
-    const out: Decoded = { sreg: register(e.sreg, `${field}.sreg`), dreg: register(e.dreg, `${field}.dreg`), len };
+    const out: RequestOf<typeof bitwiseAttrs> = {
+      sreg: register(e.sreg, `${field}.sreg`),
+      dreg: register(e.dreg, `${field}.dreg`),
+      len,
+    };
     for (const key of ['mask', 'xor'] as const) {
       const value = e[key];
       if (value === undefined) continue;

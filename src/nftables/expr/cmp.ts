@@ -1,5 +1,4 @@
 /** cmp: compares a register with a value; false ends the rule. */
-import type { Decoded } from '../../netlink/codec.js';
 import { attr } from '../../netlink/schema.js';
 import { uapiSet } from '../../netlink/uapi.js';
 import { enumeration, type ExpressionCodec, hasOnly, isU32, register } from './codec.js';
@@ -23,10 +22,10 @@ export const cmpAttrs = uapiSet('cmp', {
   data: ['NFTA_CMP_DATA', attr.nest(3, dataAttrs)],
 });
 
-export const cmp: ExpressionCodec<CmpExpression> = {
+export const cmp: ExpressionCodec<CmpExpression, typeof cmpAttrs> = {
   name: 'cmp',
   attrs: cmpAttrs,
-  toWire(e, field): Decoded {
+  toWire(e, field) {
     return {
       sreg: register(e.sreg, `${field}.sreg`),
       op: ops.toNumber(e.op, `${field}.op`),

@@ -6,17 +6,17 @@
 import type { Decoded } from '../../netlink/codec.js';
 import { checkInt } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
-import type { AttrSet } from '../../netlink/schema.js';
+import type { AnySet, DecodedOf, RequestOf } from '../../netlink/schema.js';
 import { NFT_REG32_15 } from '../constants.js';
 
-export interface ExpressionCodec<E extends { type: string }> {
+export interface ExpressionCodec<E extends { type: string }, S extends AnySet = AnySet> {
   /** NFTA_EXPR_NAME. */
   readonly name: E['type'];
-  readonly attrs: AttrSet;
-  /** The typed expression as NFTA_EXPR_DATA contents, in the order nft writes them. Validates. */
-  toWire(expression: E, field: string): Decoded;
+  readonly attrs: S;
+  /** The typed expression as NFTA_EXPR_DATA contents. Validates. */
+  toWire(expression: E, field: string): RequestOf<S>;
   /** The typed form, or undefined when the data holds something the typed form cannot say. */
-  fromWire(data: Decoded): E | undefined;
+  fromWire(data: DecodedOf<S>): E | undefined;
   /** As `nft --debug=netlink` prints it, without the brackets. */
   format(expression: E): string;
 }

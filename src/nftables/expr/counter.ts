@@ -1,6 +1,5 @@
 /** counter: packets and bytes that reached it. nft creates it empty (zeroes); listings carry the counts. */
-import type { Decoded } from '../../netlink/codec.js';
-import { attr } from '../../netlink/schema.js';
+import { attr, type RequestOf } from '../../netlink/schema.js';
 import { uapiSet } from '../../netlink/uapi.js';
 import { type ExpressionCodec, hasOnly } from './codec.js';
 
@@ -17,11 +16,11 @@ export const counterAttrs = uapiSet('counter', {
   pad: ['NFTA_COUNTER_PAD', attr.binary(3)],
 });
 
-export const counter: ExpressionCodec<CounterExpression> = {
+export const counter: ExpressionCodec<CounterExpression, typeof counterAttrs> = {
   name: 'counter',
   attrs: counterAttrs,
   toWire(e) {
-    const out: Decoded = {};
+    const out: RequestOf<typeof counterAttrs> = {};
     if (e.bytes !== undefined) out.bytes = e.bytes;
     if (e.packets !== undefined) out.packets = e.packets;
     return out;

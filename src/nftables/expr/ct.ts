@@ -1,7 +1,6 @@
 /** ct: loads conntrack data (state, mark, ...) into a register, or sets it from one. */
-import type { Decoded } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
-import { attr } from '../../netlink/schema.js';
+import { attr, type RequestOf } from '../../netlink/schema.js';
 import { uapiSet } from '../../netlink/uapi.js';
 import { enumeration, type ExpressionCodec, hasOnly, isU32, register } from './codec.js';
 
@@ -44,22 +43,23 @@ export interface CtExpression {
   direction?: 'original' | 'reply';
 }
 
+/** In the order our requests were recorded in (nft's, for expressions): requests follow declaration order. */
 export const ctAttrs = uapiSet('ct', {
-  dreg: ['NFTA_CT_DREG', attr.be32(1)],
   key: ['NFTA_CT_KEY', attr.be32(2)],
+  dreg: ['NFTA_CT_DREG', attr.be32(1)],
   direction: ['NFTA_CT_DIRECTION', attr.u8(3)],
   sreg: ['NFTA_CT_SREG', attr.be32(4)],
 });
 
 const DIRECTIONS = ['original', 'reply'] as const;
 
-export const ct: ExpressionCodec<CtExpression> = {
+export const ct: ExpressionCodec<CtExpression, typeof ctAttrs> = {
   name: 'ct',
   attrs: ctAttrs,
   toWire(e, field) {
     if ((e.dreg === undefined) === (e.sreg === undefined))
       throw new ValidationError(field, 'a ct expression has either dreg (load) or sreg (set)');
-    const out: Decoded = { key: keys.toNumber(e.key, `${field}.key`) };
+    const out: RequestOf<typeof ctAttrs> = { key: keys.toNumber(e.key, `${field}.key`) };
     if (e.dreg !== undefined) out.dreg = register(e.dreg, `${field}.dreg`);
     if (e.direction !== undefined) {
       const direction = DIRECTIONS.indexOf(e.direction);

@@ -5,7 +5,7 @@
  */
 import type { Decoded } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
-import { attr } from '../../netlink/schema.js';
+import { attr, type DecodedOf, type RequestOf } from '../../netlink/schema.js';
 import {
   NF_ACCEPT,
   NF_DROP,
@@ -70,7 +70,7 @@ export interface Verdict {
   chainId?: number;
 }
 
-export function verdictToWire(v: Verdict, field: string): Decoded {
+export function verdictToWire(v: Verdict, field: string): RequestOf<typeof verdictAttrs> {
   let code: number;
   if (typeof v.verdict === 'number') code = v.verdict;
   else if (Object.hasOwn(VERDICT_CODES, v.verdict)) code = VERDICT_CODES[v.verdict];
@@ -80,13 +80,13 @@ export function verdictToWire(v: Verdict, field: string): Decoded {
     throw new ValidationError(field, `${v.verdict} needs a target chain`);
   if (!jumps && (v.chain !== undefined || v.chainId !== undefined))
     throw new ValidationError(field, `only jump and goto take a chain`, v.verdict);
-  const out: Decoded = { code: code >>> 0 };
+  const out: RequestOf<typeof verdictAttrs> = { code: code >>> 0 };
   if (v.chain !== undefined) out.chain = v.chain;
   if (v.chainId !== undefined) out.chain_id = v.chainId;
   return out;
 }
 
-export function verdictFromWire(w: Decoded): Verdict | undefined {
+export function verdictFromWire(w: DecodedOf<typeof verdictAttrs>): Verdict | undefined {
   if (typeof w.code !== 'number') return undefined;
   const code = w.code | 0;
   const out: Verdict = { verdict: VERDICT_NAMES.get(code) ?? code };
@@ -96,7 +96,7 @@ export function verdictFromWire(w: Decoded): Verdict | undefined {
 }
 
 /** A register value as nft_data. */
-export function valueToWire(bytes: Uint8Array, field: string): Decoded {
+export function valueToWire(bytes: Uint8Array, field: string): RequestOf<typeof dataAttrs> {
   if (!(bytes instanceof Uint8Array)) throw new ValidationError(field, 'expected bytes (Uint8Array)', bytes);
   if (bytes.length === 0 || bytes.length > NFT_DATA_VALUE_MAXLEN) {
     throw new ValidationError(field, `a value has 1 to ${NFT_DATA_VALUE_MAXLEN} bytes`, bytes.length);

@@ -26,7 +26,7 @@ export const immediateAttrs = uapiSet('immediate', {
   data: ['NFTA_IMMEDIATE_DATA', attr.nest(2, dataAttrs)],
 });
 
-export const immediate: ExpressionCodec<ImmediateExpression> = {
+export const immediate: ExpressionCodec<ImmediateExpression, typeof immediateAttrs> = {
   name: 'immediate',
   attrs: immediateAttrs,
   toWire(e, field) {

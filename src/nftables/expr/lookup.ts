@@ -1,7 +1,6 @@
 /** lookup: is the register's value in a set? (Or, with dreg, what does the map say for it.) */
-import type { Decoded } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
-import { attr } from '../../netlink/schema.js';
+import { attr, type RequestOf } from '../../netlink/schema.js';
 import { NFT_LOOKUP_F_INV } from '../constants.js';
 import { uapiSet } from '../../netlink/uapi.js';
 import { type ExpressionCodec, hasOnly, isU32, register } from './codec.js';
@@ -21,20 +20,21 @@ export interface LookupExpression {
   invert?: boolean;
 }
 
+/** In the order our requests were recorded in (nft's, for expressions): requests follow declaration order. */
 export const lookupAttrs = uapiSet('lookup', {
-  set: ['NFTA_LOOKUP_SET', attr.string(1)],
   sreg: ['NFTA_LOOKUP_SREG', attr.be32(2)],
-  dreg: ['NFTA_LOOKUP_DREG', attr.be32(3)],
+  set: ['NFTA_LOOKUP_SET', attr.string(1)],
   set_id: ['NFTA_LOOKUP_SET_ID', attr.be32(4)],
+  dreg: ['NFTA_LOOKUP_DREG', attr.be32(3)],
   flags: ['NFTA_LOOKUP_FLAGS', attr.be32(5)],
 });
 
-export const lookup: ExpressionCodec<LookupExpression> = {
+export const lookup: ExpressionCodec<LookupExpression, typeof lookupAttrs> = {
   name: 'lookup',
   attrs: lookupAttrs,
   toWire(e, field) {
     if (typeof e.set !== 'string' || e.set.length === 0) throw new ValidationError(`${field}.set`, 'a set name', e.set);
-    const out: Decoded = { sreg: register(e.sreg, `${field}.sreg`), set: e.set };
+    const out: RequestOf<typeof lookupAttrs> = { sreg: register(e.sreg, `${field}.sreg`), set: e.set };
     if (e.setId !== undefined) out.set_id = e.setId;
     if (e.dreg !== undefined) out.dreg = register(e.dreg, `${field}.dreg`);
     if (e.invert !== undefined) out.flags = e.invert ? NFT_LOOKUP_F_INV : 0;

@@ -3,9 +3,8 @@
  * flags (random, fully-random, persistent) and a port range taken from two
  * registers (loaded by immediate expressions before it).
  */
-import type { Decoded } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
-import { attr } from '../../netlink/schema.js';
+import { attr, type RequestOf } from '../../netlink/schema.js';
 import {
   NF_NAT_RANGE_PERSISTENT,
   NF_NAT_RANGE_PROTO_RANDOM,
@@ -37,7 +36,7 @@ export const masqAttrs = uapiSet('masq', {
   reg_proto_max: ['NFTA_MASQ_REG_PROTO_MAX', attr.be32(3)],
 });
 
-export const masq: ExpressionCodec<MasqExpression> = {
+export const masq: ExpressionCodec<MasqExpression, typeof masqAttrs> = {
   name: 'masq',
   attrs: masqAttrs,
   toWire(e, field) {
@@ -50,7 +49,7 @@ export const masq: ExpressionCodec<MasqExpression> = {
     if ((e.regProtoMin === undefined) !== (e.regProtoMax === undefined))
       throw new ValidationError(field, 'a port range needs both regProtoMin and regProtoMax');
     if (e.regProtoMin !== undefined) flags |= NF_NAT_RANGE_PROTO_SPECIFIED;
-    const out: Decoded = {};
+    const out: RequestOf<typeof masqAttrs> = {};
     if (flags) out.flags = flags;
     if (e.regProtoMin !== undefined) {
       out.reg_proto_min = register(e.regProtoMin, `${field}.regProtoMin`);

@@ -1,7 +1,6 @@
 /** meta: loads packet metadata (interface names, l4 protocol, mark, ...) into a register, or sets it from one. */
-import type { Decoded } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
-import { attr } from '../../netlink/schema.js';
+import { attr, type RequestOf } from '../../netlink/schema.js';
 import { uapiSet } from '../../netlink/uapi.js';
 import { enumeration, type ExpressionCodec, hasOnly, isU32, register } from './codec.js';
 
@@ -54,19 +53,20 @@ export interface MetaExpression {
   sreg?: number;
 }
 
+/** In the order our requests were recorded in (nft's, for expressions): requests follow declaration order. */
 export const metaAttrs = uapiSet('meta', {
-  dreg: ['NFTA_META_DREG', attr.be32(1)],
   key: ['NFTA_META_KEY', attr.be32(2)],
+  dreg: ['NFTA_META_DREG', attr.be32(1)],
   sreg: ['NFTA_META_SREG', attr.be32(3)],
 });
 
-export const meta: ExpressionCodec<MetaExpression> = {
+export const meta: ExpressionCodec<MetaExpression, typeof metaAttrs> = {
   name: 'meta',
   attrs: metaAttrs,
   toWire(e, field) {
     if ((e.dreg === undefined) === (e.sreg === undefined))
       throw new ValidationError(field, 'a meta expression has either dreg (load) or sreg (set)');
-    const out: Decoded = { key: keys.toNumber(e.key, `${field}.key`) };
+    const out: RequestOf<typeof metaAttrs> = { key: keys.toNumber(e.key, `${field}.key`) };
     if (e.dreg !== undefined) out.dreg = register(e.dreg, `${field}.dreg`);
     if (e.sreg !== undefined) out.sreg = register(e.sreg, `${field}.sreg`);
     return out;

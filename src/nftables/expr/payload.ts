@@ -1,8 +1,7 @@
 /** payload: loads bytes of a packet header into a register (or writes them back, with checksum fixes). */
-import type { Decoded } from '../../netlink/codec.js';
 import { checkInt } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
-import { attr } from '../../netlink/schema.js';
+import { attr, type RequestOf } from '../../netlink/schema.js';
 import { uapiSet } from '../../netlink/uapi.js';
 import { enumeration, type ExpressionCodec, hasOnly, isU32, register } from './codec.js';
 
@@ -24,30 +23,31 @@ export interface PayloadExpression {
   csumFlags?: number;
 }
 
+/** In the order our requests were recorded in (nft's, for expressions): requests follow declaration order. */
 export const payloadAttrs = uapiSet('payload', {
+  sreg: ['NFTA_PAYLOAD_SREG', attr.be32(5)],
   dreg: ['NFTA_PAYLOAD_DREG', attr.be32(1)],
   base: ['NFTA_PAYLOAD_BASE', attr.be32(2)],
   offset: ['NFTA_PAYLOAD_OFFSET', attr.be32(3)],
   len: ['NFTA_PAYLOAD_LEN', attr.be32(4)],
-  sreg: ['NFTA_PAYLOAD_SREG', attr.be32(5)],
   csum_type: ['NFTA_PAYLOAD_CSUM_TYPE', attr.be32(6)],
   csum_offset: ['NFTA_PAYLOAD_CSUM_OFFSET', attr.be32(7)],
   csum_flags: ['NFTA_PAYLOAD_CSUM_FLAGS', attr.be32(8)],
 });
 
-const OPTIONAL: [keyof PayloadExpression, string][] = [
+const OPTIONAL: [keyof PayloadExpression, 'csum_type' | 'csum_offset' | 'csum_flags'][] = [
   ['csumType', 'csum_type'],
   ['csumOffset', 'csum_offset'],
   ['csumFlags', 'csum_flags'],
 ];
 
-export const payload: ExpressionCodec<PayloadExpression> = {
+export const payload: ExpressionCodec<PayloadExpression, typeof payloadAttrs> = {
   name: 'payload',
   attrs: payloadAttrs,
   toWire(e, field) {
     if ((e.dreg === undefined) === (e.sreg === undefined))
       throw new ValidationError(field, 'a payload expression has either dreg (load) or sreg (write)');
-    const out: Decoded = {};
+    const out: RequestOf<typeof payloadAttrs> = {};
     if (e.sreg !== undefined) out.sreg = register(e.sreg, `${field}.sreg`);
     if (e.dreg !== undefined) out.dreg = register(e.dreg, `${field}.dreg`);
     out.base = bases.toNumber(e.base, `${field}.base`);

@@ -5,49 +5,37 @@
  * `ip` kind. On a broadcast link they are equal; on a point-to-point link
  * IFA_LOCAL is ours and IFA_ADDRESS the peer (ip prints "local" and "address").
  */
-import type { RawAttr } from '../../netlink/codec.js';
-import { layout, u32, u8 } from '../../netlink/layout.js';
-import type { MessageSchema } from '../../netlink/message.js';
+import { layout, u32, u8, type StructType } from '../../netlink/layout.js';
+import { type MessageOf, messageSchema, type RequestMessageOf } from '../../netlink/message.js';
 import { attr } from '../../netlink/schema.js';
 import { fieldsOf, uapiSet } from '../../netlink/uapi.js';
 
-/** struct ifaddrmsg. */
-export interface IfAddrMsg {
-  family: number;
-  prefixlen: number;
-  /**
-   * The legacy u8 flags (IFA_F_* below 0x100). Named after the C field
-   * because the IFA_FLAGS attribute (u32, which wins when present) is `flags`.
-   */
-  ifa_flags: number;
-  /** RT_SCOPE_*. */
-  scope: number;
-  ifindex: number;
-}
-export const ifaddrmsg = layout<IfAddrMsg>('ifaddrmsg', [
+export const ifaddrmsg = layout('ifaddrmsg', [
   u8('family'),
   u8('prefixlen'),
   u8('ifa_flags'),
   u8('scope'),
   u32('ifindex'),
 ]);
-
 /**
- * struct ifa_cacheinfo, with ip's names for the lifetimes (seconds;
- * 0xffffffff is forever). The timestamps are centiseconds since boot.
+ * struct ifaddrmsg.
+ * - `ifa_flags`: The legacy u8 flags (IFA_F_* below 0x100). Named after the C field because the IFA_FLAGS
+ *   attribute (u32, which wins when present) is `flags`.
+ * - `scope`: RT_SCOPE_*.
  */
-export interface AddressCacheinfo {
-  preferred_life_time: number;
-  valid_life_time: number;
-  cstamp: number;
-  tstamp: number;
-}
-export const ifaCacheinfo = layout<AddressCacheinfo>('ifa_cacheinfo', [
+export type IfAddrMsg = StructType<typeof ifaddrmsg>;
+
+export const ifaCacheinfo = layout('ifa_cacheinfo', [
   u32('preferred_life_time'),
   u32('valid_life_time'),
   u32('cstamp'),
   u32('tstamp'),
 ]);
+/**
+ * struct ifa_cacheinfo, with ip's names for the lifetimes (seconds;
+ * 0xffffffff is forever). The timestamps are centiseconds since boot.
+ */
+export type AddressCacheinfo = StructType<typeof ifaCacheinfo>;
 
 export const addressAttrs = uapiSet(
   'address',
@@ -73,20 +61,9 @@ export const addressAttrs = uapiSet(
   fieldsOf(ifaddrmsg),
 );
 
-export const addressSchema: MessageSchema = { name: 'address', header: ifaddrmsg, attrs: addressAttrs };
+export const addressSchema = messageSchema('address', ifaddrmsg, addressAttrs);
 
 /** A decoded address message: ifaddrmsg's fields and the attributes, flat. */
-export interface AddressMessage extends IfAddrMsg {
-  address?: string;
-  local?: string;
-  label?: string;
-  broadcast?: string;
-  anycast?: string;
-  cacheinfo?: AddressCacheinfo;
-  multicast?: string;
-  flags?: number;
-  metric?: number;
-  target_netnsid?: number;
-  protocol?: number;
-  unknown?: RawAttr[];
-}
+export type AddressMessage = MessageOf<typeof addressSchema>;
+/** An address request: any of ifaddrmsg's fields and the IFA_* attributes. */
+export type AddressRequest = RequestMessageOf<typeof addressSchema>;

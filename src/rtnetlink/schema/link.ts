@@ -18,40 +18,27 @@
  * IFLA_PRIORITY (never used by the kernel), IFLA_PAD, and anything newer
  * than the installed uapi headers.
  */
-import type { RawAttr } from '../../netlink/codec.js';
-import { layout, pad, s32, u16, u32, u64, u8 } from '../../netlink/layout.js';
-import { decodePayload, encodePayloadInto, type MessageSchema } from '../../netlink/message.js';
-import { attr } from '../../netlink/schema.js';
+import { layout, pad, s32, u16, u32, u64, u8, type StructType } from '../../netlink/layout.js';
+import {
+  decodePayload,
+  encodePayloadInto,
+  type MessageOf,
+  messageSchema,
+  type RequestMessageOf,
+} from '../../netlink/message.js';
+import { attr, type DecodedOf, type RequestOf } from '../../netlink/schema.js';
 import { Writer } from '../../netlink/writer.js';
 import { AF_BRIDGE, AF_INET6, AF_UNSPEC } from '../constants.js';
-import {
-  type BridgeAfSpec,
-  bridgeAfSpecAttrs,
-  type BridgeInfoData,
-  bridgeAttrs,
-  type BridgePortData,
-  bridgePortAttrs,
-} from './kinds/bridge.js';
-import { type IpvlanInfoData, ipvlanAttrs } from './kinds/ipvlan.js';
-import { type MacvlanInfoData, macvlanAttrs } from './kinds/macvlan.js';
-import { type VethInfoData, vethAttrs } from './kinds/veth.js';
-import { type VxlanInfoData, vxlanAttrs } from './kinds/vxlan.js';
+import { bridgeAfSpecAttrs, bridgeAttrs, bridgePortAttrs } from './kinds/bridge.js';
+import { ipvlanAttrs } from './kinds/ipvlan.js';
+import { macvlanAttrs } from './kinds/macvlan.js';
+import { vethAttrs } from './kinds/veth.js';
+import { vxlanAttrs } from './kinds/vxlan.js';
 import { fieldsOf, uapiSet } from '../../netlink/uapi.js';
 
 // ------------------------------------------------------------ structs
 
-/** struct ifinfomsg. */
-export interface IfInfoMsg {
-  family: number;
-  /** ifi_type, ARPHRD_* (1 ether, 772 loopback); ip prints it by name as link_type. */
-  link_type: number;
-  ifindex: number;
-  /** IFF_* flags. */
-  flags: number;
-  /** Which IFF_* bits a request changes (0 = none; 0xffffffff = all). */
-  change: number;
-}
-export const ifinfomsg = layout<IfInfoMsg>('ifinfomsg', [
+export const ifinfomsg = layout('ifinfomsg', [
   u8('family'),
   pad('pad', 1),
   u16('link_type'),
@@ -59,35 +46,13 @@ export const ifinfomsg = layout<IfInfoMsg>('ifinfomsg', [
   u32('flags'),
   u32('change'),
 ]);
-
-/** struct rtnl_link_stats64 (all u64, so bigint). */
-export interface LinkStats64 {
-  rx_packets: bigint;
-  tx_packets: bigint;
-  rx_bytes: bigint;
-  tx_bytes: bigint;
-  rx_errors: bigint;
-  tx_errors: bigint;
-  rx_dropped: bigint;
-  tx_dropped: bigint;
-  multicast: bigint;
-  collisions: bigint;
-  rx_length_errors: bigint;
-  rx_over_errors: bigint;
-  rx_crc_errors: bigint;
-  rx_frame_errors: bigint;
-  rx_fifo_errors: bigint;
-  rx_missed_errors: bigint;
-  tx_aborted_errors: bigint;
-  tx_carrier_errors: bigint;
-  tx_fifo_errors: bigint;
-  tx_heartbeat_errors: bigint;
-  tx_window_errors: bigint;
-  rx_compressed: bigint;
-  tx_compressed: bigint;
-  rx_nohandler: bigint;
-  rx_otherhost_dropped: bigint;
-}
+/**
+ * struct ifinfomsg.
+ * - `link_type`: ifi_type, ARPHRD_* (1 ether, 772 loopback); ip prints it by name as link_type.
+ * - `flags`: IFF_* flags.
+ * - `change`: Which IFF_* bits a request changes (0 = none; 0xffffffff = all).
+ */
+export type IfInfoMsg = StructType<typeof ifinfomsg>;
 
 /** The counters of rtnl_link_stats, in struct order; rtnl_link_stats64 adds rx_otherhost_dropped. */
 const STATS_FIELDS = [
@@ -121,26 +86,16 @@ const STATS_FIELDS = [
  * 200 bytes with the 6.1 headers. A newer kernel that grows the struct is
  * fine: the extra bytes are kept (STRUCT_TAIL) and written back.
  */
-export const rtnlLinkStats64 = layout<LinkStats64>(
-  'rtnl_link_stats64',
-  [...STATS_FIELDS, 'rx_otherhost_dropped'].map(u64),
-);
+export const rtnlLinkStats64 = layout('rtnl_link_stats64', [...STATS_FIELDS, 'rx_otherhost_dropped' as const].map(u64));
+/** struct rtnl_link_stats64 (all u64, so bigint). */
+export type LinkStats64 = StructType<typeof rtnlLinkStats64>;
 
 /** struct rtnl_link_stats: the legacy 32-bit counters (they wrap). */
-export type LinkStats = { [K in (typeof STATS_FIELDS)[number]]: number };
-export const rtnlLinkStats = layout<LinkStats>('rtnl_link_stats', STATS_FIELDS.map(u32));
+export const rtnlLinkStats = layout('rtnl_link_stats', STATS_FIELDS.map(u32));
+export type LinkStats = StructType<typeof rtnlLinkStats>;
 
-/** struct rtnl_link_ifmap (struct ifmap): hardware resources of old ISA-style cards. */
-export interface LinkIfmap {
-  mem_start: bigint;
-  mem_end: bigint;
-  base_addr: bigint;
-  irq: number;
-  dma: number;
-  port: number;
-}
 // 28 bytes of fields, padded to 32 by the u64 alignment; the kernel sends all 32.
-export const rtnlLinkIfmap = layout<LinkIfmap>('rtnl_link_ifmap', [
+export const rtnlLinkIfmap = layout('rtnl_link_ifmap', [
   u64('mem_start'),
   u64('mem_end'),
   u64('base_addr'),
@@ -149,21 +104,20 @@ export const rtnlLinkIfmap = layout<LinkIfmap>('rtnl_link_ifmap', [
   u8('port'),
   pad('pad', 4),
 ]);
+/** struct rtnl_link_ifmap (struct ifmap): hardware resources of old ISA-style cards. */
+export type LinkIfmap = StructType<typeof rtnlLinkIfmap>;
 
-/** struct ifla_cacheinfo (IFLA_INET6_CACHEINFO). */
-export interface Inet6Cacheinfo {
-  max_reasm_len: number;
-  /** ipv6InterfaceTable updated timestamp, centiseconds. */
-  tstamp: number;
-  reachable_time: number;
-  retrans_time: number;
-}
-export const iflaCacheinfo = layout<Inet6Cacheinfo>('ifla_cacheinfo', [
+export const iflaCacheinfo = layout('ifla_cacheinfo', [
   u32('max_reasm_len'),
   u32('tstamp'),
   u32('reachable_time'),
   u32('retrans_time'),
 ]);
+/**
+ * struct ifla_cacheinfo (IFLA_INET6_CACHEINFO).
+ * - `tstamp`: ipv6InterfaceTable updated timestamp, centiseconds.
+ */
+export type Inet6Cacheinfo = StructType<typeof iflaCacheinfo>;
 
 // ------------------------------------------------------------ nested sets
 
@@ -343,7 +297,7 @@ export const linkAttrs = uapiSet(
   fieldsOf(ifinfomsg),
 );
 
-export const linkSchema: MessageSchema = { name: 'link', header: ifinfomsg, attrs: linkAttrs };
+export const linkSchema = messageSchema('link', ifinfomsg, linkAttrs);
 
 // ------------------------------------------------------------ veth peer
 
@@ -351,7 +305,7 @@ export const linkSchema: MessageSchema = { name: 'link', header: ifinfomsg, attr
  * Builds VETH_INFO_PEER's payload: the peer's ifinfomsg and IFLA_*
  * attributes (usually just `ifname`, perhaps `net_ns_fd`).
  */
-export function encodeVethPeer(peer: Partial<LinkMessage>): Uint8Array {
+export function encodeVethPeer(peer: LinkRequest): Uint8Array {
   const w = new Writer(64);
   encodePayloadInto(w, linkSchema, peer);
   return w.finish();
@@ -360,126 +314,25 @@ export function encodeVethPeer(peer: Partial<LinkMessage>): Uint8Array {
 /** Reads VETH_INFO_PEER's payload back into a link object. */
 export function decodeVethPeer(payload: Uint8Array): LinkMessage {
   const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  return decodePayload<LinkMessage>(linkSchema, buf, 0, buf.length);
+  return decodePayload(linkSchema, buf, 0, buf.length);
 }
 
 // ------------------------------------------------------------ decoded shapes
 
-export type LinkInfoData = VxlanInfoData | BridgeInfoData | VethInfoData | MacvlanInfoData | IpvlanInfoData;
+/** Decoded IFLA_INFO_DATA: its shape follows info_kind (see linkInfoAttrs). */
+export type LinkInfoData = NonNullable<LinkInfo['info_data']>;
+/** Decoded IFLA_LINKINFO. */
+export type LinkInfo = DecodedOf<typeof linkInfoAttrs>;
+/** IFLA_LINKINFO in a request (a link's kind and its data). */
+export type LinkInfoRequest = RequestOf<typeof linkInfoAttrs>;
+export type LinkPropList = DecodedOf<typeof linkPropListAttrs>;
+export type LinkXdp = DecodedOf<typeof linkXdpAttrs>;
+export type LinkProtoDownReason = DecodedOf<typeof linkProtoDownReasonAttrs>;
+export type InetAfSpec = DecodedOf<typeof inetAfSpecAttrs>;
+export type Inet6AfSpec = DecodedOf<typeof inet6AfSpecAttrs>;
+export type LinkAfSpec = DecodedOf<typeof linkAfSpecAttrs>;
 
-/** Decoded IFLA_LINKINFO. info_data's shape follows info_kind (see linkInfoAttrs). */
-export interface LinkInfo {
-  info_kind?: string;
-  info_data?: LinkInfoData;
-  info_slave_kind?: string;
-  info_slave_data?: BridgePortData;
-  unknown?: RawAttr[];
-}
-
-export interface LinkPropList {
-  alt_ifname?: string[];
-  unknown?: RawAttr[];
-}
-
-export interface LinkXdp {
-  fd?: number;
-  attached?: number;
-  flags?: number;
-  prog_id?: number;
-  drv_prog_id?: number;
-  skb_prog_id?: number;
-  hw_prog_id?: number;
-  expected_fd?: number;
-  unknown?: RawAttr[];
-}
-
-export interface LinkProtoDownReason {
-  mask?: number;
-  value?: number;
-  unknown?: RawAttr[];
-}
-
-export interface InetAfSpec {
-  conf?: Uint8Array;
-  unknown?: RawAttr[];
-}
-
-export interface Inet6AfSpec {
-  flags?: number;
-  conf?: Uint8Array;
-  stats?: Uint8Array;
-  cacheinfo?: Inet6Cacheinfo;
-  icmp6stats?: Uint8Array;
-  token?: string;
-  addr_gen_mode?: number;
-  ra_mtu?: number;
-  unknown?: RawAttr[];
-}
-
-export interface LinkAfSpec {
-  inet?: InetAfSpec;
-  inet6?: Inet6AfSpec;
-  unknown?: RawAttr[];
-}
-
-/** A decoded link message: ifinfomsg's fields and the attributes, flat. */
-export interface LinkMessage extends IfInfoMsg {
-  address?: string;
-  broadcast?: string;
-  ifname?: string;
-  mtu?: number;
-  link?: number;
-  qdisc?: string;
-  stats?: LinkStats;
-  master?: number;
-  /** BridgePortData when family is AF_BRIDGE, Inet6AfSpec when AF_INET6. */
-  protinfo?: BridgePortData | Inet6AfSpec;
-  wireless?: Uint8Array;
-  txqlen?: number;
-  map?: LinkIfmap;
-  weight?: number;
-  operstate?: number;
-  linkmode?: number;
-  linkinfo?: LinkInfo;
-  net_ns_pid?: number;
-  ifalias?: string;
-  num_vf?: number;
-  stats64?: LinkStats64;
-  /** LinkAfSpec when family is AF_UNSPEC, BridgeAfSpec when AF_BRIDGE. */
-  af_spec?: LinkAfSpec | BridgeAfSpec;
-  group?: number;
-  net_ns_fd?: number;
-  ext_mask?: number;
-  promiscuity?: number;
-  num_tx_queues?: number;
-  num_rx_queues?: number;
-  carrier?: number;
-  phys_port_id?: Uint8Array;
-  carrier_changes?: number;
-  phys_switch_id?: Uint8Array;
-  link_netnsid?: number;
-  phys_port_name?: string;
-  proto_down?: number;
-  gso_max_segs?: number;
-  gso_max_size?: number;
-  xdp?: LinkXdp;
-  event?: number;
-  new_netnsid?: number;
-  target_netnsid?: number;
-  carrier_up_count?: number;
-  carrier_down_count?: number;
-  new_ifindex?: number;
-  min_mtu?: number;
-  max_mtu?: number;
-  prop_list?: LinkPropList;
-  alt_ifname?: string;
-  permaddr?: string;
-  proto_down_reason?: LinkProtoDownReason;
-  parentdev?: string;
-  parentbus?: string;
-  gro_max_size?: number;
-  tso_max_size?: number;
-  tso_max_segs?: number;
-  allmulti?: number;
-  unknown?: RawAttr[];
-}
+/** A decoded link message: ifinfomsg's fields and the IFLA_* attributes, flat. */
+export type LinkMessage = MessageOf<typeof linkSchema>;
+/** A link request: any of ifinfomsg's fields and the IFLA_* attributes. */
+export type LinkRequest = RequestMessageOf<typeof linkSchema>;

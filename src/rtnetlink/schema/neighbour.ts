@@ -11,24 +11,12 @@
  * Names are those of `ip -j neigh` and `bridge -j fdb show`; where they
  * disagree, ip's: NDA_LLADDR is `lladdr` (bridge prints "mac").
  */
-import type { RawAttr } from '../../netlink/codec.js';
-import { layout, pad, s32, u16, u32, u8 } from '../../netlink/layout.js';
-import type { MessageSchema } from '../../netlink/message.js';
-import { attr } from '../../netlink/schema.js';
+import { layout, pad, s32, u16, u32, u8, type StructType } from '../../netlink/layout.js';
+import { type MessageOf, messageSchema, type RequestMessageOf } from '../../netlink/message.js';
+import { attr, type DecodedOf } from '../../netlink/schema.js';
 import { fieldsOf, uapiSet } from '../../netlink/uapi.js';
 
-/** struct ndmsg. */
-export interface NdMsg {
-  family: number;
-  ifindex: number;
-  /** NUD_* (one state; a mask in some filters). */
-  state: number;
-  /** NTF_* bits. */
-  flags: number;
-  /** RTN_* (RTN_UNICAST for FDB entries). */
-  type: number;
-}
-export const ndmsg = layout<NdMsg>('ndmsg', [
+export const ndmsg = layout('ndmsg', [
   u8('family'),
   pad('pad1', 1),
   pad('pad2', 2),
@@ -37,20 +25,17 @@ export const ndmsg = layout<NdMsg>('ndmsg', [
   u8('flags'),
   u8('type'),
 ]);
+/**
+ * struct ndmsg.
+ * - `state`: NUD_* (one state; a mask in some filters).
+ * - `flags`: NTF_* bits.
+ * - `type`: RTN_* (RTN_UNICAST for FDB entries).
+ */
+export type NdMsg = StructType<typeof ndmsg>;
 
+export const ndaCacheinfo = layout('nda_cacheinfo', [u32('confirmed'), u32('used'), u32('updated'), u32('refcnt')]);
 /** struct nda_cacheinfo: ages in centiseconds. */
-export interface NeighbourCacheinfo {
-  confirmed: number;
-  used: number;
-  updated: number;
-  refcnt: number;
-}
-export const ndaCacheinfo = layout<NeighbourCacheinfo>('nda_cacheinfo', [
-  u32('confirmed'),
-  u32('used'),
-  u32('updated'),
-  u32('refcnt'),
-]);
+export type NeighbourCacheinfo = StructType<typeof ndaCacheinfo>;
 
 /** NDA_FDB_EXT_ATTRS: bridge FDB activity tracking. */
 export const fdbExtAttrs = uapiSet('fdb_ext_attrs', {
@@ -92,32 +77,11 @@ export const neighbourAttrs = uapiSet(
   fieldsOf(ndmsg),
 );
 
-export const neighbourSchema: MessageSchema = { name: 'neighbour', header: ndmsg, attrs: neighbourAttrs };
+export const neighbourSchema = messageSchema('neighbour', ndmsg, neighbourAttrs);
 
-export interface FdbExtAttrs {
-  activity_notify?: number;
-  dont_refresh?: boolean;
-  unknown?: RawAttr[];
-}
+export type FdbExtAttrs = DecodedOf<typeof fdbExtAttrs>;
 
 /** A decoded neighbour or FDB message: ndmsg's fields and the attributes, flat. */
-export interface NeighbourMessage extends NdMsg {
-  dst?: string;
-  lladdr?: string;
-  cacheinfo?: NeighbourCacheinfo;
-  probes?: number;
-  vlan?: number;
-  port?: number;
-  vni?: number;
-  viaIfIndex?: number;
-  master?: number;
-  linkNetNsId?: number;
-  src_vni?: number;
-  protocol?: number;
-  nhid?: number;
-  fdb_ext_attrs?: FdbExtAttrs;
-  flags_ext?: number;
-  ndm_state_mask?: number;
-  ndm_flags_mask?: number;
-  unknown?: RawAttr[];
-}
+export type NeighbourMessage = MessageOf<typeof neighbourSchema>;
+/** A neighbour or FDB request: any of ndmsg's fields and the NDA_* attributes. */
+export type NeighbourRequest = RequestMessageOf<typeof neighbourSchema>;

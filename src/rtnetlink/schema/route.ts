@@ -12,34 +12,12 @@
  *   (the engine selects on strings). Left raw, which also keeps its
  *   NLA_F_NESTED bit exact.
  */
-import type { RawAttr } from '../../netlink/codec.js';
-import { layout, s32, u32, u64, u8 } from '../../netlink/layout.js';
-import type { MessageSchema } from '../../netlink/message.js';
-import { attr } from '../../netlink/schema.js';
+import { layout, s32, u32, u64, u8, type StructType } from '../../netlink/layout.js';
+import { type MessageOf, messageSchema, type RequestMessageOf } from '../../netlink/message.js';
+import { attr, type DecodedOf } from '../../netlink/schema.js';
 import { fieldsOf, uapiSet } from '../../netlink/uapi.js';
 
-/** struct rtmsg. */
-export interface RtMsg {
-  family: number;
-  dst_len: number;
-  src_len: number;
-  tos: number;
-  /**
-   * The u8 table field, RT_TABLE_COMPAT (252) for tables above 255. Named
-   * after the C field because RTA_TABLE (the full u32 id, which ip prints)
-   * is `table`.
-   */
-  rtm_table: number;
-  /** RTPROT_*. */
-  protocol: number;
-  /** RT_SCOPE_*. */
-  scope: number;
-  /** RTN_*. */
-  type: number;
-  /** RTM_F_* and RTNH_F_* bits. */
-  flags: number;
-}
-export const rtmsg = layout<RtMsg>('rtmsg', [
+export const rtmsg = layout('rtmsg', [
   u8('family'),
   u8('dst_len'),
   u8('src_len'),
@@ -50,20 +28,18 @@ export const rtmsg = layout<RtMsg>('rtmsg', [
   u8('type'),
   u32('flags'),
 ]);
+/**
+ * struct rtmsg.
+ * - `rtm_table`: The u8 table field, RT_TABLE_COMPAT (252) for tables above 255. Named after the C field because
+ *   RTA_TABLE (the full u32 id, which ip prints) is `table`.
+ * - `protocol`: RTPROT_*.
+ * - `scope`: RT_SCOPE_*.
+ * - `type`: RTN_*.
+ * - `flags`: RTM_F_* and RTNH_F_* bits.
+ */
+export type RtMsg = StructType<typeof rtmsg>;
 
-/** struct rta_cacheinfo. */
-export interface RouteCacheinfo {
-  clntref: number;
-  lastuse: number;
-  /** Centiseconds until expiry (IPv6 routes with a lifetime), else 0. */
-  expires: number;
-  error: number;
-  used: number;
-  id: number;
-  ts: number;
-  tsage: number;
-}
-export const rtaCacheinfo = layout<RouteCacheinfo>('rta_cacheinfo', [
+export const rtaCacheinfo = layout('rta_cacheinfo', [
   u32('clntref'),
   u32('lastuse'),
   s32('expires'),
@@ -73,14 +49,15 @@ export const rtaCacheinfo = layout<RouteCacheinfo>('rta_cacheinfo', [
   u32('ts'),
   u32('tsage'),
 ]);
+/**
+ * struct rta_cacheinfo.
+ * - `expires`: Centiseconds until expiry (IPv6 routes with a lifetime), else 0.
+ */
+export type RouteCacheinfo = StructType<typeof rtaCacheinfo>;
 
+export const rtaMfcStats = layout('rta_mfc_stats', [u64('packets'), u64('bytes'), u64('wrong_if')]);
 /** struct rta_mfc_stats (multicast routes). */
-export interface RouteMfcStats {
-  packets: bigint;
-  bytes: bigint;
-  wrong_if: bigint;
-}
-export const rtaMfcStats = layout<RouteMfcStats>('rta_mfc_stats', [u64('packets'), u64('bytes'), u64('wrong_if')]);
+export type RouteMfcStats = StructType<typeof rtaMfcStats>;
 
 /** RTA_METRICS: RTAX_*, each a u32 but the congestion-control name. Names are ip's. */
 export const routeMetricsAttrs = uapiSet('metrics', {
@@ -153,55 +130,11 @@ export const routeAttrs = uapiSet(
   fieldsOf(rtmsg),
 );
 
-export const routeSchema: MessageSchema = { name: 'route', header: rtmsg, attrs: routeAttrs };
+export const routeSchema = messageSchema('route', rtmsg, routeAttrs);
 
-export interface RouteMetrics {
-  lock?: number;
-  mtu?: number;
-  window?: number;
-  rtt?: number;
-  rttvar?: number;
-  ssthresh?: number;
-  cwnd?: number;
-  advmss?: number;
-  reordering?: number;
-  hoplimit?: number;
-  initcwnd?: number;
-  features?: number;
-  rto_min?: number;
-  initrwnd?: number;
-  quickack?: number;
-  congestion?: string;
-  fastopen_no_cookie?: number;
-  unknown?: RawAttr[];
-}
+export type RouteMetrics = DecodedOf<typeof routeMetricsAttrs>;
 
 /** A decoded route message: rtmsg's fields and the attributes, flat. */
-export interface RouteMessage extends RtMsg {
-  dst?: string;
-  src?: string;
-  iif?: number;
-  oif?: number;
-  gateway?: string;
-  metric?: number;
-  prefsrc?: string;
-  metrics?: RouteMetrics;
-  nexthops?: Uint8Array;
-  flow?: number;
-  cacheinfo?: RouteCacheinfo;
-  table?: number;
-  mark?: number;
-  mfc_stats?: RouteMfcStats;
-  via?: Uint8Array;
-  newdst?: Uint8Array;
-  pref?: number;
-  encap_type?: number;
-  expires?: number | bigint;
-  uid?: number;
-  ttl_propagate?: number;
-  ip_proto?: number;
-  sport?: number;
-  dport?: number;
-  nhid?: number;
-  unknown?: RawAttr[];
-}
+export type RouteMessage = MessageOf<typeof routeSchema>;
+/** A route request: any of rtmsg's fields and the RTA_* attributes. */
+export type RouteRequest = RequestMessageOf<typeof routeSchema>;

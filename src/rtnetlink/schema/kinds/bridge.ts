@@ -9,17 +9,15 @@
  * multicast intervals are u64 (centiseconds), and IFLA_BR_VLAN_PROTOCOL is
  * big-endian (an EtherType, 0x8100).
  */
-import type { RawAttr } from '../../../netlink/codec.js';
-import { layout, u16, u32 } from '../../../netlink/layout.js';
-import { attr } from '../../../netlink/schema.js';
+import { layout, u16, u32, type StructType } from '../../../netlink/layout.js';
+import { attr, type DecodedOf } from '../../../netlink/schema.js';
 import { uapiSet } from '../../../netlink/uapi.js';
 
-/** struct br_boolopt_multi: a bit per enum br_boolopt_id (no_linklocal_learn, mcast_vlan_snooping, ...). */
-export interface BridgeBooloptMulti {
-  optval: number;
-  optmask: number;
-}
-export const brBooloptMulti = layout<BridgeBooloptMulti>('br_boolopt_multi', [u32('optval'), u32('optmask')]);
+export const brBooloptMulti = layout('br_boolopt_multi', [u32('optval'), u32('optmask')]);
+/**
+ * struct br_boolopt_multi: a bit per enum br_boolopt_id (no_linklocal_learn, mcast_vlan_snooping, ...).
+ */
+export type BridgeBooloptMulti = StructType<typeof brBooloptMulti>;
 
 /** IFLA_BR_MCAST_QUERIER_STATE: the querier the bridge currently sees, per IP version. */
 export const bridgeQuerierStateAttrs = uapiSet('bridge mcast_querier_state', {
@@ -137,13 +135,12 @@ export const bridgePortAttrs = uapiSet('bridge port', {
   locked: ['IFLA_BRPORT_LOCKED', attr.u8(39)],
 });
 
-/** struct bridge_vlan_info. */
-export interface BridgeVlanInfo {
-  /** BRIDGE_VLAN_INFO_* bits (PVID 0x2, UNTAGGED 0x4, RANGE_BEGIN/END 0x8/0x10). */
-  flags: number;
-  vid: number;
-}
-export const bridgeVlanInfo = layout<BridgeVlanInfo>('bridge_vlan_info', [u16('flags'), u16('vid')]);
+export const bridgeVlanInfo = layout('bridge_vlan_info', [u16('flags'), u16('vid')]);
+/**
+ * struct bridge_vlan_info.
+ * - `flags`: BRIDGE_VLAN_INFO_* bits (PVID 0x2, UNTAGGED 0x4, RANGE_BEGIN/END 0x8/0x10).
+ */
+export type BridgeVlanInfo = StructType<typeof bridgeVlanInfo>;
 
 /** IFLA_BRIDGE_VLAN_TUNNEL_INFO: VLAN to tunnel ID (VNI) mapping of a port. */
 export const bridgeVlanTunnelAttrs = uapiSet('bridge vlan_tunnel_info', {
@@ -165,122 +162,15 @@ export const bridgeAfSpecAttrs = uapiSet('bridge af_spec', {
   vlan_tunnel_info: ['IFLA_BRIDGE_VLAN_TUNNEL_INFO', attr.multi(attr.nest(3, bridgeVlanTunnelAttrs))],
 });
 
-export interface BridgeQuerierState {
-  ip_address?: string;
-  ip_port?: number;
-  ip_other_timer?: bigint;
-  ipv6_address?: string;
-  ipv6_port?: number;
-  ipv6_other_timer?: bigint;
-  unknown?: RawAttr[];
-}
+export type BridgeQuerierState = DecodedOf<typeof bridgeQuerierStateAttrs>;
 
 /** Decoded IFLA_INFO_DATA of a bridge. */
-export interface BridgeInfoData {
-  forward_delay?: number;
-  hello_time?: number;
-  max_age?: number;
-  ageing_time?: number;
-  stp_state?: number;
-  priority?: number;
-  vlan_filtering?: number;
-  vlan_protocol?: number;
-  group_fwd_mask?: number;
-  root_id?: Uint8Array;
-  bridge_id?: Uint8Array;
-  root_port?: number;
-  root_path_cost?: number;
-  topology_change?: number;
-  topology_change_detected?: number;
-  hello_timer?: bigint;
-  tcn_timer?: bigint;
-  topology_change_timer?: bigint;
-  gc_timer?: bigint;
-  group_addr?: string;
-  fdb_flush?: boolean;
-  mcast_router?: number;
-  mcast_snooping?: number;
-  mcast_query_use_ifaddr?: number;
-  mcast_querier?: number;
-  mcast_hash_elasticity?: number;
-  mcast_hash_max?: number;
-  mcast_last_member_cnt?: number;
-  mcast_startup_query_cnt?: number;
-  mcast_last_member_intvl?: bigint;
-  mcast_membership_intvl?: bigint;
-  mcast_querier_intvl?: bigint;
-  mcast_query_intvl?: bigint;
-  mcast_query_response_intvl?: bigint;
-  mcast_startup_query_intvl?: bigint;
-  nf_call_iptables?: number;
-  nf_call_ip6tables?: number;
-  nf_call_arptables?: number;
-  vlan_default_pvid?: number;
-  vlan_stats_enabled?: number;
-  mcast_stats_enabled?: number;
-  mcast_igmp_version?: number;
-  mcast_mld_version?: number;
-  vlan_stats_per_port?: number;
-  multi_boolopt?: BridgeBooloptMulti;
-  mcast_querier_state?: BridgeQuerierState;
-  unknown?: RawAttr[];
-}
+export type BridgeInfoData = DecodedOf<typeof bridgeAttrs>;
 
 /** Decoded IFLA_INFO_SLAVE_DATA of a bridge port (also IFLA_PROTINFO of AF_BRIDGE messages). */
-export interface BridgePortData {
-  state?: number;
-  priority?: number;
-  cost?: number;
-  hairpin?: number;
-  guard?: number;
-  root_block?: number;
-  fastleave?: number;
-  learning?: number;
-  flood?: number;
-  proxy_arp?: number;
-  learning_sync?: number;
-  proxy_arp_wifi?: number;
-  root_id?: Uint8Array;
-  bridge_id?: Uint8Array;
-  designated_port?: number;
-  designated_cost?: number;
-  id?: number;
-  no?: number;
-  topology_change_ack?: number;
-  config_pending?: number;
-  message_age_timer?: bigint;
-  forward_delay_timer?: bigint;
-  hold_timer?: bigint;
-  flush?: boolean;
-  multicast_router?: number;
-  mcast_flood?: number;
-  mcast_to_unicast?: number;
-  vlan_tunnel?: number;
-  bcast_flood?: number;
-  group_fwd_mask?: number;
-  neigh_suppress?: number;
-  isolated?: number;
-  backup_port?: number;
-  mrp_ring_open?: number;
-  mrp_in_open?: number;
-  mcast_eht_hosts_limit?: number;
-  mcast_eht_hosts_cnt?: number;
-  locked?: number;
-  unknown?: RawAttr[];
-}
+export type BridgePortData = DecodedOf<typeof bridgePortAttrs>;
 
-export interface BridgeVlanTunnelInfo {
-  id?: number;
-  vid?: number;
-  flags?: number;
-  unknown?: RawAttr[];
-}
+export type BridgeVlanTunnelInfo = DecodedOf<typeof bridgeVlanTunnelAttrs>;
 
 /** Decoded IFLA_AF_SPEC of an AF_BRIDGE link message. */
-export interface BridgeAfSpec {
-  flags?: number;
-  mode?: number;
-  vlan_info?: BridgeVlanInfo[];
-  vlan_tunnel_info?: BridgeVlanTunnelInfo[];
-  unknown?: RawAttr[];
-}
+export type BridgeAfSpec = DecodedOf<typeof bridgeAfSpecAttrs>;

@@ -2,8 +2,7 @@
  * IFLA_INFO_DATA of kinds "ipvlan" and "ipvtap": every IFLA_IPVLAN_* of
  * if_link.h. Both are u16, mode included (unlike macvlan's u32 mode).
  */
-import type { RawAttr } from '../../../netlink/codec.js';
-import { attr } from '../../../netlink/schema.js';
+import { attr, type DecodedOf } from '../../../netlink/schema.js';
 import { uapiSet } from '../../../netlink/uapi.js';
 
 /** IFLA_IPVLAN_MODE values (enum ipvlan_mode). */
@@ -21,8 +20,4 @@ export const ipvlanAttrs = uapiSet('ipvlan info_data', {
 });
 
 /** Decoded IFLA_INFO_DATA of an ipvlan or ipvtap link. */
-export interface IpvlanInfoData {
-  mode?: number;
-  flags?: number;
-  unknown?: RawAttr[];
-}
+export type IpvlanInfoData = DecodedOf<typeof ipvlanAttrs>;

@@ -2,8 +2,7 @@
  * IFLA_INFO_DATA of kinds "macvlan" and "macvtap" (the same driver code and
  * attributes): every IFLA_MACVLAN_* of if_link.h.
  */
-import type { RawAttr } from '../../../netlink/codec.js';
-import { attr } from '../../../netlink/schema.js';
+import { attr, type DecodedOf } from '../../../netlink/schema.js';
 import { uapiSet } from '../../../netlink/uapi.js';
 
 /** IFLA_MACVLAN_MODE values (enum macvlan_mode, one bit each). */
@@ -43,20 +42,7 @@ export const macvlanAttrs = uapiSet('macvlan info_data', {
   usedbcqueuelen: ['IFLA_MACVLAN_BC_QUEUE_LEN_USED', attr.u32(8)],
 });
 
-export interface MacvlanMacaddrData {
-  macaddr?: string[];
-  unknown?: RawAttr[];
-}
+export type MacvlanMacaddrData = DecodedOf<typeof macvlanMacaddrDataAttrs>;
 
 /** Decoded IFLA_INFO_DATA of a macvlan or macvtap link. */
-export interface MacvlanInfoData {
-  mode?: number;
-  flags?: number;
-  macaddr_mode?: number;
-  macaddr?: string;
-  macaddr_data?: MacvlanMacaddrData;
-  macaddr_count?: number;
-  bcqueuelen?: number;
-  usedbcqueuelen?: number;
-  unknown?: RawAttr[];
-}
+export type MacvlanInfoData = DecodedOf<typeof macvlanAttrs>;

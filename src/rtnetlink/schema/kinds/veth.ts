@@ -7,8 +7,7 @@
  * attributes" kind, so the set keeps the payload as bytes and link.ts offers
  * encodeVethPeer / decodeVethPeer to build and read it with the link schema.
  */
-import type { RawAttr } from '../../../netlink/codec.js';
-import { attr } from '../../../netlink/schema.js';
+import { attr, type DecodedOf } from '../../../netlink/schema.js';
 import { uapiSet } from '../../../netlink/uapi.js';
 
 export const vethAttrs = uapiSet('veth info_data', {
@@ -16,7 +15,4 @@ export const vethAttrs = uapiSet('veth info_data', {
   peer: ['VETH_INFO_PEER', attr.binary(1)],
 });
 
-export interface VethInfoData {
-  peer?: Uint8Array;
-  unknown?: RawAttr[];
-}
+export type VethInfoData = DecodedOf<typeof vethAttrs>;

@@ -6,17 +6,13 @@
  * Most switches are u8 0/1 both ways; GBP, GPE and REMCSUM_NOPARTIAL are
  * real flags (present or absent) both ways.
  */
-import type { RawAttr } from '../../../netlink/codec.js';
-import { be16, layout } from '../../../netlink/layout.js';
-import { attr } from '../../../netlink/schema.js';
+import { be16, layout, type StructType } from '../../../netlink/layout.js';
+import { attr, type DecodedOf } from '../../../netlink/schema.js';
 import { uapiSet } from '../../../netlink/uapi.js';
 
+export const vxlanPortRange = layout('ifla_vxlan_port_range', [be16('low'), be16('high')]);
 /** struct ifla_vxlan_port_range: UDP source ports, both big-endian. */
-export interface VxlanPortRange {
-  low: number;
-  high: number;
-}
-export const vxlanPortRange = layout<VxlanPortRange>('ifla_vxlan_port_range', [be16('low'), be16('high')]);
+export type VxlanPortRange = StructType<typeof vxlanPortRange>;
 
 /** IFLA_VXLAN_DF values. */
 export const VXLAN_DF_UNSET = 0;
@@ -72,37 +68,4 @@ export const vxlanAttrs = uapiSet('vxlan info_data', {
 });
 
 /** Decoded IFLA_INFO_DATA of a vxlan link. */
-export interface VxlanInfoData {
-  id?: number;
-  group?: string;
-  link?: number;
-  local?: string;
-  ttl?: number;
-  tos?: number;
-  learning?: number;
-  ageing?: number;
-  limit?: number;
-  port_range?: VxlanPortRange;
-  proxy?: number;
-  rsc?: number;
-  l2miss?: number;
-  l3miss?: number;
-  port?: number;
-  group6?: string;
-  local6?: string;
-  udp_csum?: number;
-  udp_zero_csum6_tx?: number;
-  udp_zero_csum6_rx?: number;
-  remcsum_tx?: number;
-  remcsum_rx?: number;
-  gbp?: boolean;
-  remcsum_nopartial?: boolean;
-  external?: number;
-  label?: number;
-  gpe?: boolean;
-  /** true in a request (sent as the flag the kernel wants); 0/1 as dumped. */
-  ttl_inherit?: boolean | number;
-  df?: number;
-  vnifilter?: number;
-  unknown?: RawAttr[];
-}
+export type VxlanInfoData = DecodedOf<typeof vxlanAttrs>;
