@@ -5,7 +5,7 @@
  * file: a record whose process is gone only says what it last did.
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import type { NetworkState } from '../overlay/state.js';
+import type { NetworkState } from '../network/state.js';
 
 export interface AgentRepair {
   /** ISO time the repair finished. */

@@ -50,14 +50,15 @@ import { planVxlan } from '../vxlan/device.js';
 import { addPeer, removePeer } from '../vxlan/peers.js';
 import { underlayFamily, vxlanStatus, type VxlanStatus } from '../vxlan/status.js';
 import { agentStatus, type AgentStatus } from '../agent/record.js';
-import { dhcpOwner } from './dhcp-owner.js';
-import { DhcpService, type DhcpStatus } from './dhcp-service.js';
-import { type IpForwardControl, planForwarding, planForwardingRelease, procIpForward } from './forwarding.js';
+import { dhcpOwner } from '../network/dhcp-owner.js';
+import { DhcpService, type DhcpStatus } from '../network/dhcp-service.js';
+import { type IpForwardControl, planForwarding, planForwardingRelease, procIpForward } from '../network/forwarding.js';
 import { type LockHolder, NetworkLock } from './lock.js';
-import { type BgpStatus, FrrService, type FrrServiceOptions } from '../routed/frr-service.js';
+import { FrrService, type FrrServiceOptions } from '../frr/service.js';
+import { type BgpStatus, routedBgpStatus } from '../routed/bgp-status.js';
 import { planRouted, planRoutedRemoval, routedStatus } from '../routed/plan.js';
 import { type AnyResolvedSpec, type AnySpec, type ResolvedSpec, toAnyResolvedSpec } from './spec.js';
-import { DEFAULT_STATE_ROOT, NetworkState } from './state.js';
+import { DEFAULT_STATE_ROOT, NetworkState } from '../network/state.js';
 import { ETHERNET_MTU } from '../common/mtu.js';
 import { AF_INET, IFF_UP, RT_SCOPE_UNIVERSE } from '../rtnetlink/constants.js';
 import { VXLAN_OVERHEAD } from '../vxlan/spec.js';
@@ -612,7 +613,8 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     if (agent) status.agent = agent;
     const routes = await routedStatus(this.rt, state);
     if (routes.length || any?.mode === 'routed') status.routes = routes;
-    const bgp = await this.frr.status(
+    const bgp = await routedBgpStatus(
+      this.frr,
       name,
       state,
       this.rt,

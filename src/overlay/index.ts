@@ -45,9 +45,9 @@ export {
   NetnsNotFoundError,
   NetworkNotAppliedError,
 } from '../attach/index.js';
-export type { DhcpStatus } from './dhcp-service.js';
-export { type DhcpOwner, dhcpOwner, stopForeignDhcp } from './dhcp-owner.js';
-export type { IpForwardControl } from './forwarding.js';
+export type { DhcpStatus } from '../network/dhcp-service.js';
+export { type DhcpOwner, dhcpOwner, stopForeignDhcp } from '../network/dhcp-owner.js';
+export type { IpForwardControl } from '../network/forwarding.js';
 export {
   describeHolder,
   type LockHolder,
@@ -56,10 +56,10 @@ export {
   NetworkLock,
   NetworkLockedError,
 } from './lock.js';
-export { type NetworkRecord, NetworkState } from './state.js';
+export { type NetworkRecord, NetworkState } from '../network/state.js';
 export { type AgentEvents, type AgentStarted, OverlayAgent, type OverlayAgentOptions } from '../agent/agent.js';
 export { AgentRunningError } from '../agent/errors.js';
-export { type AgentRecord, type AgentRepair, type AgentStatus } from '../agent/record.js';
+export type { AgentRecord, AgentRepair, AgentStatus } from '../agent/record.js';
 export {
   describeHealth,
   type DesiredPeers,

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import ipaddr from 'ipaddr.js';
 import { validateOwner } from '../common/ownership.js';
-import { type DhcpRange, type StaticHost, validateSpec as validateDnsmasqSpec } from '../dnsmasq/spec.js';
+import { type NetworkDhcp, resolveDhcp } from '../network/dhcp-spec.js';
 import { ValidationError, VxnetError } from '../netlink/errors.js';
 import {
   addressFamily,
@@ -20,18 +20,8 @@ import { canonicalAddress, VXLAN_PORT } from '../vxlan/spec.js';
 import { type ResolvedRoutedSpec, resolveRoutedSpec, type RoutedSpec } from '../routed/spec.js';
 import { decodeSpecFile, parseSpecText } from './spec-file.js';
 
-export interface OverlayDhcp {
-  /** Serve DHCP from this host (one host per overlay does). Default true when `dhcp` is given. */
-  serve?: boolean;
-  ranges: DhcpRange[];
-  /** Fixed addresses by MAC. */
-  hosts?: StaticHost[];
-  /** Default lease time ("12h", seconds, ...). Default "1h". */
-  leaseTime?: number | string;
-  /** DNS servers handed to clients. */
-  dnsServers?: string[];
-  domain?: string;
-}
+/** The `dhcp` section (the same in routed mode: src/network/dhcp-spec.ts). */
+export type OverlayDhcp = NetworkDhcp;
 
 export interface OverlayMasquerade {
   /** Default true when `masquerade` is given. */
@@ -256,35 +246,10 @@ export function resolveSpec(input: unknown): ResolvedSpec {
     throw new ValidationError('underlay.device', 'is also the name of the VXLAN device or the bridge', device);
   const mtu = spec.mtu === undefined ? undefined : validateMtu(spec.mtu, 'mtu');
 
-  let dhcp: ResolvedSpec['dhcp'];
-  if (spec.dhcp !== undefined) {
-    if (!isObject(spec.dhcp)) throw new ValidationError('dhcp', 'expected { ranges, hosts?, ... }', spec.dhcp);
-    checkKeys(spec.dhcp, ['serve', 'ranges', 'hosts', 'leaseTime', 'dnsServers', 'domain'], 'dhcp');
-    const serve = spec.dhcp.serve ?? true;
-    if (typeof serve !== 'boolean') throw new ValidationError('dhcp.serve', 'true or false', serve);
-    if (serve && gateway === undefined)
-      throw new ValidationError(
-        'gateway',
-        "serving DHCP needs this host's address on the bridge (the gateway) for dnsmasq to listen on",
-      );
-    if (base.kind() !== 'ipv4' && serve) throw new ValidationError('dhcp', 'DHCP is served for IPv4 subnets only');
-    dhcp = { ...spec.dhcp, serve };
-    if (serve) {
-      // The DHCP module's own checks (ranges inside the subnet, not covering the gateway, MACs, names, no injection).
-      within('dhcp', () =>
-        validateDnsmasqSpec({
-          interface: 'bridge0',
-          subnet: `${networkAddress}/${prefixlen}`,
-          gateway: gateway!,
-          ranges: spec.dhcp!.ranges,
-          ...(spec.dhcp!.hosts ? { hosts: spec.dhcp!.hosts } : {}),
-          ...(spec.dhcp!.leaseTime !== undefined ? { leaseTime: spec.dhcp!.leaseTime } : {}),
-          ...(spec.dhcp!.dnsServers ? { dnsServers: spec.dhcp!.dnsServers } : {}),
-          ...(spec.dhcp!.domain ? { domain: spec.dhcp!.domain } : {}),
-        }),
-      );
-    }
-  }
+  const dhcp =
+    spec.dhcp === undefined
+      ? undefined
+      : resolveDhcp(spec.dhcp, { text: `${networkAddress}/${prefixlen}`, ipv4: base.kind() === 'ipv4' }, gateway);
 
   let masquerade: ResolvedSpec['masquerade'];
   if (spec.masquerade !== undefined && spec.masquerade !== false) {

@@ -21,7 +21,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import { validateOwner } from '../common/ownership.js';
-import { type DhcpRange, type StaticHost, validateSpec as validateDnsmasqSpec } from '../dnsmasq/spec.js';
+import { type NetworkDhcp, resolveDhcp } from '../network/dhcp-spec.js';
 import { ValidationError } from '../netlink/errors.js';
 import { addressFamily, validateMtu, validatePortableIfname } from '../rtnetlink/validate.js';
 
@@ -59,14 +59,7 @@ export interface RoutedSpec {
   bridge?: string;
   /** Bridge MTU; default the underlay's (routing adds no encapsulation). */
   mtu?: number;
-  dhcp?: {
-    serve?: boolean;
-    ranges: DhcpRange[];
-    hosts?: StaticHost[];
-    leaseTime?: number | string;
-    dnsServers?: string[];
-    domain?: string;
-  };
+  dhcp?: NetworkDhcp;
   masquerade?: boolean | { enabled?: boolean; egress?: string };
   routes?: { static?: RoutedStaticRoute[]; bgp?: RoutedBgp };
 }
@@ -278,33 +271,7 @@ export function resolveRoutedSpec(input: unknown): ResolvedRoutedSpec {
   if (bridge === device) throw new ValidationError('underlay.device', 'is also the name of the bridge', device);
   const mtu = spec.mtu === undefined ? undefined : validateMtu(spec.mtu, 'mtu');
 
-  let dhcp: ResolvedRoutedSpec['dhcp'];
-  if (spec.dhcp !== undefined) {
-    if (!isObject(spec.dhcp)) throw new ValidationError('dhcp', 'expected { ranges, hosts?, ... }', spec.dhcp);
-    checkKeys(spec.dhcp, ['serve', 'ranges', 'hosts', 'leaseTime', 'dnsServers', 'domain'], 'dhcp');
-    const serve = spec.dhcp.serve ?? true;
-    if (typeof serve !== 'boolean') throw new ValidationError('dhcp.serve', 'true or false', serve);
-    dhcp = { ...spec.dhcp, serve };
-    if (serve) {
-      const d = spec.dhcp;
-      try {
-        validateDnsmasqSpec({
-          interface: 'bridge0',
-          subnet: subnet.text,
-          gateway,
-          ranges: d.ranges,
-          ...(d.hosts ? { hosts: d.hosts } : {}),
-          ...(d.leaseTime !== undefined ? { leaseTime: d.leaseTime } : {}),
-          ...(d.dnsServers ? { dnsServers: d.dnsServers } : {}),
-          ...(d.domain ? { domain: d.domain } : {}),
-        });
-      } catch (error) {
-        if (error instanceof ValidationError)
-          throw new ValidationError(`dhcp.${error.field}`, error.reason, error.value);
-        throw error;
-      }
-    }
-  }
+  const dhcp = spec.dhcp === undefined ? undefined : resolveDhcp(spec.dhcp, { ...subnet, ipv4: true }, gateway);
 
   let masquerade: ResolvedRoutedSpec['masquerade'];
   if (spec.masquerade !== undefined && spec.masquerade !== false) {

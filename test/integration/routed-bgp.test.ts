@@ -21,7 +21,7 @@ import { describeChange } from '../../src/common/plan.js';
 import { PreflightError } from '../../src/dnsmasq/errors.js';
 import { ValidationError } from '../../src/netlink/errors.js';
 import { OverlayHost } from '../../src/overlay/host.js';
-import { FrrStartError } from '../../src/routed/frr-daemon.js';
+import { FrrStartError } from '../../src/frr/daemon.js';
 import type { RoutedSpec } from '../../src/routed/spec.js';
 import { dnsmasqProcessesWith } from '../helpers/dhcp-scene.js';
 import { Lab, type LabHost } from '../helpers/lab.js';

@@ -15,12 +15,8 @@
  * overlapping prefix never gets it installed over the bridge's subnet (the
  * status reports such prefixes from bgpd's table).
  */
+import type { FrrConfig, FrrWanted } from '../frr/service.js';
 import type { ResolvedRoutedSpec } from './spec.js';
-
-export interface FrrConfig {
-  zebra: string;
-  bgpd: string;
-}
 
 /** Names used in the generated configuration (also read back by status). */
 export const PEER_GROUP = 'vxnet';
@@ -72,4 +68,16 @@ export function frrConfig(spec: ResolvedRoutedSpec): FrrConfig {
     '!',
   ];
   return { zebra: `${zebra.join('\n')}\n`, bgpd: `${bgpd.join('\n')}\n` };
+}
+
+/** What the network wants of FRR (undefined without routes.bgp): the configuration and a plan's words for it. */
+export function routedFrr(spec: ResolvedRoutedSpec): FrrWanted | undefined {
+  const bgp = spec.routes.bgp;
+  if (!bgp) return undefined;
+  const neighbors = bgp.neighbors.length ? `, neighbors ${bgp.neighbors.join(' ')}` : '';
+  const listen = bgp.listen ? `, listen ${bgp.listen.text}` : '';
+  return {
+    config: frrConfig(spec),
+    detail: `zebra + bgpd, AS ${bgp.asn}, router-id ${bgp.routerId}${neighbors}${listen}, hold ${bgp.holdTime} s`,
+  };
 }
