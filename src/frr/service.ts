@@ -22,6 +22,7 @@ import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:
 import type { Change } from '../common/plan.js';
 import { processAlive } from '../dnsmasq/process.js';
 import { type RestartPolicy, Supervisor, validatePolicy } from '../dnsmasq/supervisor.js';
+import { VxnetError } from '../netlink/errors.js';
 import type { NetworkState } from '../network/state.js';
 import {
   FrrDaemonProcess,
@@ -97,6 +98,22 @@ interface BgpRecord {
   bgp?: { gaveUp?: { at: string; reason: string } };
 }
 
+/** A second network with BGP in a namespace where one already runs FRR. */
+export class BgpNamespaceTakenError extends VxnetError {
+  override name = 'BgpNamespaceTakenError';
+  constructor(
+    readonly network: string,
+    readonly holder: string,
+    readonly namespace: string | undefined,
+    readonly pid?: number,
+  ) {
+    super(
+      `plan frr of ${network}: network ${holder} already runs BGP (FRR${pid !== undefined ? `, bgpd pid ${pid}` : ''}) in ${namespace !== undefined ? `namespace ${namespace}` : 'this namespace'}; ` +
+        'one BGP network per namespace (bgpd binds port 179 there, and EVPN takes every VNI in it): destroy that one, or use another namespace',
+    );
+  }
+}
+
 export type FrrFailureListener = (network: string, error: Error) => void;
 
 export class FrrService {
@@ -128,6 +145,7 @@ export class FrrService {
       const stop = this.planStop(network, state);
       return stop ? [{ ...stop, detail: why }] : [];
     }
+    this.checkAlone(network, state);
     const tools = this.tools();
     validatePolicy(this.options.restart, 'frr.restart');
     const { config, detail } = wanted;
@@ -191,6 +209,21 @@ export class FrrService {
       ];
     }
     return [];
+  }
+
+  /**
+   * One BGP network per namespace: each bgpd binds port 179 on every address
+   * of the namespace (and zebra takes every VNI there for EVPN), so a second
+   * would fail to start or take the first one's sessions. Refused at plan
+   * time, before anything is written.
+   */
+  private checkAlone(network: string, state: NetworkState): void {
+    const here = [...this.instances.keys()].find((name) => name !== network);
+    if (here !== undefined) throw new BgpNamespaceTakenError(network, here, this.namespace);
+    for (const sibling of state.siblings()) {
+      const pid = pidFileHolder(frrPaths(FrrService.dirOf(sibling)).pid('bgpd'));
+      if (pid !== undefined) throw new BgpNamespaceTakenError(network, sibling.network, this.namespace, pid);
+    }
   }
 
   private async start(

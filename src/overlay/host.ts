@@ -56,6 +56,7 @@ import { type IpForwardControl, planForwarding, planForwardingRelease, procIpFor
 import { type LockHolder, NetworkLock } from './lock.js';
 import { FrrService, type FrrServiceOptions } from '../frr/service.js';
 import { type BgpStatus, routedBgpStatus } from '../routed/bgp-status.js';
+import { type EvpnStatus, evpnFrr, evpnStatus, planEvpnPort, remoteVteps } from './evpn.js';
 import { planRouted, planRoutedRemoval, routedStatus } from '../routed/plan.js';
 import { type AnyResolvedSpec, type AnySpec, type ResolvedSpec, toAnyResolvedSpec } from './spec.js';
 import { DEFAULT_STATE_ROOT, NetworkState } from '../network/state.js';
@@ -146,8 +147,10 @@ export interface OverlayStatus {
   dhcp?: DhcpStatus;
   /** Routed mode: the network's routes (vxnet's protocol) as the kernel has them. */
   routes?: { dst: string; via?: string; dev?: string }[];
-  /** Routed mode with BGP: FRR's daemons, sessions, prefixes received, the routes zebra installed. */
+  /** BGP (routed mode's routes.bgp, or EVPN): FRR's daemons, sessions, prefixes received, the routes zebra installed. */
   bgp?: BgpStatus;
+  /** EVPN: the VTEPs and MACs FRR installed in the VXLAN device's FDB (learned from BGP; vxnet never touches them). */
+  evpn?: EvpnStatus;
   /** Containers attached to the network here. */
   attachments: OverlayAttachment[];
   /** The network's agent here (vxnet agent): its record, and whether its process runs. */
@@ -290,7 +293,13 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
         underlay: spec.underlay.device,
         local: spec.underlay.address,
         port: spec.port,
-        ...(spec.group ? { group: spec.group } : { peers: [...spec.peers] }),
+        // EVPN: no group and no peer list (FRR writes the flood entries; vxnet's peer convergence never
+        // runs on this device), and no learning (the remote MACs come from BGP too).
+        ...(spec.group
+          ? { group: spec.group }
+          : spec.mode === 'evpn'
+            ? { learning: false }
+            : { peers: [...spec.peers] }),
         ...(spec.mtu ? { mtu: spec.mtu } : {}),
         owner: spec.name,
       },
@@ -308,8 +317,15 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       })),
     );
     changes.push(...(await this.planVxlanPort(spec, vxlanChanges)));
+    if (spec.mode === 'evpn') {
+      const fresh = vxlanChanges.some((c) => c.target === `link ${spec.vxlan}` && c.action !== 'update');
+      changes.push(...(await planEvpnPort(rt, spec.bridge, spec.vxlan, fresh)));
+    }
     changes.push(...(await this.planFirewall(spec)));
     if (spec.dhcp?.serve) changes.push(...this.dhcp.plan(spec, mtu, this.state(spec.name)));
+    // FRR last: zebra finds the VNI from the device, in the bridge and up. Checked (its tools found) before any write.
+    const wanted = spec.evpn ? evpnFrr(spec.name, spec.evpn, spec.vni) : undefined;
+    changes.push(...this.frr.plan(spec.name, wanted, this.state(spec.name), 'membership.evpn no longer in the spec'));
     return changes;
   }
 
@@ -598,7 +614,9 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       (resolved ? await this.rt.links.find(resolved.vxlan) : undefined);
     if (vx) {
       status.vxlan = await vxlanStatus(this.rt, vx.ifname!, { port: resolved?.port, vni: resolved?.vni });
-      status.problems.push(...status.vxlan.problems);
+      // EVPN's flood entries are FRR's, made when sessions come up: an empty list there is BGP's to explain (below).
+      const evpn = resolved?.mode === 'evpn';
+      status.problems.push(...status.vxlan.problems.filter((p) => !(evpn && p.startsWith('no multicast group'))));
     }
     const br = owned.find((l) => l.linkinfo?.info_kind === 'bridge');
     if (br) {
@@ -618,8 +636,17 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       name,
       state,
       this.rt,
-      any?.mode === 'routed' ? any.subnet : await this.bridgeSubnet(br),
+      any?.mode === 'routed' ? any.subnet : any?.mode === 'evpn' ? undefined : await this.bridgeSubnet(br),
     );
+    if (any?.mode === 'evpn' && vx) {
+      const frr = await this.frr.query(name, state, `show evpn vni ${any.vni} json`).catch((error: Error) => {
+        status.problems.push(`evpn: cannot read FRR's VNI ${any.vni}: ${error.message}`);
+        return undefined;
+      });
+      status.evpn = evpnStatus(await this.rt.fdb.list({ dev: vx.ifindex }), any.vni, remoteVteps(frr));
+      if (status.evpn.vteps.length === 0 && bgp?.running)
+        status.problems.push('evpn: no remote VTEP learned yet: broadcast (ARP, DHCP) reaches no other host');
+    }
     if (bgp) {
       status.bgp = bgp;
       status.problems.push(...bgp.problems);
