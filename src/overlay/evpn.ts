@@ -18,6 +18,7 @@
  * holds at most one BGP network (FrrService refuses a second).
  */
 import type { Change } from '../common/plan.js';
+import { bgpSession, configHeader, PEER_GROUP, sessionDetail } from '../frr/config.js';
 import type { FrrWanted } from '../frr/service.js';
 import { type BgpSession, type ResolvedBgpSession, resolveBgpSession } from '../frr/spec.js';
 import { ValidationError } from '../netlink/errors.js';
@@ -31,9 +32,6 @@ export type ResolvedEvpn = ResolvedBgpSession;
 
 /** A flood entry's MAC (all zeros). */
 const FLOOD_MAC = '00:00:00:00:00:00';
-
-/** The peer group in bgpd's configuration. */
-const PEER_GROUP = 'vxnet';
 
 /** Validates `membership.evpn` for a VXLAN spec whose underlay address is `local` (required: it is the VTEP). */
 export function resolveEvpn(input: unknown, local: string | undefined, at = 'membership.evpn'): ResolvedEvpn {
@@ -55,26 +53,10 @@ export function resolveEvpn(input: unknown, local: string | undefined, at = 'mem
  * neighbour (a newcomer accepted through `listen`) still hears every VTEP.
  */
 export function evpnFrr(network: string, evpn: ResolvedEvpn, vni: number): FrrWanted {
-  const header = [
-    `! vxnet network ${network}: generated, rewritten on every apply`,
-    `hostname vxnet-${network}`,
-    'log stdout informational',
-    '!',
-  ];
+  const header = configHeader(network);
   const bgpd = [
     ...header,
-    `router bgp ${evpn.asn}`,
-    ` bgp router-id ${evpn.routerId}`,
-    ' bgp log-neighbor-changes',
-    ' no bgp default ipv4-unicast',
-    ' no bgp ebgp-requires-policy',
-    ` timers bgp ${evpn.keepalive} ${evpn.holdTime}`,
-    ` neighbor ${PEER_GROUP} peer-group`,
-    ` neighbor ${PEER_GROUP} remote-as internal`,
-    ` neighbor ${PEER_GROUP} timers connect 1`,
-    ...evpn.neighbors.map((n) => ` neighbor ${n} peer-group ${PEER_GROUP}`),
-    ...(evpn.listen ? [` bgp listen range ${evpn.listen.text} peer-group ${PEER_GROUP}`] : []),
-    ' !',
+    ...bgpSession(evpn, [' no bgp default ipv4-unicast', ' no bgp ebgp-requires-policy']),
     ' address-family l2vpn evpn',
     `  neighbor ${PEER_GROUP} activate`,
     `  neighbor ${PEER_GROUP} route-reflector-client`,
@@ -83,11 +65,9 @@ export function evpnFrr(network: string, evpn: ResolvedEvpn, vni: number): FrrWa
     'exit',
     '!',
   ];
-  const neighbors = evpn.neighbors.length ? `, neighbors ${evpn.neighbors.join(' ')}` : '';
-  const listen = evpn.listen ? `, listen ${evpn.listen.text}` : '';
   return {
-    config: { zebra: `${[...header].join('\n')}\n`, bgpd: `${bgpd.join('\n')}\n` },
-    detail: `zebra + bgpd, EVPN VNI ${vni}, AS ${evpn.asn}, router-id ${evpn.routerId}${neighbors}${listen}, hold ${evpn.holdTime} s`,
+    config: { zebra: `${header.join('\n')}\n`, bgpd: `${bgpd.join('\n')}\n` },
+    detail: `zebra + bgpd, EVPN VNI ${vni}, ${sessionDetail(evpn)}`,
   };
 }
 

@@ -54,6 +54,7 @@ import { dhcpOwner } from '../network/dhcp-owner.js';
 import { DhcpService, type DhcpStatus } from '../network/dhcp-service.js';
 import { type IpForwardControl, planForwarding, planForwardingRelease, procIpForward } from '../network/forwarding.js';
 import { type LockHolder, NetworkLock } from './lock.js';
+import { checkNeighbors } from '../frr/neighbors.js';
 import { FrrService, type FrrServiceOptions } from '../frr/service.js';
 import { type BgpStatus, routedBgpStatus } from '../routed/bgp-status.js';
 import { type EvpnStatus, evpnFrr, evpnStatus, planEvpnPort, remoteVteps } from './evpn.js';
@@ -324,6 +325,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     changes.push(...(await this.planFirewall(spec)));
     if (spec.dhcp?.serve) changes.push(...this.dhcp.plan(spec, mtu, this.state(spec.name)));
     // FRR last: zebra finds the VNI from the device, in the bridge and up. Checked (its tools found) before any write.
+    if (spec.evpn) await checkNeighbors(rt, spec.underlay.device, spec.evpn, 'membership.evpn');
     const wanted = spec.evpn ? evpnFrr(spec.name, spec.evpn, spec.vni) : undefined;
     changes.push(...this.frr.plan(spec.name, wanted, this.state(spec.name), 'membership.evpn no longer in the spec'));
     return changes;

@@ -24,6 +24,7 @@ import type { NetworkState } from '../network/state.js';
 import type { Rtnetlink } from '../rtnetlink/client.js';
 import { RTPROT_KERNEL } from '../rtnetlink/constants.js';
 import type { Route } from '../rtnetlink/routes.js';
+import { checkNeighbors } from '../frr/neighbors.js';
 import type { FrrService } from '../frr/service.js';
 import { routedFrr } from './bgp-config.js';
 import { RTPROT_VXNET } from './protocol.js';
@@ -167,6 +168,7 @@ export async function planRouted(ctx: RoutedContext, spec: ResolvedRoutedSpec): 
   if (spec.dhcp?.serve) changes.push(...ctx.dhcp.plan(spec, mtu, state));
   changes.push(...routePlan.changes);
   // BGP: FRR advertises this host's subnet and installs the others' (checked, its tools found, before any write).
+  if (spec.routes.bgp) await checkNeighbors(ctx.rt, spec.underlay.device, spec.routes.bgp, 'routes.bgp');
   changes.push(...ctx.frr.plan(spec.name, routedFrr(spec), state, 'routes.bgp no longer in the spec'));
   return changes;
 }

@@ -10,13 +10,15 @@
  * plans nothing against them (no drift), and a re-apply leaves them. A host
  * leaving (destroy) → its flood entry disappears from the others. Destroy
  * everywhere leaves nothing. Also: a second BGP network in a namespace is
- * refused before anything is written.
+ * refused before anything is written, and so is a neighbour the underlay
+ * cannot reach.
  */
 import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { describeChange } from '../../src/common/plan.js';
 import { BgpNamespaceTakenError } from '../../src/frr/service.js';
+import { ValidationError } from '../../src/netlink/errors.js';
 import { OverlayHost } from '../../src/overlay/host.js';
 import type { OverlaySpec } from '../../src/overlay/spec.js';
 import { Lab, type LabHost } from '../helpers/lab.js';
@@ -140,6 +142,22 @@ it('EVPN: three hosts, FRR installs flood entries and remote MACs; containers on
       const host = await OverlayHost.open({ namespace: h.ns, stateRoot: STATE });
       host.on('frrFailed', (_n, e) => failures.push(e.message));
       hosts.push(host);
+    }
+    // A neighbour the underlay cannot reach (outside eth0's network, no route through eth0): refused, nothing written.
+    {
+      const wrong = specFor(lab.host(1));
+      wrong.membership!.evpn!.neighbors = ['192.168.100.2', '10.99.0.3'];
+      const error = await hosts[0]!.apply(wrong).then(
+        () => undefined,
+        (e) => e,
+      );
+      assert.instance(error, ValidationError, String(error));
+      assert.is((error as ValidationError).field, 'membership.evpn.neighbors[1]');
+      assert.match(
+        (error as Error).message,
+        /not reachable over eth0: outside its connected network 192\.168\.100\.0\/24/,
+      );
+      assert.equal(residue(lab.host(1).ns), before[0]);
     }
     for (const h of lab.hosts) {
       const changes = (await hosts[h.index - 1]!.apply(specFor(h))).map(describeChange);
