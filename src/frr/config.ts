@@ -29,6 +29,9 @@ export function bgpSession(session: ResolvedBgpSession, global: string[]): strin
     `router bgp ${session.asn}`,
     ` bgp router-id ${session.routerId}`,
     ' bgp log-neighbor-changes',
+    // A new peer's first update after 50 ms, not bgpd's default of up to 1 s (it waits for more peers to batch):
+    // a joining host is reachable that much sooner; a few hosts' tables are small to send one by one.
+    ' coalesce-time 50',
     ...global,
     ` timers bgp ${session.keepalive} ${session.holdTime}`,
     ` neighbor ${PEER_GROUP} peer-group`,
