@@ -640,12 +640,20 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       this.rt,
       any?.mode === 'routed' ? any.subnet : any?.mode === 'evpn' ? undefined : await this.bridgeSubnet(br),
     );
-    if (any?.mode === 'evpn' && vx) {
-      const frr = await this.frr.query(name, state, `show evpn vni ${any.vni} json`).catch((error: Error) => {
-        status.problems.push(`evpn: cannot read FRR's VNI ${any.vni}: ${error.message}`);
+    // EVPN: said by the spec, or (without one) a VXLAN device without group beside a running FRR.
+    const evpnVni = any
+      ? any.mode === 'evpn'
+        ? any.vni
+        : undefined
+      : vx && !status.vxlan?.group && bgp?.running
+        ? status.vxlan?.vni
+        : undefined;
+    if (evpnVni !== undefined && vx) {
+      const frr = await this.frr.query(name, state, `show evpn vni ${evpnVni} json`).catch((error: Error) => {
+        status.problems.push(`evpn: cannot read FRR's VNI ${evpnVni}: ${error.message}`);
         return undefined;
       });
-      status.evpn = evpnStatus(await this.rt.fdb.list({ dev: vx.ifindex }), any.vni, remoteVteps(frr));
+      status.evpn = evpnStatus(await this.rt.fdb.list({ dev: vx.ifindex }), evpnVni, remoteVteps(frr));
       if (status.evpn.vteps.length === 0 && bgp?.running)
         status.problems.push('evpn: no remote VTEP learned yet: broadcast (ARP, DHCP) reaches no other host');
     }

@@ -246,6 +246,9 @@ it('EVPN: three hosts, FRR installs flood entries and remote MACs; containers on
       status.bgp?.peers.every((p) => p.families.includes('l2VpnEvpn')),
       JSON.stringify(status.bgp?.peers),
     );
+    // Without the spec (vxnet status NAME): told EVPN by the groupless device beside a running FRR.
+    const bare = await hosts[1]!.status(NET);
+    assert.equal(bare.evpn?.vteps, ['192.168.100.1', '192.168.100.3']);
     for (const h of lab.hosts) assert.equal(await hosts[h.index - 1]!.plan(specFor(h)), []);
     const fdbBefore = JSON.stringify(floodDsts(lab.host(1).ns));
     assert.equal(await hosts[0]!.apply(specFor(lab.host(1))), []);
