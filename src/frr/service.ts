@@ -20,7 +20,7 @@
  */
 import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Change } from '../common/plan.js';
-import { processAlive } from '../dnsmasq/process.js';
+import { processAlive } from '../process/proc.js';
 import { type RestartPolicy, Supervisor, validatePolicy } from '../dnsmasq/supervisor.js';
 import { VxnetError } from '../netlink/errors.js';
 import type { NetworkState } from '../network/state.js';
