@@ -11,12 +11,14 @@
  * leaving (destroy) → its flood entry disappears from the others. Destroy
  * everywhere leaves nothing. Also: a second BGP network in a namespace is
  * refused before anything is written, and so is a neighbour the underlay
- * cannot reach.
+ * cannot reach. With the agent: FRR's entries coming and going are not drift
+ * (no repair), and a deleted vx0 is recreated for EVPN and re-populated by FRR.
  */
 import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { describeChange } from '../../src/common/plan.js';
+import { OverlayAgent } from '../../src/agent/agent.js';
 import { BgpNamespaceTakenError } from '../../src/frr/service.js';
 import { ValidationError } from '../../src/netlink/errors.js';
 import { OverlayHost } from '../../src/overlay/host.js';
@@ -288,6 +290,83 @@ it('EVPN: three hosts, FRR installs flood entries and remote MACs; containers on
     );
     assert.equal(frrProcesses(), [], 'no FRR daemon left');
   } finally {
+    for (const host of hosts) await host.close();
+    lab.destroy();
+  }
+});
+
+it("the agent keeps an EVPN network without touching FRR's FDB entries: they come and go with BGP, its re-applies change nothing; vx0 deleted → recreated for EVPN, FRR re-installs the flood entries", async () => {
+  const lab = Lab.create({ hosts: 3 });
+  const hosts: OverlayHost[] = [];
+  let agent: OverlayAgent | undefined;
+  const repairs: string[][] = [];
+  const failed: string[] = [];
+  try {
+    const before = lab.hosts.map((h) => residue(h.ns));
+    for (const h of lab.hosts.slice(0, 2)) {
+      const host = await OverlayHost.open({ namespace: h.ns, stateRoot: STATE });
+      hosts.push(host);
+      await host.apply(specFor(h));
+    }
+    const h3 = lab.host(3);
+    agent = new OverlayAgent({ namespace: h3.ns, stateRoot: STATE, resyncMs: 1000 });
+    agent.on('repair', (r) => repairs.push(r.changes));
+    agent.on('failed', (f) => failed.push(f.error.message));
+    await agent.start(specFor(h3));
+    // FRR writes host 3's flood entries while the agent watches (fdb events: re-applies that must plan nothing).
+    await until(
+      'host 3: flood entries to hosts 1 and 2',
+      30,
+      () => JSON.stringify(floodDsts(h3.ns)) === JSON.stringify(['192.168.100.1', '192.168.100.2']),
+      () => JSON.stringify(fdb(h3.ns)),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // two resyncs
+    assert.equal(repairs, [], "no repair: the entries are FRR's, not drift");
+    assert.equal(floodDsts(h3.ns), ['192.168.100.1', '192.168.100.2']);
+
+    // Host 1 leaves: FRR on host 3 removes its flood entry; the agent does not put it back.
+    await hosts[0]!.destroy(NET);
+    await until('host 1 gone from host 3', 15, () => !floodDsts(h3.ns).includes('192.168.100.1'));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(floodDsts(h3.ns), ['192.168.100.2']);
+    assert.equal(repairs, []);
+
+    // vx0 deleted on host 3: the agent recreates it as EVPN wants it, zebra finds it again and re-installs.
+    sh('ip', ['-n', h3.ns, 'link', 'del', 'vx0']);
+    await until('the agent repaired vx0', 15, () => repairs.length > 0);
+    assert.ok(
+      repairs[0]!.some((c) => c.startsWith('create link vx0')),
+      JSON.stringify(repairs),
+    );
+    assert.ok(
+      repairs[0]!.some((c) => c.includes('port vx0 on br0') && c.includes('neigh_suppress on')),
+      JSON.stringify(repairs),
+    );
+    const link = JSON.parse(sh('ip', ['-n', h3.ns, '-d', '-j', 'link', 'show', 'vx0']))[0];
+    assert.is(link.linkinfo.info_data.learning, false);
+    assert.is(link.linkinfo.info_slave_data.neigh_suppress, true);
+    await until(
+      'FRR re-installs the flood entry to host 2 on the new vx0',
+      30,
+      () => floodDsts(h3.ns).includes('192.168.100.2'),
+      () => JSON.stringify(fdb(h3.ns)),
+    );
+    assert.equal(failed, []);
+
+    await agent.stop();
+    agent = undefined;
+    await OverlayHost.open({ namespace: h3.ns, stateRoot: STATE }).then(async (host) => {
+      await host.destroy(NET);
+      await host.close();
+    });
+    await hosts[1]!.destroy(NET);
+    assert.equal(
+      lab.hosts.map((h) => residue(h.ns)),
+      before,
+    );
+    assert.equal(frrProcesses(), [], 'no FRR daemon left');
+  } finally {
+    await agent?.stop();
     for (const host of hosts) await host.close();
     lab.destroy();
   }
