@@ -14,7 +14,10 @@
  * cannot reach. With the agent: FRR's entries coming and going are not drift
  * (no repair), and a deleted vx0 is recreated for EVPN and re-populated by FRR.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { describeChange } from '../../src/common/plan.js';
@@ -23,6 +26,7 @@ import { BgpNamespaceTakenError } from '../../src/frr/service.js';
 import { ValidationError } from '../../src/netlink/errors.js';
 import { OverlayHost } from '../../src/overlay/host.js';
 import type { OverlaySpec } from '../../src/overlay/spec.js';
+import { CLI, vxnet } from '../helpers/agent.js';
 import { Lab, type LabHost } from '../helpers/lab.js';
 import { integrationReady, sh } from '../helpers/netns.js';
 import { hostResidue, namespaceStateDir } from '../helpers/residue.js';
@@ -368,6 +372,46 @@ it("the agent keeps an EVPN network without touching FRR's FDB entries: they com
   } finally {
     await agent?.stop();
     for (const host of hosts) await host.close();
+    lab.destroy();
+  }
+});
+
+it('vxnet apply (CLI) of an EVPN spec without DHCP stays in the foreground supervising FRR; SIGTERM stops it; destroy leaves nothing', async () => {
+  const lab = Lab.create({ hosts: 2 });
+  const dir = mkdtempSync(join(tmpdir(), 'vxnet-evpn-cli-'));
+  try {
+    const h1 = lab.host(1);
+    const before = hostResidue(h1.ns, { skipLinks: /^v-c\d$/ });
+    const file = join(dir, 'evpn.json');
+    writeFileSync(file, JSON.stringify(specFor(h1, [1, 2])));
+    const child = spawn(process.execPath, [...CLI, 'apply', file, '--namespace', h1.ns], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await until(
+      'vxnet apply says it serves BGP',
+      30,
+      () => output.includes('serving BGP'),
+      () => output,
+    );
+    assert.match(output, /serving BGP for ev \(zebra pid \d+, bgpd pid \d+\); Ctrl-C or `vxnet destroy ev` stops it/);
+    // FRR answers (read-only) while the command runs: it did not stop FRR on its way out.
+    const dirOf = `${namespaceStateDir(h1.ns)}/${NET}/frr`;
+    const vni = JSON.parse(sh('vtysh', ['--vty_socket', dirOf, '-c', 'show evpn vni json']));
+    assert.ok(vni[String(VNI)], JSON.stringify(vni));
+    const status = vxnet(['status', NET, '--namespace', h1.ns]);
+    assert.match(status.stdout, /bgp: running \(zebra pid \d+, bgpd pid \d+, supervised by pid \d+\)/, status.stdout);
+    child.kill('SIGTERM');
+    assert.is(await exited, 0, output);
+    assert.match(output, /stopped BGP for ev/);
+    const destroyed = vxnet(['destroy', NET, '--namespace', h1.ns]);
+    assert.is(destroyed.code, 0, destroyed.stderr);
+    assert.equal(hostResidue(h1.ns, { skipLinks: /^v-c\d$/ }), before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
     lab.destroy();
   }
 });
