@@ -204,18 +204,16 @@ function printStatus(s: OverlayStatus, out: Out): void {
     out(`  link ${link.name} (${link.kind ?? 'plain'}) mtu ${link.mtu} ${link.up ? 'up' : 'DOWN'}`);
   if (s.vxlan?.exists) {
     const v = s.vxlan;
-    out(
-      `  vxlan vni ${v.vni} port ${v.port} ${v.group ? `group ${v.group}` : s.evpn ? 'membership evpn' : `peers ${v.peers.join(', ') || 'none'}`}${v.local ? ` local ${v.local}` : ''}${v.underlay ? ` dev ${v.underlay}` : ''}`,
-    );
+    const flood = v.group ? `group ${v.group}` : s.evpn ? 'membership evpn' : `peers ${v.peers.join(', ') || 'none'}`;
+    const where = `${v.local ? ` local ${v.local}` : ''}${v.underlay ? ` dev ${v.underlay}` : ''}`;
+    out(`  vxlan vni ${v.vni} port ${v.port} ${flood}${where}`);
     out(`  remote MACs known: ${v.entries.length}`);
   }
   if (s.evpn) {
     const e = s.evpn;
     out(`  evpn vni ${e.vni}: VTEPs learned from BGP ${e.vteps.join(', ') || 'none'}; MACs from BGP ${e.macs.length}`);
-    if (e.other.length)
-      out(
-        `    other FDB entries (not FRR's): ${e.other.map((o) => `${o.mac}${o.dst ? ` dst ${o.dst}` : ''}`).join('; ')}`,
-      );
+    const other = e.other.map((o) => `${o.mac}${o.dst ? ` dst ${o.dst}` : ''}`);
+    if (other.length) out(`    other FDB entries (not FRR's): ${other.join('; ')}`);
   }
   if (s.bridge)
     out(

@@ -107,9 +107,12 @@ export class BgpNamespaceTakenError extends VxnetError {
     readonly namespace: string | undefined,
     readonly pid?: number,
   ) {
+    const where = namespace !== undefined ? `namespace ${namespace}` : 'this namespace';
+    const running = pid !== undefined ? `FRR, bgpd pid ${pid}` : 'FRR';
     super(
-      `plan frr of ${network}: network ${holder} already runs BGP (FRR${pid !== undefined ? `, bgpd pid ${pid}` : ''}) in ${namespace !== undefined ? `namespace ${namespace}` : 'this namespace'}; ` +
-        'one BGP network per namespace (bgpd binds port 179 there, and EVPN takes every VNI in it): destroy that one, or use another namespace',
+      `plan frr of ${network}: network ${holder} already runs BGP (${running}) in ${where}; one BGP network ` +
+        'per namespace (bgpd binds port 179 there, and EVPN takes every VNI in it): ' +
+        'destroy that one, or use another namespace',
     );
   }
 }

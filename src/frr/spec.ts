@@ -15,9 +15,12 @@ export interface BgpSession {
   routerId?: string;
   /** Underlay addresses of the hosts this one connects to. */
   neighbors?: string[];
-  /** Accept sessions from any host in this network (FRR's `bgp listen range`): new hosts join without this spec changing. */
+  /**
+   * Accept sessions from any host in this network (FRR's `bgp listen range`): new hosts join without this
+   * spec changing.
+   */
   listen?: string;
-  /** BGP hold time in seconds (3..65535, default 9); keepalives every third of it. A dead peer's routes go within it. */
+  /** Hold time in seconds (3..65535, default 9); keepalives every third of it. A dead peer's routes go within it. */
   holdTime?: number;
 }
 

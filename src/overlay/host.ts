@@ -148,7 +148,7 @@ export interface OverlayStatus {
   dhcp?: DhcpStatus;
   /** Routed mode: the network's routes (vxnet's protocol) as the kernel has them. */
   routes?: { dst: string; via?: string; dev?: string }[];
-  /** BGP (routed mode's routes.bgp, or EVPN): FRR's daemons, sessions, prefixes received, the routes zebra installed. */
+  /** BGP (routes.bgp, or EVPN): FRR's daemons, sessions, prefixes received, the routes zebra installed. */
   bgp?: BgpStatus;
   /** EVPN: the VTEPs and MACs FRR installed in the VXLAN device's FDB (learned from BGP; vxnet never touches them). */
   evpn?: EvpnStatus;
