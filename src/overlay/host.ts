@@ -55,7 +55,7 @@ import { DhcpService, type DhcpStatus } from '../network/dhcp-service.js';
 import { type IpForwardControl, planForwarding, planForwardingRelease, procIpForward } from '../network/forwarding.js';
 import { type LockHolder, NetworkLock } from './lock.js';
 import { checkNeighbors } from '../frr/neighbors.js';
-import { FrrService, type FrrServiceOptions } from '../frr/service.js';
+import { BgpNamespaceTakenError, FrrService, type FrrServiceOptions } from '../frr/service.js';
 import { type BgpStatus, routedBgpStatus } from '../routed/bgp-status.js';
 import { type EvpnStatus, evpnFrr, evpnStatus, planEvpnPort, remoteVteps } from './evpn.js';
 import { planRouted, planRoutedRemoval, routedStatus } from '../routed/plan.js';
@@ -722,7 +722,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       status.drift = (await this.changesFor(spec, {})).map(describeChange);
     } catch (error) {
       if (error instanceof ConflictError) status.drift.push(`refuse: ${error.messageFor(replace)}`);
-      else if (error instanceof ValidationError)
+      else if (error instanceof ValidationError || error instanceof BgpNamespaceTakenError)
         status.problems.push(`the spec cannot be applied here: ${error.message}`);
       else throw error;
     }

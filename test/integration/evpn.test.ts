@@ -271,6 +271,12 @@ it('EVPN: three hosts, FRR installs flood entries and remote MACs; containers on
       assert.instance(error, BgpNamespaceTakenError, String(error));
       assert.match((error as Error).message, /network ev already runs BGP .* one BGP network per namespace/);
       assert.equal(residue(lab.host(1).ns), mid);
+      // status with that spec says so as a problem instead of throwing.
+      const said = await hosts[0]!.status('ev2', other);
+      assert.ok(
+        said.problems.some((p) => /cannot be applied here: .*already runs BGP/.test(p)),
+        JSON.stringify(said.problems),
+      );
     }
 
     // Host 3 leaves: its flood entry (and its MACs) disappear from hosts 1 and 2.

@@ -42,6 +42,10 @@ test('spec: refusals name the field', () => {
   assert.is(refusal({ ...base, group: '239.1.1.1' }).field, 'membership.evpn');
   assert.is(refusal({ ...base, peers: ['192.168.100.2'] }).field, 'membership.evpn');
   assert.is(refusal({ ...base, underlay: { device: 'eth0' } }).field, 'underlay.address');
+  assert.match(
+    refusal({ ...base, underlay: { device: 'eth0', address: 'fd00::1' } }).reason,
+    /EVPN runs over an IPv4 underlay/,
+  );
   assert.is(
     refusal({ ...base, membership: { evpn: { asn: 0, neighbors: ['192.168.100.2'] } } }).field,
     'membership.evpn.asn',
