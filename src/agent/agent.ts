@@ -28,11 +28,11 @@ import { describeChange } from '../common/plan.js';
 import type { OverrunError } from '../netlink/errors.js';
 import { ValidationError } from '../netlink/errors.js';
 import { Nftables } from '../nftables/client.js';
-import { dhcpOwner } from '../overlay/dhcp-owner.js';
+import { dhcpOwner } from '../network/dhcp-owner.js';
 import { OverlayHost } from '../overlay/host.js';
 import { NetworkLock, NetworkLockedError } from '../overlay/lock.js';
 import { type AnyResolvedSpec, type AnySpec, type ResolvedSpec, toAnyResolvedSpec } from '../overlay/spec.js';
-import type { NetworkState } from '../overlay/state.js';
+import type { NetworkState } from '../network/state.js';
 import { Rtnetlink } from '../rtnetlink/client.js';
 import { watch } from '../rtnetlink/events.js';
 import {

@@ -6,7 +6,7 @@
  */
 import { isRunning } from '../common/process.js';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import type { NetworkState } from '../overlay/state.js';
+import type { NetworkState } from '../network/state.js';
 
 export interface AgentRepair {
   /** ISO time the repair finished. */

@@ -108,11 +108,13 @@ async function plan(file: string, options: CommandOptions, out: Out, openHost: O
 }
 
 /**
- * Converges the host. When this host serves the network's DHCP, the command
- * stays in the foreground supervising dnsmasq until it is interrupted
+ * Converges the host. When this process started the network's daemons —
+ * dnsmasq (this host serves DHCP) or FRR (routes.bgp, membership.evpn) — the
+ * command stays in the foreground supervising them until it is interrupted
  * (Ctrl-C, SIGTERM — which `vxnet destroy` sends); the network itself stays.
- * If the supervisor gives up on dnsmasq, the command says so and exits 1.
- * Whatever happens, what it opened is closed before it returns.
+ * (Returning would stop them: they never outlive the process that runs them.)
+ * If a supervisor gives up, the command says so and exits 1. Whatever
+ * happens, what it opened is closed before it returns.
  */
 async function apply(file: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {
   const spec = await loadAnySpec(file);
@@ -126,30 +128,43 @@ async function apply(file: string, options: CommandOptions, out: Out, openHost: 
         if (!options.json) out(`✓ ${describeChange(change)}`);
       },
     });
-    const status = spec.dhcp?.serve ? await host.status(spec.name) : undefined;
+    const bgp = spec.mode === 'routed' ? spec.routes.bgp !== undefined : spec.mode === 'evpn';
+    const status = spec.dhcp?.serve || bgp ? await host.status(spec.name) : undefined;
     if (options.json)
       out(
         json({ network: spec.name, changes: changes.map(changeJson), ...(status?.dhcp ? { dhcp: status.dhcp } : {}) }),
       );
     else if (changes.length === 0) out(`${spec.name}: already up to date`);
-    if (!spec.dhcp?.serve || !status?.dhcp?.running || status.dhcp.ownerPid !== undefined) return 0; // nothing for this process to supervise
-    if (!options.json)
-      out(
-        `serving DHCP for ${spec.name} on ${spec.bridge} (dnsmasq pid ${status.dhcp.pid}); Ctrl-C or \`vxnet destroy ${spec.name}\` stops it`,
-      );
-    const failure = await new Promise<Error | undefined>((resolve) => {
+    // What this process runs (a daemon of an earlier `vxnet apply` still running is that process's to supervise).
+    const dhcp =
+      spec.dhcp?.serve && status?.dhcp?.running && status.dhcp.ownerPid === undefined ? status.dhcp : undefined;
+    const frr = bgp && status?.bgp?.running && status.bgp.ownerPid === undefined ? status.bgp : undefined;
+    if (!dhcp && !frr) return 0; // nothing for this process to supervise
+    if (!options.json) {
+      const serving = [
+        ...(dhcp ? [`DHCP for ${spec.name} on ${spec.bridge} (dnsmasq pid ${dhcp.pid})`] : []),
+        ...(frr ? [`BGP for ${spec.name} (zebra pid ${frr.pids.zebra}, bgpd pid ${frr.pids.bgpd})`] : []),
+      ];
+      out(`serving ${serving.join(' and ')}; Ctrl-C or \`vxnet destroy ${spec.name}\` stops it`);
+    }
+    const failure = await new Promise<{ what: string; error: Error } | undefined>((resolve) => {
       const stop = (): void => resolve(undefined);
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      host.once('dhcpFailed', (_network, error) => {
+      const failed = (what: string) => (_network: string, error: Error) => {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
-        resolve(error);
-      });
+        resolve({ what, error });
+      };
+      host.once('dhcpFailed', failed('DHCP'));
+      host.once('frrFailed', failed('BGP (FRR)'));
     });
     if (failure)
-      throw new VxnetError(`DHCP for ${spec.name} stopped: ${firstLine(failure.message)}`, { cause: failure });
-    if (!options.json) out(`stopped DHCP for ${spec.name}`);
+      throw new VxnetError(`${failure.what} for ${spec.name} stopped: ${firstLine(failure.error.message)}`, {
+        cause: failure.error,
+      });
+    if (!options.json)
+      out(`stopped ${[dhcp ? 'DHCP' : '', frr ? 'BGP' : ''].filter(Boolean).join(' and ')} for ${spec.name}`);
     return 0;
   } finally {
     await host.close();
@@ -227,10 +242,16 @@ function printStatus(s: OverlayStatus, out: Out): void {
     out(`  link ${link.name} (${link.kind ?? 'plain'}) mtu ${link.mtu} ${link.up ? 'up' : 'DOWN'}`);
   if (s.vxlan?.exists) {
     const v = s.vxlan;
-    out(
-      `  vxlan vni ${v.vni} port ${v.port} ${v.group ? `group ${v.group}` : `peers ${v.peers.join(', ') || 'none'}`}${v.local ? ` local ${v.local}` : ''}${v.underlay ? ` dev ${v.underlay}` : ''}`,
-    );
+    const flood = v.group ? `group ${v.group}` : s.evpn ? 'membership evpn' : `peers ${v.peers.join(', ') || 'none'}`;
+    const where = `${v.local ? ` local ${v.local}` : ''}${v.underlay ? ` dev ${v.underlay}` : ''}`;
+    out(`  vxlan vni ${v.vni} port ${v.port} ${flood}${where}`);
     out(`  remote MACs known: ${v.entries.length}`);
+  }
+  if (s.evpn) {
+    const e = s.evpn;
+    out(`  evpn vni ${e.vni}: VTEPs learned from BGP ${e.vteps.join(', ') || 'none'}; MACs from BGP ${e.macs.length}`);
+    const other = e.other.map((o) => `${o.mac}${o.dst ? ` dst ${o.dst}` : ''}`);
+    if (other.length) out(`    other FDB entries (not FRR's): ${other.join('; ')}`);
   }
   if (s.bridge)
     out(

@@ -21,7 +21,7 @@ import { ownerAlias } from '../common/ownership.js';
 import { NetlinkError, ValidationError } from '../netlink/errors.js';
 import { namespaceIdentity } from '../netlink/namespace.js';
 import { NetworkLock, NetworkLockedError } from '../overlay/lock.js';
-import { DEFAULT_STATE_ROOT, NetworkState } from '../overlay/state.js';
+import { DEFAULT_STATE_ROOT, NetworkState } from '../network/state.js';
 import { Rtnetlink } from '../rtnetlink/client.js';
 import { IFF_UP } from '../rtnetlink/constants.js';
 import type { Link } from '../rtnetlink/links.js';

@@ -10,7 +10,8 @@ import { NetlinkError } from '../netlink/errors.js';
 import { namespacePath } from '../netlink/namespace.js';
 import { Rtnetlink } from '../rtnetlink/client.js';
 import { PreflightError } from './errors.js';
-import { findExecutable, processAlive, type Tools } from './process.js';
+import { findExecutable, processAlive } from '../process/proc.js';
+import type { Tools } from './process.js';
 import { type BoundSocket, socketOwners, socketsOnPorts } from './sockets.js';
 import { toInt, type ValidInstance, type ValidSpec } from './spec.js';
 

@@ -51,14 +51,17 @@ import { planVxlan } from '../vxlan/device.js';
 import { addPeer, removePeer } from '../vxlan/peers.js';
 import { underlayFamily, vxlanStatus, type VxlanStatus } from '../vxlan/status.js';
 import { agentStatus, type AgentStatus } from '../agent/record.js';
-import { dhcpOwner } from './dhcp-owner.js';
-import { DhcpService, type DhcpStatus } from './dhcp-service.js';
-import { type IpForwardControl, planForwarding, planForwardingRelease, procIpForward } from './forwarding.js';
+import { dhcpOwner } from '../network/dhcp-owner.js';
+import { DhcpService, type DhcpStatus } from '../network/dhcp-service.js';
+import { type IpForwardControl, planForwarding, planForwardingRelease, procIpForward } from '../network/forwarding.js';
 import { type LockHolder, NetworkLock } from './lock.js';
-import { type BgpStatus, FrrService, type FrrServiceOptions } from '../routed/frr-service.js';
+import { checkNeighbors } from '../frr/neighbors.js';
+import { BgpNamespaceTakenError, FrrService, type FrrServiceOptions } from '../frr/service.js';
+import { type BgpStatus, routedBgpStatus } from '../routed/bgp-status.js';
+import { type EvpnStatus, evpnFrr, evpnStatus, planEvpnPort, remoteVteps } from './evpn.js';
 import { planRouted, planRoutedRemoval, routedStatus } from '../routed/plan.js';
 import { type AnyResolvedSpec, type AnySpec, type ResolvedSpec, toAnyResolvedSpec } from './spec.js';
-import { DEFAULT_STATE_ROOT, NetworkState } from './state.js';
+import { DEFAULT_STATE_ROOT, NetworkState } from '../network/state.js';
 import { ETHERNET_MTU } from '../common/mtu.js';
 import { AF_INET, IFF_UP, RT_SCOPE_UNIVERSE } from '../rtnetlink/constants.js';
 import { VXLAN_OVERHEAD } from '../vxlan/spec.js';
@@ -155,8 +158,10 @@ export interface OverlayStatus {
   dhcp?: DhcpStatus;
   /** Routed mode: the network's routes (vxnet's protocol) as the kernel has them. */
   routes?: { dst: string; via?: string; dev?: string }[];
-  /** Routed mode with BGP: FRR's daemons, sessions, prefixes received, the routes zebra installed. */
+  /** BGP (routes.bgp, or EVPN): FRR's daemons, sessions, prefixes received, the routes zebra installed. */
   bgp?: BgpStatus;
+  /** EVPN: the VTEPs and MACs FRR installed in the VXLAN device's FDB (learned from BGP; vxnet never touches them). */
+  evpn?: EvpnStatus;
   /** Containers attached to the network here. */
   attachments: OverlayAttachment[];
   /** The network's agent here (vxnet agent): its record, and whether its process runs. */
@@ -300,7 +305,13 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
         underlay: spec.underlay.device,
         local: spec.underlay.address,
         port: spec.port,
-        ...(spec.group ? { group: spec.group } : { peers: [...spec.peers] }),
+        // EVPN: no group and no peer list (FRR writes the flood entries; vxnet's peer convergence never
+        // runs on this device), and no learning (the remote MACs come from BGP too).
+        ...(spec.group
+          ? { group: spec.group }
+          : spec.mode === 'evpn'
+            ? { learning: false }
+            : { peers: [...spec.peers] }),
         ...(spec.mtu ? { mtu: spec.mtu } : {}),
         owner: spec.name,
       },
@@ -322,8 +333,16 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       )),
     );
     changes.push(...(await this.planVxlanPort(spec, vxlanChanges)));
+    if (spec.mode === 'evpn') {
+      const fresh = vxlanChanges.some((c) => c.target === `link ${spec.vxlan}` && c.action !== 'update');
+      changes.push(...(await planEvpnPort(rt, spec.bridge, spec.vxlan, fresh)));
+    }
     changes.push(...(await this.planFirewall(spec)));
     if (spec.dhcp?.serve) changes.push(...this.dhcp.plan(spec, mtu, this.state(spec.name)));
+    // FRR last: zebra finds the VNI from the device, in the bridge and up. Checked (its tools found) before any write.
+    if (spec.evpn) await checkNeighbors(rt, spec.underlay.device, spec.evpn, 'membership.evpn');
+    const wanted = spec.evpn ? evpnFrr(spec.name, spec.evpn, spec.vni) : undefined;
+    changes.push(...this.frr.plan(spec.name, wanted, this.state(spec.name), 'membership.evpn no longer in the spec'));
     return changes;
   }
 
@@ -640,7 +659,9 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       (resolved ? await this.rt.links.find(resolved.vxlan) : undefined);
     if (vx) {
       status.vxlan = await vxlanStatus(this.rt, vx.ifname!, { port: resolved?.port, vni: resolved?.vni });
-      status.problems.push(...status.vxlan.problems);
+      // EVPN's flood entries are FRR's, made when sessions come up: an empty list there is BGP's to explain (below).
+      const evpn = resolved?.mode === 'evpn';
+      status.problems.push(...status.vxlan.problems.filter((p) => !(evpn && p.startsWith('no multicast group'))));
     }
     const br =
       owned.find((l) => l.linkinfo?.info_kind === 'bridge') ?? this.adoptedBridge(name, await this.rt.links.list());
@@ -656,12 +677,30 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     if (agent) status.agent = agent;
     const routes = await routedStatus(this.rt, state);
     if (routes.length || any?.mode === 'routed') status.routes = routes;
-    const bgp = await this.frr.status(
+    const bgp = await routedBgpStatus(
+      this.frr,
       name,
       state,
       this.rt,
-      any?.mode === 'routed' ? any.subnet : await this.bridgeSubnet(br),
+      any?.mode === 'routed' ? any.subnet : any?.mode === 'evpn' ? undefined : await this.bridgeSubnet(br),
     );
+    // EVPN: said by the spec, or (without one) a VXLAN device without group beside a running FRR.
+    const evpnVni = any
+      ? any.mode === 'evpn'
+        ? any.vni
+        : undefined
+      : vx && !status.vxlan?.group && bgp?.running
+        ? status.vxlan?.vni
+        : undefined;
+    if (evpnVni !== undefined && vx) {
+      const frr = await this.frr.query(name, state, `show evpn vni ${evpnVni} json`).catch((error: Error) => {
+        status.problems.push(`evpn: cannot read FRR's VNI ${evpnVni}: ${error.message}`);
+        return undefined;
+      });
+      status.evpn = evpnStatus(await this.rt.fdb.list({ dev: vx.ifindex }), evpnVni, remoteVteps(frr));
+      if (status.evpn.vteps.length === 0 && bgp?.running)
+        status.problems.push('evpn: no remote VTEP learned yet: broadcast (ARP, DHCP) reaches no other host');
+    }
     if (bgp) {
       status.bgp = bgp;
       status.problems.push(...bgp.problems);
@@ -727,7 +766,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       status.drift = (await this.changesFor(spec, {})).map(describeChange);
     } catch (error) {
       if (error instanceof ConflictError) status.drift.push(`refuse: ${error.messageFor(replace)}`);
-      else if (error instanceof ValidationError)
+      else if (error instanceof ValidationError || error instanceof BgpNamespaceTakenError)
         status.problems.push(`the spec cannot be applied here: ${error.message}`);
       else throw error;
     }

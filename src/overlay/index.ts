@@ -1,7 +1,8 @@
 /**
  * vxnet/overlay: one declarative spec per host; plan, apply, destroy, status;
  * containers attached to the network (attach, detach, checkAttachment, attachments);
- * OverlayAgent, which keeps a spec applied (docs/agent.md).
+ * OverlayAgent, which keeps a spec applied (docs/agent.md); BGP EVPN as a
+ * VXLAN network's membership (docs/routed.md).
  */
 export {
   type AnyResolvedSpec,
@@ -17,6 +18,7 @@ export {
   type OverlayDhcp,
   type OverlayFirewall,
   type OverlayMasquerade,
+  type OverlayMembership,
   type OverlaySpec,
   resolveSpec,
   type ResolvedSpec,
@@ -47,9 +49,13 @@ export {
   NetnsNotFoundError,
   NetworkNotAppliedError,
 } from '../attach/index.js';
-export type { DhcpStatus } from './dhcp-service.js';
-export { type DhcpOwner, dhcpOwner, stopForeignDhcp } from './dhcp-owner.js';
-export type { IpForwardControl } from './forwarding.js';
+export type { EvpnMembership, EvpnStatus, ResolvedEvpn } from './evpn.js';
+export { BgpNamespaceTakenError, type BgpPeerStatus, type FrrStatus } from '../frr/service.js';
+export { FrrGaveUpError, FrrStartError } from '../frr/daemon.js';
+export type { BgpSession, ResolvedBgpSession } from '../frr/spec.js';
+export type { DhcpStatus } from '../network/dhcp-service.js';
+export { type DhcpOwner, dhcpOwner, stopForeignDhcp } from '../network/dhcp-owner.js';
+export type { IpForwardControl } from '../network/forwarding.js';
 export {
   describeHolder,
   type LockHolder,
@@ -58,7 +64,7 @@ export {
   NetworkLock,
   NetworkLockedError,
 } from './lock.js';
-export { type NetworkRecord, NetworkState } from './state.js';
+export { type NetworkRecord, NetworkState } from '../network/state.js';
 export { type AgentEvents, type AgentStarted, OverlayAgent, type OverlayAgentOptions } from '../agent/agent.js';
 export { AgentRunningError } from '../agent/errors.js';
 export type { AgentRecord, AgentRepair, AgentStatus } from '../agent/record.js';

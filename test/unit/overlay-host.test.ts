@@ -20,7 +20,7 @@ import { ConflictError } from '../../src/common/conflict.js';
 import { describeChange } from '../../src/common/plan.js';
 import { NotOwnedError } from '../../src/masquerade/errors.js';
 import { NetlinkError, ValidationError, VxnetError } from '../../src/netlink/errors.js';
-import type { IpForwardControl } from '../../src/overlay/forwarding.js';
+import type { IpForwardControl } from '../../src/network/forwarding.js';
 import { OverlayHost } from '../../src/overlay/host.js';
 import type { OverlaySpec } from '../../src/overlay/spec.js';
 import { ethernet, FakeHost, type HostSnapshot, type InitialLink, LOOPBACK } from '../helpers/fake-host.js';
