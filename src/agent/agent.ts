@@ -21,7 +21,7 @@
  * its whole life, and writes a record (agent.json, record.ts) into the
  * network's state directory for `vxnet status`.
  */
-import { thisProcess } from '../common/process.js';
+import { thisProcess } from '../process/identity.js';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { describeChange } from '../common/plan.js';

@@ -4,7 +4,7 @@
  * that keeps a second agent out is a socket (overlay/lock.ts), not this
  * file: a record whose process is gone only says what it last did.
  */
-import { isRunning } from '../common/process.js';
+import { isRunning } from '../process/identity.js';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { NetworkState } from '../network/state.js';
 
