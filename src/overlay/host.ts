@@ -32,7 +32,8 @@ import {
 import { NetworkNotAppliedError } from '../attach/errors.js';
 import { type Attachment, listAttachments } from '../attach/list.js';
 import { parseHostMark } from '../attach/mark.js';
-import { planBridgeRelease, planNetworkBridge } from '../bridge/adopt.js';
+import { readLinksOnce } from '../rtnetlink/reading.js';
+import { BridgeNotOwnedError, planBridgeRelease, planNetworkBridge } from '../bridge/adopt.js';
 import { attachPort, planPort } from '../bridge/bridge.js';
 import { ConflictError, LIBRARY_REPLACE } from '../common/conflict.js';
 import { ownerAlias, ownerFromAlias, validateOwner } from '../common/ownership.js';
@@ -279,11 +280,22 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     });
   }
 
-  private async changesFor(spec: AnyResolvedSpec, options: ApplyOptions): Promise<Change[]> {
+  /** The plan, made against one reading of the links (see rtnetlink/reading.ts), or the caller's reading. */
+  private async changesFor(spec: AnyResolvedSpec, options: ApplyOptions, reading?: Rtnetlink): Promise<Change[]> {
+    if (reading) return this.planWith(reading, spec, options);
+    const once = readLinksOnce(this.rt);
+    try {
+      return await this.planWith(once.rt, spec, options);
+    } finally {
+      once.end();
+    }
+  }
+
+  private async planWith(rt: Rtnetlink, spec: AnyResolvedSpec, options: ApplyOptions): Promise<Change[]> {
     if (spec.mode === 'routed') {
       return planRouted(
         {
-          rt: this.rt,
+          rt,
           state: this.state(spec.name),
           masquerade: await this.masqueradeFor(spec.name),
           ipForward: this.ipForward,
@@ -295,7 +307,6 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
         spec,
       );
     }
-    const rt = this.rt;
     const changes: Change[] = [];
     const vxlanChanges = await planVxlan(
       rt,
@@ -319,7 +330,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     );
     changes.push(...vxlanChanges);
     // The bridge takes the VXLAN device's MTU: the one the spec gives, or the underlay's minus the overhead.
-    const mtu = spec.mtu ?? (await this.overlayMtu(spec));
+    const mtu = spec.mtu ?? (await this.overlayMtu(rt, spec));
     changes.push(
       ...(await planNetworkBridge(
         rt,
@@ -332,7 +343,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
         { adopt: options.adopt, store: this.state(spec.name).adoptionStore() },
       )),
     );
-    changes.push(...(await this.planVxlanPort(spec, vxlanChanges)));
+    changes.push(...(await this.planVxlanPort(rt, spec, vxlanChanges)));
     if (spec.mode === 'evpn') {
       const fresh = vxlanChanges.some((c) => c.target === `link ${spec.vxlan}` && c.action !== 'update');
       changes.push(...(await planEvpnPort(rt, spec.bridge, spec.vxlan, fresh)));
@@ -352,8 +363,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
    * recreated by a replace, has no master whatever the old one had, so its
    * port is looked at when the step runs.
    */
-  private async planVxlanPort(spec: ResolvedSpec, vxlanChanges: Change[]): Promise<Change[]> {
-    const rt = this.rt;
+  private async planVxlanPort(rt: Rtnetlink, spec: ResolvedSpec, vxlanChanges: Change[]): Promise<Change[]> {
     const fresh = vxlanChanges.some(
       (c) => c.target === `link ${spec.vxlan}` && (c.action === 'create' || c.action === 'replace'),
     );
@@ -450,8 +460,8 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     return changes;
   }
 
-  private async overlayMtu(spec: ResolvedSpec): Promise<number> {
-    const underlay = await this.rt.links.find(spec.underlay.device);
+  private async overlayMtu(rt: Rtnetlink, spec: ResolvedSpec): Promise<number> {
+    const underlay = await rt.links.find(spec.underlay.device);
     return (underlay?.mtu ?? ETHERNET_MTU) - VXLAN_OVERHEAD[underlayFamilyOf(spec)];
   }
 
@@ -538,9 +548,9 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
   }
 
   /** Links that carry this network's mark. */
-  private async ownedLinks(name: string): Promise<Link[]> {
+  private async ownedLinks(name: string, rt: Rtnetlink = this.rt): Promise<Link[]> {
     const alias = ownerAlias(name);
-    return (await this.rt.links.list()).filter((l) => l.ifalias === alias);
+    return (await rt.links.list()).filter((l) => l.ifalias === alias);
   }
 
   /**
@@ -638,9 +648,24 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
 
   async status(name: string, spec?: AnySpec | AnyResolvedSpec, options: StatusOptions = {}): Promise<OverlayStatus> {
     validateOwner(name, 'name');
+    // One reading of the links for the whole report (and the drift's plan): a status is a look, not a change.
+    const reading = readLinksOnce(this.rt);
+    try {
+      return await this.statusWith(reading.rt, name, spec, options);
+    } finally {
+      reading.end();
+    }
+  }
+
+  private async statusWith(
+    rt: Rtnetlink,
+    name: string,
+    spec: AnySpec | AnyResolvedSpec | undefined,
+    options: StatusOptions,
+  ): Promise<OverlayStatus> {
     const any = spec === undefined ? undefined : toAnyResolvedSpec(spec);
     const resolved = any?.mode === 'routed' ? undefined : any;
-    const owned = await this.ownedLinks(name);
+    const owned = await this.ownedLinks(name, rt);
     const status: OverlayStatus = {
       name,
       links: owned.map((l) => ({
@@ -656,18 +681,17 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     };
     const vx =
       owned.find((l) => l.linkinfo?.info_kind === 'vxlan') ??
-      (resolved ? await this.rt.links.find(resolved.vxlan) : undefined);
+      (resolved ? await rt.links.find(resolved.vxlan) : undefined);
     if (vx) {
-      status.vxlan = await vxlanStatus(this.rt, vx.ifname!, { port: resolved?.port, vni: resolved?.vni });
+      status.vxlan = await vxlanStatus(rt, vx.ifname!, { port: resolved?.port, vni: resolved?.vni });
       // EVPN's flood entries are FRR's, made when sessions come up: an empty list there is BGP's to explain (below).
       const evpn = resolved?.mode === 'evpn';
       status.problems.push(...status.vxlan.problems.filter((p) => !(evpn && p.startsWith('no multicast group'))));
     }
-    const br =
-      owned.find((l) => l.linkinfo?.info_kind === 'bridge') ?? this.adoptedBridge(name, await this.rt.links.list());
+    const br = owned.find((l) => l.linkinfo?.info_kind === 'bridge') ?? this.adoptedBridge(name, await rt.links.list());
     if (br) {
-      const ports = (await this.rt.links.list({ master: br.ifindex })).map((l) => l.ifname!);
-      const addresses = (await this.rt.addresses.list({ dev: br.ifindex }))
+      const ports = (await rt.links.list()).filter((l) => l.master === br.ifindex).map((l) => l.ifname!);
+      const addresses = (await rt.addresses.list({ dev: br.ifindex }))
         .filter((a) => a.family === AF_INET || a.scope === RT_SCOPE_UNIVERSE)
         .map((a) => `${a.local ?? a.address}/${a.prefixlen}`);
       status.bridge = { name: br.ifname!, ports, addresses };
@@ -675,14 +699,14 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     const state = this.state(name);
     const agent = agentStatus(state);
     if (agent) status.agent = agent;
-    const routes = await routedStatus(this.rt, state);
+    const routes = await routedStatus(rt, state);
     if (routes.length || any?.mode === 'routed') status.routes = routes;
     const bgp = await routedBgpStatus(
       this.frr,
       name,
       state,
-      this.rt,
-      any?.mode === 'routed' ? any.subnet : any?.mode === 'evpn' ? undefined : await this.bridgeSubnet(br),
+      rt,
+      any?.mode === 'routed' ? any.subnet : any?.mode === 'evpn' ? undefined : await this.bridgeSubnet(rt, br),
     );
     // EVPN: said by the spec, or (without one) a VXLAN device without group beside a running FRR.
     const evpnVni = any
@@ -697,7 +721,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
         status.problems.push(`evpn: cannot read FRR's VNI ${evpnVni}: ${error.message}`);
         return undefined;
       });
-      status.evpn = evpnStatus(await this.rt.fdb.list({ dev: vx.ifindex }), evpnVni, remoteVteps(frr));
+      status.evpn = evpnStatus(await rt.fdb.list({ dev: vx.ifindex }), evpnVni, remoteVteps(frr));
       if (status.evpn.vteps.length === 0 && bgp?.running)
         status.problems.push('evpn: no remote VTEP learned yet: broadcast (ARP, DHCP) reaches no other host');
     }
@@ -711,15 +735,15 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       if (dhcp.gaveUp && !dhcp.running)
         status.problems.push(`dhcp: stopped (gave up at ${dhcp.gaveUp.at}: ${dhcp.gaveUp.reason})`);
     }
-    status.attachments = withLeases(await listAttachments(this.rt, { network: name }), status.dhcp);
+    status.attachments = withLeases(await listAttachments(rt, { network: name }), status.dhcp);
     for (const attachment of status.attachments)
       status.problems.push(...attachment.problems.map((p) => `attachment: ${p}`));
     const firewallKnown = await this.firewallStatus(name, status);
     status.problems.push(...(this.blocking.get(name) ?? []));
-    if (any && firewallKnown) await this.drift(any, status, options.replace ?? LIBRARY_REPLACE);
+    if (any && firewallKnown) await this.drift(rt, any, status, options.replace ?? LIBRARY_REPLACE);
     else if (any) status.unknown.push('drift: planning reads nf_tables, which needs CAP_NET_ADMIN');
     if (owned.length === 0 && !any && !status.dhcp && status.attachments.length === 0)
-      status.problems.push(`nothing of network ${name} exists in ${this.rt.where}`);
+      status.problems.push(`nothing of network ${name} exists in ${rt.where}`);
     for (const link of owned)
       if (ownerFromAlias(link.ifalias) !== name) status.problems.push(`${link.ifname} is marked for another network`);
     return status;
@@ -727,10 +751,11 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
 
   /** The bridge's IPv4 network (routed mode's subnet, for status without a spec). */
   private async bridgeSubnet(
+    rt: Rtnetlink,
     bridge: Link | undefined,
   ): Promise<{ text: string; address: string; prefixlen: number } | undefined> {
     if (!bridge) return undefined;
-    const address = (await this.rt.addresses.list({ dev: bridge.ifindex })).find((a) => a.family === AF_INET);
+    const address = (await rt.addresses.list({ dev: bridge.ifindex })).find((a) => a.family === AF_INET);
     if (!address?.local) return undefined;
     const mask = address.prefixlen === 0 ? 0 : (0xffffffff << (32 - address.prefixlen)) >>> 0;
     const n = (address.local.split('.').reduce((acc, part) => (acc << 8) + Number(part), 0) & mask) >>> 0;
@@ -761,11 +786,12 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
   }
 
   /** What apply would change, in words. A device apply would refuse to touch is drift too, said as the refusal. */
-  private async drift(spec: AnyResolvedSpec, status: OverlayStatus, replace: string): Promise<void> {
+  private async drift(rt: Rtnetlink, spec: AnyResolvedSpec, status: OverlayStatus, replace: string): Promise<void> {
     try {
-      status.drift = (await this.changesFor(spec, {})).map(describeChange);
+      status.drift = (await this.changesFor(spec, {}, rt)).map(describeChange);
     } catch (error) {
       if (error instanceof ConflictError) status.drift.push(`refuse: ${error.messageFor(replace)}`);
+      else if (error instanceof BridgeNotOwnedError) status.drift.push(`refuse: ${error.message}`);
       else if (error instanceof ValidationError || error instanceof BgpNamespaceTakenError)
         status.problems.push(`the spec cannot be applied here: ${error.message}`);
       else throw error;
