@@ -44,6 +44,8 @@ import {
 } from '../membership/membership.js';
 import { withPeers } from '../membership/spec.js';
 import { StaticMembership } from '../membership/static.js';
+import { EtcdMembership } from '../membership/etcd/membership.js';
+import { VXNET_VERSION } from '../version.js';
 import { listPeers } from '../vxlan/peers.js';
 import { AgentRunningError } from './errors.js';
 import { netconfIpForward } from './netconf.js';
@@ -74,10 +76,13 @@ export interface OverlayAgentOptions {
   /** How long a re-apply waits for another vxnet process holding the network's lock. Default 60 s. */
   lockTimeoutMs?: number;
   /**
-   * Where the peers of a unicast network come from. Default: the spec's own
-   * `peers` (StaticMembership). Called again for the new spec on a reload.
+   * Where the peers of a unicast network come from. Default: the spec's
+   * `membership` source (etcd), else its own `peers` (StaticMembership).
+   * Called again for the new spec on a reload.
    */
   membership?: (spec: ResolvedSpec) => Membership;
+  /** Fail start() when the membership source cannot be reached (default: start stale and keep retrying). */
+  requireMembership?: boolean;
 }
 
 export interface AgentStarted {
@@ -211,7 +216,9 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
             this.emit('change', { network: spec.name, cause: 'start', change: describeChange(change) }),
         }),
       );
-      this.view.seed(await host.rt.links.list());
+      const links = await host.rt.links.list();
+      this.view.seed(links);
+      await this.announce(spec, links);
       this.record = {
         pid: process.pid,
         since: new Date().toISOString(),
@@ -424,11 +431,37 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       this.offMembership = undefined;
       return;
     }
-    const source = this.options.membership?.(spec) ?? new StaticMembership(spec.peers);
-    await source.start();
+    const source = this.options.membership?.(spec) ?? this.defaultMembership(spec);
+    const offNotice = source.onNotice?.((message) => this.emit('notice', { network: spec.name, message }));
+    try {
+      await source.start();
+    } catch (error) {
+      offNotice?.();
+      await source.close().catch(() => undefined);
+      throw error;
+    }
     this.membership = source;
     this.lastView = source.view();
-    this.offMembership = source.onChange(() => this.membershipChanged());
+    const offChange = source.onChange(() => this.membershipChanged());
+    this.offMembership = () => {
+      offChange();
+      offNotice?.();
+    };
+  }
+
+  private defaultMembership(spec: ResolvedSpec): Membership {
+    if (!spec.membership) return new StaticMembership(spec.peers);
+    return new EtcdMembership(spec, {
+      version: VXNET_VERSION,
+      ...(this.options.requireMembership ? { requireMembership: true } : {}),
+    });
+  }
+
+  /** Tells the membership source this host's part exists (it registers it, with the VXLAN device's MAC). */
+  private async announce(spec: AnyResolvedSpec, links: { ifname?: string; address?: string }[]): Promise<void> {
+    if (spec.mode !== 'unicast' || !this.membership?.announce) return;
+    const mac = links.find((link) => link.ifname === spec.vxlan)?.address;
+    if (mac) await this.membership.announce({ mac });
   }
 
   private membershipChanged(): void {
@@ -543,8 +576,10 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       if (this.record) Object.assign(this.record, this.membershipRecord());
       this.saveRecord();
       const view = new OwnedView(spec);
-      view.seed(await this.host!.rt.links.list());
+      const links = await this.host!.rt.links.list();
+      view.seed(links);
       this.view = view;
+      await this.announce(spec, links);
       return made;
     });
     return changes.map(describeChange);

@@ -12,6 +12,8 @@ import { UsageError } from './commands.js';
 export interface AgentCommandOptions {
   namespace?: string;
   destroyOnExit?: boolean;
+  /** Exit non-zero when the spec's etcd cannot be reached at start. */
+  requireMembership?: boolean;
   logFormat?: string;
   /** Seconds between full resyncs (decimals allowed). */
   resync?: string;
@@ -37,6 +39,7 @@ export async function agentCommand(
     ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
     ...(resyncMs !== undefined ? { resyncMs } : {}),
     destroyOnExit: options.destroyOnExit === true,
+    requireMembership: options.requireMembership === true,
     file,
   });
   const detach = logAgent(agent, format, out);

@@ -19,6 +19,7 @@ import {
 import { canonicalAddress, VXLAN_PORT } from '../vxlan/spec.js';
 import { type ResolvedRoutedSpec, resolveRoutedSpec, type RoutedSpec } from '../routed/spec.js';
 import { decodeSpecFile, parseSpecText } from './spec-file.js';
+import { type MembershipSpec, type ResolvedMembership, resolveMembership } from '../membership/etcd/spec.js';
 
 export interface OverlayDhcp {
   /** Serve DHCP from this host (one host per overlay does). Default true when `dhcp` is given. */
@@ -65,6 +66,8 @@ export interface OverlaySpec {
   group?: string;
   /** The other hosts' underlay addresses (unicast mode, for clouds without multicast). */
   peers?: string[];
+  /** Where the peers come from instead of `peers` (unicast mode, `vxnet agent`): docs/membership.md. */
+  membership?: MembershipSpec;
   /** The containers' network, e.g. "10.10.0.0/24". */
   subnet: string;
   /** This host's address on the bridge (the containers' router), inside the subnet. */
@@ -88,6 +91,8 @@ export interface ResolvedSpec {
   mode: 'multicast' | 'unicast';
   group?: string;
   peers: string[];
+  /** The source of the peers when not `peers` (the agent's; `peers` is then empty). */
+  membership?: ResolvedMembership;
   subnet: { text: string; address: string; prefixlen: number };
   gateway?: string;
   vxlan: string;
@@ -106,6 +111,7 @@ const TOP_KEYS = [
   'underlay',
   'group',
   'peers',
+  'membership',
   'subnet',
   'gateway',
   'vxlan',
@@ -181,8 +187,18 @@ export function resolveSpec(input: unknown): ResolvedSpec {
 
   if (spec.group !== undefined && spec.peers !== undefined)
     throw new ValidationError('peers', 'give a multicast group or unicast peers, not both');
-  if (spec.group === undefined && spec.peers === undefined)
-    throw new ValidationError('group', 'give a multicast group (multicast mode) or peers (unicast mode)');
+  let membership: ResolvedMembership | undefined;
+  if (spec.membership !== undefined) {
+    if (spec.peers !== undefined)
+      throw new ValidationError('membership', 'give static peers or a membership source, not both');
+    if (spec.group !== undefined)
+      throw new ValidationError('membership', 'gives the peers of a unicast network: a multicast spec has none');
+    if (local === undefined)
+      throw new ValidationError('underlay.address', "membership registers this host's underlay address: give it");
+    membership = resolveMembership(spec.membership, 'membership');
+  }
+  if (spec.group === undefined && spec.peers === undefined && membership === undefined)
+    throw new ValidationError('group', 'give a multicast group (multicast mode) or peers (unicast mode) or membership');
   let group: string | undefined;
   if (spec.group !== undefined) {
     const groupFamily = addressFamily(spec.group, 'group');
@@ -326,6 +342,7 @@ export function resolveSpec(input: unknown): ResolvedSpec {
     mode: group ? 'multicast' : 'unicast',
     ...(group ? { group } : {}),
     peers,
+    ...(membership ? { membership } : {}),
     subnet,
     ...(gateway ? { gateway } : {}),
     vxlan,
