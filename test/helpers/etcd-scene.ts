@@ -5,6 +5,7 @@
  * as they must be to reach etcd on the underlay), and the oracles: `bridge`
  * for flood entries, ping across the overlay between the bridges' gateways.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +117,39 @@ export class EtcdScene {
     this.lab.destroy();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What changes in host `ns`'s kernel that vxnet owns, as `ip monitor link`
+ * and `bridge monitor fdb` report it: vx0/br0 link events and flood entries
+ * (all-zeros MAC). Entries the bridge learns from traffic are not vxnet's
+ * writes, and are left out.
+ */
+export function monitorKernel(ns: string): { changes: string[]; stop(): void } {
+  const changes: string[] = [];
+  const children = [
+    spawn('ip', ['-n', ns, 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] }),
+    spawn('bridge', ['-n', ns, 'monitor', 'fdb'], { stdio: ['ignore', 'pipe', 'ignore'] }),
+  ];
+  for (const child of children) {
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      for (const line of chunk.split('\n'))
+        if (
+          /\b(vx0|br0)\b/.test(line) &&
+          (!line.includes('dev vx0') ||
+            line.startsWith('00:00:00:00:00:00') ||
+            line.startsWith('Deleted 00:00:00:00:00:00'))
+        )
+          changes.push(line);
+    });
+  }
+  return {
+    changes,
+    stop: () => {
+      for (const child of children) child.kill();
+    },
+  };
 }
 
 export function sleep(ms: number): Promise<void> {

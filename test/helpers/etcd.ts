@@ -148,15 +148,15 @@ export class EtcdCluster {
         { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' }, timeout: 5000 },
       );
       if (run.status !== 0) continue;
-      const [status] = JSON.parse(run.stdout) as { Status: { header: { member_id: number }; leader: number } }[];
-      if (!status?.Status.leader) continue;
-      const id = BigInt.asUintN(64, BigInt(status.Status.leader));
+      // etcdctl prints 64-bit IDs as JSON numbers: read them as text so no digit is lost.
+      const leaderId = /"leader":(\d+)/.exec(run.stdout)?.[1];
+      if (!leaderId || leaderId === '0') continue;
+      const id = BigInt(leaderId);
       const list = spawnSync(
         'ip',
         ['netns', 'exec', member.host.ns, 'etcdctl', '--endpoints', member.clientUrl, 'member', 'list', '-w', 'json'],
         { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' }, timeout: 5000 },
       );
-      // etcdctl prints 64-bit IDs as JSON numbers: read them as text so no digit is lost.
       const text = list.stdout.replace(/"ID":(\d+)/g, '"ID":"$1"');
       const found = (JSON.parse(text).members as { ID: string; name: string }[]).find((m) => {
         return BigInt(m.ID) === id;
