@@ -43,7 +43,10 @@ function requireLeader(): Metadata {
 /** A failed call in words: grpc's details ("etcdserver: no leader", "No connection established"). */
 export function describeCallError(error: unknown): string {
   const e = error as Partial<ServiceError>;
-  return e.details || e.message || String(error);
+  // grpc-js wraps a refused or failed connection in text that says nothing more than the socket's own error.
+  return (e.details || e.message || String(error))
+    .replace(/^No connection established\. Last error: (Error: )?/, '')
+    .replace(/\.? ?Resolution note: ?$/, '');
 }
 
 export type CompareOp =
