@@ -366,8 +366,12 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       const target = await this.effective();
       // Plan first, without the write lock: most re-applies (the echo of our own writes, the timer) find
       // nothing to do, and taking the lock costs a process start with --namespace (a relay into it).
-      const planned = await this.host!.plan(target);
-      const changes = planned.length === 0 ? [] : await this.host!.apply(target);
+      // A membership change is known to change the flood list: straight to apply (it plans under the lock).
+      const expected = events.some(
+        (e) => e.trigger.startsWith('membership: +') || e.trigger.startsWith('membership: -'),
+      );
+      const planned = expected ? undefined : await this.host!.plan(target);
+      const changes = planned?.length === 0 ? [] : await this.host!.apply(target);
       this.view!.seed(await this.host!.rt.links.list());
       const failing = this.record?.failing !== undefined;
       if (this.record) delete this.record.failing;
@@ -484,8 +488,10 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       added,
       removed,
     });
+    // No debounce: a source delivers a burst of changes at once (one etcd watch response per revision).
     this.schedule(
       `membership: ${[...added.map((p) => `+${p}`), ...removed.map((p) => `-${p}`)].join(' ') || describeHealth(view.health)}`,
+      0,
     );
   }
 

@@ -33,6 +33,7 @@ export class EtcdCluster {
   private constructor(
     readonly lab: Lab,
     hosts: LabHost[],
+    private readonly extraArgs: string[] = [],
   ) {
     this.dir = mkdtempSync(join(tmpdir(), 'vxnet-etcd-'));
     this.token = `${lab.prefix}-etcd`;
@@ -46,8 +47,8 @@ export class EtcdCluster {
   }
 
   /** Starts a member on each of the lab's first `size` hosts and waits for a healthy cluster. */
-  static async start(lab: Lab, size = 3): Promise<EtcdCluster> {
-    const cluster = new EtcdCluster(lab, lab.hosts.slice(0, size));
+  static async start(lab: Lab, size = 3, extraArgs: string[] = []): Promise<EtcdCluster> {
+    const cluster = new EtcdCluster(lab, lab.hosts.slice(0, size), extraArgs);
     try {
       for (const member of cluster.members) cluster.startMember(member, 'new');
       await cluster.waitHealthy();
@@ -95,6 +96,7 @@ export class EtcdCluster {
         String(HEARTBEAT_MS),
         '--election-timeout',
         String(ELECTION_MS),
+        ...this.extraArgs,
       ],
       { stdio: ['ignore', log, log] },
     );

@@ -26,7 +26,7 @@ import { resolveMembership } from '../../src/membership/etcd/spec.js';
 import { loadCredentials } from '../../src/membership/etcd/tls.js';
 import { specInput, withPeers } from '../../src/membership/spec.js';
 import { ValidationError } from '../../src/netlink/errors.js';
-import { type OverlaySpec, resolveSpec } from '../../src/overlay/spec.js';
+import { loadSpec, type OverlaySpec, resolveSpec } from '../../src/overlay/spec.js';
 import { VXNET_VERSION } from '../../src/version.js';
 
 const SPEC: OverlaySpec = {
@@ -176,6 +176,13 @@ test("the codec writes etcd's field numbers (RangeRequest key = 1, revision = 4;
   const grant = codec<{ ID: string }>('LeaseGrantResponse');
   const id = '7587885011757049616';
   assert.is(grant.deserialize(codec<object>('LeaseGrantResponse').serialize({ ID: id })).ID, id);
+});
+
+test('the example spec with etcd membership resolves', async () => {
+  const spec = await loadSpec(new URL('../../examples/specs/etcd-host1.yaml', import.meta.url).pathname);
+  assert.is(spec.membership?.etcd.endpoints.length, 3);
+  assert.is(spec.membership?.etcd.ttl, 10);
+  assert.equal(spec.peers, []);
 });
 
 test("the version written into registrations is package.json's", () => {
