@@ -6,7 +6,7 @@
  * --require-membership: exit non-zero, nothing created), a TLS file that
  * cannot be used (an error naming it, nothing created).
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -126,9 +126,9 @@ it('etcd unreachable at start: the agent starts stale and retries; with --requir
 
 it('a TLS file that cannot be used: an error naming the file, nothing created', async () => {
   const scene = await EtcdScene.create({ hosts: 3 });
+  const notPem = join(tmpdir(), `vxnet-etcd-notpem-${process.pid}.pem`);
   try {
     const h1 = scene.lab.host(1);
-    const notPem = join(tmpdir(), `vxnet-etcd-notpem-${process.pid}.pem`);
     writeFileSync(notPem, 'hello\n');
     for (const [ca, reason] of [
       ['/nonexistent/vxnet-ca.pem', /membership\.etcd\.tls\.ca: cannot use \/nonexistent\/vxnet-ca\.pem: ENOENT/],
@@ -142,6 +142,7 @@ it('a TLS file that cannot be used: an error naming the file, nothing created', 
       assert.not.ok(created(h1.ns), 'nothing created');
     }
   } finally {
+    rmSync(notPem, { force: true });
     await scene.destroy();
   }
 });

@@ -7,7 +7,7 @@
  * naming the file), the protobuf codec against etcd's field numbers, and
  * the version written into registrations.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -166,6 +166,7 @@ test('TLS: a file that cannot be used is an error naming it', () => {
     () => loadCredentials(config({ ca: notPem })),
     (e: Error) => e instanceof EtcdTlsError && /tls\.ca: cannot use .*: not a PEM file/.test(e.message),
   );
+  rmSync(notPem, { force: true });
   assert.ok(loadCredentials(resolveMembership({ etcd: { endpoints: ['http://10.0.0.1'] } }).etcd));
 });
 
