@@ -146,7 +146,7 @@ it('the whole cluster stopped for 20 s, then started: nothing removed meanwhile;
   }
 });
 
-it('an agent killed and restarted: the data plane is untouched and the restart writes nothing', async () => {
+it('an agent killed and restarted: the data plane is untouched and the restart writes nothing; a reboot keeps the MAC', async () => {
   const scene = await EtcdScene.create({ hosts: 3, ttl: 10 });
   const monitors: ReturnType<typeof monitorKernel>[] = [];
   try {
@@ -162,6 +162,30 @@ it('an agent killed and restarted: the data plane is untouched and the restart w
     assert.equal(started.changes, [], 'the restarted agent found nothing to change');
     await sleep(2000);
     for (const [k, monitor] of monitors.entries()) assert.equal(monitor.changes, [], `no kernel change on h${k + 1}`);
+    assert.equal(await scene.pingAll(ALL), []);
+    assert.not.ok(
+      again.entries.some((e) => e.event === 'notice' && e.message.startsWith('registration refused')),
+      'the restarted agent took over its own registration',
+    );
+
+    // A reboot, as far as the network goes: the agent stopped, its devices gone, then started again. The
+    // device is made with the same MAC, so its registration is still recognised as its own.
+    const registered = () =>
+      JSON.parse(
+        scene.etcd.etcdctl(['get', '--print-value-only', `/vxnet/seed/hosts/${scene.lab.host(2).address}`]).out,
+      ).mac;
+    const before = registered();
+    again.signal('SIGKILL');
+    await again.exited;
+    sh('ip', ['-n', scene.lab.host(2).ns, 'link', 'del', 'vx0']);
+    const rebooted = await scene.startAgent(2);
+    assert.ok((rebooted.entries.find((e) => e.event === 'started')!.changes as string[]).length > 0, 'vx0 made again');
+    await eventually('h2 registered again', () => registered() === before, 5000, 100);
+    assert.not.ok(
+      rebooted.entries.some((e) => e.event === 'notice' && e.message.startsWith('registration refused')),
+      rebooted.transcript(),
+    );
+    await converged(scene);
     assert.equal(await scene.pingAll(ALL), []);
   } finally {
     for (const monitor of monitors) monitor.stop();

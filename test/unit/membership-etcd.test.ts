@@ -28,6 +28,7 @@ import { specInput, withPeers } from '../../src/membership/spec.js';
 import { ValidationError } from '../../src/netlink/errors.js';
 import { loadSpec, type OverlaySpec, resolveSpec } from '../../src/overlay/spec.js';
 import { VXNET_VERSION } from '../../src/version.js';
+import { stableVxlanMac } from '../../src/vxlan/spec.js';
 
 const SPEC: OverlaySpec = {
   name: 'seed',
@@ -184,6 +185,17 @@ test('the example spec with etcd membership resolves', async () => {
   assert.is(spec.membership?.etcd.endpoints.length, 3);
   assert.is(spec.membership?.etcd.ttl, 10);
   assert.equal(spec.peers, []);
+});
+
+test('the VXLAN MAC is derived from the network and the address: stable, unicast, locally administered', () => {
+  const mac = stableVxlanMac('seed', '192.168.100.1');
+  assert.match(mac, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+  const first = Number.parseInt(mac.slice(0, 2), 16);
+  assert.is(first & 0x03, 0x02, 'locally administered (0x02), unicast (bit 0 clear)');
+  assert.is(stableVxlanMac('seed', '192.168.100.1'), mac, 'the same every time');
+  assert.is(stableVxlanMac('seed', 'fd00::1'), stableVxlanMac('seed', 'fd00:0::1'), 'from the canonical address');
+  assert.is.not(stableVxlanMac('seed', '192.168.100.2'), mac);
+  assert.is.not(stableVxlanMac('other', '192.168.100.1'), mac);
 });
 
 test("the version written into registrations is package.json's", () => {
