@@ -66,7 +66,7 @@ it('the etcd leader killed: no kernel change on any host, pings pass throughout,
   }
 });
 
-it('a member partitioned away (its underlay cut): the agent bound to it says stale, its kernel is untouched', async () => {
+it('a member partitioned away (its underlay cut): the agent bound to it says stale, its kernel is untouched; healed, it registers again', async () => {
   const scene = await EtcdScene.create({ hosts: 3, ttl: 10 });
   let monitor: ReturnType<typeof monitorKernel> | undefined;
   try {
@@ -75,6 +75,8 @@ it('a member partitioned away (its underlay cut): the agent bound to it says sta
     const h3 = scene.lab.host(3);
     const agent = scene.agents.get(3)!;
     const before = scene.flood(3);
+    const leaseBefore = leaseOf(scene, 3);
+    assert.ok(leaseBefore, 'h3 registered under a lease');
     monitor = monitorKernel(h3.ns);
     await sleep(300);
     const mark = agent.entries.length;
@@ -92,8 +94,11 @@ it('a member partitioned away (its underlay cut): the agent bound to it says sta
     assert.equal(await scene.pingAll([1, 2], 3), []);
     await sleep(2000);
     assert.equal(scene.flood(3), before, "h3's flood entries stay while its membership is stale");
+    // Longer than the ttl: h3's lease expires on the majority's side, and the others drop it (unreachable anyway).
+    await converged(scene, [1, 2], (scene.ttl + 5) * 1000);
+    assert.equal(scene.flood(3), before, "h3's flood entries still stay");
     assert.equal(monitor.changes, [], 'no kernel change on h3 while partitioned');
-    // Healed: h3's agent is fresh again and everyone reaches everyone.
+    // Healed: h3's agent is fresh again, registers under a new lease, and everyone reaches everyone.
     sh('ip', ['-n', scene.lab.underlay, 'link', 'set', 'h3', 'up']);
     await agent.waitFor((e) => e.event === 'membership' && e.health?.state === 'fresh', {
       from: mark,
@@ -102,6 +107,7 @@ it('a member partitioned away (its underlay cut): the agent bound to it says sta
     });
     await converged(scene, ALL, 20_000);
     assert.equal(await scene.pingAll(ALL), []);
+    assert.is.not(leaseOf(scene, 3), leaseBefore, 'registered again under a new lease');
   } finally {
     monitor?.stop();
     await scene.destroy();
@@ -192,6 +198,12 @@ it('an agent killed and restarted: the data plane is untouched and the restart w
     await scene.destroy();
   }
 });
+
+/** The lease of host `index`'s registration (decimal text: etcdctl prints 64-bit IDs as JSON numbers). */
+function leaseOf(scene: EtcdScene, index: number): string | undefined {
+  const out = scene.etcd.etcdctl(['get', `/vxnet/seed/hosts/${scene.lab.host(index).address}`, '-w', 'json']).out;
+  return /"lease":(\d+)/.exec(out)?.[1];
+}
 
 function equal(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
