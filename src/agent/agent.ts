@@ -577,15 +577,17 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
         this.lastView = previous.view;
         throw error;
       }
-      previous.off?.();
-      await previous.membership?.close().catch(() => undefined);
-      if (this.record) Object.assign(this.record, this.membershipRecord());
-      this.saveRecord();
       const view = new OwnedView(spec);
       const links = await this.host!.rt.links.list();
       view.seed(links);
       this.view = view;
+      // The new source takes the host's registration over before the old one revokes its lease: revoking deletes
+      // only what is still under that lease, so the other hosts never see this one leave.
       await this.announce(spec, links);
+      previous.off?.();
+      await previous.membership?.close().catch(() => undefined);
+      if (this.record) Object.assign(this.record, this.membershipRecord());
+      this.saveRecord();
       return made;
     });
     return changes.map(describeChange);

@@ -9,7 +9,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ETCD_TOOLS } from '../helpers/etcd.js';
-import { EtcdScene, eventually } from '../helpers/etcd-scene.js';
+import { EtcdScene, eventually, monitorKernel, sleep } from '../helpers/etcd-scene.js';
 import { integrationReady, sh } from '../helpers/netns.js';
 import { stableVxlanMac } from '../../src/vxlan/spec.js';
 
@@ -125,6 +125,31 @@ it('a host whose spec has port 8472 among hosts on 4789 is refused naming port, 
     const hosts = scene.etcd.etcdctl(['get', '--prefix', '--keys-only', '/vxnet/seed/hosts/']);
     assert.not.match(hosts.out, new RegExp(h2.address.replace(/\./g, '\\.')), 'h2 never registered');
   } finally {
+    await scene.destroy();
+  }
+});
+
+it('SIGHUP: the new source takes the registration over first, so the other hosts never see this one leave', async () => {
+  const scene = await EtcdScene.create({ hosts: 3, ttl: 10 });
+  let monitor: ReturnType<typeof monitorKernel> | undefined;
+  try {
+    for (const i of [1, 2]) await scene.startAgent(i);
+    await eventually('h1 has h2', () => equal(scene.flood(1), [scene.lab.host(2).address]), 10_000);
+    monitor = monitorKernel(scene.lab.host(1).ns);
+    await sleep(300);
+    const h2 = scene.agents.get(2)!;
+    const mark = h2.entries.length;
+    h2.signal('SIGHUP');
+    await h2.waitFor((e) => e.event === 'reload', { from: mark, what: 'the reload' });
+    await sleep(1500);
+    assert.equal(monitor.changes, [], "h1's flood list never changed");
+    assert.equal(scene.flood(1), [scene.lab.host(2).address]);
+    assert.not.ok(
+      h2.entries.slice(mark).some((e) => e.event === 'notice' && e.message.startsWith('registration refused')),
+      h2.transcript(),
+    );
+  } finally {
+    monitor?.stop();
     await scene.destroy();
   }
 });
