@@ -52,6 +52,8 @@ export class EtcdScene {
       gateway: `10.10.0.${host.index}`,
       vxlan: 'vx0',
       bridge: 'br0',
+      // VXLAN accepted from the members only: a peer set that lags the members shows as failed pings.
+      firewall: true,
       ...overrides,
     };
   }
@@ -88,6 +90,16 @@ export class EtcdScene {
       .filter((e) => e.mac === '00:00:00:00:00:00' && e.dst)
       .map((e) => e.dst!)
       .sort();
+  }
+
+  /** The firewall's peer set (nft set vxlan-peers of table vxnet-seed) on host `index`, sorted. */
+  firewallPeers(index: number): string[] {
+    const ns = this.lab.host(index).ns;
+    const out = JSON.parse(
+      sh('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'set', 'ip', 'vxnet-seed', 'vxlan-peers']),
+    );
+    const set = (out.nftables as { set?: { elem?: unknown[] } }[]).find((o) => o.set)?.set;
+    return (set?.elem ?? []).map(String).sort();
   }
 
   /** Every other started host's address, sorted: what host `index`'s flood list should be. */

@@ -13,7 +13,7 @@ import { ETCD_TOOLS } from '../helpers/etcd.js';
 import { EtcdScene, eventually, monitorKernel, sleep } from '../helpers/etcd-scene.js';
 import { integrationReady, sh } from '../helpers/netns.js';
 
-const it = integrationReady(['ip', 'nsenter', 'bridge', 'ping', ...ETCD_TOOLS]) ? test : test.skip;
+const it = integrationReady(['ip', 'nsenter', 'bridge', 'nft', 'ping', ...ETCD_TOOLS]) ? test : test.skip;
 
 const ALL = [1, 2, 3];
 

@@ -16,7 +16,7 @@ import { ETCD_TOOLS } from '../helpers/etcd.js';
 import { EtcdScene, eventually, sleep } from '../helpers/etcd-scene.js';
 import { integrationReady, sh } from '../helpers/netns.js';
 
-const it = integrationReady(['ip', 'nsenter', 'bridge', 'ping', ...ETCD_TOOLS]) ? test : test.skip;
+const it = integrationReady(['ip', 'nsenter', 'bridge', 'nft', 'ping', ...ETCD_TOOLS]) ? test : test.skip;
 
 const created = (ns: string): boolean => /"vx0"|"br0"/.test(sh('ip', ['-n', ns, '-j', 'link', 'show']));
 

@@ -13,7 +13,7 @@ import { EtcdScene, eventually, monitorKernel, sleep } from '../helpers/etcd-sce
 import { integrationReady, sh } from '../helpers/netns.js';
 import { stableVxlanMac } from '../../src/vxlan/spec.js';
 
-const it = integrationReady(['ip', 'nsenter', 'bridge', 'ping', ...ETCD_TOOLS]) ? test : test.skip;
+const it = integrationReady(['ip', 'nsenter', 'bridge', 'nft', 'ping', ...ETCD_TOOLS]) ? test : test.skip;
 
 it('hosts join one by one from etcd alone: all pairs ping; a late host joins and everyone reaches it', async () => {
   const scene = await EtcdScene.create({ hosts: 4 });
@@ -28,6 +28,12 @@ it('hosts join one by one from etcd alone: all pairs ping; a late host joins and
         );
     }
     assert.equal(await scene.pingAll(joined), [], 'every pair of the first three pings');
+    for (const i of joined)
+      assert.equal(
+        scene.firewallPeers(i),
+        scene.othersOf(i, joined),
+        `h${i}'s firewall accepts VXLAN from the members`,
+      );
     // The registrations, as etcd has them: the key is the address, the value says what the others need.
     const listed = scene.etcd.etcdctl(['get', '--prefix', '/vxnet/seed/hosts/']);
     assert.is(listed.code, 0, listed.out);
@@ -60,6 +66,7 @@ it('hosts join one by one from etcd alone: all pairs ping; a late host joins and
     for (const i of joined)
       await eventually(`h${i}'s flood list with h4`, () => equal(scene.flood(i), scene.othersOf(i, joined)));
     assert.equal(await scene.pingAll(joined), [], 'every pair pings once h4 has joined');
+    for (const i of joined) assert.equal(scene.firewallPeers(i), scene.othersOf(i, joined));
   } finally {
     await scene.destroy();
   }
