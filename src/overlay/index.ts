@@ -1,7 +1,8 @@
 /**
  * vxnet/overlay: one declarative spec per host; plan, apply, destroy, status;
  * containers attached to the network (attach, detach, checkAttachment, attachments);
- * OverlayAgent, which keeps a spec applied (docs/agent.md).
+ * OverlayAgent, which keeps a spec applied (docs/agent.md), with its peers from the
+ * spec or from etcd (EtcdMembership, docs/membership.md).
  */
 export {
   type AnyResolvedSpec,
@@ -59,15 +60,21 @@ export {
 export { type NetworkRecord, NetworkState } from './state.js';
 export { type AgentEvents, type AgentStarted, OverlayAgent, type OverlayAgentOptions } from '../agent/agent.js';
 export { AgentRunningError } from '../agent/errors.js';
-export { type AgentRecord, type AgentRepair, type AgentStatus } from '../agent/record.js';
+export type { AgentRecord, AgentRepair, AgentStatus } from '../agent/record.js';
 export {
   describeHealth,
   type DesiredPeers,
   desiredPeers,
   diffPeers,
+  EtcdMembership,
+  type EtcdMembershipOptions,
+  EtcdTlsError,
+  EtcdUnavailableError,
   type Membership,
   type MembershipHealth,
+  type MembershipSpec,
   type MembershipView,
+  NetworkParameterError,
   type PeerDiff,
   StaticMembership,
   specInput,
