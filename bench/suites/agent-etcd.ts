@@ -4,7 +4,7 @@
  * agent`, built CLI, inside its namespace), against `bridge -batch` adding
  * the same 1,000 flood entries; then the same 1,000 deleted (one `etcdctl
  * del --prefix`) against `bridge -batch` deleting them. And the agent's RSS
- * with 1,000 peers.
+ * with 1,000 peers, and its CPU while idle (60 s after the rounds, no peers left).
  *
  * A one-member etcd (Debian's etcd-server, `--max-txn-ops 1000` so the
  * 1,000 puts are one revision) runs in the host's namespace on its underlay
@@ -112,6 +112,16 @@ function usageKiB(pid: number): { rssKiB: number; anonKiB: number } {
   };
 }
 
+const IDLE_S = Number(process.env.VXNET_BENCH_ETCD_IDLE ?? 60);
+const TICK_MS = 1000 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+
+/** CPU clock ticks (user + system) of a process. */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 function floodCount(ns: string): number {
   const out = spawnSync('bridge', ['-n', ns, 'fdb', 'show', 'dev', 'vx0'], { encoding: 'utf8', maxBuffer: 1 << 26 });
   return out.stdout.split('\n').filter((l) => l.startsWith('00:00:00:00:00:00')).length;
@@ -197,6 +207,10 @@ export async function run(): Promise<void> {
       del.push(performance.now() - started);
       delOwn.push(repair.ms ?? Number.NaN);
     }
+    // Idle with etcd: nothing changes; the lease keep-alive and the leader probe run every ttl/3 (10 s / 3).
+    const ticksBefore = cpuTicks(agent.pid);
+    await new Promise((resolve) => setTimeout(resolve, IDLE_S * 1000));
+    const idleMs = (cpuTicks(agent.pid) - ticksBefore) * TICK_MS;
     await agent.stop();
     agent = undefined;
 
@@ -228,6 +242,10 @@ export async function run(): Promise<void> {
       whole: median(del),
       inProcess: median(delOwn),
       note: `n=${ROUNDS}`,
+    });
+    addRow(w, {
+      tool: `idle ${IDLE_S} s with etcd membership (agent inside the namespace)`,
+      note: `CPU ${idleMs.toFixed(0)} ms (${((idleMs / (IDLE_S * 1000)) * 100).toFixed(2)} % of one core): the lease keep-alive and a linearizable read every ttl/3, the 30 s resync (which re-lists etcd)`,
     });
     addRow(w, { tool: '`bridge -batch`: 1,000 `fdb append`', whole: median(batchAdd), note: `n=${ROUNDS}` });
     addRow(w, { tool: '`bridge -batch`: 1,000 `fdb del`', whole: median(batchDel), note: `n=${ROUNDS}` });
