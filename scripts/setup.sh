@@ -45,6 +45,8 @@ if $want_test; then
   # cluster in the hosts' namespaces; etcdctl is the tests' oracle.
   command -v etcd >/dev/null || need_apt+=(etcd-server)
   command -v etcdctl >/dev/null || need_apt+=(etcd-client)
+  # openssl makes the certificates of the etcd-over-TLS test.
+  command -v openssl >/dev/null || need_apt+=(openssl)
 fi
 if $want_bench; then
   # Debian's interpreter: the benchmarks run /usr/bin/python3 (a pyenv or venv python3 on PATH may lack it).

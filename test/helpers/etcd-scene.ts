@@ -11,12 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentProcess } from './agent.js';
 import { EtcdCluster } from './etcd.js';
+import { makeCerts } from './etcd-tls.js';
 import { Lab, type LabHost } from './lab.js';
 import { sh } from './netns.js';
 
 export interface SceneOptions {
   hosts: number;
   ttl?: number;
+  /** Serve etcd's clients over TLS (certificates from openssl), the specs with membership.etcd.tls. */
+  tls?: boolean;
 }
 
 export class EtcdScene {
@@ -33,7 +36,7 @@ export class EtcdScene {
     const lab = Lab.create({ hosts: options.hosts });
     let etcd: EtcdCluster;
     try {
-      etcd = await EtcdCluster.start(lab, 3);
+      etcd = await EtcdCluster.start(lab, 3, [], options.tls ? makeCerts : undefined);
     } catch (error) {
       lab.destroy();
       throw error;
@@ -47,7 +50,13 @@ export class EtcdScene {
       vni: 42,
       port: 4789,
       underlay: { device: 'eth0', address: host.address },
-      membership: { etcd: { endpoints: this.etcd.endpointsFor(host), ttl: this.ttl } },
+      membership: {
+        etcd: {
+          endpoints: this.etcd.endpointsFor(host),
+          ttl: this.ttl,
+          ...(this.etcd.tls ? { tls: { ca: this.etcd.tls.ca, cert: this.etcd.tls.cert, key: this.etcd.tls.key } } : {}),
+        },
+      },
       subnet: '10.10.0.0/24',
       gateway: `10.10.0.${host.index}`,
       vxlan: 'vx0',

@@ -10,6 +10,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestCerts } from './etcd-tls.js';
 import type { Lab, LabHost } from './lab.js';
 
 export interface EtcdMember {
@@ -27,28 +28,50 @@ export const ELECTION_MS = 1000;
 
 export class EtcdCluster {
   readonly members: EtcdMember[];
-  private readonly dir: string;
   private readonly token: string;
+
+  /** The per-run directory (data directories, logs, certificates). */
+  readonly dir: string;
 
   private constructor(
     readonly lab: Lab,
     hosts: LabHost[],
     private readonly extraArgs: string[] = [],
+    /** Serve clients over TLS with these files (client certificates required); peers stay plain. */
+    readonly tls?: TestCerts,
   ) {
     this.dir = mkdtempSync(join(tmpdir(), 'vxnet-etcd-'));
     this.token = `${lab.prefix}-etcd`;
     this.members = hosts.map((host, i) => ({
       name: `e${i + 1}`,
       host,
-      clientUrl: `http://${host.address}:2379`,
+      clientUrl: `${tls ? 'https' : 'http'}://${host.address}:2379`,
       peerUrl: `http://${host.address}:2380`,
       dataDir: join(this.dir, `e${i + 1}`),
     }));
   }
 
   /** Starts a member on each of the lab's first `size` hosts and waits for a healthy cluster. */
-  static async start(lab: Lab, size = 3, extraArgs: string[] = []): Promise<EtcdCluster> {
-    const cluster = new EtcdCluster(lab, lab.hosts.slice(0, size), extraArgs);
+  static async start(
+    lab: Lab,
+    size = 3,
+    extraArgs: string[] = [],
+    tls?: (dir: string, addresses: string[]) => TestCerts,
+  ): Promise<EtcdCluster> {
+    const hosts = lab.hosts.slice(0, size);
+    const dir = mkdtempSync(join(tmpdir(), 'vxnet-etcd-certs-'));
+    let certs: TestCerts | undefined;
+    try {
+      certs = tls?.(
+        dir,
+        hosts.map((h) => h.address),
+      );
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+    const cluster = new EtcdCluster(lab, hosts, extraArgs, certs);
+    cluster.certDir = dir;
     try {
       for (const member of cluster.members) cluster.startMember(member, 'new');
       await cluster.waitHealthy();
@@ -97,6 +120,17 @@ export class EtcdCluster {
         '--election-timeout',
         String(ELECTION_MS),
         ...this.extraArgs,
+        ...(this.tls
+          ? [
+              '--cert-file',
+              this.tls.cert,
+              '--key-file',
+              this.tls.key,
+              '--trusted-ca-file',
+              this.tls.ca,
+              '--client-cert-auth',
+            ]
+          : []),
       ],
       { stdio: ['ignore', log, log] },
     );
@@ -118,6 +152,7 @@ export class EtcdCluster {
         '1s',
         '--command-timeout',
         '3s',
+        ...this.tlsArgs(),
         ...args,
       ],
       {
@@ -127,6 +162,13 @@ export class EtcdCluster {
       },
     );
     return { code: run.status, out: `${run.stdout}${run.stderr}` };
+  }
+
+  private certDir?: string;
+
+  /** etcdctl's TLS flags (the members' certificate doubles as the client's). */
+  private tlsArgs(): string[] {
+    return this.tls ? ['--cacert', this.tls.ca, '--cert', this.tls.cert, '--key', this.tls.key] : [];
   }
 
   /** The member that leads now (from each running member's own status), if any. */
@@ -156,7 +198,19 @@ export class EtcdCluster {
       const id = BigInt(leaderId);
       const list = spawnSync(
         'ip',
-        ['netns', 'exec', member.host.ns, 'etcdctl', '--endpoints', member.clientUrl, 'member', 'list', '-w', 'json'],
+        [
+          'netns',
+          'exec',
+          member.host.ns,
+          'etcdctl',
+          '--endpoints',
+          member.clientUrl,
+          ...this.tlsArgs(),
+          'member',
+          'list',
+          '-w',
+          'json',
+        ],
         { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' }, timeout: 5000 },
       );
       const text = list.stdout.replace(/"ID":(\d+)/g, '"ID":"$1"');
@@ -218,6 +272,7 @@ export class EtcdCluster {
     // The processes die with SIGKILL at once; their namespaces go with the lab.
     spawnSync('sleep', ['0.2']);
     rmSync(this.dir, { recursive: true, force: true });
+    if (this.certDir) rmSync(this.certDir, { recursive: true, force: true });
   }
 }
 

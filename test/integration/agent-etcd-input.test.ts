@@ -147,6 +147,41 @@ it('a TLS file that cannot be used: an error naming the file, nothing created', 
   }
 });
 
+it('TLS: agents with the CA and a client certificate join over https; a CA that did not sign etcd is refused', async () => {
+  const scene = await EtcdScene.create({ hosts: 3, tls: true });
+  try {
+    for (const i of [1, 2]) await scene.startAgent(i);
+    await eventually('h1 has h2', () => equal(scene.flood(1), [scene.lab.host(2).address]), 10_000);
+    await eventually('h2 has h1', () => equal(scene.flood(2), [scene.lab.host(1).address]), 10_000);
+    assert.equal(await scene.pingAll([1, 2]), []);
+    // etcdctl with the same files sees the registrations: the agents went through etcd's TLS and client auth.
+    const keys = scene.etcd.etcdctl(['get', '--prefix', '--keys-only', '/vxnet/seed/hosts/']);
+    assert.is(keys.code, 0, keys.out);
+    assert.match(keys.out, /192\.168\.100\.1/);
+
+    const h3 = scene.lab.host(3);
+    const tls = scene.etcd.tls!;
+    const wrongCa = {
+      membership: {
+        etcd: { endpoints: scene.etcd.endpointsFor(h3), tls: { ca: tls.otherCa, cert: tls.cert, key: tls.key } },
+      },
+    };
+    const agent = AgentProcess.start(scene.writeSpec(h3, wrongCa), {
+      ns: h3.ns,
+      via: 'exec',
+      args: ['--require-membership'],
+    });
+    scene.agents.set(3, agent);
+    const exit = await agent.exited;
+    assert.is(exit.code, 1, agent.transcript());
+    assert.match(agent.transcript(), /no etcd endpoint answered \(https:\/\/192\.168\.100\.3:2379: .*certificate/i);
+    assert.not.ok(created(h3.ns), 'nothing created');
+    console.log(`  wrong CA: ${agent.other.join('').trim()}`);
+  } finally {
+    await scene.destroy();
+  }
+});
+
 function equal(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
