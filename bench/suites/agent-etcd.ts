@@ -128,6 +128,11 @@ function floodCount(ns: string): number {
 }
 
 export async function run(): Promise<void> {
+  await thousandRegistrations();
+  await joinTenAgents();
+}
+
+async function thousandRegistrations(): Promise<void> {
   const dist = requireDist();
   const lab = Lab.create({ hosts: 1, prefix: `vxb-etcd-${process.pid}` });
   let etcd: EtcdCluster | undefined;
@@ -269,6 +274,125 @@ export async function run(): Promise<void> {
     });
   } finally {
     await agent?.stop().catch(() => undefined);
+    etcd?.destroy();
+    lab.destroy();
+  }
+}
+
+const AGENTS = 10;
+const JOIN_ROUNDS = Number(process.env.VXNET_BENCH_ETCD_JOIN_ROUNDS ?? 10);
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/**
+ * A host joining (then leaving) a network of 10 agents, as the 10 see it:
+ * an 11th host's registration put (deleted) with `etcdctl`, and the time
+ * until each agent's repair line is read here, and each agent's own figure
+ * (membership event → flood entry written). 3-member etcd on hosts 1–3.
+ */
+async function joinTenAgents(): Promise<void> {
+  const dist = requireDist();
+  const lab = Lab.create({ hosts: AGENTS + 1, prefix: `vxb-etcdj-${process.pid}` });
+  let etcd: EtcdCluster | undefined;
+  const agents: Agent[] = [];
+  try {
+    etcd = await EtcdCluster.start(lab, 3);
+    const w = workload(
+      'Membership from etcd: a host joining a network of 10 agents',
+      `10 \`vxnet agent\`s (built CLI, each inside its lab host's namespace) on a 3-member etcd 3.4 (hosts 1–3). ${JOIN_ROUNDS} rounds: an 11th host's registration put with \`etcdctl put\` (a join, as the others see it), then deleted (a leave); each agent's time to its flood entry written.`,
+    );
+    for (let i = 1; i <= AGENTS; i++) {
+      const host = lab.host(i);
+      const spec = cachePath(`agent-etcd-join-h${i}.json`);
+      writeFileSync(
+        spec,
+        JSON.stringify({
+          name: 'bench',
+          vni: 42,
+          underlay: { device: 'eth0', address: host.address },
+          membership: { etcd: { endpoints: etcd.endpointsFor(host) } },
+          subnet: '10.10.0.0/24',
+          gateway: `10.10.0.${i}`,
+          vxlan: 'vx0',
+          bridge: 'br0',
+        }),
+      );
+      const agent = new Agent([
+        'ip',
+        'netns',
+        'exec',
+        host.ns,
+        NODE,
+        `${dist}/cli.js`,
+        'agent',
+        spec,
+        '--log-format',
+        'json',
+      ]);
+      agents.push(agent);
+      await agent.next((e) => e.event === 'started', 0, 60_000);
+    }
+    const newcomer = lab.host(AGENTS + 1).address;
+    const key = `/vxnet/bench/hosts/${newcomer}`;
+    const value = JSON.stringify({
+      address: newcomer,
+      port: 4789,
+      vni: 42,
+      mac: '02:00:00:00:00:0b',
+      hostname: 'h11',
+      version: 'bench',
+    });
+    const joinWhole: number[] = [];
+    const joinOwn: number[] = [];
+    const leaveWhole: number[] = [];
+    const leaveOwn: number[] = [];
+    const measure = async (args: string[], whole: number[], own: number[]) => {
+      const marks = agents.map((a) => a.entries.length);
+      const started = performance.now();
+      // Asynchronously: the agents' log lines are read while etcdctl runs (they may come before it exits).
+      const written = new Promise<void>((resolve, reject) => {
+        const child = spawn(
+          'ip',
+          ['netns', 'exec', lab.host(1).ns, 'etcdctl', '--endpoints', etcd!.members[0]!.clientUrl, ...args],
+          { env: { ...process.env, ETCDCTL_API: '3' }, stdio: 'ignore' },
+        );
+        child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`etcdctl ${args[0]}: exit ${code}`))));
+      });
+      await Promise.all(
+        agents.map(async (agent, i) => {
+          const repair = await agent.next(
+            (e) => e.event === 'repair' && (e.trigger ?? '').startsWith('membership'),
+            marks[i]!,
+          );
+          whole.push(performance.now() - started);
+          own.push(repair.ms ?? Number.NaN);
+        }),
+      );
+      await written;
+    };
+    for (let round = 0; round < JOIN_ROUNDS; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await measure(['put', key, value], joinWhole, joinOwn);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await measure(['del', key], leaveWhole, leaveOwn);
+    }
+    const row = (tool: string, whole: number[], own: number[]) =>
+      addRow(w, {
+        tool,
+        whole: median(whole),
+        inProcess: median(own),
+        note: `p99 ${percentile(whole, 99).toFixed(0)} ms (from etcdctl's start), ${percentile(own, 99).toFixed(0)} ms (each agent's own); n=${whole.length} (${AGENTS} agents × ${JOIN_ROUNDS})`,
+      });
+    row('a host joins → each of 10 agents converged', joinWhole, joinOwn);
+    row('a host leaves → each of 10 agents converged', leaveWhole, leaveOwn);
+    w.notes.push(
+      "whole process = from `etcdctl` starting (its own process start and connection, tens of ms, included) to each agent's repair line read; in-process = each agent's own figure (membership event → flood entry written).",
+    );
+  } finally {
+    await Promise.all(agents.map((a) => a.stop().catch(() => undefined)));
     etcd?.destroy();
     lab.destroy();
   }
