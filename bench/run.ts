@@ -22,6 +22,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   cni: () => import('./suites/cni.js'),
   'agent-repair': () => import('./suites/agent-repair.js'),
   'join-latency': () => import('./suites/join-latency.js'),
+  'agent-etcd': () => import('./suites/agent-etcd.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -65,7 +65,7 @@ import { type AnyResolvedSpec, type AnySpec, type ResolvedSpec, toAnyResolvedSpe
 import { DEFAULT_STATE_ROOT, NetworkState } from '../network/state.js';
 import { ETHERNET_MTU } from '../common/mtu.js';
 import { AF_INET, IFF_UP, RT_SCOPE_UNIVERSE } from '../rtnetlink/constants.js';
-import { VXLAN_OVERHEAD } from '../vxlan/spec.js';
+import { stableVxlanMac, VXLAN_OVERHEAD } from '../vxlan/spec.js';
 
 export interface OverlayHostOptions {
   /** Work inside this network namespace (/run/netns/NAME, or a path such as /proc/PID/ns/net). */
@@ -325,6 +325,11 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
             : { peers: [...spec.peers] }),
         ...(spec.mtu ? { mtu: spec.mtu } : {}),
         owner: spec.name,
+        // The same MAC whenever this host's device is created again (a reboot): the etcd membership knows the
+        // host's registration by it.
+        ...(spec.mode === 'unicast' && spec.underlay.address
+          ? { createAddress: stableVxlanMac(spec.name, spec.underlay.address) }
+          : {}),
       },
       { replace: options.replace },
     );

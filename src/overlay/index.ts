@@ -1,8 +1,9 @@
 /**
  * vxnet/overlay: one declarative spec per host; plan, apply, destroy, status;
  * containers attached to the network (attach, detach, checkAttachment, attachments);
- * OverlayAgent, which keeps a spec applied (docs/agent.md); BGP EVPN as a
- * VXLAN network's membership (docs/routed.md).
+ * OverlayAgent, which keeps a spec applied (docs/agent.md), with its peers from the
+ * spec or from etcd (EtcdMembership, docs/membership.md); BGP EVPN as a VXLAN
+ * network's membership (docs/routed.md).
  */
 export {
   type AnyResolvedSpec,
@@ -73,9 +74,15 @@ export {
   type DesiredPeers,
   desiredPeers,
   diffPeers,
+  EtcdMembership,
+  type EtcdMembershipOptions,
+  EtcdTlsError,
+  EtcdUnavailableError,
   type Membership,
   type MembershipHealth,
+  type MembershipSpec,
   type MembershipView,
+  NetworkParameterError,
   type PeerDiff,
   StaticMembership,
   specInput,

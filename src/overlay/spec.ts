@@ -20,6 +20,7 @@ import {
 import { canonicalAddress, VXLAN_PORT } from '../vxlan/spec.js';
 import { type ResolvedRoutedSpec, resolveRoutedSpec, type RoutedSpec } from '../routed/spec.js';
 import { decodeSpecFile, parseSpecText } from './spec-file.js';
+import { type MembershipSpec, type ResolvedMembership, resolveMembership } from '../membership/etcd/spec.js';
 
 /** The `dhcp` section (the same in routed mode: src/network/dhcp-spec.ts). */
 export type OverlayDhcp = NetworkDhcp;
@@ -56,7 +57,10 @@ export interface OverlaySpec {
   group?: string;
   /** The other hosts' underlay addresses (unicast mode, for clouds without multicast). */
   peers?: string[];
-  /** Other ways to find the other hosts (instead of group and peers): `evpn` (BGP EVPN through FRR). */
+  /**
+   * Another way to find the other hosts, instead of a group or peers: `etcd` (the agent's peers from an etcd
+   * cluster, docs/membership.md) or `evpn` (BGP EVPN through FRR, docs/routed.md). One of them.
+   */
   membership?: OverlayMembership;
   /** The containers' network, e.g. "10.10.0.0/24". */
   subnet: string;
@@ -72,8 +76,10 @@ export interface OverlaySpec {
   firewall?: boolean | OverlayFirewall;
 }
 
-/** Where the other hosts come from, when not a multicast group or a peer list. */
+/** Where the other hosts come from, when not a multicast group or a peer list: one source. */
 export interface OverlayMembership {
+  /** Peers registered in etcd, kept by `vxnet agent` (unicast mode). See src/membership/etcd/. */
+  etcd?: MembershipSpec['etcd'];
   /** BGP EVPN: FRR, run by vxnet, installs flood entries (type-3) and remote MACs (type-2). See src/overlay/evpn.ts. */
   evpn?: EvpnMembership;
 }
@@ -89,6 +95,8 @@ export interface ResolvedSpec {
   /** membership.evpn, resolved (mode evpn). */
   evpn?: ResolvedEvpn;
   peers: string[];
+  /** The source of the peers when not `peers` (the agent's; `peers` is then empty). */
+  membership?: ResolvedMembership;
   subnet: { text: string; address: string; prefixlen: number };
   gateway?: string;
   vxlan: string;
@@ -148,16 +156,32 @@ function defaultName(prefix: string, name: string, field: string): string {
   return candidate;
 }
 
-/** membership (its evpn part): exclusive of group and peers. */
-function resolveMembership(spec: OverlaySpec, local: string | undefined): ResolvedEvpn | undefined {
-  if (spec.membership === undefined) return undefined;
-  if (!isObject(spec.membership)) throw new ValidationError('membership', 'expected { evpn }', spec.membership);
-  checkKeys(spec.membership as unknown as Record<string, unknown>, ['evpn'], 'membership');
-  if (spec.membership.evpn === undefined) return undefined;
-  const other = spec.group !== undefined ? 'group' : spec.peers !== undefined ? 'peers' : undefined;
-  if (other)
-    throw new ValidationError('membership.evpn', `EVPN finds the other hosts itself: give it or ${other}, not both`);
-  return resolveEvpn(spec.membership.evpn, local);
+/** The membership section: one source (etcd or evpn), exclusive of group and peers. */
+function resolveSources(
+  spec: OverlaySpec,
+  local: string | undefined,
+): { evpn?: ResolvedEvpn; membership?: ResolvedMembership } {
+  if (spec.membership === undefined) return {};
+  if (!isObject(spec.membership))
+    throw new ValidationError('membership', 'expected { etcd: { … } } or { evpn: { … } }', spec.membership);
+  const section = spec.membership as unknown as Record<string, unknown>;
+  checkKeys(section, ['etcd', 'evpn'], 'membership');
+  const sources = Object.keys(section).filter((key) => section[key] !== undefined);
+  if (sources.length !== 1)
+    throw new ValidationError('membership', `give one source, etcd or evpn (here: ${sources.join(' and ') || 'none'})`);
+  if (spec.membership.evpn !== undefined) {
+    const other = spec.group !== undefined ? 'group' : spec.peers !== undefined ? 'peers' : undefined;
+    if (other)
+      throw new ValidationError('membership.evpn', `EVPN finds the other hosts itself: give it or ${other}, not both`);
+    return { evpn: resolveEvpn(spec.membership.evpn, local) };
+  }
+  if (spec.peers !== undefined)
+    throw new ValidationError('membership', 'give static peers or a membership source, not both');
+  if (spec.group !== undefined)
+    throw new ValidationError('membership', 'gives the peers of a unicast network: a multicast spec has none');
+  if (local === undefined)
+    throw new ValidationError('underlay.address', "membership registers this host's underlay address: give it");
+  return { membership: resolveMembership({ etcd: spec.membership.etcd }, 'membership') };
 }
 
 /** Validates a spec (from code or a parsed file) and fills in its defaults. */
@@ -195,11 +219,11 @@ export function resolveSpec(input: unknown): ResolvedSpec {
 
   if (spec.group !== undefined && spec.peers !== undefined)
     throw new ValidationError('peers', 'give a multicast group or unicast peers, not both');
-  const evpn = resolveMembership(spec, local);
-  if (spec.group === undefined && spec.peers === undefined && !evpn)
+  const { evpn, membership } = resolveSources(spec, local);
+  if (spec.group === undefined && spec.peers === undefined && !evpn && !membership)
     throw new ValidationError(
       'group',
-      'give a multicast group (multicast mode), peers (unicast mode) or membership.evpn (BGP EVPN)',
+      'give a multicast group (multicast mode), peers (unicast mode) or membership (etcd, or evpn for BGP EVPN)',
     );
   let group: string | undefined;
   if (spec.group !== undefined) {
@@ -320,6 +344,7 @@ export function resolveSpec(input: unknown): ResolvedSpec {
     ...(group ? { group } : {}),
     ...(evpn ? { evpn } : {}),
     peers,
+    ...(membership ? { membership } : {}),
     subnet,
     ...(gateway ? { gateway } : {}),
     vxlan,

@@ -137,6 +137,7 @@ export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPl
         kind: 'vxlan',
         vxlan: resolved.options,
         mtu: resolved.mtu,
+        ...(spec.createAddress !== undefined ? { address: spec.createAddress } : {}),
         ...(ifalias ? { ifalias } : {}),
         up: true,
       });

@@ -64,7 +64,13 @@ test('spec: refusals name the field', () => {
     'membership.evpn.listen',
   );
   assert.is(refusal({ ...base, membership: { bogus: 1 } }).field, 'membership.bogus');
-  assert.is(refusal({ ...base, membership: {} }).field, 'group');
+  assert.is(refusal({ ...base, membership: {} }).field, 'membership', 'an empty membership names no source');
+  assert.is(
+    refusal({ ...base, membership: { evpn: base.membership!.evpn, etcd: { endpoints: ['http://192.168.100.1'] } } })
+      .field,
+    'membership',
+    'two sources at once',
+  );
 });
 
 test('FRR configuration: l2vpn evpn only, advertise-all-vni, peer group with listen range', () => {
