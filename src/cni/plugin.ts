@@ -20,6 +20,7 @@ import { ConflictError } from '../common/conflict.js';
 import { ownerAlias } from '../common/ownership.js';
 import { NetlinkError, ValidationError } from '../netlink/errors.js';
 import { namespaceIdentity } from '../netlink/namespace.js';
+import { Connection } from '../netlink/connection.js';
 import { NetworkLock, NetworkLockedError } from '../overlay/lock.js';
 import { DEFAULT_STATE_ROOT, NetworkState } from '../overlay/state.js';
 import { Rtnetlink } from '../rtnetlink/client.js';
@@ -36,6 +37,7 @@ import {
 import { AddressOutsideSubnetError, IfnameTakenError, NetnsNotFoundError } from '../attach/errors.js';
 import { listAttachments } from '../attach/list.js';
 import { type ContainerNamespace, containerNamespace } from '../attach/netns.js';
+import type { EarlyRelay } from './early.js';
 import { type CniEnv, type Command, type NetConfig, peekVersion, readCommand, readConfig, readEnv } from './config.js';
 import { CNI_ERRORS, CniError, VXNET_CNI_ERRORS } from './errors.js';
 import { execIpam, type IpamResult, ipamSpeaks } from './ipam.js';
@@ -53,6 +55,8 @@ export interface PluginOptions {
   log?: (line: string) => void;
   /** The state root of the network's lock note. Default /run/vxnet. */
   stateRoot?: string;
+  /** A relay into CNI_NETNS started before the plugin loaded (main.ts): ADD uses it, anything else closes it. */
+  relay?: EarlyRelay;
 }
 
 /** Runs one CNI command: `env` as the runtime set it, `stdin` the config bytes. */
@@ -81,6 +85,12 @@ export async function runPlugin(
   } catch (error) {
     const cniError = toCniError(error);
     return { stdout: JSON.stringify(cniError.toJSON(version)), exitCode: 1 };
+  } finally {
+    // Not taken by ADD (another command, or ADD stopped before it): closed once it is up.
+    void options.relay?.transport.then(
+      (transport) => transport.close(),
+      () => undefined,
+    );
   }
 }
 
@@ -195,6 +205,22 @@ class Plugin {
     return containerNamespace(this.env.netns!, 'CNI_NETNS');
   }
 
+  /**
+   * A client inside the container's namespace: over the relay main.ts started
+   * before the plugin loaded (same namespace file), or a relay started now.
+   */
+  private openInside(ns: ContainerNamespace): Promise<Rtnetlink> {
+    const early = this.options.relay;
+    if (early?.namespace === ns.path) {
+      this.options.relay = undefined;
+      return early.transport.then((transport) => {
+        this.trace('ADD: relay ready');
+        return Rtnetlink.over(Connection.over(transport), ns.path);
+      });
+    }
+    return Rtnetlink.open({ namespace: ns.path });
+  }
+
   /** Runs `work` under the network's lock in this namespace. */
   private async locked<T>(work: () => Promise<T>): Promise<T> {
     const state = new NetworkState(
@@ -220,8 +246,7 @@ class Plugin {
       this.trace('ADD: locked');
       const bridge = await networkBridge(rt, this.config.network);
       if (!bridge) throw notApplied(this.config.network);
-      // The relay into the container's namespace starts now, and runs while IPAM does.
-      const inside = Rtnetlink.open({ namespace: ns.path });
+      const inside = this.openInside(ns);
       inside.catch(() => undefined);
       const io: AttachIo = { openNamespace: async () => keepOpen(await inside) };
       const base: AttachOptions = {
@@ -253,6 +278,7 @@ class Plugin {
         let dns: Record<string, unknown> | undefined;
         if (this.config.ipam) {
           ipamCalled = true;
+          this.trace('ADD: IPAM started');
           const result = await this.ipam('ADD');
           this.trace('ADD: IPAM done');
           ip = this.chooseIp(result);
@@ -350,6 +376,7 @@ class Plugin {
   private async del(): Promise<void> {
     await using rt = await Rtnetlink.open();
     await this.locked(async () => {
+      this.trace('DEL: locked');
       let ns: ContainerNamespace | undefined;
       if (this.env.netns) {
         try {
@@ -373,10 +400,12 @@ class Plugin {
             await detachAttachment(rt, attachment);
         }
       }
+      this.trace('DEL: detached');
     });
     if (this.config.ipam) {
       this.needsPath();
       await this.ipam('DEL');
+      this.trace('DEL: IPAM done');
     }
   }
 
