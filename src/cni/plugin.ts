@@ -187,6 +187,9 @@ class Plugin {
         cniVersion: best,
       };
       delete lowered['cni.dev/valid-attachments'];
+      // A plugin parses prevResult in the config's version too (static's CHECK refuses a 1.1.0 one under 1.0.0).
+      if (lowered.prevResult && typeof lowered.prevResult === 'object')
+        lowered.prevResult = { ...(lowered.prevResult as object), cniVersion: best };
       return execIpam(type, command, env, this.env.path, Buffer.from(JSON.stringify(lowered)));
     }
   }
@@ -293,6 +296,7 @@ class Plugin {
         this.trace('ADD: planned');
         const attached = await plan.apply();
         this.trace('ADD: applied');
+        for (const note of attached.notes) this.log(note);
         const family = attached.address?.includes(':') ? 6 : 4;
         return buildResult(
           this.config.cniVersion,
