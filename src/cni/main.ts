@@ -1,6 +1,6 @@
-#!/usr/bin/env node
 /**
- * vxnet-cni: the CNI plugin's executable. A runtime runs it with CNI_* in
+ * vxnet-cni: the CNI plugin's program (bin.ts runs its bundle, with V8's
+ * code cache for it). A runtime runs it with CNI_* in
  * the environment and the network config on stdin; it prints the result (or
  * the error JSON) on stdout and exits 0 (or 1). Install it in the runtime's
  * plugin directory under the name of the config's type, "vxnet"

@@ -294,7 +294,7 @@ class Plugin {
         const plan = await planAttach(rt, options, io);
         if (!plan.exists) created = true;
         this.trace('ADD: planned');
-        const attached = await plan.apply();
+        const attached = await plan.apply((change) => this.trace(`ADD: ${change.action} ${change.target}`));
         this.trace('ADD: applied');
         for (const note of attached.notes) this.log(note);
         const family = attached.address?.includes(':') ? 6 : 4;
