@@ -5,7 +5,7 @@
  *   ADD     IPAM ADD (delegated), then attach: a veth from the overlay's bridge into CNI_NETNS,
  *           named CNI_IFNAME, the overlay's MTU, the IPAM address and a default route via the gateway
  *   DEL     detach (by namespace, or by the container id in the host end's mark when the namespace
- *           is gone), then IPAM DEL; never an error for something already gone
+ *           is gone) and IPAM DEL, side by side; never an error for something already gone
  *   CHECK   IPAM CHECK, then the attachment compared with prevResult
  *   STATUS  whether the overlay is up on this host (and the IPAM plugin's STATUS when it speaks 1.1.0)
  *   GC      removes attachments whose (container id, ifname) is not in cni.dev/valid-attachments,
@@ -377,7 +377,21 @@ class Plugin {
     return { address: ip.address, ...(ip.gateway ? { gateway: ip.gateway } : {}) };
   }
 
+  /**
+   * The pair removed and the reservation released at the same time: the two
+   * are independent (the reference bridge plugin releases first, then
+   * removes), and the kernel's removal of a veth and IPAM's exec each take a
+   * few ms. Both are waited for; the first failure is DEL's.
+   */
   private async del(): Promise<void> {
+    if (this.config.ipam) this.needsPath();
+    const released = this.config.ipam ? this.ipam('DEL').then(() => this.trace('DEL: IPAM done')) : Promise.resolve();
+    const [detached, ipam] = await Promise.allSettled([this.detachForDel(), released]);
+    if (detached.status === 'rejected') throw detached.reason;
+    if (ipam.status === 'rejected') throw ipam.reason;
+  }
+
+  private async detachForDel(): Promise<void> {
     await using rt = await Rtnetlink.open();
     await this.locked(async () => {
       this.trace('DEL: locked');
@@ -406,11 +420,6 @@ class Plugin {
       }
       this.trace('DEL: detached');
     });
-    if (this.config.ipam) {
-      this.needsPath();
-      await this.ipam('DEL');
-      this.trace('DEL: IPAM done');
-    }
   }
 
   private async check(): Promise<void> {
