@@ -30,6 +30,7 @@ import {
   type AttachIo,
   type AttachOptions,
   checkAttachment,
+  createPair,
   detach,
   detachAttachment,
   planAttach,
@@ -263,19 +264,38 @@ class Plugin {
       let created = false;
       let ipamCalled = false;
       try {
-        const probe = await planAttach(rt, base, io);
-        this.trace('ADD: probed (container namespace read)');
-        if (probe.exists) {
-          throw new CniError(
+        const alreadyAttached = (through: string): CniError =>
+          new CniError(
             VXNET_CNI_ERRORS.IFNAME_TAKEN,
             `interface ${this.env.ifname} already exists in the container`,
-            `${this.env.ifname} in ${ns.label} is attached to ${this.config.network} already (through ${probe.result.host.ifname}): DEL it first`,
+            `${this.env.ifname} in ${ns.label} is attached to ${this.config.network} already (through ${through}): DEL it first`,
           );
-        }
-        // The dhcp IPAM plugin's daemon asks from inside the container: the interface must exist first.
         if (this.config.ipam?.type === 'dhcp') {
+          // The dhcp IPAM plugin's daemon asks from inside the container: the interface must exist, up, first.
+          const probe = await planAttach(rt, base, io);
+          this.trace('ADD: probed (container namespace read)');
+          if (probe.exists) {
+            probe.close();
+            throw alreadyAttached(probe.result.host.ifname);
+          }
           await probe.apply();
           created = true;
+        } else {
+          // The pair first, from the host's side, while the relay starts: a name taken in the container is
+          // the kernel's EEXIST (nothing made); then IPAM, still without waiting for the relay.
+          const pair = await createPair(rt, base);
+          this.trace(`ADD: pair ${pair}`);
+          if (pair === 'created') created = true;
+          else {
+            // Said by what, as planAttach finds it inside the container.
+            await using probe = await planAttach(rt, base, io);
+            if (probe.exists) throw alreadyAttached(probe.result.host.ifname);
+            throw new CniError(
+              VXNET_CNI_ERRORS.IFNAME_TAKEN,
+              `interface ${this.env.ifname} already exists in the container`,
+              `the kernel refused ${this.env.ifname} in ${ns.label}: the name is taken there (EEXIST)`,
+            );
+          }
         }
         let ip: { address: string; gateway?: string } | undefined;
         let dns: Record<string, unknown> | undefined;
