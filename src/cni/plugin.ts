@@ -87,7 +87,7 @@ export async function runPlugin(
     const cniError = toCniError(error);
     return { stdout: JSON.stringify(cniError.toJSON(version)), exitCode: 1 };
   } finally {
-    // Not taken by ADD (another command, or ADD stopped before it): closed once it is up.
+    // Closed once it is up, whether ADD used it or not (another command, or an ADD refused before it).
     void options.relay?.transport.then(
       (transport) => transport.close(),
       () => undefined,
@@ -216,7 +216,7 @@ class Plugin {
   private openInside(ns: ContainerNamespace): Promise<Rtnetlink> {
     const early = this.options.relay;
     if (early?.namespace === ns.path) {
-      this.options.relay = undefined;
+      // Closed with the client ADD closes, and again (idempotent) by runPlugin.
       return early.transport.then((transport) => {
         this.trace('ADD: relay ready');
         return Rtnetlink.over(Connection.over(transport), ns.path);
