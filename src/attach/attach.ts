@@ -185,6 +185,19 @@ function attachedElsewhere(ifname: string, ns: ContainerNamespace, other: string
  * (apply() or close() the plan). Throws before any write on bad input.
  */
 export async function planAttach(rt: Rtnetlink, options: AttachOptions, io: AttachIo = {}): Promise<AttachPlan> {
+  const host = await planHost(rt, options);
+  const container = await openNamespace(io)(host.ns.path);
+  try {
+    const plan = await planContainer(rt, container, host);
+    return new AttachPlan(plan.changes, plan.result, container, host.existing !== undefined);
+  } catch (error) {
+    container.close();
+    throw error;
+  }
+}
+
+/** Everything attach checks and decides from the host's side: the options validated, the bridge, an existing pair. */
+async function planHost(rt: Rtnetlink, options: AttachOptions): Promise<Context> {
   const network = validateOwner(options.network, 'network');
   const bridgeName = validateIfname(options.bridge, 'bridge');
   const ifname = validatePortableIfname(options.ifname ?? 'eth0', 'ifname');
@@ -225,26 +238,77 @@ export async function planAttach(rt: Rtnetlink, options: AttachOptions, io: Atta
   if (other) throw attachedElsewhere(ifname, ns, other.network, network);
   const existing = marked[0]?.link;
   const wantedMac = mac ?? containerMac(network, containerId ?? ns.key, ifname);
+  return {
+    network,
+    bridge,
+    ifname,
+    ns,
+    ...(existing ? { existing } : {}),
+    links,
+    wantedMtu,
+    wantedMac,
+    ...(containerId ? { containerId } : {}),
+    addressing,
+  };
+}
 
-  const container = await openNamespace(io)(ns.path);
+/** How createPair found the container interface. */
+export type PairOutcome =
+  /** Created now: the host end on the bridge, up and marked; the peer in the container, named, its MTU and MAC, down and unmarked. */
+  | 'created'
+  /** An attachment of it to this network exists already (its host end carries the mark). */
+  | 'exists'
+  /** The kernel refused the peer's name in the container (EEXIST): planAttach says by what. */
+  | 'taken';
+
+/**
+ * The first write of a new attachment, made from the host's side alone: the
+ * pair, its peer created straight in the container's namespace. Validates
+ * the options as planAttach does; a name taken inside the container is the
+ * kernel's EEXIST, and nothing is created. The rest (the container end's
+ * mark and up, lo, address, route) is what a following planAttach finds to
+ * do, with a client inside the container. For a caller that opens that
+ * client meanwhile (the CNI plugin starts its relay, and runs IPAM, while
+ * the pair is made).
+ */
+export async function createPair(rt: Rtnetlink, options: AttachOptions): Promise<PairOutcome> {
+  const host = await planHost(rt, options);
+  if (host.existing) return 'exists';
+  const create = createChange(rt, host, freeHostName(host));
   try {
-    const plan = await planContainer(rt, container, {
-      network,
-      bridge,
-      ifname,
-      ns,
-      existing,
-      links,
-      wantedMtu,
-      wantedMac,
-      containerId,
-      addressing,
-    });
-    return new AttachPlan(plan.changes, plan.result, container, existing !== undefined);
+    await create.apply();
   } catch (error) {
-    container.close();
+    // The host end's name was free a moment ago: the name taken is the peer's, inside the container.
+    if (error instanceof NetlinkError && error.code === 'EEXIST') return 'taken';
     throw error;
   }
+  return 'created';
+}
+
+/** The change that creates the pair: the host end on the bridge, up, marked; the peer in the container. */
+function createChange(rt: Rtnetlink, c: Context, hostName: string): Change {
+  const hostMarkText = hostMark({
+    network: c.network,
+    netnsId: c.ns.identity.id,
+    ifname: c.ifname,
+    ...(c.containerId ? { containerId: c.containerId } : {}),
+  });
+  return {
+    action: 'create',
+    target: `veth ${hostName} on ${c.bridge.ifname}`,
+    detail: `peer ${c.ifname} in ${c.ns.label}, mtu ${c.wantedMtu}, mac ${c.wantedMac}`,
+    apply: async () =>
+      void (await rt.links.create({
+        ifname: hostName,
+        kind: 'veth',
+        address: hostVethMac(hostName),
+        mtu: c.wantedMtu,
+        master: c.bridge.ifindex,
+        up: true,
+        ifalias: hostMarkText,
+        peer: { ifname: c.ifname, namespace: c.ns.path, mtu: c.wantedMtu, address: c.wantedMac },
+      })),
+  };
 }
 
 interface Context {
@@ -391,22 +455,7 @@ async function planContainer(
   });
 
   if (!existing) {
-    changes.push({
-      action: 'create',
-      target: `veth ${hostName} on ${bridge.ifname}`,
-      detail: `peer ${ifname} in ${ns.label}, mtu ${c.wantedMtu}, mac ${c.wantedMac}`,
-      apply: async () =>
-        void (await rt.links.create({
-          ifname: hostName,
-          kind: 'veth',
-          address: hostMac,
-          mtu: c.wantedMtu,
-          master: bridge.ifindex,
-          up: true,
-          ifalias: hostMarkText,
-          peer: { ifname, namespace: ns.path, mtu: c.wantedMtu, address: c.wantedMac },
-        })),
-    });
+    changes.push(createChange(rt, c, hostName));
     changes.push({
       action: 'update',
       target: `link ${where}`,
