@@ -185,7 +185,8 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       throw error;
     }
     this.clients = { rtnetlink, nftables };
-    // ip_forward read over rtnetlink: /proc/sys of another namespace costs a helper process per read, and every re-apply plans.
+    // ip_forward read over rtnetlink: /proc/sys of another namespace costs a helper process per read, and every
+    // re-apply plans.
     const host = OverlayHost.over(
       { rtnetlink, nftables, ipForward: netconfIpForward(rtnetlink, namespace) },
       {
@@ -299,7 +300,9 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     } catch (error) {
       this.emit('notice', {
         network: spec.name,
-        message: `nf_tables events unavailable (${(error as Error).message}); its drift is repaired by the resync timer only`,
+        message:
+          `nf_tables events unavailable (${(error as Error).message}); ` +
+          'its drift is repaired by the resync timer only',
       });
     }
     return watching;
@@ -494,7 +497,8 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     });
     // No debounce: a source delivers a burst of changes at once (one etcd watch response per revision).
     this.schedule(
-      `membership: ${[...added.map((p) => `+${p}`), ...removed.map((p) => `-${p}`)].join(' ') || describeHealth(view.health)}`,
+      'membership: ' +
+        `${[...added.map((p) => `+${p}`), ...removed.map((p) => `-${p}`)].join(' ') || describeHealth(view.health)}`,
       0,
     );
   }
@@ -529,7 +533,9 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     if (kept.length && keptText !== this.lastKept) {
       this.emit('notice', {
         network: spec.name,
-        message: `membership ${describeHealth(view.health)}: keeping ${kept.length} peer(s) it no longer lists: ${keptText}`,
+        message:
+          `membership ${describeHealth(view.health)}: keeping ${kept.length} peer(s) it no longer lists: ` +
+          `${keptText}`,
       });
     }
     this.lastKept = keptText;

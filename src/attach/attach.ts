@@ -42,19 +42,31 @@ export interface AttachOptions {
   network: string;
   /** The bridge in the host's namespace (the namespace `rt` works in). */
   bridge: string;
-  /** The container's network namespace: a name under /run/netns, a path (/proc/PID/ns/net, /var/run/netns/NAME) or a pid. */
+  /**
+   * The container's network namespace: a name under /run/netns, a path (/proc/PID/ns/net, /var/run/netns/NAME) or a
+   * pid.
+   */
   netns: string | number;
   /** The interface's name inside the container. Default eth0. */
   ifname?: string;
-  /** The container interface's MAC. Default: derived from the network, the container (containerId, or netns as given) and ifname. */
+  /**
+   * The container interface's MAC. Default: derived from the network, the container (containerId, or netns as given)
+   * and ifname.
+   */
   mac?: string;
-  /** 'dhcp' (nothing assigned: the container's client asks), a static "10.10.0.5/24" (or "10.10.0.5" with `subnet`), or omitted (none). */
+  /**
+   * 'dhcp' (nothing assigned: the container's client asks), a static "10.10.0.5/24" (or "10.10.0.5" with `subnet`), or
+   * omitted (none).
+   */
   address?: string;
   /** The network's subnet: a static address must be inside it. */
   subnet?: string;
   /** The default route's next hop for a static address (inside its prefix). */
   gateway?: string;
-  /** Add the default route via `gateway` (default true). Never replaces a default route the container has through another device. */
+  /**
+   * Add the default route via `gateway` (default true). Never replaces a default route the container has through
+   * another device.
+   */
   defaultRoute?: boolean;
   /** MTU of both ends. Default: the bridge's; never more than the bridge's. */
   mtu?: number;
@@ -63,7 +75,10 @@ export interface AttachOptions {
 }
 
 export interface AttachIo {
-  /** Opens an rtnetlink client in the container's namespace (a namespace file path). Default: Rtnetlink.open through a relay. */
+  /**
+   * Opens an rtnetlink client in the container's namespace (a namespace file path). Default: Rtnetlink.open through a
+   * relay.
+   */
   openNamespace?: (path: string) => Promise<Rtnetlink>;
 }
 
@@ -110,7 +125,8 @@ export class AttachPlan implements AsyncDisposable {
           await change.apply();
         } catch (error) {
           throw new VxnetError(
-            `attach ${this.result.ifname} in ${this.result.netns} to ${this.result.network}: step ${index + 1} of ${this.changes.length} (${describeChange(change)}) failed: ${(error as Error).message}`,
+            `attach ${this.result.ifname} in ${this.result.netns} to ${this.result.network}: step ${index + 1} of ` +
+              `${this.changes.length} (${describeChange(change)}) failed: ${(error as Error).message}`,
             { cause: error },
           );
         }
@@ -228,7 +244,8 @@ async function planHost(rt: Rtnetlink, options: AttachOptions): Promise<Context>
   if (mtu !== undefined && mtu > bridgeMtu) {
     throw new ValidationError(
       'mtu',
-      `the bridge ${bridgeName} carries at most ${bridgeMtu} bytes: a larger MTU inside the container would be dropped on the way`,
+      `the bridge ${bridgeName} carries at most ${bridgeMtu} bytes: a larger MTU inside the container would be ` +
+        'dropped on the way',
       mtu,
     );
   }
@@ -254,7 +271,10 @@ async function planHost(rt: Rtnetlink, options: AttachOptions): Promise<Context>
 
 /** How createPair found the container interface. */
 export type PairOutcome =
-  /** Created now: the host end on the bridge, up and marked; the peer in the container, named, its MTU and MAC, down and unmarked. */
+  /**
+   * Created now: the host end on the bridge, up and marked; the peer in the container, named, its MTU and MAC, down and
+   * unmarked.
+   */
   | 'created'
   /** An attachment of it to this network exists already (its host end carries the mark). */
   | 'exists'
@@ -340,11 +360,13 @@ async function planContainer(
     );
     if (!device)
       throw new VxnetError(
-        `the attachment's host end ${existing.ifname} has no peer in namespace ${ns.label} (moved away?): detach it and attach again`,
+        `the attachment's host end ${existing.ifname} has no peer in namespace ${ns.label} (moved away?): detach it ` +
+          'and attach again',
       );
     if (device.ifname !== ifname)
       throw new VxnetError(
-        `the container end of ${existing.ifname} is named ${device.ifname} in namespace ${ns.label}, not ${ifname} (renamed since): detach it and attach again`,
+        `the container end of ${existing.ifname} is named ${device.ifname} in namespace ${ns.label}, not ${ifname} ` +
+          '(renamed since): detach it and attach again',
       );
   } else {
     const holder = containerLinks.find((l) => l.ifname === ifname);
@@ -353,7 +375,8 @@ async function planContainer(
       if (mark && mark.network !== network) throw attachedElsewhere(ifname, ns, mark.network, network);
       if (mark)
         throw new VxnetError(
-          `${where} is attached to network ${network} from another network namespace (its host end is not in ${rt.where}): detach it there`,
+          `${where} is attached to network ${network} from another network namespace (its host end is not in ` +
+            `${rt.where}): detach it there`,
         );
       throw new IfnameTakenError(ns.label, ifname, {
         kind: holder.linkinfo?.info_kind,
@@ -387,7 +410,8 @@ async function planContainer(
   let routeGateway: string | undefined;
   const routeChanges: Change[] = [];
   const addressChanges: Change[] = [];
-  // The static address vxnet set before and no longer wants goes first: removing a subnet's primary address takes its secondaries with it.
+  // The static address vxnet set before and no longer wants goes first: removing a subnet's primary address takes its
+  // secondaries with it.
   if (
     previous?.address &&
     previous.address !== 'dhcp' &&
@@ -438,7 +462,8 @@ async function planContainer(
         action: 'add',
         target: `default route via ${gateway} on ${where}`,
         ...(ours(gateway) ? { detail: 'if the address change took it' } : {}),
-        // Checked again when applied: the address changes before it may have taken a route through the old address with them.
+        // Checked again when applied: the address changes before it may have taken a route through the old address
+        // with them.
         apply: async () => {
           const index = (await container.links.get(ifname)).ifindex;
           const now = (await container.routes.list({ family: wantedStatic.family })).filter(isDefaultRoute);
@@ -553,7 +578,8 @@ function freeHostName(c: Context): string {
     if (!taken.has(name)) return name;
   }
   throw new VxnetError(
-    `no free name for the host end of ${c.ifname} in ${c.ns.label}: the ${HOST_VETH_ATTEMPTS} candidates (${hostVethName(c.ns.identity.id, c.ifname)} …) are all taken by other devices`,
+    `no free name for the host end of ${c.ifname} in ${c.ns.label}: the ${HOST_VETH_ATTEMPTS} candidates ` +
+      `(${hostVethName(c.ns.identity.id, c.ifname)} …) are all taken by other devices`,
   );
 }
 

@@ -202,7 +202,8 @@ function refuseWhileAgent(host: OverlayHost, name: string, what: string, remedy:
   const agent = agentStatus(host.state(name));
   if (agent?.running)
     throw new VxnetError(
-      `cannot ${what}: network ${name} is kept by its agent (pid ${agent.pid}, since ${agent.since}${agent.file ? `, spec ${agent.file}` : ''}); ${remedy}`,
+      `cannot ${what}: network ${name} is kept by its agent (pid ${agent.pid}, since ` +
+        `${agent.since}${agent.file ? `, spec ${agent.file}` : ''}); ${remedy}`,
     );
 }
 
@@ -228,7 +229,8 @@ async function keptByAgent(
     throw new VxnetError(
       `cannot apply ${file}: network ${spec.name} is kept by ${by}, and this spec differs from what it keeps ` +
         `(apply would: ${planned.map(describeChange).join('; ')}), which the agent would undo; ` +
-        `edit ${agent.file ?? "the agent's spec"} and send the agent SIGHUP (systemctl reload), or stop the agent first`,
+        `edit ${agent.file ?? "the agent's spec"} and send the agent SIGHUP (systemctl reload), ` +
+        'or stop the agent first',
     );
   }
   if (options.json) out(json({ network: spec.name, changes: [], keptBy: { agent: agent.pid } }));
@@ -255,32 +257,38 @@ function printStatus(s: OverlayStatus, out: Out): void {
   }
   if (s.bridge)
     out(
-      `  bridge ${s.bridge.name}: ports ${s.bridge.ports.join(', ') || 'none'}; addresses ${s.bridge.addresses.join(', ') || 'none'}`,
+      `  bridge ${s.bridge.name}: ports ${s.bridge.ports.join(', ') || 'none'}; addresses ` +
+        `${s.bridge.addresses.join(', ') || 'none'}`,
     );
   if (s.routes)
     out(
-      `  routes (proto vxnet): ${s.routes.map((r) => `${r.dst} via ${r.via ?? '-'} dev ${r.dev ?? '-'}`).join('; ') || 'none'}`,
+      '  routes (proto vxnet): ' +
+        `${s.routes.map((r) => `${r.dst} via ${r.via ?? '-'} dev ${r.dev ?? '-'}`).join('; ') || 'none'}`,
     );
   if (s.bgp) {
     const b = s.bgp;
+    const supervisor = b.ownerPid ? `, supervised by pid ${b.ownerPid}` : '';
     const daemons = b.running
-      ? `running (zebra pid ${b.pids.zebra}, bgpd pid ${b.pids.bgpd}${b.ownerPid ? `, supervised by pid ${b.ownerPid}` : ''})`
+      ? `running (zebra pid ${b.pids.zebra}, bgpd pid ${b.pids.bgpd}${supervisor})`
       : b.gaveUp
         ? `stopped (gave up at ${b.gaveUp.at})`
         : 'not running';
     out(
-      `  bgp: ${daemons}${b.asn !== undefined ? `, AS ${b.asn} router-id ${b.routerId}` : ''}, ${b.established}/${b.peers.length} session(s) established`,
+      `  bgp: ${daemons}${b.asn !== undefined ? `, AS ${b.asn} router-id ${b.routerId}` : ''}, ` +
+        `${b.established}/${b.peers.length} session(s) established`,
     );
     for (const peer of b.peers)
       out(`    peer ${peer.address} ${peer.state}, ${peer.prefixesReceived} prefix(es) received`);
     out(
-      `  routes (proto bgp): ${b.routes.map((r) => `${r.dst} via ${r.via ?? '-'} dev ${r.dev ?? '-'}`).join('; ') || 'none'}`,
+      '  routes (proto bgp): ' +
+        `${b.routes.map((r) => `${r.dst} via ${r.via ?? '-'} dev ${r.dev ?? '-'}`).join('; ') || 'none'}`,
     );
   }
   for (const a of s.attachments) out(`  attached: ${describeAttachment(a)}`);
   if (s.firewall)
     out(
-      `  nftables table ${s.firewall.table}: ${s.firewall.rules.length} rule(s)${s.firewall.peers ? `, peers ${s.firewall.peers.join(', ')}` : ''}`,
+      `  nftables table ${s.firewall.table}: ${s.firewall.rules.length} ` +
+        `rule(s)${s.firewall.peers ? `, peers ${s.firewall.peers.join(', ')}` : ''}`,
     );
   if (s.dhcp) {
     const state = s.dhcp.running
@@ -327,7 +335,8 @@ async function peers(
     'edit the peers of its spec file and send the agent SIGHUP (it would undo a change made here)',
   );
   const changed = verb === 'add' ? await host.addPeer(name, address) : await host.removePeer(name, address);
-  const message = `${verb === 'add' ? 'added' : 'removed'} peer ${address}${changed ? '' : ' (no change: it was already so)'}`;
+  const action = verb === 'add' ? 'added' : 'removed';
+  const message = `${action} peer ${address}${changed ? '' : ' (no change: it was already so)'}`;
   out(options.json ? json({ network: name, peer: address, action: verb, changed }) : `${name}: ${message}`);
   return 0;
 }
@@ -342,10 +351,14 @@ function firstLine(message: string): string {
   return rest.length ? `${first.replace(/[;:]?\s*dnsmasq said:$/, '')} (--debug shows dnsmasq's last words)` : first;
 }
 
-/** "eth0 in /run/netns/web (vxc…) mac 02:… mtu 1450 address 10.10.0.5/24 via 10.10.0.1, lease 10.10.0.123 until …" */
+/**
+ * "eth0 in /run/netns/web (vxc…) mac 02:… mtu 1450 address 10.10.0.5/24 via 10.10.0.1,
+ * lease 10.10.0.123 until …"
+ */
 function describeAttachment(a: OverlayAttachment): string {
   const parts = [
-    `${a.ifname} in ${a.netns ?? a.netnsId}${a.containerId ? ` (container ${a.containerId})` : ''} through ${a.host.ifname}`,
+    `${a.ifname} in ${a.netns ?? a.netnsId}${a.containerId ? ` (container ${a.containerId})` : ''} through ` +
+      `${a.host.ifname}`,
   ];
   if (a.container) {
     parts.push(`mac ${a.container.mac} mtu ${a.container.mtu}${a.container.up ? '' : ' DOWN'}`);
@@ -394,7 +407,8 @@ async function attach(name: string, options: CommandOptions, out: Out, openHost:
         ? `address ${result.address}${result.gateway ? ` via ${result.gateway}` : ''}`
         : 'no address';
   out(
-    `${name}: ${result.ifname} in ${result.netns} ${result.changes.length ? 'attached' : 'already attached'} through ${result.host.ifname} (mac ${result.container.mac}, mtu ${result.container.mtu}, ${address})`,
+    `${name}: ${result.ifname} in ${result.netns} ${result.changes.length ? 'attached' : 'already attached'} through ` +
+      `${result.host.ifname} (mac ${result.container.mac}, mtu ${result.container.mtu}, ${address})`,
   );
   for (const note of result.notes) out(`  note: ${note}`);
   return 0;

@@ -41,9 +41,13 @@ function main(): void {
   try {
     stdin = readStdin();
   } catch (error) {
-    process.stdout.write(
-      `${JSON.stringify({ cniVersion: '1.1.0', code: 5, msg: 'failed to read the network config from stdin', details: (error as Error).message })}\n`,
-    );
+    const failure = {
+      cniVersion: '1.1.0',
+      code: 5,
+      msg: 'failed to read the network config from stdin',
+      details: (error as Error).message,
+    };
+    process.stdout.write(`${JSON.stringify(failure)}\n`);
     process.exit(1);
   }
   // Evaluated now, after the relay's spawn: the bundle's modules initialise while it starts.

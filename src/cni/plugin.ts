@@ -268,7 +268,8 @@ class Plugin {
           new CniError(
             VXNET_CNI_ERRORS.IFNAME_TAKEN,
             `interface ${this.env.ifname} already exists in the container`,
-            `${this.env.ifname} in ${ns.label} is attached to ${this.config.network} already (through ${through}): DEL it first`,
+            `${this.env.ifname} in ${ns.label} is attached to ${this.config.network} already (through ${through}): ` +
+              'DEL it first',
           );
         if (this.config.ipam?.type === 'dhcp') {
           // The dhcp IPAM plugin's daemon asks from inside the container: the interface must exist, up, first.
@@ -527,7 +528,8 @@ class Plugin {
     await using rt = await Rtnetlink.open();
     await this.locked(async () => {
       for (const attachment of await listAttachments(rt, { network: this.config.network })) {
-        // Only attachments a CNI runtime made carry a container id; vxnet attach's own are not the runtime's to collect.
+        // Only attachments a CNI runtime made carry a container id; vxnet attach's own are not the runtime's to
+        // collect.
         if (attachment.containerId === undefined || valid.has(`${attachment.containerId}\0${attachment.ifname}`))
           continue;
         try {
@@ -557,7 +559,8 @@ class Plugin {
           await this.ipam('GC');
         else
           this.log(
-            `gc: IPAM plugin ${this.config.ipam.type} does not speak ${CNI_SPEC_VERSION}: not sent GC (reservations of containers not seen here stay)`,
+            `gc: IPAM plugin ${this.config.ipam.type} does not speak ${CNI_SPEC_VERSION}: not sent GC (reservations ` +
+              'of containers not seen here stay)',
           );
       } catch (error) {
         failures.push(`IPAM GC: ${(error as Error).message}`);
@@ -576,7 +579,8 @@ function notApplied(network: string): CniError {
   return new CniError(
     VXNET_CNI_ERRORS.NETWORK_NOT_APPLIED,
     `network ${network} is not applied on this host`,
-    `no bridge of vxnet network ${network} in this network namespace: apply its spec here first (vxnet apply), or fix "network" in the CNI config`,
+    `no bridge of vxnet network ${network} in this network namespace: apply its spec here first (vxnet apply), or ` +
+      'fix "network" in the CNI config',
   );
 }
 

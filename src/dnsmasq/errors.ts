@@ -63,7 +63,8 @@ export class DnsmasqStartError extends VxnetError {
   ) {
     const said = stderr.filter((line) => line.trim() !== '');
     super(
-      `dnsmasq (instance ${instance}) failed to start: ${reason}${said.length ? `; dnsmasq said:\n  ${said.join('\n  ')}` : ''}`,
+      `dnsmasq (instance ${instance}) failed to start: ` +
+        `${reason}${said.length ? `; dnsmasq said:\n  ${said.join('\n  ')}` : ''}`,
     );
   }
 }
@@ -85,7 +86,8 @@ export class DnsmasqGaveUpError extends VxnetError {
         ? `dnsmasq ${describeExit(lastExit)}${tail(lastExit.stderr)}`
         : 'no exit recorded';
     super(
-      `dnsmasq (instance ${instance}) failed ${crashes} times within ${Math.round(windowMs / 1000)} s; no more restarts. Last failure: ${last}`,
+      `dnsmasq (instance ${instance}) failed ${crashes} times within ${Math.round(windowMs / 1000)} s; no more ` +
+        `restarts. Last failure: ${last}`,
     );
   }
 }

@@ -101,7 +101,8 @@ export class DnsmasqProcess extends ChainedProcess {
           this.version = meaning.version;
         } else if (meaning.kind === 'hosts-failed') {
           fail(
-            `dnsmasq cannot use its hosts file (${meaning.reason}); it reads it after dropping root, so the state directory must be readable by its user`,
+            `dnsmasq cannot use its hosts file (${meaning.reason}); it reads it after dropping root, so the state ` +
+              'directory must be readable by its user',
           );
           this.kill();
         } else if (meaning.kind === 'hosts-read' && started) {

@@ -4,9 +4,10 @@
  *
  * The chain is dnsmasq's (src/process/chain.ts), plus a mount namespace:
  *
- *   node ── setpriv --pdeathsig SIGKILL ─ [nsenter --net=NS] ─ unshare --pid --fork --kill-child=SIGKILL --mount   (A)
- *             └── sh: mount --bind DIR/tmp /var/tmp; "$@"; echo vxnet-frr-exit=$?   PID 1 of the new namespaces (B)
- *                   └── /usr/lib/frr/bgpd -f DIR/bgpd.conf -i DIR/bgpd.pid -z DIR/zserv.api --vty_socket DIR -P 0   (C)
+ *   node ── setpriv --pdeathsig SIGKILL ─ [nsenter --net=NS] ─
+ *     unshare --pid --fork --kill-child=SIGKILL --mount   (A)
+ *       └── sh: mount --bind DIR/tmp /var/tmp; "$@"; echo vxnet-frr-exit=$?   PID 1 of the new namespaces (B)
+ *             └── /usr/lib/frr/bgpd -f DIR/bgpd.conf -i DIR/bgpd.pid -z DIR/zserv.api --vty_socket DIR -P 0   (C)
  *
  * Parent death kills A, A's --kill-child kills B, B's end kills C. Every
  * path FRR would otherwise share is private: the configuration, pid files,
@@ -30,7 +31,8 @@ import { findExecutable, processAlive } from '../process/proc.js';
 export const FRR_EXIT_MARKER = 'vxnet-frr-exit=';
 export const DEFAULT_FRR_DIR = '/usr/lib/frr';
 export const INSTALL_FRR =
-  'install FRR: Debian/Ubuntu: apt-get install frr (8.4 or later; vxnet runs its zebra and bgpd itself, the system service need not run)';
+  'install FRR: Debian/Ubuntu: apt-get install frr (8.4 or later; vxnet runs its zebra and bgpd itself, the system ' +
+  'service need not run)';
 
 export type FrrDaemonName = 'zebra' | 'bgpd';
 
@@ -56,7 +58,10 @@ export interface FrrToolOptions {
   path?: string;
 }
 
-/** Finds FRR's daemons, vtysh, its user, and the util-linux tools of the chain; a PreflightError naming the package otherwise. */
+/**
+ * Finds FRR's daemons, vtysh, its user, and the util-linux tools of the chain; a PreflightError naming the package
+ * otherwise.
+ */
 export function findFrr(options: FrrToolOptions & { namespace?: string }): FrrTools {
   const dir = options.frrDir ?? DEFAULT_FRR_DIR;
   const daemon = (name: FrrDaemonName): string => {
@@ -166,7 +171,9 @@ export function frrLaunchCommand(
   paths: FrrPaths,
   namespace?: string,
 ): { command: string; args: string[] } {
-  const script = `tmp=$1; shift; mount --bind "$tmp" /var/tmp || { echo "vxnet: cannot bind $tmp over /var/tmp" >&2; exit 97; }; "$@"; echo "${FRR_EXIT_MARKER}$?" >&2`;
+  const script =
+    'tmp=$1; shift; mount --bind "$tmp" /var/tmp || { echo "vxnet: cannot bind $tmp over /var/tmp" >&2; ' +
+    `exit 97; }; "$@"; echo "${FRR_EXIT_MARKER}$?" >&2`;
   return chainCommand(
     {
       tools,
@@ -230,7 +237,8 @@ export class FrrStartError extends VxnetError {
   ) {
     const said = excerpt(stderr);
     super(
-      `FRR ${daemon} (network ${instance}) failed to start: ${reason}${said.length ? `; ${daemon} said:\n  ${said.join('\n  ')}` : ''}`,
+      `FRR ${daemon} (network ${instance}) failed to start: ` +
+        `${reason}${said.length ? `; ${daemon} said:\n  ${said.join('\n  ')}` : ''}`,
     );
   }
 }
@@ -253,7 +261,8 @@ export class FrrGaveUpError extends VxnetError {
         ? `${daemon} ${frrExit(lastExit)}${said.length ? `; ${daemon} said:\n  ${said.join('\n  ')}` : ''}`
         : 'no exit recorded';
     super(
-      `FRR ${daemon} (network ${instance}) failed ${crashes} times within ${Math.round(windowMs / 1000)} s; no more restarts. Last failure: ${last}`,
+      `FRR ${daemon} (network ${instance}) failed ${crashes} times within ${Math.round(windowMs / 1000)} s; no more ` +
+        `restarts. Last failure: ${last}`,
     );
   }
 }

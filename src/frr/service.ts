@@ -178,7 +178,8 @@ export class FrrService {
           target,
           detail,
           apply: async () => {
-            await stopForeign(paths, this.options.stopTimeoutMs ?? 5000); // half an instance (one daemon alive): start whole
+            // half an instance (one daemon alive): start whole
+            await stopForeign(paths, this.options.stopTimeoutMs ?? 5000);
             await this.start(network, config, paths, tools, state);
           },
         },

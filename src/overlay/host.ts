@@ -119,21 +119,32 @@ export interface StatusOptions {
   replace?: string;
 }
 
-/** A container to attach to the network: what OverlayHost.attach takes (the bridge, MTU and gateway are the network's). */
+/**
+ * A container to attach to the network: what OverlayHost.attach takes (the bridge, MTU and gateway are the network's).
+ */
 export interface OverlayAttachOptions {
-  /** The container's network namespace: a name under /run/netns, a path (/proc/PID/ns/net, /var/run/netns/NAME) or a pid. */
+  /**
+   * The container's network namespace: a name under /run/netns, a path (/proc/PID/ns/net, /var/run/netns/NAME) or a
+   * pid.
+   */
   netns: string | number;
   /** The interface inside the container. Default eth0. */
   ifname?: string;
   /** Default: a stable locally administered MAC derived from the network, the container and ifname. */
   mac?: string;
-  /** 'dhcp' (the container's client asks the network's DHCP server), a static address inside the subnet ("10.10.0.5" or "10.10.0.5/24"), or omitted (none). */
+  /**
+   * 'dhcp' (the container's client asks the network's DHCP server), a static address inside the subnet ("10.10.0.5" or
+   * "10.10.0.5/24"), or omitted (none).
+   */
   address?: string;
   /** Default: the overlay's MTU (the bridge's). */
   mtu?: number;
   /** A stable name for the container (a CNI container id): kept in the mark; the default MAC derives from it. */
   containerId?: string;
-  /** With a static address, a default route via the network's gateway (default true; never over one through another device). */
+  /**
+   * With a static address, a default route via the network's gateway (default true; never over one through another
+   * device).
+   */
   defaultRoute?: boolean;
 }
 
@@ -270,7 +281,8 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
           await change.apply();
         } catch (error) {
           throw new VxnetError(
-            `apply ${spec.name}: step ${index + 1} of ${changes.length} (${describeChange(change)}) failed: ${(error as Error).message}`,
+            `apply ${spec.name}: step ${index + 1} of ${changes.length} (${describeChange(change)}) failed: ` +
+              `${(error as Error).message}`,
             { cause: error },
           );
         }
@@ -644,7 +656,8 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       if (failures.length > 1) {
         throw new AggregateError(
           failures,
-          `destroy ${name}: ${failures.length} steps failed (the others were done): ${failures.map((f) => f.message).join('; ')}`,
+          `destroy ${name}: ${failures.length} steps failed (the others were done): ` +
+            `${failures.map((f) => f.message).join('; ')}`,
         );
       }
       return done;

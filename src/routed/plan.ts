@@ -95,7 +95,8 @@ async function checkAgainstHost(rt: Rtnetlink, spec: ResolvedRoutedSpec, table: 
       const dev = await nameOf(route.oif!);
       throw new ValidationError(
         'subnet',
-        `overlaps ${other.text} already on ${dev.name}${dev.owner ? ` (network ${dev.owner})` : ''} in ${rt.where}: two networks with one subnet on a host cannot both be routed`,
+        `overlaps ${other.text} already on ${dev.name}${dev.owner ? ` (network ${dev.owner})` : ''} in ${rt.where}: ` +
+          'two networks with one subnet on a host cannot both be routed',
         spec.subnet.text,
       );
     }

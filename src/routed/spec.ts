@@ -44,7 +44,10 @@ export interface RoutedSpec {
   subnet: string;
   /** This host's address on the bridge (the containers' router). */
   gateway: string;
-  /** Every host's container subnets together, e.g. "10.20.0.0/16": traffic leaving it is masqueraded (with `masquerade`). */
+  /**
+   * Every host's container subnets together, e.g. "10.20.0.0/16": traffic leaving it is masqueraded (with
+   * `masquerade`).
+   */
   containerRange?: string;
   bridge?: string;
   /** Bridge MTU; default the underlay's (routing adds no encapsulation). */
