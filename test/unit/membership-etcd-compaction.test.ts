@@ -103,7 +103,8 @@ test('a compacted watch: list again, then watch from the new revision + 1', asyn
   try {
     await membership.start();
     const deadline = Date.now() + 5000;
-    while (membership.view().peers.length < 2 && Date.now() < deadline)
+    // The view comes from the second list; the watch after it is created just after: wait for both.
+    while ((membership.view().peers.length < 2 || watchStarts.length < 2) && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(membership.view().peers, ['192.168.100.2', '192.168.100.3'], 'the second list is the view');
     assert.is(membership.view().health.state, 'fresh');
