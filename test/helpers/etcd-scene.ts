@@ -13,7 +13,7 @@ import { AgentProcess } from './agent.js';
 import { EtcdCluster } from './etcd.js';
 import { makeCerts } from './etcd-tls.js';
 import { Lab, type LabHost } from './lab.js';
-import { sh } from './netns.js';
+import { ipv6Settled, sh } from './netns.js';
 
 export interface SceneOptions {
   hosts: number;
@@ -146,7 +146,8 @@ export class EtcdScene {
  * (all-zeros MAC). Entries the bridge learns from traffic are not vxnet's
  * writes, and are left out.
  */
-export function monitorKernel(ns: string): { changes: string[]; stop(): void } {
+export async function monitorKernel(ns: string): Promise<{ changes: string[]; stop(): void }> {
+  await ipv6Settled(ns); // the kernel's own IPv6 link announcements are over first
   const changes: string[] = [];
   const children = [
     spawn('ip', ['-n', ns, 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] }),

@@ -82,3 +82,15 @@ export function integrationReady(tools: string[] = ['ip', 'nsenter']): boolean {
   console.warn(`SKIPPING: ${message}`);
   return false;
 }
+
+/**
+ * Resolves once no IPv6 address in `ns` is tentative: until duplicate address detection ends, the kernel itself
+ * announces link changes (the interface's IPv6 state), which a test watching for vxnet's changes would take for one.
+ */
+export async function ipv6Settled(ns: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (sh('ip', ['-n', ns, '-6', 'addr', 'show', 'tentative']).trim() !== '') {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: no tentative address in ${ns}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -24,12 +24,12 @@ async function converged(scene: EtcdScene, among = ALL, ms = 15_000): Promise<vo
 
 it('the etcd leader killed: no kernel change on any host, pings pass throughout, registrations kept', async () => {
   const scene = await EtcdScene.create({ hosts: 3, ttl: 10 });
-  const monitors: ReturnType<typeof monitorKernel>[] = [];
+  const monitors: Awaited<ReturnType<typeof monitorKernel>>[] = [];
   try {
     for (const i of ALL) await scene.startAgent(i);
     await converged(scene);
     assert.equal(await scene.pingAll(ALL), []);
-    for (const i of ALL) monitors.push(monitorKernel(scene.lab.host(i).ns));
+    for (const i of ALL) monitors.push(await monitorKernel(scene.lab.host(i).ns));
     await sleep(300); // the monitors are listening
     const leader = scene.etcd.leader();
     assert.ok(leader, 'a leader');
@@ -68,7 +68,7 @@ it('the etcd leader killed: no kernel change on any host, pings pass throughout,
 
 it('a member partitioned away (its underlay cut): the agent bound to it says stale, its kernel is untouched; healed, it registers again', async () => {
   const scene = await EtcdScene.create({ hosts: 3, ttl: 10 });
-  let monitor: ReturnType<typeof monitorKernel> | undefined;
+  let monitor: Awaited<ReturnType<typeof monitorKernel>> | undefined;
   try {
     for (const i of ALL) await scene.startAgent(i);
     await converged(scene);
@@ -77,7 +77,7 @@ it('a member partitioned away (its underlay cut): the agent bound to it says sta
     const before = scene.flood(3);
     const leaseBefore = leaseOf(scene, 3);
     assert.ok(leaseBefore, 'h3 registered under a lease');
-    monitor = monitorKernel(h3.ns);
+    monitor = await monitorKernel(h3.ns);
     await sleep(300);
     const mark = agent.entries.length;
     const cutAt = Date.now();
@@ -116,12 +116,12 @@ it('a member partitioned away (its underlay cut): the agent bound to it says sta
 
 it('the whole cluster stopped for 20 s, then started: nothing removed meanwhile; the agents converge after', async () => {
   const scene = await EtcdScene.create({ hosts: 4, ttl: 5 });
-  const monitors: ReturnType<typeof monitorKernel>[] = [];
+  const monitors: Awaited<ReturnType<typeof monitorKernel>>[] = [];
   try {
     const hosts = [1, 2, 3, 4];
     for (const i of hosts) await scene.startAgent(i);
     await converged(scene, hosts);
-    for (const i of [1, 2]) monitors.push(monitorKernel(scene.lab.host(i).ns));
+    for (const i of [1, 2]) monitors.push(await monitorKernel(scene.lab.host(i).ns));
     await sleep(300);
     for (const member of scene.etcd.members) await scene.etcd.stop(member);
     for (const i of hosts)
@@ -154,11 +154,11 @@ it('the whole cluster stopped for 20 s, then started: nothing removed meanwhile;
 
 it('an agent killed and restarted: the data plane is untouched and the restart writes nothing; a reboot keeps the MAC', async () => {
   const scene = await EtcdScene.create({ hosts: 3, ttl: 10 });
-  const monitors: ReturnType<typeof monitorKernel>[] = [];
+  const monitors: Awaited<ReturnType<typeof monitorKernel>>[] = [];
   try {
     for (const i of ALL) await scene.startAgent(i);
     await converged(scene);
-    for (const i of ALL) monitors.push(monitorKernel(scene.lab.host(i).ns));
+    for (const i of ALL) monitors.push(await monitorKernel(scene.lab.host(i).ns));
     await sleep(300);
     const old = scene.agents.get(2)!;
     old.signal('SIGKILL');

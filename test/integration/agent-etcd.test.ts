@@ -138,11 +138,11 @@ it('a host whose spec has port 8472 among hosts on 4789 is refused naming port, 
 
 it('SIGHUP: the new source takes the registration over first, so the other hosts never see this one leave', async () => {
   const scene = await EtcdScene.create({ hosts: 3, ttl: 10 });
-  let monitor: ReturnType<typeof monitorKernel> | undefined;
+  let monitor: Awaited<ReturnType<typeof monitorKernel>> | undefined;
   try {
     for (const i of [1, 2]) await scene.startAgent(i);
     await eventually('h1 has h2', () => equal(scene.flood(1), [scene.lab.host(2).address]), 10_000);
-    monitor = monitorKernel(scene.lab.host(1).ns);
+    monitor = await monitorKernel(scene.lab.host(1).ns);
     await sleep(300);
     const h2 = scene.agents.get(2)!;
     const mark = h2.entries.length;

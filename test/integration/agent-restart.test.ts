@@ -19,7 +19,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AgentProcess, vxnet } from '../helpers/agent.js';
 import { Lab, type LabHost } from '../helpers/lab.js';
-import { integrationReady, sh } from '../helpers/netns.js';
+import { integrationReady, ipv6Settled, sh } from '../helpers/netns.js';
 
 const it = integrationReady(['ip', 'nsenter', 'ping', 'nft', 'bridge']) ? test : test.skip;
 
@@ -52,11 +52,7 @@ async function eventually(what: string, check: () => boolean, ms = 10_000): Prom
 }
 
 /** IPv6 duplicate address detection done: the kernel stops changing addresses by itself. */
-const settled = (ns: string) =>
-  eventually(
-    `no tentative address in ${ns}`,
-    () => sh('ip', ['-n', ns, '-6', 'addr', 'show', 'tentative']).trim() === '',
-  );
+const settled = (ns: string) => ipv6Settled(ns);
 
 const floodEntries = (ns: string): string[] =>
   (JSON.parse(sh('bridge', ['-n', ns, '-j', 'fdb', 'show', 'dev', 'vx0']) || '[]') as any[])
