@@ -21,6 +21,7 @@
  * its whole life, and writes a record (agent.json, record.ts) into the
  * network's state directory for `vxnet status`.
  */
+import { thisProcess } from '../common/process.js';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { describeChange } from '../common/plan.js';
@@ -69,6 +70,8 @@ export interface OverlayAgentOptions {
   debounceMs?: number;
   /** stop() removes the network (OverlayHost.destroy) instead of leaving it in place. */
   destroyOnExit?: boolean;
+  /** Use a bridge of the spec's name that vxnet did not make (OverlayHost.apply's `adopt`). */
+  adopt?: boolean;
   /** The spec file, for the record status shows. */
   file?: string;
   /** How long a re-apply waits for another vxnet process holding the network's lock. Default 60 s. */
@@ -207,13 +210,14 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       const target = await this.effective();
       const changes = await this.enqueue(() =>
         host.apply(target, {
+          adopt: this.options.adopt,
           onChange: (change) =>
             this.emit('change', { network: spec.name, cause: 'start', change: describeChange(change) }),
         }),
       );
       this.view.seed(await host.rt.links.list());
       this.record = {
-        pid: process.pid,
+        ...thisProcess(),
         since: new Date().toISOString(),
         ...(this.options.file ? { file: this.options.file } : {}),
         resyncMs: this.resyncMs,
@@ -524,6 +528,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       try {
         await this.startMembership(spec);
         made = await this.host!.apply(await this.effective(), {
+          adopt: this.options.adopt,
           onChange: (change) =>
             this.emit('change', { network: spec.name, cause: 'reload', change: describeChange(change) }),
         });

@@ -4,6 +4,7 @@
  * that keeps a second agent out is a socket (overlay/lock.ts), not this
  * file: a record whose process is gone only says what it last did.
  */
+import { isRunning } from '../common/process.js';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { NetworkState } from '../overlay/state.js';
 
@@ -21,6 +22,8 @@ export interface AgentRepair {
 
 export interface AgentRecord {
   pid: number;
+  /** The process's start time (clock ticks since boot): with the pid, it tells the agent from a later process. */
+  start?: number;
   /** ISO time the agent started. */
   since: string;
   /** The spec file it runs, when it was started from one. */
@@ -75,16 +78,7 @@ export function readAgentRecord(state: NetworkState): AgentRecord | undefined {
 export function agentStatus(state: NetworkState): AgentStatus | undefined {
   const record = readAgentRecord(state);
   if (!record) return undefined;
-  return { ...record, running: alive(record.pid) };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return { ...record, running: isRunning(record) };
 }
 
 /** "running (pid 123, since T), last repair at T2 after link vx0 deleted (37 ms): 2 change(s); membership static: fresh since T, 2 peer(s)" */

@@ -4,3 +4,11 @@
  */
 export { type BridgeSpec, validateBridgeSpec } from './spec.js';
 export { attachPort, detachPort, ensureBridge, listPorts, planBridge, planPort } from './bridge.js';
+export {
+  type AdoptedBridge,
+  type AdoptionStore,
+  BridgeNotOwnedError,
+  bridgeSettings,
+  planBridgeRelease,
+  planNetworkBridge,
+} from './adopt.js';

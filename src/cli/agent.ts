@@ -12,6 +12,8 @@ import { UsageError } from './commands.js';
 export interface AgentCommandOptions {
   namespace?: string;
   destroyOnExit?: boolean;
+  /** Use a bridge of the spec's name that vxnet did not make. */
+  adopt?: boolean;
   logFormat?: string;
   /** Seconds between full resyncs (decimals allowed). */
   resync?: string;
@@ -37,6 +39,7 @@ export async function agentCommand(
     ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
     ...(resyncMs !== undefined ? { resyncMs } : {}),
     destroyOnExit: options.destroyOnExit === true,
+    adopt: options.adopt === true,
     file,
   });
   const detach = logAgent(agent, format, out);

@@ -2,6 +2,7 @@
  * The CLI's commands, separate from argument parsing so they can be tested
  * and reused. Each prints through `out` and returns the exit code.
  */
+import { BridgeNotOwnedError } from '../bridge/adopt.js';
 import { agentStatus, describeAgent } from '../agent/record.js';
 import type { AttachResult } from '../attach/attach.js';
 import { ConflictError } from '../common/conflict.js';
@@ -9,7 +10,7 @@ import { describeChange, type Change } from '../common/plan.js';
 import { VxnetError } from '../netlink/errors.js';
 import { type OverlayAttachment, OverlayHost, type OverlayHostOptions, type OverlayStatus } from '../overlay/host.js';
 import { describeHolder, type LockHolder } from '../overlay/lock.js';
-import { loadAnySpec } from '../overlay/spec.js';
+import { type AnyResolvedSpec, loadAnySpec } from '../overlay/spec.js';
 
 export class UsageError extends VxnetError {
   override name = 'UsageError';
@@ -20,6 +21,8 @@ export interface CommandOptions {
   spec?: string;
   json?: boolean;
   replace?: boolean;
+  /** plan/apply: use a bridge of the spec's name that vxnet did not make (see BridgeNotOwnedError). */
+  adopt?: boolean;
   /** attach/detach: the container's namespace, its interface, address, MAC and MTU. */
   netns?: string;
   ifname?: string;
@@ -41,6 +44,8 @@ const openOverlayHost: OpenHost = (options) => OverlayHost.open(options);
 
 /** How the command line asks for a replace, in every remedy it prints. */
 const REPLACE_FLAG = '--replace';
+/** How the command line asks to use a bridge vxnet did not make. */
+const ADOPT_FLAG = '--adopt';
 
 /**
  * A failed command's message, in the command line's words: a conflict that
@@ -49,6 +54,7 @@ const REPLACE_FLAG = '--replace';
  */
 export function errorMessage(error: unknown): string {
   if (error instanceof ConflictError && error.replaceable) return error.messageFor(REPLACE_FLAG);
+  if (error instanceof BridgeNotOwnedError) return error.messageFor(ADOPT_FLAG);
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -94,7 +100,7 @@ export async function runCommand(
 async function plan(file: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {
   const spec = await loadAnySpec(file);
   await using host = await openHost({ namespace: options.namespace });
-  const changes = await host.plan(spec);
+  const changes = await host.plan(spec, { adopt: options.adopt });
   if (options.json) out(json({ network: spec.name, changes: changes.map(changeJson) }));
   else if (changes.length === 0) out(`${spec.name}: nothing to change`);
   else for (const change of changes) out(`+ ${describeChange(change)}`);
@@ -112,8 +118,10 @@ async function apply(file: string, options: CommandOptions, out: Out, openHost: 
   const spec = await loadAnySpec(file);
   const host = await openHost({ namespace: options.namespace, onLockWait: lockWait(options, out) });
   try {
+    if (await keptByAgent(host, spec, file, options, out)) return 0;
     const changes = await host.apply(spec, {
       replace: options.replace,
+      adopt: options.adopt,
       onChange: (change) => {
         if (!options.json) out(`✓ ${describeChange(change)}`);
       },
@@ -183,6 +191,36 @@ function refuseWhileAgent(host: OverlayHost, name: string, what: string, remedy:
     );
 }
 
+/**
+ * `vxnet apply` of a network an agent keeps: the agent's spec is the truth,
+ * and it would put back whatever a different spec changed. So apply only
+ * checks: a spec that matches what is there is "already up to date"; one
+ * that would change something is refused before any write, naming what it
+ * would change and the way through the agent. False when no agent runs.
+ */
+async function keptByAgent(
+  host: OverlayHost,
+  spec: AnyResolvedSpec,
+  file: string,
+  options: CommandOptions,
+  out: Out,
+): Promise<boolean> {
+  const agent = agentStatus(host.state(spec.name));
+  if (!agent?.running) return false;
+  const by = `its agent (pid ${agent.pid}${agent.file ? `, spec ${agent.file}` : ''})`;
+  const planned = await host.plan(spec, { adopt: options.adopt });
+  if (planned.length > 0) {
+    throw new VxnetError(
+      `cannot apply ${file}: network ${spec.name} is kept by ${by}, and this spec differs from what it keeps ` +
+        `(apply would: ${planned.map(describeChange).join('; ')}), which the agent would undo; ` +
+        `edit ${agent.file ?? "the agent's spec"} and send the agent SIGHUP (systemctl reload), or stop the agent first`,
+    );
+  }
+  if (options.json) out(json({ network: spec.name, changes: [], keptBy: { agent: agent.pid } }));
+  else out(`${spec.name}: already up to date (kept by ${by})`);
+  return true;
+}
+
 function printStatus(s: OverlayStatus, out: Out): void {
   out(`network ${s.name}`);
   for (const link of s.links)
@@ -236,7 +274,9 @@ function printStatus(s: OverlayStatus, out: Out): void {
   for (const drift of s.drift) out(`  drift: apply would ${drift}`);
   for (const problem of s.problems) out(`  problem: ${problem}`);
   for (const unknown of s.unknown) out(`  unknown: ${unknown}`);
-  if (s.drift.length === 0 && s.problems.length === 0) out('  ok');
+  // "ok" only for what was read: a status with unknown parts says so, rather than vouch for what it could not see.
+  if (s.drift.length === 0 && s.problems.length === 0)
+    out(s.unknown.length ? `  ok in what could be read (${s.unknown.length} part(s) unknown)` : '  ok');
 }
 
 async function status(name: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {

@@ -21,18 +21,20 @@ import { agentCommand } from './agent.js';
 import { errorMessage, runCommand, UsageError } from './commands.js';
 
 const USAGE = `usage:
-  vxnet plan FILE [--namespace NS] [--json]
-  vxnet apply FILE [--namespace NS] [--replace] [--json]
+  vxnet plan FILE [--namespace NS] [--adopt] [--json]
+  vxnet apply FILE [--namespace NS] [--replace] [--adopt] [--json]
   vxnet status NAME [--spec FILE] [--namespace NS] [--json]
   vxnet destroy NAME [--namespace NS] [--json]
   vxnet peers add|rm NAME ADDRESS [--namespace NS] [--json]
   vxnet attach NAME --netns NS [--ifname eth0] [--ip CIDR|dhcp] [--mac MAC] [--mtu N] [--namespace NS] [--json]
   vxnet detach NAME --netns NS [--ifname eth0] [--namespace NS] [--json]
-  vxnet agent FILE [--namespace NS] [--destroy-on-exit] [--log-format text|json] [--resync SECONDS]
+  vxnet agent FILE [--namespace NS] [--adopt] [--destroy-on-exit] [--log-format text|json] [--resync SECONDS]
 options:
   --namespace NS   work inside the network namespace /run/netns/NS (the host's side)
   --netns NS       the container's namespace: a name under /run/netns, a path (/proc/PID/ns/net) or a pid
   --json           machine-readable output
+  --replace        recreate a VXLAN device of vxnet's whose VNI, port, group or underlay differ
+  --adopt          use a bridge of the spec's name that vxnet did not make (destroy gives back what it changed)
   --destroy-on-exit   agent: remove the network when stopped (default: it stays)
   --log-format F   agent: text (default) or json, one object per line
   --resync S       agent: seconds between full resyncs (default 30)
@@ -63,6 +65,7 @@ function parse(argv: string[]) {
       json: { type: 'boolean', default: false },
       debug: { type: 'boolean', default: false },
       replace: { type: 'boolean', default: false },
+      adopt: { type: 'boolean', default: false },
       netns: { type: 'string' },
       ifname: { type: 'string' },
       ip: { type: 'string' },
@@ -98,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
         {
           ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
           destroyOnExit: values['destroy-on-exit'],
+          adopt: values.adopt,
           ...(values['log-format'] !== undefined ? { logFormat: values['log-format'] } : {}),
           ...(values.resync !== undefined ? { resync: values.resync } : {}),
         },

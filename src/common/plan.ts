@@ -16,12 +16,9 @@ export interface Change {
   apply(): Promise<void>;
 }
 
-/** Applies changes in order, reporting each as it completes. Stops at the first failure. */
-export async function applyChanges(changes: Change[], onApplied?: (change: Change) => void): Promise<void> {
-  for (const change of changes) {
-    await change.apply();
-    onApplied?.(change);
-  }
+/** Applies changes in order. Stops at the first failure. */
+export async function applyChanges(changes: Change[]): Promise<void> {
+  for (const change of changes) await change.apply();
 }
 
 /** "create link vx0 (vxlan id 42)" — a change in one line, for logs and the CLI. */

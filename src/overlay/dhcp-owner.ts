@@ -8,6 +8,7 @@
  * dnsmasq instance itself; there is no other registry.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { formatIdentity, isRunning, parseIdentity, pidExists, thisProcess } from '../common/process.js';
 
 export const OWNER_FILE = 'owner.pid';
 
@@ -27,15 +28,6 @@ function readPid(path: string): number | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** True if `pid` runs a command that mentions `needle` (a pid file can outlive its process, and pids are reused). */
 function runs(pid: number, needle: string): boolean {
   try {
@@ -47,27 +39,37 @@ function runs(pid: number, needle: string): boolean {
   }
 }
 
+/** Writes this process as the owner: its pid and start time, so a reused pid is never taken for it. */
 export function recordOwner(stateDir: string): void {
-  writeFileSync(`${stateDir}/${OWNER_FILE}`, `${process.pid}\n`);
+  writeFileSync(`${stateDir}/${OWNER_FILE}`, formatIdentity(thisProcess()));
+}
+
+function readOwner(path: string): ReturnType<typeof parseIdentity> {
+  try {
+    return parseIdentity(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Who serves the instance in `stateDir` now. */
 export function dhcpOwner(stateDir: string): DhcpOwner {
   const owner: DhcpOwner = {};
-  const ownerPid = readPid(`${stateDir}/${OWNER_FILE}`);
-  if (ownerPid !== undefined && alive(ownerPid)) owner.ownerPid = ownerPid;
+  const recorded = readOwner(`${stateDir}/${OWNER_FILE}`);
+  if (recorded !== undefined && isRunning(recorded)) owner.ownerPid = recorded.pid;
+  // dnsmasq writes its own pid file (a pid alone): the command line naming this instance tells it is still dnsmasq.
   const dnsmasqPid = readPid(`${stateDir}/dnsmasq.pid`);
-  if (dnsmasqPid !== undefined && alive(dnsmasqPid) && runs(dnsmasqPid, stateDir)) owner.dnsmasqPid = dnsmasqPid;
+  if (dnsmasqPid !== undefined && pidExists(dnsmasqPid) && runs(dnsmasqPid, stateDir)) owner.dnsmasqPid = dnsmasqPid;
   return owner;
 }
 
 async function waitGone(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    if (!alive(pid)) return true;
+    if (!pidExists(pid)) return true;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return !alive(pid);
+  return !pidExists(pid);
 }
 
 /**

@@ -32,7 +32,8 @@ import {
 import { NetworkNotAppliedError } from '../attach/errors.js';
 import { type Attachment, listAttachments } from '../attach/list.js';
 import { parseHostMark } from '../attach/mark.js';
-import { attachPort, planBridge, planPort } from '../bridge/bridge.js';
+import { planBridgeRelease, planNetworkBridge } from '../bridge/adopt.js';
+import { attachPort, planPort } from '../bridge/bridge.js';
 import { ConflictError, LIBRARY_REPLACE } from '../common/conflict.js';
 import { ownerAlias, ownerFromAlias, validateOwner } from '../common/ownership.js';
 import type { Change } from '../common/plan.js';
@@ -89,7 +90,16 @@ export interface OverlayClients {
   ipForward?: IpForwardControl;
 }
 
-export interface ApplyOptions {
+export interface PlanOptions {
+  /**
+   * Use a bridge of the spec's name that vxnet did not make (else a
+   * BridgeNotOwnedError listing what would change). Its settings are
+   * recorded first; destroy gives them back and leaves the bridge.
+   */
+  adopt?: boolean;
+}
+
+export interface ApplyOptions extends PlanOptions {
   /** Recreate a VXLAN device whose VNI, port, group or underlay differ (else a ConflictError). */
   replace?: boolean;
   /** Called after each change is carried out; throwing stops the apply there (the next apply resumes). */
@@ -238,8 +248,8 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
   }
 
   /** The changes apply() would make, in order, without making them. */
-  async plan(input: AnySpec | AnyResolvedSpec): Promise<Change[]> {
-    return this.changesFor(toAnyResolvedSpec(input), {});
+  async plan(input: AnySpec | AnyResolvedSpec, options: PlanOptions = {}): Promise<Change[]> {
+    return this.changesFor(toAnyResolvedSpec(input), options);
   }
 
   /** Converges the host to the spec; returns the changes made (none: it already matched). */
@@ -247,7 +257,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     const spec = toAnyResolvedSpec(input);
     return this.locked(spec.name, async () => {
       const state = this.state(spec.name);
-      if (this.isStale(state, await this.liveNetworks())) state.clear();
+      if (await this.isStale(state)) state.clear();
       const changes = await this.changesFor(spec, options);
       for (const [index, change] of changes.entries()) {
         try {
@@ -275,6 +285,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
           dhcp: this.dhcp,
           frr: this.frr,
           onBlocking: (reasons) => this.blocking.set(spec.name, reasons),
+          adopt: options.adopt ?? false,
         },
         spec,
       );
@@ -299,12 +310,16 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     // The bridge takes the VXLAN device's MTU: the one the spec gives, or the underlay's minus the overhead.
     const mtu = spec.mtu ?? (await this.overlayMtu(spec));
     changes.push(
-      ...(await planBridge(rt, {
-        name: spec.bridge,
-        mtu,
-        owner: spec.name,
-        ...(spec.gateway ? { address: `${spec.gateway}/${spec.subnet.prefixlen}` } : {}),
-      })),
+      ...(await planNetworkBridge(
+        rt,
+        {
+          name: spec.bridge,
+          mtu,
+          owner: spec.name,
+          ...(spec.gateway ? { address: `${spec.gateway}/${spec.subnet.prefixlen}` } : {}),
+        },
+        { adopt: options.adopt, store: this.state(spec.name).adoptionStore() },
+      )),
     );
     changes.push(...(await this.planVxlanPort(spec, vxlanChanges)));
     changes.push(...(await this.planFirewall(spec)));
@@ -450,12 +465,27 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       peerAddress(address, 'address', underlayFamily(device));
       const masquerade = await this.masqueradeFor(name);
       await masquerade.status(); // a foreign table of our name refuses here, before the FDB changes
-      const changed =
-        how === 'add'
-          ? await addPeer(this.rt, device.ifname!, address)
-          : await removePeer(this.rt, device.ifname!, address);
-      if (how === 'add') await masquerade.addPeers([address]);
-      else await masquerade.removePeers([address]);
+      const edit = how === 'add' ? addPeer : removePeer;
+      const undo = how === 'add' ? removePeer : addPeer;
+      const changed = await edit(this.rt, device.ifname!, address);
+      try {
+        if (how === 'add') await masquerade.addPeers([address]);
+        else await masquerade.removePeers([address]);
+      } catch (error) {
+        // The flood list and the firewall's peer set change together or not at all: the flood entry goes back.
+        if (changed) {
+          try {
+            await undo(this.rt, device.ifname!, address);
+          } catch (undoError) {
+            throw new VxnetError(
+              `${how} peer ${address} of ${name}: the firewall's peer set failed (${(error as Error).message}), ` +
+                `and putting the flood entry back failed too (${(undoError as Error).message}): run it again`,
+              { cause: error },
+            );
+          }
+        }
+        throw error;
+      }
       return changed;
     });
   }
@@ -472,10 +502,20 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
    * in it, whose inode a new namespace got (and so its state key); or
    * devices deleted by hand. Such a record is not trusted.
    */
-  private isStale(state: NetworkState, live: ReadonlySet<string>): boolean {
-    if (live.has(state.network)) return false;
+  private async isStale(state: NetworkState): Promise<boolean> {
+    const links = await this.rt.links.list();
+    if (links.some((l) => ownerFromAlias(l.ifalias) === state.network)) return false;
+    // An adopted bridge carries no mark: it is the record's own device while its index and name still match.
+    const adopted = state.read().adoptedBridge;
+    if (adopted && links.some((l) => l.ifindex === adopted.ifindex && l.ifname === adopted.ifname)) return false;
     const dhcp = dhcpOwner(state.dhcpDir);
     return dhcp.ownerPid === undefined && dhcp.dnsmasqPid === undefined;
+  }
+
+  /** The bridge vxnet adopted for the network, while it is still the device the record names. */
+  private adoptedBridge(network: string, links: readonly Link[]): Link | undefined {
+    const adopted = this.state(network).read().adoptedBridge;
+    return adopted && links.find((l) => l.ifindex === adopted.ifindex && l.ifname === adopted.ifname);
   }
 
   /** Links that carry this network's mark. */
@@ -527,6 +567,9 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
           apply: () => this.rt.links.delete(link),
         });
       }
+      // A bridge vxnet adopted stays; what vxnet changed on it is given back once its own devices are gone.
+      const adopted = state.read().adoptedBridge;
+      if (adopted) changes.push(...(await planBridgeRelease(this.rt, adopted)));
       try {
         const masquerade = await this.masqueradeFor(name);
         if ((await masquerade.status()).present) {
@@ -599,7 +642,8 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       status.vxlan = await vxlanStatus(this.rt, vx.ifname!, { port: resolved?.port, vni: resolved?.vni });
       status.problems.push(...status.vxlan.problems);
     }
-    const br = owned.find((l) => l.linkinfo?.info_kind === 'bridge');
+    const br =
+      owned.find((l) => l.linkinfo?.info_kind === 'bridge') ?? this.adoptedBridge(name, await this.rt.links.list());
     if (br) {
       const ports = (await this.rt.links.list({ master: br.ifindex })).map((l) => l.ifname!);
       const addresses = (await this.rt.addresses.list({ dev: br.ifindex }))
@@ -744,6 +788,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     const alias = ownerAlias(network);
     let bridge = links.find((l) => l.ifalias === alias && l.linkinfo?.info_kind === 'bridge');
     const vxlan = links.find((l) => l.ifalias === alias && l.linkinfo?.info_kind === 'vxlan');
+    bridge ??= this.adoptedBridge(network, links);
     if (!bridge && vxlan?.master)
       bridge = links.find((l) => l.ifindex === vxlan.master && l.linkinfo?.info_kind === 'bridge');
     if (!bridge) throw new NetworkNotAppliedError(network, this.rt.where);

@@ -33,8 +33,10 @@ export {
   type OverlayHostEvents,
   type OverlayHostOptions,
   type OverlayStatus,
+  type PlanOptions,
   type StatusOptions,
 } from './host.js';
+export { BridgeNotOwnedError } from '../bridge/adopt.js';
 export {
   type AttachmentCheck,
   type AttachResult,
@@ -59,7 +61,7 @@ export {
 export { type NetworkRecord, NetworkState } from './state.js';
 export { type AgentEvents, type AgentStarted, OverlayAgent, type OverlayAgentOptions } from '../agent/agent.js';
 export { AgentRunningError } from '../agent/errors.js';
-export { type AgentRecord, type AgentRepair, type AgentStatus } from '../agent/record.js';
+export type { AgentRecord, AgentRepair, AgentStatus } from '../agent/record.js';
 export {
   describeHealth,
   type DesiredPeers,

@@ -8,11 +8,12 @@
  * `ip netns exec H vxnet …` and `vxnet … --namespace H` find the same state,
  * and a process in another namespace finds none of it.
  *
- *   /run/vxnet/ns-<dev>-<ino>/<network>/state.json   this file's record
+ *   /run/vxnet/ns-<dev>-<ino>/<network>/state.json   this file's record (and an adopted bridge's settings before)
  *                                      /lock         who holds the network's lock (a note; the lock is a socket)
  *                                      /dhcp/        dnsmasq's instance: config, hosts, leases, pid, owner.pid
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { AdoptedBridge, AdoptionStore } from '../bridge/adopt.js';
 import { VxnetError } from '../netlink/errors.js';
 import type { NamespaceIdentity } from '../netlink/namespace.js';
 
@@ -23,6 +24,8 @@ export interface NetworkRecord {
   ipForward?: { before?: boolean };
   /** The network's DHCP server: when its supervisor gave up, and why. */
   dhcp?: { gaveUp?: { at: string; reason: string } };
+  /** A bridge vxnet uses but did not make (adopted), as it was before vxnet changed it: destroy gives it back. */
+  adoptedBridge?: AdoptedBridge;
 }
 
 export class NetworkState {
@@ -49,6 +52,14 @@ export class NetworkState {
 
   private get recordPath(): string {
     return `${this.dir}/state.json`;
+  }
+
+  /** The adopted bridge's record, kept in this network's record. */
+  adoptionStore(): AdoptionStore {
+    return {
+      read: () => this.read().adoptedBridge,
+      write: (adopted) => this.write({ ...this.read(), adoptedBridge: adopted }),
+    };
   }
 
   ensureDir(): void {

@@ -12,7 +12,7 @@
  * here.
  */
 import ipaddr from 'ipaddr.js';
-import { planBridge } from '../bridge/bridge.js';
+import { planNetworkBridge } from '../bridge/adopt.js';
 import { ownerFromAlias } from '../common/ownership.js';
 import type { Change } from '../common/plan.js';
 import type { MasqueradeConfig } from '../masquerade/config.js';
@@ -40,6 +40,8 @@ export interface RoutedContext {
   frr: FrrService;
   /** Foreign chains that would drop the traffic anyway (reported in status). */
   onBlocking(reasons: string[]): void;
+  /** Use a bridge of the spec's name that vxnet did not make (see bridge/adopt.ts). */
+  adopt?: boolean;
 }
 
 /** The state's claims: which vxnet routes are this network's. */
@@ -128,12 +130,11 @@ export async function planRouted(ctx: RoutedContext, spec: ResolvedRoutedSpec): 
   const changes: Change[] = [];
   const mtu = spec.mtu ?? (await rt.links.find(spec.underlay.device))?.mtu ?? ETHERNET_MTU;
   changes.push(
-    ...(await planBridge(rt, {
-      name: spec.bridge,
-      mtu,
-      owner: spec.name,
-      address: `${spec.gateway}/${spec.subnet.prefixlen}`,
-    })),
+    ...(await planNetworkBridge(
+      rt,
+      { name: spec.bridge, mtu, owner: spec.name, address: `${spec.gateway}/${spec.subnet.prefixlen}` },
+      { adopt: ctx.adopt, store: state.adoptionStore() },
+    )),
   );
 
   const range = spec.containerRange?.text;

@@ -3,8 +3,7 @@
  * the CLI in its own process (`--namespace NS`, or started inside the
  * namespace with `ip netns exec NS`), its JSON log read line by line.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
 /** A line of the agent's JSON log (src/agent/log.ts): time, level, network, event, message and the event's fields. */
 export interface AgentLogEntry {
   time: string;
@@ -15,19 +14,9 @@ export interface AgentLogEntry {
   [field: string]: any;
 }
 
-export const CLI = ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts')];
+import { CLI } from './cli.js';
 
-/** `vxnet ARGS` to completion. */
-export function vxnet(
-  args: string[],
-  options: { inNamespace?: string } = {},
-): { code: number | null; stdout: string; stderr: string } {
-  const [command, argv] = options.inNamespace
-    ? ['ip', ['netns', 'exec', options.inNamespace, process.execPath, ...CLI, ...args]]
-    : [process.execPath, [...CLI, ...args]];
-  const run = spawnSync(command as string, argv as string[], { encoding: 'utf8' });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+export { CLI, vxnet } from './cli.js';
 
 export interface AgentStart {
   /** The host's namespace. */

@@ -15,17 +15,9 @@ import { dnsmasqProcessesWith } from '../helpers/dhcp-scene.js';
 import { Lab, type LabHost } from '../helpers/lab.js';
 import { integrationReady, sh } from '../helpers/netns.js';
 import { hostResidue, namespaceStateDir } from '../helpers/residue.js';
+import { CLI, vxnet } from '../helpers/cli.js';
 
 const it = integrationReady(['ip', 'nsenter', 'ping', 'dnsmasq', 'udhcpc', 'nft', 'bridge']) ? test : test.skip;
-const CLI = ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts')];
-
-function vxnet(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [...CLI, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
 
 const residue = (ns: string) => hostResidue(ns, { skipLinks: /^v-c\d$/ });
 

@@ -1,13 +1,3 @@
-/**
- * Unicast over an IPv6 underlay, end to end, on a 3-host lab (fd00:100::/64):
- * an IPv4 overlay with peersOnly firewall and masquerade; containers ping each
- * other across it; the VXLAN part of the firewall is an ip6 table (the ip
- * table keeps NAT and forwarding) whose peer set does filter; peers added and
- * removed (API and CLI) change the FDB and the set together, a bad address
- * changes nothing; destroy leaves no table of either family.
- */
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { describeChange } from '../../src/common/plan.js';
@@ -17,19 +7,11 @@ import { OverlayHost } from '../../src/overlay/host.js';
 import type { OverlaySpec } from '../../src/overlay/spec.js';
 import { Lab, type LabHost } from '../helpers/lab.js';
 import { integrationReady, sh } from '../helpers/netns.js';
+import { vxnet } from '../helpers/cli.js';
 
 const it = integrationReady(['ip', 'nsenter', 'ping', 'nft', 'bridge']) ? test : test.skip;
 const STATE = `/tmp/vxnet-overlay6-test-${process.pid}`;
-const CLI = ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts')];
 const TABLE = 'vxnet-six';
-
-function vxnet(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [...CLI, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
 
 function specFor(lab: Lab, host: LabHost): OverlaySpec {
   return {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stringify as toYaml } from 'yaml';
+import { CLI, type CliRun, vxnet } from '../helpers/cli.js';
 import { dnsmasqProcessesWith, udhcpc } from '../helpers/dhcp-scene.js';
 import { Lab, type LabHost } from '../helpers/lab.js';
 import { integrationReady, ipJson, sh } from '../helpers/netns.js';
@@ -20,24 +21,8 @@ import { hostResidue, namespaceStateDir } from '../helpers/residue.js';
 import { NetworkLock } from '../../src/overlay/lock.js';
 
 const it = integrationReady(['ip', 'nsenter', 'dnsmasq', 'nft', 'bridge', 'setpriv']) ? test : test.skip;
-const CLI = ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts')];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The CLI as a user runs it: `inside` starts it in the namespace with ip netns exec instead of --namespace. */
-function vxnet(args: string[], options: { inside?: string; user?: boolean } = {}): Run {
-  let command = process.execPath;
-  let argv = [...CLI, ...args];
-  if (options.user)
-    [command, argv] = ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', command, ...argv]];
-  if (options.inside) [command, argv] = ['ip', ['netns', 'exec', options.inside, command, ...argv]];
-  const run = spawnSync(command, argv, { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+type Run = CliRun;
 
 function vxnetAsync(args: string[], options: { inside?: string } = {}): Promise<Run> {
   const [command, argv] = options.inside
@@ -352,6 +337,8 @@ it('without privileges: status reads links and says the firewall is unknown; wri
     assert.is(status.code, 0, status.stdout + status.stderr);
     assert.match(status.stdout, /link vx0 \(vxlan\) mtu 1450 up/);
     assert.match(status.stdout, /unknown: firewall: reading nf_tables needs CAP_NET_ADMIN/);
+    assert.match(status.stdout, /^ {2}ok in what could be read \(\d+ part\(s\) unknown\)$/m);
+    assert.not.match(status.stdout, /^ {2}ok$/m, 'no plain "ok" for a status with unknown parts');
     const json = JSON.parse(vxnet(['status', 'safe', '--json'], { inside: h1.ns, user: true }).stdout);
     assert.is(json.vxlan.vni, 42);
     const apply = vxnet(['apply', file], { inside: h1.ns, user: true });

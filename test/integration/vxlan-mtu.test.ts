@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MtuNotAppliedError } from '../../src/common/mtu.js';
-import { applyChanges, type Change } from '../../src/common/plan.js';
+import { type Change } from '../../src/common/plan.js';
 import { NetlinkError, ValidationError } from '../../src/netlink/errors.js';
 import { Rtnetlink } from '../../src/rtnetlink/client.js';
 import { ensureVxlan, planVxlan, type VxlanSpec } from '../../src/vxlan/index.js';
@@ -67,7 +67,10 @@ async function failure(run: () => Promise<unknown>): Promise<Error> {
 async function applyReporting(changes: Change[]): Promise<{ reported: Change[]; error?: Error }> {
   const reported: Change[] = [];
   try {
-    await applyChanges(changes, (c) => reported.push(c));
+    for (const change of changes) {
+      await change.apply();
+      reported.push(change);
+    }
   } catch (error) {
     return { reported, error: error as Error };
   }

@@ -1,14 +1,3 @@
-/**
- * What a replace may delete, on the real kernel, with `ip -j -d link show` as
- * the oracle: a device of another kind (a veth pair) and a VXLAN device
- * marked by another network are refused at plan time and left exactly as
- * they were; an unmarked VXLAN device with another VNI is recreated and stays
- * unmarked; this network's device with another port is recreated and stays
- * this network's. A destroy of the network then removes only what carries its
- * mark. The command line names the remedy as `--replace`, and only for a
- * conflict a replace resolves.
- */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,9 +10,9 @@ import { Rtnetlink } from '../../src/rtnetlink/client.js';
 import { ensureVxlan, planVxlan, type VxlanSpec } from '../../src/vxlan/index.js';
 import { Lab } from '../helpers/lab.js';
 import { integrationReady, ipIn, ipJson } from '../helpers/netns.js';
+import { vxnet } from '../helpers/cli.js';
 
 const it = integrationReady(['ip', 'nsenter', 'nft']) ? test : test.skip;
-const CLI = ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts')];
 
 interface Seen {
   ifindex: number;
@@ -103,14 +92,6 @@ async function withHost(
     rmSync(dir, { recursive: true, force: true });
     lab.destroy();
   }
-}
-
-function vxnet(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [...CLI, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
 async function destroy(ns: string, network = 'demo'): Promise<void> {

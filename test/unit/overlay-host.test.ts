@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { BridgeNotOwnedError } from '../../src/bridge/adopt.js';
 import { ConflictError } from '../../src/common/conflict.js';
 import { describeChange } from '../../src/common/plan.js';
 import { NotOwnedError } from '../../src/masquerade/errors.js';
@@ -326,6 +327,62 @@ test('a VXLAN device without an underlay: "underlay is unset", and the wanted on
   assert.match(error.message, /link vx-demo exists but differs from the spec: underlay is unset, wanted eth0; /);
 });
 
+// ------------------------------------------------------------------ a bridge vxnet did not make
+
+const HAND_BRIDGE: InitialLink = {
+  ifname: 'br-demo',
+  type: 'bridge',
+  mtu: 1500,
+  addresses: ['10.10.0.254/24'],
+  data: { forward_delay: 1500, stp_state: 0 },
+};
+
+test('a bridge vxnet did not make: refused before any write, naming what would change and { adopt: true }', async () => {
+  const { fake, host, stateRoot } = scene({ links: [LOOPBACK, UNDERLAY4, HAND_BRIDGE] });
+  const before = fake.snapshot();
+  for (const attempt of [() => host.plan(SPEC), () => host.apply(SPEC)]) {
+    const error = await rejection(attempt);
+    assert.instance(error, BridgeNotOwnedError);
+    assert.equal((error as BridgeNotOwnedError).wouldChange, [
+      'forward delay 0s, mtu 1500 → 1450',
+      'add address 10.10.0.1/24',
+    ]);
+    assert.match(error.message, /ask for \{ adopt: true \} to use it/);
+  }
+  assert.equal(fake.snapshot(), before);
+  assert.equal(stateTree(stateRoot), []);
+});
+
+test('an adoption interrupted after the bridge changed: destroy still gives back its settings and address', async () => {
+  const { fake, host } = scene({ links: [LOOPBACK, UNDERLAY4, HAND_BRIDGE] });
+  const before = fake.snapshot();
+  const stop = new Error('interrupted');
+  const error = await rejection(() =>
+    host.apply(SPEC, {
+      adopt: true,
+      onChange: (change) => {
+        if (change.target.startsWith('address ')) throw stop;
+      },
+    }),
+  );
+  assert.is(error, stop, 'onChange stops the apply there');
+  const bridge = fake.snapshot().links.find((l) => l.ifname === 'br-demo');
+  assert.is(bridge?.mtu, 1450, 'the bridge was changed before the interruption');
+  const removed = (await host.destroy('demo')).map(describeChange);
+  assert.ok(
+    removed.includes(
+      'update link br-demo (give back the adopted bridge: forward delay 15s, mtu 1450 → 1500, remove address 10.10.0.1/24)',
+    ),
+    removed.join('\n'),
+  );
+  assert.not.ok(
+    removed.some((c) => c.startsWith('delete link br-demo')),
+    'the bridge stays',
+  );
+  assert.equal(fake.snapshot().links, before.links);
+  assert.equal(fake.snapshot().addresses, before.addresses);
+});
+
 // ------------------------------------------------------------------ destroy
 
 test('destroy: removes exactly the marked links, the table and the state; restores ip_forward; a second destroy finds nothing', async () => {
@@ -492,6 +549,23 @@ test('IPv6 underlay, unicast peers: local6, 70 bytes of overhead, IPv6 flood ent
   assert.equal(status.firewall?.peers, ['2001:db8::2']);
   assert.equal([status.drift, status.problems, status.unknown], [[], [], []]);
   assert.equal(await host.apply(SPEC6), []);
+});
+
+test('addPeer / removePeer: a firewall that refuses the peer set leaves the flood list as it was', async () => {
+  const { fake, host } = scene();
+  await host.apply(SPEC);
+  const before = fake.snapshot();
+  fake.failWrite({ errno: 'ENOMEM', when: (w) => w.type === 'NFT_MSG_NEWSETELEM' });
+  const added = await rejection(() => host.addPeer('demo', '192.168.100.3'));
+  assert.match(added.message, /ENOMEM/);
+  assert.equal(fake.snapshot().fdb, before.fdb, 'the flood entry added first was taken back');
+  fake.failWrite({ errno: 'ENOMEM', when: (w) => w.type === 'NFT_MSG_DELSETELEM' });
+  const removed = await rejection(() => host.removePeer('demo', '192.168.100.2'));
+  assert.match(removed.message, /ENOMEM/);
+  const after = fake.snapshot();
+  const sorted = (fdb: HostSnapshot['fdb']) => fdb.map((e) => JSON.stringify(e)).sort();
+  assert.equal(sorted(after.fdb), sorted(before.fdb), 'the flood entry removed first was put back');
+  assert.equal({ ...after, fdb: [] }, { ...before, fdb: [] }, 'and nothing else changed: the set neither');
 });
 
 test("IPv6 peers: addPeer / removePeer edit the flood list and the firewall's peer set; false when already so; IPv4 refused before any write", async () => {

@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { planPort } from '../../src/bridge/bridge.js';
 import { MtuNotAppliedError } from '../../src/common/mtu.js';
-import { applyChanges, type Change } from '../../src/common/plan.js';
+import { type Change } from '../../src/common/plan.js';
 import { NetlinkError, ValidationError } from '../../src/netlink/errors.js';
 import { ensureVxlan, planVxlan } from '../../src/vxlan/device.js';
 import type { VxlanSpec } from '../../src/vxlan/spec.js';
@@ -52,7 +52,10 @@ async function failure(run: () => Promise<unknown>): Promise<Error> {
 async function applyReporting(changes: Change[]): Promise<{ reported: Change[]; error?: Error }> {
   const reported: Change[] = [];
   try {
-    await applyChanges(changes, (c) => reported.push(c));
+    for (const change of changes) {
+      await change.apply();
+      reported.push(change);
+    }
   } catch (error) {
     return { reported, error: error as Error };
   }
