@@ -116,7 +116,14 @@ export function decodePayload<S extends MessageSchema>(
   return out as MessageOf<S>;
 }
 
-export function decodeMessage<S extends MessageSchema>(schema: S, message: RawMessage): MessageOf<S> {
+/** Decodes a message into the schema's object (MessageOf: the header's fields and the attributes). */
+export function decodeMessage<S extends MessageSchema>(schema: S, message: RawMessage): MessageOf<S>;
+/**
+ * @deprecated The result's type comes from the schema: drop the type argument
+ * (kept so that code written before the types were derived still compiles).
+ */
+export function decodeMessage<T extends object>(schema: MessageSchema, message: RawMessage): T;
+export function decodeMessage(schema: MessageSchema, message: RawMessage): unknown {
   return decodePayload(schema, message.buffer, message.start, message.end);
 }
 
