@@ -149,8 +149,14 @@ export type StructOf<S extends readonly FieldSpec[]> = {
 /** The object a layout reads (`StructType<typeof ifinfomsg>`). */
 export type StructType<L> = L extends Layout<infer T> ? T : never;
 
-export function layout<const S extends readonly FieldSpec[]>(name: string, specs: S): Layout<StructOf<S>> {
-  type T = StructOf<S>;
+export function layout<const S extends readonly FieldSpec[]>(name: string, specs: S): Layout<StructOf<S>>;
+/**
+ * @deprecated The struct's type comes from its fields: drop the type argument
+ * (kept so that code written before the types were derived still compiles).
+ */
+export function layout<T>(name: string, specs: readonly FieldSpec[]): Layout<T>;
+export function layout(name: string, specs: readonly FieldSpec[]): Layout<Record<string, number | bigint>> {
+  type T = Record<string, number | bigint>;
   for (const spec of specs) {
     if (!/^[A-Za-z_$][\w$]*$/.test(spec.name)) throw new Error(`layout ${name}: bad field name ${spec.name}`);
   }
