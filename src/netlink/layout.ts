@@ -18,6 +18,17 @@ import { HOST_LE } from './bytes.js';
  */
 export const WIRE_ORDER: unique symbol = Symbol('vxnet.wireOrder');
 
+/**
+ * The prototype of decoded objects: Object.prototype with WIRE_ORDER set. They
+ * print, spread, compare (uvu, JSON) and report `constructor` as plain objects
+ * do; only a check of the prototype itself (util.isDeepStrictEqual) tells
+ * them apart. A copy made by spreading one is a plain object: a request.
+ */
+export const DECODED: object = Object.create(Object.prototype, {
+  constructor: { value: Object, writable: true, configurable: true },
+  [WIRE_ORDER]: { value: true, writable: true },
+});
+
 export { HOST_LE };
 
 export type FieldKind =
@@ -182,9 +193,15 @@ export function layout(name: string, specs: readonly FieldSpec[]): Layout<Record
         return `b.${WRITE[f.kind]}(v.${f.name} ?? ${zero}, o + ${f.offset});`;
       })
       .join('\n');
-    generated.read = new Function('W', `return function read(b, o) { return {\n${readBody},\n[W]: true\n}; };`)(
-      WIRE_ORDER,
-    ) as Layout<T>['read'];
+    // A constructor rather than an object literal: V8 sizes its objects for the attributes added after
+    // the header (slack tracking), and its prototype carries the WIRE_ORDER mark (see DECODED).
+    const assignBody = data
+      .map((f) => `this.${f.name} = ${readExpression(f.kind as Exclude<FieldKind, 'pad'>, f.offset)};`)
+      .join('\n');
+    generated.read = new Function(
+      'P',
+      `function Struct(b, o) {\n${assignBody}\n}\nStruct.prototype = P;\nreturn function read(b, o) { return new Struct(b, o); };`,
+    )(DECODED) as Layout<T>['read'];
     generated.write = new Function('b', 'o', 'v', writeBody) as Layout<T>['write'];
     Object.assign(result, generated);
   };

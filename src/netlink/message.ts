@@ -3,7 +3,7 @@
  * into messages, and reading NLMSG_ERROR / NLMSG_DONE.
  */
 import { align, NLA_HDRLEN, NLMSG_HDRLEN } from './align.js';
-import { decodeAttrs, type Decoded, encodeAttrs } from './codec.js';
+import { type Decoded, decodeMarkedAttrs, encodeAttrs } from './codec.js';
 import {
   NLM_F_ACK_TLVS,
   NLM_F_CAPPED,
@@ -109,7 +109,7 @@ export function decodePayload<S extends MessageSchema>(
   }
   const out = schema.header.read(buf, start) as Decoded;
   try {
-    decodeAttrs(schema.attrs, buf, start + align(schema.header.size), end, out);
+    decodeMarkedAttrs(schema.attrs, buf, start + align(schema.header.size), end, out);
   } catch (error) {
     throw error instanceof DecodeError ? error.decoding(schema.name) : error;
   }
