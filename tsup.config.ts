@@ -41,7 +41,7 @@ export default defineConfig([
   {
     // The CNI plugin (package.json "bin" vxnet-cni): a runtime execs it once per container,
     // so it is one lean file that loads only the plugin's own modules.
-    entry: { cni: 'src/cni/main.ts' },
+    entry: { 'cni-plugin': 'src/cni/main.ts' },
     // CommonJS with ipaddr.js and struct-fu inside: measured, the ESM loader and its scan of
     // CommonJS dependencies cost more than the plugin's own work (bench/suites/cni.ts).
     format: ['cjs'],
@@ -49,6 +49,15 @@ export default defineConfig([
     shims: true,
     splitting: false,
     sourcemap: true,
+    target: 'node20',
+    platform: 'node',
+  },
+  {
+    // The plugin's executable: runs cni-plugin.cjs from V8's code cache (src/cni/bin.ts), which
+    // scripts/cni-code-cache.mjs writes after this build (package.json "build").
+    entry: { cni: 'src/cni/bin.ts' },
+    format: ['cjs'],
+    splitting: false,
     target: 'node20',
     platform: 'node',
   },

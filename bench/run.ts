@@ -21,6 +21,8 @@ const suites: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   'converge-routes': () => import('./suites/converge-routes.js'),
   cni: () => import('./suites/cni.js'),
   'agent-repair': () => import('./suites/agent-repair.js'),
+  'join-latency': () => import('./suites/join-latency.js'),
+  'agent-etcd': () => import('./suites/agent-etcd.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -41,6 +41,12 @@ if $want_test; then
   command -v runc >/dev/null || need_apt+=(runc)
   [ -x /usr/lib/cni/host-local ] || need_apt+=(containernetworking-plugins)
   command -v lxc-create >/dev/null || need_apt+=(lxc)
+  # etcd 3.4 for the agent's membership tests: the lab runs its own 3-member
+  # cluster in the hosts' namespaces; etcdctl is the tests' oracle.
+  command -v etcd >/dev/null || need_apt+=(etcd-server)
+  command -v etcdctl >/dev/null || need_apt+=(etcd-client)
+  # openssl makes the certificates of the etcd-over-TLS test.
+  command -v openssl >/dev/null || need_apt+=(openssl)
 fi
 if $want_bench; then
   # Debian's interpreter: the benchmarks run /usr/bin/python3 (a pyenv or venv python3 on PATH may lack it).
@@ -51,6 +57,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # Debian's etcd-server enables a system service (localhost:2379, /var/lib/etcd): the tests need none of it,
+  # and never use it. Stopped where an init system started it.
+  if [[ " ${need_apt[*]} " == *" etcd-server "* ]]; then
+    if [ -d /run/systemd/system ]; then systemctl disable --now etcd >/dev/null 2>&1 || true
+    else service etcd stop >/dev/null 2>&1 || true; fi
+  fi
 fi
 
 # A static busybox for container images (podman import) and LXC's busybox

@@ -6,8 +6,9 @@
 #   sudo sh examples/cni/run-by-hand.sh               (network "demo" applied on this host first: vxnet apply)
 #
 # Environment: VXNET_CNI (the plugin, default: node dist/cni.cjs), CNI_PATH
-# (default /usr/lib/cni: host-local), NETWORK (default demo), KEEP=1 to leave
-# the container attached.
+# (default /usr/lib/cni: host-local), NETWORK (default demo), IPAM_DATA_DIR
+# (host-local's dataDir, default the conflist's), KEEP=1 to leave the
+# container attached. (test/integration/cni.test.ts runs this script.)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 plugin=${VXNET_CNI:-"node $here/../../dist/cni.cjs"}
@@ -22,7 +23,9 @@ trap 'ip netns del "$ns" 2>/dev/null || true' EXIT
 # The config a runtime derives from vxnet.conflist for its one plugin.
 config=$(sed "s/\"network\": \"demo\"/\"network\": \"$network\"/" "$here/vxnet.conflist" | node -e '
   const list = JSON.parse(require("fs").readFileSync(0, "utf8"));
-  process.stdout.write(JSON.stringify({ cniVersion: list.cniVersion, name: list.name, ...list.plugins[0] }));')
+  const plugin = { cniVersion: list.cniVersion, name: list.name, ...list.plugins[0] };
+  if (process.env.IPAM_DATA_DIR) plugin.ipam.dataDir = process.env.IPAM_DATA_DIR;
+  process.stdout.write(JSON.stringify(plugin));')
 
 echo "== ADD"
 result=$(printf '%s' "$config" | CNI_COMMAND=ADD $plugin) || { echo "$result"; exit 1; }

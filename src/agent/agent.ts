@@ -21,18 +21,18 @@
  * its whole life, and writes a record (agent.json, record.ts) into the
  * network's state directory for `vxnet status`.
  */
-import { thisProcess } from '../common/process.js';
+import { thisProcess } from '../process/identity.js';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { describeChange } from '../common/plan.js';
 import type { OverrunError } from '../netlink/errors.js';
 import { ValidationError } from '../netlink/errors.js';
 import { Nftables } from '../nftables/client.js';
-import { dhcpOwner } from '../overlay/dhcp-owner.js';
+import { dhcpOwner } from '../network/dhcp-owner.js';
 import { OverlayHost } from '../overlay/host.js';
 import { NetworkLock, NetworkLockedError } from '../overlay/lock.js';
 import { type AnyResolvedSpec, type AnySpec, type ResolvedSpec, toAnyResolvedSpec } from '../overlay/spec.js';
-import type { NetworkState } from '../overlay/state.js';
+import type { NetworkState } from '../network/state.js';
 import { Rtnetlink } from '../rtnetlink/client.js';
 import { watch } from '../rtnetlink/events.js';
 import {
@@ -45,6 +45,8 @@ import {
 } from '../membership/membership.js';
 import { withPeers } from '../membership/spec.js';
 import { StaticMembership } from '../membership/static.js';
+import { EtcdMembership } from '../membership/etcd/membership.js';
+import { VXNET_VERSION } from '../version.js';
 import { listPeers } from '../vxlan/peers.js';
 import { AgentRunningError } from './errors.js';
 import { netconfIpForward } from './netconf.js';
@@ -77,10 +79,13 @@ export interface OverlayAgentOptions {
   /** How long a re-apply waits for another vxnet process holding the network's lock. Default 60 s. */
   lockTimeoutMs?: number;
   /**
-   * Where the peers of a unicast network come from. Default: the spec's own
-   * `peers` (StaticMembership). Called again for the new spec on a reload.
+   * Where the peers of a unicast network come from. Default: the spec's
+   * `membership` source (etcd), else its own `peers` (StaticMembership).
+   * Called again for the new spec on a reload.
    */
   membership?: (spec: ResolvedSpec) => Membership;
+  /** Fail start() when the membership source cannot be reached (default: start stale and keep retrying). */
+  requireMembership?: boolean;
 }
 
 export interface AgentStarted {
@@ -180,7 +185,8 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       throw error;
     }
     this.clients = { rtnetlink, nftables };
-    // ip_forward read over rtnetlink: /proc/sys of another namespace costs a helper process per read, and every re-apply plans.
+    // ip_forward read over rtnetlink: /proc/sys of another namespace costs a helper process per read, and every
+    // re-apply plans.
     const host = OverlayHost.over(
       { rtnetlink, nftables, ipForward: netconfIpForward(rtnetlink, namespace) },
       {
@@ -215,7 +221,9 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
             this.emit('change', { network: spec.name, cause: 'start', change: describeChange(change) }),
         }),
       );
-      this.view.seed(await host.rt.links.list());
+      const links = await host.rt.links.list();
+      this.view.seed(links);
+      await this.announce(spec, links);
       this.record = {
         ...thisProcess(),
         since: new Date().toISOString(),
@@ -292,7 +300,9 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     } catch (error) {
       this.emit('notice', {
         network: spec.name,
-        message: `nf_tables events unavailable (${(error as Error).message}); its drift is repaired by the resync timer only`,
+        message:
+          `nf_tables events unavailable (${(error as Error).message}); ` +
+          'its drift is repaired by the resync timer only',
       });
     }
     return watching;
@@ -363,8 +373,12 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       const target = await this.effective();
       // Plan first, without the write lock: most re-applies (the echo of our own writes, the timer) find
       // nothing to do, and taking the lock costs a process start with --namespace (a relay into it).
-      const planned = await this.host!.plan(target);
-      const changes = planned.length === 0 ? [] : await this.host!.apply(target);
+      // A membership change is known to change the flood list: straight to apply (it plans under the lock).
+      const expected = events.some(
+        (e) => e.trigger.startsWith('membership: +') || e.trigger.startsWith('membership: -'),
+      );
+      const planned = expected ? undefined : await this.host!.plan(target);
+      const changes = planned?.length === 0 ? [] : await this.host!.apply(target);
       this.view!.seed(await this.host!.rt.links.list());
       const failing = this.record?.failing !== undefined;
       if (this.record) delete this.record.failing;
@@ -428,11 +442,37 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       this.offMembership = undefined;
       return;
     }
-    const source = this.options.membership?.(spec) ?? new StaticMembership(spec.peers);
-    await source.start();
+    const source = this.options.membership?.(spec) ?? this.defaultMembership(spec);
+    const offNotice = source.onNotice?.((message) => this.emit('notice', { network: spec.name, message }));
+    try {
+      await source.start();
+    } catch (error) {
+      offNotice?.();
+      await source.close().catch(() => undefined);
+      throw error;
+    }
     this.membership = source;
     this.lastView = source.view();
-    this.offMembership = source.onChange(() => this.membershipChanged());
+    const offChange = source.onChange(() => this.membershipChanged());
+    this.offMembership = () => {
+      offChange();
+      offNotice?.();
+    };
+  }
+
+  private defaultMembership(spec: ResolvedSpec): Membership {
+    if (!spec.membership) return new StaticMembership(spec.peers);
+    return new EtcdMembership(spec, {
+      version: VXNET_VERSION,
+      ...(this.options.requireMembership ? { requireMembership: true } : {}),
+    });
+  }
+
+  /** Tells the membership source this host's part exists (it registers it, with the VXLAN device's MAC). */
+  private async announce(spec: AnyResolvedSpec, links: { ifname?: string; address?: string }[]): Promise<void> {
+    if (spec.mode !== 'unicast' || !this.membership?.announce) return;
+    const mac = links.find((link) => link.ifname === spec.vxlan)?.address;
+    if (mac) await this.membership.announce({ mac });
   }
 
   private membershipChanged(): void {
@@ -455,8 +495,11 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       added,
       removed,
     });
+    // No debounce: a source delivers a burst of changes at once (one etcd watch response per revision).
     this.schedule(
-      `membership: ${[...added.map((p) => `+${p}`), ...removed.map((p) => `-${p}`)].join(' ') || describeHealth(view.health)}`,
+      'membership: ' +
+        `${[...added.map((p) => `+${p}`), ...removed.map((p) => `-${p}`)].join(' ') || describeHealth(view.health)}`,
+      0,
     );
   }
 
@@ -490,7 +533,9 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     if (kept.length && keptText !== this.lastKept) {
       this.emit('notice', {
         network: spec.name,
-        message: `membership ${describeHealth(view.health)}: keeping ${kept.length} peer(s) it no longer lists: ${keptText}`,
+        message:
+          `membership ${describeHealth(view.health)}: keeping ${kept.length} peer(s) it no longer lists: ` +
+          `${keptText}`,
       });
     }
     this.lastKept = keptText;
@@ -543,13 +588,17 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
         this.lastView = previous.view;
         throw error;
       }
+      const view = new OwnedView(spec);
+      const links = await this.host!.rt.links.list();
+      view.seed(links);
+      this.view = view;
+      // The new source takes the host's registration over before the old one revokes its lease: revoking deletes
+      // only what is still under that lease, so the other hosts never see this one leave.
+      await this.announce(spec, links);
       previous.off?.();
       await previous.membership?.close().catch(() => undefined);
       if (this.record) Object.assign(this.record, this.membershipRecord());
       this.saveRecord();
-      const view = new OwnedView(spec);
-      view.seed(await this.host!.rt.links.list());
-      this.view = view;
       return made;
     });
     return changes.map(describeChange);

@@ -10,7 +10,8 @@ export class AgentRunningError extends VxnetError {
     readonly holder: LockHolder | undefined,
   ) {
     super(
-      `an agent for network ${network} already runs in ${where}: ${describeHolder(holder)}; stop it first (one agent per network per namespace)`,
+      `an agent for network ${network} already runs in ${where}: ${describeHolder(holder)}; stop it first (one agent ` +
+        'per network per namespace)',
     );
   }
 }

@@ -28,7 +28,9 @@ export function logAgent(agent: OverlayAgent, format: LogFormat, write: (line: s
       level: 'info',
       network: s.network,
       event: 'started',
-      message: `agent running (pid ${s.pid}); watching ${s.watching.join(', ')}; resync every ${s.resyncMs / 1000} s; ${s.changes.length} change(s) at start`,
+      message:
+        `agent running (pid ${s.pid}); watching ${s.watching.join(', ')}; ` +
+        `resync every ${s.resyncMs / 1000} s; ${s.changes.length} change(s) at start`,
       pid: s.pid,
       watching: s.watching,
       resyncMs: s.resyncMs,
@@ -48,7 +50,9 @@ export function logAgent(agent: OverlayAgent, format: LogFormat, write: (line: s
       level: 'info',
       network: r.network,
       event: 'repair',
-      message: `repaired in ${r.ms} ms after ${r.trigger}${r.events?.length > 1 ? ` (+${r.events.length - 1} more event(s))` : ''}: ${r.changes.join('; ')}`,
+      message:
+        `repaired in ${r.ms} ms after ${r.trigger}` +
+        `${r.events?.length > 1 ? ` (+${r.events.length - 1} more event(s))` : ''}: ${r.changes.join('; ')}`,
       trigger: r.trigger,
       ms: r.ms,
       changes: r.changes,
@@ -65,18 +69,22 @@ export function logAgent(agent: OverlayAgent, format: LogFormat, write: (line: s
     });
   const onNotice: (...a: any[]) => void = (n) =>
     log({ level: 'warn', network: n.network, event: 'notice', message: n.message });
-  const onMembership: (...a: any[]) => void = (m) =>
+  const onMembership: (...a: any[]) => void = (m) => {
+    const changed = [...m.added.map((p: string) => `+${p}`), ...m.removed.map((p: string) => `-${p}`)].join(' ');
     log({
       level: m.health.state === 'fresh' ? 'info' : 'warn',
       network: m.network,
       event: 'membership',
-      message: `membership ${m.source}: ${[...m.added.map((p: string) => `+${p}`), ...m.removed.map((p: string) => `-${p}`)].join(' ') || 'same peers'}; ${m.health.state} since ${m.health.since}${m.health.cause ? ` (${m.health.cause})` : ''}`,
+      message:
+        `membership ${m.source}: ${changed || 'same peers'}; ` +
+        `${m.health.state} since ${m.health.since}${m.health.cause ? ` (${m.health.cause})` : ''}`,
       source: m.source,
       health: m.health,
       peers: m.peers,
       added: m.added,
       removed: m.removed,
     });
+  };
   const onStopped: (...a: any[]) => void = (s) =>
     log({
       level: 'info',

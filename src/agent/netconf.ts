@@ -9,8 +9,8 @@
  */
 import { readS32, readU16, writeU16, writeU32 } from '../netlink/bytes.js';
 import { encodeRaw, type RawMessage } from '../netlink/message.js';
-import type { IpForwardControl } from '../overlay/forwarding.js';
-import { procIpForward } from '../overlay/forwarding.js';
+import type { IpForwardControl } from '../network/forwarding.js';
+import { procIpForward } from '../network/forwarding.js';
 import type { Rtnetlink } from '../rtnetlink/client.js';
 import { AF_INET } from '../rtnetlink/constants.js';
 

@@ -4,9 +4,9 @@
  * that keeps a second agent out is a socket (overlay/lock.ts), not this
  * file: a record whose process is gone only says what it last did.
  */
-import { isRunning } from '../common/process.js';
+import { isRunning } from '../process/identity.js';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import type { NetworkState } from '../overlay/state.js';
+import type { NetworkState } from '../network/state.js';
 
 export interface AgentRepair {
   /** ISO time the repair finished. */
@@ -81,7 +81,10 @@ export function agentStatus(state: NetworkState): AgentStatus | undefined {
   return { ...record, running: isRunning(record) };
 }
 
-/** "running (pid 123, since T), last repair at T2 after link vx0 deleted (37 ms): 2 change(s); membership static: fresh since T, 2 peer(s)" */
+/**
+ * "running (pid 123, since T), last repair at T2 after link vx0 deleted (37 ms): 2 change(s);
+ * membership static: fresh since T, 2 peer(s)"
+ */
 export function describeAgent(agent: AgentStatus): string {
   const head = agent.running
     ? `running (pid ${agent.pid}, since ${agent.since})`
@@ -94,5 +97,6 @@ export function describeAgent(agent: AgentStatus): string {
   const membership = m
     ? `; membership ${m.source}: ${m.state} since ${m.since}${m.cause ? ` (${m.cause})` : ''}, ${m.peers} peer(s)`
     : '';
-  return `${head}${repair}${agent.failing ? `; failing since ${agent.failing.at}: ${agent.failing.error}` : ''}${membership}`;
+  const failing = agent.failing ? `; failing since ${agent.failing.at}: ${agent.failing.error}` : '';
+  return `${head}${repair}${failing}${membership}`;
 }

@@ -82,13 +82,19 @@ export class OwnedView {
         // Only global addresses are the spec's (the gateway); link-local ones come and go with the link.
         if (action === 'existing' || address.scope !== 0) return undefined;
         if (address.ifindex !== this.bridgeIndex && address.ifindex !== this.vxlanIndex) return undefined;
-        return `address ${address.local ?? address.address}/${address.prefixlen} on ${this.nameOf(address.ifindex)} ${action === 'del' ? 'deleted' : 'changed'}`;
+        return (
+          `address ${address.local ?? address.address}/${address.prefixlen} on ${this.nameOf(address.ifindex)} ` +
+          `${action === 'del' ? 'deleted' : 'changed'}`
+        );
       }
       case 'fdb': {
         const { entry, action } = event;
         if (action === 'existing' || entry.ifindex !== this.vxlanIndex) return undefined;
         if (!isZeroMac(entry.lladdr)) return undefined;
-        return `flood entry ${entry.dst ?? '?'} on ${this.nameOf(entry.ifindex)} ${action === 'del' ? 'deleted' : 'changed'}`;
+        return (
+          `flood entry ${entry.dst ?? '?'} on ${this.nameOf(entry.ifindex)} ` +
+          `${action === 'del' ? 'deleted' : 'changed'}`
+        );
       }
       default:
         return undefined;

@@ -42,19 +42,31 @@ export interface AttachOptions {
   network: string;
   /** The bridge in the host's namespace (the namespace `rt` works in). */
   bridge: string;
-  /** The container's network namespace: a name under /run/netns, a path (/proc/PID/ns/net, /var/run/netns/NAME) or a pid. */
+  /**
+   * The container's network namespace: a name under /run/netns, a path (/proc/PID/ns/net, /var/run/netns/NAME) or a
+   * pid.
+   */
   netns: string | number;
   /** The interface's name inside the container. Default eth0. */
   ifname?: string;
-  /** The container interface's MAC. Default: derived from the network, the container (containerId, or netns as given) and ifname. */
+  /**
+   * The container interface's MAC. Default: derived from the network, the container (containerId, or netns as given)
+   * and ifname.
+   */
   mac?: string;
-  /** 'dhcp' (nothing assigned: the container's client asks), a static "10.10.0.5/24" (or "10.10.0.5" with `subnet`), or omitted (none). */
+  /**
+   * 'dhcp' (nothing assigned: the container's client asks), a static "10.10.0.5/24" (or "10.10.0.5" with `subnet`), or
+   * omitted (none).
+   */
   address?: string;
   /** The network's subnet: a static address must be inside it. */
   subnet?: string;
   /** The default route's next hop for a static address (inside its prefix). */
   gateway?: string;
-  /** Add the default route via `gateway` (default true). Never replaces a default route the container has through another device. */
+  /**
+   * Add the default route via `gateway` (default true). Never replaces a default route the container has through
+   * another device.
+   */
   defaultRoute?: boolean;
   /** MTU of both ends. Default: the bridge's; never more than the bridge's. */
   mtu?: number;
@@ -63,7 +75,10 @@ export interface AttachOptions {
 }
 
 export interface AttachIo {
-  /** Opens an rtnetlink client in the container's namespace (a namespace file path). Default: Rtnetlink.open through a relay. */
+  /**
+   * Opens an rtnetlink client in the container's namespace (a namespace file path). Default: Rtnetlink.open through a
+   * relay.
+   */
   openNamespace?: (path: string) => Promise<Rtnetlink>;
 }
 
@@ -110,7 +125,8 @@ export class AttachPlan implements AsyncDisposable {
           await change.apply();
         } catch (error) {
           throw new VxnetError(
-            `attach ${this.result.ifname} in ${this.result.netns} to ${this.result.network}: step ${index + 1} of ${this.changes.length} (${describeChange(change)}) failed: ${(error as Error).message}`,
+            `attach ${this.result.ifname} in ${this.result.netns} to ${this.result.network}: step ${index + 1} of ` +
+              `${this.changes.length} (${describeChange(change)}) failed: ${(error as Error).message}`,
             { cause: error },
           );
         }
@@ -185,6 +201,19 @@ function attachedElsewhere(ifname: string, ns: ContainerNamespace, other: string
  * (apply() or close() the plan). Throws before any write on bad input.
  */
 export async function planAttach(rt: Rtnetlink, options: AttachOptions, io: AttachIo = {}): Promise<AttachPlan> {
+  const host = await planHost(rt, options);
+  const container = await openNamespace(io)(host.ns.path);
+  try {
+    const plan = await planContainer(rt, container, host);
+    return new AttachPlan(plan.changes, plan.result, container, host.existing !== undefined);
+  } catch (error) {
+    container.close();
+    throw error;
+  }
+}
+
+/** Everything attach checks and decides from the host's side: the options validated, the bridge, an existing pair. */
+async function planHost(rt: Rtnetlink, options: AttachOptions): Promise<Context> {
   const network = validateOwner(options.network, 'network');
   const bridgeName = validateIfname(options.bridge, 'bridge');
   const ifname = validatePortableIfname(options.ifname ?? 'eth0', 'ifname');
@@ -215,7 +244,8 @@ export async function planAttach(rt: Rtnetlink, options: AttachOptions, io: Atta
   if (mtu !== undefined && mtu > bridgeMtu) {
     throw new ValidationError(
       'mtu',
-      `the bridge ${bridgeName} carries at most ${bridgeMtu} bytes: a larger MTU inside the container would be dropped on the way`,
+      `the bridge ${bridgeName} carries at most ${bridgeMtu} bytes: a larger MTU inside the container would be ` +
+        'dropped on the way',
       mtu,
     );
   }
@@ -225,26 +255,80 @@ export async function planAttach(rt: Rtnetlink, options: AttachOptions, io: Atta
   if (other) throw attachedElsewhere(ifname, ns, other.network, network);
   const existing = marked[0]?.link;
   const wantedMac = mac ?? containerMac(network, containerId ?? ns.key, ifname);
+  return {
+    network,
+    bridge,
+    ifname,
+    ns,
+    ...(existing ? { existing } : {}),
+    links,
+    wantedMtu,
+    wantedMac,
+    ...(containerId ? { containerId } : {}),
+    addressing,
+  };
+}
 
-  const container = await openNamespace(io)(ns.path);
+/** How createPair found the container interface. */
+export type PairOutcome =
+  /**
+   * Created now: the host end on the bridge, up and marked; the peer in the container, named, its MTU and MAC, down and
+   * unmarked.
+   */
+  | 'created'
+  /** An attachment of it to this network exists already (its host end carries the mark). */
+  | 'exists'
+  /** The kernel refused the peer's name in the container (EEXIST): planAttach says by what. */
+  | 'taken';
+
+/**
+ * The first write of a new attachment, made from the host's side alone: the
+ * pair, its peer created straight in the container's namespace. Validates
+ * the options as planAttach does; a name taken inside the container is the
+ * kernel's EEXIST, and nothing is created. The rest (the container end's
+ * mark and up, lo, address, route) is what a following planAttach finds to
+ * do, with a client inside the container. For a caller that opens that
+ * client meanwhile (the CNI plugin starts its relay, and runs IPAM, while
+ * the pair is made).
+ */
+export async function createPair(rt: Rtnetlink, options: AttachOptions): Promise<PairOutcome> {
+  const host = await planHost(rt, options);
+  if (host.existing) return 'exists';
+  const create = createChange(rt, host, freeHostName(host));
   try {
-    const plan = await planContainer(rt, container, {
-      network,
-      bridge,
-      ifname,
-      ns,
-      existing,
-      links,
-      wantedMtu,
-      wantedMac,
-      containerId,
-      addressing,
-    });
-    return new AttachPlan(plan.changes, plan.result, container, existing !== undefined);
+    await create.apply();
   } catch (error) {
-    container.close();
+    // The host end's name was free a moment ago: the name taken is the peer's, inside the container.
+    if (error instanceof NetlinkError && error.code === 'EEXIST') return 'taken';
     throw error;
   }
+  return 'created';
+}
+
+/** The change that creates the pair: the host end on the bridge, up, marked; the peer in the container. */
+function createChange(rt: Rtnetlink, c: Context, hostName: string): Change {
+  const hostMarkText = hostMark({
+    network: c.network,
+    netnsId: c.ns.identity.id,
+    ifname: c.ifname,
+    ...(c.containerId ? { containerId: c.containerId } : {}),
+  });
+  return {
+    action: 'create',
+    target: `veth ${hostName} on ${c.bridge.ifname}`,
+    detail: `peer ${c.ifname} in ${c.ns.label}, mtu ${c.wantedMtu}, mac ${c.wantedMac}`,
+    apply: async () =>
+      void (await rt.links.create({
+        ifname: hostName,
+        kind: 'veth',
+        address: hostVethMac(hostName),
+        mtu: c.wantedMtu,
+        master: c.bridge.ifindex,
+        up: true,
+        ifalias: hostMarkText,
+        peer: { ifname: c.ifname, namespace: c.ns.path, mtu: c.wantedMtu, address: c.wantedMac },
+      })),
+  };
 }
 
 interface Context {
@@ -276,11 +360,13 @@ async function planContainer(
     );
     if (!device)
       throw new VxnetError(
-        `the attachment's host end ${existing.ifname} has no peer in namespace ${ns.label} (moved away?): detach it and attach again`,
+        `the attachment's host end ${existing.ifname} has no peer in namespace ${ns.label} (moved away?): detach it ` +
+          'and attach again',
       );
     if (device.ifname !== ifname)
       throw new VxnetError(
-        `the container end of ${existing.ifname} is named ${device.ifname} in namespace ${ns.label}, not ${ifname} (renamed since): detach it and attach again`,
+        `the container end of ${existing.ifname} is named ${device.ifname} in namespace ${ns.label}, not ${ifname} ` +
+          '(renamed since): detach it and attach again',
       );
   } else {
     const holder = containerLinks.find((l) => l.ifname === ifname);
@@ -289,7 +375,8 @@ async function planContainer(
       if (mark && mark.network !== network) throw attachedElsewhere(ifname, ns, mark.network, network);
       if (mark)
         throw new VxnetError(
-          `${where} is attached to network ${network} from another network namespace (its host end is not in ${rt.where}): detach it there`,
+          `${where} is attached to network ${network} from another network namespace (its host end is not in ` +
+            `${rt.where}): detach it there`,
         );
       throw new IfnameTakenError(ns.label, ifname, {
         kind: holder.linkinfo?.info_kind,
@@ -323,7 +410,8 @@ async function planContainer(
   let routeGateway: string | undefined;
   const routeChanges: Change[] = [];
   const addressChanges: Change[] = [];
-  // The static address vxnet set before and no longer wants goes first: removing a subnet's primary address takes its secondaries with it.
+  // The static address vxnet set before and no longer wants goes first: removing a subnet's primary address takes its
+  // secondaries with it.
   if (
     previous?.address &&
     previous.address !== 'dhcp' &&
@@ -374,7 +462,8 @@ async function planContainer(
         action: 'add',
         target: `default route via ${gateway} on ${where}`,
         ...(ours(gateway) ? { detail: 'if the address change took it' } : {}),
-        // Checked again when applied: the address changes before it may have taken a route through the old address with them.
+        // Checked again when applied: the address changes before it may have taken a route through the old address
+        // with them.
         apply: async () => {
           const index = (await container.links.get(ifname)).ifindex;
           const now = (await container.routes.list({ family: wantedStatic.family })).filter(isDefaultRoute);
@@ -391,22 +480,7 @@ async function planContainer(
   });
 
   if (!existing) {
-    changes.push({
-      action: 'create',
-      target: `veth ${hostName} on ${bridge.ifname}`,
-      detail: `peer ${ifname} in ${ns.label}, mtu ${c.wantedMtu}, mac ${c.wantedMac}`,
-      apply: async () =>
-        void (await rt.links.create({
-          ifname: hostName,
-          kind: 'veth',
-          address: hostMac,
-          mtu: c.wantedMtu,
-          master: bridge.ifindex,
-          up: true,
-          ifalias: hostMarkText,
-          peer: { ifname, namespace: ns.path, mtu: c.wantedMtu, address: c.wantedMac },
-        })),
-    });
+    changes.push(createChange(rt, c, hostName));
     changes.push({
       action: 'update',
       target: `link ${where}`,
@@ -504,7 +578,8 @@ function freeHostName(c: Context): string {
     if (!taken.has(name)) return name;
   }
   throw new VxnetError(
-    `no free name for the host end of ${c.ifname} in ${c.ns.label}: the ${HOST_VETH_ATTEMPTS} candidates (${hostVethName(c.ns.identity.id, c.ifname)} …) are all taken by other devices`,
+    `no free name for the host end of ${c.ifname} in ${c.ns.label}: the ${HOST_VETH_ATTEMPTS} candidates ` +
+      `(${hostVethName(c.ns.identity.id, c.ifname)} …) are all taken by other devices`,
   );
 }
 

@@ -34,10 +34,12 @@ export class IfnameTakenError extends VxnetError {
     readonly ifname: string,
     readonly holder: IfnameHolder,
   ) {
-    const what = `${holder.kind ? `a ${holder.kind} device` : 'a device'}${holder.alias ? ` (alias "${holder.alias}")` : ''}`;
+    const device = holder.kind ? `a ${holder.kind} device` : 'a device';
+    const what = `${device}${holder.alias ? ` (alias "${holder.alias}")` : ''}`;
     super(
-      `${ifname} is taken in namespace ${netns} by ${what} that vxnet did not make: pick another ifname, or remove that device ` +
-        '(an attach interrupted between creating the veth pair and marking it leaves an unmarked pair: delete it with ip link del)',
+      `${ifname} is taken in namespace ${netns} by ${what} that vxnet did not make: pick another ifname, or remove ` +
+        'that device (an attach interrupted between creating the veth pair and marking it leaves an unmarked pair: ' +
+        'delete it with ip link del)',
     );
   }
 }

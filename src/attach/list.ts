@@ -16,7 +16,10 @@ export interface Attachment {
   network: string;
   /** The container namespace's identity, "ns-<dev>-<ino>". */
   netnsId: string;
-  /** A path that reaches that namespace now (/run/netns/NAME, or /proc/PID/ns/net of a process in it); undefined if none was found. */
+  /**
+   * A path that reaches that namespace now (/run/netns/NAME, or /proc/PID/ns/net of a process in it); undefined if none
+   * was found.
+   */
   netns?: string;
   /** The interface inside the container. */
   ifname: string;

@@ -48,7 +48,8 @@ function encode(network: string, fields: [string, string | undefined][]): string
   if (Buffer.byteLength(text) > ALIAS_MAX_BYTES) {
     throw new ValidationError(
       'containerId',
-      `the mark "${text}" would exceed the kernel's ${ALIAS_MAX_BYTES} bytes of alias: use a shorter container id or network name`,
+      `the mark "${text}" would exceed the kernel's ${ALIAS_MAX_BYTES} bytes of alias: use a shorter container id or ` +
+        'network name',
     );
   }
   return text;

@@ -52,7 +52,8 @@ export function containerNamespace(given: string | number, field = 'netns'): Con
     throw new NetnsNotFoundError(
       given,
       ref.path,
-      `${ref.path} is not a namespace file (a network namespace is a file of nsfs: /proc/PID/ns/net, or its bind mount under /run/netns)`,
+      `${ref.path} is not a namespace file (a network namespace is a file of nsfs: /proc/PID/ns/net, or its bind ` +
+        'mount under /run/netns)',
     );
   }
   const identity = { dev: stat.dev, ino: stat.ino, id: `ns-${stat.dev}-${stat.ino}` };

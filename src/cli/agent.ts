@@ -14,6 +14,8 @@ export interface AgentCommandOptions {
   destroyOnExit?: boolean;
   /** Use a bridge of the spec's name that vxnet did not make. */
   adopt?: boolean;
+  /** Exit non-zero when the spec's etcd cannot be reached at start. */
+  requireMembership?: boolean;
   logFormat?: string;
   /** Seconds between full resyncs (decimals allowed). */
   resync?: string;
@@ -40,6 +42,7 @@ export async function agentCommand(
     ...(resyncMs !== undefined ? { resyncMs } : {}),
     destroyOnExit: options.destroyOnExit === true,
     adopt: options.adopt === true,
+    requireMembership: options.requireMembership === true,
     file,
   });
   const detach = logAgent(agent, format, out);

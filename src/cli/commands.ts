@@ -108,11 +108,13 @@ async function plan(file: string, options: CommandOptions, out: Out, openHost: O
 }
 
 /**
- * Converges the host. When this host serves the network's DHCP, the command
- * stays in the foreground supervising dnsmasq until it is interrupted
+ * Converges the host. When this process started the network's daemons —
+ * dnsmasq (this host serves DHCP) or FRR (routes.bgp, membership.evpn) — the
+ * command stays in the foreground supervising them until it is interrupted
  * (Ctrl-C, SIGTERM — which `vxnet destroy` sends); the network itself stays.
- * If the supervisor gives up on dnsmasq, the command says so and exits 1.
- * Whatever happens, what it opened is closed before it returns.
+ * (Returning would stop them: they never outlive the process that runs them.)
+ * If a supervisor gives up, the command says so and exits 1. Whatever
+ * happens, what it opened is closed before it returns.
  */
 async function apply(file: string, options: CommandOptions, out: Out, openHost: OpenHost): Promise<number> {
   const spec = await loadAnySpec(file);
@@ -126,30 +128,43 @@ async function apply(file: string, options: CommandOptions, out: Out, openHost: 
         if (!options.json) out(`✓ ${describeChange(change)}`);
       },
     });
-    const status = spec.dhcp?.serve ? await host.status(spec.name) : undefined;
+    const bgp = spec.mode === 'routed' ? spec.routes.bgp !== undefined : spec.mode === 'evpn';
+    const status = spec.dhcp?.serve || bgp ? await host.status(spec.name) : undefined;
     if (options.json)
       out(
         json({ network: spec.name, changes: changes.map(changeJson), ...(status?.dhcp ? { dhcp: status.dhcp } : {}) }),
       );
     else if (changes.length === 0) out(`${spec.name}: already up to date`);
-    if (!spec.dhcp?.serve || !status?.dhcp?.running || status.dhcp.ownerPid !== undefined) return 0; // nothing for this process to supervise
-    if (!options.json)
-      out(
-        `serving DHCP for ${spec.name} on ${spec.bridge} (dnsmasq pid ${status.dhcp.pid}); Ctrl-C or \`vxnet destroy ${spec.name}\` stops it`,
-      );
-    const failure = await new Promise<Error | undefined>((resolve) => {
+    // What this process runs (a daemon of an earlier `vxnet apply` still running is that process's to supervise).
+    const dhcp =
+      spec.dhcp?.serve && status?.dhcp?.running && status.dhcp.ownerPid === undefined ? status.dhcp : undefined;
+    const frr = bgp && status?.bgp?.running && status.bgp.ownerPid === undefined ? status.bgp : undefined;
+    if (!dhcp && !frr) return 0; // nothing for this process to supervise
+    if (!options.json) {
+      const serving = [
+        ...(dhcp ? [`DHCP for ${spec.name} on ${spec.bridge} (dnsmasq pid ${dhcp.pid})`] : []),
+        ...(frr ? [`BGP for ${spec.name} (zebra pid ${frr.pids.zebra}, bgpd pid ${frr.pids.bgpd})`] : []),
+      ];
+      out(`serving ${serving.join(' and ')}; Ctrl-C or \`vxnet destroy ${spec.name}\` stops it`);
+    }
+    const failure = await new Promise<{ what: string; error: Error } | undefined>((resolve) => {
       const stop = (): void => resolve(undefined);
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      host.once('dhcpFailed', (_network, error) => {
+      const failed = (what: string) => (_network: string, error: Error) => {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
-        resolve(error);
-      });
+        resolve({ what, error });
+      };
+      host.once('dhcpFailed', failed('DHCP'));
+      host.once('frrFailed', failed('BGP (FRR)'));
     });
     if (failure)
-      throw new VxnetError(`DHCP for ${spec.name} stopped: ${firstLine(failure.message)}`, { cause: failure });
-    if (!options.json) out(`stopped DHCP for ${spec.name}`);
+      throw new VxnetError(`${failure.what} for ${spec.name} stopped: ${firstLine(failure.error.message)}`, {
+        cause: failure.error,
+      });
+    if (!options.json)
+      out(`stopped ${[dhcp ? 'DHCP' : '', frr ? 'BGP' : ''].filter(Boolean).join(' and ')} for ${spec.name}`);
     return 0;
   } finally {
     await host.close();
@@ -187,7 +202,8 @@ function refuseWhileAgent(host: OverlayHost, name: string, what: string, remedy:
   const agent = agentStatus(host.state(name));
   if (agent?.running)
     throw new VxnetError(
-      `cannot ${what}: network ${name} is kept by its agent (pid ${agent.pid}, since ${agent.since}${agent.file ? `, spec ${agent.file}` : ''}); ${remedy}`,
+      `cannot ${what}: network ${name} is kept by its agent (pid ${agent.pid}, since ` +
+        `${agent.since}${agent.file ? `, spec ${agent.file}` : ''}); ${remedy}`,
     );
 }
 
@@ -213,7 +229,8 @@ async function keptByAgent(
     throw new VxnetError(
       `cannot apply ${file}: network ${spec.name} is kept by ${by}, and this spec differs from what it keeps ` +
         `(apply would: ${planned.map(describeChange).join('; ')}), which the agent would undo; ` +
-        `edit ${agent.file ?? "the agent's spec"} and send the agent SIGHUP (systemctl reload), or stop the agent first`,
+        `edit ${agent.file ?? "the agent's spec"} and send the agent SIGHUP (systemctl reload), ` +
+        'or stop the agent first',
     );
   }
   if (options.json) out(json({ network: spec.name, changes: [], keptBy: { agent: agent.pid } }));
@@ -227,39 +244,51 @@ function printStatus(s: OverlayStatus, out: Out): void {
     out(`  link ${link.name} (${link.kind ?? 'plain'}) mtu ${link.mtu} ${link.up ? 'up' : 'DOWN'}`);
   if (s.vxlan?.exists) {
     const v = s.vxlan;
-    out(
-      `  vxlan vni ${v.vni} port ${v.port} ${v.group ? `group ${v.group}` : `peers ${v.peers.join(', ') || 'none'}`}${v.local ? ` local ${v.local}` : ''}${v.underlay ? ` dev ${v.underlay}` : ''}`,
-    );
+    const flood = v.group ? `group ${v.group}` : s.evpn ? 'membership evpn' : `peers ${v.peers.join(', ') || 'none'}`;
+    const where = `${v.local ? ` local ${v.local}` : ''}${v.underlay ? ` dev ${v.underlay}` : ''}`;
+    out(`  vxlan vni ${v.vni} port ${v.port} ${flood}${where}`);
     out(`  remote MACs known: ${v.entries.length}`);
+  }
+  if (s.evpn) {
+    const e = s.evpn;
+    out(`  evpn vni ${e.vni}: VTEPs learned from BGP ${e.vteps.join(', ') || 'none'}; MACs from BGP ${e.macs.length}`);
+    const other = e.other.map((o) => `${o.mac}${o.dst ? ` dst ${o.dst}` : ''}`);
+    if (other.length) out(`    other FDB entries (not FRR's): ${other.join('; ')}`);
   }
   if (s.bridge)
     out(
-      `  bridge ${s.bridge.name}: ports ${s.bridge.ports.join(', ') || 'none'}; addresses ${s.bridge.addresses.join(', ') || 'none'}`,
+      `  bridge ${s.bridge.name}: ports ${s.bridge.ports.join(', ') || 'none'}; addresses ` +
+        `${s.bridge.addresses.join(', ') || 'none'}`,
     );
   if (s.routes)
     out(
-      `  routes (proto vxnet): ${s.routes.map((r) => `${r.dst} via ${r.via ?? '-'} dev ${r.dev ?? '-'}`).join('; ') || 'none'}`,
+      '  routes (proto vxnet): ' +
+        `${s.routes.map((r) => `${r.dst} via ${r.via ?? '-'} dev ${r.dev ?? '-'}`).join('; ') || 'none'}`,
     );
   if (s.bgp) {
     const b = s.bgp;
+    const supervisor = b.ownerPid ? `, supervised by pid ${b.ownerPid}` : '';
     const daemons = b.running
-      ? `running (zebra pid ${b.pids.zebra}, bgpd pid ${b.pids.bgpd}${b.ownerPid ? `, supervised by pid ${b.ownerPid}` : ''})`
+      ? `running (zebra pid ${b.pids.zebra}, bgpd pid ${b.pids.bgpd}${supervisor})`
       : b.gaveUp
         ? `stopped (gave up at ${b.gaveUp.at})`
         : 'not running';
     out(
-      `  bgp: ${daemons}${b.asn !== undefined ? `, AS ${b.asn} router-id ${b.routerId}` : ''}, ${b.established}/${b.peers.length} session(s) established`,
+      `  bgp: ${daemons}${b.asn !== undefined ? `, AS ${b.asn} router-id ${b.routerId}` : ''}, ` +
+        `${b.established}/${b.peers.length} session(s) established`,
     );
     for (const peer of b.peers)
       out(`    peer ${peer.address} ${peer.state}, ${peer.prefixesReceived} prefix(es) received`);
     out(
-      `  routes (proto bgp): ${b.routes.map((r) => `${r.dst} via ${r.via ?? '-'} dev ${r.dev ?? '-'}`).join('; ') || 'none'}`,
+      '  routes (proto bgp): ' +
+        `${b.routes.map((r) => `${r.dst} via ${r.via ?? '-'} dev ${r.dev ?? '-'}`).join('; ') || 'none'}`,
     );
   }
   for (const a of s.attachments) out(`  attached: ${describeAttachment(a)}`);
   if (s.firewall)
     out(
-      `  nftables table ${s.firewall.table}: ${s.firewall.rules.length} rule(s)${s.firewall.peers ? `, peers ${s.firewall.peers.join(', ')}` : ''}`,
+      `  nftables table ${s.firewall.table}: ${s.firewall.rules.length} ` +
+        `rule(s)${s.firewall.peers ? `, peers ${s.firewall.peers.join(', ')}` : ''}`,
     );
   if (s.dhcp) {
     const state = s.dhcp.running
@@ -306,7 +335,8 @@ async function peers(
     'edit the peers of its spec file and send the agent SIGHUP (it would undo a change made here)',
   );
   const changed = verb === 'add' ? await host.addPeer(name, address) : await host.removePeer(name, address);
-  const message = `${verb === 'add' ? 'added' : 'removed'} peer ${address}${changed ? '' : ' (no change: it was already so)'}`;
+  const action = verb === 'add' ? 'added' : 'removed';
+  const message = `${action} peer ${address}${changed ? '' : ' (no change: it was already so)'}`;
   out(options.json ? json({ network: name, peer: address, action: verb, changed }) : `${name}: ${message}`);
   return 0;
 }
@@ -321,10 +351,14 @@ function firstLine(message: string): string {
   return rest.length ? `${first.replace(/[;:]?\s*dnsmasq said:$/, '')} (--debug shows dnsmasq's last words)` : first;
 }
 
-/** "eth0 in /run/netns/web (vxc…) mac 02:… mtu 1450 address 10.10.0.5/24 via 10.10.0.1, lease 10.10.0.123 until …" */
+/**
+ * "eth0 in /run/netns/web (vxc…) mac 02:… mtu 1450 address 10.10.0.5/24 via 10.10.0.1,
+ * lease 10.10.0.123 until …"
+ */
 function describeAttachment(a: OverlayAttachment): string {
   const parts = [
-    `${a.ifname} in ${a.netns ?? a.netnsId}${a.containerId ? ` (container ${a.containerId})` : ''} through ${a.host.ifname}`,
+    `${a.ifname} in ${a.netns ?? a.netnsId}${a.containerId ? ` (container ${a.containerId})` : ''} through ` +
+      `${a.host.ifname}`,
   ];
   if (a.container) {
     parts.push(`mac ${a.container.mac} mtu ${a.container.mtu}${a.container.up ? '' : ' DOWN'}`);
@@ -373,7 +407,8 @@ async function attach(name: string, options: CommandOptions, out: Out, openHost:
         ? `address ${result.address}${result.gateway ? ` via ${result.gateway}` : ''}`
         : 'no address';
   out(
-    `${name}: ${result.ifname} in ${result.netns} ${result.changes.length ? 'attached' : 'already attached'} through ${result.host.ifname} (mac ${result.container.mac}, mtu ${result.container.mtu}, ${address})`,
+    `${name}: ${result.ifname} in ${result.netns} ${result.changes.length ? 'attached' : 'already attached'} through ` +
+      `${result.host.ifname} (mac ${result.container.mac}, mtu ${result.container.mtu}, ${address})`,
   );
   for (const note of result.notes) out(`  note: ${note}`);
   return 0;

@@ -29,6 +29,7 @@ const USAGE = `usage:
   vxnet attach NAME --netns NS [--ifname eth0] [--ip CIDR|dhcp] [--mac MAC] [--mtu N] [--namespace NS] [--json]
   vxnet detach NAME --netns NS [--ifname eth0] [--namespace NS] [--json]
   vxnet agent FILE [--namespace NS] [--adopt] [--destroy-on-exit] [--log-format text|json] [--resync SECONDS]
+                   [--require-membership]
 options:
   --namespace NS   work inside the network namespace /run/netns/NS (the host's side)
   --netns NS       the container's namespace: a name under /run/netns, a path (/proc/PID/ns/net) or a pid
@@ -38,6 +39,7 @@ options:
   --destroy-on-exit   agent: remove the network when stopped (default: it stays)
   --log-format F   agent: text (default) or json, one object per line
   --resync S       agent: seconds between full resyncs (default 30)
+  --require-membership   agent: exit when etcd cannot be reached at start (default: start stale, keep retrying)
   --debug          show stack traces (and a spec file's parse error in full)
   --help`;
 
@@ -72,6 +74,7 @@ function parse(argv: string[]) {
       mac: { type: 'string' },
       mtu: { type: 'string' },
       'destroy-on-exit': { type: 'boolean', default: false },
+      'require-membership': { type: 'boolean', default: false },
       'log-format': { type: 'string' },
       resync: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -102,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
           ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
           destroyOnExit: values['destroy-on-exit'],
           adopt: values.adopt,
+          requireMembership: values['require-membership'],
           ...(values['log-format'] !== undefined ? { logFormat: values['log-format'] } : {}),
           ...(values.resync !== undefined ? { resync: values.resync } : {}),
         },

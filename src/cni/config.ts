@@ -75,7 +75,8 @@ export function readEnv(env: NodeJS.ProcessEnv, command: Command): CniEnv {
   if (containerId !== undefined && (!CONTAINER_ID.test(containerId) || containerId.length > 100)) {
     throw invalidEnv(
       'CNI_CONTAINERID',
-      `"${containerId}" is not a container id (a letter or digit, then letters, digits, "_", "." or "-"; at most 100 here, the length vxnet's marks hold)`,
+      `"${containerId}" is not a container id (a letter or digit, then letters, digits, "_", "." or "-"; at most 100 ` +
+        `here, the length vxnet's marks hold)`,
     );
   }
   const ifname = env.CNI_IFNAME || undefined;
@@ -177,13 +178,15 @@ export function readConfig(raw: Buffer, command: Command): NetConfig {
       throw new CniError(
         CNI_ERRORS.UNSUPPORTED_FIELD,
         `unsupported field address=${JSON.stringify(json.address)}`,
-        'address takes "dhcp" only (the container runs its own DHCP client); static addresses come from IPAM (ipam: { type: "static" | "host-local" })',
+        'address takes "dhcp" only (the container runs its own DHCP client); static addresses come from IPAM (ipam: ' +
+          '{ type: "static" | "host-local" })',
       );
     if (config.ipam)
       throw new CniError(
         CNI_ERRORS.UNSUPPORTED_FIELD,
         'unsupported field address="dhcp" with ipam',
-        'give either ipam (the address comes from the IPAM plugin) or "address": "dhcp" (the container asks the overlay\'s dnsmasq), not both',
+        'give either ipam (the address comes from the IPAM plugin) or "address": "dhcp" (the container asks the ' +
+          "overlay's dnsmasq), not both",
       );
     config.address = 'dhcp';
   }

@@ -5,7 +5,7 @@
  *   ADD     IPAM ADD (delegated), then attach: a veth from the overlay's bridge into CNI_NETNS,
  *           named CNI_IFNAME, the overlay's MTU, the IPAM address and a default route via the gateway
  *   DEL     detach (by namespace, or by the container id in the host end's mark when the namespace
- *           is gone), then IPAM DEL; never an error for something already gone
+ *           is gone) and IPAM DEL, side by side; never an error for something already gone
  *   CHECK   IPAM CHECK, then the attachment compared with prevResult
  *   STATUS  whether the overlay is up on this host (and the IPAM plugin's STATUS when it speaks 1.1.0)
  *   GC      removes attachments whose (container id, ifname) is not in cni.dev/valid-attachments,
@@ -20,8 +20,9 @@ import { ConflictError } from '../common/conflict.js';
 import { ownerAlias } from '../common/ownership.js';
 import { NetlinkError, ValidationError } from '../netlink/errors.js';
 import { namespaceIdentity } from '../netlink/namespace.js';
+import { Connection } from '../netlink/connection.js';
 import { NetworkLock, NetworkLockedError } from '../overlay/lock.js';
-import { DEFAULT_STATE_ROOT, NetworkState } from '../overlay/state.js';
+import { DEFAULT_STATE_ROOT, NetworkState } from '../network/state.js';
 import { Rtnetlink } from '../rtnetlink/client.js';
 import { IFF_UP } from '../rtnetlink/constants.js';
 import type { Link } from '../rtnetlink/links.js';
@@ -29,6 +30,7 @@ import {
   type AttachIo,
   type AttachOptions,
   checkAttachment,
+  createPair,
   detach,
   detachAttachment,
   planAttach,
@@ -36,6 +38,7 @@ import {
 import { AddressOutsideSubnetError, IfnameTakenError, NetnsNotFoundError } from '../attach/errors.js';
 import { listAttachments } from '../attach/list.js';
 import { type ContainerNamespace, containerNamespace } from '../attach/netns.js';
+import type { EarlyRelay } from './early.js';
 import { type CniEnv, type Command, type NetConfig, peekVersion, readCommand, readConfig, readEnv } from './config.js';
 import { CNI_ERRORS, CniError, VXNET_CNI_ERRORS } from './errors.js';
 import { execIpam, type IpamResult, ipamSpeaks } from './ipam.js';
@@ -53,6 +56,8 @@ export interface PluginOptions {
   log?: (line: string) => void;
   /** The state root of the network's lock note. Default /run/vxnet. */
   stateRoot?: string;
+  /** A relay into CNI_NETNS started before the plugin loaded (main.ts): ADD uses it, anything else closes it. */
+  relay?: EarlyRelay;
 }
 
 /** Runs one CNI command: `env` as the runtime set it, `stdin` the config bytes. */
@@ -81,6 +86,12 @@ export async function runPlugin(
   } catch (error) {
     const cniError = toCniError(error);
     return { stdout: JSON.stringify(cniError.toJSON(version)), exitCode: 1 };
+  } finally {
+    // Closed once it is up, whether ADD used it or not (another command, or an ADD refused before it).
+    void options.relay?.transport.then(
+      (transport) => transport.close(),
+      () => undefined,
+    );
   }
 }
 
@@ -177,6 +188,9 @@ class Plugin {
         cniVersion: best,
       };
       delete lowered['cni.dev/valid-attachments'];
+      // A plugin parses prevResult in the config's version too (static's CHECK refuses a 1.1.0 one under 1.0.0).
+      if (lowered.prevResult && typeof lowered.prevResult === 'object')
+        lowered.prevResult = { ...(lowered.prevResult as object), cniVersion: best };
       return execIpam(type, command, env, this.env.path, Buffer.from(JSON.stringify(lowered)));
     }
   }
@@ -193,6 +207,22 @@ class Plugin {
 
   private namespace(): ContainerNamespace {
     return containerNamespace(this.env.netns!, 'CNI_NETNS');
+  }
+
+  /**
+   * A client inside the container's namespace: over the relay main.ts started
+   * before the plugin loaded (same namespace file), or a relay started now.
+   */
+  private openInside(ns: ContainerNamespace): Promise<Rtnetlink> {
+    const early = this.options.relay;
+    if (early?.namespace === ns.path) {
+      // Closed with the client ADD closes, and again (idempotent) by runPlugin.
+      return early.transport.then((transport) => {
+        this.trace('ADD: relay ready');
+        return Rtnetlink.over(Connection.over(transport), ns.path);
+      });
+    }
+    return Rtnetlink.open({ namespace: ns.path });
   }
 
   /** Runs `work` under the network's lock in this namespace. */
@@ -220,8 +250,7 @@ class Plugin {
       this.trace('ADD: locked');
       const bridge = await networkBridge(rt, this.config.network);
       if (!bridge) throw notApplied(this.config.network);
-      // The relay into the container's namespace starts now, and runs while IPAM does.
-      const inside = Rtnetlink.open({ namespace: ns.path });
+      const inside = this.openInside(ns);
       inside.catch(() => undefined);
       const io: AttachIo = { openNamespace: async () => keepOpen(await inside) };
       const base: AttachOptions = {
@@ -235,24 +264,45 @@ class Plugin {
       let created = false;
       let ipamCalled = false;
       try {
-        const probe = await planAttach(rt, base, io);
-        this.trace('ADD: probed (container namespace read)');
-        if (probe.exists) {
-          throw new CniError(
+        const alreadyAttached = (through: string): CniError =>
+          new CniError(
             VXNET_CNI_ERRORS.IFNAME_TAKEN,
             `interface ${this.env.ifname} already exists in the container`,
-            `${this.env.ifname} in ${ns.label} is attached to ${this.config.network} already (through ${probe.result.host.ifname}): DEL it first`,
+            `${this.env.ifname} in ${ns.label} is attached to ${this.config.network} already (through ${through}): ` +
+              'DEL it first',
           );
-        }
-        // The dhcp IPAM plugin's daemon asks from inside the container: the interface must exist first.
         if (this.config.ipam?.type === 'dhcp') {
+          // The dhcp IPAM plugin's daemon asks from inside the container: the interface must exist, up, first.
+          const probe = await planAttach(rt, base, io);
+          this.trace('ADD: probed (container namespace read)');
+          if (probe.exists) {
+            probe.close();
+            throw alreadyAttached(probe.result.host.ifname);
+          }
           await probe.apply();
           created = true;
+        } else {
+          // The pair first, from the host's side, while the relay starts: a name taken in the container is
+          // the kernel's EEXIST (nothing made); then IPAM, still without waiting for the relay.
+          const pair = await createPair(rt, base);
+          this.trace(`ADD: pair ${pair}`);
+          if (pair === 'created') created = true;
+          else {
+            // Said by what, as planAttach finds it inside the container.
+            await using probe = await planAttach(rt, base, io);
+            if (probe.exists) throw alreadyAttached(probe.result.host.ifname);
+            throw new CniError(
+              VXNET_CNI_ERRORS.IFNAME_TAKEN,
+              `interface ${this.env.ifname} already exists in the container`,
+              `the kernel refused ${this.env.ifname} in ${ns.label}: the name is taken there (EEXIST)`,
+            );
+          }
         }
         let ip: { address: string; gateway?: string } | undefined;
         let dns: Record<string, unknown> | undefined;
         if (this.config.ipam) {
           ipamCalled = true;
+          this.trace('ADD: IPAM started');
           const result = await this.ipam('ADD');
           this.trace('ADD: IPAM done');
           ip = this.chooseIp(result);
@@ -265,8 +315,9 @@ class Plugin {
         const plan = await planAttach(rt, options, io);
         if (!plan.exists) created = true;
         this.trace('ADD: planned');
-        const attached = await plan.apply();
+        const attached = await plan.apply((change) => this.trace(`ADD: ${change.action} ${change.target}`));
         this.trace('ADD: applied');
+        for (const note of attached.notes) this.log(note);
         const family = attached.address?.includes(':') ? 6 : 4;
         return buildResult(
           this.config.cniVersion,
@@ -347,9 +398,24 @@ class Plugin {
     return { address: ip.address, ...(ip.gateway ? { gateway: ip.gateway } : {}) };
   }
 
+  /**
+   * The pair removed and the reservation released at the same time: the two
+   * are independent (the reference bridge plugin releases first, then
+   * removes), and the kernel's removal of a veth and IPAM's exec each take a
+   * few ms. Both are waited for; the first failure is DEL's.
+   */
   private async del(): Promise<void> {
+    if (this.config.ipam) this.needsPath();
+    const released = this.config.ipam ? this.ipam('DEL').then(() => this.trace('DEL: IPAM done')) : Promise.resolve();
+    const [detached, ipam] = await Promise.allSettled([this.detachForDel(), released]);
+    if (detached.status === 'rejected') throw detached.reason;
+    if (ipam.status === 'rejected') throw ipam.reason;
+  }
+
+  private async detachForDel(): Promise<void> {
     await using rt = await Rtnetlink.open();
     await this.locked(async () => {
+      this.trace('DEL: locked');
       let ns: ContainerNamespace | undefined;
       if (this.env.netns) {
         try {
@@ -373,11 +439,8 @@ class Plugin {
             await detachAttachment(rt, attachment);
         }
       }
+      this.trace('DEL: detached');
     });
-    if (this.config.ipam) {
-      this.needsPath();
-      await this.ipam('DEL');
-    }
   }
 
   private async check(): Promise<void> {
@@ -465,7 +528,8 @@ class Plugin {
     await using rt = await Rtnetlink.open();
     await this.locked(async () => {
       for (const attachment of await listAttachments(rt, { network: this.config.network })) {
-        // Only attachments a CNI runtime made carry a container id; vxnet attach's own are not the runtime's to collect.
+        // Only attachments a CNI runtime made carry a container id; vxnet attach's own are not the runtime's to
+        // collect.
         if (attachment.containerId === undefined || valid.has(`${attachment.containerId}\0${attachment.ifname}`))
           continue;
         try {
@@ -495,7 +559,8 @@ class Plugin {
           await this.ipam('GC');
         else
           this.log(
-            `gc: IPAM plugin ${this.config.ipam.type} does not speak ${CNI_SPEC_VERSION}: not sent GC (reservations of containers not seen here stay)`,
+            `gc: IPAM plugin ${this.config.ipam.type} does not speak ${CNI_SPEC_VERSION}: not sent GC (reservations ` +
+              'of containers not seen here stay)',
           );
       } catch (error) {
         failures.push(`IPAM GC: ${(error as Error).message}`);
@@ -514,7 +579,8 @@ function notApplied(network: string): CniError {
   return new CniError(
     VXNET_CNI_ERRORS.NETWORK_NOT_APPLIED,
     `network ${network} is not applied on this host`,
-    `no bridge of vxnet network ${network} in this network namespace: apply its spec here first (vxnet apply), or fix "network" in the CNI config`,
+    `no bridge of vxnet network ${network} in this network namespace: apply its spec here first (vxnet apply), or ` +
+      'fix "network" in the CNI config',
   );
 }
 

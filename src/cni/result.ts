@@ -2,7 +2,10 @@
  * The ADD result in the config's version: 1.x { interfaces, ips (interface
  * index), routes, dns }, 1.1.0 with interface MTUs, 0.3.x/0.4.0 with
  * `version` on each IP. A prevResult (chained plugins) is kept, with this
- * attachment's interfaces appended and its IPs pointing at them.
+ * attachment's interfaces appended and its IPs pointing at them. Routes say
+ * what the container has: the default route vxnet set replaces a previous
+ * plugin's entry for the same destination; when the container routes through
+ * another device already, vxnet sets none and the previous entry stays.
  */
 import { compareVersions } from './version.js';
 
@@ -60,7 +63,13 @@ export function buildResult(version: string, added: Added, prev?: Record<string,
       interface: base + 1,
     });
   }
-  if (added.defaultRoute && !routes.some((r) => r.dst === added.defaultRoute!.dst)) routes.push(added.defaultRoute);
+  if (added.defaultRoute) {
+    // vxnet set it only finding no default route of the family in the container (attach leaves another
+    // device's alone): an entry for the same destination from earlier in the chain is not in the container.
+    const dst = added.defaultRoute.dst;
+    for (let i = routes.length - 1; i >= 0; i--) if (routes[i]!.dst === dst) routes.splice(i, 1);
+    routes.push(added.defaultRoute);
+  }
   const dns = (prev?.dns as Record<string, unknown> | undefined) ?? added.dns;
   return {
     cniVersion: version,

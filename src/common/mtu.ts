@@ -21,7 +21,8 @@ export class MtuNotAppliedError extends VxnetError {
     readonly reason?: string,
   ) {
     super(
-      `${device}: asked for mtu ${requested}, the kernel set ${applied ?? 'none'}${reason ? ` (${reason})` : ''}; the MTU change was not made as asked`,
+      `${device}: asked for mtu ${requested}, the kernel set ${applied ?? 'none'}${reason ? ` (${reason})` : ''}; ` +
+        'the MTU change was not made as asked',
     );
   }
 }

@@ -3,19 +3,12 @@
  * to do about it; the ones that come from dnsmasq itself carry its own words
  * (its stderr), because those name the cause better than any guess of ours.
  */
+import type { ProcessExit } from '../process/chain.js';
 import { VxnetError } from '../netlink/errors.js';
 
 /** How a dnsmasq process ended, as reported by the shell that waited for it. */
-export interface DnsmasqExit {
-  /** dnsmasq's exit code (1 configuration, 2 network, 3 filesystem, 4 memory, 5 other), when it exited. */
-  code: number | null;
-  /** The signal that killed it, when one did ("SIGKILL"). */
-  signal: NodeJS.Signals | null;
-  /** When vxnet saw it end. */
-  at: Date;
-  /** Its last lines on stderr, oldest first. */
-  stderr: string[];
-}
+/** How dnsmasq ended (its exit code: 1 configuration, 2 network, 3 filesystem, 4 memory, 5 other). */
+export type DnsmasqExit = ProcessExit;
 
 export function describeExit(exit: Pick<DnsmasqExit, 'code' | 'signal'>): string {
   if (exit.signal) return `was killed by ${exit.signal}`;
@@ -70,7 +63,8 @@ export class DnsmasqStartError extends VxnetError {
   ) {
     const said = stderr.filter((line) => line.trim() !== '');
     super(
-      `dnsmasq (instance ${instance}) failed to start: ${reason}${said.length ? `; dnsmasq said:\n  ${said.join('\n  ')}` : ''}`,
+      `dnsmasq (instance ${instance}) failed to start: ` +
+        `${reason}${said.length ? `; dnsmasq said:\n  ${said.join('\n  ')}` : ''}`,
     );
   }
 }
@@ -92,7 +86,8 @@ export class DnsmasqGaveUpError extends VxnetError {
         ? `dnsmasq ${describeExit(lastExit)}${tail(lastExit.stderr)}`
         : 'no exit recorded';
     super(
-      `dnsmasq (instance ${instance}) failed ${crashes} times within ${Math.round(windowMs / 1000)} s; no more restarts. Last failure: ${last}`,
+      `dnsmasq (instance ${instance}) failed ${crashes} times within ${Math.round(windowMs / 1000)} s; no more ` +
+        `restarts. Last failure: ${last}`,
     );
   }
 }

@@ -10,13 +10,15 @@ import { NetlinkError } from '../netlink/errors.js';
 import { namespacePath } from '../netlink/namespace.js';
 import { Rtnetlink } from '../rtnetlink/client.js';
 import { PreflightError } from './errors.js';
-import { findExecutable, processAlive, type Tools } from './process.js';
+import { findExecutable, processAlive } from '../process/proc.js';
+import type { Tools } from './process.js';
 import { type BoundSocket, socketOwners, socketsOnPorts } from './sockets.js';
 import { toInt, type ValidInstance, type ValidSpec } from './spec.js';
 
 export const INSTALL_DNSMASQ =
-  'install it: Debian/Ubuntu: apt-get install dnsmasq-base (the binary alone; the "dnsmasq" package also starts a system-wide service ' +
-  'that holds ports 53 and 67); Fedora/RHEL: dnf install dnsmasq; Alpine: apk add dnsmasq; Arch: pacman -S dnsmasq';
+  'install it: Debian/Ubuntu: apt-get install dnsmasq-base (the binary alone; the "dnsmasq" package also starts a ' +
+  'system-wide service that holds ports 53 and 67); ' +
+  'Fedora/RHEL: dnf install dnsmasq; Alpine: apk add dnsmasq; Arch: pacman -S dnsmasq';
 
 /** Finds dnsmasq and the util-linux tools the launch chain needs. */
 export function findTools(options: { dnsmasqPath?: string; namespace?: string }): Tools {
@@ -64,7 +66,8 @@ export function checkNotRunning(pidPath: string, configPath: string, instance: s
   if (!cmdline.split('\0').includes(`--conf-file=${configPath}`)) return; // the pid was reused by something else
   throw new PreflightError(
     'already-running',
-    `instance ${instance} is already served by dnsmasq pid ${pid} (another supervisor, or one that was not stopped): stop it, or use another instance name`,
+    `instance ${instance} is already served by dnsmasq pid ${pid} (another supervisor, or one that was not stopped): ` +
+      'stop it, or use another instance name',
     { pid },
   );
 }
@@ -97,8 +100,10 @@ export async function checkInterface(spec: ValidSpec, namespace: string | undefi
   if (!inside) {
     throw new PreflightError(
       'no-address',
-      `interface ${spec.interface} in ${where} has no IPv4 address inside ${spec.subnet.network}/${spec.subnet.prefixlen} ` +
-        `(it has ${addresses.length ? addresses.join(', ') : 'none'}): dnsmasq only answers on an interface with an address in the DHCP subnet; ` +
+      `interface ${spec.interface} in ${where} has no IPv4 address inside ` +
+        `${spec.subnet.network}/${spec.subnet.prefixlen} ` +
+        `(it has ${addresses.length ? addresses.join(', ') : 'none'}): dnsmasq only answers on an interface with an ` +
+        'address in the DHCP subnet; ' +
         `add one (normally the gateway, ${spec.gateway}/${spec.subnet.prefixlen})`,
       { interface: spec.interface, addresses },
     );
@@ -145,7 +150,8 @@ export function checkPorts(
     const owners = socketOwners(dhcp.map((s) => s.inode));
     throw new PreflightError(
       'dhcp-port-busy',
-      `another DHCP server already listens for ${spec.interface} in ${where}: ${dhcp.map((s) => describeHolder(s, owners, names)).join('; ')}. ` +
+      `another DHCP server already listens for ${spec.interface} in ${where}: ` +
+        `${dhcp.map((s) => describeHolder(s, owners, names)).join('; ')}. ` +
         'Two servers on one segment hand out conflicting leases: stop it (or bind it to another interface) first',
       { sockets: dhcp, owners: Object.fromEntries(owners) },
     );
@@ -159,7 +165,8 @@ export function checkPorts(
     const owners = socketOwners(dns.map((s) => s.inode));
     throw new PreflightError(
       'dns-port-busy',
-      `DNS is enabled but port ${port} is taken in ${where}: ${dns.map((s) => describeHolder(s, owners, names)).join('; ')}. ` +
+      `DNS is enabled but port ${port} is taken in ${where}: ` +
+        `${dns.map((s) => describeHolder(s, owners, names)).join('; ')}. ` +
         'Stop that server, choose another dns.port, or leave DNS off',
       { sockets: dns, owners: Object.fromEntries(owners) },
     );
@@ -202,7 +209,8 @@ export async function preflight(
     if (error instanceof NetlinkError && (error.code === 'EPERM' || error.code === 'EACCES')) {
       throw new PreflightError(
         'no-permission',
-        `cannot inspect the network: ${error.message}. dnsmasq needs root (or CAP_NET_ADMIN and CAP_NET_BIND_SERVICE) anyway`,
+        `cannot inspect the network: ${error.message}. dnsmasq needs root (or CAP_NET_ADMIN and ` +
+          'CAP_NET_BIND_SERVICE) anyway',
       );
     }
     throw error;

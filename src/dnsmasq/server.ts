@@ -3,7 +3,13 @@
  * overlay's bridge.
  *
  *   const server = await DnsmasqServer.start(
- *     { interface: 'br0', subnet: '10.42.0.0/24', gateway: '10.42.0.1', ranges: [{ start: '10.42.0.100', end: '10.42.0.199' }], mtu: 1450 },
+ *     {
+ *       interface: 'br0',
+ *       subnet: '10.42.0.0/24',
+ *       gateway: '10.42.0.1',
+ *       ranges: [{ start: '10.42.0.100', end: '10.42.0.199' }],
+ *       mtu: 1450,
+ *     },
  *     { namespace: 'host1' },
  *   );
  *   server.on('leases', ({ added }) => ...);
@@ -240,7 +246,8 @@ export class DnsmasqServer extends EventEmitter<DnsmasqServerEvents> implements 
     const state = this.supervisor.status().state;
     if (this.stopping || state === 'stopped' || state === 'failed') {
       throw new VxnetError(
-        `dnsmasq instance ${this.instance} is ${state === 'failed' ? 'failed (the supervisor gave up)' : 'stopped'}: start a new server to change its hosts`,
+        `dnsmasq instance ${this.instance} is ${state === 'failed' ? 'failed (the supervisor gave up)' : 'stopped'}: ` +
+          'start a new server to change its hosts',
       );
     }
     const stale = staleLeases(await this.leases(), valid, this.current.ranges);

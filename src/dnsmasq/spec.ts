@@ -175,7 +175,8 @@ export function validateSpec(spec: unknown): ValidSpec {
     if (gw >= first && gw <= last) {
       throw new ValidationError(
         field,
-        `the range ${start}–${end} covers the gateway ${gateway}: dnsmasq would hand the gateway's address to a client`,
+        `the range ${start}–${end} covers the gateway ${gateway}: ` +
+          "dnsmasq would hand the gateway's address to a client",
         range,
       );
     }
@@ -450,7 +451,9 @@ function flag(value: unknown, field: string, fallback: boolean): boolean {
 export interface InstanceOptions {
   /** Names the instance's state directory. Default: the interface name, prefixed with the namespace's. */
   instance?: string;
-  /** Run dnsmasq inside this network namespace: a name (/run/netns/NAME) or a namespace file's path (/proc/PID/ns/net). */
+  /**
+   * Run dnsmasq inside this network namespace: a name (/run/netns/NAME) or a namespace file's path (/proc/PID/ns/net).
+   */
   namespace?: string;
   /** Directory for the configuration, hosts, lease and pid files. Default /run/vxnet/dnsmasq/<instance>. */
   stateDir?: string;

@@ -1,5 +1,5 @@
 /**
- * Keeps one dnsmasq (or another daemon: FRR's, src/routed/frr-service.ts) running: the start check, restarts with exponential
+ * Keeps one dnsmasq (or another daemon: FRR's, src/frr/service.ts) running: the start check, restarts with exponential
  * backoff after a crash, giving up after too many crashes in a window,
  * graceful stop, reload on SIGHUP, and a status to look at.
  *

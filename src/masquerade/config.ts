@@ -147,7 +147,9 @@ export function normalizeConfig(config: MasqueradeConfig): NormalizedConfig {
   if (out.inputPolicy === 'drop' && out.vxlan?.family === 6) {
     throw new ValidationError(
       'inputPolicy',
-      "drop is for IPv4 underlays: over an IPv6 underlay the VXLAN packets are IPv6, which vxnet's ip table does not see, and an ip6 input policy of drop would also drop neighbour discovery; use accept (and the host's own IPv6 firewall)",
+      "drop is for IPv4 underlays: over an IPv6 underlay the VXLAN packets are IPv6, which vxnet's ip table does not " +
+        "see, and an ip6 input policy of drop would also drop neighbour discovery; use accept (and the host's own " +
+        'IPv6 firewall)',
       'drop',
     );
   }

@@ -14,7 +14,8 @@ export class NotOwnedError extends ValidationError {
   ) {
     super(
       'table',
-      `table ${family} ${table} exists and was not created by vxnet (${detail}); vxnet never changes other tables: choose another table name, or delete that table yourself if it is a leftover`,
+      `table ${family} ${table} exists and was not created by vxnet (${detail}); vxnet never changes other tables: ` +
+        'choose another table name, or delete that table yourself if it is a leftover',
       table,
     );
   }

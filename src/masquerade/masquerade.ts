@@ -38,7 +38,10 @@ export interface MasqueradeOptions extends NftablesOptions {
   ip6?: boolean;
 }
 
-/** A chain of another table that drops what vxnet's rules accept: nf_tables runs every base chain of a hook, and a drop anywhere is final. */
+/**
+ * A chain of another table that drops what vxnet's rules accept: nf_tables runs every base chain of a hook, and a drop
+ * anywhere is final.
+ */
 export interface BlockingChain {
   family: string;
   table: string;
@@ -281,8 +284,12 @@ export class Masquerade implements AsyncDisposable {
           chain: c.name,
           hook: 'forward',
           priority: c.priority ?? 0,
-          reason: `chain ${where} drops forwarded packets by default: the overlay's traffic through ${normalized.bridge} is dropped there unless one of its rules accepts it`,
-          suggestion: `nft insert rule ${where} iifname "${normalized.bridge}" accept; nft insert rule ${where} oifname "${normalized.bridge}" ct state established,related accept`,
+          reason:
+            `chain ${where} drops forwarded packets by default: the overlay's traffic through ` +
+            `${normalized.bridge} is dropped there unless one of its rules accepts it`,
+          suggestion:
+            `nft insert rule ${where} iifname "${normalized.bridge}" accept; nft insert rule ${where} ` +
+            `oifname "${normalized.bridge}" ct state established,related accept`,
         });
       }
       if (c.hook === 'input' && normalized.vxlan && (c.family === 'inet' || c.family === underlay)) {
@@ -293,7 +300,9 @@ export class Masquerade implements AsyncDisposable {
           chain: c.name,
           hook: 'input',
           priority: c.priority ?? 0,
-          reason: `chain ${where} drops incoming packets by default: VXLAN (UDP ${normalized.vxlan.port}) is dropped there unless one of its rules accepts it`,
+          reason:
+            `chain ${where} drops incoming packets by default: VXLAN (UDP ${normalized.vxlan.port}) is dropped ` +
+            'there unless one of its rules accepts it',
           suggestion: `nft insert rule ${where} ${from}udp dport ${normalized.vxlan.port} accept`,
         });
       }

@@ -1,4 +1,4 @@
-/** Sources of an overlay's members, for the agent: static (the spec's peers) today. */
+/** Sources of an overlay's members, for the agent: static (the spec's peers) and etcd. */
 export {
   describeHealth,
   type DesiredPeers,
@@ -11,3 +11,11 @@ export {
 } from './membership.js';
 export { specInput, withPeers } from './spec.js';
 export { StaticMembership } from './static.js';
+export {
+  EtcdMembership,
+  type EtcdMembershipOptions,
+  EtcdTlsError,
+  EtcdUnavailableError,
+  type MembershipSpec,
+  NetworkParameterError,
+} from './etcd/index.js';

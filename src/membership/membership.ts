@@ -40,6 +40,14 @@ export interface Membership {
   /** Returns the function that removes the listener. */
   onChange(listener: () => void): () => void;
   close(): Promise<void>;
+  /**
+   * This host's part of the network exists (after the first apply, and a
+   * reload's): a source with a store registers the host with what the other
+   * hosts need (the VXLAN device's MAC among it). Optional: static has none.
+   */
+  announce?(local: { mac: string }): Promise<void>;
+  /** Things the operator should know (an ignored malformed record, a refused registration). */
+  onNotice?(listener: (message: string) => void): () => void;
 }
 
 /** The peers (canonical) after a converge, and the kernel's peers kept only because the source is stale. */

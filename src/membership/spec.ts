@@ -6,6 +6,7 @@
  * resolved again with the members, through the same validation as any spec.
  */
 import { type OverlaySpec, type ResolvedSpec, resolveSpec } from '../overlay/spec.js';
+import type { MembershipSpec, ResolvedMembership } from './etcd/spec.js';
 
 /** A spec that resolves to `spec` again (resolveSpec(specInput(s)) deep-equals s). */
 export function specInput(spec: ResolvedSpec): OverlaySpec {
@@ -15,7 +16,11 @@ export function specInput(spec: ResolvedSpec): OverlaySpec {
     vni: spec.vni,
     port: spec.port,
     underlay: { ...spec.underlay },
-    ...(spec.group !== undefined ? { group: spec.group } : { peers: [...spec.peers] }),
+    ...(spec.group !== undefined
+      ? { group: spec.group }
+      : spec.membership
+        ? { membership: membershipInput(spec.membership) }
+        : { peers: [...spec.peers] }),
     subnet: spec.subnet.text,
     ...(spec.gateway !== undefined ? { gateway: spec.gateway } : {}),
     vxlan: spec.vxlan,
@@ -42,5 +47,13 @@ export function specInput(spec: ResolvedSpec): OverlaySpec {
 export function withPeers(spec: ResolvedSpec, peers: readonly string[]): ResolvedSpec {
   if (spec.mode !== 'unicast') return spec;
   if (spec.peers.length === peers.length && spec.peers.every((peer, i) => peer === peers[i])) return spec;
-  return resolveSpec({ ...specInput(spec), peers: [...peers] });
+  // The source's members become a static list: the kernel is converged to it as to any spec's.
+  const { membership: _source, ...input } = specInput(spec);
+  return resolveSpec({ ...input, peers: [...peers] });
+}
+
+/** The membership section as written (resolveMembership of it gives `membership` again). */
+function membershipInput(membership: ResolvedMembership): MembershipSpec {
+  const { endpoints, prefix, ttl, tls } = membership.etcd;
+  return { etcd: { endpoints: endpoints.map((e) => e.url), prefix, ttl, ...(tls ? { tls: { ...tls } } : {}) } };
 }

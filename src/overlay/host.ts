@@ -32,7 +32,8 @@ import {
 import { NetworkNotAppliedError } from '../attach/errors.js';
 import { type Attachment, listAttachments } from '../attach/list.js';
 import { parseHostMark } from '../attach/mark.js';
-import { planBridgeRelease, planNetworkBridge } from '../bridge/adopt.js';
+import { readLinksOnce } from '../rtnetlink/reading.js';
+import { BridgeNotOwnedError, planBridgeRelease, planNetworkBridge } from '../bridge/adopt.js';
 import { attachPort, planPort } from '../bridge/bridge.js';
 import { ConflictError, LIBRARY_REPLACE } from '../common/conflict.js';
 import { ownerAlias, ownerFromAlias, validateOwner } from '../common/ownership.js';
@@ -51,17 +52,20 @@ import { planVxlan } from '../vxlan/device.js';
 import { addPeer, removePeer } from '../vxlan/peers.js';
 import { underlayFamily, vxlanStatus, type VxlanStatus } from '../vxlan/status.js';
 import { agentStatus, type AgentStatus } from '../agent/record.js';
-import { dhcpOwner } from './dhcp-owner.js';
-import { DhcpService, type DhcpStatus } from './dhcp-service.js';
-import { type IpForwardControl, planForwarding, planForwardingRelease, procIpForward } from './forwarding.js';
+import { dhcpOwner } from '../network/dhcp-owner.js';
+import { DhcpService, type DhcpStatus } from '../network/dhcp-service.js';
+import { type IpForwardControl, planForwarding, planForwardingRelease, procIpForward } from '../network/forwarding.js';
 import { type LockHolder, NetworkLock } from './lock.js';
-import { type BgpStatus, FrrService, type FrrServiceOptions } from '../routed/frr-service.js';
+import { checkNeighbors } from '../frr/neighbors.js';
+import { BgpNamespaceTakenError, FrrService, type FrrServiceOptions } from '../frr/service.js';
+import { type BgpStatus, routedBgpStatus } from '../routed/bgp-status.js';
+import { type EvpnStatus, evpnFrr, evpnStatus, planEvpnPort, remoteVteps } from './evpn.js';
 import { planRouted, planRoutedRemoval, routedStatus } from '../routed/plan.js';
 import { type AnyResolvedSpec, type AnySpec, type ResolvedSpec, toAnyResolvedSpec } from './spec.js';
-import { DEFAULT_STATE_ROOT, NetworkState } from './state.js';
+import { DEFAULT_STATE_ROOT, NetworkState } from '../network/state.js';
 import { ETHERNET_MTU } from '../common/mtu.js';
 import { AF_INET, IFF_UP, RT_SCOPE_UNIVERSE } from '../rtnetlink/constants.js';
-import { VXLAN_OVERHEAD } from '../vxlan/spec.js';
+import { stableVxlanMac, VXLAN_OVERHEAD } from '../vxlan/spec.js';
 
 export interface OverlayHostOptions {
   /** Work inside this network namespace (/run/netns/NAME, or a path such as /proc/PID/ns/net). */
@@ -115,21 +119,32 @@ export interface StatusOptions {
   replace?: string;
 }
 
-/** A container to attach to the network: what OverlayHost.attach takes (the bridge, MTU and gateway are the network's). */
+/**
+ * A container to attach to the network: what OverlayHost.attach takes (the bridge, MTU and gateway are the network's).
+ */
 export interface OverlayAttachOptions {
-  /** The container's network namespace: a name under /run/netns, a path (/proc/PID/ns/net, /var/run/netns/NAME) or a pid. */
+  /**
+   * The container's network namespace: a name under /run/netns, a path (/proc/PID/ns/net, /var/run/netns/NAME) or a
+   * pid.
+   */
   netns: string | number;
   /** The interface inside the container. Default eth0. */
   ifname?: string;
   /** Default: a stable locally administered MAC derived from the network, the container and ifname. */
   mac?: string;
-  /** 'dhcp' (the container's client asks the network's DHCP server), a static address inside the subnet ("10.10.0.5" or "10.10.0.5/24"), or omitted (none). */
+  /**
+   * 'dhcp' (the container's client asks the network's DHCP server), a static address inside the subnet ("10.10.0.5" or
+   * "10.10.0.5/24"), or omitted (none).
+   */
   address?: string;
   /** Default: the overlay's MTU (the bridge's). */
   mtu?: number;
   /** A stable name for the container (a CNI container id): kept in the mark; the default MAC derives from it. */
   containerId?: string;
-  /** With a static address, a default route via the network's gateway (default true; never over one through another device). */
+  /**
+   * With a static address, a default route via the network's gateway (default true; never over one through another
+   * device).
+   */
   defaultRoute?: boolean;
 }
 
@@ -155,8 +170,10 @@ export interface OverlayStatus {
   dhcp?: DhcpStatus;
   /** Routed mode: the network's routes (vxnet's protocol) as the kernel has them. */
   routes?: { dst: string; via?: string; dev?: string }[];
-  /** Routed mode with BGP: FRR's daemons, sessions, prefixes received, the routes zebra installed. */
+  /** BGP (routes.bgp, or EVPN): FRR's daemons, sessions, prefixes received, the routes zebra installed. */
   bgp?: BgpStatus;
+  /** EVPN: the VTEPs and MACs FRR installed in the VXLAN device's FDB (learned from BGP; vxnet never touches them). */
+  evpn?: EvpnStatus;
   /** Containers attached to the network here. */
   attachments: OverlayAttachment[];
   /** The network's agent here (vxnet agent): its record, and whether its process runs. */
@@ -264,7 +281,8 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
           await change.apply();
         } catch (error) {
           throw new VxnetError(
-            `apply ${spec.name}: step ${index + 1} of ${changes.length} (${describeChange(change)}) failed: ${(error as Error).message}`,
+            `apply ${spec.name}: step ${index + 1} of ${changes.length} (${describeChange(change)}) failed: ` +
+              `${(error as Error).message}`,
             { cause: error },
           );
         }
@@ -274,11 +292,22 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     });
   }
 
-  private async changesFor(spec: AnyResolvedSpec, options: ApplyOptions): Promise<Change[]> {
+  /** The plan, made against one reading of the links (see rtnetlink/reading.ts), or the caller's reading. */
+  private async changesFor(spec: AnyResolvedSpec, options: ApplyOptions, reading?: Rtnetlink): Promise<Change[]> {
+    if (reading) return this.planWith(reading, spec, options);
+    const once = readLinksOnce(this.rt);
+    try {
+      return await this.planWith(once.rt, spec, options);
+    } finally {
+      once.end();
+    }
+  }
+
+  private async planWith(rt: Rtnetlink, spec: AnyResolvedSpec, options: ApplyOptions): Promise<Change[]> {
     if (spec.mode === 'routed') {
       return planRouted(
         {
-          rt: this.rt,
+          rt,
           state: this.state(spec.name),
           masquerade: await this.masqueradeFor(spec.name),
           ipForward: this.ipForward,
@@ -290,7 +319,6 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
         spec,
       );
     }
-    const rt = this.rt;
     const changes: Change[] = [];
     const vxlanChanges = await planVxlan(
       rt,
@@ -300,15 +328,26 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
         underlay: spec.underlay.device,
         local: spec.underlay.address,
         port: spec.port,
-        ...(spec.group ? { group: spec.group } : { peers: [...spec.peers] }),
+        // EVPN: no group and no peer list (FRR writes the flood entries; vxnet's peer convergence never
+        // runs on this device), and no learning (the remote MACs come from BGP too).
+        ...(spec.group
+          ? { group: spec.group }
+          : spec.mode === 'evpn'
+            ? { learning: false }
+            : { peers: [...spec.peers] }),
         ...(spec.mtu ? { mtu: spec.mtu } : {}),
         owner: spec.name,
+        // The same MAC whenever this host's device is created again (a reboot): the etcd membership knows the
+        // host's registration by it.
+        ...(spec.mode === 'unicast' && spec.underlay.address
+          ? { createAddress: stableVxlanMac(spec.name, spec.underlay.address) }
+          : {}),
       },
       { replace: options.replace },
     );
     changes.push(...vxlanChanges);
     // The bridge takes the VXLAN device's MTU: the one the spec gives, or the underlay's minus the overhead.
-    const mtu = spec.mtu ?? (await this.overlayMtu(spec));
+    const mtu = spec.mtu ?? (await this.overlayMtu(rt, spec));
     changes.push(
       ...(await planNetworkBridge(
         rt,
@@ -321,9 +360,17 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
         { adopt: options.adopt, store: this.state(spec.name).adoptionStore() },
       )),
     );
-    changes.push(...(await this.planVxlanPort(spec, vxlanChanges)));
+    changes.push(...(await this.planVxlanPort(rt, spec, vxlanChanges)));
+    if (spec.mode === 'evpn') {
+      const fresh = vxlanChanges.some((c) => c.target === `link ${spec.vxlan}` && c.action !== 'update');
+      changes.push(...(await planEvpnPort(rt, spec.bridge, spec.vxlan, fresh)));
+    }
     changes.push(...(await this.planFirewall(spec)));
     if (spec.dhcp?.serve) changes.push(...this.dhcp.plan(spec, mtu, this.state(spec.name)));
+    // FRR last: zebra finds the VNI from the device, in the bridge and up. Checked (its tools found) before any write.
+    if (spec.evpn) await checkNeighbors(rt, spec.underlay.device, spec.evpn, 'membership.evpn');
+    const wanted = spec.evpn ? evpnFrr(spec.name, spec.evpn, spec.vni) : undefined;
+    changes.push(...this.frr.plan(spec.name, wanted, this.state(spec.name), 'membership.evpn no longer in the spec'));
     return changes;
   }
 
@@ -333,8 +380,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
    * recreated by a replace, has no master whatever the old one had, so its
    * port is looked at when the step runs.
    */
-  private async planVxlanPort(spec: ResolvedSpec, vxlanChanges: Change[]): Promise<Change[]> {
-    const rt = this.rt;
+  private async planVxlanPort(rt: Rtnetlink, spec: ResolvedSpec, vxlanChanges: Change[]): Promise<Change[]> {
     const fresh = vxlanChanges.some(
       (c) => c.target === `link ${spec.vxlan}` && (c.action === 'create' || c.action === 'replace'),
     );
@@ -431,8 +477,8 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     return changes;
   }
 
-  private async overlayMtu(spec: ResolvedSpec): Promise<number> {
-    const underlay = await this.rt.links.find(spec.underlay.device);
+  private async overlayMtu(rt: Rtnetlink, spec: ResolvedSpec): Promise<number> {
+    const underlay = await rt.links.find(spec.underlay.device);
     return (underlay?.mtu ?? ETHERNET_MTU) - VXLAN_OVERHEAD[underlayFamilyOf(spec)];
   }
 
@@ -519,9 +565,9 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
   }
 
   /** Links that carry this network's mark. */
-  private async ownedLinks(name: string): Promise<Link[]> {
+  private async ownedLinks(name: string, rt: Rtnetlink = this.rt): Promise<Link[]> {
     const alias = ownerAlias(name);
-    return (await this.rt.links.list()).filter((l) => l.ifalias === alias);
+    return (await rt.links.list()).filter((l) => l.ifalias === alias);
   }
 
   /**
@@ -610,7 +656,8 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       if (failures.length > 1) {
         throw new AggregateError(
           failures,
-          `destroy ${name}: ${failures.length} steps failed (the others were done): ${failures.map((f) => f.message).join('; ')}`,
+          `destroy ${name}: ${failures.length} steps failed (the others were done): ` +
+            `${failures.map((f) => f.message).join('; ')}`,
         );
       }
       return done;
@@ -619,9 +666,24 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
 
   async status(name: string, spec?: AnySpec | AnyResolvedSpec, options: StatusOptions = {}): Promise<OverlayStatus> {
     validateOwner(name, 'name');
+    // One reading of the links for the whole report (and the drift's plan): a status is a look, not a change.
+    const reading = readLinksOnce(this.rt);
+    try {
+      return await this.statusWith(reading.rt, name, spec, options);
+    } finally {
+      reading.end();
+    }
+  }
+
+  private async statusWith(
+    rt: Rtnetlink,
+    name: string,
+    spec: AnySpec | AnyResolvedSpec | undefined,
+    options: StatusOptions,
+  ): Promise<OverlayStatus> {
     const any = spec === undefined ? undefined : toAnyResolvedSpec(spec);
     const resolved = any?.mode === 'routed' ? undefined : any;
-    const owned = await this.ownedLinks(name);
+    const owned = await this.ownedLinks(name, rt);
     const status: OverlayStatus = {
       name,
       links: owned.map((l) => ({
@@ -637,16 +699,17 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     };
     const vx =
       owned.find((l) => l.linkinfo?.info_kind === 'vxlan') ??
-      (resolved ? await this.rt.links.find(resolved.vxlan) : undefined);
+      (resolved ? await rt.links.find(resolved.vxlan) : undefined);
     if (vx) {
-      status.vxlan = await vxlanStatus(this.rt, vx.ifname!, { port: resolved?.port, vni: resolved?.vni });
-      status.problems.push(...status.vxlan.problems);
+      status.vxlan = await vxlanStatus(rt, vx.ifname!, { port: resolved?.port, vni: resolved?.vni });
+      // EVPN's flood entries are FRR's, made when sessions come up: an empty list there is BGP's to explain (below).
+      const evpn = resolved?.mode === 'evpn';
+      status.problems.push(...status.vxlan.problems.filter((p) => !(evpn && p.startsWith('no multicast group'))));
     }
-    const br =
-      owned.find((l) => l.linkinfo?.info_kind === 'bridge') ?? this.adoptedBridge(name, await this.rt.links.list());
+    const br = owned.find((l) => l.linkinfo?.info_kind === 'bridge') ?? this.adoptedBridge(name, await rt.links.list());
     if (br) {
-      const ports = (await this.rt.links.list({ master: br.ifindex })).map((l) => l.ifname!);
-      const addresses = (await this.rt.addresses.list({ dev: br.ifindex }))
+      const ports = (await rt.links.list()).filter((l) => l.master === br.ifindex).map((l) => l.ifname!);
+      const addresses = (await rt.addresses.list({ dev: br.ifindex }))
         .filter((a) => a.family === AF_INET || a.scope === RT_SCOPE_UNIVERSE)
         .map((a) => `${a.local ?? a.address}/${a.prefixlen}`);
       status.bridge = { name: br.ifname!, ports, addresses };
@@ -654,14 +717,32 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     const state = this.state(name);
     const agent = agentStatus(state);
     if (agent) status.agent = agent;
-    const routes = await routedStatus(this.rt, state);
+    const routes = await routedStatus(rt, state);
     if (routes.length || any?.mode === 'routed') status.routes = routes;
-    const bgp = await this.frr.status(
+    const bgp = await routedBgpStatus(
+      this.frr,
       name,
       state,
-      this.rt,
-      any?.mode === 'routed' ? any.subnet : await this.bridgeSubnet(br),
+      rt,
+      any?.mode === 'routed' ? any.subnet : any?.mode === 'evpn' ? undefined : await this.bridgeSubnet(rt, br),
     );
+    // EVPN: said by the spec, or (without one) a VXLAN device without group beside a running FRR.
+    const evpnVni = any
+      ? any.mode === 'evpn'
+        ? any.vni
+        : undefined
+      : vx && !status.vxlan?.group && bgp?.running
+        ? status.vxlan?.vni
+        : undefined;
+    if (evpnVni !== undefined && vx) {
+      const frr = await this.frr.query(name, state, `show evpn vni ${evpnVni} json`).catch((error: Error) => {
+        status.problems.push(`evpn: cannot read FRR's VNI ${evpnVni}: ${error.message}`);
+        return undefined;
+      });
+      status.evpn = evpnStatus(await rt.fdb.list({ dev: vx.ifindex }), evpnVni, remoteVteps(frr));
+      if (status.evpn.vteps.length === 0 && bgp?.running)
+        status.problems.push('evpn: no remote VTEP learned yet: broadcast (ARP, DHCP) reaches no other host');
+    }
     if (bgp) {
       status.bgp = bgp;
       status.problems.push(...bgp.problems);
@@ -672,15 +753,15 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       if (dhcp.gaveUp && !dhcp.running)
         status.problems.push(`dhcp: stopped (gave up at ${dhcp.gaveUp.at}: ${dhcp.gaveUp.reason})`);
     }
-    status.attachments = withLeases(await listAttachments(this.rt, { network: name }), status.dhcp);
+    status.attachments = withLeases(await listAttachments(rt, { network: name }), status.dhcp);
     for (const attachment of status.attachments)
       status.problems.push(...attachment.problems.map((p) => `attachment: ${p}`));
     const firewallKnown = await this.firewallStatus(name, status);
     status.problems.push(...(this.blocking.get(name) ?? []));
-    if (any && firewallKnown) await this.drift(any, status, options.replace ?? LIBRARY_REPLACE);
+    if (any && firewallKnown) await this.drift(rt, any, status, options.replace ?? LIBRARY_REPLACE);
     else if (any) status.unknown.push('drift: planning reads nf_tables, which needs CAP_NET_ADMIN');
     if (owned.length === 0 && !any && !status.dhcp && status.attachments.length === 0)
-      status.problems.push(`nothing of network ${name} exists in ${this.rt.where}`);
+      status.problems.push(`nothing of network ${name} exists in ${rt.where}`);
     for (const link of owned)
       if (ownerFromAlias(link.ifalias) !== name) status.problems.push(`${link.ifname} is marked for another network`);
     return status;
@@ -688,10 +769,11 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
 
   /** The bridge's IPv4 network (routed mode's subnet, for status without a spec). */
   private async bridgeSubnet(
+    rt: Rtnetlink,
     bridge: Link | undefined,
   ): Promise<{ text: string; address: string; prefixlen: number } | undefined> {
     if (!bridge) return undefined;
-    const address = (await this.rt.addresses.list({ dev: bridge.ifindex })).find((a) => a.family === AF_INET);
+    const address = (await rt.addresses.list({ dev: bridge.ifindex })).find((a) => a.family === AF_INET);
     if (!address?.local) return undefined;
     const mask = address.prefixlen === 0 ? 0 : (0xffffffff << (32 - address.prefixlen)) >>> 0;
     const n = (address.local.split('.').reduce((acc, part) => (acc << 8) + Number(part), 0) & mask) >>> 0;
@@ -722,12 +804,13 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
   }
 
   /** What apply would change, in words. A device apply would refuse to touch is drift too, said as the refusal. */
-  private async drift(spec: AnyResolvedSpec, status: OverlayStatus, replace: string): Promise<void> {
+  private async drift(rt: Rtnetlink, spec: AnyResolvedSpec, status: OverlayStatus, replace: string): Promise<void> {
     try {
-      status.drift = (await this.changesFor(spec, {})).map(describeChange);
+      status.drift = (await this.changesFor(spec, {}, rt)).map(describeChange);
     } catch (error) {
       if (error instanceof ConflictError) status.drift.push(`refuse: ${error.messageFor(replace)}`);
-      else if (error instanceof ValidationError)
+      else if (error instanceof BridgeNotOwnedError) status.drift.push(`refuse: ${error.message}`);
+      else if (error instanceof ValidationError || error instanceof BgpNamespaceTakenError)
         status.problems.push(`the spec cannot be applied here: ${error.message}`);
       else throw error;
     }

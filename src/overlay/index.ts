@@ -1,7 +1,9 @@
 /**
  * vxnet/overlay: one declarative spec per host; plan, apply, destroy, status;
  * containers attached to the network (attach, detach, checkAttachment, attachments);
- * OverlayAgent, which keeps a spec applied (docs/agent.md).
+ * OverlayAgent, which keeps a spec applied (docs/agent.md), with its peers from the
+ * spec or from etcd (EtcdMembership, docs/membership.md); BGP EVPN as a VXLAN
+ * network's membership (docs/routed.md).
  */
 export {
   type AnyResolvedSpec,
@@ -17,6 +19,7 @@ export {
   type OverlayDhcp,
   type OverlayFirewall,
   type OverlayMasquerade,
+  type OverlayMembership,
   type OverlaySpec,
   resolveSpec,
   type ResolvedSpec,
@@ -47,9 +50,13 @@ export {
   NetnsNotFoundError,
   NetworkNotAppliedError,
 } from '../attach/index.js';
-export type { DhcpStatus } from './dhcp-service.js';
-export { type DhcpOwner, dhcpOwner, stopForeignDhcp } from './dhcp-owner.js';
-export type { IpForwardControl } from './forwarding.js';
+export type { EvpnMembership, EvpnStatus, ResolvedEvpn } from './evpn.js';
+export { BgpNamespaceTakenError, type BgpPeerStatus, type FrrStatus } from '../frr/service.js';
+export { FrrGaveUpError, FrrStartError } from '../frr/daemon.js';
+export type { BgpSession, ResolvedBgpSession } from '../frr/spec.js';
+export type { DhcpStatus } from '../network/dhcp-service.js';
+export { type DhcpOwner, dhcpOwner, stopForeignDhcp } from '../network/dhcp-owner.js';
+export type { IpForwardControl } from '../network/forwarding.js';
 export {
   describeHolder,
   type LockHolder,
@@ -58,7 +65,7 @@ export {
   NetworkLock,
   NetworkLockedError,
 } from './lock.js';
-export { type NetworkRecord, NetworkState } from './state.js';
+export { type NetworkRecord, NetworkState } from '../network/state.js';
 export { type AgentEvents, type AgentStarted, OverlayAgent, type OverlayAgentOptions } from '../agent/agent.js';
 export { AgentRunningError } from '../agent/errors.js';
 export type { AgentRecord, AgentRepair, AgentStatus } from '../agent/record.js';
@@ -67,9 +74,15 @@ export {
   type DesiredPeers,
   desiredPeers,
   diffPeers,
+  EtcdMembership,
+  type EtcdMembershipOptions,
+  EtcdTlsError,
+  EtcdUnavailableError,
   type Membership,
   type MembershipHealth,
+  type MembershipSpec,
   type MembershipView,
+  NetworkParameterError,
   type PeerDiff,
   StaticMembership,
   specInput,

@@ -41,7 +41,8 @@ export class NetworkLockedError extends VxnetError {
     waitedMs: number,
   ) {
     super(
-      `network ${network} in ${where} is being changed by ${describeHolder(holder)}${waitedMs > 0 ? `; waited ${(waitedMs / 1000).toFixed(1)} s` : ''}: ` +
+      `network ${network} in ${where} is being changed by ` +
+        `${describeHolder(holder)}${waitedMs > 0 ? `; waited ${(waitedMs / 1000).toFixed(1)} s` : ''}: ` +
         'try again when it is done, or stop that process',
     );
   }

@@ -164,7 +164,8 @@ export function decodeSpecFile(bytes: Uint8Array, path: string): string {
     if (bytes.length >= mark.length && mark.every((b, i) => bytes[i] === b)) {
       throw specError(
         path,
-        `wrong encoding: the file starts with a ${name} byte order mark: ${AS_UTF8} — convert it with iconv -f ${iconv} -t UTF-8`,
+        `wrong encoding: the file starts with a ${name} byte order mark: ${AS_UTF8} — convert it with iconv -f ` +
+          `${iconv} -t UTF-8`,
       );
     }
   }
@@ -176,7 +177,8 @@ export function decodeSpecFile(bytes: Uint8Array, path: string): string {
     throw specError(
       `${path}:${line}:${column}`,
       guess
-        ? `wrong encoding: NUL bytes (the first at byte offset ${nul}): this looks like ${guess} text without a byte order mark: ${AS_UTF8} — convert it with iconv -f ${guess.replace(' ', '')} -t UTF-8`
+        ? `wrong encoding: NUL bytes (the first at byte offset ${nul}): this looks like ${guess} text without a ` +
+            `byte order mark: ${AS_UTF8} — convert it with iconv -f ${guess.replace(' ', '')} -t UTF-8`
         : `wrong encoding: a NUL byte at byte offset ${nul}: a spec file is YAML or JSON text, and ${AS_UTF8}`,
     );
   }
@@ -376,7 +378,10 @@ function parseYaml(text: string, path: string): unknown {
   }
 }
 
-/** A decoded spec file's text as a value: JSON for `.json`, YAML otherwise. Errors are ValidationErrors on `spec`, one line each. */
+/**
+ * A decoded spec file's text as a value: JSON for `.json`, YAML otherwise. Errors are ValidationErrors on `spec`, one
+ * line each.
+ */
 export function parseSpecText(text: string, path: string): unknown {
   return path.endsWith('.json') ? parseJson(text, path) : parseYaml(text, path);
 }

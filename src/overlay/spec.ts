@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import ipaddr from 'ipaddr.js';
 import { validateOwner } from '../common/ownership.js';
-import { type DhcpRange, type StaticHost, validateSpec as validateDnsmasqSpec } from '../dnsmasq/spec.js';
+import { type NetworkDhcp, resolveDhcp } from '../network/dhcp-spec.js';
+import { type EvpnMembership, type ResolvedEvpn, resolveEvpn } from './evpn.js';
 import { ValidationError, VxnetError } from '../netlink/errors.js';
 import {
   addressFamily,
@@ -19,19 +20,10 @@ import {
 import { canonicalAddress, VXLAN_PORT } from '../vxlan/spec.js';
 import { type ResolvedRoutedSpec, resolveRoutedSpec, type RoutedSpec } from '../routed/spec.js';
 import { decodeSpecFile, parseSpecText } from './spec-file.js';
+import { type MembershipSpec, type ResolvedMembership, resolveMembership } from '../membership/etcd/spec.js';
 
-export interface OverlayDhcp {
-  /** Serve DHCP from this host (one host per overlay does). Default true when `dhcp` is given. */
-  serve?: boolean;
-  ranges: DhcpRange[];
-  /** Fixed addresses by MAC. */
-  hosts?: StaticHost[];
-  /** Default lease time ("12h", seconds, ...). Default "1h". */
-  leaseTime?: number | string;
-  /** DNS servers handed to clients. */
-  dnsServers?: string[];
-  domain?: string;
-}
+/** The `dhcp` section (the same in routed mode: src/network/dhcp-spec.ts). */
+export type OverlayDhcp = NetworkDhcp;
 
 export interface OverlayMasquerade {
   /** Default true when `masquerade` is given. */
@@ -65,6 +57,11 @@ export interface OverlaySpec {
   group?: string;
   /** The other hosts' underlay addresses (unicast mode, for clouds without multicast). */
   peers?: string[];
+  /**
+   * Another way to find the other hosts, instead of a group or peers: `etcd` (the agent's peers from an etcd
+   * cluster, docs/membership.md) or `evpn` (BGP EVPN through FRR, docs/routed.md). One of them.
+   */
+  membership?: OverlayMembership;
   /** The containers' network, e.g. "10.10.0.0/24". */
   subnet: string;
   /** This host's address on the bridge (the containers' router), inside the subnet. */
@@ -79,15 +76,27 @@ export interface OverlaySpec {
   firewall?: boolean | OverlayFirewall;
 }
 
+/** Where the other hosts come from, when not a multicast group or a peer list: one source. */
+export interface OverlayMembership {
+  /** Peers registered in etcd, kept by `vxnet agent` (unicast mode). See src/membership/etcd/. */
+  etcd?: MembershipSpec['etcd'];
+  /** BGP EVPN: FRR, run by vxnet, installs flood entries (type-3) and remote MACs (type-2). See src/overlay/evpn.ts. */
+  evpn?: EvpnMembership;
+}
+
 /** A spec with defaults filled in and addresses in canonical form. */
 export interface ResolvedSpec {
   name: string;
   vni: number;
   port: number;
   underlay: { device: string; address?: string };
-  mode: 'multicast' | 'unicast';
+  mode: 'multicast' | 'unicast' | 'evpn';
   group?: string;
+  /** membership.evpn, resolved (mode evpn). */
+  evpn?: ResolvedEvpn;
   peers: string[];
+  /** The source of the peers when not `peers` (the agent's; `peers` is then empty). */
+  membership?: ResolvedMembership;
   subnet: { text: string; address: string; prefixlen: number };
   gateway?: string;
   vxlan: string;
@@ -106,6 +115,7 @@ const TOP_KEYS = [
   'underlay',
   'group',
   'peers',
+  'membership',
   'subnet',
   'gateway',
   'vxlan',
@@ -146,6 +156,34 @@ function defaultName(prefix: string, name: string, field: string): string {
   return candidate;
 }
 
+/** The membership section: one source (etcd or evpn), exclusive of group and peers. */
+function resolveSources(
+  spec: OverlaySpec,
+  local: string | undefined,
+): { evpn?: ResolvedEvpn; membership?: ResolvedMembership } {
+  if (spec.membership === undefined) return {};
+  if (!isObject(spec.membership))
+    throw new ValidationError('membership', 'expected { etcd: { … } } or { evpn: { … } }', spec.membership);
+  const section = spec.membership as unknown as Record<string, unknown>;
+  checkKeys(section, ['etcd', 'evpn'], 'membership');
+  const sources = Object.keys(section).filter((key) => section[key] !== undefined);
+  if (sources.length !== 1)
+    throw new ValidationError('membership', `give one source, etcd or evpn (here: ${sources.join(' and ') || 'none'})`);
+  if (spec.membership.evpn !== undefined) {
+    const other = spec.group !== undefined ? 'group' : spec.peers !== undefined ? 'peers' : undefined;
+    if (other)
+      throw new ValidationError('membership.evpn', `EVPN finds the other hosts itself: give it or ${other}, not both`);
+    return { evpn: resolveEvpn(spec.membership.evpn, local) };
+  }
+  if (spec.peers !== undefined)
+    throw new ValidationError('membership', 'give static peers or a membership source, not both');
+  if (spec.group !== undefined)
+    throw new ValidationError('membership', 'gives the peers of a unicast network: a multicast spec has none');
+  if (local === undefined)
+    throw new ValidationError('underlay.address', "membership registers this host's underlay address: give it");
+  return { membership: resolveMembership({ etcd: spec.membership.etcd }, 'membership') };
+}
+
 /** Validates a spec (from code or a parsed file) and fills in its defaults. */
 export function resolveSpec(input: unknown): ResolvedSpec {
   if (!isObject(input)) throw new ValidationError('spec', 'expected an object', input);
@@ -181,8 +219,12 @@ export function resolveSpec(input: unknown): ResolvedSpec {
 
   if (spec.group !== undefined && spec.peers !== undefined)
     throw new ValidationError('peers', 'give a multicast group or unicast peers, not both');
-  if (spec.group === undefined && spec.peers === undefined)
-    throw new ValidationError('group', 'give a multicast group (multicast mode) or peers (unicast mode)');
+  const { evpn, membership } = resolveSources(spec, local);
+  if (spec.group === undefined && spec.peers === undefined && !evpn && !membership)
+    throw new ValidationError(
+      'group',
+      'give a multicast group (multicast mode), peers (unicast mode) or membership (etcd, or evpn for BGP EVPN)',
+    );
   let group: string | undefined;
   if (spec.group !== undefined) {
     const groupFamily = addressFamily(spec.group, 'group');
@@ -256,35 +298,10 @@ export function resolveSpec(input: unknown): ResolvedSpec {
     throw new ValidationError('underlay.device', 'is also the name of the VXLAN device or the bridge', device);
   const mtu = spec.mtu === undefined ? undefined : validateMtu(spec.mtu, 'mtu');
 
-  let dhcp: ResolvedSpec['dhcp'];
-  if (spec.dhcp !== undefined) {
-    if (!isObject(spec.dhcp)) throw new ValidationError('dhcp', 'expected { ranges, hosts?, ... }', spec.dhcp);
-    checkKeys(spec.dhcp, ['serve', 'ranges', 'hosts', 'leaseTime', 'dnsServers', 'domain'], 'dhcp');
-    const serve = spec.dhcp.serve ?? true;
-    if (typeof serve !== 'boolean') throw new ValidationError('dhcp.serve', 'true or false', serve);
-    if (serve && gateway === undefined)
-      throw new ValidationError(
-        'gateway',
-        "serving DHCP needs this host's address on the bridge (the gateway) for dnsmasq to listen on",
-      );
-    if (base.kind() !== 'ipv4' && serve) throw new ValidationError('dhcp', 'DHCP is served for IPv4 subnets only');
-    dhcp = { ...spec.dhcp, serve };
-    if (serve) {
-      // The DHCP module's own checks (ranges inside the subnet, not covering the gateway, MACs, names, no injection).
-      within('dhcp', () =>
-        validateDnsmasqSpec({
-          interface: 'bridge0',
-          subnet: `${networkAddress}/${prefixlen}`,
-          gateway: gateway!,
-          ranges: spec.dhcp!.ranges,
-          ...(spec.dhcp!.hosts ? { hosts: spec.dhcp!.hosts } : {}),
-          ...(spec.dhcp!.leaseTime !== undefined ? { leaseTime: spec.dhcp!.leaseTime } : {}),
-          ...(spec.dhcp!.dnsServers ? { dnsServers: spec.dhcp!.dnsServers } : {}),
-          ...(spec.dhcp!.domain ? { domain: spec.dhcp!.domain } : {}),
-        }),
-      );
-    }
-  }
+  const dhcp =
+    spec.dhcp === undefined
+      ? undefined
+      : resolveDhcp(spec.dhcp, { text: `${networkAddress}/${prefixlen}`, ipv4: base.kind() === 'ipv4' }, gateway);
 
   let masquerade: ResolvedSpec['masquerade'];
   if (spec.masquerade !== undefined && spec.masquerade !== false) {
@@ -323,9 +340,11 @@ export function resolveSpec(input: unknown): ResolvedSpec {
     vni,
     port,
     underlay: { device, ...(local ? { address: local } : {}) },
-    mode: group ? 'multicast' : 'unicast',
+    mode: evpn ? 'evpn' : group ? 'multicast' : 'unicast',
     ...(group ? { group } : {}),
+    ...(evpn ? { evpn } : {}),
     peers,
+    ...(membership ? { membership } : {}),
     subnet,
     ...(gateway ? { gateway } : {}),
     vxlan,

@@ -18,13 +18,15 @@ import type { Change } from '../common/plan.js';
 import type { MasqueradeConfig } from '../masquerade/config.js';
 import type { Masquerade } from '../masquerade/masquerade.js';
 import { ValidationError } from '../netlink/errors.js';
-import type { DhcpService } from '../overlay/dhcp-service.js';
-import { type IpForwardControl, planForwarding } from '../overlay/forwarding.js';
-import type { NetworkState } from '../overlay/state.js';
+import type { DhcpService } from '../network/dhcp-service.js';
+import { type IpForwardControl, planForwarding } from '../network/forwarding.js';
+import type { NetworkState } from '../network/state.js';
 import type { Rtnetlink } from '../rtnetlink/client.js';
 import { RTPROT_KERNEL } from '../rtnetlink/constants.js';
 import type { Route } from '../rtnetlink/routes.js';
-import type { FrrService } from './frr-service.js';
+import { checkNeighbors } from '../frr/neighbors.js';
+import type { FrrService } from '../frr/service.js';
+import { routedFrr } from './bgp-config.js';
 import { RTPROT_VXNET } from './protocol.js';
 import { checkNextHops, mainTable, planRemoveRoutes, planStaticRoutes, routeDestination } from './routes.js';
 import { overlaps, type ResolvedRoutedSpec, type Subnet } from './spec.js';
@@ -93,7 +95,8 @@ async function checkAgainstHost(rt: Rtnetlink, spec: ResolvedRoutedSpec, table: 
       const dev = await nameOf(route.oif!);
       throw new ValidationError(
         'subnet',
-        `overlaps ${other.text} already on ${dev.name}${dev.owner ? ` (network ${dev.owner})` : ''} in ${rt.where}: two networks with one subnet on a host cannot both be routed`,
+        `overlaps ${other.text} already on ${dev.name}${dev.owner ? ` (network ${dev.owner})` : ''} in ${rt.where}: ` +
+          'two networks with one subnet on a host cannot both be routed',
         spec.subnet.text,
       );
     }
@@ -167,7 +170,8 @@ export async function planRouted(ctx: RoutedContext, spec: ResolvedRoutedSpec): 
   if (spec.dhcp?.serve) changes.push(...ctx.dhcp.plan(spec, mtu, state));
   changes.push(...routePlan.changes);
   // BGP: FRR advertises this host's subnet and installs the others' (checked, its tools found, before any write).
-  changes.push(...ctx.frr.plan(spec, state));
+  if (spec.routes.bgp) await checkNeighbors(ctx.rt, spec.underlay.device, spec.routes.bgp, 'routes.bgp');
+  changes.push(...ctx.frr.plan(spec.name, routedFrr(spec), state, 'routes.bgp no longer in the spec'));
   return changes;
 }
 

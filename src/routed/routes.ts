@@ -93,9 +93,12 @@ export async function checkNextHops(
     const via = ipaddr.parse(route.via);
     const inside = connected.some((c) => via.match(ipaddr.parse(c.address), c.prefixlen));
     if (!inside) {
+      const networks = connected
+        .map((c) => `${ipaddr.IPv4.networkAddressFromCIDR(`${c.address}/${c.prefixlen}`)}/${c.prefixlen}`)
+        .join(', ');
       throw new ValidationError(
         `${field}[${i}].via`,
-        `is outside ${dev}'s connected network${connected.length > 1 ? 's' : ''} ${connected.map((c) => `${ipaddr.IPv4.networkAddressFromCIDR(`${c.address}/${c.prefixlen}`)}/${c.prefixlen}`).join(', ')}`,
+        `is outside ${dev}'s connected network${connected.length > 1 ? 's' : ''} ${networks}`,
         route.via,
       );
     }
@@ -134,7 +137,8 @@ export async function planStaticRoutes(rt: Rtnetlink, input: StaticRoutesInput, 
           },
           { field: 'via', actual: other.gateway ?? 'none', wanted: want.via },
         ],
-        `vxnet never replaces a route it did not make: delete that route, or remove ${field}[${want.index}] from the spec`,
+        'vxnet never replaces a route it did not make: ' +
+          `delete that route, or remove ${field}[${want.index}] from the spec`,
       );
     }
     const spec: RouteSpec = { dst, gateway: want.via, dev: dev.ifindex, protocol: RTPROT_VXNET, table: RT_TABLE_MAIN };
@@ -203,7 +207,10 @@ export async function planStaticRoutes(rt: Rtnetlink, input: StaticRoutesInput, 
   return { changes, installed };
 }
 
-/** Deletes one route of vxnet's, by its full identity (protocol included: a foreign route of the same prefix never matches). */
+/**
+ * Deletes one route of vxnet's, by its full identity (protocol included: a foreign route of the same prefix never
+ * matches).
+ */
 export async function deleteOwnRoute(rt: Rtnetlink, route: Route): Promise<void> {
   if (route.protocol !== RTPROT_VXNET)
     throw new VxnetError(`refusing to delete ${routeDestination(route)}: protocol ${route.protocol} is not vxnet's`);
@@ -244,7 +251,8 @@ function throwFailures(failed: { index: number; error: NetlinkError }[], specs: 
   if (failed.length === 0) return;
   const first = failed[0]!;
   throw new VxnetError(
-    `${what} ${failed.length} of ${specs.length} route(s) failed; first ${specs[first.index]!.dst} via ${specs[first.index]!.gateway}: ${first.error.message}`,
+    `${what} ${failed.length} of ${specs.length} route(s) failed; first ${specs[first.index]!.dst} via ` +
+      `${specs[first.index]!.gateway}: ${first.error.message}`,
     { cause: first.error },
   );
 }

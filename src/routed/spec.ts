@@ -21,7 +21,8 @@
  */
 import ipaddr from 'ipaddr.js';
 import { validateOwner } from '../common/ownership.js';
-import { type DhcpRange, type StaticHost, validateSpec as validateDnsmasqSpec } from '../dnsmasq/spec.js';
+import { type NetworkDhcp, resolveDhcp } from '../network/dhcp-spec.js';
+import { type BgpSession, type ResolvedBgpSession, resolveBgpSession } from '../frr/spec.js';
 import { ValidationError } from '../netlink/errors.js';
 import { addressFamily, validateMtu, validatePortableIfname } from '../rtnetlink/validate.js';
 
@@ -32,19 +33,8 @@ export interface RoutedStaticRoute {
   via: string;
 }
 
-/** BGP through FRR (zebra + bgpd) run and supervised by vxnet for this network. */
-export interface RoutedBgp {
-  /** This host's AS number, 1..4294967295; the same on every host (iBGP). */
-  asn: number;
-  /** Default: underlay.address. */
-  routerId?: string;
-  /** Underlay addresses of the hosts this one connects to. */
-  neighbors?: string[];
-  /** Accept sessions from any host in this network (FRR's `bgp listen range`): new hosts join without this spec changing. */
-  listen?: string;
-  /** BGP hold time in seconds (3..65535, default 9); keepalives every third of it. A dead peer's routes go within it. */
-  holdTime?: number;
-}
+/** BGP through FRR (zebra + bgpd) run and supervised by vxnet for this network (src/frr/spec.ts). */
+export type RoutedBgp = BgpSession;
 
 export interface RoutedSpec {
   name: string;
@@ -54,32 +44,20 @@ export interface RoutedSpec {
   subnet: string;
   /** This host's address on the bridge (the containers' router). */
   gateway: string;
-  /** Every host's container subnets together, e.g. "10.20.0.0/16": traffic leaving it is masqueraded (with `masquerade`). */
+  /**
+   * Every host's container subnets together, e.g. "10.20.0.0/16": traffic leaving it is masqueraded (with
+   * `masquerade`).
+   */
   containerRange?: string;
   bridge?: string;
   /** Bridge MTU; default the underlay's (routing adds no encapsulation). */
   mtu?: number;
-  dhcp?: {
-    serve?: boolean;
-    ranges: DhcpRange[];
-    hosts?: StaticHost[];
-    leaseTime?: number | string;
-    dnsServers?: string[];
-    domain?: string;
-  };
+  dhcp?: NetworkDhcp;
   masquerade?: boolean | { enabled?: boolean; egress?: string };
   routes?: { static?: RoutedStaticRoute[]; bgp?: RoutedBgp };
 }
 
-export interface ResolvedBgp {
-  asn: number;
-  routerId: string;
-  /** Canonical, in the spec's order. */
-  neighbors: string[];
-  listen?: Subnet;
-  holdTime: number;
-  keepalive: number;
-}
+export type ResolvedBgp = ResolvedBgpSession;
 
 export interface Subnet {
   text: string;
@@ -101,8 +79,6 @@ export interface ResolvedRoutedSpec {
   /** In the spec's order (errors name entries by index); `via` canonical. */
   routes: { static: { subnet: Subnet; via: string }[]; bgp?: ResolvedBgp };
 }
-
-export const DEFAULT_HOLD_TIME = 9;
 
 const TOP_KEYS = [
   'name',
@@ -152,72 +128,6 @@ export function contains(outer: Subnet, inner: Subnet): boolean {
 
 export function overlaps(a: Subnet, b: Subnet): boolean {
   return contains(a, b) || contains(b, a);
-}
-
-function ipv4Address(text: unknown, field: string): string {
-  if (typeof text !== 'string' || addressFamily(text, field) !== 4)
-    throw new ValidationError(field, 'expected an IPv4 address (the underlay is IPv4 in routed mode)', text);
-  return ipaddr.parse(text).toString();
-}
-
-function resolveBgp(input: unknown, local: string | undefined): ResolvedBgp {
-  const at = 'routes.bgp';
-  if (!isObject(input))
-    throw new ValidationError(at, 'expected { asn, routerId?, neighbors?, listen?, holdTime? }', input);
-  checkKeys(input, ['asn', 'routerId', 'neighbors', 'listen', 'holdTime'], at);
-  const bgp = input as unknown as RoutedBgp;
-  if (typeof bgp.asn !== 'number' || !Number.isInteger(bgp.asn) || bgp.asn < 1 || bgp.asn > 4294967295) {
-    throw new ValidationError(`${at}.asn`, 'expected an AS number from 1 to 4294967295', bgp.asn);
-  }
-  let routerId: string;
-  if (bgp.routerId !== undefined) {
-    if (typeof bgp.routerId !== 'string' || !ipaddr.IPv4.isValidFourPartDecimal(bgp.routerId))
-      throw new ValidationError(
-        `${at}.routerId`,
-        'expected an IPv4 address in dotted-quad form (a BGP router ID)',
-        bgp.routerId,
-      );
-    routerId = ipaddr.parse(bgp.routerId).toString();
-    if (routerId === '0.0.0.0') throw new ValidationError(`${at}.routerId`, 'cannot be 0.0.0.0', bgp.routerId);
-  } else if (local !== undefined) {
-    routerId = local;
-  } else {
-    throw new ValidationError(
-      `${at}.routerId`,
-      'is needed when underlay.address is not given (the default router ID is the underlay address)',
-    );
-  }
-  const neighbors: string[] = [];
-  if (bgp.neighbors !== undefined) {
-    if (!Array.isArray(bgp.neighbors))
-      throw new ValidationError(`${at}.neighbors`, 'expected a list of underlay addresses', bgp.neighbors);
-    bgp.neighbors.forEach((n, i) => {
-      const address = ipv4Address(n, `${at}.neighbors[${i}]`);
-      if (address === local)
-        throw new ValidationError(`${at}.neighbors[${i}]`, "is this host's own underlay address", n);
-      const seen = neighbors.indexOf(address);
-      if (seen >= 0) throw new ValidationError(`${at}.neighbors[${i}]`, `repeats neighbors[${seen}]`, n);
-      neighbors.push(address);
-    });
-  }
-  const listen = bgp.listen === undefined ? undefined : ipv4Subnet(bgp.listen, `${at}.listen`);
-  if (neighbors.length === 0 && listen === undefined)
-    throw new ValidationError(
-      `${at}.neighbors`,
-      'BGP needs neighbors to connect to, or listen to accept them (or both)',
-    );
-  const holdTime = bgp.holdTime ?? DEFAULT_HOLD_TIME;
-  if (typeof holdTime !== 'number' || !Number.isInteger(holdTime) || holdTime < 3 || holdTime > 65535) {
-    throw new ValidationError(`${at}.holdTime`, 'expected whole seconds from 3 to 65535', bgp.holdTime);
-  }
-  return {
-    asn: bgp.asn,
-    routerId,
-    neighbors,
-    ...(listen ? { listen } : {}),
-    holdTime,
-    keepalive: Math.max(1, Math.floor(holdTime / 3)),
-  };
 }
 
 function defaultBridge(name: string): string {
@@ -278,33 +188,7 @@ export function resolveRoutedSpec(input: unknown): ResolvedRoutedSpec {
   if (bridge === device) throw new ValidationError('underlay.device', 'is also the name of the bridge', device);
   const mtu = spec.mtu === undefined ? undefined : validateMtu(spec.mtu, 'mtu');
 
-  let dhcp: ResolvedRoutedSpec['dhcp'];
-  if (spec.dhcp !== undefined) {
-    if (!isObject(spec.dhcp)) throw new ValidationError('dhcp', 'expected { ranges, hosts?, ... }', spec.dhcp);
-    checkKeys(spec.dhcp, ['serve', 'ranges', 'hosts', 'leaseTime', 'dnsServers', 'domain'], 'dhcp');
-    const serve = spec.dhcp.serve ?? true;
-    if (typeof serve !== 'boolean') throw new ValidationError('dhcp.serve', 'true or false', serve);
-    dhcp = { ...spec.dhcp, serve };
-    if (serve) {
-      const d = spec.dhcp;
-      try {
-        validateDnsmasqSpec({
-          interface: 'bridge0',
-          subnet: subnet.text,
-          gateway,
-          ranges: d.ranges,
-          ...(d.hosts ? { hosts: d.hosts } : {}),
-          ...(d.leaseTime !== undefined ? { leaseTime: d.leaseTime } : {}),
-          ...(d.dnsServers ? { dnsServers: d.dnsServers } : {}),
-          ...(d.domain ? { domain: d.domain } : {}),
-        });
-      } catch (error) {
-        if (error instanceof ValidationError)
-          throw new ValidationError(`dhcp.${error.field}`, error.reason, error.value);
-        throw error;
-      }
-    }
-  }
+  const dhcp = spec.dhcp === undefined ? undefined : resolveDhcp(spec.dhcp, { ...subnet, ipv4: true }, gateway);
 
   let masquerade: ResolvedRoutedSpec['masquerade'];
   if (spec.masquerade !== undefined && spec.masquerade !== false) {
@@ -332,7 +216,7 @@ export function resolveRoutedSpec(input: unknown): ResolvedRoutedSpec {
     if (spec.routes.static !== undefined && spec.routes.bgp !== undefined) {
       throw new ValidationError('routes', "takes static or bgp, not both: BGP learns the other hosts' subnets itself");
     }
-    if (spec.routes.bgp !== undefined) routes.bgp = resolveBgp(spec.routes.bgp, local);
+    if (spec.routes.bgp !== undefined) routes.bgp = resolveBgpSession(spec.routes.bgp, local, 'routes.bgp');
     const table = spec.routes.static ?? [];
     if (!Array.isArray(table)) throw new ValidationError('routes.static', 'expected a list of { subnet, via }', table);
     table.forEach((entry, i) => {

@@ -76,7 +76,8 @@ function underlayLimit(underlay: Link, family: AddressFamily): { max: number; te
   return {
     max,
     text:
-      `${max} over its underlay ${underlay.ifname}: ${underlay.ifname}'s MTU ${underlay.mtu} - ${overhead} bytes of VXLAN over IPv${family} ` +
+      `${max} over its underlay ${underlay.ifname}: ${underlay.ifname}'s MTU ${underlay.mtu} - ${overhead} bytes of ` +
+      `VXLAN over IPv${family} ` +
       '(outer IP, UDP and VXLAN headers and the inner Ethernet header)',
   };
 }
@@ -137,6 +138,7 @@ export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPl
         kind: 'vxlan',
         vxlan: resolved.options,
         mtu: resolved.mtu,
+        ...(spec.createAddress !== undefined ? { address: spec.createAddress } : {}),
         ...(ifalias ? { ifalias } : {}),
         up: true,
       });
@@ -152,7 +154,8 @@ export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPl
     throw new ConflictError(
       target,
       [{ field: 'kind', actual: kind ?? 'none', wanted: 'vxlan' }],
-      `pick another name for the VXLAN device, or remove that ${kind ?? 'kindless'} device yourself: vxnet never deletes a device of another kind`,
+      `pick another name for the VXLAN device, or remove that ${kind ?? 'kindless'} device yourself: vxnet never ` +
+        'deletes a device of another kind',
     );
   }
   const differences = await namingUnderlays(rt, structuralDifferences(existing, resolved.options), spec.underlay);

@@ -2,6 +2,7 @@
  * The VXLAN spec and its validation: everything checked before anything is
  * sent, each error naming the field.
  */
+import { createHash } from 'node:crypto';
 import { formatIPv6, parseIPv6 } from '../netlink/codec.js';
 import { ValidationError } from '../netlink/errors.js';
 import { validateOwner } from '../common/ownership.js';
@@ -45,6 +46,11 @@ export interface VxlanSpec {
   mtu?: number;
   /** Marks the device as vxnet's (alias "vxnet:<owner>"). */
   owner?: string;
+  /**
+   * The device's MAC when it is created; an existing device keeps its own
+   * (never changed in place). Default: the kernel's random one.
+   */
+  createAddress?: string;
 }
 
 export type AddressFamily = 4 | 6;
@@ -116,4 +122,19 @@ export function validateVxlanSpec(spec: VxlanSpec): AddressFamily {
 /** The same text for the same address ("2001:db8::1" and "2001:0db8::0001" alike), as the kernel's answers decode. */
 export function canonicalAddress(address: string): string {
   return address.includes(':') ? formatIPv6(Buffer.from(parseIPv6(address, 'address')), 0) : address;
+}
+
+/**
+ * A VXLAN device's MAC derived from its network and this host's underlay
+ * address: locally administered, unicast, and the same every time the
+ * device is created again (after a reboot), so what others know the host by
+ * (its etcd registration's `mac`) does not change with it.
+ */
+export function stableVxlanMac(network: string, local: string): string {
+  const digest = createHash('sha256')
+    .update(`vxnet vxlan ${network} ${canonicalAddress(local)}`)
+    .digest();
+  // 0x02: locally administered; bit 0 clear: unicast.
+  const bytes = [(digest[0]! & 0xfc) | 0x02, ...digest.subarray(1, 6)];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }

@@ -76,7 +76,8 @@ export async function vxlanStatus(rt: Rtnetlink, name: string, expect: StatusExp
         ? ` (${LINUX_DEFAULT_VXLAN_PORT} is the Linux driver's default when no port is given)`
         : '';
     problems.push(
-      `port mismatch: ${name} uses UDP port ${data.port} but the overlay expects ${wantedPort}${why}; hosts on different ports cannot reach each other`,
+      `port mismatch: ${name} uses UDP port ${data.port} but the overlay expects ${wantedPort}${why}; hosts on ` +
+        'different ports cannot reach each other',
     );
   }
   if (expect.vni !== undefined && data.id !== expect.vni)
@@ -91,7 +92,8 @@ export async function vxlanStatus(rt: Rtnetlink, name: string, expect: StatusExp
     const overhead = status.group?.includes(':') || status.local?.includes(':') ? VXLAN_OVERHEAD[6] : VXLAN_OVERHEAD[4];
     if (link.mtu > underlay.mtu - overhead) {
       problems.push(
-        `MTU ${link.mtu} exceeds the underlay's ${underlay.mtu} minus ${overhead} bytes of VXLAN overhead: large packets will be dropped`,
+        `MTU ${link.mtu} exceeds the underlay's ${underlay.mtu} minus ${overhead} bytes of VXLAN overhead: large ` +
+          'packets will be dropped',
       );
     }
   }

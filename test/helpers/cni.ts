@@ -1,6 +1,7 @@
 /**
- * The CNI plugin as a runtime meets it: src/cni/main.ts bundled the way
- * tsup builds dist/cni.cjs (one CommonJS file), in a plugin
+ * The CNI plugin as a runtime meets it: src/cni/main.ts and its executable
+ * src/cni/bin.ts bundled the way tsup builds dist/cni-plugin.cjs and
+ * dist/cni.cjs, with the code cache the build writes, in a plugin
  * directory under the name "vxnet" (a one-line wrapper, as docs/containers.md
  * installs it), and run with CNI_* in the environment and the config on stdin.
  */
@@ -17,24 +18,37 @@ export interface PluginDir {
   remove(): void;
 }
 
-/** Bundles the plugin into a directory inside the repository (so node_modules resolves) and writes the `vxnet` wrapper. */
+/**
+ * Bundles the plugin into a directory inside the repository (so node_modules resolves) as the build lays
+ * it out in dist/ (cni.cjs, the executable, runs cni-plugin.cjs from its V8 code cache, written by
+ * scripts/cni-code-cache.mjs), and writes the `vxnet` wrapper.
+ */
 export function buildPluginDir(): PluginDir {
   const dir = join(process.cwd(), 'scratch', `cni-plugin-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   const script = join(dir, 'cni.cjs');
-  // As tsup.config.ts builds dist/cni.cjs: CommonJS, the pure-JS dependencies inside, import.meta.url shimmed.
-  buildSync({
-    entryPoints: [join(process.cwd(), 'src/cni/main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: ['netlink'],
-    outfile: script,
-    logLevel: 'error',
-    define: { 'import.meta.url': 'importMetaUrl' },
-    banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // As tsup.config.ts builds dist/: CommonJS, the pure-JS dependencies inside, import.meta.url shimmed.
+  for (const [entry, outfile] of [
+    ['src/cni/main.ts', 'cni-plugin.cjs'],
+    ['src/cni/bin.ts', 'cni.cjs'],
+  ] as const) {
+    buildSync({
+      entryPoints: [join(process.cwd(), entry)],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      external: ['netlink'],
+      outfile: join(dir, outfile),
+      logLevel: 'error',
+      define: { 'import.meta.url': 'importMetaUrl' },
+      banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    });
+  }
+  const cache = spawnSync(process.execPath, [join(process.cwd(), 'scripts/cni-code-cache.mjs'), dir], {
+    encoding: 'utf8',
   });
+  if (cache.status !== 0) throw new Error(`scripts/cni-code-cache.mjs failed: ${cache.stderr}`);
   writeFileSync(join(dir, 'vxnet'), `#!/bin/sh\nexec ${process.execPath} ${script} "$@"\n`, { mode: 0o755 });
   return { dir, script, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { attach, checkAttachment, detach } from '../../src/attach/attach.js';
+import { attach, checkAttachment, createPair, detach } from '../../src/attach/attach.js';
 import {
   AddressOutsideSubnetError,
   IfnameTakenError,
@@ -638,6 +638,68 @@ it('a changed attach converges: static → another static → dhcp → none, rem
     );
     assert.is(linkIn(web, 'eth0').address, containerMac('seed', `netns:${web}`, 'eth0'));
     assert.equal((await host.attach('seed', { netns: web })).changes, []);
+    await host.destroy('seed');
+  } finally {
+    await host?.close();
+    lab.destroy();
+  }
+});
+
+it('createPair: the pair from the host side alone (created, then finished by attach; exists; a name taken inside is EEXIST and nothing is made)', async () => {
+  const lab = Lab.create({ hosts: 1 });
+  let host: OverlayHost | undefined;
+  try {
+    const h = lab.host(1).ns;
+    host = await OverlayHost.open({ namespace: h, stateRoot: STATE });
+    await host.apply(specFor(lab.host(1)));
+    const rt = host.rt;
+    const web = lab.addNamespaceNamed('pweb');
+    const busy = lab.addNamespaceNamed('pbusy');
+    sh('ip', ['-n', busy, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'x0']);
+    const options = {
+      network: 'seed',
+      bridge: 'br0',
+      netns: web,
+      containerId: 'ctr-pair',
+      address: '10.10.0.21/24',
+      subnet: '10.10.0.0/24',
+      gateway: '10.10.0.1',
+    };
+    const hostLinks = () => containerLinks(`/run/netns/${h}`);
+
+    assert.is(await createPair(rt, options), 'created');
+    const hostEnd = hostVethName(namespaceIdentity(web).id, 'eth0');
+    const made = JSON.parse(sh('ip', ['-n', h, '-j', '-d', 'link', 'show', 'dev', hostEnd]))[0];
+    assert.equal([made.master, made.mtu, made.flags.includes('UP')], ['br0', 1450, true]);
+    assert.equal(parseHostMark(made.ifalias)?.containerId, 'ctr-pair');
+    const peer = linkIn(web, 'eth0');
+    assert.equal(
+      [peer.mtu, peer.address, peer.flags.includes('UP'), peer.ifalias],
+      [1450, containerMac('seed', 'ctr-pair', 'eth0'), false, undefined],
+      'the peer made in the container: name, MTU, MAC; down and unmarked until attach finishes it',
+    );
+
+    const before = hostLinks();
+    assert.is(await createPair(rt, options), 'exists', 'a second call finds the pair by its mark');
+    assert.equal(hostLinks(), before);
+    const finished = await attach(rt, options);
+    assert.equal(
+      finished.changes.map((c) => `${c.action} ${c.detail ?? ''}`.trim()),
+      ['update up', 'add', 'add', 'update mark'],
+      "what the pair lacked: the container end up, the address, the route, the container end's mark last (lo is up here)",
+    );
+    assert.equal(parseContainerMark(linkIn(web, 'eth0').ifalias)?.address, '10.10.0.21/24');
+    assert.equal(addressesIn(web, 'eth0'), ['10.10.0.21/24']);
+    assert.equal(defaultRoutesIn(web), ['10.10.0.1 eth0']);
+
+    const busyBefore = containerLinks(busy);
+    const hostBefore = hostLinks();
+    assert.is(await createPair(rt, { ...options, netns: busy, containerId: 'ctr-busy' }), 'taken');
+    assert.equal(containerLinks(busy), busyBefore);
+    assert.equal(hostLinks(), hostBefore, 'nothing made on the host either');
+    await refusal(ValidationError, () => createPair(rt, { ...options, netns: busy, mtu: 9000 }));
+    assert.equal(hostLinks(), hostBefore);
+    assert.ok((await detach(rt, { network: 'seed', netns: web })).detached);
     await host.destroy('seed');
   } finally {
     await host?.close();

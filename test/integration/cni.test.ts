@@ -7,6 +7,7 @@
  * leaves the host, the container and the IPAM state as they were. `ip` is
  * the oracle.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -213,8 +214,83 @@ it('0.4.0 and 1.0.0 configs get results of their version; static IPAM; prevResul
     { address: '10.30.0.7/24', gateway: '10.30.0.1', interface: 2 },
   ]);
   assert.equal(add.json.dns, { nameservers: ['192.0.2.53'] });
+  assert.equal(add.json.routes, [{ dst: '0.0.0.0/0', gw: '10.30.0.1' }], 'the default route vxnet set');
   assert.equal(containerAddresses(c), ['10.30.0.7/24']);
   assert.is(runPlugin(plugin, host.ns, env(c, 'DEL'), config).code, 0);
+});
+
+/** A config for a plugin later in a chain: static IPAM (10.30.0.8), and the previous plugin's result. */
+const chained = (prevResult: Record<string, unknown>) =>
+  JSON.stringify({
+    cniVersion: '1.1.0',
+    name: 'cnit-chain',
+    type: 'vxnet',
+    network: 'cnit',
+    ipam: { type: 'static', addresses: [{ address: '10.30.0.8/24', gateway: '10.30.0.1' }] },
+    prevResult,
+  });
+
+function defaultRoutes(ns: string): string[] {
+  return JSON.parse(sh('ip', ['-n', ns, '-j', '-4', 'route', 'show', 'default'])).map(
+    (r: any) => `via ${r.gateway} dev ${r.dev}`,
+  );
+}
+
+it('chained after a plugin that routes the container through its own device: that default route stays, and is listed', () => {
+  const c = lab.addNamespaceNamed('ch1');
+  // What the previous plugin in the chain did: other0 with 192.0.2.7/24, the default route via 192.0.2.1.
+  sh('ip', ['-n', c, 'link', 'add', 'other0', 'type', 'veth', 'peer', 'name', 'other1']);
+  sh('ip', ['-n', c, 'addr', 'add', '192.0.2.7/24', 'dev', 'other0']);
+  sh('ip', ['-n', c, 'link', 'set', 'other0', 'up']);
+  sh('ip', ['-n', c, 'link', 'set', 'other1', 'up']);
+  sh('ip', ['-n', c, 'route', 'add', 'default', 'via', '192.0.2.1', 'dev', 'other0']);
+  const prevResult = {
+    cniVersion: '1.1.0',
+    interfaces: [{ name: 'other0', sandbox: `/run/netns/${c}` }],
+    ips: [{ address: '192.0.2.7/24', gateway: '192.0.2.1', interface: 0 }],
+    routes: [
+      { dst: '198.51.100.0/24', gw: '192.0.2.1' },
+      { dst: '0.0.0.0/0', gw: '192.0.2.1' },
+    ],
+  };
+  const add = runPlugin(plugin, host.ns, env(c, 'ADD'), chained(prevResult));
+  assert.is(add.code, 0, add.stdout + add.stderr);
+  assert.equal(
+    add.json.interfaces.map((i: any) => i.name),
+    ['other0', add.json.interfaces[1].name, 'eth0'],
+  );
+  assert.equal(add.json.ips, [
+    { address: '192.0.2.7/24', gateway: '192.0.2.1', interface: 0 },
+    { address: '10.30.0.8/24', gateway: '10.30.0.1', interface: 2 },
+  ]);
+  assert.equal(add.json.routes, prevResult.routes, "the previous plugin's routes, its default route among them");
+  assert.equal(defaultRoutes(c), ['via 192.0.2.1 dev other0'], 'the container still routes through other0');
+  assert.match(add.stderr, 'default route left alone');
+  const check = runPlugin(plugin, host.ns, env(c, 'CHECK'), chained({ ...add.json }));
+  assert.is(check.code, 0, check.stdout + check.stderr);
+  assert.is(runPlugin(plugin, host.ns, env(c, 'DEL'), chained(add.json)).code, 0);
+  assert.equal(defaultRoutes(c), ['via 192.0.2.1 dev other0'], 'DEL leaves the other default route alone');
+});
+
+it("chained after a plugin whose result lists a default route the container lacks: vxnet's replaces it", () => {
+  const c = lab.addNamespaceNamed('ch2');
+  const prevResult = {
+    cniVersion: '1.1.0',
+    interfaces: [{ name: 'tap0' }],
+    routes: [
+      { dst: '198.51.100.0/24', gw: '192.0.2.1' },
+      { dst: '0.0.0.0/0', gw: '192.0.2.1' },
+    ],
+  };
+  const add = runPlugin(plugin, host.ns, env(c, 'ADD'), chained(prevResult));
+  assert.is(add.code, 0, add.stdout + add.stderr);
+  assert.equal(add.json.ips, [{ address: '10.30.0.8/24', gateway: '10.30.0.1', interface: 2 }]);
+  assert.equal(add.json.routes, [
+    { dst: '198.51.100.0/24', gw: '192.0.2.1' },
+    { dst: '0.0.0.0/0', gw: '10.30.0.1' },
+  ]);
+  assert.equal(defaultRoutes(c), ['via 10.30.0.1 dev eth0']);
+  assert.is(runPlugin(plugin, host.ns, env(c, 'DEL'), chained(add.json)).code, 0);
 });
 
 it('STATUS: 0 when the overlay is up here, 51 when its VXLAN device is down, 50 for a network not applied', () => {
@@ -265,6 +341,59 @@ it('GC removes attachments whose container is not in cni.dev/valid-attachments, 
   assert.ok(existsSync(join(ipamDir, 'cnit-net', a.json.ips[0].address.split('/')[0])));
   assert.is(runPlugin(plugin, host.ns, env(keep, 'DEL'), hostLocal('1.1.0')).code, 0);
   assert.is(runPlugin(plugin, host.ns, env(drop, 'DEL'), hostLocal('1.1.0')).code, 0, 'DEL after GC is fine');
+});
+
+it('examples/cni/run-by-hand.sh with examples/cni/vxnet.conflist: ADD, CHECK, VERSION, DEL twice, nothing left', async () => {
+  // The conflist's network as it is shipped: "demo", 10.10.0.0/24 via 10.10.0.1, applied beside cnit on host 2.
+  const h = lab.host(2);
+  const demo = {
+    ...specFor(h),
+    name: 'demo',
+    vni: 44,
+    group: '239.1.1.4',
+    subnet: '10.10.0.0/24',
+    gateway: '10.10.0.1',
+    vxlan: 'vx1',
+    bridge: 'br1',
+  } as OverlaySpec;
+  const dataDir = join(work, 'byhand-ipam');
+  {
+    await using overlay = await OverlayHost.open({ namespace: h.ns });
+    await overlay.apply(demo);
+  }
+  try {
+    // The script's own namespaces (others' tests add and delete theirs meanwhile).
+    const byHand = () => sh('ip', ['netns', 'list']).match(/^vxnet-cni-byhand-\S+/gm) ?? [];
+    const namespacesBefore = byHand();
+    const run = spawnSync('ip', ['netns', 'exec', h.ns, 'sh', 'examples/cni/run-by-hand.sh'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, VXNET_CNI: join(plugin.dir, 'vxnet'), CNI_PATH: REFERENCE, IPAM_DATA_DIR: dataDir },
+    });
+    const output = `${run.stdout}${run.stderr}`;
+    assert.is(run.status, 0, output);
+    const added = JSON.parse(run.stdout.split('== ADD\n')[1]!.split('\n')[0]!);
+    assert.equal(added.ips, [{ address: '10.10.0.20/24', gateway: '10.10.0.1', interface: 1 }]);
+    assert.equal(added.routes, [{ dst: '0.0.0.0/0', gw: '10.10.0.1' }]);
+    assert.match(run.stdout, /^eth0@\S+\s+UP\s+10\.10\.0\.20\/24/m);
+    assert.match(run.stdout, /^default via 10\.10\.0\.1 dev eth0/m);
+    assert.match(run.stdout, '== CHECK\nok\n');
+    assert.match(run.stdout, /== VERSION\n\{"cniVersion":"1\.0\.0","supportedVersions":\[/);
+    assert.match(run.stdout, /== DEL \(twice[^\n]*\nok\nok\n$/);
+    // Nothing left: the script's namespace, the host end on br1, the reservation.
+    assert.equal(byHand(), namespacesBefore);
+    assert.equal(
+      JSON.parse(sh('ip', ['-n', h.ns, '-j', 'link', 'show', 'master', 'br1'])).map((l: any) => l.ifname),
+      ['vx1'],
+    );
+    assert.equal(
+      readdirSync(join(dataDir, 'demo')).filter((f) => /^\d/.test(f)),
+      [],
+    );
+  } finally {
+    await using overlay = await OverlayHost.open({ namespace: h.ns });
+    await overlay.destroy('demo');
+  }
 });
 
 // ---------------------------------------------------------------- bad input: the spec's error, nothing changed

@@ -21,7 +21,7 @@ import { describeChange } from '../../src/common/plan.js';
 import { PreflightError } from '../../src/dnsmasq/errors.js';
 import { ValidationError } from '../../src/netlink/errors.js';
 import { OverlayHost } from '../../src/overlay/host.js';
-import { FrrStartError } from '../../src/routed/frr-daemon.js';
+import { FrrStartError } from '../../src/frr/daemon.js';
 import type { RoutedSpec } from '../../src/routed/spec.js';
 import { dnsmasqProcessesWith } from '../helpers/dhcp-scene.js';
 import { Lab, type LabHost } from '../helpers/lab.js';
@@ -178,6 +178,10 @@ it('routed BGP: FRR per host, full iBGP mesh, DHCP, every pair talks with real a
       await until(`host ${h.index} routes`, 20, () => JSON.stringify(bgpRoutes(h.ns)) === JSON.stringify(want)).catch(
         (e) => assert.unreachable(`${e.message}: ${bgpRoutes(h.ns).join('; ')}`),
       );
+      // A route can arrive reflected (next hop kept) before the direct session is up: wait for the sessions too.
+      const established = () =>
+        Object.values(vtyshSummary(h.ns)).every((p) => p.state === 'Established' && (p.pfxRcd ?? 0) >= 1);
+      await until(`host ${h.index} sessions`, 20, established).catch(() => undefined);
       const peers = vtyshSummary(h.ns);
       assert.equal(
         Object.keys(peers).sort(),

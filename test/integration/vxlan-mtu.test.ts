@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MtuNotAppliedError } from '../../src/common/mtu.js';
-import { type Change } from '../../src/common/plan.js';
+import type { Change } from '../../src/common/plan.js';
 import { NetlinkError, ValidationError } from '../../src/netlink/errors.js';
 import { Rtnetlink } from '../../src/rtnetlink/client.js';
 import { ensureVxlan, planVxlan, type VxlanSpec } from '../../src/vxlan/index.js';

@@ -20,7 +20,7 @@ import {
   NFT_MSG_NEWRULE,
 } from '../../src/nftables/constants.js';
 import { resolveSpec } from '../../src/overlay/spec.js';
-import { NetworkState } from '../../src/overlay/state.js';
+import { NetworkState } from '../../src/network/state.js';
 import type { Link } from '../../src/rtnetlink/links.js';
 
 /** One nfnetlink message: nlmsghdr, nfgenmsg, then the attributes given (type, bytes). */

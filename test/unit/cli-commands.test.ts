@@ -15,7 +15,7 @@ import { stringify as toYaml } from 'yaml';
 import { errorMessage, type OpenHost, runCommand, UsageError } from '../../src/cli/commands.js';
 import { ConflictError } from '../../src/common/conflict.js';
 import { ValidationError } from '../../src/netlink/errors.js';
-import type { IpForwardControl } from '../../src/overlay/forwarding.js';
+import type { IpForwardControl } from '../../src/network/forwarding.js';
 import { OverlayHost, type OverlayHostOptions } from '../../src/overlay/host.js';
 import { NetworkLock } from '../../src/overlay/lock.js';
 import type { OverlaySpec } from '../../src/overlay/spec.js';

@@ -166,8 +166,18 @@ test('results: a prevResult is kept, this attachment appended, indexes shifted',
     r.ips!.map((i) => i.interface),
     [0, 2],
   );
-  assert.equal(r.routes, [{ dst: '0.0.0.0/0', gw: '192.0.2.254' }], 'the earlier default route stays the only one');
+  assert.equal(
+    r.routes,
+    [{ dst: '0.0.0.0/0', gw: '10.10.0.1' }],
+    'vxnet set the default route (so the container had none): it replaces the earlier entry',
+  );
   assert.equal(r.dns, { nameservers: ['192.0.2.53'] });
+  const { defaultRoute: _, ...leftAlone } = added;
+  assert.equal(
+    buildResult('1.0.0', leftAlone, prev).routes,
+    [{ dst: '0.0.0.0/0', gw: '192.0.2.254' }],
+    "attach left the container's default route through another device alone: the earlier entry stays",
+  );
 });
 
 test.run();

@@ -10,16 +10,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { describeExit } from '../../src/dnsmasq/errors.js';
-import {
-  childrenOf,
-  classifyLine,
-  EXIT_MARKER,
-  findExecutable,
-  launchCommand,
-  procStat,
-  processAlive,
-  statusToExit,
-} from '../../src/dnsmasq/process.js';
+import { classifyLine, EXIT_MARKER, launchCommand } from '../../src/dnsmasq/process.js';
+import { childrenOf, findExecutable, procStat, processAlive, statusToExit } from '../../src/process/proc.js';
 
 const tools = {
   dnsmasq: '/usr/sbin/dnsmasq',

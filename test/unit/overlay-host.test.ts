@@ -20,8 +20,9 @@ import { ConflictError } from '../../src/common/conflict.js';
 import { describeChange } from '../../src/common/plan.js';
 import { NotOwnedError } from '../../src/masquerade/errors.js';
 import { NetlinkError, ValidationError, VxnetError } from '../../src/netlink/errors.js';
-import type { IpForwardControl } from '../../src/overlay/forwarding.js';
+import type { IpForwardControl } from '../../src/network/forwarding.js';
 import { OverlayHost } from '../../src/overlay/host.js';
+import { readLinksOnce } from '../../src/rtnetlink/reading.js';
 import type { OverlaySpec } from '../../src/overlay/spec.js';
 import { ethernet, FakeHost, type HostSnapshot, type InitialLink, LOOPBACK } from '../helpers/fake-host.js';
 
@@ -325,6 +326,39 @@ test('a VXLAN device without an underlay: "underlay is unset", and the wanted on
   assert.instance(error, ConflictError);
   assert.equal((error as ConflictError).differences, [{ field: 'underlay', actual: undefined, wanted: 'eth0' }]);
   assert.match(error.message, /link vx-demo exists but differs from the spec: underlay is unset, wanted eth0; /);
+});
+
+// ------------------------------------------------------------------ round trips
+
+test('round trips: plan, status and a no-op apply read the links once (one dump), not once per lookup', async () => {
+  const { fake, host } = scene();
+  await host.apply(SPEC);
+  const measure = async (run: () => Promise<unknown>) => {
+    fake.resetCounts();
+    await run();
+    return { sends: fake.sends, links: fake.count('RTM_GETLINK') };
+  };
+  // Before the plan's reading: 16 sends with 10 link requests (plan); 14 and 5 (status); 30 and 15 (status with
+  // the spec); 17 and 11 (a no-op apply).
+  assert.equal(await measure(() => host.plan(SPEC)), { sends: 10, links: 2 });
+  assert.equal(await measure(() => host.status('demo')), { sends: 10, links: 1 });
+  assert.equal(await measure(() => host.status('demo', SPEC)), { sends: 19, links: 2 });
+  assert.equal(await measure(() => host.apply(SPEC)), { sends: 11, links: 3 });
+});
+
+test('a reading serves lookups while it lasts; once ended, the changes planned with it see the kernel as it is', async () => {
+  const { fake } = scene();
+  const rt = fake.rtnetlink();
+  const reading = readLinksOnce(rt);
+  fake.resetCounts();
+  assert.is((await reading.rt.links.find('eth0'))?.ifname, 'eth0');
+  assert.is(await reading.rt.links.find('later0'), undefined);
+  assert.is(fake.count('RTM_GETLINK'), 1, 'two lookups, one dump');
+  await rt.links.create({ ifname: 'later0', kind: 'bridge' });
+  assert.is(await reading.rt.links.find('later0'), undefined, 'the reading is one moment');
+  reading.end();
+  assert.is((await reading.rt.links.find('later0'))?.ifname, 'later0', 'ended: straight to the kernel');
+  assert.ok((await reading.rt.links.list()).some((l) => l.ifname === 'later0'));
 });
 
 // ------------------------------------------------------------------ a bridge vxnet did not make

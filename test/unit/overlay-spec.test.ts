@@ -174,7 +174,7 @@ const REFUSALS: [what: string, input: unknown, field: string, reason: RegExp][] 
     'neither group nor peers',
     { ...MULTICAST, group: undefined },
     'group',
-    /give a multicast group \(multicast mode\) or peers/,
+    /give a multicast group \(multicast mode\), peers \(unicast mode\) or membership \(etcd, or evpn/,
   ],
   ['a group that is not multicast', { ...MULTICAST, group: '10.1.1.1' }, 'group', /is not a multicast address/],
   [

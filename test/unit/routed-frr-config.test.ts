@@ -5,8 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveAnySpec } from '../../src/overlay/spec.js';
-import { frrConfig } from '../../src/routed/frr-config.js';
-import { daemonArgs, frrLaunchCommand, frrPaths, type FrrTools } from '../../src/routed/frr-daemon.js';
+import { frrConfig } from '../../src/routed/bgp-config.js';
+import { daemonArgs, frrLaunchCommand, frrPaths, type FrrTools } from '../../src/frr/daemon.js';
 import type { ResolvedRoutedSpec } from '../../src/routed/spec.js';
 
 const spec = resolveAnySpec({

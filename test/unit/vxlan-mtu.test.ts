@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { planPort } from '../../src/bridge/bridge.js';
 import { MtuNotAppliedError } from '../../src/common/mtu.js';
-import { type Change } from '../../src/common/plan.js';
+import type { Change } from '../../src/common/plan.js';
 import { NetlinkError, ValidationError } from '../../src/netlink/errors.js';
 import { ensureVxlan, planVxlan } from '../../src/vxlan/device.js';
 import type { VxlanSpec } from '../../src/vxlan/spec.js';

@@ -2,11 +2,12 @@
  * One FRR daemon (zebra or bgpd) of one network, launched so that it can
  * never outlive vxnet and never shares anything with another instance.
  *
- * The chain is dnsmasq's (src/dnsmasq/process.ts), plus a mount namespace:
+ * The chain is dnsmasq's (src/process/chain.ts), plus a mount namespace:
  *
- *   node ── setpriv --pdeathsig SIGKILL ─ [nsenter --net=NS] ─ unshare --pid --fork --kill-child=SIGKILL --mount   (A)
- *             └── sh: mount --bind DIR/tmp /var/tmp; "$@"; echo vxnet-frr-exit=$?   PID 1 of the new namespaces (B)
- *                   └── /usr/lib/frr/bgpd -f DIR/bgpd.conf -i DIR/bgpd.pid -z DIR/zserv.api --vty_socket DIR -P 0   (C)
+ *   node ── setpriv --pdeathsig SIGKILL ─ [nsenter --net=NS] ─
+ *     unshare --pid --fork --kill-child=SIGKILL --mount   (A)
+ *       └── sh: mount --bind DIR/tmp /var/tmp; "$@"; echo vxnet-frr-exit=$?   PID 1 of the new namespaces (B)
+ *             └── /usr/lib/frr/bgpd -f DIR/bgpd.conf -i DIR/bgpd.pid -z DIR/zserv.api --vty_socket DIR -P 0   (C)
  *
  * Parent death kills A, A's --kill-child kills B, B's end kills C. Every
  * path FRR would otherwise share is private: the configuration, pid files,
@@ -20,19 +21,18 @@
  * which is how FRR wants it: run as root it refuses, root not being in its
  * vty group. The state directory is handed to that user.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { EventEmitter } from 'node:events';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { PreflightError, type DnsmasqExit } from '../dnsmasq/errors.js';
-import { childrenOf, findExecutable, processAlive, procStat, statusToExit } from '../dnsmasq/process.js';
-import { namespacePath } from '../netlink/namespace.js';
+import { PreflightError } from '../dnsmasq/errors.js';
 import { VxnetError } from '../netlink/errors.js';
+import { ChainedProcess, chainCommand, type ProcessExit } from '../process/chain.js';
+import { findExecutable, processAlive } from '../process/proc.js';
 
 export const FRR_EXIT_MARKER = 'vxnet-frr-exit=';
 export const DEFAULT_FRR_DIR = '/usr/lib/frr';
 export const INSTALL_FRR =
-  'install FRR: Debian/Ubuntu: apt-get install frr (8.4 or later; vxnet runs its zebra and bgpd itself, the system service need not run)';
-const STDERR_LINES = 60;
+  'install FRR: Debian/Ubuntu: apt-get install frr (8.4 or later; vxnet runs its zebra and bgpd itself, the system ' +
+  'service need not run)';
 
 export type FrrDaemonName = 'zebra' | 'bgpd';
 
@@ -58,7 +58,10 @@ export interface FrrToolOptions {
   path?: string;
 }
 
-/** Finds FRR's daemons, vtysh, its user, and the util-linux tools of the chain; a PreflightError naming the package otherwise. */
+/**
+ * Finds FRR's daemons, vtysh, its user, and the util-linux tools of the chain; a PreflightError naming the package
+ * otherwise.
+ */
 export function findFrr(options: FrrToolOptions & { namespace?: string }): FrrTools {
   const dir = options.frrDir ?? DEFAULT_FRR_DIR;
   const daemon = (name: FrrDaemonName): string => {
@@ -168,15 +171,19 @@ export function frrLaunchCommand(
   paths: FrrPaths,
   namespace?: string,
 ): { command: string; args: string[] } {
-  const args = ['--pdeathsig', 'SIGKILL', '--'];
-  if (namespace !== undefined) {
-    if (!tools.nsenter) throw new Error('nsenter is needed to run FRR in a namespace');
-    args.push(tools.nsenter, `--net=${namespacePath(namespace)}`, '--');
-  }
-  args.push(tools.unshare, '--pid', '--fork', '--kill-child=SIGKILL', '--mount', '--propagation', 'private', '--');
-  const script = `tmp=$1; shift; mount --bind "$tmp" /var/tmp || { echo "vxnet: cannot bind $tmp over /var/tmp" >&2; exit 97; }; "$@"; echo "${FRR_EXIT_MARKER}$?" >&2`;
-  args.push(tools.sh, '-c', script, `vxnet-${daemon}`, paths.tmp, tools[daemon], ...daemonArgs(daemon, paths));
-  return { command: tools.setpriv, args };
+  const script =
+    'tmp=$1; shift; mount --bind "$tmp" /var/tmp || { echo "vxnet: cannot bind $tmp over /var/tmp" >&2; ' +
+    `exit 97; }; "$@"; echo "${FRR_EXIT_MARKER}$?" >&2`;
+  return chainCommand(
+    {
+      tools,
+      ...(namespace !== undefined ? { namespace } : {}),
+      unshare: ['--mount', '--propagation', 'private'],
+      script,
+      scriptArgs: [`vxnet-${daemon}`, paths.tmp, tools[daemon], ...daemonArgs(daemon, paths)],
+    },
+    'FRR',
+  );
 }
 
 /** The process holding the POSIX lock FRR takes on its pid file (host pid), if any: the daemon, alive. */
@@ -205,7 +212,7 @@ export function pidFileHolder(path: string): number | undefined {
 }
 
 /** How a daemon ended, in words (FRR's exit codes carry no documented meaning beyond non-zero). */
-export function frrExit(exit: Pick<DnsmasqExit, 'code' | 'signal'>): string {
+export function frrExit(exit: Pick<ProcessExit, 'code' | 'signal'>): string {
   if (exit.signal) return `was killed by ${exit.signal}`;
   if (exit.code === null) return 'ended for an unknown reason';
   return `exited with code ${exit.code}`;
@@ -226,11 +233,12 @@ export class FrrStartError extends VxnetError {
     readonly reason: string,
     /** The daemon's own words, oldest first. */
     readonly stderr: string[],
-    readonly exit?: Pick<DnsmasqExit, 'code' | 'signal'>,
+    readonly exit?: Pick<ProcessExit, 'code' | 'signal'>,
   ) {
     const said = excerpt(stderr);
     super(
-      `FRR ${daemon} (network ${instance}) failed to start: ${reason}${said.length ? `; ${daemon} said:\n  ${said.join('\n  ')}` : ''}`,
+      `FRR ${daemon} (network ${instance}) failed to start: ` +
+        `${reason}${said.length ? `; ${daemon} said:\n  ${said.join('\n  ')}` : ''}`,
     );
   }
 }
@@ -243,7 +251,7 @@ export class FrrGaveUpError extends VxnetError {
     readonly daemon: FrrDaemonName,
     readonly crashes: number,
     windowMs: number,
-    lastExit?: DnsmasqExit,
+    lastExit?: ProcessExit,
     lastError?: Error,
   ) {
     const said = excerpt(lastExit?.stderr ?? []);
@@ -253,7 +261,8 @@ export class FrrGaveUpError extends VxnetError {
         ? `${daemon} ${frrExit(lastExit)}${said.length ? `; ${daemon} said:\n  ${said.join('\n  ')}` : ''}`
         : 'no exit recorded';
     super(
-      `FRR ${daemon} (network ${instance}) failed ${crashes} times within ${Math.round(windowMs / 1000)} s; no more restarts. Last failure: ${last}`,
+      `FRR ${daemon} (network ${instance}) failed ${crashes} times within ${Math.round(windowMs / 1000)} s; no more ` +
+        `restarts. Last failure: ${last}`,
     );
   }
 }
@@ -273,39 +282,30 @@ export interface FrrLaunch {
  * with an FrrStartError carrying its output. `exited` resolves once the
  * whole chain has ended.
  */
-export class FrrDaemonProcess extends EventEmitter<{ line: [string] }> {
-  readonly child: ChildProcess;
+export class FrrDaemonProcess extends ChainedProcess {
   readonly ready: Promise<number>;
-  readonly exited: Promise<DnsmasqExit>;
-  pid?: number;
   version?: string;
-  private startTime?: number;
-  private lines: string[] = [];
-  private status?: number;
-  private ended = false;
 
-  private constructor(private readonly spec: FrrLaunch) {
-    super();
+  private constructor(spec: FrrLaunch) {
     const { command, args } = frrLaunchCommand(spec.daemon, spec.tools, spec.paths, spec.namespace);
-    this.child = spawn(command, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LC_ALL: 'C' },
-      detached: true,
+    super({ what: spec.daemon, command, args, marker: FRR_EXIT_MARKER, stdout: true });
+    this.on('line', (line) => {
+      const version = /\b(?:zebra|bgpd) (\d+\.\d+\S*) starting/.exec(line);
+      if (version) this.version = version[1];
     });
-    let resolveExit!: (exit: DnsmasqExit) => void;
-    this.exited = new Promise((resolve) => (resolveExit = resolve));
     const socket = spec.daemon === 'zebra' ? spec.paths.zserv : spec.paths.vty(spec.daemon);
     this.ready = new Promise<number>((resolve, reject) => {
       let settled = false;
       const started = Date.now();
-      const fail = (reason: string, exit?: Pick<DnsmasqExit, 'code' | 'signal'>): void => {
+      const fail = (reason: string, exit?: Pick<ProcessExit, 'code' | 'signal'>): void => {
         if (settled) return;
         settled = true;
         clearInterval(poll);
         reject(new FrrStartError(spec.instance, spec.daemon, reason, this.stderr(), exit));
       };
+      // FRR says nothing reliable when it is ready: its socket appearing is the sign.
       const poll = setInterval(() => {
-        if (settled || this.ended) return;
+        if (settled || !this.running) return;
         if (existsSync(socket)) {
           try {
             this.locate();
@@ -321,128 +321,14 @@ export class FrrDaemonProcess extends EventEmitter<{ line: [string] }> {
           this.kill();
         }
       }, 10);
-      this.child.once('error', (error) => {
-        fail(`could not run ${command}: ${error.message}`);
-        this.finish(resolveExit, { code: null, signal: null });
-      });
-      let partial = '';
-      const onData = (chunk: string): void => {
-        const parts = (partial + chunk).split('\n');
-        partial = parts.pop()!;
-        for (const line of parts) this.line(line);
-      };
-      this.child.stdout!.setEncoding('utf8').on('data', onData);
-      this.child.stderr!.setEncoding('utf8').on('data', onData);
-      this.child.once('close', (code, signal) => {
-        if (partial) this.line(partial);
-        const exit = this.status !== undefined ? statusToExit(this.status) : { code, signal };
-        fail(`${spec.daemon} ${frrExit(exit)}`, exit);
-        this.finish(resolveExit, exit);
-      });
+      this.once('failed', (error) => fail(`could not run ${command}: ${error.message}`));
+      this.once('closed', (exit) => fail(`${spec.daemon} ${frrExit(exit)}`, exit));
     });
     this.ready.catch(() => undefined);
   }
 
   static launch(spec: FrrLaunch): FrrDaemonProcess {
     return new FrrDaemonProcess(spec);
-  }
-
-  private line(line: string): void {
-    if (line.startsWith(FRR_EXIT_MARKER)) {
-      const status = Number(line.slice(FRR_EXIT_MARKER.length));
-      if (Number.isInteger(status)) {
-        this.status = status;
-        return;
-      }
-    }
-    const version = /\b(?:zebra|bgpd) (\d+\.\d+\S*) starting/.exec(line);
-    if (version) this.version = version[1];
-    this.lines.push(line);
-    if (this.lines.length > STDERR_LINES) this.lines.shift();
-    this.emit('line', line);
-  }
-
-  stderr(): string[] {
-    return [...this.lines];
-  }
-
-  private finish(resolve: (exit: DnsmasqExit) => void, exit: Pick<DnsmasqExit, 'code' | 'signal'>): void {
-    if (this.ended) return;
-    this.ended = true;
-    resolve({ ...exit, at: new Date(), stderr: this.stderr() });
-  }
-
-  private locate(): void {
-    const wrapper = this.child.pid!;
-    const [shell] = childrenOf(wrapper);
-    const [daemon] = shell === undefined ? [] : childrenOf(shell);
-    if (daemon === undefined)
-      throw new Error(`${this.spec.daemon} made its socket but is not found under its wrapper (pid ${wrapper})`);
-    this.pid = daemon;
-    this.startTime = procStat(daemon)?.startTime;
-  }
-
-  signal(signal: NodeJS.Signals): boolean {
-    if (this.ended || this.pid === undefined || !processAlive(this.pid, this.startTime)) return false;
-    try {
-      process.kill(this.pid, signal);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  kill(): void {
-    if (this.ended) return;
-    this.signal('SIGKILL');
-    try {
-      this.child.kill('SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-
-  waitForLine<T>(match: (line: string) => T | undefined, timeoutMs: number, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const done = (): boolean => {
-        if (settled) return false;
-        settled = true;
-        clearTimeout(timer);
-        this.off('line', onLine);
-        return true;
-      };
-      const onLine = (line: string): void => {
-        const value = match(line);
-        if (value !== undefined && done()) resolve(value);
-      };
-      const timer = setTimeout(
-        () => done() && reject(new Error(`${what}: not seen within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.on('line', onLine);
-      void this.exited.then(() => done() && reject(new Error(`${what}: ${this.spec.daemon} ended first`)));
-    });
-  }
-
-  /** SIGTERM (FRR withdraws and cleans up), SIGKILL after `timeoutMs`; resolves when the daemon is gone. */
-  async terminate(timeoutMs: number): Promise<DnsmasqExit> {
-    if (!this.signal('SIGTERM')) this.kill();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const exit = await Promise.race([
-      this.exited,
-      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
-    ]);
-    clearTimeout(timer);
-    if (!exit) this.kill();
-    const result = exit ?? (await this.exited);
-    const deadline = Date.now() + timeoutMs;
-    while (this.pid !== undefined && processAlive(this.pid, this.startTime)) {
-      if (Date.now() > deadline)
-        throw new Error(`${this.spec.daemon} (pid ${this.pid}) still runs ${timeoutMs} ms after its wrapper ended`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    return result;
   }
 }
 

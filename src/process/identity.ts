@@ -3,11 +3,10 @@
  * pid alone names a process only while it runs: once it exits, the kernel
  * hands the number to the next process, and a stale file would then point
  * at a stranger, one that `destroy` might signal. So vxnet records a pid
- * with the process's start time (field 22 of /proc/PID/stat, clock ticks
- * since boot), and takes a recorded process as running only when both
- * still match.
+ * with the process's start time (procStat's, clock ticks since boot), and
+ * takes a recorded process as running only when both still match.
  */
-import { readFileSync } from 'node:fs';
+import { processAlive, procStat } from './proc.js';
 
 export interface ProcessIdentity {
   pid: number;
@@ -15,40 +14,15 @@ export interface ProcessIdentity {
   start?: number;
 }
 
-/** The start time of `pid` as /proc says it, or undefined when there is no such process (in this pid namespace). */
-export function processStart(pid: number): number | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) is in parentheses and may hold spaces or ")": count fields after the last ")".
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const start = Number(fields[19]); // field 22 overall: the 20th after "pid (comm)"
-  return Number.isSafeInteger(start) ? start : undefined;
-}
-
 /** This process, as others should find it. */
 export function thisProcess(): ProcessIdentity {
-  const start = processStart(process.pid);
+  const start = procStat(process.pid)?.startTime;
   return start === undefined ? { pid: process.pid } : { pid: process.pid, start };
 }
 
-/** Whether some process has this pid (one that may belong to another user: EPERM still means it exists). */
-export function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Whether the recorded process still runs: its pid exists and, when its start was recorded, started then. */
+/** Whether the recorded process still runs: its pid is alive and, when its start was recorded, started then. */
 export function isRunning(id: ProcessIdentity): boolean {
-  if (!pidExists(id.pid)) return false;
-  return id.start === undefined || processStart(id.pid) === id.start;
+  return processAlive(id.pid, id.start);
 }
 
 /** "PID START" (or "PID"), one line, for a pid file. */

@@ -15,27 +15,19 @@
  * overlapping prefix never gets it installed over the bridge's subnet (the
  * status reports such prefixes from bgpd's table).
  */
+import { bgpSession, configHeader, PEER_GROUP, sessionDetail } from '../frr/config.js';
+import type { FrrConfig, FrrWanted } from '../frr/service.js';
 import type { ResolvedRoutedSpec } from './spec.js';
 
-export interface FrrConfig {
-  zebra: string;
-  bgpd: string;
-}
-
 /** Names used in the generated configuration (also read back by status). */
-export const PEER_GROUP = 'vxnet';
+export { PEER_GROUP };
 export const OWN_SUBNET_LIST = 'vxnet-own-subnet';
 export const FIB_ROUTE_MAP = 'vxnet-fib';
 
 export function frrConfig(spec: ResolvedRoutedSpec): FrrConfig {
   const bgp = spec.routes.bgp;
   if (!bgp) throw new Error(`network ${spec.name} does not use BGP`);
-  const header = [
-    `! vxnet network ${spec.name}: generated, rewritten on every apply`,
-    `hostname vxnet-${spec.name}`,
-    'log stdout informational',
-    '!',
-  ];
+  const header = configHeader(spec.name);
   const zebra = [
     ...header,
     `ip prefix-list ${OWN_SUBNET_LIST} seq 5 permit ${spec.subnet.text} le 32`,
@@ -51,19 +43,11 @@ export function frrConfig(spec: ResolvedRoutedSpec): FrrConfig {
   ];
   const bgpd = [
     ...header,
-    `router bgp ${bgp.asn}`,
-    ` bgp router-id ${bgp.routerId}`,
-    ' bgp log-neighbor-changes',
-    ' no bgp ebgp-requires-policy',
-    // The subnet is advertised whether or not its connected route is up yet (a bridge without ports is "linkdown").
-    ' no bgp network import-check',
-    ` timers bgp ${bgp.keepalive} ${bgp.holdTime}`,
-    ` neighbor ${PEER_GROUP} peer-group`,
-    ` neighbor ${PEER_GROUP} remote-as internal`,
-    ` neighbor ${PEER_GROUP} timers connect 1`,
-    ...bgp.neighbors.map((n) => ` neighbor ${n} peer-group ${PEER_GROUP}`),
-    ...(bgp.listen ? [` bgp listen range ${bgp.listen.text} peer-group ${PEER_GROUP}`] : []),
-    ' !',
+    ...bgpSession(bgp, [
+      ' no bgp ebgp-requires-policy',
+      // The subnet is advertised whether or not its connected route is up yet (a bridge without ports is "linkdown").
+      ' no bgp network import-check',
+    ]),
     ' address-family ipv4 unicast',
     `  network ${spec.subnet.text}`,
     `  neighbor ${PEER_GROUP} route-reflector-client`,
@@ -72,4 +56,11 @@ export function frrConfig(spec: ResolvedRoutedSpec): FrrConfig {
     '!',
   ];
   return { zebra: `${zebra.join('\n')}\n`, bgpd: `${bgpd.join('\n')}\n` };
+}
+
+/** What the network wants of FRR (undefined without routes.bgp): the configuration and a plan's words for it. */
+export function routedFrr(spec: ResolvedRoutedSpec): FrrWanted | undefined {
+  const bgp = spec.routes.bgp;
+  if (!bgp) return undefined;
+  return { config: frrConfig(spec), detail: `zebra + bgpd, ${sessionDetail(bgp)}` };
 }

@@ -14,7 +14,7 @@ import { readLeases } from '../dnsmasq/leases.js';
 import { DnsmasqServer, type DnsmasqServerOptions } from '../dnsmasq/server.js';
 import { type DnsmasqSpec, validateSpec, type ValidSpec } from '../dnsmasq/spec.js';
 import { dhcpOwner, recordOwner, stopForeignDhcp } from './dhcp-owner.js';
-import type { ResolvedSpec } from './spec.js';
+import type { ResolvedDhcp } from './dhcp-spec.js';
 import type { NetworkState } from './state.js';
 
 export interface DhcpStatus {
@@ -29,7 +29,13 @@ export interface DhcpStatus {
 }
 
 /** What the DHCP server is made from: the parts of a spec (VXLAN or routed) it reads. */
-export type DhcpSource = Pick<ResolvedSpec, 'name' | 'bridge' | 'subnet' | 'dhcp'> & { gateway?: string };
+export interface DhcpSource {
+  name: string;
+  bridge: string;
+  subnet: { text: string; address: string; prefixlen: number };
+  dhcp?: ResolvedDhcp;
+  gateway?: string;
+}
 
 export type DhcpFailureListener = (network: string, error: Error) => void;
 

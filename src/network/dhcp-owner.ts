@@ -8,7 +8,8 @@
  * dnsmasq instance itself; there is no other registry.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { formatIdentity, isRunning, parseIdentity, pidExists, thisProcess } from '../common/process.js';
+import { formatIdentity, isRunning, parseIdentity, thisProcess } from '../process/identity.js';
+import { processAlive } from '../process/proc.js';
 
 export const OWNER_FILE = 'owner.pid';
 
@@ -59,17 +60,17 @@ export function dhcpOwner(stateDir: string): DhcpOwner {
   if (recorded !== undefined && isRunning(recorded)) owner.ownerPid = recorded.pid;
   // dnsmasq writes its own pid file (a pid alone): the command line naming this instance tells it is still dnsmasq.
   const dnsmasqPid = readPid(`${stateDir}/dnsmasq.pid`);
-  if (dnsmasqPid !== undefined && pidExists(dnsmasqPid) && runs(dnsmasqPid, stateDir)) owner.dnsmasqPid = dnsmasqPid;
+  if (dnsmasqPid !== undefined && processAlive(dnsmasqPid) && runs(dnsmasqPid, stateDir)) owner.dnsmasqPid = dnsmasqPid;
   return owner;
 }
 
 async function waitGone(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    if (!pidExists(pid)) return true;
+    if (!processAlive(pid)) return true;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return !pidExists(pid);
+  return !processAlive(pid);
 }
 
 /**

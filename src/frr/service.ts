@@ -1,6 +1,7 @@
 /**
- * The FRR instances an OverlayHost runs: per routed network with
- * `routes.bgp`, one zebra and one bgpd, each under its own supervisor
+ * The FRR instances an OverlayHost runs: per network that uses BGP (a routed
+ * network's `routes.bgp`, a VXLAN network's `membership.evpn`), one zebra
+ * and one bgpd, each under its own supervisor
  * (dnsmasq's: restart with backoff after a crash, give up after too many),
  * with every file in the network's state directory (`DIR/frr/`).
  *
@@ -11,18 +12,18 @@
  * daemon alive under another vxnet process is that process's; destroy stops
  * it through the same lock.
  *
- * Status reads FRR through vtysh, read-only: sessions and prefixes received
- * (`show bgp summary json`), and any learned prefix that overlaps this
- * host's own subnet (`show bgp ipv4 unicast json`), which zebra's route map
- * keeps out of the kernel.
+ * The configuration comes from the mode that uses FRR (src/routed/bgp-config.ts,
+ * src/overlay/evpn.ts); this file knows only daemons and files. Status reads
+ * FRR through vtysh, read-only: sessions and prefixes received in every
+ * address family (`show bgp summary json`); a mode asks its own questions
+ * through `query`.
  */
 import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Change } from '../common/plan.js';
-import { processAlive } from '../dnsmasq/process.js';
+import { processAlive } from '../process/proc.js';
 import { type RestartPolicy, Supervisor, validatePolicy } from '../dnsmasq/supervisor.js';
-import type { NetworkState } from '../overlay/state.js';
-import type { Rtnetlink } from '../rtnetlink/client.js';
-import { frrConfig, type FrrConfig } from './frr-config.js';
+import { VxnetError } from '../netlink/errors.js';
+import type { NetworkState } from '../network/state.js';
 import {
   FrrDaemonProcess,
   type FrrDaemonName,
@@ -34,10 +35,9 @@ import {
   type FrrTools,
   pidFileHolder,
   vtyshJson,
-} from './frr-daemon.js';
-import { mainTable, routeDestination } from './routes.js';
-import { overlaps, type ResolvedRoutedSpec, type Subnet } from './spec.js';
+} from './daemon.js';
 
+/** What the kernel's routes from zebra carry as their protocol (rtnetlink's RTPROT_BGP). */
 export const RTPROT_BGP = 186;
 const DAEMONS: FrrDaemonName[] = ['zebra', 'bgpd'];
 
@@ -49,16 +49,30 @@ export interface FrrServiceOptions extends FrrToolOptions {
   stopTimeoutMs?: number;
 }
 
+/** The generated configuration: one file per daemon (each reads only its own). */
+export interface FrrConfig {
+  zebra: string;
+  bgpd: string;
+}
+
+/** What a network wants of FRR: its configuration, and the words a plan shows for it. */
+export interface FrrWanted {
+  config: FrrConfig;
+  detail: string;
+}
+
 export interface BgpPeerStatus {
   address: string;
   state: string;
-  /** Prefixes received from the peer (after policy). */
+  /** Prefixes received from the peer (after policy), in every address family. */
   prefixesReceived: number;
+  /** The address families the session carries ("ipv4Unicast", "l2VpnEvpn"). */
+  families: string[];
   /** Seconds the session has been up (or down). */
   uptime?: string;
 }
 
-export interface BgpStatus {
+export interface FrrStatus {
   running: boolean;
   /** Host pids of the daemons that run. */
   pids: Partial<Record<FrrDaemonName, number>>;
@@ -69,10 +83,6 @@ export interface BgpStatus {
   routerId?: string;
   peers: BgpPeerStatus[];
   established: number;
-  /** Routes zebra installed (protocol bgp, main table). */
-  routes: { dst: string; via?: string; dev?: string }[];
-  /** Learned prefixes that overlap this host's subnet: never installed over it. */
-  overlapping: { prefix: string; from: string }[];
   gaveUp?: { at: string; reason: string };
   problems: string[];
 }
@@ -86,6 +96,25 @@ interface Instance {
 
 interface BgpRecord {
   bgp?: { gaveUp?: { at: string; reason: string } };
+}
+
+/** A second network with BGP in a namespace where one already runs FRR. */
+export class BgpNamespaceTakenError extends VxnetError {
+  override name = 'BgpNamespaceTakenError';
+  constructor(
+    readonly network: string,
+    readonly holder: string,
+    readonly namespace: string | undefined,
+    readonly pid?: number,
+  ) {
+    const where = namespace !== undefined ? `namespace ${namespace}` : 'this namespace';
+    const running = pid !== undefined ? `FRR, bgpd pid ${pid}` : 'FRR';
+    super(
+      `plan frr of ${network}: network ${holder} already runs BGP (${running}) in ${where}; one BGP network ` +
+        'per namespace (bgpd binds port 179 there, and EVPN takes every VNI in it): ' +
+        'destroy that one, or use another namespace',
+    );
+  }
 }
 
 export type FrrFailureListener = (network: string, error: Error) => void;
@@ -108,20 +137,24 @@ export class FrrService {
     return findFrr({ ...this.options, ...(this.namespace !== undefined ? { namespace: this.namespace } : {}) });
   }
 
-  /** The changes that bring the network's FRR to `spec` (none without routes.bgp and none running). */
-  plan(spec: ResolvedRoutedSpec, state: NetworkState): Change[] {
-    if (!spec.routes.bgp) {
-      const stop = this.planStop(spec.name, state);
-      return stop ? [{ ...stop, detail: 'routes.bgp no longer in the spec' }] : [];
+  /** The changes that bring the network's FRR to `wanted` (none running when undefined). */
+  plan(
+    network: string,
+    wanted: FrrWanted | undefined,
+    state: NetworkState,
+    why = 'BGP no longer in the spec',
+  ): Change[] {
+    if (!wanted) {
+      const stop = this.planStop(network, state);
+      return stop ? [{ ...stop, detail: why }] : [];
     }
+    this.checkAlone(network, state);
     const tools = this.tools();
     validatePolicy(this.options.restart, 'frr.restart');
-    const config = frrConfig(spec);
+    const { config, detail } = wanted;
     const paths = frrPaths(FrrService.dirOf(state));
-    const running = this.instances.get(spec.name);
-    const bgp = spec.routes.bgp;
-    const detail = `zebra + bgpd, AS ${bgp.asn}, router-id ${bgp.routerId}${bgp.neighbors.length ? `, neighbors ${bgp.neighbors.join(' ')}` : ''}${bgp.listen ? `, listen ${bgp.listen.text}` : ''}, hold ${bgp.holdTime} s`;
-    const target = `frr of ${spec.name}`;
+    const running = this.instances.get(network);
+    const target = `frr of ${network}`;
     if (!running) {
       const holders = DAEMONS.map((d) => pidFileHolder(paths.pid(d)));
       if (holders.every((pid) => pid !== undefined)) {
@@ -134,7 +167,7 @@ export class FrrService {
             detail: `${detail}; configuration changed, running under pid ${holders[0]}`,
             apply: async () => {
               await stopForeign(paths, this.options.stopTimeoutMs ?? 5000);
-              await this.start(spec.name, config, paths, tools, state);
+              await this.start(network, config, paths, tools, state);
             },
           },
         ];
@@ -145,8 +178,9 @@ export class FrrService {
           target,
           detail,
           apply: async () => {
-            await stopForeign(paths, this.options.stopTimeoutMs ?? 5000); // half an instance (one daemon alive): start whole
-            await this.start(spec.name, config, paths, tools, state);
+            // half an instance (one daemon alive): start whole
+            await stopForeign(paths, this.options.stopTimeoutMs ?? 5000);
+            await this.start(network, config, paths, tools, state);
           },
         },
       ];
@@ -159,8 +193,8 @@ export class FrrService {
           target,
           detail,
           apply: async () => {
-            await this.stop(spec.name);
-            await this.start(spec.name, config, paths, tools, state);
+            await this.stop(network);
+            await this.start(network, config, paths, tools, state);
           },
         },
       ];
@@ -172,13 +206,28 @@ export class FrrService {
           target,
           detail: `${detail}; configuration changed`,
           apply: async () => {
-            await this.stop(spec.name);
-            await this.start(spec.name, config, paths, tools, state);
+            await this.stop(network);
+            await this.start(network, config, paths, tools, state);
           },
         },
       ];
     }
     return [];
+  }
+
+  /**
+   * One BGP network per namespace: each bgpd binds port 179 on every address
+   * of the namespace (and zebra takes every VNI there for EVPN), so a second
+   * would fail to start or take the first one's sessions. Refused at plan
+   * time, before anything is written.
+   */
+  private checkAlone(network: string, state: NetworkState): void {
+    const here = [...this.instances.keys()].find((name) => name !== network);
+    if (here !== undefined) throw new BgpNamespaceTakenError(network, here, this.namespace);
+    for (const sibling of state.siblings()) {
+      const pid = pidFileHolder(frrPaths(FrrService.dirOf(sibling)).pid('bgpd'));
+      if (pid !== undefined) throw new BgpNamespaceTakenError(network, sibling.network, this.namespace, pid);
+    }
   }
 
   private async start(
@@ -267,12 +316,12 @@ export class FrrService {
     if (paths) rmSync(paths.dir, { recursive: true, force: true });
   }
 
-  async status(network: string, state: NetworkState, rt: Rtnetlink, subnet?: Subnet): Promise<BgpStatus | undefined> {
+  async status(network: string, state: NetworkState): Promise<FrrStatus | undefined> {
     const paths = frrPaths(FrrService.dirOf(state));
     const gaveUp = (state.read() as BgpRecord).bgp?.gaveUp;
     const instance = this.instances.get(network);
-    const pids: BgpStatus['pids'] = {};
-    const restarts: BgpStatus['restarts'] = {};
+    const pids: FrrStatus['pids'] = {};
+    const restarts: FrrStatus['restarts'] = {};
     let ownerPid: number | undefined;
     if (instance) {
       for (const [daemon, supervisor] of instance.supervisors) {
@@ -288,65 +337,62 @@ export class FrrService {
       if (pids.bgpd !== undefined) ownerPid = parentOf(parentOf(parentOf(pids.bgpd)));
       if (Object.keys(pids).length === 0 && !gaveUp) return undefined;
     }
-    const status: BgpStatus = {
+    const status: FrrStatus = {
       running: pids.zebra !== undefined && pids.bgpd !== undefined,
       pids,
       restarts,
       ...(ownerPid ? { ownerPid } : {}),
       peers: [],
       established: 0,
-      routes: [],
-      overlapping: [],
       ...(gaveUp ? { gaveUp } : {}),
       problems: [],
     };
     if (gaveUp && !status.running) status.problems.push(`bgp: stopped (gave up at ${gaveUp.at}: ${gaveUp.reason})`);
     for (const daemon of DAEMONS)
       if (pids[daemon] === undefined && !gaveUp) status.problems.push(`bgp: ${daemon} is not running`);
-    const names = new Map((await rt.links.list()).map((l) => [l.ifindex, l.ifname]));
-    status.routes = (await mainTable(rt))
-      .filter((r) => r.protocol === RTPROT_BGP)
-      .map((r) => ({
-        dst: routeDestination(r),
-        ...(r.gateway ? { via: r.gateway } : {}),
-        ...(r.oif !== undefined ? { dev: names.get(r.oif) ?? `#${r.oif}` } : {}),
-      }));
     if (pids.bgpd === undefined) return status;
     const vtysh = instance?.tools.vtysh ?? safeTools(this)?.vtysh;
     if (!vtysh) return status;
     try {
-      const summary = (await vtyshJson(vtysh, paths.dir, 'show bgp ipv4 unicast summary json')) as any;
-      status.asn = summary.as;
-      status.routerId = summary.routerId;
-      for (const [address, peer] of Object.entries<any>(summary.peers ?? {})) {
-        status.peers.push({
-          address,
-          state: peer.state,
-          prefixesReceived: peer.pfxRcd ?? 0,
-          ...(peer.peerUptime ? { uptime: peer.peerUptime } : {}),
-        });
-      }
-      status.peers.sort((a, b) => a.address.localeCompare(b.address, 'en', { numeric: true }));
-      status.established = status.peers.filter((p) => p.state === 'Established').length;
-      if (subnet) {
-        const table = (await vtyshJson(vtysh, paths.dir, 'show bgp ipv4 unicast json')) as any;
-        for (const [prefix, paths_] of Object.entries<any>(table.routes ?? {})) {
-          const [address, len] = prefix.split('/');
-          if (!overlaps({ text: prefix, address: address!, prefixlen: Number(len) }, subnet)) continue;
-          for (const path of paths_ as any[]) {
-            const from = path.peerId;
-            if (!from || from === '(unspec)' || from === '0.0.0.0') continue; // our own `network`
-            status.overlapping.push({ prefix, from });
-            status.problems.push(
-              `bgp: ${from} announces ${prefix}, which overlaps this host's subnet ${subnet.text}: not installed over it`,
-            );
+      // One object per address family ({ ipv4Unicast: {...}, l2VpnEvpn: {...} }); a peer may be in several.
+      const summary = (await vtyshJson(vtysh, paths.dir, 'show bgp summary json')) as Record<string, any>;
+      const peers = new Map<string, BgpPeerStatus>();
+      for (const [family, table] of Object.entries(summary)) {
+        if (typeof table !== 'object' || table === null || !table.peers) continue;
+        status.asn ??= table.as;
+        status.routerId ??= table.routerId;
+        for (const [address, peer] of Object.entries<any>(table.peers)) {
+          const known = peers.get(address);
+          if (known) {
+            known.prefixesReceived += peer.pfxRcd ?? 0;
+            known.families.push(family);
+            continue;
           }
+          peers.set(address, {
+            address,
+            state: peer.state,
+            prefixesReceived: peer.pfxRcd ?? 0,
+            families: [family],
+            ...(peer.peerUptime ? { uptime: peer.peerUptime } : {}),
+          });
         }
       }
+      status.peers = [...peers.values()].sort((a, b) => a.address.localeCompare(b.address, 'en', { numeric: true }));
+      status.established = status.peers.filter((p) => p.state === 'Established').length;
     } catch (error) {
       status.problems.push(`bgp: cannot read FRR's status: ${(error as Error).message}`);
     }
     return status;
+  }
+
+  /** One read-only vtysh command's JSON from the network's daemons (undefined when bgpd does not run). */
+  async query(network: string, state: NetworkState, command: string): Promise<unknown> {
+    const paths = frrPaths(FrrService.dirOf(state));
+    const running = this.instances.get(network)?.supervisors.get('bgpd')?.status().state === 'running';
+    if (!running && pidFileHolder(paths.pid('bgpd')) === undefined) return undefined;
+    const vtysh = this.instances.get(network)?.tools.vtysh ?? safeTools(this)?.vtysh;
+    if (!vtysh) return undefined;
+    return vtyshJson(vtysh, paths.dir, command);
   }
 
   async close(): Promise<void> {

@@ -77,7 +77,8 @@ export class NetworkState {
       return JSON.parse(text) as NetworkRecord;
     } catch (error) {
       throw new VxnetError(
-        `the state of network ${this.network} (${this.recordPath}) is not valid JSON: ${(error as Error).message}; delete the file if no vxnet process uses it`,
+        `the state of network ${this.network} (${this.recordPath}) is not valid JSON: ${(error as Error).message}; ` +
+          'delete the file if no vxnet process uses it',
       );
     }
   }
