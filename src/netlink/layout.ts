@@ -183,9 +183,6 @@ export function layout(name: string, specs: readonly FieldSpec[]): Layout<Record
   // never read: straight-line reads at constant offsets, which V8 compiles to
   // a handful of loads. The stubs replace themselves on the object.
   const generate = (): void => {
-    const readBody = data
-      .map((f) => `${f.name}: ${readExpression(f.kind as Exclude<FieldKind, 'pad'>, f.offset)}`)
-      .join(',\n');
     const writeBody = fields
       .map((f) => {
         if (f.kind === 'pad') return `b.fill(0, o + ${f.offset}, o + ${f.offset + (f.size ?? 1)});`;
@@ -200,7 +197,8 @@ export function layout(name: string, specs: readonly FieldSpec[]): Layout<Record
       .join('\n');
     generated.read = new Function(
       'P',
-      `function Struct(b, o) {\n${assignBody}\n}\nStruct.prototype = P;\nreturn function read(b, o) { return new Struct(b, o); };`,
+      `function Struct(b, o) {\n${assignBody}\n}\nStruct.prototype = P;\n` +
+        'return function read(b, o) { return new Struct(b, o); };',
     )(DECODED) as Layout<T>['read'];
     generated.write = new Function('b', 'o', 'v', writeBody) as Layout<T>['write'];
     Object.assign(result, generated);
