@@ -186,6 +186,45 @@ function resolveSources(
 
 /** Validates a spec (from code or a parsed file) and fills in its defaults. */
 export function resolveSpec(input: unknown): ResolvedSpec {
+  const spec = checkTopLevel(input);
+  const name = validateOwner(spec.name, 'name');
+  const vni = validateVni(spec.vni, 'vni');
+  const port = spec.port === undefined ? VXLAN_PORT : validatePort(spec.port, 'port');
+  const underlay = resolveUnderlay(spec);
+  const reach = resolveReach(spec, underlay);
+  const { subnet, network } = resolveSubnet(spec.subnet);
+  const gateway = resolveGateway(spec.gateway, subnet, network);
+  const { vxlan, bridge } = resolveDeviceNames(spec, name, underlay.device);
+  const mtu = spec.mtu === undefined ? undefined : validateMtu(spec.mtu, 'mtu');
+  const dhcp =
+    spec.dhcp === undefined
+      ? undefined
+      : resolveDhcp(spec.dhcp, { text: subnet.text, ipv4: network[0].kind() === 'ipv4' }, gateway);
+  const masquerade = resolveMasquerade(spec.masquerade, gateway);
+  const firewall = resolveFirewall(spec.firewall);
+  return brand({
+    name,
+    vni,
+    port,
+    underlay: { device: underlay.device, ...(underlay.local ? { address: underlay.local } : {}) },
+    mode: reach.evpn ? 'evpn' : reach.group ? 'multicast' : 'unicast',
+    ...(reach.group ? { group: reach.group } : {}),
+    ...(reach.evpn ? { evpn: reach.evpn } : {}),
+    peers: reach.peers,
+    ...(reach.membership ? { membership: reach.membership } : {}),
+    subnet,
+    ...(gateway ? { gateway } : {}),
+    vxlan,
+    bridge,
+    ...(mtu ? { mtu } : {}),
+    ...(dhcp ? { dhcp } : {}),
+    ...(masquerade ? { masquerade } : {}),
+    ...(firewall ? { firewall } : {}),
+  });
+}
+
+/** An object whose mode is vxlan's and whose keys are all known. */
+function checkTopLevel(input: unknown): OverlaySpec {
   if (!isObject(input)) throw new ValidationError('spec', 'expected an object', input);
   if (input.mode === 'routed')
     throw new ValidationError('mode', 'a routed spec: resolve it with resolveAnySpec', input.mode);
@@ -202,158 +241,152 @@ export function resolveSpec(input: unknown): ResolvedSpec {
   if (input.mode !== undefined && input.mode !== 'vxlan')
     throw new ValidationError('mode', 'vxlan (the default) or routed', input.mode);
   checkKeys(input, TOP_KEYS, '');
-  const spec = input as unknown as OverlaySpec;
-  const name = validateOwner(spec.name, 'name');
-  const vni = validateVni(spec.vni, 'vni');
-  const port = spec.port === undefined ? VXLAN_PORT : validatePort(spec.port, 'port');
+  return input as unknown as OverlaySpec;
+}
 
+interface Underlay {
+  device: string;
+  /** This host's underlay address, canonical (unicast and EVPN need it). */
+  local?: string;
+  family?: 4 | 6;
+}
+
+function resolveUnderlay(spec: OverlaySpec): Underlay {
   if (!isObject(spec.underlay)) throw new ValidationError('underlay', 'expected { device, address? }', spec.underlay);
   checkKeys(spec.underlay, ['device', 'address'], 'underlay');
   const device = validatePortableIfname(spec.underlay.device, 'underlay.device');
-  let family: 4 | 6 | undefined;
-  let local: string | undefined;
-  if (spec.underlay.address !== undefined) {
-    family = addressFamily(spec.underlay.address, 'underlay.address');
-    local = canonicalAddress(spec.underlay.address);
-  }
+  if (spec.underlay.address === undefined) return { device };
+  const family = addressFamily(spec.underlay.address, 'underlay.address'); // first: it names a bad address's field
+  return { device, local: canonicalAddress(spec.underlay.address), family };
+}
 
+/** How the hosts reach each other: a multicast group, unicast peers, or a membership source (etcd, EVPN). */
+interface Reach {
+  group?: string;
+  peers: string[];
+  evpn?: ResolvedEvpn;
+  membership?: ResolvedMembership;
+}
+
+function resolveReach(spec: OverlaySpec, underlay: Underlay): Reach {
   if (spec.group !== undefined && spec.peers !== undefined)
     throw new ValidationError('peers', 'give a multicast group or unicast peers, not both');
-  const { evpn, membership } = resolveSources(spec, local);
+  const { evpn, membership } = resolveSources(spec, underlay.local);
   if (spec.group === undefined && spec.peers === undefined && !evpn && !membership)
     throw new ValidationError(
       'group',
       'give a multicast group (multicast mode), peers (unicast mode) or membership (etcd, or evpn for BGP EVPN)',
     );
-  let group: string | undefined;
-  if (spec.group !== undefined) {
-    const groupFamily = addressFamily(spec.group, 'group');
-    if (!isMulticast(spec.group))
-      throw new ValidationError('group', 'is not a multicast address (224.0.0.0/4, ff00::/8)', spec.group);
-    if (family !== undefined && groupFamily !== family)
-      throw new ValidationError('group', `is IPv${groupFamily} but underlay.address is IPv${family}`, spec.group);
-    family = groupFamily;
-    group = canonicalAddress(spec.group);
-  }
-  const peers: string[] = [];
-  if (spec.peers !== undefined) {
-    if (!Array.isArray(spec.peers)) throw new ValidationError('peers', 'expected a list of addresses', spec.peers);
-    if (local === undefined)
-      throw new ValidationError(
-        'underlay.address',
-        "unicast mode needs this host's underlay address (peers send to it)",
-      );
-    spec.peers.forEach((peer, i) => {
-      const peerFamily = addressFamily(peer, `peers[${i}]`);
-      if (peerFamily !== family)
-        throw new ValidationError(`peers[${i}]`, `is IPv${peerFamily} but underlay.address is IPv${family}`, peer);
-      if (isMulticast(peer)) throw new ValidationError(`peers[${i}]`, 'a peer is a unicast address', peer);
-      const canonical = canonicalAddress(peer);
-      if (canonical === local) return; // the same list on every host: skip ourselves
-      if (peers.includes(canonical)) throw new ValidationError(`peers[${i}]`, 'is listed twice', peer);
-      peers.push(canonical);
-    });
-  }
+  const group = spec.group === undefined ? undefined : resolveGroup(spec.group, underlay.family);
+  const peers = spec.peers === undefined ? [] : resolvePeers(spec.peers, underlay);
+  return { ...(group ? { group } : {}), peers, ...(evpn ? { evpn } : {}), ...(membership ? { membership } : {}) };
+}
 
-  if (typeof spec.subnet !== 'string' || !spec.subnet.includes('/'))
-    throw new ValidationError('subnet', 'expected a network like 10.10.0.0/24', spec.subnet);
+function resolveGroup(group: string, family: 4 | 6 | undefined): string {
+  const groupFamily = addressFamily(group, 'group');
+  if (!isMulticast(group))
+    throw new ValidationError('group', 'is not a multicast address (224.0.0.0/4, ff00::/8)', group);
+  if (family !== undefined && groupFamily !== family)
+    throw new ValidationError('group', `is IPv${groupFamily} but underlay.address is IPv${family}`, group);
+  return canonicalAddress(group);
+}
+
+/** The other hosts' addresses, canonical, this host's own left out (the same list can go to every host). */
+function resolvePeers(list: unknown, underlay: Underlay): string[] {
+  if (!Array.isArray(list)) throw new ValidationError('peers', 'expected a list of addresses', list);
+  if (underlay.local === undefined)
+    throw new ValidationError('underlay.address', "unicast mode needs this host's underlay address (peers send to it)");
+  const peers: string[] = [];
+  list.forEach((peer, i) => {
+    const peerFamily = addressFamily(peer, `peers[${i}]`);
+    if (peerFamily !== underlay.family)
+      throw new ValidationError(
+        `peers[${i}]`,
+        `is IPv${peerFamily} but underlay.address is IPv${underlay.family}`,
+        peer,
+      );
+    if (isMulticast(peer)) throw new ValidationError(`peers[${i}]`, 'a peer is a unicast address', peer);
+    const canonical = canonicalAddress(peer);
+    if (canonical === underlay.local) return; // the same list on every host: skip ourselves
+    if (peers.includes(canonical)) throw new ValidationError(`peers[${i}]`, 'is listed twice', peer);
+    peers.push(canonical);
+  });
+  return peers;
+}
+
+type Subnet = ResolvedSpec['subnet'];
+
+/** The containers' network, without host bits; `network` is ipaddr's form of it for containment checks. */
+function resolveSubnet(text: unknown): { subnet: Subnet; network: [ipaddr.IPv4 | ipaddr.IPv6, number] } {
+  if (typeof text !== 'string' || !text.includes('/'))
+    throw new ValidationError('subnet', 'expected a network like 10.10.0.0/24', text);
   let network: [ipaddr.IPv4 | ipaddr.IPv6, number];
   try {
-    network = ipaddr.parseCIDR(spec.subnet);
+    network = ipaddr.parseCIDR(text);
   } catch {
-    throw new ValidationError('subnet', 'expected a network like 10.10.0.0/24', spec.subnet);
+    throw new ValidationError('subnet', 'expected a network like 10.10.0.0/24', text);
   }
   const [base, prefixlen] = network;
   const networkAddress = (
-    base.kind() === 'ipv4'
-      ? ipaddr.IPv4.networkAddressFromCIDR(spec.subnet)
-      : ipaddr.IPv6.networkAddressFromCIDR(spec.subnet)
+    base.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text)
   ).toString();
-  if (canonicalAddress(base.toString()) !== canonicalAddress(networkAddress)) {
-    throw new ValidationError('subnet', `has host bits set: did you mean ${networkAddress}/${prefixlen}?`, spec.subnet);
-  }
-  const subnet = {
-    text: `${canonicalAddress(networkAddress)}/${prefixlen}`,
-    address: canonicalAddress(networkAddress),
-    prefixlen,
-  };
-  let gateway: string | undefined;
-  if (spec.gateway !== undefined) {
-    addressFamily(spec.gateway, 'gateway');
-    const parsed = ipaddr.parse(spec.gateway);
-    if (parsed.kind() !== base.kind() || !parsed.match(network))
-      throw new ValidationError('gateway', `is not inside the subnet ${subnet.text}`, spec.gateway);
-    if (canonicalAddress(spec.gateway) === subnet.address)
-      throw new ValidationError('gateway', 'is the network address itself', spec.gateway);
-    gateway = canonicalAddress(spec.gateway);
-  }
+  if (canonicalAddress(base.toString()) !== canonicalAddress(networkAddress))
+    throw new ValidationError('subnet', `has host bits set: did you mean ${networkAddress}/${prefixlen}?`, text);
+  const address = canonicalAddress(networkAddress);
+  return { subnet: { text: `${address}/${prefixlen}`, address, prefixlen }, network };
+}
 
+function resolveGateway(
+  gateway: unknown,
+  subnet: Subnet,
+  network: [ipaddr.IPv4 | ipaddr.IPv6, number],
+): string | undefined {
+  if (gateway === undefined) return undefined;
+  addressFamily(gateway, 'gateway');
+  const parsed = ipaddr.parse(gateway as string);
+  if (parsed.kind() !== network[0].kind() || !parsed.match(network))
+    throw new ValidationError('gateway', `is not inside the subnet ${subnet.text}`, gateway);
+  if (canonicalAddress(gateway as string) === subnet.address)
+    throw new ValidationError('gateway', 'is the network address itself', gateway);
+  return canonicalAddress(gateway as string);
+}
+
+function resolveDeviceNames(spec: OverlaySpec, name: string, underlay: string): { vxlan: string; bridge: string } {
   const vxlan =
     spec.vxlan === undefined ? defaultName('vx', name, 'vxlan') : validatePortableIfname(spec.vxlan, 'vxlan');
   const bridge =
     spec.bridge === undefined ? defaultName('br', name, 'bridge') : validatePortableIfname(spec.bridge, 'bridge');
   if (vxlan === bridge)
     throw new ValidationError('bridge', 'the bridge and the VXLAN device need different names', bridge);
-  if (vxlan === device || bridge === device)
-    throw new ValidationError('underlay.device', 'is also the name of the VXLAN device or the bridge', device);
-  const mtu = spec.mtu === undefined ? undefined : validateMtu(spec.mtu, 'mtu');
+  if (vxlan === underlay || bridge === underlay)
+    throw new ValidationError('underlay.device', 'is also the name of the VXLAN device or the bridge', underlay);
+  return { vxlan, bridge };
+}
 
-  const dhcp =
-    spec.dhcp === undefined
-      ? undefined
-      : resolveDhcp(spec.dhcp, { text: `${networkAddress}/${prefixlen}`, ipv4: base.kind() === 'ipv4' }, gateway);
+function resolveMasquerade(input: OverlaySpec['masquerade'], gateway: string | undefined): ResolvedSpec['masquerade'] {
+  if (input === undefined || input === false) return undefined;
+  const m: Record<string, unknown> = input === true ? {} : (input as unknown as Record<string, unknown>);
+  if (!isObject(m)) throw new ValidationError('masquerade', 'true, false or { enabled?, egress? }', input);
+  checkKeys(m, ['enabled', 'egress'], 'masquerade');
+  if (m.enabled !== undefined && typeof m.enabled !== 'boolean')
+    throw new ValidationError('masquerade.enabled', 'true or false', m.enabled);
+  if (m.enabled === false) return undefined;
+  if (m.egress !== undefined) validatePortableIfname(m.egress, 'masquerade.egress');
+  if (gateway === undefined)
+    throw new ValidationError('gateway', 'masquerade needs a gateway on the bridge for containers to route through');
+  return m.egress !== undefined ? { egress: m.egress as string } : {};
+}
 
-  let masquerade: ResolvedSpec['masquerade'];
-  if (spec.masquerade !== undefined && spec.masquerade !== false) {
-    const m: Record<string, unknown> =
-      spec.masquerade === true ? {} : (spec.masquerade as unknown as Record<string, unknown>);
-    if (!isObject(m)) throw new ValidationError('masquerade', 'true, false or { enabled?, egress? }', spec.masquerade);
-    checkKeys(m, ['enabled', 'egress'], 'masquerade');
-    if (m.enabled !== undefined && typeof m.enabled !== 'boolean')
-      throw new ValidationError('masquerade.enabled', 'true or false', m.enabled);
-    if (m.enabled !== false) {
-      if (m.egress !== undefined) validatePortableIfname(m.egress, 'masquerade.egress');
-      if (gateway === undefined)
-        throw new ValidationError(
-          'gateway',
-          'masquerade needs a gateway on the bridge for containers to route through',
-        );
-      masquerade = m.egress !== undefined ? { egress: m.egress as string } : {};
-    }
+function resolveFirewall(input: OverlaySpec['firewall']): ResolvedSpec['firewall'] {
+  if (input === undefined || input === false) return undefined;
+  const f: Record<string, unknown> = input === true ? {} : (input as unknown as Record<string, unknown>);
+  if (!isObject(f)) throw new ValidationError('firewall', 'true, false or { openPort?, peersOnly? }', input);
+  checkKeys(f, ['openPort', 'peersOnly'], 'firewall');
+  for (const key of ['openPort', 'peersOnly'] as const) {
+    if (f[key] !== undefined && typeof f[key] !== 'boolean')
+      throw new ValidationError(`firewall.${key}`, 'true or false', f[key]);
   }
-
-  let firewall: ResolvedSpec['firewall'];
-  if (spec.firewall !== undefined && spec.firewall !== false) {
-    const f: Record<string, unknown> =
-      spec.firewall === true ? {} : (spec.firewall as unknown as Record<string, unknown>);
-    if (!isObject(f)) throw new ValidationError('firewall', 'true, false or { openPort?, peersOnly? }', spec.firewall);
-    checkKeys(f, ['openPort', 'peersOnly'], 'firewall');
-    for (const key of ['openPort', 'peersOnly'] as const) {
-      if (f[key] !== undefined && typeof f[key] !== 'boolean')
-        throw new ValidationError(`firewall.${key}`, 'true or false', f[key]);
-    }
-    if (f.openPort !== false) firewall = { peersOnly: (f.peersOnly as boolean | undefined) ?? true };
-  }
-
-  return brand({
-    name,
-    vni,
-    port,
-    underlay: { device, ...(local ? { address: local } : {}) },
-    mode: evpn ? 'evpn' : group ? 'multicast' : 'unicast',
-    ...(group ? { group } : {}),
-    ...(evpn ? { evpn } : {}),
-    peers,
-    ...(membership ? { membership } : {}),
-    subnet,
-    ...(gateway ? { gateway } : {}),
-    vxlan,
-    bridge,
-    ...(mtu ? { mtu } : {}),
-    ...(dhcp ? { dhcp } : {}),
-    ...(masquerade ? { masquerade } : {}),
-    ...(firewall ? { firewall } : {}),
-  });
+  return f.openPort === false ? undefined : { peersOnly: (f.peersOnly as boolean | undefined) ?? true };
 }
 
 /**
