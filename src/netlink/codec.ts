@@ -11,7 +11,7 @@ import { DecodeError, ValidationError } from './errors.js';
 import { HOST_LE, readBE16, readBE32, readS32, readU16, readU32 } from './bytes.js';
 import { type Attr, type AttrSet, Kind, type KindCode, resolveSet } from './schema.js';
 import type { Writer } from './writer.js';
-import { WIRE_ORDER } from './layout.js';
+import { DECODED, WIRE_ORDER } from './layout.js';
 
 export { WIRE_ORDER };
 
@@ -72,6 +72,16 @@ const FIXED_SIZE: Partial<Record<KindCode, number>> = {
  * on every recorded kernel message and on mutations of them.
  */
 export function decodeAttrs(set: AttrSet, buf: Buffer, start: number, end: number, out: Decoded): Decoded {
+  out[WIRE_ORDER] = true;
+  return decodeMarkedAttrs(set, buf, start, end, out);
+}
+
+/**
+ * decodeAttrs into an object that carries WIRE_ORDER already, from its
+ * prototype (layout.ts's DECODED): a header's or a nest's. The hot path,
+ * where a store of the mark on each object was measurable.
+ */
+export function decodeMarkedAttrs(set: AttrSet, buf: Buffer, start: number, end: number, out: Decoded): Decoded {
   let decode = compiledDecoders.get(set);
   if (decode === undefined) {
     decode = compileDecoder(set);
@@ -156,8 +166,6 @@ function compileDecoder(set: AttrSet): AttrsDecoder {
   const name = `decode_${set.name.replace(/[^\w$]/g, '_')}`;
   const source = `
     return function ${name}(buf, start, end, out) {
-      // Headers (layout.ts) and nests (decodeValue) come marked already; a check in each set's decoder sees few shapes.
-      if (out[WIRE_ORDER] !== true) out[WIRE_ORDER] = true;
       let offset = start;
       let position = 0;
       let attr;
@@ -205,7 +213,6 @@ function compileDecoder(set: AttrSet): AttrsDecoder {
     sizeError,
     ipSizeError,
     SKIP,
-    WIRE_ORDER,
   };
   const names = Object.keys(helpers);
   return new Function('A', 'S', ...names, source)(
@@ -319,7 +326,7 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
       decodeDepth++;
       let value: Decoded;
       try {
-        value = decodeAttrs(set, buf, start, end, { [WIRE_ORDER]: true });
+        value = decodeMarkedAttrs(set, buf, start, end, Object.create(DECODED));
       } finally {
         decodeDepth--;
       }

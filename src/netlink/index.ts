@@ -27,8 +27,20 @@ export {
   type NlMsgHdr,
   type NlAttr,
   type NlMsgErr,
+  type StructType,
 } from './layout.js';
-export { attr, attrSet, type Attr, type AttrDef, type AttrKind, type AttrSet, type SubMessage } from './schema.js';
+export {
+  attr,
+  attrSet,
+  type Attr,
+  type AttrDef,
+  type AttrKind,
+  type AttrSet,
+  type DecodedOf,
+  type RequestOf,
+  type Simplify,
+  type SubMessage,
+} from './schema.js';
 export {
   decodeAttrs,
   encodeAttrs,
@@ -43,6 +55,7 @@ export {
   type RawAttr,
   STRUCT_TAIL,
   UNFLAGGED_NEST,
+  WIRE_ORDER,
 } from './codec.js';
 export { Writer } from './writer.js';
 export {
@@ -55,10 +68,13 @@ export {
   encodeRaw,
   finishMessage,
   forEachMessage,
+  type MessageOf,
   type MessageSchema,
+  messageSchema,
   parseAck,
   parseMessages,
   type RawMessage,
+  type RequestMessageOf,
   stamp,
 } from './message.js';
 export {

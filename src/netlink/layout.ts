@@ -18,6 +18,17 @@ import { HOST_LE } from './bytes.js';
  */
 export const WIRE_ORDER: unique symbol = Symbol('vxnet.wireOrder');
 
+/**
+ * The prototype of decoded objects: Object.prototype with WIRE_ORDER set. They
+ * print, spread, compare (uvu, JSON) and report `constructor` as plain objects
+ * do; only a check of the prototype itself (util.isDeepStrictEqual) tells
+ * them apart. A copy made by spreading one is a plain object: a request.
+ */
+export const DECODED: object = Object.create(Object.prototype, {
+  constructor: { value: Object, writable: true, configurable: true },
+  [WIRE_ORDER]: { value: true, writable: true },
+});
+
 export { HOST_LE };
 
 export type FieldKind =
@@ -149,8 +160,14 @@ export type StructOf<S extends readonly FieldSpec[]> = {
 /** The object a layout reads (`StructType<typeof ifinfomsg>`). */
 export type StructType<L> = L extends Layout<infer T> ? T : never;
 
-export function layout<const S extends readonly FieldSpec[]>(name: string, specs: S): Layout<StructOf<S>> {
-  type T = StructOf<S>;
+export function layout<const S extends readonly FieldSpec[]>(name: string, specs: S): Layout<StructOf<S>>;
+/**
+ * @deprecated The struct's type comes from its fields: drop the type argument
+ * (kept so that code written before the types were derived still compiles).
+ */
+export function layout<T>(name: string, specs: readonly FieldSpec[]): Layout<T>;
+export function layout(name: string, specs: readonly FieldSpec[]): Layout<Record<string, number | bigint>> {
+  type T = Record<string, number | bigint>;
   for (const spec of specs) {
     if (!/^[A-Za-z_$][\w$]*$/.test(spec.name)) throw new Error(`layout ${name}: bad field name ${spec.name}`);
   }
@@ -166,9 +183,6 @@ export function layout<const S extends readonly FieldSpec[]>(name: string, specs
   // never read: straight-line reads at constant offsets, which V8 compiles to
   // a handful of loads. The stubs replace themselves on the object.
   const generate = (): void => {
-    const readBody = data
-      .map((f) => `${f.name}: ${readExpression(f.kind as Exclude<FieldKind, 'pad'>, f.offset)}`)
-      .join(',\n');
     const writeBody = fields
       .map((f) => {
         if (f.kind === 'pad') return `b.fill(0, o + ${f.offset}, o + ${f.offset + (f.size ?? 1)});`;
@@ -176,9 +190,16 @@ export function layout<const S extends readonly FieldSpec[]>(name: string, specs
         return `b.${WRITE[f.kind]}(v.${f.name} ?? ${zero}, o + ${f.offset});`;
       })
       .join('\n');
-    generated.read = new Function('W', `return function read(b, o) { return {\n${readBody},\n[W]: true\n}; };`)(
-      WIRE_ORDER,
-    ) as Layout<T>['read'];
+    // A constructor rather than an object literal: V8 sizes its objects for the attributes added after
+    // the header (slack tracking), and its prototype carries the WIRE_ORDER mark (see DECODED).
+    const assignBody = data
+      .map((f) => `this.${f.name} = ${readExpression(f.kind as Exclude<FieldKind, 'pad'>, f.offset)};`)
+      .join('\n');
+    generated.read = new Function(
+      'P',
+      `function Struct(b, o) {\n${assignBody}\n}\nStruct.prototype = P;\n` +
+        'return function read(b, o) { return new Struct(b, o); };',
+    )(DECODED) as Layout<T>['read'];
     generated.write = new Function('b', 'o', 'v', writeBody) as Layout<T>['write'];
     Object.assign(result, generated);
   };

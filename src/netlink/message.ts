@@ -3,7 +3,7 @@
  * into messages, and reading NLMSG_ERROR / NLMSG_DONE.
  */
 import { align, NLA_HDRLEN, NLMSG_HDRLEN } from './align.js';
-import { decodeAttrs, type Decoded, encodeAttrs } from './codec.js';
+import { type Decoded, decodeMarkedAttrs, encodeAttrs } from './codec.js';
 import {
   NLM_F_ACK_TLVS,
   NLM_F_CAPPED,
@@ -109,14 +109,21 @@ export function decodePayload<S extends MessageSchema>(
   }
   const out = schema.header.read(buf, start) as Decoded;
   try {
-    decodeAttrs(schema.attrs, buf, start + align(schema.header.size), end, out);
+    decodeMarkedAttrs(schema.attrs, buf, start + align(schema.header.size), end, out);
   } catch (error) {
     throw error instanceof DecodeError ? error.decoding(schema.name) : error;
   }
   return out as MessageOf<S>;
 }
 
-export function decodeMessage<S extends MessageSchema>(schema: S, message: RawMessage): MessageOf<S> {
+/** Decodes a message into the schema's object (MessageOf: the header's fields and the attributes). */
+export function decodeMessage<S extends MessageSchema>(schema: S, message: RawMessage): MessageOf<S>;
+/**
+ * @deprecated The result's type comes from the schema: drop the type argument
+ * (kept so that code written before the types were derived still compiles).
+ */
+export function decodeMessage<T extends object>(schema: MessageSchema, message: RawMessage): T;
+export function decodeMessage(schema: MessageSchema, message: RawMessage): unknown {
   return decodePayload(schema, message.buffer, message.start, message.end);
 }
 

@@ -170,6 +170,10 @@ export function attrSet<const D extends Record<string, AttrDef>>(
       throw new Error(`attribute set ${name}: ${attrName} and ${byType[def.type]!.name} share type ${def.type}`);
     if (def.kind === 'struct' && !def.layout) throw new Error(`attribute set ${name}: ${attrName} needs a layout`);
     const attr: Attr = { ...def, name: attrName, code: Kind[def.kind], rank: byName.size };
+    // A request is written in declaration order, and the decoder reads a selector before what it selects.
+    const by = def.select?.by;
+    if (by !== undefined && !byName.has(by) && !headerFields.includes(by))
+      throw new Error(`attribute set ${name}: ${attrName} is selected by ${by}, which must be declared before it`);
     byType[def.type] = attr;
     byName.set(attrName, attr);
   }

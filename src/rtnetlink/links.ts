@@ -12,7 +12,6 @@ import { NLM_F_CREATE, NLM_F_EXCL } from '../netlink/constants.js';
 import { NetlinkError, ValidationError, VxnetError } from '../netlink/errors.js';
 import { decodeMessage, encodeMessage } from '../netlink/message.js';
 import { namespacePath, validateNamespaceName } from '../netlink/namespace.js';
-import type { Decoded } from '../netlink/codec.js';
 import type { Rtnetlink } from './client.js';
 import { AF_UNSPEC, IFF_UP, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK } from './constants.js';
 import { explainChangeError, explainLinkError } from './explain.js';
@@ -434,7 +433,7 @@ const KIND_OPTIONS: Record<string, string> = {
 /** Encodes a link message; a ValidationError inside IFLA_INFO_DATA names the option as given (`vxlan.ttl`, not `linkinfo.info_data.ttl`). */
 function encodeLink(type: number, flags: number, message: LinkRequest, kind: string): Buffer {
   try {
-    return encodeMessage(type, flags, linkSchema, message as Decoded);
+    return encodeMessage(type, flags, linkSchema, message);
   } catch (error) {
     const options = KIND_OPTIONS[kind];
     if (options && error instanceof ValidationError && error.field.startsWith('linkinfo.info_data.')) {

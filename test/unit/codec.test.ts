@@ -124,6 +124,15 @@ test('a decoded object is written back in the order it came in, also after a cha
   );
 });
 
+test('a set declares a selector before the nest it selects (requests follow declaration order)', () => {
+  assert.throws(
+    () => attrSet('bad', { data: attr.select(2, 'kind', kinds), kind: attr.string(1) }),
+    /data is selected by kind, which must be declared before it/,
+  );
+  assert.ok(attrSet('good', { kind: attr.string(1), data: attr.select(2, 'kind', kinds) }));
+  assert.ok(attrSet('by header', { data: attr.select(2, 'family', kinds) }, ['family']));
+});
+
 test('padding is zeroed and excluded from nla_len', () => {
   const bytes = encode({ name: 'ab' });
   assert.equal([...bytes], [7, 0, 8, 0, 0x61, 0x62, 0, 0]);

@@ -174,6 +174,39 @@ test('vxlan over IPv6: group6/local6 and the big-endian flow label', () => {
   assert.ok(includes(bytes, nla(26, [0x00, 0x01, 0x23, 0x45])));
 });
 
+test('a link request goes out in IFLA_* order whatever the order of its keys, nests included', () => {
+  const inOrder = encodeMessage(RTM_NEWLINK, 0, linkSchema, {
+    family: 0,
+    address: '02:00:00:00:00:01',
+    ifname: 'vx0',
+    mtu: 1450,
+    master: 7,
+    linkinfo: { info_kind: 'vxlan', info_data: { id: 42, group: '239.1.1.1', link: 2, ttl: 8, port: 4789 } },
+    ifalias: 'vxnet:seed',
+  });
+  const scrambled = encodeMessage(RTM_NEWLINK, 0, linkSchema, {
+    ifalias: 'vxnet:seed',
+    linkinfo: { info_data: { port: 4789, ttl: 8, link: 2, group: '239.1.1.1', id: 42 }, info_kind: 'vxlan' },
+    master: 7,
+    mtu: 1450,
+    ifname: 'vx0',
+    address: '02:00:00:00:00:01',
+    family: 0,
+  });
+  assert.equal([...scrambled], [...inOrder]);
+  // The attribute numbers as they follow each other on the wire: IFLA_* ascending, and so inside the nests.
+  const types: number[] = [];
+  const walk = (from: number, to: number): void => {
+    for (let at = from; at < to; at += (scrambled.readUInt16LE(at) + 3) & ~3) {
+      const type = scrambled.readUInt16LE(at + 2);
+      types.push(type & 0x3fff);
+      if (type & NLA_F_NESTED) walk(at + 4, at + scrambled.readUInt16LE(at));
+    }
+  };
+  walk(32, scrambled.length);
+  assert.equal(types, [1, 3, 4, 10, 18, 1, 2, 1, 2, 3, 5, 15, 20]);
+});
+
 test('vxlan TTL inherit: the dump shape (u8) round-trips, true goes out as the flag a request needs', () => {
   // As a dump carries it: a u8.
   const dumped = roundTrip<any>(RTM_NEWLINK, linkSchema, {

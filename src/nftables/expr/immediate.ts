@@ -1,5 +1,4 @@
 /** immediate: loads a constant into a register; into register 0 it is the rule's verdict (accept, drop, jump ...). */
-import type { Decoded } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
 import { attr } from '../../netlink/schema.js';
 import { NFT_REG_VERDICT } from '../constants.js';
@@ -33,7 +32,7 @@ export const immediate: ExpressionCodec<ImmediateExpression, typeof immediateAtt
     const dreg = register(e.dreg, `${field}.dreg`);
     if (dreg === NFT_REG_VERDICT) {
       if (!('verdict' in e)) throw new ValidationError(field, 'register 0 takes a verdict');
-      return { dreg, data: { verdict: verdictToWire(e, `${field}.verdict`) } } as Decoded;
+      return { dreg, data: { verdict: verdictToWire(e, `${field}.verdict`) } };
     }
     if (!('data' in e)) throw new ValidationError(field, `register ${dreg} takes data, not a verdict`);
     return { dreg, data: valueToWire(e.data, `${field}.data`) };
@@ -41,11 +40,11 @@ export const immediate: ExpressionCodec<ImmediateExpression, typeof immediateAtt
   fromWire(w) {
     if (!hasOnly(w, ['dreg', 'data']) || !isU32(w.dreg) || typeof w.data !== 'object' || w.data === null)
       return undefined;
-    const data = w.data as Decoded;
+    const data = w.data;
     if (w.dreg === NFT_REG_VERDICT) {
       if (Object.keys(data).length !== 1 || typeof data.verdict !== 'object' || data.verdict === null) return undefined;
-      const verdict = verdictFromWire(data.verdict as Decoded);
-      return verdict && hasOnly(data.verdict as Decoded, ['code', 'chain', 'chain_id'])
+      const verdict = verdictFromWire(data.verdict);
+      return verdict && hasOnly(data.verdict, ['code', 'chain', 'chain_id'])
         ? { type: 'immediate', dreg: NFT_REG_VERDICT, ...verdict }
         : undefined;
     }
