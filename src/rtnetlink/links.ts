@@ -130,20 +130,28 @@ function describeSpec(spec: LinkSpec): string {
 export class Links {
   constructor(private readonly rt: Rtnetlink) {}
 
-  /** Every link in the namespace (one dump), optionally only those of a kind or under a master. */
+  /**
+   * Every link in the namespace (one dump), optionally only those of a kind or under a master. The filter goes to
+   * the kernel in the dump request (IFLA_MASTER, IFLA_LINKINFO's kind), which then sends only those; it is applied
+   * again here, because a kernel may send everything: one that does not know the kind (its module not loaded)
+   * filters nothing, and kernels before 4.19 read no filter at all. A master given by name is looked up first.
+   */
   async list(filter: { kind?: string; master?: LinkRef } = {}): Promise<Link[]> {
+    let masterIndex: number | undefined;
+    if (filter.master !== undefined) {
+      masterIndex = typeof filter.master === 'number' ? filter.master : (await this.find(filter.master))?.ifindex;
+      if (masterIndex === undefined) return []; // no such device: nothing is under it
+    }
+    const request: LinkRequest = {
+      family: AF_UNSPEC,
+      ...(masterIndex !== undefined ? { master: masterIndex } : {}),
+      ...(filter.kind !== undefined ? { linkinfo: { info_kind: filter.kind } } : {}),
+    };
     const links = await this.rt.connection.dumpAll(
-      () => encodeMessage(RTM_GETLINK, 0, linkSchema, { family: AF_UNSPEC }),
+      () => encodeMessage(RTM_GETLINK, 0, linkSchema, request),
       { operation: 'list links' },
       { decode: (m) => decodeMessage(linkSchema, m), retries: 3 },
     );
-    let masterIndex: number | undefined;
-    if (filter.master !== undefined) {
-      masterIndex =
-        typeof filter.master === 'number'
-          ? filter.master
-          : (links.find((l) => l.ifname === filter.master)?.ifindex ?? -1);
-    }
     return links.filter(
       (l) =>
         (filter.kind === undefined || l.linkinfo?.info_kind === filter.kind) &&

@@ -103,8 +103,9 @@ test('links.list and get: a GETLINK dump of AF_UNSPEC; a lookup by name (IFLA_IF
   const [dump, byName, byIndex] = sent();
   assert.is(dump!.type, RTM_GETLINK);
   assert.is(dump!.flags, NLM_F_REQUEST | NLM_F_DUMP);
-  assert.is(bytesOf(dump!).length, 32, 'nlmsghdr + ifinfomsg, nothing else');
+  assert.is(bytesOf(dump!).length, 48, 'nlmsghdr + ifinfomsg + IFLA_LINKINFO { IFLA_INFO_KIND "bridge" }');
   assert.is(link(dump!).family, AF_UNSPEC);
+  assert.equal(link(dump!).linkinfo, { info_kind: 'bridge' }, 'the kind filter goes to the kernel');
   assert.is(byName!.flags, WRITE);
   assert.equal({ ...link(byName!) }, { family: 0, link_type: 0, ifindex: 0, flags: 0, change: 0, ifname: 'eth0' });
   assert.equal({ ...link(byIndex!) }, { family: 0, link_type: 0, ifindex: 3, flags: 0, change: 0 });
