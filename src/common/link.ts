@@ -12,3 +12,8 @@ export function linkName(link: { readonly ifindex?: number; readonly ifname?: st
     'ifname',
   ]);
 }
+
+/** The link's name for a report: its ifindex ("#7") when the reply had no IFLA_IFNAME. */
+export function linkLabel(link: { readonly ifindex?: number; readonly ifname?: string }): string {
+  return link.ifname ?? `#${link.ifindex ?? '?'}`;
+}
