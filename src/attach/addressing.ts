@@ -48,8 +48,8 @@ export function networkOf(cidr: string, field: string): { network: string; prefi
 }
 
 function networkOf6([address, length]: [ipaddr.IPv4 | ipaddr.IPv6, number]): string {
-  const bytes = address.toByteArray();
-  for (let bit = length; bit < 128; bit++) bytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
+  // Byte i keeps its first (length - 8i) bits: all of them, some, or none.
+  const bytes = address.toByteArray().map((byte, i) => byte & (0xff00 >> Math.min(8, Math.max(0, length - 8 * i))));
   return (ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String();
 }
 

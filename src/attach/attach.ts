@@ -21,6 +21,7 @@
 import { ConflictError } from '../common/conflict.js';
 import { validateOwner } from '../common/ownership.js';
 import { type Change, describeChange } from '../common/plan.js';
+import { linkName } from '../common/link.js';
 import { NetlinkError, ValidationError, VxnetError } from '../netlink/errors.js';
 import { namespaceIdentity } from '../netlink/namespace.js';
 import type { Address } from '../rtnetlink/addresses.js';
@@ -405,7 +406,7 @@ async function planContainer(
   const ours = (gateway: string | undefined): Route | undefined =>
     gateway === undefined || !device
       ? undefined
-      : defaults.find((r) => r.gateway === gateway && r.oif === device!.ifindex);
+      : defaults.find((r) => r.gateway === gateway && r.oif === device.ifindex);
 
   let routeGateway: string | undefined;
   const routeChanges: Change[] = [];
@@ -513,17 +514,18 @@ async function planContainer(
         detail: details.join(', '),
         apply: () => rt.links.set(existing, set),
       });
+    const peer = device!; // found above whenever existing is set (or it threw)
     const inside: Parameters<Rtnetlink['links']['set']>[1] = {};
     const insideDetails: string[] = [];
-    if (device!.mtu !== c.wantedMtu) {
+    if (peer.mtu !== c.wantedMtu) {
       inside.mtu = c.wantedMtu;
-      insideDetails.push(`mtu ${device!.mtu} → ${c.wantedMtu}`);
+      insideDetails.push(`mtu ${peer.mtu} → ${c.wantedMtu}`);
     }
-    if (device!.address?.toLowerCase() !== c.wantedMac) {
+    if (peer.address?.toLowerCase() !== c.wantedMac) {
       inside.address = c.wantedMac;
-      insideDetails.push(`mac ${device!.address} → ${c.wantedMac}`);
+      insideDetails.push(`mac ${peer.address} → ${c.wantedMac}`);
     }
-    if (!isUp(device!)) {
+    if (!isUp(peer)) {
       inside.up = true;
       insideDetails.push('up');
     }
@@ -532,7 +534,7 @@ async function planContainer(
         action: 'update',
         target: `link ${where}`,
         detail: insideDetails.join(', '),
-        apply: () => container.links.set(device!, inside),
+        apply: () => container.links.set(peer, inside),
       });
   }
   if (lo && !isUp(lo))
@@ -544,12 +546,13 @@ async function planContainer(
     });
   changes.push(...addressChanges, ...routeChanges);
   // An existing attachment's container mark changes last: until then it says what to undo.
-  if (existing && device!.ifalias !== containerMarkText) {
+  if (existing && device && device.ifalias !== containerMarkText) {
+    const peer = device;
     changes.push({
       action: 'update',
       target: `link ${where}`,
       detail: 'mark',
-      apply: () => container.links.set(device!, { ifalias: containerMarkText }),
+      apply: () => container.links.set(peer, { ifalias: containerMarkText }),
     });
   }
 
@@ -561,7 +564,7 @@ async function planContainer(
       netnsId: ns.identity.id,
       ifname,
       ...(c.containerId ? { containerId: c.containerId } : {}),
-      host: { ifname: hostName, mac: hostMac, bridge: bridge.ifname! },
+      host: { ifname: hostName, mac: hostMac, bridge: linkName(bridge) },
       container: { ifname, mac: c.wantedMac, mtu: c.wantedMtu },
       ...(markAddress ? { address: markAddress } : {}),
       ...(routeGateway ? { gateway: routeGateway } : {}),
@@ -667,7 +670,7 @@ export async function detach(rt: Rtnetlink, options: DetachOptions): Promise<Det
     apply: () => rt.links.delete(ours),
   };
   await change.apply();
-  return { detached: true, host: ours.ifname!, changes: [change] };
+  return { detached: true, host: linkName(ours), changes: [change] };
 }
 
 /**

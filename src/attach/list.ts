@@ -5,6 +5,7 @@
  * container. A namespace's path is looked up by its identity (/run/netns
  * first, then a process in it).
  */
+import { linkName } from '../common/link.js';
 import { NetlinkError } from '../netlink/errors.js';
 import type { Rtnetlink } from '../rtnetlink/client.js';
 import { IFF_UP } from '../rtnetlink/constants.js';
@@ -61,19 +62,20 @@ export async function listAttachments(rt: Rtnetlink, filter: { network?: string 
   for (const { link, mark } of found) {
     const bridge = link.master ? byIndex.get(link.master) : undefined;
     const problems: string[] = [];
+    const netns = paths.get(mark.netnsId);
     const attachment: Attachment = {
       network: mark.network,
       netnsId: mark.netnsId,
       ifname: mark.ifname,
-      ...(paths.has(mark.netnsId) ? { netns: paths.get(mark.netnsId)! } : {}),
+      ...(netns !== undefined ? { netns } : {}),
       ...(mark.containerId ? { containerId: mark.containerId } : {}),
       host: {
-        ifname: link.ifname!,
+        ifname: linkName(link),
         ifindex: link.ifindex,
         mac: link.address,
         mtu: link.mtu ?? 0,
         up: (link.flags & IFF_UP) !== 0,
-        ...(bridge ? { bridge: bridge.ifname! } : {}),
+        ...(bridge ? { bridge: linkName(bridge) } : {}),
       },
       problems,
     };
@@ -85,7 +87,7 @@ export async function listAttachments(rt: Rtnetlink, filter: { network?: string 
     if (peer) {
       const inside = parseContainerMark(peer.ifalias);
       const container = {
-        ifname: peer.ifname!,
+        ifname: linkName(peer),
         mac: peer.address,
         mtu: peer.mtu ?? 0,
         up: (peer.flags & IFF_UP) !== 0,

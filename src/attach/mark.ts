@@ -58,8 +58,8 @@ function encode(network: string, fields: [string, string | undefined][]): string
 /** Fields of an attach mark of `alias`, or undefined if it is not one. */
 function decode(alias: string | undefined): { network: string; fields: Map<string, string> } | undefined {
   const network = ownerFromAlias(alias);
-  if (network === undefined) return undefined;
-  const [, kind, ...rest] = alias!.split(' ');
+  if (alias === undefined || network === undefined) return undefined;
+  const [, kind, ...rest] = alias.split(' ');
   if (kind !== KIND) return undefined;
   const fields = new Map<string, string>();
   for (const item of rest) {

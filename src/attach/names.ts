@@ -47,7 +47,7 @@ function macText(bytes: Buffer): string {
  */
 export function containerMac(network: string, container: string, ifname: string): string {
   const bytes = digest('vxnet-mac', network, container, ifname);
-  bytes[0] = (bytes[0]! & 0xfc) | 0x02;
+  bytes[0] = (bytes.readUInt8(0) & 0xfc) | 0x02;
   if (bytes[0] === 0xfe) bytes[0] = 0xfa;
   return macText(bytes);
 }

@@ -9,6 +9,7 @@
  * The record is written before the first write to the bridge, so an apply
  * interrupted half-way still leaves what destroy needs to undo it.
  */
+import { linkName } from '../common/link.js';
 import { ownerFromAlias } from '../common/ownership.js';
 import type { Change } from '../common/plan.js';
 import { VxnetError } from '../netlink/errors.js';
@@ -106,7 +107,7 @@ export async function planNetworkBridge(
   }
   const record: AdoptedBridge = adopted ?? {
     ifindex: existing.ifindex,
-    ifname: existing.ifname!,
+    ifname: linkName(existing),
     before: bridgeSettings(existing),
     addressesAdded: [],
   };

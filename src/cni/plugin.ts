@@ -17,6 +17,7 @@
  * the same one OverlayHost takes for apply, destroy and attach.
  */
 import { ConflictError } from '../common/conflict.js';
+import { linkName } from '../common/link.js';
 import { ownerAlias } from '../common/ownership.js';
 import { NetlinkError, ValidationError } from '../netlink/errors.js';
 import { namespaceIdentity } from '../netlink/namespace.js';
@@ -164,7 +165,7 @@ class Plugin {
    * address parts of a result are the same from 0.3.0 on.
    */
   private async ipam(command: string, env: NodeJS.ProcessEnv = this.processEnv): Promise<IpamResult | undefined> {
-    const type = this.config.ipam!.type;
+    const type = this.ipamType();
     try {
       return await execIpam(type, command, env, this.env.path, this.config.raw);
     } catch (error) {
@@ -195,6 +196,26 @@ class Plugin {
     }
   }
 
+  /** The IPAM plugin's type: asked for only under `if (this.config.ipam)`. */
+  private ipamType(): string {
+    const ipam = this.config.ipam;
+    if (!ipam)
+      throw new CniError(CNI_ERRORS.INVALID_CONFIG, 'invalid network config', 'ipam: no IPAM plugin configured');
+    return ipam.type;
+  }
+
+  /** A CNI_* variable this command needs: readEnv has refused the call without it, so this throws only if misused. */
+  private need(field: 'containerId' | 'netns' | 'ifname'): string {
+    const value = this.env[field];
+    if (value !== undefined) return value;
+    const variable = { containerId: 'CNI_CONTAINERID', netns: 'CNI_NETNS', ifname: 'CNI_IFNAME' }[field];
+    throw new CniError(
+      CNI_ERRORS.INVALID_ENVIRONMENT,
+      `invalid environment variable ${variable}`,
+      `${this.env.command} needs ${variable} (not set or empty)`,
+    );
+  }
+
   private needsPath(): void {
     if (this.config.ipam && this.env.path.length === 0) {
       throw new CniError(
@@ -206,7 +227,7 @@ class Plugin {
   }
 
   private namespace(): ContainerNamespace {
-    return containerNamespace(this.env.netns!, 'CNI_NETNS');
+    return containerNamespace(this.need('netns'), 'CNI_NETNS');
   }
 
   /**
@@ -255,10 +276,10 @@ class Plugin {
       const io: AttachIo = { openNamespace: async () => keepOpen(await inside) };
       const base: AttachOptions = {
         network: this.config.network,
-        bridge: bridge.ifname!,
+        bridge: linkName(bridge),
         netns: ns.path,
-        ifname: this.env.ifname!,
-        containerId: this.env.containerId!,
+        ifname: this.need('ifname'),
+        containerId: this.need('containerId'),
         ...(this.config.mtu !== undefined ? { mtu: this.config.mtu } : {}),
       };
       let created = false;
@@ -327,7 +348,7 @@ class Plugin {
               name: attached.ifname,
               mac: attached.container.mac,
               mtu: attached.container.mtu,
-              sandbox: this.env.netns!,
+              sandbox: this.need('netns'),
             },
             ...(ip && attached.address
               ? {
@@ -355,7 +376,7 @@ class Plugin {
   private async undoAdd(rt: Rtnetlink, ns: ContainerNamespace, created: boolean, ipamCalled: boolean): Promise<void> {
     if (created) {
       try {
-        await detach(rt, { network: this.config.network, netns: ns.path, ifname: this.env.ifname! });
+        await detach(rt, { network: this.config.network, netns: ns.path, ifname: this.need('ifname') });
       } catch (error) {
         this.log(`undoing a failed ADD: ${(error as Error).message}`);
       }
@@ -371,8 +392,9 @@ class Plugin {
 
   private chooseIp(result: IpamResult | undefined): { address: string; gateway?: string } {
     const ips = result?.ips ?? [];
-    const type = this.config.ipam!.type;
-    if (ips.length === 0)
+    const type = this.ipamType();
+    const [ip] = ips;
+    if (!ip)
       throw new CniError(
         VXNET_CNI_ERRORS.IPAM_RESULT,
         `IPAM plugin ${type} returned no address`,
@@ -394,7 +416,6 @@ class Plugin {
         );
       }
     }
-    const ip = ips[0]!;
     return { address: ip.address, ...(ip.gateway ? { gateway: ip.gateway } : {}) };
   }
 
@@ -426,7 +447,11 @@ class Plugin {
       }
       if (ns) {
         try {
-          const result = await detach(rt, { network: this.config.network, netns: ns.path, ifname: this.env.ifname! });
+          const result = await detach(rt, {
+            network: this.config.network,
+            netns: ns.path,
+            ifname: this.need('ifname'),
+          });
           if (!result.detached) this.log(result.reason ?? 'nothing attached');
         } catch (error) {
           if (!(error instanceof ConflictError)) throw error;
@@ -468,10 +493,10 @@ class Plugin {
     if (!bridge) throw notApplied(this.config.network);
     const options: AttachOptions = {
       network: this.config.network,
-      bridge: bridge.ifname!,
+      bridge: linkName(bridge),
       netns: ns.path,
-      ifname: this.env.ifname!,
-      containerId: this.env.containerId!,
+      ifname: this.need('ifname'),
+      containerId: this.need('containerId'),
       ...(this.config.mtu !== undefined ? { mtu: this.config.mtu } : {}),
       ...(ip ? await addressOptions(rt, bridge, ip) : this.config.address ? { address: 'dhcp' } : {}),
     };
@@ -609,8 +634,12 @@ async function addressOptions(
   const addresses = (await rt.addresses.list({ dev: bridge.ifindex })).filter(
     (a) => a.scope === 0 && a.family === family,
   );
-  const [bare] = ip.address.split('/');
-  const contains = addresses.find((a) => sameNetwork(a.local ?? a.address!, a.prefixlen, bare!));
+  const bare = ip.address.replace(/\/.*$/, '');
+  // An address whose reply carried neither IFA_LOCAL nor IFA_ADDRESS contains nothing.
+  const contains = addresses.find((a) => {
+    const own = a.local ?? a.address;
+    return own !== undefined && sameNetwork(own, a.prefixlen, bare);
+  });
   const chosen = contains ?? addresses[0];
   const bridgeIp = chosen ? (chosen.local ?? chosen.address) : undefined;
   const gateway = ip.gateway ?? bridgeIp;
@@ -636,7 +665,7 @@ function sameNetwork(a: string, prefixlen: number, b: string): boolean {
         .slice(0, Math.floor(prefixlen / 16))
         .join(':')
     );
-  const n = (v: number[]): number => ((v[0]! << 24) | (v[1]! << 16) | (v[2]! << 8) | v[3]!) >>> 0;
+  const n = (v: number[]): number => v.reduce((sum, byte) => ((sum << 8) | byte) >>> 0, 0);
   const mask = prefixlen === 0 ? 0 : (0xffffffff << (32 - prefixlen)) >>> 0;
   return (n(x) & mask) >>> 0 === (n(y) & mask) >>> 0;
 }

@@ -67,8 +67,8 @@ export function buildResult(version: string, added: Added, prev?: Record<string,
     // vxnet set it only finding no default route of the family in the container (attach leaves another
     // device's alone): an entry for the same destination from earlier in the chain is not in the container.
     const dst = added.defaultRoute.dst;
-    for (let i = routes.length - 1; i >= 0; i--) if (routes[i]!.dst === dst) routes.splice(i, 1);
-    routes.push(added.defaultRoute);
+    const others = routes.filter((r) => r.dst !== dst);
+    routes.splice(0, routes.length, ...others, added.defaultRoute);
   }
   const dns = (prev?.dns as Record<string, unknown> | undefined) ?? added.dns;
   return {

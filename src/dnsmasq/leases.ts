@@ -74,9 +74,10 @@ export function parseLeaseFile(text: string): LeaseFile {
     const fields = line.split(/\s+/);
     const bad = (reason: string): string => reason;
     if (fields[0] === 'duid') {
-      if (fields.length !== 2 || !HEX_BYTES.test(fields[1]!))
+      const [, duid] = fields;
+      if (fields.length !== 2 || duid === undefined || !HEX_BYTES.test(duid))
         return bad('a duid line has one colon-separated hex value');
-      out.serverDuid = fields[1]!.toLowerCase();
+      out.serverDuid = duid.toLowerCase();
       inV6 = true;
       return;
     }
@@ -101,8 +102,9 @@ export function parseLeaseFile(text: string): LeaseFile {
     }
     if (isIP(ip) !== 4) return bad('the address is not IPv4');
     const m = /^(?:([0-9a-fA-F]{1,2})-)?([0-9a-fA-F]{2}(?::[0-9a-fA-F]{2})*)$/.exec(who);
-    if (!m) return bad('the hardware address is not colon-separated hex');
-    const lease: Lease = { expires, mac: m[2]!.toLowerCase(), ip };
+    const mac = m?.[2];
+    if (!m || mac === undefined) return bad('the hardware address is not colon-separated hex');
+    const lease: Lease = { expires, mac: mac.toLowerCase(), ip };
     if (m[1] !== undefined && parseInt(m[1], 16) !== 1) lease.hwType = parseInt(m[1], 16);
     if (name) lease.hostname = name;
     if (clientId) lease.clientId = clientId;
@@ -297,9 +299,10 @@ export function pruneLeaseText(text: string, remove: readonly Lease[]): string {
   const kept = text.split('\n').filter((line) => {
     const fields = line.trim().split(/\s+/);
     if (fields[0] === 'duid') inV6 = true;
-    if (inV6 || fields.length !== 5) return true;
-    const mac = fields[1]!.replace(/^[0-9a-fA-F]{1,2}-/, '').toLowerCase();
-    return !doomed.has(`${fields[2]} ${mac}`);
+    const [, who, ip] = fields;
+    if (inV6 || fields.length !== 5 || who === undefined) return true;
+    const mac = who.replace(/^[0-9a-fA-F]{1,2}-/, '').toLowerCase();
+    return !doomed.has(`${ip} ${mac}`);
   });
   return kept.join('\n');
 }

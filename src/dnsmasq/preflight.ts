@@ -91,10 +91,14 @@ export async function checkInterface(spec: ValidSpec, namespace: string | undefi
     );
   }
   const all = await rt.addresses.list({ family: 4 });
-  const mine = all.filter((a) => a.ifindex === link.ifindex && (a.local ?? a.address));
-  const addresses = mine.map((a) => `${a.local ?? a.address}/${a.prefixlen}`);
+  // An address whose reply carried neither IFA_LOCAL nor IFA_ADDRESS is left out.
+  const mine = all.flatMap((a) => {
+    const ip = a.local ?? a.address;
+    return a.ifindex === link.ifindex && ip ? [{ ip, prefixlen: a.prefixlen }] : [];
+  });
+  const addresses = mine.map((a) => `${a.ip}/${a.prefixlen}`);
   const inside = mine.some((a) => {
-    const n = toInt((a.local ?? a.address)!);
+    const n = toInt(a.ip);
     return n > spec.subnet.first && n < spec.subnet.last;
   });
   if (!inside) {
@@ -158,7 +162,7 @@ export function checkPorts(
   }
 
   if (spec.dns === false) return;
-  const ours = new Set(['0.0.0.0', '::', ...facts.addresses.map((a) => a.split('/')[0]!)]);
+  const ours = new Set(['0.0.0.0', '::', ...facts.addresses.map((a) => a.replace(/\/.*$/, ''))]);
   const port = spec.dns.port;
   const dns = sockets.filter((s) => s.port === port && onOurDevice(s) && ours.has(s.address) && seesIpv4(s));
   if (dns.length) {

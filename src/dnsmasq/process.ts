@@ -56,8 +56,8 @@ export function classifyLine(line: string, hostsPath: string): LineMeaning {
     if (Number.isInteger(status)) return { kind: 'exit', status };
   }
   // "dnsmasq[2]: started, version 2.90 DNS disabled"
-  const started = /^dnsmasq(?:-\w+)?\[\d+\]: started, version (\S+)/.exec(line);
-  if (started) return { kind: 'started', version: started[1]! };
+  const version = /^dnsmasq(?:-\w+)?\[\d+\]: started, version (\S+)/.exec(line)?.[1];
+  if (version !== undefined) return { kind: 'started', version };
   const message = line.replace(/^dnsmasq(?:-\w+)?\[\d+\]: /, '');
   if (message === `read ${hostsPath}`) return { kind: 'hosts-read' };
   if (message.startsWith(`cannot read ${hostsPath}:`)) return { kind: 'hosts-failed', reason: message };
@@ -107,10 +107,10 @@ export class DnsmasqProcess extends ChainedProcess {
           this.kill();
         } else if (meaning.kind === 'hosts-read' && started) {
           try {
-            this.locate();
+            const pid = this.locate();
             settled = true;
             clearTimeout(timer);
-            resolve(this.pid!);
+            resolve(pid);
           } catch (error) {
             fail((error as Error).message);
             this.kill();

@@ -281,13 +281,14 @@ export function parseLeaseTime(value: unknown, field: string): number | 'infinit
     text(value, field);
     if (value === 'infinite') return 'infinite';
     const m = /^(\d{1,10})([smhdw]?)$/.exec(value);
-    if (!m)
+    const unit = LEASE_UNITS[m?.[2] ?? ''];
+    if (!m || unit === undefined)
       throw new ValidationError(
         field,
         'a lease time is seconds, or a number with s, m, h, d or w ("45m", "12h"), or "infinite"',
         value,
       );
-    seconds = Number(m[1]) * LEASE_UNITS[m[2]!]!;
+    seconds = Number(m[1]) * unit;
   } else throw new ValidationError(field, 'a lease time is seconds, a string such as "12h", or "infinite"', value);
   if (!Number.isInteger(seconds) || seconds < MIN_LEASE || seconds > MAX_LEASE) {
     throw new ValidationError(
@@ -346,7 +347,7 @@ export function domainName(value: unknown, field: string): string {
 
 export function toInt(address: string): number {
   const b = ipaddr.IPv4.parse(address).octets;
-  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+  return b.reduce((sum, byte) => ((sum << 8) | byte) >>> 0, 0);
 }
 
 export function fromInt(n: number): string {
@@ -356,10 +357,11 @@ export function fromInt(n: number): string {
 export function parseSubnet(value: unknown, field: string): ValidSpec['subnet'] {
   const raw = text(value, field);
   const m = /^([0-9.]+)\/(\d{1,2})$/.exec(raw);
-  if (!m || !ipaddr.IPv4.isValidFourPartDecimal(m[1]!)) {
+  const address = m?.[1];
+  if (!m || address === undefined || !ipaddr.IPv4.isValidFourPartDecimal(address)) {
     throw new ValidationError(
       field,
-      isIP(raw.split('/')[0]!) === 6
+      isIP(raw.replace(/\/.*$/, '')) === 6
         ? 'IPv6 is not served: this module runs DHCPv4'
         : 'expected an IPv4 network such as "10.42.0.0/24"',
       raw,
@@ -369,7 +371,7 @@ export function parseSubnet(value: unknown, field: string): ValidSpec['subnet'] 
   if (prefixlen < 1 || prefixlen > 30)
     throw new ValidationError(field, 'a DHCP subnet has a prefix length from 1 to 30 (room for hosts)', raw);
   const mask = prefixlen === 0 ? 0 : (0xffffffff << (32 - prefixlen)) >>> 0;
-  const base = toInt(m[1]!);
+  const base = toInt(address);
   const first = (base & mask) >>> 0;
   if (first !== base)
     throw new ValidationError(field, `host bits are set: the network is ${fromInt(first)}/${prefixlen}`, raw);

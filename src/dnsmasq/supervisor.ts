@@ -151,15 +151,16 @@ export class Supervisor extends EventEmitter<{
   }
 
   status(): SupervisorStatus {
-    const running = this.state === 'running' && this.current;
+    const current = this.state === 'running' ? this.current : undefined;
+    const startedAt = this.startedAt; // set once the current process is ready, before the state is running
     return {
       state: this.state,
-      ...(running
+      ...(current && startedAt
         ? {
-            pid: this.current!.pid,
-            version: this.current!.version,
-            startedAt: this.startedAt,
-            uptimeMs: Date.now() - this.startedAt!.getTime(),
+            pid: current.pid,
+            version: current.version,
+            startedAt,
+            uptimeMs: Date.now() - startedAt.getTime(),
           }
         : {}),
       restarts: this.restarts,

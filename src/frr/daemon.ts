@@ -308,10 +308,10 @@ export class FrrDaemonProcess extends ChainedProcess {
         if (settled || !this.running) return;
         if (existsSync(socket)) {
           try {
-            this.locate();
+            const pid = this.locate();
             settled = true;
             clearInterval(poll);
-            resolve(this.pid!);
+            resolve(pid);
           } catch (error) {
             fail((error as Error).message);
             this.kill();

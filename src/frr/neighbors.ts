@@ -23,9 +23,11 @@ export async function checkNeighbors(
   if (session.neighbors.length === 0) return;
   const link = await rt.links.find(dev);
   if (!link) throw new ValidationError('underlay.device', `no device ${dev} in ${rt.where}`, dev);
-  const connected = (await rt.addresses.list({ family: 4, dev: link.ifindex })).map(
-    (a) => [ipaddr.parse(a.local ?? a.address!), a.prefixlen] as const,
-  );
+  // An address whose reply carried neither IFA_LOCAL nor IFA_ADDRESS connects nothing.
+  const connected = (await rt.addresses.list({ family: 4, dev: link.ifindex })).flatMap((a) => {
+    const ip = a.local ?? a.address;
+    return ip === undefined ? [] : [[ipaddr.parse(ip), a.prefixlen] as const];
+  });
   // Single-path routes only: a multipath route's devices are not decoded (RTA_MULTIPATH is kept as bytes).
   const routes = (await rt.routes.list({ family: 4 })).filter(
     (r) => (r.table ?? r.rtm_table) === RT_TABLE_MAIN && r.oif === link.ifindex,

@@ -48,7 +48,11 @@ function ipv4Address(text: unknown, field: string): string {
 }
 
 function ipv4Range(text: unknown, field: string): { text: string; address: string; prefixlen: number } {
-  if (typeof text !== 'string' || !ipaddr.isValidCIDR(text) || !ipaddr.IPv4.isValidFourPartDecimal(text.split('/')[0]!))
+  if (
+    typeof text !== 'string' ||
+    !ipaddr.isValidCIDR(text) ||
+    !ipaddr.IPv4.isValidFourPartDecimal(text.replace(/\/.*$/, ''))
+  )
     throw new ValidationError(field, 'expected an IPv4 network like 192.168.100.0/24', text);
   const [base, prefixlen] = ipaddr.parseCIDR(text);
   const network = ipaddr.IPv4.networkAddressFromCIDR(text).toString();

@@ -105,11 +105,12 @@ export function normalizeConfig(config: MasqueradeConfig): NormalizedConfig {
   if (config.bridge !== undefined) out.bridge = checkInterfaceName(config.bridge, 'bridge');
   if (config.flags !== undefined) {
     if (!Array.isArray(config.flags)) throw new ValidationError('flags', 'a list of masquerade flags', config.flags);
-    config.flags.forEach((flag, i) => {
+    const flags = config.flags;
+    flags.forEach((flag, i) => {
       if (!FLAGS.includes(flag))
         throw new ValidationError(`flags[${i}]`, `not a masquerade flag (${FLAGS.join(', ')})`, flag);
     });
-    out.flags = FLAGS.filter((flag) => config.flags!.includes(flag));
+    out.flags = FLAGS.filter((flag) => flags.includes(flag));
   }
   if (config.vxlan !== undefined) {
     if (typeof config.vxlan !== 'object' || config.vxlan === null)
@@ -144,6 +145,12 @@ export function normalizeConfig(config: MasqueradeConfig): NormalizedConfig {
       throw new ValidationError('inputPolicy', 'accept or drop', config.inputPolicy);
     out.inputPolicy = config.inputPolicy;
   }
+  if (out.inputPolicy === 'drop' && !out.vxlan)
+    throw new ValidationError(
+      'inputPolicy',
+      'drop needs vxlan: the input chain of drop is the one that accepts the VXLAN packets',
+      'drop',
+    );
   if (out.inputPolicy === 'drop' && out.vxlan?.family === 6) {
     throw new ValidationError(
       'inputPolicy',
@@ -161,6 +168,5 @@ export function checkTableName(name: unknown): string {
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
+  return Buffer.compare(a, b);
 }

@@ -117,7 +117,7 @@ export function desiredState(table: string, config: NormalizedConfig): Desired {
         },
       ];
   // The VXLAN part goes where the underlay's packets are seen: the ip table, or the ip6 one.
-  const ip6 = config.vxlan?.family === 6 ? vxlanTable(table, config) : undefined;
+  const ip6 = config.vxlan?.family === 6 ? vxlanTable(table, config.vxlan) : undefined;
   let peers: Desired['peers'];
   if ((config.vxlan && !ip6) || config.inputPolicy === 'drop') {
     const rules: Rule[] = [];
@@ -125,8 +125,9 @@ export function desiredState(table: string, config: NormalizedConfig): Desired {
       rules.push(rule('input', 'vxnet: established', [...match.ctState(['established', 'related']), verdict.accept()]));
       rules.push(rule('input', 'vxnet: loopback', [...match.iifname('lo'), verdict.accept()]));
     }
-    if (!ip6) {
-      const part = vxlanRules(table, family, config);
+    // normalizeConfig refuses a drop policy without vxlan.
+    if (config.vxlan && !ip6) {
+      const part = vxlanRules(table, family, config.vxlan);
       rules.push(...part.rules);
       peers = part.peers;
     }
@@ -167,9 +168,8 @@ export function desiredState(table: string, config: NormalizedConfig): Desired {
 function vxlanRules(
   table: string,
   family: 'ip' | 'ip6',
-  config: NormalizedConfig,
+  vxlan: NonNullable<NormalizedConfig['vxlan']>,
 ): { rules: Rule[]; peers?: Desired['peers'] } {
-  const vxlan = config.vxlan!;
   const rule = (comment: string, expressions: Rule['expressions']): Rule => ({
     family,
     table,
@@ -198,9 +198,9 @@ function vxlanRules(
 }
 
 /** The ip6 table of an IPv6 underlay: the VXLAN input chain (policy accept) and the peer set. */
-function vxlanTable(table: string, config: NormalizedConfig): DesiredTable {
+function vxlanTable(table: string, vxlan: NonNullable<NormalizedConfig['vxlan']>): DesiredTable {
   const family = 'ip6' as const;
-  const { rules, peers } = vxlanRules(table, family, config);
+  const { rules, peers } = vxlanRules(table, family, vxlan);
   return {
     table: { family, name: table, comment: OWNER_MARK },
     chains: [

@@ -23,7 +23,7 @@ import {
 } from './config.js';
 import { type Desired, type DesiredTable, desiredState, OWNER_MARK, PEER_SET } from './desired.js';
 import { NotOwnedError } from './errors.js';
-import { ValidationError } from '../netlink/errors.js';
+import { DecodeError, ValidationError } from '../netlink/errors.js';
 
 export interface MasqueradeOptions extends NftablesOptions {
   /** The table vxnet owns (family ip, and ip6 over an IPv6 underlay). Default "vxnet". */
@@ -194,8 +194,9 @@ export class Masquerade implements AsyncDisposable {
       if (chosen.length) edits.push({ ref, keys: chosen.map(([, key]) => key) });
     }
     if (edits.length === 0) return true;
-    if (edits.length === 1) {
-      const { ref, keys } = edits[0]!;
+    const [only] = edits;
+    if (edits.length === 1 && only) {
+      const { ref, keys } = only;
       if (how === 'add')
         await this.nft.addElements(
           ref,
@@ -381,11 +382,11 @@ export class Masquerade implements AsyncDisposable {
     for (const existing of chains) {
       const want = wanted.get(existing.name);
       if (!want || !sameHook(existing, want.chain)) {
-        for (const r of rulesOf(existing.name)) batch.deleteRule(family, this.table, existing.name, r.handle!);
+        for (const r of rulesOf(existing.name)) batch.deleteRule(family, this.table, existing.name, ruleHandle(r));
         batch.deleteChain(family, this.table, existing.name);
         if (want) recreate.add(existing.name);
       } else if (!sameRules(rulesOf(existing.name), want.rules)) {
-        for (const r of rulesOf(existing.name)) batch.deleteRule(family, this.table, existing.name, r.handle!);
+        for (const r of rulesOf(existing.name)) batch.deleteRule(family, this.table, existing.name, ruleHandle(r));
         rewrite.add(existing.name);
       }
     }
@@ -396,11 +397,12 @@ export class Masquerade implements AsyncDisposable {
       if (existingSet) batch.deleteSet(family, this.table, PEER_SET);
       setId = this.createPeers(batch, desired.peers);
     } else if (desired.peers && existingSet) {
+      const wantedAddresses = desired.peers.addresses;
       const current = (await this.nft.listElements({ family, table: this.table, set: PEER_SET })).map((e) =>
         keyText(e.key),
       );
       const add = desired.peers.addresses.filter((a) => !current.includes(a));
-      const drop = current.filter((a) => !desired.peers!.addresses.includes(a));
+      const drop = current.filter((a) => !wantedAddresses.includes(a));
       const ref = { family, table: this.table, set: PEER_SET };
       if (drop.length) batch.deleteElements(ref, drop.map(element));
       if (add.length) batch.addElements(ref, add.map(element));
@@ -449,6 +451,14 @@ function sameHook(a: Chain, b: Chain): boolean {
   return a.type === b.type && a.hook === b.hook && a.priority === b.priority;
 }
 
+/** A listed rule's handle: the kernel sends NFTA_RULE_HANDLE with every rule it lists. */
+function ruleHandle(rule: Rule): bigint {
+  if (rule.handle !== undefined) return rule.handle;
+  throw new DecodeError('NFT_MSG_NEWRULE', `a rule in chain ${rule.chain} has no handle (no NFTA_RULE_HANDLE)`, -1, [
+    'handle',
+  ]);
+}
+
 function sameSet(a: NftSet, b: NftSet): boolean {
   return a.keyType === b.keyType && a.keyLen === b.keyLen && (a.flags ?? []).length === 0;
 }
@@ -457,8 +467,13 @@ function sameRules(existing: Rule[], wanted: Rule[]): boolean {
   return (
     existing.length === wanted.length &&
     existing.every((r, i) => {
-      const w = wanted[i]!;
-      return r.comment === w.comment && r.userdata === undefined && equivalentExpressions(r.expressions, w.expressions);
+      const w = wanted[i];
+      return (
+        w !== undefined &&
+        r.comment === w.comment &&
+        r.userdata === undefined &&
+        equivalentExpressions(r.expressions, w.expressions)
+      );
     })
   );
 }

@@ -8,6 +8,7 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import type { Change } from '../common/plan.js';
+import { ValidationError } from '../netlink/errors.js';
 import { instancePaths, renderHosts, writeAtomic } from '../dnsmasq/config.js';
 import type { Lease } from '../dnsmasq/leases.js';
 import { readLeases } from '../dnsmasq/leases.js';
@@ -219,11 +220,15 @@ function planForeignHosts(
 }
 
 function dhcpSpec(spec: DhcpSource, mtu: number): DnsmasqSpec {
-  const dhcp = spec.dhcp!;
+  // Planned only for a network that serves DHCP, whose spec has a gateway to hand out.
+  const { dhcp, gateway } = spec;
+  if (!dhcp) throw new ValidationError('dhcp', `network ${spec.name} does not serve DHCP`);
+  if (gateway === undefined)
+    throw new ValidationError('gateway', `network ${spec.name} serves DHCP but has no gateway`);
   return {
     interface: spec.bridge,
     subnet: spec.subnet.text,
-    gateway: spec.gateway!,
+    gateway,
     ranges: dhcp.ranges.map((range) => ({ ...range })),
     mtu,
     ...(dhcp.hosts ? { hosts: dhcp.hosts.map((host) => ({ ...host })) } : {}),

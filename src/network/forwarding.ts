@@ -67,10 +67,10 @@ export function planForwardingRelease(
   // Only records of networks that exist here count (see OverlayHost's stale state).
   const mine = live.has(state.network) ? state.read().ipForward : undefined;
   if (mine === undefined) return undefined;
-  const others = state.siblings().filter((s) => live.has(s.network) && s.read().ipForward !== undefined);
-  if (others.length > 0) {
+  // Another live network that recorded ip_forward, if any, inherits the record.
+  const [heir] = state.siblings().filter((s) => live.has(s.network) && s.read().ipForward !== undefined);
+  if (heir) {
     if (mine.before === undefined) return undefined;
-    const heir = others[0]!;
     return {
       action: 'update',
       target: 'net.ipv4.ip_forward',

@@ -117,8 +117,9 @@ export function evpnStatus(entries: FdbEntry[], vni: number, frrVteps: string[] 
   for (const entry of entries) {
     if (entry.master !== undefined) continue; // the bridge's own table
     const mac = entry.lladdr ?? '';
-    if (mac === FLOOD_MAC && entry.dst === undefined) continue; // the device's default destination, if any
-    if (mac === FLOOD_MAC && known.has(entry.dst!)) status.vteps.push(entry.dst!);
+    const { dst } = entry;
+    if (mac === FLOOD_MAC && dst === undefined) continue; // the device's default destination, if any
+    if (mac === FLOOD_MAC && dst !== undefined && known.has(dst)) status.vteps.push(dst);
     else if (mac !== FLOOD_MAC && (entry.flags & NTF_EXT_LEARNED) !== 0)
       status.macs.push({ mac, ...(entry.dst ? { vtep: entry.dst } : {}) });
     else status.other.push({ mac, ...(entry.dst ? { dst: entry.dst } : {}) });

@@ -30,6 +30,7 @@ import {
   type DetachResult,
 } from '../attach/attach.js';
 import { NetworkNotAppliedError } from '../attach/errors.js';
+import { linkLabel, linkName } from '../common/link.js';
 import { type Attachment, listAttachments } from '../attach/list.js';
 import { parseHostMark } from '../attach/mark.js';
 import { readLinksOnce } from '../rtnetlink/reading.js';
@@ -513,7 +514,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       await masquerade.status(); // a foreign table of our name refuses here, before the FDB changes
       const edit = how === 'add' ? addPeer : removePeer;
       const undo = how === 'add' ? removePeer : addPeer;
-      const changed = await edit(this.rt, device.ifname!, address);
+      const changed = await edit(this.rt, linkName(device), address);
       try {
         if (how === 'add') await masquerade.addPeers([address]);
         else await masquerade.removePeers([address]);
@@ -521,7 +522,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
         // The flood list and the firewall's peer set change together or not at all: the flood entry goes back.
         if (changed) {
           try {
-            await undo(this.rt, device.ifname!, address);
+            await undo(this.rt, linkName(device), address);
           } catch (undoError) {
             throw new VxnetError(
               `${how} peer ${address} of ${name}: the firewall's peer set failed (${(error as Error).message}), ` +
@@ -687,7 +688,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     const status: OverlayStatus = {
       name,
       links: owned.map((l) => ({
-        name: l.ifname!,
+        name: linkLabel(l),
         kind: l.linkinfo?.info_kind,
         mtu: l.mtu,
         up: (l.flags & IFF_UP) !== 0,
@@ -701,18 +702,18 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
       owned.find((l) => l.linkinfo?.info_kind === 'vxlan') ??
       (resolved ? await rt.links.find(resolved.vxlan) : undefined);
     if (vx) {
-      status.vxlan = await vxlanStatus(rt, vx.ifname!, { port: resolved?.port, vni: resolved?.vni });
+      status.vxlan = await vxlanStatus(rt, linkName(vx), { port: resolved?.port, vni: resolved?.vni });
       // EVPN's flood entries are FRR's, made when sessions come up: an empty list there is BGP's to explain (below).
       const evpn = resolved?.mode === 'evpn';
       status.problems.push(...status.vxlan.problems.filter((p) => !(evpn && p.startsWith('no multicast group'))));
     }
     const br = owned.find((l) => l.linkinfo?.info_kind === 'bridge') ?? this.adoptedBridge(name, await rt.links.list());
     if (br) {
-      const ports = (await rt.links.list()).filter((l) => l.master === br.ifindex).map((l) => l.ifname!);
+      const ports = (await rt.links.list()).filter((l) => l.master === br.ifindex).map(linkLabel);
       const addresses = (await rt.addresses.list({ dev: br.ifindex }))
         .filter((a) => a.family === AF_INET || a.scope === RT_SCOPE_UNIVERSE)
         .map((a) => `${a.local ?? a.address}/${a.prefixlen}`);
-      status.bridge = { name: br.ifname!, ports, addresses };
+      status.bridge = { name: linkLabel(br), ports, addresses };
     }
     const state = this.state(name);
     const agent = agentStatus(state);
@@ -892,7 +893,7 @@ export class OverlayHost extends EventEmitter<OverlayHostEvents> implements Asyn
     }
     return {
       network,
-      bridge: bridge.ifname!,
+      bridge: linkName(bridge),
       netns: options.netns,
       ...(options.ifname !== undefined ? { ifname: options.ifname } : {}),
       ...(options.mac !== undefined ? { mac: options.mac } : {}),
@@ -979,7 +980,7 @@ function withLeases(attachments: Attachment[], dhcp: DhcpStatus | undefined): Ov
 
 /** Whether an address (with or without its prefix) lies in the bridge address's network. */
 function sameNetwork(bridgeAddress: { local?: string; address?: string; prefixlen: number }, address: string): boolean {
-  const ip = address.split('/')[0]!;
+  const ip = address.replace(/\/.*$/, '');
   const base = bridgeAddress.local ?? bridgeAddress.address;
   if (!base || !ipaddr.isValid(ip)) return false;
   const parsed = ipaddr.parse(ip);

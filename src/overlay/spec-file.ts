@@ -22,7 +22,7 @@ export function firstInvalidUtf8(bytes: Uint8Array, start = 0): number {
   const n = bytes.length;
   let i = start;
   while (i < n) {
-    const b = bytes[i]!;
+    const b = bytes[i]!; // i < n
     if (b < 0x80) {
       i++;
       continue;
@@ -43,6 +43,7 @@ export function firstInvalidUtf8(bytes: Uint8Array, start = 0): number {
       else if (b === 0xf4) high = 0x8f; // above U+10FFFF
     } else return i; // 80–BF (no lead), C0–C1 (overlong), F5–FF (above U+10FFFF / never used)
     if (i + need >= n) return i; // cut short by the end of the data
+    // i + need < n: the bytes up to i + need are there.
     const second = bytes[i + 1]!;
     if (second < low || second > high) return i;
     for (let k = 2; k <= need; k++) {
@@ -60,7 +61,8 @@ function hex(byte: number): string {
 
 /** Why the sequence at `offset` (as found by firstInvalidUtf8) is not UTF-8, in words. */
 export function describeInvalidUtf8(bytes: Uint8Array, offset: number): string {
-  const b = bytes[offset]!;
+  const b = bytes[offset];
+  if (b === undefined) return `offset ${offset} is past the end of the data (${bytes.length} bytes)`;
   const next = bytes[offset + 1];
   if (b >= 0x80 && b <= 0xbf) return `byte ${hex(b)} is a continuation byte with no character to continue`;
   if (b === 0xc0 || b === 0xc1) return `byte ${hex(b)} starts an overlong (non-shortest) form`;
@@ -230,15 +232,15 @@ export function jsonErrorIndex(text: string): number {
       }
       if (c < 0x20) fail(i);
       if (c === 0x5c) {
-        const e = text[i + 1];
-        if (e === undefined) fail(n);
+        const e = text.charAt(i + 1);
+        if (e === '') fail(n);
         if (e === 'u') {
           for (let k = 2; k < 6; k++) {
             if (i + k >= n) fail(n);
-            if (!/[0-9a-fA-F]/.test(text[i + k]!)) fail(i + k);
+            if (!/[0-9a-fA-F]/.test(text.charAt(i + k))) fail(i + k);
           }
           i += 6;
-        } else if ('"\\/bfnrt'.includes(e!)) i += 2;
+        } else if ('"\\/bfnrt'.includes(e)) i += 2;
         else fail(i + 1);
       } else i++;
     }
@@ -246,7 +248,7 @@ export function jsonErrorIndex(text: string): number {
   const value = (depth: number): void => {
     space();
     if (i >= n) fail(n);
-    const c = text[i]!;
+    const c = text.charAt(i);
     if (c === '{') {
       i++;
       space();
@@ -337,12 +339,18 @@ export function jsonErrorIndex(text: string): number {
 
 /** JSON.parse's reason without its position or its copy of the text. */
 function jsonReason(message: string, text: string, index: number): string {
-  const positioned = /^(.*?)(?: in JSON)? at position \d+/s.exec(message);
-  if (positioned) return positioned[1]!;
+  const positioned = /^(.*?)(?: in JSON)? at position \d+/s.exec(message)?.[1];
+  if (positioned !== undefined) return positioned;
   if (/^Unexpected token .*is not valid JSON$/s.test(message) && index < text.length) {
-    return `Unexpected token ${JSON.stringify(String.fromCodePoint(text.codePointAt(index)!))}`;
+    const code = text.codePointAt(index)!; // index < text.length
+    return `Unexpected token ${JSON.stringify(String.fromCodePoint(code))}`;
   }
-  return message.split('\n')[0]!;
+  return firstLine(message);
+}
+
+function firstLine(text: string): string {
+  const [line = ''] = text.split('\n'); // split gives at least one
+  return line;
 }
 
 function parseJson(text: string, path: string): unknown {
@@ -365,7 +373,7 @@ function parseYaml(text: string, path: string): unknown {
   const [first] = doc.errors;
   if (first) {
     const { line, column } = lineColumn(text, first.pos[0]);
-    const reason = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    const reason = firstLine(first.message).replace(/ at line \d+, column \d+:?$/, '');
     throw specError(`${path}:${line}:${column}`, `not valid YAML: ${reason}`, first);
   }
   // As the yaml package's parse() does: warnings (an unknown tag, say) go to process warnings.

@@ -124,11 +124,11 @@ export class ChainedProcess extends EventEmitter<{
     let partial = '';
     const onData = (chunk: string): void => {
       const parts = (partial + chunk).split('\n');
-      partial = parts.pop()!;
+      partial = parts.pop() ?? ''; // split gives at least one part
       for (const line of parts) this.line(line);
     };
     this.child.stdout?.setEncoding('utf8').on('data', onData);
-    this.child.stderr!.setEncoding('utf8').on('data', onData);
+    this.child.stderr?.setEncoding('utf8').on('data', onData);
     this.child.once('close', (code, signal) => {
       if (partial) this.line(partial);
       const exit = this.status !== undefined ? statusToExit(this.status) : { code, signal };
@@ -165,15 +165,18 @@ export class ChainedProcess extends EventEmitter<{
     resolve({ ...exit, at: new Date(), stderr: this.stderr() });
   }
 
-  /** Finds the daemon below the wrapper: A's only child is the shell, whose only child is the daemon. */
-  protected locate(): void {
-    const wrapper = this.child.pid!;
+  /** Finds the daemon below the wrapper (A's only child is the shell, whose only child is the daemon); its pid. */
+  protected locate(): number {
+    const wrapper = this.child.pid;
+    // No pid: the wrapper was never spawned (its 'error' event says why).
+    if (wrapper === undefined) throw new Error(`${this.chain.what} is ready but its wrapper has no pid (not spawned)`);
     const [shell] = childrenOf(wrapper);
     const [daemon] = shell === undefined ? [] : childrenOf(shell);
     if (daemon === undefined)
       throw new Error(`${this.chain.what} is ready but is not found under its wrapper (pid ${wrapper})`);
     this.pid = daemon;
     this.startTime = procStat(daemon)?.startTime;
+    return daemon;
   }
 
   /** Sends a signal to the daemon itself. False when it is not (or no longer) running. */

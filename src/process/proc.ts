@@ -70,7 +70,8 @@ export function procStat(pid: number): { state: string; ppid: number; startTime:
   }
   // The command name is in parentheses and may contain spaces: read after the last ")".
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: fields[0]!, ppid: Number(fields[1]), startTime: Number(fields[19]) };
+  const [state = '', ppid] = fields; // split gives at least one field
+  return { state, ppid: Number(ppid), startTime: Number(fields[19]) };
 }
 
 /** Whether this exact process (pid and start time) still runs; a zombie has stopped. */

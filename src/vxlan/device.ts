@@ -55,7 +55,7 @@ export async function resolveVxlan(rt: Rtnetlink, spec: VxlanSpec): Promise<Reso
       throw new ValidationError('underlay', `no device named ${spec.underlay} in ${rt.where}`, spec.underlay);
   }
   if (underlay?.mtu !== undefined && spec.mtu !== undefined) {
-    const limit = underlayLimit(underlay, family);
+    const limit = underlayLimit(underlay, underlay.mtu, family);
     if (spec.mtu > limit.max)
       throw new ValidationError('mtu', `${spec.name} cannot carry more than ${limit.text}`, spec.mtu);
   }
@@ -69,14 +69,14 @@ export async function resolveVxlan(rt: Rtnetlink, spec: VxlanSpec): Promise<Reso
   return { spec, family, underlayIndex: underlay?.ifindex, mtu, options };
 }
 
-/** The largest MTU a VXLAN device can have over `underlay`, and that limit in words. */
-function underlayLimit(underlay: Link, family: AddressFamily): { max: number; text: string } {
+/** The largest MTU a VXLAN device can have over `underlay` (whose MTU is `mtu`), and that limit in words. */
+function underlayLimit(underlay: Link, mtu: number, family: AddressFamily): { max: number; text: string } {
   const overhead = VXLAN_OVERHEAD[family];
-  const max = underlay.mtu! - overhead;
+  const max = mtu - overhead;
   return {
     max,
     text:
-      `${max} over its underlay ${underlay.ifname}: ${underlay.ifname}'s MTU ${underlay.mtu} - ${overhead} bytes of ` +
+      `${max} over its underlay ${underlay.ifname}: ${underlay.ifname}'s MTU ${mtu} - ${overhead} bytes of ` +
       `VXLAN over IPv${family} ` +
       '(outer IP, UDP and VXLAN headers and the inner Ethernet header)',
   };
@@ -123,8 +123,8 @@ export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPl
             target: `peers of ${spec.name}`,
             detail: peerEntries.length > 8 ? `${peerEntries.length} peers` : peerEntries.map((e) => e.dst).join(', '),
             apply: async () => {
-              const result = await rt.fdb.appendMany(peerEntries);
-              if (result.failed.length) throw result.failed[0]!.error;
+              const [failed] = (await rt.fdb.appendMany(peerEntries)).failed;
+              if (failed) throw failed.error;
             },
           },
         ];
@@ -254,8 +254,8 @@ async function mtuNotApplied(
       ? undefined
       : await rt.links.find(resolved.underlayIndex).catch(() => undefined);
   const cause =
-    underlay?.mtu !== undefined && resolved.mtu > underlayLimit(underlay, resolved.family).max
-      ? `${name} can carry no more than ${underlayLimit(underlay, resolved.family).text}`
+    underlay?.mtu !== undefined && resolved.mtu > underlayLimit(underlay, underlay.mtu, resolved.family).max
+      ? `${name} can carry no more than ${underlayLimit(underlay, underlay.mtu, resolved.family).text}`
       : undefined;
   return new MtuNotAppliedError(name, resolved.mtu, applied, cause);
 }

@@ -19,22 +19,27 @@ import { canonicalAddress } from './spec.js';
 export const FLOOD_MAC = '00:00:00:00:00:00';
 
 /** A flood entry: the all-zeros MAC with a unicast destination. */
-export function isFloodEntry(entry: FdbEntry): boolean {
+export function isFloodEntry(entry: FdbEntry): entry is FdbEntry & { lladdr: string; dst: string } {
   return entry.lladdr === FLOOD_MAC && entry.dst !== undefined && !isMulticast(entry.dst);
 }
 
 /** The device's unicast flood destinations, in the kernel's order. */
 export async function listPeers(rt: Rtnetlink, device: string): Promise<string[]> {
-  return (await rt.fdb.list({ dev: device })).filter(isFloodEntry).map((e) => e.dst!);
+  return (await rt.fdb.list({ dev: device })).filter(isFloodEntry).map((e) => e.dst);
+}
+
+/** One peer in its canonical form; `field` names it in errors. */
+function validatePeer(peer: string, field: string): string {
+  addressFamily(peer, field);
+  if (isMulticast(peer)) throw new ValidationError(field, 'a peer is a unicast address', peer);
+  return canonicalAddress(peer);
 }
 
 function validatePeers(peers: string[]): string[] {
   if (!Array.isArray(peers)) throw new ValidationError('peers', 'expected a list of addresses', peers);
   const seen = new Set<string>();
   return peers.map((peer, i) => {
-    addressFamily(peer, `peers[${i}]`);
-    if (isMulticast(peer)) throw new ValidationError(`peers[${i}]`, 'a peer is a unicast address', peer);
-    const canonical = canonicalAddress(peer);
+    const canonical = validatePeer(peer, `peers[${i}]`);
     if (seen.has(canonical)) throw new ValidationError(`peers[${i}]`, 'is listed twice', peer);
     seen.add(canonical);
     return canonical;
@@ -59,8 +64,8 @@ export async function planPeers(rt: Rtnetlink, device: string, peers: string[]):
       apply: async () => {
         const result = await rt.fdb.deleteMany(stale.map(entry));
         // Gone already is what we wanted.
-        const real = result.failed.filter((f) => f.error.code !== 'ENOENT');
-        if (real.length) throw real[0]!.error;
+        const real = result.failed.find((f) => f.error.code !== 'ENOENT');
+        if (real) throw real.error;
         await forgetLearned(rt, device, stale);
       },
     });
@@ -71,8 +76,8 @@ export async function planPeers(rt: Rtnetlink, device: string, peers: string[]):
       target: `peers of ${device}`,
       detail: missing.length > 8 ? `${missing.length} peers` : missing.join(', '),
       apply: async () => {
-        const result = await rt.fdb.appendMany(missing.map(entry));
-        if (result.failed.length) throw result.failed[0]!.error;
+        const [failed] = (await rt.fdb.appendMany(missing.map(entry))).failed;
+        if (failed) throw failed.error;
       },
     });
   }
@@ -94,18 +99,18 @@ export async function setPeers(rt: Rtnetlink, device: string, peers: string[]): 
 
 /** Adds one peer (no-op if present). */
 export async function addPeer(rt: Rtnetlink, device: string, peer: string): Promise<boolean> {
-  const [canonical] = validatePeers([peer]);
-  if ((await listPeers(rt, device)).map(canonicalAddress).includes(canonical!)) return false;
-  await rt.fdb.append({ dev: device, mac: FLOOD_MAC, dst: canonical! });
+  const canonical = validatePeer(peer, 'peers[0]');
+  if ((await listPeers(rt, device)).map(canonicalAddress).includes(canonical)) return false;
+  await rt.fdb.append({ dev: device, mac: FLOOD_MAC, dst: canonical });
   return true;
 }
 
 /** Removes one peer (no-op if absent), with what was learned from it. */
 export async function removePeer(rt: Rtnetlink, device: string, peer: string): Promise<boolean> {
-  const [canonical] = validatePeers([peer]);
-  if (!(await listPeers(rt, device)).map(canonicalAddress).includes(canonical!)) return false;
-  await rt.fdb.delete({ dev: device, mac: FLOOD_MAC, dst: canonical! });
-  await forgetLearned(rt, device, [canonical!]);
+  const canonical = validatePeer(peer, 'peers[0]');
+  if (!(await listPeers(rt, device)).map(canonicalAddress).includes(canonical)) return false;
+  await rt.fdb.delete({ dev: device, mac: FLOOD_MAC, dst: canonical });
+  await forgetLearned(rt, device, [canonical]);
   return true;
 }
 
@@ -116,15 +121,18 @@ export async function removePeer(rt: Rtnetlink, device: string, peer: string): P
  */
 async function forgetLearned(rt: Rtnetlink, device: string, peers: string[]): Promise<void> {
   const gone = new Set(peers);
-  const learned = (await rt.fdb.list({ dev: device })).filter(
-    (e) =>
-      e.lladdr !== FLOOD_MAC &&
-      e.dst !== undefined &&
-      gone.has(canonicalAddress(e.dst)) &&
-      (e.state & (NUD_PERMANENT | NUD_NOARP)) === 0,
+  // An entry without a MAC (no NDA_LLADDR in the reply) cannot be named in a delete: it is left alone.
+  const learned = (await rt.fdb.list({ dev: device })).flatMap((e) =>
+    e.lladdr !== undefined &&
+    e.lladdr !== FLOOD_MAC &&
+    e.dst !== undefined &&
+    gone.has(canonicalAddress(e.dst)) &&
+    (e.state & (NUD_PERMANENT | NUD_NOARP)) === 0
+      ? [{ dev: device, mac: e.lladdr, dst: e.dst }]
+      : [],
   );
   if (learned.length === 0) return;
-  const result = await rt.fdb.deleteMany(learned.map((e) => ({ dev: device, mac: e.lladdr!, dst: e.dst })));
-  const real = result.failed.filter((f) => f.error.code !== 'ENOENT');
-  if (real.length) throw real[0]!.error;
+  const result = await rt.fdb.deleteMany(learned);
+  const real = result.failed.find((f) => f.error.code !== 'ENOENT');
+  if (real) throw real.error;
 }

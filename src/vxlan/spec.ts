@@ -135,6 +135,6 @@ export function stableVxlanMac(network: string, local: string): string {
     .update(`vxnet vxlan ${network} ${canonicalAddress(local)}`)
     .digest();
   // 0x02: locally administered; bit 0 clear: unicast.
-  const bytes = [(digest[0]! & 0xfc) | 0x02, ...digest.subarray(1, 6)];
+  const bytes = [(digest.readUInt8(0) & 0xfc) | 0x02, ...digest.subarray(1, 6)];
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }

@@ -7,7 +7,7 @@ import type { Rtnetlink } from '../rtnetlink/client.js';
 import { IFF_UP } from '../rtnetlink/constants.js';
 import type { Link } from '../rtnetlink/links.js';
 import type { VxlanInfoData } from '../rtnetlink/schema/kinds/vxlan.js';
-import { isFloodEntry } from './peers.js';
+import { FLOOD_MAC, isFloodEntry } from './peers.js';
 import { LINUX_DEFAULT_VXLAN_PORT, VXLAN_OVERHEAD, VXLAN_PORT } from './spec.js';
 
 export interface LearnedEntry {
@@ -60,10 +60,12 @@ export async function vxlanStatus(rt: Rtnetlink, name: string, expect: StatusExp
     underlay: underlay?.ifname,
     mtu: link.mtu,
     owner: ownerFromAlias(link.ifalias),
-    peers: fdb.filter(isFloodEntry).map((e) => e.dst!),
+    peers: fdb.filter(isFloodEntry).map((e) => e.dst),
     entries: fdb
-      .filter((e) => !isFloodEntry(e) && e.lladdr !== '00:00:00:00:00:00' && e.master === undefined)
-      .map((e) => ({ mac: e.lladdr!, dst: e.dst, state: e.state })),
+      // An entry without a MAC (no NDA_LLADDR in the reply) is not listed.
+      .flatMap(({ lladdr: mac, dst, state, master }) =>
+        mac !== undefined && mac !== FLOOD_MAC && master === undefined ? [{ mac, dst, state }] : [],
+      ),
     problems: [],
   };
   const problems = status.problems;

@@ -147,6 +147,11 @@ const cases: [string, object, RegExp][] = [
     { subnet: '10.244.0.0/24', vxlan: { family: 6 }, inputPolicy: 'drop' },
     /invalid inputPolicy: drop is for IPv4 underlays/,
   ],
+  [
+    'an input policy of drop without vxlan (was a TypeError)',
+    { subnet: '10.244.0.0/24', inputPolicy: 'drop' },
+    /invalid inputPolicy: drop needs vxlan/,
+  ],
   ['a bad peer', { subnet: '10.244.0.0/24', vxlan: { peers: ['192.0.2.300'] } }, /invalid vxlan\.peers\[0\]/],
   ['an empty peer list', { subnet: '10.244.0.0/24', vxlan: { peers: [] } }, /non-empty list/],
   [
