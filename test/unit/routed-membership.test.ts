@@ -16,7 +16,7 @@ import {
   sharedParameters,
 } from '../../src/membership/etcd/records.js';
 import { ValidationError } from '../../src/netlink/errors.js';
-import { resolveAnySpec, withStaticRoutes } from '../../src/overlay/spec.js';
+import { loadAnySpec, resolveAnySpec, withStaticRoutes } from '../../src/overlay/spec.js';
 import { routesFromMembers } from '../../src/routed/members.js';
 import { ipv4Subnet, overlaps, type ResolvedRoutedSpec, type RoutedSpec } from '../../src/routed/spec.js';
 
@@ -72,6 +72,19 @@ test('the membership section is checked like a VXLAN spec’s, with routed field
   refuses({ ...base, membership: { evpn: { asn: 65000 } } }, 'membership.evpn');
   refuses({ ...base, membership: 'etcd' }, 'membership');
   refuses({ ...base, underlay: { device: 'eth0' } }, 'underlay.address', /registers this host/);
+});
+
+test('the example spec examples/specs/routed-etcd-host1.yaml is a routed spec with membership.etcd', async () => {
+  const spec = (await loadAnySpec(
+    new URL('../../examples/specs/routed-etcd-host1.yaml', import.meta.url).pathname,
+  )) as ResolvedRoutedSpec;
+  assert.is(spec.mode, 'routed');
+  assert.equal(spec.routes.static, []);
+  assert.equal(
+    spec.membership?.etcd.endpoints.map((e) => e.target),
+    ['192.168.100.1:2379', '192.168.100.2:2379', '192.168.100.3:2379'],
+  );
+  assert.is(spec.membership?.etcd.ttl, 10);
 });
 
 test('withStaticRoutes gives a resolved spec the plan accepts as it is', () => {
