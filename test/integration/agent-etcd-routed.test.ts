@@ -11,12 +11,13 @@
  * with a notice naming them while the good members stay routed. `vxnet
  * destroy` then leaves each host as it was.
  */
+import { spawn } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RTPROT_VXNET } from '../../src/routed/protocol.js';
 import { vxnet } from '../helpers/agent.js';
 import { ETCD_TOOLS } from '../helpers/etcd.js';
-import { EtcdScene, eventually } from '../helpers/etcd-scene.js';
+import { EtcdScene, eventually, sleep } from '../helpers/etcd-scene.js';
 import { integrationReady, sh } from '../helpers/netns.js';
 import { hostResidue } from '../helpers/residue.js';
 
@@ -198,6 +199,53 @@ it('bad registrations are left out with a notice naming them; the good members s
       before,
     );
   } finally {
+    await scene.destroy();
+  }
+});
+
+it('etcd down: an agent restarted meanwhile keeps its routes (stale removes nothing); etcd back: fresh, the same routes', async () => {
+  const scene = await EtcdScene.create({ hosts: 3, ttl: 3 });
+  let monitor: ReturnType<typeof spawn> | undefined;
+  try {
+    const all = [1, 2, 3];
+    for (const i of all) await scene.startAgent(i, { overrides: routed(i) });
+    const h1 = scene.lab.host(1);
+    const wanted = expectedRoutes(scene, 1, all);
+    await eventually('h1 routes h2 and h3', () => equal(vxnetRoutes(h1.ns), wanted), 10_000);
+    // Every route change on h1 from here on, as the kernel reports it.
+    const seen: string[] = [];
+    monitor = spawn('ip', ['-n', h1.ns, 'monitor', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    monitor.stdout!.setEncoding('utf8');
+    monitor.stdout!.on('data', (chunk: string) => seen.push(...chunk.split('\n').filter((l) => /10\.20\./.test(l))));
+    await sleep(200);
+
+    for (const member of scene.etcd.members) await scene.etcd.stop(member);
+    const old = scene.agents.get(1)!;
+    await old.waitFor((e) => e.event === 'membership' && e.health?.state === 'stale', { what: 'stale membership' });
+    assert.is((await old.stop()).code, 0, old.transcript());
+    // The new agent starts with no etcd at all: an empty, stale view.
+    const agent = await scene.startAgent(1, { overrides: routed(1) });
+    await agent.waitFor((e) => e.event === 'notice' && /keeping 2 route\(s\) it no longer lists/.test(e.message), {
+      what: 'the keeping notice',
+    });
+    await sleep(1000);
+    assert.equal(vxnetRoutes(h1.ns), wanted, 'the routes stay while the view is stale');
+
+    for (const member of scene.etcd.members) scene.etcd.restart(member);
+    await scene.etcd.waitHealthy();
+    await agent.waitFor((e) => e.event === 'membership' && e.health?.state === 'fresh', {
+      what: 'fresh membership',
+      timeoutMs: 30_000,
+    });
+    await eventually('h1 routes h2 and h3 from a fresh view', () => equal(vxnetRoutes(h1.ns), wanted), 10_000);
+    await sleep(500);
+    assert.equal(seen, [], `no route of h1 was deleted or changed:\n${seen.join('\n')}`);
+    assert.not.ok(
+      agent.entries.some((e) => e.event === 'failed'),
+      `no apply failed:\n${agent.transcript()}`,
+    );
+  } finally {
+    monitor?.kill();
     await scene.destroy();
   }
 });
