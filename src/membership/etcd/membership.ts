@@ -118,7 +118,7 @@ export class EtcdMembership implements Membership {
             mode: 'unicast',
             vni: spec.vni,
             port: spec.port,
-            family: addressFamily(this.local, 'a'),
+            family: addressFamily(this.local, 'address'),
           };
     const hostsBytes = Buffer.from(hosts);
     this.keys = {
