@@ -7,7 +7,8 @@
  * hosts' underlay addresses), containers with static addresses ping each
  * other across hosts, a host whose agent stops cleanly leaves the others'
  * tables within 2 s, and bad registrations put with etcdctl (no subnet, a
- * subnet overlapping a member's, a next hop off the underlay) are left out
+ * subnet overlapping a member's, a next hop off the underlay, a foreign
+ * route in the way) are left out
  * with a notice naming them while the good members stay routed. `vxnet
  * destroy` then leaves each host as it was.
  */
@@ -168,6 +169,10 @@ it('bad registrations are left out with a notice naming them; the good members s
     put('192.168.100.8', { address: '192.168.100.8', subnet: '10.20.1.0/25' });
     // A next hop off the underlay: the host refuses the route; only that member is left out.
     put('10.99.0.9', { address: '10.99.0.9', subnet: '10.20.9.0/24' });
+    // A foreign route in the way of a member's (another protocol, metric 0): vxnet never replaces it.
+    const h2ns = scene.lab.host(2).ns;
+    sh('ip', ['-n', h2ns, 'route', 'add', '10.20.5.0/24', 'via', '192.168.100.1', 'proto', 'static']);
+    put('192.168.100.5', { address: '192.168.100.5', subnet: '10.20.5.0/24' });
     // And a good one among them.
     put('192.168.100.6', { address: '192.168.100.6', subnet: '10.20.6.0/24' });
 
@@ -176,6 +181,10 @@ it('bad registrations are left out with a notice naming them; the good members s
     await notice(/ignoring etcd key \/vxnet\/seed\/hosts\/192\.168\.100\.7: it has no subnet/, 'the no-subnet notice');
     await notice(/192\.168\.100\.8 \(10\.20\.1\.0\/25\): its subnet overlaps 10\.20\.1\.0\/24/, 'the overlap notice');
     await notice(/not routing member 10\.99\.0\.9 \(10\.20\.9\.0\/24\): .*outside eth0/, 'the off-underlay notice');
+    await notice(
+      /not routing member 192\.168\.100\.5 \(10\.20\.5\.0\/24\): .*protocol is static/,
+      'the conflict notice',
+    );
     await eventually('h2 routes h1 and the good member, nothing else', () =>
       equal(vxnetRoutes(scene.lab.host(2).ns), [
         `10.20.1.0/24 via ${scene.lab.host(1).address} dev eth0`,
@@ -187,6 +196,13 @@ it('bad registrations are left out with a notice naming them; the good members s
       `no apply failed on a bad member:\n${h2.transcript()}`,
     );
 
+    assert.ok(
+      JSON.parse(sh('ip', ['-n', h2ns, '-j', 'route', 'show', '10.20.5.0/24'])).some(
+        (r: any) => r.protocol === 'static' && r.gateway === '192.168.100.1',
+      ),
+      'the foreign route is untouched',
+    );
+
     // The good one leaves: its route goes, the bad ones still change nothing.
     assert.is(scene.etcd.etcdctl(['del', '/vxnet/seed/hosts/192.168.100.6']).code, 0);
     await eventually('the good member’s route gone from h2', () =>
@@ -194,6 +210,7 @@ it('bad registrations are left out with a notice naming them; the good members s
     );
 
     await destroyAll(scene, hosts);
+    sh('ip', ['-n', h2ns, 'route', 'del', '10.20.5.0/24', 'via', '192.168.100.1', 'proto', 'static']);
     assert.equal(
       hosts.map((i) => residue(scene.lab.host(i).ns)),
       before,
