@@ -39,12 +39,8 @@ import {
   toAnyResolvedSpec,
   withStaticRoutes,
 } from '../overlay/spec.js';
-import { ConflictError } from '../common/conflict.js';
-import { claimedRoutes } from '../routed/plan.js';
-import { routesFromMembers } from '../routed/members.js';
-import { RTPROT_VXNET } from '../routed/protocol.js';
-import { mainTable, routeDestination } from '../routed/routes.js';
-import { overlaps, type ResolvedRoutedSpec, ipv4Subnet } from '../routed/spec.js';
+import { networkRoutes, refusedRoute, routesFromMembers, subnetsOverlap } from '../routed/members.js';
+import type { ResolvedRoutedSpec } from '../routed/spec.js';
 import type { NetworkState } from '../network/state.js';
 import { Rtnetlink } from '../rtnetlink/client.js';
 import { watch } from '../rtnetlink/events.js';
@@ -589,10 +585,9 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       ...(spec.containerRange ? { containerRange: spec.containerRange } : {}),
     });
     const usable = routes.filter((r) => !this.refusedRoutes.has(routeKey(r)));
-    const kernel = view.health.state === 'stale' ? await this.ownRoutes(spec).catch(() => []) : [];
-    const { routes: table, kept } = desiredRoutes(view.health, usable, kernel, (a, b) =>
-      overlaps(ipv4Subnet(a, 'subnet'), ipv4Subnet(b, 'subnet')),
-    );
+    const kernel =
+      view.health.state === 'stale' ? await networkRoutes(this.host!.rt, this.state!, spec).catch(() => []) : [];
+    const { routes: table, kept } = desiredRoutes(view.health, usable, kernel, subnetsOverlap);
     const droppedText = dropped.map((d) => `${d.address} (${d.subnet ?? 'no subnet'}): ${d.reason}`).join('; ');
     if (droppedText && droppedText !== this.lastDropped)
       this.emit('notice', { network: spec.name, message: `not routing member(s): ${droppedText}` });
@@ -607,15 +602,6 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       });
     this.lastKept = keptText;
     return withStaticRoutes(spec, table);
-  }
-
-  /** vxnet's routes of this network in the kernel now (protocol vxnet, destinations it claims). */
-  private async ownRoutes(spec: ResolvedRoutedSpec): Promise<RouteEntry[]> {
-    const claimed = new Set(claimedRoutes(this.state!));
-    return (await mainTable(this.host!.rt))
-      .filter((r) => r.protocol === RTPROT_VXNET && r.gateway && claimed.has(routeDestination(r)))
-      .map((r) => ({ subnet: routeDestination(r), via: r.gateway! }))
-      .filter((r) => !overlaps(ipv4Subnet(r.subnet, 'subnet'), spec.subnet));
   }
 
   /**
@@ -754,20 +740,6 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
 
 function routeKey(route: RouteEntry): string {
   return `${route.subnet} via ${route.via}`;
-}
-
-/** The static route an apply error names (a ValidationError on routes.static[i], a ConflictError on its route). */
-function refusedRoute(spec: ResolvedRoutedSpec, error: unknown): RouteEntry | undefined {
-  let index = -1;
-  if (error instanceof ValidationError) {
-    const match = /^routes\.static\[(\d+)\]/.exec(error.field ?? '');
-    if (match) index = Number(match[1]);
-  } else if (error instanceof ConflictError) {
-    const match = /^route (\S+)$/.exec(error.target);
-    if (match) index = spec.routes.static.findIndex((r) => r.subnet.text === match[1]);
-  }
-  const route = spec.routes.static[index];
-  return route ? { subnet: route.subnet.text, via: route.via } : undefined;
 }
 
 const NFT_MESSAGES: Record<number, string> = {

@@ -8,8 +8,15 @@
  * registration must not make every apply fail.
  */
 import ipaddr from 'ipaddr.js';
+import { ConflictError } from '../common/conflict.js';
 import type { MembershipMember } from '../membership/membership.js';
-import { contains, ipv4Subnet, overlaps, type Subnet } from './spec.js';
+import { ValidationError } from '../netlink/errors.js';
+import type { NetworkState } from '../network/state.js';
+import type { Rtnetlink } from '../rtnetlink/client.js';
+import { claimedRoutes } from './plan.js';
+import { RTPROT_VXNET } from './protocol.js';
+import { mainTable, routeDestination } from './routes.js';
+import { contains, ipv4Subnet, overlaps, type ResolvedRoutedSpec, type Subnet } from './spec.js';
 
 export interface MemberRoute {
   subnet: string;
@@ -74,6 +81,46 @@ export function routesFromMembers(
     routes.push({ subnet: subnet.text, via: member.address, parsed: subnet });
   }
   return { routes: routes.map(({ subnet, via }) => ({ subnet, via })), dropped };
+}
+
+/** Whether two subnets in CIDR text overlap (desiredRoutes' test). */
+export function subnetsOverlap(a: string, b: string): boolean {
+  return overlaps(ipv4Subnet(a, 'subnet'), ipv4Subnet(b, 'subnet'));
+}
+
+/** The network's routes in the kernel now: protocol vxnet, destinations its state claims, not its own subnet. */
+export async function networkRoutes(
+  rt: Rtnetlink,
+  state: NetworkState,
+  spec: ResolvedRoutedSpec,
+): Promise<MemberRoute[]> {
+  const claimed = new Set(claimedRoutes(state));
+  return (await mainTable(rt))
+    .flatMap((r) =>
+      r.protocol === RTPROT_VXNET && r.gateway && claimed.has(routeDestination(r))
+        ? [{ subnet: routeDestination(r), via: r.gateway }]
+        : [],
+    )
+    .filter((r) => !subnetsOverlap(r.subnet, spec.subnet.text));
+}
+
+/**
+ * The static route an apply error blames, if it blames one: a
+ * ValidationError on routes.static[i] (a next hop off the underlay, a
+ * subnet connected here), a ConflictError on its route (a foreign route in
+ * the way). Undefined for an error about anything else.
+ */
+export function refusedRoute(spec: ResolvedRoutedSpec, error: unknown): MemberRoute | undefined {
+  let index = -1;
+  if (error instanceof ValidationError) {
+    const match = /^routes\.static\[(\d+)\]/.exec(error.field ?? '');
+    if (match) index = Number(match[1]);
+  } else if (error instanceof ConflictError) {
+    const match = /^route (\S+)$/.exec(error.target);
+    if (match) index = spec.routes.static.findIndex((r) => r.subnet.text === match[1]);
+  }
+  const route = spec.routes.static[index];
+  return route ? { subnet: route.subnet.text, via: route.via } : undefined;
 }
 
 function compareAddresses(a: string, b: string): number {

@@ -17,7 +17,8 @@ import {
 } from '../../src/membership/etcd/records.js';
 import { ValidationError } from '../../src/netlink/errors.js';
 import { loadAnySpec, resolveAnySpec, withStaticRoutes } from '../../src/overlay/spec.js';
-import { routesFromMembers } from '../../src/routed/members.js';
+import { ConflictError } from '../../src/common/conflict.js';
+import { refusedRoute, routesFromMembers } from '../../src/routed/members.js';
 import { ipv4Subnet, overlaps, type ResolvedRoutedSpec, type RoutedSpec } from '../../src/routed/spec.js';
 
 const base: RoutedSpec = {
@@ -191,6 +192,27 @@ test('routesFromMembers drops a member that cannot be routed, naming it and why;
     own,
   );
   assert.equal(reversed.routes, [{ subnet: '10.20.2.0/24', via: '192.168.100.2' }]);
+});
+
+test('refusedRoute: the member route an apply error blames, and none for an error about anything else', () => {
+  const spec = withStaticRoutes(resolveAnySpec(base) as ResolvedRoutedSpec, [
+    { subnet: '10.20.2.0/24', via: '192.168.100.2' },
+    { subnet: '10.20.9.0/24', via: '10.99.0.9' },
+  ]);
+  const offUnderlay = new ValidationError('routes.static[1].via', "is outside eth0's connected network", '10.99.0.9');
+  assert.equal(refusedRoute(spec, offUnderlay), { subnet: '10.20.9.0/24', via: '10.99.0.9' });
+  const connected = new ValidationError('routes.static[0].subnet', 'overlaps 10.20.2.0/24, connected here on br1');
+  assert.equal(refusedRoute(spec, connected), { subnet: '10.20.2.0/24', via: '192.168.100.2' });
+  const foreign = new ConflictError(
+    'route 10.20.2.0/24',
+    [{ field: 'protocol', actual: 'static', wanted: 'vxnet' }],
+    'x',
+  );
+  assert.equal(refusedRoute(spec, foreign), { subnet: '10.20.2.0/24', via: '192.168.100.2' });
+  assert.is(refusedRoute(spec, new ValidationError('subnet', 'already on br0')), undefined, "this host's own fault");
+  assert.is(refusedRoute(spec, new ConflictError('route 10.30.0.0/24', [], 'x')), undefined);
+  assert.is(refusedRoute(spec, new ValidationError('routes.static[7].via', 'x')), undefined);
+  assert.is(refusedRoute(spec, new Error('ENOBUFS')), undefined);
 });
 
 const fresh: MembershipHealth = { state: 'fresh', since: '2026-01-01T00:00:00.000Z' };
