@@ -31,12 +31,23 @@ import { Nftables } from '../nftables/client.js';
 import { dhcpOwner } from '../network/dhcp-owner.js';
 import { OverlayHost } from '../overlay/host.js';
 import { NetworkLock, NetworkLockedError } from '../overlay/lock.js';
-import { type AnyResolvedSpec, type AnySpec, type ResolvedSpec, toAnyResolvedSpec } from '../overlay/spec.js';
+import {
+  type AnyResolvedSpec,
+  type AnySpec,
+  isRoutedSpec,
+  type ResolvedSpec,
+  toAnyResolvedSpec,
+  withStaticRoutes,
+} from '../overlay/spec.js';
+import { networkRoutes, refusedRoute, routesFromMembers, subnetsOverlap } from '../routed/members.js';
+import type { ResolvedRoutedSpec } from '../routed/spec.js';
 import type { NetworkState } from '../network/state.js';
 import { Rtnetlink } from '../rtnetlink/client.js';
 import { watch } from '../rtnetlink/events.js';
 import {
   desiredPeers,
+  desiredRoutes,
+  type RouteEntry,
   describeHealth,
   diffPeers,
   type Membership,
@@ -152,6 +163,9 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   private lastView?: MembershipView;
   /** The peers last kept because the source was stale (said once per set). */
   private lastKept = '';
+  /** Routed from membership: the members dropped (said once per set), and those the host refused to route. */
+  private lastDropped = '';
+  private refusedRoutes = new Map<string, string>();
   /** Re-applies done (with or without changes), for tests and status. */
   reapplies = 0;
 
@@ -213,13 +227,14 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       await this.takeOverDhcp(spec, state);
       // Subscribe first, so nothing that changes while we apply goes unseen.
       const watching = await this.subscribe(spec);
-      const target = await this.effective();
       const changes = await this.enqueue(() =>
-        host.apply(target, {
-          adopt: this.options.adopt,
-          onChange: (change) =>
-            this.emit('change', { network: spec.name, cause: 'start', change: describeChange(change) }),
-        }),
+        this.withEffective((target) =>
+          host.apply(target, {
+            adopt: this.options.adopt,
+            onChange: (change) =>
+              this.emit('change', { network: spec.name, cause: 'start', change: describeChange(change) }),
+          }),
+        ),
       );
       const links = await host.rt.links.list();
       this.view.seed(links);
@@ -370,15 +385,16 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     try {
       // A resync re-lists the membership source (a store-backed one: what a lost event may have hidden).
       if (events.some((e) => e.trigger.startsWith('resync'))) await this.membership?.resync();
-      const target = await this.effective();
       // Plan first, without the write lock: most re-applies (the echo of our own writes, the timer) find
       // nothing to do, and taking the lock costs a process start with --namespace (a relay into it).
       // A membership change is known to change the flood list: straight to apply (it plans under the lock).
       const expected = events.some(
         (e) => e.trigger.startsWith('membership: +') || e.trigger.startsWith('membership: -'),
       );
-      const planned = expected ? undefined : await this.host!.plan(target);
-      const changes = planned?.length === 0 ? [] : await this.host!.apply(target);
+      const changes = await this.withEffective(async (target) => {
+        const planned = expected ? undefined : await this.host!.plan(target);
+        return planned?.length === 0 ? [] : await this.host!.apply(target);
+      });
       this.view!.seed(await this.host!.rt.links.list());
       const failing = this.record?.failing !== undefined;
       if (this.record) delete this.record.failing;
@@ -435,14 +451,16 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
-  /** Starts the source for `spec` (none for a routed network: its peers are not flood entries). */
+  /** Starts the source for `spec` (a routed network has one only with membership.etcd: its routes' source). */
   private async startMembership(spec: AnyResolvedSpec): Promise<void> {
-    if (spec.mode === 'routed') {
+    if (isRoutedSpec(spec) && !spec.membership) {
       this.membership = undefined;
       this.offMembership = undefined;
       return;
     }
-    const source = this.options.membership?.(spec) ?? this.defaultMembership(spec);
+    const source = isRoutedSpec(spec)
+      ? this.defaultMembership(spec)
+      : (this.options.membership?.(spec) ?? this.defaultMembership(spec));
     const offNotice = source.onNotice?.((message) => this.emit('notice', { network: spec.name, message }));
     try {
       await source.start();
@@ -460,8 +478,8 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     };
   }
 
-  private defaultMembership(spec: ResolvedSpec): Membership {
-    if (!spec.membership) return new StaticMembership(spec.peers);
+  private defaultMembership(spec: ResolvedSpec | ResolvedRoutedSpec): Membership {
+    if (!spec.membership) return new StaticMembership(isRoutedSpec(spec) ? [] : spec.peers);
     return new EtcdMembership(spec, {
       version: VXNET_VERSION,
       ...(this.options.requireMembership ? { requireMembership: true } : {}),
@@ -470,7 +488,9 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
 
   /** Tells the membership source this host's part exists (it registers it, with the VXLAN device's MAC). */
   private async announce(spec: AnyResolvedSpec, links: { ifname?: string; address?: string }[]): Promise<void> {
-    if (spec.mode !== 'unicast' || !this.membership?.announce) return;
+    if (!this.membership?.announce) return;
+    if (isRoutedSpec(spec)) return this.membership.announce({ subnet: spec.subnet.text });
+    if (spec.mode !== 'unicast') return;
     const mac = links.find((link) => link.ifname === spec.vxlan)?.address;
     if (mac) await this.membership.announce({ mac });
   }
@@ -482,7 +502,11 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     const before = this.lastView;
     this.lastView = view;
     const { added, removed } = diffPeers(before?.peers ?? [], view.peers);
-    if (!added.length && !removed.length && before?.health.state === view.health.state) return;
+    // A member's new subnet (a routed network) changes no peer, but the routes.
+    const moved = JSON.stringify(before?.members ?? []) !== JSON.stringify(view.members ?? []);
+    if (!added.length && !removed.length && !moved && before?.health.state === view.health.state) return;
+    // What the host refused to route is tried again with the new members (the cause may have gone with them).
+    this.refusedRoutes.clear();
     if (this.record) {
       Object.assign(this.record, this.membershipRecord());
       this.saveRecord();
@@ -498,7 +522,10 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     // No debounce: a source delivers a burst of changes at once (one etcd watch response per revision).
     this.schedule(
       'membership: ' +
-        `${[...added.map((p) => `+${p}`), ...removed.map((p) => `-${p}`)].join(' ') || describeHealth(view.health)}`,
+        `${
+          [...added.map((p) => `+${p}`), ...removed.map((p) => `-${p}`)].join(' ') ||
+          (moved ? '+subnets' : describeHealth(view.health))
+        }`,
       0,
     );
   }
@@ -525,6 +552,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
    */
   private async effective(): Promise<AnyResolvedSpec> {
     const spec = this.spec!;
+    if (isRoutedSpec(spec)) return spec.membership && this.membership ? this.routedEffective(spec) : spec;
     if (spec.mode !== 'unicast' || !this.membership) return spec;
     const view = this.membership.view();
     const kernel = view.health.state === 'stale' ? await listPeers(this.host!.rt, spec.vxlan).catch(() => []) : [];
@@ -540,6 +568,64 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     }
     this.lastKept = keptText;
     return withPeers(spec, peers);
+  }
+
+  /**
+   * A routed spec with membership.etcd: its static table is every other
+   * member's subnet through its address (routesFromMembers drops, with a
+   * notice, a member that cannot be routed). A stale source removes nothing:
+   * vxnet's routes of this network that no member covers are kept
+   * (desiredRoutes).
+   */
+  private async routedEffective(spec: ResolvedRoutedSpec): Promise<ResolvedRoutedSpec> {
+    const view = this.membership!.view();
+    const { routes, dropped } = routesFromMembers(view.members ?? [], {
+      ...(spec.underlay.address ? { address: spec.underlay.address } : {}),
+      subnet: spec.subnet,
+      ...(spec.containerRange ? { containerRange: spec.containerRange } : {}),
+    });
+    const usable = routes.filter((r) => !this.refusedRoutes.has(routeKey(r)));
+    const kernel =
+      view.health.state === 'stale' ? await networkRoutes(this.host!.rt, this.state!, spec).catch(() => []) : [];
+    const { routes: table, kept } = desiredRoutes(view.health, usable, kernel, subnetsOverlap);
+    const droppedText = dropped.map((d) => `${d.address} (${d.subnet ?? 'no subnet'}): ${d.reason}`).join('; ');
+    if (droppedText && droppedText !== this.lastDropped)
+      this.emit('notice', { network: spec.name, message: `not routing member(s): ${droppedText}` });
+    this.lastDropped = droppedText;
+    const keptText = kept.map(routeKey).join(', ');
+    if (kept.length && keptText !== this.lastKept)
+      this.emit('notice', {
+        network: spec.name,
+        message:
+          `membership ${describeHealth(view.health)}: ` +
+          `keeping ${kept.length} route(s) it no longer lists: ${keptText}`,
+      });
+    this.lastKept = keptText;
+    return withStaticRoutes(spec, table);
+  }
+
+  /**
+   * Runs `work` on the effective spec. Routed from membership, a route the
+   * host refuses (a next hop off the underlay, a subnet connected here, a
+   * foreign route in the way) is one member's fault: that member is left
+   * out, with a notice naming it, and `work` runs again without it, so one
+   * bad registration never makes every apply fail.
+   */
+  private async withEffective<T>(work: (target: AnyResolvedSpec) => Promise<T>): Promise<T> {
+    for (;;) {
+      const target = await this.effective();
+      try {
+        return await work(target);
+      } catch (error) {
+        const route = isRoutedSpec(target) && target.membership ? refusedRoute(target, error) : undefined;
+        if (!route || this.refusedRoutes.has(routeKey(route))) throw error;
+        this.refusedRoutes.set(routeKey(route), (error as Error).message);
+        this.emit('notice', {
+          network: target.name,
+          message: `not routing member ${route.via} (${route.subnet}): ${(error as Error).message}`,
+        });
+      }
+    }
   }
 
   private saveRecord(): void {
@@ -572,11 +658,13 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       let made: Awaited<ReturnType<OverlayHost['apply']>>;
       try {
         await this.startMembership(spec);
-        made = await this.host!.apply(await this.effective(), {
-          adopt: this.options.adopt,
-          onChange: (change) =>
-            this.emit('change', { network: spec.name, cause: 'reload', change: describeChange(change) }),
-        });
+        made = await this.withEffective((target) =>
+          this.host!.apply(target, {
+            adopt: this.options.adopt,
+            onChange: (change) =>
+              this.emit('change', { network: spec.name, cause: 'reload', change: describeChange(change) }),
+          }),
+        );
       } catch (error) {
         if (this.membership !== previous.membership) {
           this.offMembership?.();
@@ -648,6 +736,10 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+function routeKey(route: RouteEntry): string {
+  return `${route.subnet} via ${route.via}`;
 }
 
 const NFT_MESSAGES: Record<number, string> = {

@@ -19,9 +19,19 @@ export type MembershipHealth =
   /** The source lost track at `since` (etcd unreachable, a watch that went quiet...): `cause` says why. */
   | { state: 'stale'; since: string; cause: string };
 
+/** One other member, with what a routed network needs of it. */
+export interface MembershipMember {
+  /** Underlay address (canonical). */
+  address: string;
+  /** Its container subnet (a routed network's members register one). */
+  subnet?: string;
+}
+
 export interface MembershipView {
   /** The other members' underlay addresses (this host excluded), canonical and without duplicates. */
   peers: readonly string[];
+  /** The other members with their registrations' details, in `peers`' order (a source that has them). */
+  members?: readonly MembershipMember[];
   health: MembershipHealth;
 }
 
@@ -43,9 +53,10 @@ export interface Membership {
   /**
    * This host's part of the network exists (after the first apply, and a
    * reload's): a source with a store registers the host with what the other
-   * hosts need (the VXLAN device's MAC among it). Optional: static has none.
+   * hosts need (the VXLAN device's MAC, or a routed network's subnet).
+   * Optional: static has none.
    */
-  announce?(local: { mac: string }): Promise<void>;
+  announce?(local: { mac: string } | { subnet: string }): Promise<void>;
   /** Things the operator should know (an ignored malformed record, a refused registration). */
   onNotice?(listener: (message: string) => void): () => void;
 }
@@ -69,6 +80,42 @@ export function desiredPeers(view: MembershipView, kernelPeers: readonly string[
   const listed = new Set(peers);
   const kept = unique(kernelPeers.map(canonicalAddress)).filter((peer) => !listed.has(peer));
   return { peers: [...peers, ...kept], kept };
+}
+
+/** A static route of a routed network: a member's subnet through its underlay address. */
+export interface RouteEntry {
+  subnet: string;
+  via: string;
+}
+
+/** The routes after a converge, and the kernel's routes kept only because the source is stale. */
+export interface DesiredRoutes {
+  routes: RouteEntry[];
+  /** vxnet's routes the kernel has for subnets the view does not route, kept because it is stale. */
+  kept: RouteEntry[];
+}
+
+/**
+ * desiredPeers' rule for a routed network's table. Fresh: exactly the
+ * routes from the members (vxnet's routes to anything else are removed).
+ * Stale: those, plus each route the kernel has now for a subnet that none
+ * of them covers or overlaps, so a host is never cut off on the word of a
+ * source that lost track; a member's new next hop still replaces the old.
+ */
+export function desiredRoutes(
+  health: MembershipHealth,
+  fromMembers: readonly RouteEntry[],
+  kernelRoutes: readonly RouteEntry[],
+  overlapping: (a: string, b: string) => boolean,
+): DesiredRoutes {
+  const routes = fromMembers.map((r) => ({ ...r }));
+  if (health.state === 'fresh') return { routes, kept: [] };
+  const kept: RouteEntry[] = [];
+  for (const route of kernelRoutes) {
+    if ([...routes, ...kept].some((r) => overlapping(r.subnet, route.subnet))) continue;
+    kept.push({ ...route });
+  }
+  return { routes: [...routes, ...kept], kept };
 }
 
 export interface PeerDiff {

@@ -18,7 +18,7 @@ import {
   validateVni,
 } from '../rtnetlink/validate.js';
 import { canonicalAddress, VXLAN_PORT } from '../vxlan/spec.js';
-import { type ResolvedRoutedSpec, resolveRoutedSpec, type RoutedSpec } from '../routed/spec.js';
+import { ipv4Subnet, type ResolvedRoutedSpec, resolveRoutedSpec, type RoutedSpec } from '../routed/spec.js';
 import { decodeSpecFile, parseSpecText } from './spec-file.js';
 import { type MembershipSpec, type ResolvedMembership, resolveMembership } from '../membership/etcd/spec.js';
 
@@ -436,6 +436,18 @@ export function toAnyResolvedSpec(input: unknown): AnyResolvedSpec {
   return typeof input === 'object' && input !== null && resolvedSpecs.has(input)
     ? (input as AnyResolvedSpec)
     : resolveAnySpec(input);
+}
+
+/**
+ * A routed spec with `routes` as its static table: the agent's table from etcd membership (routesFromMembers
+ * checked each entry against the spec already; the plan checks them against the host).
+ */
+export function withStaticRoutes(
+  spec: ResolvedRoutedSpec,
+  routes: readonly { subnet: string; via: string }[],
+): ResolvedRoutedSpec {
+  const table = routes.map((r, i) => ({ subnet: ipv4Subnet(r.subnet, `routes.static[${i}].subnet`), via: r.via }));
+  return brand({ ...spec, routes: { static: table } });
 }
 
 export function isRoutedSpec(spec: AnyResolvedSpec): spec is ResolvedRoutedSpec {

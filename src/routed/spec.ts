@@ -18,11 +18,16 @@
  * mistake a ValidationError naming its field. What needs the kernel (a `via`
  * outside the underlay's connected networks, a subnet another network here
  * already has) is checked by the plan, still before any write.
+ *
+ * With `membership: { etcd: { endpoints } }` instead of `routes`, the table
+ * comes from the other hosts' registrations (src/membership/etcd/), kept by
+ * `vxnet agent`: see routesFromMembers in members.ts.
  */
 import ipaddr from 'ipaddr.js';
 import { validateOwner } from '../common/ownership.js';
 import { type NetworkDhcp, resolveDhcp } from '../network/dhcp-spec.js';
 import { type BgpSession, type ResolvedBgpSession, resolveBgpSession } from '../frr/spec.js';
+import { type MembershipSpec, type ResolvedMembership, resolveMembership } from '../membership/etcd/spec.js';
 import { ValidationError } from '../netlink/errors.js';
 import { addressFamily, validateMtu, validatePortableIfname } from '../rtnetlink/validate.js';
 
@@ -55,6 +60,11 @@ export interface RoutedSpec {
   dhcp?: NetworkDhcp;
   masquerade?: boolean | { enabled?: boolean; egress?: string };
   routes?: { static?: RoutedStaticRoute[]; bgp?: RoutedBgp };
+  /**
+   * The other hosts' subnets from etcd (with `vxnet agent`): each host registers its subnet, and every other
+   * member's becomes a static route through its underlay address. Instead of `routes`.
+   */
+  membership?: MembershipSpec;
 }
 
 export type ResolvedBgp = ResolvedBgpSession;
@@ -78,6 +88,8 @@ export interface ResolvedRoutedSpec {
   masquerade?: { egress?: string };
   /** In the spec's order (errors name entries by index); `via` canonical. */
   routes: { static: { subnet: Subnet; via: string }[]; bgp?: ResolvedBgp };
+  /** membership.etcd, resolved: the agent makes `routes.static` from the members (empty here). */
+  membership?: ResolvedMembership;
 }
 
 const TOP_KEYS = [
@@ -92,6 +104,7 @@ const TOP_KEYS = [
   'dhcp',
   'masquerade',
   'routes',
+  'membership',
 ];
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -147,6 +160,12 @@ export function resolveRoutedSpec(input: unknown): ResolvedRoutedSpec {
   const spec = input as unknown as RoutedSpec;
   if (spec.mode !== 'routed') throw new ValidationError('mode', 'expected routed', spec.mode);
   const name = validateOwner(spec.name, 'name');
+  // One source of the other hosts' subnets: said first, whatever else the routes section holds.
+  if (spec.membership !== undefined && spec.routes !== undefined)
+    throw new ValidationError(
+      'membership',
+      "gives the other hosts' subnets (from etcd): give it or routes (static or bgp), not both",
+    );
 
   if (!isObject(spec.underlay)) throw new ValidationError('underlay', 'expected { device, address? }', spec.underlay);
   checkKeys(spec.underlay, ['device', 'address'], 'underlay');
@@ -245,6 +264,13 @@ export function resolveRoutedSpec(input: unknown): ResolvedRoutedSpec {
     });
   }
 
+  let membership: ResolvedMembership | undefined;
+  if (spec.membership !== undefined) {
+    if (local === undefined)
+      throw new ValidationError('underlay.address', "membership registers this host's underlay address: give it");
+    membership = resolveMembership(spec.membership, 'membership');
+  }
+
   return {
     name,
     mode: 'routed',
@@ -257,5 +283,6 @@ export function resolveRoutedSpec(input: unknown): ResolvedRoutedSpec {
     ...(dhcp ? { dhcp } : {}),
     ...(masquerade ? { masquerade } : {}),
     routes,
+    ...(membership ? { membership } : {}),
   };
 }

@@ -131,7 +131,13 @@ test('shared parameters: each disagreeing field named with both values', () => {
 });
 
 test('registrations: a well-formed one is a member; anything else is a reason, never a member', () => {
-  const context = { hostsPrefix: '/vxnet/seed/hosts/', vni: 42, port: 4789, family: 4 as const };
+  const context = {
+    hostsPrefix: '/vxnet/seed/hosts/',
+    mode: 'unicast' as const,
+    vni: 42,
+    port: 4789,
+    family: 4 as const,
+  };
   const good = { address: '192.168.100.2', port: 4789, vni: 42, mac: '02:aa:bb:cc:dd:ee', hostname: 'h', version: '1' };
   const key = '/vxnet/seed/hosts/192.168.100.2';
   assert.equal(parseRegistration(key, JSON.stringify(good), context), { registration: good });

@@ -22,8 +22,9 @@ import { hostname as osHostname } from 'node:os';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { VxnetError } from '../../netlink/errors.js';
 import type { ResolvedSpec } from '../../overlay/spec.js';
+import type { ResolvedRoutedSpec } from '../../routed/spec.js';
 import { addressFamily } from '../../rtnetlink/validate.js';
-import type { Membership, MembershipHealth, MembershipView } from '../membership.js';
+import type { Membership, MembershipHealth, MembershipMember, MembershipView } from '../membership.js';
 import { describeCallError, EtcdConnection } from './client.js';
 import { EtcdUnavailableError, NetworkParameterError } from './errors.js';
 import type { KeyValue, WatchResponse } from './proto.js';
@@ -91,13 +92,14 @@ export class EtcdMembership implements Membership {
   /** The highest revision applied (from a list or a watch event). */
   private revision = 0n;
   private lease?: string;
-  private identity?: { mac: string };
+  /** What tells this host's registration from another's: the VXLAN device's MAC, or a routed network's subnet. */
+  private identity?: { mac: string } | { subnet: string };
   private registered = false;
   /** What was last said about a key or a refusal, so each is said once. */
   private readonly said = new Map<string, string>();
 
   constructor(
-    spec: ResolvedSpec,
+    spec: ResolvedSpec | ResolvedRoutedSpec,
     private readonly options: EtcdMembershipOptions = {},
   ) {
     if (!spec.membership?.etcd) throw new VxnetError(`network ${spec.name}: the spec has no membership.etcd`);
@@ -108,7 +110,16 @@ export class EtcdMembership implements Membership {
     this.local = spec.underlay.address;
     this.shared = sharedParameters(spec);
     const hosts = hostsPrefix(this.config.prefix, spec.name);
-    this.context = { hostsPrefix: hosts, vni: spec.vni, port: spec.port, family: addressFamily(this.local, 'address') };
+    this.context =
+      spec.mode === 'routed'
+        ? { hostsPrefix: hosts, mode: 'routed', family: 4 }
+        : {
+            hostsPrefix: hosts,
+            mode: 'unicast',
+            vni: spec.vni,
+            port: spec.port,
+            family: addressFamily(this.local, 'address'),
+          };
     const hostsBytes = Buffer.from(hosts);
     this.keys = {
       network: Buffer.from(networkKey(this.config.prefix, spec.name)),
@@ -120,7 +131,11 @@ export class EtcdMembership implements Membership {
     this.probeMs = third;
     this.deadlineMs = options.deadlineMs ?? Math.min(5000, Math.max(1000, third));
     this.retryMs = options.retryMs ?? 1000;
-    this.current = { peers: [], health: { state: 'stale', since: new Date().toISOString(), cause: 'not started' } };
+    this.current = {
+      peers: [],
+      members: [],
+      health: { state: 'stale', since: new Date().toISOString(), cause: 'not started' },
+    };
   }
 
   /**
@@ -180,9 +195,9 @@ export class EtcdMembership implements Membership {
   }
 
   /** Registers this host (its VXLAN device exists now), and keeps the registration until close(). */
-  async announce(local: { mac: string }): Promise<void> {
-    const changed = this.identity?.mac !== local.mac;
-    this.identity = { mac: local.mac };
+  async announce(local: { mac: string } | { subnet: string }): Promise<void> {
+    const changed = JSON.stringify(this.identity) !== JSON.stringify(local);
+    this.identity = 'mac' in local ? { mac: local.mac } : { subnet: local.subnet };
     const session = this.session;
     if (!session || (this.registered && !changed)) return;
     try {
@@ -347,15 +362,19 @@ export class EtcdMembership implements Membership {
     }
     const lease = this.lease;
     const key = this.keys.self;
+    const about = { hostname: this.options.hostname ?? osHostname(), version: this.options.version ?? 'unknown' };
     const value = Buffer.from(
-      formatRegistration({
-        address: this.local,
-        port: this.shared.port,
-        vni: this.shared.vni,
-        mac: identity.mac,
-        hostname: this.options.hostname ?? osHostname(),
-        version: this.options.version ?? 'unknown',
-      }),
+      formatRegistration(
+        this.context.mode === 'routed'
+          ? { address: this.local, subnet: 'subnet' in identity ? identity.subnet : '', ...about }
+          : {
+              address: this.local,
+              port: this.context.port,
+              vni: this.context.vni,
+              mac: 'mac' in identity ? identity.mac : '',
+              ...about,
+            },
+      ),
     );
     const created = await conn.txn(
       [{ key, target: 'CREATE', create_revision: '0' }],
@@ -365,7 +384,7 @@ export class EtcdMembership implements Membership {
     if (!created.succeeded) {
       const kv = created.responses[0]?.response_range?.kvs[0];
       if (!kv) return; // gone between the compare and the read: the next probe creates it
-      if (kv.lease !== lease && !this.isOwn(kv, identity.mac)) {
+      if (kv.lease !== lease && !this.isOwn(kv, identity)) {
         const holder = Buffer.from(kv.value).toString('utf8').slice(0, 200);
         this.sayOnce(
           'refused',
@@ -388,11 +407,14 @@ export class EtcdMembership implements Membership {
     this.registered = true;
   }
 
-  private isOwn(kv: KeyValue, mac: string): boolean {
+  private isOwn(kv: KeyValue, identity: { mac: string } | { subnet: string }): boolean {
     const parsed = parseRegistration(Buffer.from(kv.key).toString('utf8'), Buffer.from(kv.value).toString('utf8'), {
       ...this.context,
     });
-    return 'registration' in parsed && parsed.registration.mac === mac;
+    if (!('registration' in parsed)) return false;
+    return 'mac' in identity
+      ? parsed.registration.mac === identity.mac
+      : parsed.registration.subnet === identity.subnet;
   }
 
   /** The connection failed or cannot be trusted: stale (nothing is removed), and try the next endpoint. */
@@ -458,7 +480,7 @@ export class EtcdMembership implements Membership {
     for (const key of this.said.keys()) if (key.startsWith('key:') && !keys.has(key.slice(4))) this.said.delete(key);
     this.bumpRevision(revision);
     if (publish) this.publish();
-    else this.current = { peers: this.peers(), health: this.current.health };
+    else this.current = { peers: this.peers(), members: this.memberList(), health: this.current.health };
   }
 
   private applyEvents(events: WatchResponse['events'], revision: string): void {
@@ -497,16 +519,25 @@ export class EtcdMembership implements Membership {
       .sort();
   }
 
+  /** The other members, in peers()' order, with their subnets (a routed network's). */
+  private memberList(): MembershipMember[] {
+    return [...this.members.values()]
+      .filter((r) => r.address !== this.local)
+      .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0))
+      .map((r) => ({ address: r.address, ...(r.subnet !== undefined ? { subnet: r.subnet } : {}) }));
+  }
+
   private setHealth(health: MembershipHealth): void {
-    this.current = { peers: this.current.peers, health };
+    this.current = { ...this.current, health };
     this.publish(true);
   }
 
   private publish(force = false): void {
-    const peers = this.peers();
-    const same = peers.length === this.current.peers.length && peers.every((p, i) => p === this.current.peers[i]);
+    const members = this.memberList();
+    // A routed member that registers another subnet under the same address is a change too.
+    const same = JSON.stringify(members) === JSON.stringify(this.current.members ?? []);
     if (same && !force) return;
-    this.current = { peers, health: this.current.health };
+    this.current = { peers: members.map((m) => m.address), members, health: this.current.health };
     for (const listener of this.listeners) listener();
   }
 

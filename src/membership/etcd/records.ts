@@ -13,7 +13,9 @@
  */
 import { addressFamily } from '../../rtnetlink/validate.js';
 import type { ResolvedSpec } from '../../overlay/spec.js';
+import type { ResolvedRoutedSpec } from '../../routed/spec.js';
 import { canonicalAddress } from '../../vxlan/spec.js';
+import { ipv4Subnet } from '../../routed/spec.js';
 import type { ParameterMismatch } from './errors.js';
 
 export function networkKey(prefix: string, network: string): string {
@@ -40,8 +42,8 @@ export function prefixEnd(prefix: Buffer): Buffer {
   return Buffer.from([0]); // every key
 }
 
-/** The parameters every host of a network must share. */
-export interface SharedParameters {
+/** The parameters every host of a VXLAN network must share. */
+export interface VxlanSharedParameters {
   vni: number;
   port: number;
   subnet: string;
@@ -50,11 +52,23 @@ export interface SharedParameters {
   mode: 'unicast';
 }
 
-export function sharedParameters(spec: ResolvedSpec): SharedParameters {
+/** The parameters every host of a routed network must share (each host has a subnet of its own). */
+export interface RoutedSharedParameters {
+  mode: 'routed';
+  /** Every host's subnets together, when the spec gives it: a host with another range is refused. */
+  containerRange?: string;
+}
+
+export type SharedParameters = VxlanSharedParameters | RoutedSharedParameters;
+
+export function sharedParameters(spec: ResolvedSpec | ResolvedRoutedSpec): SharedParameters {
+  if (spec.mode === 'routed')
+    return { mode: 'routed', ...(spec.containerRange ? { containerRange: spec.containerRange.text } : {}) };
   return { vni: spec.vni, port: spec.port, subnet: spec.subnet.text, mtu: spec.mtu ?? 'default', mode: 'unicast' };
 }
 
 const SHARED_FIELDS = ['vni', 'port', 'subnet', 'mtu', 'mode'] as const;
+const ROUTED_FIELDS = ['mode', 'containerRange'] as const;
 
 /** The network's record, or a reason it is not one (it is then left alone, and the host refused). */
 export function parseShared(text: string): SharedParameters | { problem: string } {
@@ -66,6 +80,14 @@ export function parseShared(text: string): SharedParameters | { problem: string 
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { problem: 'is not a JSON object' };
   const record = value as Record<string, unknown>;
+  if (record.mode === 'routed') {
+    if (record.containerRange !== undefined && typeof record.containerRange !== 'string')
+      return { problem: 'has a containerRange that is not a string' };
+    return {
+      mode: 'routed',
+      ...(record.containerRange !== undefined ? { containerRange: record.containerRange } : {}),
+    };
+  }
   for (const field of SHARED_FIELDS) if (!(field in record)) return { problem: `has no ${field}` };
   return {
     vni: record.vni as number,
@@ -76,23 +98,35 @@ export function parseShared(text: string): SharedParameters | { problem: string 
   };
 }
 
-/** Each field on which this host's parameters and the network's differ. */
+/** Each field on which this host's parameters and the network's differ (only `mode` when the modes do). */
 export function compareShared(ours: SharedParameters, network: SharedParameters): ParameterMismatch[] {
-  return SHARED_FIELDS.filter((field) => ours[field] !== network[field]).map((field) => ({
-    field,
-    ours: ours[field],
-    network: network[field],
-  }));
+  if (ours.mode !== network.mode) return [{ field: 'mode', ours: ours.mode, network: network.mode }];
+  const a = ours as unknown as Record<string, unknown>;
+  const b = network as unknown as Record<string, unknown>;
+  const fields: readonly string[] = ours.mode === 'routed' ? ROUTED_FIELDS : SHARED_FIELDS;
+  return fields
+    .filter((field) => a[field] !== b[field])
+    .map((field) => ({
+      field,
+      ours: (a[field] ?? 'none') as ParameterMismatch['ours'],
+      network: (b[field] ?? 'none') as ParameterMismatch['network'],
+    }));
 }
 
-/** One host's registration: what the other hosts need to reach it, and what identifies it. */
+/**
+ * One host's registration: what the other hosts need to reach it, and what
+ * identifies it. A VXLAN network's has port, vni and mac; a routed
+ * network's has subnet instead.
+ */
 export interface Registration {
   /** Underlay address (canonical); also the last part of the key. */
   address: string;
-  port: number;
-  vni: number;
+  port?: number;
+  vni?: number;
   /** The VXLAN device's MAC: tells a restarted agent its own registration from another host's. */
-  mac: string;
+  mac?: string;
+  /** A routed network's: this host's container subnet (also what tells a restarted agent its own registration). */
+  subnet?: string;
   hostname: string;
   version: string;
 }
@@ -102,12 +136,9 @@ export function formatRegistration(registration: Registration): string {
 }
 
 /** What a registration must agree with to be a member of this network. */
-export interface RegistrationContext {
-  hostsPrefix: string;
-  vni: number;
-  port: number;
-  family: 4 | 6;
-}
+export type RegistrationContext =
+  | { hostsPrefix: string; mode: 'unicast'; vni: number; port: number; family: 4 | 6 }
+  | { hostsPrefix: string; mode: 'routed'; family: 4 };
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
@@ -146,11 +177,22 @@ export function parseRegistration(
   }
   if (address !== keyAddress)
     return { problem: `claims address ${address}, but the key is ${keyAddress}'s (a host registers its own address)` };
+  const hostname = typeof r.hostname === 'string' ? r.hostname : '';
+  const version = typeof r.version === 'string' ? r.version : '';
+  if (context.mode === 'routed') {
+    if (typeof r.subnet !== 'string') return { problem: `has no subnet (${JSON.stringify(r.subnet)})` };
+    let subnet: string;
+    try {
+      subnet = ipv4Subnet(r.subnet, 'subnet').text;
+    } catch {
+      return { problem: `has a subnet that is not an IPv4 network (${JSON.stringify(r.subnet)})` };
+    }
+    if (subnet !== r.subnet) return { problem: `has a subnet that is not canonical (${JSON.stringify(r.subnet)})` };
+    return { registration: { address, subnet, hostname, version } };
+  }
   if (r.port !== context.port)
     return { problem: `has port ${JSON.stringify(r.port)}, the network's is ${context.port}` };
   if (r.vni !== context.vni) return { problem: `has vni ${JSON.stringify(r.vni)}, the network's is ${context.vni}` };
   if (typeof r.mac !== 'string' || !MAC.test(r.mac)) return { problem: `has no valid mac (${JSON.stringify(r.mac)})` };
-  const hostname = typeof r.hostname === 'string' ? r.hostname : '';
-  const version = typeof r.version === 'string' ? r.version : '';
   return { registration: { address, port: r.port, vni: r.vni, mac: r.mac, hostname, version } };
 }
