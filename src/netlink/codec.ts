@@ -133,7 +133,10 @@ function inlineDecode(attr: Attr, k: number): string | undefined {
     case Kind.ipv6:
       return fixed(16, 'formatIPv6(buf, vs)');
     case Kind.ip:
-      return 'if (size === 4) v = formatIPv4(buf, vs); else if (size === 16) v = formatIPv6(buf, vs); else throw ipSizeError(size, vs);';
+      return (
+        'if (size === 4) v = formatIPv4(buf, vs); ' +
+        'else if (size === 16) v = formatIPv6(buf, vs); else throw ipSizeError(size, vs);'
+      );
     case Kind.mac:
       return 'v = formatMac(buf, vs, ve);';
     default:
@@ -157,13 +160,21 @@ function compileDecoder(set: AttrSet): AttrsDecoder {
     const key = JSON.stringify(attr.name);
     const read =
       inlineDecode(attr, k) ??
-      `v = decodeValue(A[${k}], buf, vs, ve, out, rawType); if (v === SKIP) { attr = undefined; keepRaw(out, buf, vs, ve, rawType, position); break; }`;
+      `v = decodeValue(A[${k}], buf, vs, ve, out, rawType); ` +
+        'if (v === SKIP) { attr = undefined; keepRaw(out, buf, vs, ve, rawType, position); break; }';
     const store = attr.multi
       ? `{ const list = out[${key}]; if (list === undefined) out[${key}] = [v]; else list.push(v); }`
       : `out[${key}] = v;`;
     cases.push(`case ${type}: attr = A[${k}]; ${read} ${store} attr = undefined; break;`);
   });
   const name = `decode_${set.name.replace(/[^\w$]/g, '_')}`;
+  // The generated loop's errors, kept out of its template for width.
+  const trailingError =
+    `new DecodeError(S.name, \`\${end - offset} trailing bytes, ` + `too short for an attribute header\`, offset)`;
+  const lengthError = `new DecodeError(S.name, \`attribute length \${length} is shorter than its header\`, offset)`;
+  const overrunError =
+    `new DecodeError(S.name, \`attribute type \${rawType & ${NLA_TYPE_MASK}} claims \${length} bytes, ` +
+    `only \${end - offset} remain\`, offset)`;
   const source = `
     return function ${name}(buf, start, end, out) {
       let offset = start;
@@ -171,12 +182,12 @@ function compileDecoder(set: AttrSet): AttrsDecoder {
       let attr;
       try {
         while (offset < end) {
-          if (end - offset < ${NLA_HDRLEN}) throw new DecodeError(S.name, \`\${end - offset} trailing bytes, too short for an attribute header\`, offset);
+          if (end - offset < ${NLA_HDRLEN}) throw ${trailingError};
           const length = readU16(buf, offset);
           const rawType = readU16(buf, offset + 2);
-          if (length < ${NLA_HDRLEN}) throw new DecodeError(S.name, \`attribute length \${length} is shorter than its header\`, offset);
+          if (length < ${NLA_HDRLEN}) throw ${lengthError};
           if (offset + length > end) {
-            throw new DecodeError(S.name, \`attribute type \${rawType & ${NLA_TYPE_MASK}} claims \${length} bytes, only \${end - offset} remain\`, offset);
+            throw ${overrunError};
           }
           const vs = offset + ${NLA_HDRLEN};
           const ve = offset + length;
@@ -384,8 +395,17 @@ const LOWER_A = 0x61; // 'a'
 const LOWER_F = 0x66; // 'f'
 /** ASCII letters differ from their lower case by this bit alone. */
 const LOWER_CASE_BIT = 0x20;
-/** The longest address text: an IPv6 address with a dotted IPv4 tail, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255". */
+/**
+ * The longest address text: an IPv6 address with a dotted IPv4 tail,
+ * "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255".
+ */
 const MAX_ADDRESS_TEXT = 45;
+
+// The cases of charsToString's switch, one for each length up to MAX_ADDRESS_TEXT.
+const charsToStringCases = Array.from(
+  { length: MAX_ADDRESS_TEXT + 1 },
+  (_, n) => `case ${n}: return f(${Array.from({ length: n }, (__, i) => `c[${i}]`).join(', ')});`,
+);
 
 /**
  * The first `n` codes of `chars` as a string: a String.fromCharCode call
@@ -397,7 +417,7 @@ const charsToString = new Function(
   'f',
   `return function charsToString(n) {
   switch (n) {
-    ${Array.from({ length: MAX_ADDRESS_TEXT + 1 }, (_, n) => `case ${n}: return f(${Array.from({ length: n }, (__, i) => `c[${i}]`).join(', ')});`).join('\n    ')}
+    ${charsToStringCases.join('\n    ')}
     default: return f.apply(null, Array.from(c.subarray(0, n)));
   }
 };`,

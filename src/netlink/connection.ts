@@ -176,7 +176,10 @@ const DEFAULT_TIMEOUT = 30_000;
 /** Bytes per sendmsg before the outbox is flushed early (well under the socket's send buffer). */
 const MAX_DATAGRAM = 64 * 1024;
 
-/** The default window for a socket whose receive buffer holds `receiveBufferSize` bytes (see WINDOW_BYTES_PER_MESSAGE). */
+/**
+ * The default window for a socket whose receive buffer holds `receiveBufferSize` bytes
+ * (see WINDOW_BYTES_PER_MESSAGE).
+ */
 export function defaultWindow(receiveBufferSize: number | undefined): number {
   if (!receiveBufferSize) return DEFAULT_WINDOW;
   return Math.min(
@@ -250,7 +253,10 @@ export class Connection implements AsyncDisposable {
     return this.seq;
   }
 
-  /** Sets flags on an encoded request (and clears others), stamps a new sequence number and our port; returns the number. */
+  /**
+   * Sets flags on an encoded request (and clears others), stamps a new sequence number and our port;
+   * returns the number.
+   */
   private stampRequest(message: Buffer, set: number, clear = 0): number {
     setMessageFlags(message, (messageFlags(message) | set) & ~clear);
     const seq = this.nextSeq();
@@ -550,7 +556,10 @@ export class Connection implements AsyncDisposable {
     return { succeeded: messages.length - failed.length, failed };
   }
 
-  /** One chunk of a batch: messages `first` to `last` (excluded), in one sendmsg with the barrier if acks are 'errors'. */
+  /**
+   * One chunk of a batch: messages `first` to `last` (excluded), in one sendmsg with the barrier
+   * if acks are 'errors'.
+   */
   private sendChunk(
     messages: Buffer[],
     first: number,

@@ -86,7 +86,8 @@ export class NetlinkError extends VxnetError {
     const code = errnoCode(details.errno);
     const cause = details.cause ?? genericCause(code);
     const parts = [
-      `${details.operation}${details.object ? ` ${details.object}` : ''} failed: ${code} (${errnoMessage(details.errno)})`,
+      `${details.operation}${details.object ? ` ${details.object}` : ''} failed: ` +
+        `${code} (${errnoMessage(details.errno)})`,
     ];
     if (details.kernelMessage) parts.push(`kernel says: ${details.kernelMessage}`);
     if (cause) parts.push(`likely cause: ${cause}`);

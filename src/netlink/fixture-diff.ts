@@ -70,7 +70,9 @@ export function hexDiff(expected: Buffer, actual: Buffer, options: HexDiffOption
     }
     const offset = at.toString(16).padStart(width, '0');
     rows.push({
-      line: `${differs ? '!' : ' '} ${offset}  ${render(expected, keepExpected, at)}  ${render(actual, keepActual, at)}`,
+      line:
+        `${differs ? '!' : ' '} ${offset}  ` +
+        `${render(expected, keepExpected, at)}  ${render(actual, keepActual, at)}`,
       differs,
     });
   }
@@ -81,7 +83,8 @@ export function hexDiff(expected: Buffer, actual: Buffer, options: HexDiffOption
     for (let j = Math.max(0, i - context); j <= Math.min(rows.length - 1, i + context); j++) shown[j] = true;
   });
   const out = [
-    `  ${'offset'.padEnd(width)}  ${(options.expectedLabel ?? 'expected').padEnd(8)}  ${options.actualLabel ?? 'actual'}`,
+    `  ${'offset'.padEnd(width)}  ` +
+      `${(options.expectedLabel ?? 'expected').padEnd(8)}  ${options.actualLabel ?? 'actual'}`,
   ];
   let skipped = false;
   rows.forEach((row, i) => {

@@ -163,7 +163,9 @@ function hex(value: number, digits: number): string {
 /** The summary line of a message; parse checks the numbers in it against the bytes. */
 function summarise(header: MessageHeader, chunk: Buffer, little: boolean, options: FormatOptions): string {
   const name = CONTROL_NAMES[header.type] ?? (header.type >= 0x10 ? options.typeName?.(header.type) : undefined);
-  let text = `# len=${header.len} type=${header.type}${name ? ` ${name}` : ''} flags=0x${hex(header.flags, 4)} seq=${header.seq} pid=${header.pid}`;
+  let text =
+    `# len=${header.len} type=${header.type}${name ? ` ${name}` : ''} ` +
+    `flags=0x${hex(header.flags, 4)} seq=${header.seq} pid=${header.pid}`;
   // Notes for the reader only (not checked): what an error or a done says.
   const payload = chunk.subarray(NLMSG_HDRLEN, header.len);
   if ((header.type === NLMSG_ERROR || header.type === NLMSG_DONE) && payload.length >= 4) {
@@ -280,7 +282,10 @@ class FixtureLines {
     return this.index >= this.lines.length;
   }
 
-  /** Line `i` (the cursor's by default) without trailing blanks: editors strip or add them invisibly; nothing else is forgiven. */
+  /**
+   * Line `i` (the cursor's by default) without trailing blanks: editors strip or add them invisibly;
+   * nothing else is forgiven.
+   */
   at(i = this.index): string {
     return this.lines[i]!.trimEnd();
   }

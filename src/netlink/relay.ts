@@ -36,7 +36,9 @@ function relayProgram(): string {
   // (it works the same from src/ under tsx and from the ESM and CJS bundles).
   // Transpilers that keep function names (tsx does) wrap inner functions in a
   // `__name(fn, "name")` helper defined at module level: give the child a stand-in.
-  relaySource ??= `var __name = (fn) => fn;\n(${relayMain.toString()})(require, process.argv.slice(1), ${JSON.stringify(RELAY_PROTOCOL)});`;
+  relaySource ??=
+    `var __name = (fn) => fn;\n` +
+    `(${relayMain.toString()})(require, process.argv.slice(1), ${JSON.stringify(RELAY_PROTOCOL)});`;
   return relaySource;
 }
 
@@ -86,8 +88,14 @@ function namespaceRefusal(namespace: string, stderr: string): string | undefined
   if (/Operation not permitted/.test(stderr) && hasCapability(CAP_SYS_ADMIN) === false) {
     const uid = process.getuid?.();
     if (uid === 0)
-      return `entering network namespace ${namespace} needs CAP_SYS_ADMIN, which this process lacks (it runs as root without it)`;
-    return `entering network namespace ${namespace} needs root (CAP_SYS_ADMIN), and this process runs as uid ${uid} without it`;
+      return (
+        `entering network namespace ${namespace} needs CAP_SYS_ADMIN, ` +
+        'which this process lacks (it runs as root without it)'
+      );
+    return (
+      `entering network namespace ${namespace} needs root (CAP_SYS_ADMIN), ` +
+      `and this process runs as uid ${uid} without it`
+    );
   }
   if (/cannot open .*No such file or directory/.test(stderr)) {
     const create = namespace.startsWith('/') ? '' : ` (create it with ip netns add ${namespace})`;
@@ -189,7 +197,8 @@ export class RelayTransport implements Transport {
     const wasClosed = this.closed;
     this.closed = true;
     const error = new VxnetError(
-      `${this.where}: the relay process exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`,
+      `${this.where}: the relay process exited (${signal ?? `code ${code}`})` +
+        `${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`,
     );
     for (const pending of this.sends.values()) pending.reject(error);
     for (const pending of this.fds.values()) pending.reject(error);

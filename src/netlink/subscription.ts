@@ -116,7 +116,8 @@ export class Subscription implements AsyncIterable<SubscriptionEvent>, AsyncDisp
       this.emit({
         kind: 'error',
         error: new VxnetError(
-          `subscription: the event relay died ${this.restarts.length} times within ${window} ms; giving up (last: ${cause.message})`,
+          `subscription: the event relay died ${this.restarts.length} times within ${window} ms; ` +
+            `giving up (last: ${cause.message})`,
         ),
       });
       this.close();

@@ -96,7 +96,10 @@ export class NftBatch {
     return this.entries.length - 1;
   }
 
-  /** Creates the table; without `exclusive`, an existing table of that name is updated (flags, userdata are kept as they are). */
+  /**
+   * Creates the table; without `exclusive`, an existing table of that name is updated (flags, userdata are kept
+   * as they are).
+   */
   createTable(table: Table, options: { exclusive?: boolean } = {}): number {
     return this.add(
       newTableMessage(table, NLM_F_CREATE | (options.exclusive ? NLM_F_EXCL : 0)),
@@ -168,7 +171,10 @@ export class NftBatch {
     );
   }
 
-  /** The messages and their descriptions, framed by BEGIN and END. Fresh buffers on every call (the connection stamps them). */
+  /**
+   * The messages and their descriptions, framed by BEGIN and END. Fresh buffers on every call (the connection
+   * stamps them).
+   */
   frame(generation?: number): { messages: Buffer[]; entries: Entry[] } {
     const entries: Entry[] = [
       {
@@ -225,8 +231,10 @@ export async function commitBatch(
     if (error instanceof VxnetError && /EMSGSIZE/.test(error.message)) {
       const bytes = messages.reduce((sum, m) => sum + m.length, 0);
       throw new VxnetError(
-        `commit ${batch.size} change(s): the batch (${bytes} bytes) is larger than the socket's send buffer allows for one datagram ` +
-          '(net.core.wmem_max); the kernel received nothing. A batch must travel in one datagram to be atomic: commit fewer changes at a time',
+        `commit ${batch.size} change(s): the batch (${bytes} bytes) ` +
+          `is larger than the socket's send buffer allows for one datagram ` +
+          '(net.core.wmem_max); the kernel received nothing. ' +
+          'A batch must travel in one datagram to be atomic: commit fewer changes at a time',
       );
     }
     throw error;
@@ -240,7 +248,9 @@ export async function commitBatch(
   const unanswered = work.findIndex((r: GroupReply) => r.errno === undefined);
   if (unanswered >= 0) {
     throw new VxnetError(
-      `${entries[unanswered + 1]!.operation} ${entries[unanswered + 1]!.object}: the kernel did not answer this message of the batch; the ruleset may or may not have changed (list it)`,
+      `${entries[unanswered + 1]!.operation} ${entries[unanswered + 1]!.object}: ` +
+        `the kernel did not answer this message of the batch; ` +
+        `the ruleset may or may not have changed (list it)`,
     );
   }
   const rules: CommitResult['rules'] = [];

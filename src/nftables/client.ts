@@ -66,7 +66,10 @@ export class Nftables implements AsyncDisposable {
     return new Nftables(await Connection.open({ ...options, protocol: NETLINK_NETFILTER }), true);
   }
 
-  /** Uses an existing NETLINK_NETFILTER connection (the fixtures' recording and replay); closing is the caller's business. */
+  /**
+   * Uses an existing NETLINK_NETFILTER connection (the fixtures' recording and replay); closing is the caller's
+   * business.
+   */
   static over(connection: Connection): Nftables {
     return new Nftables(connection, false);
   }

@@ -44,16 +44,25 @@ export function explainNftables(operation: NftOperationKind, errno: number): str
       return 'the object is still in use by other objects';
     case 'EOPNOTSUPP':
       if (kind === 'rule')
-        return 'this kernel lacks an expression of the rule (its nft_* module), or the expression is not allowed in this chain type or hook (masquerade needs a nat chain at postrouting)';
+        return (
+          'this kernel lacks an expression of the rule (its nft_* module), ' +
+          'or the expression is not allowed in this chain type or hook (masquerade needs a nat chain at postrouting)'
+        );
       if (kind === 'chain')
-        return "this kernel lacks the chain type for this family and hook (nat chains need nf_nat), or a base chain's type, hook or priority cannot be changed once created";
+        return (
+          'this kernel lacks the chain type for this family and hook (nat chains need nf_nat), ' +
+          "or a base chain's type, hook or priority cannot be changed once created"
+        );
       return 'this kernel does not support the operation (missing nf_tables module or feature)';
     case 'EINVAL':
       if (kind === 'rule')
         return 'the kernel refused an expression of the rule: a register, a length or a value that does not fit';
       return undefined;
     case 'EPERM':
-      return "the process lacks CAP_NET_ADMIN in this network namespace, or the table is owned by another process's socket (NFT_TABLE_F_OWNER)";
+      return (
+        'the process lacks CAP_NET_ADMIN in this network namespace, ' +
+        "or the table is owned by another process's socket (NFT_TABLE_F_OWNER)"
+      );
     case 'ELOOP':
       return 'the jumps between chains would form a loop';
     case 'ENOSPC':
@@ -98,7 +107,8 @@ export class GenerationChangedError extends VxnetError {
     readonly operation: string,
   ) {
     super(
-      `${operation}: the ruleset changed since generation ${expected} was read (another program committed changes); nothing was applied. Read the ruleset again and retry, or pass { retries } to let vxnet do so`,
+      `${operation}: the ruleset changed since generation ${expected} was read (another program committed changes); ` +
+        `nothing was applied. Read the ruleset again and retry, or pass { retries } to let vxnet do so`,
     );
   }
 }

@@ -108,7 +108,8 @@ function toPrefix(value: string | Prefix, field: string, family: 'ipv4' | 'ipv6'
   if (prefix.family !== family)
     throw new ValidationError(
       field,
-      `family mismatch: an ${prefix.family === 'ipv4' ? 'IPv4' : 'IPv6'} network where ${family === 'ipv4' ? 'IPv4' : 'IPv6'} is needed`,
+      `family mismatch: an ${prefix.family === 'ipv4' ? 'IPv4' : 'IPv6'} network ` +
+        `where ${family === 'ipv4' ? 'IPv4' : 'IPv6'} is needed`,
       prefix.text,
     );
   return prefix;

@@ -20,7 +20,10 @@ import {
 import * as C from './constants.js';
 
 export const nfgenmsg = layout('nfgenmsg', [u8('family'), u8('version'), be16('res_id')]);
-/** struct nfgenmsg. `res_id` is big-endian: the subsystem in a batch header, the generation (low 16 bits) in replies. */
+/**
+ * struct nfgenmsg. `res_id` is big-endian: the subsystem in a batch header, the generation (low 16 bits)
+ * in replies.
+ */
 export type NfGenMsg = StructType<typeof nfgenmsg>;
 export const NFGENMSG_FIELDS = ['family', 'version', 'res_id'] as const;
 

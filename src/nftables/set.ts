@@ -195,7 +195,10 @@ export function setToWire(s: NftSet, field = 'set'): RequestMessageOf<typeof set
   return out;
 }
 
-/** The attributes of a set listing the typed form says (pad is filler; the header's version and res_id are the message's). */
+/**
+ * The attributes of a set listing the typed form says (pad is filler; the header's version and res_id are
+ * the message's).
+ */
 const SET_READ = new Set([
   'family',
   'version',

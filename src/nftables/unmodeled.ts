@@ -53,7 +53,8 @@ export function refuseRaw(o: { raw?: unknown }, field: string, what: string): vo
   if (o.raw !== undefined) {
     throw new ValidationError(
       `${field}.raw`,
-      `this ${what} was listed with data its typed fields cannot say (kept in raw); writing the typed fields would drop it. Remove raw to write them anyway`,
+      `this ${what} was listed with data its typed fields cannot say (kept in raw); ` +
+        `writing the typed fields would drop it. Remove raw to write them anyway`,
     );
   }
 }

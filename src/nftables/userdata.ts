@@ -71,7 +71,8 @@ export function commentOf(bytes: Uint8Array, type = UDATA_COMMENT): string | und
 export function userdataFromWire(bytes: unknown, type = UDATA_COMMENT): { comment?: string; userdata?: Uint8Array } {
   if (!(bytes instanceof Uint8Array)) return {};
   const comment = commentOf(bytes, type);
-  // Only a comment that writes back as these bytes: not one longer than nft allows (encodeComment would refuse it), nor text that is not UTF-8.
+  // Only a comment that writes back as these bytes: not one longer than nft allows (encodeComment would refuse it),
+  // nor text that is not UTF-8.
   if (
     comment !== undefined &&
     Buffer.byteLength(comment) < COMMENT_MAXLEN &&

@@ -65,6 +65,8 @@ export interface AddressSpec {
 }
 
 const FOREVER = 0xffffffff;
+/** Why deleting an address given without a prefix length can miss (the kernel matches it as /32 or /128). */
+const PREFIX_LENGTH_HINT = ' as a /32 or /128: give the prefix length it was added with (e.g. 10.0.0.1/24)';
 
 export class Addresses {
   constructor(private readonly rt: Rtnetlink) {}
@@ -100,7 +102,7 @@ export class Addresses {
       object: `${spec.address} on ${spec.dev}`,
       explain: (errno) =>
         errno === EADDRNOTAVAIL
-          ? `${spec.address} is not configured on ${spec.dev}${spec.address.includes('/') ? '' : ' as a /32 or /128: give the prefix length it was added with (e.g. 10.0.0.1/24)'}`
+          ? `${spec.address} is not configured on ${spec.dev}${spec.address.includes('/') ? '' : PREFIX_LENGTH_HINT}`
           : undefined,
     });
   }

@@ -3,7 +3,9 @@
  * namespace or a named one, and the object APIs on top of it.
  *
  *   await using rt = await Rtnetlink.open({ namespace: 'host1' });
- *   const vx = await rt.links.create({ ifname: 'vx0', kind: 'vxlan', vxlan: { id: 42, group: '239.1.1.1', link: 'eth0', port: 4789 } });
+ *   const vx = await rt.links.create({
+ *     ifname: 'vx0', kind: 'vxlan', vxlan: { id: 42, group: '239.1.1.1', link: 'eth0', port: 4789 },
+ *   });
  */
 import { Connection, type ConnectionOptions } from '../netlink/connection.js';
 import { NETLINK_ROUTE } from '../netlink/constants.js';

@@ -58,12 +58,16 @@ async function findCause(rt: Rtnetlink, spec: LinkSpec, error: NetlinkError): Pr
       try {
         const same = await there.links.find(spec.ifname);
         if (same) {
-          return `a device named ${spec.ifname} already exists in ${there.where} (index ${same.ifindex}, kind ${same.linkinfo?.info_kind ?? 'none'})`;
+          return (
+            `a device named ${spec.ifname} already exists in ${there.where} ` +
+            `(index ${same.ifindex}, kind ${same.linkinfo?.info_kind ?? 'none'})`
+          );
         }
       } finally {
         if (there !== rt) there.close();
       }
-      // VNIs are unique within the namespace that creates the device (its sockets live there), wherever the device is put.
+      // VNIs are unique within the namespace that creates the device (its sockets live there),
+      // wherever the device is put.
       if (spec.kind === 'vxlan' && 'vxlan' in spec) return vxlanConflict(rt, spec.vxlan);
       if (spec.kind === 'veth' && 'peer' in spec) {
         const peerThere = spec.peer.namespace ? await lookIn(spec.peer.namespace) : rt;
@@ -110,7 +114,9 @@ const NOT_WITH_GPE = ['ttl_inherit', 'proxy', 'rsc', 'l2miss', 'l3miss', 'remcsu
 function vxlanInvalid(v: VxlanOptions): string {
   if (v.gpe) {
     if (v.learning === undefined || v.learning)
-      return 'vxlan.learning: a GPE device cannot learn, and the kernel turns learning on unless told: give learning: 0';
+      return (
+        'vxlan.learning: a GPE device cannot learn, ' + 'and the kernel turns learning on unless told: give learning: 0'
+      );
     const refused = NOT_WITH_GPE.filter((key) => v[key]);
     if (refused.length)
       return `vxlan.${refused[0]}: a GPE device does not support ${refused.map((key) => `vxlan.${key}`).join(', ')}`;
@@ -119,11 +125,15 @@ function vxlanInvalid(v: VxlanOptions): string {
   }
   if (v.label && v.group6 === undefined && v.local6 === undefined) {
     // The kernel's rule (vxlan_config_validate): a label only on a device whose addresses are IPv6.
-    return `vxlan.label: a flow label (${v.label}) is a field of the IPv6 header, so it needs an IPv6 device (group6 or local6): this one is IPv4`;
+    return (
+      `vxlan.label: a flow label (${v.label}) is a field of the IPv6 header, ` +
+      `so it needs an IPv6 device (group6 or local6): this one is IPv4`
+    );
   }
   return (
     'the kernel refused the vxlan options, and none of the combinations vxnet knows it to refuse is in this request ' +
-    '(VNI, ports, TTL, address families, multicast and link-local remotes without an underlay, GPE, flow label on IPv4 were checked): the kernel did not say which'
+    '(VNI, ports, TTL, address families, multicast and link-local remotes without an underlay, ' +
+    'GPE, flow label on IPv4 were checked): the kernel did not say which'
   );
 }
 
@@ -160,21 +170,33 @@ async function unsupportedCreate(rt: Rtnetlink, spec: LinkSpec): Promise<string 
   const known = one ? `${one.ifname} is one` : await probeKind(rt, spec.kind);
   if (known === undefined) return undefined;
   if (known === false)
-    return `this kernel has no "${spec.kind}" link driver: it does not know the kind (load its module, or use a kernel built with it)`;
+    return (
+      `this kernel has no "${spec.kind}" link driver: ` +
+      `it does not know the kind (load its module, or use a kernel built with it)`
+    );
   const driver = `the kernel has the ${spec.kind} driver (${known})`;
   const given = optionsGiven(spec);
   if (given.length === 0)
-    return `${driver}, yet refused to create one: no ${spec.kind} option was given, so the refusal is about the device itself (mtu, address, master)`;
+    return (
+      `${driver}, yet refused to create one: no ${spec.kind} option was given, ` +
+      `so the refusal is about the device itself (mtu, address, master)`
+    );
   const what = spec.kind === 'vxlan' ? 'optional vxlan features' : `${spec.kind} options`;
   if (given.length === 1)
     return `${driver}; it refused the one of its ${what} the request sets, ${given[0]}, which not every build supports`;
   const note = given.includes('vxlan.remcsum_nopartial')
     ? ' (remcsum_nopartial is refused by some builds of a version that others accept it on)'
     : '';
-  return `${driver}; it refused one of the ${what} the request sets, which not every build supports: ${given.join(', ')}${note}`;
+  return (
+    `${driver}; it refused one of the ${what} the request sets, which not every build supports: ` +
+    `${given.join(', ')}${note}`
+  );
 }
 
-/** The kind's options the request sets, as the caller wrote them (`vxlan.gbp`); for vxlan only the optional features. */
+/**
+ * The kind's options the request sets, as the caller wrote them (`vxlan.gbp`); for vxlan only the optional
+ * features.
+ */
 function optionsGiven(spec: LinkSpec): string[] {
   if (spec.kind === 'vxlan' && 'vxlan' in spec) {
     return VXLAN_OPTIONAL.filter(
@@ -225,7 +247,10 @@ async function probeKind(rt: Rtnetlink, kind: string): Promise<string | false | 
   return 'it knows the kind';
 }
 
-/** The receive options that split devices sharing a VNI and port into separate sockets (the kernel's VXLAN_F_RCV_FLAGS). */
+/**
+ * The receive options that split devices sharing a VNI and port into separate sockets (the kernel's
+ * VXLAN_F_RCV_FLAGS).
+ */
 const RECEIVE_OPTIONS = [
   'gbp',
   'gpe',
@@ -269,12 +294,17 @@ async function vxlanConflict(rt: Rtnetlink, wanted: VxlanOptions): Promise<strin
     if (receiveOptions(data) !== options) continue;
     if (linkLocal && data.link !== wantedLink) continue;
     if (data.vnifilter) {
-      return `${link.ifname} filters VNIs on UDP port ${port} (${family}) and may already hold VNI ${wanted.id} in its VNI filter (bridge vni show dev ${link.ifname})`;
+      return (
+        `${link.ifname} filters VNIs on UDP port ${port} (${family}) ` +
+        `and may already hold VNI ${wanted.id} in its VNI filter (bridge vni show dev ${link.ifname})`
+      );
     }
     if (data.id !== wanted.id) continue;
     return (
-      `${link.ifname} already holds VNI ${wanted.id} on UDP port ${port} (${family}): a namespace has one VXLAN device per VNI, port and address family ` +
-      `(among devices with the same receive options${options ? `, here ${options}` : ''}), whatever their local addresses or underlay devices`
+      `${link.ifname} already holds VNI ${wanted.id} on UDP port ${port} (${family}): ` +
+      `a namespace has one VXLAN device per VNI, port and address family ` +
+      `(among devices with the same receive options${options ? `, here ${options}` : ''}), ` +
+      `whatever their local addresses or underlay devices`
     );
   }
   return undefined;
@@ -325,8 +355,10 @@ async function vxlanPortTaken(rt: Rtnetlink, wanted: VxlanSocket, ifname: string
     if (other.port !== wanted.port || other.options === wanted.options) continue;
     if (!((other.ipv4 && wanted.ipv4) || (other.ipv6 && wanted.ipv6))) continue;
     return (
-      `${link.ifname} is up on UDP port ${wanted.port} (${families(other)}) with other receive options (${other.options || 'none'}, where ${ifname} has ${wanted.options || 'none'}): ` +
-      'VXLAN devices share a port only through one socket with one set of receive options: give one of them another port, or the same options'
+      `${link.ifname} is up on UDP port ${wanted.port} (${families(other)}) with other receive options ` +
+      `(${other.options || 'none'}, where ${ifname} has ${wanted.options || 'none'}): ` +
+      'VXLAN devices share a port only through one socket with one set of receive options: ' +
+      'give one of them another port, or the same options'
     );
   }
   const bound = (await socketsOnPorts([wanted.port], ['udp'], rt.namespace)).filter((socket) => blocks(socket, wanted));
@@ -339,7 +371,10 @@ async function vxlanPortTaken(rt: Rtnetlink, wanted: VxlanSocket, ifname: string
       : 'held by no process: a socket of the kernel, such as another tunnel';
     return `${socket.family === 6 ? `[${socket.address}]` : socket.address}:${socket.port} ${by}`;
   });
-  return `a UDP socket already holds port ${wanted.port} in ${rt.where} (${described.join('; ')}): ${ifname} binds that port on every ${families(wanted)} address when it comes up`;
+  return (
+    `a UDP socket already holds port ${wanted.port} in ${rt.where} (${described.join('; ')}): ` +
+    `${ifname} binds that port on every ${families(wanted)} address when it comes up`
+  );
 }
 
 /** Header sizes, for the MTU a VXLAN device can carry. */
@@ -350,7 +385,10 @@ const VXLAN_HEADER = 8;
 /** ETH_HLEN: destination, source, EtherType. */
 const ETHERNET_HEADER = 14;
 
-/** Bytes a VXLAN device adds in front of a frame (the kernel's vxlan_headroom): outer IP, UDP, VXLAN, and the inner Ethernet header unless GPE. */
+/**
+ * Bytes a VXLAN device adds in front of a frame (the kernel's vxlan_headroom): outer IP, UDP, VXLAN, and the
+ * inner Ethernet header unless GPE.
+ */
 function vxlanOverhead(data: VxlanInfoData): number {
   return (isIPv6(data) ? IPV6_HEADER : IPV4_HEADER) + UDP_HEADER + VXLAN_HEADER + (data.gpe ? 0 : ETHERNET_HEADER);
 }
@@ -367,7 +405,10 @@ async function findChangeCause(
       if (changes.ifname !== undefined) {
         const same = await rt.links.find(changes.ifname);
         if (same)
-          return `ifname: a device named ${changes.ifname} already exists in ${rt.where} (index ${same.ifindex}, kind ${same.linkinfo?.info_kind ?? 'none'})`;
+          return (
+            `ifname: a device named ${changes.ifname} already exists in ${rt.where} ` +
+            `(index ${same.ifindex}, kind ${same.linkinfo?.info_kind ?? 'none'})`
+          );
       }
       return undefined;
     case 'EADDRINUSE': {
@@ -382,17 +423,26 @@ async function findChangeCause(
       if (info?.info_data !== undefined) {
         const keys = Object.keys(info.info_data).filter((k) => k !== 'unknown');
         if (info.info_kind === 'vxlan') return vxlanUnchangeable(keys, changes);
-        return `linkinfo.info_data: a ${info.info_kind ?? ''} device cannot change ${keys.join(', ')} after creation: delete it and create it again`;
+        return (
+          `linkinfo.info_data: a ${info.info_kind ?? ''} device ` +
+          `cannot change ${keys.join(', ')} after creation: delete it and create it again`
+        );
       }
       if (changes.master !== undefined && changes.master !== null) {
         const master = await rt.links.find(changes.master);
         if (master)
-          return `master: ${master.ifname} is ${kindOf(master)}, which cannot take ports: a master is a bridge (or a bond, team or VRF)`;
+          return (
+            `master: ${master.ifname} is ${kindOf(master)}, which cannot take ports: ` +
+            `a master is a bridge (or a bond, team or VRF)`
+          );
       }
       if (slaveData) {
         const link = await rt.links.find(ref);
         if (link && link.master === undefined)
-          return `${link.ifname} has no master: bridge-port options apply to a port, so enslave it to a bridge first (master)`;
+          return (
+            `${link.ifname} has no master: bridge-port options apply to a port, ` +
+            `so enslave it to a bridge first (master)`
+          );
         if (link) return `${link.ifname}'s master is not a bridge: bridge-port options apply only to bridge ports`;
       }
       return undefined;
@@ -402,7 +452,11 @@ async function findChangeCause(
       if (changes.namespace !== undefined) {
         const link = await rt.links.find(ref);
         if (link && netnsImmutable(link)) {
-          return `namespace: ${link.ifname} (${kindOf(link)}) cannot leave its network namespace: the kernel marks it immutable (bridges and loopback are); create one in the other namespace instead`;
+          return (
+            `namespace: ${link.ifname} (${kindOf(link)}) cannot leave its network namespace: ` +
+            `the kernel marks it immutable (bridges and loopback are); ` +
+            `create one in the other namespace instead`
+          );
         }
       }
       if (changes.mtu !== undefined) {
@@ -410,15 +464,18 @@ async function findChangeCause(
         if (link && (changes.mtu < (link.min_mtu ?? 0) || (link.max_mtu && changes.mtu > link.max_mtu))) {
           return `mtu: ${changes.mtu} is outside what ${link.ifname} accepts (${link.min_mtu} to ${link.max_mtu})`;
         }
-        // A VXLAN device does not report IFLA_LINK: its underlay is in its own options, and its limit is the underlay's MTU less the headers it adds.
+        // A VXLAN device does not report IFLA_LINK: its underlay is in its own options, and its limit is the
+        // underlay's MTU less the headers it adds.
         const vxlan =
           link?.linkinfo?.info_kind === 'vxlan' ? (link.linkinfo.info_data as VxlanInfoData | undefined) : undefined;
         const underlay = vxlan?.link ? await rt.links.find(vxlan.link) : undefined;
         if (link && vxlan && underlay?.mtu !== undefined && changes.mtu > underlay.mtu - vxlanOverhead(vxlan)) {
           const overhead = vxlanOverhead(vxlan);
           return (
-            `mtu: ${changes.mtu} is more than ${link.ifname} can carry over its underlay ${underlay.ifname}: ${underlay.mtu} (the underlay's MTU) - ${overhead} ` +
-            `(VXLAN over IPv${isIPv6(vxlan) ? 6 : 4}: outer IP, UDP and VXLAN headers${vxlan.gpe ? '' : ' and the inner Ethernet header'}) = ${underlay.mtu - overhead} at most`
+            `mtu: ${changes.mtu} is more than ${link.ifname} can carry over its underlay ${underlay.ifname}: ` +
+            `${underlay.mtu} (the underlay's MTU) - ${overhead} ` +
+            `(VXLAN over IPv${isIPv6(vxlan) ? 6 : 4}: outer IP, UDP and VXLAN headers` +
+            `${vxlan.gpe ? '' : ' and the inner Ethernet header'}) = ${underlay.mtu - overhead} at most`
           );
         }
         const lower = link?.link && link.link_netnsid === undefined ? await rt.links.find(link.link) : undefined;
@@ -435,21 +492,31 @@ async function findChangeCause(
       if (changes.master !== undefined && changes.master !== null) {
         const [link, master] = await Promise.all([rt.links.find(ref), rt.links.find(changes.master)]);
         if (link && master && link.link_type !== ARPHRD_ETHER)
-          return `master: ${link.ifname} is not an Ethernet device (link type ${link.link_type}) and cannot be a bridge port`;
+          return (
+            `master: ${link.ifname} is not an Ethernet device (link type ${link.link_type}) ` +
+            `and cannot be a bridge port`
+          );
       }
       const info = changes.linkinfo;
       if (info?.info_kind === 'vxlan' && (info.info_data as VxlanInfoData | undefined)?.id !== undefined) {
         return 'linkinfo.info_data.id: the VNI of a VXLAN device cannot change: delete the device and create it again';
       }
       if (info?.info_data !== undefined) {
-        return `linkinfo.info_data: the kernel refused one of ${Object.keys(info.info_data)
+        const refused = Object.keys(info.info_data)
           .filter((k) => k !== 'unknown')
-          .join(
-            ', ',
-          )} for a ${info.info_kind ?? 'device of this'} kind (a value out of its range, or one that cannot change after creation)`;
+          .join(', ');
+        return (
+          `linkinfo.info_data: the kernel refused one of ${refused} for a ${info.info_kind ?? 'device of this'} kind ` +
+          '(a value out of its range, or one that cannot change after creation)'
+        );
       }
-      if (slaveData)
-        return `linkinfo.info_slave_data: the bridge refused one of ${Object.keys(changes.linkinfo?.info_slave_data ?? {}).join(', ')} (out of range, or a state the port cannot take while it or its bridge is down)`;
+      if (slaveData) {
+        const refused = Object.keys(changes.linkinfo?.info_slave_data ?? {}).join(', ');
+        return (
+          `linkinfo.info_slave_data: the bridge refused one of ${refused} ` +
+          '(out of range, or a state the port cannot take while it or its bridge is down)'
+        );
+      }
       return undefined;
     }
     case 'ELOOP':
@@ -457,7 +524,10 @@ async function findChangeCause(
         const [link, master] = await Promise.all([rt.links.find(ref), rt.links.find(changes.master)]);
         if (link && master && link.ifindex === master.ifindex) return `master: ${link.ifname} cannot be its own master`;
         if (link && master)
-          return `master: ${link.ifname} (${kindOf(link)}) cannot be a port of ${master.ifname}: that would nest a bridge in a bridge, or make a loop`;
+          return (
+            `master: ${link.ifname} (${kindOf(link)}) cannot be a port of ${master.ifname}: ` +
+            `that would nest a bridge in a bridge, or make a loop`
+          );
       }
       return undefined;
     case 'ENETDOWN':
@@ -488,7 +558,10 @@ async function portDown(rt: Rtnetlink, ref: LinkRef): Promise<string | undefined
       : port.carrier === 0
         ? 'it has no carrier (a veth has one only while its peer is up)'
         : `its operational state is ${port.operstate}`;
-    return `the port ${port.ifname} is not operationally up (${why}): a port takes a state only while it is up with a carrier`;
+    return (
+      `the port ${port.ifname} is not operationally up (${why}): ` +
+      `a port takes a state only while it is up with a carrier`
+    );
   }
   return undefined;
 }
@@ -521,12 +594,21 @@ function vxlanUnchangeable(keys: string[], changes: LinkChanges): string | undef
     return 'linkinfo.info_data.id: the VNI of a VXLAN device cannot change: delete the device and create it again';
   const fixed = keys.filter((key) => VXLAN_FIXED.has(key));
   if (fixed.length)
-    return `linkinfo.info_data: a vxlan device cannot change ${fixed.join(', ')} after creation: delete it and create it again`;
+    return (
+      `linkinfo.info_data: a vxlan device cannot change ${fixed.join(', ')} after creation: ` +
+      `delete it and create it again`
+    );
   if (changes.mtu !== undefined)
-    return 'mtu: the vxlan driver refuses an MTU sent together with vxlan options (linkinfo.info_data): change the mtu in a request of its own';
+    return (
+      'mtu: the vxlan driver refuses an MTU sent together with vxlan options (linkinfo.info_data): ' +
+      'change the mtu in a request of its own'
+    );
   const addresses = keys.filter((key) => ['group', 'group6', 'local', 'local6'].includes(key));
   if (addresses.length)
-    return `linkinfo.info_data: ${addresses.join(', ')} would change the address family of the device's remote or local address, which is fixed at creation`;
+    return (
+      `linkinfo.info_data: ${addresses.join(', ')} would change the address family ` +
+      `of the device's remote or local address, which is fixed at creation`
+    );
   return undefined;
 }
 

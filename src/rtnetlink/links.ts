@@ -263,7 +263,8 @@ export class Links {
         await this.delete(created);
       } catch (cleanup) {
         throw new VxnetError(
-          `create link ${object}: the device was created, but setting its alias failed (${reason}), and deleting it again failed too ` +
+          `create link ${object}: the device was created, but setting its alias failed (${reason}), ` +
+            `and deleting it again failed too ` +
             `(${(cleanup as Error).message}): ${ifname} is left without its alias; delete it yourself`,
           { cause: error },
         );
@@ -372,7 +373,8 @@ export class Links {
       // Nothing was sent yet: a namespace that cannot be opened is a bad value, named as such.
       throw new ValidationError(
         field,
-        `cannot open network namespace ${namespace} (${path}): ${(error as Error).message}; is it created (ip netns add)?`,
+        `cannot open network namespace ${namespace} (${path}): ` +
+          `${(error as Error).message}; is it created (ip netns add)?`,
         namespace,
       );
     }
@@ -420,7 +422,8 @@ export class Links {
       object,
       explain: (errno) =>
         errno === ENODEV
-          ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref}${object !== String(ref) ? ` (${object})` : ''} in ${this.rt.where}`
+          ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref}` +
+            `${object !== String(ref) ? ` (${object})` : ''} in ${this.rt.where}`
           : undefined,
     });
   }
@@ -438,7 +441,10 @@ const KIND_OPTIONS: Record<string, string> = {
   ipvlan: 'ipvlan',
 };
 
-/** Encodes a link message; a ValidationError inside IFLA_INFO_DATA names the option as given (`vxlan.ttl`, not `linkinfo.info_data.ttl`). */
+/**
+ * Encodes a link message; a ValidationError inside IFLA_INFO_DATA names the option as given (`vxlan.ttl`,
+ * not `linkinfo.info_data.ttl`).
+ */
 function encodeLink(type: number, flags: number, message: LinkRequest, kind: string): Buffer {
   try {
     return encodeMessage(type, flags, linkSchema, message);

@@ -150,7 +150,8 @@ export class Neighbours {
     const state = spec.state ?? 'permanent';
     if (spec.lladdr === undefined && !spec.proxy && !['none', 'incomplete', 'failed'].includes(state)) {
       return error.withCause(
-        `lladdr: a ${state} entry needs a link-layer address (only none, incomplete and failed entries, and proxies, go without)`,
+        `lladdr: a ${state} entry needs a link-layer address ` +
+          `(only none, incomplete and failed entries, and proxies, go without)`,
       );
     }
     try {
@@ -315,7 +316,8 @@ export class Fdb {
       const link = await this.rt.links.get(spec.dev);
       if (link.linkinfo?.info_kind === 'vxlan' && spec.dst === undefined && !spec.master) {
         return error.withCause(
-          `dst: an entry in the table of VXLAN device ${link.ifname} says where to send: give the remote VTEP's address`,
+          `dst: an entry in the table of VXLAN device ${link.ifname} says where to send: ` +
+            `give the remote VTEP's address`,
         );
       }
     } catch {
@@ -374,14 +376,22 @@ function single(result: BatchResult): void {
 
 function fdbCause(errno: number, spec: FdbSpec): string | undefined {
   if (errno === EEXIST)
-    return `${spec.mac} already has an entry on ${spec.dev}; use append to add another destination (VXLAN flood list) or replace`;
+    return (
+      `${spec.mac} already has an entry on ${spec.dev}; ` +
+      `use append to add another destination (VXLAN flood list) or replace`
+    );
   if (errno === ENOENT) return `no entry for ${spec.mac}${spec.dst ? ` with dst ${spec.dst}` : ''} on ${spec.dev}`;
   if (errno === EAFNOSUPPORT)
-    return `the destination ${spec.dst} is not of the device's address family (an IPv4 VXLAN device takes IPv4 remotes)`;
+    return (
+      `the destination ${spec.dst} ` +
+      `is not of the device's address family ` +
+      '(an IPv4 VXLAN device takes IPv4 remotes)'
+    );
   if (errno === EOPNOTSUPP) {
     return spec.master
       ? `master: ${spec.dev} is not a bridge port, so there is no bridge table to put the entry in (enslave it first)`
-      : `${spec.dev} has no forwarding database of its own: is it a vxlan device or a bridge port? (set master: true for the bridge's table)`;
+      : `${spec.dev} has no forwarding database of its own: ` +
+          `is it a vxlan device or a bridge port? (set master: true for the bridge's table)`;
   }
   return undefined;
 }

@@ -105,7 +105,10 @@ export interface RouteFilter {
 }
 
 function describe(spec: RouteSpec): string {
-  return `${spec.dst}${spec.gateway ? ` via ${spec.gateway}` : ''}${spec.dev !== undefined ? ` dev ${spec.dev}` : ''}${spec.table ? ` table ${spec.table}` : ''}`;
+  return (
+    `${spec.dst}${spec.gateway ? ` via ${spec.gateway}` : ''}` +
+    `${spec.dev !== undefined ? ` dev ${spec.dev}` : ''}${spec.table ? ` table ${spec.table}` : ''}`
+  );
 }
 
 export class Routes {
@@ -309,14 +312,23 @@ function routeCause(errno: number, spec: RouteSpec): string | undefined {
   const gateways = [spec.gateway, ...(spec.nexthops ?? []).map((h) => h.gateway)].filter((g) => g !== undefined);
   switch (errno) {
     case EEXIST:
-      return `a route to ${spec.dst} already exists in table ${spec.table ?? RT_TABLE_MAIN} with the same metric; use replace`;
+      return (
+        `a route to ${spec.dst} already exists in table ${spec.table ?? RT_TABLE_MAIN} ` +
+        `with the same metric; use replace`
+      );
     case ENETUNREACH:
-      return `gateway: ${gateways.join(', ')} is not reachable through a connected route${spec.dev !== undefined ? ` on ${spec.dev}` : ''}`;
+      return (
+        `gateway: ${gateways.join(', ')} is not reachable through a connected route` +
+        `${spec.dev !== undefined ? ` on ${spec.dev}` : ''}`
+      );
     case EINVAL:
       if (spec.prefsrc !== undefined)
         return `prefsrc: ${spec.prefsrc} must be an address configured on this host (in this namespace)`;
       if (gateways.length)
-        return `gateway: the kernel refused ${gateways.join(', ')} (a local address, or not reachable as a neighbour on the device)`;
+        return (
+          `gateway: the kernel refused ${gateways.join(', ')} ` +
+          `(a local address, or not reachable as a neighbour on the device)`
+        );
       return undefined;
     case ENODEV:
       return spec.dev !== undefined ? `dev: ${spec.dev} is gone or down` : undefined;

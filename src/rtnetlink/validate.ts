@@ -52,7 +52,8 @@ export function validateIfname(name: unknown, field = 'ifname'): string {
   if (name === '.' || name === '..' || bytes.some((b) => b === 0x2f || b === 0x3a || b === 0 || isKernelSpace(b))) {
     throw new ValidationError(
       field,
-      'an interface name has no "/", ":", whitespace or NUL and is not "." or ".." (the kernel also refuses the byte 0xA0, as in "à")',
+      'an interface name has no "/", ":", whitespace or NUL and is not "." or ".." ' +
+        '(the kernel also refuses the byte 0xA0, as in "à")',
       name,
     );
   }
@@ -82,7 +83,8 @@ export function validatePortableIfname(name: unknown, field = 'ifname'): string 
     if (code < 0x21 || code > 0x7e || char === '/' || char === ':') {
       throw new ValidationError(
         field,
-        `refuses ${describeCharacter(char)} at position ${position}: an interface name is printable ASCII (! to ~) without "/" or ":"`,
+        `refuses ${describeCharacter(char)} at position ${position}: ` +
+          `an interface name is printable ASCII (! to ~) without "/" or ":"`,
         name,
       );
     }
@@ -257,7 +259,8 @@ export function validateVxlanOptions(options: VxlanLike): void {
     if (value !== undefined && addressFamily(value, `vxlan.${field}`) !== family) {
       throw new ValidationError(
         `vxlan.${field}`,
-        `expected an IPv${family} address (use ${family === 4 ? `${field}6` : field.slice(0, -1)} for IPv${family === 4 ? 6 : 4})`,
+        `expected an IPv${family} address ` +
+          `(use ${family === 4 ? `${field}6` : field.slice(0, -1)} for IPv${family === 4 ? 6 : 4})`,
         value,
       );
     }
@@ -291,7 +294,8 @@ export function validateVxlanOptions(options: VxlanLike): void {
   if (remote && local && remote[2] !== local[2]) {
     throw new ValidationError(
       `vxlan.${local[0]}`,
-      `is IPv${local[2]} but vxlan.${remote[0]} is IPv${remote[2]}: the local and remote addresses of a device are one family`,
+      `is IPv${local[2]} but vxlan.${remote[0]} is IPv${remote[2]}: ` +
+        `the local and remote addresses of a device are one family`,
       local[1],
     );
   }

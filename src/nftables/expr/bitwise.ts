@@ -1,4 +1,7 @@
-/** bitwise: dreg = (sreg & mask) ^ xor, or a shift. nft uses it for prefixes that do not end on a byte and for flag tests (ct state). */
+/**
+ * bitwise: dreg = (sreg & mask) ^ xor, or a shift. nft uses it for prefixes that do not end on a byte and for
+ * flag tests (ct state).
+ */
 import { checkInt } from '../../netlink/codec.js';
 import { ValidationError } from '../../netlink/errors.js';
 import { attr, type RequestOf } from '../../netlink/schema.js';
@@ -79,8 +82,14 @@ export const bitwise: ExpressionCodec<BitwiseExpression, typeof bitwiseAttrs> = 
   },
   format(e) {
     if (e.op === 'lshift' || e.op === 'rshift') {
-      return `bitwise reg ${e.dreg} = ( reg ${e.sreg} ${e.op === 'lshift' ? '<<' : '>>'} ${formatWords(e.data ?? new Uint8Array(4))} )`;
+      return (
+        `bitwise reg ${e.dreg} = ( reg ${e.sreg} ${e.op === 'lshift' ? '<<' : '>>'} ` +
+        `${formatWords(e.data ?? new Uint8Array(4))} )`
+      );
     }
-    return `bitwise reg ${e.dreg} = ( reg ${e.sreg} & ${formatWords(e.mask ?? new Uint8Array(e.len))} ) ^ ${formatWords(e.xor ?? new Uint8Array(e.len))}`;
+    return (
+      `bitwise reg ${e.dreg} = ( reg ${e.sreg} & ` +
+      `${formatWords(e.mask ?? new Uint8Array(e.len))} ) ^ ${formatWords(e.xor ?? new Uint8Array(e.len))}`
+    );
   },
 };

@@ -76,6 +76,9 @@ export const payload: ExpressionCodec<PayloadExpression, typeof payloadAttrs> = 
   format(e) {
     const at = `${e.len}b @ ${typeof e.base === 'number' ? `base ${e.base}` : `${e.base} header`} + ${e.offset}`;
     if (e.dreg !== undefined) return `payload load ${at} => reg ${e.dreg}`;
-    return `payload write reg ${e.sreg} => ${at} csum_type ${e.csumType ?? 0} csum_off ${e.csumOffset ?? 0} csum_flags 0x${(e.csumFlags ?? 0).toString(16)}`;
+    return (
+      `payload write reg ${e.sreg} => ${at} ` +
+      `csum_type ${e.csumType ?? 0} csum_off ${e.csumOffset ?? 0} csum_flags 0x${(e.csumFlags ?? 0).toString(16)}`
+    );
   },
 };
