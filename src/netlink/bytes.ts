@@ -11,6 +11,7 @@ export const HOST_LE = endianness() === 'LE';
 type Read = (b: Uint8Array, o: number) => number;
 type Write = (b: Uint8Array, o: number, v: number) => void;
 
+// Hot path: callers check `o + 2` / `o + 4` <= b.length before reading, so every index is in bounds.
 const le16: Read = (b, o) => b[o]! | (b[o + 1]! << 8);
 const be16: Read = (b, o) => (b[o]! << 8) | b[o + 1]!;
 const le32: Read = (b, o) => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;

@@ -9,7 +9,7 @@ import { NLA_HDRLEN } from './align.js';
 import { NLA_F_NESTED, NLA_TYPE_MASK } from './constants.js';
 import { DecodeError, ValidationError } from './errors.js';
 import { HOST_LE, readBE16, readBE32, readS32, readU16, readU32 } from './bytes.js';
-import { type Attr, type AttrSet, Kind, type KindCode, resolveSet } from './schema.js';
+import { type Attr, type AttrSet, Kind, type KindCode, resolveSet, type SubMessage } from './schema.js';
 import type { Writer } from './writer.js';
 import { DECODED, WIRE_ORDER } from './layout.js';
 
@@ -252,9 +252,9 @@ function keepRaw(
 }
 
 /** The set a sibling's value selects: strings (IFLA_INFO_KIND) and numbers (RTA_ENCAP_TYPE) alike. */
-function selectSet(attr: Attr, selector: unknown): AttrSet | (() => AttrSet) | undefined {
+function selectSet(select: SubMessage, selector: unknown): AttrSet | (() => AttrSet) | undefined {
   if (typeof selector !== 'string' && typeof selector !== 'number') return undefined;
-  const sets = attr.select!.sets;
+  const sets = select.sets;
   return Object.hasOwn(sets, selector) ? sets[selector] : undefined;
 }
 
@@ -326,10 +326,11 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
       let set: AttrSet | undefined;
       if (attr.select) {
         const selector = siblings[attr.select.by];
-        const chosen = selectSet(attr, selector);
+        const chosen = selectSet(attr.select, selector);
         if (chosen === undefined) return SKIP;
         set = resolveSet(chosen);
       } else {
+        // attrSet refuses a nest with neither `set` nor `select`.
         set = resolveSet(attr.set!);
       }
       if (decodeDepth >= MAX_NEST_DEPTH)
@@ -353,7 +354,7 @@ function decodeValue(attr: Attr, buf: Buffer, start: number, end: number, siblin
       if (size === 8) return buf[readU64](start);
       throw new DecodeError('attribute', `uint has 4 or 8 bytes, got ${size}`, start);
     case Kind.struct: {
-      const layout = attr.layout!;
+      const layout = attr.layout!; // attrSet refuses a struct without a layout
       if (size < layout.size)
         throw new DecodeError('attribute', `struct ${layout.name} needs ${layout.size} bytes, got ${size}`, start);
       const value = layout.read(buf, start);
@@ -435,6 +436,10 @@ function putDecimal(v: number, n: number): number {
   return n;
 }
 
+/**
+ * Hot path, no bounds check: the caller guarantees `at + 4 <= buf.length` (the decoder checks the attribute's
+ * size first), hence the `!`s.
+ */
 export function formatIPv4(buf: Uint8Array, at: number): string {
   let n = putDecimal(buf[at]!, 0);
   chars[n++] = DOT;
@@ -455,6 +460,7 @@ export function formatIPv4(buf: Uint8Array, at: number): string {
  * "::0.1.0.2" for ::1:2; we do not, because parsers, ipaddr.js among them, read
  * that text back as a different, mapped address.)
  */
+// Hot path, no bounds check: the caller guarantees `at + 16 <= buf.length` (the `!`s below rely on it).
 export function formatIPv6(buf: Uint8Array, at: number): string {
   // The eight 16-bit groups, and the longest run of two or more zero groups (the first, on a tie).
   let zeroAt = -1;
@@ -498,6 +504,7 @@ export function formatIPv6(buf: Uint8Array, at: number): string {
 }
 
 /** Writes a 16-bit group in lowercase hex without leading zeros at `chars[n]`; returns the next position. */
+// HEX_DIGIT has 16 entries and every index is masked to 0..15.
 function putHexGroup(v: number, n: number): number {
   if (v >= 0x1000) chars[n++] = HEX_DIGIT[v >> 12]!;
   if (v >= 0x100) chars[n++] = HEX_DIGIT[(v >> 8) & 15]!;
@@ -507,6 +514,8 @@ function putHexGroup(v: number, n: number): number {
 }
 
 /** aa:bb:cc:dd:ee:ff (any length; the common 6 bytes in one allocation, see charsToString). */
+// Hot path: the caller guarantees `end <= buf.length` (an attribute's bounds), so buf[i]! holds; HEX has 256
+// entries and HEX_DIGIT 16, indexed by a byte and a nibble.
 export function formatMac(buf: Uint8Array, start: number, end: number): string {
   // Two digits and a colon a byte: text that would not fit the scratch array is built as a string.
   if (3 * (end - start) - 1 > chars.length) {
@@ -548,6 +557,7 @@ export function encodeAttrs(set: AttrSet, value: Decoded, w: Writer, path: strin
       const attr = attrOf(set, value, key, path);
       if (attr === undefined) continue;
       let i = attrs.length;
+      // 0 < i <= attrs.length: attrs[i - 1] is there (a guard would only repeat `i > 0`).
       while (i > 0 && attrs[i - 1]!.rank > attr.rank) {
         attrs[i] = attrs[i - 1]!;
         i--;
@@ -601,6 +611,7 @@ class AttrsWriter {
   /** Raw attributes recorded after every known one. */
   end(): void {
     const raws = this.raws;
+    // rawIndex < raws.length is checked before each read (here and in flushRaws).
     while (raws && this.rawIndex < raws.length) writeRaw(raws[this.rawIndex++]!, this.w);
   }
 
@@ -658,12 +669,13 @@ function writeAttr(attr: Attr, v: unknown, siblings: Decoded, w: Writer, path: s
       let set: AttrSet;
       if (attr.select) {
         const selector = siblings[attr.select.by];
-        const chosen = selectSet(attr, selector);
+        const chosen = selectSet(attr.select, selector);
         if (chosen === undefined) {
           throw new ValidationError(path, `no attribute set for ${attr.select.by} ${JSON.stringify(selector)}`);
         }
         set = resolveSet(chosen);
       } else {
+        // attrSet refuses a nest with neither `set` nor `select`.
         set = resolveSet(attr.set!);
       }
       if (typeof v !== 'object' || v === null || Array.isArray(v))
@@ -760,9 +772,8 @@ function writeScalar(attr: Attr, v: unknown, w: Writer, path: string): void {
       w.u32(checkInt(v, 0, 0xffffffff, path));
       return;
     case Kind.struct: {
-      if (typeof v !== 'object' || v === null)
-        throw new ValidationError(path, `expected a ${attr.layout!.name} object`, v);
-      const layout = attr.layout!;
+      const layout = attr.layout!; // attrSet refuses a struct without a layout
+      if (typeof v !== 'object' || v === null) throw new ValidationError(path, `expected a ${layout.name} object`, v);
       const at = w.reserve(layout.size);
       try {
         layout.write(w.buf, at, v as any);
@@ -814,7 +825,7 @@ function ipv4Bytes(v: string): number[] | undefined {
     } else if (c >= DIGIT_0 && c <= DIGIT_9) {
       // A leading zero only as the whole value ("0", not "01").
       if (digits === 1 && out[part] === 0) return undefined;
-      const value = out[part]! * 10 + (c - DIGIT_0);
+      const value = out[part]! * 10 + (c - DIGIT_0); // part <= 3 (checked at each dot), out has 4
       if (value > 255) return undefined;
       out[part] = value;
       digits++;

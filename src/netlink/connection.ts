@@ -343,10 +343,11 @@ export class Connection implements AsyncDisposable {
     if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
       pending.timer = setTimeout(() => pending.fail(new TimeoutError(pending.context.operation, timeoutMs)), timeoutMs);
     }
-    if (options.signal) {
-      pending.signal = options.signal;
-      pending.abort = () => pending.fail(new AbortError(pending.context.operation, options.signal!.reason));
-      options.signal.addEventListener('abort', pending.abort, { once: true });
+    const signal = options.signal;
+    if (signal) {
+      pending.signal = signal;
+      pending.abort = () => pending.fail(new AbortError(pending.context.operation, signal.reason));
+      signal.addEventListener('abort', pending.abort, { once: true });
     }
     this.updateRef();
     return pending;
@@ -357,7 +358,8 @@ export class Connection implements AsyncDisposable {
     if (this.pending.get(pending.seq) !== pending) return false;
     this.pending.delete(pending.seq);
     if (pending.timer) clearTimeout(pending.timer);
-    if (pending.abort) pending.signal!.removeEventListener('abort', pending.abort);
+    // register sets `abort` and `signal` together.
+    if (pending.abort) pending.signal?.removeEventListener('abort', pending.abort);
     if (this.pending.size === 0) this.updateRef();
     return true;
   }
@@ -511,6 +513,7 @@ export class Connection implements AsyncDisposable {
       const out: T[] = [];
       try {
         for await (const batch of this.dump(build(), context, options)) {
+          // Hot (every dumped object): i < batch.length bounds the index, no extra branch.
           for (let i = 0; i < batch.length; i++) out.push(batch[i]!);
         }
         return out;
@@ -616,6 +619,7 @@ export class Connection implements AsyncDisposable {
       contextAt: contextFor,
       slots,
       options,
+      // `index` is a message's position (exchange's k): results has one entry per message.
       answered: (index, ack, messageContext) => {
         const result = results[index]!;
         result.errno = ack.errno;
@@ -671,7 +675,7 @@ export class Connection implements AsyncDisposable {
             {
               seq,
               context,
-              request: messages[k]!,
+              request: messages[k]!, // seqs = messages.map(...): same length
               slots: 0,
               onMessage: (reply) => {
                 if (reply.type === NLMSG_ERROR) {

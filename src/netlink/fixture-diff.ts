@@ -54,9 +54,10 @@ export function hexDiff(expected: Buffer, actual: Buffer, options: HexDiffOption
   const render = (buf: Buffer, keep: boolean[], from: number): string => {
     let text = '';
     for (let i = from; i < from + 4; i++) {
-      if (i >= buf.length) text += '  ';
+      const byte = buf[i];
+      if (byte === undefined) text += '  ';
       else if (!keep[i]) text += '..';
-      else text += buf[i]!.toString(16).padStart(2, '0');
+      else text += byte.toString(16).padStart(2, '0');
     }
     return text;
   };

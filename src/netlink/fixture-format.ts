@@ -287,7 +287,10 @@ class FixtureLines {
    * nothing else is forgiven.
    */
   at(i = this.index): string {
-    return this.lines[i]!.trimEnd();
+    const line = this.lines[i];
+    // Callers check `done` / `count` first; past the end is a parser bug, reported as a parse error.
+    if (line === undefined) this.fail('unexpected end of the fixture', Math.max(0, this.lines.length - 1));
+    return line.trimEnd();
   }
 
   /** True when the cursor is on a line that is there and not blank. */
@@ -335,33 +338,38 @@ function readBanner(lines: FixtureLines): void {
   lines.index = 1;
 }
 
+/** The header fields every fixture has (all but `description`, which may repeat or be absent). */
+type HeaderFields = Record<Exclude<(typeof HEADER_KEYS)[number], 'description'>, string>;
+
 /** "key: value" lines up to the first blank line; `description` may repeat, nothing else. */
-function readHeaderFields(lines: FixtureLines): { fields: Record<string, string>; descriptions: string[] } {
+function readHeaderFields(lines: FixtureLines): { fields: HeaderFields; descriptions: string[] } {
   const fields: Record<string, string> = {};
   const descriptions: string[] = [];
   for (; lines.onText; lines.index++) {
     const match = /^([a-z-]+): (.*)$/.exec(lines.at());
     if (!match) lines.fail('expected a header line "key: value"');
-    const [, key, value] = match;
-    if (!(HEADER_KEYS as readonly string[]).includes(key!))
+    // Both groups are non-optional: a match has them.
+    const [, key = '', value = ''] = match;
+    if (!(HEADER_KEYS as readonly string[]).includes(key))
       lines.fail(`unknown header field "${key}" (known: ${HEADER_KEYS.join(', ')})`);
-    if (key === 'description') descriptions.push(value!);
-    else if (key! in fields) lines.fail(`header field "${key}" appears twice`);
-    else fields[key!] = value!;
+    if (key === 'description') descriptions.push(value);
+    else if (key in fields) lines.fail(`header field "${key}" appears twice`);
+    else fields[key] = value;
   }
   for (const key of HEADER_KEYS) {
     if (key !== 'description' && !(key in fields))
       lines.fail(`the header lacks "${key}"`, Math.max(0, lines.index - 1));
   }
-  return { fields, descriptions };
+  // Every key but `description` was just checked to be present.
+  return { fields: fields as HeaderFields, descriptions };
 }
 
 /** Every header field's value checked, each failure on the field's own line. */
 function checkHeader(
-  { fields, descriptions }: { fields: Record<string, string>; descriptions: string[] },
+  { fields, descriptions }: { fields: HeaderFields; descriptions: string[] },
   lines: FixtureLines,
 ): ParsedHeader {
-  const format = parseUint(fields.format!, 1000);
+  const format = parseUint(fields.format, 1000);
   if (format !== FIXTURE_FORMAT_VERSION) {
     lines.fail(
       `format ${fields.format} is not supported (this code reads format ${FIXTURE_FORMAT_VERSION})`,
@@ -371,15 +379,15 @@ function checkHeader(
   const byteOrder = fields['byte-order'];
   if (byteOrder !== 'little-endian' && byteOrder !== 'big-endian')
     lines.fail('byte-order is little-endian or big-endian', lines.lineOf('byte-order'));
-  const protocolMatch = /^(\d+)(?: ([A-Z_]+))?$/.exec(fields.protocol!);
-  const protocol = protocolMatch ? parseUint(protocolMatch[1]!, 31) : undefined;
+  const protocolMatch = /^(\d+)(?: ([A-Z_]+))?$/.exec(fields.protocol);
+  const protocol = protocolMatch?.[1] !== undefined ? parseUint(protocolMatch[1], 31) : undefined;
   if (protocol === undefined) {
     lines.fail(
       `protocol is a netlink protocol number, optionally followed by its name (got "${fields.protocol}")`,
       lines.lineOf('protocol'),
     );
   }
-  const port = parseUint(fields.port!, 0xffffffff);
+  const port = parseUint(fields.port, 0xffffffff);
   if (port === undefined) lines.fail(`port is an unsigned 32-bit number (got "${fields.port}")`, lines.lineOf('port'));
   if (!fields.name) lines.fail('name is empty', lines.lineOf('name'));
   if (!fields.recipe) lines.fail('recipe is empty', lines.lineOf('recipe'));
@@ -388,8 +396,8 @@ function checkHeader(
       format,
       name: fields.name,
       recipe: fields.recipe,
-      kernel: fields.kernel!,
-      date: fields.date!,
+      kernel: fields.kernel,
+      date: fields.date,
       byteOrder,
       description: descriptions.join('\n'),
     },
@@ -402,9 +410,9 @@ function checkHeader(
 function readBlock(lines: FixtureLines, little: boolean): FixtureEntry {
   const blockLine = lines.index;
   const opening = lines.at();
-  const openfd = /^openfd (\d+)$/.exec(opening);
-  if (openfd) {
-    const fd = parseUint(openfd[1]!, 0x7fffffff);
+  const fdText = /^openfd (\d+)$/.exec(opening)?.[1];
+  if (fdText !== undefined) {
+    const fd = parseUint(fdText, 0x7fffffff);
     if (fd === undefined) lines.fail('openfd takes a descriptor number');
     lines.index++;
     return { kind: 'openfd', fd, line: blockLine + 1 };
@@ -448,13 +456,15 @@ function readChunk(lines: FixtureLines, little: boolean, previous: ReadChunk | u
   if (!lines.done && lines.at() !== '' && !lines.at().startsWith('  # ')) {
     lines.fail('expected a hex line ("  0000: 00112233 ..."), a message summary or a blank line');
   }
-  if (raw) {
-    if (parseUint(raw[1]!, 0xffffffff) !== bytes.length)
-      lines.fail(`raw len=${raw[1]} but ${bytes.length} bytes follow`, summaryLine);
+  if (!message) {
+    // `raw` matched (checked above); its one group is non-optional.
+    const rawLen = raw?.[1] ?? '';
+    if (parseUint(rawLen, 0xffffffff) !== bytes.length)
+      lines.fail(`raw len=${rawLen} but ${bytes.length} bytes follow`, summaryLine);
     if (bytes.length === 0) lines.fail('raw bytes cannot be empty', summaryLine);
     return { bytes };
   }
-  return { bytes, header: checkSummary(message!, bytes, little, lines, summaryLine) };
+  return { bytes, header: checkSummary(message, bytes, little, lines, summaryLine) };
 }
 
 /** The hex lines under a summary, as bytes: offsets in order, 16 bytes a line, only the last line shorter. */
@@ -464,14 +474,15 @@ function readHexLines(lines: FixtureLines): Buffer {
   for (;;) {
     const match = lines.done ? null : HEX_LINE.exec(lines.at());
     if (!match) break;
-    const [, offsetText, groupText] = match;
+    // Both groups are non-optional: a match has them.
+    const [, offsetText = '', groupText = ''] = match;
     if (lastLineShort)
       lines.fail('a hex line with fewer than 16 bytes must be the last of its message', lines.index - 1);
-    if (parseInt(offsetText!, 16) !== bytes.length)
+    if (parseInt(offsetText, 16) !== bytes.length)
       lines.fail(`hex line offset ${offsetText} should be ${hex(bytes.length, 4)}`);
-    if (offsetText!.length > 4 && offsetText!.startsWith('0'))
+    if (offsetText.length > 4 && offsetText.startsWith('0'))
       lines.fail('offsets use 4 hex digits, more only when needed');
-    const groups = groupText!.split(' ');
+    const groups = groupText.split(' ');
     groups.forEach((group, g) => {
       if (group.length % 2 !== 0) lines.fail('a group has an odd number of hex digits');
       if (group.length < 8 && g < groups.length - 1)
@@ -493,14 +504,15 @@ function checkSummary(
   lines: FixtureLines,
   summaryLine: number,
 ): MessageHeader {
-  const [, len, type, , flags, seq, pid] = summary;
+  // The groups read here are non-optional in SUMMARY: a match has them.
+  const [, len, type, , flags = '', seq, pid] = summary;
   if (bytes.length < NLMSG_HDRLEN)
     lines.fail(`a message has at least ${NLMSG_HDRLEN} bytes, ${bytes.length} follow`, summaryLine);
   const actual = readHeader(bytes, 0, little);
   const claimed = {
     len: Number(len),
     type: Number(type),
-    flags: parseInt(flags!, 16),
+    flags: parseInt(flags, 16),
     seq: Number(seq),
     pid: Number(pid),
   };

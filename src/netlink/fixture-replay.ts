@@ -131,8 +131,7 @@ export class ReplayTransport implements Transport {
 
   /** Queues every recv entry up to the next send, rewritten for this connection. */
   private deliverRepliesUpToNextSend(): void {
-    while (this.cursor < this.entries.length) {
-      const entry = this.entries[this.cursor]!;
+    for (let entry = this.entries[this.cursor]; entry !== undefined; entry = this.entries[this.cursor]) {
       if (entry.kind === 'send') break;
       this.cursor++;
       if (entry.kind === 'recv') this.queue.push(this.rewrite(entry.datagram));
@@ -169,7 +168,8 @@ export class ReplayTransport implements Transport {
         this.draining = false;
         return;
       }
-      this.handlers!.datagram(datagram);
+      // Set before drain starts (checked above) and never cleared.
+      this.handlers?.datagram(datagram);
       setImmediate(next);
     };
     setImmediate(next);
@@ -192,9 +192,9 @@ export class ReplayTransport implements Transport {
     }
     this.skipFdEntries();
     const left = this.entries.slice(this.cursor);
-    if (left.length === 0) return;
+    const first = left[0];
+    if (first === undefined) return;
     const sends = left.filter((e) => e.kind === 'send').length;
-    const first = left[0]!;
     throw new ReplayMismatchError(
       `replay of ${this.name}: ${left.length} recorded entr${left.length === 1 ? 'y was' : 'ies were'} not replayed ` +
         `(${sends} request${sends === 1 ? '' : 's'} never sent), starting with a ${first.kind}${lineOf(first)}`,
@@ -216,8 +216,10 @@ export class ReplayTransport implements Transport {
 
   async openFd(_path: string): Promise<number> {
     // A descriptor number can be part of a request (IFLA_NET_NS_FD): hand out the recorded one.
-    if (this.fdsUsed < this.fds.length) return this.fds[this.fdsUsed++]!;
-    return this.fakeFd++;
+    const recorded = this.fds[this.fdsUsed];
+    if (recorded === undefined) return this.fakeFd++;
+    this.fdsUsed++;
+    return recorded;
   }
 
   async closeFd(_fd: number): Promise<void> {}

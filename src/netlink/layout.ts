@@ -173,7 +173,9 @@ export function layout(name: string, specs: readonly FieldSpec[]): Layout<Record
   }
   const struct = fu.struct(specs.map(fuField));
   const fields = specs.map((spec) => {
-    const offset = struct.fields[spec.name]!.offset;
+    const field = struct.fields[spec.name];
+    if (field === undefined) throw new Error(`layout ${name}: ${spec.name} is missing from the built struct`);
+    const offset = field.offset;
     if (typeof offset !== 'number') throw new Error(`layout ${name}: ${spec.name} is not byte aligned`);
     return { ...spec, offset };
   });

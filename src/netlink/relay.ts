@@ -4,7 +4,7 @@
  * connections into other namespaces and for event subscriptions, whose
  * overruns and crashes must never take the caller's process down.
  */
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams, SpawnOptionsWithoutStdio } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { errnoCode, OverrunError, VxnetError } from './errors.js';
 import { namespacePath } from './namespace.js';
@@ -51,9 +51,13 @@ function netlinkRawPath(): string {
  * its streams, which a process using only its own namespace's socket never
  * needs.
  */
-function spawn(...args: Parameters<typeof import('node:child_process').spawn>): ChildProcess {
+function spawn(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptionsWithoutStdio,
+): ChildProcessWithoutNullStreams {
   const childProcess = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
-  return childProcess.spawn(...args);
+  return childProcess.spawn(command, args, options);
 }
 
 function u32s(...values: number[]): Buffer {
@@ -107,7 +111,7 @@ function namespaceRefusal(namespace: string, stderr: string): string | undefined
 export class RelayTransport implements Transport {
   readonly protocol: number;
   private boundPort = 0;
-  private child!: ChildProcess;
+  private child!: ChildProcessWithoutNullStreams;
   private handlers?: TransportHandlers;
   private early: Buffer[] = [];
   private nextId = 1;
@@ -159,8 +163,8 @@ export class RelayTransport implements Transport {
   private started(timeoutMs: number, namespace?: string): Promise<void> {
     const child = this.child;
     let stderr = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (text: string) => {
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
       if (stderr.length < 4096) stderr += text;
     });
     return new Promise((resolve, reject) => {
@@ -183,7 +187,7 @@ export class RelayTransport implements Transport {
           );
         else this.died(code, signal, stderr);
       });
-      child.stdout!.on('data', (chunk: Buffer) => {
+      child.stdout.on('data', (chunk: Buffer) => {
         this.onData(chunk);
         if (this.boundPort !== 0 && timer) {
           clearTimeout(timer);
@@ -216,6 +220,7 @@ export class RelayTransport implements Transport {
       const op = input[4];
       const body = input.subarray(FRAME_HEADER, FRAME_HEADER + length);
       input = input.subarray(FRAME_HEADER + length);
+      // input.length >= FRAME_HEADER (5) above: byte 4 is there.
       this.onFrame(op!, body);
     }
     this.input = input;
@@ -274,7 +279,7 @@ export class RelayTransport implements Transport {
     const head = Buffer.allocUnsafe(FRAME_HEADER);
     head.writeUInt32LE(body.length, 0);
     head[4] = op;
-    this.child.stdin!.write(Buffer.concat([head, body]));
+    this.child.stdin.write(Buffer.concat([head, body]));
   }
 
   send(messages: Buffer[]): Promise<void> {
@@ -358,7 +363,7 @@ export class RelayTransport implements Transport {
     // Release the child's handles while applyRef still acts (it does nothing once closed).
     this.unref();
     this.closed = true;
-    this.child.stdin!.end();
+    this.child.stdin.end();
     // Closing stdin makes the child exit by itself; make sure of it.
     const child = this.child;
     const timer = setTimeout(() => child.kill('SIGKILL'), 1000);

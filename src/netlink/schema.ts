@@ -166,9 +166,11 @@ export function attrSet<const D extends Record<string, AttrDef>>(
     if (!Number.isInteger(def.type) || def.type < 0 || def.type > 0x3fff) {
       throw new Error(`attribute set ${name}: ${attrName} has type ${def.type}`);
     }
-    if (byType[def.type])
-      throw new Error(`attribute set ${name}: ${attrName} and ${byType[def.type]!.name} share type ${def.type}`);
+    const clash = byType[def.type];
+    if (clash) throw new Error(`attribute set ${name}: ${attrName} and ${clash.name} share type ${def.type}`);
     if (def.kind === 'struct' && !def.layout) throw new Error(`attribute set ${name}: ${attrName} needs a layout`);
+    if (def.kind === 'nest' && !def.set && !def.select)
+      throw new Error(`attribute set ${name}: ${attrName} needs a set or a select`);
     const attr: Attr = { ...def, name: attrName, code: Kind[def.kind], rank: byName.size };
     // A request is written in declaration order, and the decoder reads a selector before what it selects.
     const by = def.select?.by;

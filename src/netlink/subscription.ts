@@ -178,6 +178,7 @@ export class Subscription implements AsyncIterable<SubscriptionEvent>, AsyncDisp
     try {
       for (;;) {
         while (this.head < this.queue.length) {
+          // head < queue.length, checked by the loop: kept as `!` (one event at a time, no extra branch).
           const event = this.queue[this.head++]!;
           if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
             this.queue = this.queue.slice(this.head);

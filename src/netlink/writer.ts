@@ -87,8 +87,7 @@ export class Writer {
 
   bytes(data: Uint8Array | readonly number[]): void {
     const at = this.reserve(data.length);
-    if (data instanceof Uint8Array) this.buf.set(data, at);
-    else for (let i = 0; i < data.length; i++) this.buf[at + i] = data[i]!;
+    this.buf.set(data, at);
   }
 
   string(text: string): void {
