@@ -26,7 +26,7 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { describeChange } from '../common/plan.js';
 import type { OverrunError } from '../netlink/errors.js';
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError, VxnetError } from '../netlink/errors.js';
 import { Nftables } from '../nftables/client.js';
 import { dhcpOwner } from '../network/dhcp-owner.js';
 import { OverlayHost } from '../overlay/host.js';
@@ -266,10 +266,19 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     }
   }
 
+  /**
+   * What start() sets up, all at once and for good, before it subscribes, schedules or
+   * applies anything: every caller runs after it.
+   */
+  private started(): { host: OverlayHost; spec: AnyResolvedSpec; view: OwnedView; state: NetworkState } {
+    const { host, spec, view, state } = this;
+    if (!host || !spec || !view || !state) throw new VxnetError('the agent is not started');
+    return { host, spec, view, state };
+  }
+
   /** Opens the event subscriptions; resolves with what is watched once they are in effect. */
   private async subscribe(spec: AnyResolvedSpec): Promise<string[]> {
-    const host = this.host!;
-    const view = this.view!;
+    const { host, view } = this.started();
     const groups = ['link', 'ipv4-address', 'ipv6-address', 'fdb'] as const;
     const events = watch(host.rt, { groups: [...groups], listFirst: true, signal: this.abort.signal });
     // The listing comes after the subscription is in effect: `synced` means ready.
@@ -324,7 +333,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   }
 
   private overrun(error: OverrunError): void {
-    this.emit('notice', { network: this.spec!.name, message: `events lost (${error.message}); resyncing` });
+    this.emit('notice', { network: this.started().spec.name, message: `events lost (${error.message}); resyncing` });
     this.schedule(`resync (overrun)`, 0);
   }
 
@@ -377,10 +386,11 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   private async reapply(): Promise<void> {
     const events = this.pending;
     this.pending = undefined;
-    if (!events?.length || this.stopping) return;
+    const first = events?.[0];
+    if (!events || !first || this.stopping) return;
     // The repair is credited to the first event that was not the echo of our own writes (else the first at all).
-    const pending = events.find((e) => !e.echo) ?? events[0]!;
-    const spec = this.spec!;
+    const pending = events.find((e) => !e.echo) ?? first;
+    const { host, spec } = this.started();
     this.reapplies++;
     try {
       // A resync re-lists the membership source (a store-backed one: what a lost event may have hidden).
@@ -392,10 +402,10 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
         (e) => e.trigger.startsWith('membership: +') || e.trigger.startsWith('membership: -'),
       );
       const changes = await this.withEffective(async (target) => {
-        const planned = expected ? undefined : await this.host!.plan(target);
-        return planned?.length === 0 ? [] : await this.host!.apply(target);
+        const planned = expected ? undefined : await host.plan(target);
+        return planned?.length === 0 ? [] : await host.apply(target);
       });
-      this.view!.seed(await this.host!.rt.links.list());
+      this.started().view.seed(await host.rt.links.list()); // the view now (a reload may have replaced it)
       const failing = this.record?.failing !== undefined;
       if (this.record) delete this.record.failing;
       if (changes.length === 0) {
@@ -512,7 +522,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       this.saveRecord();
     }
     this.emit('membership', {
-      network: this.spec!.name,
+      network: this.started().spec.name,
       source: source.source,
       health: view.health,
       peers: [...view.peers],
@@ -551,11 +561,12 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
    * current peers are kept beside the members it still lists.
    */
   private async effective(): Promise<AnyResolvedSpec> {
-    const spec = this.spec!;
-    if (isRoutedSpec(spec)) return spec.membership && this.membership ? this.routedEffective(spec) : spec;
+    const { host, spec } = this.started();
+    if (isRoutedSpec(spec))
+      return spec.membership && this.membership ? this.routedEffective(spec, this.membership) : spec;
     if (spec.mode !== 'unicast' || !this.membership) return spec;
     const view = this.membership.view();
-    const kernel = view.health.state === 'stale' ? await listPeers(this.host!.rt, spec.vxlan).catch(() => []) : [];
+    const kernel = view.health.state === 'stale' ? await listPeers(host.rt, spec.vxlan).catch(() => []) : [];
     const { peers, kept } = desiredPeers(view, kernel);
     const keptText = kept.join(', ');
     if (kept.length && keptText !== this.lastKept) {
@@ -577,16 +588,16 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
    * vxnet's routes of this network that no member covers are kept
    * (desiredRoutes).
    */
-  private async routedEffective(spec: ResolvedRoutedSpec): Promise<ResolvedRoutedSpec> {
-    const view = this.membership!.view();
+  private async routedEffective(spec: ResolvedRoutedSpec, membership: Membership): Promise<ResolvedRoutedSpec> {
+    const { host, state } = this.started();
+    const view = membership.view();
     const { routes, dropped } = routesFromMembers(view.members ?? [], {
       ...(spec.underlay.address ? { address: spec.underlay.address } : {}),
       subnet: spec.subnet,
       ...(spec.containerRange ? { containerRange: spec.containerRange } : {}),
     });
     const usable = routes.filter((r) => !this.refusedRoutes.has(routeKey(r)));
-    const kernel =
-      view.health.state === 'stale' ? await networkRoutes(this.host!.rt, this.state!, spec).catch(() => []) : [];
+    const kernel = view.health.state === 'stale' ? await networkRoutes(host.rt, state, spec).catch(() => []) : [];
     const { routes: table, kept } = desiredRoutes(view.health, usable, kernel, subnetsOverlap);
     const droppedText = dropped.map((d) => `${d.address} (${d.subnet ?? 'no subnet'}): ${d.reason}`).join('; ');
     if (droppedText && droppedText !== this.lastDropped)
@@ -654,12 +665,13 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     const changes = await this.enqueue(async () => {
       // The new spec, with a source of its own, is in force once it is applied; if that fails, the old one stays.
       const previous = { spec: this.spec, membership: this.membership, off: this.offMembership, view: this.lastView };
+      const { host } = this.started();
       this.spec = spec;
       let made: Awaited<ReturnType<OverlayHost['apply']>>;
       try {
         await this.startMembership(spec);
         made = await this.withEffective((target) =>
-          this.host!.apply(target, {
+          host.apply(target, {
             adopt: this.options.adopt,
             onChange: (change) =>
               this.emit('change', { network: spec.name, cause: 'reload', change: describeChange(change) }),
@@ -677,7 +689,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
         throw error;
       }
       const view = new OwnedView(spec);
-      const links = await this.host!.rt.links.list();
+      const links = await host.rt.links.list();
       view.seed(links);
       this.view = view;
       // The new source takes the host's registration over before the old one revokes its lease: revoking deletes

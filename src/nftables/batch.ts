@@ -219,11 +219,12 @@ export async function commitBatch(
   try {
     replies = await conn.sendGroup(
       messages,
-      (index) => ({
-        operation: entries[index]!.operation,
-        object: entries[index]!.object,
-        explain: (errno) => explainNftables(entries[index]!.operation, errno),
-      }),
+      (index) => {
+        // entries and messages are framed together: one entry per message
+        const operation = entries[index]?.operation ?? `message ${index} of the batch`;
+        const object = entries[index]?.object;
+        return { operation, object, explain: (errno: number) => explainNftables(operation, errno) };
+      },
       options,
     );
   } catch (error) {
@@ -239,7 +240,8 @@ export async function commitBatch(
     }
     throw error;
   }
-  const begin = replies[0]!;
+  const [begin] = replies;
+  if (begin === undefined) throw new VxnetError(`commit ${batch.size} change(s): no reply to the batch`);
   if (begin.errno === ERESTART && options.generation !== undefined)
     throw new GenerationChangedError(options.generation, `commit ${batch.describe().join(', ')}`);
   const failures = replies.map((r) => r.error).filter((e): e is NetlinkError => e !== undefined);
@@ -247,8 +249,9 @@ export async function commitBatch(
   const work = replies.slice(1, -1);
   const unanswered = work.findIndex((r: GroupReply) => r.errno === undefined);
   if (unanswered >= 0) {
+    const entry = entries[unanswered + 1]; // work starts at message 1, after the batch begin
     throw new VxnetError(
-      `${entries[unanswered + 1]!.operation} ${entries[unanswered + 1]!.object}: ` +
+      `${entry ? `${entry.operation} ${entry.object}` : `message ${unanswered + 1} of the batch`}: ` +
         `the kernel did not answer this message of the batch; ` +
         `the ruleset may or may not have changed (list it)`,
     );

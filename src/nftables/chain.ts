@@ -179,9 +179,10 @@ export function chainToWire(c: Chain, field = 'chain'): ChainWire {
       typeof c.policy === 'number' ? checkInt(c.policy, 0, 0xffffffff, `${field}.policy`) : POLICIES[c.policy];
     if (out.policy === undefined) throw new ValidationError(`${field}.policy`, 'accept or drop', c.policy);
   }
-  if (base) {
+  if (c.hook !== undefined) {
+    // a base chain (one without a hook was refused above)
     const hook: NonNullable<ChainWire['hook']> = {
-      hooknum: hookNumber(c.family, c.hook!, `${field}.hook`),
+      hooknum: hookNumber(c.family, c.hook, `${field}.hook`),
       priority: checkInt(c.priority, -0x80000000, 0x7fffffff, `${field}.priority`) >>> 0,
     };
     if (c.device !== undefined) hook.dev = checkInterfaceName(c.device, `${field}.device`);

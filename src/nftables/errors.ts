@@ -85,7 +85,7 @@ export class NftBatchError extends NetlinkError {
   readonly failures: readonly NetlinkError[];
 
   constructor(failures: NetlinkError[]) {
-    const first = failures[0]!;
+    const first = failures[0]!; // the one caller passes at least one failure
     const others = failures.length > 1 ? `; ${failures.length - 1} more message(s) of the batch failed too` : '';
     super({
       ...first.toDetails(),

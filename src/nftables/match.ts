@@ -47,8 +47,9 @@ export function parsePrefix(text: unknown, field: string): Prefix {
   if (typeof text !== 'string' || !ipaddr.isValidCIDR(text))
     throw new ValidationError(field, 'expected a network in CIDR form, like 10.244.0.0/24', text);
   const [address, length] = ipaddr.parseCIDR(text);
+  const [addressText = ''] = text.split('/'); // split always yields a first element
   const family = address.kind() as 'ipv4' | 'ipv6';
-  if (family === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(text.split('/')[0]!)) {
+  if (family === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(addressText)) {
     throw new ValidationError(field, 'expected an IPv4 network in dotted-quad form, like 10.244.0.0/24', text);
   }
   const network =
@@ -92,7 +93,7 @@ function addressMatch(offset: number, prefix: Prefix, op: 'eq' | 'neq'): Express
     ];
   }
   const mask = new Uint8Array(size);
-  for (let bit = 0; bit < prefix.length; bit++) mask[bit >> 3]! |= 0x80 >> (bit & 7);
+  for (let i = 0; i < size; i++) mask[i] = (0xff00 >> Math.min(8, Math.max(0, prefix.length - 8 * i))) & 0xff;
   return [
     { type: 'payload', base: 'network', offset, len: size, dreg: NFT_REG_1 },
     { type: 'bitwise', sreg: NFT_REG_1, dreg: NFT_REG_1, len: size, mask, xor: new Uint8Array(size) },

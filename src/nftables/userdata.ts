@@ -35,10 +35,9 @@ export function parseUserdata(bytes: Uint8Array): UserdataItem[] | undefined {
   const items: UserdataItem[] = [];
   let at = 0;
   while (at < bytes.length) {
-    if (at + 2 > bytes.length) return undefined;
-    const type = bytes[at]!;
-    const length = bytes[at + 1]!;
-    if (at + 2 + length > bytes.length) return undefined;
+    const type = bytes[at];
+    const length = bytes[at + 1];
+    if (type === undefined || length === undefined || at + 2 + length > bytes.length) return undefined;
     items.push({ type, value: bytes.slice(at + 2, at + 2 + length) });
     at += 2 + length;
   }
@@ -57,8 +56,9 @@ export function encodeComment(text: string, field = 'comment', type = UDATA_COMM
 /** The comment when the userdata is exactly one comment item (as nft writes it), else undefined. */
 export function commentOf(bytes: Uint8Array, type = UDATA_COMMENT): string | undefined {
   const items = parseUserdata(bytes);
-  if (!items || items.length !== 1 || items[0]!.type !== type) return undefined;
-  const value = items[0]!.value;
+  const item = items?.[0];
+  if (!item || items?.length !== 1 || item.type !== type) return undefined;
+  const value = item.value;
   if (value.length === 0 || value[value.length - 1] !== 0 || value.indexOf(0) !== value.length - 1) return undefined;
   return Buffer.from(value.subarray(0, value.length - 1)).toString('utf8');
 }

@@ -40,8 +40,8 @@ export async function routedBgpStatus(
   try {
     const table = (await frr.query(network, state, 'show bgp ipv4 unicast json')) as any;
     for (const [prefix, paths] of Object.entries<any>(table?.routes ?? {})) {
-      const [address, len] = prefix.split('/');
-      if (!overlaps({ text: prefix, address: address!, prefixlen: Number(len) }, subnet)) continue;
+      const [address = '', len] = prefix.split('/'); // split always yields a first element
+      if (!overlaps({ text: prefix, address, prefixlen: Number(len) }, subnet)) continue;
       for (const path of paths as any[]) {
         const from = path.peerId;
         if (!from || from === '(unspec)' || from === '0.0.0.0') continue; // our own `network`

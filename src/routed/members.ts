@@ -128,7 +128,10 @@ function compareAddresses(a: string, b: string): number {
     const x = ipaddr.parse(a).toByteArray();
     const y = ipaddr.parse(b).toByteArray();
     if (x.length !== y.length) return x.length - y.length;
-    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+    for (const [i, byte] of x.entries()) {
+      const other = y[i] ?? 0; // as long as x
+      if (byte !== other) return byte - other;
+    }
     return 0;
   } catch {
     return a < b ? -1 : a > b ? 1 : 0;

@@ -13,6 +13,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import { planNetworkBridge } from '../bridge/adopt.js';
+import { linkLabel } from '../common/link.js';
 import { ownerFromAlias } from '../common/ownership.js';
 import type { Change } from '../common/plan.js';
 import type { MasqueradeConfig } from '../masquerade/config.js';
@@ -76,23 +77,24 @@ function subnetOf(route: Route): Subnet {
 async function checkAgainstHost(rt: Rtnetlink, spec: ResolvedRoutedSpec, table: Route[]): Promise<void> {
   const bridge = await rt.links.find(spec.bridge);
   const connected = table.filter(
-    (r) => r.protocol === RTPROT_KERNEL && r.dst_len > 0 && r.oif !== undefined && r.oif !== bridge?.ifindex,
+    (r): r is Route & { oif: number } =>
+      r.protocol === RTPROT_KERNEL && r.dst_len > 0 && r.oif !== undefined && r.oif !== bridge?.ifindex,
   );
   const names = new Map<number, { name: string; owner?: string }>();
   const nameOf = async (index: number) => {
-    if (!names.has(index)) {
+    let known = names.get(index);
+    if (!known) {
       const link = (await rt.links.list()).find((l) => l.ifindex === index);
-      names.set(index, {
-        name: link?.ifname ?? `#${index}`,
-        ...(ownerFromAlias(link?.ifalias) ? { owner: ownerFromAlias(link?.ifalias)! } : {}),
-      });
+      const owner = ownerFromAlias(link?.ifalias);
+      known = { name: linkLabel(link ?? { ifindex: index }), ...(owner ? { owner } : {}) };
+      names.set(index, known);
     }
-    return names.get(index)!;
+    return known;
   };
   for (const route of connected) {
     const other = subnetOf(route);
     if (overlaps(other, spec.subnet)) {
-      const dev = await nameOf(route.oif!);
+      const dev = await nameOf(route.oif);
       throw new ValidationError(
         'subnet',
         `overlaps ${other.text} already on ${dev.name}${dev.owner ? ` (network ${dev.owner})` : ''} in ${rt.where}: ` +
@@ -102,7 +104,7 @@ async function checkAgainstHost(rt: Rtnetlink, spec: ResolvedRoutedSpec, table: 
     }
     for (const [i, entry] of spec.routes.static.entries()) {
       if (overlaps(other, entry.subnet)) {
-        const dev = await nameOf(route.oif!);
+        const dev = await nameOf(route.oif);
         throw new ValidationError(
           `routes.static[${i}].subnet`,
           `overlaps ${other.text}, connected here on ${dev.name}${dev.owner ? ` (network ${dev.owner})` : ''}`,
@@ -184,7 +186,8 @@ function routedSources(spec: ResolvedRoutedSpec): string {
   const subnets = [spec.subnet, ...spec.routes.static.map((r) => r.subnet)];
   const first = ipaddr.IPv4.parse(spec.subnet.address).toByteArray();
   let prefixlen = Math.min(...subnets.map((s) => s.prefixlen));
-  const toInt = (bytes: number[]) => ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+  // IPv4: four bytes
+  const toInt = ([a = 0, b = 0, c = 0, d = 0]: number[]) => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
   const base = toInt(first);
   for (const s of subnets) {
     const other = toInt(ipaddr.IPv4.parse(s.address).toByteArray());

@@ -79,10 +79,11 @@ export async function checkNextHops(
   if (routes.length === 0) return;
   const link = await rt.links.find(dev);
   if (!link) throw new ValidationError('underlay.device', `no device ${dev} in ${rt.where}`, dev);
-  const connected = (await rt.addresses.list({ family: 4, dev: link.ifindex })).map((a) => ({
-    address: a.local ?? a.address!,
-    prefixlen: a.prefixlen,
-  }));
+  // An address the reply gave without IFA_LOCAL and IFA_ADDRESS connects nothing.
+  const connected = (await rt.addresses.list({ family: 4, dev: link.ifindex })).flatMap((a) => {
+    const address = a.local ?? a.address;
+    return address === undefined ? [] : [{ address, prefixlen: a.prefixlen }];
+  });
   if (connected.length === 0)
     throw new ValidationError(
       'underlay.device',
@@ -122,7 +123,7 @@ export async function planStaticRoutes(rt: Rtnetlink, input: StaticRoutesInput, 
   }
   const wanted = new Map(input.routes.map((r, i) => [r.subnet.text, { ...r, index: i }]));
   const add: RouteSpec[] = [];
-  const replace: RouteSpec[] = [];
+  const replace: { spec: RouteSpec; have: Route }[] = [];
   const changes: Change[] = [];
   for (const [dst, want] of wanted) {
     const other = foreign.get(dst);
@@ -144,7 +145,8 @@ export async function planStaticRoutes(rt: Rtnetlink, input: StaticRoutesInput, 
     const spec: RouteSpec = { dst, gateway: want.via, dev: dev.ifindex, protocol: RTPROT_VXNET, table: RT_TABLE_MAIN };
     const have = ours.get(dst);
     if (!have) add.push(spec);
-    else if (have.gateway !== want.via || have.oif !== dev.ifindex || (have.metric ?? 0) !== 0) replace.push(spec);
+    else if (have.gateway !== want.via || have.oif !== dev.ifindex || (have.metric ?? 0) !== 0)
+      replace.push({ spec, have });
   }
   const claimed = new Set(input.claimed);
   const stale = [...ours.values()].filter((r) => {
@@ -156,7 +158,7 @@ export async function planStaticRoutes(rt: Rtnetlink, input: StaticRoutesInput, 
   if (add.length) {
     changes.push({
       action: 'add',
-      target: add.length === 1 ? `route ${add[0]!.dst} via ${add[0]!.gateway}` : `${add.length} routes`,
+      target: add.length === 1 && add[0] ? `route ${add[0].dst} via ${add[0].gateway}` : `${add.length} routes`,
       detail:
         add.length === 1
           ? `dev ${input.dev}, proto vxnet`
@@ -171,8 +173,7 @@ export async function planStaticRoutes(rt: Rtnetlink, input: StaticRoutesInput, 
       },
     });
   }
-  for (const spec of replace) {
-    const have = ours.get(spec.dst)!;
+  for (const { spec, have } of replace) {
     changes.push({
       action: 'replace',
       target: `route ${spec.dst}`,
@@ -248,11 +249,12 @@ export async function planRemoveRoutes(
 }
 
 function throwFailures(failed: { index: number; error: NetlinkError }[], specs: RouteSpec[], what: string): void {
-  if (failed.length === 0) return;
-  const first = failed[0]!;
+  const [first] = failed;
+  if (!first) return;
+  const spec = specs[first.index]; // the index of a spec of the batch
   throw new VxnetError(
-    `${what} ${failed.length} of ${specs.length} route(s) failed; first ${specs[first.index]!.dst} via ` +
-      `${specs[first.index]!.gateway}: ${first.error.message}`,
+    `${what} ${failed.length} of ${specs.length} route(s) failed; ` +
+      `first ${spec ? `${spec.dst} via ${spec.gateway}` : `#${first.index}`}: ${first.error.message}`,
     { cause: first.error },
   );
 }

@@ -123,7 +123,8 @@ export function ipv4Subnet(text: unknown, field: string): Subnet {
   if (typeof text !== 'string' || !ipaddr.isValidCIDR(text))
     throw new ValidationError(field, 'expected a network like 10.20.1.0/24', text);
   const [base, prefixlen] = ipaddr.parseCIDR(text);
-  if (base.kind() !== 'ipv4' || !ipaddr.IPv4.isValidFourPartDecimal(text.split('/')[0]!)) {
+  const [baseText = ''] = text.split('/'); // split always yields a first element
+  if (base.kind() !== 'ipv4' || !ipaddr.IPv4.isValidFourPartDecimal(baseText)) {
     throw new ValidationError(field, 'routed mode takes IPv4 networks in dotted-quad form, like 10.20.1.0/24', text);
   }
   const network = ipaddr.IPv4.networkAddressFromCIDR(text).toString();

@@ -12,6 +12,7 @@
  */
 import { socketOwners, socketsOnPorts, type BoundSocket } from '../dnsmasq/sockets.js';
 import { NLM_F_CREATE, NLM_F_EXCL } from '../netlink/constants.js';
+import { linkLabel } from '../common/link.js';
 import { NetlinkError } from '../netlink/errors.js';
 import { encodeMessage } from '../netlink/message.js';
 import type { Rtnetlink } from './client.js';
@@ -416,7 +417,7 @@ async function findChangeCause(
       const link = await rt.links.find(ref);
       const data =
         link?.linkinfo?.info_kind === 'vxlan' ? (link.linkinfo.info_data as VxlanInfoData | undefined) : undefined;
-      return link && data ? vxlanPortTaken(rt, vxlanSocketOf(data), link.ifname!) : undefined;
+      return link && data ? vxlanPortTaken(rt, vxlanSocketOf(data), linkLabel(link)) : undefined;
     }
     case 'EOPNOTSUPP': {
       const info = changes.linkinfo;

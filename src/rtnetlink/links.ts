@@ -9,7 +9,7 @@
  */
 import { constants } from 'node:os';
 import { NLM_F_CREATE, NLM_F_EXCL } from '../netlink/constants.js';
-import { NetlinkError, ValidationError, VxnetError } from '../netlink/errors.js';
+import { DecodeError, NetlinkError, ValidationError, VxnetError } from '../netlink/errors.js';
 import { decodeMessage, encodeMessage } from '../netlink/message.js';
 import { namespacePath, validateNamespaceName } from '../netlink/namespace.js';
 import type { Rtnetlink } from './client.js';
@@ -178,7 +178,9 @@ export class Links {
           ? `no device ${typeof ref === 'number' ? 'with index' : 'named'} ${ref} in ${where}`
           : undefined,
     });
-    return decodeMessage(linkSchema, replies[0]!);
+    const [reply] = replies;
+    if (reply === undefined) throw new DecodeError('RTM_NEWLINK', `no reply to get link ${String(ref)}`, -1);
+    return decodeMessage(linkSchema, reply);
   }
 
   /** Like get, but undefined when the device does not exist. */

@@ -273,41 +273,51 @@ export class Fdb {
 
   private async write(specs: FdbSpec[], flags: number, operation: string, type = RTM_NEWNEIGH): Promise<BatchResult> {
     const names = new Map<LinkRef, number>();
-    const resolve = async (ref: LinkRef, field: string): Promise<number> => {
+    const resolve = async (ref: LinkRef, field: string, spec: FdbSpec): Promise<number> => {
       let index = names.get(ref);
       if (index === undefined) {
-        index = await this.rt.links.indexOf(ref, field, operation, describeFdb(specs[current]!));
+        index = await this.rt.links.indexOf(ref, field, operation, describeFdb(spec));
         names.set(ref, index);
       }
       return index;
     };
     const messages: Buffer[] = [];
-    let current = 0;
     for (const [i, spec] of specs.entries()) {
-      current = i;
       const at = specs.length === 1 ? '' : `fdb[${i}].`;
       try {
-        messages.push(encodeMessage(type, flags, neighbourSchema, await this.message(spec, resolve)));
+        messages.push(
+          encodeMessage(
+            type,
+            flags,
+            neighbourSchema,
+            await this.message(spec, (ref, field) => resolve(ref, field, spec)),
+          ),
+        );
       } catch (error) {
         if (error instanceof ValidationError && at)
           throw new ValidationError(`${at}${error.field}`, error.reason, error.value);
         throw error;
       }
     }
-    if (messages.length === 1) {
+    const [message] = messages;
+    const [spec] = specs;
+    if (messages.length === 1 && message !== undefined && spec !== undefined) {
       try {
-        await this.rt.connection.request(messages[0]!, {
+        await this.rt.connection.request(message, {
           operation,
-          object: describeFdb(specs[0]!),
-          explain: (errno) => fdbCause(errno, specs[0]!),
+          object: describeFdb(spec),
+          explain: (errno) => fdbCause(errno, spec),
         });
       } catch (error) {
-        if (error instanceof NetlinkError && error.code === 'EINVAL') throw await this.explainInvalid(specs[0]!, error);
+        if (error instanceof NetlinkError && error.code === 'EINVAL') throw await this.explainInvalid(spec, error);
         throw error;
       }
       return { succeeded: 1, failed: [] };
     }
-    return this.rt.connection.batch(messages, (index) => ({ operation, object: describeFdb(specs[index]!) }));
+    return this.rt.connection.batch(messages, (index) => {
+      const failed = specs[index]; // messages[index] was encoded from specs[index]
+      return { operation, object: failed ? describeFdb(failed) : `fdb[${index}]` };
+    });
   }
 
   /** EINVAL on an FDB write: a VXLAN entry without its remote. */
@@ -371,7 +381,8 @@ export class Fdb {
 }
 
 function single(result: BatchResult): void {
-  if (result.failed.length) throw result.failed[0]!.error;
+  const [first] = result.failed;
+  if (first) throw first.error;
 }
 
 function fdbCause(errno: number, spec: FdbSpec): string | undefined {

@@ -171,10 +171,10 @@ export class Routes {
     const flags = NLM_F_CREATE | (options.replace ? NLM_F_REPLACE : NLM_F_EXCL);
     const names = new Map<LinkRef, number>();
     const messages: Buffer[] = [];
-    for (let i = 0; i < specs.length; i++) {
+    for (const [i, spec] of specs.entries()) {
       try {
         messages.push(
-          encodeMessage(RTM_NEWROUTE, flags, routeSchema, await this.message(specs[i]!, 'add route', names, false)),
+          encodeMessage(RTM_NEWROUTE, flags, routeSchema, await this.message(spec, 'add route', names, false)),
         );
       } catch (error) {
         if (error instanceof ValidationError)
@@ -182,7 +182,10 @@ export class Routes {
         throw error;
       }
     }
-    return this.rt.connection.batch(messages, (index) => ({ operation: 'add route', object: describe(specs[index]!) }));
+    return this.rt.connection.batch(messages, (index) => {
+      const failed = specs[index]; // messages[index] was encoded from specs[index]
+      return { operation: 'add route', object: failed ? describe(failed) : `routes[${index}]` };
+    });
   }
 
   private async write(spec: RouteSpec, flags: number, operation: string): Promise<void> {
@@ -344,8 +347,9 @@ function networkOf(prefix: { address: string; prefixlen: number; family: 4 | 6 }
   let hostBits = false;
   for (let bit = prefix.prefixlen; bit < bytes.length * 8; bit++) {
     const mask = 0x80 >> (bit & 7);
-    if (bytes[bit >> 3]! & mask) hostBits = true;
-    bytes[bit >> 3]! &= ~mask;
+    const byte = bytes[bit >> 3]!; // bit < bytes.length * 8: the byte exists
+    if (byte & mask) hostBits = true;
+    bytes[bit >> 3] = byte & ~mask;
   }
   if (!hostBits) return undefined;
   const network = ipaddr.fromByteArray(bytes);

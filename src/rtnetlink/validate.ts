@@ -61,7 +61,7 @@ export function validateIfname(name: unknown, field = 'ifname'): string {
 }
 
 function describeCharacter(char: string): string {
-  const code = char.codePointAt(0)!;
+  const code = char.codePointAt(0)!; // one character (from for…of): never empty
   const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
   // Printable characters are shown as themselves, the others (controls, spaces, format characters) only by code point.
   return /^[\p{L}\p{N}\p{P}\p{S}]$/u.test(char) ? `"${char}" (${hex})` : hex;
@@ -79,7 +79,7 @@ export function validatePortableIfname(name: unknown, field = 'ifname'): string 
   let position = 0;
   for (const char of name) {
     position++;
-    const code = char.codePointAt(0)!;
+    const code = char.codePointAt(0)!; // for…of yields non-empty characters
     if (code < 0x21 || code > 0x7e || char === '/' || char === ':') {
       throw new ValidationError(
         field,
@@ -144,7 +144,8 @@ export function validateUnicastMac(mac: unknown, field = 'address'): string {
   const bytes = parseMac(mac, field);
   if (bytes.length !== 6)
     throw new ValidationError(field, `an Ethernet address has 6 bytes, this one ${bytes.length}`, mac);
-  if (bytes[0]! & 1)
+  const [first = 0] = bytes; // six bytes, as just checked
+  if (first & 1)
     throw new ValidationError(field, 'a device address must be unicast (the first byte is odd: multicast)', mac);
   if (bytes.every((b) => b === 0)) throw new ValidationError(field, 'a device address cannot be all zeros', mac);
   return mac as string;
@@ -178,14 +179,14 @@ export interface Prefix {
 /** "10.0.0.1/24" → address, prefix length and family; a bare address gets the full length. */
 export function parsePrefix(text: unknown, field: string): Prefix {
   if (typeof text !== 'string') throw new ValidationError(field, 'expected an address with an optional /prefix', text);
-  const [address, length, extra] = text.split('/');
+  const [address = '', length, extra] = text.split('/'); // split always yields a first element
   if (extra !== undefined) throw new ValidationError(field, 'expected an address with an optional /prefix', text);
   const family = addressFamily(address, field);
   const max = family === 4 ? 32 : 128;
-  if (length === undefined) return { address: address!, prefixlen: max, family };
+  if (length === undefined) return { address, prefixlen: max, family };
   if (!/^\d{1,3}$/.test(length) || Number(length) > max)
     throw new ValidationError(field, `a prefix length is 0 to ${max}`, text);
-  return { address: address!, prefixlen: Number(length), family };
+  return { address, prefixlen: Number(length), family };
 }
 
 /** A UDP source port range (IFLA_VXLAN_PORT_RANGE): 0 0 is the driver's default; low may not exceed high. */

@@ -17,6 +17,7 @@ import {
   type TxnResponse,
   type WatchResponse,
 } from './proto.js';
+import { VxnetError } from '../../netlink/errors.js';
 
 const codecs = {
   RangeRequest: codec<object>('RangeRequest'),
@@ -85,7 +86,11 @@ export class EtcdConnection {
         value,
         requireLeader(),
         { deadline: Date.now() + this.deadlineMs },
-        (error, response) => (error ? reject(error) : resolve(response!)),
+        (error, response) => {
+          if (error) reject(error);
+          else if (response === undefined) reject(new VxnetError(`etcd ${this.target}: ${method} answered no message`));
+          else resolve(response);
+        },
       );
     });
   }

@@ -224,8 +224,10 @@ export class EtcdMembership implements Membership {
   private async connect(index: number): Promise<void> {
     const generation = ++this.generation;
     this.dropSession();
-    const endpoint = this.config.endpoints[index]!;
-    const conn = new EtcdConnection(endpoint.target, this.credentials!, this.deadlineMs);
+    const endpoint = this.config.endpoints[index]!; // index is taken modulo endpoints.length (≥ 1, the spec says)
+    const credentials = this.credentials;
+    if (!credentials) throw new VxnetError('etcd membership: not started (no TLS credentials loaded)');
+    const conn = new EtcdConnection(endpoint.target, credentials, this.deadlineMs);
     const session: Session = { generation, conn, endpoint: index };
     try {
       await this.checkShared(conn);
@@ -349,7 +351,8 @@ export class EtcdMembership implements Membership {
    * notice, if another host holds the address. Retried on the next probe.
    */
   private async register(session: Session): Promise<void> {
-    const identity = this.identity!;
+    const identity = this.identity;
+    if (!identity) throw new VxnetError('etcd membership: not started (no local identity to register)');
     const { conn } = session;
     if (this.lease) {
       // A lease from an earlier connection may have expired while this host could not reach etcd.
@@ -436,6 +439,7 @@ export class EtcdMembership implements Membership {
       } catch (error) {
         if (this.closed) return;
         const stale = this.current.health.state === 'stale' ? this.current.health : undefined;
+        // index is taken modulo endpoints.length (≥ 1, the spec says)
         const cause = `etcd ${this.config.endpoints[index]!.url}: ${describeCallError(error)}`;
         if (error instanceof NetworkParameterError) this.sayOnce('parameters', error.message, error.message);
         // The first cause is kept (it says what went wrong); the latest attempt is noted once per distinct failure.

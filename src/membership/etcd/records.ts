@@ -34,8 +34,9 @@ export function hostKey(prefix: string, network: string, address: string): strin
 export function prefixEnd(prefix: Buffer): Buffer {
   const end = Buffer.from(prefix);
   for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i]!++;
+    const byte = end[i] ?? 0xff; // i is within the buffer
+    if (byte < 0xff) {
+      end[i] = byte + 1;
       return end.subarray(0, i + 1);
     }
   }

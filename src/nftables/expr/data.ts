@@ -119,10 +119,11 @@ export function formatWords(bytes: Uint8Array): string {
   const words: string[] = [];
   const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
   for (let i = 0; i < bytes.length; i += 4) {
-    const b = [0, 1, 2, 3].map((k) => bytes[i + k] ?? 0);
-    const word = le
-      ? b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)
-      : (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!;
+    const b0 = bytes[i] ?? 0;
+    const b1 = bytes[i + 1] ?? 0;
+    const b2 = bytes[i + 2] ?? 0;
+    const b3 = bytes[i + 3] ?? 0;
+    const word = le ? b0 | (b1 << 8) | (b2 << 16) | (b3 << 24) : (b0 << 24) | (b1 << 16) | (b2 << 8) | b3;
     words.push(`0x${(word >>> 0).toString(16).padStart(8, '0')}`);
   }
   return words.join(' ');
