@@ -25,30 +25,8 @@ const EXIT_MEANINGS: Record<number, string> = {
   5: 'another problem',
 };
 
-/** What the checks before a start found: a missing tool, a busy port, a missing interface. */
-export type PreflightCheck =
-  | 'dnsmasq-missing'
-  | 'tool-missing'
-  | 'namespace-missing'
-  | 'interface-missing'
-  | 'no-address'
-  | 'dhcp-port-busy'
-  | 'dns-port-busy'
-  | 'no-permission'
-  | 'already-running';
-
-/** Something on this host stands in the way of starting dnsmasq; nothing was started. */
-export class PreflightError extends VxnetError {
-  override name = 'PreflightError';
-  constructor(
-    readonly check: PreflightCheck,
-    message: string,
-    /** Facts behind the message (the process holding a port, the addresses found, ...). */
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
+// The checks before a start are the launch chain's (src/process/preflight.ts), shared with FRR.
+export { type PreflightCheck, PreflightError } from '../process/preflight.js';
 
 /** dnsmasq did not come up: it exited during its start, or did not report ready in time. */
 export class DnsmasqStartError extends VxnetError {

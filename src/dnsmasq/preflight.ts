@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { NetlinkError } from '../netlink/errors.js';
 import { namespacePath } from '../netlink/namespace.js';
 import { Rtnetlink } from '../rtnetlink/client.js';
-import { PreflightError } from './errors.js';
+import { findChainTools, PreflightError } from '../process/preflight.js';
 import { findExecutable, processAlive } from '../process/proc.js';
 import type { Tools } from './process.js';
 import { type BoundSocket, socketOwners, socketsOnPorts } from './sockets.js';
@@ -29,22 +29,9 @@ export function findTools(options: { dnsmasqPath?: string; namespace?: string })
       : 'dnsmasq is not installed (not in PATH, /usr/sbin or /sbin)';
     throw new PreflightError('dnsmasq-missing', `${where}; ${INSTALL_DNSMASQ}`, { path: options.dnsmasqPath });
   }
-  const tool = (name: string, from: string): string => {
-    const found = findExecutable(name);
-    if (!found)
-      throw new PreflightError(
-        'tool-missing',
-        `${name} is missing; it comes with ${from} (Debian: apt-get install ${from})`,
-        { tool: name },
-      );
-    return found;
-  };
   return {
     dnsmasq,
-    setpriv: tool('setpriv', 'util-linux'),
-    unshare: tool('unshare', 'util-linux'),
-    sh: tool('sh', 'dash'),
-    ...(options.namespace !== undefined ? { nsenter: tool('nsenter', 'util-linux') } : {}),
+    ...findChainTools({ ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) }),
   };
 }
 

@@ -23,7 +23,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { PreflightError } from '../dnsmasq/errors.js';
+import { findChainTools, PreflightError } from '../process/preflight.js';
 import { VxnetError } from '../netlink/errors.js';
 import { ChainedProcess, chainCommand, type ProcessExit } from '../process/chain.js';
 import { findExecutable, processAlive } from '../process/proc.js';
@@ -83,25 +83,15 @@ export function findFrr(options: FrrToolOptions & { namespace?: string }): FrrTo
       `vtysh is missing (${options.vtyshPath ?? 'not in PATH'}): ${INSTALL_FRR}`,
       { tool: 'vtysh', package: 'frr' },
     );
-  const tool = (name: string, from: string): string => {
-    const found = findExecutable(name, options.path);
-    if (!found)
-      throw new PreflightError(
-        'tool-missing',
-        `${name} is missing; it comes with ${from} (Debian: apt-get install ${from})`,
-        { tool: name },
-      );
-    return found;
-  };
   const user = frrUser();
   return {
     zebra,
     bgpd,
     vtysh,
-    setpriv: tool('setpriv', 'util-linux'),
-    unshare: tool('unshare', 'util-linux'),
-    sh: tool('sh', 'dash'),
-    ...(options.namespace !== undefined ? { nsenter: tool('nsenter', 'util-linux') } : {}),
+    ...findChainTools({
+      ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+      ...(options.path !== undefined ? { path: options.path } : {}),
+    }),
     ...user,
   };
 }
