@@ -29,7 +29,11 @@ export interface AdoptedBridge {
   /** The device (index and name both: a bridge deleted and made again by someone else is not this one). */
   ifindex: number;
   ifname: string;
-  before: { stp_state: number; forward_delay: number; mtu: number; up: boolean };
+  /**
+   * `mac`: the bridge's own address. A bridge whose address was never set takes its lowest port's, and the
+   * kernel's after the last port leaves (all zeros): vxnet's port passing through changes it.
+   */
+  before: { stp_state: number; forward_delay: number; mtu: number; up: boolean; mac?: string };
   /** Addresses vxnet added ("10.0.0.1/24"); one the bridge had already is not vxnet's to remove. */
   addressesAdded: string[];
 }
@@ -76,6 +80,7 @@ export function bridgeSettings(link: Link): AdoptedBridge['before'] {
     forward_delay: data.forward_delay ?? 0,
     mtu: link.mtu ?? 0,
     up: (link.flags & IFF_UP) !== 0,
+    ...(link.address !== undefined ? { mac: link.address } : {}),
   };
 }
 
@@ -157,6 +162,8 @@ export async function planBridgeRelease(rt: Rtnetlink, adopted: AdoptedBridge): 
   if (now.forward_delay !== before.forward_delay) restored.push(`forward delay ${before.forward_delay / 100}s`);
   if (now.mtu !== before.mtu) restored.push(`mtu ${now.mtu} → ${before.mtu}`);
   if (now.up !== before.up) restored.push(before.up ? 'up' : 'down');
+  // Checked again when the step runs: once vxnet's devices are gone the bridge may have its address back by itself.
+  if (before.mac !== undefined && now.mac !== before.mac) restored.push(`address back to ${before.mac}`);
   const details = [...restored, ...remove.map((a) => `remove address ${a}`)];
   if (details.length === 0) return [];
   return [
@@ -174,6 +181,9 @@ export async function planBridgeRelease(rt: Rtnetlink, adopted: AdoptedBridge): 
           mtu: before.mtu,
           up: before.up,
         });
+        const after = await rt.links.get(link.ifindex);
+        if (before.mac !== undefined && after.address !== before.mac)
+          await rt.links.set(link.ifindex, { address: before.mac });
       },
     },
   ];

@@ -122,4 +122,26 @@ it('--adopt: the overlay runs over the hand-made bridge; destroy gives back what
   }
 });
 
+it('--adopt of a bridge without ports: destroy gives its own MAC back (the kernel leaves it all zeros)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vxnet-adopt-'));
+  const lab = Lab.create({ hosts: 1 });
+  try {
+    const h1 = lab.host(1);
+    sh('ip', ['-n', h1.ns, 'link', 'add', 'br0', 'type', 'bridge']);
+    sh('ip', ['-n', h1.ns, 'link', 'set', 'br0', 'up']);
+    const mac = () => ipJson(h1.ns, 'link', 'show', 'br0')[0].address;
+    const before = { mac: mac(), settings: snapshot(h1.ns).bridge };
+    assert.is(vxnet(['apply', specFile(dir, h1), '--namespace', h1.ns, '--adopt']).code, 0);
+    assert.is.not(mac(), before.mac, 'enslaving vx0 gave the bridge another address');
+    const destroy = vxnet(['destroy', 'adopt', '--namespace', h1.ns]);
+    assert.is(destroy.code, 0, destroy.stderr);
+    assert.match(destroy.stdout, new RegExp(`address back to ${before.mac}`));
+    assert.is(mac(), before.mac, "the bridge's own address, not the kernel's zeros after its last port left");
+    assert.equal(snapshot(h1.ns).bridge, before.settings);
+  } finally {
+    lab.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
