@@ -18,76 +18,15 @@
  *
  * Target (issue 14): etcd → converged ≤ 1.5 × `bridge -batch` (1,000 adds).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { EtcdCluster } from '../../test/helpers/etcd.js';
 import { Lab } from '../../test/helpers/lab.js';
 import { addRow, addTarget, cachePath, ipBatch, median, mib, NODE, requireDist, sh, workload } from '../lib.js';
+import { AgentProcess } from '../agent-process.js';
 
 const PEERS = 1000;
 const ROUNDS = Number(process.env.VXNET_BENCH_ETCD_ROUNDS ?? 5);
-
-interface LogEntry {
-  event: string;
-  message: string;
-  level: string;
-  ms?: number;
-  pid?: number;
-  trigger?: string;
-}
-
-class Agent {
-  readonly entries: LogEntry[] = [];
-  readonly child: ChildProcess;
-  private buffered = '';
-  private readonly waiters: (() => void)[] = [];
-
-  constructor(argv: string[]) {
-    this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-    this.child.stdout!.setEncoding('utf8');
-    this.child.stdout!.on('data', (chunk: string) => {
-      this.buffered += chunk;
-      let newline: number;
-      while ((newline = this.buffered.indexOf('\n')) !== -1) {
-        const line = this.buffered.slice(0, newline);
-        this.buffered = this.buffered.slice(newline + 1);
-        try {
-          this.entries.push(JSON.parse(line) as LogEntry);
-        } catch {
-          // Not a log entry.
-        }
-      }
-      for (const wake of this.waiters.splice(0)) wake();
-    });
-  }
-
-  get pid(): number {
-    return this.entries.find((e) => e.event === 'started')?.pid ?? this.child.pid!;
-  }
-
-  async next(match: (e: LogEntry) => boolean, from: number, timeoutMs = 30_000): Promise<LogEntry> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.entries.slice(from).find(match);
-      if (found) return found;
-      if (Date.now() > deadline)
-        throw new Error(
-          `agent: nothing matching within ${timeoutMs} ms; last: ${JSON.stringify(this.entries.slice(-3))}`,
-        );
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 100);
-      });
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    process.kill(this.pid, 'SIGTERM');
-    await exited;
-  }
-}
 
 /** The fake hosts: 10.1.0.1 … (1,000 addresses), as registrations and as flood entries. */
 function fakeAddresses(): string[] {
@@ -136,7 +75,7 @@ async function thousandRegistrations(): Promise<void> {
   const dist = requireDist();
   const lab = Lab.create({ hosts: 1, prefix: `vxb-etcd-${process.pid}` });
   let etcd: EtcdCluster | undefined;
-  let agent: Agent | undefined;
+  let agent: AgentProcess | undefined;
   try {
     etcd = await EtcdCluster.start(lab, 1, ['--max-txn-ops', String(PEERS + 10)]);
     const host = lab.host(1);
@@ -164,7 +103,7 @@ async function thousandRegistrations(): Promise<void> {
     const profile = process.env.VXNET_BENCH_PROFILE
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.VXNET_BENCH_PROFILE}`]
       : [];
-    agent = new Agent(['ip', 'netns', 'exec', ns, NODE, ...profile, cli, 'agent', spec, '--log-format', 'json']);
+    agent = new AgentProcess(['ip', 'netns', 'exec', ns, NODE, ...profile, cli, 'agent', spec, '--log-format', 'json']);
     await agent.next((e) => e.event === 'started', 0, 60_000);
     const addresses = fakeAddresses();
     const script = txnScript(addresses);
@@ -297,7 +236,7 @@ async function joinTenAgents(): Promise<void> {
   const dist = requireDist();
   const lab = Lab.create({ hosts: AGENTS + 1, prefix: `vxb-etcdj-${process.pid}` });
   let etcd: EtcdCluster | undefined;
-  const agents: Agent[] = [];
+  const agents: AgentProcess[] = [];
   try {
     etcd = await EtcdCluster.start(lab, 3);
     const w = workload(
@@ -320,7 +259,7 @@ async function joinTenAgents(): Promise<void> {
           bridge: 'br0',
         }),
       );
-      const agent = new Agent([
+      const agent = new AgentProcess([
         'ip',
         'netns',
         'exec',

@@ -21,73 +21,14 @@
  *
  * Target (issue 14): repair p99 <= 200 ms.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { addRow, addTarget, cachePath, mib, NODE, requireDist, sh, withNamespace, workload } from '../lib.js';
+import { AgentProcess } from '../agent-process.js';
 
 const ROUNDS = Number(process.env.VXNET_BENCH_AGENT_ROUNDS ?? 20);
 const IDLE_S = Number(process.env.VXNET_BENCH_AGENT_IDLE ?? 60);
 const ONESHOT_RUNS = 3;
-
-interface LogEntry {
-  event: string;
-  message: string;
-  ms?: number;
-  level: string;
-}
-
-class Agent {
-  readonly entries: LogEntry[] = [];
-  private readonly waiters: (() => void)[] = [];
-  readonly child: ChildProcess;
-  private buffered = '';
-
-  constructor(argv: string[]) {
-    this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-    this.child.stdout!.setEncoding('utf8');
-    this.child.stdout!.on('data', (chunk: string) => {
-      this.buffered += chunk;
-      let newline: number;
-      while ((newline = this.buffered.indexOf('\n')) !== -1) {
-        const line = this.buffered.slice(0, newline);
-        this.buffered = this.buffered.slice(newline + 1);
-        try {
-          this.entries.push(JSON.parse(line) as LogEntry);
-        } catch {
-          // Not a log entry.
-        }
-      }
-      for (const wake of this.waiters.splice(0)) wake();
-    });
-  }
-
-  get pid(): number {
-    const started = this.entries.find((e) => e.event === 'started') as (LogEntry & { pid?: number }) | undefined;
-    return started?.pid ?? this.child.pid!;
-  }
-
-  async next(match: (e: LogEntry) => boolean, from: number, timeoutMs = 10_000): Promise<LogEntry> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.entries.slice(from).find(match);
-      if (found) return found;
-      if (Date.now() > deadline)
-        throw new Error(
-          `agent: no matching entry within ${timeoutMs} ms; last: ${JSON.stringify(this.entries.slice(-3))}`,
-        );
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 100);
-      });
-    }
-  }
-
-  async stop(): Promise<void> {
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    process.kill(this.pid, 'SIGTERM');
-    await exited;
-  }
-}
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -142,7 +83,7 @@ function commandOf(pid: number): string {
 const TICK_MS = 1000 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 
 async function measureRepairs(
-  agent: Agent,
+  agent: AgentProcess,
   ns: string,
 ): Promise<{ agentMs: number[]; outsideMs: number[]; perKind: Map<string, number[]> }> {
   const agentMs: number[] = [];
@@ -208,7 +149,7 @@ export async function run(): Promise<void> {
         mode === 'inside'
           ? ['ip', 'netns', 'exec', ns, NODE, cli, 'agent', spec, '--log-format', 'json']
           : [NODE, cli, 'agent', spec, '--namespace', ns, '--log-format', 'json'];
-      const agent = new Agent(argv);
+      const agent = new AgentProcess(argv);
       try {
         await agent.next((e) => e.event === 'started', 0, 30_000);
         const measured = await measureRepairs(agent, ns);
