@@ -11,7 +11,7 @@
  * state, no route). Bad inputs: FRR missing, FRR failing to start, a stale
  * pid file, an ASN out of range, an overlapping announcement.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ import { dnsmasqProcessesWith } from '../helpers/dhcp-scene.js';
 import { Lab, type LabHost } from '../helpers/lab.js';
 import { integrationReady, sh } from '../helpers/netns.js';
 import { hostResidue, namespaceStateDir } from '../helpers/residue.js';
+import { ask, peerEcho } from '../helpers/peer-echo.js';
 
 const it = integrationReady([
   'ip',
@@ -116,37 +117,6 @@ async function until(what: string, seconds: number, check: () => boolean): Promi
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return Date.now() - start;
-}
-
-async function peerEcho(ns: string, address: string, port: number): Promise<() => void> {
-  const server = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      ns,
-      process.execPath,
-      '-e',
-      `require('net').createServer((s) => s.end(s.remoteAddress)).listen(${port}, '${address}', () => console.log('listening'))`,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    server.stdout.once('data', () => resolve());
-    server.once('exit', (code) => reject(new Error(`peer echo in ${ns} exited ${code}`)));
-  });
-  return () => server.kill('SIGKILL');
-}
-
-function ask(ns: string, address: string, port: number): string {
-  return sh('ip', [
-    'netns',
-    'exec',
-    ns,
-    process.execPath,
-    '-e',
-    `const s = require('net').connect(${port}, '${address}'); let t = ''; s.on('data', (d) => (t += d)); s.on('end', () => console.log(t)); s.on('error', (e) => { console.log('error ' + e.code); process.exit(1); }); s.setTimeout(3000, () => { console.log('timeout'); process.exit(1); })`,
-  ]).trim();
 }
 
 it('routed BGP: FRR per host, full iBGP mesh, DHCP, every pair talks with real addresses; a 4th host joins through listen; bgpd killed → withdrawn, restarted → back; destroy leaves nothing', async () => {

@@ -1,14 +1,3 @@
-/**
- * Routed mode with static routes on the 3-host lab: each host its own
- * container subnet, bridge, dnsmasq and routes to the others' subnets
- * (protocol vxnet). Containers lease by DHCP (udhcpc), every pair talks,
- * and the destination sees the source container's own address (a TCP
- * server in each container answers with the peer address it accepted);
- * upstream goes out masqueraded. Routes are read back with `ip -j route`;
- * a foreign route for the same subnet is never touched; destroy leaves
- * links, nftables, ip_forward, state and the routing table as they were.
- */
-import { spawn } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConflictError } from '../../src/common/conflict.js';
@@ -21,6 +10,7 @@ import { dnsmasqProcessesWith } from '../helpers/dhcp-scene.js';
 import { Lab, type LabHost } from '../helpers/lab.js';
 import { integrationReady, sh } from '../helpers/netns.js';
 import { hostResidue } from '../helpers/residue.js';
+import { ask, peerEcho } from '../helpers/peer-echo.js';
 
 const it = integrationReady(['ip', 'nsenter', 'ping', 'dnsmasq', 'udhcpc', 'nft']) ? test : test.skip;
 const STATE = `/tmp/vxnet-routed-test-${process.pid}`;
@@ -65,39 +55,6 @@ function vxnetRoutes(ns: string): { dst: string; gateway?: string; dev?: string;
   return (JSON.parse(sh('ip', ['-n', ns, '-j', 'route', 'show'])) as any[]).filter(
     (r) => r.protocol === String(RTPROT_VXNET),
   );
-}
-
-/** A TCP server in a namespace that answers every connection with the peer address it accepted. */
-async function peerEcho(ns: string, address: string, port: number): Promise<() => void> {
-  const server = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      ns,
-      process.execPath,
-      '-e',
-      `require('net').createServer((s) => s.end(s.remoteAddress)).listen(${port}, '${address}', () => console.log('listening'))`,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    server.stdout.once('data', () => resolve());
-    server.once('exit', (code) => reject(new Error(`peer echo in ${ns} exited ${code}`)));
-  });
-  return () => server.kill('SIGKILL');
-}
-
-/** Connects from `ns` and returns what the server said it saw as our address. */
-function ask(ns: string, address: string, port: number): string {
-  return sh('ip', [
-    'netns',
-    'exec',
-    ns,
-    process.execPath,
-    '-e',
-    `const s = require('net').connect(${port}, '${address}'); let t = ''; s.on('data', (d) => (t += d)); s.on('end', () => console.log(t)); s.on('error', (e) => { console.log('error ' + e.code); process.exit(1); }); s.setTimeout(3000, () => { console.log('timeout'); process.exit(1); })`,
-  ]).trim();
 }
 
 /** An upstream namespace behind host 1 (203.0.113.0/24 on up0) that answers with the address it sees. */
