@@ -116,9 +116,10 @@ export async function planNetworkBridge(
     before: bridgeSettings(existing),
     addressesAdded: [],
   };
+  // The one address planBridge adds is the spec's (the gateway): recorded before it is added.
+  const address = spec.address;
   const tracked = changes.map((change): Change => {
-    if (change.action !== 'add' || !change.target.startsWith('address ')) return change;
-    const address = change.target.slice('address '.length).replace(/ on .*$/, '');
+    if (address === undefined || change.target !== `address ${address} on ${spec.name}`) return change;
     return {
       ...change,
       apply: async () => {

@@ -27,11 +27,14 @@ export function readLinksOnce(rt: Rtnetlink): LinkReading {
   let dump: Promise<Link[]> | undefined;
   let open = true;
   const all = (): Promise<Link[]> => {
-    dump ??= real.list();
-    // A failed dump is not kept: the next lookup asks again.
-    dump.catch(() => {
-      dump = undefined;
-    });
+    if (!dump) {
+      const taking = real.list();
+      // A failed dump is not kept: the next lookup asks again.
+      taking.catch(() => {
+        if (dump === taking) dump = undefined;
+      });
+      dump = taking;
+    }
     return dump;
   };
   const links = Object.create(real) as Links;
