@@ -12,6 +12,8 @@ export interface LogEntry {
   ms?: number;
   pid?: number;
   trigger?: string;
+  /** When this process read the line (performance.now()). */
+  readAt: number;
 }
 
 export class AgentProcess {
@@ -30,7 +32,7 @@ export class AgentProcess {
         const line = this.buffered.slice(0, newline);
         this.buffered = this.buffered.slice(newline + 1);
         try {
-          this.entries.push(JSON.parse(line) as LogEntry);
+          this.entries.push({ ...(JSON.parse(line) as Omit<LogEntry, 'readAt'>), readAt: performance.now() });
         } catch {
           // Not a log entry.
         }

@@ -8,6 +8,7 @@ import { OverlayAgent } from '../agent/agent.js';
 import { formatLog, type LogFormat, logAgent } from '../agent/log.js';
 import { loadAnySpec } from '../overlay/spec.js';
 import { UsageError } from './commands.js';
+import { YOUNG_GENERATION_OPTION, youngGenerationCapped } from './runtime.js';
 
 export interface AgentCommandOptions {
   namespace?: string;
@@ -89,6 +90,21 @@ export async function agentCommand(
   process.on('SIGHUP', onHup);
   try {
     await agent.start(spec);
+    if (!youngGenerationCapped())
+      out(
+        formatLog(
+          {
+            level: 'warn',
+            network: spec.name,
+            event: 'notice',
+            message:
+              `node runs without ${YOUNG_GENERATION_OPTION}: the agent's memory grows by tens of MiB after a burst ` +
+              `of changes; start it as the vxnet command (its shebang gives the option) or give node ` +
+              `${YOUNG_GENERATION_OPTION}=1 (docs/agent.md, "Memory")`,
+          },
+          format,
+        ),
+      );
     await stopped;
     await reloading;
     await agent.stop();

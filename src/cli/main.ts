@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1
 /**
  * The vxnet command line: one spec file per host, one command per step.
  *
@@ -15,6 +15,14 @@
  * are one line (no stack) unless --debug. Exit codes: 0 done (or, for plan,
  * nothing to change), 2 plan has changes / status found problems, 1 error,
  * 64 usage.
+ *
+ * The shebang sizes node for a long-running agent (docs/agent.md, "Memory";
+ * bench/suites/agent-etcd.ts): V8's young generation capped at 1 MiB per
+ * semi-space (left to itself V8 grows it to 16 MiB per semi-space after a
+ * burst, 1,000 peers joining, and keeps it: ~75 → ~120 MiB RSS), and two
+ * malloc arenas instead of one per thread (V8's compiler and GC threads each
+ * kept a few MiB of freed memory in their own). One-shot commands allocate
+ * too little to notice either.
  */
 import { parseArgs } from 'node:util';
 import { agentCommand } from './agent.js';

@@ -35,12 +35,12 @@ import { Lab, type LabHost } from '../helpers/lab.js';
 import { integrationReady, sh } from '../helpers/netns.js';
 import { hostResidue } from '../helpers/residue.js';
 import { countingRtnetlink, type CountingClient } from '../helpers/writes.js';
+import { CLI } from '../helpers/cli.js';
 
 const it = integrationReady(['ip', 'nsenter', 'unshare', 'ping', 'dnsmasq', 'udhcpc', 'nft', 'bridge'])
   ? test
   : test.skip;
 const STATE = `/tmp/vxnet-attach-test-${process.pid}`;
-const CLI = ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts')];
 
 // ---------------------------------------------------------------- helpers
 

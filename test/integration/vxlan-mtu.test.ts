@@ -18,9 +18,9 @@ import { Rtnetlink } from '../../src/rtnetlink/client.js';
 import { ensureVxlan, planVxlan, type VxlanSpec } from '../../src/vxlan/index.js';
 import { Lab } from '../helpers/lab.js';
 import { integrationReady, ipIn, ipJson } from '../helpers/netns.js';
+import { CLI } from '../helpers/cli.js';
 
 const it = integrationReady(['ip', 'nsenter', 'nft']) ? test : test.skip;
-const CLI = ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts')];
 
 const v4 = (mtu?: number): VxlanSpec => ({
   name: 'vx0',
