@@ -106,7 +106,14 @@ async function thousandRegistrations(): Promise<void> {
     // As a user runs it: the bin itself, so its shebang's node options apply (src/cli/main.ts).
     // VXNET_BENCH_PROFILE=DIR: the agent writes a V8 CPU profile there (where its time goes).
     const launch = process.env.VXNET_BENCH_PROFILE
-      ? [NODE, '--max-semi-space-size=1', '--cpu-prof', `--cpu-prof-dir=${process.env.VXNET_BENCH_PROFILE}`, cli]
+      ? [
+          NODE,
+          '--max-semi-space-size=1',
+          '--cpu-prof',
+          '--cpu-prof-interval=100',
+          `--cpu-prof-dir=${process.env.VXNET_BENCH_PROFILE}`,
+          cli,
+        ]
       : [cli];
     agent = new AgentProcess(['ip', 'netns', 'exec', ns, ...launch, 'agent', spec, '--log-format', 'json']);
     await agent.next((e) => e.event === 'started', 0, 60_000);

@@ -3,6 +3,7 @@
  * terminal or one JSON object per line (--log-format json) for journald and
  * log shippers. Every line has a time, a level, the network and an event.
  */
+import { describePeerDiff } from '../membership/membership.js';
 import type { OverlayAgent } from './agent.js';
 
 export type LogFormat = 'text' | 'json';
@@ -70,7 +71,7 @@ export function logAgent(agent: OverlayAgent, format: LogFormat, write: (line: s
   const onNotice: (...a: any[]) => void = (n) =>
     log({ level: 'warn', network: n.network, event: 'notice', message: n.message });
   const onMembership: (...a: any[]) => void = (m) => {
-    const changed = [...m.added.map((p: string) => `+${p}`), ...m.removed.map((p: string) => `-${p}`)].join(' ');
+    const changed = describePeerDiff({ added: m.added, removed: m.removed });
     log({
       level: m.health.state === 'fresh' ? 'info' : 'warn',
       network: m.network,

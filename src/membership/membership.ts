@@ -130,6 +130,22 @@ export function diffPeers(before: readonly string[], after: readonly string[]): 
   return { added: [...to].filter((p) => !from.has(p)), removed: [...from].filter((p) => !to.has(p)) };
 }
 
+/** Peers named one by one in a change's description; a larger change is summarised. */
+const NAMED_PEERS = 8;
+
+/**
+ * A peer diff in words for a log line or a repair's trigger: "+192.0.2.4
+ * -192.0.2.9"; a large one names its first three and counts the rest
+ * ("+10.1.0.1 +10.1.0.2 +10.1.0.3 … (1000 added, 0 removed)"), so that 1,000
+ * hosts joining at once do not make every log line and the agent's record
+ * (rewritten on each change) tens of KiB.
+ */
+export function describePeerDiff({ added, removed }: PeerDiff): string {
+  const named = [...added.map((p) => `+${p}`), ...removed.map((p) => `-${p}`)];
+  if (named.length <= NAMED_PEERS) return named.join(' ');
+  return `${named.slice(0, 3).join(' ')} … (${added.length} added, ${removed.length} removed)`;
+}
+
 /** The health in words: "fresh since T", "stale since T: cause". */
 export function describeHealth(health: MembershipHealth): string {
   return health.state === 'fresh' ? `fresh since ${health.since}` : `stale since ${health.since}: ${health.cause}`;

@@ -7,7 +7,13 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { desiredPeers, describeHealth, diffPeers, type MembershipView } from '../../src/membership/membership.js';
+import {
+  desiredPeers,
+  describeHealth,
+  describePeerDiff,
+  diffPeers,
+  type MembershipView,
+} from '../../src/membership/membership.js';
 import { StaticMembership } from '../../src/membership/static.js';
 
 const fresh = (peers: string[]): MembershipView => ({
@@ -68,6 +74,20 @@ test('diffPeers and describeHealth: what the log says', () => {
   assert.equal(diffPeers([], []), { added: [], removed: [] });
   assert.is(describeHealth(fresh([]).health), 'fresh since 2026-01-01T00:00:00.000Z');
   assert.is(describeHealth(stale([]).health), 'stale since 2026-01-01T00:00:05.000Z: etcd unreachable');
+});
+
+test('describePeerDiff: every peer named up to eight, a larger change named by its first three and counted', () => {
+  assert.is(describePeerDiff({ added: ['192.0.2.4'], removed: ['192.0.2.9'] }), '+192.0.2.4 -192.0.2.9');
+  const eight = Array.from({ length: 8 }, (_, i) => `192.0.2.${i + 1}`);
+  assert.is(describePeerDiff({ added: eight, removed: [] }), eight.map((p) => `+${p}`).join(' '));
+  const thousand = Array.from({ length: 1000 }, (_, i) => `10.1.${i >> 8}.${i & 0xff}`);
+  assert.is(
+    describePeerDiff({ added: thousand, removed: ['192.0.2.9'] }),
+    '+10.1.0.0 +10.1.0.1 +10.1.0.2 … (1000 added, 1 removed)',
+  );
+  // The agent's re-apply tells a membership change by its first sign: a summary keeps it.
+  assert.ok(describePeerDiff({ added: [], removed: thousand }).startsWith('-10.1.0.0 '));
+  assert.is(describePeerDiff({ added: [], removed: [] }), '');
 });
 
 test("static membership: the spec's peers, fresh, never changing", async () => {
