@@ -375,8 +375,8 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     const fire = (): void => {
       this.debounceTimer = undefined;
       // Pushed later by events since it was armed: wait the rest.
-      if (this.debounceDue > performance.now() + 0.5) return this.arm(this.debounceDue);
-      void this.enqueue(() => this.reapply()).catch(() => undefined);
+      if (this.debounceDue > performance.now() + 0.5) this.arm(this.debounceDue);
+      else void this.enqueue(() => this.reapply()).catch(() => undefined);
     };
     this.debounceTimer = wait > 0 ? { timeout: setTimeout(fire, wait) } : { immediate: setImmediate(fire) };
   }
