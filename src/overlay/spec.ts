@@ -297,6 +297,7 @@ function resolvePeers(list: unknown, underlay: Underlay): string[] {
   if (underlay.local === undefined)
     throw new ValidationError('underlay.address', "unicast mode needs this host's underlay address (peers send to it)");
   const peers: string[] = [];
+  const seen = new Set<string>();
   list.forEach((peer, i) => {
     const peerFamily = addressFamily(peer, `peers[${i}]`);
     if (peerFamily !== underlay.family)
@@ -308,7 +309,8 @@ function resolvePeers(list: unknown, underlay: Underlay): string[] {
     if (isMulticast(peer)) throw new ValidationError(`peers[${i}]`, 'a peer is a unicast address', peer);
     const canonical = canonicalAddress(peer);
     if (canonical === underlay.local) return; // the same list on every host: skip ourselves
-    if (peers.includes(canonical)) throw new ValidationError(`peers[${i}]`, 'is listed twice', peer);
+    if (seen.has(canonical)) throw new ValidationError(`peers[${i}]`, 'is listed twice', peer);
+    seen.add(canonical);
     peers.push(canonical);
   });
   return peers;

@@ -149,6 +149,16 @@ test('addresses: family, multicast, link-local, prefixes, one family per group o
   assert.ok(
     isMulticast('239.1.1.1') && isMulticast('ff05::1') && !isMulticast('192.0.2.1') && !isMulticast('2001:db8::1'),
   );
+  // IPv4's fast path agrees with ipaddr at the edges of 224.0.0.0/4.
+  for (const [address, multicast] of [
+    ['223.255.255.255', false],
+    ['224.0.0.0', true],
+    ['239.255.255.255', true],
+    ['240.0.0.0', false],
+    ['0.0.0.0', false],
+    ['::ffff:224.0.0.1', false],
+  ] as const)
+    assert.is(isMulticast(address), multicast, address);
   assert.ok(
     isLinkLocal6('fe80::1') && isLinkLocal6('febf::1') && !isLinkLocal6('2001:db8::1') && !isLinkLocal6('fec0::1'),
   );
