@@ -22,7 +22,7 @@
  * Target (issue 14): etcd → converged ≤ 1.5 × `bridge -batch` (1,000 adds).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { EtcdCluster } from '../../test/helpers/etcd.js';
 import { Lab } from '../../test/helpers/lab.js';
 import { addRow, addTarget, cachePath, ipBatch, median, mib, NODE, requireDist, sh, workload } from '../lib.js';
@@ -52,6 +52,25 @@ function usageKiB(pid: number): { rssKiB: number; anonKiB: number } {
     rssKiB: Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0),
     anonKiB: Number(/^RssAnon:\s+(\d+)/m.exec(status)?.[1] ?? 0),
   };
+}
+
+/** The agent's child processes (its subscriptions' relays): how many, and their RSS in all. */
+function childrenUsage(pid: number): { count: number; rssKiB: number } {
+  let count = 0;
+  let rssKiB = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== pid) continue;
+      count++;
+      rssKiB += usageKiB(Number(entry)).rssKiB;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return { count, rssKiB };
 }
 
 const IDLE_S = Number(process.env.VXNET_BENCH_ETCD_IDLE ?? 60);
@@ -127,6 +146,7 @@ async function thousandRegistrations(): Promise<void> {
     const etcdMs: number[] = [];
     const heard: number[] = [];
     let rss = { rssKiB: 0, anonKiB: 0 };
+    let relays = { count: 0, rssKiB: 0 };
     const idle = usageKiB(agent.pid);
     /** Sends `command` to etcd; resolves when the agent's flood list is `converged`, with both times. */
     const round = async (command: string, converged: () => boolean) => {
@@ -153,6 +173,7 @@ async function thousandRegistrations(): Promise<void> {
       add.push(added.whole);
       addOwn.push(added.own);
       rss = usageKiB(agent.pid);
+      relays = childrenUsage(agent.pid);
       await new Promise((resolve) => setTimeout(resolve, 500));
       const deleted = await round('del-prefix /vxnet/bench/hosts/10.', () => floodCount(ns) === 0);
       del.push(deleted.whole);
@@ -162,6 +183,7 @@ async function thousandRegistrations(): Promise<void> {
     const ticksBefore = cpuTicks(agent.pid);
     await new Promise((resolve) => setTimeout(resolve, IDLE_S * 1000));
     const idleMs = (cpuTicks(agent.pid) - ticksBefore) * TICK_MS;
+    const settled = usageKiB(agent.pid);
     await agent.stop();
     agent = undefined;
 
@@ -186,7 +208,7 @@ async function thousandRegistrations(): Promise<void> {
       whole: median(add),
       inProcess: median(addOwn),
       rssKiB: rss.rssKiB,
-      note: `n=${ROUNDS}; whole = write sent → the agent's repair line read (etcd's answer to the write: ${median(etcdMs).toFixed(0)} ms; the agent's membership line read: ${median(heard).toFixed(0)} ms); in-process = the agent's own (membership event → last entry written). Agent RSS with 1,000 peers ${mib(rss.rssKiB)} (${mib(rss.anonKiB)} anonymous), with none ${mib(idle.rssKiB)}`,
+      note: `n=${ROUNDS}; whole = write sent → the agent's repair line read (etcd's answer to the write: ${median(etcdMs).toFixed(0)} ms; the agent's membership line read: ${median(heard).toFixed(0)} ms); in-process = the agent's own (membership event → last entry written). Agent RSS with 1,000 peers ${mib(rss.rssKiB)} (${mib(rss.anonKiB)} anonymous), with none ${mib(idle.rssKiB)}; its ${relays.count} relay processes (subscriptions) ${mib(relays.rssKiB)} in all`,
     });
     addRow(w, {
       tool: 'etcd (del --prefix of 1,000) → agent converged',
@@ -196,7 +218,7 @@ async function thousandRegistrations(): Promise<void> {
     });
     addRow(w, {
       tool: `idle ${IDLE_S} s with etcd membership (agent inside the namespace)`,
-      note: `CPU ${idleMs.toFixed(0)} ms (${((idleMs / (IDLE_S * 1000)) * 100).toFixed(2)} % of one core): the lease keep-alive and a linearizable read every ttl/3, the 30 s resync (which re-lists etcd)`,
+      note: `CPU ${idleMs.toFixed(0)} ms (${((idleMs / (IDLE_S * 1000)) * 100).toFixed(2)} % of one core): the lease keep-alive and a linearizable read every ttl/3, the 30 s resync (which re-lists etcd); RSS at the end ${mib(settled.rssKiB)}`,
     });
     addRow(w, { tool: '`bridge -batch`: 1,000 `fdb append`', whole: median(batchAdd), note: `n=${ROUNDS}` });
     addRow(w, { tool: '`bridge -batch`: 1,000 `fdb del`', whole: median(batchDel), note: `n=${ROUNDS}` });
