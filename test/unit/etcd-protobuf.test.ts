@@ -103,7 +103,8 @@ test('every descriptor matches the proto text: field numbers, names, types, repe
     const theirs = type.fieldsArray.map((f) => {
       f.resolve();
       const resolved = f.resolvedType ? f.resolvedType.fullName.replace(/^\.etcdserverpb\./, '') : f.type;
-      return `${f.id} ${f.name} ${resolved}${f.repeated ? ' repeated' : ''}${f.partOf ? ` oneof ${f.partOf.name}` : ''}`;
+      const oneof = f.partOf ? ` oneof ${f.partOf.name}` : '';
+      return `${f.id} ${f.name} ${resolved}${f.repeated ? ' repeated' : ''}${oneof}`;
     });
     const ours = descriptor.fields.map(
       (f) =>
@@ -324,7 +325,7 @@ test('every truncation of a watch response is refused with ProtobufDecodeError o
   }
 });
 
-test('encode errors name the message and field: not an integer, out of range, unknown enum name, two oneof members', () => {
+test('encode errors name message and field: not an integer, out of range, unknown enum name, two oneofs', () => {
   const refuses = (name: EtcdMessageName, value: object, pattern: RegExp) =>
     assert.throws(
       () => codec<object>(name).serialize(value),
