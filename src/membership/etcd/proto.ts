@@ -148,7 +148,7 @@ const LeaseKeepAliveResponse = defineMessage('etcdserverpb.LeaseKeepAliveRespons
   field(3, 'TTL', 'int64'),
 ]);
 
-/** The messages grpc calls carry, by their short names (the rest are only nested in these). */
+/** Every message by its short name: codec() takes these (grpc calls carry the *Request and *Response ones). */
 export const ETCD_MESSAGES = {
   RangeRequest,
   RangeResponse,
