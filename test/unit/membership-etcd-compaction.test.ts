@@ -11,12 +11,12 @@ import { type sendUnaryData, Server, ServerCredentials, type ServerDuplexStream 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EtcdMembership } from '../../src/membership/etcd/membership.js';
-import { codec } from '../../src/membership/etcd/proto.js';
+import { codec, type EtcdMessageName } from '../../src/membership/etcd/proto.js';
 import { resolveSpec } from '../../src/overlay/spec.js';
 
 type Message = Record<string, any>;
 
-function method(name: string, request: string, response: string, streaming = false) {
+function method(name: string, request: EtcdMessageName, response: EtcdMessageName, streaming = false) {
   const req = codec<Message>(request);
   const res = codec<Message>(response);
   return {

@@ -13,6 +13,7 @@ import {
   codec,
   type LeaseGrantResponse,
   type LeaseKeepAliveResponse,
+  type LeaseRevokeResponse,
   type RangeResponse,
   type TxnResponse,
   type WatchResponse,
@@ -29,7 +30,7 @@ const codecs = {
   LeaseGrantRequest: codec<object>('LeaseGrantRequest'),
   LeaseGrantResponse: codec<LeaseGrantResponse>('LeaseGrantResponse'),
   LeaseRevokeRequest: codec<object>('LeaseRevokeRequest'),
-  LeaseRevokeResponse: codec<object>('LeaseRevokeResponse'),
+  LeaseRevokeResponse: codec<LeaseRevokeResponse>('LeaseRevokeResponse'),
   LeaseKeepAliveRequest: codec<object>('LeaseKeepAliveRequest'),
   LeaseKeepAliveResponse: codec<LeaseKeepAliveResponse>('LeaseKeepAliveResponse'),
 };
@@ -121,7 +122,7 @@ export class EtcdConnection {
     });
   }
 
-  leaseRevoke(id: string): Promise<object> {
+  leaseRevoke(id: string): Promise<LeaseRevokeResponse> {
     return this.unary('/etcdserverpb.Lease/LeaseRevoke', codecs.LeaseRevokeRequest, codecs.LeaseRevokeResponse, {
       ID: id,
     });

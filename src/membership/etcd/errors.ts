@@ -51,3 +51,31 @@ export class EtcdTlsError extends VxnetError {
     super(`membership.etcd.tls.${field}: cannot use ${file}: ${reason}`);
   }
 }
+
+/**
+ * A message from etcd (or a test server) that is not valid protobuf for its type: truncated, a varint
+ * longer than ten bytes, a field number 0, or a known field with the wrong wire type. Named with the
+ * innermost message being read and the byte offset in the whole message, so a capture can be checked by hand.
+ */
+export class ProtobufDecodeError extends VxnetError {
+  override name = 'ProtobufDecodeError';
+  constructor(
+    readonly messageType: string,
+    readonly offset: number,
+    readonly reason: string,
+  ) {
+    super(`cannot decode ${messageType}: ${reason} at byte ${offset}`);
+  }
+}
+
+/** A value that cannot be written as its field's type (an int64 that is not an integer or out of range, …). */
+export class ProtobufEncodeError extends VxnetError {
+  override name = 'ProtobufEncodeError';
+  constructor(
+    readonly messageType: string,
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`cannot encode ${messageType}.${field}: ${reason}`);
+  }
+}

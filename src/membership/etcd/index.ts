@@ -1,5 +1,12 @@
 /** Membership from etcd: the spec section, the source, its records and errors. */
-export { EtcdTlsError, EtcdUnavailableError, NetworkParameterError, type ParameterMismatch } from './errors.js';
+export {
+  EtcdTlsError,
+  EtcdUnavailableError,
+  NetworkParameterError,
+  type ParameterMismatch,
+  ProtobufDecodeError,
+  ProtobufEncodeError,
+} from './errors.js';
 export { EtcdMembership, type EtcdMembershipOptions } from './membership.js';
 export {
   compareShared,

@@ -2,187 +2,182 @@
  * The part of etcd's v3 API (api/etcdserverpb/rpc.proto and mvccpb/kv.proto
  * of etcd 3.4) that membership uses: KV (Range, Put, DeleteRange, Txn),
  * Watch, Lease. Field numbers are etcd's; messages and fields we never send
- * or read are left out (protobuf skips unknown fields on decode). Kept as
- * text here rather than a .proto file so the built package needs no asset
- * beside its JavaScript.
+ * or read are left out (protobuf skips unknown fields on decode). Written as
+ * descriptors for our own codec (protobuf.ts) rather than a .proto file, so
+ * the built package needs no asset beside its JavaScript and no proto parser
+ * at run time.
  */
-import protobuf from 'protobufjs';
+import { decodeMessage, defineEnum, defineMessage, encodeMessage, field, type MessageDescriptor } from './protobuf.js';
 
-const ETCD_PROTO = `
-syntax = "proto3";
-package etcdserverpb;
+const ResponseHeader = defineMessage('etcdserverpb.ResponseHeader', [
+  field(1, 'cluster_id', 'uint64'),
+  field(2, 'member_id', 'uint64'),
+  field(3, 'revision', 'int64'),
+  field(4, 'raft_term', 'uint64'),
+]);
 
-message ResponseHeader {
-  uint64 cluster_id = 1;
-  uint64 member_id = 2;
-  int64 revision = 3;
-  uint64 raft_term = 4;
-}
+const KeyValue = defineMessage('mvccpb.KeyValue', [
+  field(1, 'key', 'bytes'),
+  field(2, 'create_revision', 'int64'),
+  field(3, 'mod_revision', 'int64'),
+  field(4, 'version', 'int64'),
+  field(5, 'value', 'bytes'),
+  field(6, 'lease', 'int64'),
+]);
 
-message KeyValue {
-  bytes key = 1;
-  int64 create_revision = 2;
-  int64 mod_revision = 3;
-  int64 version = 4;
-  bytes value = 5;
-  int64 lease = 6;
-}
+const RangeRequest = defineMessage('etcdserverpb.RangeRequest', [
+  field(1, 'key', 'bytes'),
+  field(2, 'range_end', 'bytes'),
+  field(3, 'limit', 'int64'),
+  field(4, 'revision', 'int64'),
+  field(7, 'serializable', 'bool'),
+  field(8, 'keys_only', 'bool'),
+  field(9, 'count_only', 'bool'),
+]);
+const RangeResponse = defineMessage('etcdserverpb.RangeResponse', [
+  field(1, 'header', ResponseHeader),
+  field(2, 'kvs', KeyValue, { repeated: true }),
+  field(3, 'more', 'bool'),
+  field(4, 'count', 'int64'),
+]);
 
-message RangeRequest {
-  bytes key = 1;
-  bytes range_end = 2;
-  int64 limit = 3;
-  int64 revision = 4;
-  bool serializable = 7;
-  bool keys_only = 8;
-  bool count_only = 9;
-}
-message RangeResponse {
-  ResponseHeader header = 1;
-  repeated KeyValue kvs = 2;
-  bool more = 3;
-  int64 count = 4;
-}
+const PutRequest = defineMessage('etcdserverpb.PutRequest', [
+  field(1, 'key', 'bytes'),
+  field(2, 'value', 'bytes'),
+  field(3, 'lease', 'int64'),
+  field(4, 'prev_kv', 'bool'),
+]);
+const PutResponse = defineMessage('etcdserverpb.PutResponse', [
+  field(1, 'header', ResponseHeader),
+  field(2, 'prev_kv', KeyValue),
+]);
 
-message PutRequest {
-  bytes key = 1;
-  bytes value = 2;
-  int64 lease = 3;
-  bool prev_kv = 4;
-}
-message PutResponse {
-  ResponseHeader header = 1;
-  KeyValue prev_kv = 2;
-}
+const DeleteRangeRequest = defineMessage('etcdserverpb.DeleteRangeRequest', [
+  field(1, 'key', 'bytes'),
+  field(2, 'range_end', 'bytes'),
+  field(3, 'prev_kv', 'bool'),
+]);
+const DeleteRangeResponse = defineMessage('etcdserverpb.DeleteRangeResponse', [
+  field(1, 'header', ResponseHeader),
+  field(2, 'deleted', 'int64'),
+]);
 
-message DeleteRangeRequest {
-  bytes key = 1;
-  bytes range_end = 2;
-  bool prev_kv = 3;
-}
-message DeleteRangeResponse {
-  ResponseHeader header = 1;
-  int64 deleted = 2;
-}
+const RequestOp = defineMessage('etcdserverpb.RequestOp', [
+  field(1, 'request_range', RangeRequest, { oneof: 'request' }),
+  field(2, 'request_put', PutRequest, { oneof: 'request' }),
+  field(3, 'request_delete_range', DeleteRangeRequest, { oneof: 'request' }),
+]);
+const ResponseOp = defineMessage('etcdserverpb.ResponseOp', [
+  field(1, 'response_range', RangeResponse, { oneof: 'response' }),
+  field(2, 'response_put', PutResponse, { oneof: 'response' }),
+  field(3, 'response_delete_range', DeleteRangeResponse, { oneof: 'response' }),
+]);
 
-message RequestOp {
-  oneof request {
-    RangeRequest request_range = 1;
-    PutRequest request_put = 2;
-    DeleteRangeRequest request_delete_range = 3;
-  }
-}
-message ResponseOp {
-  oneof response {
-    RangeResponse response_range = 1;
-    PutResponse response_put = 2;
-    DeleteRangeResponse response_delete_range = 3;
-  }
-}
+const CompareResult = defineEnum('etcdserverpb.Compare.CompareResult', ['EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL']);
+const CompareTarget = defineEnum('etcdserverpb.Compare.CompareTarget', ['VERSION', 'CREATE', 'MOD', 'VALUE', 'LEASE']);
+const Compare = defineMessage('etcdserverpb.Compare', [
+  field(1, 'result', CompareResult),
+  field(2, 'target', CompareTarget),
+  field(3, 'key', 'bytes'),
+  field(4, 'version', 'int64', { oneof: 'target_union' }),
+  field(5, 'create_revision', 'int64', { oneof: 'target_union' }),
+  field(6, 'mod_revision', 'int64', { oneof: 'target_union' }),
+  field(7, 'value', 'bytes', { oneof: 'target_union' }),
+  field(8, 'lease', 'int64', { oneof: 'target_union' }),
+]);
 
-message Compare {
-  enum CompareResult {
-    EQUAL = 0;
-    GREATER = 1;
-    LESS = 2;
-    NOT_EQUAL = 3;
-  }
-  enum CompareTarget {
-    VERSION = 0;
-    CREATE = 1;
-    MOD = 2;
-    VALUE = 3;
-    LEASE = 4;
-  }
-  CompareResult result = 1;
-  CompareTarget target = 2;
-  bytes key = 3;
-  oneof target_union {
-    int64 version = 4;
-    int64 create_revision = 5;
-    int64 mod_revision = 6;
-    bytes value = 7;
-    int64 lease = 8;
-  }
-}
+const TxnRequest = defineMessage('etcdserverpb.TxnRequest', [
+  field(1, 'compare', Compare, { repeated: true }),
+  field(2, 'success', RequestOp, { repeated: true }),
+  field(3, 'failure', RequestOp, { repeated: true }),
+]);
+const TxnResponse = defineMessage('etcdserverpb.TxnResponse', [
+  field(1, 'header', ResponseHeader),
+  field(2, 'succeeded', 'bool'),
+  field(3, 'responses', ResponseOp, { repeated: true }),
+]);
 
-message TxnRequest {
-  repeated Compare compare = 1;
-  repeated RequestOp success = 2;
-  repeated RequestOp failure = 3;
-}
-message TxnResponse {
-  ResponseHeader header = 1;
-  bool succeeded = 2;
-  repeated ResponseOp responses = 3;
-}
+const WatchCreateRequest = defineMessage('etcdserverpb.WatchCreateRequest', [
+  field(1, 'key', 'bytes'),
+  field(2, 'range_end', 'bytes'),
+  field(3, 'start_revision', 'int64'),
+  field(4, 'progress_notify', 'bool'),
+  field(6, 'prev_kv', 'bool'),
+  field(7, 'watch_id', 'int64'),
+]);
+const WatchCancelRequest = defineMessage('etcdserverpb.WatchCancelRequest', [field(1, 'watch_id', 'int64')]);
+const WatchProgressRequest = defineMessage('etcdserverpb.WatchProgressRequest', []);
+const WatchRequest = defineMessage('etcdserverpb.WatchRequest', [
+  field(1, 'create_request', WatchCreateRequest, { oneof: 'request_union' }),
+  field(2, 'cancel_request', WatchCancelRequest, { oneof: 'request_union' }),
+  field(3, 'progress_request', WatchProgressRequest, { oneof: 'request_union' }),
+]);
+const EventType = defineEnum('mvccpb.Event.EventType', ['PUT', 'DELETE']);
+const Event = defineMessage('mvccpb.Event', [
+  field(1, 'type', EventType),
+  field(2, 'kv', KeyValue),
+  field(3, 'prev_kv', KeyValue),
+]);
+const WatchResponse = defineMessage('etcdserverpb.WatchResponse', [
+  field(1, 'header', ResponseHeader),
+  field(2, 'watch_id', 'int64'),
+  field(3, 'created', 'bool'),
+  field(4, 'canceled', 'bool'),
+  field(5, 'compact_revision', 'int64'),
+  field(6, 'cancel_reason', 'string'),
+  field(7, 'fragment', 'bool'),
+  field(11, 'events', Event, { repeated: true }),
+]);
 
-message WatchRequest {
-  oneof request_union {
-    WatchCreateRequest create_request = 1;
-    WatchCancelRequest cancel_request = 2;
-    WatchProgressRequest progress_request = 3;
-  }
-}
-message WatchCreateRequest {
-  bytes key = 1;
-  bytes range_end = 2;
-  int64 start_revision = 3;
-  bool progress_notify = 4;
-  bool prev_kv = 6;
-  int64 watch_id = 7;
-}
-message WatchCancelRequest {
-  int64 watch_id = 1;
-}
-message WatchProgressRequest {}
-message WatchResponse {
-  ResponseHeader header = 1;
-  int64 watch_id = 2;
-  bool created = 3;
-  bool canceled = 4;
-  int64 compact_revision = 5;
-  string cancel_reason = 6;
-  bool fragment = 7;
-  repeated Event events = 11;
-}
-message Event {
-  enum EventType {
-    PUT = 0;
-    DELETE = 1;
-  }
-  EventType type = 1;
-  KeyValue kv = 2;
-  KeyValue prev_kv = 3;
-}
+const LeaseGrantRequest = defineMessage('etcdserverpb.LeaseGrantRequest', [
+  field(1, 'TTL', 'int64'),
+  field(2, 'ID', 'int64'),
+]);
+const LeaseGrantResponse = defineMessage('etcdserverpb.LeaseGrantResponse', [
+  field(1, 'header', ResponseHeader),
+  field(2, 'ID', 'int64'),
+  field(3, 'TTL', 'int64'),
+  field(4, 'error', 'string'),
+]);
+const LeaseRevokeRequest = defineMessage('etcdserverpb.LeaseRevokeRequest', [field(1, 'ID', 'int64')]);
+const LeaseRevokeResponse = defineMessage('etcdserverpb.LeaseRevokeResponse', [field(1, 'header', ResponseHeader)]);
+const LeaseKeepAliveRequest = defineMessage('etcdserverpb.LeaseKeepAliveRequest', [field(1, 'ID', 'int64')]);
+const LeaseKeepAliveResponse = defineMessage('etcdserverpb.LeaseKeepAliveResponse', [
+  field(1, 'header', ResponseHeader),
+  field(2, 'ID', 'int64'),
+  field(3, 'TTL', 'int64'),
+]);
 
-message LeaseGrantRequest {
-  int64 TTL = 1;
-  int64 ID = 2;
-}
-message LeaseGrantResponse {
-  ResponseHeader header = 1;
-  int64 ID = 2;
-  int64 TTL = 3;
-  string error = 4;
-}
-message LeaseRevokeRequest {
-  int64 ID = 1;
-}
-message LeaseRevokeResponse {
-  ResponseHeader header = 1;
-}
-message LeaseKeepAliveRequest {
-  int64 ID = 1;
-}
-message LeaseKeepAliveResponse {
-  ResponseHeader header = 1;
-  int64 ID = 2;
-  int64 TTL = 3;
-}
-`;
+/** Every message by its short name: codec() takes these (grpc calls carry the *Request and *Response ones). */
+export const ETCD_MESSAGES = {
+  RangeRequest,
+  RangeResponse,
+  PutRequest,
+  PutResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  Compare,
+  RequestOp,
+  ResponseOp,
+  TxnRequest,
+  TxnResponse,
+  WatchRequest,
+  WatchCreateRequest,
+  WatchCancelRequest,
+  WatchProgressRequest,
+  WatchResponse,
+  Event,
+  KeyValue,
+  ResponseHeader,
+  LeaseGrantRequest,
+  LeaseGrantResponse,
+  LeaseRevokeRequest,
+  LeaseRevokeResponse,
+  LeaseKeepAliveRequest,
+  LeaseKeepAliveResponse,
+} satisfies Record<string, MessageDescriptor>;
 
-const root = protobuf.parse(ETCD_PROTO, { keepCase: true }).root;
+export type EtcdMessageName = keyof typeof ETCD_MESSAGES;
 
 /** A message type's encode/decode for grpc-js (int64 as decimal strings: lease IDs exceed 2^53). */
 export interface Codec<T> {
@@ -190,39 +185,71 @@ export interface Codec<T> {
   deserialize(bytes: Buffer): T;
 }
 
-export function codec<T>(name: string): Codec<T> {
-  const type = root.lookupType(`etcdserverpb.${name}`);
+export function codec<T>(name: EtcdMessageName): Codec<T> {
+  const type = ETCD_MESSAGES[name];
   return {
-    serialize: (value) => Buffer.from(type.encode(type.fromObject(value as object)).finish()),
-    deserialize: (bytes) =>
-      type.toObject(type.decode(bytes), { longs: String, enums: String, defaults: true, oneofs: true }) as T,
+    serialize: (value) => encodeMessage(type, value as object),
+    deserialize: (bytes) => decodeMessage(type, bytes) as T,
   };
 }
 
+/*
+ * The decoded responses (protobuf.ts's shapes: int64/uint64 as decimal strings, enums by name, scalars always
+ * present). Message fields are optional where etcd may leave them out; `header` and an event's `kv` are typed
+ * as present because etcd always sends them (if one were missing, the decoder would leave it undefined).
+ */
+
 export interface KeyValue {
-  key: Uint8Array;
+  key: Buffer;
   create_revision: string;
   mod_revision: string;
   version: string;
-  value: Uint8Array;
+  value: Buffer;
   lease: string;
 }
 
 export interface ResponseHeader {
-  revision: string;
+  cluster_id: string;
   member_id: string;
+  revision: string;
+  raft_term: string;
 }
 
 export interface RangeResponse {
   header: ResponseHeader;
   kvs: KeyValue[];
   more: boolean;
+  count: string;
+}
+
+export interface PutResponse {
+  header: ResponseHeader;
+  prev_kv?: KeyValue;
+}
+
+export interface DeleteRangeResponse {
+  header: ResponseHeader;
+  deleted: string;
+}
+
+/** One of the three, by the request it answers. */
+export interface ResponseOp {
+  response_range?: RangeResponse;
+  response_put?: PutResponse;
+  response_delete_range?: DeleteRangeResponse;
 }
 
 export interface TxnResponse {
   header: ResponseHeader;
   succeeded: boolean;
-  responses: { response_range?: RangeResponse; response_put?: object }[];
+  responses: ResponseOp[];
+}
+
+export interface WatchEvent {
+  /** A number only for an event type newer than etcd 3.4's two. */
+  type: 'PUT' | 'DELETE' | number;
+  kv: KeyValue;
+  prev_kv?: KeyValue;
 }
 
 export interface WatchResponse {
@@ -232,7 +259,8 @@ export interface WatchResponse {
   canceled: boolean;
   compact_revision: string;
   cancel_reason: string;
-  events: { type: 'PUT' | 'DELETE'; kv: KeyValue }[];
+  fragment: boolean;
+  events: WatchEvent[];
 }
 
 export interface LeaseGrantResponse {
@@ -240,6 +268,10 @@ export interface LeaseGrantResponse {
   ID: string;
   TTL: string;
   error: string;
+}
+
+export interface LeaseRevokeResponse {
+  header: ResponseHeader;
 }
 
 export interface LeaseKeepAliveResponse {
