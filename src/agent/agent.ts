@@ -550,9 +550,11 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       removed,
     });
     // No debounce: a source delivers a burst of changes at once (one etcd watch response per revision).
+    // The repair's time counts from the change's arrival where the source knows it (etcd: before decoding).
     this.schedule(
       `membership: ${describePeerDiff({ added, removed }) || (moved ? '+subnets' : describeHealth(view.health))}`,
       0,
+      view.changedAt ?? performance.now(),
     );
   }
 

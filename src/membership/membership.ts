@@ -33,6 +33,12 @@ export interface MembershipView {
   /** The other members with their registrations' details, in `peers`' order (a source that has them). */
   members?: readonly MembershipMember[];
   health: MembershipHealth;
+  /**
+   * When what changed the view last reached this process (performance.now()), for a source that knows it
+   * better than its listeners: etcd's, the watch response's arrival, before it was decoded. The agent counts a
+   * membership repair's time from there.
+   */
+  changedAt?: number;
 }
 
 /**

@@ -59,6 +59,9 @@ export type RequestOp =
   | { request_range: { key: Buffer; range_end?: Buffer } }
   | { request_put: { key: Buffer; value: Buffer; lease?: string } };
 
+/** A watch response with when its bytes reached this process (performance.now(), before decoding). */
+export type ReceivedWatchResponse = WatchResponse & { receivedAt: number };
+
 export class EtcdConnection {
   private readonly client: Client;
 
@@ -180,13 +183,16 @@ export class EtcdConnection {
   }
 
   /** A watch stream of every key from `key` to `rangeEnd`, starting at `startRevision`. */
-  watch(key: Buffer, rangeEnd: Buffer, startRevision: string): ClientDuplexStream<object, WatchResponse> {
+  watch(key: Buffer, rangeEnd: Buffer, startRevision: string): ClientDuplexStream<object, ReceivedWatchResponse> {
     const stream = this.client.makeBidiStreamRequest(
       '/etcdserverpb.Watch/Watch',
       codecs.WatchRequest.serialize,
-      codecs.WatchResponse.deserialize,
+      (bytes: Buffer): ReceivedWatchResponse => {
+        const receivedAt = performance.now();
+        return { ...codecs.WatchResponse.deserialize(bytes), receivedAt };
+      },
       requireLeader(),
-    ) as ClientDuplexStream<object, WatchResponse>;
+    ) as ClientDuplexStream<object, ReceivedWatchResponse>;
     stream.write({
       create_request: { key, range_end: rangeEnd, start_revision: startRevision, progress_notify: true },
     });

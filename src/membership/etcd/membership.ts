@@ -25,7 +25,7 @@ import type { ResolvedSpec } from '../../overlay/spec.js';
 import type { ResolvedRoutedSpec } from '../../routed/spec.js';
 import { addressFamily } from '../../rtnetlink/validate.js';
 import type { Membership, MembershipHealth, MembershipMember, MembershipView } from '../membership.js';
-import { describeCallError, EtcdConnection } from './client.js';
+import { describeCallError, EtcdConnection, type ReceivedWatchResponse } from './client.js';
 import { EtcdUnavailableError, NetworkParameterError } from './errors.js';
 import type { KeyValue, WatchResponse } from './proto.js';
 import {
@@ -283,14 +283,14 @@ export class EtcdMembership implements Membership {
     const stream = session.conn.watch(this.keys.hosts, this.keys.hostsEnd, String(startRevision));
     session.watch = stream;
     const current = (): boolean => session.generation === this.generation && session.watch === stream;
-    stream.on('data', (response: WatchResponse) => {
+    stream.on('data', (response: ReceivedWatchResponse) => {
       if (!current()) return;
       if (response.canceled) {
         if (response.compact_revision !== '0') void this.relistAfterCompaction(session, response.compact_revision);
         else this.lost(session, `etcd ${session.conn.target} cancelled the watch: ${response.cancel_reason || '?'}`);
         return;
       }
-      if (response.events.length) this.applyEvents(response.events, response.header.revision);
+      if (response.events.length) this.applyEvents(response.events, response.header.revision, response.receivedAt);
     });
     stream.on('error', (error) => {
       if (current()) this.lost(session, `watch at ${session.conn.target}: ${describeCallError(error)}`);
@@ -487,7 +487,7 @@ export class EtcdMembership implements Membership {
     else this.current = { peers: this.peers(), members: this.memberList(), health: this.current.health };
   }
 
-  private applyEvents(events: WatchResponse['events'], revision: string): void {
+  private applyEvents(events: WatchResponse['events'], revision: string, receivedAt: number): void {
     for (const event of events) {
       const key = Buffer.from(event.kv.key).toString('utf8');
       if (event.type === 'DELETE') {
@@ -496,7 +496,7 @@ export class EtcdMembership implements Membership {
       } else this.accept(key, Buffer.from(event.kv.value).toString('utf8'));
     }
     this.bumpRevision(revision);
-    this.publish();
+    this.publish(false, receivedAt);
   }
 
   /** A registration is a member; anything else under the prefix is ignored, said once per key and problem. */
@@ -536,12 +536,18 @@ export class EtcdMembership implements Membership {
     this.publish(true);
   }
 
-  private publish(force = false): void {
+  /** Tells the listeners of a changed view; `changedAt`: when what changed it arrived (a watch response). */
+  private publish(force = false, changedAt?: number): void {
     const members = this.memberList();
     // A routed member that registers another subnet under the same address is a change too.
     const same = JSON.stringify(members) === JSON.stringify(this.current.members ?? []);
     if (same && !force) return;
-    this.current = { peers: members.map((m) => m.address), members, health: this.current.health };
+    this.current = {
+      peers: members.map((m) => m.address),
+      members,
+      health: this.current.health,
+      ...(changedAt !== undefined ? { changedAt } : {}),
+    };
     for (const listener of this.listeners) listener();
   }
 
