@@ -76,9 +76,10 @@ export function relayMain(load: (id: string) => any, args: string[], protocol: t
 
   let socket: any;
   try {
+    const readSize = Number(readSizeText);
     socket = new RawNetlinkSocket(Number(protocolText), {
-      messagePeeking: false,
-      msgBufferSize: Number(readSizeText),
+      // 0: peek at each datagram's size and read exactly that (see RelayOptions.readSize).
+      ...(readSize > 0 ? { messagePeeking: false, msgBufferSize: readSize } : { messagePeeking: true }),
       recvBufferSize: Number(receiveBufferText),
       sendBufferSize: protocol.SEND_BUFFER,
       ...(localPortText ? { localPort: Number(localPortText) } : {}),

@@ -22,6 +22,11 @@ export interface RelayOptions {
    * (their replies are bounded by the window), bounded for subscriptions.
    */
   maxBacklog?: number;
+  /**
+   * Bytes per recvmsg (see NativeTransportOptions.readSize); 0: each datagram's own size, found by peeking
+   * first. node-netlink allocates the full read size for every datagram it hands over, so for a stream of
+   * small datagrams (events: one message each) fixed 64 KiB reads cost 64 KiB each until collected.
+   */
   readSize?: number;
   receiveBufferSize?: number;
   /** Bind to this netlink port id (see NativeTransportOptions.localPort). */
