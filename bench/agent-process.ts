@@ -4,6 +4,7 @@
  * clean stop (SIGTERM to the agent itself, not the `ip netns exec` in front).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 
 export interface LogEntry {
   event: string;
@@ -19,23 +20,16 @@ export interface LogEntry {
 export class AgentProcess {
   readonly entries: LogEntry[] = [];
   readonly child: ChildProcess;
-  private buffered = '';
   private readonly waiters: (() => void)[] = [];
 
   constructor(argv: string[]) {
     this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-    this.child.stdout!.setEncoding('utf8');
-    this.child.stdout!.on('data', (chunk: string) => {
-      this.buffered += chunk;
-      let newline: number;
-      while ((newline = this.buffered.indexOf('\n')) !== -1) {
-        const line = this.buffered.slice(0, newline);
-        this.buffered = this.buffered.slice(newline + 1);
-        try {
-          this.entries.push({ ...(JSON.parse(line) as Omit<LogEntry, 'readAt'>), readAt: performance.now() });
-        } catch {
-          // Not a log entry.
-        }
+    const lines = createInterface({ input: this.child.stdout! });
+    lines.on('line', (line) => {
+      try {
+        this.entries.push({ ...(JSON.parse(line) as Omit<LogEntry, 'readAt'>), readAt: performance.now() });
+      } catch {
+        // Not a log entry.
       }
       for (const wake of this.waiters.splice(0)) wake();
     });

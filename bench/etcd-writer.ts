@@ -5,6 +5,7 @@
  * clock starts just before `send`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { BENCH_DIR, NODE } from './lib.js';
 
 export interface WriterReply {
@@ -16,23 +17,15 @@ export interface WriterReply {
 
 export class EtcdWriter {
   private readonly child: ChildProcess;
-  private buffered = '';
   private readonly waiting: ((reply: WriterReply) => void)[] = [];
 
   constructor(ns: string, endpoint: string) {
     this.child = spawn('ip', ['netns', 'exec', ns, NODE, `${BENCH_DIR}procs/etcd-writer.cjs`, endpoint], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
-    this.child.stdout!.setEncoding('utf8');
-    this.child.stdout!.on('data', (chunk: string) => {
-      this.buffered += chunk;
-      let newline: number;
-      while ((newline = this.buffered.indexOf('\n')) !== -1) {
-        const line = this.buffered.slice(0, newline);
-        this.buffered = this.buffered.slice(newline + 1);
-        this.waiting.shift()?.(JSON.parse(line) as WriterReply);
-      }
-    });
+    createInterface({ input: this.child.stdout! }).on('line', (line) =>
+      this.waiting.shift()?.(JSON.parse(line) as WriterReply),
+    );
   }
 
   /** One command (see etcd-writer.cjs); rejects when etcd refused it. */
