@@ -23,7 +23,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { addRow, addTarget, cachePath, mib, NODE, requireDist, sh, withNamespace, workload } from '../lib.js';
+import { addRow, addTarget, cachePath, mib, requireDist, sh, withNamespace, workload } from '../lib.js';
 import { AgentProcess } from '../agent-process.js';
 
 const ROUNDS = Number(process.env.VXNET_BENCH_AGENT_ROUNDS ?? 20);
@@ -130,6 +130,7 @@ export async function run(): Promise<void> {
         masquerade: true,
       }),
     );
+    // The bin itself, as a user runs it: its shebang's node settings apply (src/cli/main.ts).
     const cli = `${dist}/cli.js`;
     const w = workload(
       'Agent: drift repair, memory, idle CPU',
@@ -147,8 +148,8 @@ export async function run(): Promise<void> {
     for (const mode of ['inside', 'option'] as const) {
       const argv =
         mode === 'inside'
-          ? ['ip', 'netns', 'exec', ns, NODE, cli, 'agent', spec, '--log-format', 'json']
-          : [NODE, cli, 'agent', spec, '--namespace', ns, '--log-format', 'json'];
+          ? ['ip', 'netns', 'exec', ns, cli, 'agent', spec, '--log-format', 'json']
+          : [cli, 'agent', spec, '--namespace', ns, '--log-format', 'json'];
       const agent = new AgentProcess(argv);
       try {
         await agent.next((e) => e.event === 'started', 0, 30_000);
@@ -190,12 +191,12 @@ export async function run(): Promise<void> {
       for (const breakage of breakages(ns)) {
         breakage.run();
         const started = performance.now();
-        const run = spawnSync('ip', ['netns', 'exec', ns, NODE, cli, 'apply', spec], { encoding: 'utf8' });
+        const run = spawnSync('ip', ['netns', 'exec', ns, cli, 'apply', spec], { encoding: 'utf8' });
         if (run.status !== 0) throw new Error(`vxnet apply: ${run.stderr}`);
         oneshot.push(performance.now() - started);
       }
     }
-    sh('ip', ['netns', 'exec', ns, NODE, cli, 'destroy', 'bench']);
+    sh('ip', ['netns', 'exec', ns, cli, 'destroy', 'bench']);
     const median = (values: number[]) => percentile(values, 50);
     for (const r of results) {
       const kinds = [...r.perKind].map(([kind, values]) => `${kind} ${median(values).toFixed(0)}`).join(', ');
