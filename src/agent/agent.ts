@@ -147,6 +147,8 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   private watcher?: Promise<void>;
   private resyncTimer?: NodeJS.Timeout;
   private debounceTimer?: { timeout?: NodeJS.Timeout; immediate?: NodeJS.Immediate };
+  /** The record changed (membership) and its write is left to the re-apply that follows. */
+  private recordUnsaved = false;
   /** When the armed timer fires (debounceDue may have moved later since). */
   private timerDue = 0;
   /** When the armed re-apply fires, and when the burst it answers began (performance.now()). */
@@ -429,7 +431,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       const failing = this.record?.failing !== undefined;
       if (this.record) delete this.record.failing;
       if (changes.length === 0) {
-        if (failing) this.saveRecord();
+        if (failing || this.recordUnsaved) this.saveRecord();
         return;
       }
       const repair: AgentRepair = {
@@ -537,9 +539,10 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     if (!added.length && !removed.length && !moved && before?.health.state === view.health.state) return;
     // What the host refused to route is tried again with the new members (the cause may have gone with them).
     this.refusedRoutes.clear();
+    // Written by the re-apply scheduled below, which always follows (one write of the record per change, not two).
     if (this.record) {
       Object.assign(this.record, this.membershipRecord());
-      this.saveRecord();
+      this.recordUnsaved = true;
     }
     this.emit('membership', {
       network: this.started().spec.name,
@@ -659,6 +662,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
 
   private saveRecord(): void {
     if (!this.record || !this.state || this.stopping) return;
+    this.recordUnsaved = false;
     try {
       writeAgentRecord(this.state, this.record);
     } catch {

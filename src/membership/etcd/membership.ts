@@ -67,6 +67,11 @@ interface Session {
   watch?: ReturnType<EtcdConnection['watch']>;
 }
 
+/** Bytes decoded as UTF-8 without a copy first (Buffer.from(bytes) would copy: 2,000 copies per 1,000 events). */
+function utf8(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
 export class EtcdMembership implements Membership {
   readonly source = 'etcd';
   private readonly config: ResolvedEtcdMembership;
@@ -270,7 +275,7 @@ export class EtcdMembership implements Membership {
     }
     const kv = txn.responses[0]?.response_range?.kvs[0];
     if (!kv) throw new Error(`${key} vanished while it was read`); // deleted in between: the next attempt creates it
-    const record = parseShared(Buffer.from(kv.value).toString('utf8'));
+    const record = parseShared(utf8(kv.value));
     if ('problem' in record)
       throw new NetworkParameterError(this.network, key.toString(), [
         { field: 'record', ours: this.shared, network: `unreadable: it ${record.problem}` },
@@ -388,7 +393,7 @@ export class EtcdMembership implements Membership {
       const kv = created.responses[0]?.response_range?.kvs[0];
       if (!kv) return; // gone between the compare and the read: the next probe creates it
       if (kv.lease !== lease && !this.isOwn(kv, identity)) {
-        const holder = Buffer.from(kv.value).toString('utf8').slice(0, 200);
+        const holder = utf8(kv.value).slice(0, 200);
         this.sayOnce(
           'refused',
           holder,
@@ -411,7 +416,7 @@ export class EtcdMembership implements Membership {
   }
 
   private isOwn(kv: KeyValue, identity: { mac: string } | { subnet: string }): boolean {
-    const parsed = parseRegistration(Buffer.from(kv.key).toString('utf8'), Buffer.from(kv.value).toString('utf8'), {
+    const parsed = parseRegistration(utf8(kv.key), utf8(kv.value), {
       ...this.context,
     });
     if (!('registration' in parsed)) return false;
@@ -477,9 +482,9 @@ export class EtcdMembership implements Membership {
     const keys = new Set<string>();
     this.members.clear();
     for (const kv of kvs) {
-      const key = Buffer.from(kv.key).toString('utf8');
+      const key = utf8(kv.key);
       keys.add(key);
-      this.accept(key, Buffer.from(kv.value).toString('utf8'));
+      this.accept(key, utf8(kv.value));
     }
     for (const key of this.said.keys()) if (key.startsWith('key:') && !keys.has(key.slice(4))) this.said.delete(key);
     this.bumpRevision(revision);
@@ -489,11 +494,11 @@ export class EtcdMembership implements Membership {
 
   private applyEvents(events: WatchResponse['events'], revision: string, receivedAt: number): void {
     for (const event of events) {
-      const key = Buffer.from(event.kv.key).toString('utf8');
+      const key = utf8(event.kv.key);
       if (event.type === 'DELETE') {
         this.members.delete(key);
         this.said.delete(`key:${key}`);
-      } else this.accept(key, Buffer.from(event.kv.value).toString('utf8'));
+      } else this.accept(key, utf8(event.kv.value));
     }
     this.bumpRevision(revision);
     this.publish(false, receivedAt);
