@@ -50,6 +50,7 @@ import {
   type RouteEntry,
   describeHealth,
   describePeerDiff,
+  sameMembers,
   diffPeers,
   type Membership,
   type MembershipHealth,
@@ -535,7 +536,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     this.lastView = view;
     const { added, removed } = diffPeers(before?.peers ?? [], view.peers);
     // A member's new subnet (a routed network) changes no peer, but the routes.
-    const moved = JSON.stringify(before?.members ?? []) !== JSON.stringify(view.members ?? []);
+    const moved = !sameMembers(before?.members ?? [], view.members ?? []);
     if (!added.length && !removed.length && !moved && before?.health.state === view.health.state) return;
     // What the host refused to route is tried again with the new members (the cause may have gone with them).
     this.refusedRoutes.clear();

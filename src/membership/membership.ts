@@ -27,6 +27,17 @@ export interface MembershipMember {
   subnet?: string;
 }
 
+/** Whether two member lists are the same members, in the same order, with the same subnets. */
+export function sameMembers(a: readonly MembershipMember[], b: readonly MembershipMember[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x?.address !== y?.address || x?.subnet !== y?.subnet) return false;
+  }
+  return true;
+}
+
 export interface MembershipView {
   /** The other members' underlay addresses (this host excluded), canonical and without duplicates. */
   peers: readonly string[];

@@ -13,6 +13,7 @@ import {
   describePeerDiff,
   diffPeers,
   type MembershipView,
+  sameMembers,
 } from '../../src/membership/membership.js';
 import { StaticMembership } from '../../src/membership/static.js';
 
@@ -88,6 +89,16 @@ test('describePeerDiff: every peer named up to eight, a larger change named by i
   // The agent's re-apply tells a membership change by its first sign: a summary keeps it.
   assert.ok(describePeerDiff({ added: [], removed: thousand }).startsWith('-10.1.0.0 '));
   assert.is(describePeerDiff({ added: [], removed: [] }), '');
+});
+
+test('sameMembers: same addresses and subnets in the same order', () => {
+  const a = [{ address: '192.0.2.1', subnet: '10.1.1.0/24' }, { address: '192.0.2.2' }];
+  assert.ok(sameMembers(a, [{ address: '192.0.2.1', subnet: '10.1.1.0/24' }, { address: '192.0.2.2' }]));
+  assert.not.ok(sameMembers(a, [{ address: '192.0.2.1', subnet: '10.1.9.0/24' }, { address: '192.0.2.2' }]));
+  assert.not.ok(sameMembers(a, [{ address: '192.0.2.1' }, { address: '192.0.2.2' }]));
+  assert.not.ok(sameMembers(a, a.slice(0, 1)));
+  assert.not.ok(sameMembers(a, [...a].reverse()));
+  assert.ok(sameMembers([], []));
 });
 
 test("static membership: the spec's peers, fresh, never changing", async () => {

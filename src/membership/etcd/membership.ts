@@ -24,7 +24,13 @@ import { VxnetError } from '../../netlink/errors.js';
 import type { ResolvedSpec } from '../../overlay/spec.js';
 import type { ResolvedRoutedSpec } from '../../routed/spec.js';
 import { addressFamily } from '../../rtnetlink/validate.js';
-import type { Membership, MembershipHealth, MembershipMember, MembershipView } from '../membership.js';
+import {
+  type Membership,
+  type MembershipHealth,
+  type MembershipMember,
+  type MembershipView,
+  sameMembers,
+} from '../membership.js';
 import { describeCallError, EtcdConnection, type ReceivedWatchResponse } from './client.js';
 import { EtcdUnavailableError, NetworkParameterError } from './errors.js';
 import type { KeyValue, WatchResponse } from './proto.js';
@@ -545,7 +551,7 @@ export class EtcdMembership implements Membership {
   private publish(force = false, changedAt?: number): void {
     const members = this.memberList();
     // A routed member that registers another subnet under the same address is a change too.
-    const same = JSON.stringify(members) === JSON.stringify(this.current.members ?? []);
+    const same = sameMembers(members, this.current.members ?? []);
     if (same && !force) return;
     this.current = {
       peers: members.map((m) => m.address),
