@@ -148,6 +148,8 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   private watcher?: Promise<void>;
   private resyncTimer?: NodeJS.Timeout;
   private debounceTimer?: { timeout?: NodeJS.Timeout; immediate?: NodeJS.Immediate };
+  /** Settles when the running apply ends (kernel events wait for it). */
+  private applyEnded?: Promise<void>;
   /** The record changed (membership) and its write is left to the re-apply that follows. */
   private recordUnsaved = false;
   /** When the armed timer fires (debounceDue may have moved later since). */
@@ -298,6 +300,9 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     this.watcher = (async () => {
       try {
         for await (const event of events) {
+          // What comes during an apply is looked at once it ends: mostly its own echo (1,000 flood entries
+          // written, 1,000 events), which would otherwise be decoded and weighed between its writes.
+          if (this.applyEnded) await this.applyEnded;
           if (event.kind === 'overrun') this.overrun(event.error);
           else {
             const what = view.relevant(event);
@@ -394,11 +399,15 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
     const tracked = async (): Promise<T> => {
       this.applying = true;
+      let ended!: () => void;
+      this.applyEnded = new Promise<void>((resolve) => (ended = resolve));
       try {
         return await work();
       } finally {
         this.applying = false;
         this.lastApplyEnd = performance.now();
+        this.applyEnded = undefined;
+        ended();
       }
     };
     const run = this.queue.then(tracked, tracked);
