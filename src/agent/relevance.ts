@@ -18,6 +18,9 @@ export class OwnedView {
   readonly alias: string;
   /** Device names the spec gives: VXLAN device, bridge, underlay. */
   readonly names: Map<string, 'vxlan' | 'bridge' | 'underlay'>;
+  /** The spec's VXLAN device and bridge by name (a routed network has no VXLAN device). */
+  private readonly vxlanName?: string;
+  private readonly bridgeName: string;
   vxlanIndex?: number;
   bridgeIndex?: number;
 
@@ -29,6 +32,8 @@ export class OwnedView {
       this.names.set(spec.underlay.device, 'underlay');
     }
     this.names.set(spec.bridge, 'bridge');
+    if (spec.mode !== 'routed') this.vxlanName = spec.vxlan;
+    this.bridgeName = spec.bridge;
   }
 
   /** Takes the ifindexes from a listing (after an apply, or at start). */
@@ -52,10 +57,8 @@ export class OwnedView {
   }
 
   private nameOf(ifindex: number | undefined): string {
-    if (ifindex !== undefined && ifindex === this.vxlanIndex)
-      return [...this.names].find(([, r]) => r === 'vxlan')?.[0] ?? `ifindex ${ifindex}`;
-    if (ifindex !== undefined && ifindex === this.bridgeIndex)
-      return [...this.names].find(([, r]) => r === 'bridge')?.[0] ?? `ifindex ${ifindex}`;
+    if (ifindex !== undefined && ifindex === this.vxlanIndex) return this.vxlanName ?? `ifindex ${ifindex}`;
+    if (ifindex !== undefined && ifindex === this.bridgeIndex) return this.bridgeName;
     return `ifindex ${ifindex}`;
   }
 

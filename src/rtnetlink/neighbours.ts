@@ -272,27 +272,18 @@ export class Fdb {
   }
 
   private async write(specs: FdbSpec[], flags: number, operation: string, type = RTM_NEWNEIGH): Promise<BatchResult> {
+    // Each device is looked up once (a batch names the same one a thousand times), and a message is built without
+    // a promise of its own unless its device is new: each spec is still checked, then its devices resolved, in order.
     const names = new Map<LinkRef, number>();
-    const resolve = async (ref: LinkRef, field: string, spec: FdbSpec): Promise<number> => {
-      let index = names.get(ref);
-      if (index === undefined) {
-        index = await this.rt.links.indexOf(ref, field, operation, describeFdb(spec));
-        names.set(ref, index);
-      }
-      return index;
-    };
     const messages: Buffer[] = [];
     for (const [i, spec] of specs.entries()) {
       const at = specs.length === 1 ? '' : `fdb[${i}].`;
       try {
-        messages.push(
-          encodeMessage(
-            type,
-            flags,
-            neighbourSchema,
-            await this.message(spec, (ref, field) => resolve(ref, field, spec)),
-          ),
-        );
+        const state = checkFdbSpec(spec);
+        for (const [ref, field] of fdbDevices(spec)) {
+          if (!names.has(ref)) names.set(ref, await this.rt.links.indexOf(ref, field, operation, describeFdb(spec)));
+        }
+        messages.push(encodeMessage(type, flags, neighbourSchema, fdbRequest(spec, state, names)));
       } catch (error) {
         if (error instanceof ValidationError && at)
           throw new ValidationError(`${at}${error.field}`, error.reason, error.value);
@@ -335,49 +326,69 @@ export class Fdb {
     }
     return error;
   }
+}
 
-  private async message(
-    spec: FdbSpec,
-    resolve: (ref: LinkRef, field: string) => Promise<number>,
-  ): Promise<NeighbourRequest> {
-    if (parseMac(spec.mac, 'mac').length !== 6)
-      throw new ValidationError('mac', 'an FDB entry is for a 6-byte Ethernet address', spec.mac);
-    if (spec.dst !== undefined) addressFamily(spec.dst, 'dst');
-    if (spec.port !== undefined) validatePort(spec.port);
-    if (spec.vni !== undefined) validateVni(spec.vni, 'vni');
-    if (spec.src_vni !== undefined) validateVni(spec.src_vni, 'src_vni');
-    // The states `bridge fdb` sends for its words (checked with strace against iproute2).
-    const states = { permanent: NUD_NOARP | NUD_PERMANENT, static: NUD_NOARP | NUD_REACHABLE, dynamic: NUD_REACHABLE };
-    const state = states[spec.state ?? 'permanent'];
-    if (state === undefined) throw new ValidationError('state', `one of ${Object.keys(states).join(', ')}`, spec.state);
-    if (spec.sticky && state & NUD_PERMANENT) {
-      // The bridge refuses it with a bare EINVAL: a permanent entry never moves anyway.
-      throw new ValidationError(
-        'sticky',
-        'a sticky entry is static or dynamic, not permanent (the default): give state',
-        spec.state ?? 'permanent',
-      );
-    }
-    let flags = (spec.self ? NTF_SELF : 0) | (spec.master ? NTF_MASTER : 0);
-    if (!flags) flags = NTF_SELF; // as `bridge fdb`: the device's own table unless told otherwise
-    if (spec.extern_learn) flags |= NTF_EXT_LEARNED;
-    if (spec.sticky) flags |= NTF_STICKY;
-    const message: NeighbourRequest = {
-      family: AF_BRIDGE,
-      ifindex: await resolve(spec.dev, 'dev'),
-      state,
-      flags,
-      type: RTN_UNSPEC,
-      lladdr: spec.mac,
-    };
-    if (spec.dst !== undefined) message.dst = spec.dst;
-    if (spec.vlan !== undefined) message.vlan = spec.vlan;
-    if (spec.port !== undefined) message.port = spec.port;
-    if (spec.vni !== undefined) message.vni = spec.vni;
-    if (spec.via !== undefined) message.viaIfIndex = await resolve(spec.via, 'via');
-    if (spec.src_vni !== undefined) message.src_vni = spec.src_vni;
-    return message;
+/** The states `bridge fdb` sends for its words (checked with strace against iproute2). */
+const FDB_STATES: Record<string, number> = {
+  permanent: NUD_NOARP | NUD_PERMANENT,
+  static: NUD_NOARP | NUD_REACHABLE,
+  dynamic: NUD_REACHABLE,
+};
+
+/** An FDB spec's values checked before anything is sent; returns its neighbour state. */
+function checkFdbSpec(spec: FdbSpec): number {
+  if (parseMac(spec.mac, 'mac').length !== 6)
+    throw new ValidationError('mac', 'an FDB entry is for a 6-byte Ethernet address', spec.mac);
+  if (spec.dst !== undefined) addressFamily(spec.dst, 'dst');
+  if (spec.port !== undefined) validatePort(spec.port);
+  if (spec.vni !== undefined) validateVni(spec.vni, 'vni');
+  if (spec.src_vni !== undefined) validateVni(spec.src_vni, 'src_vni');
+  const word = spec.state ?? 'permanent';
+  const state = Object.hasOwn(FDB_STATES, word) ? FDB_STATES[word] : undefined;
+  if (state === undefined)
+    throw new ValidationError('state', `one of ${Object.keys(FDB_STATES).join(', ')}`, spec.state);
+  if (spec.sticky && state & NUD_PERMANENT) {
+    // The bridge refuses it with a bare EINVAL: a permanent entry never moves anyway.
+    throw new ValidationError(
+      'sticky',
+      'a sticky entry is static or dynamic, not permanent (the default): give state',
+      spec.state ?? 'permanent',
+    );
   }
+  return state;
+}
+
+/** The devices an FDB spec names, with the field each comes from. */
+function fdbDevices(spec: FdbSpec): [LinkRef, string][] {
+  return spec.via === undefined
+    ? [[spec.dev, 'dev']]
+    : [
+        [spec.dev, 'dev'],
+        [spec.via, 'via'],
+      ];
+}
+
+/** The request for a checked spec whose devices are resolved in `names`. */
+function fdbRequest(spec: FdbSpec, state: number, names: Map<LinkRef, number>): NeighbourRequest {
+  let flags = (spec.self ? NTF_SELF : 0) | (spec.master ? NTF_MASTER : 0);
+  if (!flags) flags = NTF_SELF; // as `bridge fdb`: the device's own table unless told otherwise
+  if (spec.extern_learn) flags |= NTF_EXT_LEARNED;
+  if (spec.sticky) flags |= NTF_STICKY;
+  const message: NeighbourRequest = {
+    family: AF_BRIDGE,
+    ifindex: names.get(spec.dev) ?? 0, // resolved by the caller before the request is built
+    state,
+    flags,
+    type: RTN_UNSPEC,
+    lladdr: spec.mac,
+  };
+  if (spec.dst !== undefined) message.dst = spec.dst;
+  if (spec.vlan !== undefined) message.vlan = spec.vlan;
+  if (spec.port !== undefined) message.port = spec.port;
+  if (spec.vni !== undefined) message.vni = spec.vni;
+  if (spec.via !== undefined) message.viaIfIndex = names.get(spec.via) ?? 0;
+  if (spec.src_vni !== undefined) message.src_vni = spec.src_vni;
+  return message;
 }
 
 function single(result: BatchResult): void {
