@@ -158,8 +158,10 @@ const NAMED_PEERS = 8;
  * (rewritten on each change) tens of KiB.
  */
 export function describePeerDiff({ added, removed }: PeerDiff): string {
-  const named = [...added.map((p) => `+${p}`), ...removed.map((p) => `-${p}`)];
-  if (named.length <= NAMED_PEERS) return named.join(' ');
+  const total = added.length + removed.length;
+  const shown = total <= NAMED_PEERS ? total : 3;
+  const named = [...added.slice(0, shown).map((p) => `+${p}`), ...removed.slice(0, shown).map((p) => `-${p}`)];
+  if (total <= NAMED_PEERS) return named.join(' ');
   return `${named.slice(0, 3).join(' ')} … (${added.length} added, ${removed.length} removed)`;
 }
 
