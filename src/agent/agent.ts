@@ -148,7 +148,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   private watcher?: Promise<void>;
   private resyncTimer?: NodeJS.Timeout;
   private debounceTimer?: { timeout?: NodeJS.Timeout; immediate?: NodeJS.Immediate };
-  /** Settles when the running apply ends (kernel events wait for it). */
+  /** Set while an apply runs, and settles when it ends (kernel events wait for it). */
   private applyEnded?: Promise<void>;
   /** The record changed (membership) and its write is left to the re-apply that follows. */
   private recordUnsaved = false;
@@ -159,7 +159,6 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   private burstStart = 0;
   /** Events since the last re-apply began, in order; `echo`: it came while (or just after) an apply of ours wrote. */
   private pending?: { trigger: string; at: number; echo: boolean }[];
-  private applying = false;
   private lastApplyEnd = -Infinity;
   private queue: Promise<unknown> = Promise.resolve();
   private stopping = false;
@@ -351,7 +350,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   /** A re-apply after `delayMs`, for the first trigger since the last one ran; later triggers join it. */
   private schedule(trigger: string, delayMs = this.options.debounceMs ?? 20, at = performance.now()): void {
     if (this.stopping) return;
-    const echo = this.applying || at - this.lastApplyEnd < ECHO_MS;
+    const echo = this.applyEnded !== undefined || at - this.lastApplyEnd < ECHO_MS;
     this.pending ??= [];
     if (this.pending.length < MAX_EVENTS && !this.pending.some((e) => e.trigger === trigger && e.echo === echo))
       this.pending.push({ trigger, at, echo });
@@ -398,13 +397,11 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   /** Runs `work` after everything queued before it: one apply at a time. */
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
     const tracked = async (): Promise<T> => {
-      this.applying = true;
       let ended!: () => void;
       this.applyEnded = new Promise<void>((resolve) => (ended = resolve));
       try {
         return await work();
       } finally {
-        this.applying = false;
         this.lastApplyEnd = performance.now();
         this.applyEnded = undefined;
         ended();

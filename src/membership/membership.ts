@@ -161,8 +161,8 @@ export function describePeerDiff({ added, removed }: PeerDiff): string {
   const total = added.length + removed.length;
   const shown = total <= NAMED_PEERS ? total : 3;
   const named = [...added.slice(0, shown).map((p) => `+${p}`), ...removed.slice(0, shown).map((p) => `-${p}`)];
-  if (total <= NAMED_PEERS) return named.join(' ');
-  return `${named.slice(0, 3).join(' ')} … (${added.length} added, ${removed.length} removed)`;
+  const first = named.slice(0, shown).join(' ');
+  return total <= NAMED_PEERS ? first : `${first} … (${added.length} added, ${removed.length} removed)`;
 }
 
 /** The health in words: "fresh since T", "stale since T: cause". */

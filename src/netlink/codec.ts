@@ -811,7 +811,7 @@ function checkBig(v: unknown, min: bigint, max: bigint, path: string): bigint {
  * grammar and node:net is a module of its own to load at start-up. IPv6
  * goes through ipaddr.js, parsed once. Undefined when `v` is not IPv4 text.
  */
-function ipv4Bytes(v: string): number[] | undefined {
+export function ipv4Bytes(v: string): number[] | undefined {
   const length = v.length;
   if (length < 7 || length > 15) return undefined;
   const out = [0, 0, 0, 0];

@@ -142,8 +142,9 @@ export class RelayTransport implements Transport {
     const where = options.namespace ? `netlink relay in namespace ${options.namespace}` : 'netlink relay';
     const relay = new RelayTransport(protocol, where);
     const nodeArgs = [
-      // Sized like the vxnet bin (src/cli/main.ts): a subscription's relay lives as long as an agent, and after a
-      // burst (1,000 flood entries' events) V8's default young generation had grown it from 42 to 96–126 MiB RSS.
+      // Sized like the vxnet bin (src/cli/main.ts): a subscription's relay lives as long as an agent, and V8 left to
+      // itself keeps the young generation it grew in a burst. (What grew the relay most was node-netlink's 64 KiB
+      // per datagram read: see the readSize a subscription asks for.)
       '--max-semi-space-size=1',
       '-e',
       relayProgram(),

@@ -280,9 +280,10 @@ export class Fdb {
       const at = specs.length === 1 ? '' : `fdb[${i}].`;
       try {
         const state = checkFdbSpec(spec);
-        for (const [ref, field] of fdbDevices(spec)) {
-          if (!names.has(ref)) names.set(ref, await this.rt.links.indexOf(ref, field, operation, describeFdb(spec)));
-        }
+        if (!names.has(spec.dev))
+          names.set(spec.dev, await this.rt.links.indexOf(spec.dev, 'dev', operation, describeFdb(spec)));
+        if (spec.via !== undefined && !names.has(spec.via))
+          names.set(spec.via, await this.rt.links.indexOf(spec.via, 'via', operation, describeFdb(spec)));
         messages.push(encodeMessage(type, flags, neighbourSchema, fdbRequest(spec, state, names)));
       } catch (error) {
         if (error instanceof ValidationError && at)
@@ -356,16 +357,6 @@ function checkFdbSpec(spec: FdbSpec): number {
     );
   }
   return state;
-}
-
-/** The devices an FDB spec names, with the field each comes from. */
-function fdbDevices(spec: FdbSpec): [LinkRef, string][] {
-  return spec.via === undefined
-    ? [[spec.dev, 'dev']]
-    : [
-        [spec.dev, 'dev'],
-        [spec.via, 'via'],
-      ];
 }
 
 /** The request for a checked spec whose devices are resolved in `names`. */

@@ -3,7 +3,7 @@
  * with a bare EINVAL gets a ValidationError that names the field instead.
  */
 import ipaddr from 'ipaddr.js';
-import { isIPv4Text, parseMac } from '../netlink/codec.js';
+import { ipv4Bytes, isIPv4Text, parseMac } from '../netlink/codec.js';
 import { ValidationError } from '../netlink/errors.js';
 import type { RequestOf } from '../netlink/schema.js';
 import type { vxlanAttrs } from './schema/kinds/vxlan.js';
@@ -169,10 +169,8 @@ export function addressFamily(address: unknown, field: string): Family {
 export function isMulticast(address: string): boolean {
   // Dotted-decimal IPv4, the common case (each peer of a network, each flood entry read back), without ipaddr's
   // parser, which was most of a 1,000-peer plan's own time: IPv4 multicast is 224.0.0.0/4.
-  if (isIPv4Text(address)) {
-    const first = Number(address.slice(0, address.indexOf('.')));
-    return first >= 224 && first <= 239;
-  }
+  const first = ipv4Bytes(address)?.[0];
+  if (first !== undefined) return first >= 224 && first <= 239;
   return ipaddr.parse(address).range() === 'multicast';
 }
 

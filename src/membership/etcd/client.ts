@@ -189,7 +189,7 @@ export class EtcdConnection {
       codecs.WatchRequest.serialize,
       (bytes: Buffer): ReceivedWatchResponse => {
         const receivedAt = performance.now();
-        return { ...codecs.WatchResponse.deserialize(bytes), receivedAt };
+        return Object.assign(codecs.WatchResponse.deserialize(bytes), { receivedAt });
       },
       requireLeader(),
     ) as ClientDuplexStream<object, ReceivedWatchResponse>;
