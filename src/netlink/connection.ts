@@ -137,6 +137,21 @@ interface Pending {
   signal?: AbortSignal;
 }
 
+/**
+ * The messages of one exchange that carry a barrier: numbered first to
+ * first + count - 1 (never wrapping), and answered only when one fails (or,
+ * in a group, echoes). One entry for the lot instead of one per message:
+ * a batch of a thousand writes registers two entries, not a thousand and one.
+ */
+interface PendingRange {
+  first: number;
+  count: number;
+  /** The first message's (names the exchange when the connection closes under it). */
+  context: RequestContext;
+  onMessage(message: RawMessage): void;
+  fail(error: Error): void;
+}
+
 /** What the batch engine (Connection.exchange) is asked to do. */
 interface Exchange {
   /** Encoded messages, sent in one datagram; stamped by the engine. */
@@ -194,6 +209,8 @@ export class Connection implements AsyncDisposable {
   private readonly timeoutMs: number;
   private seq: number;
   private readonly pending = new Map<number, Pending>();
+  /** Exchanges' messages answered only on failure (see PendingRange); a few at a time (the window). */
+  private readonly ranges = new Set<PendingRange>();
   private inFlight = 0;
   private readonly waiters: (() => void)[] = [];
   private dumpLock: Promise<void> = Promise.resolve();
@@ -253,15 +270,27 @@ export class Connection implements AsyncDisposable {
     return this.seq;
   }
 
+  /** `count` numbers in a row that do not wrap past 2^32 - 1 (skipping to 1 if they would); returns the first. */
+  private nextSeqs(count: number): number {
+    if (this.seq + count > 0xffffffff) this.seq = 0;
+    const first = this.seq + 1;
+    this.seq += count;
+    return first;
+  }
+
   /**
    * Sets flags on an encoded request (and clears others), stamps a new sequence number and our port;
    * returns the number.
    */
   private stampRequest(message: Buffer, set: number, clear = 0): number {
-    setMessageFlags(message, (messageFlags(message) | set) & ~clear);
     const seq = this.nextSeq();
-    stamp(message, seq, this.transport.port);
+    this.stampAs(message, seq, set, clear);
     return seq;
+  }
+
+  private stampAs(message: Buffer, seq: number, set: number, clear = 0): void {
+    setMessageFlags(message, (messageFlags(message) | set) & ~clear);
+    stamp(message, seq, this.transport.port);
   }
 
   // ------------------------------------------------------------ window
@@ -294,7 +323,7 @@ export class Connection implements AsyncDisposable {
 
   /** Holds the event loop only while answers are awaited. */
   private updateRef(): void {
-    const busy = this.pending.size > 0 || this.inFlight > 0;
+    const busy = this.pending.size > 0 || this.ranges.size > 0 || this.inFlight > 0;
     if (busy && !this.referenced) {
       this.transport.ref();
       this.referenced = true;
@@ -314,7 +343,7 @@ export class Connection implements AsyncDisposable {
           this.unmatched++;
           return;
         }
-        const pending = this.pending.get(message.seq);
+        const pending = this.pending.get(message.seq) ?? this.rangeOf(message.seq);
         if (pending === undefined) {
           this.unmatched++;
           return;
@@ -323,14 +352,24 @@ export class Connection implements AsyncDisposable {
       });
     } catch (error) {
       // A malformed datagram: whoever was waiting on this socket must hear of it.
-      if (error instanceof DecodeError) for (const pending of [...this.pending.values()]) pending.fail(error);
+      if (error instanceof DecodeError) for (const pending of this.everyPending()) pending.fail(error);
       else throw error;
     }
   }
 
+  private rangeOf(seq: number): PendingRange | undefined {
+    for (const range of this.ranges) if (seq >= range.first && seq < range.first + range.count) return range;
+    return undefined;
+  }
+
+  /** A copy of every entry awaiting an answer (failing one may settle others). */
+  private everyPending(): (Pending | PendingRange)[] {
+    return [...this.pending.values(), ...this.ranges];
+  }
+
   private transportFailed(error: Error, fatal: boolean): void {
     // Lost replies cannot be told apart: every request awaiting one is now in doubt.
-    for (const pending of [...this.pending.values()]) pending.fail(error);
+    for (const pending of this.everyPending()) pending.fail(error);
     if (fatal) this.shutdown(error.message);
   }
 
@@ -646,14 +685,69 @@ export class Connection implements AsyncDisposable {
    */
   private exchange(spec: Exchange): Promise<void> {
     const { messages, barrier, options } = spec;
-    const seqs = messages.map((message) => this.stampRequest(message, spec.flags.set, spec.flags.clear));
-    let barrierMessage: Buffer | undefined;
-    let barrierSeq = 0;
-    if (barrier !== 'none') {
-      barrierMessage = encodeRaw(NLMSG_NOOP, 0);
-      barrierSeq = this.stampRequest(barrierMessage, NLM_F_REQUEST | NLM_F_ACK);
-    }
+    if (barrier === 'none') return this.exchangeEach(spec);
+    // The messages and their barrier take numbers in a row, so one range entry finds any message's answer.
+    const first = this.nextSeqs(messages.length + 1);
+    for (let k = 0; k < messages.length; k++) this.stampAs(messages[k]!, first + k, spec.flags.set, spec.flags.clear);
+    const barrierMessage = encodeRaw(NLMSG_NOOP, 0);
+    const barrierSeq = first + messages.length;
+    this.stampAs(barrierMessage, barrierSeq, NLM_F_REQUEST | NLM_F_ACK);
 
+    return new Promise<void>((resolve, reject) => {
+      const isAnswered = new Uint8Array(messages.length);
+      let settled = false;
+      const settle = (error?: Error): void => {
+        if (settled) return;
+        settled = true;
+        this.ranges.delete(range);
+        this.unregister(barrierEntry);
+        this.release(spec.slots);
+        if (error) reject(error);
+        else resolve();
+      };
+      const range: PendingRange = {
+        first,
+        count: messages.length,
+        context: spec.contextAt(0),
+        // A message's context is made only if it answers (a failure, an echo): most never do.
+        onMessage: (reply) => {
+          const k = reply.seq - first;
+          if (reply.type === NLMSG_ERROR) {
+            if (isAnswered[k]) return;
+            isAnswered[k] = 1;
+            spec.answered(k, parseAck(reply), spec.contextAt(k));
+          } else if (reply.type !== NLMSG_NOOP && reply.type !== NLMSG_DONE) {
+            spec.replied?.(k, reply);
+          }
+        },
+        fail: settle,
+      };
+      this.ranges.add(range);
+      const barrierEntry = this.register(
+        {
+          seq: barrierSeq,
+          context: range.context,
+          request: barrierMessage,
+          slots: 0,
+          onMessage: (reply) => {
+            if (reply.type === NLMSG_ERROR) settle();
+          },
+          fail: settle,
+        },
+        options,
+      );
+      if (barrier === 'same-datagram') {
+        this.send([...messages, barrierMessage]).catch(settle);
+      } else {
+        this.send(messages).then(() => (settled ? undefined : this.send([barrierMessage]).catch(settle)), settle);
+      }
+    });
+  }
+
+  /** exchange without a barrier: every message asks for its ack, each with its own entry, timeout and signal. */
+  private exchangeEach(spec: Exchange): Promise<void> {
+    const { messages, options } = spec;
+    const seqs = messages.map((message) => this.stampRequest(message, spec.flags.set, spec.flags.clear));
     return new Promise<void>((resolve, reject) => {
       const entries: Pending[] = [];
       const isAnswered = new Uint8Array(messages.length);
@@ -667,7 +761,6 @@ export class Connection implements AsyncDisposable {
         if (error) reject(error);
         else resolve();
       };
-      const perMessage = barrier === 'none' ? options : { signal: options.signal, timeoutMs: 0 };
       seqs.forEach((seq, k) => {
         const context = spec.contextAt(k);
         entries.push(
@@ -682,42 +775,18 @@ export class Connection implements AsyncDisposable {
                   if (isAnswered[k]) return;
                   isAnswered[k] = 1;
                   spec.answered(k, parseAck(reply), context);
-                  if (--unanswered === 0 && barrier === 'none') settle();
+                  if (--unanswered === 0) settle();
                 } else if (reply.type !== NLMSG_NOOP && reply.type !== NLMSG_DONE) {
                   spec.replied?.(k, reply);
                 }
               },
               fail: settle,
             },
-            perMessage,
+            options,
           ),
         );
       });
-      if (barrierMessage === undefined) {
-        this.send(messages).catch(settle);
-        return;
-      }
-      entries.push(
-        this.register(
-          {
-            seq: barrierSeq,
-            context: spec.contextAt(0),
-            request: barrierMessage,
-            slots: 0,
-            onMessage: (reply) => {
-              if (reply.type === NLMSG_ERROR) settle();
-            },
-            fail: settle,
-          },
-          options,
-        ),
-      );
-      if (barrier === 'same-datagram') {
-        this.send([...messages, barrierMessage]).catch(settle);
-      } else {
-        const afterwards = barrierMessage;
-        this.send(messages).then(() => (settled ? undefined : this.send([afterwards]).catch(settle)), settle);
-      }
+      this.send(messages).catch(settle);
     });
   }
 
@@ -764,7 +833,7 @@ export class Connection implements AsyncDisposable {
   private shutdown(why: string): void {
     if (this.closed) return;
     this.closed = true;
-    for (const pending of [...this.pending.values()]) pending.fail(new ClosedError(pending.context.operation, why));
+    for (const pending of this.everyPending()) pending.fail(new ClosedError(pending.context.operation, why));
     for (const wake of this.waiters.splice(0)) wake();
     this.transport.close();
   }

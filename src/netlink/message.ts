@@ -154,6 +154,50 @@ export function finishMessage(w: Writer, type: number, flags: number): Buffer {
   return w.finish();
 }
 
+/**
+ * Many messages of one batch encoded back to back into one buffer: a
+ * thousand FDB entries or routes cost one growing allocation, where
+ * encodeMessage costs two each (its writer and the exact-size copy), and the
+ * young generation's collector with them. `messages()` gives each message
+ * as a view of that buffer, once every message is in.
+ */
+export class MessageBatch {
+  private readonly w: Writer;
+  private readonly starts: number[] = [];
+
+  /** `expected`: how many messages (the buffer starts at a size that usually holds them). */
+  constructor(expected: number) {
+    this.w = new Writer(Math.max(256, expected * 128));
+  }
+
+  get length(): number {
+    return this.starts.length;
+  }
+
+  /** Appends a message; one that fails to encode leaves nothing behind (the error is thrown as is). */
+  add<S extends MessageSchema>(type: number, flags: number, schema: S, value: RequestMessageOf<S>): void {
+    const start = this.w.pos;
+    try {
+      this.w.reserve(NLMSG_HDRLEN);
+      encodePayloadInto(this.w, schema, value);
+      this.w.pad();
+    } catch (error) {
+      this.w.pos = start;
+      throw error;
+    }
+    nlmsghdr.write(this.w.buf, start, { len: this.w.pos - start, type, flags, seq: 0, pid: 0 });
+    this.starts.push(start);
+  }
+
+  /** Each message, as a view of the one buffer (stamped in place when sent, like encodeMessage's copies). */
+  messages(): Buffer[] {
+    const { buf, pos } = this.w;
+    const out = new Array<Buffer>(this.starts.length);
+    for (let i = 0; i < this.starts.length; i++) out[i] = buf.subarray(this.starts[i], this.starts[i + 1] ?? pos);
+    return out;
+  }
+}
+
 /** A message made of a bare header and raw payload (control messages, family headers we do not model). */
 export function encodeRaw(type: number, flags: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
   const buf = Buffer.alloc(align(NLMSG_HDRLEN + payload.length));

@@ -11,7 +11,7 @@ import { constants } from 'node:os';
 import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants.js';
 import type { BatchResult } from '../netlink/connection.js';
 import { NetlinkError, ValidationError } from '../netlink/errors.js';
-import { decodeMessage, encodeMessage } from '../netlink/message.js';
+import { decodeMessage, encodeMessage, MessageBatch } from '../netlink/message.js';
 import { parseMac } from '../netlink/codec.js';
 import type { Rtnetlink } from './client.js';
 import {
@@ -275,7 +275,7 @@ export class Fdb {
     // Each device is looked up once (a batch names the same one a thousand times), and a message is built without
     // a promise of its own unless its device is new: each spec is still checked, then its devices resolved, in order.
     const names = new Map<LinkRef, number>();
-    const messages: Buffer[] = [];
+    const batch = new MessageBatch(specs.length);
     for (const [i, spec] of specs.entries()) {
       const at = specs.length === 1 ? '' : `fdb[${i}].`;
       try {
@@ -284,13 +284,14 @@ export class Fdb {
           names.set(spec.dev, await this.rt.links.indexOf(spec.dev, 'dev', operation, describeFdb(spec)));
         if (spec.via !== undefined && !names.has(spec.via))
           names.set(spec.via, await this.rt.links.indexOf(spec.via, 'via', operation, describeFdb(spec)));
-        messages.push(encodeMessage(type, flags, neighbourSchema, fdbRequest(spec, state, names)));
+        batch.add(type, flags, neighbourSchema, fdbRequest(spec, state, names));
       } catch (error) {
         if (error instanceof ValidationError && at)
           throw new ValidationError(`${at}${error.field}`, error.reason, error.value);
         throw error;
       }
     }
+    const messages = batch.messages();
     const [message] = messages;
     const [spec] = specs;
     if (messages.length === 1 && message !== undefined && spec !== undefined) {

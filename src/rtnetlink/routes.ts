@@ -10,7 +10,7 @@ import { parseIP } from '../netlink/codec.js';
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants.js';
 import type { BatchResult } from '../netlink/connection.js';
 import { ValidationError } from '../netlink/errors.js';
-import { decodeMessage, encodeMessage, type RawMessage } from '../netlink/message.js';
+import { decodeMessage, encodeMessage, MessageBatch, type RawMessage } from '../netlink/message.js';
 import { scopeNumber, type Scope } from './addresses.js';
 import type { Rtnetlink } from './client.js';
 import {
@@ -170,19 +170,17 @@ export class Routes {
   async addMany(specs: RouteSpec[], options: { replace?: boolean } = {}): Promise<BatchResult> {
     const flags = NLM_F_CREATE | (options.replace ? NLM_F_REPLACE : NLM_F_EXCL);
     const names = new Map<LinkRef, number>();
-    const messages: Buffer[] = [];
+    const batch = new MessageBatch(specs.length);
     for (const [i, spec] of specs.entries()) {
       try {
-        messages.push(
-          encodeMessage(RTM_NEWROUTE, flags, routeSchema, await this.message(spec, 'add route', names, false)),
-        );
+        batch.add(RTM_NEWROUTE, flags, routeSchema, await this.message(spec, 'add route', names, false));
       } catch (error) {
         if (error instanceof ValidationError)
           throw new ValidationError(`routes[${i}].${error.field}`, error.reason, error.value);
         throw error;
       }
     }
-    return this.rt.connection.batch(messages, (index) => {
+    return this.rt.connection.batch(batch.messages(), (index) => {
       const failed = specs[index]; // messages[index] was encoded from specs[index]
       return { operation: 'add route', object: failed ? describe(failed) : `routes[${index}]` };
     });

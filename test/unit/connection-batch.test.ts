@@ -42,8 +42,31 @@ for (const acks of ['errors', 'each'] as const) {
     assert.is(conn.unmatched, 0);
     assert.not.ok(process.getActiveResourcesInfo().includes('Timeout'), 'no timer outlives the batch');
     assert.is((conn as unknown as { pending: Map<number, unknown> }).pending.size, 0, 'no pending entry left');
+    assert.is((conn as unknown as { ranges: Set<unknown> }).ranges.size, 0, 'no pending range left');
   });
 }
+
+test("acks 'errors': a message's context is made only if it fails (a batch of 1,000 builds no 1,000 texts)", async () => {
+  const conn = Connection.over(kernel(), { window: 256 });
+  const asked: number[] = [];
+  const result = await conn.batch(messages(1000), (index) => {
+    asked.push(index);
+    return { operation: 'set link', object: `#${index}` };
+  });
+  const chunks = Math.ceil(1000 / 64);
+  const failures = refused(1000);
+  assert.equal(
+    result.failed.map((f) => f.error.message.match(/#\d+/)?.[0]),
+    failures.map((i) => `#${i}`),
+  );
+  // The batch's name (the first message's), then per chunk its first message's (the window's wait and the
+  // chunk's own name), then each failure's.
+  assert.ok(asked.length <= 1 + 2 * chunks + failures.length, `${asked.length} contexts made`);
+  assert.equal(
+    [...new Set(asked)].filter((i) => i % 64 !== 0),
+    failures.filter((i) => i % 64 !== 0),
+  );
+});
 
 test('a batch across the sequence-number wrap keeps each answer with its message', async () => {
   const k = kernel();
@@ -66,6 +89,7 @@ test('a chunk that is never answered times out as a whole, and the batch says so
   const error = await conn.batch(messages(100), { operation: 'set link' }, { timeoutMs: 50 }).catch((e) => e);
   assert.instance(error, TimeoutError);
   assert.is((conn as unknown as { pending: Map<number, unknown> }).pending.size, 0);
+  assert.is((conn as unknown as { ranges: Set<unknown> }).ranges.size, 0);
 });
 
 test.run();
