@@ -434,6 +434,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
         const planned = expected ? undefined : await host.plan(target);
         return planned?.length === 0 ? [] : await host.apply(target);
       });
+      const repairedAt = performance.now();
       this.started().view.seed(await host.rt.links.list()); // the view now (a reload may have replaced it)
       const failing = this.record?.failing !== undefined;
       if (this.record) delete this.record.failing;
@@ -444,7 +445,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       const repair: AgentRepair = {
         at: new Date().toISOString(),
         trigger: pending.trigger,
-        ms: Math.round(performance.now() - pending.at),
+        ms: Math.round(repairedAt - pending.at),
         changes: changes.map(describeChange),
         events: events.map((e) => e.trigger),
       };

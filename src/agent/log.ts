@@ -16,6 +16,13 @@ export interface LogEntry {
   [field: string]: unknown;
 }
 
+/**
+ * Addresses a membership line lists at most, in each of `peers`, `added` and `removed` (the counts say how many
+ * there are): a network of thousands would otherwise write lines of tens of KiB, and journald splits a line
+ * longer than its LineMax (48 KiB by default), which breaks the JSON.
+ */
+export const LOGGED_ADDRESSES = 32;
+
 export function formatLog(entry: LogEntry, format: LogFormat, now = new Date()): string {
   if (format === 'json') return JSON.stringify({ time: now.toISOString(), ...entry });
   return `${now.toISOString()} ${entry.level} ${entry.network}: ${entry.message}`;
@@ -81,9 +88,12 @@ export function logAgent(agent: OverlayAgent, format: LogFormat, write: (line: s
         `${m.health.state} since ${m.health.since}${m.health.cause ? ` (${m.health.cause})` : ''}`,
       source: m.source,
       health: m.health,
-      peers: m.peers,
-      added: m.added,
-      removed: m.removed,
+      peers: m.peers.slice(0, LOGGED_ADDRESSES),
+      peerCount: m.peers.length,
+      added: m.added.slice(0, LOGGED_ADDRESSES),
+      addedCount: m.added.length,
+      removed: m.removed.slice(0, LOGGED_ADDRESSES),
+      removedCount: m.removed.length,
     });
   };
   const onStopped: (...a: any[]) => void = (s) =>

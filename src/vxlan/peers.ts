@@ -60,7 +60,7 @@ export async function planPeers(rt: Rtnetlink, device: string, peers: string[]):
     changes.push({
       action: 'remove',
       target: `peers of ${device}`,
-      detail: stale.join(', '),
+      detail: stale.length > 8 ? `${stale.length} peers` : stale.join(', '),
       apply: async () => {
         const result = await rt.fdb.deleteMany(stale.map(entry));
         // Gone already is what we wanted.

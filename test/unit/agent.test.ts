@@ -3,13 +3,15 @@
  * rtnetlink events touch a network (and which do not), the log line formats,
  * and the agent record status reads.
  */
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { OverlayAgent } from '../../src/agent/agent.js';
 import { tableOfEvent } from '../../src/agent/nft-events.js';
-import { formatLog } from '../../src/agent/log.js';
+import { formatLog, LOGGED_ADDRESSES, logAgent } from '../../src/agent/log.js';
 import { agentStatus, describeAgent, removeAgentRecord, writeAgentRecord } from '../../src/agent/record.js';
 import { OwnedView } from '../../src/agent/relevance.js';
 import { parseMessages } from '../../src/netlink/message.js';
@@ -138,6 +140,23 @@ test('log lines: text for a terminal, one JSON object per line', () => {
   );
   assert.equal(JSON.parse(formatLog(entry, 'json', at)), { time: '2026-01-02T03:04:05.000Z', ...entry });
   assert.not.match(formatLog(entry, 'json', at), /\n/);
+});
+
+test('a membership line of a large network stays short: at most 32 addresses per list, with the counts', () => {
+  const agent = new EventEmitter();
+  const lines: string[] = [];
+  logAgent(agent as unknown as OverlayAgent, 'json', (line) => lines.push(line));
+  const peers = Array.from({ length: 3000 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+  const health = { state: 'fresh', since: '2026-01-02T03:04:05.000Z' };
+  agent.emit('membership', { network: 'blue', source: 'etcd', health, peers, added: peers, removed: ['10.9.9.9'] });
+  assert.is(lines.length, 1);
+  assert.ok(lines[0]!.length < 4096, `${lines[0]!.length} characters`);
+  const entry = JSON.parse(lines[0]!);
+  assert.equal(entry.peers, peers.slice(0, LOGGED_ADDRESSES));
+  assert.equal(entry.added, peers.slice(0, LOGGED_ADDRESSES));
+  assert.equal(entry.removed, ['10.9.9.9']);
+  assert.equal([entry.peerCount, entry.addedCount, entry.removedCount], [3000, 3000, 1]);
+  assert.match(entry.message, /\(3000 added, 1 removed\)/);
 });
 
 test('the agent record: written, read with whether its process runs, described, removed', () => {

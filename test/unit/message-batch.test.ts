@@ -8,13 +8,13 @@ import * as assert from 'uvu/assert';
 import { NLM_F_APPEND, NLM_F_CREATE } from '../../src/netlink/constants.js';
 import { ValidationError } from '../../src/netlink/errors.js';
 import { encodeMessage, MessageBatch } from '../../src/netlink/message.js';
-import { RTM_NEWNEIGH } from '../../src/rtnetlink/constants.js';
+import { AF_BRIDGE, RTM_NEWNEIGH } from '../../src/rtnetlink/constants.js';
 import { neighbourSchema } from '../../src/rtnetlink/schema/neighbour.js';
 
 const FLAGS = NLM_F_CREATE | NLM_F_APPEND;
 // Every shape of flood entry: an IPv4 or IPv6 remote, with and without a port (padding differs).
 const entry = (i: number) => ({
-  family: 'bridge' as const,
+  family: AF_BRIDGE,
   ifindex: 7,
   state: 0x80,
   flags: 0x02,
