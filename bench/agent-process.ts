@@ -11,6 +11,8 @@ export interface LogEntry {
   message: string;
   level: string;
   ms?: number;
+  /** A repair's: the time its last write was answered (ISO). */
+  at?: string;
   pid?: number;
   trigger?: string;
   /** When this process read the line (performance.now()). */

@@ -435,6 +435,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
         return planned?.length === 0 ? [] : await host.apply(target);
       });
       const repairedAt = performance.now();
+      const repairedWhen = new Date();
       this.started().view.seed(await host.rt.links.list()); // the view now (a reload may have replaced it)
       const failing = this.record?.failing !== undefined;
       if (this.record) delete this.record.failing;
@@ -443,7 +444,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
         return;
       }
       const repair: AgentRepair = {
-        at: new Date().toISOString(),
+        at: repairedWhen.toISOString(),
         trigger: pending.trigger,
         ms: Math.round(repairedAt - pending.at),
         changes: changes.map(describeChange),

@@ -63,6 +63,8 @@ export function logAgent(agent: OverlayAgent, format: LogFormat, write: (line: s
         `${r.events?.length > 1 ? ` (+${r.events.length - 1} more event(s))` : ''}: ${r.changes.join('; ')}`,
       trigger: r.trigger,
       ms: r.ms,
+      // When the last write was answered; `time` is when this line was written (after the record).
+      ...(r.at ? { at: r.at } : {}),
       changes: r.changes,
       events: r.events ?? [r.trigger],
     });

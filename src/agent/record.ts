@@ -9,7 +9,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { NetworkState } from '../network/state.js';
 
 export interface AgentRepair {
-  /** ISO time the repair finished. */
+  /** ISO time the repair finished: its last write answered (before the log line and the record). */
   at: string;
   /** What started it: the first kernel event, "resync (timer)", "resync (overrun)", "reload". */
   trigger: string;
