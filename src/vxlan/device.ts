@@ -169,7 +169,15 @@ export async function planVxlan(rt: Rtnetlink, spec: VxlanSpec, options: VxlanPl
     );
   }
   if (differences.length > 0) {
-    if (!options.replace) throw new ConflictError(target, differences, 'change the spec', { replaceable: true });
+    if (!options.replace) {
+      // Unmarked while the spec names a network: made by hand or by another tool, which may still use it.
+      const alternative =
+        current === undefined && spec.owner !== undefined
+          ? "it is not marked as vxnet's (made by hand or another tool, which may still use it): " +
+            'change the spec, or pick another device name'
+          : 'change the spec';
+      throw new ConflictError(target, differences, alternative, { replaceable: true });
+    }
     // The new device gets the old one's alias: marked only if the old one carried this network's
     // mark (any other alias is not a vxnet mark here), so destroy still leaves what someone else made.
     const keptAlias = existing.ifalias || undefined;

@@ -91,11 +91,15 @@ test('an unmarked VXLAN device with another VNI: replace is offered, the plan li
   const writes = host.writes;
   const refused = await refusal(() => planVxlan(rt, spec('vx0')));
   assert.is(refused.replaceable, true);
-  assert.match(refused.message, /vni is 43, wanted 42; change the spec, or ask for \{ replace: true \} to recreate it/);
+  // The refusal says whose the device is not: a replace deletes a device someone else may still use.
+  assert.match(
+    refused.message,
+    /vni is 43, wanted 42; it is not marked as vxnet's \(made by hand or another tool, which may still use it\): change the spec, or pick another device name, or ask for \{ replace: true \} to recreate it/,
+  );
   assert.is(refused.hint, refused.remedy(LIBRARY_REPLACE));
   assert.match(
     refused.messageFor('--replace'),
-    /vni is 43, wanted 42; change the spec, or ask for --replace to recreate it/,
+    /vni is 43, wanted 42; it is not marked as vxnet's .*, or ask for --replace to recreate it/,
   );
   assert.not.match(refused.messageFor('--replace'), /replace: true/);
 
