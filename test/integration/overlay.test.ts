@@ -4,7 +4,6 @@
  * dnsmasq across VXLAN, ping each other and reach an upstream through NAT;
  * an apply interrupted at any step resumes; destroy leaves nothing behind.
  */
-import { spawn } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { describeChange } from '../../src/common/plan.js';
@@ -12,6 +11,7 @@ import { OverlayHost } from '../../src/overlay/host.js';
 import type { OverlaySpec } from '../../src/overlay/spec.js';
 import { dnsmasqProcessesWith } from '../helpers/dhcp-scene.js';
 import { Lab, type LabHost } from '../helpers/lab.js';
+import { ask, peerEcho } from '../helpers/peer-echo.js';
 import { integrationReady, sh } from '../helpers/netns.js';
 import { hostResidue } from '../helpers/residue.js';
 
@@ -51,32 +51,12 @@ async function upstream(lab: Lab): Promise<{ ns: string; stop: () => void }> {
   sh('ip', ['-n', h1, 'link', 'set', 'up0', 'up']);
   sh('ip', ['-n', ns, 'addr', 'add', '203.0.113.2/24', 'dev', 'eth0']);
   sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
-  const server = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      ns,
-      process.execPath,
-      '-e',
-      "require('net').createServer((s) => s.end(s.remoteAddress)).listen(8080, '0.0.0.0', () => console.log('listening'))",
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve) => server.stdout.once('data', () => resolve()));
-  return { ns, stop: () => server.kill('SIGKILL') };
+  return { ns, stop: await peerEcho(ns, '0.0.0.0', 8080) };
 }
 
 /** What the upstream server saw as our source address, asked from a container. */
 function askUpstream(containerNs: string): string {
-  return sh('ip', [
-    'netns',
-    'exec',
-    containerNs,
-    process.execPath,
-    '-e',
-    "const s = require('net').connect(8080, '203.0.113.2'); let t = ''; s.on('data', (d) => (t += d)); s.on('end', () => console.log(t)); s.setTimeout(3000, () => { console.log('timeout'); process.exit(1); })",
-  ]).trim();
+  return ask(containerNs, '203.0.113.2', 8080);
 }
 
 for (const mode of ['multicast', 'unicast'] as const) {
